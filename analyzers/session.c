@@ -1,0 +1,674 @@
+/* One connection's analysis: routes each direction's bytes to the decoder its
+ * phase calls for (TPKT/X.224, then TLS), tracks the phase, collects facts in
+ * the record. The verdict is decided once, at close, by verdict.c. */
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tls_record.h"
+#include "x224.h"
+
+/* A server flight count that ends NLA: CredSSP (NTLM or Kerberos) needs two
+ * server answers; the third server flight is MCS (HYBRID) or the Early User
+ * Authorization Result (HYBRID_EX). */
+#define NLA_SERVER_FLIGHTS 2
+/* RDP is "established" once the server has sent this many flights or bytes
+ * after the security layer: past MCS, licensing and capabilities. */
+#define RDP_ESTABLISHED_FLIGHTS 8
+#define RDP_ESTABLISHED_BYTES (64 * 1024)
+/* TLS 1.3 encrypted alert: 2 bytes + content type + 16-byte AEAD tag, with a
+ * little room for padding; a Finished is at least 4 + 32 + 1 + 16. */
+#define TLS13_ALERT_MAX_LEN 24
+
+enum mode { M_START, M_TPKT, M_TLS, M_OPAQUE };
+
+struct dir_ctx {
+	struct rw_session *s;
+	enum rw_dir dir;
+};
+
+struct rw_session {
+	struct rw_record rec;
+	struct rw_session_config cfg;
+	enum rw_phase phase;
+	enum mode mode[2];
+	uint8_t head[2][5]; /* first bytes, until the direction is classified */
+	size_t head_have[2];
+	uint8_t *tpkt[2]; /* one TPKT packet being assembled */
+	size_t tpkt_have[2];
+	size_t tpkt_need[2];
+	size_t tpkt_cap[2];
+	struct rw_tls_stream tls[2];
+	struct dir_ctx ctx[2];
+	int last_record_dir;   /* for flight counting, -1 = none */
+	bool nla_client_spoke; /* the client sent a CredSSP record (TLS 1.3 tickets come first) */
+	bool std_rdp;          /* CC selected standard RDP security */
+	uint64_t now_us;       /* timestamp of the event being handled */
+};
+
+static void enter_phase(struct rw_session *s, enum rw_phase p)
+{
+	if (p <= s->phase && s->rec.phase_reached[p])
+		return;
+	for (int i = (int)s->phase + 1; i <= (int)p; i++) {
+		if (!s->rec.phase_reached[i]) {
+			s->rec.phase_reached[i] = true;
+			s->rec.phase_ts_us[i] = s->now_us;
+		}
+	}
+	if (p > s->phase)
+		s->phase = p;
+}
+
+static bool tls_protocol(uint32_t selected)
+{
+	return selected & (RW_PROTO_SSL | RW_PROTO_HYBRID | RW_PROTO_HYBRID_EX | RW_PROTO_RDSTLS |
+			   RW_PROTO_RDSAAD);
+}
+
+static bool nla_protocol(uint32_t selected)
+{
+	return selected & (RW_PROTO_HYBRID | RW_PROTO_HYBRID_EX);
+}
+
+/* ---- TLS callbacks ---------------------------------------------------- */
+
+static void tls_established(struct rw_session *s)
+{
+	struct rw_record *r = &s->rec;
+	if (r->tls_established)
+		return;
+	r->tls_established = true;
+	r->tls_done_ts_us = s->now_us;
+	s->last_record_dir = -1;
+	enter_phase(s, r->cc_seen && nla_protocol(r->selected_protocol) ? RW_PHASE_NLA
+									  : RW_PHASE_RDP);
+}
+
+static void count_flight(struct rw_session *s, enum rw_dir dir, size_t len)
+{
+	struct rw_record *r = &s->rec;
+	bool new_flight = s->last_record_dir != (int)dir;
+	s->last_record_dir = (int)dir;
+	if (s->phase == RW_PHASE_NLA) {
+		if (dir == RW_C2S)
+			s->nla_client_spoke = true;
+		else if (!s->nla_client_spoke)
+			return; /* TLS 1.3 session tickets, not CredSSP */
+		if (new_flight)
+			r->nla_flights[dir]++;
+		if (dir == RW_S2C) {
+			r->server_last_flight_records = new_flight ? 1 : r->server_last_flight_records + 1;
+			r->server_last_record_len = (uint32_t)len;
+		}
+		if (dir == RW_S2C && new_flight && r->nla_flights[RW_S2C] > NLA_SERVER_FLIGHTS)
+			enter_phase(s, RW_PHASE_RDP);
+	}
+	if (s->phase == RW_PHASE_RDP) {
+		if (new_flight)
+			r->rdp_flights[dir]++;
+		r->rdp_bytes[dir] += len;
+		if (dir == RW_S2C) {
+			if (new_flight)
+				r->server_last_flight_records = 0;
+			r->server_last_flight_records++;
+			r->server_last_record_len = (uint32_t)len;
+		}
+		if (r->rdp_flights[RW_S2C] >= RDP_ESTABLISHED_FLIGHTS ||
+		    r->rdp_bytes[RW_S2C] >= RDP_ESTABLISHED_BYTES)
+			enter_phase(s, RW_PHASE_ESTABLISHED);
+	}
+}
+
+static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, bool encrypted)
+{
+	struct dir_ctx *c = arg;
+	struct rw_session *s = c->s;
+	struct rw_record *r = &s->rec;
+	(void)version;
+	r->tls_seen[c->dir] = true;
+	/* TLS before the Connection Confirm is a middlebox answering: the
+	 * connection is still in X.224 as far as RDP goes. */
+	if (s->phase < RW_PHASE_TLS_HANDSHAKE && (r->cc_seen || r->client_tls_without_x224))
+		enter_phase(s, RW_PHASE_TLS_HANDSHAKE);
+	if (encrypted && type != RW_TLS_CCS)
+		r->encrypted_records[c->dir]++;
+	else if (type == RW_TLS_HANDSHAKE)
+		r->handshake_records[c->dir]++;
+
+	if (r->tls_established) {
+		count_flight(s, c->dir, len);
+		return;
+	}
+	if (!encrypted || type != RW_TLS_APPDATA)
+		return;
+	if (r->tls13 && c->dir == RW_C2S && r->client_first_encrypted_len == 0) {
+		r->client_first_encrypted_len = (uint32_t)len;
+		if (len <= TLS13_ALERT_MAX_LEN) {
+			struct rw_alert *a = &r->alert[RW_C2S];
+			if (!a->seen) {
+				*a = (struct rw_alert){.seen = true, .encrypted = true, .inferred = true,
+						       .phase = s->phase, .ts_us = s->now_us};
+			}
+			return;
+		}
+		tls_established(s);
+	}
+}
+
+static void on_ccs(void *arg)
+{
+	struct dir_ctx *c = arg;
+	struct rw_record *r = &c->s->rec;
+	r->ccs_seen[c->dir] = true;
+}
+
+static void on_alert(void *arg, uint8_t level, uint8_t desc, bool encrypted)
+{
+	struct dir_ctx *c = arg;
+	struct rw_alert *a = &c->s->rec.alert[c->dir];
+	if (a->seen)
+		return;
+	*a = (struct rw_alert){.seen = true,
+			       .encrypted = encrypted,
+			       .level = level,
+			       .description = desc,
+			       .phase = c->s->phase,
+			       .ts_us = c->s->now_us};
+}
+
+static void on_sslv2(void *arg, uint16_t version, size_t len)
+{
+	struct dir_ctx *c = arg;
+	(void)version;
+	(void)len;
+	if (c->dir == RW_C2S)
+		c->s->rec.sslv2_client_hello = true;
+}
+
+static void on_tls_error(void *arg, int status, const char *what)
+{
+	struct dir_ctx *c = arg;
+	struct rw_record *r = &c->s->rec;
+	(void)what;
+	if (!r->tls_framing_error[c->dir]) {
+		r->tls_framing_error[c->dir] = true;
+		r->tls_framing_status[c->dir] = status;
+	}
+	c->s->mode[c->dir] = M_OPAQUE;
+}
+
+static void client_hello(struct rw_session *s, const uint8_t *p, size_t n)
+{
+	struct rw_record *r = &s->rec;
+	r->client_hellos++;
+	if (r->client_hello_seen)
+		return; /* the second hello after a HelloRetryRequest */
+	struct rw_tls_client_hello ch;
+	if (rw_tls_client_hello_parse(p, n, &ch) < 0) {
+		on_tls_error(&s->ctx[RW_C2S], RW_E_VALUE, "ClientHello");
+		return;
+	}
+	r->ch = ch;
+	r->client_hello_seen = true;
+	rw_ja3(&r->ch, r->ja3, sizeof(r->ja3), r->ja3_md5);
+	rw_ja4(&r->ch, 't', r->ja4);
+}
+
+static void server_hello(struct rw_session *s, const uint8_t *p, size_t n)
+{
+	struct rw_record *r = &s->rec;
+	struct rw_tls_server_hello sh;
+	if (rw_tls_server_hello_parse(p, n, &sh) < 0) {
+		on_tls_error(&s->ctx[RW_S2C], RW_E_VALUE, "ServerHello");
+		return;
+	}
+	if (sh.is_hello_retry_request) {
+		r->hrr_seen = true;
+		return;
+	}
+	r->sh = sh;
+	r->server_hello_seen = true;
+	rw_ja3s(&r->sh, r->ja3s, sizeof(r->ja3s), r->ja3s_md5);
+	if (sh.version == 0x0304) {
+		/* Everything after a TLS 1.3 ServerHello is encrypted (RFC 8446 2). */
+		r->tls13 = true;
+		rw_tls_stream_set_encrypted(&s->tls[RW_S2C]);
+	}
+}
+
+static void on_handshake(void *arg, uint8_t type, const uint8_t *p, size_t n, bool oversized)
+{
+	struct dir_ctx *c = arg;
+	struct rw_session *s = c->s;
+	struct rw_record *r = &s->rec;
+	if (oversized) {
+		if (type == RW_HS_CERTIFICATE && c->dir == RW_S2C) {
+			r->certificate_seen = true;
+			r->cert_parse_failed = true;
+			r->cert_ts_us = s->now_us;
+		}
+		return;
+	}
+	if (type == RW_HS_CLIENT_HELLO && c->dir == RW_C2S) {
+		client_hello(s, p, n);
+	} else if (type == RW_HS_SERVER_HELLO && c->dir == RW_S2C) {
+		server_hello(s, p, n);
+	} else if (type == RW_HS_CERTIFICATE && c->dir == RW_S2C && !r->certificate_seen) {
+		r->certificate_seen = true;
+		r->cert_ts_us = s->now_us;
+		if (rw_cert_parse_message(p, n, &r->cert, &r->cert_chain_len) < 0)
+			r->cert_parse_failed = true;
+	}
+}
+
+static const struct rw_tls_callbacks tls_cb = {
+	.record = on_record,
+	.handshake = on_handshake,
+	.alert = on_alert,
+	.ccs = on_ccs,
+	.sslv2_hello = on_sslv2,
+	.error = on_tls_error,
+};
+
+/* TLS 1.2 and earlier: both sides sent ChangeCipherSpec and a Finished. */
+static void check_tls12_done(struct rw_session *s)
+{
+	struct rw_record *r = &s->rec;
+	if (!r->tls_established && !r->tls13 && r->ccs_seen[0] && r->ccs_seen[1] &&
+	    r->encrypted_records[0] > 0 && r->encrypted_records[1] > 0)
+		tls_established(s);
+}
+
+/* ---- TPKT / X.224 ---------------------------------------------------- */
+
+static void switch_to_tls(struct rw_session *s, enum rw_dir dir)
+{
+	s->mode[dir] = M_TLS;
+}
+
+static void on_x224(struct rw_session *s, enum rw_dir dir, const uint8_t *p, size_t n)
+{
+	struct rw_record *r = &s->rec;
+	struct rw_x224 x;
+	int st = rw_x224_parse(p + RW_TPKT_HEADER_LEN, n - RW_TPKT_HEADER_LEN, &x);
+	if (st < 0) {
+		if (!r->x224_error[dir]) {
+			r->x224_error[dir] = true;
+			r->x224_status[dir] = st;
+		}
+		return;
+	}
+	if (x.code == RW_X224_CR && dir == RW_C2S && !r->cr_seen) {
+		r->cr_seen = true;
+		r->cr_ts_us = s->now_us;
+		if (x.token_kind != RW_TOKEN_NONE) {
+			r->token = malloc(x.token_len + 1);
+			if (r->token) {
+				memcpy(r->token, x.token, x.token_len);
+				r->token[x.token_len] = 0;
+				r->token_len = x.token_len;
+				r->token_kind = x.token_kind;
+			}
+		}
+		if (x.neg_present) {
+			r->neg_req_present = true;
+			r->neg_req_flags = x.neg_flags;
+			r->requested_protocols = x.neg_value;
+		}
+	} else if (x.code == RW_X224_CC && dir == RW_S2C && !r->cc_seen) {
+		r->cc_seen = true;
+		r->cc_ts_us = s->now_us;
+		if (x.neg_present && x.neg_type == 2) {
+			r->neg_rsp_present = true;
+			r->neg_rsp_flags = x.neg_flags;
+			r->selected_protocol = x.neg_value;
+		} else if (x.neg_present) {
+			r->neg_failure_present = true;
+			r->neg_failure_code = x.neg_value;
+		}
+		if (r->neg_failure_present)
+			return;
+		/* The next phase begins with its first byte, not with the CC: a
+		 * client that hangs up on the CC is still negotiating. */
+		if (tls_protocol(r->selected_protocol)) {
+			switch_to_tls(s, RW_S2C);
+			switch_to_tls(s, RW_C2S);
+		} else {
+			/* Standard RDP security: MCS follows in TPKT, not inspected. */
+			s->std_rdp = true;
+			s->mode[RW_S2C] = s->mode[RW_C2S] = M_OPAQUE;
+			s->last_record_dir = -1;
+		}
+	} else if (x.code == RW_X224_DR) {
+		r->dr_seen[dir] = true;
+	}
+}
+
+static size_t feed_tpkt(struct rw_session *s, enum rw_dir dir, const uint8_t *p, size_t n)
+{
+	size_t used = 0;
+	while (used < n && s->mode[dir] == M_TPKT) {
+		if (s->tpkt_have[dir] == 0 && s->tpkt_need[dir] == 0 &&
+		    rw_tls_looks_like_record(p + used, n - used)) {
+			/* TLS where X.224 was expected: the CC was lost to a capture gap,
+			 * or something answered as a TLS endpoint. */
+			if (dir == RW_S2C && !s->rec.cc_seen)
+				s->rec.server_tls_before_cc = true;
+			switch_to_tls(s, dir);
+			return used;
+		}
+		size_t want = s->tpkt_need[dir] ? s->tpkt_need[dir] : RW_TPKT_HEADER_LEN;
+		if (s->tpkt_cap[dir] < want) {
+			/* Grown to the largest TPKT seen: CR/CC are tens of bytes. */
+			uint8_t *nb = realloc(s->tpkt[dir], want < 64 ? 64 : want);
+			if (!nb) {
+				s->mode[dir] = M_OPAQUE;
+				return n;
+			}
+			s->tpkt[dir] = nb;
+			s->tpkt_cap[dir] = want < 64 ? 64 : want;
+		}
+		uint8_t *buf = s->tpkt[dir];
+		size_t have = s->tpkt_have[dir];
+		size_t need = have < RW_TPKT_HEADER_LEN ? RW_TPKT_HEADER_LEN : s->tpkt_need[dir];
+		size_t k = need - have < n - used ? need - have : n - used;
+		memcpy(buf + have, p + used, k);
+		used += k;
+		have += k;
+		s->tpkt_have[dir] = have;
+		if (have < need)
+			break;
+		if (have == RW_TPKT_HEADER_LEN && s->tpkt_need[dir] == 0) {
+			int len = rw_tpkt_length(buf, have);
+			if (len < 0) {
+				s->rec.x224_error[dir] = true;
+				s->rec.x224_status[dir] = len;
+				s->mode[dir] = M_OPAQUE;
+				break;
+			}
+			s->tpkt_need[dir] = (size_t)len;
+			continue;
+		}
+		s->tpkt_have[dir] = 0;
+		s->tpkt_need[dir] = 0;
+		on_x224(s, dir, buf, have);
+	}
+	return used;
+}
+
+/* ---- classification of a direction's first bytes ---------------------- */
+
+static void classify(struct rw_session *s, enum rw_dir dir)
+{
+	struct rw_record *r = &s->rec;
+	const uint8_t *h = s->head[dir];
+	size_t n = s->head_have[dir];
+	if (n >= 2 && h[0] == 3 && h[1] == 0) {
+		s->mode[dir] = M_TPKT;
+	} else if (rw_tls_looks_like_record(h, n) || rw_tls_looks_like_sslv2_hello(h, n)) {
+		s->mode[dir] = M_TLS;
+		if (dir == RW_C2S && !r->cr_seen)
+			r->client_tls_without_x224 = true;
+		if (dir == RW_S2C && !r->cc_seen)
+			r->server_tls_before_cc = true;
+	} else {
+		s->mode[dir] = M_OPAQUE;
+		r->not_tpkt[dir] = true;
+	}
+}
+
+static void dispatch(struct rw_session *s, enum rw_dir dir, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		size_t used;
+		switch (s->mode[dir]) {
+		case M_TPKT:
+			used = feed_tpkt(s, dir, p, n);
+			break;
+		case M_TLS:
+			rw_tls_stream_feed(&s->tls[dir], p, n);
+			check_tls12_done(s);
+			used = n;
+			break;
+		default:
+			used = n;
+			break;
+		}
+		p += used;
+		n -= used;
+	}
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+struct rw_session *rw_session_new(const struct rw_session_config *cfg)
+{
+	struct rw_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	if (cfg)
+		s->cfg = *cfg;
+	for (int d = 0; d < 2; d++) {
+		s->ctx[d] = (struct dir_ctx){s, (enum rw_dir)d};
+		rw_tls_stream_init(&s->tls[d], &tls_cb, &s->ctx[d], s->cfg.max_handshake_msg);
+		s->rec.rst_ttl[d] = -1;
+		s->rec.ttl_baseline[d] = -1;
+	}
+	s->last_record_dir = -1;
+	s->phase = RW_PHASE_TCP_CONNECT;
+	s->rec.phase_reached[RW_PHASE_TCP_CONNECT] = true;
+	return s;
+}
+
+void rw_session_free(struct rw_session *s)
+{
+	if (!s)
+		return;
+	for (int d = 0; d < 2; d++) {
+		rw_tls_stream_free(&s->tls[d]);
+		free(s->tpkt[d]);
+	}
+	free(s->rec.token);
+	free(s);
+}
+
+void rw_session_open(struct rw_session *s, uint64_t ts_us, const struct rw_endpoint *client,
+		     const struct rw_endpoint *server)
+{
+	s->now_us = ts_us;
+	s->rec.ts_open_us = ts_us;
+	s->rec.ts_close_us = ts_us;
+	s->rec.phase_ts_us[RW_PHASE_TCP_CONNECT] = ts_us;
+	if (client)
+		s->rec.client = *client;
+	if (server)
+		s->rec.server = *server;
+}
+
+static void touch(struct rw_session *s, uint64_t ts_us)
+{
+	s->now_us = ts_us;
+	if (ts_us > s->rec.ts_close_us)
+		s->rec.ts_close_us = ts_us;
+}
+
+void rw_session_syn(struct rw_session *s, enum rw_dir dir, uint64_t ts_us)
+{
+	touch(s, ts_us);
+	if (dir == RW_C2S) {
+		s->rec.saw_syn = true;
+	} else {
+		s->rec.saw_synack = true;
+		enter_phase(s, RW_PHASE_X224);
+	}
+}
+
+static void data_common(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, size_t n)
+{
+	struct rw_record *r = &s->rec;
+	touch(s, ts_us);
+	r->bytes[dir] += n;
+	if (r->cc_seen)
+		r->bytes_after_cc[dir] += n;
+	if (s->phase == RW_PHASE_TCP_CONNECT) {
+		if (!r->saw_syn)
+			r->midstream = true;
+		enter_phase(s, RW_PHASE_X224);
+	}
+}
+
+void rw_session_data(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, const uint8_t *p,
+		     size_t n)
+{
+	if (n == 0)
+		return;
+	struct rw_record *r = &s->rec;
+	data_common(s, dir, ts_us, n);
+	if (r->first_bytes_len[dir] < sizeof(r->first_bytes[dir])) {
+		size_t k = sizeof(r->first_bytes[dir]) - r->first_bytes_len[dir];
+		if (k > n)
+			k = n;
+		memcpy(r->first_bytes[dir] + r->first_bytes_len[dir], p, k);
+		r->first_bytes_len[dir] += k;
+	}
+	if (s->mode[dir] == M_START) {
+		/* Hold the first 5 bytes: enough to tell TPKT, TLS and SSLv2 apart. */
+		size_t k = sizeof(s->head[dir]) - s->head_have[dir];
+		if (k > n)
+			k = n;
+		memcpy(s->head[dir] + s->head_have[dir], p, k);
+		s->head_have[dir] += k;
+		p += k;
+		n -= k;
+		if (s->head_have[dir] < sizeof(s->head[dir]))
+			return;
+		classify(s, dir);
+		dispatch(s, dir, s->head[dir], s->head_have[dir]);
+	}
+	if (s->std_rdp && s->phase < RW_PHASE_RDP)
+		enter_phase(s, RW_PHASE_RDP);
+	if (s->phase >= RW_PHASE_RDP && s->mode[dir] != M_TLS) {
+		count_flight(s, dir, n);
+		return;
+	}
+	dispatch(s, dir, p, n);
+}
+
+void rw_session_count(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, size_t n)
+{
+	if (n == 0)
+		return;
+	data_common(s, dir, ts_us, n);
+	if (s->std_rdp && s->phase < RW_PHASE_RDP)
+		enter_phase(s, RW_PHASE_RDP);
+	count_flight(s, dir, n);
+}
+
+bool rw_session_inspecting(const struct rw_session *s)
+{
+	return s->phase < RW_PHASE_RDP;
+}
+
+void rw_session_gap(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, uint64_t missing)
+{
+	touch(s, ts_us);
+	s->rec.tcp[dir].gaps++;
+	s->rec.tcp[dir].gap_bytes += missing;
+	/* Framing cannot survive a hole: stop decoding this direction. */
+	if (s->mode[dir] == M_TPKT || s->mode[dir] == M_TLS || s->mode[dir] == M_START)
+		s->mode[dir] = M_OPAQUE;
+}
+
+static void first_close(struct rw_session *s, enum rw_dir dir, enum rw_close_kind kind)
+{
+	struct rw_record *r = &s->rec;
+	if (r->closed)
+		return;
+	r->closed = true;
+	r->first_close_dir = dir;
+	r->first_close_kind = kind;
+	r->first_close_ts_us = s->now_us;
+	r->first_close_phase = s->phase;
+}
+
+void rw_session_fin(struct rw_session *s, enum rw_dir dir, uint64_t ts_us)
+{
+	touch(s, ts_us);
+	if (s->rec.fin_seen[dir])
+		return;
+	s->rec.fin_seen[dir] = true;
+	s->rec.fin_ts_us[dir] = ts_us;
+	first_close(s, dir, RW_CLOSE_FIN);
+}
+
+void rw_session_rst(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, int ttl)
+{
+	touch(s, ts_us);
+	if (s->rec.rst_seen[dir])
+		return;
+	s->rec.rst_seen[dir] = true;
+	s->rec.rst_ts_us[dir] = ts_us;
+	s->rec.rst_ttl[dir] = ttl;
+	first_close(s, dir, RW_CLOSE_RST);
+}
+
+void rw_session_ttl(struct rw_session *s, enum rw_dir dir, int ttl)
+{
+	/* The first packets of a side set its baseline: an injected RST comes
+	 * from another hop distance, so its TTL differs. */
+	if (s->rec.ttl_baseline[dir] < 0)
+		s->rec.ttl_baseline[dir] = ttl;
+}
+
+void rw_session_connect_failed(struct rw_session *s, uint64_t ts_us, enum rw_close_kind kind)
+{
+	touch(s, ts_us);
+	if (!s->rec.connect_failed)
+		s->rec.connect_failed = (int)kind;
+}
+
+void rw_session_timeout(struct rw_session *s, uint64_t ts_us)
+{
+	touch(s, ts_us);
+	if (s->rec.timed_out)
+		return;
+	s->rec.timed_out = true;
+	s->rec.timeout_phase = s->phase;
+	s->rec.timeout_ts_us = ts_us;
+}
+
+void rw_session_tcp_stats(struct rw_session *s, enum rw_dir dir, const struct rw_tcp_stats *st)
+{
+	uint32_t gaps = s->rec.tcp[dir].gaps;
+	uint64_t gap_bytes = s->rec.tcp[dir].gap_bytes;
+	s->rec.tcp[dir] = *st;
+	if (st->gaps < gaps) {
+		s->rec.tcp[dir].gaps = gaps;
+		s->rec.tcp[dir].gap_bytes = gap_bytes;
+	}
+}
+
+void rw_session_close(struct rw_session *s, uint64_t ts_us)
+{
+	touch(s, ts_us);
+	for (int d = 0; d < 2; d++) {
+		/* A direction that sent fewer than 5 bytes in all was never classified. */
+		if (s->mode[d] == M_START && s->head_have[d] > 0) {
+			classify(s, (enum rw_dir)d);
+			dispatch(s, (enum rw_dir)d, s->head[d], s->head_have[d]);
+		}
+	}
+	rw_verdict_decide(&s->rec);
+}
+
+enum rw_phase rw_session_phase(const struct rw_session *s)
+{
+	return s->phase;
+}
+
+struct rw_record *rw_session_record(struct rw_session *s)
+{
+	return &s->rec;
+}

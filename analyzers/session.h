@@ -1,0 +1,62 @@
+/* A session consumes the flow events of one TCP connection (from the proxy,
+ * a capture or a probe) and produces its record and verdict. It never reads
+ * a clock, a socket or a file: timestamps come in the events. Bytes may be
+ * split anywhere; the result does not depend on the split. */
+#ifndef RW_SESSION_H
+#define RW_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+struct rw_session;
+
+struct rw_session_config {
+	/* Largest handshake message buffered (certificate chains); beyond it the
+	 * message is skipped and reported. 0 = default (64 KiB). */
+	size_t max_handshake_msg;
+	/* Reference time for certificate expiry when the event timestamps are
+	 * the capture's own (0 = use the timestamp of the Certificate message). */
+	int64_t now_override;
+};
+
+struct rw_session *rw_session_new(const struct rw_session_config *cfg);
+void rw_session_free(struct rw_session *s);
+
+/* Events. */
+void rw_session_open(struct rw_session *s, uint64_t ts_us, const struct rw_endpoint *client,
+		     const struct rw_endpoint *server);
+/* The capture saw (or did not see) the TCP handshake. */
+void rw_session_syn(struct rw_session *s, enum rw_dir dir, uint64_t ts_us);
+void rw_session_data(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, const uint8_t *p,
+		     size_t n);
+/* A hole of `missing` bytes the capture will never fill. */
+void rw_session_gap(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, uint64_t missing);
+void rw_session_fin(struct rw_session *s, enum rw_dir dir, uint64_t ts_us);
+/* ttl: IP TTL / hop limit of the RST, -1 when unknown (proxy). */
+void rw_session_rst(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, int ttl);
+/* Per-packet IP TTL / hop limit of a non-RST packet (capture only). */
+void rw_session_ttl(struct rw_session *s, enum rw_dir dir, int ttl);
+/* kind: RW_CLOSE_REFUSED, RW_CLOSE_UNREACHABLE or RW_CLOSE_TIMEOUT. */
+void rw_session_connect_failed(struct rw_session *s, uint64_t ts_us, enum rw_close_kind kind);
+/* The front end gave up waiting (idle timeout) in the current phase. */
+void rw_session_timeout(struct rw_session *s, uint64_t ts_us);
+void rw_session_tcp_stats(struct rw_session *s, enum rw_dir dir, const struct rw_tcp_stats *st);
+/* End of the connection (or of the capture): computes the verdict. */
+void rw_session_close(struct rw_session *s, uint64_t ts_us);
+
+/* True once payload no longer needs inspecting (the front end may then
+ * only report byte counts with rw_session_count). */
+bool rw_session_inspecting(const struct rw_session *s);
+void rw_session_count(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, size_t n);
+
+enum rw_phase rw_session_phase(const struct rw_session *s);
+struct rw_record *rw_session_record(struct rw_session *s);
+
+/* verdict.c: fill rec->verdict from the facts in rec. Pure. */
+void rw_verdict_decide(struct rw_record *rec);
+const char *rw_cause_remediation(enum rw_cause c);
+
+#endif

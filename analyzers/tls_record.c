@@ -1,0 +1,214 @@
+#include "tls_record.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rw_types.h"
+
+#define SSLV2_CLIENT_HELLO 1
+
+void rw_tls_stream_init(struct rw_tls_stream *t, const struct rw_tls_callbacks *cb, void *arg,
+			size_t max_msg)
+{
+	memset(t, 0, sizeof(*t));
+	t->cb = cb;
+	t->arg = arg;
+	t->first = true;
+	t->max_msg = max_msg ? max_msg : 65536;
+}
+
+void rw_tls_stream_free(struct rw_tls_stream *t)
+{
+	free(t->hs_buf);
+	t->hs_buf = NULL;
+	t->hs_cap = 0;
+}
+
+void rw_tls_stream_set_encrypted(struct rw_tls_stream *t)
+{
+	t->encrypted = true;
+}
+
+bool rw_tls_looks_like_record(const uint8_t *p, size_t n)
+{
+	if (n < 1 || p[0] < RW_TLS_CCS || p[0] > RW_TLS_HEARTBEAT)
+		return false;
+	return n < 2 || p[1] == 3;
+}
+
+bool rw_tls_looks_like_sslv2_hello(const uint8_t *p, size_t n)
+{
+	/* 2-byte header with the high bit set, msg type 1, version 0x0002 or 3.x. */
+	if (n < 5 || !(p[0] & 0x80))
+		return false;
+	return p[2] == SSLV2_CLIENT_HELLO && (p[3] == 3 || (p[3] == 0 && p[4] == 2));
+}
+
+static int fail(struct rw_tls_stream *t, int status, const char *what)
+{
+	t->failed = true;
+	if (t->cb->error)
+		t->cb->error(t->arg, status, what);
+	return status;
+}
+
+/* Handshake bytes of one record, split into messages. */
+static int handshake_bytes(struct rw_tls_stream *t, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		if (t->hs_hdr_have < 4) {
+			size_t k = 4 - t->hs_hdr_have;
+			if (k > n)
+				k = n;
+			memcpy(t->hs_hdr + t->hs_hdr_have, p, k);
+			t->hs_hdr_have += k;
+			p += k;
+			n -= k;
+			if (t->hs_hdr_have < 4)
+				return 0;
+			t->hs_need = rw_be24(t->hs_hdr + 1);
+			t->hs_have = 0;
+			t->hs_oversized = t->hs_need > t->max_msg;
+			if (!t->hs_oversized && t->hs_cap < t->hs_need) {
+				/* One allocation per session, grown to the largest message. */
+				size_t cap = t->hs_need < 4096 ? 4096 : t->hs_need;
+				uint8_t *nb = realloc(t->hs_buf, cap);
+				if (!nb)
+					t->hs_oversized = true;
+				else {
+					t->hs_buf = nb;
+					t->hs_cap = cap;
+				}
+			}
+		}
+		size_t k = t->hs_need - t->hs_have;
+		if (k > n)
+			k = n;
+		if (!t->hs_oversized && k > 0)
+			memcpy(t->hs_buf + t->hs_have, p, k);
+		t->hs_have += k;
+		p += k;
+		n -= k;
+		if (t->hs_have == t->hs_need) {
+			if (t->cb->handshake)
+				t->cb->handshake(t->arg, t->hs_hdr[0],
+						 t->hs_oversized ? NULL : t->hs_buf, t->hs_need,
+						 t->hs_oversized);
+			t->hs_hdr_have = 0;
+			if (t->failed)
+				return 0;
+		}
+	}
+	return 0;
+}
+
+static int record_body(struct rw_tls_stream *t, const uint8_t *p, size_t k)
+{
+	switch (t->type) {
+	case RW_TLS_HANDSHAKE:
+		if (!t->encrypted)
+			return handshake_bytes(t, p, k);
+		return 0;
+	case RW_TLS_ALERT:
+	case RW_TLS_CCS:
+		for (size_t i = 0; i < k && t->small_have < sizeof(t->small); i++)
+				t->small[t->small_have++] = p[i];
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static void record_end(struct rw_tls_stream *t)
+{
+	if (t->type == RW_TLS_ALERT) {
+		if (!t->encrypted && t->small_have != 2)
+			fail(t, RW_E_LENGTH, "alert record is not 2 bytes");
+		else if (t->cb->alert)
+			t->cb->alert(t->arg, t->small[0], t->small[1], t->encrypted);
+	} else if (t->type == RW_TLS_CCS) {
+		if (t->cb->ccs)
+			t->cb->ccs(t->arg);
+		t->encrypted = true;
+	}
+}
+
+int rw_tls_stream_feed(struct rw_tls_stream *t, const uint8_t *p, size_t n)
+{
+	if (t->failed)
+		return RW_E_VALUE;
+	if (t->first && n > 0) {
+		t->first = false;
+		if (p[0] & 0x80) {
+			/* SSLv2 framing: we need the 5-byte prefix in one piece; clients
+			 * send the whole hello in one segment in practice, and the
+			 * session passes the first bytes it buffered. */
+			if (rw_tls_looks_like_sslv2_hello(p, n)) {
+				size_t len = ((size_t)(p[0] & 0x7f) << 8 | p[1]) + 2;
+				if (t->cb->sslv2_hello)
+					t->cb->sslv2_hello(t->arg, rw_be16(p + 3), len);
+				if (len >= n)
+					return 0;
+				p += len;
+				n -= len;
+			} else {
+				return fail(t, RW_E_TYPE, "SSLv2 header that is not a ClientHello");
+			}
+		}
+	}
+	while (n > 0) {
+		if (t->rec_left == 0 && t->hdr_have < 5) {
+			size_t k = 5 - t->hdr_have;
+			if (k > n)
+				k = n;
+			memcpy(t->hdr + t->hdr_have, p, k);
+			t->hdr_have += k;
+			p += k;
+			n -= k;
+			if (t->hdr_have < 5)
+				return 0;
+			t->type = t->hdr[0];
+			uint16_t version = rw_be16(t->hdr + 1);
+			size_t len = rw_be16(t->hdr + 3);
+			if (t->type < RW_TLS_CCS || t->type > RW_TLS_HEARTBEAT)
+				return fail(t, RW_E_TYPE, "unknown TLS content type");
+			if (t->hdr[1] != 3)
+				return fail(t, RW_E_VERSION, "record version is not 3.x");
+			if (len == 0 && t->type != RW_TLS_APPDATA)
+				return fail(t, RW_E_LENGTH, "empty record");
+			/* Alerts are never fragmented or coalesced by real stacks. */
+			if (t->type == RW_TLS_ALERT && !t->encrypted && len != 2)
+				return fail(t, RW_E_LENGTH, "alert record is not 2 bytes");
+			if (t->type == RW_TLS_CCS && len != 1)
+				return fail(t, RW_E_LENGTH, "ChangeCipherSpec record is not 1 byte");
+			if (len > RW_TLS_MAX_RECORD)
+				return fail(t, RW_E_LENGTH, "record longer than 2^14+2048");
+			t->records++;
+			t->small_have = 0;
+			bool enc = t->encrypted || t->type == RW_TLS_APPDATA;
+			if (t->cb->record)
+				t->cb->record(t->arg, t->type, version, len, enc);
+			if (t->failed)
+				return RW_E_VALUE;
+			t->rec_left = len;
+			if (len == 0) {
+				t->hdr_have = 0;
+				continue;
+			}
+		}
+		size_t k = t->rec_left < n ? t->rec_left : n;
+		record_body(t, p, k);
+		if (t->failed)
+			return RW_E_VALUE;
+		t->rec_left -= k;
+		p += k;
+		n -= k;
+		if (t->rec_left == 0) {
+			t->hdr_have = 0;
+			record_end(t);
+			if (t->failed)
+				return RW_E_VALUE;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,601 @@
+/* The verdict: which side closed, how, in which phase, and the most likely
+ * cause. The rules below are the whole policy, in priority order: the first
+ * rule whose test holds names the cause. Each test adds the facts it used to
+ * the evidence. Add a rule here, with its unit test, when the wire tells more. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "session.h"
+#include "tls_record.h"
+#include "x224.h"
+
+/* A client that waits this long for the X.224 answer before giving up was
+ * not cancelling: the server never answered. */
+#define X224_PATIENCE_US (3ull * 1000000ull)
+/* NTLM CredSSP: NEGOTIATE, AUTHENTICATE + pubKeyAuth, then the credentials. */
+#define NLA_CLIENT_DONE_FLIGHTS 3
+
+struct ctx {
+	struct rw_record *r;
+	struct rw_verdict *v;
+};
+
+static void ev(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ev(struct ctx *c, const char *fmt, ...)
+{
+	struct rw_verdict *v = c->v;
+	if (v->n_evidence >= RW_MAX_EVIDENCE)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v->evidence[v->n_evidence++], RW_EVIDENCE_LEN, fmt, ap);
+	va_end(ap);
+}
+
+static const char *side_of(enum rw_dir d)
+{
+	return d == RW_C2S ? "client" : "server";
+}
+
+static const char *alert_name(const struct rw_alert *a)
+{
+	if (a->encrypted)
+		return "encrypted";
+	const char *n = rw_tls_alert_name(a->description);
+	return n ? n : "unknown";
+}
+
+static double ms(uint64_t a, uint64_t b)
+{
+	return b > a ? (double)(b - a) / 1000.0 : 0.0;
+}
+
+/* The first handshake-phase alert, from either side. */
+static const struct rw_alert *handshake_alert(const struct rw_record *r, enum rw_dir *from)
+{
+	const struct rw_alert *best = NULL;
+	for (int d = 0; d < 2; d++) {
+		const struct rw_alert *a = &r->alert[d];
+		if (!a->seen || a->phase > RW_PHASE_TLS_HANDSHAKE)
+			continue;
+		if (a->level == 1 && a->description == 0 && !a->encrypted)
+			continue; /* close_notify */
+		if (!best || a->ts_us < best->ts_us) {
+			best = a;
+			*from = (enum rw_dir)d;
+		}
+	}
+	return best;
+}
+
+static bool closed_by(const struct rw_record *r, enum rw_dir d)
+{
+	return r->closed && r->first_close_dir == d;
+}
+
+static bool in_phase(const struct rw_record *r, enum rw_phase p)
+{
+	return r->closed ? r->first_close_phase == p : r->timed_out && r->timeout_phase == p;
+}
+
+/* ---- rule tests --------------------------------------------------------- */
+
+static bool refused(struct ctx *c)
+{
+	if (c->r->connect_failed != RW_CLOSE_REFUSED)
+		return false;
+	ev(c, "server answered SYN with RST");
+	return true;
+}
+
+static bool unreachable(struct ctx *c)
+{
+	int k = c->r->connect_failed;
+	if (k != RW_CLOSE_UNREACHABLE && k != RW_CLOSE_TIMEOUT)
+		return false;
+	ev(c, k == RW_CLOSE_TIMEOUT ? "SYN never answered before the connect timeout"
+				    : "SYN never answered (retransmitted, no SYN-ACK, no RST)");
+	return true;
+}
+
+static bool mtu_blackhole(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	for (int d = 0; d < 2; d++) {
+		const struct rw_tcp_stats *t = &r->tcp[d];
+		if (t->large_unacked_retransmits == 0 || r->phase_reached[RW_PHASE_ESTABLISHED])
+			continue;
+		ev(c, "%u full-size %s segments (%u bytes) retransmitted, never acknowledged",
+		   t->large_unacked_retransmits, side_of((enum rw_dir)d), t->max_segment);
+		return true;
+	}
+	return false;
+}
+
+static bool reset_injected(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	for (int d = 0; d < 2; d++) {
+		if (!r->rst_seen[d] || r->rst_ttl[d] < 0 || r->ttl_baseline[d] < 0 ||
+		    r->rst_ttl[d] == r->ttl_baseline[d])
+			continue;
+		ev(c, "RST claiming to be from the %s has TTL %d, its other packets TTL %d",
+		   side_of((enum rw_dir)d), r->rst_ttl[d], r->ttl_baseline[d]);
+		return true;
+	}
+	return false;
+}
+
+static bool neg_failure(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (r->neg_failure_present) {
+		const char *n = rw_neg_failure_name(r->neg_failure_code);
+		ev(c, "X.224 Connection Confirm carries RDP_NEG_FAILURE %s",
+		   n ? n : "unknown code");
+		return true;
+	}
+	/* The server chose a protocol the client did not ask for (xrdp does this
+	 * instead of sending RDP_NEG_FAILURE) and the client hung up at once. */
+	if (!r->cc_seen || !r->cr_seen || r->bytes_after_cc[RW_C2S] > 0 || !closed_by(r, RW_C2S))
+		return false;
+	uint32_t sel = r->selected_protocol, req = r->requested_protocols;
+	bool unrequested = sel == RW_PROTO_RDP ? req != 0 : (sel & ~req) != 0;
+	if (!unrequested)
+		return false;
+	const char *names[8];
+	size_t k = rw_proto_names(req, names);
+	char reqs[64] = "";
+	for (size_t i = 0; i < k; i++)
+		snprintf(reqs + strlen(reqs), sizeof(reqs) - strlen(reqs), "%s%s", i ? "," : "",
+			 names[i]);
+	const char *sn = rw_proto_name(sel);
+	ev(c, "server selected %s, client requested %s", sn ? sn : "an unknown protocol", reqs);
+	ev(c, "client closed right after the Connection Confirm");
+	return true;
+}
+
+static bool tls_middlebox(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (r->server_tls_before_cc && r->cr_seen) {
+		ev(c, "server side answered the X.224 Connection Request with TLS bytes");
+		return true;
+	}
+	return false;
+}
+
+static bool not_rdp(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (!r->not_tpkt[RW_C2S] || r->cr_seen)
+		return false;
+	ev(c, "client's first bytes are neither TPKT nor TLS (%02x %02x %02x)",
+	   r->first_bytes[0][0], r->first_bytes[0][1], r->first_bytes[0][2]);
+	return true;
+}
+
+static bool x224_closed(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (!r->cr_seen || r->cc_seen || !closed_by(r, RW_S2C) || r->bytes[RW_S2C] > 0)
+		return false;
+	ev(c, "server %s %.0f ms after the X.224 Connection Request, with no answer",
+	   r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed",
+	   ms(r->cr_ts_us, r->first_close_ts_us));
+	return true;
+}
+
+static bool x224_no_response(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (!r->cr_seen || r->cc_seen || r->bytes[RW_S2C] > 0)
+		return false;
+	uint64_t end = r->closed ? r->first_close_ts_us : r->ts_close_us;
+	if (r->timed_out && (!r->closed || r->timeout_ts_us <= r->first_close_ts_us)) {
+		ev(c, "no X.224 Connection Confirm before the timeout (%.0f ms)",
+		   ms(r->cr_ts_us, r->timeout_ts_us));
+		return true;
+	}
+	if (end - r->cr_ts_us < X224_PATIENCE_US)
+		return false;
+	ev(c, "no X.224 Connection Confirm %.0f ms after the request", ms(r->cr_ts_us, end));
+	return true;
+}
+
+static bool client_cancelled_early(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (!closed_by(r, RW_C2S) || r->first_close_phase > RW_PHASE_X224 || r->cc_seen)
+		return false;
+	ev(c, r->cr_seen ? "client closed %.0f ms after its request, before any answer"
+			 : "client closed before sending anything (%.0f ms)",
+	   ms(r->cr_seen ? r->cr_ts_us : r->ts_open_us, r->first_close_ts_us));
+	return true;
+}
+
+static bool tls_altered(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (r->tls_framing_error[RW_S2C] && !r->tls_established) {
+		ev(c, "server TLS stream broken: %s", rw_status_name(r->tls_framing_status[RW_S2C]));
+		return true;
+	}
+	if (r->tls_framing_error[RW_C2S] && !r->tls_established) {
+		ev(c, "client TLS stream broken: %s", rw_status_name(r->tls_framing_status[RW_C2S]));
+		return true;
+	}
+	if (!r->client_hello_seen || !r->server_hello_seen)
+		return false;
+	bool altered = false;
+	if (!rw_tls_client_offered_cipher(&r->ch, r->sh.cipher)) {
+		const char *n = rw_tls_cipher_name(r->sh.cipher);
+		ev(c, "ServerHello picked %s (0x%04x), which the client never offered",
+		   n ? n : "a suite", r->sh.cipher);
+		altered = true;
+	}
+	if (!rw_tls_client_offered_version(&r->ch, r->sh.version)) {
+		const char *n = rw_tls_version_name(r->sh.version);
+		ev(c, "ServerHello picked TLS %s, which the client never offered", n ? n : "?");
+		altered = true;
+	}
+	if (r->sh.downgrade_sentinel && rw_tls_client_max_version(&r->ch) >= 0x0304) {
+		ev(c, "ServerHello.random carries the TLS 1.3 downgrade sentinel (%s)",
+		   r->sh.downgrade_sentinel == 12 ? "DOWNGRD01" : "DOWNGRD00");
+		altered = true;
+	}
+	return altered;
+}
+
+static bool alert_version(struct ctx *c)
+{
+	enum rw_dir from = RW_S2C;
+	const struct rw_alert *a = handshake_alert(c->r, &from);
+	if (!a || a->encrypted || a->description != 70)
+		return false;
+	ev(c, "%s sent TLS alert protocol_version", side_of(from));
+	if (c->r->client_hello_seen) {
+		const char *n = rw_tls_version_name(rw_tls_client_max_version(&c->r->ch));
+		ev(c, "client offered up to TLS %s", n ? n : "?");
+	}
+	return true;
+}
+
+static bool alert_cipher(struct ctx *c)
+{
+	enum rw_dir from = RW_S2C;
+	const struct rw_alert *a = handshake_alert(c->r, &from);
+	if (!a || a->encrypted || (a->description != 40 && a->description != 71))
+		return false;
+	ev(c, "%s sent TLS alert %s", side_of(from), alert_name(a));
+	if (c->r->client_hello_seen)
+		ev(c, "client offered %zu cipher suites", c->r->ch.n_ciphers);
+	if (!c->r->server_hello_seen)
+		ev(c, "no ServerHello");
+	return true;
+}
+
+static bool cert_is_expired(const struct rw_record *r)
+{
+	return r->certificate_seen && !r->cert_parse_failed && r->cert.not_after > 0 &&
+	       (int64_t)(r->cert_ts_us / 1000000) > r->cert.not_after;
+}
+
+static bool cert_expired(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	enum rw_dir from = RW_S2C;
+	const struct rw_alert *a = handshake_alert(r, &from);
+	bool client_alert = a && from == RW_C2S;
+	if (client_alert && !a->encrypted && a->description == 45) {
+		ev(c, "client sent TLS alert certificate_expired");
+		return true;
+	}
+	/* The client gave up after the certificate, and the certificate was
+	 * out of date when it crossed the wire. */
+	if (cert_is_expired(r) && !r->tls_established && (client_alert || closed_by(r, RW_C2S))) {
+		ev(c, "server certificate expired (notAfter before the handshake time)");
+		if (client_alert)
+			ev(c, "client sent TLS alert %s", alert_name(a));
+		return true;
+	}
+	return false;
+}
+
+static bool cert_rejected(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	enum rw_dir from = RW_S2C;
+	const struct rw_alert *a = handshake_alert(r, &from);
+	if (a && from == RW_C2S) {
+		static const uint8_t cert_alerts[] = {42, 43, 44, 46, 48, 49, 116};
+		bool cert_alert = a->encrypted; /* TLS 1.3: after the server's flight */
+		for (size_t i = 0; i < sizeof(cert_alerts); i++)
+			cert_alert |= !a->encrypted && a->description == cert_alerts[i];
+		if (cert_alert && r->server_hello_seen) {
+			ev(c, a->inferred ? "client sent an encrypted record of alert size instead "
+					    "of Finished"
+					  : "client sent TLS alert %s",
+			   alert_name(a));
+			return true;
+		}
+	}
+	/* Without an alert: the client closed once the server's certificate
+	 * flight arrived and never finished the handshake. */
+	if (r->server_hello_seen && !r->tls_established && closed_by(r, RW_C2S) &&
+	    in_phase(r, RW_PHASE_TLS_HANDSHAKE) && (r->certificate_seen || r->tls13) &&
+	    !r->ccs_seen[RW_C2S] && r->client_first_encrypted_len == 0) {
+		ev(c, r->tls13 ? "client closed after the server's encrypted flight without Finished"
+			       : "client closed after the server Certificate without continuing");
+		return true;
+	}
+	return false;
+}
+
+static bool tls_rejected_no_alert(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (!r->client_hello_seen || r->server_hello_seen || !closed_by(r, RW_S2C) ||
+	    r->alert[RW_S2C].seen)
+		return false;
+	const char *n = rw_tls_version_name(rw_tls_client_max_version(&r->ch));
+	ev(c, "server %s after the ClientHello, no ServerHello, no alert",
+	   r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed");
+	ev(c, "client offered up to TLS %s with %zu cipher suites", n ? n : "?", r->ch.n_ciphers);
+	return true;
+}
+
+static bool other_alert(struct ctx *c)
+{
+	enum rw_dir from = RW_S2C;
+	const struct rw_alert *a = handshake_alert(c->r, &from);
+	if (!a)
+		return false;
+	ev(c, "%s sent TLS alert %s during the handshake", side_of(from), alert_name(a));
+	return true;
+}
+
+static bool nla_failed(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (closed_by(r, RW_S2C) && in_phase(r, RW_PHASE_NLA)) {
+		ev(c, "server closed during CredSSP after %u client and %u server messages",
+		   r->nla_flights[RW_C2S], r->nla_flights[RW_S2C]);
+		return true;
+	}
+	/* HYBRID_EX: a lone small record (Early User Authorization Result) then close. */
+	if (closed_by(r, RW_S2C) && in_phase(r, RW_PHASE_RDP) &&
+	    r->selected_protocol == RW_PROTO_HYBRID_EX && r->rdp_flights[RW_S2C] <= 1 &&
+	    r->server_last_flight_records == 1 && r->server_last_record_len <= 40) {
+		ev(c, "server closed after a short record following CredSSP (HYBRID_EX "
+		      "Early User Authorization Result: access denied)");
+		return true;
+	}
+	return false;
+}
+
+static bool timeout(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (!r->timed_out || (r->closed && r->first_close_ts_us < r->timeout_ts_us))
+		return false;
+	ev(c, "no progress in phase %s until the timeout", rw_phase_name(r->timeout_phase));
+	return true;
+}
+
+static bool reset_by_server(struct ctx *c)
+{
+	if (!closed_by(c->r, RW_S2C) || c->r->first_close_kind != RW_CLOSE_RST)
+		return false;
+	ev(c, "server sent RST in phase %s", rw_phase_name(c->r->first_close_phase));
+	return true;
+}
+
+static bool reset_by_client(struct ctx *c)
+{
+	if (!closed_by(c->r, RW_C2S) || c->r->first_close_kind != RW_CLOSE_RST)
+		return false;
+	ev(c, "client sent RST in phase %s", rw_phase_name(c->r->first_close_phase));
+	return true;
+}
+
+static bool nla_auth_only(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	/* A client that completes CredSSP and leaves (FreeRDP +auth-only). */
+	if (!closed_by(r, RW_C2S) || !in_phase(r, RW_PHASE_NLA) ||
+	    r->nla_flights[RW_C2S] < NLA_CLIENT_DONE_FLIGHTS)
+		return false;
+	ev(c, "client closed after completing CredSSP (%u messages)", r->nla_flights[RW_C2S]);
+	return true;
+}
+
+static bool normal(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (!r->closed || r->first_close_kind != RW_CLOSE_FIN)
+		return false;
+	if (r->first_close_phase < RW_PHASE_RDP && !(r->tls_established && !r->cc_seen))
+		return false;
+	ev(c, "%s closed with FIN in phase %s", side_of(r->first_close_dir),
+	   rw_phase_name(r->first_close_phase));
+	return true;
+}
+
+static bool client_cancelled_late(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (!closed_by(r, RW_C2S) || r->first_close_kind != RW_CLOSE_FIN)
+		return false;
+	ev(c, "client closed with FIN in phase %s", rw_phase_name(r->first_close_phase));
+	return true;
+}
+
+static bool still_open(struct ctx *c)
+{
+	if (c->r->closed)
+		return false;
+	ev(c, "no FIN or RST before the end of the capture");
+	return true;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+struct rule {
+	enum rw_cause cause;
+	bool (*test)(struct ctx *c);
+};
+
+static const struct rule rules[] = {
+	{RW_CAUSE_UPSTREAM_REFUSED, refused},
+	{RW_CAUSE_UPSTREAM_UNREACHABLE, unreachable},
+	{RW_CAUSE_MTU_BLACKHOLE, mtu_blackhole},
+	{RW_CAUSE_RESET_INJECTED, reset_injected},
+	{RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, neg_failure},
+	{RW_CAUSE_TLS_TERMINATING_MIDDLEBOX, tls_middlebox},
+	{RW_CAUSE_NOT_RDP, not_rdp},
+	{RW_CAUSE_X224_CLOSED_BY_SERVER, x224_closed},
+	{RW_CAUSE_X224_NO_RESPONSE, x224_no_response},
+	{RW_CAUSE_CLIENT_CANCELLED, client_cancelled_early},
+	{RW_CAUSE_TLS_STREAM_ALTERED, tls_altered},
+	{RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH, alert_version},
+	{RW_CAUSE_TLS_CIPHER_MISMATCH, alert_cipher},
+	{RW_CAUSE_CERTIFICATE_EXPIRED, cert_expired},
+	{RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT, cert_rejected},
+	{RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT, tls_rejected_no_alert},
+	{RW_CAUSE_TLS_ALERT, other_alert},
+	{RW_CAUSE_NLA_FAILED, nla_failed},
+	{RW_CAUSE_HANDSHAKE_TIMEOUT, timeout},
+	{RW_CAUSE_RESET_BY_SERVER, reset_by_server},
+	{RW_CAUSE_RESET_BY_CLIENT, reset_by_client},
+	{RW_CAUSE_NORMAL_CLOSE, nla_auth_only},
+	{RW_CAUSE_NORMAL_CLOSE, normal},
+	{RW_CAUSE_CLIENT_CANCELLED, client_cancelled_late},
+	{RW_CAUSE_STILL_OPEN, still_open},
+};
+
+static const char *const remediation[RW_CAUSE_COUNT] = {
+	[RW_CAUSE_UNKNOWN] = "Not enough on the wire to decide; capture on both sides of "
+			     "the path and check the host's RDP event logs.",
+	[RW_CAUSE_NORMAL_CLOSE] = "Nothing to fix on the network: the session ended normally; "
+				  "if the user saw an error, check the host's session logs.",
+	[RW_CAUSE_CLIENT_CANCELLED] = "The client gave up on its own: check the client's "
+				      "settings, proxy and local security software.",
+	[RW_CAUSE_UPSTREAM_REFUSED] = "Nothing listens on the host's RDP port: start "
+				      "TermService/xrdp or fix the port (and NAT/firewall "
+				      "rules that send RST).",
+	[RW_CAUSE_UPSTREAM_UNREACHABLE] = "SYN unanswered: open TCP 3389 on the firewalls in "
+					  "the path and check routing to the host.",
+	[RW_CAUSE_X224_NO_RESPONSE] = "The host accepted TCP but never answered: restart "
+				      "TermService (hung session host) or check what listens "
+				      "on the port.",
+	[RW_CAUSE_X224_CLOSED_BY_SERVER] = "The host closed before negotiating: check its "
+					   "connection limits, RDP listener state and any "
+					   "device filtering the X.224 request.",
+	[RW_CAUSE_TLS_TERMINATING_MIDDLEBOX] = "A device in the path expects TLS from the first "
+					       "byte: set the load balancer to TCP mode "
+					       "(HAProxy 'mode tcp', no 'ssl' on bind) for RDP.",
+	[RW_CAUSE_SECURITY_NEGOTIATION_FAILURE] = "Align the security layer: host "
+						  "SecurityLayer/UserAuthentication (xrdp "
+						  "security_layer) with what the client "
+						  "requests (mstsc/FreeRDP /sec:).",
+	[RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH] = "Enable a common TLS version: TLS 1.2 on the "
+						   "host (Schannel/xrdp ssl_protocols) or allow "
+						   "the host's version on the client.",
+	[RW_CAUSE_TLS_CIPHER_MISMATCH] = "Enable a common cipher suite: host cipher order "
+					 "(Schannel GPO/xrdp tls_ciphers) and the client's "
+					 "OpenSSL/Schannel settings.",
+	[RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT] = "The host dropped the ClientHello: compare its "
+						"enabled TLS versions and suites with the "
+						"client's (Schannel logs event 36874/36888).",
+	[RW_CAUSE_CERTIFICATE_EXPIRED] = "Renew the host's RDP certificate (or let the host "
+					 "regenerate its self-signed one).",
+	[RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT] = "Install a certificate the client trusts on "
+						    "the host (matching its name), or add the "
+						    "issuing CA to the client's trust store.",
+	[RW_CAUSE_TLS_STREAM_ALTERED] = "A middlebox alters TLS: exempt RDP from TLS "
+					"inspection/re-encryption on the firewall or load "
+					"balancer.",
+	[RW_CAUSE_RESET_INJECTED] = "A firewall/IPS in the path resets the connection: find the "
+				    "device at the RST's hop distance and allow RDP there.",
+	[RW_CAUSE_RESET_BY_SERVER] = "The host reset the connection: check the host's event "
+				     "logs (RemoteDesktopServices, Schannel) for that time.",
+	[RW_CAUSE_RESET_BY_CLIENT] = "The client reset the connection: check the client's "
+				     "logs and local security software.",
+	[RW_CAUSE_NLA_FAILED] = "NLA failed: check the credentials, account lockout, clock skew "
+				"(Kerberos) and the host's Security log (4625).",
+	[RW_CAUSE_HANDSHAKE_TIMEOUT] = "The set-up stalled: check for packet loss, MTU/MSS on "
+				       "VPN links and an overloaded host.",
+	[RW_CAUSE_MTU_BLACKHOLE] = "Large packets are lost: lower the MTU or clamp TCP MSS on "
+				   "the VPN/tunnel, and allow ICMP fragmentation-needed.",
+	[RW_CAUSE_TLS_ALERT] = "Read the alert named in the evidence and check that side's TLS "
+			       "configuration and logs.",
+	[RW_CAUSE_NOT_RDP] = "This is not RDP: check the port and what the client connects to.",
+	[RW_CAUSE_STILL_OPEN] = "The connection was still open when the capture ended: "
+				"capture longer to see how it ends.",
+};
+
+const char *rw_cause_remediation(enum rw_cause c)
+{
+	return (unsigned)c < RW_CAUSE_COUNT && remediation[c] ? remediation[c]
+							       : remediation[RW_CAUSE_UNKNOWN];
+}
+
+static void close_facts(struct rw_record *r, struct rw_verdict *v)
+{
+	v->phase = r->phase_reached[RW_PHASE_ESTABLISHED] ? RW_PHASE_ESTABLISHED : RW_PHASE_TCP_CONNECT;
+	for (int p = RW_PHASE_COUNT - 1; p >= 0; p--) {
+		if (r->phase_reached[p]) {
+			v->phase = (enum rw_phase)p;
+			break;
+		}
+	}
+	bool timeout_first = r->timed_out && (!r->closed || r->timeout_ts_us < r->first_close_ts_us);
+	if (r->connect_failed) {
+		v->phase = RW_PHASE_TCP_CONNECT;
+		v->close_kind = (enum rw_close_kind)r->connect_failed;
+		v->closed_by = r->connect_failed == RW_CLOSE_REFUSED ? RW_SIDE_SERVER
+				: r->proxy                            ? RW_SIDE_PROXY
+								      : RW_SIDE_CLIENT;
+	} else if (timeout_first) {
+		v->phase = r->timeout_phase;
+		v->close_kind = RW_CLOSE_TIMEOUT;
+		v->closed_by = RW_SIDE_PROXY;
+	} else if (r->closed) {
+		v->phase = r->first_close_phase;
+		v->close_kind = r->first_close_kind;
+		v->closed_by = r->first_close_dir == RW_C2S ? RW_SIDE_CLIENT : RW_SIDE_SERVER;
+	} else {
+		v->close_kind = RW_CLOSE_NONE;
+		v->closed_by = RW_SIDE_NONE;
+	}
+}
+
+void rw_verdict_decide(struct rw_record *r)
+{
+	struct rw_verdict *v = &r->verdict;
+	memset(v, 0, sizeof(*v));
+	close_facts(r, v);
+	struct ctx c = {r, v};
+	v->cause = RW_CAUSE_UNKNOWN;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		size_t mark = v->n_evidence;
+		if (rules[i].test(&c)) {
+			v->cause = rules[i].cause;
+			break;
+		}
+		v->n_evidence = mark; /* a rule that did not match leaves no evidence */
+	}
+	if (r->cc_seen && r->neg_rsp_present && v->cause != RW_CAUSE_SECURITY_NEGOTIATION_FAILURE) {
+		const char *n = rw_proto_name(r->selected_protocol);
+		ev(&c, "security protocol %s selected", n ? n : "unknown");
+	}
+	if (r->midstream)
+		ev(&c, "capture started mid-connection");
+	for (int d = 0; d < 2; d++)
+		if (r->tcp[d].gaps)
+			ev(&c, "%u bytes missing from the %s stream (capture gaps)",
+			   (unsigned)r->tcp[d].gap_bytes, side_of((enum rw_dir)d));
+	v->remediation = rw_cause_remediation(v->cause);
+}

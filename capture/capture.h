@@ -1,0 +1,54 @@
+/* The capture engine: packets in (from a pcap file or a live interface),
+ * flow events out to one rw_session per TCP connection, records out through
+ * a callback when a connection ends, expires or the input ends. */
+#ifndef RW_CAPTURE_H
+#define RW_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../analyzers/record.h"
+
+#define RW_CAPTURE_MAX_PORTS 32
+
+struct rw_capture_config {
+	uint16_t ports[RW_CAPTURE_MAX_PORTS]; /* server ports always analysed (default 3389) */
+	size_t n_ports;
+	bool detect_any_port;     /* also any flow whose first client bytes are an X.224 CR */
+	size_t max_flows;         /* flow table bound; oldest idle flow is evicted (default 65536) */
+	uint64_t idle_timeout_us; /* flow expiry without packets (default 300 s) */
+	size_t max_ooo_bytes;     /* out-of-order bytes buffered per direction (default 256 KiB) */
+};
+
+struct rw_capture_stats {
+	uint64_t packets, bytes;
+	uint64_t non_ip, non_tcp, decode_errors, truncated;
+	uint64_t flows, records, expired, evicted, ignored_flows;
+};
+
+typedef void (*rw_record_cb)(const struct rw_record *rec, void *arg);
+
+struct rw_capture;
+
+void rw_capture_config_defaults(struct rw_capture_config *cfg);
+struct rw_capture *rw_capture_new(const struct rw_capture_config *cfg, rw_record_cb cb, void *arg);
+/* One packet as libpcap gives it: DLT link type, timestamp, captured bytes. */
+void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint8_t *p,
+		       size_t caplen, size_t wirelen);
+/* Expire flows idle since before now_us - idle_timeout. */
+void rw_capture_expire(struct rw_capture *c, uint64_t now_us);
+/* End of input: every open flow is closed and reported (closed_by none). */
+void rw_capture_finish(struct rw_capture *c);
+const struct rw_capture_stats *rw_capture_stats(const struct rw_capture *c);
+void rw_capture_free(struct rw_capture *c);
+
+/* pcap_source.c: libpcap front ends. Return 0, or -1 with a message in err.
+ * *truncated is set when the file ended in the middle of a packet. */
+int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool *truncated,
+		   char *err, size_t errlen);
+/* Runs until *stop becomes true (a signal handler sets it). */
+int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
+		 struct rw_capture *c, volatile int *stop, char *err, size_t errlen);
+
+#endif
