@@ -83,6 +83,7 @@ const char *rw_cause_name(enum rw_cause c)
 		[RW_CAUSE_TLS_ALERT] = "tls_alert",
 		[RW_CAUSE_NOT_RDP] = "not_rdp",
 		[RW_CAUSE_STILL_OPEN] = "still_open",
+		[RW_CAUSE_RDP_CLOSED_BY_SERVER] = "rdp_closed_by_server",
 	};
 	return NAME_OR(t, c, "unknown");
 }

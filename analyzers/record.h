@@ -129,6 +129,7 @@ struct rw_record {
 	struct rw_alert alert[2];        /* indexed by rw_dir of the sender */
 	bool tls_framing_error[2];
 	int tls_framing_status[2];       /* rw_status of the first framing error */
+	uint64_t tls_framing_ts_us[2];
 	char ja3[RW_JA3_STR_MAX];
 	char ja3_md5[33];
 	char ja3s[256];

@@ -14,8 +14,9 @@
  * Authorization Result (HYBRID_EX). */
 #define NLA_SERVER_FLIGHTS 2
 /* RDP is "established" once the server has sent this many flights or bytes
- * after the security layer: past MCS, licensing and capabilities. */
-#define RDP_ESTABLISHED_FLIGHTS 8
+ * after the security layer: MCS connect, attach user and a handful of channel
+ * joins take 8 or 9 server flights, licensing and Demand Active follow. */
+#define RDP_ESTABLISHED_FLIGHTS 10
 #define RDP_ESTABLISHED_BYTES (64 * 1024)
 /* TLS 1.3 encrypted alert: 2 bytes + content type + 16-byte AEAD tag, with a
  * little room for padding; a Finished is at least 4 + 32 + 1 + 16. */
@@ -44,6 +45,7 @@ struct rw_session {
 	int last_record_dir;   /* for flight counting, -1 = none */
 	bool nla_client_spoke; /* the client sent a CredSSP record (TLS 1.3 tickets come first) */
 	bool std_rdp;          /* CC selected standard RDP security */
+	bool app_started;      /* the client sent its first TLS application record */
 	uint64_t now_us;       /* timestamp of the event being handled */
 };
 
@@ -73,18 +75,6 @@ static bool nla_protocol(uint32_t selected)
 }
 
 /* ---- TLS callbacks ---------------------------------------------------- */
-
-static void tls_established(struct rw_session *s)
-{
-	struct rw_record *r = &s->rec;
-	if (r->tls_established)
-		return;
-	r->tls_established = true;
-	r->tls_done_ts_us = s->now_us;
-	s->last_record_dir = -1;
-	enter_phase(s, r->cc_seen && nla_protocol(r->selected_protocol) ? RW_PHASE_NLA
-									  : RW_PHASE_RDP);
-}
 
 static void count_flight(struct rw_session *s, enum rw_dir dir, size_t len)
 {
@@ -121,6 +111,25 @@ static void count_flight(struct rw_session *s, enum rw_dir dir, size_t len)
 	}
 }
 
+/* TLS 1.2 and earlier: both sides sent ChangeCipherSpec and a Finished. */
+static void check_tls12_done(struct rw_session *s)
+{
+	struct rw_record *r = &s->rec;
+	if (!r->tls_established && !r->tls13 && r->ccs_seen[0] && r->ccs_seen[1] &&
+	    r->encrypted_records[0] > 0 && r->encrypted_records[1] > 0) {
+		r->tls_established = true;
+		r->tls_done_ts_us = s->now_us;
+	}
+}
+
+static void infer_client_alert(struct rw_session *s)
+{
+	struct rw_alert *a = &s->rec.alert[RW_C2S];
+	if (!a->seen)
+		*a = (struct rw_alert){.seen = true, .encrypted = true, .inferred = true,
+				       .phase = s->phase, .ts_us = s->now_us};
+}
+
 static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, bool encrypted)
 {
 	struct dir_ctx *c = arg;
@@ -132,29 +141,45 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 	 * connection is still in X.224 as far as RDP goes. */
 	if (s->phase < RW_PHASE_TLS_HANDSHAKE && (r->cc_seen || r->client_tls_without_x224))
 		enter_phase(s, RW_PHASE_TLS_HANDSHAKE);
+	check_tls12_done(s); /* the records before this one are complete */
 	if (encrypted && type != RW_TLS_CCS)
 		r->encrypted_records[c->dir]++;
 	else if (type == RW_TLS_HANDSHAKE)
 		r->handshake_records[c->dir]++;
 
-	if (r->tls_established) {
+	if (s->app_started) {
 		count_flight(s, c->dir, len);
 		return;
 	}
-	if (!encrypted || type != RW_TLS_APPDATA)
+	if (c->dir != RW_C2S || type != RW_TLS_APPDATA)
 		return;
-	if (r->tls13 && c->dir == RW_C2S && r->client_first_encrypted_len == 0) {
+	/* TLS 1.3 hides alerts in application_data records; their size gives
+	 * them away (a Finished or any RDP/CredSSP message is larger). */
+	bool alert_sized = r->tls13 && len <= TLS13_ALERT_MAX_LEN;
+	if (!r->tls_established) {
+		if (!r->tls13 || r->client_first_encrypted_len != 0)
+			return;
 		r->client_first_encrypted_len = (uint32_t)len;
-		if (len <= TLS13_ALERT_MAX_LEN) {
-			struct rw_alert *a = &r->alert[RW_C2S];
-			if (!a->seen) {
-				*a = (struct rw_alert){.seen = true, .encrypted = true, .inferred = true,
-						       .phase = s->phase, .ts_us = s->now_us};
-			}
+		if (alert_sized) {
+			infer_client_alert(s);
 			return;
 		}
-		tls_established(s);
+		r->tls_established = true; /* the client's Finished */
+		r->tls_done_ts_us = s->now_us;
+		return;
 	}
+	if (alert_sized) {
+		infer_client_alert(s);
+		return;
+	}
+	/* The client's first application record ends the TLS phase: clients such
+	 * as FreeRDP check the certificate after the handshake and hang up
+	 * before sending any. */
+	s->app_started = true;
+	s->last_record_dir = -1;
+	enter_phase(s, r->cc_seen && nla_protocol(r->selected_protocol) ? RW_PHASE_NLA
+									  : RW_PHASE_RDP);
+	count_flight(s, c->dir, len);
 }
 
 static void on_ccs(void *arg)
@@ -195,6 +220,7 @@ static void on_tls_error(void *arg, int status, const char *what)
 	if (!r->tls_framing_error[c->dir]) {
 		r->tls_framing_error[c->dir] = true;
 		r->tls_framing_status[c->dir] = status;
+		r->tls_framing_ts_us[c->dir] = c->s->now_us;
 	}
 	c->s->mode[c->dir] = M_OPAQUE;
 }
@@ -271,15 +297,6 @@ static const struct rw_tls_callbacks tls_cb = {
 	.sslv2_hello = on_sslv2,
 	.error = on_tls_error,
 };
-
-/* TLS 1.2 and earlier: both sides sent ChangeCipherSpec and a Finished. */
-static void check_tls12_done(struct rw_session *s)
-{
-	struct rw_record *r = &s->rec;
-	if (!r->tls_established && !r->tls13 && r->ccs_seen[0] && r->ccs_seen[1] &&
-	    r->encrypted_records[0] > 0 && r->encrypted_records[1] > 0)
-		tls_established(s);
-}
 
 /* ---- TPKT / X.224 ---------------------------------------------------- */
 

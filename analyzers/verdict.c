@@ -41,7 +41,7 @@ static const char *side_of(enum rw_dir d)
 static const char *alert_name(const struct rw_alert *a)
 {
 	if (a->encrypted)
-		return "encrypted";
+		return "(encrypted)";
 	const char *n = rw_tls_alert_name(a->description);
 	return n ? n : "unknown";
 }
@@ -142,8 +142,6 @@ static bool neg_failure(struct ctx *c)
 		return false;
 	uint32_t sel = r->selected_protocol, req = r->requested_protocols;
 	bool unrequested = sel == RW_PROTO_RDP ? req != 0 : (sel & ~req) != 0;
-	if (!unrequested)
-		return false;
 	const char *names[8];
 	size_t k = rw_proto_names(req, names);
 	char reqs[64] = "";
@@ -152,7 +150,9 @@ static bool neg_failure(struct ctx *c)
 			 names[i]);
 	const char *sn = rw_proto_name(sel);
 	ev(c, "server selected %s, client requested %s", sn ? sn : "an unknown protocol", reqs);
-	ev(c, "client closed right after the Connection Confirm");
+	ev(c, unrequested ? "client closed right after the Connection Confirm"
+			  : "client closed without starting the selected protocol (it insists on "
+			    "another, e.g. NLA)");
 	return true;
 }
 
@@ -215,16 +215,28 @@ static bool client_cancelled_early(struct ctx *c)
 	return true;
 }
 
+/* Framing broke while the handshake was still going: not the leftovers a
+ * peer writes after a fatal alert or after the other side closed. */
+static bool framing_broke(const struct rw_record *r, enum rw_dir d)
+{
+	if (!r->tls_framing_error[d] || r->tls_established)
+		return false;
+	uint64_t t = r->tls_framing_ts_us[d];
+	if (r->closed && r->first_close_ts_us <= t)
+		return false;
+	const struct rw_alert *a = &r->alert[d];
+	return !(a->seen && a->level == 2 && a->ts_us <= t);
+}
+
 static bool tls_altered(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
-	if (r->tls_framing_error[RW_S2C] && !r->tls_established) {
-		ev(c, "server TLS stream broken: %s", rw_status_name(r->tls_framing_status[RW_S2C]));
-		return true;
-	}
-	if (r->tls_framing_error[RW_C2S] && !r->tls_established) {
-		ev(c, "client TLS stream broken: %s", rw_status_name(r->tls_framing_status[RW_C2S]));
-		return true;
+	for (int d = 0; d < 2; d++) {
+		if (framing_broke(r, (enum rw_dir)d)) {
+			ev(c, "%s TLS stream broken: %s", side_of((enum rw_dir)d),
+			   rw_status_name(r->tls_framing_status[d]));
+			return true;
+		}
 	}
 	if (!r->client_hello_seen || !r->server_hello_seen)
 		return false;
@@ -294,7 +306,8 @@ static bool cert_expired(struct ctx *c)
 	}
 	/* The client gave up after the certificate, and the certificate was
 	 * out of date when it crossed the wire. */
-	if (cert_is_expired(r) && !r->tls_established && (client_alert || closed_by(r, RW_C2S))) {
+	if (cert_is_expired(r) && in_phase(r, RW_PHASE_TLS_HANDSHAKE) &&
+	    (client_alert || closed_by(r, RW_C2S))) {
 		ev(c, "server certificate expired (notAfter before the handshake time)");
 		if (client_alert)
 			ev(c, "client sent TLS alert %s", alert_name(a));
@@ -411,6 +424,19 @@ static bool nla_auth_only(struct ctx *c)
 	return true;
 }
 
+static bool rdp_closed_by_server(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	/* Mid connection sequence: licensing, encryption or MCS errors end here. */
+	if (!closed_by(r, RW_S2C) || r->first_close_kind != RW_CLOSE_FIN ||
+	    !in_phase(r, RW_PHASE_RDP))
+		return false;
+	ev(c, "server closed with FIN during the RDP connection sequence (%u server flights "
+	      "after the security layer)",
+	   r->rdp_flights[RW_S2C]);
+	return true;
+}
+
 static bool normal(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
@@ -470,6 +496,7 @@ static const struct rule rules[] = {
 	{RW_CAUSE_RESET_BY_SERVER, reset_by_server},
 	{RW_CAUSE_RESET_BY_CLIENT, reset_by_client},
 	{RW_CAUSE_NORMAL_CLOSE, nla_auth_only},
+	{RW_CAUSE_RDP_CLOSED_BY_SERVER, rdp_closed_by_server},
 	{RW_CAUSE_NORMAL_CLOSE, normal},
 	{RW_CAUSE_CLIENT_CANCELLED, client_cancelled_late},
 	{RW_CAUSE_STILL_OPEN, still_open},
@@ -532,6 +559,9 @@ static const char *const remediation[RW_CAUSE_COUNT] = {
 	[RW_CAUSE_TLS_ALERT] = "Read the alert named in the evidence and check that side's TLS "
 			       "configuration and logs.",
 	[RW_CAUSE_NOT_RDP] = "This is not RDP: check the port and what the client connects to.",
+	[RW_CAUSE_RDP_CLOSED_BY_SERVER] = "The host ended the connection during the RDP "
+					  "connection sequence: check its logs for licensing, "
+					  "encryption-level and session-limit errors.",
 	[RW_CAUSE_STILL_OPEN] = "The connection was still open when the capture ended: "
 				"capture longer to see how it ends.",
 };

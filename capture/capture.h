@@ -9,22 +9,32 @@
 #include <stdint.h>
 
 #include "../analyzers/record.h"
+#include "../analyzers/session.h"
 
 #define RW_CAPTURE_MAX_PORTS 32
 
 struct rw_capture_config {
 	uint16_t ports[RW_CAPTURE_MAX_PORTS]; /* server ports always analysed (default 3389) */
 	size_t n_ports;
-	bool detect_any_port;     /* also any flow whose first client bytes are an X.224 CR */
+	bool detect_any_port;     /* also any flow whose first bytes are an X.224 CR (default on) */
 	size_t max_flows;         /* flow table bound; oldest idle flow is evicted (default 65536) */
 	uint64_t idle_timeout_us; /* flow expiry without packets (default 300 s) */
 	size_t max_ooo_bytes;     /* out-of-order bytes buffered per direction (default 256 KiB) */
+	struct rw_session_config session; /* passed to every session (zero: defaults) */
 };
 
 struct rw_capture_stats {
 	uint64_t packets, bytes;
-	uint64_t non_ip, non_tcp, decode_errors, truncated;
-	uint64_t flows, records, expired, evicted, ignored_flows;
+	uint64_t non_ip, non_tcp;
+	uint64_t decode_errors; /* dropped: bad or cut-short headers, unknown link type */
+	uint64_t truncated;     /* cut by the snapshot length (headers or payload) */
+	uint64_t fragments;     /* non-first IP fragments (not reassembled) */
+	uint64_t flows;         /* connections analysed */
+	uint64_t records;
+	uint64_t expired;       /* analysed connections reported after idle_timeout */
+	uint64_t evicted;       /* analysed connections reported early: table full */
+	uint64_t ignored_flows; /* detect_any_port flows whose first bytes were not a CR */
+	uint64_t nomem;         /* flows or segments dropped for lack of memory */
 };
 
 typedef void (*rw_record_cb)(const struct rw_record *rec, void *arg);
@@ -44,10 +54,13 @@ const struct rw_capture_stats *rw_capture_stats(const struct rw_capture *c);
 void rw_capture_free(struct rw_capture *c);
 
 /* pcap_source.c: libpcap front ends. Return 0, or -1 with a message in err.
- * *truncated is set when the file ended in the middle of a packet. */
+ * *truncated is set when the file ended in the middle of a packet (err then
+ * holds libpcap's message). Replay does not call rw_capture_finish, so that
+ * several files can be replayed as one capture; the caller does. */
 int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool *truncated,
 		   char *err, size_t errlen);
-/* Runs until *stop becomes true (a signal handler sets it). */
+/* Runs until *stop becomes true (a signal handler sets it), then calls
+ * rw_capture_finish. */
 int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
 		 struct rw_capture *c, volatile int *stop, char *err, size_t errlen);
 

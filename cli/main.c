@@ -145,7 +145,8 @@ void rw_printer_record(const struct rw_record *rec, void *arg)
 	int rc = p->format == RW_FMT_JSON ? rw_record_json(&copy, NULL, &b)
 					  : rw_record_text(&copy, &b);
 	if (rc < 0) {
-		fprintf(stderr, "rdpwhy: out of memory formatting record %llu\n", copy.id);
+		fprintf(stderr, "rdpwhy: out of memory formatting record %llu\n",
+			(unsigned long long)copy.id);
 		p->write_error = true;
 	} else {
 		if (p->format == RW_FMT_TEXT && p->printed > 0)

@@ -386,6 +386,24 @@ static void test_tls_rejected_without_alert(void **state)
 			 "no_alert");
 }
 
+static void client_key_exchange(struct bytes *b)
+{
+	struct bytes h = {.n = 0};
+	put8(&h, 65);
+	for (int i = 0; i < 65; i++)
+		put8(&h, (unsigned)i);
+	handshake(b, 16, &h);
+}
+
+/* Full TLS 1.2 handshake, then `flights` alternating encrypted exchanges. */
+static void tls12_session(struct bytes *c3, struct bytes *s3)
+{
+	ccs(c3);
+	opaque(c3, 22, 40);
+	ccs(s3);
+	opaque(s3, 22, 40);
+}
+
 static void test_certificates(void **state)
 {
 	(void)state;
@@ -415,6 +433,22 @@ static void test_certificates(void **state)
 	check_all_splits(exp2, (struct expect){RW_CAUSE_CERTIFICATE_EXPIRED, RW_SIDE_CLIENT,
 					       RW_CLOSE_RST, RW_PHASE_TLS_HANDSHAKE},
 			 "cert_expired_rst");
+	/* FreeRDP with TLS 1.2: the handshake completes, then an encrypted alert. */
+	struct bytes c3 = {.n = 0}, s3 = {.n = 0}, enc_alert = {.n = 0};
+	client_key_exchange(&c3);
+	tls12_session(&c3, &s3);
+	opaque(&enc_alert, 21, 26);
+	struct rw_step late[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2),        DATA(S, good),
+				 DATA(C, c3), DATA(S, s3), DATA(C, enc_alert), FIN(C),
+				 END};
+	check_all_splits(late, (struct expect){RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT,
+					       RW_SIDE_CLIENT, RW_CLOSE_FIN,
+					       RW_PHASE_TLS_HANDSHAKE},
+			 "cert_rejected_after_handshake");
+	late[3] = (struct rw_step)DATA(S, expired);
+	check_all_splits(late, (struct expect){RW_CAUSE_CERTIFICATE_EXPIRED, RW_SIDE_CLIENT,
+					       RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
+			 "cert_expired_after_handshake");
 	struct rw_session *s = rw_test_run(rejected, SPLIT_BYTES, 0);
 	struct rw_record *r = rw_session_record(s);
 	assert_true(r->certificate_seen);
@@ -451,24 +485,6 @@ static void test_tls_stream_altered(void **state)
 	check_all_splits(st3, (struct expect){RW_CAUSE_TLS_STREAM_ALTERED, RW_SIDE_SERVER,
 					      RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
 			 "junk");
-}
-
-static void client_key_exchange(struct bytes *b)
-{
-	struct bytes h = {.n = 0};
-	put8(&h, 65);
-	for (int i = 0; i < 65; i++)
-		put8(&h, (unsigned)i);
-	handshake(b, 16, &h);
-}
-
-/* Full TLS 1.2 handshake, then `flights` alternating encrypted exchanges. */
-static void tls12_session(struct bytes *c3, struct bytes *s3)
-{
-	ccs(c3);
-	opaque(c3, 22, 40);
-	ccs(s3);
-	opaque(s3, 22, 40);
 }
 
 static void test_nla(void **state)
@@ -565,12 +581,25 @@ static void test_tls13(void **state)
 			 "tls13_rejected");
 	ccs(&fin);
 	opaque(&fin, 23, 53);
+	/* FreeRDP: Finished, then the certificate check fails, close_notify, FIN. */
+	struct bytes late = {.n = 0};
+	opaque(&late, 23, 19);
+	struct rw_step st2[] = {DATA(C, c1), DATA(S, s1),   DATA(C, c2), DATA(S, s2),
+				DATA(C, fin), DATA(C, late), FIN(C),      END};
+	check_all_splits(st2, (struct expect){RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT,
+					      RW_SIDE_CLIENT, RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
+			 "tls13_rejected_after_finished");
 	opaque(&app_c, 23, 300);
 	opaque(&app_s, 23, 3000);
 	struct rw_step ok[] = {DATA(C, c1),    DATA(S, s1),    DATA(C, c2),    DATA(S, s2),
 			       DATA(C, fin),   DATA(C, app_c), DATA(S, app_s), DATA(C, app_c),
 			       DATA(S, app_s), FIN(S),         FIN(C),         END};
-	check_all_splits(ok, (struct expect){RW_CAUSE_NORMAL_CLOSE, RW_SIDE_SERVER, RW_CLOSE_FIN,
+	check_all_splits(ok, (struct expect){RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_SIDE_SERVER,
+					     RW_CLOSE_FIN, RW_PHASE_RDP},
+			 "tls13_server_ends_sequence");
+	ok[9] = (struct rw_step)FIN(C);
+	ok[10] = (struct rw_step)FIN(S);
+	check_all_splits(ok, (struct expect){RW_CAUSE_NORMAL_CLOSE, RW_SIDE_CLIENT, RW_CLOSE_FIN,
 					     RW_PHASE_RDP},
 			 "tls13_ok");
 	struct rw_session *s = rw_test_run(ok, SPLIT_BYTES, 0);

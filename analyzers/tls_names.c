@@ -1,0 +1,346 @@
+/* Names for TLS cipher suites, protocol versions and alert descriptions, as
+ * the IANA registries and the RFCs spell them, so that a report can be
+ * pasted into a search engine or a vendor ticket unchanged. */
+#include "tls_hello.h"
+
+#include <stddef.h>
+
+struct cipher_name {
+	uint16_t code;
+	const char *name;
+};
+
+/* Sorted by code for the binary search below. Do not edit by hand: run
+ * scripts/gen_tls_names.sh analyzers/tls_names.c, which rebuilds the block
+ * from `openssl ciphers -V -stdname` plus the suites OpenSSL 3 dropped. */
+/* clang-format off */
+static const struct cipher_name ciphers[] = {
+	/* BEGIN GENERATED CIPHER TABLE */
+	/* OpenSSL 3.0.22, scripts/gen_tls_names.sh */
+	{0x0000, "TLS_NULL_WITH_NULL_NULL"},
+	{0x0001, "TLS_RSA_WITH_NULL_MD5"},
+	{0x0002, "TLS_RSA_WITH_NULL_SHA"},
+	{0x0003, "TLS_RSA_EXPORT_WITH_RC4_40_MD5"},
+	{0x0004, "TLS_RSA_WITH_RC4_128_MD5"},
+	{0x0005, "TLS_RSA_WITH_RC4_128_SHA"},
+	{0x0006, "TLS_RSA_EXPORT_WITH_RC2_CBC_40_MD5"},
+	{0x0007, "TLS_RSA_WITH_IDEA_CBC_SHA"},
+	{0x0008, "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA"},
+	{0x0009, "TLS_RSA_WITH_DES_CBC_SHA"},
+	{0x000A, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"},
+	{0x0011, "TLS_DHE_DSS_EXPORT_WITH_DES40_CBC_SHA"},
+	{0x0012, "TLS_DHE_DSS_WITH_DES_CBC_SHA"},
+	{0x0013, "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA"},
+	{0x0014, "TLS_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA"},
+	{0x0015, "TLS_DHE_RSA_WITH_DES_CBC_SHA"},
+	{0x0016, "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA"},
+	{0x0017, "TLS_DH_anon_EXPORT_WITH_RC4_40_MD5"},
+	{0x0018, "TLS_DH_anon_WITH_RC4_128_MD5"},
+	{0x0019, "TLS_DH_anon_EXPORT_WITH_DES40_CBC_SHA"},
+	{0x001A, "TLS_DH_anon_WITH_DES_CBC_SHA"},
+	{0x001B, "TLS_DH_anon_WITH_3DES_EDE_CBC_SHA"},
+	{0x002C, "TLS_PSK_WITH_NULL_SHA"},
+	{0x002D, "TLS_DHE_PSK_WITH_NULL_SHA"},
+	{0x002E, "TLS_RSA_PSK_WITH_NULL_SHA"},
+	{0x002F, "TLS_RSA_WITH_AES_128_CBC_SHA"},
+	{0x0032, "TLS_DHE_DSS_WITH_AES_128_CBC_SHA"},
+	{0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"},
+	{0x0034, "TLS_DH_anon_WITH_AES_128_CBC_SHA"},
+	{0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA"},
+	{0x0038, "TLS_DHE_DSS_WITH_AES_256_CBC_SHA"},
+	{0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA"},
+	{0x003A, "TLS_DH_anon_WITH_AES_256_CBC_SHA"},
+	{0x003B, "TLS_RSA_WITH_NULL_SHA256"},
+	{0x003C, "TLS_RSA_WITH_AES_128_CBC_SHA256"},
+	{0x003D, "TLS_RSA_WITH_AES_256_CBC_SHA256"},
+	{0x0040, "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256"},
+	{0x0041, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA"},
+	{0x0044, "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA"},
+	{0x0045, "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA"},
+	{0x0046, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA"},
+	{0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256"},
+	{0x006A, "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256"},
+	{0x006B, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256"},
+	{0x006C, "TLS_DH_anon_WITH_AES_128_CBC_SHA256"},
+	{0x006D, "TLS_DH_anon_WITH_AES_256_CBC_SHA256"},
+	{0x0084, "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA"},
+	{0x0087, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA"},
+	{0x0088, "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA"},
+	{0x0089, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA"},
+	{0x008A, "TLS_PSK_WITH_RC4_128_SHA"},
+	{0x008B, "TLS_PSK_WITH_3DES_EDE_CBC_SHA"},
+	{0x008C, "TLS_PSK_WITH_AES_128_CBC_SHA"},
+	{0x008D, "TLS_PSK_WITH_AES_256_CBC_SHA"},
+	{0x008E, "TLS_DHE_PSK_WITH_RC4_128_SHA"},
+	{0x008F, "TLS_DHE_PSK_WITH_3DES_EDE_CBC_SHA"},
+	{0x0090, "TLS_DHE_PSK_WITH_AES_128_CBC_SHA"},
+	{0x0091, "TLS_DHE_PSK_WITH_AES_256_CBC_SHA"},
+	{0x0092, "TLS_RSA_PSK_WITH_RC4_128_SHA"},
+	{0x0093, "TLS_RSA_PSK_WITH_3DES_EDE_CBC_SHA"},
+	{0x0094, "TLS_RSA_PSK_WITH_AES_128_CBC_SHA"},
+	{0x0095, "TLS_RSA_PSK_WITH_AES_256_CBC_SHA"},
+	{0x009C, "TLS_RSA_WITH_AES_128_GCM_SHA256"},
+	{0x009D, "TLS_RSA_WITH_AES_256_GCM_SHA384"},
+	{0x009E, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"},
+	{0x009F, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"},
+	{0x00A2, "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256"},
+	{0x00A3, "TLS_DHE_DSS_WITH_AES_256_GCM_SHA384"},
+	{0x00A6, "TLS_DH_anon_WITH_AES_128_GCM_SHA256"},
+	{0x00A7, "TLS_DH_anon_WITH_AES_256_GCM_SHA384"},
+	{0x00A8, "TLS_PSK_WITH_AES_128_GCM_SHA256"},
+	{0x00A9, "TLS_PSK_WITH_AES_256_GCM_SHA384"},
+	{0x00AA, "TLS_DHE_PSK_WITH_AES_128_GCM_SHA256"},
+	{0x00AB, "TLS_DHE_PSK_WITH_AES_256_GCM_SHA384"},
+	{0x00AC, "TLS_RSA_PSK_WITH_AES_128_GCM_SHA256"},
+	{0x00AD, "TLS_RSA_PSK_WITH_AES_256_GCM_SHA384"},
+	{0x00AE, "TLS_PSK_WITH_AES_128_CBC_SHA256"},
+	{0x00AF, "TLS_PSK_WITH_AES_256_CBC_SHA384"},
+	{0x00B0, "TLS_PSK_WITH_NULL_SHA256"},
+	{0x00B1, "TLS_PSK_WITH_NULL_SHA384"},
+	{0x00B2, "TLS_DHE_PSK_WITH_AES_128_CBC_SHA256"},
+	{0x00B3, "TLS_DHE_PSK_WITH_AES_256_CBC_SHA384"},
+	{0x00B4, "TLS_DHE_PSK_WITH_NULL_SHA256"},
+	{0x00B5, "TLS_DHE_PSK_WITH_NULL_SHA384"},
+	{0x00B6, "TLS_RSA_PSK_WITH_AES_128_CBC_SHA256"},
+	{0x00B7, "TLS_RSA_PSK_WITH_AES_256_CBC_SHA384"},
+	{0x00B8, "TLS_RSA_PSK_WITH_NULL_SHA256"},
+	{0x00B9, "TLS_RSA_PSK_WITH_NULL_SHA384"},
+	{0x00BA, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0x00BD, "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0x00BE, "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0x00BF, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0x00C0, "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA256"},
+	{0x00C3, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA256"},
+	{0x00C4, "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA256"},
+	{0x00C5, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA256"},
+	{0x00C6, "TLS_SM4_GCM_SM3"},
+	{0x00C7, "TLS_SM4_CCM_SM3"},
+	{0x00FF, "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"},
+	{0x1301, "TLS_AES_128_GCM_SHA256"},
+	{0x1302, "TLS_AES_256_GCM_SHA384"},
+	{0x1303, "TLS_CHACHA20_POLY1305_SHA256"},
+	{0x1304, "TLS_AES_128_CCM_SHA256"},
+	{0x1305, "TLS_AES_128_CCM_8_SHA256"},
+	{0x5600, "TLS_FALLBACK_SCSV"},
+	{0xC002, "TLS_ECDH_ECDSA_WITH_RC4_128_SHA"},
+	{0xC003, "TLS_ECDH_ECDSA_WITH_3DES_EDE_CBC_SHA"},
+	{0xC006, "TLS_ECDHE_ECDSA_WITH_NULL_SHA"},
+	{0xC007, "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA"},
+	{0xC008, "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA"},
+	{0xC009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"},
+	{0xC00A, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"},
+	{0xC00C, "TLS_ECDH_RSA_WITH_RC4_128_SHA"},
+	{0xC00D, "TLS_ECDH_RSA_WITH_3DES_EDE_CBC_SHA"},
+	{0xC010, "TLS_ECDHE_RSA_WITH_NULL_SHA"},
+	{0xC011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA"},
+	{0xC012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"},
+	{0xC013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"},
+	{0xC014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"},
+	{0xC015, "TLS_ECDH_anon_WITH_NULL_SHA"},
+	{0xC016, "TLS_ECDH_anon_WITH_RC4_128_SHA"},
+	{0xC017, "TLS_ECDH_anon_WITH_3DES_EDE_CBC_SHA"},
+	{0xC018, "TLS_ECDH_anon_WITH_AES_128_CBC_SHA"},
+	{0xC019, "TLS_ECDH_anon_WITH_AES_256_CBC_SHA"},
+	{0xC01A, "TLS_SRP_SHA_WITH_3DES_EDE_CBC_SHA"},
+	{0xC01B, "TLS_SRP_SHA_RSA_WITH_3DES_EDE_CBC_SHA"},
+	{0xC01C, "TLS_SRP_SHA_DSS_WITH_3DES_EDE_CBC_SHA"},
+	{0xC01D, "TLS_SRP_SHA_WITH_AES_128_CBC_SHA"},
+	{0xC01E, "TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA"},
+	{0xC01F, "TLS_SRP_SHA_DSS_WITH_AES_128_CBC_SHA"},
+	{0xC020, "TLS_SRP_SHA_WITH_AES_256_CBC_SHA"},
+	{0xC021, "TLS_SRP_SHA_RSA_WITH_AES_256_CBC_SHA"},
+	{0xC022, "TLS_SRP_SHA_DSS_WITH_AES_256_CBC_SHA"},
+	{0xC023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"},
+	{0xC024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384"},
+	{0xC027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"},
+	{0xC028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384"},
+	{0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
+	{0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"},
+	{0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
+	{0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"},
+	{0xC033, "TLS_ECDHE_PSK_WITH_RC4_128_SHA"},
+	{0xC034, "TLS_ECDHE_PSK_WITH_3DES_EDE_CBC_SHA"},
+	{0xC035, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA"},
+	{0xC036, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA"},
+	{0xC037, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256"},
+	{0xC038, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA384"},
+	{0xC039, "TLS_ECDHE_PSK_WITH_NULL_SHA"},
+	{0xC03A, "TLS_ECDHE_PSK_WITH_NULL_SHA256"},
+	{0xC03B, "TLS_ECDHE_PSK_WITH_NULL_SHA384"},
+	{0xC050, "TLS_RSA_WITH_ARIA_128_GCM_SHA256"},
+	{0xC051, "TLS_RSA_WITH_ARIA_256_GCM_SHA384"},
+	{0xC052, "TLS_DHE_RSA_WITH_ARIA_128_GCM_SHA256"},
+	{0xC053, "TLS_DHE_RSA_WITH_ARIA_256_GCM_SHA384"},
+	{0xC056, "TLS_DHE_DSS_WITH_ARIA_128_GCM_SHA256"},
+	{0xC057, "TLS_DHE_DSS_WITH_ARIA_256_GCM_SHA384"},
+	{0xC05C, "TLS_ECDHE_ECDSA_WITH_ARIA_128_GCM_SHA256"},
+	{0xC05D, "TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384"},
+	{0xC060, "TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256"},
+	{0xC061, "TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384"},
+	{0xC06A, "TLS_PSK_WITH_ARIA_128_GCM_SHA256"},
+	{0xC06B, "TLS_PSK_WITH_ARIA_256_GCM_SHA384"},
+	{0xC06C, "TLS_DHE_PSK_WITH_ARIA_128_GCM_SHA256"},
+	{0xC06D, "TLS_DHE_PSK_WITH_ARIA_256_GCM_SHA384"},
+	{0xC06E, "TLS_RSA_PSK_WITH_ARIA_128_GCM_SHA256"},
+	{0xC06F, "TLS_RSA_PSK_WITH_ARIA_256_GCM_SHA384"},
+	{0xC072, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0xC073, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_256_CBC_SHA384"},
+	{0xC076, "TLS_ECDHE_RSA_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0xC077, "TLS_ECDHE_RSA_WITH_CAMELLIA_256_CBC_SHA384"},
+	{0xC094, "TLS_PSK_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0xC095, "TLS_PSK_WITH_CAMELLIA_256_CBC_SHA384"},
+	{0xC096, "TLS_DHE_PSK_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0xC097, "TLS_DHE_PSK_WITH_CAMELLIA_256_CBC_SHA384"},
+	{0xC098, "TLS_RSA_PSK_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0xC099, "TLS_RSA_PSK_WITH_CAMELLIA_256_CBC_SHA384"},
+	{0xC09A, "TLS_ECDHE_PSK_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0xC09B, "TLS_ECDHE_PSK_WITH_CAMELLIA_256_CBC_SHA384"},
+	{0xC09C, "TLS_RSA_WITH_AES_128_CCM"},
+	{0xC09D, "TLS_RSA_WITH_AES_256_CCM"},
+	{0xC09E, "TLS_DHE_RSA_WITH_AES_128_CCM"},
+	{0xC09F, "TLS_DHE_RSA_WITH_AES_256_CCM"},
+	{0xC0A0, "TLS_RSA_WITH_AES_128_CCM_8"},
+	{0xC0A1, "TLS_RSA_WITH_AES_256_CCM_8"},
+	{0xC0A2, "TLS_DHE_RSA_WITH_AES_128_CCM_8"},
+	{0xC0A3, "TLS_DHE_RSA_WITH_AES_256_CCM_8"},
+	{0xC0A4, "TLS_PSK_WITH_AES_128_CCM"},
+	{0xC0A5, "TLS_PSK_WITH_AES_256_CCM"},
+	{0xC0A6, "TLS_DHE_PSK_WITH_AES_128_CCM"},
+	{0xC0A7, "TLS_DHE_PSK_WITH_AES_256_CCM"},
+	{0xC0A8, "TLS_PSK_WITH_AES_128_CCM_8"},
+	{0xC0A9, "TLS_PSK_WITH_AES_256_CCM_8"},
+	{0xC0AA, "TLS_PSK_DHE_WITH_AES_128_CCM_8"},
+	{0xC0AB, "TLS_PSK_DHE_WITH_AES_256_CCM_8"},
+	{0xC0AC, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM"},
+	{0xC0AD, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM"},
+	{0xC0AE, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8"},
+	{0xC0AF, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8"},
+	{0xC0B4, "TLS_SHA256_SHA256"},
+	{0xC0B5, "TLS_SHA384_SHA384"},
+	{0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"},
+	{0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"},
+	{0xCCAA, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256"},
+	{0xCCAB, "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256"},
+	{0xCCAC, "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256"},
+	{0xCCAD, "TLS_DHE_PSK_WITH_CHACHA20_POLY1305_SHA256"},
+	{0xCCAE, "TLS_RSA_PSK_WITH_CHACHA20_POLY1305_SHA256"},
+	/* END GENERATED CIPHER TABLE */
+};
+/* clang-format on */
+
+const char *rw_tls_cipher_name(uint16_t cipher)
+{
+	size_t lo = 0, hi = sizeof(ciphers) / sizeof(ciphers[0]);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ciphers[mid].code == cipher)
+			return ciphers[mid].name;
+		if (ciphers[mid].code < cipher)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const char *rw_tls_version_name(uint16_t version)
+{
+	switch (version) {
+	case 0x0002:
+		return "ssl2";
+	case 0x0300:
+		return "ssl3";
+	case 0x0301:
+		return "1.0";
+	case 0x0302:
+		return "1.1";
+	case 0x0303:
+		return "1.2";
+	case 0x0304:
+		return "1.3";
+	default:
+		return NULL;
+	}
+}
+
+/* RFC 8446 6 and the older descriptions it reserves (RFC 5246 7.2, RFC 6101
+ * 5.4.2 no_certificate), RFC 6066 8, RFC 7507 (inappropriate_fallback) and
+ * the IANA registry (ech_required). The _RESERVED suffix RFC 8446 adds to
+ * retired values is left off: peers that send them mean the old meaning. */
+const char *rw_tls_alert_name(uint8_t description)
+{
+	switch (description) {
+	case 0:
+		return "close_notify";
+	case 10:
+		return "unexpected_message";
+	case 20:
+		return "bad_record_mac";
+	case 21:
+		return "decryption_failed";
+	case 22:
+		return "record_overflow";
+	case 30:
+		return "decompression_failure";
+	case 40:
+		return "handshake_failure";
+	case 41:
+		return "no_certificate";
+	case 42:
+		return "bad_certificate";
+	case 43:
+		return "unsupported_certificate";
+	case 44:
+		return "certificate_revoked";
+	case 45:
+		return "certificate_expired";
+	case 46:
+		return "certificate_unknown";
+	case 47:
+		return "illegal_parameter";
+	case 48:
+		return "unknown_ca";
+	case 49:
+		return "access_denied";
+	case 50:
+		return "decode_error";
+	case 51:
+		return "decrypt_error";
+	case 60:
+		return "export_restriction";
+	case 70:
+		return "protocol_version";
+	case 71:
+		return "insufficient_security";
+	case 80:
+		return "internal_error";
+	case 86:
+		return "inappropriate_fallback";
+	case 90:
+		return "user_canceled";
+	case 100:
+		return "no_renegotiation";
+	case 109:
+		return "missing_extension";
+	case 110:
+		return "unsupported_extension";
+	case 111:
+		return "certificate_unobtainable";
+	case 112:
+		return "unrecognized_name";
+	case 113:
+		return "bad_certificate_status_response";
+	case 114:
+		return "bad_certificate_hash_value";
+	case 115:
+		return "unknown_psk_identity";
+	case 116:
+		return "certificate_required";
+	case 120:
+		return "no_application_protocol";
+	case 121:
+		return "ech_required";
+	default:
+		return NULL;
+	}
+}

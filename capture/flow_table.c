@@ -1,0 +1,734 @@
+/* The flow table: packets to TCP connections, connections to sessions.
+ *
+ * A flow is keyed by its canonical 4-tuple. Its two sides are numbered by
+ * who sent the flow's first packet (side 0); which side is the client is
+ * learnt from the SYN, the SYN-ACK, the server port or, for flows on other
+ * ports, from who sends an X.224 Connection Request first. Sides map to
+ * rw_dir only when a session exists, so a flow never has to be re-oriented.
+ *
+ * Memory is bounded: at most max_flows flows, each with at most
+ * max_ooo_bytes buffered per direction, and whatever a session keeps.
+ * Flows that ended or were found not to be RDP stay as small tombstones so
+ * their late packets are not taken for new connections; they are the first
+ * to go when the table is full.
+ */
+#include "capture.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "decode.h"
+#include "reassembly.h"
+
+#define US_PER_S 1000000ull
+
+enum flow_state {
+	FLOW_CANDIDATE, /* any-port flow waiting for its first payload */
+	FLOW_ACTIVE,    /* analysed: has a session */
+	FLOW_IGNORED,   /* not RDP (or no memory): packets are dropped */
+	FLOW_CLOSED,    /* reported: late packets are dropped until a new SYN */
+};
+
+/* Why a flow ends: decides the connect-failure and counter bookkeeping. */
+enum flow_end {
+	END_CLOSE,   /* FIN both ways or RST */
+	END_EXPIRE,  /* idle timeout */
+	END_EVICT,   /* table full */
+	END_FINISH,  /* input ended */
+	END_RESTART, /* a new connection reuses the 4-tuple */
+};
+
+struct flow_key {
+	uint8_t lo[16], hi[16]; /* address of the lower / higher endpoint */
+	uint16_t plo, phi;
+	uint8_t family;
+};
+
+/* An LRU list, least recently active first. */
+struct lru {
+	struct flow *head, *tail;
+};
+
+struct flow {
+	struct flow *hnext;
+	struct flow *prev, *next; /* in c->live or c->dead */
+	struct lru *list;
+	struct flow_key key;
+	uint32_t hash;
+	enum flow_state state;
+	struct rw_capture *cap;
+
+	struct rw_endpoint ep[2]; /* ep[0] sent the first packet */
+	int client;               /* side of the client, -1 not known yet */
+	uint64_t id;
+	uint64_t first_ts, last_ts;
+
+	bool syn_seen, synack_seen;
+	int syn_side;
+	uint32_t isn;
+	uint32_t syns; /* SYNs sent, retransmissions included */
+	uint64_t syn_ts, synack_ts;
+	bool payload_seen;
+	bool counting; /* the session stopped inspecting: count bytes only */
+	uint32_t packets[2];
+	int first_ttl[2]; /* kept for a candidate's session, -1 none */
+
+	/* A candidate's first payload bytes, until they prove to be a CR. */
+	uint8_t probe[6];
+	uint8_t probe_len;
+	int probe_side;
+
+	struct rw_session *s;
+	struct rw_reasm rs[2]; /* rs[side]: the bytes that side sent */
+};
+
+struct rw_capture {
+	struct rw_capture_config cfg;
+	rw_record_cb cb;
+	void *arg;
+	uint8_t portmap[65536 / 8];
+	struct flow **buckets;
+	size_t mask;
+	size_t n_flows;
+	struct lru live; /* candidates and active flows */
+	struct lru dead; /* ignored and closed flows */
+	uint32_t seed;
+	uint64_t next_id;
+	uint64_t now, last_expire;
+	struct rw_capture_stats st;
+};
+
+void rw_capture_config_defaults(struct rw_capture_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ports[0] = 3389;
+	cfg->n_ports = 1;
+	cfg->detect_any_port = true;
+	cfg->max_flows = 65536;
+	cfg->idle_timeout_us = 300 * US_PER_S;
+	cfg->max_ooo_bytes = 256 * 1024;
+}
+
+/* ---- LRU lists and the hash table -------------------------------------- */
+
+static void lru_unlink(struct flow *f)
+{
+	struct lru *l = f->list;
+	if (!l)
+		return;
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		l->head = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	else
+		l->tail = f->prev;
+	f->prev = f->next = NULL;
+	f->list = NULL;
+}
+
+static void lru_append(struct lru *l, struct flow *f)
+{
+	f->list = l;
+	f->next = NULL;
+	f->prev = l->tail;
+	if (l->tail)
+		l->tail->next = f;
+	else
+		l->head = f;
+	l->tail = f;
+}
+
+static struct lru *list_for(struct rw_capture *c, enum flow_state st)
+{
+	return st == FLOW_CANDIDATE || st == FLOW_ACTIVE ? &c->live : &c->dead;
+}
+
+static void set_state(struct flow *f, enum flow_state st)
+{
+	f->state = st;
+	lru_unlink(f);
+	lru_append(list_for(f->cap, st), f);
+}
+
+static void touch(struct flow *f)
+{
+	struct lru *l = f->list;
+	if (l->tail != f) {
+		lru_unlink(f);
+		lru_append(l, f);
+	}
+}
+
+static uint32_t key_hash(const struct rw_capture *c, const struct flow_key *k)
+{
+	/* FNV-1a, seeded per table so crafted traffic cannot aim at a chain
+	 * known in advance. */
+	const uint8_t *p = (const uint8_t *)k;
+	uint32_t h = 2166136261u ^ c->seed;
+	for (size_t i = 0; i < sizeof(*k); i++) {
+		h ^= p[i];
+		h *= 16777619u;
+	}
+	return h ^ (h >> 15);
+}
+
+static struct flow *lookup(const struct rw_capture *c, const struct flow_key *k, uint32_t h)
+{
+	for (struct flow *f = c->buckets[h & c->mask]; f; f = f->hnext)
+		if (f->hash == h && !memcmp(&f->key, k, sizeof(*k)))
+			return f;
+	return NULL;
+}
+
+static void unhash(struct rw_capture *c, struct flow *f)
+{
+	struct flow **pp = &c->buckets[f->hash & c->mask];
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+}
+
+static void make_key(const struct rw_packet *p, struct flow_key *k)
+{
+	size_t alen = p->family == AF_INET ? 4 : 16;
+	memset(k, 0, sizeof(*k));
+	k->family = (uint8_t)p->family;
+	int cmp = memcmp(p->src, p->dst, alen);
+	if (cmp < 0 || (cmp == 0 && p->sport <= p->dport)) {
+		memcpy(k->lo, p->src, alen);
+		memcpy(k->hi, p->dst, alen);
+		k->plo = p->sport;
+		k->phi = p->dport;
+	} else {
+		memcpy(k->lo, p->dst, alen);
+		memcpy(k->hi, p->src, alen);
+		k->plo = p->dport;
+		k->phi = p->sport;
+	}
+}
+
+static bool port_listed(const struct rw_capture *c, uint16_t port)
+{
+	return c->portmap[port >> 3] & (1u << (port & 7));
+}
+
+/* ---- session plumbing -------------------------------------------------- */
+
+static enum rw_dir dir_of(const struct flow *f, int side)
+{
+	return side == f->client ? RW_C2S : RW_S2C;
+}
+
+static bool start_session(struct rw_capture *c, struct flow *f)
+{
+	f->s = rw_session_new(&c->cfg.session);
+	if (!f->s) {
+		c->st.nomem++;
+		set_state(f, FLOW_IGNORED);
+		return false;
+	}
+	f->id = ++c->next_id;
+	c->st.flows++;
+	set_state(f, FLOW_ACTIVE);
+	/* A candidate's handshake happened before the session existed. */
+	rw_session_open(f->s, f->first_ts, &f->ep[f->client], &f->ep[1 - f->client]);
+	if (f->syn_seen)
+		rw_session_syn(f->s, RW_C2S, f->syn_ts);
+	if (f->synack_seen)
+		rw_session_syn(f->s, RW_S2C, f->synack_ts);
+	for (int side = 0; side < 2; side++)
+		if (f->first_ttl[side] >= 0)
+			rw_session_ttl(f->s, dir_of(f, side), f->first_ttl[side]);
+	return true;
+}
+
+static void ignore_flow(struct rw_capture *c, struct flow *f)
+{
+	c->st.ignored_flows++;
+	set_state(f, FLOW_IGNORED);
+}
+
+static bool alive(const struct flow *f)
+{
+	return f->state == FLOW_CANDIDATE || f->state == FLOW_ACTIVE;
+}
+
+static void deliver(struct flow *f, enum rw_dir d, uint64_t ts, const uint8_t *p, size_t n)
+{
+	if (!p || f->counting) {
+		rw_session_count(f->s, d, ts, n);
+		return;
+	}
+	rw_session_data(f->s, d, ts, p, n);
+	if (!f->counting && !rw_session_inspecting(f->s)) {
+		/* From here on only byte counts matter: stop copying payload. */
+		f->counting = true;
+		rw_reasm_keep_payload(&f->rs[0], false);
+		rw_reasm_keep_payload(&f->rs[1], false);
+	}
+}
+
+/* The first bytes of an X.224 Connection Request in TPKT: 03 00 LL LL,
+ * then LI (>= 6: the CR's fixed part) and the CR code. 1 when the probe is
+ * one, 0 when more bytes are needed, -1 when it cannot be one. */
+static int check_cr(const uint8_t *b, size_t n)
+{
+	if (n >= 1 && b[0] != 3)
+		return -1;
+	if (n >= 2 && b[1] != 0)
+		return -1;
+	if (n >= 4 && rw_be16(b + 2) < 11)
+		return -1;
+	if (n >= 5 && (b[4] < 6 || (size_t)b[4] + 5 > rw_be16(b + 2)))
+		return -1;
+	if (n >= 6 && (b[5] & 0xF0) != 0xE0)
+		return -1;
+	return n >= 6 ? 1 : 0;
+}
+
+static void probe(struct rw_capture *c, struct flow *f, int side, uint64_t ts, const uint8_t *p,
+                  size_t n)
+{
+	if (!p || (f->probe_len && side != f->probe_side)) {
+		ignore_flow(c, f);
+		return;
+	}
+	f->probe_side = side;
+	size_t take = sizeof(f->probe) - f->probe_len;
+	if (take > n)
+		take = n;
+	memcpy(f->probe + f->probe_len, p, take);
+	f->probe_len = (uint8_t)(f->probe_len + take);
+	int r = check_cr(f->probe, f->probe_len);
+	if (r == 0)
+		return;
+	/* A CR from the side that answered the SYN is not an RDP client. */
+	if (r < 0 || (f->client >= 0 && f->client != side)) {
+		ignore_flow(c, f);
+		return;
+	}
+	f->client = side;
+	if (!start_session(c, f))
+		return;
+	deliver(f, RW_C2S, ts, f->probe, f->probe_len);
+	if (n > take)
+		deliver(f, RW_C2S, ts, p + take, n - take);
+}
+
+static void on_data(void *arg, int side, uint64_t ts, const uint8_t *p, size_t n)
+{
+	struct flow *f = arg;
+	f->payload_seen = true;
+	if (f->state == FLOW_ACTIVE)
+		deliver(f, dir_of(f, side), ts, p, n);
+	else if (f->state == FLOW_CANDIDATE)
+		probe(f->cap, f, side, ts, p, n);
+}
+
+static void on_gap(void *arg, int side, uint64_t ts, uint64_t missing)
+{
+	struct flow *f = arg;
+	f->payload_seen = true;
+	if (f->state == FLOW_ACTIVE)
+		rw_session_gap(f->s, dir_of(f, side), ts, missing);
+	else if (f->state == FLOW_CANDIDATE)
+		ignore_flow(f->cap, f); /* the first bytes are lost: cannot tell */
+}
+
+static void on_fin(void *arg, int side, uint64_t ts)
+{
+	struct flow *f = arg;
+	if (f->state == FLOW_ACTIVE)
+		rw_session_fin(f->s, dir_of(f, side), ts);
+}
+
+static const struct rw_reasm_ops reasm_ops = {on_data, on_gap, on_fin};
+
+/* ---- flow life ---------------------------------------------------------- */
+
+static void flow_setup(struct rw_capture *c, struct flow *f, const struct rw_packet *p)
+{
+	f->cap = c;
+	f->ep[0].family = f->ep[1].family = p->family;
+	memcpy(f->ep[0].addr, p->src, sizeof(f->ep[0].addr));
+	memcpy(f->ep[1].addr, p->dst, sizeof(f->ep[1].addr));
+	f->ep[0].port = p->sport;
+	f->ep[1].port = p->dport;
+	f->client = -1;
+	f->syn_side = -1;
+	f->first_ts = f->last_ts = p->ts_us;
+	f->first_ttl[0] = f->first_ttl[1] = -1;
+	for (int side = 0; side < 2; side++)
+		rw_reasm_init(&f->rs[side], &reasm_ops, f, side, c->cfg.max_ooo_bytes);
+
+	bool syn = p->flags & RW_TCP_SYN, ack = p->flags & RW_TCP_ACK;
+	if (syn)
+		f->client = ack ? 1 : 0;
+	else if (port_listed(c, p->dport))
+		f->client = 0;
+	else if (port_listed(c, p->sport))
+		f->client = 1;
+	if (port_listed(c, p->sport) || port_listed(c, p->dport)) {
+		/* The default when nothing else tells: the listed port is the server's. */
+		if (f->client < 0)
+			f->client = 0;
+		start_session(c, f);
+	} else {
+		set_state(f, FLOW_CANDIDATE);
+	}
+}
+
+/* Reports an analysed flow and leaves a tombstone. */
+static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flow_end why)
+{
+	if (f->state == FLOW_ACTIVE) {
+		for (int side = 0; side < 2; side++)
+			rw_reasm_flush(&f->rs[side], ts);
+		int server = 1 - f->client;
+		if (why != END_CLOSE && f->syn_seen && !f->synack_seen && f->packets[server] == 0 &&
+		    f->syns > 1)
+			/* The client retransmitted its SYN and nothing ever came back:
+			 * it gave up waiting. One unanswered SYN proves nothing. */
+			rw_session_connect_failed(f->s, f->last_ts, RW_CLOSE_UNREACHABLE);
+		for (int side = 0; side < 2; side++) {
+			struct rw_tcp_stats st = {0};
+			rw_reasm_tcp_stats(&f->rs[side], &st);
+			st.packets = f->packets[side];
+			rw_session_tcp_stats(f->s, dir_of(f, side), &st);
+		}
+		rw_session_close(f->s, ts);
+		struct rw_record *rec = rw_session_record(f->s);
+		rec->id = f->id;
+		c->st.records++;
+		if (why == END_EXPIRE)
+			c->st.expired++;
+		else if (why == END_EVICT)
+			c->st.evicted++;
+		c->cb(rec, c->arg);
+	}
+	rw_session_free(f->s);
+	f->s = NULL;
+	for (int side = 0; side < 2; side++)
+		rw_reasm_free(&f->rs[side]);
+	set_state(f, FLOW_CLOSED);
+}
+
+static void flow_remove(struct rw_capture *c, struct flow *f)
+{
+	unhash(c, f);
+	lru_unlink(f);
+	c->n_flows--;
+	free(f);
+}
+
+/* Makes room for one more flow: tombstones go first, then the connection
+ * idle the longest, reported with what it has. */
+static bool evict_one(struct rw_capture *c)
+{
+	struct flow *f = c->dead.head ? c->dead.head : c->live.head;
+	if (!f)
+		return false;
+	if (alive(f))
+		flow_end(c, f, f->last_ts, END_EVICT);
+	flow_remove(c, f);
+	return true;
+}
+
+static struct flow *flow_new(struct rw_capture *c, const struct flow_key *k, uint32_t h,
+                             const struct rw_packet *p)
+{
+	while (c->n_flows >= c->cfg.max_flows)
+		if (!evict_one(c))
+			break;
+	struct flow *f = calloc(1, sizeof(*f));
+	if (!f) {
+		c->st.nomem++;
+		return NULL;
+	}
+	f->key = *k;
+	f->hash = h;
+	f->hnext = c->buckets[h & c->mask];
+	c->buckets[h & c->mask] = f;
+	c->n_flows++;
+	flow_setup(c, f, p);
+	return f;
+}
+
+/* A new connection on a known 4-tuple: the old one is reported first. */
+static void flow_restart(struct rw_capture *c, struct flow *f, const struct rw_packet *p)
+{
+	if (alive(f))
+		flow_end(c, f, f->last_ts, END_RESTART);
+	for (int side = 0; side < 2; side++)
+		rw_reasm_free(&f->rs[side]);
+	struct flow_key k = f->key;
+	uint32_t h = f->hash;
+	struct flow *hnext = f->hnext;
+	lru_unlink(f);
+	memset(f, 0, sizeof(*f));
+	f->key = k;
+	f->hash = h;
+	f->hnext = hnext;
+	flow_setup(c, f, p);
+}
+
+static bool starts_new_connection(const struct flow *f, const struct rw_packet *p, int side)
+{
+	if ((p->flags & (RW_TCP_SYN | RW_TCP_ACK | RW_TCP_RST)) != RW_TCP_SYN)
+		return false;
+	if (f->state == FLOW_CLOSED || f->state == FLOW_IGNORED)
+		return true;
+	if (!f->syn_seen)
+		return f->packets[0] + f->packets[1] > 0; /* mid-stream flow, now a SYN */
+	return side == f->syn_side && p->seq != f->isn;
+}
+
+/* ---- per packet ---------------------------------------------------------- */
+
+static void handle_rst(struct rw_capture *c, struct flow *f, int side, const struct rw_packet *p)
+{
+	if (f->state != FLOW_ACTIVE) {
+		set_state(f, FLOW_CLOSED);
+		for (int s = 0; s < 2; s++)
+			rw_reasm_free(&f->rs[s]);
+		return;
+	}
+	enum rw_dir d = dir_of(f, side);
+	if (f->syn_seen && !f->synack_seen && !f->payload_seen && side != f->client) {
+		rw_session_rst(f->s, d, p->ts_us, p->ttl);
+		rw_session_connect_failed(f->s, p->ts_us, RW_CLOSE_REFUSED);
+	} else {
+		/* What was sent before the RST is delivered before it. */
+		for (int s = 0; s < 2; s++)
+			rw_reasm_flush(&f->rs[s], p->ts_us);
+		rw_session_rst(f->s, d, p->ts_us, p->ttl);
+	}
+	flow_end(c, f, p->ts_us, END_CLOSE);
+}
+
+static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet *p)
+{
+	int side = !(f->ep[0].port == p->sport && !memcmp(f->ep[0].addr, p->src, 16));
+	if (starts_new_connection(f, p, side)) {
+		flow_restart(c, f, p);
+		side = 0;
+	}
+	f->packets[side]++;
+	if (p->ts_us > f->last_ts)
+		f->last_ts = p->ts_us;
+	touch(f);
+	if (f->state == FLOW_CLOSED || f->state == FLOW_IGNORED)
+		return;
+
+	bool syn = p->flags & RW_TCP_SYN, ack = p->flags & RW_TCP_ACK;
+	if (syn && !ack) {
+		if (!f->syn_seen) {
+			f->syn_seen = true;
+			f->syn_side = side;
+			f->isn = p->seq;
+			f->syn_ts = p->ts_us;
+			rw_reasm_syn(&f->rs[side], p->seq);
+			if (f->state == FLOW_ACTIVE && side == f->client)
+				rw_session_syn(f->s, RW_C2S, p->ts_us);
+		}
+		if (side == f->syn_side)
+			f->syns++;
+	} else if (syn && !f->synack_seen && side != f->syn_side) {
+		f->synack_seen = true;
+		f->synack_ts = p->ts_us;
+		if (f->client < 0)
+			f->client = 1 - side;
+		rw_reasm_syn(&f->rs[side], p->seq);
+		if (f->state == FLOW_ACTIVE && side != f->client)
+			rw_session_syn(f->s, RW_S2C, p->ts_us);
+	}
+
+	if (p->flags & RW_TCP_RST) {
+		if (ack)
+			rw_reasm_ack(&f->rs[1 - side], p->ts_us, p->ack);
+		handle_rst(c, f, side, p);
+		return;
+	}
+	if (f->state == FLOW_ACTIVE)
+		rw_session_ttl(f->s, dir_of(f, side), p->ttl);
+	else if (f->first_ttl[side] < 0)
+		f->first_ttl[side] = p->ttl;
+
+	/* The peer's ACK first: it is about bytes sent before this packet. */
+	if (ack)
+		rw_reasm_ack(&f->rs[1 - side], p->ts_us, p->ack);
+	uint32_t seq = p->seq + (syn ? 1u : 0u);
+	if (p->seg_len && alive(f))
+		rw_reasm_segment(&f->rs[side], p->ts_us, seq, p->payload, p->payload_len,
+		                 p->seg_len);
+	if ((p->flags & RW_TCP_FIN) && alive(f))
+		rw_reasm_fin(&f->rs[side], p->ts_us, seq + (uint32_t)p->seg_len);
+
+	if (f->state == FLOW_IGNORED) {
+		for (int s = 0; s < 2; s++)
+			rw_reasm_free(&f->rs[s]);
+		return;
+	}
+	if (rw_reasm_fin_delivered(&f->rs[0]) && rw_reasm_fin_delivered(&f->rs[1])) {
+		if (f->state == FLOW_ACTIVE)
+			flow_end(c, f, p->ts_us, END_CLOSE);
+		else
+			set_state(f, FLOW_CLOSED);
+	}
+}
+
+static void account_decode(struct rw_capture *c, int rc)
+{
+	switch (rc) {
+	case RW_DECODE_NOT_IP:
+		c->st.non_ip++;
+		break;
+	case RW_DECODE_NOT_TCP:
+		c->st.non_tcp++;
+		break;
+	case RW_DECODE_FRAGMENT:
+		c->st.fragments++;
+		break;
+	case RW_DECODE_TRUNCATED:
+		c->st.truncated++;
+		c->st.decode_errors++;
+		break;
+	default:
+		c->st.decode_errors++;
+		break;
+	}
+}
+
+void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint8_t *p,
+                       size_t caplen, size_t wirelen)
+{
+	c->st.packets++;
+	c->st.bytes += wirelen;
+	if (ts_us > c->now)
+		c->now = ts_us;
+	/* Expiry follows capture time, so a replay expires what a live capture would. */
+	if (c->now - c->last_expire >= US_PER_S) {
+		rw_capture_expire(c, c->now);
+		c->last_expire = c->now;
+	}
+	struct rw_packet pkt;
+	pkt.ts_us = ts_us;
+	int rc = rw_decode_packet(dlt, p, caplen, &pkt);
+	if (rc != RW_DECODE_OK) {
+		account_decode(c, rc);
+		return;
+	}
+	if (pkt.payload_truncated)
+		c->st.truncated++;
+	bool listed = port_listed(c, pkt.sport) || port_listed(c, pkt.dport);
+	if (!listed && !c->cfg.detect_any_port)
+		return;
+	struct flow_key k;
+	make_key(&pkt, &k);
+	uint32_t h = key_hash(c, &k);
+	struct flow *f = lookup(c, &k, h);
+	if (!f) {
+		/* Late ACKs, FINs and RSTs of connections never seen say nothing. */
+		bool syn = pkt.flags & RW_TCP_SYN;
+		if ((!syn && pkt.seg_len == 0) || (pkt.flags & RW_TCP_RST))
+			return;
+		f = flow_new(c, &k, h, &pkt);
+		if (!f)
+			return;
+	}
+	flow_packet(c, f, &pkt);
+}
+
+/* ---- table ---------------------------------------------------------------- */
+
+struct rw_capture *rw_capture_new(const struct rw_capture_config *cfg, rw_record_cb cb, void *arg)
+{
+	struct rw_capture *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	if (cfg)
+		c->cfg = *cfg;
+	else
+		rw_capture_config_defaults(&c->cfg);
+	struct rw_capture_config def;
+	rw_capture_config_defaults(&def);
+	if (c->cfg.max_flows == 0)
+		c->cfg.max_flows = def.max_flows;
+	if (c->cfg.idle_timeout_us == 0)
+		c->cfg.idle_timeout_us = def.idle_timeout_us;
+	if (c->cfg.n_ports > RW_CAPTURE_MAX_PORTS)
+		c->cfg.n_ports = RW_CAPTURE_MAX_PORTS;
+	for (size_t i = 0; i < c->cfg.n_ports; i++)
+		c->portmap[c->cfg.ports[i] >> 3] |= (uint8_t)(1u << (c->cfg.ports[i] & 7));
+	/* One bucket per flow at most; beyond 2^22 chains just get longer. */
+	size_t n = 64;
+	while (n < c->cfg.max_flows && n < (1u << 22))
+		n <<= 1;
+	c->buckets = calloc(n, sizeof(*c->buckets));
+	if (!c->buckets) {
+		free(c);
+		return NULL;
+	}
+	c->mask = n - 1;
+	c->seed = (uint32_t)((uintptr_t)c >> 4) * 2654435761u;
+	c->cb = cb;
+	c->arg = arg;
+	return c;
+}
+
+static void expire_list(struct rw_capture *c, struct lru *l, uint64_t now_us)
+{
+	uint64_t idle = c->cfg.idle_timeout_us;
+	struct flow *f = l->head;
+	while (f && f->last_ts <= now_us && now_us - f->last_ts >= idle) {
+		struct flow *next = f->next;
+		if (alive(f))
+			flow_end(c, f, f->last_ts, END_EXPIRE);
+		flow_remove(c, f);
+		f = next;
+	}
+}
+
+void rw_capture_expire(struct rw_capture *c, uint64_t now_us)
+{
+	expire_list(c, &c->live, now_us);
+	expire_list(c, &c->dead, now_us);
+}
+
+void rw_capture_finish(struct rw_capture *c)
+{
+	/* Least recently active first: a deterministic order for the reports. */
+	while (c->live.head) {
+		struct flow *f = c->live.head;
+		flow_end(c, f, f->last_ts, END_FINISH);
+		flow_remove(c, f);
+	}
+	while (c->dead.head)
+		flow_remove(c, c->dead.head);
+}
+
+const struct rw_capture_stats *rw_capture_stats(const struct rw_capture *c)
+{
+	return &c->st;
+}
+
+void rw_capture_free(struct rw_capture *c)
+{
+	if (!c)
+		return;
+	struct lru *lists[2] = {&c->live, &c->dead};
+	for (int i = 0; i < 2; i++) {
+		while (lists[i]->head) {
+			struct flow *f = lists[i]->head;
+			rw_session_free(f->s);
+			for (int side = 0; side < 2; side++)
+				rw_reasm_free(&f->rs[side]);
+			flow_remove(c, f);
+		}
+	}
+	free(c->buckets);
+	free(c);
+}

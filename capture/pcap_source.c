@@ -1,0 +1,167 @@
+/* libpcap front ends: a file (pcap or pcapng) or a live interface, packets
+ * handed to the flow table. The only place in the capture engine that reads
+ * a clock (live idle expiry). */
+#include "capture.h"
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#define US_PER_S 1000000ull
+
+/* Read timeout of a live capture: how late a stop request or an idle
+ * expiry can be noticed. */
+#define LIVE_TIMEOUT_MS 200
+
+static uint64_t tv_us(const struct timeval *tv)
+{
+	if (tv->tv_sec < 0)
+		return 0;
+	return (uint64_t)tv->tv_sec * US_PER_S + (uint64_t)tv->tv_usec;
+}
+
+static int set_filter(pcap_t *p, const char *bpf, const char *what, char *err, size_t errlen)
+{
+	if (!bpf)
+		return 0;
+	struct bpf_program prog;
+	if (pcap_compile(p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		snprintf(err, errlen, "%s: bad filter '%s': %s", what, bpf, pcap_geterr(p));
+		return -1;
+	}
+	int rc = pcap_setfilter(p, &prog);
+	pcap_freecode(&prog);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: cannot set filter '%s': %s", what, bpf, pcap_geterr(p));
+		return -1;
+	}
+	return 0;
+}
+
+int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool *truncated,
+                   char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	*truncated = false;
+	if (errlen)
+		err[0] = '\0';
+	/* Microseconds whatever the file holds: nanosecond pcaps and pcapng
+	 * interfaces with other resolutions are scaled by libpcap. */
+	pcap_t *p =
+	        pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	if (!p) {
+		snprintf(err, errlen, "%s: %s", path, ebuf[0] ? ebuf : "cannot open");
+		return -1;
+	}
+	if (set_filter(p, bpf, path, err, errlen) < 0) {
+		pcap_close(p);
+		return -1;
+	}
+	int dlt = pcap_datalink(p);
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	int rc;
+	while ((rc = pcap_next_ex(p, &h, &data)) >= 0) {
+		if (rc == 0)
+			continue; /* only live captures time out */
+		rw_capture_packet(c, dlt, tv_us(&h->ts), data, h->caplen, h->len);
+	}
+	if (rc == PCAP_ERROR) {
+		/* Every complete packet was delivered; what follows is a cut-off
+		 * record (a capture still being written, a disk full). */
+		*truncated = true;
+		snprintf(err, errlen, "%s", pcap_geterr(p));
+	}
+	pcap_close(p);
+	return 0;
+}
+
+struct live_ctx {
+	struct rw_capture *c;
+	int dlt;
+	uint64_t last_ts;
+};
+
+static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+	struct live_ctx *lc = (struct live_ctx *)user;
+	lc->last_ts = tv_us(&h->ts);
+	rw_capture_packet(lc->c, lc->dlt, lc->last_ts, data, h->caplen, h->len);
+}
+
+static uint64_t wall_us(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return tv_us(&tv);
+}
+
+static int live_error(pcap_t *p, int rc, const char *iface, const char *what, char *err,
+                      size_t errlen)
+{
+	const char *detail = pcap_geterr(p);
+	/* pcap_activate leaves the message empty for some codes. */
+	if (!detail || !detail[0])
+		detail = pcap_statustostr(rc);
+	snprintf(err, errlen, "%s: %s: %s", iface, what, detail);
+	return -1;
+}
+
+int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
+                 struct rw_capture *c, volatile int *stop, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	if (errlen)
+		err[0] = '\0';
+	pcap_t *p = pcap_create(iface, ebuf);
+	if (!p) {
+		snprintf(err, errlen, "%s: %s", iface, ebuf[0] ? ebuf : "cannot open");
+		return -1;
+	}
+	int rc = 0;
+	if ((rc = pcap_set_snaplen(p, snaplen > 0 ? snaplen : 262144)) != 0 ||
+	    (rc = pcap_set_promisc(p, promisc ? 1 : 0)) != 0 ||
+	    (rc = pcap_set_timeout(p, LIVE_TIMEOUT_MS)) != 0 ||
+	    (rc = pcap_set_immediate_mode(p, 1)) != 0) {
+		live_error(p, rc, iface, "cannot configure", err, errlen);
+		pcap_close(p);
+		return -1;
+	}
+	rc = pcap_activate(p);
+	if (rc < 0) {
+		live_error(p, rc, iface, "cannot start capture", err, errlen);
+		pcap_close(p);
+		return -1;
+	}
+	/* rc > 0 is a warning (e.g. promiscuous mode refused): capture anyway. */
+	if (set_filter(p, bpf, iface, err, errlen) < 0) {
+		pcap_close(p);
+		return -1;
+	}
+	struct live_ctx lc = {c, pcap_datalink(p), 0};
+	uint64_t last_expire = wall_us();
+	int status = 0;
+	while (!*stop) {
+		rc = pcap_dispatch(p, -1, live_packet, (u_char *)&lc);
+		if (rc == PCAP_ERROR_BREAK)
+			break;
+		if (rc < 0) {
+			live_error(p, rc, iface, "capture failed", err, errlen);
+			status = -1;
+			break;
+		}
+		/* A quiet link still has connections to expire: the flow table
+		 * only sees time pass through packets, so give it the clock. */
+		uint64_t now = wall_us();
+		if (now < last_expire) /* the clock was set back */
+			last_expire = now;
+		if (now - last_expire >= US_PER_S) {
+			rw_capture_expire(c, now > lc.last_ts ? now : lc.last_ts);
+			last_expire = now;
+		}
+	}
+	rw_capture_finish(c);
+	pcap_close(p);
+	return status;
+}

@@ -1,0 +1,126 @@
+/* One direction of a TCP connection turned back into a byte stream.
+ *
+ * Independent of sessions and flows: the owner feeds segments, FINs and the
+ * peer's ACKs, and receives in-order data, gaps and the FIN through
+ * callbacks. In-order data is passed straight from the packet (no copy);
+ * only segments that arrive ahead of a hole are copied, up to a byte bound.
+ *
+ * Policies:
+ * - overlaps: the bytes received first win; only the new part of a segment
+ *   is used. Fully old segments count as retransmissions, partly old ones
+ *   as overlaps.
+ * - gaps: a hole is given up (reported as a gap, never invented) when the
+ *   peer acknowledges bytes past it (they were received, so they will never
+ *   be sent again: the capture lost them), when the buffered bytes exceed
+ *   the bound, or at flush (end of the flow).
+ * - FIN: reported once every byte before it was delivered or given up.
+ */
+#ifndef RW_REASSEMBLY_H
+#define RW_REASSEMBLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../analyzers/record.h"
+
+/* Sequence number arithmetic modulo 2^32 (RFC 793, 1982). */
+static inline bool rw_seq_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+static inline bool rw_seq_leq(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
+static inline bool rw_seq_gt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+static inline bool rw_seq_geq(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) >= 0;
+}
+
+struct rw_reasm_ops {
+	/* In-order bytes. p is NULL when the bytes were seen but their content
+	 * was not kept (rw_reasm_keep_payload(false) while they waited). */
+	void (*data)(void *arg, int side, uint64_t ts_us, const uint8_t *p, size_t n);
+	/* missing bytes that will never be delivered. */
+	void (*gap)(void *arg, int side, uint64_t ts_us, uint64_t missing);
+	void (*fin)(void *arg, int side, uint64_t ts_us);
+};
+
+struct rw_reasm_stats {
+	uint32_t segments;    /* segments occupying sequence space */
+	uint32_t retransmits; /* segments with no new byte */
+	uint32_t overlaps;    /* segments with old and new bytes */
+	uint32_t ooo;         /* segments buffered ahead of a hole */
+	uint32_t gaps;
+	uint64_t gap_bytes;
+	uint64_t delivered; /* bytes passed to ops->data */
+	uint32_t max_segment;
+	uint32_t alloc_failures; /* segments dropped (they become gaps) */
+};
+
+/* Full-size retransmissions remembered for the black-hole count. */
+#define RW_REASM_RTX_SLOTS 16
+
+struct rw_reasm_seg;
+
+struct rw_reasm {
+	const struct rw_reasm_ops *ops;
+	void *arg;
+	int side; /* passed back to the callbacks */
+	size_t max_ooo;
+	bool keep_payload;
+
+	bool started;  /* next is known */
+	uint32_t next; /* first sequence number not yet delivered */
+	bool fin_seen, fin_done;
+	uint32_t fin_seq;
+	bool ack_seen; /* the peer acknowledged something */
+	uint32_t ack;  /* highest acknowledgment from the peer */
+
+	struct rw_reasm_seg *head, *tail; /* ahead of next, sorted, disjoint */
+	size_t ooo_bytes;                 /* buffered bytes plus per-segment overhead */
+
+	struct rw_reasm_stats st;
+	struct {
+		uint32_t seq, len;
+	} rtx[RW_REASM_RTX_SLOTS];
+	size_t n_rtx;
+};
+
+/* max_ooo: bytes buffered ahead of holes (0: nothing is buffered, every
+ * out-of-order segment gives up the hole before it at once). */
+void rw_reasm_init(struct rw_reasm *r, const struct rw_reasm_ops *ops, void *arg, int side,
+                   size_t max_ooo);
+/* Frees buffered segments without delivering them. r can be re-initialised. */
+void rw_reasm_free(struct rw_reasm *r);
+
+/* The SYN of this direction: data starts at isn + 1. */
+void rw_reasm_syn(struct rw_reasm *r, uint32_t isn);
+/* A segment whose first payload byte has sequence number seq: caplen bytes
+ * captured at p, seglen bytes on the wire (seglen > caplen when the snapshot
+ * length cut it: the rest is a gap). */
+void rw_reasm_segment(struct rw_reasm *r, uint64_t ts_us, uint32_t seq, const uint8_t *p,
+                      size_t caplen, size_t seglen);
+/* A FIN occupying fin_seq (its segment's seq + payload length). */
+void rw_reasm_fin(struct rw_reasm *r, uint64_t ts_us, uint32_t fin_seq);
+/* An acknowledgment of this direction's bytes, sent by the peer. */
+void rw_reasm_ack(struct rw_reasm *r, uint64_t ts_us, uint32_t ack);
+/* End of the flow: every hole becomes a gap, a pending FIN is delivered. */
+void rw_reasm_flush(struct rw_reasm *r, uint64_t ts_us);
+/* false: out-of-order segments are remembered by range only (the owner no
+ * longer looks at the content); sequence tracking stays exact. */
+void rw_reasm_keep_payload(struct rw_reasm *r, bool keep);
+
+static inline bool rw_reasm_fin_delivered(const struct rw_reasm *r)
+{
+	return r->fin_done;
+}
+/* Fills the reassembly part of st (all but packets). */
+void rw_reasm_tcp_stats(const struct rw_reasm *r, struct rw_tcp_stats *st);
+
+#endif

@@ -1,0 +1,340 @@
+#include "json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+void rw_json_init(struct rw_json *j, struct rw_buf *out)
+{
+	memset(j, 0, sizeof(*j));
+	j->out = out;
+}
+
+int rw_json_finish(const struct rw_json *j)
+{
+	if (j->error || j->depth != 0 || j->want_value || !(j->has_items & 1u))
+		return -1;
+	return 0;
+}
+
+static int fail(struct rw_json *j)
+{
+	j->error = true;
+	return -1;
+}
+
+static int put(struct rw_json *j, const void *p, size_t n)
+{
+	if (rw_buf_append(j->out, p, n) < 0)
+		return fail(j);
+	return 0;
+}
+
+/* Everything that precedes a value: the comma in an array, the check that a
+ * key came first in an object, the single-value rule at top level. */
+static int before_value(struct rw_json *j)
+{
+	if (j->error)
+		return -1;
+	uint32_t bit = 1u << j->depth;
+	if (j->depth == 0) {
+		if (j->has_items & bit)
+			return fail(j);
+	} else if (j->is_array & bit) {
+		if ((j->has_items & bit) && put(j, ",", 1) < 0)
+			return -1;
+	} else if (!j->want_value) {
+		return fail(j);
+	}
+	j->has_items |= bit;
+	j->want_value = false;
+	return 0;
+}
+
+static int begin(struct rw_json *j, bool array)
+{
+	if (j->depth + 1 >= RW_JSON_MAX_DEPTH) {
+		if (!j->error)
+			fail(j);
+		return -1;
+	}
+	if (before_value(j) < 0 || put(j, array ? "[" : "{", 1) < 0)
+		return -1;
+	j->depth++;
+	uint32_t bit = 1u << j->depth;
+	j->has_items &= ~bit;
+	if (array)
+		j->is_array |= bit;
+	else
+		j->is_array &= ~bit;
+	return 0;
+}
+
+static int end(struct rw_json *j, bool array)
+{
+	if (j->error)
+		return -1;
+	uint32_t bit = 1u << j->depth;
+	if (j->depth == 0 || j->want_value || !!(j->is_array & bit) != array)
+		return fail(j);
+	if (put(j, array ? "]" : "}", 1) < 0)
+		return -1;
+	j->depth--;
+	return 0;
+}
+
+int rw_json_begin_object(struct rw_json *j)
+{
+	return begin(j, false);
+}
+
+int rw_json_end_object(struct rw_json *j)
+{
+	return end(j, false);
+}
+
+int rw_json_begin_array(struct rw_json *j)
+{
+	return begin(j, true);
+}
+
+int rw_json_end_array(struct rw_json *j)
+{
+	return end(j, true);
+}
+
+static int quoted(struct rw_json *j, const void *p, size_t n)
+{
+	size_t mark = j->out->len;
+	if (put(j, "\"", 1) < 0)
+		return -1;
+	if (rw_json_escape(j->out, p, n) < 0 || put(j, "\"", 1) < 0) {
+		rw_buf_truncate(j->out, mark);
+		return fail(j);
+	}
+	return 0;
+}
+
+int rw_json_key(struct rw_json *j, const char *key)
+{
+	if (j->error)
+		return -1;
+	uint32_t bit = 1u << j->depth;
+	if (j->depth == 0 || (j->is_array & bit) || j->want_value)
+		return fail(j);
+	size_t mark = j->out->len;
+	if ((j->has_items & bit) && put(j, ",", 1) < 0)
+		return -1;
+	if (quoted(j, key, strlen(key)) < 0 || put(j, ":", 1) < 0) {
+		rw_buf_truncate(j->out, mark);
+		return -1;
+	}
+	j->has_items |= bit;
+	j->want_value = true;
+	return 0;
+}
+
+int rw_json_string(struct rw_json *j, const void *p, size_t n)
+{
+	if (before_value(j) < 0)
+		return -1;
+	return quoted(j, p, n);
+}
+
+int rw_json_cstr(struct rw_json *j, const char *s)
+{
+	return rw_json_string(j, s, strlen(s));
+}
+
+static int number(struct rw_json *j, const char *s)
+{
+	if (before_value(j) < 0)
+		return -1;
+	return put(j, s, strlen(s));
+}
+
+int rw_json_uint(struct rw_json *j, uint64_t v)
+{
+	char s[24];
+	snprintf(s, sizeof(s), "%" PRIu64, v);
+	return number(j, s);
+}
+
+int rw_json_int(struct rw_json *j, int64_t v)
+{
+	char s[24];
+	snprintf(s, sizeof(s), "%" PRId64, v);
+	return number(j, s);
+}
+
+int rw_json_decimal(struct rw_json *j, int64_t value, unsigned scale)
+{
+	if (scale > 18) {
+		if (!j->error)
+			fail(j);
+		return -1;
+	}
+	if (scale == 0)
+		return rw_json_int(j, value);
+	uint64_t div = 1;
+	for (unsigned i = 0; i < scale; i++)
+		div *= 10;
+	/* Work on the magnitude so INT64_MIN does not overflow. */
+	uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+	char s[48];
+	snprintf(s, sizeof(s), "%s%" PRIu64 ".%0*" PRIu64, value < 0 ? "-" : "", mag / div,
+	         (int)scale, mag % div);
+	return number(j, s);
+}
+
+int rw_json_bool(struct rw_json *j, bool v)
+{
+	return number(j, v ? "true" : "false");
+}
+
+int rw_json_null(struct rw_json *j)
+{
+	return number(j, "null");
+}
+
+int rw_json_kv_string(struct rw_json *j, const char *key, const void *p, size_t n)
+{
+	if (rw_json_key(j, key) < 0)
+		return -1;
+	return rw_json_string(j, p, n);
+}
+
+int rw_json_kv_cstr(struct rw_json *j, const char *key, const char *s)
+{
+	return rw_json_kv_string(j, key, s, strlen(s));
+}
+
+int rw_json_kv_uint(struct rw_json *j, const char *key, uint64_t v)
+{
+	if (rw_json_key(j, key) < 0)
+		return -1;
+	return rw_json_uint(j, v);
+}
+
+int rw_json_kv_int(struct rw_json *j, const char *key, int64_t v)
+{
+	if (rw_json_key(j, key) < 0)
+		return -1;
+	return rw_json_int(j, v);
+}
+
+int rw_json_kv_bool(struct rw_json *j, const char *key, bool v)
+{
+	if (rw_json_key(j, key) < 0)
+		return -1;
+	return rw_json_bool(j, v);
+}
+
+size_t rw_utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
+{
+	uint8_t c = p[0];
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	/* Second-byte bounds per RFC 3629 section 4: they exclude overlong
+	 * forms (E0, F0), surrogates (ED) and code points above U+10FFFF (F4). */
+	size_t len;
+	uint8_t lo = 0x80, hi = 0xBF;
+	uint32_t v;
+	if (c >= 0xC2 && c <= 0xDF) {
+		len = 2;
+		v = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3;
+		v = c & 0x0F;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		v = c & 0x07;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	} else {
+		return 0;
+	}
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		v = v << 6 | (p[i] & 0x3F);
+	}
+	*cp = v;
+	return len;
+}
+
+int rw_json_escape(struct rw_buf *out, const void *src, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (n == 0)
+		return 0; /* src may be NULL then: no pointer arithmetic on it */
+	const uint8_t *p = src;
+	size_t mark = out->len;
+	size_t run = 0; /* start of the pending run of bytes that pass through */
+	size_t i = 0;
+	while (i < n) {
+		uint32_t cp;
+		size_t len = rw_utf8_seq(p + i, n - i, &cp);
+		char esc[8];
+		size_t esc_len;
+		if (len == 0) {
+			esc[0] = '\\';
+			esc[1] = '\\';
+			esc[2] = 'x';
+			esc[3] = hex[p[i] >> 4];
+			esc[4] = hex[p[i] & 0xF];
+			esc_len = 5;
+			len = 1;
+		} else if (cp == '"' || cp == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)cp;
+			esc_len = 2;
+			if (cp == '\\') {
+				/* "\\\\": decodes to two backslashes, keeping \xhh unique. */
+				esc[2] = '\\';
+				esc[3] = '\\';
+				esc_len = 4;
+			}
+		} else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+			static const char short_esc[0x20] = {['\b'] = 'b',
+			                                     ['\f'] = 'f',
+			                                     ['\n'] = 'n',
+			                                     ['\r'] = 'r',
+			                                     ['\t'] = 't'};
+			esc[0] = '\\';
+			if (cp < 0x20 && short_esc[cp]) {
+				esc[1] = short_esc[cp];
+				esc_len = 2;
+			} else {
+				memcpy(esc + 1, "u00", 3);
+				esc[4] = hex[cp >> 4];
+				esc[5] = hex[cp & 0xF];
+				esc_len = 6;
+			}
+		} else {
+			i += len;
+			continue;
+		}
+		if (rw_buf_append(out, p + run, i - run) < 0 ||
+		    rw_buf_append(out, esc, esc_len) < 0)
+			goto oom;
+		i += len;
+		run = i;
+	}
+	if (rw_buf_append(out, p + run, n - run) < 0)
+		goto oom;
+	return 0;
+oom:
+	rw_buf_truncate(out, mark);
+	return -1;
+}

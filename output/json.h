@@ -1,0 +1,83 @@
+/* A small streaming JSON writer over an rw_buf.
+ *
+ * Strings are (pointer, length) byte runs that may come straight off the wire:
+ * they may hold NULs, control characters or bytes that are not UTF-8. The
+ * output is always valid JSON in valid UTF-8, and the original bytes can be
+ * recovered exactly. After ordinary JSON decoding, a string value reads:
+ *
+ *   - valid UTF-8 (strictly: no overlong forms, no surrogates, nothing above
+ *     U+10FFFF) as itself;
+ *   - '"' and control characters as the usual JSON escapes: \" \n \r \t \b \f,
+ *     other C0 controls, DEL and the C1 controls U+0080..U+009F as \u00xx
+ *     (C1 too, so that a log viewer's terminal never receives them raw);
+ *   - a backslash in the input as TWO backslashes (JSON text "\\\\");
+ *   - every byte that is not part of a valid UTF-8 sequence as the four
+ *     characters \xhh (lower-case hex; JSON text "\\xhh").
+ *
+ * So, after JSON decoding, "\\" means one input backslash and "\xhh" one raw
+ * input byte, with no ambiguity. Rendering an invalid byte as \u00hh instead
+ * would turn it into a valid Latin-1 character indistinguishable from a
+ * genuine one.
+ *
+ * Errors are sticky: after an allocation failure or a misuse (a value where a
+ * key is due, unbalanced end, nesting deeper than RW_JSON_MAX_DEPTH) every
+ * call returns -1 and writes nothing, so a caller can check once at the end
+ * with rw_json_finish.
+ */
+#ifndef RW_JSON_H
+#define RW_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define RW_JSON_MAX_DEPTH 32
+
+struct rw_json {
+	struct rw_buf *out;
+	unsigned depth;     /* open containers */
+	uint32_t is_array;  /* bit d: container at depth d is an array */
+	uint32_t has_items; /* bit d: depth d already holds a member (bit 0: top level) */
+	bool want_value;    /* a key was written; its value is next */
+	bool error;
+};
+
+void rw_json_init(struct rw_json *j, struct rw_buf *out);
+/* 0 when exactly one complete value was written and nothing failed. */
+int rw_json_finish(const struct rw_json *j);
+
+int rw_json_begin_object(struct rw_json *j);
+int rw_json_end_object(struct rw_json *j);
+int rw_json_begin_array(struct rw_json *j);
+int rw_json_end_array(struct rw_json *j);
+int rw_json_key(struct rw_json *j, const char *key);
+
+int rw_json_string(struct rw_json *j, const void *p, size_t n);
+int rw_json_cstr(struct rw_json *j, const char *s);
+int rw_json_uint(struct rw_json *j, uint64_t v);
+int rw_json_int(struct rw_json *j, int64_t v);
+/* value / 10^scale written exactly with `scale` decimals (scale <= 18):
+ * (1234, 3) gives 1.234. Avoids binary floating point in the output. */
+int rw_json_decimal(struct rw_json *j, int64_t value, unsigned scale);
+int rw_json_bool(struct rw_json *j, bool v);
+int rw_json_null(struct rw_json *j);
+
+/* key + value in one call. */
+int rw_json_kv_string(struct rw_json *j, const char *key, const void *p, size_t n);
+int rw_json_kv_cstr(struct rw_json *j, const char *key, const char *s);
+int rw_json_kv_uint(struct rw_json *j, const char *key, uint64_t v);
+int rw_json_kv_int(struct rw_json *j, const char *key, int64_t v);
+int rw_json_kv_bool(struct rw_json *j, const char *key, bool v);
+
+/* Appends the escaped form of p[0..n) (no surrounding quotes) as described
+ * above. 0 or -1 (buffer unchanged). */
+int rw_json_escape(struct rw_buf *out, const void *p, size_t n);
+
+/* Length (1..4) of the valid UTF-8 sequence at p[0..n), or 0 when p[0] does
+ * not start one (strict RFC 3629 rules). *cp receives the code point, and is
+ * left alone when the result is 0. */
+size_t rw_utf8_seq(const uint8_t *p, size_t n, uint32_t *cp);
+
+#endif

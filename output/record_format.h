@@ -1,0 +1,45 @@
+/* Formatters of a connection record: one JSON line (Elastic Common Schema
+ * names where they exist, rdp.* and rdpwhy.* for the rest) and a short text
+ * report for a person. Both append to `out` and, on failure, leave it as it
+ * was: a sink never sees half a record. */
+#ifndef RW_RECORD_FORMAT_H
+#define RW_RECORD_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "record.h"
+
+/* One JSON object on one line, newline-terminated. Keys are flat dotted names;
+ * a fact that is unknown or absent has no key (no nulls). The rdpwhy.* verdict
+ * keys are always present. host: the observer's name for host.name, or NULL.
+ * Returns 0, or -1 on allocation failure (errno set by rw_buf). */
+int rw_record_json(const struct rw_record *rec, const char *host, struct rw_buf *out);
+
+/* A few lines for a person (see record_text.c), each newline-terminated. Wire
+ * strings are escaped (\xhh) so that they cannot forge lines or drive the
+ * terminal. Returns 0 or -1 as above. */
+int rw_record_text(const struct rw_record *rec, struct rw_buf *out);
+
+/* Helpers shared by the two formatters. */
+#define RW_IP_STR_MAX 46 /* INET6_ADDRSTRLEN */
+
+/* Numeric address of an endpoint; false when the family is neither 2 nor 10. */
+bool rw_format_ip(const struct rw_endpoint *ep, char out[RW_IP_STR_MAX]);
+/* UTC calendar time of seconds since the epoch; false when the year is not
+ * within 0..9999 (RFC 3339 has four-digit years). */
+bool rw_format_utc(int64_t sec, struct tm *tm);
+/* Display string of a TLS version: "1.2", "ssl3", or "0x7F17" when unknown. */
+const char *rw_format_tls_version(uint16_t v, char tmp[8]);
+/* IANA cipher suite name, or "0xC02F" when unknown. */
+const char *rw_format_cipher(uint16_t c, char tmp[8]);
+/* The first alert seen (earlier timestamp; the server's on a tie), or NULL;
+ * *from gets its sender. */
+const struct rw_alert *rw_format_first_alert(const struct rw_record *rec, enum rw_dir *from);
+/* Alert description name, "encrypted" when it could not be read, or "0x2A". */
+const char *rw_format_alert_desc(const struct rw_alert *a, char tmp[8]);
+
+#endif

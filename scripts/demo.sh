@@ -1,0 +1,12 @@
+#!/bin/sh
+# The first README command: set up, build, and diagnose the shipped captures.
+set -eu
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+./scripts/build.sh
+echo
+echo "== rdpwhy replay of the shipped captures (tests/data/index.tsv says how each was made) =="
+./scripts/summary.sh build/rdpwhy tests/data
+echo
+echo "Full report of one connection:  build/rdpwhy replay tests/data/cert_rejected.pcap"
+echo "JSON lines:                     build/rdpwhy replay --format json tests/data/*.pcap"

@@ -1,0 +1,558 @@
+#include "fuzz_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "record.h"
+#include "record_format.h"
+#include "session.h"
+
+void fuzz_fail(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "\n==FUZZ CHECK FAILED== %s:%d: %s\n", file, line, what);
+	fflush(stderr);
+	abort();
+}
+
+/* ---- input reader ------------------------------------------------------ */
+
+uint8_t fuzz_u8(struct fuzz_in *in)
+{
+	if (in->n == 0)
+		return 0;
+	in->n--;
+	return *in->p++;
+}
+
+uint16_t fuzz_u16(struct fuzz_in *in)
+{
+	uint16_t lo = fuzz_u8(in);
+	return (uint16_t)(lo | (uint16_t)fuzz_u8(in) << 8);
+}
+
+uint32_t fuzz_u32(struct fuzz_in *in)
+{
+	uint32_t lo = fuzz_u16(in);
+	return lo | (uint32_t)fuzz_u16(in) << 16;
+}
+
+uint64_t fuzz_u64(struct fuzz_in *in)
+{
+	uint64_t lo = fuzz_u32(in);
+	return lo | (uint64_t)fuzz_u32(in) << 32;
+}
+
+const uint8_t *fuzz_bytes(struct fuzz_in *in, size_t n, size_t *got)
+{
+	const uint8_t *p = in->p;
+	if (n > in->n)
+		n = in->n;
+	in->p += n;
+	in->n -= n;
+	*got = n;
+	return p;
+}
+
+/* ---- memory helpers ---------------------------------------------------- */
+
+uint8_t *fuzz_dup(const void *p, size_t n)
+{
+	uint8_t *d = malloc(n ? n : 1);
+	if (!d) {
+		fprintf(stderr, "fuzz_dup: out of memory\n");
+		abort();
+	}
+	if (n)
+		memcpy(d, p, n);
+	return d;
+}
+
+void fuzz_touch(const void *p, size_t n)
+{
+	const volatile uint8_t *q = p;
+	uint8_t acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc ^= q[i];
+	static volatile uint8_t sink;
+	sink = acc;
+}
+
+bool fuzz_cstr_in(const char *s, size_t cap)
+{
+	return memchr(s, 0, cap) != NULL;
+}
+
+uint64_t fuzz_hash(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *q = p;
+	if (h == 0)
+		h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= q[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* ---- UTF-8 ------------------------------------------------------------- */
+
+size_t fuzz_utf8(const uint8_t *p, size_t n, uint32_t *cp)
+{
+	if (n == 0)
+		return 0;
+	uint8_t c = p[0];
+	size_t len;
+	uint32_t v, min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if ((c & 0xE0) == 0xC0) {
+		len = 2, v = c & 0x1F, min = 0x80;
+	} else if ((c & 0xF0) == 0xE0) {
+		len = 3, v = c & 0x0F, min = 0x800;
+	} else if ((c & 0xF8) == 0xF0) {
+		len = 4, v = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		v = v << 6 | (p[i] & 0x3F);
+	}
+	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+/* ---- JSON line checker ------------------------------------------------- */
+
+#define MAX_KEYS 1024
+#define MAX_DEPTH 64
+
+struct jp {
+	const uint8_t *p;
+	size_t n, i;
+	const char *why;
+	size_t n_keys;
+	size_t key_off[MAX_KEYS], key_len[MAX_KEYS];
+};
+
+static bool jfail(struct jp *j, const char *why)
+{
+	if (!j->why)
+		j->why = why;
+	return false;
+}
+
+static void jws(struct jp *j)
+{
+	while (j->i < j->n && (j->p[j->i] == ' ' || j->p[j->i] == '\t' || j->p[j->i] == '\r'))
+		j->i++;
+}
+
+static bool jhex(uint8_t c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool jstring(struct jp *j, size_t *start, size_t *len)
+{
+	if (j->i >= j->n || j->p[j->i] != '"')
+		return jfail(j, "string expected");
+	j->i++;
+	*start = j->i;
+	while (j->i < j->n) {
+		uint8_t c = j->p[j->i];
+		if (c == '"') {
+			*len = j->i - *start;
+			j->i++;
+			return true;
+		}
+		if (c == '\\') {
+			if (j->i + 1 >= j->n)
+				return jfail(j, "string ends in a backslash");
+			uint8_t e = j->p[j->i + 1];
+			if (e == 'u') {
+				if (j->i + 6 > j->n || !jhex(j->p[j->i + 2]) || !jhex(j->p[j->i + 3]) ||
+				    !jhex(j->p[j->i + 4]) || !jhex(j->p[j->i + 5]))
+					return jfail(j, "bad \\u escape");
+				j->i += 6;
+			} else if (e && strchr("\"\\/bfnrt", e)) {
+				j->i += 2;
+			} else {
+				return jfail(j, "bad escape");
+			}
+			continue;
+		}
+		if (c < 0x20)
+			return jfail(j, "raw control character in a string");
+		if (c == 0x7F)
+			return jfail(j, "raw DEL in a string");
+		uint32_t cp;
+		size_t k = fuzz_utf8(j->p + j->i, j->n - j->i, &cp);
+		if (k == 0)
+			return jfail(j, "invalid UTF-8 in a string");
+		if (cp >= 0x80 && cp <= 0x9F)
+			return jfail(j, "raw C1 control in a string");
+		j->i += k;
+	}
+	return jfail(j, "unterminated string");
+}
+
+static bool jdigits(struct jp *j)
+{
+	size_t s = j->i;
+	while (j->i < j->n && j->p[j->i] >= '0' && j->p[j->i] <= '9')
+		j->i++;
+	return j->i > s;
+}
+
+static bool jnumber(struct jp *j)
+{
+	if (j->i < j->n && j->p[j->i] == '-')
+		j->i++;
+	if (j->i < j->n && j->p[j->i] == '0')
+		j->i++;
+	else if (!jdigits(j))
+		return jfail(j, "bad number");
+	if (j->i < j->n && j->p[j->i] == '.') {
+		j->i++;
+		if (!jdigits(j))
+			return jfail(j, "bad fraction");
+	}
+	if (j->i < j->n && (j->p[j->i] == 'e' || j->p[j->i] == 'E')) {
+		j->i++;
+		if (j->i < j->n && (j->p[j->i] == '+' || j->p[j->i] == '-'))
+			j->i++;
+		if (!jdigits(j))
+			return jfail(j, "bad exponent");
+	}
+	return true;
+}
+
+static bool jliteral(struct jp *j, const char *lit)
+{
+	size_t k = strlen(lit);
+	if (j->n - j->i < k || memcmp(j->p + j->i, lit, k) != 0)
+		return jfail(j, "bad literal");
+	j->i += k;
+	return true;
+}
+
+static bool jvalue(struct jp *j, int depth);
+
+static bool jobject(struct jp *j, int depth)
+{
+	j->i++; /* '{' */
+	jws(j);
+	if (j->i < j->n && j->p[j->i] == '}') {
+		j->i++;
+		return true;
+	}
+	for (;;) {
+		size_t ks, kl;
+		jws(j);
+		if (!jstring(j, &ks, &kl))
+			return false;
+		if (depth == 1) {
+			for (size_t k = 0; k < j->n_keys; k++) {
+				if (j->key_len[k] == kl && memcmp(j->p + j->key_off[k], j->p + ks, kl) == 0)
+					return jfail(j, "duplicate top-level key");
+			}
+			if (j->n_keys < MAX_KEYS) {
+				j->key_off[j->n_keys] = ks;
+				j->key_len[j->n_keys] = kl;
+				j->n_keys++;
+			}
+		}
+		jws(j);
+		if (j->i >= j->n || j->p[j->i] != ':')
+			return jfail(j, "':' expected");
+		j->i++;
+		if (!jvalue(j, depth))
+			return false;
+		jws(j);
+		if (j->i < j->n && j->p[j->i] == ',') {
+			j->i++;
+			continue;
+		}
+		if (j->i < j->n && j->p[j->i] == '}') {
+			j->i++;
+			return true;
+		}
+		return jfail(j, "',' or '}' expected");
+	}
+}
+
+static bool jarray(struct jp *j, int depth)
+{
+	j->i++; /* '[' */
+	jws(j);
+	if (j->i < j->n && j->p[j->i] == ']') {
+		j->i++;
+		return true;
+	}
+	for (;;) {
+		if (!jvalue(j, depth))
+			return false;
+		jws(j);
+		if (j->i < j->n && j->p[j->i] == ',') {
+			j->i++;
+			continue;
+		}
+		if (j->i < j->n && j->p[j->i] == ']') {
+			j->i++;
+			return true;
+		}
+		return jfail(j, "',' or ']' expected");
+	}
+}
+
+static bool jvalue(struct jp *j, int depth)
+{
+	jws(j);
+	if (j->i >= j->n)
+		return jfail(j, "value expected");
+	if (depth >= MAX_DEPTH)
+		return jfail(j, "nesting too deep");
+	switch (j->p[j->i]) {
+	case '{':
+		return jobject(j, depth + 1);
+	case '[':
+		return jarray(j, depth + 1);
+	case '"': {
+		size_t s, l;
+		return jstring(j, &s, &l);
+	}
+	case 't':
+		return jliteral(j, "true");
+	case 'f':
+		return jliteral(j, "false");
+	case 'n':
+		return jliteral(j, "null");
+	default:
+		return jnumber(j);
+	}
+}
+
+bool fuzz_json_line_ok(const char *s, size_t n, const char **why)
+{
+	static struct jp j; /* large: keep it off the stack */
+	memset(&j, 0, sizeof(j));
+	j.p = (const uint8_t *)s;
+	*why = NULL;
+	if (n == 0 || s[n - 1] != '\n') {
+		*why = "not newline-terminated";
+		return false;
+	}
+	if (memchr(s, '\n', n - 1)) {
+		*why = "more than one line";
+		return false;
+	}
+	j.n = n - 1;
+	jws(&j);
+	if (j.i >= j.n || j.p[j.i] != '{') {
+		*why = "not an object";
+		return false;
+	}
+	if (!jvalue(&j, 0)) {
+		*why = j.why;
+		return false;
+	}
+	jws(&j);
+	if (j.i != j.n) {
+		*why = "bytes after the object";
+		return false;
+	}
+	return true;
+}
+
+/* ---- text report checker ----------------------------------------------- */
+
+static bool deceptive(uint32_t cp)
+{
+	return (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) ||
+	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF;
+}
+
+bool fuzz_text_ok(const char *s, size_t n, const char **why)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	*why = NULL;
+	if (n == 0 || s[n - 1] != '\n') {
+		*why = "not newline-terminated";
+		return false;
+	}
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t k = fuzz_utf8(p + i, n - i, &cp);
+		if (k == 0) {
+			*why = "invalid UTF-8";
+			return false;
+		}
+		if (cp != '\n' && (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F))) {
+			*why = "raw control character";
+			return false;
+		}
+		if (deceptive(cp)) {
+			*why = "line separator or bidi control";
+			return false;
+		}
+		i += k;
+	}
+	return true;
+}
+
+/* ---- records ----------------------------------------------------------- */
+
+void fuzz_check_cert(const struct rw_cert *c)
+{
+	FUZZ_CHECK(fuzz_cstr_in(c->subject, sizeof(c->subject)));
+	FUZZ_CHECK(fuzz_cstr_in(c->subject_cn, sizeof(c->subject_cn)));
+	FUZZ_CHECK(fuzz_cstr_in(c->issuer, sizeof(c->issuer)));
+	FUZZ_CHECK(fuzz_cstr_in(c->issuer_cn, sizeof(c->issuer_cn)));
+	FUZZ_CHECK(fuzz_cstr_in(c->serial_hex, sizeof(c->serial_hex)));
+	FUZZ_CHECK(fuzz_cstr_in(c->sha1_hex, sizeof(c->sha1_hex)));
+	FUZZ_CHECK(fuzz_cstr_in(c->sha256_hex, sizeof(c->sha256_hex)));
+	FUZZ_CHECK(fuzz_cstr_in(c->key_type, sizeof(c->key_type)));
+	size_t k = c->n_san < RW_CERT_MAX_SAN ? c->n_san : RW_CERT_MAX_SAN;
+	for (size_t i = 0; i < k; i++)
+		FUZZ_CHECK(fuzz_cstr_in(c->san[i], sizeof(c->san[i])));
+}
+
+static void check_hellos(const struct rw_record *r)
+{
+	if (r->client_hello_seen) {
+		const struct rw_tls_client_hello *ch = &r->ch;
+		if (ch->has_sni) {
+			FUZZ_CHECK(ch->sni_len < RW_TLS_MAX_NAME);
+			FUZZ_CHECK(ch->sni[ch->sni_len] == 0);
+		}
+		size_t k = ch->n_alpn < RW_TLS_MAX_ALPN ? ch->n_alpn : RW_TLS_MAX_ALPN;
+		for (size_t i = 0; i < k; i++)
+			FUZZ_CHECK(ch->alpn[i][ch->alpn_len[i]] == 0);
+	}
+	if (r->server_hello_seen)
+		FUZZ_CHECK(fuzz_cstr_in(r->sh.alpn, sizeof(r->sh.alpn)));
+}
+
+static void fail_output(const char *what, const char *why, const struct rw_buf *b)
+{
+	fprintf(stderr, "\n%s: %s\n--- output (%zu bytes) ---\n", what, why, b->len);
+	fwrite(b->data, 1, b->len, stderr);
+	fprintf(stderr, "\n---\n");
+	fuzz_fail(__FILE__, __LINE__, what);
+}
+
+typedef int (*format_fn)(const struct rw_record *rec, const char *host, struct rw_buf *out);
+
+static int text_fn(const struct rw_record *rec, const char *host, struct rw_buf *out)
+{
+	(void)host;
+	return rw_record_text(rec, out);
+}
+
+/* Formats rec after a prefix, checks the result and the all-or-nothing rule
+ * under a limit; returns a hash of the output. */
+static uint64_t check_format(const struct rw_record *rec, const char *host, format_fn fn,
+			     bool json, uint32_t sel)
+{
+	static const char prefix[] = "PREFIX:";
+	const size_t plen = sizeof(prefix) - 1;
+	struct rw_buf b = RW_BUF_INIT;
+	FUZZ_CHECK(rw_buf_puts(&b, prefix) == 0);
+	FUZZ_CHECK(fn(rec, host, &b) == 0);
+	FUZZ_CHECK(b.len > plen && memcmp(b.data, prefix, plen) == 0);
+	FUZZ_CHECK(strlen(b.data) == b.len); /* no NUL in the output */
+	const char *why;
+	if (json ? !fuzz_json_line_ok(b.data + plen, b.len - plen, &why)
+		 : !fuzz_text_ok(b.data + plen, b.len - plen, &why))
+		fail_output(json ? "rw_record_json output breaks the JSON line contract"
+				 : "rw_record_text output breaks the text contract",
+			    why, &b);
+	uint64_t h = fuzz_hash(0, b.data + plen, b.len - plen);
+
+	/* Same record, same output. */
+	struct rw_buf again = RW_BUF_INIT;
+	FUZZ_CHECK(rw_buf_puts(&again, prefix) == 0);
+	FUZZ_CHECK(fn(rec, host, &again) == 0);
+	FUZZ_CHECK(again.len == b.len && memcmp(again.data, b.data, b.len) == 0);
+	rw_buf_free(&again);
+
+	/* A limit below the record: -1 and the buffer exactly as it was. */
+	size_t lim = plen + (sel % (b.len - plen));
+	struct rw_buf lb;
+	rw_buf_init(&lb, lim);
+	FUZZ_CHECK(rw_buf_puts(&lb, prefix) == 0);
+	errno = 0;
+	FUZZ_CHECK(fn(rec, host, &lb) == -1);
+	FUZZ_CHECK(lb.len == plen && memcmp(lb.data, prefix, plen) == 0 && lb.data[plen] == 0);
+	rw_buf_free(&lb);
+
+	/* A limit that fits exactly: the same bytes. */
+	rw_buf_init(&lb, b.len);
+	FUZZ_CHECK(rw_buf_puts(&lb, prefix) == 0);
+	FUZZ_CHECK(fn(rec, host, &lb) == 0);
+	FUZZ_CHECK(lb.len == b.len && memcmp(lb.data, b.data, b.len) == 0);
+	rw_buf_free(&lb);
+
+	rw_buf_free(&b);
+	return h;
+}
+
+uint64_t fuzz_check_record(const struct rw_record *rec, uint32_t sel)
+{
+	const struct rw_verdict *v = &rec->verdict;
+	FUZZ_CHECK((unsigned)v->cause < RW_CAUSE_COUNT);
+	FUZZ_CHECK(rw_cause_name(v->cause) != NULL);
+	FUZZ_CHECK((unsigned)v->closed_by <= RW_SIDE_PROXY);
+	FUZZ_CHECK((unsigned)v->close_kind <= RW_CLOSE_UNREACHABLE);
+	FUZZ_CHECK((unsigned)v->phase < RW_PHASE_COUNT);
+	FUZZ_CHECK(v->n_evidence <= RW_MAX_EVIDENCE);
+	for (size_t i = 0; i < v->n_evidence && i < RW_MAX_EVIDENCE; i++)
+		FUZZ_CHECK(fuzz_cstr_in(v->evidence[i], RW_EVIDENCE_LEN));
+	if (v->remediation)
+		fuzz_touch(v->remediation, strlen(v->remediation));
+	const char *rem = rw_cause_remediation(v->cause);
+	if (rem)
+		fuzz_touch(rem, strlen(rem));
+
+	if (rec->token) {
+		fuzz_touch(rec->token, rec->token_len + 1);
+		FUZZ_CHECK(rec->token[rec->token_len] == 0);
+	}
+	FUZZ_CHECK(fuzz_cstr_in(rec->ja3, sizeof(rec->ja3)));
+	FUZZ_CHECK(fuzz_cstr_in(rec->ja3_md5, sizeof(rec->ja3_md5)));
+	FUZZ_CHECK(fuzz_cstr_in(rec->ja3s, sizeof(rec->ja3s)));
+	FUZZ_CHECK(fuzz_cstr_in(rec->ja3s_md5, sizeof(rec->ja3s_md5)));
+	FUZZ_CHECK(fuzz_cstr_in(rec->ja4, sizeof(rec->ja4)));
+	fuzz_check_cert(&rec->cert);
+	check_hellos(rec);
+	for (int d = 0; d < 2; d++)
+		FUZZ_CHECK(rec->first_bytes_len[d] <= sizeof(rec->first_bytes[d]));
+
+	/* The verdict is a pure function of the facts: deciding again on a copy
+	 * gives the same verdict. */
+	struct rw_record *copy = fuzz_dup(rec, sizeof(*rec));
+	rw_verdict_decide(copy);
+	const struct rw_verdict *w = &copy->verdict;
+	FUZZ_CHECK(w->cause == v->cause && w->closed_by == v->closed_by &&
+		   w->close_kind == v->close_kind && w->phase == v->phase &&
+		   w->n_evidence == v->n_evidence && w->remediation == v->remediation);
+	for (size_t i = 0; i < v->n_evidence && i < RW_MAX_EVIDENCE; i++)
+		FUZZ_CHECK(strcmp(w->evidence[i], v->evidence[i]) == 0);
+	free(copy);
+
+	static const char *const hosts[4] = {NULL, "fuzz-host", "h\"o\\st\x01\n\xff\xc2\x85", ""};
+	const char *host = hosts[sel & 3];
+	uint64_t h = check_format(rec, host, rw_record_json, true, sel >> 2);
+	check_format(rec, NULL, text_fn, false, sel >> 2);
+	return h;
+}
