@@ -34,7 +34,7 @@ struct rw_session {
 	struct rw_session_config cfg;
 	enum rw_phase phase;
 	enum mode mode[2];
-	uint8_t head[2][5]; /* first bytes, until the direction is classified */
+	uint8_t head[2][6]; /* first bytes, until the direction is classified */
 	size_t head_have[2];
 	uint8_t *tpkt[2]; /* one TPKT packet being assembled */
 	size_t tpkt_have[2];
@@ -49,18 +49,14 @@ struct rw_session {
 	uint64_t now_us;       /* timestamp of the event being handled */
 };
 
+/* Phases only move forward; a skipped one (nla without NLA) stays unreached. */
 static void enter_phase(struct rw_session *s, enum rw_phase p)
 {
-	if (p <= s->phase && s->rec.phase_reached[p])
+	if (p <= s->phase)
 		return;
-	for (int i = (int)s->phase + 1; i <= (int)p; i++) {
-		if (!s->rec.phase_reached[i]) {
-			s->rec.phase_reached[i] = true;
-			s->rec.phase_ts_us[i] = s->now_us;
-		}
-	}
-	if (p > s->phase)
-		s->phase = p;
+	s->phase = p;
+	s->rec.phase_reached[p] = true;
+	s->rec.phase_ts_us[p] = s->now_us;
 }
 
 static bool tls_protocol(uint32_t selected)
@@ -422,6 +418,18 @@ static void classify(struct rw_session *s, enum rw_dir dir)
 	struct rw_record *r = &s->rec;
 	const uint8_t *h = s->head[dir];
 	size_t n = s->head_have[dir];
+	/* A capture that begins inside a running session: no negotiation to see,
+	 * only what follows it. TPKT that is not a CR, or TLS application data. */
+	bool mid_tpkt = n >= 6 && h[0] == 3 && h[1] == 0 && (h[5] & 0xF0) != RW_X224_CR &&
+			(h[5] & 0xF0) != RW_X224_CC;
+	if (r->midstream && !r->cr_seen && s->phase < RW_PHASE_RDP &&
+	    ((n >= 1 && h[0] == RW_TLS_APPDATA) || mid_tpkt)) {
+		s->mode[RW_C2S] = s->mode[RW_S2C] = h[0] == RW_TLS_APPDATA ? M_TLS : M_OPAQUE;
+		s->app_started = true;
+		s->last_record_dir = -1;
+		enter_phase(s, RW_PHASE_RDP);
+		return;
+	}
 	if (n >= 2 && h[0] == 3 && h[1] == 0) {
 		s->mode[dir] = M_TPKT;
 	} else if (rw_tls_looks_like_record(h, n) || rw_tls_looks_like_sslv2_hello(h, n)) {
@@ -551,7 +559,8 @@ void rw_session_data(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, cons
 		r->first_bytes_len[dir] += k;
 	}
 	if (s->mode[dir] == M_START) {
-		/* Hold the first 5 bytes: enough to tell TPKT, TLS and SSLv2 apart. */
+		/* Hold the first bytes: enough to tell TPKT (and its TPDU code), TLS
+		 * and SSLv2 apart. */
 		size_t k = sizeof(s->head[dir]) - s->head_have[dir];
 		if (k > n)
 			k = n;
@@ -671,7 +680,7 @@ void rw_session_close(struct rw_session *s, uint64_t ts_us)
 {
 	touch(s, ts_us);
 	for (int d = 0; d < 2; d++) {
-		/* A direction that sent fewer than 5 bytes in all was never classified. */
+		/* A direction that sent fewer bytes than the head in all was never classified. */
 		if (s->mode[d] == M_START && s->head_have[d] > 0) {
 			classify(s, (enum rw_dir)d);
 			dispatch(s, (enum rw_dir)d, s->head[d], s->head_have[d]);

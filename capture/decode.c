@@ -23,12 +23,12 @@ enum {
 };
 
 enum {
-	IPPROTO_HOPOPTS_ = 0,
-	IPPROTO_TCP_ = 6,
-	IPPROTO_ROUTING_ = 43,
-	IPPROTO_FRAGMENT_ = 44,
-	IPPROTO_AH_ = 51,
-	IPPROTO_DSTOPTS_ = 60,
+	PROTO_HOPOPTS = 0,
+	PROTO_TCP = 6,
+	PROTO_ROUTING = 43,
+	PROTO_FRAGMENT = 44,
+	PROTO_AH = 51,
+	PROTO_DSTOPTS = 60,
 };
 
 static size_t min_sz(size_t a, size_t b)
@@ -79,7 +79,7 @@ static int decode_ipv4(const uint8_t *p, size_t n, struct rw_packet *out)
 		total = n;
 	if (total < ihl)
 		return RW_DECODE_BAD_HEADER;
-	if (p[9] != IPPROTO_TCP_)
+	if (p[9] != PROTO_TCP)
 		return RW_DECODE_NOT_TCP;
 	uint16_t frag = rw_be16(p + 6);
 	if (frag & 0x1fff)
@@ -106,16 +106,16 @@ static int decode_ipv6(const uint8_t *p, size_t n, struct rw_packet *out)
 	uint8_t nh = p[6];
 	size_t off = 40;
 	bool fragment = false;
-	for (int i = 0; nh != IPPROTO_TCP_; i++) {
+	for (int i = 0; nh != PROTO_TCP; i++) {
 		if (i >= MAX_EXT_HEADERS)
 			return RW_DECODE_BAD_HEADER;
 		size_t len;
 		switch (nh) {
-		case IPPROTO_HOPOPTS_:
-		case IPPROTO_ROUTING_:
-		case IPPROTO_DSTOPTS_:
-		case IPPROTO_AH_:
-		case IPPROTO_FRAGMENT_:
+		case PROTO_HOPOPTS:
+		case PROTO_ROUTING:
+		case PROTO_DSTOPTS:
+		case PROTO_AH:
+		case PROTO_FRAGMENT:
 			break;
 		default:
 			/* UDP, ICMPv6, ESP (opaque), no-next-header, ... */
@@ -125,9 +125,9 @@ static int decode_ipv6(const uint8_t *p, size_t n, struct rw_packet *out)
 			return RW_DECODE_BAD_HEADER;
 		if (off + 2 > cap_end)
 			return RW_DECODE_TRUNCATED;
-		if (nh == IPPROTO_FRAGMENT_)
+		if (nh == PROTO_FRAGMENT)
 			len = 8;
-		else if (nh == IPPROTO_AH_)
+		else if (nh == PROTO_AH)
 			len = ((size_t)p[off + 1] + 2) * 4;
 		else
 			len = ((size_t)p[off + 1] + 1) * 8;
@@ -135,7 +135,7 @@ static int decode_ipv6(const uint8_t *p, size_t n, struct rw_packet *out)
 			return RW_DECODE_BAD_HEADER;
 		if (off + len > cap_end)
 			return RW_DECODE_TRUNCATED;
-		if (nh == IPPROTO_FRAGMENT_) {
+		if (nh == PROTO_FRAGMENT) {
 			if (rw_be16(p + off + 2) & 0xfff8)
 				return RW_DECODE_FRAGMENT;
 			fragment = (p[off + 3] & 1) != 0;

@@ -547,8 +547,8 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 	}
 
 	if (p->flags & RW_TCP_RST) {
-		if (ack)
-			rw_reasm_ack(&f->rs[1 - side], p->ts_us, p->ack);
+		/* Its ACK is not used: an injected RST's acknowledgment number is
+		 * whatever the injector chose, and the flow ends here anyway. */
 		handle_rst(c, f, side, p);
 		return;
 	}

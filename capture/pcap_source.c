@@ -3,15 +3,17 @@
  * a clock (live idle expiry). */
 #include "capture.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #define US_PER_S 1000000ull
 
-/* Read timeout of a live capture: how late a stop request or an idle
- * expiry can be noticed. */
+/* How late a stop request or an idle expiry can be noticed. */
 #define LIVE_TIMEOUT_MS 200
 
 static uint64_t tv_us(const struct timeval *tv)
@@ -139,10 +141,27 @@ int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
 		pcap_close(p);
 		return -1;
 	}
+	/* libpcap's own read timeout does not make pcap_dispatch return on an
+	 * idle Linux interface (it polls again): wait here instead, so a stop
+	 * request and idle expiry are seen within LIVE_TIMEOUT_MS. */
+	if (pcap_setnonblock(p, 1, ebuf) < 0) {
+		snprintf(err, errlen, "%s: cannot set non-blocking mode: %s", iface, ebuf);
+		pcap_close(p);
+		return -1;
+	}
+	int fd = pcap_get_selectable_fd(p);
 	struct live_ctx lc = {c, pcap_datalink(p), 0};
 	uint64_t last_expire = wall_us();
 	int status = 0;
 	while (!*stop) {
+		if (fd >= 0) {
+			struct pollfd pfd = {.fd = fd, .events = POLLIN};
+			if (poll(&pfd, 1, LIVE_TIMEOUT_MS) < 0 && errno != EINTR) {
+				snprintf(err, errlen, "%s: poll: %s", iface, strerror(errno));
+				status = -1;
+				break;
+			}
+		}
 		rc = pcap_dispatch(p, -1, live_packet, (u_char *)&lc);
 		if (rc == PCAP_ERROR_BREAK)
 			break;
@@ -150,6 +169,11 @@ int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
 			live_error(p, rc, iface, "capture failed", err, errlen);
 			status = -1;
 			break;
+		}
+		if (rc == 0 && fd < 0) {
+			/* No descriptor to wait on (not Linux/BSD): sleep a little. */
+			struct timespec ts = {0, 50 * 1000000L};
+			nanosleep(&ts, NULL);
 		}
 		/* A quiet link still has connections to expire: the flow table
 		 * only sees time pass through packets, so give it the clock. */

@@ -307,6 +307,19 @@ void rw_reasm_fin(struct rw_reasm *r, uint64_t ts_us, uint32_t fin_seq)
 		fin_seq = r->next;
 	r->fin_seen = true;
 	r->fin_seq = fin_seq;
+	/* Buffered bytes wholly after the FIN cannot be part of the stream. */
+	struct rw_reasm_seg **pp = &r->head, *prev = NULL;
+	while (*pp && rw_seq_lt((*pp)->seq, fin_seq)) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	while (*pp) {
+		struct rw_reasm_seg *s = *pp;
+		*pp = s->next;
+		r->ooo_bytes -= seg_cost(s->kind, s->len);
+		free(s);
+	}
+	r->tail = prev;
 	advance(r, ts_us);
 }
 

@@ -5,7 +5,7 @@
  * Input: a 2-byte header, then packets.
  *   byte 0  config: bit 0 detect_any_port; bits 1-2 max_flows (default, 1, 2,
  *           4); bits 3-4 idle_timeout (default, 1 s, 1 ms, 60 s); bits 5-6
- *           max_ooo_bytes (default, 0, 100, 4096); bit 7 ports {3389, 443}
+ *           max_ooo_bytes (default, 1, 100, 4096); bit 7 ports {3389, 443}
  *           instead of the defaults
  *   byte 1  link type of raw packets (same list as fuzz_decode)
  * Each packet starts with an op byte; op >> 6 says what follows:

@@ -195,8 +195,7 @@ static uint64_t run(const uint8_t *data, size_t size, bool split)
 		check_phase(s, &last);
 	}
 
-	rw_session_close(s, ts);
-	check_phase(s, &last);
+	/* Facts the front end adds, before the verdict is decided. */
 	struct rw_record *rec = rw_session_record(s);
 	FUZZ_CHECK(rec != NULL);
 	rec->id = ts;
@@ -208,6 +207,9 @@ static uint64_t run(const uint8_t *data, size_t size, bool split)
 		rec->has_original_dst = true;
 		endpoint(&rec->original_dst, family_tab[(fam >> 4) & 3], 3, (uint16_t)now);
 	}
+	rw_session_close(s, ts);
+	check_phase(s, &last);
+	FUZZ_CHECK(rw_session_record(s) == rec);
 	FUZZ_CHECK(rec->ts_close_us >= rec->ts_open_us);
 	uint64_t h = fuzz_check_record(rec, fmt | (uint32_t)now << 8);
 	rw_session_free(s);

@@ -56,9 +56,19 @@ const uint8_t *fuzz_bytes(struct fuzz_in *in, size_t n, size_t *got)
 	return p;
 }
 
+bool fuzz_strict(void)
+{
+	static int strict = -1;
+	if (strict < 0) {
+		const char *e = getenv("FUZZ_STRICT");
+		strict = e && *e && strcmp(e, "0") != 0;
+	}
+	return strict;
+}
+
 /* ---- memory helpers ---------------------------------------------------- */
 
-uint8_t *fuzz_dup(const void *p, size_t n)
+void *fuzz_dup(const void *p, size_t n)
 {
 	uint8_t *d = malloc(n ? n : 1);
 	if (!d) {
@@ -70,14 +80,15 @@ uint8_t *fuzz_dup(const void *p, size_t n)
 	return d;
 }
 
+static volatile uint8_t touch_sink;
+
 void fuzz_touch(const void *p, size_t n)
 {
 	const volatile uint8_t *q = p;
 	uint8_t acc = 0;
 	for (size_t i = 0; i < n; i++)
 		acc ^= q[i];
-	static volatile uint8_t sink;
-	sink = acc;
+	touch_sink = acc;
 }
 
 bool fuzz_cstr_in(const char *s, size_t cap)
@@ -478,6 +489,8 @@ static uint64_t check_format(const struct rw_record *rec, const char *host, form
 				 : "rw_record_text output breaks the text contract",
 			    why, &b);
 	uint64_t h = fuzz_hash(0, b.data + plen, b.len - plen);
+	if (getenv("FUZZ_DUMP"))
+		fwrite(b.data + plen, 1, b.len - plen, stderr);
 
 	/* Same record, same output. */
 	struct rw_buf again = RW_BUF_INIT;

@@ -415,6 +415,29 @@ static void test_flush_declares_gaps_then_fin(void **state)
 	rw_reasm_free(&r);
 }
 
+/* Bytes buffered beyond a FIN that comes later are dropped, not delivered. */
+static void test_data_after_fin(void **state)
+{
+	(void)state;
+	fill_stream();
+	struct sink k = {0};
+	struct rw_reasm r;
+	rw_reasm_init(&r, &ops, &k, 0, 1 << 16);
+	rw_reasm_syn(&r, 0);
+	rw_reasm_segment(&r, 1, 1, stream, 10, 10);
+	rw_reasm_segment(&r, 1, 31, stream + 30, 20, 20); /* past the FIN */
+	rw_reasm_segment(&r, 1, 16, stream + 15, 10, 10); /* straddles it */
+	rw_reasm_fin(&r, 2, 21);
+	assert_true(r.head != NULL && r.head == r.tail); /* only the straddling one */
+	rw_reasm_flush(&r, 3);
+	assert_int_equal(k.fins, 1);
+	assert_int_equal(k.fin_at, 20);
+	assert_int_equal(k.gap_bytes, 5);
+	assert_memory_equal(k.buf + 15, stream + 15, 5);
+	assert_int_equal(r.ooo_bytes, 0);
+	rw_reasm_free(&r);
+}
+
 /* The peer acknowledged bytes the capture never saw: they will not be sent
  * again, so the hole is given up at once. */
 static void test_acked_hole_is_gap(void **state)
@@ -542,6 +565,7 @@ int main(void)
 	        cmocka_unit_test(test_bound_zero),
 	        cmocka_unit_test(test_fin_waits_for_data),
 	        cmocka_unit_test(test_flush_declares_gaps_then_fin),
+	        cmocka_unit_test(test_data_after_fin),
 	        cmocka_unit_test(test_acked_hole_is_gap),
 	        cmocka_unit_test(test_snaplen_cut_segment),
 	        cmocka_unit_test(test_count_only),

@@ -670,6 +670,38 @@ static void test_reset_injected_and_mtu(void **state)
 	rw_session_free(s);
 }
 
+static void test_midstream(void **state)
+{
+	(void)state;
+	/* The capture starts inside a running TLS session. */
+	struct bytes c1 = {.n = 0}, s1 = {.n = 0};
+	opaque(&c1, 23, 300);
+	opaque(&s1, 23, 2000);
+	struct rw_step st[] = {DATA(C, c1), DATA(S, s1), DATA(C, c1), DATA(S, s1), FIN(C), END};
+	for (int split = 0; split < 3; split++) {
+		struct rw_session *s = rw_test_run_ex(st, (enum rw_split)split, 3, true);
+		struct rw_record *r = rw_session_record(s);
+		assert_true(r->midstream);
+		assert_int_equal(r->verdict.cause, RW_CAUSE_NORMAL_CLOSE);
+		assert_int_equal(r->verdict.phase, RW_PHASE_RDP);
+		bool noted = false;
+		for (size_t i = 0; i < r->verdict.n_evidence; i++)
+			noted |= strstr(r->verdict.evidence[i], "mid-connection") != NULL;
+		assert_true(noted);
+		rw_session_free(s);
+	}
+	/* Standard RDP security: MCS data (TPKT, X.224 Data) in both directions. */
+	struct bytes m1 = {.n = 0}, m2 = {.n = 0};
+	uint8_t dt[] = {3, 0, 0, 12, 2, 0xf0, 0x80, 0x64, 0, 1, 3, 0xeb};
+	put(&m1, dt, sizeof(dt));
+	put(&m2, dt, sizeof(dt));
+	struct rw_step st2[] = {DATA(C, m1), DATA(S, m2), RST(S), END};
+	struct rw_session *s = rw_test_run_ex(st2, SPLIT_BYTES, 0, true);
+	assert_int_equal(rw_session_record(s)->verdict.cause, RW_CAUSE_RESET_BY_SERVER);
+	assert_int_equal(rw_session_record(s)->verdict.phase, RW_PHASE_RDP);
+	rw_session_free(s);
+}
+
 static void test_names_stable(void **state)
 {
 	(void)state;
@@ -706,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_tls13),
 		cmocka_unit_test(test_handshake_timeout_and_still_open),
 		cmocka_unit_test(test_reset_injected_and_mtu),
+		cmocka_unit_test(test_midstream),
 		cmocka_unit_test(test_names_stable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

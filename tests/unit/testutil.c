@@ -13,7 +13,8 @@ static unsigned next_rand(unsigned *state)
 	return (*state >> 16) & 0x7fff;
 }
 
-struct rw_session *rw_test_run(const struct rw_step *steps, enum rw_split split, unsigned seed)
+struct rw_session *rw_test_run_ex(const struct rw_step *steps, enum rw_split split, unsigned seed,
+				  bool midstream)
 {
 	struct rw_session *s = rw_session_new(NULL);
 	assert_non_null(s);
@@ -21,6 +22,10 @@ struct rw_session *rw_test_run(const struct rw_step *steps, enum rw_split split,
 	struct rw_endpoint v = {.family = 2, .addr = {10, 0, 0, 2}, .port = 3389};
 	uint64_t ts = 1700000000ull * 1000000ull;
 	rw_session_open(s, ts, &c, &v);
+	if (!midstream) {
+		rw_session_syn(s, RW_C2S, ts);
+		rw_session_syn(s, RW_S2C, ts + 100);
+	}
 	for (const struct rw_step *st = steps; st->kind != STEP_END; st++) {
 		ts += 1000;
 		switch (st->kind) {
@@ -95,4 +100,9 @@ size_t rw_test_hex(const char *hex, uint8_t *out, size_t cap)
 		}
 	}
 	return n;
+}
+
+struct rw_session *rw_test_run(const struct rw_step *steps, enum rw_split split, unsigned seed)
+{
+	return rw_test_run_ex(steps, split, seed, false);
 }

@@ -2,6 +2,7 @@
 #ifndef RW_TESTUTIL_H
 #define RW_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,9 @@ enum rw_split { SPLIT_WHOLE, SPLIT_BYTES, SPLIT_RANDOM };
 /* Runs steps into a new session with the given split (seed for RANDOM) and
  * returns it closed; the caller frees it. Timestamps advance 1 ms per step. */
 struct rw_session *rw_test_run(const struct rw_step *steps, enum rw_split split, unsigned seed);
+/* The same; midstream = the capture missed the TCP handshake (no SYN events). */
+struct rw_session *rw_test_run_ex(const struct rw_step *steps, enum rw_split split, unsigned seed,
+				  bool midstream);
 
 /* Read a whole file (test data). Aborts the test on failure. */
 uint8_t *rw_test_read_file(const char *path, size_t *n);

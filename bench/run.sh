@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# Replay benchmark: rdpwhy against the tools an engineer would otherwise use.
+#
+#   bench/run.sh [--size-mb N] [--runs N] [--slow-runs N] [--pcap FILE]
+#                [--out DIR] [--regen] [--crosscheck] [--no-install]
+#
+# Builds rdpwhy (Release, in a build directory of its own), generates the
+# capture with bench/make_pcap.py when it is missing (or was made with other
+# arguments), checks rdpwhy's records against what was generated, then times
+# in the same run, on the same file, with a warm page cache:
+#   rdpwhy replay --format json FILE                  (default flow table)
+#   rdpwhy replay --format json --max-flows 1000 FILE (bounded flow table)
+#   tcpdump -nn -r FILE -w /dev/null                  (the floor: libpcap reading)
+#   tshark ... -Y 'tls.handshake.type==1' ...         (the usual manual way)
+#   suricata -r FILE (tls/eve only)                   (when installable)
+# with hyperfine (else a loop with /usr/bin/time), and each command's peak RSS
+# with /usr/bin/time -f %M. Prints a markdown table; everything is kept in
+# --out (default /tmp/rdpwhy-bench-SIZEmb).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SIZE_MB=1024
+RUNS=5
+SLOW_RUNS=2
+PCAP=
+OUT=
+REGEN=0
+CROSSCHECK=0
+INSTALL=1
+BUILD=${RDPWHY_BENCH_BUILD:-/tmp/rdpwhy-bench-build}
+
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--size-mb) SIZE_MB=$2; shift 2 ;;
+	--runs) RUNS=$2; shift 2 ;;
+	--slow-runs) SLOW_RUNS=$2; shift 2 ;;
+	--pcap) PCAP=$2; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	--regen) REGEN=1; shift ;;
+	--crosscheck) CROSSCHECK=1; shift ;;
+	--no-install) INSTALL=0; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+	esac
+done
+PCAP=${PCAP:-/tmp/rdpwhy-bench-${SIZE_MB}mb.pcap}
+OUT=${OUT:-/tmp/rdpwhy-bench-${SIZE_MB}mb}
+mkdir -p "$OUT"
+rm -f "$OUT"/*.rss "$OUT"/*.hf.json "$OUT"/*.status "$OUT"/*.name "$OUT"/*.cmd "$OUT"/*.times "$OUT"/*.stderr "$OUT"/apt-*.log
+log() { printf '== %s\n' "$*" >&2; }
+
+# ---- tools ----------------------------------------------------------------
+apt_install() {
+	[ "$INSTALL" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || return 1
+	if [ ! -f "$OUT/.apt-updated" ]; then
+		apt-get update -qq >/dev/null 2>&1 || true
+		touch "$OUT/.apt-updated"
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$OUT/apt-$1.log" 2>&1
+}
+need() { # command package
+	command -v "$1" >/dev/null 2>&1 || apt_install "$2" || true
+}
+need cmake cmake
+need pkg-config pkg-config
+[ -x /usr/bin/time ] || apt_install time || true
+need hyperfine hyperfine
+need tcpdump tcpdump
+need tshark tshark
+need suricata suricata
+if [ ! -x /usr/bin/time ]; then
+	echo "run.sh: /usr/bin/time (Debian package 'time') is needed" >&2
+	exit 1
+fi
+
+# ---- build ------------------------------------------------------------------
+log "building rdpwhy (Release) in $BUILD"
+build() {
+	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRDPWHY_WERROR=OFF >"$OUT/build.log" 2>&1 &&
+		cmake --build "$BUILD" -j"$(nproc)" --target rdpwhy >>"$OUT/build.log" 2>&1
+}
+if ! build; then
+	# Someone may be in the middle of an edit: try again once.
+	log "build failed (see $OUT/build.log); retrying in 60 s"
+	sleep 60
+	build || { tail -30 "$OUT/build.log" >&2; exit 1; }
+fi
+RDPWHY="$BUILD/rdpwhy"
+
+# ---- the capture ----------------------------------------------------------------
+gen_ok() {
+	[ -f "$PCAP" ] && [ -f "$PCAP.info.json" ] && [ -f "$PCAP.expected.tsv" ] &&
+		python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if float(d["size_mb"])==float(sys.argv[2]) else 1)' \
+			"$PCAP.info.json" "$SIZE_MB"
+}
+if [ "$REGEN" = 1 ] || ! gen_ok; then
+	log "generating $PCAP (${SIZE_MB} MiB)"
+	python3 "$ROOT/bench/make_pcap.py" --size-mb "$SIZE_MB" -o "$PCAP"
+else
+	log "using existing $PCAP"
+fi
+info() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$PCAP.info.json" "$1"; }
+PACKETS=$(info packets)
+BYTES=$(stat -c %s "$PCAP")
+CONNS=$(info connections)
+TLS_CONNS=$(info tls_connections)
+cat "$PCAP" >/dev/null # warm the page cache: every tool reads from memory
+
+# ---- correctness first ------------------------------------------------------------
+log "checking rdpwhy's records against the generated connections"
+CHECK=OK
+"$RDPWHY" replay --format json "$PCAP" >"$OUT/rdpwhy.json" 2>"$OUT/rdpwhy.stderr" || CHECK=FAILED
+python3 "$ROOT/bench/check_records.py" "$PCAP.expected.tsv" "$OUT/rdpwhy.json" \
+	>"$OUT/check.txt" || CHECK=FAILED
+"$RDPWHY" replay --format json --max-flows 1000 "$PCAP" >"$OUT/rdpwhy-1000.json" \
+	2>"$OUT/rdpwhy-1000.stderr" || CHECK=FAILED
+python3 "$ROOT/bench/check_records.py" "$PCAP.expected.tsv" "$OUT/rdpwhy-1000.json" \
+	>"$OUT/check-1000.txt" || CHECK=FAILED
+cat "$OUT/check.txt" >&2
+echo "--max-flows 1000: $(tail -1 "$OUT/check-1000.txt"); $(cat "$OUT/rdpwhy-1000.stderr")" >&2
+rm -f "$OUT/rdpwhy.json" "$OUT/rdpwhy-1000.json"
+
+# ---- suricata: only if it runs offline with a minimal config -----------------------------
+SURICATA_NOTE=
+SURI_CONF="$OUT/suricata.yaml"
+SURI_LOG="$OUT/suricata-log"
+if command -v suricata >/dev/null 2>&1; then
+	mkdir -p "$SURI_LOG"
+	cat >"$SURI_CONF" <<EOF
+%YAML 1.1
+---
+vars:
+  address-groups:
+    HOME_NET: "any"
+    EXTERNAL_NET: "any"
+  port-groups:
+    HTTP_PORTS: "80"
+default-log-dir: $SURI_LOG
+stats:
+  enabled: no
+outputs:
+  - eve-log:
+      enabled: yes
+      filetype: regular
+      filename: eve.json
+      types:
+        - tls:
+            extended: yes
+logging:
+  default-log-level: warning
+  outputs:
+    - console:
+        enabled: yes
+app-layer:
+  protocols:
+    tls:
+      enabled: yes
+      detection-ports:
+        dp: 3389
+    rdp:
+      enabled: yes
+stream:
+  memcap: 256mb
+  reassembly:
+    memcap: 512mb
+    depth: 1mb
+EOF
+	SURI_CMD="suricata -r $PCAP -c $SURI_CONF -l $SURI_LOG -k none --runmode single -S /dev/null"
+	if ! suricata -r "$ROOT/tests/data/tls_ok.pcap" -c "$SURI_CONF" -l "$SURI_LOG" -k none \
+		--runmode single -S /dev/null >"$OUT/suricata-trial.log" 2>&1; then
+		SURICATA_NOTE="suricata is installed but failed on a trial run (see $OUT/suricata-trial.log)"
+		SURI_CMD=
+	fi
+else
+	SURI_CMD=
+	SURICATA_NOTE="suricata: not installable here (apt-get install suricata: $(grep -m1 -E '^E:' "$OUT/apt-suricata.log" 2>/dev/null || echo 'not attempted'))"
+fi
+
+# ---- timing ---------------------------------------------------------------------------------
+# name|runs|command  (stdout to /dev/null; stderr kept per tool)
+CMDS=(
+	"rdpwhy|$RUNS|$RDPWHY replay --format json $PCAP"
+	"rdpwhy --max-flows 1000|$RUNS|$RDPWHY replay --format json --max-flows 1000 $PCAP"
+	"tcpdump (libpcap read floor)|$RUNS|tcpdump -nn -r $PCAP -w /dev/null"
+	"tshark ClientHello filter|$SLOW_RUNS|tshark -n -r $PCAP -d tcp.port==3389,tls -Y 'tls.handshake.type==1' -T fields -e tcp.stream"
+)
+[ -n "$SURI_CMD" ] && CMDS+=("suricata (tls eve)|$SLOW_RUNS|$SURI_CMD")
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+i=0
+for entry in "${CMDS[@]}"; do
+	i=$((i + 1))
+	name=${entry%%|*}
+	rest=${entry#*|}
+	runs=${rest%%|*}
+	cmd=${rest#*|}
+	if ! command -v "${cmd%% *}" >/dev/null 2>&1; then
+		log "skipping $name: ${cmd%% *} not found"
+		continue
+	fi
+	echo "$name" >"$OUT/$i.name"
+	echo "$cmd" >"$OUT/$i.cmd"
+	# /usr/bin/time records each run's peak RSS (KiB); its own cost is a fork.
+	timed="/usr/bin/time -f %M -a -o $OUT/$i.rss $cmd >/dev/null 2>>$OUT/$i.stderr"
+	log "timing $name ($runs runs): $cmd"
+	if [ -z "${RDPWHY_BENCH_NO_HYPERFINE:-}" ] && command -v hyperfine >/dev/null 2>&1; then
+		warm=1
+		[ "$runs" -lt 3 ] && warm=0
+		hyperfine --style basic --runs "$runs" --warmup "$warm" -i \
+			--export-json "$OUT/$i.hf.json" "$timed" >"$OUT/$i.hyperfine.txt" 2>&1 ||
+			echo "hyperfine failed" >"$OUT/$i.status"
+		# The warm-up run appended an RSS line too: fine, same command.
+	else
+		: >"$OUT/$i.times"
+		for _ in $(seq "$runs"); do
+			/usr/bin/time -f '%e %U %S %M' -a -o "$OUT/$i.times" sh -c "$cmd >/dev/null 2>>$OUT/$i.stderr" || true
+		done
+	fi
+done
+
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- report -----------------------------------------------------------------------------------
+python3 - "$OUT" "$BYTES" "$PACKETS" "$CONNS" "$CHECK" "$SURICATA_NOTE" "$LOAD_BEFORE" "$LOAD_AFTER" <<'EOF'
+import glob, json, os, statistics, sys
+out, nbytes, packets, conns, check, suri_note, load0, load1 = sys.argv[1:9]
+nbytes, packets = int(nbytes), int(packets)
+rows = []
+for namef in sorted(glob.glob(os.path.join(out, "*.name")), key=lambda p: int(os.path.basename(p).split(".")[0])):
+    i = os.path.basename(namef).split(".")[0]
+    name = open(namef).read().strip()
+    cmd = open(os.path.join(out, i + ".cmd")).read().strip()
+    times = []
+    hf = os.path.join(out, i + ".hf.json")
+    rss = []
+    if os.path.exists(hf):
+        r = json.load(open(hf))["results"][0]
+        times = r["times"]
+        cpu = r["user"] + r["system"]
+        codes = r.get("exit_codes", [])
+    else:
+        codes = []
+        cpus = []
+        tf = os.path.join(out, i + ".times")
+        for line in open(tf):
+            f = line.split()
+            if len(f) != 4 or not f[3].isdigit():
+                continue
+            times.append(float(f[0]))
+            cpus.append(float(f[1]) + float(f[2]))
+            rss.append(int(f[3]))
+        cpu = statistics.mean(cpus) if cpus else float("nan")
+    rf = os.path.join(out, i + ".rss")
+    if os.path.exists(rf):
+        for line in open(rf):
+            line = line.strip()
+            if line.isdigit():
+                rss.append(int(line))
+            elif line.startswith("Command exited with non-zero status") or line.startswith("Command terminated"):
+                codes.append(1)
+    bad = sum(1 for c in codes if c)
+    rows.append(dict(name=name, cmd=cmd, times=times, cpu=cpu, rss=max(rss) if rss else None,
+                     bad=bad))
+if not rows:
+    sys.exit("no results")
+base = statistics.mean(rows[0]["times"])
+mib = nbytes / (1 << 20)
+print()
+print(f"capture: {mib:.0f} MiB, {packets} packets, {conns} connections; rdpwhy check: {check}; "
+      f"load average before/after timing: {load0} / {load1} on {os.cpu_count()} CPUs")
+print()
+print("| tool | runs | mean wall time (s) | min (s) | ratio to rdpwhy | CPU user+sys (s) | peak RSS (MiB) | MiB/s | packets/s |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    t = r["times"]
+    m = statistics.mean(t)
+    sd = f" ± {statistics.stdev(t):.2f}" if len(t) > 1 else ""
+    rss = f"{r['rss'] / 1024:.1f}" if r["rss"] else "?"
+    flag = f" ({r['bad']} failed runs)" if r["bad"] else ""
+    print(f"| {r['name']}{flag} | {len(t)} | {m:.2f}{sd} | {min(t):.2f} | {m / base:.2f}x "
+          f"| {r['cpu']:.2f} | {rss} | {mib / m:.0f} | {packets / m / 1e6:.2f} M |")
+print()
+for r in rows:
+    print(f"- {r['name']}: `{r['cmd']}`")
+if suri_note:
+    print(f"- {suri_note}")
+EOF
+if [ "$CROSSCHECK" = 1 ] && command -v tshark >/dev/null 2>&1; then
+	n=$(tshark -n -r "$PCAP" -d tcp.port==3389,tls -Y 'tls.handshake.type==1' -T fields -e tcp.stream 2>/dev/null | sort -u | wc -l)
+	echo
+	echo "tshark cross-check: $n TCP streams with a ClientHello; $TLS_CONNS generated connections send one"
+fi
+[ "$CHECK" = OK ]
