@@ -52,19 +52,25 @@ static int fail(struct rw_tls_stream *t, int status, const char *what)
 	return status;
 }
 
+/* Moves up to `want - *have` bytes from (*p, *n) into dst; true once full. */
+static bool fill(uint8_t *dst, size_t *have, size_t want, const uint8_t **p, size_t *n)
+{
+	size_t k = want - *have;
+	if (k > *n)
+		k = *n;
+	memcpy(dst + *have, *p, k);
+	*have += k;
+	*p += k;
+	*n -= k;
+	return *have == want;
+}
+
 /* Handshake bytes of one record, split into messages. */
 static int handshake_bytes(struct rw_tls_stream *t, const uint8_t *p, size_t n)
 {
 	while (n > 0) {
 		if (t->hs_hdr_have < 4) {
-			size_t k = 4 - t->hs_hdr_have;
-			if (k > n)
-				k = n;
-			memcpy(t->hs_hdr + t->hs_hdr_have, p, k);
-			t->hs_hdr_have += k;
-			p += k;
-			n -= k;
-			if (t->hs_hdr_have < 4)
+			if (!fill(t->hs_hdr, &t->hs_hdr_have, 4, &p, &n))
 				return 0;
 			t->hs_need = rw_be24(t->hs_hdr + 1);
 			t->hs_have = 0;
@@ -124,8 +130,10 @@ static void record_end(struct rw_tls_stream *t)
 	if (t->type == RW_TLS_ALERT) {
 		if (!t->encrypted && t->small_have != 2)
 			fail(t, RW_E_LENGTH, "alert record is not 2 bytes");
+		else if (t->cb->alert && t->encrypted)
+			t->cb->alert(t->arg, 0, 0, true);
 		else if (t->cb->alert)
-			t->cb->alert(t->arg, t->small[0], t->small[1], t->encrypted);
+			t->cb->alert(t->arg, t->small[0], t->small[1], false);
 	} else if (t->type == RW_TLS_CCS) {
 		if (t->cb->ccs)
 			t->cb->ccs(t->arg);
@@ -138,34 +146,41 @@ int rw_tls_stream_feed(struct rw_tls_stream *t, const uint8_t *p, size_t n)
 	if (t->failed)
 		return RW_E_VALUE;
 	if (t->first && n > 0) {
-		t->first = false;
-		if (p[0] & 0x80) {
-			/* SSLv2 framing: we need the 5-byte prefix in one piece; clients
-			 * send the whole hello in one segment in practice, and the
-			 * session passes the first bytes it buffered. */
-			if (rw_tls_looks_like_sslv2_hello(p, n)) {
-				size_t len = ((size_t)(p[0] & 0x7f) << 8 | p[1]) + 2;
-				if (t->cb->sslv2_hello)
-					t->cb->sslv2_hello(t->arg, rw_be16(p + 3), len);
-				if (len >= n)
-					return 0;
-				p += len;
-				n -= len;
-			} else {
+		if (t->hdr_have == 0 && !(p[0] & 0x80)) {
+			t->first = false;
+		} else {
+			/* SSLv2 framing (RFC 5246 E.2): 2-byte length with the high bit
+			 * set, then msg type and version; 5 bytes decide. */
+			if (!fill(t->hdr, &t->hdr_have, 5, &p, &n))
+				return 0;
+			t->first = false;
+			t->hdr_have = 0;
+			if (!rw_tls_looks_like_sslv2_hello(t->hdr, 5))
 				return fail(t, RW_E_TYPE, "SSLv2 header that is not a ClientHello");
-			}
+			size_t len = ((size_t)(t->hdr[0] & 0x7f) << 8 | t->hdr[1]) + 2;
+			if (len < 5)
+				return fail(t, RW_E_LENGTH, "SSLv2 ClientHello too short");
+			if (t->cb->sslv2_hello)
+				t->cb->sslv2_hello(t->arg, rw_be16(t->hdr + 3), len);
+			t->v2_skip = len - 5;
 		}
+	}
+	if (t->v2_skip > 0) {
+		size_t k = t->v2_skip < n ? t->v2_skip : n;
+		t->v2_skip -= k;
+		p += k;
+		n -= k;
 	}
 	while (n > 0) {
 		if (t->rec_left == 0 && t->hdr_have < 5) {
-			size_t k = 5 - t->hdr_have;
-			if (k > n)
-				k = n;
-			memcpy(t->hdr + t->hdr_have, p, k);
-			t->hdr_have += k;
-			p += k;
-			n -= k;
-			if (t->hdr_have < 5)
+			bool full = fill(t->hdr, &t->hdr_have, 5, &p, &n);
+			/* Judge each header byte as it comes: non-TLS bytes must show
+			 * even when fewer than five of them ever arrive. */
+			if (t->hdr[0] < RW_TLS_CCS || t->hdr[0] > RW_TLS_HEARTBEAT)
+				return fail(t, RW_E_TYPE, "unknown TLS content type");
+			if (t->hdr_have >= 2 && t->hdr[1] != 3)
+				return fail(t, RW_E_VERSION, "record version is not 3.x");
+			if (!full)
 				return 0;
 			t->type = t->hdr[0];
 			uint16_t version = rw_be16(t->hdr + 1);

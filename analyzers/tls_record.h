@@ -42,6 +42,7 @@ struct rw_tls_stream {
 	bool failed;
 	bool encrypted;       /* a CCS was seen: later handshake/alert bodies are opaque */
 	bool first;           /* nothing consumed yet (SSLv2 hello check) */
+	size_t v2_skip;       /* rest of an SSLv2 ClientHello still to skip */
 	uint8_t hdr[5];
 	size_t hdr_have;
 	uint8_t type;
