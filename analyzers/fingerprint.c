@@ -28,6 +28,14 @@ struct sb {
 	size_t cap, len;
 };
 
+static void sb_init(struct sb *b, char *buf, size_t cap)
+{
+	b->p = buf;
+	b->cap = cap;
+	b->len = 0;
+	buf[0] = '\0';
+}
+
 static void sb_putc(struct sb *b, char c)
 {
 	if (b->len + 1 >= b->cap)
@@ -99,6 +107,14 @@ static void hexdigest(const EVP_MD *md, const char *s, size_t len, char *out, si
 	out[hexlen] = '\0';
 }
 
+/* JA3 and JA3S strings both start with the version field. */
+static void start_ja3(struct sb *b, char *buf, size_t cap, uint16_t version)
+{
+	sb_init(b, buf, cap);
+	sb_dec(b, version);
+	sb_putc(b, ',');
+}
+
 /* The hash always covers the whole string, even if the caller's copy is cut. */
 static void finish_ja3(const struct sb *b, char *str, size_t str_size, char md5hex[33])
 {
@@ -113,11 +129,8 @@ static void finish_ja3(const struct sb *b, char *str, size_t str_size, char md5h
 void rw_ja3(const struct rw_tls_client_hello *ch, char *str, size_t str_size, char md5hex[33])
 {
 	char buf[RW_JA3_STR_MAX];
-	struct sb b = {buf, sizeof(buf), 0};
-	buf[0] = '\0';
-
-	sb_dec(&b, ch->legacy_version);
-	sb_putc(&b, ',');
+	struct sb b;
+	start_ja3(&b, buf, sizeof(buf), ch->legacy_version);
 	ja3_list(&b, ch->ciphers, kept(ch->n_ciphers, RW_TLS_MAX_CIPHERS));
 	sb_putc(&b, ',');
 	ja3_list(&b, ch->exts, kept(ch->n_exts, RW_TLS_MAX_EXTS));
@@ -135,11 +148,8 @@ void rw_ja3(const struct rw_tls_client_hello *ch, char *str, size_t str_size, ch
 void rw_ja3s(const struct rw_tls_server_hello *sh, char *str, size_t str_size, char md5hex[33])
 {
 	char buf[RW_JA3_STR_MAX];
-	struct sb b = {buf, sizeof(buf), 0};
-	buf[0] = '\0';
-
-	sb_dec(&b, sh->legacy_version);
-	sb_putc(&b, ',');
+	struct sb b;
+	start_ja3(&b, buf, sizeof(buf), sh->legacy_version);
 	sb_dec(&b, sh->cipher);
 	sb_putc(&b, ',');
 	ja3_list(&b, sh->exts, kept(sh->n_exts, RW_TLS_MAX_EXTS));
@@ -245,8 +255,8 @@ static void put_hash12(struct sb *out, const struct sb *in, size_t n_items)
 
 void rw_ja4(const struct rw_tls_client_hello *ch, char transport, char out[40])
 {
-	struct sb o = {out, 40, 0};
-	out[0] = '\0';
+	struct sb o;
+	sb_init(&o, out, 40);
 
 	bool sni = ch->has_sni;
 	for (size_t i = 0; i < kept(ch->n_exts, RW_TLS_MAX_EXTS); i++)
@@ -276,8 +286,8 @@ void rw_ja4(const struct rw_tls_client_hello *ch, char transport, char out[40])
 			v[k++] = ch->ciphers[i];
 	sort_u16(v, k);
 	char buf[RW_TLS_MAX_CIPHERS * 5 + 1];
-	struct sb b = {buf, sizeof(buf), 0};
-	buf[0] = '\0';
+	struct sb b;
+	sb_init(&b, buf, sizeof(buf));
 	hex_list(&b, v, k);
 	put_hash12(&o, &b, k);
 	sb_putc(&o, '_');
@@ -291,8 +301,7 @@ void rw_ja4(const struct rw_tls_client_hello *ch, char transport, char out[40])
 			v[k++] = e;
 	}
 	sort_u16(v, k);
-	b.len = 0;
-	buf[0] = '\0';
+	sb_init(&b, buf, sizeof(buf));
 	hex_list(&b, v, k);
 	/* JA4.md: "ignore GREASE values anywhere", signature algorithms
 	 * included (as FoxIO's python implementation does). */

@@ -148,6 +148,9 @@ struct rw_record {
 	uint64_t proxy_connect_ms;
 	bool has_original_dst;
 	struct rw_endpoint original_dst;
+	/* The host certificate's expected SHA-256 (lower-case hex), "" = none:
+	 * another certificate means something re-originates TLS. */
+	char expected_cert_sha256[65];
 
 	struct rw_verdict verdict;
 };

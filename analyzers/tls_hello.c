@@ -183,8 +183,9 @@ static void keep_server_alpn(void *arg, struct rd name, size_t i)
 		copy_name(sh->alpn, name.p, name.n);
 }
 
-static int client_ext(struct rw_tls_client_hello *ch, uint16_t type, struct rd d)
+static int client_ext(void *hello, uint16_t type, struct rd d)
 {
+	struct rw_tls_client_hello *ch = hello;
 	struct rd v;
 	int rc;
 	switch (type) {
@@ -244,6 +245,45 @@ static int known_bit(uint16_t type)
 	}
 }
 
+/* What follows the fixed fields of a hello: nothing (RFC 5246 7.4.1.2:
+ * pre-extension peers simply end there), or an extensions block filling the
+ * rest. Every type is listed (the first RW_TLS_MAX_EXTS kept, all counted)
+ * and the first body of each known type goes to decode(). grease, if not
+ * NULL, is set when a GREASE type is seen. */
+static int parse_exts(struct rd r, uint16_t *exts, size_t *n_exts, bool *grease,
+                      int (*decode)(void *, uint16_t, struct rd), void *hello)
+{
+	if (r.n == 0)
+		return RW_OK;
+
+	struct rd list;
+	if (!rd_vec(&r, 2, &list))
+		return RW_E_LENGTH;
+	if (r.n)
+		return RW_E_TRAILING;
+
+	unsigned seen = 0;
+	while (list.n) {
+		uint16_t type;
+		struct rd d;
+		if (!rd_u16(&list, &type) || !rd_vec(&list, 2, &d))
+			return RW_E_LENGTH;
+		if (*n_exts < RW_TLS_MAX_EXTS)
+			exts[*n_exts] = type;
+		(*n_exts)++;
+		if (grease && rw_tls_is_grease(type))
+			*grease = true;
+		int bit = known_bit(type);
+		if (bit < 0 || (seen & 1u << bit))
+			continue;
+		seen |= 1u << bit;
+		int rc = decode(hello, type, d);
+		if (rc < 0)
+			return rc;
+	}
+	return RW_OK;
+}
+
 int rw_tls_client_hello_parse(const uint8_t *p, size_t n, struct rw_tls_client_hello *ch)
 {
 	struct rd r = {p, n}, v;
@@ -267,39 +307,13 @@ int rw_tls_client_hello_parse(const uint8_t *p, size_t n, struct rw_tls_client_h
 		return RW_E_LENGTH;
 	ch->n_compression = v.n;
 
-	/* RFC 5246 7.4.1.2: pre-extension clients simply end here. */
-	if (r.n == 0)
-		return (int)n;
-
-	struct rd exts;
-	if (!rd_vec(&r, 2, &exts))
-		return RW_E_LENGTH;
-	if (r.n)
-		return RW_E_TRAILING;
-
-	unsigned seen = 0;
-	while (exts.n) {
-		uint16_t type;
-		struct rd d;
-		if (!rd_u16(&exts, &type) || !rd_vec(&exts, 2, &d))
-			return RW_E_LENGTH;
-		if (ch->n_exts < RW_TLS_MAX_EXTS)
-			ch->exts[ch->n_exts] = type;
-		ch->n_exts++;
-		if (rw_tls_is_grease(type))
-			ch->has_grease = true;
-		int bit = known_bit(type);
-		if (bit < 0 || (seen & 1u << bit))
-			continue;
-		seen |= 1u << bit;
-		if ((rc = client_ext(ch, type, d)) < 0)
-			return rc;
-	}
-	return (int)n;
+	rc = parse_exts(r, ch->exts, &ch->n_exts, &ch->has_grease, client_ext, ch);
+	return rc < 0 ? rc : (int)n;
 }
 
-static int server_ext(struct rw_tls_server_hello *sh, uint16_t type, struct rd d)
+static int server_ext(void *hello, uint16_t type, struct rd d)
 {
+	struct rw_tls_server_hello *sh = hello;
 	switch (type) {
 	case EXT_SUPPORTED_VERSIONS:
 		/* RFC 8446 4.2.1: the server sends one selected_version. */
@@ -335,33 +349,8 @@ int rw_tls_server_hello_parse(const uint8_t *p, size_t n, struct rw_tls_server_h
 	if (!rd_u16(&r, &sh->cipher) || !rd_u8(&r, &sh->compression))
 		return RW_E_LENGTH;
 
-	if (r.n == 0)
-		return (int)n;
-
-	struct rd exts;
-	if (!rd_vec(&r, 2, &exts))
-		return RW_E_LENGTH;
-	if (r.n)
-		return RW_E_TRAILING;
-
-	unsigned seen = 0;
-	while (exts.n) {
-		uint16_t type;
-		struct rd d;
-		if (!rd_u16(&exts, &type) || !rd_vec(&exts, 2, &d))
-			return RW_E_LENGTH;
-		if (sh->n_exts < RW_TLS_MAX_EXTS)
-			sh->exts[sh->n_exts] = type;
-		sh->n_exts++;
-		int bit = known_bit(type);
-		if (bit < 0 || (seen & 1u << bit))
-			continue;
-		seen |= 1u << bit;
-		int rc = server_ext(sh, type, d);
-		if (rc < 0)
-			return rc;
-	}
-	return (int)n;
+	int rc = parse_exts(r, sh->exts, &sh->n_exts, NULL, server_ext, sh);
+	return rc < 0 ? rc : (int)n;
 }
 
 bool rw_tls_client_offered_cipher(const struct rw_tls_client_hello *ch, uint16_t cipher)

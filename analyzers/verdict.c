@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "session.h"
 #include "tls_record.h"
@@ -215,6 +216,18 @@ static bool client_cancelled_early(struct ctx *c)
 	return true;
 }
 
+/* The configured host certificate and the one on the wire differ. */
+static bool cert_not_expected(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (!r->expected_cert_sha256[0] || !r->certificate_seen || r->cert_parse_failed ||
+	    strcasecmp(r->expected_cert_sha256, r->cert.sha256_hex) == 0)
+		return false;
+	ev(c, "server certificate sha256 %.16s... is not the host's expected %.16s...",
+	   r->cert.sha256_hex, r->expected_cert_sha256);
+	return true;
+}
+
 /* Framing broke while the handshake was still going: not the leftovers a
  * peer writes after a fatal alert or after the other side closed. */
 static bool framing_broke(const struct rw_record *r, enum rw_dir d)
@@ -240,7 +253,7 @@ static bool tls_altered(struct ctx *c)
 	}
 	if (!r->client_hello_seen || !r->server_hello_seen)
 		return false;
-	bool altered = false;
+	bool altered = cert_not_expected(c);
 	if (!rw_tls_client_offered_cipher(&r->ch, r->sh.cipher)) {
 		const char *n = rw_tls_cipher_name(r->sh.cipher);
 		ev(c, "ServerHello picked %s (0x%04x), which the client never offered",

@@ -47,7 +47,6 @@ SYN, FIN, RST, PSH, ACK = 0x02, 0x01, 0x04, 0x08, 0x10
 MSS = 1448
 SNAPLEN = 262144
 US = 1_000_000
-NATIVE_LE = sys.byteorder == "little"
 
 
 # ---- a tiny pcap reader ----------------------------------------------------
@@ -144,7 +143,6 @@ def parse_template(path):
         p.win, p.urg = struct.unpack("!H2xH", tcp[14:20])
         p.opts = bytes(tcp[20:doff])
         p.payload = bytes(tcp[doff:])
-        ep = (src, sport, dst, dport)
         if client is None:
             if p.flags & SYN and not p.flags & ACK:
                 client = (src, sport)

@@ -36,5 +36,6 @@ void rw_capture_opts_help(FILE *f);
 
 int cmd_replay(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
 
 #endif

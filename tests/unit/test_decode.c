@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "decode.h"
+#include "testutil.h"
 
 /* Frame builder: link header + IP header (+ options / extension headers) +
  * TCP header (+ options) + payload. */
@@ -18,18 +19,6 @@ struct frame {
 	size_t headers; /* bytes before the TCP payload */
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 static const uint8_t payload[] = "\x03\x00\x00\x13\x0e\xe0\x00\x00\x00\x00\x00\x01\x00\x08\x00"
                                  "\x03\x00\x00\x00";
 #define PAYLOAD_LEN (sizeof(payload) - 1)
@@ -38,13 +27,13 @@ static size_t tcp_header(uint8_t *p, size_t optlen)
 {
 	size_t hl = 20 + optlen;
 	memset(p, 0, hl);
-	put16(p, 50000);
-	put16(p + 2, 3389);
-	put32(p + 4, 0x11223344);
-	put32(p + 8, 0xAABBCCDD);
+	rw_test_put16(p, 50000);
+	rw_test_put16(p + 2, 3389);
+	rw_test_put32(p + 4, 0x11223344);
+	rw_test_put32(p + 8, 0xAABBCCDD);
 	p[12] = (uint8_t)((hl / 4) << 4);
 	p[13] = RW_TCP_ACK | RW_TCP_PSH;
-	put16(p + 14, 64240);
+	rw_test_put16(p + 14, 64240);
 	for (size_t i = 20; i < hl; i++)
 		p[i] = 1; /* NOP options */
 	return hl;
@@ -67,7 +56,7 @@ static size_t ipv4(uint8_t *p, unsigned ihl_words, size_t tcpopt, size_t *header
 	size_t th = tcp_header(p + ihl, tcpopt);
 	memcpy(p + ihl + th, payload, PAYLOAD_LEN);
 	size_t total = ihl + th + PAYLOAD_LEN;
-	put16(p + 2, (uint16_t)total);
+	rw_test_put16(p + 2, (uint16_t)total);
 	*headers = ihl + th;
 	return total;
 }
@@ -93,7 +82,7 @@ static size_t ipv6(uint8_t *p, const uint8_t *ext, size_t n_ext, size_t *headers
 		if (ext[i] == 44) {
 			len = 8;
 			memset(h, 0, 8);
-			put32(h + 4, 0x1234);
+			rw_test_put32(h + 4, 0x1234);
 		} else if (ext[i] == 51) {
 			len = 16; /* (2 + 2) * 4 */
 			memset(h, 0, len);
@@ -111,7 +100,7 @@ static size_t ipv6(uint8_t *p, const uint8_t *ext, size_t n_ext, size_t *headers
 	*nh = 6;
 	size_t th = tcp_header(p + off, 12);
 	memcpy(p + off + th, payload, PAYLOAD_LEN);
-	put16(p + 4, (uint16_t)(off - 40 + th + PAYLOAD_LEN));
+	rw_test_put16(p + 4, (uint16_t)(off - 40 + th + PAYLOAD_LEN));
 	*headers = off + th;
 	return off + th + PAYLOAD_LEN;
 }
@@ -124,11 +113,11 @@ static void eth(struct frame *f, const uint16_t *tags, size_t n_tags, uint16_t t
 	f->b[11] = 1;
 	size_t off = 12;
 	for (size_t i = 0; i < n_tags; i++) {
-		put16(f->b + off, tags[i]);
-		put16(f->b + off + 2, (uint16_t)(100 + i));
+		rw_test_put16(f->b + off, tags[i]);
+		rw_test_put16(f->b + off + 2, (uint16_t)(100 + i));
 		off += 4;
 	}
-	put16(f->b + off, type);
+	rw_test_put16(f->b + off, type);
 	f->n = off + 2;
 }
 
@@ -248,7 +237,7 @@ static void test_ethernet_padding(void **state)
 	size_t h;
 	uint8_t *ip = f.b + f.n;
 	ipv4(ip, 5, 0, &h);
-	put16(ip + 2, 40 + 2); /* 2 payload bytes */
+	rw_test_put16(ip + 2, 40 + 2); /* 2 payload bytes */
 	f.n = 14 + 42;
 	memset(f.b + f.n, 0xEE, 60 - f.n);
 	f.n = 60;
@@ -293,17 +282,17 @@ static void test_pppoe_mpls(void **state)
 	uint8_t *h = f.b + f.n;
 	h[0] = 0x11;
 	h[1] = 0;
-	put16(h + 2, 0x1234);
-	put16(h + 4, 0); /* length: not relied on */
-	put16(h + 6, 0x0021);
+	rw_test_put16(h + 2, 0x1234);
+	rw_test_put16(h + 4, 0); /* length: not relied on */
+	rw_test_put16(h + 6, 0x0021);
 	f.n += 8;
 	add_ipv4(&f);
 	check_frame(1, &f, AF_INET);
 
 	eth(&f, NULL, 0, 0x8847);
 	h = f.b + f.n;
-	put32(h, (100u << 12) | 64);             /* label 100, not bottom */
-	put32(h + 4, (200u << 12) | 0x100 | 64); /* label 200, bottom of stack */
+	rw_test_put32(h, (100u << 12) | 64);             /* label 100, not bottom */
+	rw_test_put32(h + 4, (200u << 12) | 0x100 | 64); /* label 200, bottom of stack */
 	f.n += 8;
 	add_ipv6(&f, NULL, 0);
 	check_frame(1, &f, AF_INET6);
@@ -314,18 +303,18 @@ static void test_linux_cooked(void **state)
 	(void)state;
 	struct frame f;
 	memset(f.b, 0, 16);
-	put16(f.b, 4);     /* sent by us */
-	put16(f.b + 2, 1); /* ARPHRD_ETHER */
-	put16(f.b + 4, 6);
-	put16(f.b + 14, 0x0800);
+	rw_test_put16(f.b, 4);     /* sent by us */
+	rw_test_put16(f.b + 2, 1); /* ARPHRD_ETHER */
+	rw_test_put16(f.b + 4, 6);
+	rw_test_put16(f.b + 14, 0x0800);
 	f.n = 16;
 	add_ipv4(&f);
 	check_frame(113, &f, AF_INET);
 
 	memset(f.b, 0, 20);
-	put16(f.b, 0x86DD);
-	put32(f.b + 4, 3); /* ifindex */
-	put16(f.b + 8, 1);
+	rw_test_put16(f.b, 0x86DD);
+	rw_test_put32(f.b + 4, 3); /* ifindex */
+	rw_test_put16(f.b + 8, 1);
 	f.b[10] = 0;
 	f.b[11] = 6;
 	f.n = 20;
@@ -334,9 +323,9 @@ static void test_linux_cooked(void **state)
 
 	/* VLAN tag re-inserted by libpcap in cooked mode. */
 	memset(f.b, 0, 16);
-	put16(f.b + 14, 0x8100);
-	put16(f.b + 16, 5);
-	put16(f.b + 18, 0x0800);
+	rw_test_put16(f.b + 14, 0x8100);
+	rw_test_put16(f.b + 16, 5);
+	rw_test_put16(f.b + 18, 0x0800);
 	f.n = 20;
 	add_ipv4(&f);
 	check_frame(113, &f, AF_INET);
@@ -383,12 +372,12 @@ static void test_loopback(void **state)
 		add_ipv4(&f);
 		check_frame(dlt, &f, AF_INET);
 		f.n = 4;
-		put32(f.b, 2);
+		rw_test_put32(f.b, 2);
 		add_ipv4(&f);
 		check_frame(dlt, &f, AF_INET);
 		for (size_t i = 0; i < 3; i++) {
 			f.n = 4;
-			put32(f.b, af6[i]);
+			rw_test_put32(f.b, af6[i]);
 			add_ipv6(&f, NULL, 0);
 			check_frame(dlt, &f, AF_INET6);
 			f.n = 4;
@@ -397,7 +386,7 @@ static void test_loopback(void **state)
 			add_ipv6(&f, NULL, 0);
 			check_frame(dlt, &f, AF_INET6);
 		}
-		put32(f.b, 7);
+		rw_test_put32(f.b, 7);
 		assert_int_equal(decode(dlt, &f, f.n, &p), RW_DECODE_NOT_IP);
 	}
 }
@@ -431,7 +420,7 @@ static void test_ipv6_extension_headers(void **state)
 	assert_int_equal(decode(101, &f, f.n, &p), RW_DECODE_OK);
 	assert_true(p.ip_fragment);
 	/* Non-first fragment: no TCP header. */
-	put16(f.b + 40 + 2, 185 << 3);
+	rw_test_put16(f.b + 40 + 2, 185 << 3);
 	assert_int_equal(decode(101, &f, f.n, &p), RW_DECODE_FRAGMENT);
 
 	/* ESP, UDP: not TCP. */
@@ -467,9 +456,9 @@ static void test_ipv4_fragments(void **state)
 	f.b[6] = 0x20; /* MF, offset 0 */
 	assert_int_equal(decode(12, &f, f.n, &p), RW_DECODE_OK);
 	assert_true(p.ip_fragment);
-	put16(f.b + 6, 0x2000 | 185);
+	rw_test_put16(f.b + 6, 0x2000 | 185);
 	assert_int_equal(decode(12, &f, f.n, &p), RW_DECODE_FRAGMENT);
-	put16(f.b + 6, 185); /* last fragment */
+	rw_test_put16(f.b + 6, 185); /* last fragment */
 	assert_int_equal(decode(12, &f, f.n, &p), RW_DECODE_FRAGMENT);
 }
 
@@ -484,11 +473,11 @@ static void test_bad_headers(void **state)
 	assert_int_equal(decode(12, &f, f.n, &p), RW_DECODE_BAD_HEADER);
 	f.n = 0;
 	add_ipv4(&f);
-	put16(f.b + 2, 10); /* total length shorter than the header */
+	rw_test_put16(f.b + 2, 10); /* total length shorter than the header */
 	assert_int_equal(decode(12, &f, f.n, &p), RW_DECODE_BAD_HEADER);
 	f.n = 0;
 	add_ipv4(&f);
-	put16(f.b + 2, 30); /* room for half a TCP header */
+	rw_test_put16(f.b + 2, 30); /* room for half a TCP header */
 	assert_int_equal(decode(12, &f, f.n, &p), RW_DECODE_BAD_HEADER);
 	f.n = 0;
 	add_ipv4(&f);
@@ -521,7 +510,7 @@ static void test_tso_zero_length(void **state)
 	struct rw_packet p;
 	f.n = 0;
 	add_ipv4(&f);
-	put16(f.b + 2, 0);
+	rw_test_put16(f.b + 2, 0);
 	assert_int_equal(decode(12, &f, f.n, &p), RW_DECODE_OK);
 	assert_int_equal(p.payload_len, PAYLOAD_LEN);
 	assert_false(p.payload_truncated);

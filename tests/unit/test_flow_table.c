@@ -13,6 +13,7 @@
 
 #include "capture.h"
 #include "decode.h"
+#include "testutil.h"
 
 /* ---- records the capture reports ----------------------------------------- */
 
@@ -47,18 +48,6 @@ static uint64_t now_us = 1700000000ull * 1000000ull;
 static struct rw_capture *cap;
 static pcap_dumper_t *dumper;
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 static void emit(const uint8_t *frame, size_t n)
 {
 	now_us += 1000;
@@ -85,20 +74,20 @@ static void seg_at(struct conn *c, bool from_client, uint8_t flags, uint32_t seq
 	const uint8_t *src = from_client ? c->caddr : c->saddr;
 	const uint8_t *dst = from_client ? c->saddr : c->caddr;
 	if (c->family == AF_INET) {
-		put16(f + 12, 0x0800);
+		rw_test_put16(f + 12, 0x0800);
 		memset(f + ip, 0, 20);
 		f[ip] = 0x45;
-		put16(f + ip + 2, (uint16_t)(20 + 20 + len));
+		rw_test_put16(f + ip + 2, (uint16_t)(20 + 20 + len));
 		f[ip + 8] = (uint8_t)ttl;
 		f[ip + 9] = 6;
 		memcpy(f + ip + 12, src, 4);
 		memcpy(f + ip + 16, dst, 4);
 		th = ip + 20;
 	} else {
-		put16(f + 12, 0x86DD);
+		rw_test_put16(f + 12, 0x86DD);
 		memset(f + ip, 0, 40);
 		f[ip] = 0x60;
-		put16(f + ip + 4, (uint16_t)(20 + len));
+		rw_test_put16(f + ip + 4, (uint16_t)(20 + len));
 		f[ip + 6] = 6;
 		f[ip + 7] = (uint8_t)ttl;
 		memcpy(f + ip + 8, src, 16);
@@ -106,13 +95,13 @@ static void seg_at(struct conn *c, bool from_client, uint8_t flags, uint32_t seq
 		th = ip + 40;
 	}
 	memset(f + th, 0, 20);
-	put16(f + th, from_client ? c->cport : c->sport);
-	put16(f + th + 2, from_client ? c->sport : c->cport);
-	put32(f + th + 4, seq);
-	put32(f + th + 8, ack);
+	rw_test_put16(f + th, from_client ? c->cport : c->sport);
+	rw_test_put16(f + th + 2, from_client ? c->sport : c->cport);
+	rw_test_put32(f + th + 4, seq);
+	rw_test_put32(f + th + 8, ack);
 	f[th + 12] = 5 << 4;
 	f[th + 13] = flags;
-	put16(f + th + 14, 65535);
+	rw_test_put16(f + th + 14, 65535);
 	if (len)
 		memcpy(f + th + 20, data, len);
 	emit(f, th + 20 + len);

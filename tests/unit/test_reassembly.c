@@ -68,12 +68,28 @@ static unsigned rnd(unsigned *s)
 	return (*s >> 16) & 0x7fff;
 }
 
+/* The bytes every test sends, filled once before the tests run. */
 static uint8_t stream[20000];
 
-static void fill_stream(void)
+static int fill_stream(void **state)
 {
+	(void)state;
 	for (size_t i = 0; i < sizeof(stream); i++)
 		stream[i] = (uint8_t)('A' + (i * 7 + i / 251) % 26);
+	return 0;
+}
+
+/* A reassembler delivering into k, after a SYN with this ISN. */
+static void start(struct rw_reasm *r, struct sink *k, size_t max_ooo, uint32_t isn)
+{
+	rw_reasm_init(r, &ops, k, 0, max_ooo);
+	rw_reasm_syn(r, isn);
+}
+
+/* Stream bytes [off, off + len) in one segment, captured whole. */
+static void send_stream(struct rw_reasm *r, uint64_t ts, uint32_t isn, uint32_t off, uint32_t len)
+{
+	rw_reasm_segment(r, ts, isn + 1 + off, stream + off, len, len);
 }
 
 struct seg {
@@ -109,17 +125,15 @@ static void shuffle(struct seg *v, size_t n, unsigned *seed)
 
 static void feed(struct rw_reasm *r, uint32_t isn, const struct seg *s)
 {
-	rw_reasm_segment(r, 1, isn + 1 + s->off, stream + s->off, s->len, s->len);
+	send_stream(r, 1, isn, s->off, s->len);
 }
 
 static void test_in_order_no_copy(void **state)
 {
 	(void)state;
-	fill_stream();
 	struct sink k = {.src_lo = stream, .src_hi = stream + sizeof(stream)};
 	struct rw_reasm r;
-	rw_reasm_init(&r, &ops, &k, 0, 1 << 18);
-	rw_reasm_syn(&r, 1000);
+	start(&r, &k, 1 << 18, 1000);
 	unsigned seed = 1;
 	struct seg v[4096];
 	size_t n = cut(v, 4096, sizeof(stream), 1460, &seed);
@@ -140,11 +154,9 @@ static void test_in_order_no_copy(void **state)
 static void test_reversed(void **state)
 {
 	(void)state;
-	fill_stream();
 	struct sink k = {0};
 	struct rw_reasm r;
-	rw_reasm_init(&r, &ops, &k, 0, 1 << 20);
-	rw_reasm_syn(&r, 5);
+	start(&r, &k, 1 << 20, 5);
 	struct seg v[64];
 	size_t n = 0;
 	for (uint32_t off = 0; off < 6400; off += 100, n++)
@@ -165,7 +177,6 @@ static void test_reversed(void **state)
 static void test_permutations(void **state)
 {
 	(void)state;
-	fill_stream();
 	static const uint32_t isns[] = {0, 12345, 0xFFFFFFFFu, 0xFFFFF000u, 0x7FFFFFF0u};
 	for (unsigned round = 0; round < 200; round++) {
 		unsigned seed = round * 7919 + 1;
@@ -185,8 +196,7 @@ static void test_permutations(void **state)
 		shuffle(v, n, &seed);
 		struct sink k = {0};
 		struct rw_reasm r;
-		rw_reasm_init(&r, &ops, &k, 0, 1 << 20);
-		rw_reasm_syn(&r, isn);
+		start(&r, &k, 1 << 20, isn);
 		/* The FIN may come before the data it follows. */
 		size_t fin_pos = rnd(&seed) % (n + 1);
 		for (size_t i = 0; i <= n; i++) {
@@ -213,7 +223,6 @@ static void test_permutations(void **state)
 static void test_permutations_bounded(void **state)
 {
 	(void)state;
-	fill_stream();
 	unsigned total_gaps = 0;
 	for (unsigned round = 0; round < 200; round++) {
 		unsigned seed = round * 104729 + 3;
@@ -225,8 +234,7 @@ static void test_permutations_bounded(void **state)
 		struct sink k = {0};
 		struct rw_reasm r;
 		size_t bound = rnd(&seed) % 4000;
-		rw_reasm_init(&r, &ops, &k, 0, bound);
-		rw_reasm_syn(&r, isn);
+		start(&r, &k, bound, isn);
 		for (size_t i = 0; i < n; i++) {
 			feed(&r, isn, &v[i]);
 			assert_true(r.ooo_bytes <= bound + sizeof(stream));
@@ -253,12 +261,11 @@ static void test_first_received_wins(void **state)
 	(void)state;
 	struct sink k = {0};
 	struct rw_reasm r;
-	rw_reasm_init(&r, &ops, &k, 0, 1 << 16);
+	start(&r, &k, 1 << 16, 99); /* data starts at 100 */
 	uint8_t a[10], b[15], c[10];
 	memset(a, 'a', sizeof(a));
 	memset(b, 'b', sizeof(b));
 	memset(c, 'c', sizeof(c));
-	rw_reasm_syn(&r, 99); /* data starts at 100 */
 	rw_reasm_segment(&r, 1, 110, a, 10, 10);
 	assert_int_equal(k.len, 0);
 	rw_reasm_segment(&r, 2, 100, b, 15, 15); /* overlaps the buffered 'a's */
@@ -291,21 +298,19 @@ static void test_first_received_wins(void **state)
 static void test_wraparound(void **state)
 {
 	(void)state;
-	fill_stream();
 	struct sink k = {0};
 	struct rw_reasm r;
-	rw_reasm_init(&r, &ops, &k, 0, 1 << 16);
 	uint32_t isn = 0xFFFFFFFFu - 300; /* the stream crosses 2^32 at byte 300 */
-	rw_reasm_syn(&r, isn);
+	start(&r, &k, 1 << 16, isn);
 	/* Out of order across the wrap, then the filler. */
-	rw_reasm_segment(&r, 1, isn + 1 + 600, stream + 600, 400, 400);
-	rw_reasm_segment(&r, 1, isn + 1 + 250, stream + 250, 350, 350);
+	send_stream(&r, 1, isn, 600, 400);
+	send_stream(&r, 1, isn, 250, 350);
 	assert_int_equal(k.len, 0);
-	rw_reasm_segment(&r, 1, isn + 1, stream, 250, 250);
+	send_stream(&r, 1, isn, 0, 250);
 	assert_int_equal(k.len, 1000);
 	assert_memory_equal(k.buf, stream, 1000);
 	/* Old data from before the wrap is a retransmission, not new data. */
-	rw_reasm_segment(&r, 1, isn + 1 + 100, stream + 100, 100, 100);
+	send_stream(&r, 1, isn, 100, 100);
 	assert_int_equal(r.st.retransmits, 1);
 	rw_reasm_fin(&r, 2, isn + 1 + 1000);
 	assert_int_equal(k.fins, 1);
@@ -316,18 +321,16 @@ static void test_wraparound(void **state)
 static void test_gap_when_bound_exceeded(void **state)
 {
 	(void)state;
-	fill_stream();
 	struct sink k = {0};
 	struct rw_reasm r;
 	/* Room for about 5 segments of 100 bytes. */
 	size_t bound = 5 * 100 + 5 * 64;
-	rw_reasm_init(&r, &ops, &k, 0, bound);
-	rw_reasm_syn(&r, 0);
-	rw_reasm_segment(&r, 1, 1, stream, 100, 100);
+	start(&r, &k, bound, 0);
+	send_stream(&r, 1, 0, 0, 100);
 	/* 100..200 never comes. */
 	uint32_t off;
 	for (off = 200; off < 2000; off += 100) {
-		rw_reasm_segment(&r, 1, 1 + off, stream + off, 100, 100);
+		send_stream(&r, 1, 0, off, 100);
 		assert_true(r.ooo_bytes <= bound);
 		if (k.gaps)
 			break;
@@ -340,10 +343,10 @@ static void test_gap_when_bound_exceeded(void **state)
 		assert_int_equal(k.buf[i], '?');
 	assert_memory_equal(k.buf + 200, stream + 200, off - 100);
 	/* Delivery resumed: the next in-order segment goes straight through. */
-	rw_reasm_segment(&r, 1, 1 + off + 100, stream + off + 100, 100, 100);
+	send_stream(&r, 1, 0, off + 100, 100);
 	assert_int_equal(k.len, off + 200);
 	/* The missing segment arriving late is old now. */
-	rw_reasm_segment(&r, 1, 1 + 100, stream + 100, 100, 100);
+	send_stream(&r, 1, 0, 100, 100);
 	assert_int_equal(r.st.retransmits, 1);
 	assert_int_equal(k.len, off + 200);
 
@@ -357,7 +360,6 @@ static void test_gap_when_bound_exceeded(void **state)
 static void test_bound_zero(void **state)
 {
 	(void)state;
-	fill_stream();
 	struct sink k = {0};
 	struct rw_reasm r;
 	rw_reasm_init(&r, &ops, &k, 0, 0);
@@ -372,24 +374,22 @@ static void test_bound_zero(void **state)
 static void test_fin_waits_for_data(void **state)
 {
 	(void)state;
-	fill_stream();
 	struct sink k = {0};
 	struct rw_reasm r;
-	rw_reasm_init(&r, &ops, &k, 0, 1 << 16);
-	rw_reasm_syn(&r, 0);
-	rw_reasm_segment(&r, 1, 1, stream, 100, 100);
-	rw_reasm_segment(&r, 1, 201, stream + 200, 50, 50);
+	start(&r, &k, 1 << 16, 0);
+	send_stream(&r, 1, 0, 0, 100);
+	send_stream(&r, 1, 0, 200, 50);
 	rw_reasm_fin(&r, 2, 251);
 	assert_int_equal(k.fins, 0);
 	assert_false(rw_reasm_fin_delivered(&r));
-	rw_reasm_segment(&r, 3, 101, stream + 100, 100, 100);
+	send_stream(&r, 3, 0, 100, 100);
 	assert_int_equal(k.fins, 1);
 	assert_int_equal(k.fin_at, 250);
 	assert_true(rw_reasm_fin_delivered(&r));
 	assert_memory_equal(k.buf, stream, 250);
 	/* Retransmitted FIN and data: nothing new. */
 	rw_reasm_fin(&r, 4, 251);
-	rw_reasm_segment(&r, 4, 201, stream + 200, 50, 50);
+	send_stream(&r, 4, 0, 200, 50);
 	assert_int_equal(k.fins, 1);
 	assert_int_equal(k.len, 250);
 	rw_reasm_free(&r);
@@ -398,13 +398,11 @@ static void test_fin_waits_for_data(void **state)
 static void test_flush_declares_gaps_then_fin(void **state)
 {
 	(void)state;
-	fill_stream();
 	struct sink k = {0};
 	struct rw_reasm r;
-	rw_reasm_init(&r, &ops, &k, 0, 1 << 16);
-	rw_reasm_syn(&r, 0);
-	rw_reasm_segment(&r, 1, 1, stream, 100, 100);
-	rw_reasm_segment(&r, 1, 151, stream + 150, 50, 50);
+	start(&r, &k, 1 << 16, 0);
+	send_stream(&r, 1, 0, 0, 100);
+	send_stream(&r, 1, 0, 150, 50);
 	rw_reasm_fin(&r, 2, 301); /* 200..300 missing too */
 	rw_reasm_flush(&r, 3);
 	assert_int_equal(k.gaps, 2);
@@ -419,14 +417,12 @@ static void test_flush_declares_gaps_then_fin(void **state)
 static void test_data_after_fin(void **state)
 {
 	(void)state;
-	fill_stream();
 	struct sink k = {0};
 	struct rw_reasm r;
-	rw_reasm_init(&r, &ops, &k, 0, 1 << 16);
-	rw_reasm_syn(&r, 0);
-	rw_reasm_segment(&r, 1, 1, stream, 10, 10);
-	rw_reasm_segment(&r, 1, 31, stream + 30, 20, 20); /* past the FIN */
-	rw_reasm_segment(&r, 1, 16, stream + 15, 10, 10); /* straddles it */
+	start(&r, &k, 1 << 16, 0);
+	send_stream(&r, 1, 0, 0, 10);
+	send_stream(&r, 1, 0, 30, 20); /* past the FIN */
+	send_stream(&r, 1, 0, 15, 10); /* straddles it */
 	rw_reasm_fin(&r, 2, 21);
 	assert_true(r.head != NULL && r.head == r.tail); /* only the straddling one */
 	rw_reasm_flush(&r, 3);
@@ -443,13 +439,11 @@ static void test_data_after_fin(void **state)
 static void test_acked_hole_is_gap(void **state)
 {
 	(void)state;
-	fill_stream();
 	struct sink k = {0};
 	struct rw_reasm r;
-	rw_reasm_init(&r, &ops, &k, 0, 1 << 16);
-	rw_reasm_syn(&r, 0);
-	rw_reasm_segment(&r, 1, 1, stream, 100, 100);
-	rw_reasm_segment(&r, 1, 201, stream + 200, 100, 100);
+	start(&r, &k, 1 << 16, 0);
+	send_stream(&r, 1, 0, 0, 100);
+	send_stream(&r, 1, 0, 200, 100);
 	rw_reasm_ack(&r, 2, 101); /* not past the hole */
 	assert_int_equal(k.gaps, 0);
 	rw_reasm_ack(&r, 2, 251);
@@ -477,11 +471,9 @@ static void test_acked_hole_is_gap(void **state)
 static void test_snaplen_cut_segment(void **state)
 {
 	(void)state;
-	fill_stream();
 	struct sink k = {0};
 	struct rw_reasm r;
-	rw_reasm_init(&r, &ops, &k, 0, 1 << 16);
-	rw_reasm_syn(&r, 0);
+	start(&r, &k, 1 << 16, 0);
 	/* Ahead of a hole, then in order: the cut tails are gaps in place. */
 	rw_reasm_segment(&r, 1, 1 + 1000, stream + 1000, 60, 1000);
 	rw_reasm_segment(&r, 1, 1, stream, 60, 1000);
@@ -498,15 +490,13 @@ static void test_snaplen_cut_segment(void **state)
 static void test_count_only(void **state)
 {
 	(void)state;
-	fill_stream();
 	struct sink k = {0};
 	struct rw_reasm r;
-	rw_reasm_init(&r, &ops, &k, 0, 1 << 16);
-	rw_reasm_syn(&r, 0);
+	start(&r, &k, 1 << 16, 0);
 	rw_reasm_keep_payload(&r, false);
-	rw_reasm_segment(&r, 1, 101, stream + 100, 100, 100);
+	send_stream(&r, 1, 0, 100, 100);
 	assert_true(r.ooo_bytes < 100); /* range only */
-	rw_reasm_segment(&r, 1, 1, stream, 100, 100);
+	send_stream(&r, 1, 0, 0, 100);
 	assert_int_equal(k.len, 200);
 	assert_int_equal(k.nulls, 1);
 	assert_memory_equal(k.buf, stream, 100);
@@ -571,5 +561,5 @@ int main(void)
 	        cmocka_unit_test(test_count_only),
 	        cmocka_unit_test(test_large_unacked_retransmits),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, fill_stream, NULL);
 }

@@ -1,8 +1,6 @@
 /* ClientHello / ServerHello decoding and the TLS name tables.
  *
- * Real hellos were captured on loopback (tcpdump on lo, OpenSSL 3.0.22
- * s_client against s_server; test_fingerprint.c lists the exact options);
- * each string is one handshake body, without record or handshake header.
+ * Real hellos are the captures of tls_vectors.h (OpenSSL 3.0.22 on loopback).
  * Malformed and oversized hellos are built with the small writer below. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,80 +13,7 @@
 #include "rw_types.h"
 #include "testutil.h"
 #include "tls_hello.h"
-
-static const char ch_tls13[] = /* 327 bytes */
-        "03 03 fb 28 e1 9a d0 37 94 e6 5c 61 a7 1d 0a 19 0b 1a ec 64 c4 88 63 c8 "
-        "71 56 c5 7b 12 47 2c 5f df 22 20 d6 2f 3f 75 ad ef d7 57 fe a0 e4 26 3b "
-        "3d 47 20 a0 c3 a9 75 1b 08 cf 70 37 f1 de b6 9e 89 8d 89 00 3e 13 02 13 "
-        "03 13 01 c0 2c c0 30 00 9f cc a9 cc a8 cc aa c0 2b c0 2f 00 9e c0 24 c0 "
-        "28 00 6b c0 23 c0 27 00 67 c0 0a c0 14 00 39 c0 09 c0 13 00 33 00 9d 00 "
-        "9c 00 3d 00 3c 00 35 00 2f 00 ff 01 00 00 c0 00 00 00 11 00 0f 00 00 0c "
-        "65 78 61 6d 70 6c 65 2e 74 65 73 74 00 0b 00 04 03 00 01 02 00 0a 00 16 "
-        "00 14 00 1d 00 17 00 1e 00 19 00 18 01 00 01 01 01 02 01 03 01 04 00 23 "
-        "00 00 00 10 00 0e 00 0c 02 68 32 08 68 74 74 70 2f 31 2e 31 00 16 00 00 "
-        "00 17 00 00 00 0d 00 2a 00 28 04 03 05 03 06 03 08 07 08 08 08 09 08 0a "
-        "08 0b 08 04 08 05 08 06 04 01 05 01 06 01 03 03 03 01 03 02 04 02 05 02 "
-        "06 02 00 2b 00 09 08 03 04 03 03 03 02 03 01 00 2d 00 02 01 01 00 33 00 "
-        "26 00 24 00 1d 00 20 d5 ea e5 67 53 71 24 12 2f b9 ee 80 33 f3 a9 6c 73 "
-        "56 9b 43 9a 19 89 37 e7 f4 fe f0 ad 50 6e 3d";
-
-static const char sh_tls13[] = /* 118 bytes */
-        "03 03 55 14 46 6f b3 cf 67 42 8a f5 96 bc a7 e3 df c9 db be a3 c6 ae a0 "
-        "95 63 19 f8 be c4 a1 8e 22 00 20 d6 2f 3f 75 ad ef d7 57 fe a0 e4 26 3b "
-        "3d 47 20 a0 c3 a9 75 1b 08 cf 70 37 f1 de b6 9e 89 8d 89 13 02 00 00 2e "
-        "00 2b 00 02 03 04 00 33 00 24 00 1d 00 20 d2 3a b9 75 83 52 85 e1 95 5c "
-        "d2 56 71 bc c5 98 79 4e 8c d8 c9 cd 47 c6 5d 83 2f 8d f6 5e f5 0d";
-
-static const char ch_tls12[] = /* 218 bytes */
-        "03 03 d2 26 64 3b c6 63 9e 8e 8b 3c 88 33 6f 98 c0 90 cd c8 06 00 d4 04 "
-        "50 ee c8 ac 86 76 29 34 a1 e7 00 00 38 c0 2c c0 30 00 9f cc a9 cc a8 cc "
-        "aa c0 2b c0 2f 00 9e c0 24 c0 28 00 6b c0 23 c0 27 00 67 c0 0a c0 14 00 "
-        "39 c0 09 c0 13 00 33 00 9d 00 9c 00 3d 00 3c 00 35 00 2f 00 ff 01 00 00 "
-        "79 00 00 00 11 00 0f 00 00 0c 65 78 61 6d 70 6c 65 2e 74 65 73 74 00 0b "
-        "00 04 03 00 01 02 00 0a 00 0c 00 0a 00 1d 00 17 00 1e 00 19 00 18 00 23 "
-        "00 00 00 10 00 0e 00 0c 02 68 32 08 68 74 74 70 2f 31 2e 31 00 16 00 00 "
-        "00 17 00 00 00 0d 00 2a 00 28 04 03 05 03 06 03 08 07 08 08 08 09 08 0a "
-        "08 0b 08 04 08 05 08 06 04 01 05 01 06 01 03 03 03 01 03 02 04 02 05 02 "
-        "06 02";
-
-static const char sh_tls12[] = /* 70 bytes */
-        "03 03 f7 6f bb a2 f2 bf 08 09 b5 e5 19 a6 7e d9 91 05 d8 c7 1f 2b 7e c5 "
-        "00 c0 44 4f 57 4e 47 52 44 01 00 c0 2c 00 00 1e ff 01 00 01 00 00 0b 00 "
-        "04 03 00 01 02 00 23 00 00 00 10 00 05 00 03 02 68 32 00 17 00 00";
-
-static const char ch_hrr[] = /* 293 bytes */
-        "03 03 d1 35 d3 04 03 13 69 c5 d8 f5 8a 99 3b 4f c4 55 e0 38 df 9d 1d ac "
-        "e9 b7 39 2c f0 00 ed 62 60 cf 20 ab 6c 4e d6 ca 4e 29 48 16 ca 01 08 54 "
-        "2b ce b5 1a 8b a7 10 54 b9 bb ee 46 5f 4c 20 55 a3 6f c1 00 3e 13 02 13 "
-        "03 13 01 c0 2c c0 30 00 9f cc a9 cc a8 cc aa c0 2b c0 2f 00 9e c0 24 c0 "
-        "28 00 6b c0 23 c0 27 00 67 c0 0a c0 14 00 39 c0 09 c0 13 00 33 00 9d 00 "
-        "9c 00 3d 00 3c 00 35 00 2f 00 ff 01 00 00 9e 00 00 00 11 00 0f 00 00 0c "
-        "65 78 61 6d 70 6c 65 2e 74 65 73 74 00 0b 00 04 03 00 01 02 00 0a 00 06 "
-        "00 04 00 1d 00 17 00 23 00 00 00 16 00 00 00 17 00 00 00 0d 00 2a 00 28 "
-        "04 03 05 03 06 03 08 07 08 08 08 09 08 0a 08 0b 08 04 08 05 08 06 04 01 "
-        "05 01 06 01 03 03 03 01 03 02 04 02 05 02 06 02 00 2b 00 09 08 03 04 03 "
-        "03 03 02 03 01 00 2d 00 02 01 01 00 33 00 26 00 24 00 1d 00 20 c9 be 6e "
-        "b7 89 78 df 78 6a a6 92 54 60 8d 8c 41 3c d7 9e be 26 6f 8b b1 0a bf 6e "
-        "4c e3 6a b5 5e";
-
-static const char sh_hrr[] = /* 84 bytes */
-        "03 03 cf 21 ad 74 e5 9a 61 11 be 1d 8c 02 1e 65 b8 91 c2 a2 11 16 7a bb "
-        "8c 5e 07 9e 09 e2 c8 a8 33 9c 20 ab 6c 4e d6 ca 4e 29 48 16 ca 01 08 54 "
-        "2b ce b5 1a 8b a7 10 54 b9 bb ee 46 5f 4c 20 55 a3 6f c1 13 02 00 00 0c "
-        "00 2b 00 02 03 04 00 33 00 02 00 17";
-
-static const char ch_tls11[] = /* 123 bytes */
-        "03 02 73 2f a7 a2 8c a8 3f d1 e8 47 01 67 64 c4 2d 0e 74 bc b8 d0 8b f3 "
-        "06 c0 6a 23 b7 5c d2 9c 33 61 00 00 2e c0 0a c0 14 00 39 00 38 00 88 00 "
-        "87 c0 19 00 3a 00 89 c0 09 c0 13 00 33 00 32 00 45 00 44 c0 18 00 34 00 "
-        "46 00 35 00 84 00 2f 00 41 00 ff 01 00 00 24 00 0b 00 04 03 00 01 02 00 "
-        "0a 00 0c 00 0a 00 1d 00 17 00 1e 00 19 00 18 00 23 00 00 00 16 00 00 00 "
-        "17 00 00";
-
-static const char sh_tls11[] = /* 65 bytes */
-        "03 02 69 05 14 dc 2c 5b 12 09 1e 61 07 9c 18 57 6e 60 17 10 0a a7 fd 93 "
-        "84 ed 44 4f 57 4e 47 52 44 00 00 c0 0a 00 00 19 ff 01 00 01 00 00 0b 00 "
-        "04 03 00 01 02 00 23 00 00 00 16 00 00 00 17 00 00";
+#include "tls_vectors.h"
 
 /* ---- a byte writer for synthetic hellos ---- */
 
@@ -211,11 +136,6 @@ static int parse_w(const struct w *w, struct rw_tls_client_hello *ch)
 	return rw_tls_client_hello_parse(w->b, w->n, ch);
 }
 
-static size_t unhex(const char *hex, uint8_t *buf, size_t cap)
-{
-	return rw_test_hex(hex, buf, cap);
-}
-
 #define ASSERT_U16S(arr, n, ...)                                                                   \
 	do {                                                                                       \
 		static const uint16_t want_[] = {__VA_ARGS__};                                     \
@@ -229,10 +149,7 @@ static size_t unhex(const char *hex, uint8_t *buf, size_t cap)
 static void test_client_hello_openssl_tls13(void **state)
 {
 	(void)state;
-	uint8_t buf[1024];
-	size_t n = unhex(ch_tls13, buf, sizeof(buf));
-	struct rw_tls_client_hello ch;
-	assert_int_equal(rw_tls_client_hello_parse(buf, n, &ch), (int)n);
+	struct rw_tls_client_hello ch = rw_test_client_hello(ch_tls13);
 
 	assert_int_equal(ch.legacy_version, 0x0303);
 	assert_int_equal(ch.random[0], 0xfb);
@@ -272,10 +189,7 @@ static void test_client_hello_openssl_tls13(void **state)
 static void test_client_hello_openssl_tls12_only(void **state)
 {
 	(void)state;
-	uint8_t buf[1024];
-	size_t n = unhex(ch_tls12, buf, sizeof(buf));
-	struct rw_tls_client_hello ch;
-	assert_int_equal(rw_tls_client_hello_parse(buf, n, &ch), (int)n);
+	struct rw_tls_client_hello ch = rw_test_client_hello(ch_tls12);
 
 	assert_int_equal(ch.n_ciphers, 28);
 	assert_int_equal(ch.ciphers[0], 0xc02c);
@@ -295,10 +209,7 @@ static void test_client_hello_openssl_tls12_only(void **state)
 static void test_client_hello_tls11_no_sni(void **state)
 {
 	(void)state;
-	uint8_t buf[1024];
-	size_t n = unhex(ch_tls11, buf, sizeof(buf));
-	struct rw_tls_client_hello ch;
-	assert_int_equal(rw_tls_client_hello_parse(buf, n, &ch), (int)n);
+	struct rw_tls_client_hello ch = rw_test_client_hello(ch_tls11);
 
 	assert_int_equal(ch.legacy_version, 0x0302);
 	assert_false(ch.has_sni);
@@ -315,10 +226,7 @@ static void test_client_hello_tls11_no_sni(void **state)
 static void test_server_hello_tls13(void **state)
 {
 	(void)state;
-	uint8_t buf[1024];
-	size_t n = unhex(sh_tls13, buf, sizeof(buf));
-	struct rw_tls_server_hello sh;
-	assert_int_equal(rw_tls_server_hello_parse(buf, n, &sh), (int)n);
+	struct rw_tls_server_hello sh = rw_test_server_hello(sh_tls13);
 
 	assert_int_equal(sh.legacy_version, 0x0303);
 	assert_int_equal(sh.version, 0x0304);
@@ -333,10 +241,7 @@ static void test_server_hello_tls13(void **state)
 static void test_server_hello_tls12_downgrade_sentinel(void **state)
 {
 	(void)state;
-	uint8_t buf[1024];
-	size_t n = unhex(sh_tls12, buf, sizeof(buf));
-	struct rw_tls_server_hello sh;
-	assert_int_equal(rw_tls_server_hello_parse(buf, n, &sh), (int)n);
+	struct rw_tls_server_hello sh = rw_test_server_hello(sh_tls12);
 
 	assert_int_equal(sh.version, 0x0303);
 	assert_int_equal(sh.cipher, 0xc02c);
@@ -351,10 +256,7 @@ static void test_server_hello_tls12_downgrade_sentinel(void **state)
 static void test_server_hello_tls11_downgrade_sentinel(void **state)
 {
 	(void)state;
-	uint8_t buf[1024];
-	size_t n = unhex(sh_tls11, buf, sizeof(buf));
-	struct rw_tls_server_hello sh;
-	assert_int_equal(rw_tls_server_hello_parse(buf, n, &sh), (int)n);
+	struct rw_tls_server_hello sh = rw_test_server_hello(sh_tls11);
 
 	assert_int_equal(sh.version, 0x0302);
 	assert_int_equal(sh.cipher, 0xc00a);
@@ -364,10 +266,7 @@ static void test_server_hello_tls11_downgrade_sentinel(void **state)
 static void test_hello_retry_request(void **state)
 {
 	(void)state;
-	uint8_t buf[1024];
-	size_t n = unhex(sh_hrr, buf, sizeof(buf));
-	struct rw_tls_server_hello sh;
-	assert_int_equal(rw_tls_server_hello_parse(buf, n, &sh), (int)n);
+	struct rw_tls_server_hello sh = rw_test_server_hello(sh_hrr);
 
 	assert_true(sh.is_hello_retry_request);
 	assert_int_equal(sh.version, 0x0304);
@@ -376,9 +275,7 @@ static void test_hello_retry_request(void **state)
 	assert_int_equal(sh.downgrade_sentinel, 0);
 
 	/* The ClientHello it answers offered only an X25519 key share. */
-	n = unhex(ch_hrr, buf, sizeof(buf));
-	struct rw_tls_client_hello ch;
-	assert_int_equal(rw_tls_client_hello_parse(buf, n, &ch), (int)n);
+	struct rw_tls_client_hello ch = rw_test_client_hello(ch_hrr);
 	ASSERT_U16S(ch.groups, ch.n_groups, 0x001d, 0x0017);
 	assert_int_equal(ch.n_alpn, 0);
 }
@@ -413,7 +310,7 @@ static void test_every_truncation(void **state)
 	};
 	for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
 		uint8_t full[1024];
-		size_t len = unhex(v[k].hex, full, sizeof(full));
+		size_t len = rw_test_hex(v[k].hex, full, sizeof(full));
 		size_t ok_at = v[k].client ? client_no_ext_end(full) : server_no_ext_end(full);
 		for (size_t n = 0; n <= len; n++) {
 			uint8_t *p = malloc(n ? n : 1);

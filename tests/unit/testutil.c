@@ -14,7 +14,7 @@ static unsigned next_rand(unsigned *state)
 }
 
 struct rw_session *rw_test_run_ex(const struct rw_step *steps, enum rw_split split, unsigned seed,
-				  bool midstream)
+                                  bool midstream)
 {
 	struct rw_session *s = rw_session_new(NULL);
 	assert_non_null(s);
@@ -105,4 +105,16 @@ size_t rw_test_hex(const char *hex, uint8_t *out, size_t cap)
 struct rw_session *rw_test_run(const struct rw_step *steps, enum rw_split split, unsigned seed)
 {
 	return rw_test_run_ex(steps, split, seed, false);
+}
+
+void rw_test_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+void rw_test_put32(uint8_t *p, uint32_t v)
+{
+	rw_test_put16(p, (uint16_t)(v >> 16));
+	rw_test_put16(p + 2, (uint16_t)v);
 }

@@ -26,12 +26,16 @@ enum rw_split { SPLIT_WHOLE, SPLIT_BYTES, SPLIT_RANDOM };
 struct rw_session *rw_test_run(const struct rw_step *steps, enum rw_split split, unsigned seed);
 /* The same; midstream = the capture missed the TCP handshake (no SYN events). */
 struct rw_session *rw_test_run_ex(const struct rw_step *steps, enum rw_split split, unsigned seed,
-				  bool midstream);
+                                  bool midstream);
 
 /* Read a whole file (test data). Aborts the test on failure. */
 uint8_t *rw_test_read_file(const char *path, size_t *n);
 
 /* Hex string ("16 03 01 ..." spaces allowed) to bytes; returns length. */
 size_t rw_test_hex(const char *hex, uint8_t *out, size_t cap);
+
+/* Big-endian (network order) stores. */
+void rw_test_put16(uint8_t *p, uint16_t v);
+void rw_test_put32(uint8_t *p, uint32_t v);
 
 #endif

@@ -1,0 +1,243 @@
+/* rdpwhy proxy: the inline proxy's command line, configuration loading and
+ * privilege drop. Flags use the config file's keys, so a reload re-applies
+ * them over the re-read file. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cli.h"
+#include "proxy.h"
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"usage: rdpwhy proxy [-c FILE] [--listen ADDR:PORT]...\n"
+		"                    [--upstream HOST:PORT | --transparent | --tproxy]\n"
+		"                    [--output SPEC]... [--format text|json] [--pcap-dir DIR]\n"
+		"\n"
+		"Relays RDP connections unchanged between clients and hosts, passing every FIN\n"
+		"and RST on as it happened, and writes one record per connection when it ends:\n"
+		"who closed it, how, in which phase, the likely cause, the evidence and the fix.\n"
+		"\n"
+		"options (each flag has a config file key of the same name; flags win):\n"
+		"  -c, --config FILE       read FILE (format: conf/README.md)\n"
+		"      --check-config      check the configuration and exit (0 = good)\n"
+		"  -l, --listen ADDR:PORT  listen here (repeatable; [::]:3389 for IPv6)\n"
+		"  -u, --upstream H:P      relay every connection to this host\n"
+		"      --transparent       relay to the original destination of an iptables/nft\n"
+		"                          REDIRECT or DNAT rule (SO_ORIGINAL_DST)\n"
+		"      --tproxy            relay to the original destination of a TPROXY rule\n"
+		"                          (needs CAP_NET_ADMIN)\n"
+		"  -o, --output SPEC       '-' (stdout, the default) or a file (repeatable)\n"
+		"  -f, --format text|json  record format (default text)\n"
+		"      --pcap-dir DIR      write each connection as a pcap file (mode 0600)\n"
+		"      --user NAME         drop privileges to NAME after binding\n"
+		"      --syslog            also log rdpwhy's own events to syslog\n"
+		"      --set KEY=VALUE     any config key (e.g. --set tls_timeout=20s)\n"
+		"  -v, --verbose           more log lines (repeat for debug)\n"
+		"  -h, --help              this help\n"
+		"\n"
+		"signals: TERM/INT stop accepting and let connections finish (grace period),\n"
+		"a second one closes them at once; HUP reloads the config for new connections\n"
+		"and reopens output files; USR1 logs the counters.\n");
+}
+
+static int add_flag(struct rw_proxy *px, const char *key, const char *value)
+{
+	if (px->n_flags >= sizeof(px->flag_keys) / sizeof(px->flag_keys[0])) {
+		fprintf(stderr, "rdpwhy proxy: too many options\n");
+		return -1;
+	}
+	px->flag_keys[px->n_flags] = key;
+	px->flag_values[px->n_flags] = value;
+	px->n_flags++;
+	return 0;
+}
+
+static int build_config(struct rw_proxy *px, struct rw_proxy_config *out, char *err,
+			size_t errlen)
+{
+	rw_config_defaults(out);
+	if (px->config_path && rw_config_load(px->config_path, out, err, errlen) < 0)
+		return -1;
+	/* Flags win over the file: a list given as flags replaces the file's
+	 * list, an upstream mode given as a flag replaces the file's mode. */
+	bool cleared_listen = false, cleared_output = false, cleared_mode = false;
+	for (size_t i = 0; i < px->n_flags; i++) {
+		char e[RW_CONF_ERR];
+		const char *k = px->flag_keys[i];
+		if (!strcmp(k, "listen") && !cleared_listen) {
+			out->n_listen = 0;
+			cleared_listen = true;
+		} else if (!strcmp(k, "output") && !cleared_output) {
+			out->n_outputs = 0;
+			cleared_output = true;
+		} else if ((!strcmp(k, "upstream") || !strcmp(k, "transparent") ||
+			    !strcmp(k, "tproxy")) &&
+			   !cleared_mode) {
+			out->mode = RW_UPSTREAM_NONE;
+			cleared_mode = true;
+		}
+		if (rw_config_set(out, k, px->flag_values[i], e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "--%s: %s", k, e);
+			return -1;
+		}
+	}
+	return rw_config_validate(out, err, errlen);
+}
+
+int rw_proxy_reload_config(struct rw_proxy *px, struct rw_proxy_config *out, char *err,
+			   size_t errlen)
+{
+	return build_config(px, out, err, errlen);
+}
+
+static int drop_privileges(const char *user, char *err, size_t errlen)
+{
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, errlen, "user %s: %s", user, errno ? strerror(errno) : "no such user");
+		return -1;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		snprintf(err, errlen, "cannot become %s: %s", user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		snprintf(err, errlen, "still able to regain root after dropping to %s", user);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct {
+	const char *flag, *key;
+	bool has_value;
+} flag_map[] = {
+	{"--listen", "listen", true},      {"-l", "listen", true},
+	{"--upstream", "upstream", true},  {"-u", "upstream", true},
+	{"--output", "output", true},      {"-o", "output", true},
+	{"--format", "format", true},      {"-f", "format", true},
+	{"--pcap-dir", "pcap_dir", true},  {"--user", "user", true},
+	{"--transparent", "transparent", false}, {"--tproxy", "tproxy", false},
+	{"--syslog", "syslog", false},
+};
+
+int cmd_proxy(int argc, char **argv)
+{
+	struct rw_proxy *px = calloc(1, sizeof(*px));
+	if (!px) {
+		fprintf(stderr, "rdpwhy proxy: out of memory\n");
+		return 1;
+	}
+	bool check_only = false;
+	int verbosity = 0;
+	int status = 2;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			help(stdout);
+			status = 0;
+			goto out;
+		}
+		if (!strcmp(a, "--check-config")) {
+			check_only = true;
+			continue;
+		}
+		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			verbosity++;
+			continue;
+		}
+		if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "rdpwhy proxy: %s needs a file\n", a);
+				goto out;
+			}
+			px->config_path = argv[++i];
+			continue;
+		}
+		if (!strcmp(a, "--set")) {
+			char *eq = i + 1 < argc ? strchr(argv[i + 1], '=') : NULL;
+			if (!eq) {
+				fprintf(stderr, "rdpwhy proxy: --set needs KEY=VALUE\n");
+				goto out;
+			}
+			*eq = '\0';
+			if (add_flag(px, argv[i + 1], eq + 1) < 0)
+				goto out;
+			i++;
+			continue;
+		}
+		bool known = false;
+		for (size_t k = 0; k < sizeof(flag_map) / sizeof(flag_map[0]); k++) {
+			if (strcmp(a, flag_map[k].flag) != 0)
+				continue;
+			known = true;
+			if (flag_map[k].has_value && i + 1 >= argc) {
+				fprintf(stderr, "rdpwhy proxy: %s needs a value\n", a);
+				goto out;
+			}
+			if (add_flag(px, flag_map[k].key, flag_map[k].has_value ? argv[++i] : "yes") < 0)
+				goto out;
+			break;
+		}
+		if (!known) {
+			fprintf(stderr, "rdpwhy proxy: unknown option '%s'\n", a);
+			help(stderr);
+			goto out;
+		}
+	}
+
+	char err[RW_CONF_ERR];
+	if (build_config(px, &px->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rdpwhy proxy: %s\n", err);
+		status = 1;
+		goto out;
+	}
+	if (check_only) {
+		printf("%s: configuration ok\n", px->config_path ? px->config_path : "flags");
+		status = 0;
+		goto out;
+	}
+	/* A peer that vanishes must not kill us with SIGPIPE on write. */
+	signal(SIGPIPE, SIG_IGN);
+	rw_log_open(&px->log, px->cfg.syslog, verbosity);
+	px->base = event_base_new();
+	if (!px->base) {
+		fprintf(stderr, "rdpwhy proxy: cannot create the event loop\n");
+		status = 1;
+		goto out;
+	}
+	LIST_INIT(&px->conns);
+	px->outputs = rw_outputs_open(&px->cfg, &px->log, err, sizeof(err));
+	if (!px->outputs || rw_proxy_listen(px, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rdpwhy proxy: %s\n", err);
+		status = 1;
+		goto out;
+	}
+	if (px->cfg.user[0]) {
+		if (drop_privileges(px->cfg.user, err, sizeof(err)) < 0) {
+			fprintf(stderr, "rdpwhy proxy: %s\n", err);
+			status = 1;
+			goto out;
+		}
+		rw_logx(&px->log, LOG_NOTICE, "running as %s", px->cfg.user);
+	}
+	status = rw_proxy_run(px) < 0 ? 1 : 0;
+out:
+	if (px->outputs)
+		rw_outputs_close(px->outputs);
+	if (px->base)
+		event_base_free(px->base);
+	rw_log_close(&px->log);
+	free(px);
+	return status;
+}

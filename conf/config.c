@@ -1,0 +1,957 @@
+/* The proxy's configuration: defaults, the "key = value" file format and the
+ * checks that run before start-up. No globals, no printing, no exit(): every
+ * error is a message in the caller's buffer. */
+#include "config.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define LINE_MAX_CHARS 4096 /* longest line accepted, without its line ending */
+#define KEY_MAX        32   /* longer keys are unknown anyway */
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
+                                                      ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* A value quoted in a message: long values are cut (the message must stay
+ * readable in a 512-byte buffer), bytes that are not printable become '?'. */
+struct shown {
+	char s[68];
+};
+
+static struct shown show(const char *v)
+{
+	struct shown o;
+	size_t i = 0;
+	for (; v[i] && i < 60; i++)
+		o.s[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
+	if (v[i]) {
+		memcpy(o.s + i, "...", 3);
+		i += 3;
+	}
+	o.s[i] = 0;
+	return o;
+}
+
+/* The same for the first n bytes of s (not NUL-terminated there). */
+static struct shown show_n(const char *s, size_t n)
+{
+	char buf[64];
+	size_t k = n < sizeof(buf) - 1 ? n : sizeof(buf) - 1;
+	memcpy(buf, s, k);
+	buf[k] = 0;
+	return show(buf); /* cut at 60 with "..." like show() */
+}
+
+static bool is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* Unsigned decimal, digits only (no sign, no space). Returns 0, -1 for bad
+ * syntax, -2 when the value does not fit max. */
+static int parse_uint(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+	if (n == 0)
+		return -1;
+	uint64_t v = 0;
+	bool big = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!is_digit(s[i]))
+			return -1;
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			big = true;
+		else
+			v = v * 10 + d;
+	}
+	if (big || v > max)
+		return -2;
+	*out = v;
+	return 0;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static int parse_port(const char *s, size_t n, uint16_t *out)
+{
+	uint64_t v;
+	if (parse_uint(s, n, 65535, &v) < 0 || v == 0)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+/* "10s", "500ms", "2m", "1h"; a bare integer is seconds; 0 is 0. */
+static int parse_duration_ms(const char *v, unsigned *out)
+{
+	size_t n = 0;
+	while (is_digit(v[n]))
+		n++;
+	uint64_t mult;
+	const char *unit = v + n;
+	if (!*unit || !strcmp(unit, "s"))
+		mult = 1000;
+	else if (!strcmp(unit, "ms"))
+		mult = 1;
+	else if (!strcmp(unit, "m"))
+		mult = 60 * 1000;
+	else if (!strcmp(unit, "h"))
+		mult = 3600 * 1000;
+	else
+		return -1;
+	uint64_t num;
+	int r = parse_uint(v, n, UINT_MAX, &num);
+	if (r < 0)
+		return r;
+	if (num > UINT_MAX / mult)
+		return -2;
+	*out = (unsigned)(num * mult);
+	return 0;
+}
+
+/* "262144", "256k", "256K", "1m", "1M" (k = 1024). */
+static int parse_size(const char *v, size_t *out)
+{
+	size_t n = 0;
+	while (is_digit(v[n]))
+		n++;
+	uint64_t mult = 1;
+	if (v[n] == 'k' || v[n] == 'K')
+		mult = 1024;
+	else if (v[n] == 'm' || v[n] == 'M')
+		mult = 1024 * 1024;
+	else if (v[n])
+		return -1;
+	if (mult != 1 && v[n + 1])
+		return -1;
+	uint64_t num;
+	int r = parse_uint(v, n, SIZE_MAX, &num);
+	if (r < 0)
+		return r;
+	if (num > SIZE_MAX / mult)
+		return -2;
+	*out = (size_t)(num * mult);
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(v, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcmp(v, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* IPv6 text with an optional "%zone" (interface name or index). */
+static int parse_ipv6(const char *s, size_t n, struct sockaddr_in6 *sin6, char *err, size_t errlen)
+{
+	char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	if (n >= sizeof(buf))
+		return fail(err, errlen, "'%s' is not an IPv6 address", show_n(s, n).s);
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	char *zone = strchr(buf, '%');
+	if (zone)
+		*zone++ = 0;
+	if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) != 1)
+		return fail(err, errlen, "'%s' is not an IPv6 address", show(buf).s);
+	if (zone) {
+		uint64_t idx;
+		if (parse_uint(zone, strlen(zone), UINT32_MAX, &idx) == 0 && idx > 0)
+			sin6->sin6_scope_id = (uint32_t)idx;
+		else if ((sin6->sin6_scope_id = if_nametoindex(zone)) == 0)
+			return fail(err, errlen, "unknown interface '%s' after '%%'", show(zone).s);
+	}
+	return 0;
+}
+
+int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t errlen)
+{
+	size_t len = strlen(text);
+	memset(out, 0, sizeof(*out));
+	if (len == 0)
+		return fail(err, errlen, "empty address (use ADDR:PORT, [V6]:PORT or :PORT)");
+	if (len >= sizeof(out->text))
+		return fail(err, errlen, "'%s' is too long", show(text).s);
+
+	const char *host = text, *port;
+	size_t host_len;
+	bool v6 = false;
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (!close || close[1] != ':')
+			return fail(err, errlen, "'%s': expected [V6]:PORT", show(text).s);
+		host = text + 1;
+		host_len = (size_t)(close - host);
+		port = close + 2;
+		v6 = true;
+	} else {
+		const char *colon = strrchr(text, ':');
+		if (colon && colon != strchr(text, ':'))
+			return fail(err, errlen, "'%s': IPv6 addresses need brackets: [V6]:PORT",
+			            show(text).s);
+		if (!colon && strchr(text, '.'))
+			return fail(err, errlen, "'%s': missing port (use ADDR:PORT)",
+			            show(text).s);
+		port = colon ? colon + 1 : text;
+		host_len = colon ? (size_t)(colon - text) : 0;
+	}
+
+	uint16_t p;
+	if (parse_port(port, strlen(port), &p) < 0) {
+		if (port == text)
+			return fail(err, errlen, "bad port '%s' (use 1-65535)", show(port).s);
+		return fail(err, errlen, "bad port '%s' in '%s' (use 1-65535)", show(port).s,
+		            show(text).s);
+	}
+
+	if (host_len == 0 && !v6) {
+		/* All addresses: one IPv6 socket that also takes IPv4. */
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+		sin6->sin6_port = htons(p);
+		out->addr_len = sizeof(*sin6);
+		out->dual_stack = true;
+	} else if (v6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(p);
+		if (parse_ipv6(host, host_len, sin6, err, errlen) < 0)
+			return -1;
+		out->addr_len = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
+		char buf[INET_ADDRSTRLEN];
+		bool ok = host_len < sizeof(buf);
+		if (ok) {
+			memcpy(buf, host, host_len);
+			buf[host_len] = 0;
+			ok = inet_pton(AF_INET, buf, &sin->sin_addr) == 1;
+		}
+		if (!ok)
+			return fail(err, errlen,
+			            "'%s' is not a numeric IPv4 address (names are not "
+			            "accepted; IPv6 goes in brackets: [V6]:PORT)",
+			            show_n(host, host_len).s);
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(p);
+		out->addr_len = sizeof(*sin);
+	}
+	memcpy(out->text, text, len + 1);
+	return 0;
+}
+
+/* A host name: letters, digits, '-', '_' and dots (RFC 1123, plus '_'). */
+static bool is_hostname(const char *s, size_t n)
+{
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || is_digit(ch) ||
+		      ch == '-' || ch == '_' || ch == '.'))
+			return false;
+	}
+	return s[0] != '.' && s[0] != '-';
+}
+
+/* "HOST:PORT" or "[V6]:PORT"; the host is stored without brackets and the
+ * port as a plain decimal number. */
+static int parse_upstream(const char *v, char host_out[256], char port_out[16], char *err,
+                          size_t errlen)
+{
+	const char *host = v, *port;
+	size_t host_len;
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+		if (!close || close[1] != ':')
+			return fail(err, errlen, "upstream: '%s': expected [V6]:PORT", show(v).s);
+		host = v + 1;
+		host_len = (size_t)(close - host);
+		port = close + 2;
+		struct sockaddr_in6 sin6;
+		char msg[RW_CONF_ERR];
+		if (parse_ipv6(host, host_len, &sin6, msg, sizeof(msg)) < 0)
+			return fail(err, errlen, "upstream: %s", msg);
+	} else {
+		const char *colon = strrchr(v, ':');
+		if (!colon)
+			return fail(err, errlen, "upstream: '%s': missing port (use HOST:PORT)",
+			            show(v).s);
+		if (colon != strchr(v, ':'))
+			return fail(err, errlen,
+			            "upstream: '%s': IPv6 addresses need brackets: [V6]:PORT",
+			            show(v).s);
+		host_len = (size_t)(colon - v);
+		port = colon + 1;
+		if (!is_hostname(host, host_len))
+			return fail(err, errlen, "upstream: bad host '%s' in '%s' (use HOST:PORT)",
+			            show_n(host, host_len).s, show(v).s);
+	}
+	uint16_t p;
+	if (parse_port(port, strlen(port), &p) < 0)
+		return fail(err, errlen, "upstream: bad port '%s' in '%s' (use 1-65535)",
+		            show(port).s, show(v).s);
+	if (host_len >= 256)
+		return fail(err, errlen, "upstream: host name too long");
+	memcpy(host_out, host, host_len);
+	host_out[host_len] = 0;
+	snprintf(port_out, 16, "%u", (unsigned)p);
+	return 0;
+}
+
+static int parse_sha256(const char *v, char out[65], char *err, size_t errlen)
+{
+	char hex[65];
+	size_t n = 0;
+	for (const char *p = v; *p; p++) {
+		char ch = *p;
+		if (ch == ':')
+			continue;
+		if (ch >= 'A' && ch <= 'F')
+			ch = (char)(ch - 'A' + 'a');
+		if (!is_digit(ch) && !(ch >= 'a' && ch <= 'f'))
+			return fail(err, errlen,
+			            "expected_cert_sha256: bad character '%c' (use 64 hex digits, "
+			            "colons allowed)",
+			            (ch >= 0x20 && ch < 0x7f) ? ch : '?');
+		if (n < 64)
+			hex[n] = ch;
+		n++;
+	}
+	if (n != 64)
+		return fail(err, errlen,
+		            "expected_cert_sha256: %zu hex digits, a SHA-256 fingerprint has 64",
+		            n);
+	memcpy(out, hex, 64);
+	out[64] = 0;
+	return 0;
+}
+
+/* ---- the key table ----------------------------------------------------- */
+
+enum key_kind {
+	K_LISTEN,
+	K_UPSTREAM,
+	K_MODE, /* yes/no switch for a mode (arg = the mode) */
+	K_OUTPUT,
+	K_FORMAT,
+	K_STRING, /* char[] at off, size cap; "" allowed */
+	K_BOOL,
+	K_DURATION, /* unsigned ms */
+	K_SIZE,     /* size_t bytes, at least arg */
+	K_COUNT,    /* unsigned */
+	K_SHA256,
+};
+
+struct key {
+	const char *name;
+	enum key_kind kind;
+	size_t off, cap;
+	unsigned arg;
+};
+
+#define F(f) offsetof(struct rw_proxy_config, f)
+#define S(f) sizeof(((struct rw_proxy_config *)0)->f)
+static const struct key keys[] = {
+        {"listen", K_LISTEN, 0, 0, 0},
+        {"upstream", K_UPSTREAM, 0, 0, 0},
+        {"transparent", K_MODE, 0, 0, RW_UPSTREAM_TRANSPARENT},
+        {"tproxy", K_MODE, 0, 0, RW_UPSTREAM_TPROXY},
+        {"output", K_OUTPUT, 0, 0, 0},
+        {"format", K_FORMAT, 0, 0, 0},
+        {"pcap_dir", K_STRING, F(pcap_dir), S(pcap_dir), 0},
+        {"user", K_STRING, F(user), S(user), 0},
+        {"syslog", K_BOOL, F(syslog), 0, 0},
+        {"connect_timeout", K_DURATION, F(connect_timeout_ms), 0, 0},
+        {"x224_timeout", K_DURATION, F(x224_timeout_ms), 0, 0},
+        {"tls_timeout", K_DURATION, F(tls_timeout_ms), 0, 0},
+        {"nla_timeout", K_DURATION, F(nla_timeout_ms), 0, 0},
+        {"rdp_timeout", K_DURATION, F(rdp_timeout_ms), 0, 0},
+        {"idle_timeout", K_DURATION, F(idle_timeout_ms), 0, 0},
+        {"grace", K_DURATION, F(grace_ms), 0, 0},
+        {"max_buffer", K_SIZE, F(max_buffer), 0, RW_CONF_MIN_BUFFER},
+        {"max_connections", K_COUNT, F(max_connections), 0, 0},
+        {"expected_cert_sha256", K_SHA256, F(expected_cert_sha256), 0, 0},
+};
+#undef F
+#undef S
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+const char *rw_config_key(size_t i)
+{
+	return i < N_KEYS ? keys[i].name : NULL;
+}
+
+const char *rw_upstream_mode_name(enum rw_upstream_mode m)
+{
+	switch (m) {
+	case RW_UPSTREAM_NONE:
+		return "none";
+	case RW_UPSTREAM_FIXED:
+		return "fixed";
+	case RW_UPSTREAM_TRANSPARENT:
+		return "transparent";
+	case RW_UPSTREAM_TPROXY:
+		return "tproxy";
+	}
+	return "?";
+}
+
+/* The key that selects a mode, for "A and B are exclusive". */
+static const char *mode_key(enum rw_upstream_mode m)
+{
+	return m == RW_UPSTREAM_FIXED ? "upstream" : rw_upstream_mode_name(m);
+}
+
+static unsigned edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned row[KEY_MAX + 1];
+	if (la > KEY_MAX || lb > KEY_MAX)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static int unknown_key(const char *key, char *err, size_t errlen)
+{
+	const char *best = NULL;
+	unsigned best_d = 3; /* suggest only close matches */
+	for (size_t i = 0; i < N_KEYS; i++) {
+		unsigned d = edit_distance(key, keys[i].name);
+		if (d < best_d) {
+			best_d = d;
+			best = keys[i].name;
+		}
+	}
+	if (best)
+		return fail(err, errlen, "unknown key '%s' (did you mean '%s'?)", show(key).s,
+		            best);
+	return fail(err, errlen, "unknown key '%s'", show(key).s);
+}
+
+static int set_mode(struct rw_proxy_config *c, enum rw_upstream_mode m, char *err, size_t errlen)
+{
+	if (c->mode != RW_UPSTREAM_NONE && c->mode != m)
+		return fail(err, errlen, "%s and %s are exclusive", mode_key(c->mode), mode_key(m));
+	c->mode = m;
+	return 0;
+}
+
+static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v, char *err,
+                   size_t errlen)
+{
+	char *field = (char *)c + k->off;
+	int r;
+	switch (k->kind) {
+	case K_LISTEN: {
+		if (c->n_listen >= RW_CONF_MAX_LISTEN)
+			return fail(err, errlen, "listen: too many addresses (max %d)",
+			            RW_CONF_MAX_LISTEN);
+		struct rw_listen l;
+		char msg[RW_CONF_ERR];
+		if (rw_parse_listen(v, &l, msg, sizeof(msg)) < 0)
+			return fail(err, errlen, "listen: %s", msg);
+		for (size_t i = 0; i < c->n_listen; i++)
+			if (c->listen[i].addr_len == l.addr_len &&
+			    !memcmp(&c->listen[i].addr, &l.addr, l.addr_len))
+				return fail(err, errlen, "listen: '%s' is already listed as '%s'",
+				            l.text, c->listen[i].text);
+		c->listen[c->n_listen++] = l;
+		return 0;
+	}
+	case K_UPSTREAM: {
+		_Static_assert(sizeof(c->upstream_host) == 256 && sizeof(c->upstream_port) == 16,
+		               "parse_upstream's buffers");
+		char host[256] = "", port[16] = "";
+		if (c->mode != RW_UPSTREAM_NONE && c->mode != RW_UPSTREAM_FIXED)
+			return set_mode(c, RW_UPSTREAM_FIXED, err, errlen);
+		if (parse_upstream(v, host, port, err, errlen) < 0)
+			return -1;
+		memcpy(c->upstream_host, host, sizeof(host));
+		memcpy(c->upstream_port, port, sizeof(port));
+		return set_mode(c, RW_UPSTREAM_FIXED, err, errlen);
+	}
+	case K_MODE: {
+		bool on;
+		if (parse_bool(v, &on) < 0)
+			return fail(err, errlen, "%s: expected yes or no, not '%s'", k->name,
+			            show(v).s);
+		if (on)
+			return set_mode(c, (enum rw_upstream_mode)k->arg, err, errlen);
+		if (c->mode == (enum rw_upstream_mode)k->arg)
+			c->mode = RW_UPSTREAM_NONE;
+		return 0;
+	}
+	case K_OUTPUT:
+		if (!*v)
+			return fail(err, errlen,
+			            "output: empty value (use - for stdout, or a path)");
+		if (strlen(v) >= sizeof(c->outputs[0]))
+			return fail(err, errlen, "output: '%s' is too long", show(v).s);
+		if (c->n_outputs >= RW_CONF_MAX_OUTPUTS)
+			return fail(err, errlen, "output: too many outputs (max %d)",
+			            RW_CONF_MAX_OUTPUTS);
+		for (size_t i = 0; i < c->n_outputs; i++)
+			if (!strcmp(c->outputs[i], v))
+				return fail(err, errlen, "output: '%s' is already listed",
+				            show(v).s);
+		memcpy(c->outputs[c->n_outputs++], v, strlen(v) + 1);
+		return 0;
+	case K_FORMAT:
+		if (!strcmp(v, "text"))
+			c->json = false;
+		else if (!strcmp(v, "json"))
+			c->json = true;
+		else
+			return fail(err, errlen, "format: expected text or json, not '%s'",
+			            show(v).s);
+		return 0;
+	case K_STRING:
+		if (strlen(v) >= k->cap)
+			return fail(err, errlen, "%s: '%s' is too long (max %zu characters)",
+			            k->name, show(v).s, k->cap - 1);
+		memset(field, 0, k->cap);
+		memcpy(field, v, strlen(v));
+		return 0;
+	case K_BOOL:
+		if (parse_bool(v, (bool *)(void *)field) < 0)
+			return fail(err, errlen, "%s: expected yes or no, not '%s'", k->name,
+			            show(v).s);
+		return 0;
+	case K_DURATION:
+		r = parse_duration_ms(v, (unsigned *)(void *)field);
+		if (r == -2)
+			return fail(err, errlen, "%s: duration '%s' is too long (max 1193h)",
+			            k->name, show(v).s);
+		if (r < 0)
+			return fail(err, errlen, "%s: bad duration '%s' (use e.g. 10s, 500ms)",
+			            k->name, show(v).s);
+		return 0;
+	case K_SIZE: {
+		size_t n;
+		r = parse_size(v, &n);
+		if (r == -2)
+			return fail(err, errlen, "%s: size '%s' is too large", k->name, show(v).s);
+		if (r < 0)
+			return fail(err, errlen, "%s: bad size '%s' (use e.g. 262144, 256k, 1M)",
+			            k->name, show(v).s);
+		if (n < k->arg)
+			return fail(err, errlen, "%s: %s is below the minimum of %u bytes", k->name,
+			            show(v).s, k->arg);
+		*(size_t *)(void *)field = n;
+		return 0;
+	}
+	case K_COUNT: {
+		uint64_t n;
+		r = parse_uint(v, strlen(v), UINT_MAX, &n);
+		if (r == -2)
+			return fail(err, errlen, "%s: '%s' is too large (max %u)", k->name,
+			            show(v).s, UINT_MAX);
+		if (r < 0)
+			return fail(err, errlen, "%s: expected a number, not '%s'", k->name,
+			            show(v).s);
+		*(unsigned *)(void *)field = (unsigned)n;
+		return 0;
+	}
+	case K_SHA256:
+		if (!*v) {
+			memset(field, 0, sizeof(c->expected_cert_sha256));
+			return 0;
+		}
+		return parse_sha256(v, field, err, errlen);
+	}
+	return fail(err, errlen, "%s: internal error", k->name);
+}
+
+int rw_config_set(struct rw_proxy_config *c, const char *key, const char *value, char *err,
+                  size_t errlen)
+{
+	char name[KEY_MAX + 1];
+	size_t n = strlen(key);
+	if (n > KEY_MAX)
+		return unknown_key(key, err, errlen);
+	/* "pcap-dir" (a flag's spelling) is "pcap_dir". */
+	for (size_t i = 0; i <= n; i++)
+		name[i] = key[i] == '-' ? '_' : key[i];
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (!strcmp(name, keys[i].name))
+			return set_key(c, &keys[i], value, err, errlen);
+	return unknown_key(name, err, errlen);
+}
+
+void rw_config_defaults(struct rw_proxy_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = RW_UPSTREAM_NONE;
+	c->json = false;
+	c->connect_timeout_ms = 10000;
+	c->x224_timeout_ms = 30000;
+	c->tls_timeout_ms = 30000;
+	c->nla_timeout_ms = 60000;
+	c->rdp_timeout_ms = 60000;
+	c->idle_timeout_ms = 0;
+	c->grace_ms = 10000;
+	c->max_buffer = 256 * 1024;
+	c->max_connections = 0;
+}
+
+/* ---- the file format ----------------------------------------------------- */
+
+/* One line, line ending already removed: "key = value", a comment or blank.
+ * The value is unquoted in place. */
+static int parse_line(struct rw_proxy_config *c, char *line, char *err, size_t errlen)
+{
+	char *p = line;
+	while (is_space(*p))
+		p++;
+	if (!*p || *p == '#')
+		return 0;
+	char *key = p;
+	while (*p && !is_space(*p) && *p != '=')
+		p++;
+	char *key_end = p;
+	while (is_space(*p))
+		p++;
+	if (key == key_end)
+		return fail(err, errlen, "missing key before '='");
+	if (*p != '=') {
+		*key_end = 0;
+		return fail(err, errlen, "missing '=' after '%s' (lines are key = value)",
+		            show(key).s);
+	}
+	*key_end = 0;
+	p++;
+	while (is_space(*p))
+		p++;
+
+	char *value = p;
+	if (*p == '"') {
+		char *out = value;
+		p++;
+		for (;;) {
+			if (!*p)
+				return fail(err, errlen, "%s: missing closing quote", show(key).s);
+			if (*p == '"')
+				break;
+			if (*p == '\\') {
+				if (!p[1])
+					return fail(err, errlen, "%s: missing closing quote",
+					            show(key).s);
+				if (p[1] != '"' && p[1] != '\\')
+					return fail(
+					        err, errlen,
+					        "%s: unknown escape '\\%c' in quoted value (only "
+					        "\\\" and \\\\)",
+					        show(key).s, p[1]);
+				p++;
+			}
+			*out++ = *p++;
+		}
+		p++;
+		while (is_space(*p))
+			p++;
+		if (*p && *p != '#')
+			return fail(err, errlen, "%s: text after the closing quote", show(key).s);
+		*out = 0;
+	} else {
+		/* A '#' after a space starts a comment; "a#b" is a value. */
+		char *end = p;
+		while (*p && !(*p == '#' && p > value && is_space(p[-1])))
+			p++;
+		end = p;
+		while (end > value && is_space(end[-1]))
+			end--;
+		*end = 0;
+	}
+	return rw_config_set(c, key, value, err, errlen);
+}
+
+/* Lines come from a FILE or from memory. */
+struct reader {
+	FILE *f;
+	const char *p;
+	size_t n, off;
+};
+
+static int next_char(struct reader *r)
+{
+	if (r->f)
+		return getc(r->f);
+	return r->off < r->n ? (unsigned char)r->p[r->off++] : EOF;
+}
+
+static int parse_lines(struct reader *r, const char *name, struct rw_proxy_config *c, char *err,
+                       size_t errlen)
+{
+	char line[LINE_MAX_CHARS + 2]; /* the longest line, its CR, the NUL */
+	char msg[RW_CONF_ERR];
+	for (unsigned lineno = 1;; lineno++) {
+		size_t len = 0, total = 0;
+		int ch;
+		bool nul = false;
+		while ((ch = next_char(r)) != EOF && ch != '\n') {
+			if (len < sizeof(line) - 1)
+				line[len++] = (char)ch;
+			total++;
+			if (ch == 0)
+				nul = true;
+		}
+		if (ch == EOF && total == 0)
+			return 0;
+		if (len > 0 && line[len - 1] == '\r') {
+			len--;
+			total--;
+		}
+		line[len] = 0;
+		if (total > LINE_MAX_CHARS)
+			return fail(err, errlen, "%s:%u: line too long (max %d characters)", name,
+			            lineno, LINE_MAX_CHARS);
+		if (nul)
+			return fail(err, errlen, "%s:%u: NUL byte in line", name, lineno);
+		char *text = line;
+		if (lineno == 1 && !strncmp(text, "\xef\xbb\xbf", 3)) /* UTF-8 BOM */
+			text += 3;
+		for (char *q = text; *q; q++)
+			if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f)
+				return fail(err, errlen, "%s:%u: control character 0x%02x in line",
+				            name, lineno, (unsigned char)*q);
+		if (parse_line(c, text, msg, sizeof(msg)) < 0)
+			return fail(err, errlen, "%s:%u: %s", name, lineno, msg);
+		if (ch == EOF)
+			return 0;
+	}
+}
+
+int rw_config_parse(const char *name, const char *text, size_t len, struct rw_proxy_config *c,
+                    char *err, size_t errlen)
+{
+	struct reader r = {.p = text, .n = len};
+	return parse_lines(&r, name, c, err, errlen);
+}
+
+int rw_config_load(const char *path, struct rw_proxy_config *c, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	struct reader r = {.f = f};
+	int rc = parse_lines(&r, path, c, err, errlen);
+	if (rc == 0 && ferror(f))
+		rc = fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+	fclose(f);
+	return rc;
+}
+
+/* ---- checks -------------------------------------------------------------- */
+
+static bool is_any(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	return IN6_IS_ADDR_UNSPECIFIED(a);
+}
+
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* A fixed upstream that is one of our own listeners would connect to itself
+ * for ever. Only numeric upstreams can be checked before resolution. */
+static const struct rw_listen *upstream_loop(const struct rw_proxy_config *c)
+{
+	struct rw_listen up;
+	char text[300], ignored[RW_CONF_ERR];
+	bool v6 = strchr(c->upstream_host, ':') != NULL;
+	snprintf(text, sizeof(text), v6 ? "[%s]:%s" : "%s:%s", c->upstream_host, c->upstream_port);
+	if (rw_parse_listen(text, &up, ignored, sizeof(ignored)) < 0)
+		return NULL; /* a name */
+	bool up_loopback =
+	        up.addr.ss_family == AF_INET
+	                ? (ntohl(((struct sockaddr_in *)&up.addr)->sin_addr.s_addr) >> 24) == 127
+	                : IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&up.addr)->sin6_addr);
+	for (size_t i = 0; i < c->n_listen; i++) {
+		const struct rw_listen *l = &c->listen[i];
+		if (port_of(&l->addr) != port_of(&up.addr))
+			continue;
+		bool same_family = l->addr.ss_family == up.addr.ss_family || l->dual_stack;
+		if (is_any(&l->addr) && same_family && (up_loopback || is_any(&up.addr)))
+			return l;
+		if (l->addr.ss_family != up.addr.ss_family)
+			continue;
+		if (up.addr.ss_family == AF_INET
+		            ? ((struct sockaddr_in *)&l->addr)->sin_addr.s_addr ==
+		                      ((struct sockaddr_in *)&up.addr)->sin_addr.s_addr
+		            : IN6_ARE_ADDR_EQUAL(&((struct sockaddr_in6 *)&l->addr)->sin6_addr,
+		                                 &((struct sockaddr_in6 *)&up.addr)->sin6_addr))
+			return l;
+	}
+	return NULL;
+}
+
+int rw_config_validate(const struct rw_proxy_config *c, char *err, size_t errlen)
+{
+	if (c->n_listen == 0)
+		return fail(err, errlen, "no listen address: set listen = ADDR:PORT (e.g. :3389)");
+	switch (c->mode) {
+	case RW_UPSTREAM_NONE:
+		return fail(err, errlen,
+		            "no upstream: set upstream = HOST:PORT, transparent = yes or "
+		            "tproxy = yes");
+	case RW_UPSTREAM_FIXED: {
+		if (!c->upstream_host[0] || !c->upstream_port[0])
+			return fail(err, errlen, "upstream: no host or port");
+		const struct rw_listen *l = upstream_loop(c);
+		if (l)
+			return fail(
+			        err, errlen,
+			        strchr(c->upstream_host, ':')
+			                ? "upstream: [%s]:%s is rdpwhy's own listener %s (a loop)"
+			                : "upstream: %s:%s is rdpwhy's own listener %s (a loop)",
+			        c->upstream_host, c->upstream_port, l->text);
+		break;
+	}
+	case RW_UPSTREAM_TRANSPARENT:
+	case RW_UPSTREAM_TPROXY:
+		break;
+	}
+	if (c->max_buffer < RW_CONF_MIN_BUFFER)
+		return fail(err, errlen, "max_buffer: %zu is below the minimum of %d bytes",
+		            c->max_buffer, RW_CONF_MIN_BUFFER);
+	if (c->pcap_dir[0]) {
+		struct stat st;
+		if (stat(c->pcap_dir, &st) < 0)
+			return fail(err, errlen, "pcap_dir: '%s': %s", show(c->pcap_dir).s,
+			            strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return fail(err, errlen, "pcap_dir: '%s' is not a directory",
+			            show(c->pcap_dir).s);
+	}
+	return 0;
+}
+
+/* ---- writing a config back ------------------------------------------------ */
+
+struct out {
+	char *buf;
+	size_t cap, len;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	size_t room = o->len < o->cap ? o->cap - o->len : 0;
+	int n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += (size_t)n;
+}
+
+static void put_quoted(struct out *o, const char *key, const char *v)
+{
+	put(o, "%s = \"", key);
+	for (; *v; v++)
+		put(o, "%s%c", (*v == '"' || *v == '\\') ? "\\" : "", *v);
+	put(o, "\"\n");
+}
+
+static void put_duration(struct out *o, const char *key, unsigned ms)
+{
+	if (ms == 0)
+		put(o, "%s = 0\n", key);
+	else if (ms % 3600000 == 0)
+		put(o, "%s = %uh\n", key, ms / 3600000);
+	else if (ms % 60000 == 0)
+		put(o, "%s = %um\n", key, ms / 60000);
+	else if (ms % 1000 == 0)
+		put(o, "%s = %us\n", key, ms / 1000);
+	else
+		put(o, "%s = %ums\n", key, ms);
+}
+
+size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len)
+{
+	struct out o = {buf, len, 0};
+	if (len)
+		buf[0] = 0;
+	for (size_t i = 0; i < c->n_listen; i++)
+		put(&o, "listen = %s\n", c->listen[i].text);
+	if (c->mode == RW_UPSTREAM_FIXED)
+		put(&o,
+		    strchr(c->upstream_host, ':') ? "upstream = [%s]:%s\n" : "upstream = %s:%s\n",
+		    c->upstream_host, c->upstream_port);
+	else if (c->mode != RW_UPSTREAM_NONE)
+		put(&o, "%s = yes\n", rw_upstream_mode_name(c->mode));
+	for (size_t i = 0; i < c->n_outputs; i++)
+		put_quoted(&o, "output", c->outputs[i]);
+	put(&o, "format = %s\n", c->json ? "json" : "text");
+	put_quoted(&o, "pcap_dir", c->pcap_dir);
+	put_quoted(&o, "user", c->user);
+	put(&o, "syslog = %s\n", c->syslog ? "yes" : "no");
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (keys[i].kind == K_DURATION)
+			put_duration(
+			        &o, keys[i].name,
+			        *(const unsigned *)(const void *)((const char *)c + keys[i].off));
+	if (c->max_buffer % (1024 * 1024) == 0)
+		put(&o, "max_buffer = %zuM\n", c->max_buffer / (1024 * 1024));
+	else if (c->max_buffer % 1024 == 0)
+		put(&o, "max_buffer = %zuk\n", c->max_buffer / 1024);
+	else
+		put(&o, "max_buffer = %zu\n", c->max_buffer);
+	put(&o, "max_connections = %u\n", c->max_connections);
+	put(&o, "expected_cert_sha256 = \"%s\"\n", c->expected_cert_sha256);
+	return o.len;
+}

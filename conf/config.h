@@ -1,0 +1,81 @@
+/* The proxy's configuration: one struct filled from defaults, then the
+ * config file, then the command-line flags (the same keys). A bad file stops
+ * start-up with "FILE:LINE: message". */
+#ifndef RW_CONFIG_H
+#define RW_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define RW_CONF_MAX_LISTEN 16
+#define RW_CONF_MAX_OUTPUTS 8
+#define RW_CONF_ERR 512
+#define RW_CONF_MIN_BUFFER 4096 /* smallest max_buffer accepted */
+
+enum rw_upstream_mode {
+	RW_UPSTREAM_NONE = 0, /* not set: start-up refuses */
+	RW_UPSTREAM_FIXED,    /* upstream = host:port */
+	RW_UPSTREAM_TRANSPARENT, /* iptables/nft REDIRECT or DNAT: SO_ORIGINAL_DST */
+	RW_UPSTREAM_TPROXY,   /* TPROXY: the accepted socket's local address */
+};
+
+struct rw_listen {
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	char text[80]; /* as written, for logs */
+	bool dual_stack; /* ":PORT"/"PORT": [::] that takes IPv4 too (IPV6_V6ONLY 0); an
+			    explicit "[::]:PORT" is false (IPv6 only, IPV6_V6ONLY 1) */
+};
+
+struct rw_proxy_config {
+	struct rw_listen listen[RW_CONF_MAX_LISTEN];
+	size_t n_listen;
+	enum rw_upstream_mode mode;
+	char upstream_host[256]; /* fixed mode: name or address, resolved at start and reload */
+	char upstream_port[16];
+	char outputs[RW_CONF_MAX_OUTPUTS][PATH_MAX]; /* "-" = stdout, or a file path */
+	size_t n_outputs;
+	bool json;                 /* format = json (else text) */
+	char pcap_dir[PATH_MAX];   /* "" = off */
+	char user[64];             /* drop privileges to this user after binding ("" = stay) */
+	bool syslog;               /* also log rdpwhy's own events to syslog */
+	/* Timeouts in milliseconds; 0 disables. */
+	unsigned connect_timeout_ms;   /* upstream connect (default 10000) */
+	unsigned x224_timeout_ms;      /* idle in tcp_connect/x224 (default 30000) */
+	unsigned tls_timeout_ms;       /* idle in tls_handshake (default 30000) */
+	unsigned nla_timeout_ms;       /* idle in nla (default 60000) */
+	unsigned rdp_timeout_ms;       /* idle in rdp before established (default 60000) */
+	unsigned idle_timeout_ms;      /* idle once established (default 0 = off) */
+	unsigned grace_ms;             /* SIGTERM: open connections get this long (default 10000) */
+	size_t max_buffer;             /* per-direction high-water mark in bytes (default 256 KiB) */
+	unsigned max_connections;      /* 0 = unlimited */
+	char expected_cert_sha256[65]; /* lower-case hex; "" = no expectation */
+};
+
+void rw_config_defaults(struct rw_proxy_config *c);
+/* Parses the file; on error returns -1 with "FILE:LINE: message" in err. */
+int rw_config_load(const char *path, struct rw_proxy_config *c, char *err, size_t errlen);
+/* Applies one key = value (file line or flag). Returns -1 with a message. */
+int rw_config_set(struct rw_proxy_config *c, const char *key, const char *value, char *err,
+		  size_t errlen);
+/* Checks the whole config is usable (listeners, upstream mode...). */
+int rw_config_validate(const struct rw_proxy_config *c, char *err, size_t errlen);
+/* Parses "ADDR:PORT", "[V6]:PORT" or ":PORT"/"PORT" (all addresses, IPv6 dual-stack). */
+int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t errlen);
+
+/* Added by conf/config.c: */
+/* rw_config_load on text in memory; name stands for the file in messages. */
+int rw_config_parse(const char *name, const char *text, size_t len, struct rw_proxy_config *c,
+		    char *err, size_t errlen);
+/* Writes c in the file format (every key, so defaults show), snprintf-style:
+ * returns the length it needs; loading the text gives c back. */
+size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len);
+/* The i-th key name ("listen", "upstream", ...), NULL past the last. */
+const char *rw_config_key(size_t i);
+/* "none", "fixed", "transparent", "tproxy". */
+const char *rw_upstream_mode_name(enum rw_upstream_mode m);
+
+#endif

@@ -1,0 +1,109 @@
+/* The inline proxy: listeners, connections (two legs each), upstream
+ * selection, record outputs and daemon behaviour, on one libevent loop. */
+#ifndef RW_PROXY_H
+#define RW_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "config.h"
+#include "session.h"
+
+struct rw_proxy;
+struct rw_conn;
+
+/* ---- logging (log.c): one line per event, prefixed with the conn id ---- */
+struct rw_log {
+	int verbosity;   /* 0 = warnings and notices, 1 = info, 2 = debug */
+	bool use_syslog;
+	FILE *err;       /* stderr, unless redirected by tests */
+};
+void rw_log_open(struct rw_log *l, bool use_syslog, int verbosity);
+void rw_log_close(struct rw_log *l);
+void rw_logx(struct rw_log *l, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same with ": strerror(errno)" appended. */
+void rw_logerr(struct rw_log *l, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- record outputs (outputs.c) ---------------------------------------- */
+struct rw_outputs;
+struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg, struct rw_log *log,
+				   char *err, size_t errlen);
+void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec);
+/* SIGHUP: reopen files (logrotate). */
+void rw_outputs_reopen(struct rw_outputs *o);
+void rw_outputs_close(struct rw_outputs *o);
+
+/* ---- upstream destinations (upstream.c) --------------------------------- */
+/* Fixed upstream, resolved once (start and SIGHUP). */
+int rw_upstream_resolve(const struct rw_proxy_config *cfg, struct sockaddr_storage *out,
+			socklen_t *outlen, char *err, size_t errlen);
+/* The destination the client meant: SO_ORIGINAL_DST (REDIRECT/DNAT) or the
+ * accepted socket's local address (TPROXY). */
+int rw_original_dst(enum rw_upstream_mode mode, int fd, struct sockaddr_storage *out,
+		    socklen_t *outlen);
+void rw_sockaddr_to_endpoint(const struct sockaddr *sa, struct rw_endpoint *ep);
+/* "1.2.3.4:3389" / "[::1]:3389" */
+void rw_sockaddr_text(const struct sockaddr *sa, char *out, size_t outlen);
+bool rw_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
+
+/* ---- the proxy (proxy.c) and its connections (relay.c) ------------------ */
+struct rw_listener {
+	struct evconnlistener *lev;
+	struct rw_listen where;
+	struct rw_proxy *px;
+};
+
+struct rw_stats {
+	uint64_t accepted, refused_loop, upstream_failed, closed, active;
+};
+
+struct rw_proxy {
+	struct event_base *base;
+	struct rw_proxy_config cfg;
+	const char *config_path;   /* NULL when flags only */
+	/* key = value settings from the command line, re-applied over the file
+	 * on reload (argv strings, not owned). */
+	const char *flag_keys[64];
+	const char *flag_values[64];
+	size_t n_flags;
+	struct rw_log log;
+	struct rw_outputs *outputs;
+	struct rw_listener listeners[RW_CONF_MAX_LISTEN];
+	size_t n_listeners;
+	struct sockaddr_storage upstream;
+	socklen_t upstream_len;
+	struct event *sig_term, *sig_int, *sig_hup, *sig_usr1;
+	struct event *grace_timer, *accept_retry;
+	bool stopping;
+	bool accept_paused;
+	bool at_limit;           /* max_connections reached */
+	uint64_t next_id;
+	struct rw_stats stats;
+	LIST_HEAD(, rw_conn) conns;
+};
+
+/* relay.c */
+void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, socklen_t peerlen,
+		    const struct rw_listener *l);
+/* Shutdown: close every connection now (after the grace period). */
+void rw_conn_abort_all(struct rw_proxy *px);
+
+/* proxy.c */
+int rw_proxy_listen(struct rw_proxy *px, char *err, size_t errlen);
+/* Runs the loop until stopped (signals installed here). */
+int rw_proxy_run(struct rw_proxy *px);
+/* Provided by the front end (cli/cmd_proxy.c): the configuration a reload
+ * should use — the file read again, the command-line flags applied on top. */
+int rw_proxy_reload_config(struct rw_proxy *px, struct rw_proxy_config *out, char *err,
+			   size_t errlen);
+void rw_proxy_accept_pause(struct rw_proxy *px);
+void rw_proxy_conn_closed(struct rw_proxy *px);
+
+#endif

@@ -1,0 +1,488 @@
+/* One proxied connection: two legs relayed byte for byte, close propagated
+ * as it happened (a FIN becomes a half-close once everything before it was
+ * written, an RST becomes an RST), set-up phases watched by idle timers,
+ * every event handed to the session analyzer. conn_end() is the single exit:
+ * it closes the verdict, writes the record and frees everything. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "pcap_writer.h"
+#include "proxy.h"
+
+struct rw_leg {
+	struct rw_conn *conn;
+	struct bufferevent *bev;
+	int fd;
+	enum rw_dir rx;   /* direction of the bytes read from this leg */
+	bool eof;         /* its peer sent FIN */
+	bool shut;        /* we sent FIN towards it (shutdown SHUT_WR) */
+	bool read_paused; /* back-pressure: the other leg's output is full */
+};
+
+enum conn_state { CONNECTING, RELAYING };
+
+struct rw_conn {
+	struct rw_proxy *px;
+	uint64_t id;
+	enum conn_state state;
+	struct rw_leg client, server;
+	struct rw_session *session;
+	struct rw_pcapw *pcap;
+	struct event *timer;
+	uint64_t t_accept_us;
+	char peer_text[80], dst_text[80];
+	LIST_ENTRY(rw_conn) link;
+};
+
+static uint64_t now_us(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+static struct rw_leg *other(struct rw_leg *l)
+{
+	return l == &l->conn->client ? &l->conn->server : &l->conn->client;
+}
+
+static const char *leg_name(const struct rw_leg *l)
+{
+	return l->rx == RW_C2S ? "client" : "server";
+}
+
+/* ---- timers ---------------------------------------------------------------- */
+
+static unsigned phase_timeout_ms(const struct rw_conn *c)
+{
+	const struct rw_proxy_config *cfg = &c->px->cfg;
+	if (c->state == CONNECTING)
+		return cfg->connect_timeout_ms;
+	switch (rw_session_phase(c->session)) {
+	case RW_PHASE_TCP_CONNECT:
+	case RW_PHASE_X224:
+		return cfg->x224_timeout_ms;
+	case RW_PHASE_TLS_HANDSHAKE:
+		return cfg->tls_timeout_ms;
+	case RW_PHASE_NLA:
+		return cfg->nla_timeout_ms;
+	case RW_PHASE_RDP:
+		return cfg->rdp_timeout_ms;
+	default:
+		return cfg->idle_timeout_ms;
+	}
+}
+
+/* Idle timers restart on every byte: a slow but moving set-up is fine. */
+static void arm_timer(struct rw_conn *c)
+{
+	unsigned ms = phase_timeout_ms(c);
+	if (ms == 0) {
+		evtimer_del(c->timer);
+		return;
+	}
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	evtimer_add(c->timer, &tv);
+}
+
+/* ---- teardown ----------------------------------------------------------- */
+
+static void leg_free(struct rw_leg *l, bool reset)
+{
+	if (l->bev) {
+		bufferevent_free(l->bev);
+		l->bev = NULL;
+	}
+	if (l->fd >= 0) {
+		if (reset) {
+			/* Zero linger: close() sends RST instead of FIN. */
+			struct linger lg = {1, 0};
+			setsockopt(l->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		}
+		close(l->fd);
+		l->fd = -1;
+	}
+}
+
+static void conn_end(struct rw_conn *c, bool reset_client, bool reset_server, const char *why)
+{
+	struct rw_proxy *px = c->px;
+	uint64_t t = now_us();
+	leg_free(&c->client, reset_client);
+	leg_free(&c->server, reset_server);
+	if (c->timer) {
+		event_free(c->timer);
+		c->timer = NULL;
+	}
+	if (c->pcap) {
+		if (rw_pcapw_close(c->pcap) < 0)
+			rw_logx(&px->log, LOG_WARNING, "conn %llu: pcap file incomplete",
+				(unsigned long long)c->id);
+		c->pcap = NULL;
+	}
+	struct rw_record *rec = rw_session_record(c->session);
+	snprintf(rec->expected_cert_sha256, sizeof(rec->expected_cert_sha256), "%s",
+		 px->cfg.expected_cert_sha256);
+	rw_session_close(c->session, t);
+	rec->id = c->id;
+	rw_logx(&px->log, LOG_INFO, "conn %llu: %s -> %s closed (%s): %s by %s, %s, phase %s",
+		(unsigned long long)c->id, c->peer_text, c->dst_text, why,
+		rw_cause_name(rec->verdict.cause), rw_side_name(rec->verdict.closed_by),
+		rw_close_kind_name(rec->verdict.close_kind), rw_phase_name(rec->verdict.phase));
+	rw_outputs_write(px->outputs, rec);
+	rw_session_free(c->session);
+	LIST_REMOVE(c, link);
+	free(c);
+	px->stats.closed++;
+	px->stats.active--;
+	rw_proxy_conn_closed(px);
+}
+
+/* Both directions ended cleanly: free once nothing is left to write. */
+static void maybe_done(struct rw_conn *c)
+{
+	if (c->client.eof && c->server.shut && c->server.eof && c->client.shut)
+		conn_end(c, false, false, "both sides closed");
+}
+
+/* ---- relaying --------------------------------------------------------------- */
+
+static void inspect(struct rw_conn *c, enum rw_dir dir, struct evbuffer *in, size_t n,
+		    uint64_t t)
+{
+	bool inspecting = rw_session_inspecting(c->session);
+	if (!inspecting && !c->pcap) {
+		rw_session_count(c->session, dir, t, n);
+		return;
+	}
+	/* Look at the bytes where libevent holds them: no copy. */
+	int nvec = evbuffer_peek(in, (ev_ssize_t)n, NULL, NULL, 0);
+	struct evbuffer_iovec stackvec[16];
+	struct evbuffer_iovec *vec = nvec <= 16 ? stackvec : malloc(sizeof(*vec) * (size_t)nvec);
+	if (!vec) {
+		rw_session_count(c->session, dir, t, n);
+		return;
+	}
+	nvec = evbuffer_peek(in, (ev_ssize_t)n, NULL, vec, nvec);
+	size_t left = n;
+	for (int i = 0; i < nvec && left > 0; i++) {
+		size_t k = vec[i].iov_len < left ? vec[i].iov_len : left;
+		if (inspecting)
+			rw_session_data(c->session, dir, t, vec[i].iov_base, k);
+		if (c->pcap)
+			rw_pcapw_data(c->pcap, dir, t, vec[i].iov_base, k);
+		left -= k;
+	}
+	if (!inspecting)
+		rw_session_count(c->session, dir, t, n);
+	if (vec != stackvec)
+		free(vec);
+}
+
+/* Moves what `from` received to the other leg's output, with back-pressure. */
+static void relay(struct rw_leg *from)
+{
+	struct rw_conn *c = from->conn;
+	struct rw_leg *to = other(from);
+	struct evbuffer *in = bufferevent_get_input(from->bev);
+	size_t n = evbuffer_get_length(in);
+	if (n == 0)
+		return;
+	inspect(c, from->rx, in, n, now_us());
+	if (to->bev && !to->shut) {
+		evbuffer_add_buffer(bufferevent_get_output(to->bev), in);
+	} else {
+		/* The other side is gone (reset): nothing can carry these bytes. */
+		evbuffer_drain(in, n);
+	}
+	arm_timer(c);
+	if (to->bev && evbuffer_get_length(bufferevent_get_output(to->bev)) >= c->px->cfg.max_buffer) {
+		bufferevent_disable(from->bev, EV_READ);
+		from->read_paused = true;
+	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	relay(arg);
+}
+
+/* Half-close towards `to` once its output holds nothing that preceded the FIN. */
+static void propagate_fin(struct rw_leg *to)
+{
+	struct rw_leg *from = other(to);
+	if (!from->eof || to->shut || !to->bev)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(to->bev)) > 0)
+		return; /* on_write will call us again when drained */
+	if (shutdown(to->fd, SHUT_WR) < 0 && errno != ENOTCONN)
+		rw_logerr(&to->conn->px->log, LOG_DEBUG, "conn %llu: shutdown towards %s",
+			  (unsigned long long)to->conn->id, leg_name(to));
+	to->shut = true;
+	maybe_done(to->conn);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct rw_leg *to = arg;
+	struct rw_leg *from = other(to);
+	(void)bev;
+	/* Output drained below the low-water mark: the reader may go on. */
+	if (from->read_paused && from->bev && !from->eof) {
+		from->read_paused = false;
+		bufferevent_enable(from->bev, EV_READ);
+	}
+	propagate_fin(to);
+}
+
+static void on_eof(struct rw_leg *l)
+{
+	struct rw_conn *c = l->conn;
+	/* Bytes read before the FIN still go first. */
+	relay(l);
+	uint64_t t = now_us();
+	l->eof = true;
+	rw_session_fin(c->session, l->rx, t);
+	/* The pcap shows the FIN where the proxy saw it, as the record does. */
+	if (c->pcap)
+		rw_pcapw_fin(c->pcap, l->rx, t);
+	propagate_fin(other(l));
+}
+
+/* The peer of `l` reset the connection (or its socket failed): pass the RST on. */
+static void on_reset(struct rw_leg *l, int err)
+{
+	struct rw_conn *c = l->conn;
+	uint64_t t = now_us();
+	rw_session_rst(c->session, l->rx, t, -1);
+	if (c->pcap)
+		rw_pcapw_rst(c->pcap, l->rx, t);
+	rw_logx(&c->px->log, LOG_DEBUG, "conn %llu: %s: %s", (unsigned long long)c->id, leg_name(l),
+		strerror(err));
+	bool from_client = l->rx == RW_C2S;
+	conn_end(c, !from_client, from_client,
+		 from_client ? "client reset, reset passed to server"
+			     : "server reset, reset passed to client");
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct rw_leg *l = arg;
+	(void)bev;
+	if (what & BEV_EVENT_EOF) {
+		on_eof(l);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		int err = EVUTIL_SOCKET_ERROR();
+		on_reset(l, err ? err : ECONNRESET);
+	}
+}
+
+/* ---- set-up ----------------------------------------------------------------- */
+
+static void leg_start(struct rw_leg *l)
+{
+	bufferevent_setcb(l->bev, on_read, on_write, on_event, l);
+	/* Writes below half the high-water mark wake the paused reader. */
+	bufferevent_setwatermark(l->bev, EV_WRITE, l->conn->px->cfg.max_buffer / 2, 0);
+	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+}
+
+static void on_connected(struct rw_conn *c)
+{
+	uint64_t t = now_us();
+	struct rw_record *rec = rw_session_record(c->session);
+	rec->proxy_connect_ms = (t - c->t_accept_us) / 1000;
+	rw_session_syn(c->session, RW_S2C, t);
+	if (c->pcap)
+		rw_pcapw_synack(c->pcap, t);
+	c->state = RELAYING;
+	leg_start(&c->client);
+	leg_start(&c->server);
+	arm_timer(c);
+	rw_logx(&c->px->log, LOG_DEBUG, "conn %llu: upstream %s connected in %llu ms",
+		(unsigned long long)c->id, c->dst_text, (unsigned long long)rec->proxy_connect_ms);
+}
+
+static void connect_failed(struct rw_conn *c, enum rw_close_kind kind, int err)
+{
+	uint64_t t = now_us();
+	c->px->stats.upstream_failed++;
+	rw_session_connect_failed(c->session, t, kind);
+	if (c->pcap && kind == RW_CLOSE_REFUSED)
+		rw_pcapw_rst(c->pcap, RW_S2C, t);
+	rw_logx(&c->px->log, LOG_NOTICE, "conn %llu: upstream %s: %s", (unsigned long long)c->id,
+		c->dst_text, err ? strerror(err) : "connect timeout");
+	/* Refused: the client sees what a closed port would send, an RST. */
+	conn_end(c, kind == RW_CLOSE_REFUSED, false,
+		 kind == RW_CLOSE_REFUSED ? "upstream refused" : "upstream unreachable");
+}
+
+static void on_connect_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct rw_conn *c = arg;
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		on_connected(c);
+		return;
+	}
+	int err = EVUTIL_SOCKET_ERROR();
+	if (err == 0) {
+		socklen_t len = sizeof(err);
+		getsockopt(c->server.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	}
+	connect_failed(c, err == ECONNREFUSED ? RW_CLOSE_REFUSED : RW_CLOSE_UNREACHABLE, err);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct rw_conn *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->state == CONNECTING) {
+		connect_failed(c, RW_CLOSE_TIMEOUT, 0);
+		return;
+	}
+	rw_session_timeout(c->session, now_us());
+	rw_logx(&c->px->log, LOG_INFO, "conn %llu: idle timeout in phase %s",
+		(unsigned long long)c->id, rw_phase_name(rw_session_phase(c->session)));
+	conn_end(c, false, false, "timeout");
+}
+
+static int set_nonblock_nodelay(int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return evutil_make_socket_nonblocking(fd);
+}
+
+void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, socklen_t peerlen,
+		    const struct rw_listener *l)
+{
+	(void)peerlen;
+	struct sockaddr_storage dst;
+	socklen_t dstlen = sizeof(dst);
+	const struct rw_proxy_config *cfg = &px->cfg;
+	char peer_text[80];
+	rw_sockaddr_text(peer, peer_text, sizeof(peer_text));
+	if (cfg->mode == RW_UPSTREAM_FIXED) {
+		memcpy(&dst, &px->upstream, px->upstream_len);
+		dstlen = px->upstream_len;
+	} else if (rw_original_dst(cfg->mode, fd, &dst, &dstlen) < 0) {
+		rw_logerr(&px->log, LOG_WARNING, "%s: no original destination", peer_text);
+		close(fd);
+		return;
+	}
+	/* A client that reached our own port directly would loop through us. */
+	for (size_t i = 0; i < px->n_listeners && cfg->mode != RW_UPSTREAM_FIXED; i++) {
+		struct sockaddr_storage local;
+		socklen_t ll = sizeof(local);
+		if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0 &&
+		    rw_sockaddr_equal((struct sockaddr *)&local, (struct sockaddr *)&dst)) {
+			char d[80];
+			rw_sockaddr_text((struct sockaddr *)&dst, d, sizeof(d));
+			rw_logx(&px->log, LOG_WARNING,
+				"%s: refused: original destination %s is rdpwhy's own listener %s "
+				"(loop; connect through the redirect rule, not to rdpwhy's port)",
+				peer_text, d, l->where.text);
+			px->stats.refused_loop++;
+			close(fd);
+			return;
+		}
+	}
+
+	struct rw_conn *c = calloc(1, sizeof(*c));
+	struct rw_session_config scfg = {0};
+	struct rw_session *s = c ? rw_session_new(&scfg) : NULL;
+	if (!s) {
+		rw_logx(&px->log, LOG_ERR, "%s: out of memory, connection dropped", peer_text);
+		free(c);
+		close(fd);
+		return;
+	}
+	c->px = px;
+	c->id = ++px->next_id;
+	c->session = s;
+	c->t_accept_us = now_us();
+	c->state = CONNECTING;
+	snprintf(c->peer_text, sizeof(c->peer_text), "%s", peer_text);
+	rw_sockaddr_text((struct sockaddr *)&dst, c->dst_text, sizeof(c->dst_text));
+	c->client = (struct rw_leg){.conn = c, .fd = fd, .rx = RW_C2S};
+	c->server = (struct rw_leg){.conn = c, .fd = -1, .rx = RW_S2C};
+	LIST_INSERT_HEAD(&px->conns, c, link);
+	px->stats.accepted++;
+	px->stats.active++;
+
+	struct rw_endpoint cep, sep;
+	rw_sockaddr_to_endpoint(peer, &cep);
+	rw_sockaddr_to_endpoint((struct sockaddr *)&dst, &sep);
+	rw_session_open(s, c->t_accept_us, &cep, &sep);
+	rw_session_syn(s, RW_C2S, c->t_accept_us);
+	struct rw_record *rec = rw_session_record(s);
+	rec->proxy = true;
+	if (cfg->mode != RW_UPSTREAM_FIXED) {
+		rec->has_original_dst = true;
+		rec->original_dst = sep;
+	}
+	c->timer = evtimer_new(px->base, on_timer, c);
+	if (cfg->pcap_dir[0]) {
+		char err[256];
+		/* SYN now; the SYN-ACK (or the RST of a refusal) when the upstream answers. */
+		c->pcap = rw_pcapw_open_syn(cfg->pcap_dir, &cep, &sep, c->t_accept_us, err,
+					    sizeof(err));
+		if (!c->pcap)
+			rw_logx(&px->log, LOG_WARNING, "conn %llu: pcap: %s", (unsigned long long)c->id,
+				err);
+	}
+
+	int sfd = socket(dst.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sfd < 0 || set_nonblock_nodelay(fd) < 0 || set_nonblock_nodelay(sfd) < 0 || !c->timer) {
+		int err = errno;
+		if (sfd >= 0)
+			close(sfd);
+		if (err == EMFILE || err == ENFILE)
+			rw_proxy_accept_pause(px);
+		rw_logerr(&px->log, LOG_WARNING, "conn %llu: cannot set up upstream socket",
+			  (unsigned long long)c->id);
+		conn_end(c, true, false, "local error");
+		return;
+	}
+	c->server.fd = sfd;
+	/* We own the fds (no BEV_OPT_CLOSE_ON_FREE): SO_LINGER must be set
+	 * before close when an RST is to be passed on. */
+	c->client.bev = bufferevent_socket_new(px->base, fd, 0);
+	c->server.bev = bufferevent_socket_new(px->base, sfd, 0);
+	if (!c->client.bev || !c->server.bev) {
+		rw_logx(&px->log, LOG_ERR, "conn %llu: out of memory", (unsigned long long)c->id);
+		conn_end(c, true, false, "local error");
+		return;
+	}
+	bufferevent_setcb(c->server.bev, NULL, NULL, on_connect_event, c);
+	arm_timer(c);
+	if (bufferevent_socket_connect(c->server.bev, (struct sockaddr *)&dst, (int)dstlen) < 0) {
+		int err = EVUTIL_SOCKET_ERROR();
+		connect_failed(c, err == ECONNREFUSED ? RW_CLOSE_REFUSED : RW_CLOSE_UNREACHABLE, err);
+	}
+}
+
+void rw_conn_abort_all(struct rw_proxy *px)
+{
+	struct rw_conn *c;
+	while ((c = LIST_FIRST(&px->conns)) != NULL) {
+		rw_session_timeout(c->session, now_us());
+		conn_end(c, false, false, "shutdown grace period over");
+	}
+}

@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""rdpwhy proxy on loopback: byte-exact relay both ways with half-close in
+both orders, RSTs passed on in both directions, back-pressure with a slow
+reader, a refused upstream, the connect timeout, and config errors.
+
+usage: proxy_relay_test.py RDPWHY_BINARY
+Every case checks what each peer saw (bytes, FIN or RST) and the record."""
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BIN = sys.argv[1]
+TMP = tempfile.mkdtemp(prefix="rdpwhy-relay-")
+MIB = 1024 * 1024
+failures = []
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Proxy:
+    def __init__(self, upstream_port, *extra):
+        self.port = free_port()
+        self.out = os.path.join(TMP, "records-%d.json" % self.port)
+        self.errpath = os.path.join(TMP, "stderr-%d.log" % self.port)
+        # ASan's quarantine keeps freed buffers; bound it so RSS shows the
+        # proxy's own buffering in sanitizer builds too.
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=4").lstrip(":")
+        self.proc = subprocess.Popen(
+            [BIN, "proxy", "--listen", "127.0.0.1:%d" % self.port,
+             "--upstream", "127.0.0.1:%d" % upstream_port, "--format", "json",
+             "--output", self.out, "-v", "-v", *extra],
+            stderr=open(self.errpath, "w"), env=env)
+        # Ready once it logged its listener (a probe connection would reach
+        # the test's upstream and disturb the case).
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            if "listening on" in open(self.errpath).read():
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        else:
+            raise SystemExit("proxy did not start: " + open(self.errpath).read())
+        if self.proc.poll() is not None:
+            raise SystemExit("proxy exited: " + open(self.errpath).read())
+
+    def records(self):
+        try:
+            with open(self.out) as f:
+                return [json.loads(l) for l in f if l.strip()]
+        except FileNotFoundError:
+            return []
+
+    def wait_records(self, n, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            recs = self.records()
+            if len(recs) >= n:
+                return recs
+            time.sleep(0.05)
+        raise AssertionError("expected %d records, got %d; log:\n%s" % (
+            n, len(self.records()), open(self.errpath).read()[-3000:]))
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError("proxy did not stop on SIGTERM")
+        return rc
+
+
+def check(name, cond, detail=""):
+    if cond:
+        print("ok   %s" % name)
+    else:
+        print("FAIL %s %s" % (name, detail))
+        failures.append(name)
+
+
+def listener():
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    return srv
+
+
+def send_all_then(sock, data, then):
+    sock.sendall(data)
+    if then == "shut":
+        sock.shutdown(socket.SHUT_WR)
+
+
+def read_until_eof(sock, slow=False):
+    h = hashlib.sha256()
+    n = 0
+    how = "fin"
+    try:
+        while True:
+            b = sock.recv(65536 if not slow else 4096)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+            if slow:
+                time.sleep(0.0005)
+    except ConnectionResetError:
+        how = "rst"
+    return h.hexdigest(), n, how
+
+
+def exchange(first_closer, size=8 * MIB):
+    """Both sides send `size` random bytes; `first_closer` half-closes first,
+    the other side keeps sending after it saw the FIN, then closes."""
+    srv = listener()
+    px = Proxy(srv.getsockname()[1])
+    c_data, s_data = os.urandom(size), os.urandom(size)
+    got = {}
+
+    def server():
+        conn, _ = srv.accept()
+        if first_closer == "server":
+            conn.sendall(s_data)
+            conn.shutdown(socket.SHUT_WR)
+            got["server"] = read_until_eof(conn)
+        else:
+            t = threading.Thread(target=lambda: got.__setitem__("server", read_until_eof(conn)))
+            t.start()
+            t.join()  # the client's FIN has arrived: now send our half
+            conn.sendall(s_data)
+            conn.shutdown(socket.SHUT_WR)
+        conn.close()
+
+    st = threading.Thread(target=server)
+    st.start()
+    cl = socket.create_connection(("127.0.0.1", px.port))
+    if first_closer == "client":
+        cl.sendall(c_data)
+        cl.shutdown(socket.SHUT_WR)
+        got["client"] = read_until_eof(cl)
+    else:
+        t = threading.Thread(target=lambda: got.__setitem__("client", read_until_eof(cl)))
+        t.start()
+        t.join()
+        cl.sendall(c_data)
+        cl.shutdown(socket.SHUT_WR)
+    st.join()
+    cl.close()
+    recs = px.wait_records(1)
+    px.stop()
+    srv.close()
+    r = recs[-1]
+    name = "half-close, %s first" % first_closer
+    check(name + ": server got the client's bytes",
+          got["server"][:2] == (hashlib.sha256(c_data).hexdigest(), size), got["server"][1])
+    check(name + ": client got the server's bytes",
+          got["client"][:2] == (hashlib.sha256(s_data).hexdigest(), size), got["client"][1])
+    check(name + ": both saw a FIN", got["server"][2] == "fin" and got["client"][2] == "fin")
+    check(name + ": record", r["rdpwhy.closed_by"] == first_closer and
+          r["rdpwhy.close_kind"] == "fin" and r["source.bytes"] == size and
+          r["destination.bytes"] == size, {k: r[k] for k in r if k.startswith(("rdpwhy.c", "source.b", "destination.b"))})
+
+
+def x224_cr(cookie, protocols):
+    c = b"Cookie: mstshash=" + cookie + b"\r\n"
+    neg = struct.pack("<BBHI", 1, 0, 8, protocols)
+    x224 = bytes([6 + len(c) + len(neg), 0xE0, 0, 0, 0, 0, 0]) + c + neg
+    return struct.pack(">BBH", 3, 0, 4 + len(x224)) + x224
+
+
+# Connection Confirm selecting standard RDP security (MS-RDPBCGR 4.1.2).
+X224_CC_RDP = bytes.fromhex("030000130ed000001234000200080000000000")
+
+
+def reset(resetter):
+    srv = listener()
+    px = Proxy(srv.getsockname()[1])
+    seen = {}
+    ready = threading.Event()
+
+    def server():
+        conn, _ = srv.accept()
+        conn.recv(len(x224_cr(b"rst", 0)))
+        conn.sendall(X224_CC_RDP + b"x" * 1000)
+        ready.wait(5)
+        if resetter == "server":
+            time.sleep(0.2)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+        else:
+            seen["server"] = read_until_eof(conn)[2]
+            conn.close()
+
+    st = threading.Thread(target=server)
+    st.start()
+    cl = socket.create_connection(("127.0.0.1", px.port))
+    cl.sendall(x224_cr(b"rst", 0))
+    cl.recv(len(X224_CC_RDP))
+    cl.sendall(b"y" * MIB)
+    ready.set()
+    if resetter == "client":
+        time.sleep(0.2)
+        cl.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        cl.close()
+    else:
+        seen["client"] = read_until_eof(cl)[2]
+        cl.close()
+    st.join()
+    recs = px.wait_records(1)
+    px.stop()
+    srv.close()
+    r = recs[-1]
+    other = "server" if resetter == "client" else "client"
+    check("RST from the %s reaches the %s as an RST" % (resetter, other), seen[other] == "rst",
+          seen)
+    check("RST from the %s: record" % resetter,
+          r["rdpwhy.closed_by"] == resetter and r["rdpwhy.close_kind"] == "rst" and
+          r["rdpwhy.cause"] == "reset_by_" + resetter, r["rdpwhy.cause"])
+
+
+def back_pressure():
+    """A reader far slower than the writer: the proxy must not buffer it all."""
+    srv = listener()
+    px = Proxy(srv.getsockname()[1], "--set", "max_buffer=256k")
+    size = 96 * MIB
+    data = os.urandom(MIB) * 96
+    got = {}
+    peak = [0]
+
+    def server():
+        conn, _ = srv.accept()
+        got["server"] = read_until_eof(conn, slow=False)
+        conn.close()
+
+    def sample():
+        while "server" not in got:
+            peak[0] = max(peak[0], px.rss_kib())
+            time.sleep(0.05)
+
+    rss0 = px.rss_kib()
+    st = threading.Thread(target=server)
+    cl = socket.create_connection(("127.0.0.1", px.port))
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    # Let the proxy fill its buffers before the server starts reading.
+    w = threading.Thread(target=lambda: (cl.sendall(data), cl.shutdown(socket.SHUT_WR)))
+    w.start()
+    time.sleep(1.0)
+    st.start()
+    w.join()
+    st.join()
+    sampler.join()
+    cl.close()
+    px.wait_records(1)
+    px.stop()
+    srv.close()
+    check("back-pressure: all bytes relayed", got["server"][:2] ==
+          (hashlib.sha256(data).hexdigest(), size))
+    check("back-pressure: proxy memory stays bounded (peak RSS %d KiB, start %d KiB)" %
+          (peak[0], rss0), peak[0] - rss0 < 16 * 1024)
+
+
+def refused():
+    port = free_port()  # nothing listens there
+    px = Proxy(port)
+    cl = socket.create_connection(("127.0.0.1", px.port))
+    try:
+        b = cl.recv(10)
+        how = "fin" if b == b"" else "data"
+    except ConnectionResetError:
+        how = "rst"
+    cl.close()
+    recs = px.wait_records(1)
+    px.stop()
+    r = recs[-1]
+    check("refused upstream: client sees an RST", how == "rst", how)
+    check("refused upstream: record", r["rdpwhy.cause"] == "upstream_refused" and
+          r["rdpwhy.closed_by"] == "server" and r["rdpwhy.close_kind"] == "refused" and
+          r["rdpwhy.phase"] == "tcp_connect" and "rdpwhy.proxy.connect_ms" in r, r)
+
+
+def x224_timeout():
+    """A host that accepts and never answers the X.224 request."""
+    srv = listener()
+    px = Proxy(srv.getsockname()[1], "--set", "x224_timeout=1s")
+    held = []
+    threading.Thread(target=lambda: held.append(srv.accept()[0]), daemon=True).start()
+    cl = socket.create_connection(("127.0.0.1", px.port))
+    cl.sendall(x224_cr(b"hung", 1))
+    t0 = time.time()
+    cl.settimeout(10)
+    b = cl.recv(10)
+    waited = time.time() - t0
+    cl.close()
+    recs = px.wait_records(1)
+    px.stop()
+    srv.close()
+    r = recs[-1]
+    check("x224 timeout: client closed after ~1 s (%.2f s)" % waited, b == b"" and 0.8 < waited < 3)
+    check("x224 timeout: record", r["rdpwhy.cause"] == "x224_no_response" and
+          r["rdpwhy.closed_by"] == "proxy" and r["rdpwhy.close_kind"] == "timeout" and
+          r["rdp.cookie"] == "hung", r)
+
+
+def config_errors():
+    bad = os.path.join(TMP, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("# a comment\nlisten = 127.0.0.1:3389\nupstream = 10.0.0.1:3389\n"
+                "connect_timeout = ten\n")
+    p = subprocess.run([BIN, "proxy", "-c", bad, "--check-config"], capture_output=True,
+                       text=True)
+    check("bad config: non-zero exit and FILE:LINE message",
+          p.returncode != 0 and (bad + ":4:") in p.stderr, (p.returncode, p.stderr))
+    good = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "conf", "rdpwhy.conf")
+    p = subprocess.run([BIN, "proxy", "-c", good, "--check-config"], capture_output=True,
+                       text=True)
+    check("shipped conf/rdpwhy.conf passes --check-config", p.returncode == 0, p.stderr)
+    p = subprocess.run([BIN, "proxy", "--listen", "127.0.0.1:1"], capture_output=True, text=True)
+    check("no upstream mode: clear error", p.returncode != 0 and "upstream" in p.stderr,
+          p.stderr)
+
+
+def main():
+    exchange("client")
+    exchange("server")
+    reset("client")
+    reset("server")
+    back_pressure()
+    refused()
+    x224_timeout()
+    config_errors()
+    if failures:
+        print("%d failure(s)" % len(failures))
+        sys.exit(1)
+
+
+main()
