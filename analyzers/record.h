@@ -52,6 +52,14 @@ struct rw_verdict {
 	const char *remediation;
 };
 
+/* Why the front end stopped following the connection. */
+enum rw_end_reason {
+	RW_END_CLOSED = 0, /* FIN/RST seen both ways, or the proxy closed it */
+	RW_END_INPUT,      /* the capture ended */
+	RW_END_IDLE,       /* no packet for the idle timeout */
+	RW_END_EVICTED,    /* flow table full: reported early */
+};
+
 struct rw_record {
 	uint64_t id;                     /* caller-assigned sequence number */
 	uint64_t ts_open_us;             /* first event (SYN or first packet) */
@@ -144,6 +152,7 @@ struct rw_record {
 	uint32_t server_last_record_len;
 
 	/* Facts the caller (proxy, capture config) adds. */
+	enum rw_end_reason end_reason;
 	bool proxy;                      /* record made by the inline proxy */
 	uint64_t proxy_connect_ms;
 	bool has_original_dst;

@@ -475,7 +475,17 @@ static bool still_open(struct ctx *c)
 {
 	if (c->r->closed)
 		return false;
-	ev(c, "no FIN or RST before the end of the capture");
+	switch (c->r->end_reason) {
+	case RW_END_EVICTED:
+		ev(c, "reported early: the flow table was full (raise --max-flows)");
+		break;
+	case RW_END_IDLE:
+		ev(c, "no packet for the idle timeout; no FIN or RST seen");
+		break;
+	default:
+		ev(c, "no FIN or RST before the end of the capture");
+		break;
+	}
 	return true;
 }
 
@@ -575,8 +585,8 @@ static const char *const remediation[RW_CAUSE_COUNT] = {
 	[RW_CAUSE_RDP_CLOSED_BY_SERVER] = "The host ended the connection during the RDP "
 					  "connection sequence: check its logs for licensing, "
 					  "encryption-level and session-limit errors.",
-	[RW_CAUSE_STILL_OPEN] = "The connection was still open when the capture ended: "
-				"capture longer to see how it ends.",
+	[RW_CAUSE_STILL_OPEN] = "The connection was still open when rdpwhy stopped following "
+				"it: capture longer (or raise --max-flows / --idle-timeout).",
 };
 
 const char *rw_cause_remediation(enum rw_cause c)
