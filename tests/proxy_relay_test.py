@@ -33,7 +33,7 @@ def free_port():
 
 
 class Proxy:
-    def __init__(self, upstream_port, *extra):
+    def __init__(self, upstream_port, *extra, listen_host="127.0.0.1", upstream_host="127.0.0.1"):
         self.port = free_port()
         self.out = os.path.join(TMP, "records-%d.json" % self.port)
         self.errpath = os.path.join(TMP, "stderr-%d.log" % self.port)
@@ -42,8 +42,8 @@ class Proxy:
         env = dict(os.environ)
         env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=4").lstrip(":")
         self.proc = subprocess.Popen(
-            [BIN, "proxy", "--listen", "127.0.0.1:%d" % self.port,
-             "--upstream", "127.0.0.1:%d" % upstream_port, "--format", "json",
+            [BIN, "proxy", "--listen", "%s:%d" % (listen_host, self.port),
+             "--upstream", "%s:%d" % (upstream_host, upstream_port), "--format", "json",
              "--output", self.out, "-v", "-v", *extra],
             stderr=open(self.errpath, "w"), env=env)
         # Ready once it logged its listener (a probe connection would reach
@@ -327,6 +327,44 @@ def x224_timeout():
           r["rdp.cookie"] == "hung", r)
 
 
+def ipv6_and_names():
+    """An IPv6 listener and an upstream given by name (resolved at start)."""
+    srv = listener()
+    px = Proxy(srv.getsockname()[1], listen_host="[::1]", upstream_host="localhost")
+    got = {}
+
+    def server():
+        conn, _ = srv.accept()
+        got["server"] = conn.recv(100)
+        conn.sendall(b"pong")
+        conn.close()
+
+    st = threading.Thread(target=server)
+    st.start()
+    cl = socket.create_connection(("::1", px.port))
+    cl.sendall(b"ping")
+    reply = read_all(cl)
+    cl.close()
+    st.join()
+    recs = px.wait_records(1)
+    px.stop()
+    srv.close()
+    r = recs[-1]
+    check("IPv6 listener, upstream by name: bytes relayed",
+          got["server"] == b"ping" and reply == b"pong", (got, reply))
+    check("IPv6 listener: record has the client's IPv6 address",
+          r["source.ip"] == "::1" and r["destination.ip"] == "127.0.0.1", r)
+
+
+def read_all(sock):
+    out = b""
+    while True:
+        b = sock.recv(65536)
+        if not b:
+            return out
+        out += b
+
+
 def config_errors():
     bad = os.path.join(TMP, "bad.conf")
     with open(bad, "w") as f:
@@ -353,6 +391,7 @@ def main():
     back_pressure()
     refused()
     x224_timeout()
+    ipv6_and_names()
     config_errors()
     if failures:
         print("%d failure(s)" % len(failures))
