@@ -40,6 +40,8 @@ struct rw_session {
 	size_t tpkt_have[2];
 	size_t tpkt_need[2];
 	size_t tpkt_cap[2];
+	uint64_t tpkt_off[2]; /* bytes of that direction consumed by the TPKT framer */
+	uint64_t bytes_at_cc[2]; /* stream offsets of the end of the Connection Confirm */
 	struct rw_tls_stream tls[2];
 	struct dir_ctx ctx[2];
 	int last_record_dir;   /* for flight counting, -1 = none */
@@ -333,6 +335,9 @@ static void on_x224(struct rw_session *s, enum rw_dir dir, const uint8_t *p, siz
 	} else if (x.code == RW_X224_CC && dir == RW_S2C && !r->cc_seen) {
 		r->cc_seen = true;
 		r->cc_ts_us = s->now_us;
+		/* Where the CC ends in each stream, whatever the segmentation. */
+		s->bytes_at_cc[RW_S2C] = s->tpkt_off[RW_S2C];
+		s->bytes_at_cc[RW_C2S] = r->bytes[RW_C2S];
 		if (x.neg_present && x.neg_type == 2) {
 			r->neg_rsp_present = true;
 			r->neg_rsp_flags = x.neg_flags;
@@ -389,6 +394,7 @@ static size_t feed_tpkt(struct rw_session *s, enum rw_dir dir, const uint8_t *p,
 		size_t k = need - have < n - used ? need - have : n - used;
 		memcpy(buf + have, p + used, k);
 		used += k;
+		s->tpkt_off[dir] += k;
 		have += k;
 		s->tpkt_have[dir] = have;
 		if (have < need)
@@ -458,6 +464,9 @@ static void dispatch(struct rw_session *s, enum rw_dir dir, const uint8_t *p, si
 			used = n;
 			break;
 		default:
+			/* Standard RDP security begins with the first byte after the CC. */
+			if (s->std_rdp && s->phase < RW_PHASE_RDP)
+				enter_phase(s, RW_PHASE_RDP);
 			used = n;
 			break;
 		}
@@ -536,7 +545,7 @@ static void data_common(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, s
 	touch(s, ts_us);
 	r->bytes[dir] += n;
 	if (r->cc_seen)
-		r->bytes_after_cc[dir] += n;
+		r->bytes_after_cc[dir] = r->bytes[dir] - s->bytes_at_cc[dir];
 	if (s->phase == RW_PHASE_TCP_CONNECT) {
 		if (!r->saw_syn)
 			r->midstream = true;
@@ -686,6 +695,9 @@ void rw_session_close(struct rw_session *s, uint64_t ts_us)
 			dispatch(s, (enum rw_dir)d, s->head[d], s->head_have[d]);
 		}
 	}
+	if (s->rec.cc_seen)
+		for (int d = 0; d < 2; d++)
+			s->rec.bytes_after_cc[d] = s->rec.bytes[d] - s->bytes_at_cc[d];
 	rw_verdict_decide(&s->rec);
 }
 

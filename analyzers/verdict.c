@@ -137,6 +137,18 @@ static bool neg_failure(struct ctx *c)
 		   n ? n : "unknown code");
 		return true;
 	}
+	/* A client asking for standard RDP security only (no RDP_NEG_REQ) cannot
+	 * be sent RDP_NEG_FAILURE: a host that requires TLS or NLA answers with a
+	 * bare Confirm and hangs up at once (xrdp sends a 9-byte MCS Disconnect
+	 * Provider Ultimatum first). */
+	if (r->cr_seen && r->cc_seen && !r->neg_req_present && !r->neg_rsp_present &&
+	    closed_by(r, RW_S2C) && r->bytes_after_cc[RW_S2C] <= 16 &&
+	    r->first_close_ts_us - r->cc_ts_us < 1000000) {
+		ev(c, "client requested standard RDP security only (no RDP_NEG_REQ)");
+		ev(c, "server closed %.0f ms after its Connection Confirm, sending %u bytes",
+		   ms(r->cc_ts_us, r->first_close_ts_us), (unsigned)r->bytes_after_cc[RW_S2C]);
+		return true;
+	}
 	/* The server chose a protocol the client did not ask for (xrdp does this
 	 * instead of sending RDP_NEG_FAILURE) and the client hung up at once. */
 	if (!r->cc_seen || !r->cr_seen || r->bytes_after_cc[RW_C2S] > 0 || !closed_by(r, RW_C2S))

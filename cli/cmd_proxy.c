@@ -2,6 +2,7 @@
  * privilege drop. Flags use the config file's keys, so a reload re-applies
  * them over the re-read file. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -138,6 +139,7 @@ int cmd_proxy(int argc, char **argv)
 		fprintf(stderr, "rdpwhy proxy: out of memory\n");
 		return 1;
 	}
+	px->reserve_fd = -1;
 	bool check_only = false;
 	int verbosity = 0;
 	int status = 2;
@@ -223,6 +225,7 @@ int cmd_proxy(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	px->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (px->cfg.user[0]) {
 		if (drop_privileges(px->cfg.user, err, sizeof(err)) < 0) {
 			fprintf(stderr, "rdpwhy proxy: %s\n", err);
@@ -233,6 +236,8 @@ int cmd_proxy(int argc, char **argv)
 	}
 	status = rw_proxy_run(px) < 0 ? 1 : 0;
 out:
+	if (px->reserve_fd >= 0)
+		close(px->reserve_fd);
 	if (px->outputs)
 		rw_outputs_close(px->outputs);
 	if (px->base)

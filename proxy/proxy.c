@@ -2,6 +2,7 @@
  * signals (TERM/INT: drain then stop; HUP: reload; USR1: counters), and the
  * grace period. Connections themselves live in relay.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -27,6 +28,10 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	struct rw_listener *l = arg;
 	struct rw_proxy *px = l->px;
 	(void)lev;
+	if (px->fd_episode) {
+		px->fd_episode = false;
+		rw_logx(&px->log, LOG_NOTICE, "accepting connections again");
+	}
 	rw_conn_accept(px, fd, sa, (socklen_t)salen, l);
 	/* At the limit, new clients wait in the kernel's backlog. */
 	if (px->cfg.max_connections && px->stats.active >= px->cfg.max_connections &&
@@ -70,9 +75,15 @@ static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!px->accept_paused || px->stopping)
 		return;
+	if (px->reserve_fd < 0)
+		px->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (px->reserve_fd < 0) {
+		struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
+		evtimer_add(px->accept_retry, &tv);
+		return;
+	}
 	px->accept_paused = false;
 	set_accepting(px, true);
-	rw_logx(&px->log, LOG_NOTICE, "accepting connections again");
 }
 
 /* Out of descriptors: stop accepting (the kernel queues new clients), keep
@@ -83,9 +94,11 @@ void rw_proxy_accept_pause(struct rw_proxy *px)
 		return;
 	px->accept_paused = true;
 	set_accepting(px, false);
-	rw_logx(&px->log, LOG_WARNING,
-		"out of file descriptors with %llu connections open: accepting paused",
-		(unsigned long long)px->stats.active);
+	if (!px->fd_episode)
+		rw_logx(&px->log, LOG_WARNING,
+			"out of file descriptors with %llu connections open: accepting paused",
+			(unsigned long long)px->stats.active);
+	px->fd_episode = true;
 	struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
 	evtimer_add(px->accept_retry, &tv);
 }
@@ -97,9 +110,12 @@ void rw_proxy_conn_closed(struct rw_proxy *px)
 		set_accepting(px, true);
 	}
 	if (px->accept_paused && !px->stopping) {
-		px->accept_paused = false;
-		set_accepting(px, true);
-		rw_logx(&px->log, LOG_NOTICE, "accepting connections again");
+		if (px->reserve_fd < 0)
+			px->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (px->reserve_fd >= 0) {
+			px->accept_paused = false;
+			set_accepting(px, true);
+		}
 	}
 	if (px->stopping && px->stats.active == 0)
 		event_base_loopexit(px->base, NULL);

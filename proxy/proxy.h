@@ -84,6 +84,8 @@ struct rw_proxy {
 	bool stopping;
 	bool accept_paused;
 	bool at_limit;           /* max_connections reached */
+	int reserve_fd;          /* spare descriptor, given up to serve an accepted client */
+	bool fd_episode;         /* out of descriptors since the last successful accept */
 	uint64_t next_id;
 	struct rw_stats stats;
 	LIST_HEAD(, rw_conn) conns;

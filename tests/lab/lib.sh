@@ -1,0 +1,787 @@
+# shellcheck shell=bash disable=SC2034
+# lib.sh — the failure lab's shared helpers (sourced by tests/lab/scenarios/*.sh).
+# (SC2034: the LAB_* variables set here are the API, read by the scenarios.)
+#
+# A scenario script looks like this:
+#
+#   #!/usr/bin/env bash
+#   set -euo pipefail
+#   . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+#   lab_init 03_cipher_mismatch                 # root, tools, topology, traps
+#   lab_cert host                               # self-signed cert for the host
+#   lab_xrdp_start ssl_protocols=TLSv1.2 tls_ciphers=ECDHE-RSA-CHACHA20-POLY1305
+#   lab_begin 03_cipher_mismatch                # rdpwhy on the gateway + tcpdump on the client
+#   lab_xfreerdp 10 /sec:tls /cert:ignore /tls-ciphers:ECDHE-RSA-AES128-GCM-SHA256
+#   lab_expect 03_cipher_mismatch tls_cipher_mismatch tls.alert.description=handshake_failure \
+#       --note "xrdp TLSv1.2 CHACHA20 only, xfreerdp AES128-GCM only"
+#   lab_finish                                  # exit status: 0 = every lab_expect passed
+#
+# Topology (made by lab_init; names carry the scenario's pid, R = 100 + pid % 100):
+#
+#   client ns            gateway ns (rdpwhy)                 middlebox ns                 host ns
+#   $LAB_NS_CLIENT       $LAB_NS_GW                          $LAB_NS_MB                   $LAB_NS_HOST
+#   c0 10.R.1.2 <veth> gc 10.R.1.1 | gm 10.R.2.1 <veth> mg 10.R.2.2 | mh 10.R.3.1 <veth> h0 10.R.3.2
+#   default via .1.1     default via 10.R.2.2                default via 10.R.2.1         default via .3.1
+#                        ip_forward=1                        ip_forward=1
+#   iptables on the gateway: nat PREROUTING -i gc -p tcp --dport 3389 -j REDIRECT --to-ports 13389
+#   (only while rdpwhy runs), so the client connects to the host's (or the middlebox's) real
+#   address and rdpwhy relays it with --transparent from 10.R.2.1.
+#   Addresses: LAB_IP_CLIENT LAB_IP_GW_C LAB_IP_GW_M LAB_IP_MB_G LAB_IP_MB_H LAB_IP_HOST
+#   Interfaces: LAB_IF_CLIENT=c0 LAB_IF_GW_C=gc LAB_IF_GW_M=gm LAB_IF_MB_G=mg LAB_IF_MB_H=mh LAB_IF_HOST=h0
+#   Nothing leaves these namespaces (no link to the root namespace, no default route out).
+#
+# Functions (stable API; all return 0 unless said, and die = exit 1 of the scenario, with cleanup):
+#
+#   lab_init SCENARIO         needs root (exit 77 = skip otherwise); installs missing packages
+#                             with apt-get; makes $LAB_WORK (scratch dir), the topology above,
+#                             the EXIT/INT/TERM trap that removes everything. Sets $RDPWHY (the
+#                             binary: $RDPWHY if set, else builds the repository into
+#                             ${LAB_BUILD_DIR:-/tmp/rdpwhy-lab-build}).
+#   lab_log MSG... / lab_die MSG...
+#   lab_ns NS CMD...          run CMD in namespace NS (ip netns exec)
+#   lab_ipt NS TABLE CHAIN RULE...   iptables -t TABLE -A CHAIN RULE in NS (gone with the ns)
+#   lab_wait_listen NS PORT [SECONDS=5]   wait until something listens on tcp PORT in NS (1 = no)
+#   lab_daemon NAME NS PORT CMD...   start CMD in the background in NS, logs in
+#                             $LAB_WORK/NAME.log; if PORT is not empty, wait until it listens
+#                             there (die otherwise). Its pid is ${LAB_PID[NAME]}.
+#   lab_daemon_stop NAME [SIGNAL=TERM] [SECONDS=3]  SIGNAL, then SIGKILL after SECONDS; reaps
+#                             it. No-op if not running.
+#   lab_cert NAME [--cn CN] [--san SAN] [--expired] [--ca]
+#                             writes $LAB_CERTS/NAME.pem, NAME.key (RSA 2048) and NAME.sha256
+#                             (SHA-256 of the DER certificate, lower-case hex, no colons).
+#                             Defaults: CN = $LAB_IP_HOST, SAN = IP:$LAB_IP_HOST, self-signed,
+#                             valid 2025-01-01 to 2045-12-31. --expired: notBefore 2020-01-01, notAfter
+#                             2021-01-01. --ca: signed by the lab CA ($LAB_CERTS/ca.pem, made
+#                             on first use) instead of self-signed.
+#   lab_xrdp_start [KEY=VALUE...]    xrdp --nodaemon in the host ns on 0.0.0.0:3389 with a
+#                             fresh xrdp.ini built from /etc/xrdp/xrdp.ini. Keys (defaults):
+#                             security_layer (tls), ssl_protocols ("TLSv1.2, TLSv1.3"),
+#                             tls_ciphers (HIGH), certificate / key_file ($LAB_CERTS/host.pem
+#                             /.key, made with lab_cert host if missing), crypt_level (high),
+#                             port (3389), ns ($LAB_NS_HOST). The session module points at a
+#                             closed port, so a logon fails fast and no xrdp-sesman is needed.
+#                             Daemon name: xrdp. Log: $LAB_WORK/xrdp/xrdp.log.
+#   lab_xrdp_stop
+#   lab_haproxy_start CFGFILE  haproxy -db -f CFGFILE in the middlebox ns; waits for port 3389
+#                             there. Daemon name: haproxy.
+#   lab_haproxy_stop
+#   lab_rdpwhy_start [ARGS...] rdpwhy proxy --listen 0.0.0.0:13389 --transparent --format json
+#                             --output $LAB_CASE_DIR/records.json --set connect_timeout=3s
+#                             --set tls_timeout=5s --set grace=3s -v ARGS... in the gateway ns
+#                             (ARGS come last, so they override), plus the REDIRECT rule.
+#                             Daemon name: rdpwhy; its log: $LAB_CASE_DIR/rdpwhy.log.
+#   lab_rdpwhy_stop            SIGTERM: rdpwhy gives connections still open `grace` (3 s) to end,
+#                             then closes them itself (their records then say closed_by proxy:
+#                             let the client finish first, see lab_wait_records); waits up to
+#                             8 s; removes the REDIRECT rule.
+#   lab_wait_records N [SECONDS=10]  wait until rdpwhy has written N records (1 = timed out).
+#   lab_fail MSG              count a failed check (other than lab_expect's) without stopping.
+#   lab_capture_start          tcpdump -i c0 -s 0 'tcp port 3389' in the client ns →
+#                             $LAB_CASE_DIR/client.pcap. Daemon name: tcpdump.
+#   lab_capture_stop
+#   lab_begin CASE [RDPWHY_ARGS...]  start a case: $LAB_CASE=CASE, $LAB_CASE_DIR (made),
+#                             rdpwhy (lab_rdpwhy_start RDPWHY_ARGS) and the capture.
+#   lab_end                   end the case: 0.5 s for the last packets, stop the capture and
+#                             rdpwhy. lab_expect calls it when the case is still open.
+#   lab_xfreerdp SECONDS [VAR=VALUE...] [ARGS...]  xfreerdp in the client ns under Xvfb (started
+#                             on first use, in the client ns), with the leading VAR=VALUE words
+#                             in its environment (e.g. SSL_CERT_FILE=$LAB_CERTS/ca.pem to trust
+#                             the lab CA), HOME and XDG_CONFIG_HOME a fresh empty dir
+#                             (nothing trusted or remembered), stdin /dev/null, killed after
+#                             SECONDS. Adds /v:$LAB_IP_HOST unless ARGS has /v:, and
+#                             /u:rdpwhy /p:rdpwhy-test-pw unless ARGS has /u:. Exit status
+#                             in $LAB_CLIENT_RC (124 = timed out) and $LAB_CASE_DIR/xfreerdp.rc;
+#                             output in $LAB_CASE_DIR/xfreerdp.log.
+#   lab_expect NAME CAUSE [EXPECTATION...] [--conn N|last] [--note TEXT]
+#                             asserts one connection twice: from `rdpwhy replay` of the client
+#                             capture (connection N in capture order, default 1) and from the
+#                             proxy's record with the same client port. CAUSE is the cause for
+#                             both, or INLINE_CAUSE/CAPTURE_CAUSE when they differ by design;
+#                             each may list alternatives a|b when a race on the wire decides
+#                             (say why in the scenario).
+#                             EXPECTATION: FIELD=VALUE (exact; lists compare as "a,b"; numbers
+#                             and booleans as JSON spells them), FIELD~REGEX (re.search), or
+#                             "!FIELD" (absent); each may be prefixed with inline: or capture:
+#                             to check one side only (e.g. capture:rdpwhy.closed_by=client).
+#                             Prints a table row (inline and capture: closed_by, close_kind,
+#                             phase, cause), appends it to $LAB_RESULTS (TSV) when set, writes the
+#                             connection alone to $LAB_CASE_DIR/NAME.pcap and checks that its
+#                             replay gives the same capture verdict. With LAB_UPDATE=1 it copies
+#                             that file to tests/data/lab/NAME.pcap and puts its line (file,
+#                             capture cause, closed_by, close_kind, phase, description = "lab
+#                             SCENARIO: NOTE; inline: ...") into tests/data/lab/index.tsv (the
+#                             format of tests/replay_golden.sh). A failed expectation does not
+#                             stop the script: it is counted, and lab_finish fails.
+#   lab_record_field SIDE FIELD   after lab_expect: the value of FIELD in the last checked
+#                             inline or capture record (SIDE = inline|capture), as lab_expect
+#                             formats it ("" when absent).
+#   lab_finish                 prints the scenario's verdict and exits 0 (all passed) or 1.
+#
+# Environment: RDPWHY (binary), LAB_UPDATE=1 (rewrite tests/data/lab), LAB_KEEP=1 (keep
+# $LAB_WORK; it is also kept when a check fails), LAB_RESULTS (TSV file run.sh collects),
+# LAB_SKIP_APT=1 (never run apt-get).
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_REPO=$(cd "$LAB_DIR/../.." && pwd)
+LAB_DATA=$LAB_REPO/tests/data/lab
+LAB_RDPWHY_PORT=13389
+LAB_USER=rdpwhy
+LAB_PASS=rdpwhy-test-pw
+LAB_DEAD_PORT=5959 # in the host ns; nothing listens there
+declare -gA LAB_PID=()
+LAB_FAILS=0
+LAB_CHECKS=0
+LAB_CASE=
+LAB_CASE_DIR=
+LAB_CASE_OPEN=0
+LAB_CLIENT_RC=
+LAB_XVFB_DISPLAY=
+LAB_LAST_VERDICT=
+LAB_NSES=()
+LAB_SCENARIO=
+LAB_T0=$(date +%s.%N)
+
+lab_log() { printf '[lab %s] %s\n' "${LAB_SCENARIO:-?}" "$*" >&2; }
+lab_die() {
+    printf '[lab %s] FAIL: %s\n' "${LAB_SCENARIO:-?}" "$*" >&2
+    LAB_FAILS=$((LAB_FAILS + 1))
+    exit 1
+}
+
+lab_ns() {
+    local ns=$1
+    shift
+    ip netns exec "$ns" "$@"
+}
+
+lab_ipt() {
+    local ns=$1 table=$2 chain=$3
+    shift 3
+    lab_ns "$ns" iptables -w -t "$table" -A "$chain" "$@" || lab_die "iptables -t $table -A $chain $* failed in $ns"
+}
+
+lab_wait_listen() { # NS PORT [SECONDS]
+    local ns=$1 h i n=$((${3:-5} * 20))
+    h=$(printf '%04X' "$2")
+    for ((i = 0; i <= n; i++)); do
+        ((i == 0)) || sleep 0.05
+        # shellcheck disable=SC2016
+        lab_ns "$ns" awk -v h="$h" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == h) f = 1 } END { exit !f }' \
+            /proc/net/tcp /proc/net/tcp6 && return 0
+    done
+    return 1
+}
+
+lab_daemon() { # NAME NS PORT CMD...
+    local name=$1 ns=$2 port=$3 pid i
+    shift 3
+    [[ -z ${LAB_PID[$name]:-} ]] || lab_die "daemon $name already running"
+    # ip netns exec execs CMD: $! is CMD itself, so signals reach it.
+    ip netns exec "$ns" "$@" >"$LAB_WORK/$name.log" 2>&1 </dev/null &
+    pid=$!
+    LAB_PID[$name]=$pid
+    [[ -n $port ]] || return 0
+    for ((i = 0; i < 200; i++)); do
+        lab_wait_listen "$ns" "$port" 0 && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    tail -n 20 "$LAB_WORK/$name.log" >&2 || true
+    lab_die "$name ($*) did not listen on port $port in $ns"
+}
+
+lab_daemon_stop() { # NAME [SIGNAL] [SECONDS]
+    local name=$1 sig=${2:-TERM} secs=${3:-3} pid i
+    pid=${LAB_PID[$name]:-}
+    [[ -n $pid ]] || return 0
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "-$sig" "$pid" 2>/dev/null || true
+        for ((i = 0; i < secs * 20; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            lab_log "$name (pid $pid) did not stop after SIG$sig in ${secs}s: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    wait "$pid" 2>/dev/null || true
+    unset "LAB_PID[$name]"
+}
+
+# ---------------------------------------------------------------- setup
+lab_need() { # lab_need cmd:package ...
+    local spec missing=()
+    for spec in "$@"; do
+        command -v "${spec%%:*}" >/dev/null 2>&1 || missing+=("${spec#*:}")
+    done
+    ((${#missing[@]})) || return 0
+    [[ -z ${LAB_SKIP_APT:-} ]] || lab_die "missing: ${missing[*]} (LAB_SKIP_APT is set)"
+    lab_log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update >&2 || lab_die "apt-get update failed"
+    apt-get install -y --no-install-recommends "${missing[@]}" >&2 || lab_die "apt-get install ${missing[*]} failed"
+}
+
+lab_find_rdpwhy() {
+    if [[ -n ${RDPWHY:-} ]]; then
+        RDPWHY=$(realpath "$RDPWHY")
+        [[ -x $RDPWHY ]] || lab_die "RDPWHY=$RDPWHY is not executable"
+        return 0
+    fi
+    local b=${LAB_BUILD_DIR:-/tmp/rdpwhy-lab-build}
+    lab_log "building rdpwhy into $b"
+    { cmake -S "$LAB_REPO" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build "$b" -j2 --target rdpwhy; } \
+        >"$b.log" 2>&1 || { tail -n 30 "$b.log" >&2; lab_die "cannot build rdpwhy (log: $b.log)"; }
+    RDPWHY=$b/rdpwhy
+    export RDPWHY
+}
+
+lab_cleanup() {
+    local rc=$? name ns pid
+    exec 2>&8
+    set +e
+    for name in "${!LAB_PID[@]}"; do
+        [[ $name == xvfb ]] && continue
+        lab_daemon_stop "$name" TERM 2
+    done
+    [[ -z ${LAB_PID[xvfb]:-} ]] || lab_daemon_stop xvfb TERM 2
+    for ns in "${LAB_NSES[@]}"; do
+        # Anything still running in our namespaces was started by this scenario.
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null
+    done
+    if [[ -n $LAB_XVFB_DISPLAY ]]; then
+        rm -f "/tmp/.X$LAB_XVFB_DISPLAY-lock" "/tmp/.X11-unix/X$LAB_XVFB_DISPLAY" 2>/dev/null
+    fi
+    if [[ -n ${LAB_WORK:-} && -d $LAB_WORK ]]; then
+        if [[ -n ${LAB_KEEP:-} ]] || ((rc != 0 || LAB_FAILS > 0)); then
+            lab_log "scratch directory kept: $LAB_WORK"
+        else
+            rm -rf "$LAB_WORK"
+        fi
+    fi
+    ((rc == 0)) || [[ $rc == 77 ]] || lab_log "exit $rc"
+    exit "$rc"
+}
+
+lab_init() { # SCENARIO
+    LAB_SCENARIO=$1
+    if [[ $(id -u) -ne 0 ]]; then
+        lab_log "skip: needs root (network namespaces, iptables, tcpdump)"
+        exit 77
+    fi
+    exec 8>&2
+    trap lab_cleanup EXIT
+    trap 'exit 130' INT TERM HUP
+    lab_need ip:iproute2 iptables:iptables tcpdump:tcpdump python3:python3 openssl:openssl \
+        xrdp:xrdp xfreerdp:freerdp2-x11 Xvfb:xvfb xauth:xauth haproxy:haproxy timeout:coreutils
+    lab_find_rdpwhy
+    LAB_WORK=$(mktemp -d "/tmp/rdpwhy-lab-$LAB_SCENARIO.XXXXXX")
+    chmod 755 "$LAB_WORK"
+    LAB_CERTS=$LAB_WORK/certs
+    mkdir -p "$LAB_CERTS"
+    lab_write_expect_py >"$LAB_WORK/expect.py"
+    lab_topology
+}
+
+lab_topology() {
+    local r=$((100 + $$ % 100)) ns l dev i
+    LAB_NS_CLIENT=lab-c-$$
+    LAB_NS_GW=lab-g-$$
+    LAB_NS_MB=lab-m-$$
+    LAB_NS_HOST=lab-h-$$
+    LAB_IF_CLIENT=c0 LAB_IF_GW_C=gc LAB_IF_GW_M=gm LAB_IF_MB_G=mg LAB_IF_MB_H=mh LAB_IF_HOST=h0
+    LAB_IP_CLIENT=10.$r.1.2 LAB_IP_GW_C=10.$r.1.1
+    LAB_IP_GW_M=10.$r.2.1 LAB_IP_MB_G=10.$r.2.2
+    LAB_IP_MB_H=10.$r.3.1 LAB_IP_HOST=10.$r.3.2
+    for ns in "$LAB_NS_CLIENT" "$LAB_NS_GW" "$LAB_NS_MB" "$LAB_NS_HOST"; do
+        ip netns list | awk '{ print $1 }' | grep -qx "$ns" && lab_die "namespace $ns already exists"
+        ip netns add "$ns" || lab_die "cannot create namespace $ns"
+        LAB_NSES+=("$ns")
+        ip -n "$ns" link set lo up
+    done
+    ip -n "$LAB_NS_CLIENT" link add c0 type veth peer name gc netns "$LAB_NS_GW" || lab_die "veth c0/gc"
+    ip -n "$LAB_NS_GW" link add gm type veth peer name mg netns "$LAB_NS_MB" || lab_die "veth gm/mg"
+    ip -n "$LAB_NS_MB" link add mh type veth peer name h0 netns "$LAB_NS_HOST" || lab_die "veth mh/h0"
+    for l in "$LAB_NS_CLIENT c0 $LAB_IP_CLIENT" "$LAB_NS_GW gc $LAB_IP_GW_C" "$LAB_NS_GW gm $LAB_IP_GW_M" \
+        "$LAB_NS_MB mg $LAB_IP_MB_G" "$LAB_NS_MB mh $LAB_IP_MB_H" "$LAB_NS_HOST h0 $LAB_IP_HOST"; do
+        read -r ns dev ip <<<"$l"
+        ip -n "$ns" addr add "$ip/24" dev "$dev" || lab_die "addr $ip on $dev"
+        ip -n "$ns" link set "$dev" up
+    done
+    ip -n "$LAB_NS_CLIENT" route add default via "$LAB_IP_GW_C"
+    ip -n "$LAB_NS_GW" route add default via "$LAB_IP_MB_G"
+    ip -n "$LAB_NS_MB" route add default via "$LAB_IP_GW_M"
+    ip -n "$LAB_NS_HOST" route add default via "$LAB_IP_MB_H"
+    lab_ns "$LAB_NS_GW" sysctl -qw net.ipv4.ip_forward=1
+    lab_ns "$LAB_NS_MB" sysctl -qw net.ipv4.ip_forward=1
+    # Reachability without ping: a TCP connect to a closed port of the host must
+    # be refused (an RST came back through middlebox and gateway).
+    local err=
+    for ((i = 0; i < 50; i++)); do
+        err=$(lab_ns "$LAB_NS_CLIENT" timeout 1 bash -c "exec 3<>/dev/tcp/$LAB_IP_HOST/9" 2>&1) || true
+        [[ $err == *refused* ]] && break
+        sleep 0.1
+    done
+    [[ $err == *refused* ]] || lab_die "client cannot reach the host $LAB_IP_HOST through gateway and middlebox ($err)"
+    lab_log "topology up: client $LAB_IP_CLIENT — gw $LAB_IP_GW_C|$LAB_IP_GW_M — mb $LAB_IP_MB_G|$LAB_IP_MB_H — host $LAB_IP_HOST"
+}
+
+# ---------------------------------------------------------------- certificates
+lab_cert() { # NAME [--cn CN] [--san SAN] [--expired] [--ca]
+    local name=$1 cn=$LAB_IP_HOST san="IP:$LAB_IP_HOST" expired=0 ca=0
+    shift
+    while (($#)); do
+        case $1 in
+        --cn) cn=$2; shift 2 ;;
+        --san) san=$2; shift 2 ;;
+        --expired) expired=1; shift ;;
+        --ca) ca=1; shift ;;
+        *) lab_die "lab_cert: unknown option $1" ;;
+        esac
+    done
+    local d=$LAB_CERTS
+    if ((ca)) && [[ ! -s $d/ca.pem ]]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout "$d/ca.key" -out "$d/ca.pem" \
+            -subj "/CN=rdpwhy lab CA" -addext "basicConstraints=critical,CA:TRUE" \
+            -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null || lab_die "lab CA"
+    fi
+    local signer=self start=20250101000000Z end=20451231000000Z
+    ((ca)) && signer=ca
+    ((expired)) && start=20200101000000Z end=20210101000000Z
+    (
+        cd "$d" || exit 1
+        mkdir -p "ca-$name"
+        : >"ca-$name/index.txt"
+        echo 01 >"ca-$name/serial"
+        cat >"ca-$name/ca.cnf" <<EOF
+[ ca ]
+default_ca = lab
+[ lab ]
+database = ./ca-$name/index.txt
+serial = ./ca-$name/serial
+new_certs_dir = ./ca-$name
+default_md = sha256
+policy = pol
+copy_extensions = copy
+unique_subject = no
+[ pol ]
+commonName = supplied
+[ req ]
+distinguished_name = dn
+prompt = no
+[ dn ]
+CN = $cn
+EOF
+        openssl req -new -newkey rsa:2048 -nodes -keyout "$name.key" -out "ca-$name/req.csr" \
+            -config "ca-$name/ca.cnf" -addext "subjectAltName=$san" 2>/dev/null || exit 1
+        if [[ $signer == self ]]; then
+            openssl ca -batch -config "ca-$name/ca.cnf" -selfsign -keyfile "$name.key" -in "ca-$name/req.csr" \
+                -out "$name.pem" -startdate "$start" -enddate "$end" -notext 2>/dev/null || exit 1
+        else
+            openssl ca -batch -config "ca-$name/ca.cnf" -cert ca.pem -keyfile ca.key -in "ca-$name/req.csr" \
+                -out "$name.pem" -startdate "$start" -enddate "$end" -notext 2>/dev/null || exit 1
+        fi
+        openssl x509 -in "$name.pem" -outform DER | sha256sum | cut -d' ' -f1 >"$name.sha256"
+    ) || lab_die "lab_cert $name failed"
+    chmod 644 "$d/$name.pem" "$d/$name.key"
+}
+
+# ---------------------------------------------------------------- xrdp, haproxy
+lab_xrdp_start() { # [KEY=VALUE...]
+    local -A o=([security_layer]=tls [ssl_protocols]="TLSv1.2, TLSv1.3" [tls_ciphers]=HIGH
+        [certificate]="" [key_file]="" [crypt_level]=high [port]=3389 [ns]="$LAB_NS_HOST")
+    local kv
+    for kv in "$@"; do
+        [[ $kv == *=* ]] || lab_die "lab_xrdp_start: not KEY=VALUE: $kv"
+        o[${kv%%=*}]=${kv#*=}
+    done
+    if [[ -z ${o[certificate]} ]]; then
+        [[ -s $LAB_CERTS/host.pem ]] || lab_cert host
+        o[certificate]=$LAB_CERTS/host.pem
+        o[key_file]=$LAB_CERTS/host.key
+    fi
+    [[ -s /etc/xrdp/rsakeys.ini ]] || xrdp-keygen xrdp auto >&2 || lab_die "xrdp-keygen"
+    local d=$LAB_WORK/xrdp
+    mkdir -p "$d"
+    awk '/^\[Xorg\]/ { exit } { print }' /etc/xrdp/xrdp.ini |
+        sed -E '/^#?(fork|port|security_layer|crypt_level|certificate|key_file|ssl_protocols|tls_ciphers|autorun|LogFile|LogLevel|EnableSyslog|EnableConsole)=/d' |
+        XI_G="fork=false
+port=tcp://:${o[port]}
+security_layer=${o[security_layer]}
+crypt_level=${o[crypt_level]}
+certificate=${o[certificate]}
+key_file=${o[key_file]}
+ssl_protocols=${o[ssl_protocols]}
+tls_ciphers=${o[tls_ciphers]}
+autorun=" XI_L="LogFile=$d/xrdp.log
+LogLevel=DEBUG
+EnableSyslog=false
+EnableConsole=false" awk '{ print } /^\[Globals\]/ { print ENVIRON["XI_G"] } /^\[Logging\]/ { print ENVIRON["XI_L"] }' \
+        >"$d/xrdp.ini"
+    cat >>"$d/xrdp.ini" <<EOF
+
+[dead-session]
+name=dead-session
+lib=libvnc.so
+username=ask
+password=ask
+ip=127.0.0.1
+port=$LAB_DEAD_PORT
+EOF
+    lab_daemon xrdp "${o[ns]}" "${o[port]}" xrdp --nodaemon --config "$d/xrdp.ini"
+}
+lab_xrdp_stop() { lab_daemon_stop xrdp; }
+
+lab_haproxy_start() { # CFGFILE
+    haproxy -c -f "$1" >"$LAB_WORK/haproxy.check" 2>&1 || { cat "$LAB_WORK/haproxy.check" >&2; lab_die "haproxy config $1 is invalid"; }
+    lab_daemon haproxy "$LAB_NS_MB" 3389 haproxy -db -f "$1"
+}
+lab_haproxy_stop() { lab_daemon_stop haproxy TERM 3; }
+
+# ---------------------------------------------------------------- rdpwhy, capture
+lab_rdpwhy_start() { # [ARGS...]
+    [[ -n $LAB_CASE_DIR ]] || lab_die "lab_rdpwhy_start outside a case (use lab_begin)"
+    lab_ipt "$LAB_NS_GW" nat PREROUTING -i gc -p tcp --dport 3389 -j REDIRECT --to-ports "$LAB_RDPWHY_PORT"
+    lab_daemon rdpwhy "$LAB_NS_GW" "$LAB_RDPWHY_PORT" "$RDPWHY" proxy --listen "0.0.0.0:$LAB_RDPWHY_PORT" \
+        --transparent --format json --output "$LAB_CASE_DIR/records.json" \
+        --set connect_timeout=3s --set tls_timeout=5s --set grace=3s -v "$@"
+}
+lab_rdpwhy_stop() {
+    [[ -n ${LAB_PID[rdpwhy]:-} ]] || return 0
+    lab_daemon_stop rdpwhy TERM 8
+    lab_ns "$LAB_NS_GW" iptables -w -t nat -D PREROUTING -i gc -p tcp --dport 3389 -j REDIRECT \
+        --to-ports "$LAB_RDPWHY_PORT" 2>/dev/null || true
+    cp "$LAB_WORK/rdpwhy.log" "$LAB_CASE_DIR/rdpwhy.log" 2>/dev/null || true
+}
+
+lab_wait_records() { # N [SECONDS]
+    local n=$1 i f=$LAB_CASE_DIR/records.json
+    for ((i = 0; i < ${2:-10} * 10; i++)); do
+        [[ -f $f ]] && (($(grep -c . "$f") >= n)) && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+lab_fail() {
+    LAB_FAILS=$((LAB_FAILS + 1))
+    LAB_CHECKS=$((LAB_CHECKS + 1))
+    printf '[lab %s] FAIL: %s\n' "${LAB_SCENARIO:-?}" "$*" >&2
+}
+
+lab_capture_start() {
+    [[ -n $LAB_CASE_DIR ]] || lab_die "lab_capture_start outside a case (use lab_begin)"
+    local i
+    lab_daemon tcpdump "$LAB_NS_CLIENT" "" tcpdump -i c0 -n -s 0 -U --immediate-mode -Z root \
+        -w "$LAB_CASE_DIR/client.pcap" 'tcp port 3389'
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'listening on' "$LAB_WORK/tcpdump.log" 2>/dev/null && return 0
+        kill -0 "${LAB_PID[tcpdump]}" 2>/dev/null || break
+        sleep 0.05
+    done
+    cat "$LAB_WORK/tcpdump.log" >&2
+    lab_die "tcpdump did not start"
+}
+lab_capture_stop() {
+    [[ -n ${LAB_PID[tcpdump]:-} ]] || return 0
+    lab_daemon_stop tcpdump INT 3
+    cp "$LAB_WORK/tcpdump.log" "$LAB_CASE_DIR/tcpdump.log" 2>/dev/null || true
+}
+
+lab_begin() { # CASE [RDPWHY_ARGS...]
+    ((LAB_CASE_OPEN == 0)) || lab_end
+    LAB_CASE=$1
+    shift
+    LAB_CASE_DIR=$LAB_WORK/$LAB_CASE
+    mkdir -p "$LAB_CASE_DIR"
+    LAB_CASE_T0=$(date +%s.%N)
+    lab_rdpwhy_start "$@"
+    lab_capture_start
+    LAB_CASE_OPEN=1
+    lab_log "case $LAB_CASE: rdpwhy and tcpdump running"
+}
+
+lab_end() {
+    ((LAB_CASE_OPEN)) || return 0
+    sleep 0.5
+    lab_capture_stop
+    lab_rdpwhy_stop
+    LAB_CASE_OPEN=0
+}
+
+# ---------------------------------------------------------------- client
+lab_xvfb() {
+    [[ -z ${LAB_PID[xvfb]:-} ]] || return 0
+    local n i
+    for n in $(seq 140 199); do
+        [[ -e /tmp/.X$n-lock || -e /tmp/.X11-unix/X$n ]] && continue
+        LAB_XVFB_DISPLAY=$n
+        break
+    done
+    [[ -n $LAB_XVFB_DISPLAY ]] || lab_die "no free X display number"
+    lab_daemon xvfb "$LAB_NS_CLIENT" "" Xvfb ":$LAB_XVFB_DISPLAY" -nolisten tcp -screen 0 1024x768x24
+    for ((i = 0; i < 100; i++)); do
+        [[ -S /tmp/.X11-unix/X$LAB_XVFB_DISPLAY ]] && return 0
+        kill -0 "${LAB_PID[xvfb]}" 2>/dev/null || break
+        sleep 0.05
+    done
+    cat "$LAB_WORK/xvfb.log" >&2
+    lab_die "Xvfb :$LAB_XVFB_DISPLAY did not start"
+}
+
+lab_xfreerdp() { # SECONDS [ARGS...]
+    local secs=$1 a has_v=0 has_u=0 home rc=0 envs=()
+    shift
+    while (($#)) && [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
+        envs+=("$1")
+        shift
+    done
+    for a in "$@"; do
+        [[ $a == /v:* ]] && has_v=1
+        [[ $a == /u:* ]] && has_u=1
+    done
+    local args=()
+    ((has_v)) || args+=("/v:$LAB_IP_HOST")
+    ((has_u)) || args+=("/u:$LAB_USER" "/p:$LAB_PASS")
+    args+=("$@")
+    lab_xvfb
+    local d=${LAB_CASE_DIR:-$LAB_WORK}
+    home=$(mktemp -d "$d/home.XXXXXX")
+    lab_log "xfreerdp ${args[*]}"
+    ip netns exec "$LAB_NS_CLIENT" env HOME="$home" XDG_CONFIG_HOME="$home/.config" DISPLAY=":$LAB_XVFB_DISPLAY" \
+        "${envs[@]}" timeout -k 2 "$secs" xfreerdp "${args[@]}" </dev/null >"$d/xfreerdp.log" 2>&1 || rc=$?
+    LAB_CLIENT_RC=$rc
+    echo "$rc" >"$d/xfreerdp.rc"
+    lab_log "xfreerdp exit status $rc"
+}
+
+# ---------------------------------------------------------------- verdicts
+lab_expect() { # NAME CAUSE [EXPECTATION...] [--conn N|last] [--note TEXT]
+    local name=$1 cause=$2 conn=1 note="" a
+    shift 2
+    local exps=()
+    while (($#)); do
+        case $1 in
+        --conn) conn=$2; shift 2 ;;
+        --note) note=$2; shift 2 ;;
+        *) exps+=("$1"); shift ;;
+        esac
+    done
+    lab_end
+    local d=${LAB_CASE_DIR:?lab_expect outside a case}
+    LAB_CHECKS=$((LAB_CHECKS + 1))
+    LAB_LAST_VERDICT=$d/$name.verdict.json
+    "$RDPWHY" replay --format json "$d/client.pcap" >"$d/replay.json" 2>"$d/replay.err" ||
+        lab_log "rdpwhy replay of $d/client.pcap exited non-zero: $(head -c 300 "$d/replay.err")"
+    local out ok=0
+    out=$(python3 "$LAB_WORK/expect.py" check "$name" "$cause" "$conn" "$d/records.json" "$d/replay.json" \
+        "$d/$name.verdict.json" "${exps[@]}") || ok=1
+    printf '%s\n' "$out" >&2
+    # Trim the capture to that connection and check its replay gives the same verdict.
+    local cip cport
+    cip=$(python3 "$LAB_WORK/expect.py" get "$d/$name.verdict.json" capture source.ip)
+    cport=$(python3 "$LAB_WORK/expect.py" get "$d/$name.verdict.json" capture source.port)
+    if [[ -n $cport ]]; then
+        tcpdump -Z root -r "$d/client.pcap" -w "$d/$name.pcap" "tcp and host $cip and port $cport" 2>/dev/null ||
+            { lab_log "cannot trim the capture"; ok=1; }
+        "$RDPWHY" replay --format json "$d/$name.pcap" >"$d/$name.replay.json" 2>/dev/null || true
+        python3 "$LAB_WORK/expect.py" same "$d/$name.verdict.json" "$d/$name.replay.json" >&2 || ok=1
+    else
+        ok=1
+    fi
+    local row
+    row=$(python3 "$LAB_WORK/expect.py" row "$d/$name.verdict.json" "$LAB_SCENARIO" "$name" "$([[ $ok == 0 ]] && echo ok || echo FAIL)")
+    printf '%s\n' "$row" | awk -F'\t' '{ printf "%-28s inline: %-7s %-8s %-14s %-32s | capture: %-7s %-8s %-14s %-32s %s\n", $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }' >&2
+    [[ -z ${LAB_RESULTS:-} ]] || printf '%s\n' "$row" >>"$LAB_RESULTS"
+    if ((ok)); then
+        LAB_FAILS=$((LAB_FAILS + 1))
+        lab_log "$name: FAIL (details in $d)"
+        return 0
+    fi
+    if [[ -n ${LAB_UPDATE:-} ]]; then
+        mkdir -p "$LAB_DATA"
+        install -m 644 "$d/$name.pcap" "$LAB_DATA/$name.pcap"
+        python3 "$LAB_WORK/expect.py" index "$LAB_DATA/index.tsv" "$d/$name.verdict.json" "$name.pcap" \
+            "$LAB_SCENARIO" "$note" || lab_log "cannot update $LAB_DATA/index.tsv"
+        lab_log "$name: wrote $LAB_DATA/$name.pcap ($(stat -c %s "$LAB_DATA/$name.pcap") bytes) and its index line"
+    fi
+    return 0
+}
+
+lab_record_field() { # SIDE FIELD
+    [[ -n $LAB_LAST_VERDICT && -f $LAB_LAST_VERDICT ]] || return 0
+    python3 "$LAB_WORK/expect.py" get "$LAB_LAST_VERDICT" "$1" "$2"
+}
+
+lab_finish() {
+    lab_end
+    local t
+    t=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$LAB_T0" "$(date +%s.%N)")
+    if ((LAB_FAILS)); then
+        lab_log "FAILED: $LAB_FAILS of $LAB_CHECKS check(s) in ${t}s"
+        exit 1
+    fi
+    ((LAB_CHECKS)) || lab_die "no lab_expect was run"
+    lab_log "passed: $LAB_CHECKS check(s) in ${t}s"
+    exit 0
+}
+
+# The record logic of lab_expect (python3), written to $LAB_WORK/expect.py by lab_init.
+lab_write_expect_py() {
+    cat <<'PY'
+import json, os, re, sys
+
+KEYS = ("rdpwhy.closed_by", "rdpwhy.close_kind", "rdpwhy.phase", "rdpwhy.cause")
+
+def load_lines(f):
+    out = []
+    try:
+        for l in open(f):
+            l = l.strip()
+            if l:
+                out.append(json.loads(l))
+    except OSError:
+        pass
+    return out
+
+def fmt(v):
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return ",".join(fmt(x) for x in v)
+    if isinstance(v, dict):
+        return json.dumps(v, sort_keys=True)
+    return str(v)
+
+def get(r, k):
+    if r is None:
+        return None
+    if k in r:
+        return r[k]
+    # dotted access into nested objects (rdpwhy.timeline.x)
+    cur = r
+    parts = k.split(".")
+    for i in range(len(parts)):
+        head = ".".join(parts[: i + 1])
+        if isinstance(cur, dict) and head in cur:
+            rest = ".".join(parts[i + 1:])
+            return cur[head] if not rest else get(cur[head], rest)
+    return None
+
+def check(name, cause, conn, recf, repf, outf, exps):
+    recs, reps = load_lines(recf), load_lines(repf)
+    lines, fails = [], []
+    def expect(cond, msg):
+        lines.append("  %s %s: %s" % ("ok  " if cond else "FAIL", name, msg))
+        if not cond:
+            fails.append(msg)
+    want_in, _, want_cap = cause.partition("/")
+    want_cap = want_cap or want_in
+    cap = None
+    if not reps:
+        expect(False, "rdpwhy replay of the client capture gives at least one record (got none)")
+    else:
+        idx = len(reps) - 1 if conn == "last" else int(conn) - 1
+        expect(0 <= idx < len(reps), "connection %s of %d in the capture" % (conn, len(reps)))
+        if 0 <= idx < len(reps):
+            cap = reps[idx]
+    inl = None
+    if cap is not None:
+        port = cap.get("source.port")
+        m = [r for r in recs if r.get("source.port") == port]
+        expect(len(m) == 1, "exactly one inline record for client port %s (of %d records)" % (port, len(recs)))
+        inl = m[0] if m else None
+    expect(inl is not None and inl.get("rdpwhy.cause") in want_in.split("|"),
+           "inline rdpwhy.cause == %s (got %s)" % (want_in, fmt(get(inl, "rdpwhy.cause"))))
+    expect(cap is not None and cap.get("rdpwhy.cause") in want_cap.split("|"),
+           "capture rdpwhy.cause == %s (got %s)" % (want_cap, fmt(get(cap, "rdpwhy.cause"))))
+    for e in exps:
+        sides = ("inline", "capture")
+        for s in sides:
+            if e.startswith(s + ":"):
+                sides, e = (s,), e[len(s) + 1:]
+                break
+        for s in sides:
+            r = inl if s == "inline" else cap
+            if e.startswith("!"):
+                k = e[1:]
+                expect(r is not None and get(r, k) is None, "%s %s absent (got %s)" % (s, k, fmt(get(r, k))))
+                continue
+            m = re.match(r"^([^=~]+)([=~])(.*)$", e, re.S)
+            if not m:
+                expect(False, "bad expectation %r" % e)
+                continue
+            k, op, v = m.groups()
+            got = get(r, k)
+            if op == "=":
+                expect(r is not None and got is not None and fmt(got) == v, "%s %s == %s (got %s)" % (s, k, v, fmt(got) if got is not None else "<absent>"))
+            else:
+                expect(r is not None and got is not None and re.search(v, fmt(got)) is not None,
+                       "%s %s ~ /%s/ (got %s)" % (s, k, v, fmt(got) if got is not None else "<absent>"))
+    json.dump({"name": name, "inline": inl, "capture": cap, "fails": fails,
+               "want_inline": want_in, "want_capture": want_cap}, open(outf, "w"), indent=1)
+    print("\n".join(lines))
+    return 1 if fails else 0
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "check":
+        name, cause, conn, recf, repf, outf = sys.argv[2:8]
+        return check(name, cause, conn, recf, repf, outf, sys.argv[8:])
+    if cmd == "get":
+        v = json.load(open(sys.argv[2]))
+        print(fmt(get(v.get(sys.argv[3]), sys.argv[4])))
+        return 0
+    if cmd == "same":
+        v = json.load(open(sys.argv[2]))
+        reps = load_lines(sys.argv[3])
+        cap = v.get("capture") or {}
+        if len(reps) != 1:
+            print("  FAIL %s: the trimmed capture replays to %d records, not 1" % (v["name"], len(reps)))
+            return 1
+        a = [fmt(cap.get(k)) for k in KEYS]
+        b = [fmt(reps[0].get(k)) for k in KEYS]
+        ok = a == b
+        print("  %s %s: trimmed capture replays to the same verdict (%s)" % ("ok  " if ok else "FAIL", v["name"], " ".join(b)))
+        return 0 if ok else 1
+    if cmd == "row":
+        v = json.load(open(sys.argv[2]))
+        scen, name, status = sys.argv[3:6]
+        cols = [scen, name]
+        for side in ("inline", "capture"):
+            r = v.get(side) or {}
+            cols += [fmt(r.get(k)) or "-" for k in KEYS]
+        cols.append(status)
+        print("\t".join(cols))
+        return 0
+    if cmd == "index":
+        idxf, vf, fname, scen, note = sys.argv[2:7]
+        v = json.load(open(vf))
+        cap, inl = v.get("capture") or {}, v.get("inline") or {}
+        desc = "lab %s: %s; inline record: %s" % (scen, note or "(no note)",
+               " ".join(fmt(inl.get(k)) for k in KEYS))
+        desc = desc.replace("\t", " ").replace("\n", " ")
+        line = "\t".join([fname] + [fmt(cap.get(k)) for k in ("rdpwhy.cause", "rdpwhy.closed_by", "rdpwhy.close_kind", "rdpwhy.phase")] + [desc])
+        import fcntl
+        fd = os.open(idxf, os.O_RDWR | os.O_CREAT, 0o644)
+        with os.fdopen(fd, "r+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            rows = [l.rstrip("\n") for l in f if l.strip()]
+            head = "file\tcause\tclosed_by\tclose_kind\tphase\tdescription"
+            rows = [r for r in rows if r != head and r.split("\t", 1)[0] != fname]
+            rows.append(line)
+            rows.sort(key=lambda r: r.split("\t", 1)[0])
+            f.seek(0)
+            f.truncate()
+            f.write(head + "\n" + "".join(r + "\n" for r in rows))
+        return 0
+    print("expect.py: unknown command %s" % cmd, file=sys.stderr)
+    return 2
+
+sys.exit(main())
+PY
+}

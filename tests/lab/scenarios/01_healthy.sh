@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# 01_healthy — a healthy RDP connection, direct and through HAProxy.
+#
+#   a. 01_healthy_tls: xrdp security_layer=tls (TLS 1.2 + 1.3) on the host;
+#      xfreerdp /sec:tls /cert:ignore +auth-only to the host's address, through
+#      rdpwhy on the gateway (REDIRECT). Expect normal_close, selected protocol
+#      ssl, TLS established, phase established, both inline and from the capture.
+#   b. 01_healthy_haproxy: HAProxy in the middlebox namespace, mode tcp,
+#      balance rdp-cookie, tcp-request inspect-delay 5s, content accept if
+#      RDP_COOKIE, one server (the host's xrdp). The client connects to the
+#      middlebox's address; rdpwhy sees it on the way. Expect normal_close with
+#      the mstshash cookie (the /u: user name) recorded.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+lab_init 01_healthy
+
+lab_xrdp_start security_layer=tls "ssl_protocols=TLSv1.2, TLSv1.3"
+
+# a. direct
+lab_begin 01_healthy_tls
+lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
+lab_expect 01_healthy_tls normal_close \
+    rdp.cookie="$LAB_USER" rdp.requested_protocols=ssl rdp.selected_protocol=ssl \
+    tls.established=true rdpwhy.phase=established \
+    inline:destination.ip="$LAB_IP_HOST" inline:rdpwhy.original_destination.ip="$LAB_IP_HOST" \
+    --note "xrdp 0.9 security_layer=tls (TLSv1.2+1.3, self-signed cert), xfreerdp 2 /sec:tls /cert:ignore +auth-only to the host's address through the transparent rdpwhy; full TLS handshake and RDP connection sequence, then the client closes"
+[[ $LAB_CLIENT_RC == 0 ]] || lab_fail "xfreerdp +auth-only exit status $LAB_CLIENT_RC, expected 0"
+
+# b. through HAProxy (mode tcp, balance rdp-cookie)
+cat >"$LAB_WORK/haproxy.cfg" <<CFG
+global
+    log stdout format raw local0 info
+    maxconn 100
+defaults
+    mode tcp
+    log global
+    log-format "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts cookie=%[var(sess.rdp_cookie)]"
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend rdp_in
+    bind $LAB_IP_MB_G:3389
+    tcp-request inspect-delay 5s
+    tcp-request content set-var(sess.rdp_cookie) rdp_cookie(mstshash) if RDP_COOKIE
+    tcp-request content accept if RDP_COOKIE
+    default_backend rdp_hosts
+backend rdp_hosts
+    balance rdp-cookie
+    persist rdp-cookie
+    server host1 $LAB_IP_HOST:3389 check inter 10s
+CFG
+lab_haproxy_start "$LAB_WORK/haproxy.cfg"
+lab_begin 01_healthy_haproxy
+lab_xfreerdp 15 /v:"$LAB_IP_MB_G" /sec:tls /cert:ignore +auth-only
+lab_expect 01_healthy_haproxy normal_close \
+    rdp.cookie="$LAB_USER" rdp.requested_protocols=ssl rdp.selected_protocol=ssl \
+    tls.established=true rdpwhy.phase=established \
+    inline:destination.ip="$LAB_IP_MB_G" \
+    --note "HAProxy 2.6 in the middlebox ns, mode tcp, balance rdp-cookie, tcp-request inspect-delay 5s + content accept if RDP_COOKIE, one server = xrdp (security_layer=tls); xfreerdp /sec:tls /cert:ignore +auth-only /u:$LAB_USER to the HAProxy address; the mstshash cookie is what HAProxy balances on"
+[[ $LAB_CLIENT_RC == 0 ]] || lab_fail "xfreerdp +auth-only through HAProxy: exit status $LAB_CLIENT_RC, expected 0"
+# HAProxy logs a session when both its sides have closed: wait for that line.
+for ((i = 0; i < 50; i++)); do
+    grep -aq 'rdp_in rdp_hosts/' "$LAB_WORK/haproxy.log" && break
+    sleep 0.1
+done
+lab_haproxy_stop
+grep -a 'rdp_in' "$LAB_WORK/haproxy.log" | tail -n 2 >&2 || true
+# HAProxy itself balanced on that cookie: its log line names it and the server.
+grep -aqE "rdp_in rdp_hosts/host1 .* cookie=$LAB_USER\$" "$LAB_WORK/haproxy.log" ||
+    lab_fail "HAProxy's log has no 'rdp_hosts/host1 ... cookie=$LAB_USER' line"
+
+lab_finish

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# 03_cipher_mismatch — no cipher suite in common.
+#
+# xrdp ssl_protocols=TLSv1.2 tls_ciphers=ECDHE-RSA-CHACHA20-POLY1305 (one
+# suite); xfreerdp /sec:tls /tls-ciphers:ECDHE-RSA-AES128-GCM-SHA256 (its TLS
+# 1.2 list has only that suite; TLS 1.3 suites are offered too, but the host
+# does not speak 1.3). The host answers the ClientHello with a cleartext fatal
+# alert 40 handshake_failure and no ServerHello. Expect tls_cipher_mismatch,
+# inline and from the capture.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+lab_init 03_cipher_mismatch
+
+lab_xrdp_start security_layer=tls ssl_protocols=TLSv1.2 tls_ciphers=ECDHE-RSA-CHACHA20-POLY1305
+lab_begin 03_cipher_mismatch
+lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only /tls-ciphers:ECDHE-RSA-AES128-GCM-SHA256
+lab_expect 03_cipher_mismatch tls_cipher_mismatch \
+    rdpwhy.phase=tls_handshake rdp.selected_protocol=ssl \
+    tls.alert.from=server tls.alert.description=handshake_failure tls.established=false \
+    --note "xrdp ssl_protocols=TLSv1.2 tls_ciphers=ECDHE-RSA-CHACHA20-POLY1305, xfreerdp /sec:tls /tls-ciphers:ECDHE-RSA-AES128-GCM-SHA256; the host answers the ClientHello with a cleartext fatal alert 40 handshake_failure, no ServerHello"
+lab_finish

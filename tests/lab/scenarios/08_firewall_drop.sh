@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# 08_firewall_drop — the connection to the host cannot be made.
+#
+#   a. SYN dropped: the middlebox drops TCP SYNs to port 3389
+#      (iptables -A FORWARD -p tcp --dport 3389 --tcp-flags SYN,ACK,RST SYN -j DROP).
+#      rdpwhy (connect_timeout=3s) never gets a SYN-ACK and gives up.
+#   b. port closed: nothing listens on the host's port 3389; the host's kernel
+#      answers the SYN with RST,ACK.
+# xfreerdp /sec:tls to the host's address in both.
+#
+# Inline: 08_syn_dropped -> upstream_unreachable (closed_by proxy, timeout,
+# tcp_connect); 08_port_closed -> upstream_refused (server, refused, tcp_connect).
+#
+# The captures: rdpwhy on the gateway accepts the client's connection (the
+# REDIRECT rule) before it connects upstream, so on the client's veth the
+# client's own handshake succeeds, it sends its X.224 Connection Request, and
+# rdpwhy then closes it with an RST (the Connection Request is still unread
+# in its socket; the proxy does not read the client before the upstream is
+# connected). The client-side capture of (a) is therefore "server reset
+# 3 s after the request, with no answer" = x224_closed_by_server (the 3 s are
+# rdpwhy's connect timeout). That of (b) races: the RST comes ~1 ms after the
+# handshake, before or after the client's request: not asserted.
+# The SYNs that were dropped or refused are on the gateway—middlebox link
+# (interface gm, rdpwhy's own connection): 08_syn_dropped_path (three SYNs,
+# 0/1/2 s, nothing back) -> upstream_unreachable; 08_port_closed_path (SYN,
+# RST,ACK) -> upstream_refused.
+# Helper added here (lib.sh captures on the client's veth only): path_capture_*,
+# path_expect, as in 07_firewall_reset.sh.
+set -euo pipefail
+# shellcheck source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+lab_init 08_firewall_drop
+
+# ---- helpers: a capture on another link of the path, asserted with lab_expect
+# path_capture_start NS IFACE: tcpdump on IFACE in NS -> $LAB_CASE_DIR/path.pcap
+path_capture_start() {
+    local i
+    lab_daemon pathcap "$1" "" tcpdump -i "$2" -n -s 0 -U --immediate-mode -Z root \
+        -w "$LAB_CASE_DIR/path.pcap" 'tcp port 3389'
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'listening on' "$LAB_WORK/pathcap.log" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    lab_die "tcpdump on $2 in $1 did not start"
+}
+# path_expect NAME CAUSE [EXPECTATION...] [--note TEXT]: after the case's own
+# lab_end/lab_expect, lab_expect again with the path capture as the case's
+# capture. The proxy re-originates the connection, so on the path the client
+# is the gateway (its address, an ephemeral port): the case's only inline
+# record is paired with the path's only connection (its source.port is set to
+# that port in the copy given to lab_expect; lab.client.port keeps the client's).
+path_expect() {
+    local name=$1 src=$LAB_CASE_DIR d=$LAB_WORK/$1 port
+    shift
+    lab_end
+    lab_daemon_stop pathcap INT 3
+    mkdir -p "$d"
+    cp "$src/path.pcap" "$d/client.pcap"
+    port=$("$RDPWHY" replay --format json "$d/client.pcap" 2>/dev/null |
+        python3 -c 'import json, sys; r = [json.loads(l) for l in sys.stdin if l.strip()]; print(r[0]["source.port"] if len(r) == 1 else "")')
+    python3 - "$src/records.json" "$port" >"$d/records.json" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+if len(recs) == 1 and sys.argv[2]:
+    recs[0]["lab.client.port"] = recs[0].get("source.port")
+    recs[0]["source.port"] = int(sys.argv[2])
+for r in recs:
+    print(json.dumps(r))
+PY
+    LAB_CASE_DIR=$d lab_expect "$name" "$@"
+}
+
+# a. SYN dropped on the middlebox (xrdp runs: only the firewall is in the way)
+lab_xrdp_start security_layer=tls
+lab_ipt "$LAB_NS_MB" filter FORWARD -p tcp --dport 3389 --tcp-flags SYN,ACK,RST SYN -j DROP
+lab_begin 08_syn_dropped --set connect_timeout=3s
+path_capture_start "$LAB_NS_GW" "$LAB_IF_GW_M"
+lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
+lab_expect 08_syn_dropped upstream_unreachable/x224_closed_by_server \
+    inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout inline:rdpwhy.phase=tcp_connect \
+    inline:rdpwhy.original_destination.ip="$LAB_IP_HOST" \
+    capture:rdpwhy.closed_by=server capture:rdpwhy.close_kind=rst capture:rdpwhy.phase=x224 \
+    "capture:rdpwhy.evidence~server reset (29|30|31)[0-9]{2} ms after the X.224 Connection Request" \
+    --note "the middlebox drops SYNs to port 3389 (iptables FORWARD --tcp-flags SYN,ACK,RST SYN -j DROP); rdpwhy connect_timeout=3s; capture on the client's veth: the client's handshake is with rdpwhy (transparent REDIRECT), its X.224 request unanswered, then rdpwhy's RST after the 3 s connect timeout (request unread in its socket)"
+path_expect 08_syn_dropped_path upstream_unreachable \
+    rdpwhy.phase=tcp_connect inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout \
+    capture:rdpwhy.closed_by=client capture:rdpwhy.close_kind=unreachable \
+    --note "as 08_syn_dropped.pcap, captured between gateway and middlebox (gm): rdpwhy's SYN to the host at 0, 1 and 2 s, never answered (the middlebox drops them), then nothing (connect timeout 3 s)"
+lab_ns "$LAB_NS_MB" iptables -w -D FORWARD -p tcp --dport 3389 --tcp-flags SYN,ACK,RST SYN -j DROP
+
+# b. port closed: nothing listens on the host
+lab_xrdp_stop
+lab_begin 08_port_closed --set connect_timeout=3s
+path_capture_start "$LAB_NS_GW" "$LAB_IF_GW_M"
+lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
+path_expect 08_port_closed_path upstream_refused \
+    rdpwhy.closed_by=server rdpwhy.close_kind=refused rdpwhy.phase=tcp_connect \
+    inline:rdpwhy.original_destination.ip="$LAB_IP_HOST" \
+    --note "nothing listens on the host's port 3389; captured between gateway and middlebox (gm): rdpwhy's SYN answered by RST,ACK from the host; rdpwhy then resets the client's (already accepted) connection"
+lab_finish

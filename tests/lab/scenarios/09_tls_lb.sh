@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# 09_tls_lb — a load balancer that terminates TLS from the first byte.
+#
+# The middlebox runs a TLS-offloading front end on its own address (the VIP the
+# client connects to), forwarding the cleartext in TCP mode to xrdp on the host:
+#   a. 09_haproxy_ssl: HAProxy 2.6, `bind VIP:3389 ssl crt lb.pem`, mode tcp,
+#      `server host1 HOST:3389`.
+#   b. 09_stunnel: stunnel4 (server mode), accept VIP:3389, connect HOST:3389.
+# xfreerdp /sec:tls sends its X.224 Connection Request in cleartext; the front
+# end's OpenSSL reads it as a TLS record header (03 00 00 2c: type 3, version
+# 0x002c) and fails (HAProxy logs "SSL handshake failure", stunnel
+# "wrong version number").
+#
+# What the wire shows, inline and on the client's veth alike: the server side
+# closes within a few ms of the Connection Request and sends NO byte — OpenSSL
+# sends no alert when the first record does not look like TLS at all
+# (ssl/record/ssl3_record.c: "Doesn't look like TLS - don't send an alert").
+# HAProxy closes with FIN, stunnel with RST. The issue expected
+# tls_terminating_middlebox, whose rule needs TLS bytes from the server before
+# a Connection Confirm; OpenSSL-based terminators never send any, so rdpwhy
+# says x224_closed_by_server ("server closed/reset N ms after the X.224
+# Connection Request, with no answer") — the same wire as a host at its
+# connection limit. The expectations below assert what the wire shows.
+set -euo pipefail
+# shellcheck source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+lab_init 09_tls_lb
+lab_need stunnel4:stunnel4
+
+lab_xrdp_start security_layer=tls "ssl_protocols=TLSv1.2, TLSv1.3"
+lab_cert lb --cn "$LAB_IP_MB_G" --san "IP:$LAB_IP_MB_G"
+cat "$LAB_CERTS/lb.pem" "$LAB_CERTS/lb.key" >"$LAB_CERTS/lb-haproxy.pem"
+
+# a. HAProxy: bind ... ssl crt, mode tcp
+cat >"$LAB_WORK/haproxy.cfg" <<CFG
+global
+    log stdout format raw local0 info
+    maxconn 100
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend rdp_tls
+    bind $LAB_IP_MB_G:3389 ssl crt $LAB_CERTS/lb-haproxy.pem
+    default_backend rdp_hosts
+backend rdp_hosts
+    server host1 $LAB_IP_HOST:3389
+CFG
+lab_haproxy_start "$LAB_WORK/haproxy.cfg"
+lab_begin 09_haproxy_ssl
+lab_xfreerdp 15 /v:"$LAB_IP_MB_G" /sec:tls /cert:ignore +auth-only
+lab_expect 09_haproxy_ssl x224_closed_by_server \
+    rdpwhy.closed_by=server rdpwhy.close_kind=fin rdpwhy.phase=x224 \
+    rdp.requested_protocols=ssl destination.bytes=0 !rdp.selected_protocol \
+    "rdpwhy.evidence~server closed [0-9]+ ms after the X.224 Connection Request, with no answer" \
+    inline:destination.ip="$LAB_IP_MB_G" \
+    --note "HAProxy 2.6 in the middlebox, bind VIP:3389 ssl crt (TLS from the first byte), mode tcp to xrdp; xfreerdp /sec:tls to the VIP: its cleartext X.224 request fails HAProxy's TLS handshake (log: SSL handshake failure); OpenSSL sends no alert for a record that does not look like TLS, HAProxy closes with FIN at once: no TLS byte on the wire, so not tls_terminating_middlebox"
+lab_haproxy_stop
+grep -a 'rdp_tls' "$LAB_WORK/haproxy.log" | tail -n 1 >&2 || true
+
+# b. stunnel4 in server mode
+cat >"$LAB_WORK/stunnel.conf" <<CFG
+foreground = yes
+pid =
+debug = 5
+[rdp]
+accept = $LAB_IP_MB_G:3389
+connect = $LAB_IP_HOST:3389
+cert = $LAB_CERTS/lb.pem
+key = $LAB_CERTS/lb.key
+CFG
+lab_daemon stunnel "$LAB_NS_MB" 3389 stunnel4 "$LAB_WORK/stunnel.conf"
+lab_begin 09_stunnel
+lab_xfreerdp 15 /v:"$LAB_IP_MB_G" /sec:tls /cert:ignore +auth-only
+lab_expect 09_stunnel x224_closed_by_server \
+    rdpwhy.closed_by=server rdpwhy.close_kind=rst rdpwhy.phase=x224 \
+    rdp.requested_protocols=ssl destination.bytes=0 !rdp.selected_protocol \
+    "rdpwhy.evidence~server reset [0-9]+ ms after the X.224 Connection Request, with no answer" \
+    --note "stunnel4 (server mode) in the middlebox on the VIP, connect = xrdp; xfreerdp /sec:tls to the VIP: stunnel's SSL_accept fails on the cleartext X.224 request (wrong version number), no alert, stunnel resets the connection"
+lab_daemon_stop stunnel
+grep -a 'SSL_accept\|reset' "$LAB_WORK/stunnel.log" | tail -n 2 >&2 || true
+lab_finish

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# 10_tls_reoriginate — a middlebox that terminates the client's TLS with its own
+# certificate and opens its own TLS connection to the host.
+#
+# rdpwhy runs with --set expected_cert_sha256=<xrdp's certificate> in every case.
+#   a. 10_haproxy_reencrypt: HAProxy 2.6, `bind VIP:3389 ssl crt lb.pem` and
+#      `server host1 HOST:3389 ssl verify none` — what an off-the-shelf load
+#      balancer that re-encrypts does: TLS from the first byte on both sides.
+#      RDP starts with a cleartext X.224 exchange, so it fails exactly as in
+#      09_tls_lb: the client's Connection Request is not TLS, OpenSSL sends no
+#      alert, HAProxy closes with FIN -> x224_closed_by_server; no certificate
+#      is ever on the wire (nor any TLS on the host side: HAProxy never got to
+#      connect). Off-the-shelf balancers cannot do X.224 then TLS.
+#   b/c. A TLS-inspection firewall that can: SSLsplit 0.5.5 (Debian package
+#      sslsplit) in `autossl` mode on the middlebox, transparent (iptables
+#      REDIRECT of port 3389 to it, original destination from netfilter):
+#      plain TCP relay until a ClientHello appears in the stream (generic
+#      STARTTLS support), then it terminates the client's TLS with a
+#      certificate it forges on the fly (the host's subject and names, issued by
+#      its own CA, "lab TLS inspection CA") and speaks TLS itself to the host.
+#      The client (xfreerdp /sec:tls /cert:ignore, i.e. it accepts any
+#      certificate, as a client that trusts the inspection CA would) reaches
+#      the end of the connection sequence and closes normally (its
+#      close_notify makes SSLsplit close too: either FIN comes first).
+#   b. 10_sslsplit_tls13: SSLsplit's defaults: TLS 1.3 to the client. The
+#      forged certificate travels encrypted: neither inline nor in the
+#      capture can rdpwhy compare it to expected_cert_sha256, and nothing else
+#      on the wire differs from a direct connection (same OpenSSL, same suite)
+#      -> normal_close both ways. A blind spot of passive inspection.
+#      SSLsplit offers only P-256 for the key exchange: FreeRDP's default
+#      ClientHello (key share X25519) gets a HelloRetryRequest and a
+#      middlebox-compatibility ChangeCipherSpec, after which rdpwhy's record
+#      layer takes the server stream as encrypted and never parses the real
+#      ServerHello (tls.version, tls.cipher, ja3s missing); when SSLsplit's
+#      FIN then beats the client's (a 0.1 ms race after the client's
+#      close_notify) the verdict is a wrong tls_rejected_without_alert in
+#      phase established. That rdpwhy bug is reported, not asserted: here the
+#      client's OpenSSL prefers P-256 (OPENSSL_CONF Groups = P-256:X25519),
+#      so there is no HelloRetryRequest.
+#   c. 10_sslsplit_tls12: SSLsplit -r tls12 (an inspection box without TLS
+#      1.3): the client offers 1.3, gets 1.2 (no downgrade sentinel: SSLsplit's
+#      TLS 1.2-only method does not support 1.3, so OpenSSL does not set it),
+#      and the forged certificate is in cleartext. Inline: its SHA-256 is not
+#      expected_cert_sha256 -> tls_stream_altered (evidence: "server
+#      certificate sha256 ... is not the host's expected ..."), fin, phase
+#      established. `rdpwhy replay` has no way to be given
+#      the expected fingerprint, so the capture says normal_close; both
+#      records carry the other fact: issuer CN "lab TLS inspection CA" and a
+#      certificate hash that is not the host's.
+set -euo pipefail
+# shellcheck source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+lab_init 10_tls_reoriginate
+lab_need sslsplit:sslsplit
+
+lab_cert host
+HOST_SHA256=$(cat "$LAB_CERTS/host.sha256")
+HOST_SHA256_UC=$(tr a-f A-F <<<"$HOST_SHA256")
+lab_xrdp_start security_layer=tls "ssl_protocols=TLSv1.2, TLSv1.3"
+
+# a. HAProxy terminating and re-encrypting
+lab_cert lb --cn "$LAB_IP_MB_G" --san "IP:$LAB_IP_MB_G"
+cat "$LAB_CERTS/lb.pem" "$LAB_CERTS/lb.key" >"$LAB_CERTS/lb-haproxy.pem"
+cat >"$LAB_WORK/haproxy.cfg" <<CFG
+global
+    log stdout format raw local0 info
+    maxconn 100
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend rdp_tls
+    bind $LAB_IP_MB_G:3389 ssl crt $LAB_CERTS/lb-haproxy.pem
+    default_backend rdp_hosts
+backend rdp_hosts
+    server host1 $LAB_IP_HOST:3389 ssl verify none
+CFG
+lab_haproxy_start "$LAB_WORK/haproxy.cfg"
+lab_begin 10_haproxy_reencrypt --set "expected_cert_sha256=$HOST_SHA256"
+lab_xfreerdp 15 /v:"$LAB_IP_MB_G" /sec:tls /cert:ignore +auth-only
+lab_expect 10_haproxy_reencrypt x224_closed_by_server \
+    rdpwhy.closed_by=server rdpwhy.close_kind=fin rdpwhy.phase=x224 destination.bytes=0 \
+    !tls.server.hash.sha256 \
+    --note "HAProxy 2.6 in the middlebox, bind VIP:3389 ssl crt + server xrdp:3389 ssl verify none (re-encrypting TLS from the first byte); xfreerdp /sec:tls to the VIP: the cleartext X.224 request fails HAProxy's TLS handshake, no alert, HAProxy FIN: same wire as 09_haproxy_ssl, no certificate to compare with expected_cert_sha256"
+lab_haproxy_stop
+
+# b, c. SSLsplit autossl, transparent on the middlebox
+openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout "$LAB_CERTS/inspect-ca.key" \
+    -out "$LAB_CERTS/inspect-ca.pem" -subj "/CN=lab TLS inspection CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null ||
+    lab_die "inspection CA"
+lab_ipt "$LAB_NS_MB" nat PREROUTING -i "$LAB_IF_MB_G" -p tcp --dport 3389 -j REDIRECT --to-ports 8443
+
+lab_daemon sslsplit "$LAB_NS_MB" 8443 sslsplit -D -k "$LAB_CERTS/inspect-ca.key" -c "$LAB_CERTS/inspect-ca.pem" \
+    autossl 0.0.0.0 8443
+cat >"$LAB_WORK/client-p256.cnf" <<'CNF'
+openssl_conf = default_conf
+[default_conf]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+Groups = P-256:X25519
+CNF
+lab_begin 10_sslsplit_tls13 --set "expected_cert_sha256=$HOST_SHA256"
+lab_xfreerdp 15 OPENSSL_CONF="$LAB_WORK/client-p256.cnf" /sec:tls /cert:ignore +auth-only
+# closed_by: the client's FIN or SSLsplit's, 0.1 ms apart after the client's close_notify.
+lab_expect 10_sslsplit_tls13 normal_close \
+    rdpwhy.close_kind=fin rdpwhy.phase=established tls.established=true tls.version=1.3 \
+    !tls.server.hash.sha256 \
+    --note "SSLsplit 0.5.5 autossl on the middlebox (transparent, REDIRECT 3389): relays the X.224 exchange, then terminates the client's TLS 1.3 with a forged certificate (lab TLS inspection CA) and opens its own TLS to xrdp; xfreerdp /sec:tls /cert:ignore +auth-only completes; the forged certificate is encrypted (TLS 1.3): rdpwhy with expected_cert_sha256 set cannot see it"
+lab_daemon_stop sslsplit
+grep -a '^upgrade' "$LAB_WORK/sslsplit.log" | tail -n 1 >&2 || true
+
+lab_daemon sslsplit "$LAB_NS_MB" 8443 sslsplit -D -r tls12 -k "$LAB_CERTS/inspect-ca.key" \
+    -c "$LAB_CERTS/inspect-ca.pem" autossl 0.0.0.0 8443
+lab_begin 10_sslsplit_tls12 --set "expected_cert_sha256=$HOST_SHA256"
+lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
+lab_expect 10_sslsplit_tls12 tls_stream_altered/normal_close \
+    rdpwhy.close_kind=fin rdpwhy.phase=established \
+    tls.established=true tls.version=1.2 rdpwhy.tls.client_versions=1.3,1.2,1.1,1.0 \
+    "tls.server.x509.issuer.common_name=lab TLS inspection CA" \
+    "tls.server.x509.subject.common_name=$LAB_IP_HOST" \
+    "tls.server.hash.sha256~^(?!$HOST_SHA256_UC\$)[0-9A-F]{64}\$" \
+    "inline:rdpwhy.evidence~server certificate sha256 [0-9a-f]{16}\\.\\.\\. is not the host's expected ${HOST_SHA256:0:16}" \
+    --note "SSLsplit 0.5.5 autossl -r tls12 on the middlebox (transparent): relays the X.224 exchange, terminates the client's TLS as 1.2 (client offered 1.3) with a forged certificate for the host's name issued by 'lab TLS inspection CA', own TLS to xrdp; xfreerdp /cert:ignore completes. Inline (expected_cert_sha256 = xrdp's certificate): tls_stream_altered; the capture (replay has no expected fingerprint): normal_close with the inspection CA as issuer"
+lab_daemon_stop sslsplit
+grep -a '^upgrade' "$LAB_WORK/sslsplit.log" | tail -n 1 >&2 || true
+lab_finish

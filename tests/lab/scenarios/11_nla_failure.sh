@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# 11_nla_failure — NLA (CredSSP) with a wrong password, and with the right one.
+#
+# The host runs FreeRDP's shadow server (freerdp2-shadow-x11, sharing an Xvfb
+# display) with NLA only and an NTLM SAM file:
+#   freerdp-shadow-cli /port:3389 /sec:nla /sam-file:FILE
+# FILE has one line `rdpwhy:::<NT hash>:::` made by `winpr-hash -u rdpwhy -p
+# rdpwhy-test-pw -f sam` (winpr-utils). xfreerdp /sec:nla /cert:ignore +auth-only.
+#   a. 11_nla_wrong_password: /p:wrong-password. CR requests SSL|HYBRID, the CC
+#      selects HYBRID, TLS 1.3, then CredSSP/NTLM: NEGOTIATE, CHALLENGE,
+#      AUTHENTICATE + pubKeyAuth; the server's NTLM check fails
+#      (SEC_E_MESSAGE_ALTERED in its log), it answers one short record
+#      (TSRequest with the error) and closes with FIN before its third flight
+#      -> nla_failed, closed_by server, fin, phase nla.
+#   b. 11_nla_ok: the right password: CredSSP completes, the RDP connection
+#      sequence runs to the active state, the client (+auth-only) closes
+#      -> normal_close, phase established.
+set -euo pipefail
+# shellcheck source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+lab_init 11_nla_failure
+lab_need freerdp-shadow-cli:freerdp2-shadow-x11 winpr-hash:winpr-utils
+
+winpr-hash -u "$LAB_USER" -p "$LAB_PASS" -f sam >"$LAB_WORK/sam" || lab_die "winpr-hash"
+grep -Eq "^$LAB_USER:::[0-9a-f]{32}:::\$" "$LAB_WORK/sam" || lab_die "unexpected SAM line: $(cat "$LAB_WORK/sam")"
+# The shadow server shares the X display the client uses (lib.sh's Xvfb; its
+# socket is a file, reachable from every namespace); it keeps its generated
+# TLS certificate under its own HOME.
+lab_xvfb
+# Its socket file exists before it accepts X clients: wait for a successful
+# X connection setup from the host namespace.
+lab_ns "$LAB_NS_HOST" python3 - "$LAB_XVFB_DISPLAY" <<'PY' || lab_die "Xvfb :$LAB_XVFB_DISPLAY does not accept X clients"
+import socket, struct, sys, time
+for _ in range(100):
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(1)
+        s.connect("/tmp/.X11-unix/X" + sys.argv[1])
+        s.sendall(struct.pack("<cxHHHHxx", b"l", 11, 0, 0, 0))  # connection setup, no auth
+        if s.recv(1) == b"\x01":
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.05)
+sys.exit(1)
+PY
+mkdir -p "$LAB_WORK/shadow-home"
+lab_daemon shadow "$LAB_NS_HOST" 3389 env HOME="$LAB_WORK/shadow-home" DISPLAY=":$LAB_XVFB_DISPLAY" \
+    freerdp-shadow-cli /port:3389 /sec:nla "/sam-file:$LAB_WORK/sam"
+
+lab_begin 11_nla_wrong_password
+lab_xfreerdp 15 "/u:$LAB_USER" /p:wrong-password /sec:nla /cert:ignore +auth-only
+lab_expect 11_nla_wrong_password nla_failed \
+    rdpwhy.closed_by=server rdpwhy.close_kind=fin rdpwhy.phase=nla \
+    rdp.requested_protocols=ssl,hybrid rdp.selected_protocol=hybrid tls.established=true \
+    "rdpwhy.evidence~server closed during CredSSP" \
+    --note "FreeRDP 2.11 shadow server (freerdp-shadow-cli /sec:nla /sam-file, SAM line from winpr-hash), xfreerdp /sec:nla /cert:ignore +auth-only with a wrong password: TLS 1.3, CredSSP NTLM NEGOTIATE/CHALLENGE/AUTHENTICATE, the server's NTLM check fails, it sends one short record and FIN"
+grep -E 'MESSAGE_ALTERED|authentication failure' "$LAB_WORK/shadow.log" | tail -n 2 >&2 || true
+
+lab_begin 11_nla_ok
+lab_xfreerdp 15 /sec:nla /cert:ignore +auth-only
+lab_expect 11_nla_ok normal_close \
+    rdpwhy.closed_by=client rdpwhy.close_kind=fin rdpwhy.phase=established \
+    rdp.selected_protocol=hybrid tls.established=true \
+    --note "as 11_nla_wrong_password with the right password: CredSSP completes, the RDP connection sequence reaches the active state, the client (+auth-only) closes with FIN"
+[[ $LAB_CLIENT_RC == 0 ]] || lab_log "note: xfreerdp exit status $LAB_CLIENT_RC"
+lab_finish

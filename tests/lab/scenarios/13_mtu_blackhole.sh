@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# 13_mtu_blackhole — a narrow link in the path and ICMP "fragmentation needed"
+# filtered: the host's full-size segments never arrive.
+#
+# Design (why the large segments really are lost):
+#   - The narrow link is in the middle of the path: the middlebox's interface
+#     towards the gateway (mg) has MTU 1000, as a tunnel would. Every other
+#     interface keeps 1500, so both TCP ends advertise MSS 1460 (rdpwhy's
+#     upstream socket on the gateway from gm, xrdp on the host from h0): MSS
+#     comes from each end's own link, and nothing clamps it.
+#   - Linux sets DF on TCP (PMTU discovery, ip_no_pmtu_disc=0); the middlebox
+#     cannot forward the host's 1500-byte packets to mg, generates ICMP
+#     fragmentation-needed and drops it itself (iptables -A OUTPUT, and -A
+#     FORWARD for any that would transit): the host never learns the path MTU.
+#     The host's tcp_mtu_probing is 0 (no black-hole detection).
+#   - Offloads are off on every veth (ethtool -K tso/gso/gro off), so the
+#     captures hold real MSS-sized segments, not 64 KiB super-packets.
+#   - xrdp (TLS 1.2 + 1.3) sends a certificate chain (host certificate + the lab
+#     CA): its TLS 1.3 flight (ServerHello ... Finished, ~2.3 KB) leaves the
+#     host as one full 1448-byte segment plus the rest; the full one is dropped
+#     at the middlebox and retransmitted with backoff (0.2, 0.4, 0.8, 1.6 s...),
+#     never acknowledged. The small tail gets through but rdpwhy's socket
+#     cannot deliver it without the missing bytes.
+# rdpwhy runs with tls_timeout=5s (lib.sh's default); xfreerdp /sec:tls.
+#
+#   Inline (13_mtu_blackhole): handshake_timeout, closed_by proxy, timeout,
+#   phase tls_handshake.
+#   Client-side capture (13_mtu_blackhole): ClientHello, then nothing until
+#   rdpwhy's FIN on its timeout: "server closed after the ClientHello, no
+#   ServerHello, no alert" = tls_rejected_without_alert. The large segments
+#   never reach the gateway, so no capture between client and middlebox can
+#   show them (on gm the verdict is client_cancelled: rdpwhy's FIN).
+#   Capture on the host side of the black hole (13_mtu_blackhole_path: the
+#   middlebox's interface mh towards the host): the 1448-byte segment
+#   retransmitted again and again, rdpwhy's ACKs never covering it ->
+#   mtu_blackhole.
+# Helper added here (lib.sh captures on the client's veth only): path_capture_*,
+# path_expect, as in 07_firewall_reset.sh.
+set -euo pipefail
+# shellcheck source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+lab_init 13_mtu_blackhole
+lab_need ethtool:ethtool
+
+# ---- helpers: a capture on another link of the path, asserted with lab_expect
+# path_capture_start NS IFACE: tcpdump on IFACE in NS -> $LAB_CASE_DIR/path.pcap
+path_capture_start() {
+    local i
+    lab_daemon pathcap "$1" "" tcpdump -i "$2" -n -s 0 -U --immediate-mode -Z root \
+        -w "$LAB_CASE_DIR/path.pcap" 'tcp port 3389'
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'listening on' "$LAB_WORK/pathcap.log" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    lab_die "tcpdump on $2 in $1 did not start"
+}
+# path_expect NAME CAUSE [EXPECTATION...] [--note TEXT]: after the case's own
+# lab_end/lab_expect, lab_expect again with the path capture as the case's
+# capture. The proxy re-originates the connection, so on the path the client
+# is the gateway (its address, an ephemeral port): the case's only inline
+# record is paired with the path's only connection (its source.port is set to
+# that port in the copy given to lab_expect; lab.client.port keeps the client's).
+path_expect() {
+    local name=$1 src=$LAB_CASE_DIR d=$LAB_WORK/$1 port
+    shift
+    lab_end
+    lab_daemon_stop pathcap INT 3
+    mkdir -p "$d"
+    cp "$src/path.pcap" "$d/client.pcap"
+    port=$("$RDPWHY" replay --format json "$d/client.pcap" 2>/dev/null |
+        python3 -c 'import json, sys; r = [json.loads(l) for l in sys.stdin if l.strip()]; print(r[0]["source.port"] if len(r) == 1 else "")')
+    python3 - "$src/records.json" "$port" >"$d/records.json" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+if len(recs) == 1 and sys.argv[2]:
+    recs[0]["lab.client.port"] = recs[0].get("source.port")
+    recs[0]["source.port"] = int(sys.argv[2])
+for r in recs:
+    print(json.dumps(r))
+PY
+    LAB_CASE_DIR=$d lab_expect "$name" "$@"
+}
+
+for l in "$LAB_NS_CLIENT $LAB_IF_CLIENT" "$LAB_NS_GW $LAB_IF_GW_C" "$LAB_NS_GW $LAB_IF_GW_M" \
+    "$LAB_NS_MB $LAB_IF_MB_G" "$LAB_NS_MB $LAB_IF_MB_H" "$LAB_NS_HOST $LAB_IF_HOST"; do
+    read -r ns dev <<<"$l"
+    lab_ns "$ns" ethtool -K "$dev" tso off gso off gro off >/dev/null 2>&1 || lab_die "ethtool -K $dev in $ns"
+done
+ip -n "$LAB_NS_MB" link set "$LAB_IF_MB_G" mtu 1000 || lab_die "mtu 1000 on $LAB_IF_MB_G"
+lab_ipt "$LAB_NS_MB" filter OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+lab_ipt "$LAB_NS_MB" filter FORWARD -p icmp --icmp-type fragmentation-needed -j DROP
+lab_ns "$LAB_NS_HOST" sysctl -qw net.ipv4.tcp_mtu_probing=0 net.ipv4.ip_no_pmtu_disc=0
+
+lab_cert host --ca
+cat "$LAB_CERTS/host.pem" "$LAB_CERTS/ca.pem" >"$LAB_CERTS/host-chain.pem"
+lab_xrdp_start security_layer=tls "ssl_protocols=TLSv1.2, TLSv1.3" \
+    certificate="$LAB_CERTS/host-chain.pem" key_file="$LAB_CERTS/host.key"
+
+lab_begin 13_mtu_blackhole --set tls_timeout=5s
+path_capture_start "$LAB_NS_MB" "$LAB_IF_MB_H"
+lab_xfreerdp 12 /sec:tls /cert:ignore +auth-only
+lab_expect 13_mtu_blackhole handshake_timeout/tls_rejected_without_alert \
+    rdpwhy.phase=tls_handshake rdp.selected_protocol=ssl tls.established=false \
+    inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout \
+    capture:rdpwhy.closed_by=server capture:rdpwhy.close_kind=fin \
+    --note "MTU 1000 on the middlebox's link towards the gateway, ICMP fragmentation-needed dropped there (OUTPUT and FORWARD), offloads off, MSS 1460 at both ends; xrdp TLS 1.3 with a 2-certificate chain; rdpwhy tls_timeout=5s; capture on the client's veth: the ClientHello, then nothing from the host side until rdpwhy's FIN at its timeout"
+ICMP_DROPPED=$(lab_ns "$LAB_NS_MB" iptables -w -nvx -L OUTPUT | awk '/icmptype 3 code 4/ { print $1; exit }')
+lab_log "ICMP fragmentation-needed dropped by the middlebox: ${ICMP_DROPPED:-?} packet(s)"
+path_expect 13_mtu_blackhole_path handshake_timeout/mtu_blackhole \
+    rdpwhy.phase=tls_handshake inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout \
+    capture:rdpwhy.closed_by=client capture:rdpwhy.close_kind=fin \
+    "capture:rdpwhy.evidence~full-size server segments \\(1448 bytes\\) retransmitted, never acknowledged" \
+    --note "as 13_mtu_blackhole.pcap, captured on the host side of the black hole (the middlebox's interface towards the host): xrdp's 1448-byte segment of its TLS 1.3 flight retransmitted with backoff and never acknowledged, the small tail segment acknowledged by SACK only; rdpwhy's FIN at its 5 s timeout"
+[[ ${ICMP_DROPPED:-0} -gt 0 ]] || lab_die "the middlebox dropped no ICMP fragmentation-needed: the black hole did not happen as designed"
+lab_finish

@@ -1,0 +1,441 @@
+#!/usr/bin/env bash
+# tproxy.sh BIN — rdpwhy proxy --tproxy on a gateway between network namespaces.
+#
+# Topology (all namespaces created here, names carry this shell's pid; X is
+# random, Y = X+1):
+#
+#   rtc$$ (client)            rtg$$ (gateway, rdpwhy)             rts$$ (server)
+#   c0 10.98.X.2/24  <veth>  gc 10.98.X.1/24 | gs 10.98.Y.1/24  <veth>  s0 10.98.Y.2/24
+#   default via 10.98.X.1    ip_forward=0 (nothing is routed      default via 10.98.Y.1
+#                            around rdpwhy)
+#   gateway: iptables -t mangle -A PREROUTING -p tcp --dport 3389 -j TPROXY
+#              --on-port 13390 --tproxy-mark 0x1/0x1
+#            ip rule add fwmark 0x1 lookup 100
+#            ip route add local 0.0.0.0/0 dev lo table 100
+#
+# Before rdpwhy runs, two probes: the client reaches a plain listener on the
+# gateway (else the topology is broken: FAIL), and a python listener with
+# IP_TRANSPARENT on the gateway's 0.0.0.0:13390 receives the client's
+# connection to 10.98.Y.2:3389 with that address as its local address (else
+# TPROXY does not work here: skip, exit 77, with the reason).
+#
+# Then rdpwhy proxy --listen 0.0.0.0:13390 --tproxy runs on the gateway and a
+# fake RDP host (python) on 10.98.Y.2:3389 answers an X.224 Connection Request
+# with a Connection Confirm (03 00 00 13 0e d0 00 00 12 34 00 02 00 08 00 00
+# 00 00 00), echoes the next bytes and closes. The client connects to
+# 10.98.Y.2:3389, sends a CR (cookie "tproxytest", RDP_NEG_REQ PROTOCOL_RDP),
+# reads the CC, sends 600 random bytes, reads the echo, sees the host's FIN.
+# Asserts: the client received exactly the CC and the echo, then a FIN; the
+# host received exactly the CR from the gateway's 10.98.Y.1 (through rdpwhy);
+# one record with rdpwhy.original_destination.ip/.port = 10.98.Y.2/3389,
+# destination.ip/.port the same, source.ip 10.98.X.2, rdp.cookie "tproxytest",
+# requested ["rdp"], selected "rdp", closed_by server, close_kind fin.
+# Loop: a client connecting straight to the gateway's 10.98.X.1:13390
+# (rdpwhy's own listener, not diverted by the rule) is closed within 3 s and
+# rdpwhy logs a "loop" line naming it. rdpwhy exits 0 on SIGTERM.
+#
+# Needs root; exits 77 (skip) otherwise, or when namespaces, the TPROXY
+# target or policy routing are not available (after trying modprobe). Traffic
+# stays inside the namespaces. KEEP_WORK=1 keeps the scratch directory.
+# Runs in ~5 s.
+set -euo pipefail
+
+TEST_NAME=tproxy
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=common.sh
+. "$SCRIPT_DIR/common.sh"
+
+[[ $# -eq 1 ]] || { echo "usage: $0 RDPWHY_BINARY" >&2; exit 2; }
+BIN=$(realpath "$1")
+[[ -x $BIN ]] || die "not an executable: $1"
+if [[ $(id -u) -ne 0 ]]; then
+    echo "[$TEST_NAME] skip: needs root (network namespaces, iptables, IP_TRANSPARENT)" >&2
+    exit 77
+fi
+need_tools ip:iproute2 iptables:iptables python3:python3 timeout:coreutils
+
+skip() {
+    printf '[%s] skip: %s\n' "$TEST_NAME" "$*" >&2
+    FAILED=0
+    exit 77
+}
+
+NS_C=rtc$$
+NS_G=rtg$$
+NS_S=rts$$
+X=$((RANDOM % 200 + 20))
+Y=$((X + 1))
+CLI=10.98.$X.2
+GWC=10.98.$X.1
+GWS=10.98.$Y.1
+SRV=10.98.$Y.2
+TPORT=13390 # rdpwhy's TPROXY listener on the gateway
+MARK=0x1
+TABLE=100
+
+WORK=$(mktemp -d /tmp/rdpwhy-proxy-tproxy.XXXXXX)
+NSES=()
+FAILED=1
+
+cleanup() {
+    local rc=$? ns pid
+    exec 2>&9
+    stop_all_pids
+    # The iptables rule, ip rule and route live in the gateway namespace:
+    # deleting the namespace removes them.
+    for ns in "${NSES[@]}"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    if [[ -n ${KEEP_WORK:-} ]]; then
+        log "scratch directory kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    ((rc == 77 || (rc == 0 && FAILED == 0))) || log "FAILED (exit $rc)"
+    exit "$rc"
+}
+exec 9>&2
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+nsx() { # nsx NS CMD... : run in a namespace
+    local ns=$1
+    shift
+    ip netns exec "$ns" "$@"
+}
+
+ns_listening() { # ns_listening NS PORT
+    local h
+    h=$(printf '%04X' "$2")
+    # shellcheck disable=SC2016
+    nsx "$1" awk -v h="$h" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == h) f = 1 } END { exit !f }' \
+        /proc/net/tcp /proc/net/tcp6
+}
+wait_ns_listening() { # wait_ns_listening NS PORT PID
+    local i
+    for ((i = 0; i < 100; i++)); do
+        ns_listening "$1" "$2" && return 0
+        kill -0 "$3" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# ------------------------------------------------------------------ topology
+for ns in "$NS_C" "$NS_G" "$NS_S"; do
+    ip netns list | awk '{ print $1 }' | grep -qx "$ns" && die "namespace $ns already exists"
+    ip netns add "$ns" 2>"$WORK/netns.err" || skip "cannot create network namespaces: $(cat "$WORK/netns.err")"
+    NSES+=("$ns")
+    nsx "$ns" ip link set lo up
+done
+ip -n "$NS_C" link add c0 type veth peer name gc netns "$NS_G" 2>"$WORK/veth.err" ||
+    skip "cannot create veth pairs: $(cat "$WORK/veth.err")"
+ip -n "$NS_S" link add s0 type veth peer name gs netns "$NS_G" || die "cannot create veth s0/gs"
+ip -n "$NS_C" addr add "$CLI/24" dev c0
+ip -n "$NS_G" addr add "$GWC/24" dev gc
+ip -n "$NS_G" addr add "$GWS/24" dev gs
+ip -n "$NS_S" addr add "$SRV/24" dev s0
+for l in "$NS_C c0" "$NS_G gc" "$NS_G gs" "$NS_S s0"; do
+    read -r ns dev <<<"$l"
+    ip -n "$ns" link set "$dev" up
+done
+ip -n "$NS_C" route add default via "$GWC"
+ip -n "$NS_S" route add default via "$GWS"
+# No forwarding: a connection to the server can only work through TPROXY.
+nsx "$NS_G" sysctl -qw net.ipv4.ip_forward=0
+for ((i = 0; i < 50; i++)); do
+    ip -n "$NS_C" -o link show dev c0 | grep -q 'state UP' &&
+        ip -n "$NS_S" -o link show dev s0 | grep -q 'state UP' && break
+    sleep 0.1
+done
+
+# ------------------------------------------------------------------ TPROXY rule
+tproxy_rule=(-t mangle -A PREROUTING -p tcp --dport 3389 -j TPROXY --on-port "$TPORT" --tproxy-mark "$MARK/$MARK")
+if ! nsx "$NS_G" iptables "${tproxy_rule[@]}" 2>"$WORK/ipt.err"; then
+    log "iptables TPROXY rule failed ($(tr '\n' ' ' <"$WORK/ipt.err")); trying modprobe"
+    modprobe -q xt_TPROXY 2>/dev/null || true
+    modprobe -q nf_tproxy_ipv4 2>/dev/null || true
+    modprobe -q nft_compat 2>/dev/null || true
+    nsx "$NS_G" iptables "${tproxy_rule[@]}" 2>"$WORK/ipt.err" ||
+        skip "the TPROXY target is not available ($(iptables -V 2>&1)): $(tr '\n' ' ' <"$WORK/ipt.err")"
+fi
+nsx "$NS_G" ip rule add fwmark "$MARK" lookup "$TABLE" 2>"$WORK/rule.err" ||
+    skip "policy routing is not available (ip rule add fwmark): $(cat "$WORK/rule.err")"
+nsx "$NS_G" ip route add local 0.0.0.0/0 dev lo table "$TABLE" 2>"$WORK/route.err" ||
+    skip "cannot add the local route in table $TABLE: $(cat "$WORK/route.err")"
+log "namespaces $NS_C/$NS_G/$NS_S: client $CLI, gateway $GWC|$GWS, server $SRV; TPROXY :3389 -> :$TPORT on the gateway"
+
+# ------------------------------------------------------------------ python peers
+# probe_listen.py ADDR PORT TRANSPARENT OUT: accept one connection (10 s at
+# most), write {"peer": ..., "local": ...}.
+cat >"$WORK/probe_listen.py" <<'PY'
+import json, socket, sys
+addr, port, transparent, out = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
+IP_TRANSPARENT = getattr(socket, "IP_TRANSPARENT", 19)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+if transparent:
+    s.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
+s.bind((addr, port))
+s.listen(4)
+s.settimeout(10)
+try:
+    c, peer = s.accept()
+    res = {"peer": list(peer), "local": list(c.getsockname())}
+    c.close()
+except socket.timeout:
+    res = {"peer": None, "local": None}
+json.dump(res, open(out, "w"))
+PY
+
+# probe_connect.py HOST PORT: connect within 3 s; prints ok|refused|timeout|error
+cat >"$WORK/probe_connect.py" <<'PY'
+import socket, sys
+s = socket.socket()
+s.settimeout(3)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    print("ok")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")
+except OSError as e:
+    print("error: %s" % e)
+PY
+
+# Fake RDP host: one connection; CR -> CC, echo the next length-prefixed
+# bytes, close (FIN).
+cat >"$WORK/fake_host.py" <<'PY'
+import json, socket, struct, sys
+addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((addr, port))
+srv.listen(1)
+srv.settimeout(20)
+c, peer = srv.accept()
+c.settimeout(10)
+def recv_exact(n):
+    b = b""
+    while len(b) < n:
+        x = c.recv(n - len(b))
+        if not x:
+            raise EOFError("EOF after %d of %d bytes" % (len(b), n))
+        b += x
+    return b
+hdr = recv_exact(4)
+cr = hdr + recv_exact(struct.unpack(">H", hdr[2:4])[0] - 4)
+c.sendall(bytes.fromhex("03000013 0ed00000123400 0200080000000000".replace(" ", "")))
+n = struct.unpack(">H", recv_exact(2))[0]
+data = recv_exact(n)
+c.sendall(data)
+c.close()
+json.dump({"peer": peer[0], "cr": cr.hex(), "echoed": len(data)}, open(out, "w"))
+PY
+
+cat >"$WORK/rdp_client.py" <<'PY'
+import json, os, socket, struct, sys
+host, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+cookie = b"Cookie: mstshash=tproxytest\r\n"
+neg = struct.pack("<BBHI", 1, 0, 8, 0)  # RDP_NEG_REQ, requestedProtocols = PROTOCOL_RDP
+x224 = bytes([6 + len(cookie) + len(neg), 0xE0, 0, 0, 0, 0, 0]) + cookie + neg
+cr = struct.pack(">BBH", 3, 0, 4 + len(x224)) + x224
+s = socket.create_connection((host, port), timeout=10)
+s.sendall(cr)
+def recv_exact(n):
+    b = b""
+    while len(b) < n:
+        x = s.recv(n - len(b))
+        if not x:
+            raise EOFError("EOF after %d of %d bytes" % (len(b), n))
+        b += x
+    return b
+cc = recv_exact(19)
+payload = os.urandom(600)
+s.sendall(struct.pack(">H", len(payload)) + payload)
+echo = recv_exact(len(payload))
+try:
+    tail = s.recv(4096)
+    end = "eof" if not tail else "data"
+except ConnectionResetError:
+    end = "reset"
+s.close()
+json.dump({"cr": cr.hex(), "cc": cc.hex(), "echo_ok": echo == payload, "end": end}, open(out, "w"))
+PY
+
+# wait_close.py HOST PORT LIMIT: connect, send nothing, report how it ended.
+cat >"$WORK/wait_close.py" <<'PY'
+import json, socket, sys, time
+host, port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket()
+s.settimeout(limit)
+t0 = time.monotonic()
+try:
+    s.connect((host, port))
+except ConnectionRefusedError:
+    print(json.dumps({"outcome": "refused", "elapsed": round(time.monotonic() - t0, 3)}))
+    sys.exit(0)
+except ConnectionResetError:
+    print(json.dumps({"outcome": "reset", "elapsed": round(time.monotonic() - t0, 3)}))
+    sys.exit(0)
+t0 = time.monotonic()
+try:
+    data = s.recv(4096)
+    outcome = "data" if data else "eof"
+except ConnectionResetError:
+    outcome = "reset"
+except socket.timeout:
+    outcome = "timeout"
+print(json.dumps({"outcome": outcome, "elapsed": round(time.monotonic() - t0, 3),
+                  "local": list(s.getsockname())}))
+PY
+
+# ------------------------------------------------------------------ probes
+P=$WORK/probe
+mkdir -p "$P"
+# 1. plain connectivity client -> gateway (no TPROXY involved).
+ip netns exec "$NS_G" timeout 15 python3 "$WORK/probe_listen.py" "$GWC" 13391 0 "$P/plain.json" \
+    >"$P/plain.out" 2>&1 &
+PPID_=$!
+PIDS+=("$PPID_")
+wait_ns_listening "$NS_G" 13391 "$PPID_" || { show_file probe "$P/plain.out"; die "probe listener did not start"; }
+r=$(nsx "$NS_C" timeout 10 python3 "$WORK/probe_connect.py" "$GWC" 13391)
+wait "$PPID_" || true
+forget_pid "$PPID_"
+[[ $r == ok ]] || die "topology broken: the client cannot reach the gateway's $GWC:13391 ($r)"
+
+# 2. TPROXY with a python IP_TRANSPARENT listener.
+ip netns exec "$NS_G" timeout 15 python3 "$WORK/probe_listen.py" 0.0.0.0 "$TPORT" 1 "$P/tproxy.json" \
+    >"$P/tproxy.out" 2>&1 &
+PPID_=$!
+PIDS+=("$PPID_")
+if ! wait_ns_listening "$NS_G" "$TPORT" "$PPID_"; then
+    wait "$PPID_" || true
+    forget_pid "$PPID_"
+    skip "a listener with IP_TRANSPARENT cannot be opened in the gateway namespace: $(tail -1 "$P/tproxy.out")"
+fi
+r=$(nsx "$NS_C" timeout 10 python3 "$WORK/probe_connect.py" "$SRV" 3389)
+# The probe listener returns after one accept; kill it if nothing came.
+kill "$PPID_" 2>/dev/null || true
+wait "$PPID_" 2>/dev/null || true
+forget_pid "$PPID_"
+probe_local=$(python3 -c 'import json, sys
+try:
+    l = json.load(open(sys.argv[1]))["local"]
+    print("%s:%s" % tuple(l) if l else "none")
+except Exception:
+    print("none")' "$P/tproxy.json")
+if [[ $r != ok || $probe_local != "$SRV:3389" ]]; then
+    log "iptables -t mangle -L PREROUTING -v -n in $NS_G:"
+    nsx "$NS_G" iptables -t mangle -L PREROUTING -v -n >&2 || true
+    skip "TPROXY does not deliver here: the client's connect to $SRV:3389 gave '$r', the IP_TRANSPARENT listener saw local address '$probe_local'"
+fi
+log "probe: TPROXY delivers $CLI -> $SRV:3389 to an IP_TRANSPARENT listener on :$TPORT"
+
+# ------------------------------------------------------------------ rdpwhy --tproxy
+D=$WORK/tproxy
+mkdir -p "$D"
+ip netns exec "$NS_S" timeout 30 python3 "$WORK/fake_host.py" "$SRV" 3389 "$D/host.json" >"$D/host.out" 2>&1 &
+HOST_PID=$!
+PIDS+=("$HOST_PID")
+wait_ns_listening "$NS_S" 3389 "$HOST_PID" || { show_file host "$D/host.out"; die "fake RDP host did not start"; }
+
+ip netns exec "$NS_G" "$BIN" proxy --listen "0.0.0.0:$TPORT" --tproxy --set connect_timeout=2s \
+    --format json --output "$D/records.json" -v -v >"$D/proxy.stdout" 2>"$D/proxy.stderr" &
+PROXY_PID=$!
+PIDS+=("$PROXY_PID")
+for ((i = 0; i < 100; i++)); do
+    grep -q "listening on 0.0.0.0:$TPORT\$" "$D/proxy.stderr" && break
+    kill -0 "$PROXY_PID" 2>/dev/null || break
+    sleep 0.05
+done
+grep -q "listening on 0.0.0.0:$TPORT\$" "$D/proxy.stderr" ||
+    { show_file "proxy stderr" "$D/proxy.stderr"; die "rdpwhy proxy --tproxy did not start listening on 0.0.0.0:$TPORT"; }
+
+dump() {
+    show_file "proxy stderr (-v -v)" "$D/proxy.stderr" 60
+    show_file "records" "$D/records.json" 5
+    local f
+    for f in "$D"/*.out "$D"/*.json; do [[ -s $f ]] && show_file "$(basename "$f")" "$f" 20; done
+    return 0
+}
+
+client_rc=0
+nsx "$NS_C" timeout 15 python3 "$WORK/rdp_client.py" "$SRV" 3389 "$D/client.json" >"$D/client.out" 2>&1 ||
+    client_rc=$?
+host_rc=0
+if ((client_rc == 0)); then
+    wait "$HOST_PID" || host_rc=$?
+else
+    kill "$HOST_PID" 2>/dev/null || true
+    wait "$HOST_PID" 2>/dev/null || host_rc=$?
+fi
+forget_pid "$HOST_PID"
+wait_lines "$D/records.json" 1 8 || true
+
+# Loop: straight to rdpwhy's own listener (not diverted: port 13390).
+nsx "$NS_C" timeout 15 python3 "$WORK/wait_close.py" "$GWC" "$TPORT" 5 >"$D/loop.json" 2>"$D/loop.out" ||
+    { dump; die "loop client failed"; }
+sleep 0.3
+stop_proxy "$PROXY_PID" 15
+echo "$STOP_RC" >"$D/proxy.rc"
+log "client exit $client_rc, host exit $host_rc; loop client saw $(cat "$D/loop.json")"
+
+python3 - "$D" "$client_rc" "$host_rc" <<PY || { dump; die "see the failures above"; }
+import json, os, re, sys
+d, client_rc, host_rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+fails = []
+def expect(cond, msg):
+    print("  %s tproxy: %s" % ("ok  " if cond else "FAIL", msg), file=sys.stderr)
+    if not cond:
+        fails.append(msg)
+def load(f):
+    try:
+        return json.load(open(os.path.join(d, f)))
+    except (OSError, ValueError) as e:
+        expect(False, "cannot read %s: %s" % (f, e))
+        return {}
+rc = open(os.path.join(d, "proxy.rc")).read().strip()
+expect(rc == "0", "rdpwhy proxy exits 0 after SIGTERM (got %s)" % rc)
+expect(client_rc == 0, "the RDP client through the gateway completed (exit %d, see client.out)" % client_rc)
+expect(host_rc == 0, "the fake RDP host completed (exit %d)" % host_rc)
+c = load("client.json") if client_rc == 0 else {}
+h = load("host.json") if host_rc == 0 else {}
+lp = load("loop.json")
+expect(c.get("cc") == "030000130ed000001234000200080000000000", "client received exactly the Connection Confirm (%s)" % c.get("cc"))
+expect(c.get("echo_ok") is True, "client received exactly the 600 echoed bytes")
+expect(c.get("end") == "eof", "client saw the host close with FIN (got %s)" % c.get("end"))
+expect(h.get("cr") is not None and h.get("cr") == c.get("cr"), "host received exactly the Connection Request")
+expect(h.get("peer") == "$GWS", "host saw the connection come from the gateway $GWS, i.e. through rdpwhy (got %s)" % h.get("peer"))
+recs = []
+try:
+    recs = [json.loads(l) for l in open(os.path.join(d, "records.json")) if l.strip()]
+except (OSError, ValueError) as e:
+    expect(False, "cannot read records.json: %s" % e)
+expect(len(recs) == 1, "exactly one record (got %d)" % len(recs))
+r = recs[0] if len(recs) == 1 else {}
+def field(k, want):
+    expect(r.get(k) == want, "record %s == %r (got %r)" % (k, want, r.get(k)))
+field("rdpwhy.original_destination.ip", "$SRV")
+field("rdpwhy.original_destination.port", 3389)
+field("destination.ip", "$SRV")
+field("destination.port", 3389)
+field("source.ip", "$CLI")
+field("rdp.cookie", "tproxytest")
+field("rdp.requested_protocols", ["rdp"])
+field("rdp.selected_protocol", "rdp")
+field("rdpwhy.closed_by", "server")
+field("rdpwhy.close_kind", "fin")
+expect(lp.get("outcome") in ("eof", "reset") and lp.get("elapsed", 99) < 3,
+       "a direct connection to rdpwhy's own $GWC:$TPORT is closed within 3 s (got %s)" % lp)
+loop_lines = [l for l in open(os.path.join(d, "proxy.stderr")) if re.search(r"refused: .*\\(loop", l)]
+expect(any(re.search(re.escape("$CLI") + r":[0-9]+.*loop", l) for l in loop_lines),
+       "rdpwhy logs a '(loop' refusal line for the direct client (got %r)" % loop_lines)
+expect(len(loop_lines) == 1, "exactly one loop refusal: the direct connection, not the diverted one (got %d)" % len(loop_lines))
+sys.exit(1 if fails else 0)
+PY
+
+FAILED=0
+log "PASS: TPROXY: original destination and cookie recorded, relay exact, loop refused"
