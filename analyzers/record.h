@@ -119,6 +119,7 @@ struct rw_record {
 	bool tls_seen[2];                /* a TLS record arrived from that side */
 	bool sslv2_client_hello;
 	bool client_hello_seen, server_hello_seen, certificate_seen;
+	uint64_t ch_ts_us;               /* when the ClientHello arrived */
 	struct rw_tls_client_hello ch;
 	struct rw_tls_server_hello sh;
 	struct rw_cert cert;             /* leaf (TLS <= 1.2 only) */

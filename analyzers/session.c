@@ -236,6 +236,7 @@ static void client_hello(struct rw_session *s, const uint8_t *p, size_t n)
 	}
 	r->ch = ch;
 	r->client_hello_seen = true;
+	r->ch_ts_us = s->now_us;
 	rw_ja3(&r->ch, r->ja3, sizeof(r->ja3), r->ja3_md5);
 	rw_ja4(&r->ch, 't', r->ja4);
 }

@@ -14,6 +14,10 @@
 /* A client that waits this long for the X.224 answer before giving up was
  * not cancelling: the server never answered. */
 #define X224_PATIENCE_US (3ull * 1000000ull)
+/* A TLS endpoint fed a TPKT header gives up at once; an RDP host answers. */
+#define TLS_ENDPOINT_CLOSE_US (1000000ull)
+/* A server side that stays silent this long and then closes timed out. */
+#define SILENT_CLOSE_US (3ull * 1000000ull)
 /* NTLM CredSSP: NEGOTIATE, AUTHENTICATE + pubKeyAuth, then the credentials. */
 #define NLA_CLIENT_DONE_FLIGHTS 3
 
@@ -176,6 +180,16 @@ static bool tls_middlebox(struct ctx *c)
 		ev(c, "server side answered the X.224 Connection Request with TLS bytes");
 		return true;
 	}
+	/* Closed without a byte right after the request: what HAProxy 'bind ssl'
+	 * or stunnel do with a TPKT header where a ClientHello should be. */
+	if (r->cr_seen && !r->cc_seen && closed_by(r, RW_S2C) && r->bytes[RW_S2C] == 0 &&
+	    r->first_close_ts_us - r->cr_ts_us < TLS_ENDPOINT_CLOSE_US) {
+		ev(c, "server side %s %.0f ms after the X.224 Connection Request without a byte, "
+		      "as a TLS endpoint does with non-TLS input",
+		   r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed",
+		   ms(r->cr_ts_us, r->first_close_ts_us));
+		return true;
+	}
 	return false;
 }
 
@@ -192,7 +206,8 @@ static bool not_rdp(struct ctx *c)
 static bool x224_closed(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
-	if (!r->cr_seen || r->cc_seen || !closed_by(r, RW_S2C) || r->bytes[RW_S2C] > 0)
+	if (!r->cr_seen || r->cc_seen || !closed_by(r, RW_S2C) || r->bytes[RW_S2C] > 0 ||
+	    r->first_close_ts_us - r->cr_ts_us >= SILENT_CLOSE_US)
 		return false;
 	ev(c, "server %s %.0f ms after the X.224 Connection Request, with no answer",
 	   r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed",
@@ -214,6 +229,8 @@ static bool x224_no_response(struct ctx *c)
 	if (end - r->cr_ts_us < X224_PATIENCE_US)
 		return false;
 	ev(c, "no X.224 Connection Confirm %.0f ms after the request", ms(r->cr_ts_us, end));
+	if (closed_by(r, RW_S2C))
+		ev(c, "then the server side closed: a proxy or load balancer timeout");
 	return true;
 }
 
@@ -375,7 +392,7 @@ static bool tls_rejected_no_alert(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
 	if (!r->client_hello_seen || r->server_hello_seen || !closed_by(r, RW_S2C) ||
-	    r->alert[RW_S2C].seen)
+	    r->alert[RW_S2C].seen || r->first_close_ts_us - r->ch_ts_us >= SILENT_CLOSE_US)
 		return false;
 	const char *n = rw_tls_version_name(rw_tls_client_max_version(&r->ch));
 	ev(c, "server %s after the ClientHello, no ServerHello, no alert",
@@ -416,10 +433,20 @@ static bool nla_failed(struct ctx *c)
 static bool timeout(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
-	if (!r->timed_out || (r->closed && r->first_close_ts_us < r->timeout_ts_us))
-		return false;
-	ev(c, "no progress in phase %s until the timeout", rw_phase_name(r->timeout_phase));
-	return true;
+	if (r->timed_out && !(r->closed && r->first_close_ts_us < r->timeout_ts_us)) {
+		ev(c, "no progress in phase %s until the timeout", rw_phase_name(r->timeout_phase));
+		return true;
+	}
+	/* Seen from the client side of an inline proxy or balancer: the server
+	 * side stays silent after the ClientHello, then gives up. */
+	if (r->client_hello_seen && !r->server_hello_seen && closed_by(r, RW_S2C) &&
+	    !r->alert[RW_S2C].seen && r->first_close_ts_us - r->ch_ts_us >= SILENT_CLOSE_US) {
+		ev(c, "server side silent for %.0f ms after the ClientHello, then closed: a "
+		      "timeout (a proxy, balancer or the host gave up)",
+		   ms(r->ch_ts_us, r->first_close_ts_us));
+		return true;
+	}
+	return false;
 }
 
 static bool reset_by_server(struct ctx *c)

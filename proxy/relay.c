@@ -109,6 +109,13 @@ static void leg_free(struct rw_leg *l, bool reset)
 			/* Zero linger: close() sends RST instead of FIN. */
 			struct linger lg = {1, 0};
 			setsockopt(l->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		} else {
+			/* Unread bytes at close() make the kernel send RST: a client
+			 * whose request we never relayed (upstream down, timeout)
+			 * must see the FIN we mean. */
+			char sink[4096];
+			while (recv(l->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+				;
 		}
 		close(l->fd);
 		l->fd = -1;

@@ -8,5 +8,8 @@ echo
 echo "== rdpwhy replay of the shipped captures (tests/data/index.tsv says how each was made) =="
 ./scripts/summary.sh build/rdpwhy tests/data
 echo
+echo "== the failure lab's captures (tests/lab: real xrdp, FreeRDP, HAProxy, firewalls; tests/data/lab/index.tsv) =="
+./scripts/summary.sh build/rdpwhy tests/data/lab
+echo
 echo "Full report of one connection:  build/rdpwhy replay tests/data/cert_rejected.pcap"
 echo "JSON lines:                     build/rdpwhy replay --format json tests/data/*.pcap"

@@ -247,6 +247,7 @@ static void check_all_splits(const struct rw_step *steps, struct expect e, const
 #define FIN(d) {STEP_FIN, d, NULL, 0, 0}
 #define RST(d) {STEP_RST, d, NULL, 0, -1}
 #define END {STEP_END, RW_C2S, NULL, 0, 0}
+#define SLEEP(ms) {STEP_SLEEP, RW_C2S, NULL, 0, ms}
 #define C RW_C2S
 #define S RW_S2C
 
@@ -330,14 +331,25 @@ static void test_x224_closed_and_no_response(void **state)
 	(void)state;
 	struct bytes a = {.n = 0};
 	cr(&a, "carol", RW_PROTO_SSL | RW_PROTO_HYBRID);
-	struct rw_step closed[] = {DATA(C, a), FIN(S), FIN(C), END};
+	/* An RDP host that closes after a while without answering. */
+	struct rw_step closed[] = {DATA(C, a), SLEEP(1500), FIN(S), FIN(C), END};
 	check_all_splits(closed, (struct expect){RW_CAUSE_X224_CLOSED_BY_SERVER, RW_SIDE_SERVER,
 						 RW_CLOSE_FIN, RW_PHASE_X224},
 			 "x224_closed");
-	struct rw_step reset[] = {DATA(C, a), RST(S), END};
+	struct rw_step reset[] = {DATA(C, a), SLEEP(1200), RST(S), END};
 	check_all_splits(reset, (struct expect){RW_CAUSE_X224_CLOSED_BY_SERVER, RW_SIDE_SERVER,
 						RW_CLOSE_RST, RW_PHASE_X224},
 			 "x224_reset");
+	/* Closed at once without a byte: a TLS endpoint fed a TPKT header. */
+	struct rw_step tls_end[] = {DATA(C, a), RST(S), END};
+	check_all_splits(tls_end, (struct expect){RW_CAUSE_TLS_TERMINATING_MIDDLEBOX, RW_SIDE_SERVER,
+						  RW_CLOSE_RST, RW_PHASE_X224},
+			 "tls_endpoint_close");
+	/* Silent, then closed by the server side (an inline proxy's timeout). */
+	struct rw_step silent[] = {DATA(C, a), SLEEP(5000), FIN(S), END};
+	check_all_splits(silent, (struct expect){RW_CAUSE_X224_NO_RESPONSE, RW_SIDE_SERVER,
+						 RW_CLOSE_FIN, RW_PHASE_X224},
+			 "x224_silent_close");
 	struct rw_step timeout[] = {DATA(C, a), {STEP_TIMEOUT, C, NULL, 0, 0}, END};
 	check_all_splits(timeout, (struct expect){RW_CAUSE_X224_NO_RESPONSE, RW_SIDE_PROXY,
 						  RW_CLOSE_TIMEOUT, RW_PHASE_X224},
@@ -406,6 +418,11 @@ static void test_tls_rejected_without_alert(void **state)
 	check_all_splits(st, (struct expect){RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT, RW_SIDE_SERVER,
 					     RW_CLOSE_RST, RW_PHASE_TLS_HANDSHAKE},
 			 "no_alert");
+	/* Silence after the ClientHello, then the server side closes: a timeout. */
+	struct rw_step slow[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), SLEEP(5000), FIN(S), END};
+	check_all_splits(slow, (struct expect){RW_CAUSE_HANDSHAKE_TIMEOUT, RW_SIDE_SERVER,
+					       RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
+			 "silent_after_hello");
 }
 
 static void client_key_exchange(struct bytes *b)

@@ -51,6 +51,9 @@ struct rw_session *rw_test_run_ex(const struct rw_step *steps, enum rw_split spl
 		case STEP_TIMEOUT:
 			rw_session_timeout(s, ts);
 			break;
+		case STEP_SLEEP:
+			ts += (uint64_t)st->arg * 1000u;
+			break;
 		case STEP_CONNECT_FAILED:
 			rw_session_connect_failed(s, ts, (enum rw_close_kind)st->arg);
 			break;

@@ -9,7 +9,16 @@
 #include "session.h"
 
 /* A scripted connection: a list of steps replayed into a fresh session. */
-enum rw_step_kind { STEP_DATA, STEP_FIN, STEP_RST, STEP_TIMEOUT, STEP_CONNECT_FAILED, STEP_END };
+/* STEP_SLEEP: arg milliseconds pass before the next step. */
+enum rw_step_kind {
+	STEP_DATA,
+	STEP_FIN,
+	STEP_RST,
+	STEP_TIMEOUT,
+	STEP_CONNECT_FAILED,
+	STEP_SLEEP,
+	STEP_END
+};
 struct rw_step {
 	enum rw_step_kind kind;
 	enum rw_dir dir;
