@@ -17,7 +17,7 @@
  * after the security layer: MCS connect, attach user and a handful of channel
  * joins take 8 or 9 server flights, licensing and Demand Active follow. */
 #define RDP_ESTABLISHED_FLIGHTS 10
-#define RDP_ESTABLISHED_BYTES (64 * 1024)
+#define RDP_ESTABLISHED_BYTES   (64 * 1024)
 /* TLS 1.3 encrypted alert: 2 bytes + content type + 16-byte AEAD tag, with a
  * little room for padding; a Finished is at least 4 + 32 + 1 + 16. */
 #define TLS13_ALERT_MAX_LEN 24
@@ -40,7 +40,7 @@ struct rw_session {
 	size_t tpkt_have[2];
 	size_t tpkt_need[2];
 	size_t tpkt_cap[2];
-	uint64_t tpkt_off[2]; /* bytes of that direction consumed by the TPKT framer */
+	uint64_t tpkt_off[2];    /* bytes of that direction consumed by the TPKT framer */
 	uint64_t bytes_at_cc[2]; /* stream offsets of the end of the Connection Confirm */
 	struct rw_tls_stream tls[2];
 	struct dir_ctx ctx[2];
@@ -64,7 +64,7 @@ static void enter_phase(struct rw_session *s, enum rw_phase p)
 static bool tls_protocol(uint32_t selected)
 {
 	return selected & (RW_PROTO_SSL | RW_PROTO_HYBRID | RW_PROTO_HYBRID_EX | RW_PROTO_RDSTLS |
-			   RW_PROTO_RDSAAD);
+	                   RW_PROTO_RDSAAD);
 }
 
 static bool nla_protocol(uint32_t selected)
@@ -87,7 +87,8 @@ static void count_flight(struct rw_session *s, enum rw_dir dir, size_t len)
 		if (new_flight)
 			r->nla_flights[dir]++;
 		if (dir == RW_S2C) {
-			r->server_last_flight_records = new_flight ? 1 : r->server_last_flight_records + 1;
+			r->server_last_flight_records =
+			        new_flight ? 1 : r->server_last_flight_records + 1;
 			r->server_last_record_len = (uint32_t)len;
 		}
 		if (dir == RW_S2C && new_flight && r->nla_flights[RW_S2C] > NLA_SERVER_FLIGHTS)
@@ -124,8 +125,11 @@ static void infer_client_alert(struct rw_session *s)
 {
 	struct rw_alert *a = &s->rec.alert[RW_C2S];
 	if (!a->seen)
-		*a = (struct rw_alert){.seen = true, .encrypted = true, .inferred = true,
-				       .phase = s->phase, .ts_us = s->now_us};
+		*a = (struct rw_alert){.seen = true,
+		                       .encrypted = true,
+		                       .inferred = true,
+		                       .phase = s->phase,
+		                       .ts_us = s->now_us};
 }
 
 static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, bool encrypted)
@@ -175,8 +179,8 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 	 * before sending any. */
 	s->app_started = true;
 	s->last_record_dir = -1;
-	enter_phase(s, r->cc_seen && nla_protocol(r->selected_protocol) ? RW_PHASE_NLA
-									  : RW_PHASE_RDP);
+	enter_phase(s,
+	            r->cc_seen && nla_protocol(r->selected_protocol) ? RW_PHASE_NLA : RW_PHASE_RDP);
 	count_flight(s, c->dir, len);
 }
 
@@ -185,6 +189,12 @@ static void on_ccs(void *arg)
 	struct dir_ctx *c = arg;
 	struct rw_record *r = &c->s->rec;
 	r->ccs_seen[c->dir] = true;
+	/* Encryption starts at a CCS only up to TLS 1.2. A CCS before the
+	 * ServerHello is TLS 1.3's compatibility CCS (after a HelloRetryRequest,
+	 * the second ClientHello still comes in clear); after a 1.3 ServerHello
+	 * the records are application_data anyway. */
+	if (r->server_hello_seen && !r->tls13)
+		rw_tls_stream_set_encrypted(&c->s->tls[c->dir]);
 }
 
 static void on_alert(void *arg, uint8_t level, uint8_t desc, bool encrypted)
@@ -194,11 +204,11 @@ static void on_alert(void *arg, uint8_t level, uint8_t desc, bool encrypted)
 	if (a->seen)
 		return;
 	*a = (struct rw_alert){.seen = true,
-			       .encrypted = encrypted,
-			       .level = level,
-			       .description = desc,
-			       .phase = c->s->phase,
-			       .ts_us = c->s->now_us};
+	                       .encrypted = encrypted,
+	                       .level = level,
+	                       .description = desc,
+	                       .phase = c->s->phase,
+	                       .ts_us = c->s->now_us};
 }
 
 static void on_sslv2(void *arg, uint16_t version, size_t len)
@@ -221,6 +231,7 @@ static void on_tls_error(void *arg, int status, const char *what)
 		r->tls_framing_ts_us[c->dir] = c->s->now_us;
 	}
 	c->s->mode[c->dir] = M_OPAQUE;
+	rw_tls_stream_stop(&c->s->tls[c->dir]);
 }
 
 static void client_hello(struct rw_session *s, const uint8_t *p, size_t n)
@@ -289,12 +300,12 @@ static void on_handshake(void *arg, uint8_t type, const uint8_t *p, size_t n, bo
 }
 
 static const struct rw_tls_callbacks tls_cb = {
-	.record = on_record,
-	.handshake = on_handshake,
-	.alert = on_alert,
-	.ccs = on_ccs,
-	.sslv2_hello = on_sslv2,
-	.error = on_tls_error,
+        .record = on_record,
+        .handshake = on_handshake,
+        .alert = on_alert,
+        .ccs = on_ccs,
+        .sslv2_hello = on_sslv2,
+        .error = on_tls_error,
 };
 
 /* ---- TPKT / X.224 ---------------------------------------------------- */
@@ -369,15 +380,6 @@ static size_t feed_tpkt(struct rw_session *s, enum rw_dir dir, const uint8_t *p,
 {
 	size_t used = 0;
 	while (used < n && s->mode[dir] == M_TPKT) {
-		if (s->tpkt_have[dir] == 0 && s->tpkt_need[dir] == 0 &&
-		    rw_tls_looks_like_record(p + used, n - used)) {
-			/* TLS where X.224 was expected: the CC was lost to a capture gap,
-			 * or something answered as a TLS endpoint. */
-			if (dir == RW_S2C && !s->rec.cc_seen)
-				s->rec.server_tls_before_cc = true;
-			switch_to_tls(s, dir);
-			return used;
-		}
 		size_t want = s->tpkt_need[dir] ? s->tpkt_need[dir] : RW_TPKT_HEADER_LEN;
 		if (s->tpkt_cap[dir] < want) {
 			/* Grown to the largest TPKT seen: CR/CC are tens of bytes. */
@@ -401,6 +403,17 @@ static size_t feed_tpkt(struct rw_session *s, enum rw_dir dir, const uint8_t *p,
 		if (have < need)
 			break;
 		if (have == RW_TPKT_HEADER_LEN && s->tpkt_need[dir] == 0) {
+			if (rw_tls_looks_like_record(buf, have)) {
+				/* TLS where X.224 was expected (decided on a whole header,
+				 * so any split decides alike): the CC was lost to a capture
+				 * gap, or something answered as a TLS endpoint. */
+				if (dir == RW_S2C && !s->rec.cc_seen)
+					s->rec.server_tls_before_cc = true;
+				s->tpkt_have[dir] = 0;
+				switch_to_tls(s, dir);
+				rw_tls_stream_feed(&s->tls[dir], buf, have);
+				return used;
+			}
 			int len = rw_tpkt_length(buf, have);
 			if (len < 0) {
 				s->rec.x224_error[dir] = true;
@@ -428,7 +441,7 @@ static void classify(struct rw_session *s, enum rw_dir dir)
 	/* A capture that begins inside a running session: no negotiation to see,
 	 * only what follows it. TPKT that is not a CR, or TLS application data. */
 	bool mid_tpkt = n >= 6 && h[0] == 3 && h[1] == 0 && (h[5] & 0xF0) != RW_X224_CR &&
-			(h[5] & 0xF0) != RW_X224_CC;
+	                (h[5] & 0xF0) != RW_X224_CC;
 	if (r->midstream && !r->cr_seen && s->phase < RW_PHASE_RDP &&
 	    ((n >= 1 && h[0] == RW_TLS_APPDATA) || mid_tpkt)) {
 		s->mode[RW_C2S] = s->mode[RW_S2C] = h[0] == RW_TLS_APPDATA ? M_TLS : M_OPAQUE;
@@ -459,15 +472,23 @@ static void dispatch(struct rw_session *s, enum rw_dir dir, const uint8_t *p, si
 		case M_TPKT:
 			used = feed_tpkt(s, dir, p, n);
 			break;
-		case M_TLS:
+		case M_TLS: {
+			size_t before = s->tls[dir].consumed;
 			rw_tls_stream_feed(&s->tls[dir], p, n);
 			check_tls12_done(s);
-			used = n;
+			/* A framing error stops the stream mid-feed: what follows is
+			 * opaque, exactly as if it had come in a later event. */
+			used = s->mode[dir] == M_TLS ? n : (size_t)(s->tls[dir].consumed - before);
+			if (used == 0 && s->mode[dir] == M_TLS)
+				used = n;
 			break;
+		}
 		default:
 			/* Standard RDP security begins with the first byte after the CC. */
 			if (s->std_rdp && s->phase < RW_PHASE_RDP)
 				enter_phase(s, RW_PHASE_RDP);
+			if (s->phase >= RW_PHASE_RDP)
+				count_flight(s, dir, n);
 			used = n;
 			break;
 		}
@@ -488,6 +509,7 @@ struct rw_session *rw_session_new(const struct rw_session_config *cfg)
 	for (int d = 0; d < 2; d++) {
 		s->ctx[d] = (struct dir_ctx){s, (enum rw_dir)d};
 		rw_tls_stream_init(&s->tls[d], &tls_cb, &s->ctx[d], s->cfg.max_handshake_msg);
+		s->tls[d].ccs_encrypts = false; /* on_ccs decides */
 		s->rec.rst_ttl[d] = -1;
 		s->rec.ttl_baseline[d] = -1;
 	}
@@ -510,7 +532,7 @@ void rw_session_free(struct rw_session *s)
 }
 
 void rw_session_open(struct rw_session *s, uint64_t ts_us, const struct rw_endpoint *client,
-		     const struct rw_endpoint *server)
+                     const struct rw_endpoint *server)
 {
 	s->now_us = ts_us;
 	s->rec.ts_open_us = ts_us;
@@ -555,7 +577,7 @@ static void data_common(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, s
 }
 
 void rw_session_data(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, const uint8_t *p,
-		     size_t n)
+                     size_t n)
 {
 	if (n == 0)
 		return;

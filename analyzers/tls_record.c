@@ -8,12 +8,13 @@
 #define SSLV2_CLIENT_HELLO 1
 
 void rw_tls_stream_init(struct rw_tls_stream *t, const struct rw_tls_callbacks *cb, void *arg,
-			size_t max_msg)
+                        size_t max_msg)
 {
 	memset(t, 0, sizeof(*t));
 	t->cb = cb;
 	t->arg = arg;
 	t->first = true;
+	t->ccs_encrypts = true;
 	t->max_msg = max_msg ? max_msg : 65536;
 }
 
@@ -22,6 +23,11 @@ void rw_tls_stream_free(struct rw_tls_stream *t)
 	free(t->hs_buf);
 	t->hs_buf = NULL;
 	t->hs_cap = 0;
+}
+
+void rw_tls_stream_stop(struct rw_tls_stream *t)
+{
+	t->failed = true;
 }
 
 void rw_tls_stream_set_encrypted(struct rw_tls_stream *t)
@@ -98,10 +104,12 @@ static int handshake_bytes(struct rw_tls_stream *t, const uint8_t *p, size_t n)
 		if (t->hs_have == t->hs_need) {
 			if (t->cb->handshake)
 				t->cb->handshake(t->arg, t->hs_hdr[0],
-						 t->hs_oversized ? NULL : t->hs_buf, t->hs_need,
-						 t->hs_oversized);
+				                 t->hs_oversized ? NULL : t->hs_buf, t->hs_need,
+				                 t->hs_oversized);
 			t->hs_hdr_have = 0;
-			if (t->failed)
+			/* The callback may have switched to encrypted (TLS 1.3
+			 * ServerHello): the rest of this record is opaque too. */
+			if (t->failed || t->encrypted)
 				return 0;
 		}
 	}
@@ -118,7 +126,7 @@ static int record_body(struct rw_tls_stream *t, const uint8_t *p, size_t k)
 	case RW_TLS_ALERT:
 	case RW_TLS_CCS:
 		for (size_t i = 0; i < k && t->small_have < sizeof(t->small); i++)
-				t->small[t->small_have++] = p[i];
+			t->small[t->small_have++] = p[i];
 		return 0;
 	default:
 		return 0;
@@ -137,14 +145,24 @@ static void record_end(struct rw_tls_stream *t)
 	} else if (t->type == RW_TLS_CCS) {
 		if (t->cb->ccs)
 			t->cb->ccs(t->arg);
-		t->encrypted = true;
+		if (t->ccs_encrypts)
+			t->encrypted = true;
 	}
 }
 
-int rw_tls_stream_feed(struct rw_tls_stream *t, const uint8_t *p, size_t n)
+/* The parser proper; *pp and *pn tell the caller where it stopped. */
+#define OUT(rc)                                                                                    \
+	do {                                                                                       \
+		*pp = p;                                                                           \
+		*pn = n;                                                                           \
+		return (rc);                                                                       \
+	} while (0)
+static int feed(struct rw_tls_stream *t, const uint8_t **pp, size_t *pn)
 {
+	const uint8_t *p = *pp;
+	size_t n = *pn;
 	if (t->failed)
-		return RW_E_VALUE;
+		OUT(RW_E_VALUE);
 	if (t->first && n > 0) {
 		if (t->hdr_have == 0 && !(p[0] & 0x80)) {
 			t->first = false;
@@ -152,14 +170,14 @@ int rw_tls_stream_feed(struct rw_tls_stream *t, const uint8_t *p, size_t n)
 			/* SSLv2 framing (RFC 5246 E.2): 2-byte length with the high bit
 			 * set, then msg type and version; 5 bytes decide. */
 			if (!fill(t->hdr, &t->hdr_have, 5, &p, &n))
-				return 0;
+				OUT(0);
 			t->first = false;
 			t->hdr_have = 0;
 			if (!rw_tls_looks_like_sslv2_hello(t->hdr, 5))
-				return fail(t, RW_E_TYPE, "SSLv2 header that is not a ClientHello");
+				OUT(fail(t, RW_E_TYPE, "SSLv2 header that is not a ClientHello"));
 			size_t len = ((size_t)(t->hdr[0] & 0x7f) << 8 | t->hdr[1]) + 2;
 			if (len < 5)
-				return fail(t, RW_E_LENGTH, "SSLv2 ClientHello too short");
+				OUT(fail(t, RW_E_LENGTH, "SSLv2 ClientHello too short"));
 			if (t->cb->sslv2_hello)
 				t->cb->sslv2_hello(t->arg, rw_be16(t->hdr + 3), len);
 			t->v2_skip = len - 5;
@@ -177,34 +195,34 @@ int rw_tls_stream_feed(struct rw_tls_stream *t, const uint8_t *p, size_t n)
 			/* Judge each header byte as it comes: non-TLS bytes must show
 			 * even when fewer than five of them ever arrive. */
 			if (t->hdr[0] < RW_TLS_CCS || t->hdr[0] > RW_TLS_HEARTBEAT)
-				return fail(t, RW_E_TYPE, "unknown TLS content type");
+				OUT(fail(t, RW_E_TYPE, "unknown TLS content type"));
 			if (t->hdr_have >= 2 && t->hdr[1] != 3)
-				return fail(t, RW_E_VERSION, "record version is not 3.x");
+				OUT(fail(t, RW_E_VERSION, "record version is not 3.x"));
 			if (!full)
-				return 0;
+				OUT(0);
 			t->type = t->hdr[0];
 			uint16_t version = rw_be16(t->hdr + 1);
 			size_t len = rw_be16(t->hdr + 3);
 			if (t->type < RW_TLS_CCS || t->type > RW_TLS_HEARTBEAT)
-				return fail(t, RW_E_TYPE, "unknown TLS content type");
+				OUT(fail(t, RW_E_TYPE, "unknown TLS content type"));
 			if (t->hdr[1] != 3)
-				return fail(t, RW_E_VERSION, "record version is not 3.x");
+				OUT(fail(t, RW_E_VERSION, "record version is not 3.x"));
 			if (len == 0 && t->type != RW_TLS_APPDATA)
-				return fail(t, RW_E_LENGTH, "empty record");
+				OUT(fail(t, RW_E_LENGTH, "empty record"));
 			/* Alerts are never fragmented or coalesced by real stacks. */
 			if (t->type == RW_TLS_ALERT && !t->encrypted && len != 2)
-				return fail(t, RW_E_LENGTH, "alert record is not 2 bytes");
+				OUT(fail(t, RW_E_LENGTH, "alert record is not 2 bytes"));
 			if (t->type == RW_TLS_CCS && len != 1)
-				return fail(t, RW_E_LENGTH, "ChangeCipherSpec record is not 1 byte");
+				OUT(fail(t, RW_E_LENGTH, "ChangeCipherSpec record is not 1 byte"));
 			if (len > RW_TLS_MAX_RECORD)
-				return fail(t, RW_E_LENGTH, "record longer than 2^14+2048");
+				OUT(fail(t, RW_E_LENGTH, "record longer than 2^14+2048"));
 			t->records++;
 			t->small_have = 0;
 			bool enc = t->encrypted || t->type == RW_TLS_APPDATA;
 			if (t->cb->record)
 				t->cb->record(t->arg, t->type, version, len, enc);
 			if (t->failed)
-				return RW_E_VALUE;
+				OUT(RW_E_VALUE);
 			t->rec_left = len;
 			if (len == 0) {
 				t->hdr_have = 0;
@@ -214,7 +232,7 @@ int rw_tls_stream_feed(struct rw_tls_stream *t, const uint8_t *p, size_t n)
 		size_t k = t->rec_left < n ? t->rec_left : n;
 		record_body(t, p, k);
 		if (t->failed)
-			return RW_E_VALUE;
+			OUT(RW_E_VALUE);
 		t->rec_left -= k;
 		p += k;
 		n -= k;
@@ -222,8 +240,18 @@ int rw_tls_stream_feed(struct rw_tls_stream *t, const uint8_t *p, size_t n)
 			t->hdr_have = 0;
 			record_end(t);
 			if (t->failed)
-				return RW_E_VALUE;
+				OUT(RW_E_VALUE);
 		}
 	}
-	return 0;
+	OUT(0);
+}
+#undef OUT
+
+int rw_tls_stream_feed(struct rw_tls_stream *t, const uint8_t *p, size_t n)
+{
+	const uint8_t *q = p;
+	size_t m = n;
+	int rc = feed(t, &q, &m);
+	t->consumed += (size_t)(q - p);
+	return rc;
 }

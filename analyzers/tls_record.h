@@ -41,6 +41,9 @@ struct rw_tls_stream {
 	void *arg;
 	bool failed;
 	bool encrypted;       /* a CCS was seen: later handshake/alert bodies are opaque */
+	bool ccs_encrypts;    /* a CCS sets `encrypted` itself (default); false: the
+			       * ccs callback decides (TLS 1.3 compatibility CCS) */
+	uint64_t consumed;    /* bytes consumed in all, up to a failure */
 	bool first;           /* nothing consumed yet (SSLv2 hello check) */
 	size_t v2_skip;       /* rest of an SSLv2 ClientHello still to skip */
 	uint8_t hdr[5];
@@ -66,6 +69,8 @@ void rw_tls_stream_init(struct rw_tls_stream *t, const struct rw_tls_callbacks *
 void rw_tls_stream_free(struct rw_tls_stream *t);
 /* Feed bytes; returns 0, or the rw_status that stopped parsing. */
 int rw_tls_stream_feed(struct rw_tls_stream *t, const uint8_t *p, size_t n);
+/* Stop decoding for good (no callbacks; later bytes ignored). */
+void rw_tls_stream_stop(struct rw_tls_stream *t);
 /* Treat following handshake/alert records as encrypted (TLS 1.3 after ServerHello). */
 void rw_tls_stream_set_encrypted(struct rw_tls_stream *t);
 

@@ -100,7 +100,7 @@ static bool unreachable(struct ctx *c)
 	if (k != RW_CLOSE_UNREACHABLE && k != RW_CLOSE_TIMEOUT)
 		return false;
 	ev(c, k == RW_CLOSE_TIMEOUT ? "SYN never answered before the connect timeout"
-				    : "SYN never answered (retransmitted, no SYN-ACK, no RST)");
+	                            : "SYN never answered (retransmitted, no SYN-ACK, no RST)");
 	return true;
 }
 
@@ -164,12 +164,12 @@ static bool neg_failure(struct ctx *c)
 	char reqs[64] = "";
 	for (size_t i = 0; i < k; i++)
 		snprintf(reqs + strlen(reqs), sizeof(reqs) - strlen(reqs), "%s%s", i ? "," : "",
-			 names[i]);
+		         names[i]);
 	const char *sn = rw_proto_name(sel);
 	ev(c, "server selected %s, client requested %s", sn ? sn : "an unknown protocol", reqs);
 	ev(c, unrequested ? "client closed right after the Connection Confirm"
-			  : "client closed without starting the selected protocol (it insists on "
-			    "another, e.g. NLA)");
+	                  : "client closed without starting the selected protocol (it insists on "
+	                    "another, e.g. NLA)");
 	return true;
 }
 
@@ -184,8 +184,9 @@ static bool tls_middlebox(struct ctx *c)
 	 * or stunnel do with a TPKT header where a ClientHello should be. */
 	if (r->cr_seen && !r->cc_seen && closed_by(r, RW_S2C) && r->bytes[RW_S2C] == 0 &&
 	    r->first_close_ts_us - r->cr_ts_us < TLS_ENDPOINT_CLOSE_US) {
-		ev(c, "server side %s %.0f ms after the X.224 Connection Request without a byte, "
-		      "as a TLS endpoint does with non-TLS input",
+		ev(c,
+		   "server side %s %.0f ms after the X.224 Connection Request without a byte, "
+		   "as a TLS endpoint does with non-TLS input",
 		   r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed",
 		   ms(r->cr_ts_us, r->first_close_ts_us));
 		return true;
@@ -239,8 +240,9 @@ static bool client_cancelled_early(struct ctx *c)
 	const struct rw_record *r = c->r;
 	if (!closed_by(r, RW_C2S) || r->first_close_phase > RW_PHASE_X224 || r->cc_seen)
 		return false;
-	ev(c, r->cr_seen ? "client closed %.0f ms after its request, before any answer"
-			 : "client closed before sending anything (%.0f ms)",
+	ev(c,
+	   r->cr_seen ? "client closed %.0f ms after its request, before any answer"
+	              : "client closed before sending anything (%.0f ms)",
 	   ms(r->cr_seen ? r->cr_ts_us : r->ts_open_us, r->first_close_ts_us));
 	return true;
 }
@@ -369,9 +371,10 @@ static bool cert_rejected(struct ctx *c)
 		for (size_t i = 0; i < sizeof(cert_alerts); i++)
 			cert_alert |= !a->encrypted && a->description == cert_alerts[i];
 		if (cert_alert && r->server_hello_seen) {
-			ev(c, a->inferred ? "client sent an encrypted record of alert size instead "
-					    "of Finished"
-					  : "client sent TLS alert %s",
+			ev(c,
+			   a->inferred ? "client sent an encrypted record of alert size instead "
+			                 "of Finished"
+			               : "client sent TLS alert %s",
 			   alert_name(a));
 			return true;
 		}
@@ -381,8 +384,9 @@ static bool cert_rejected(struct ctx *c)
 	if (r->server_hello_seen && !r->tls_established && closed_by(r, RW_C2S) &&
 	    in_phase(r, RW_PHASE_TLS_HANDSHAKE) && (r->certificate_seen || r->tls13) &&
 	    !r->ccs_seen[RW_C2S] && r->client_first_encrypted_len == 0) {
-		ev(c, r->tls13 ? "client closed after the server's encrypted flight without Finished"
-			       : "client closed after the server Certificate without continuing");
+		ev(c, r->tls13
+		              ? "client closed after the server's encrypted flight without Finished"
+		              : "client closed after the server Certificate without continuing");
 		return true;
 	}
 	return false;
@@ -441,8 +445,9 @@ static bool timeout(struct ctx *c)
 	 * side stays silent after the ClientHello, then gives up. */
 	if (r->client_hello_seen && !r->server_hello_seen && closed_by(r, RW_S2C) &&
 	    !r->alert[RW_S2C].seen && r->first_close_ts_us - r->ch_ts_us >= SILENT_CLOSE_US) {
-		ev(c, "server side silent for %.0f ms after the ClientHello, then closed: a "
-		      "timeout (a proxy, balancer or the host gave up)",
+		ev(c,
+		   "server side silent for %.0f ms after the ClientHello, then closed: a "
+		   "timeout (a proxy, balancer or the host gave up)",
 		   ms(r->ch_ts_us, r->first_close_ts_us));
 		return true;
 	}
@@ -483,8 +488,9 @@ static bool rdp_closed_by_server(struct ctx *c)
 	if (!closed_by(r, RW_S2C) || r->first_close_kind != RW_CLOSE_FIN ||
 	    !in_phase(r, RW_PHASE_RDP))
 		return false;
-	ev(c, "server closed with FIN during the RDP connection sequence (%u server flights "
-	      "after the security layer)",
+	ev(c,
+	   "server closed with FIN during the RDP connection sequence (%u server flights "
+	   "after the security layer)",
 	   r->rdp_flights[RW_S2C]);
 	return true;
 }
@@ -536,120 +542,122 @@ struct rule {
 };
 
 static const struct rule rules[] = {
-	{RW_CAUSE_UPSTREAM_REFUSED, refused},
-	{RW_CAUSE_UPSTREAM_UNREACHABLE, unreachable},
-	{RW_CAUSE_MTU_BLACKHOLE, mtu_blackhole},
-	{RW_CAUSE_RESET_INJECTED, reset_injected},
-	{RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, neg_failure},
-	{RW_CAUSE_TLS_TERMINATING_MIDDLEBOX, tls_middlebox},
-	{RW_CAUSE_NOT_RDP, not_rdp},
-	{RW_CAUSE_X224_CLOSED_BY_SERVER, x224_closed},
-	{RW_CAUSE_X224_NO_RESPONSE, x224_no_response},
-	{RW_CAUSE_CLIENT_CANCELLED, client_cancelled_early},
-	{RW_CAUSE_TLS_STREAM_ALTERED, tls_altered},
-	{RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH, alert_version},
-	{RW_CAUSE_TLS_CIPHER_MISMATCH, alert_cipher},
-	{RW_CAUSE_CERTIFICATE_EXPIRED, cert_expired},
-	{RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT, cert_rejected},
-	{RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT, tls_rejected_no_alert},
-	{RW_CAUSE_TLS_ALERT, other_alert},
-	{RW_CAUSE_NLA_FAILED, nla_failed},
-	{RW_CAUSE_HANDSHAKE_TIMEOUT, timeout},
-	{RW_CAUSE_RESET_BY_SERVER, reset_by_server},
-	{RW_CAUSE_RESET_BY_CLIENT, reset_by_client},
-	{RW_CAUSE_NORMAL_CLOSE, nla_auth_only},
-	{RW_CAUSE_RDP_CLOSED_BY_SERVER, rdp_closed_by_server},
-	{RW_CAUSE_NORMAL_CLOSE, normal},
-	{RW_CAUSE_CLIENT_CANCELLED, client_cancelled_late},
-	{RW_CAUSE_STILL_OPEN, still_open},
+        {RW_CAUSE_UPSTREAM_REFUSED, refused},
+        {RW_CAUSE_UPSTREAM_UNREACHABLE, unreachable},
+        {RW_CAUSE_MTU_BLACKHOLE, mtu_blackhole},
+        {RW_CAUSE_RESET_INJECTED, reset_injected},
+        {RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, neg_failure},
+        {RW_CAUSE_TLS_TERMINATING_MIDDLEBOX, tls_middlebox},
+        {RW_CAUSE_NOT_RDP, not_rdp},
+        {RW_CAUSE_X224_CLOSED_BY_SERVER, x224_closed},
+        {RW_CAUSE_X224_NO_RESPONSE, x224_no_response},
+        {RW_CAUSE_CLIENT_CANCELLED, client_cancelled_early},
+        {RW_CAUSE_TLS_STREAM_ALTERED, tls_altered},
+        {RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH, alert_version},
+        {RW_CAUSE_TLS_CIPHER_MISMATCH, alert_cipher},
+        {RW_CAUSE_CERTIFICATE_EXPIRED, cert_expired},
+        {RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT, cert_rejected},
+        {RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT, tls_rejected_no_alert},
+        {RW_CAUSE_TLS_ALERT, other_alert},
+        {RW_CAUSE_NLA_FAILED, nla_failed},
+        {RW_CAUSE_HANDSHAKE_TIMEOUT, timeout},
+        {RW_CAUSE_RESET_BY_SERVER, reset_by_server},
+        {RW_CAUSE_RESET_BY_CLIENT, reset_by_client},
+        {RW_CAUSE_NORMAL_CLOSE, nla_auth_only},
+        {RW_CAUSE_RDP_CLOSED_BY_SERVER, rdp_closed_by_server},
+        {RW_CAUSE_NORMAL_CLOSE, normal},
+        {RW_CAUSE_CLIENT_CANCELLED, client_cancelled_late},
+        {RW_CAUSE_STILL_OPEN, still_open},
 };
 
 static const char *const remediation[RW_CAUSE_COUNT] = {
-	[RW_CAUSE_UNKNOWN] = "Not enough on the wire to decide; capture on both sides of "
-			     "the path and check the host's RDP event logs.",
-	[RW_CAUSE_NORMAL_CLOSE] = "Nothing to fix on the network: the session ended normally; "
-				  "if the user saw an error, check the host's session logs.",
-	[RW_CAUSE_CLIENT_CANCELLED] = "The client gave up on its own: check the client's "
-				      "settings, proxy and local security software.",
-	[RW_CAUSE_UPSTREAM_REFUSED] = "Nothing listens on the host's RDP port: start "
-				      "TermService/xrdp or fix the port (and NAT/firewall "
-				      "rules that send RST).",
-	[RW_CAUSE_UPSTREAM_UNREACHABLE] = "SYN unanswered: open TCP 3389 on the firewalls in "
-					  "the path and check routing to the host.",
-	[RW_CAUSE_X224_NO_RESPONSE] = "The host accepted TCP but never answered: restart "
-				      "TermService (hung session host) or check what listens "
-				      "on the port.",
-	[RW_CAUSE_X224_CLOSED_BY_SERVER] = "The host closed before negotiating: check its "
-					   "connection limits, RDP listener state and any "
-					   "device filtering the X.224 request.",
-	[RW_CAUSE_TLS_TERMINATING_MIDDLEBOX] = "A device in the path expects TLS from the first "
-					       "byte: set the load balancer to TCP mode "
-					       "(HAProxy 'mode tcp', no 'ssl' on bind) for RDP.",
-	[RW_CAUSE_SECURITY_NEGOTIATION_FAILURE] = "Align the security layer: host "
-						  "SecurityLayer/UserAuthentication (xrdp "
-						  "security_layer) with what the client "
-						  "requests (mstsc/FreeRDP /sec:).",
-	[RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH] = "Enable a common TLS version: TLS 1.2 on the "
-						   "host (Schannel/xrdp ssl_protocols) or allow "
-						   "the host's version on the client.",
-	[RW_CAUSE_TLS_CIPHER_MISMATCH] = "Enable a common cipher suite: host cipher order "
-					 "(Schannel GPO/xrdp tls_ciphers) and the client's "
-					 "OpenSSL/Schannel settings.",
-	[RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT] = "The host dropped the ClientHello: compare its "
-						"enabled TLS versions and suites with the "
-						"client's (Schannel logs event 36874/36888).",
-	[RW_CAUSE_CERTIFICATE_EXPIRED] = "Renew the host's RDP certificate (or let the host "
-					 "regenerate its self-signed one).",
-	[RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT] = "Install a certificate the client trusts on "
-						    "the host (matching its name), or add the "
-						    "issuing CA to the client's trust store.",
-	[RW_CAUSE_TLS_STREAM_ALTERED] = "A middlebox alters TLS: exempt RDP from TLS "
-					"inspection/re-encryption on the firewall or load "
-					"balancer.",
-	[RW_CAUSE_RESET_INJECTED] = "A firewall/IPS in the path resets the connection: find the "
-				    "device at the RST's hop distance and allow RDP there.",
-	[RW_CAUSE_RESET_BY_SERVER] = "The host reset the connection: check the host's event "
-				     "logs (RemoteDesktopServices, Schannel) for that time.",
-	[RW_CAUSE_RESET_BY_CLIENT] = "The client reset the connection: check the client's "
-				     "logs and local security software.",
-	[RW_CAUSE_NLA_FAILED] = "NLA failed: check the credentials, account lockout, clock skew "
-				"(Kerberos) and the host's Security log (4625).",
-	[RW_CAUSE_HANDSHAKE_TIMEOUT] = "The set-up stalled: check for packet loss, MTU/MSS on "
-				       "VPN links and an overloaded host.",
-	[RW_CAUSE_MTU_BLACKHOLE] = "Large packets are lost: lower the MTU or clamp TCP MSS on "
-				   "the VPN/tunnel, and allow ICMP fragmentation-needed.",
-	[RW_CAUSE_TLS_ALERT] = "Read the alert named in the evidence and check that side's TLS "
-			       "configuration and logs.",
-	[RW_CAUSE_NOT_RDP] = "This is not RDP: check the port and what the client connects to.",
-	[RW_CAUSE_RDP_CLOSED_BY_SERVER] = "The host ended the connection during the RDP "
-					  "connection sequence: check its logs for licensing, "
-					  "encryption-level and session-limit errors.",
-	[RW_CAUSE_STILL_OPEN] = "The connection was still open when rdpwhy stopped following "
-				"it: capture longer (or raise --max-flows / --idle-timeout).",
+        [RW_CAUSE_UNKNOWN] = "Not enough on the wire to decide; capture on both sides of "
+                             "the path and check the host's RDP event logs.",
+        [RW_CAUSE_NORMAL_CLOSE] = "Nothing to fix on the network: the session ended normally; "
+                                  "if the user saw an error, check the host's session logs.",
+        [RW_CAUSE_CLIENT_CANCELLED] = "The client gave up on its own: check the client's "
+                                      "settings, proxy and local security software.",
+        [RW_CAUSE_UPSTREAM_REFUSED] = "Nothing listens on the host's RDP port: start "
+                                      "TermService/xrdp or fix the port (and NAT/firewall "
+                                      "rules that send RST).",
+        [RW_CAUSE_UPSTREAM_UNREACHABLE] = "SYN unanswered: open TCP 3389 on the firewalls in "
+                                          "the path and check routing to the host.",
+        [RW_CAUSE_X224_NO_RESPONSE] = "The host accepted TCP but never answered: restart "
+                                      "TermService (hung session host) or check what listens "
+                                      "on the port.",
+        [RW_CAUSE_X224_CLOSED_BY_SERVER] = "The host closed before negotiating: check its "
+                                           "connection limits, RDP listener state and any "
+                                           "device filtering the X.224 request.",
+        [RW_CAUSE_TLS_TERMINATING_MIDDLEBOX] = "A device in the path expects TLS from the first "
+                                               "byte: set the load balancer to TCP mode "
+                                               "(HAProxy 'mode tcp', no 'ssl' on bind) for RDP.",
+        [RW_CAUSE_SECURITY_NEGOTIATION_FAILURE] = "Align the security layer: host "
+                                                  "SecurityLayer/UserAuthentication (xrdp "
+                                                  "security_layer) with what the client "
+                                                  "requests (mstsc/FreeRDP /sec:).",
+        [RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH] = "Enable a common TLS version: TLS 1.2 on the "
+                                                   "host (Schannel/xrdp ssl_protocols) or allow "
+                                                   "the host's version on the client.",
+        [RW_CAUSE_TLS_CIPHER_MISMATCH] = "Enable a common cipher suite: host cipher order "
+                                         "(Schannel GPO/xrdp tls_ciphers) and the client's "
+                                         "OpenSSL/Schannel settings.",
+        [RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT] = "The host dropped the ClientHello: compare its "
+                                                "enabled TLS versions and suites with the "
+                                                "client's (Schannel logs event 36874/36888).",
+        [RW_CAUSE_CERTIFICATE_EXPIRED] = "Renew the host's RDP certificate (or let the host "
+                                         "regenerate its self-signed one).",
+        [RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT] = "Install a certificate the client trusts on "
+                                                    "the host (matching its name), or add the "
+                                                    "issuing CA to the client's trust store.",
+        [RW_CAUSE_TLS_STREAM_ALTERED] = "A middlebox alters TLS: exempt RDP from TLS "
+                                        "inspection/re-encryption on the firewall or load "
+                                        "balancer.",
+        [RW_CAUSE_RESET_INJECTED] = "A firewall/IPS in the path resets the connection: find the "
+                                    "device at the RST's hop distance and allow RDP there.",
+        [RW_CAUSE_RESET_BY_SERVER] = "The host reset the connection: check the host's event "
+                                     "logs (RemoteDesktopServices, Schannel) for that time.",
+        [RW_CAUSE_RESET_BY_CLIENT] = "The client reset the connection: check the client's "
+                                     "logs and local security software.",
+        [RW_CAUSE_NLA_FAILED] = "NLA failed: check the credentials, account lockout, clock skew "
+                                "(Kerberos) and the host's Security log (4625).",
+        [RW_CAUSE_HANDSHAKE_TIMEOUT] = "The set-up stalled: check for packet loss, MTU/MSS on "
+                                       "VPN links and an overloaded host.",
+        [RW_CAUSE_MTU_BLACKHOLE] = "Large packets are lost: lower the MTU or clamp TCP MSS on "
+                                   "the VPN/tunnel, and allow ICMP fragmentation-needed.",
+        [RW_CAUSE_TLS_ALERT] = "Read the alert named in the evidence and check that side's TLS "
+                               "configuration and logs.",
+        [RW_CAUSE_NOT_RDP] = "This is not RDP: check the port and what the client connects to.",
+        [RW_CAUSE_RDP_CLOSED_BY_SERVER] = "The host ended the connection during the RDP "
+                                          "connection sequence: check its logs for licensing, "
+                                          "encryption-level and session-limit errors.",
+        [RW_CAUSE_STILL_OPEN] = "The connection was still open when rdpwhy stopped following "
+                                "it: capture longer (or raise --max-flows / --idle-timeout).",
 };
 
 const char *rw_cause_remediation(enum rw_cause c)
 {
 	return (unsigned)c < RW_CAUSE_COUNT && remediation[c] ? remediation[c]
-							       : remediation[RW_CAUSE_UNKNOWN];
+	                                                      : remediation[RW_CAUSE_UNKNOWN];
 }
 
 static void close_facts(struct rw_record *r, struct rw_verdict *v)
 {
-	v->phase = r->phase_reached[RW_PHASE_ESTABLISHED] ? RW_PHASE_ESTABLISHED : RW_PHASE_TCP_CONNECT;
+	v->phase = r->phase_reached[RW_PHASE_ESTABLISHED] ? RW_PHASE_ESTABLISHED
+	                                                  : RW_PHASE_TCP_CONNECT;
 	for (int p = RW_PHASE_COUNT - 1; p >= 0; p--) {
 		if (r->phase_reached[p]) {
 			v->phase = (enum rw_phase)p;
 			break;
 		}
 	}
-	bool timeout_first = r->timed_out && (!r->closed || r->timeout_ts_us < r->first_close_ts_us);
+	bool timeout_first =
+	        r->timed_out && (!r->closed || r->timeout_ts_us < r->first_close_ts_us);
 	if (r->connect_failed) {
 		v->phase = RW_PHASE_TCP_CONNECT;
 		v->close_kind = (enum rw_close_kind)r->connect_failed;
 		v->closed_by = r->connect_failed == RW_CLOSE_REFUSED ? RW_SIDE_SERVER
-				: r->proxy                            ? RW_SIDE_PROXY
-								      : RW_SIDE_CLIENT;
+		               : r->proxy                            ? RW_SIDE_PROXY
+		                                                     : RW_SIDE_CLIENT;
 	} else if (timeout_first) {
 		v->phase = r->timeout_phase;
 		v->close_kind = RW_CLOSE_TIMEOUT;

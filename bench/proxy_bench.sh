@@ -18,7 +18,8 @@
 # HAProxy mode tcp with nbthread 1 and with its default threads, socat fork
 # (and socat with backlog=1024 for rate). Every measurement runs --runs
 # times (default 3), interleaved; the tables show medians with ratios
-# relative to rdpwhy. --profile adds a perf profile of rdpwhy in bulk.
+# relative to rdpwhy. --profile adds perf profiles of rdpwhy (bulk, rate)
+# and strace -c system-call counts of rdpwhy, HAProxy and socat.
 # Everything is kept in --out (default /tmp/rdpwhy-proxy-bench).
 set -euo pipefail
 
@@ -35,7 +36,7 @@ PROFILE=0
 INSTALL=1
 BUILD=${RDPWHY_PBENCH_BUILD:-/tmp/rw-pbench}
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) RUNS=$2; shift 2 ;;
@@ -146,6 +147,25 @@ if [ "$PROFILE" = 1 ]; then
 		>"$OUT/prof-bulk.json"
 	kill -INT "$PERF"; wait "$PERF" || true
 	kill "$RW"; wait "$RW" 2>/dev/null || true
+	# the same for 20000 short connections (the rate test, 50 at a time)
+	"$PBUILD/rdpwhy" proxy --listen 127.0.0.1:$PX --upstream 127.0.0.1:$UP --format json \
+		--output "$OUT/prof-rate.records.json" 2>"$OUT/prof-rate.stderr" &
+	RW=$!
+	wait_port $PX
+	perf record -g --call-graph dwarf,16384 -F 2000 -p "$RW" -o "$OUT/perf-rate.data" \
+		2>"$OUT/perf-record-rate.log" &
+	PERF=$!
+	sleep 1
+	"$LOADGEN" rate --connect 127.0.0.1:$PX --conns 20000 --concurrency "$CONC" \
+		>"$OUT/prof-rate.json"
+	sleep 1
+	kill -INT "$PERF"; wait "$PERF" || true
+	kill "$RW"; wait "$RW" 2>/dev/null || true
+	perf report -i "$OUT/perf-rate.data" --no-children --sort dso --stdio -g none \
+		2>/dev/null | grep -v '^#' | grep -v '^$' >"$OUT/perf-rate-dso.txt" || true
+	perf report -i "$OUT/perf-rate.data" --children --sort sym --stdio -g none \
+		--percent-limit 1.5 2>/dev/null | grep -v '^#' | grep -v '^$' | grep -v '\[k\]' \
+		>"$OUT/perf-rate-children.txt" || true
 	perf report -i "$OUT/perf-bulk.data" --no-children --sort dso --stdio -g none \
 		2>/dev/null | grep -v '^#' | grep -v '^$' >"$OUT/perf-bulk-dso.txt" || true
 	perf report -i "$OUT/perf-bulk.data" --children --sort sym --stdio -g none \
@@ -203,6 +223,17 @@ if [ "$PROFILE" = 1 ]; then
 		head -12 "$OUT/perf-bulk-rdpwhy.txt"
 		echo '```'
 		echo
+		echo "### perf: rdpwhy, 20000 short connections"
+		echo
+		echo "$(cat "$OUT/prof-rate.json")"
+		echo
+		echo '```'
+		echo "# self time by object"
+		cat "$OUT/perf-rate-dso.txt"
+		echo "# inclusive, user-space symbols >= 1.5%"
+		head -45 "$OUT/perf-rate-children.txt"
+		echo '```'
+		echo
 		echo "### system calls while relaying 256 MiB client->server (strace -c -f)"
 		echo
 		echo "| proxy | calls | calls per MiB | top calls |"
@@ -211,7 +242,7 @@ if [ "$PROFILE" = 1 ]; then
 			f=$OUT/strace-$n.txt
 			[ -s "$f" ] || continue
 			total=$(awk '$NF == "total" {print $4}' "$f")
-			top=$(awk '/^ *[0-9]/ && $NF != "total" {print $NF " " $4}' "$f" | head -5 | paste -sd ',' | sed 's/,/, /g')
+			top=$(awk '/^ *[0-9]/ && $NF != "total" {print $4, $NF}' "$f" | sort -nr | head -5 | awk '{print $2 " " $1}' | paste -sd ',' | sed 's/,/, /g')
 			echo "| $n | $total | $(( total / 256 )) | $top |"
 		done
 	} >>"$OUT/report.md"

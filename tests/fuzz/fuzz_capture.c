@@ -28,9 +28,17 @@
 #include "record.h"
 
 static const int dlts[] = {
-	RW_DLT_EN10MB,    RW_DLT_LINUX_SLL, RW_DLT_LINUX_SLL2, RW_DLT_RAW_12, RW_LINKTYPE_RAW,
-	RW_DLT_IPV4,      RW_DLT_IPV6,      RW_DLT_NULL,       RW_DLT_LOOP,   RW_DLT_RAW_14,
-	147 /* DLT_USER0: unsupported */,
+        RW_DLT_EN10MB,
+        RW_DLT_LINUX_SLL,
+        RW_DLT_LINUX_SLL2,
+        RW_DLT_RAW_12,
+        RW_LINKTYPE_RAW,
+        RW_DLT_IPV4,
+        RW_DLT_IPV6,
+        RW_DLT_NULL,
+        RW_DLT_LOOP,
+        RW_DLT_RAW_14,
+        147 /* DLT_USER0: unsupported */,
 };
 #define N_DLTS (sizeof(dlts) / sizeof(dlts[0]))
 
@@ -64,7 +72,7 @@ static void put32(uint8_t *p, uint32_t v)
 
 /* Ethernet + IP + 20-byte TCP header + payload; returns the frame length. */
 static size_t build(uint8_t *f, unsigned flow, bool s2c, bool v6, uint8_t flags, uint32_t seq,
-		    uint32_t ack, const uint8_t *pl, size_t n)
+                    uint32_t ack, const uint8_t *pl, size_t n)
 {
 	uint8_t cli[16] = {0}, srv[16] = {0};
 	uint16_t cport = (uint16_t)(50000 + flow), sport = flow == 3 ? 443 : 3389;

@@ -8,9 +8,17 @@
 #include "fuzz_util.h"
 
 static const int dlts[] = {
-	RW_DLT_EN10MB,    RW_DLT_LINUX_SLL, RW_DLT_LINUX_SLL2, RW_DLT_RAW_12, RW_LINKTYPE_RAW,
-	RW_DLT_IPV4,      RW_DLT_IPV6,      RW_DLT_NULL,       RW_DLT_LOOP,   RW_DLT_RAW_14,
-	147 /* DLT_USER0: unsupported */,
+        RW_DLT_EN10MB,
+        RW_DLT_LINUX_SLL,
+        RW_DLT_LINUX_SLL2,
+        RW_DLT_RAW_12,
+        RW_LINKTYPE_RAW,
+        RW_DLT_IPV4,
+        RW_DLT_IPV6,
+        RW_DLT_NULL,
+        RW_DLT_LOOP,
+        RW_DLT_RAW_14,
+        147 /* DLT_USER0: unsupported */,
 };
 #define N_DLTS (sizeof(dlts) / sizeof(dlts[0]))
 

@@ -38,14 +38,38 @@ static size_t json_decode(const char *s, size_t n, uint8_t *out)
 		FUZZ_CHECK(i + 1 < n);
 		char e = s[i + 1];
 		switch (e) {
-		case '"': out[k++] = '"'; i += 2; break;
-		case '\\': out[k++] = '\\'; i += 2; break;
-		case '/': out[k++] = '/'; i += 2; break;
-		case 'b': out[k++] = '\b'; i += 2; break;
-		case 'f': out[k++] = '\f'; i += 2; break;
-		case 'n': out[k++] = '\n'; i += 2; break;
-		case 'r': out[k++] = '\r'; i += 2; break;
-		case 't': out[k++] = '\t'; i += 2; break;
+		case '"':
+			out[k++] = '"';
+			i += 2;
+			break;
+		case '\\':
+			out[k++] = '\\';
+			i += 2;
+			break;
+		case '/':
+			out[k++] = '/';
+			i += 2;
+			break;
+		case 'b':
+			out[k++] = '\b';
+			i += 2;
+			break;
+		case 'f':
+			out[k++] = '\f';
+			i += 2;
+			break;
+		case 'n':
+			out[k++] = '\n';
+			i += 2;
+			break;
+		case 'r':
+			out[k++] = '\r';
+			i += 2;
+			break;
+		case 't':
+			out[k++] = '\t';
+			i += 2;
+			break;
 		case 'u': {
 			FUZZ_CHECK(i + 6 <= n);
 			int v = 0;

@@ -76,7 +76,7 @@ static size_t piece(struct split *sp)
 }
 
 static void deliver(struct rw_session *s, enum rw_dir dir, uint64_t ts, const uint8_t *p, size_t n,
-		    bool count, struct split *sp)
+                    bool count, struct split *sp)
 {
 	size_t off = 0;
 	while (off < n) {
@@ -104,9 +104,9 @@ static void check_phase(struct rw_session *s, enum rw_phase *last)
 }
 
 struct result {
-	uint64_t hash;          /* of the JSON line */
+	uint64_t hash; /* of the JSON line */
 	bool tls_framing_error[2];
-	bool std_rdp;           /* the CC selected standard RDP security */
+	bool std_rdp; /* the CC selected standard RDP security */
 };
 
 static void run(const uint8_t *data, size_t size, bool split, struct result *res)
@@ -120,7 +120,7 @@ static void run(const uint8_t *data, size_t size, bool split, struct result *res
 	struct split sp = {.on = split, .pat = fuzz_u8(&in)};
 
 	struct rw_session_config cfg = {.max_handshake_msg = max_msg_tab[cfgb & 7],
-					.now_override = (cfgb & 8) ? (int64_t)now : 0};
+	                                .now_override = (cfgb & 8) ? (int64_t)now : 0};
 	struct rw_session *s = rw_session_new(&cfg);
 	FUZZ_CHECK(s != NULL);
 	struct rw_endpoint cli, srv;
@@ -166,7 +166,7 @@ static void run(const uint8_t *data, size_t size, bool split, struct result *res
 			switch (sub % 6) {
 			case 0: {
 				static const enum rw_close_kind k[3] = {
-					RW_CLOSE_REFUSED, RW_CLOSE_UNREACHABLE, RW_CLOSE_TIMEOUT};
+				        RW_CLOSE_REFUSED, RW_CLOSE_UNREACHABLE, RW_CLOSE_TIMEOUT};
 				rw_session_connect_failed(s, ts, k[fuzz_u8(&in) % 3]);
 				break;
 			}
@@ -222,9 +222,10 @@ static void run(const uint8_t *data, size_t size, bool split, struct result *res
 	for (int d = 0; d < 2; d++) {
 		res->tls_framing_error[d] = rec->tls_framing_error[d];
 	}
-	res->std_rdp = rec->cc_seen && !rec->neg_failure_present &&
-		       !(rec->selected_protocol & (RW_PROTO_SSL | RW_PROTO_HYBRID | RW_PROTO_RDSTLS |
-						   RW_PROTO_HYBRID_EX | RW_PROTO_RDSAAD));
+	res->std_rdp =
+	        rec->cc_seen && !rec->neg_failure_present &&
+	        !(rec->selected_protocol & (RW_PROTO_SSL | RW_PROTO_HYBRID | RW_PROTO_RDSTLS |
+	                                    RW_PROTO_HYBRID_EX | RW_PROTO_RDSAAD));
 	rw_session_free(s);
 }
 
@@ -251,10 +252,10 @@ static bool known_issue(const struct result *w, const struct result *s)
 	for (int d = 0; d < 2; d++)
 		if (w->tls_framing_error[d] || s->tls_framing_error[d])
 			return true;
-	/* crashes/fuzz_session-split-std-rdp-after-cc: rw_session_data() moves
-	 * to the RDP phase (std_rdp) before dispatching the bytes of the call,
-	 * so bytes after a Connection Confirm selecting standard RDP security
-	 * in the same call are neither counted nor start the RDP phase. */
+	/* crashes/fuzz_session-split-std-rdp-bytes-after-cc: after a Connection
+	 * Confirm selecting standard RDP security, the bytes that follow it in
+	 * the same data event are not counted (rdp_bytes, rdp_flights: dispatch()
+	 * drops them), those of later events are. */
 	if (w->std_rdp || s->std_rdp)
 		return true;
 	return false;

@@ -101,7 +101,7 @@ static void server(const uint8_t *p, size_t n, size_t small)
 	if (r < 0)
 		return;
 	FUZZ_CHECK(sh.downgrade_sentinel == 0 || sh.downgrade_sentinel == 11 ||
-		   sh.downgrade_sentinel == 12);
+	           sh.downgrade_sentinel == 12);
 	FUZZ_CHECK(fuzz_cstr_in(sh.alpn, sizeof(sh.alpn)));
 
 	/* 256 bytes: the size of rw_record.ja3s. */

@@ -112,12 +112,12 @@ static void on_error(void *arg, int status, const char *what)
 }
 
 static const struct rw_tls_callbacks cbs = {
-	.record = on_record,
-	.handshake = on_handshake,
-	.alert = on_alert,
-	.ccs = on_ccs,
-	.sslv2_hello = on_sslv2,
-	.error = on_error,
+        .record = on_record,
+        .handshake = on_handshake,
+        .alert = on_alert,
+        .ccs = on_ccs,
+        .sslv2_hello = on_sslv2,
+        .error = on_error,
 };
 
 static size_t max_msg_of(uint8_t sel)
@@ -133,7 +133,7 @@ static size_t chunk_of(uint8_t pat)
 }
 
 static uint64_t run(const uint8_t *p, size_t n, uint8_t sel, uint8_t flags, const uint8_t pat[4],
-		    bool split, unsigned *events)
+                    bool split, unsigned *events)
 {
 	struct rw_tls_stream t;
 	struct trace tr = {.t = &t, .flags = flags};
@@ -164,7 +164,8 @@ static uint64_t run(const uint8_t *p, size_t n, uint8_t sel, uint8_t flags, cons
 	/* Once failed, stays failed and silent. */
 	if (t.failed) {
 		unsigned before = tr.events;
-		FUZZ_CHECK(rw_tls_stream_feed(&t, (const uint8_t *)"\x16\x03\x01\x00\x01\x01", 6) < 0);
+		FUZZ_CHECK(rw_tls_stream_feed(&t, (const uint8_t *)"\x16\x03\x01\x00\x01\x01", 6) <
+		           0);
 		FUZZ_CHECK(tr.events == before);
 	}
 	tr.h = fuzz_hash(tr.h, &t.failed, sizeof(t.failed));
@@ -192,7 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool known = (flags & 2) && !fuzz_strict();
 	if (!known && whole != split) {
 		fprintf(stderr, "trace differs: %u events in one piece, %u in chunks\n", ev_whole,
-			ev_split);
+		        ev_split);
 		FUZZ_CHECK(whole == split);
 	}
 	return 0;

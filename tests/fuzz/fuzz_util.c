@@ -144,7 +144,7 @@ size_t fuzz_utf8(const uint8_t *p, size_t n, uint32_t *cp)
 
 /* ---- JSON line checker ------------------------------------------------- */
 
-#define MAX_KEYS 1024
+#define MAX_KEYS  1024
 #define MAX_DEPTH 64
 
 struct jp {
@@ -191,8 +191,9 @@ static bool jstring(struct jp *j, size_t *start, size_t *len)
 				return jfail(j, "string ends in a backslash");
 			uint8_t e = j->p[j->i + 1];
 			if (e == 'u') {
-				if (j->i + 6 > j->n || !jhex(j->p[j->i + 2]) || !jhex(j->p[j->i + 3]) ||
-				    !jhex(j->p[j->i + 4]) || !jhex(j->p[j->i + 5]))
+				if (j->i + 6 > j->n || !jhex(j->p[j->i + 2]) ||
+				    !jhex(j->p[j->i + 3]) || !jhex(j->p[j->i + 4]) ||
+				    !jhex(j->p[j->i + 5]))
 					return jfail(j, "bad \\u escape");
 				j->i += 6;
 			} else if (e && strchr("\"\\/bfnrt", e)) {
@@ -274,7 +275,8 @@ static bool jobject(struct jp *j, int depth)
 			return false;
 		if (depth == 1) {
 			for (size_t k = 0; k < j->n_keys; k++) {
-				if (j->key_len[k] == kl && memcmp(j->p + j->key_off[k], j->p + ks, kl) == 0)
+				if (j->key_len[k] == kl &&
+				    memcmp(j->p + j->key_off[k], j->p + ks, kl) == 0)
 					return jfail(j, "duplicate top-level key");
 			}
 			if (j->n_keys < MAX_KEYS) {
@@ -472,8 +474,8 @@ static int text_fn(const struct rw_record *rec, const char *host, struct rw_buf 
 
 /* Formats rec after a prefix, checks the result and the all-or-nothing rule
  * under a limit; returns a hash of the output. */
-static uint64_t check_format(const struct rw_record *rec, const char *host, format_fn fn,
-			     bool json, uint32_t sel)
+static uint64_t check_format(const struct rw_record *rec, const char *host, format_fn fn, bool json,
+                             uint32_t sel)
 {
 	static const char prefix[] = "PREFIX:";
 	const size_t plen = sizeof(prefix) - 1;
@@ -484,10 +486,10 @@ static uint64_t check_format(const struct rw_record *rec, const char *host, form
 	FUZZ_CHECK(strlen(b.data) == b.len); /* no NUL in the output */
 	const char *why;
 	if (json ? !fuzz_json_line_ok(b.data + plen, b.len - plen, &why)
-		 : !fuzz_text_ok(b.data + plen, b.len - plen, &why))
+	         : !fuzz_text_ok(b.data + plen, b.len - plen, &why))
 		fail_output(json ? "rw_record_json output breaks the JSON line contract"
-				 : "rw_record_text output breaks the text contract",
-			    why, &b);
+		                 : "rw_record_text output breaks the text contract",
+		            why, &b);
 	uint64_t h = fuzz_hash(0, b.data + plen, b.len - plen);
 	if (getenv("FUZZ_DUMP"))
 		fwrite(b.data + plen, 1, b.len - plen, stderr);
@@ -550,8 +552,8 @@ uint64_t fuzz_check_record(const struct rw_record *rec, uint32_t sel)
 	rw_verdict_decide(copy);
 	const struct rw_verdict *w = &copy->verdict;
 	FUZZ_CHECK(w->cause == v->cause && w->closed_by == v->closed_by &&
-		   w->close_kind == v->close_kind && w->phase == v->phase &&
-		   w->n_evidence == v->n_evidence && w->remediation == v->remediation);
+	           w->close_kind == v->close_kind && w->phase == v->phase &&
+	           w->n_evidence == v->n_evidence && w->remediation == v->remediation);
 	for (size_t i = 0; i < v->n_evidence && i < RW_MAX_EVIDENCE; i++)
 		FUZZ_CHECK(strcmp(w->evidence[i], v->evidence[i]) == 0);
 	free(copy);

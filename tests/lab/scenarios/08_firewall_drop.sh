@@ -3,7 +3,7 @@
 #
 #   a. SYN dropped: the middlebox drops TCP SYNs to port 3389
 #      (iptables -A FORWARD -p tcp --dport 3389 --tcp-flags SYN,ACK,RST SYN -j DROP).
-#      rdpwhy (connect_timeout=3s) never gets a SYN-ACK and gives up.
+#      rdpwhy (connect_timeout=4s) never gets a SYN-ACK and gives up.
 #   b. port closed: nothing listens on the host's port 3389; the host's kernel
 #      answers the SYN with RST,ACK.
 # xfreerdp /sec:tls to the host's address in both.
@@ -13,16 +13,22 @@
 #
 # The captures: rdpwhy on the gateway accepts the client's connection (the
 # REDIRECT rule) before it connects upstream, so on the client's veth the
-# client's own handshake succeeds, it sends its X.224 Connection Request, and
-# rdpwhy then closes it with an RST (the Connection Request is still unread
-# in its socket; the proxy does not read the client before the upstream is
-# connected). The client-side capture of (a) is therefore "server reset
-# 3 s after the request, with no answer" = x224_closed_by_server (the 3 s are
-# rdpwhy's connect timeout). That of (b) races: the RST comes ~1 ms after the
-# handshake, before or after the client's request: not asserted.
+# client's own handshake succeeds and it sends its X.224 Connection Request.
+#   (a) 08_syn_dropped: rdpwhy closes the client with FIN when its 4 s connect
+#       timeout expires (it drains the unread request first, so that the close
+#       is a FIN, not the kernel's RST): "no X.224 Connection Confirm ~4000 ms
+#       after the request, then the server side closed: a proxy or load
+#       balancer timeout" = x224_no_response. The timeout is 4 s, not 3, so
+#       that the silence is clearly past rdpwhy's 3 s X.224 patience (with 3 s
+#       it straddles it: the request comes a few ms after the accept).
+#   (b) rdpwhy resets the client ~1 ms after the handshake, before or after
+#       the client's request (a race): without the request it reads as
+#       reset_by_server in x224, with it as a quick silent close right after
+#       the request, which rdpwhy's tls_middlebox rule takes for a TLS
+#       endpoint (tls_terminating_middlebox). Not asserted.
 # The SYNs that were dropped or refused are on the gateway—middlebox link
-# (interface gm, rdpwhy's own connection): 08_syn_dropped_path (three SYNs,
-# 0/1/2 s, nothing back) -> upstream_unreachable; 08_port_closed_path (SYN,
+# (interface gm, rdpwhy's own connection): 08_syn_dropped_path (SYNs at 0, 1
+# and 3 s, nothing back) -> upstream_unreachable; 08_port_closed_path (SYN,
 # RST,ACK) -> upstream_refused.
 # Helper added here (lib.sh captures on the client's veth only): path_capture_*,
 # path_expect, as in 07_firewall_reset.sh.
@@ -73,24 +79,24 @@ PY
 # a. SYN dropped on the middlebox (xrdp runs: only the firewall is in the way)
 lab_xrdp_start security_layer=tls
 lab_ipt "$LAB_NS_MB" filter FORWARD -p tcp --dport 3389 --tcp-flags SYN,ACK,RST SYN -j DROP
-lab_begin 08_syn_dropped --set connect_timeout=3s
+lab_begin 08_syn_dropped --set connect_timeout=4s
 path_capture_start "$LAB_NS_GW" "$LAB_IF_GW_M"
 lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
-lab_expect 08_syn_dropped upstream_unreachable/x224_closed_by_server \
+lab_expect 08_syn_dropped upstream_unreachable/x224_no_response \
     inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout inline:rdpwhy.phase=tcp_connect \
     inline:rdpwhy.original_destination.ip="$LAB_IP_HOST" \
-    capture:rdpwhy.closed_by=server capture:rdpwhy.close_kind=rst capture:rdpwhy.phase=x224 \
-    "capture:rdpwhy.evidence~server reset (29|30|31)[0-9]{2} ms after the X.224 Connection Request" \
-    --note "the middlebox drops SYNs to port 3389 (iptables FORWARD --tcp-flags SYN,ACK,RST SYN -j DROP); rdpwhy connect_timeout=3s; capture on the client's veth: the client's handshake is with rdpwhy (transparent REDIRECT), its X.224 request unanswered, then rdpwhy's RST after the 3 s connect timeout (request unread in its socket)"
+    capture:rdpwhy.closed_by=server capture:rdpwhy.close_kind=fin capture:rdpwhy.phase=x224 \
+    "capture:rdpwhy.evidence~no X.224 Connection Confirm (39|40|41)[0-9]{2} ms after the request,then the server side closed" \
+    --note "the middlebox drops SYNs to port 3389 (iptables FORWARD --tcp-flags SYN,ACK,RST SYN -j DROP); rdpwhy connect_timeout=4s; capture on the client's veth: the client's handshake is with rdpwhy (transparent REDIRECT), its X.224 request unanswered, then rdpwhy's FIN when its 4 s connect timeout expires"
 path_expect 08_syn_dropped_path upstream_unreachable \
     rdpwhy.phase=tcp_connect inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout \
     capture:rdpwhy.closed_by=client capture:rdpwhy.close_kind=unreachable \
-    --note "as 08_syn_dropped.pcap, captured between gateway and middlebox (gm): rdpwhy's SYN to the host at 0, 1 and 2 s, never answered (the middlebox drops them), then nothing (connect timeout 3 s)"
+    --note "as 08_syn_dropped.pcap, captured between gateway and middlebox (gm): rdpwhy's SYN to the host at 0, 1 and 3 s, never answered (the middlebox drops them), then nothing (connect timeout 4 s)"
 lab_ns "$LAB_NS_MB" iptables -w -D FORWARD -p tcp --dport 3389 --tcp-flags SYN,ACK,RST SYN -j DROP
 
 # b. port closed: nothing listens on the host
 lab_xrdp_stop
-lab_begin 08_port_closed --set connect_timeout=3s
+lab_begin 08_port_closed --set connect_timeout=4s
 path_capture_start "$LAB_NS_GW" "$LAB_IF_GW_M"
 lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
 path_expect 08_port_closed_path upstream_refused \

@@ -15,12 +15,14 @@
 # closes within a few ms of the Connection Request and sends NO byte — OpenSSL
 # sends no alert when the first record does not look like TLS at all
 # (ssl/record/ssl3_record.c: "Doesn't look like TLS - don't send an alert").
-# HAProxy closes with FIN, stunnel with RST. The issue expected
-# tls_terminating_middlebox, whose rule needs TLS bytes from the server before
-# a Connection Confirm; OpenSSL-based terminators never send any, so rdpwhy
-# says x224_closed_by_server ("server closed/reset N ms after the X.224
-# Connection Request, with no answer") — the same wire as a host at its
-# connection limit. The expectations below assert what the wire shows.
+# HAProxy closes with FIN, stunnel with RST. So the "TLS bytes instead of a
+# Connection Confirm" fact never appears with OpenSSL-based terminators;
+# rdpwhy's tls_middlebox rule also takes a close without a byte less than 1 s
+# after the request for a TLS endpoint -> tls_terminating_middlebox (evidence
+# "server side closed N ms after the X.224 Connection Request without a byte,
+# as a TLS endpoint does with non-TLS input"). The same wire would come from a
+# host that drops connections at once (a connection limit): the timing is the
+# only clue.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -52,12 +54,12 @@ CFG
 lab_haproxy_start "$LAB_WORK/haproxy.cfg"
 lab_begin 09_haproxy_ssl
 lab_xfreerdp 15 /v:"$LAB_IP_MB_G" /sec:tls /cert:ignore +auth-only
-lab_expect 09_haproxy_ssl x224_closed_by_server \
+lab_expect 09_haproxy_ssl tls_terminating_middlebox \
     rdpwhy.closed_by=server rdpwhy.close_kind=fin rdpwhy.phase=x224 \
     rdp.requested_protocols=ssl destination.bytes=0 !rdp.selected_protocol \
-    "rdpwhy.evidence~server closed [0-9]+ ms after the X.224 Connection Request, with no answer" \
+    "rdpwhy.evidence~server side closed [0-9]+ ms after the X.224 Connection Request without a byte" \
     inline:destination.ip="$LAB_IP_MB_G" \
-    --note "HAProxy 2.6 in the middlebox, bind VIP:3389 ssl crt (TLS from the first byte), mode tcp to xrdp; xfreerdp /sec:tls to the VIP: its cleartext X.224 request fails HAProxy's TLS handshake (log: SSL handshake failure); OpenSSL sends no alert for a record that does not look like TLS, HAProxy closes with FIN at once: no TLS byte on the wire, so not tls_terminating_middlebox"
+    --note "HAProxy 2.6 in the middlebox, bind VIP:3389 ssl crt (TLS from the first byte), mode tcp to xrdp; xfreerdp /sec:tls to the VIP: its cleartext X.224 request fails HAProxy's TLS handshake (log: SSL handshake failure); OpenSSL sends no alert for a record that does not look like TLS, HAProxy closes with FIN at once: no TLS byte on the wire; rdpwhy reads the quick silent close as a TLS endpoint"
 lab_haproxy_stop
 grep -a 'rdp_tls' "$LAB_WORK/haproxy.log" | tail -n 1 >&2 || true
 
@@ -75,10 +77,10 @@ CFG
 lab_daemon stunnel "$LAB_NS_MB" 3389 stunnel4 "$LAB_WORK/stunnel.conf"
 lab_begin 09_stunnel
 lab_xfreerdp 15 /v:"$LAB_IP_MB_G" /sec:tls /cert:ignore +auth-only
-lab_expect 09_stunnel x224_closed_by_server \
+lab_expect 09_stunnel tls_terminating_middlebox \
     rdpwhy.closed_by=server rdpwhy.close_kind=rst rdpwhy.phase=x224 \
     rdp.requested_protocols=ssl destination.bytes=0 !rdp.selected_protocol \
-    "rdpwhy.evidence~server reset [0-9]+ ms after the X.224 Connection Request, with no answer" \
+    "rdpwhy.evidence~server side reset [0-9]+ ms after the X.224 Connection Request without a byte" \
     --note "stunnel4 (server mode) in the middlebox on the VIP, connect = xrdp; xfreerdp /sec:tls to the VIP: stunnel's SSL_accept fails on the cleartext X.224 request (wrong version number), no alert, stunnel resets the connection"
 lab_daemon_stop stunnel
 grep -a 'SSL_accept\|reset' "$LAB_WORK/stunnel.log" | tail -n 2 >&2 || true

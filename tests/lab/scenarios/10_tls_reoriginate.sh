@@ -2,15 +2,18 @@
 # 10_tls_reoriginate — a middlebox that terminates the client's TLS with its own
 # certificate and opens its own TLS connection to the host.
 #
-# rdpwhy runs with --set expected_cert_sha256=<xrdp's certificate> in every case.
+# rdpwhy runs with --set expected_cert_sha256=<xrdp's certificate> in every case
+# (and x224_timeout=3s in b and c, so that an attempt SSLsplit loses ends fast:
+# see sslsplit_case).
 #   a. 10_haproxy_reencrypt: HAProxy 2.6, `bind VIP:3389 ssl crt lb.pem` and
 #      `server host1 HOST:3389 ssl verify none` — what an off-the-shelf load
 #      balancer that re-encrypts does: TLS from the first byte on both sides.
 #      RDP starts with a cleartext X.224 exchange, so it fails exactly as in
 #      09_tls_lb: the client's Connection Request is not TLS, OpenSSL sends no
-#      alert, HAProxy closes with FIN -> x224_closed_by_server; no certificate
-#      is ever on the wire (nor any TLS on the host side: HAProxy never got to
-#      connect). Off-the-shelf balancers cannot do X.224 then TLS.
+#      alert, HAProxy closes with FIN at once -> tls_terminating_middlebox (a
+#      silent close right after the request); no certificate is ever on the
+#      wire (nor any TLS on the host side: HAProxy never got to connect).
+#      Off-the-shelf balancers cannot do X.224 then TLS.
 #   b/c. A TLS-inspection firewall that can: SSLsplit 0.5.5 (Debian package
 #      sslsplit) in `autossl` mode on the middlebox, transparent (iptables
 #      REDIRECT of port 3389 to it, original destination from netfilter):
@@ -81,7 +84,7 @@ CFG
 lab_haproxy_start "$LAB_WORK/haproxy.cfg"
 lab_begin 10_haproxy_reencrypt --set "expected_cert_sha256=$HOST_SHA256"
 lab_xfreerdp 15 /v:"$LAB_IP_MB_G" /sec:tls /cert:ignore +auth-only
-lab_expect 10_haproxy_reencrypt x224_closed_by_server \
+lab_expect 10_haproxy_reencrypt tls_terminating_middlebox \
     rdpwhy.closed_by=server rdpwhy.close_kind=fin rdpwhy.phase=x224 destination.bytes=0 \
     !tls.server.hash.sha256 \
     --note "HAProxy 2.6 in the middlebox, bind VIP:3389 ssl crt + server xrdp:3389 ssl verify none (re-encrypting TLS from the first byte); xfreerdp /sec:tls to the VIP: the cleartext X.224 request fails HAProxy's TLS handshake, no alert, HAProxy FIN: same wire as 09_haproxy_ssl, no certificate to compare with expected_cert_sha256"
@@ -94,8 +97,6 @@ openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout "$LAB_CERTS
     lab_die "inspection CA"
 lab_ipt "$LAB_NS_MB" nat PREROUTING -i "$LAB_IF_MB_G" -p tcp --dport 3389 -j REDIRECT --to-ports 8443
 
-lab_daemon sslsplit "$LAB_NS_MB" 8443 sslsplit -D -k "$LAB_CERTS/inspect-ca.key" -c "$LAB_CERTS/inspect-ca.pem" \
-    autossl 0.0.0.0 8443
 cat >"$LAB_WORK/client-p256.cnf" <<'CNF'
 openssl_conf = default_conf
 [default_conf]
@@ -105,20 +106,47 @@ system_default = system_default_sect
 [system_default_sect]
 Groups = P-256:X25519
 CNF
-lab_begin 10_sslsplit_tls13 --set "expected_cert_sha256=$HOST_SHA256"
-lab_xfreerdp 15 OPENSSL_CONF="$LAB_WORK/client-p256.cnf" /sec:tls /cert:ignore +auth-only
+
+# sslsplit_case CASE "SSLSPLIT_OPTS" [VAR=VALUE...] [XFREERDP_ARGS...]: a fresh
+# SSLsplit, rdpwhy (expected_cert_sha256 = xrdp's, x224_timeout=3s) and one
+# xfreerdp connection through them; the case is left for lab_expect.
+# SSLsplit 0.5.5 now and then loses a fresh upstream connection: it logs
+# "Connecting to HOST:3389", the TCP handshake with the host completes on the
+# wire, and its connect callback never runs, so the client's X.224 request is
+# never passed on (about 1 connection in 8 here, even one second after
+# start-up). Such an attempt (no "upgrade" line in SSLsplit's log) is set aside
+# (CASE.tryN) and the case runs again, up to 3 times.
+sslsplit_case() {
+    local case=$1 opts=$2 try
+    shift 2
+    for try in 1 2 3; do
+        # shellcheck disable=SC2086 # opts is a list of options
+        lab_daemon sslsplit "$LAB_NS_MB" 8443 sslsplit -D $opts -k "$LAB_CERTS/inspect-ca.key" \
+            -c "$LAB_CERTS/inspect-ca.pem" autossl 0.0.0.0 8443
+        sleep 1 # its worker threads start after the listener
+        lab_begin "$case" --set "expected_cert_sha256=$HOST_SHA256" --set x224_timeout=3s
+        lab_xfreerdp 10 "$@"
+        if grep -aq '^upgrade ' "$LAB_WORK/sslsplit.log"; then
+            grep -a '^upgrade ' "$LAB_WORK/sslsplit.log" | tail -n 1 >&2
+            return 0
+        fi
+        lab_end
+        lab_daemon_stop sslsplit
+        lab_log "$case: SSLsplit did not relay the connection (its log: $(grep -a 'onnect' "$LAB_WORK/sslsplit.log" | tr '\n' ' ')); attempt $try set aside"
+        mv "$LAB_CASE_DIR" "$LAB_CASE_DIR.try$try"
+    done
+    lab_begin "$case" --set "expected_cert_sha256=$HOST_SHA256" # lab_expect reports the failure
+}
+
+sslsplit_case 10_sslsplit_tls13 "" OPENSSL_CONF="$LAB_WORK/client-p256.cnf" /sec:tls /cert:ignore +auth-only
 # closed_by: the client's FIN or SSLsplit's, 0.1 ms apart after the client's close_notify.
 lab_expect 10_sslsplit_tls13 normal_close \
     rdpwhy.close_kind=fin rdpwhy.phase=established tls.established=true tls.version=1.3 \
     !tls.server.hash.sha256 \
     --note "SSLsplit 0.5.5 autossl on the middlebox (transparent, REDIRECT 3389): relays the X.224 exchange, then terminates the client's TLS 1.3 with a forged certificate (lab TLS inspection CA) and opens its own TLS to xrdp; xfreerdp /sec:tls /cert:ignore +auth-only completes; the forged certificate is encrypted (TLS 1.3): rdpwhy with expected_cert_sha256 set cannot see it"
 lab_daemon_stop sslsplit
-grep -a '^upgrade' "$LAB_WORK/sslsplit.log" | tail -n 1 >&2 || true
 
-lab_daemon sslsplit "$LAB_NS_MB" 8443 sslsplit -D -r tls12 -k "$LAB_CERTS/inspect-ca.key" \
-    -c "$LAB_CERTS/inspect-ca.pem" autossl 0.0.0.0 8443
-lab_begin 10_sslsplit_tls12 --set "expected_cert_sha256=$HOST_SHA256"
-lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
+sslsplit_case 10_sslsplit_tls12 "-r tls12" /sec:tls /cert:ignore +auth-only
 lab_expect 10_sslsplit_tls12 tls_stream_altered/normal_close \
     rdpwhy.close_kind=fin rdpwhy.phase=established \
     tls.established=true tls.version=1.2 rdpwhy.tls.client_versions=1.3,1.2,1.1,1.0 \
@@ -128,5 +156,4 @@ lab_expect 10_sslsplit_tls12 tls_stream_altered/normal_close \
     "inline:rdpwhy.evidence~server certificate sha256 [0-9a-f]{16}\\.\\.\\. is not the host's expected ${HOST_SHA256:0:16}" \
     --note "SSLsplit 0.5.5 autossl -r tls12 on the middlebox (transparent): relays the X.224 exchange, terminates the client's TLS as 1.2 (client offered 1.3) with a forged certificate for the host's name issued by 'lab TLS inspection CA', own TLS to xrdp; xfreerdp /cert:ignore completes. Inline (expected_cert_sha256 = xrdp's certificate): tls_stream_altered; the capture (replay has no expected fingerprint): normal_close with the inspection CA as issuer"
 lab_daemon_stop sslsplit
-grep -a '^upgrade' "$LAB_WORK/sslsplit.log" | tail -n 1 >&2 || true
 lab_finish

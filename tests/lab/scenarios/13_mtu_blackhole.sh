@@ -26,10 +26,11 @@
 #   Inline (13_mtu_blackhole): handshake_timeout, closed_by proxy, timeout,
 #   phase tls_handshake.
 #   Client-side capture (13_mtu_blackhole): ClientHello, then nothing until
-#   rdpwhy's FIN on its timeout: "server closed after the ClientHello, no
-#   ServerHello, no alert" = tls_rejected_without_alert. The large segments
-#   never reach the gateway, so no capture between client and middlebox can
-#   show them (on gm the verdict is client_cancelled: rdpwhy's FIN).
+#   rdpwhy's FIN on its timeout: "server side silent for 5000 ms after the
+#   ClientHello, then closed: a timeout" = handshake_timeout, closed_by
+#   server, fin. The large segments never reach the gateway, so no capture
+#   between client and middlebox can show them (on gm the verdict is
+#   client_cancelled: rdpwhy's FIN).
 #   Capture on the host side of the black hole (13_mtu_blackhole_path: the
 #   middlebox's interface mh towards the host): the 1448-byte segment
 #   retransmitted again and again, rdpwhy's ACKs never covering it ->
@@ -99,10 +100,11 @@ lab_xrdp_start security_layer=tls "ssl_protocols=TLSv1.2, TLSv1.3" \
 lab_begin 13_mtu_blackhole --set tls_timeout=5s
 path_capture_start "$LAB_NS_MB" "$LAB_IF_MB_H"
 lab_xfreerdp 12 /sec:tls /cert:ignore +auth-only
-lab_expect 13_mtu_blackhole handshake_timeout/tls_rejected_without_alert \
+lab_expect 13_mtu_blackhole handshake_timeout \
     rdpwhy.phase=tls_handshake rdp.selected_protocol=ssl tls.established=false \
     inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout \
     capture:rdpwhy.closed_by=server capture:rdpwhy.close_kind=fin \
+    "capture:rdpwhy.evidence~server side silent for (49|50|51)[0-9]{2} ms after the ClientHello, then closed" \
     --note "MTU 1000 on the middlebox's link towards the gateway, ICMP fragmentation-needed dropped there (OUTPUT and FORWARD), offloads off, MSS 1460 at both ends; xrdp TLS 1.3 with a 2-certificate chain; rdpwhy tls_timeout=5s; capture on the client's veth: the ClientHello, then nothing from the host side until rdpwhy's FIN at its timeout"
 ICMP_DROPPED=$(lab_ns "$LAB_NS_MB" iptables -w -nvx -L OUTPUT | awk '/icmptype 3 code 4/ { print $1; exit }')
 lab_log "ICMP fragmentation-needed dropped by the middlebox: ${ICMP_DROPPED:-?} packet(s)"
