@@ -514,6 +514,9 @@ struct rw_session *rw_session_new(const struct rw_session_config *cfg)
 		s->rec.ttl_baseline[d] = -1;
 	}
 	s->last_record_dir = -1;
+	memcpy(s->rec.expected_cert_sha256, s->cfg.expected_cert_sha256,
+	       sizeof(s->rec.expected_cert_sha256));
+	s->rec.expected_cert_sha256[sizeof(s->rec.expected_cert_sha256) - 1] = 0;
 	s->phase = RW_PHASE_TCP_CONNECT;
 	s->rec.phase_reached[RW_PHASE_TCP_CONNECT] = true;
 	return s;

@@ -20,6 +20,8 @@ struct rw_session_config {
 	/* Reference time for certificate expiry when the event timestamps are
 	 * the capture's own (0 = use the timestamp of the Certificate message). */
 	int64_t now_override;
+	/* The host certificate's expected SHA-256, lower-case hex ("" = none). */
+	char expected_cert_sha256[65];
 };
 
 struct rw_session *rw_session_new(const struct rw_session_config *cfg);

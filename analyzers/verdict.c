@@ -395,8 +395,9 @@ static bool cert_rejected(struct ctx *c)
 static bool tls_rejected_no_alert(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
-	if (!r->client_hello_seen || r->server_hello_seen || !closed_by(r, RW_S2C) ||
-	    r->alert[RW_S2C].seen || r->first_close_ts_us - r->ch_ts_us >= SILENT_CLOSE_US)
+	if (!r->client_hello_seen || r->server_hello_seen || r->tls_established ||
+	    !closed_by(r, RW_S2C) || r->alert[RW_S2C].seen ||
+	    r->first_close_ts_us - r->ch_ts_us >= SILENT_CLOSE_US)
 		return false;
 	const char *n = rw_tls_version_name(rw_tls_client_max_version(&r->ch));
 	ev(c, "server %s after the ClientHello, no ServerHello, no alert",

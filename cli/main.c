@@ -44,7 +44,10 @@ void rw_capture_opts_help(FILE *f)
 		"  -F, --filter BPF        libpcap filter applied first (e.g. 'host 10.0.0.5')\n"
 		"      --max-flows N       flow table bound (default 65536); when full the\n"
 		"                          least recently active connection is reported early\n"
-		"      --idle-timeout SEC  report a connection idle this long (default 300)\n");
+		"      --idle-timeout SEC  report a connection idle this long (default 300)\n"
+		"      --expected-cert SHA256  the host certificate's SHA-256 (hex, colons\n"
+		"                          allowed); another certificate on the wire is\n"
+		"                          reported as tls_stream_altered\n");
 }
 
 static bool parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
@@ -121,6 +124,26 @@ int rw_capture_opt(struct rw_capture_opts *o, int argc, char **argv, int *i)
 			return -1;
 		}
 		o->cfg.max_flows = n;
+		return 1;
+	}
+	if (!strcmp(a, "--expected-cert")) {
+		if (!(v = opt_value(argc, argv, i, a)))
+			return -1;
+		size_t k = 0;
+		for (; *v; v++) {
+			if (*v == ':')
+				continue;
+			if (!strchr("0123456789abcdefABCDEF", *v) || k >= 64) {
+				k = 0;
+				break;
+			}
+			o->cfg.session.expected_cert_sha256[k++] = (char)(*v | 0x20);
+		}
+		if (k != 64) {
+			fprintf(stderr, "rdpwhy: --expected-cert needs 64 hex digits\n");
+			return -1;
+		}
+		o->cfg.session.expected_cert_sha256[64] = 0;
 		return 1;
 	}
 	if (!strcmp(a, "--idle-timeout")) {

@@ -47,6 +47,16 @@ grep_out err "junk.pcap"
 expect 1 "bad BPF filter" -- "$bin" replay --filter "tcp port" "$dir/port_closed.pcap"
 grep_out err "filter"
 
+# --expected-cert: the host's own certificate changes nothing, another one is
+# a re-originating middlebox.
+f="$dir/cert_rejected_tls12.pcap"
+sha=$("$bin" replay --format json "$f" | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["tls.server.hash.sha256"])')
+expect 0 "expected cert matches" -- "$bin" replay --format json --expected-cert "$sha" "$f"
+grep_out out '"rdpwhy.cause":"certificate_rejected_by_client"'
+expect 0 "expected cert differs" -- "$bin" replay --format json --expected-cert "$(printf 'ab%.0s' $(seq 32))" "$f"
+grep_out out '"rdpwhy.cause":"tls_stream_altered"'
+expect 2 "bad expected cert" -- "$bin" replay --expected-cert 1234 "$f"
+
 # A capture cut in the middle of a packet still yields its records.
 src="$dir/tls_ok.pcap"
 size=$(wc -c <"$src")
