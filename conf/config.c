@@ -373,6 +373,13 @@ enum key_kind {
 	K_SIZE,     /* size_t bytes, at least arg */
 	K_COUNT,    /* unsigned */
 	K_SHA256,
+	K_CHOICE, /* unsigned: index of the value in choices[arg] */
+};
+
+/* Values of the K_CHOICE keys, in the order of their numbers. */
+static const char *const choices[][4] = {
+        {"drop-oldest", "drop-newest", NULL},
+        {"json", "rfc5424", "cef", NULL},
 };
 
 struct key {
@@ -404,6 +411,13 @@ static const struct key keys[] = {
         {"max_buffer", K_SIZE, F(max_buffer), 0, RW_CONF_MIN_BUFFER},
         {"max_connections", K_COUNT, F(max_connections), 0, 0},
         {"expected_cert_sha256", K_SHA256, F(expected_cert_sha256), 0, 0},
+        {"siem_ca_file", K_STRING, F(siem_ca_file), S(siem_ca_file), 0},
+        {"siem_cert_file", K_STRING, F(siem_cert_file), S(siem_cert_file), 0},
+        {"siem_key_file", K_STRING, F(siem_key_file), S(siem_key_file), 0},
+        {"siem_spool_dir", K_STRING, F(siem_spool_dir), S(siem_spool_dir), 0},
+        {"siem_spool_max", K_SIZE, F(siem_spool_max), 0, 4096},
+        {"siem_spool_policy", K_CHOICE, F(siem_spool_policy), 0, 0},
+        {"siem_format", K_CHOICE, F(siem_format), 0, 1},
 };
 #undef F
 #undef S
@@ -601,6 +615,17 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 		*(unsigned *)(void *)field = (unsigned)n;
 		return 0;
 	}
+	case K_CHOICE:
+		for (unsigned i = 0; choices[k->arg][i]; i++) {
+			if (!strcmp(v, choices[k->arg][i])) {
+				*(unsigned *)(void *)field = i;
+				return 0;
+			}
+		}
+		return fail(err, errlen, "%s: expected %s or %s%s%s, not '%s'", k->name,
+		            choices[k->arg][0], choices[k->arg][1],
+		            choices[k->arg][2] ? " or " : "",
+		            choices[k->arg][2] ? choices[k->arg][2] : "", show(v).s);
 	case K_SHA256:
 		if (!*v) {
 			memset(field, 0, sizeof(c->expected_cert_sha256));
@@ -641,6 +666,9 @@ void rw_config_defaults(struct rw_proxy_config *c)
 	c->grace_ms = 10000;
 	c->max_buffer = 256 * 1024;
 	c->max_connections = 0;
+	c->siem_spool_max = 64 * 1024 * 1024;
+	c->siem_spool_policy = RW_CONF_DROP_OLDEST;
+	c->siem_format = RW_CONF_SIEM_JSON;
 }
 
 /* ---- the file format ----------------------------------------------------- */
@@ -869,6 +897,19 @@ int rw_config_validate(const struct rw_proxy_config *c, char *err, size_t errlen
 	if (c->max_buffer < RW_CONF_MIN_BUFFER)
 		return fail(err, errlen, "max_buffer: %zu is below the minimum of %d bytes",
 		            c->max_buffer, RW_CONF_MIN_BUFFER);
+	for (size_t i = 0; i < c->n_outputs; i++) {
+		bool tls = !strncmp(c->outputs[i], "tls://", 6);
+		if ((tls || !strncmp(c->outputs[i], "tcp://", 6)) && !c->siem_spool_dir[0])
+			return fail(err, errlen,
+			            "output %s: set siem_spool_dir (tcp:// and tls:// spool records "
+			            "on disk until they are delivered)",
+			            show(c->outputs[i]).s);
+		if (tls && !c->siem_ca_file[0])
+			return fail(err, errlen,
+			            "output %s: set siem_ca_file (the receiver's certificate is "
+			            "verified against it)",
+			            show(c->outputs[i]).s);
+	}
 	if (c->pcap_dir[0]) {
 		struct stat st;
 		if (stat(c->pcap_dir, &st) < 0)
@@ -953,5 +994,17 @@ size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len)
 		put(&o, "max_buffer = %zu\n", c->max_buffer);
 	put(&o, "max_connections = %u\n", c->max_connections);
 	put(&o, "expected_cert_sha256 = \"%s\"\n", c->expected_cert_sha256);
+	put_quoted(&o, "siem_ca_file", c->siem_ca_file);
+	put_quoted(&o, "siem_cert_file", c->siem_cert_file);
+	put_quoted(&o, "siem_key_file", c->siem_key_file);
+	put_quoted(&o, "siem_spool_dir", c->siem_spool_dir);
+	if (c->siem_spool_max % (1024 * 1024) == 0)
+		put(&o, "siem_spool_max = %zuM\n", c->siem_spool_max / (1024 * 1024));
+	else if (c->siem_spool_max % 1024 == 0)
+		put(&o, "siem_spool_max = %zuk\n", c->siem_spool_max / 1024);
+	else
+		put(&o, "siem_spool_max = %zu\n", c->siem_spool_max);
+	put(&o, "siem_spool_policy = %s\n", choices[0][c->siem_spool_policy < 2 ? c->siem_spool_policy : 0]);
+	put(&o, "siem_format = %s\n", choices[1][c->siem_format < 3 ? c->siem_format : 0]);
 	return o.len;
 }

@@ -53,7 +53,23 @@ struct rw_proxy_config {
 	size_t max_buffer;             /* per-direction high-water mark in bytes (default 256 KiB) */
 	unsigned max_connections;      /* 0 = unlimited */
 	char expected_cert_sha256[65]; /* lower-case hex; "" = no expectation */
+	/* Stream outputs (tcp://, tls://, udp://, syslog): see proxy/outputs.c. */
+	char siem_ca_file[PATH_MAX];   /* tls://: CAs the receiver's certificate must chain to */
+	char siem_cert_file[PATH_MAX]; /* tls://: client certificate ("" = none) */
+	char siem_key_file[PATH_MAX];  /* tls://: its key ("" = in the certificate file) */
+	char siem_spool_dir[PATH_MAX]; /* tcp:// and tls://: spool directory (required) */
+	size_t siem_spool_max;         /* bytes per output (default 64M) */
+	unsigned siem_spool_policy;    /* RW_CONF_DROP_OLDEST or RW_CONF_DROP_NEWEST */
+	unsigned siem_format;          /* RW_CONF_SIEM_JSON, _RFC5424 or _CEF */
 };
+
+/* Values of siem_spool_policy and siem_format (the same numbers as
+ * enum rw_spool_policy and enum rw_siem_format). */
+#define RW_CONF_DROP_OLDEST 0
+#define RW_CONF_DROP_NEWEST 1
+#define RW_CONF_SIEM_JSON 0
+#define RW_CONF_SIEM_RFC5424 1
+#define RW_CONF_SIEM_CEF 2
 
 void rw_config_defaults(struct rw_proxy_config *c);
 /* Parses the file; on error returns -1 with "FILE:LINE: message" in err. */

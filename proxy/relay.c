@@ -331,6 +331,10 @@ static bool rw_is_loop(const struct rw_listen *l, const struct sockaddr *dst)
 
 static void leg_start(struct rw_leg *l)
 {
+	/* libevent's defaults (16 KiB per read/write call) cost a syscall pair
+	 * per 16 KiB on bulk transfers; the high-water mark bounds memory. */
+	bufferevent_set_max_single_read(l->bev, l->conn->px->cfg.max_buffer);
+	bufferevent_set_max_single_write(l->bev, l->conn->px->cfg.max_buffer);
 	bufferevent_setcb(l->bev, on_read, on_write, on_event, l);
 	/* Writes below half the high-water mark wake the paused reader. */
 	bufferevent_setwatermark(l->bev, EV_WRITE, l->conn->px->cfg.max_buffer / 2, 0);

@@ -702,7 +702,7 @@ static void test_unknown_keys(void **state)
 	size_t n = 0;
 	while (rw_config_key(n))
 		n++;
-	assert_int_equal(n, 19);
+	assert_int_equal(n, 26);
 	assert_string_equal(rw_config_key(0), "listen");
 	assert_null(rw_config_key(1000));
 	assert_string_equal(rw_upstream_mode_name(RW_UPSTREAM_NONE), "none");
