@@ -134,6 +134,20 @@ def read_until_eof(sock, slow=False):
     return h.hexdigest(), n, how
 
 
+def half_close_side(sock, data, first):
+    """One side of exchange(): if `first`, send `data`, half-close, then read
+    the peer's bytes until its FIN; otherwise read until the peer's FIN first,
+    then send `data` and half-close. Returns what read_until_eof saw."""
+    if first:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        return read_until_eof(sock)
+    seen = read_until_eof(sock)  # the peer's FIN has arrived: now send our half
+    sock.sendall(data)
+    sock.shutdown(socket.SHUT_WR)
+    return seen
+
+
 def exchange(first_closer, size=8 * MIB):
     """Both sides send `size` random bytes; `first_closer` half-closes first,
     the other side keeps sending after it saw the FIN, then closes."""
@@ -144,31 +158,13 @@ def exchange(first_closer, size=8 * MIB):
 
     def server():
         conn, _ = srv.accept()
-        if first_closer == "server":
-            conn.sendall(s_data)
-            conn.shutdown(socket.SHUT_WR)
-            got["server"] = read_until_eof(conn)
-        else:
-            t = threading.Thread(target=lambda: got.__setitem__("server", read_until_eof(conn)))
-            t.start()
-            t.join()  # the client's FIN has arrived: now send our half
-            conn.sendall(s_data)
-            conn.shutdown(socket.SHUT_WR)
+        got["server"] = half_close_side(conn, s_data, first_closer == "server")
         conn.close()
 
     st = threading.Thread(target=server)
     st.start()
     cl = socket.create_connection(("127.0.0.1", px.port))
-    if first_closer == "client":
-        cl.sendall(c_data)
-        cl.shutdown(socket.SHUT_WR)
-        got["client"] = read_until_eof(cl)
-    else:
-        t = threading.Thread(target=lambda: got.__setitem__("client", read_until_eof(cl)))
-        t.start()
-        t.join()
-        cl.sendall(c_data)
-        cl.shutdown(socket.SHUT_WR)
+    got["client"] = half_close_side(cl, c_data, first_closer == "client")
     st.join()
     cl.close()
     recs = px.wait_records(1)
@@ -197,6 +193,18 @@ def x224_cr(cookie, protocols):
 X224_CC_RDP = bytes.fromhex("030000130ed000001234000200080000000000")
 
 
+def reset_or_read(sock, resets, seen, key):
+    """One side of reset(): if `resets`, abort the connection after 0.2 s (an
+    RST: SO_LINGER 0); otherwise seen[key] = how the other side's end arrived
+    (read_until_eof). Closes the socket."""
+    if resets:
+        time.sleep(0.2)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    else:
+        seen[key] = read_until_eof(sock)[2]
+    sock.close()
+
+
 def reset(resetter):
     srv = listener()
     px = Proxy(srv.getsockname()[1])
@@ -208,13 +216,7 @@ def reset(resetter):
         conn.recv(len(x224_cr(b"rst", 0)))
         conn.sendall(X224_CC_RDP + b"x" * 1000)
         ready.wait(5)
-        if resetter == "server":
-            time.sleep(0.2)
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.close()
-        else:
-            seen["server"] = read_until_eof(conn)[2]
-            conn.close()
+        reset_or_read(conn, resetter == "server", seen, "server")
 
     st = threading.Thread(target=server)
     st.start()
@@ -223,13 +225,7 @@ def reset(resetter):
     cl.recv(len(X224_CC_RDP))
     cl.sendall(b"y" * MIB)
     ready.set()
-    if resetter == "client":
-        time.sleep(0.2)
-        cl.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        cl.close()
-    else:
-        seen["client"] = read_until_eof(cl)[2]
-        cl.close()
+    reset_or_read(cl, resetter == "client", seen, "client")
     st.join()
     recs = px.wait_records(1)
     px.stop()

@@ -7,6 +7,7 @@ set -euo pipefail
 bin=$(readlink -f "$1")
 tmp=$(mktemp -d)
 pids=()
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
@@ -17,34 +18,12 @@ fail=0
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# shellcheck source=lib/rdp_peers.sh
+. "$(dirname "$0")/lib/rdp_peers.sh"
 # A CA, a server certificate it signed (valid), and one that expired in 2021.
-(
-	cd "$tmp"
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 \
-		-subj "/CN=rdpwhy test CA" 2>/dev/null
-	openssl req -new -newkey rsa:2048 -nodes -keyout host.key -out host.csr \
-		-subj "/CN=127.0.0.1" 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1\n' >ext.cnf
-	openssl x509 -req -in host.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
-		-extfile ext.cnf -out host.pem 2>/dev/null
-	: >index.txt
-	echo 01 >serial
-	cat >ca.cnf <<EOF
-[ ca ]
-default_ca = exp
-[ exp ]
-database = ./index.txt
-serial = ./serial
-new_certs_dir = .
-default_md = sha256
-policy = pol
-unique_subject = no
-[ pol ]
-commonName = supplied
-EOF
-	openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in host.csr \
-		-out expired.pem -startdate 20200101000000Z -enddate 20210101000000Z -notext 2>/dev/null
-)
+rp_ca "$tmp" ca "rdpwhy test CA"
+rp_cert "$tmp" host 127.0.0.1 IP:127.0.0.1 --ca ca
+rp_cert "$tmp" expired 127.0.0.1 IP:127.0.0.1 --ca ca --expired
 
 # run_case NAME EXPECTED_CAUSE "SERVER ARGS" "CLIENT ARGS"|python [FULL_EXPECTED]
 # FULL_EXPECTED is "cause phase tls.version tls.cipher".
@@ -133,7 +112,7 @@ run_case cipher tls_cipher_mismatch \
 	"-cert host.pem -key host.key -tls1_2 -cipher ECDHE-RSA-AES256-GCM-SHA384" \
 	"-tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256"
 run_case expired certificate_expired \
-	"-cert expired.pem -key host.key -tls1_2" "-tls1_2 -CAfile ca.pem -verify_return_error" \
+	"-cert expired.pem -key expired.key -tls1_2" "-tls1_2 -CAfile ca.pem -verify_return_error" \
 	"certificate_expired tls_handshake 1.2 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
 run_case untrusted certificate_rejected_by_client \
 	"-cert host.pem -key host.key -tls1_2" "-tls1_2 -verify_return_error"

@@ -31,6 +31,10 @@ DEAD_PORT=${DEAD_PORT:-5959}
 CLIENT_USER=rdpwhy
 CLIENT_PASS=rdpwhy-test-pw
 
+# certificates, xrdp.ini, Xvfb: rp_cert, rp_xrdp_ini, rp_xvfb_start
+# shellcheck source=../lib/rdp_peers.sh
+. "$SCRIPT_DIR/../lib/rdp_peers.sh"
+
 log() { printf '[make_captures] %s\n' "$*" >&2; }
 die() { printf '[make_captures] ERROR: %s\n' "$*" >&2; exit 1; }
 
@@ -112,103 +116,34 @@ is_listening "$PORT" && die "something already listens on port $PORT (a system x
 is_listening "$DEAD_PORT" && die "port $DEAD_PORT must be closed (used as a dead session target); set DEAD_PORT"
 
 # ---------------------------------------------------------------- X server
-DISP=
-for n in $(seq 99 130); do
-    [[ -e /tmp/.X$n-lock || -e /tmp/.X11-unix/X$n ]] && continue
-    DISP=$n
-    break
-done
-[[ -n $DISP ]] || die "no free X display number"
-Xvfb ":$DISP" -nolisten tcp -screen 0 1024x768x24 >"$WORK/xvfb.log" 2>&1 &
-XVFB_PID=$!
-PIDS+=("$XVFB_PID")
-for ((i = 0; i < 100; i++)); do
-    [[ -S /tmp/.X11-unix/X$DISP ]] && break
-    kill -0 "$XVFB_PID" 2>/dev/null || die "Xvfb failed: $(cat "$WORK/xvfb.log")"
-    sleep 0.05
-done
-export DISPLAY=:$DISP
+xvfb_ok=0
+rp_xvfb_start 99 130 "$WORK/xvfb.log" || xvfb_ok=1
+[[ -z $RP_XVFB_PID ]] || PIDS+=("$RP_XVFB_PID")
+((xvfb_ok == 0)) || die "Xvfb failed: $(cat "$WORK/xvfb.log")"
+export DISPLAY=:$RP_DISPLAY
 
 # ---------------------------------------------------------------- keys, certs
-# xrdp 0.9 reads the RDP standard-security keys from /etc/xrdp/rsakeys.ini
-# (compiled-in path); the package's postinst normally creates it.
-if [[ ! -s /etc/xrdp/rsakeys.ini ]]; then
-    log "generating /etc/xrdp/rsakeys.ini"
-    xrdp-keygen xrdp auto >&2
-fi
+rp_xrdp_keys || die "xrdp-keygen failed"
 
 CERTDIR=$WORK/certs
 mkdir -p "$CERTDIR"
 # Self-signed, name matches the address the client uses: the only thing a
 # verifying client can object to is that nobody vouches for it.
-openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 \
-    -keyout "$CERTDIR/host.key" -out "$CERTDIR/host.pem" \
-    -subj "/CN=$ADDR" -addext "subjectAltName=IP:$ADDR" 2>/dev/null
-# Expired: notBefore 2020-01-01, notAfter 2021-01-01 (openssl 3.0 'req' has
-# no explicit dates, 'ca -selfsign' does).
-(
-    cd "$CERTDIR"
-    : >index.txt
-    echo 01 >serial
-    cat >ca.cnf <<EOF
-[ ca ]
-default_ca = exp
-[ exp ]
-database = ./index.txt
-serial = ./serial
-new_certs_dir = .
-default_md = sha256
-policy = pol
-copy_extensions = copy
-unique_subject = no
-[ pol ]
-commonName = supplied
-[ req ]
-distinguished_name = dn
-prompt = no
-[ dn ]
-CN = $ADDR
-EOF
-    openssl req -new -newkey rsa:2048 -nodes -keyout expired.key -out expired.csr \
-        -config ca.cnf -addext "subjectAltName=IP:$ADDR" 2>/dev/null
-    openssl ca -batch -config ca.cnf -selfsign -keyfile expired.key -in expired.csr \
-        -out expired.pem -startdate 20200101000000Z -enddate 20210101000000Z -notext 2>/dev/null
-)
-chmod 644 "$CERTDIR"/*.pem "$CERTDIR"/*.key
+rp_cert "$CERTDIR" host "$ADDR" "IP:$ADDR" || die "cannot make the host certificate"
+# Expired: notBefore 2020-01-01, notAfter 2021-01-01.
+rp_cert "$CERTDIR" expired "$ADDR" "IP:$ADDR" --expired || die "cannot make the expired certificate"
 
 # ---------------------------------------------------------------- xrdp
 # write_xrdp_ini NAME SECURITY_LAYER SSL_PROTOCOLS CERT KEY CRYPT_LEVEL TLS_CIPHERS
 write_xrdp_ini() {
     local name=$1 sec=$2 protos=$3 cert=$4 key=$5 crypt=$6 ciphers=$7
-    local ini=$WORK/$name/xrdp.ini
     # Keep [Globals], [Logging], [LoggingPerLogger], [Channels] of the stock
     # file with our values; drop the stock session sections and add a single
     # one that points at a closed loopback port, so an auto-logon fails fast
     # and xrdp needs no xrdp-sesman.
-    awk '/^\[Xorg\]/ { exit } { print }' /etc/xrdp/xrdp.ini |
-        sed -E '/^#?(fork|port|security_layer|crypt_level|certificate|key_file|ssl_protocols|tls_ciphers|autorun|LogFile|LogLevel|EnableSyslog|EnableConsole)=/d' |
-        XI_G="fork=false
-port=tcp://$ADDR:$PORT
-security_layer=$sec
-crypt_level=$crypt
-certificate=$cert
-key_file=$key
-ssl_protocols=$protos
-tls_ciphers=$ciphers
-autorun=" XI_L="LogFile=$WORK/$name/xrdp.log
-LogLevel=DEBUG
-EnableSyslog=false
-EnableConsole=false" awk '{ print } /^\[Globals\]/ { print ENVIRON["XI_G"] } /^\[Logging\]/ { print ENVIRON["XI_L"] }' >"$ini"
-    cat >>"$ini" <<EOF
-
-[dead-session]
-name=dead-session
-lib=libvnc.so
-username=ask
-password=ask
-ip=$ADDR
-port=$DEAD_PORT
-EOF
+    rp_xrdp_ini "$WORK/$name/xrdp.ini" "listen=$ADDR:$PORT" "security_layer=$sec" "crypt_level=$crypt" \
+        "certificate=$cert" "key_file=$key" "ssl_protocols=$protos" "tls_ciphers=$ciphers" \
+        "log=$WORK/$name/xrdp.log" "dead_ip=$ADDR" "dead_port=$DEAD_PORT" || die "cannot write $WORK/$name/xrdp.ini"
 }
 
 XRDP_PID=

@@ -65,6 +65,12 @@
 #   lab_haproxy_start CFGFILE  haproxy -db -f CFGFILE in the middlebox ns; waits for port 3389
 #                             there. Daemon name: haproxy.
 #   lab_haproxy_stop
+#   lab_haproxy_tls_start [SERVER_OPTION...]  HAProxy as a TLS-terminating load balancer on the
+#                             middlebox's address: makes $LAB_CERTS/lb.pem/.key (lab_cert lb, CN
+#                             and SAN $LAB_IP_MB_G) if missing, writes $LAB_WORK/haproxy.cfg
+#                             (mode tcp, `bind $LAB_IP_MB_G:3389 ssl crt` lb.pem + lb.key,
+#                             `server host1 $LAB_IP_HOST:3389 SERVER_OPTION...`) and starts it
+#                             with lab_haproxy_start.
 #   lab_rdpwhy_start [ARGS...] rdpwhy proxy --listen 0.0.0.0:13389 --transparent --format json
 #                             --output $LAB_CASE_DIR/records.json --set connect_timeout=3s
 #                             --set tls_timeout=5s --set grace=3s -v ARGS... in the gateway ns
@@ -79,6 +85,17 @@
 #   lab_capture_start          tcpdump -i c0 -s 0 'tcp port 3389' in the client ns →
 #                             $LAB_CASE_DIR/client.pcap. Daemon name: tcpdump.
 #   lab_capture_stop
+#   lab_path_capture_start NS IFACE  a second capture of the open case on another link of the
+#                             path: tcpdump -i IFACE -s 0 'tcp port 3389' in NS →
+#                             $LAB_CASE_DIR/path.pcap. Daemon name: pathcap.
+#   lab_path_expect NAME CAUSE [EXPECTATION...] [--note TEXT]  after the case's own lab_expect:
+#                             ends the case (lab_end), stops the path capture and runs lab_expect
+#                             NAME with the path capture as the case's capture (in
+#                             $LAB_WORK/NAME). rdpwhy re-originates the connection, so on the
+#                             path the client is the gateway (its address, an ephemeral port):
+#                             the case's only inline record is paired with the path's only
+#                             connection (its source.port is set to that port in the copy given
+#                             to lab_expect; lab.client.port keeps the client's).
 #   lab_begin CASE [RDPWHY_ARGS...]  start a case: $LAB_CASE=CASE, $LAB_CASE_DIR (made),
 #                             rdpwhy (lab_rdpwhy_start RDPWHY_ARGS) and the capture.
 #   lab_end                   end the case: 0.5 s for the last packets, stop the capture and
@@ -123,6 +140,9 @@
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_REPO=$(cd "$LAB_DIR/../.." && pwd)
+# certificates, xrdp.ini, Xvfb: rp_cert, rp_ca, rp_xrdp_ini, rp_xvfb_start
+# shellcheck source=../lib/rdp_peers.sh
+. "$LAB_DIR/../lib/rdp_peers.sh"
 LAB_DATA=$LAB_REPO/tests/data/lab
 LAB_RDPWHY_PORT=13389
 LAB_USER=rdpwhy
@@ -341,51 +361,13 @@ lab_cert() { # NAME [--cn CN] [--san SAN] [--expired] [--ca]
         *) lab_die "lab_cert: unknown option $1" ;;
         esac
     done
-    local d=$LAB_CERTS
-    if ((ca)) && [[ ! -s $d/ca.pem ]]; then
-        openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout "$d/ca.key" -out "$d/ca.pem" \
-            -subj "/CN=rdpwhy lab CA" -addext "basicConstraints=critical,CA:TRUE" \
-            -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null || lab_die "lab CA"
+    if ((ca)) && [[ ! -s $LAB_CERTS/ca.pem ]]; then
+        rp_ca "$LAB_CERTS" ca "rdpwhy lab CA" || lab_die "lab CA"
     fi
-    local signer=self start=20250101000000Z end=20451231000000Z
-    ((ca)) && signer=ca
-    ((expired)) && start=20200101000000Z end=20210101000000Z
-    (
-        cd "$d" || exit 1
-        mkdir -p "ca-$name"
-        : >"ca-$name/index.txt"
-        echo 01 >"ca-$name/serial"
-        cat >"ca-$name/ca.cnf" <<EOF
-[ ca ]
-default_ca = lab
-[ lab ]
-database = ./ca-$name/index.txt
-serial = ./ca-$name/serial
-new_certs_dir = ./ca-$name
-default_md = sha256
-policy = pol
-copy_extensions = copy
-unique_subject = no
-[ pol ]
-commonName = supplied
-[ req ]
-distinguished_name = dn
-prompt = no
-[ dn ]
-CN = $cn
-EOF
-        openssl req -new -newkey rsa:2048 -nodes -keyout "$name.key" -out "ca-$name/req.csr" \
-            -config "ca-$name/ca.cnf" -addext "subjectAltName=$san" 2>/dev/null || exit 1
-        if [[ $signer == self ]]; then
-            openssl ca -batch -config "ca-$name/ca.cnf" -selfsign -keyfile "$name.key" -in "ca-$name/req.csr" \
-                -out "$name.pem" -startdate "$start" -enddate "$end" -notext 2>/dev/null || exit 1
-        else
-            openssl ca -batch -config "ca-$name/ca.cnf" -cert ca.pem -keyfile ca.key -in "ca-$name/req.csr" \
-                -out "$name.pem" -startdate "$start" -enddate "$end" -notext 2>/dev/null || exit 1
-        fi
-        openssl x509 -in "$name.pem" -outform DER | sha256sum | cut -d' ' -f1 >"$name.sha256"
-    ) || lab_die "lab_cert $name failed"
-    chmod 644 "$d/$name.pem" "$d/$name.key"
+    local certopts=()
+    ((ca)) && certopts+=(--ca ca)
+    ((expired)) && certopts+=(--expired)
+    rp_cert "$LAB_CERTS" "$name" "$cn" "$san" "${certopts[@]}" || lab_die "lab_cert $name failed"
 }
 
 # ---------------------------------------------------------------- xrdp, haproxy
@@ -402,34 +384,13 @@ lab_xrdp_start() { # [KEY=VALUE...]
         o[certificate]=$LAB_CERTS/host.pem
         o[key_file]=$LAB_CERTS/host.key
     fi
-    [[ -s /etc/xrdp/rsakeys.ini ]] || xrdp-keygen xrdp auto >&2 || lab_die "xrdp-keygen"
+    rp_xrdp_keys || lab_die "xrdp-keygen"
     local d=$LAB_WORK/xrdp
     mkdir -p "$d"
-    awk '/^\[Xorg\]/ { exit } { print }' /etc/xrdp/xrdp.ini |
-        sed -E '/^#?(fork|port|security_layer|crypt_level|certificate|key_file|ssl_protocols|tls_ciphers|autorun|LogFile|LogLevel|EnableSyslog|EnableConsole)=/d' |
-        XI_G="fork=false
-port=tcp://:${o[port]}
-security_layer=${o[security_layer]}
-crypt_level=${o[crypt_level]}
-certificate=${o[certificate]}
-key_file=${o[key_file]}
-ssl_protocols=${o[ssl_protocols]}
-tls_ciphers=${o[tls_ciphers]}
-autorun=" XI_L="LogFile=$d/xrdp.log
-LogLevel=DEBUG
-EnableSyslog=false
-EnableConsole=false" awk '{ print } /^\[Globals\]/ { print ENVIRON["XI_G"] } /^\[Logging\]/ { print ENVIRON["XI_L"] }' \
-        >"$d/xrdp.ini"
-    cat >>"$d/xrdp.ini" <<EOF
-
-[dead-session]
-name=dead-session
-lib=libvnc.so
-username=ask
-password=ask
-ip=127.0.0.1
-port=$LAB_DEAD_PORT
-EOF
+    rp_xrdp_ini "$d/xrdp.ini" "listen=:${o[port]}" "security_layer=${o[security_layer]}" \
+        "crypt_level=${o[crypt_level]}" "certificate=${o[certificate]}" "key_file=${o[key_file]}" \
+        "ssl_protocols=${o[ssl_protocols]}" "tls_ciphers=${o[tls_ciphers]}" "log=$d/xrdp.log" \
+        dead_ip=127.0.0.1 "dead_port=$LAB_DEAD_PORT" || lab_die "cannot write $d/xrdp.ini"
     lab_daemon xrdp "${o[ns]}" "${o[port]}" xrdp --nodaemon --config "$d/xrdp.ini"
 }
 lab_xrdp_stop() { lab_daemon_stop xrdp; }
@@ -439,6 +400,29 @@ lab_haproxy_start() { # CFGFILE
     lab_daemon haproxy "$LAB_NS_MB" 3389 haproxy -db -f "$1"
 }
 lab_haproxy_stop() { lab_daemon_stop haproxy TERM 3; }
+
+lab_haproxy_tls_start() { # [SERVER_OPTION...]
+    [[ -s $LAB_CERTS/lb.pem ]] || lab_cert lb --cn "$LAB_IP_MB_G" --san "IP:$LAB_IP_MB_G"
+    cat "$LAB_CERTS/lb.pem" "$LAB_CERTS/lb.key" >"$LAB_CERTS/lb-haproxy.pem"
+    cat >"$LAB_WORK/haproxy.cfg" <<CFG
+global
+    log stdout format raw local0 info
+    maxconn 100
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend rdp_tls
+    bind $LAB_IP_MB_G:3389 ssl crt $LAB_CERTS/lb-haproxy.pem
+    default_backend rdp_hosts
+backend rdp_hosts
+    server host1 $LAB_IP_HOST:3389${*:+ $*}
+CFG
+    lab_haproxy_start "$LAB_WORK/haproxy.cfg"
+}
 
 # ---------------------------------------------------------------- rdpwhy, capture
 lab_rdpwhy_start() { # [ARGS...]
@@ -490,6 +474,39 @@ lab_capture_stop() {
     cp "$LAB_WORK/tcpdump.log" "$LAB_CASE_DIR/tcpdump.log" 2>/dev/null || true
 }
 
+lab_path_capture_start() { # NS IFACE
+    [[ -n $LAB_CASE_DIR ]] || lab_die "lab_path_capture_start outside a case (use lab_begin)"
+    local i
+    lab_daemon pathcap "$1" "" tcpdump -i "$2" -n -s 0 -U --immediate-mode -Z root \
+        -w "$LAB_CASE_DIR/path.pcap" 'tcp port 3389'
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'listening on' "$LAB_WORK/pathcap.log" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    lab_die "tcpdump on $2 in $1 did not start"
+}
+
+lab_path_expect() { # NAME CAUSE [EXPECTATION...] [--note TEXT]
+    local name=$1 src=$LAB_CASE_DIR d=$LAB_WORK/$1 port
+    shift
+    lab_end
+    lab_daemon_stop pathcap INT 3
+    mkdir -p "$d"
+    cp "$src/path.pcap" "$d/client.pcap"
+    port=$("$RDPWHY" replay --format json "$d/client.pcap" 2>/dev/null |
+        python3 -c 'import json, sys; r = [json.loads(l) for l in sys.stdin if l.strip()]; print(r[0]["source.port"] if len(r) == 1 else "")')
+    python3 - "$src/records.json" "$port" >"$d/records.json" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+if len(recs) == 1 and sys.argv[2]:
+    recs[0]["lab.client.port"] = recs[0].get("source.port")
+    recs[0]["source.port"] = int(sys.argv[2])
+for r in recs:
+    print(json.dumps(r))
+PY
+    LAB_CASE_DIR=$d lab_expect "$name" "$@"
+}
+
 lab_begin() { # CASE [RDPWHY_ARGS...]
     ((LAB_CASE_OPEN == 0)) || lab_end
     LAB_CASE=$1
@@ -514,19 +531,12 @@ lab_end() {
 # ---------------------------------------------------------------- client
 lab_xvfb() {
     [[ -z ${LAB_PID[xvfb]:-} ]] || return 0
-    local n i
-    for n in $(seq 140 199); do
-        [[ -e /tmp/.X$n-lock || -e /tmp/.X11-unix/X$n ]] && continue
-        LAB_XVFB_DISPLAY=$n
-        break
-    done
-    [[ -n $LAB_XVFB_DISPLAY ]] || lab_die "no free X display number"
-    lab_daemon xvfb "$LAB_NS_CLIENT" "" Xvfb ":$LAB_XVFB_DISPLAY" -nolisten tcp -screen 0 1024x768x24
-    for ((i = 0; i < 100; i++)); do
-        [[ -S /tmp/.X11-unix/X$LAB_XVFB_DISPLAY ]] && return 0
-        kill -0 "${LAB_PID[xvfb]}" 2>/dev/null || break
-        sleep 0.05
-    done
+    local ok=0
+    # In the client ns; $! is Xvfb itself (ip netns exec execs it), a daemon named xvfb.
+    rp_xvfb_start 140 199 "$LAB_WORK/xvfb.log" ip netns exec "$LAB_NS_CLIENT" || ok=1
+    LAB_XVFB_DISPLAY=$RP_DISPLAY
+    [[ -z $RP_XVFB_PID ]] || LAB_PID[xvfb]=$RP_XVFB_PID
+    ((ok == 0)) && return 0
     cat "$LAB_WORK/xvfb.log" >&2
     lab_die "Xvfb :$LAB_XVFB_DISPLAY did not start"
 }

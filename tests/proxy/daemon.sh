@@ -80,13 +80,7 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=common.sh
 . "$SCRIPT_DIR/common.sh"
 
-[[ $# -eq 1 ]] || { echo "usage: $0 RDPWHY_BINARY" >&2; exit 2; }
-BIN=$(realpath "$1")
-[[ -x $BIN ]] || die "not an executable: $1"
-if [[ $(id -u) -ne 0 ]]; then
-    echo "[$TEST_NAME] skip: needs root (--user nobody)" >&2
-    exit 77
-fi
+init_test "--user nobody" "$@"
 need_tools python3:python3 prlimit:util-linux timeout:coreutils
 id nobody >/dev/null 2>&1 || die "no user 'nobody' on this system"
 umask 022 # output files are created 0640 & ~umask: make the mode checkable
@@ -348,24 +342,12 @@ track() { # track PID: for the cleanup, in this (sub)shell and the final one
     echo "$1" >>"$ALLPIDS"
 }
 
-port_listening() { # port_listening PORT (127.0.0.1, any state LISTEN)
-    local h
-    h=$(printf '%04X' "$1")
-    # shellcheck disable=SC2016
-    awk -v h="$h" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == h) f = 1 } END { exit !f }' \
-        /proc/net/tcp /proc/net/tcp6
-}
-
 start_echo() { # start_echo PORT TAG -> ECHO_PID; logs in $D/upstream-TAG.log
     python3 "$WORK/echo_server.py" 127.0.0.1 "$1" "$2" "$D/upstream-$2.log" \
         >"$D/upstream-$2.out" 2>&1 9>&- &
     ECHO_PID=$!
     track "$ECHO_PID"
-    local i
-    for ((i = 0; i < 100; i++)); do
-        port_listening "$1" && return 0
-        sleep 0.05
-    done
+    wait_listening "$1" "$ECHO_PID" && return 0
     show_file "upstream $2" "$D/upstream-$2.out"
     die "$CASE: the upstream $2 did not start on port $1"
 }

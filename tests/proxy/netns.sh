@@ -50,13 +50,7 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=common.sh
 . "$SCRIPT_DIR/common.sh"
 
-[[ $# -eq 1 ]] || { echo "usage: $0 RDPWHY_BINARY" >&2; exit 2; }
-BIN=$(realpath "$1")
-[[ -x $BIN ]] || die "not an executable: $1"
-if [[ $(id -u) -ne 0 ]]; then
-    echo "[$TEST_NAME] skip: needs root (network namespaces, iptables)" >&2
-    exit 77
-fi
+init_test "network namespaces, iptables" "$@"
 need_tools ip:iproute2 iptables:iptables python3:python3 timeout:coreutils
 
 NS_C=rwc$$
@@ -72,12 +66,11 @@ DROP=10.99.$Y.50
 TPORT=13389 # transparent listener on the gateway
 
 WORK=$(mktemp -d /tmp/rdpwhy-proxy-netns.XXXXXX)
-NSES=()
 IPT_RULES=() # "NS|TABLE|CHAIN|rule args..." to delete on exit
 FAILED=1
 
 cleanup() {
-    local rc=$? ns spec pid
+    local rc=$? ns spec table chain rule
     # A signal can arrive inside a function called with redirections: log to
     # the script's own stderr again.
     exec 2>&9
@@ -87,28 +80,13 @@ cleanup() {
         # shellcheck disable=SC2086
         ip netns exec "$ns" iptables -t "$table" -D "$chain" $rule 2>/dev/null || true
     done
-    for ns in "${NSES[@]}"; do
-        # Anything still running in our namespaces was started by us.
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
-    done
-    if [[ -n ${KEEP_WORK:-} ]]; then
-        log "scratch directory kept: $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    ((rc == 0 && FAILED == 0)) || log "FAILED (exit $rc)"
-    exit "$rc"
+    remove_namespaces
+    end_test "$rc"
 }
 exec 9>&2 # the script's stderr, for cleanup
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-nsx() { # nsx NS CMD... : run in a namespace
-    local ns=$1
-    shift
-    ip netns exec "$ns" "$@"
-}
 ipt() { # ipt NS TABLE CHAIN RULE... : append a rule, remember it for cleanup
     local ns=$1 table=$2 chain=$3
     shift 3
@@ -116,48 +94,16 @@ ipt() { # ipt NS TABLE CHAIN RULE... : append a rule, remember it for cleanup
     IPT_RULES+=("$ns|$table|$chain|$*")
 }
 
-ns_listening() { # ns_listening NS PORT
-    local h
-    h=$(printf '%04X' "$2")
-    # shellcheck disable=SC2016
-    nsx "$1" awk -v h="$h" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == h) f = 1 } END { exit !f }' \
-        /proc/net/tcp /proc/net/tcp6
-}
-
 # ------------------------------------------------------------------ topology
-for ns in "$NS_C" "$NS_G" "$NS_S"; do
-    ip netns list | awk '{ print $1 }' | grep -qx "$ns" && die "namespace $ns already exists"
-    ip netns add "$ns" || die "cannot create namespace $ns"
-    NSES+=("$ns")
-    nsx "$ns" ip link set lo up
-done
-ip -n "$NS_C" link add c0 type veth peer name gc netns "$NS_G" || die "cannot create veth c0/gc"
-ip -n "$NS_S" link add s0 type veth peer name gs netns "$NS_G" || die "cannot create veth s0/gs"
-ip -n "$NS_C" addr add "$CLI/24" dev c0
-ip -n "$NS_G" addr add "$GWC/24" dev gc
-ip -n "$NS_G" addr add "$GWS/24" dev gs
-ip -n "$NS_S" addr add "$SRV/24" dev s0
+gateway_topology 1
 ip -n "$NS_S" addr add "$DROP/24" dev s0
-for l in "$NS_C c0" "$NS_G gc" "$NS_G gs" "$NS_S s0"; do
-    read -r ns dev <<<"$l"
-    ip -n "$ns" link set "$dev" up
-done
-ip -n "$NS_C" route add default via "$GWC"
-ip -n "$NS_S" route add default via "$GWS"
-nsx "$NS_G" sysctl -qw net.ipv4.ip_forward=1
 ipt "$NS_S" filter INPUT -d "$DROP" -p tcp --dport 3389 -j DROP
-# Wait for the veth links to be up on both ends.
-for ((i = 0; i < 50; i++)); do
-    ip -n "$NS_C" -o link show dev c0 | grep -q 'state UP' &&
-        ip -n "$NS_S" -o link show dev s0 | grep -q 'state UP' && break
-    sleep 0.1
-done
 log "namespaces $NS_C/$NS_G/$NS_S up: client $CLI, gateway $GWC|$GWS, server $SRV (+$DROP, SYNs dropped)"
 
 # ------------------------------------------------------------------ helpers
 PROXY_PID=
 start_proxy() { # start_proxy DIR PORT ARGS... (runs in the gateway namespace)
-    local d=$1 port=$2 i
+    local d=$1 port=$2
     shift 2
     mkdir -p "$d"
     # Not through nsx: a backgrounded function is a subshell, and $! must be
@@ -166,11 +112,7 @@ start_proxy() { # start_proxy DIR PORT ARGS... (runs in the gateway namespace)
         >"$d/proxy.stdout" 2>"$d/proxy.stderr" &
     PROXY_PID=$!
     PIDS+=("$PROXY_PID")
-    for ((i = 0; i < 100; i++)); do
-        ns_listening "$NS_G" "$port" && return 0
-        kill -0 "$PROXY_PID" 2>/dev/null || break
-        sleep 0.05
-    done
+    wait_listening "$port" "$PROXY_PID" "$NS_G" && return 0
     show_file "proxy stderr" "$d/proxy.stderr"
     die "rdpwhy proxy $* did not start listening on port $port in $NS_G"
 }
@@ -222,32 +164,8 @@ sys.exit(1 if fails else 0)
 PY
 }
 
-# The client: connect, optionally send nothing, report how the connection
-# ended. Writes JSON to stdout: outcome eof|reset|data|timeout|refused, elapsed.
-cat >"$WORK/wait_close.py" <<'PY'
-import json, socket, sys, time
-host, port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-s = socket.socket()
-s.settimeout(limit)
-t0 = time.monotonic()
-try:
-    s.connect((host, port))
-except ConnectionRefusedError:   # the SYN itself was refused
-    print(json.dumps({"outcome": "refused", "elapsed": round(time.monotonic() - t0, 3)}))
-    sys.exit(0)
-except ConnectionResetError:     # handshake done, RST before connect() returned
-    print(json.dumps({"outcome": "reset", "elapsed": round(time.monotonic() - t0, 3)}))
-    sys.exit(0)
-t0 = time.monotonic()
-try:
-    data = s.recv(4096)
-    outcome = "data" if data else "eof"
-except ConnectionResetError:
-    outcome = "reset"
-except socket.timeout:
-    outcome = "timeout"
-print(json.dumps({"outcome": outcome, "elapsed": round(time.monotonic() - t0, 3)}))
-PY
+# The python peers (common.sh): fake_host.py, rdp_client.py, wait_close.py.
+write_rdp_peers "$WORK"
 
 # ------------------------------------------------------------------ a. unreachable
 D=$WORK/a_unreachable
@@ -293,79 +211,12 @@ D=$WORK/c_transparent
 mkdir -p "$D"
 ipt "$NS_G" nat PREROUTING -i gc -p tcp --dport 3389 -j REDIRECT --to-ports "$TPORT"
 
-# Fake RDP host: one connection; CR -> CC (RDP_NEG_RSP PROTOCOL_RDP), echo, close.
-cat >"$WORK/fake_host.py" <<'PY'
-import json, socket, struct, sys
-addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((addr, port))
-srv.listen(1)
-print("listening", flush=True)
-srv.settimeout(20)
-c, peer = srv.accept()
-c.settimeout(10)
-def recv_exact(n):
-    b = b""
-    while len(b) < n:
-        x = c.recv(n - len(b))
-        if not x:
-            raise EOFError("EOF after %d of %d bytes" % (len(b), n))
-        b += x
-    return b
-hdr = recv_exact(4)
-cr = hdr + recv_exact(struct.unpack(">H", hdr[2:4])[0] - 4)
-# TPKT 03 00 00 13, X.224 CC 0e d0 00 00 12 34 00, RDP_NEG_RSP type 2 len 8 PROTOCOL_RDP
-cc = bytes.fromhex("03000013" "0ed000001234 00".replace(" ", "") + "0200080000000000")
-c.sendall(cc)
-n = struct.unpack(">H", recv_exact(2))[0]
-data = recv_exact(n)
-c.sendall(data)
-c.close()   # FIN: nothing unread
-json.dump({"peer": peer[0], "cr": cr.hex(), "echoed": len(data)}, open(out, "w"))
-PY
-
-cat >"$WORK/rdp_client.py" <<'PY'
-import json, os, socket, struct, sys
-host, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-cookie = b"Cookie: mstshash=nstest\r\n"
-neg = struct.pack("<BBHI", 1, 0, 8, 0)  # RDP_NEG_REQ, requestedProtocols = PROTOCOL_RDP
-x224 = bytes([6 + len(cookie) + len(neg), 0xE0, 0, 0, 0, 0, 0]) + cookie + neg
-cr = struct.pack(">BBH", 3, 0, 4 + len(x224)) + x224
-s = socket.create_connection((host, port), timeout=10)
-s.sendall(cr)
-def recv_exact(n):
-    b = b""
-    while len(b) < n:
-        x = s.recv(n - len(b))
-        if not x:
-            raise EOFError("EOF after %d of %d bytes" % (len(b), n))
-        b += x
-    return b
-cc = recv_exact(19)
-payload = os.urandom(600)
-s.sendall(struct.pack(">H", len(payload)) + payload)
-echo = recv_exact(len(payload))
-try:
-    tail = s.recv(4096)
-    end = "eof" if not tail else "data"
-except ConnectionResetError:
-    end = "reset"
-s.close()
-json.dump({"cr": cr.hex(), "cc": cc.hex(), "echo_ok": echo == payload, "end": end}, open(out, "w"))
-PY
-
 ip netns exec "$NS_S" timeout 30 python3 "$WORK/fake_host.py" "$SRV" 3389 "$D/host.json" >"$D/host.out" 2>&1 &
 HOST_PID=$!
 PIDS+=("$HOST_PID")
-for ((i = 0; i < 100; i++)); do
-    ns_listening "$NS_S" 3389 && break
-    kill -0 "$HOST_PID" 2>/dev/null || break
-    sleep 0.05
-done
-ns_listening "$NS_S" 3389 || { show_file host "$D/host.out"; die "fake RDP host did not start"; }
+wait_listening 3389 "$HOST_PID" "$NS_S" || { show_file host "$D/host.out"; die "fake RDP host did not start"; }
 start_proxy "$D" "$TPORT" --listen "0.0.0.0:$TPORT" --transparent --set connect_timeout=2s
-nsx "$NS_C" timeout 15 python3 "$WORK/rdp_client.py" "$SRV" 3389 "$D/client.json" >"$D/client.out" 2>&1 ||
+nsx "$NS_C" timeout 15 python3 "$WORK/rdp_client.py" "$SRV" 3389 "$D/client.json" nstest >"$D/client.out" 2>&1 ||
     { dump "$D"; die "c_transparent: the RDP client failed (see client.out)"; }
 wait "$HOST_PID" || { dump "$D"; die "c_transparent: the fake RDP host failed"; }
 forget_pid "$HOST_PID"

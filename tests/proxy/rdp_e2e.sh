@@ -46,14 +46,10 @@ TEST_NAME=rdp_e2e
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=common.sh
 . "$SCRIPT_DIR/common.sh"
+# shellcheck source=../lib/rdp_peers.sh
+. "$SCRIPT_DIR/../lib/rdp_peers.sh"
 
-[[ $# -eq 1 ]] || { echo "usage: $0 RDPWHY_BINARY" >&2; exit 2; }
-BIN=$(realpath "$1")
-[[ -x $BIN ]] || die "not an executable: $1"
-if [[ $(id -u) -ne 0 ]]; then
-    echo "[$TEST_NAME] skip: needs root (xrdp, tcpdump on lo)" >&2
-    exit 77
-fi
+init_test "xrdp, tcpdump on lo" "$@"
 
 need_tools xrdp:xrdp xfreerdp:freerdp2-x11 Xvfb:xvfb xauth:xauth tcpdump:tcpdump \
     tshark:tshark openssl:openssl python3:python3 timeout:coreutils
@@ -73,102 +69,38 @@ cleanup() {
     # the script's own stderr again.
     exec 2>&9
     stop_all_pids
-    if [[ -n ${KEEP_WORK:-} ]]; then
-        log "scratch directory kept: $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    ((rc == 0 && FAILED == 0)) || log "FAILED (exit $rc)"
-    exit "$rc"
+    end_test "$rc"
 }
 exec 9>&2 # the script's stderr, for cleanup
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-port_hex() { printf '%04X' "$1"; }
-is_listening() { # is anything listening on port $1 (IPv4/IPv6)?
-    local h
-    h=$(port_hex "$1")
-    awk -v h="$h" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == h) f = 1 } END { exit !f }' \
-        /proc/net/tcp /proc/net/tcp6
-}
-wait_listening() { # wait_listening PORT PID
-    local i
-    for ((i = 0; i < 100; i++)); do
-        is_listening "$1" && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
-}
-
 # ------------------------------------------------------------------ X server
-DISP=
-for n in $(seq 99 160); do
-    [[ -e /tmp/.X$n-lock || -e /tmp/.X11-unix/X$n ]] && continue
-    DISP=$n
-    break
-done
-[[ -n $DISP ]] || die "no free X display number"
-Xvfb ":$DISP" -nolisten tcp -screen 0 1024x768x24 >"$WORK/xvfb.log" 2>&1 &
-XVFB_PID=$!
-PIDS+=("$XVFB_PID")
-for ((i = 0; i < 100; i++)); do
-    [[ -S /tmp/.X11-unix/X$DISP ]] && break
-    kill -0 "$XVFB_PID" 2>/dev/null || die "Xvfb failed: $(cat "$WORK/xvfb.log")"
-    sleep 0.05
-done
-[[ -S /tmp/.X11-unix/X$DISP ]] || die "Xvfb did not create its socket"
-export DISPLAY=:$DISP
+xvfb_ok=0
+rp_xvfb_start 99 160 "$WORK/xvfb.log" || xvfb_ok=1
+[[ -z $RP_XVFB_PID ]] || PIDS+=("$RP_XVFB_PID")
+((xvfb_ok == 0)) || die "Xvfb failed: $(cat "$WORK/xvfb.log")"
+export DISPLAY=:$RP_DISPLAY
 
 # ------------------------------------------------------------ keys, certs
-# xrdp 0.9 reads /etc/xrdp/rsakeys.ini (compiled-in path) even with
-# security_layer=tls; the package's postinst normally creates it.
-if [[ ! -s /etc/xrdp/rsakeys.ini ]]; then
-    log "generating /etc/xrdp/rsakeys.ini"
-    xrdp-keygen xrdp auto >&2
-fi
+rp_xrdp_keys || die "xrdp-keygen failed"
 CERTDIR=$WORK/certs
 mkdir -p "$CERTDIR"
-openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 \
-    -keyout "$CERTDIR/host.key" -out "$CERTDIR/host.pem" \
-    -subj "/CN=$ADDR" -addext "subjectAltName=IP:$ADDR" 2>/dev/null
-chmod 644 "$CERTDIR"/*
+rp_cert "$CERTDIR" host "$ADDR" "IP:$ADDR" || die "cannot make the host certificate"
 
 # ------------------------------------------------------------------ xrdp
 # write_xrdp_ini DIR : security_layer=tls, TLSv1.2+1.3, our cert, a single
 # session section pointing at a closed loopback port (no xrdp-sesman needed).
 write_xrdp_ini() {
-    local dir=$1 ini=$1/xrdp.ini
-    awk '/^\[Xorg\]/ { exit } { print }' /etc/xrdp/xrdp.ini |
-        sed -E '/^#?(fork|port|security_layer|crypt_level|certificate|key_file|ssl_protocols|tls_ciphers|autorun|LogFile|LogLevel|EnableSyslog|EnableConsole)=/d' |
-        XI_G="fork=false
-port=tcp://$ADDR:$PORT1
-security_layer=tls
-crypt_level=high
-certificate=$CERTDIR/host.pem
-key_file=$CERTDIR/host.key
-ssl_protocols=TLSv1.2, TLSv1.3
-tls_ciphers=HIGH
-autorun=" XI_L="LogFile=$dir/xrdp.log
-LogLevel=DEBUG
-EnableSyslog=false
-EnableConsole=false" awk '{ print } /^\[Globals\]/ { print ENVIRON["XI_G"] } /^\[Logging\]/ { print ENVIRON["XI_L"] }' >"$ini"
-    cat >>"$ini" <<EOF
-
-[dead-session]
-name=dead-session
-lib=libvnc.so
-username=ask
-password=ask
-ip=$ADDR
-port=$DEAD_PORT
-EOF
+    rp_xrdp_ini "$1/xrdp.ini" "listen=$ADDR:$PORT1" security_layer=tls crypt_level=high \
+        "certificate=$CERTDIR/host.pem" "key_file=$CERTDIR/host.key" "ssl_protocols=TLSv1.2, TLSv1.3" \
+        tls_ciphers=HIGH "log=$1/xrdp.log" "dead_ip=$ADDR" "dead_port=$DEAD_PORT" ||
+        die "cannot write $1/xrdp.ini"
 }
 
 XRDP_PID=
 start_xrdp() { # start_xrdp DIR
-    is_listening "$PORT1" && die "port $PORT1 taken before xrdp starts"
+    port_listening "$PORT1" && die "port $PORT1 taken before xrdp starts"
     write_xrdp_ini "$1"
     xrdp --nodaemon --config "$1/xrdp.ini" >"$1/xrdp.out" 2>&1 &
     XRDP_PID=$!
@@ -219,7 +151,7 @@ run_client() {
 PROXY_PID=
 start_proxy() { # start_proxy DIR
     mkdir -p "$1/pcap"
-    is_listening "$PORT2" && die "port $PORT2 taken before the proxy starts"
+    port_listening "$PORT2" && die "port $PORT2 taken before the proxy starts"
     "$BIN" proxy --listen "$ADDR:$PORT2" --upstream "$ADDR:$PORT1" \
         --format json --output "$1/records.json" --pcap-dir "$1/pcap" \
         --set connect_timeout=3s --set x224_timeout=5s -v -v \

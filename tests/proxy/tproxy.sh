@@ -45,13 +45,7 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=common.sh
 . "$SCRIPT_DIR/common.sh"
 
-[[ $# -eq 1 ]] || { echo "usage: $0 RDPWHY_BINARY" >&2; exit 2; }
-BIN=$(realpath "$1")
-[[ -x $BIN ]] || die "not an executable: $1"
-if [[ $(id -u) -ne 0 ]]; then
-    echo "[$TEST_NAME] skip: needs root (network namespaces, iptables, IP_TRANSPARENT)" >&2
-    exit 77
-fi
+init_test "network namespaces, iptables, IP_TRANSPARENT" "$@"
 need_tools ip:iproute2 iptables:iptables python3:python3 timeout:coreutils
 
 skip() {
@@ -74,81 +68,24 @@ MARK=0x1
 TABLE=100
 
 WORK=$(mktemp -d /tmp/rdpwhy-proxy-tproxy.XXXXXX)
-NSES=()
 FAILED=1
 
 cleanup() {
-    local rc=$? ns pid
+    local rc=$?
     exec 2>&9
     stop_all_pids
     # The iptables rule, ip rule and route live in the gateway namespace:
     # deleting the namespace removes them.
-    for ns in "${NSES[@]}"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
-    done
-    if [[ -n ${KEEP_WORK:-} ]]; then
-        log "scratch directory kept: $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    ((rc == 77 || (rc == 0 && FAILED == 0))) || log "FAILED (exit $rc)"
-    exit "$rc"
+    remove_namespaces
+    end_test "$rc"
 }
 exec 9>&2
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-nsx() { # nsx NS CMD... : run in a namespace
-    local ns=$1
-    shift
-    ip netns exec "$ns" "$@"
-}
-
-ns_listening() { # ns_listening NS PORT
-    local h
-    h=$(printf '%04X' "$2")
-    # shellcheck disable=SC2016
-    nsx "$1" awk -v h="$h" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == h) f = 1 } END { exit !f }' \
-        /proc/net/tcp /proc/net/tcp6
-}
-wait_ns_listening() { # wait_ns_listening NS PORT PID
-    local i
-    for ((i = 0; i < 100; i++)); do
-        ns_listening "$1" "$2" && return 0
-        kill -0 "$3" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
-}
-
 # ------------------------------------------------------------------ topology
-for ns in "$NS_C" "$NS_G" "$NS_S"; do
-    ip netns list | awk '{ print $1 }' | grep -qx "$ns" && die "namespace $ns already exists"
-    ip netns add "$ns" 2>"$WORK/netns.err" || skip "cannot create network namespaces: $(cat "$WORK/netns.err")"
-    NSES+=("$ns")
-    nsx "$ns" ip link set lo up
-done
-ip -n "$NS_C" link add c0 type veth peer name gc netns "$NS_G" 2>"$WORK/veth.err" ||
-    skip "cannot create veth pairs: $(cat "$WORK/veth.err")"
-ip -n "$NS_S" link add s0 type veth peer name gs netns "$NS_G" || die "cannot create veth s0/gs"
-ip -n "$NS_C" addr add "$CLI/24" dev c0
-ip -n "$NS_G" addr add "$GWC/24" dev gc
-ip -n "$NS_G" addr add "$GWS/24" dev gs
-ip -n "$NS_S" addr add "$SRV/24" dev s0
-for l in "$NS_C c0" "$NS_G gc" "$NS_G gs" "$NS_S s0"; do
-    read -r ns dev <<<"$l"
-    ip -n "$ns" link set "$dev" up
-done
-ip -n "$NS_C" route add default via "$GWC"
-ip -n "$NS_S" route add default via "$GWS"
 # No forwarding: a connection to the server can only work through TPROXY.
-nsx "$NS_G" sysctl -qw net.ipv4.ip_forward=0
-for ((i = 0; i < 50; i++)); do
-    ip -n "$NS_C" -o link show dev c0 | grep -q 'state UP' &&
-        ip -n "$NS_S" -o link show dev s0 | grep -q 'state UP' && break
-    sleep 0.1
-done
+gateway_topology 0 skip
 
 # ------------------------------------------------------------------ TPROXY rule
 tproxy_rule=(-t mangle -A PREROUTING -p tcp --dport 3389 -j TPROXY --on-port "$TPORT" --tproxy-mark "$MARK/$MARK")
@@ -205,92 +142,8 @@ except OSError as e:
     print("error: %s" % e)
 PY
 
-# Fake RDP host: one connection; CR -> CC, echo the next length-prefixed
-# bytes, close (FIN).
-cat >"$WORK/fake_host.py" <<'PY'
-import json, socket, struct, sys
-addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((addr, port))
-srv.listen(1)
-srv.settimeout(20)
-c, peer = srv.accept()
-c.settimeout(10)
-def recv_exact(n):
-    b = b""
-    while len(b) < n:
-        x = c.recv(n - len(b))
-        if not x:
-            raise EOFError("EOF after %d of %d bytes" % (len(b), n))
-        b += x
-    return b
-hdr = recv_exact(4)
-cr = hdr + recv_exact(struct.unpack(">H", hdr[2:4])[0] - 4)
-c.sendall(bytes.fromhex("03000013 0ed00000123400 0200080000000000".replace(" ", "")))
-n = struct.unpack(">H", recv_exact(2))[0]
-data = recv_exact(n)
-c.sendall(data)
-c.close()
-json.dump({"peer": peer[0], "cr": cr.hex(), "echoed": len(data)}, open(out, "w"))
-PY
-
-cat >"$WORK/rdp_client.py" <<'PY'
-import json, os, socket, struct, sys
-host, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-cookie = b"Cookie: mstshash=tproxytest\r\n"
-neg = struct.pack("<BBHI", 1, 0, 8, 0)  # RDP_NEG_REQ, requestedProtocols = PROTOCOL_RDP
-x224 = bytes([6 + len(cookie) + len(neg), 0xE0, 0, 0, 0, 0, 0]) + cookie + neg
-cr = struct.pack(">BBH", 3, 0, 4 + len(x224)) + x224
-s = socket.create_connection((host, port), timeout=10)
-s.sendall(cr)
-def recv_exact(n):
-    b = b""
-    while len(b) < n:
-        x = s.recv(n - len(b))
-        if not x:
-            raise EOFError("EOF after %d of %d bytes" % (len(b), n))
-        b += x
-    return b
-cc = recv_exact(19)
-payload = os.urandom(600)
-s.sendall(struct.pack(">H", len(payload)) + payload)
-echo = recv_exact(len(payload))
-try:
-    tail = s.recv(4096)
-    end = "eof" if not tail else "data"
-except ConnectionResetError:
-    end = "reset"
-s.close()
-json.dump({"cr": cr.hex(), "cc": cc.hex(), "echo_ok": echo == payload, "end": end}, open(out, "w"))
-PY
-
-# wait_close.py HOST PORT LIMIT: connect, send nothing, report how it ended.
-cat >"$WORK/wait_close.py" <<'PY'
-import json, socket, sys, time
-host, port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-s = socket.socket()
-s.settimeout(limit)
-t0 = time.monotonic()
-try:
-    s.connect((host, port))
-except ConnectionRefusedError:
-    print(json.dumps({"outcome": "refused", "elapsed": round(time.monotonic() - t0, 3)}))
-    sys.exit(0)
-except ConnectionResetError:
-    print(json.dumps({"outcome": "reset", "elapsed": round(time.monotonic() - t0, 3)}))
-    sys.exit(0)
-t0 = time.monotonic()
-try:
-    data = s.recv(4096)
-    outcome = "data" if data else "eof"
-except ConnectionResetError:
-    outcome = "reset"
-except socket.timeout:
-    outcome = "timeout"
-print(json.dumps({"outcome": outcome, "elapsed": round(time.monotonic() - t0, 3),
-                  "local": list(s.getsockname())}))
-PY
+# fake_host.py, rdp_client.py, wait_close.py (common.sh).
+write_rdp_peers "$WORK"
 
 # ------------------------------------------------------------------ probes
 P=$WORK/probe
@@ -300,7 +153,7 @@ ip netns exec "$NS_G" timeout 15 python3 "$WORK/probe_listen.py" "$GWC" 13391 0 
     >"$P/plain.out" 2>&1 &
 PPID_=$!
 PIDS+=("$PPID_")
-wait_ns_listening "$NS_G" 13391 "$PPID_" || { show_file probe "$P/plain.out"; die "probe listener did not start"; }
+wait_listening 13391 "$PPID_" "$NS_G" || { show_file probe "$P/plain.out"; die "probe listener did not start"; }
 r=$(nsx "$NS_C" timeout 10 python3 "$WORK/probe_connect.py" "$GWC" 13391)
 wait "$PPID_" || true
 forget_pid "$PPID_"
@@ -311,7 +164,7 @@ ip netns exec "$NS_G" timeout 15 python3 "$WORK/probe_listen.py" 0.0.0.0 "$TPORT
     >"$P/tproxy.out" 2>&1 &
 PPID_=$!
 PIDS+=("$PPID_")
-if ! wait_ns_listening "$NS_G" "$TPORT" "$PPID_"; then
+if ! wait_listening "$TPORT" "$PPID_" "$NS_G"; then
     wait "$PPID_" || true
     forget_pid "$PPID_"
     skip "a listener with IP_TRANSPARENT cannot be opened in the gateway namespace: $(tail -1 "$P/tproxy.out")"
@@ -340,7 +193,7 @@ mkdir -p "$D"
 ip netns exec "$NS_S" timeout 30 python3 "$WORK/fake_host.py" "$SRV" 3389 "$D/host.json" >"$D/host.out" 2>&1 &
 HOST_PID=$!
 PIDS+=("$HOST_PID")
-wait_ns_listening "$NS_S" 3389 "$HOST_PID" || { show_file host "$D/host.out"; die "fake RDP host did not start"; }
+wait_listening 3389 "$HOST_PID" "$NS_S" || { show_file host "$D/host.out"; die "fake RDP host did not start"; }
 
 ip netns exec "$NS_G" "$BIN" proxy --listen "0.0.0.0:$TPORT" --tproxy --set connect_timeout=2s \
     --format json --output "$D/records.json" -v -v >"$D/proxy.stdout" 2>"$D/proxy.stderr" &
@@ -363,7 +216,7 @@ dump() {
 }
 
 client_rc=0
-nsx "$NS_C" timeout 15 python3 "$WORK/rdp_client.py" "$SRV" 3389 "$D/client.json" >"$D/client.out" 2>&1 ||
+nsx "$NS_C" timeout 15 python3 "$WORK/rdp_client.py" "$SRV" 3389 "$D/client.json" tproxytest >"$D/client.out" 2>&1 ||
     client_rc=$?
 host_rc=0
 if ((client_rc == 0)); then

@@ -30,57 +30,17 @@
 # (interface gm, rdpwhy's own connection): 08_syn_dropped_path (SYNs at 0, 1
 # and 3 s, nothing back) -> upstream_unreachable; 08_port_closed_path (SYN,
 # RST,ACK) -> upstream_refused.
-# Helper added here (lib.sh captures on the client's veth only): path_capture_*,
-# path_expect, as in 07_firewall_reset.sh.
+# The path captures: lab_path_capture_start / lab_path_expect (lib.sh).
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 lab_init 08_firewall_drop
 
-# ---- helpers: a capture on another link of the path, asserted with lab_expect
-# path_capture_start NS IFACE: tcpdump on IFACE in NS -> $LAB_CASE_DIR/path.pcap
-path_capture_start() {
-    local i
-    lab_daemon pathcap "$1" "" tcpdump -i "$2" -n -s 0 -U --immediate-mode -Z root \
-        -w "$LAB_CASE_DIR/path.pcap" 'tcp port 3389'
-    for ((i = 0; i < 100; i++)); do
-        grep -q 'listening on' "$LAB_WORK/pathcap.log" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    lab_die "tcpdump on $2 in $1 did not start"
-}
-# path_expect NAME CAUSE [EXPECTATION...] [--note TEXT]: after the case's own
-# lab_end/lab_expect, lab_expect again with the path capture as the case's
-# capture. The proxy re-originates the connection, so on the path the client
-# is the gateway (its address, an ephemeral port): the case's only inline
-# record is paired with the path's only connection (its source.port is set to
-# that port in the copy given to lab_expect; lab.client.port keeps the client's).
-path_expect() {
-    local name=$1 src=$LAB_CASE_DIR d=$LAB_WORK/$1 port
-    shift
-    lab_end
-    lab_daemon_stop pathcap INT 3
-    mkdir -p "$d"
-    cp "$src/path.pcap" "$d/client.pcap"
-    port=$("$RDPWHY" replay --format json "$d/client.pcap" 2>/dev/null |
-        python3 -c 'import json, sys; r = [json.loads(l) for l in sys.stdin if l.strip()]; print(r[0]["source.port"] if len(r) == 1 else "")')
-    python3 - "$src/records.json" "$port" >"$d/records.json" <<'PY'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-if len(recs) == 1 and sys.argv[2]:
-    recs[0]["lab.client.port"] = recs[0].get("source.port")
-    recs[0]["source.port"] = int(sys.argv[2])
-for r in recs:
-    print(json.dumps(r))
-PY
-    LAB_CASE_DIR=$d lab_expect "$name" "$@"
-}
-
 # a. SYN dropped on the middlebox (xrdp runs: only the firewall is in the way)
 lab_xrdp_start security_layer=tls
 lab_ipt "$LAB_NS_MB" filter FORWARD -p tcp --dport 3389 --tcp-flags SYN,ACK,RST SYN -j DROP
 lab_begin 08_syn_dropped --set connect_timeout=4s
-path_capture_start "$LAB_NS_GW" "$LAB_IF_GW_M"
+lab_path_capture_start "$LAB_NS_GW" "$LAB_IF_GW_M"
 lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
 lab_expect 08_syn_dropped upstream_unreachable/x224_no_response \
     inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout inline:rdpwhy.phase=tcp_connect \
@@ -88,7 +48,7 @@ lab_expect 08_syn_dropped upstream_unreachable/x224_no_response \
     capture:rdpwhy.closed_by=server capture:rdpwhy.close_kind=fin capture:rdpwhy.phase=x224 \
     "capture:rdpwhy.evidence~no X.224 Connection Confirm (39|40|41)[0-9]{2} ms after the request,then the server side closed" \
     --note "the middlebox drops SYNs to port 3389 (iptables FORWARD --tcp-flags SYN,ACK,RST SYN -j DROP); rdpwhy connect_timeout=4s; capture on the client's veth: the client's handshake is with rdpwhy (transparent REDIRECT), its X.224 request unanswered, then rdpwhy's FIN when its 4 s connect timeout expires"
-path_expect 08_syn_dropped_path upstream_unreachable \
+lab_path_expect 08_syn_dropped_path upstream_unreachable \
     rdpwhy.phase=tcp_connect inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout \
     capture:rdpwhy.closed_by=client capture:rdpwhy.close_kind=unreachable \
     --note "as 08_syn_dropped.pcap, captured between gateway and middlebox (gm): rdpwhy's SYN to the host at 0, 1 and 3 s, never answered (the middlebox drops them), then nothing (connect timeout 4 s)"
@@ -97,9 +57,9 @@ lab_ns "$LAB_NS_MB" iptables -w -D FORWARD -p tcp --dport 3389 --tcp-flags SYN,A
 # b. port closed: nothing listens on the host
 lab_xrdp_stop
 lab_begin 08_port_closed --set connect_timeout=4s
-path_capture_start "$LAB_NS_GW" "$LAB_IF_GW_M"
+lab_path_capture_start "$LAB_NS_GW" "$LAB_IF_GW_M"
 lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
-path_expect 08_port_closed_path upstream_refused \
+lab_path_expect 08_port_closed_path upstream_refused \
     rdpwhy.closed_by=server rdpwhy.close_kind=refused rdpwhy.phase=tcp_connect \
     inline:rdpwhy.original_destination.ip="$LAB_IP_HOST" \
     --note "nothing listens on the host's port 3389; captured between gateway and middlebox (gm): rdpwhy's SYN answered by RST,ACK from the host; rdpwhy then resets the client's (already accepted) connection"

@@ -30,28 +30,10 @@ lab_init 09_tls_lb
 lab_need stunnel4:stunnel4
 
 lab_xrdp_start security_layer=tls "ssl_protocols=TLSv1.2, TLSv1.3"
-lab_cert lb --cn "$LAB_IP_MB_G" --san "IP:$LAB_IP_MB_G"
-cat "$LAB_CERTS/lb.pem" "$LAB_CERTS/lb.key" >"$LAB_CERTS/lb-haproxy.pem"
 
-# a. HAProxy: bind ... ssl crt, mode tcp
-cat >"$LAB_WORK/haproxy.cfg" <<CFG
-global
-    log stdout format raw local0 info
-    maxconn 100
-defaults
-    mode tcp
-    log global
-    option tcplog
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend rdp_tls
-    bind $LAB_IP_MB_G:3389 ssl crt $LAB_CERTS/lb-haproxy.pem
-    default_backend rdp_hosts
-backend rdp_hosts
-    server host1 $LAB_IP_HOST:3389
-CFG
-lab_haproxy_start "$LAB_WORK/haproxy.cfg"
+# a. HAProxy: bind ... ssl crt, mode tcp (lab_haproxy_tls_start also makes lb.pem/.key)
+# shellcheck disable=SC2119 # no server options: plain TCP to xrdp
+lab_haproxy_tls_start
 lab_begin 09_haproxy_ssl
 lab_xfreerdp 15 /v:"$LAB_IP_MB_G" /sec:tls /cert:ignore +auth-only
 lab_expect 09_haproxy_ssl tls_terminating_middlebox \

@@ -62,26 +62,7 @@ HOST_SHA256_UC=$(tr a-f A-F <<<"$HOST_SHA256")
 lab_xrdp_start security_layer=tls "ssl_protocols=TLSv1.2, TLSv1.3"
 
 # a. HAProxy terminating and re-encrypting
-lab_cert lb --cn "$LAB_IP_MB_G" --san "IP:$LAB_IP_MB_G"
-cat "$LAB_CERTS/lb.pem" "$LAB_CERTS/lb.key" >"$LAB_CERTS/lb-haproxy.pem"
-cat >"$LAB_WORK/haproxy.cfg" <<CFG
-global
-    log stdout format raw local0 info
-    maxconn 100
-defaults
-    mode tcp
-    log global
-    option tcplog
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend rdp_tls
-    bind $LAB_IP_MB_G:3389 ssl crt $LAB_CERTS/lb-haproxy.pem
-    default_backend rdp_hosts
-backend rdp_hosts
-    server host1 $LAB_IP_HOST:3389 ssl verify none
-CFG
-lab_haproxy_start "$LAB_WORK/haproxy.cfg"
+lab_haproxy_tls_start ssl verify none
 lab_begin 10_haproxy_reencrypt --set "expected_cert_sha256=$HOST_SHA256"
 lab_xfreerdp 15 /v:"$LAB_IP_MB_G" /sec:tls /cert:ignore +auth-only
 lab_expect 10_haproxy_reencrypt tls_terminating_middlebox \

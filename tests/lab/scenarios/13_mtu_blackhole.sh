@@ -35,52 +35,12 @@
 #   middlebox's interface mh towards the host): the 1448-byte segment
 #   retransmitted again and again, rdpwhy's ACKs never covering it ->
 #   mtu_blackhole.
-# Helper added here (lib.sh captures on the client's veth only): path_capture_*,
-# path_expect, as in 07_firewall_reset.sh.
+# The path captures: lab_path_capture_start / lab_path_expect (lib.sh).
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 lab_init 13_mtu_blackhole
 lab_need ethtool:ethtool
-
-# ---- helpers: a capture on another link of the path, asserted with lab_expect
-# path_capture_start NS IFACE: tcpdump on IFACE in NS -> $LAB_CASE_DIR/path.pcap
-path_capture_start() {
-    local i
-    lab_daemon pathcap "$1" "" tcpdump -i "$2" -n -s 0 -U --immediate-mode -Z root \
-        -w "$LAB_CASE_DIR/path.pcap" 'tcp port 3389'
-    for ((i = 0; i < 100; i++)); do
-        grep -q 'listening on' "$LAB_WORK/pathcap.log" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    lab_die "tcpdump on $2 in $1 did not start"
-}
-# path_expect NAME CAUSE [EXPECTATION...] [--note TEXT]: after the case's own
-# lab_end/lab_expect, lab_expect again with the path capture as the case's
-# capture. The proxy re-originates the connection, so on the path the client
-# is the gateway (its address, an ephemeral port): the case's only inline
-# record is paired with the path's only connection (its source.port is set to
-# that port in the copy given to lab_expect; lab.client.port keeps the client's).
-path_expect() {
-    local name=$1 src=$LAB_CASE_DIR d=$LAB_WORK/$1 port
-    shift
-    lab_end
-    lab_daemon_stop pathcap INT 3
-    mkdir -p "$d"
-    cp "$src/path.pcap" "$d/client.pcap"
-    port=$("$RDPWHY" replay --format json "$d/client.pcap" 2>/dev/null |
-        python3 -c 'import json, sys; r = [json.loads(l) for l in sys.stdin if l.strip()]; print(r[0]["source.port"] if len(r) == 1 else "")')
-    python3 - "$src/records.json" "$port" >"$d/records.json" <<'PY'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-if len(recs) == 1 and sys.argv[2]:
-    recs[0]["lab.client.port"] = recs[0].get("source.port")
-    recs[0]["source.port"] = int(sys.argv[2])
-for r in recs:
-    print(json.dumps(r))
-PY
-    LAB_CASE_DIR=$d lab_expect "$name" "$@"
-}
 
 for l in "$LAB_NS_CLIENT $LAB_IF_CLIENT" "$LAB_NS_GW $LAB_IF_GW_C" "$LAB_NS_GW $LAB_IF_GW_M" \
     "$LAB_NS_MB $LAB_IF_MB_G" "$LAB_NS_MB $LAB_IF_MB_H" "$LAB_NS_HOST $LAB_IF_HOST"; do
@@ -98,7 +58,7 @@ lab_xrdp_start security_layer=tls "ssl_protocols=TLSv1.2, TLSv1.3" \
     certificate="$LAB_CERTS/host-chain.pem" key_file="$LAB_CERTS/host.key"
 
 lab_begin 13_mtu_blackhole --set tls_timeout=5s
-path_capture_start "$LAB_NS_MB" "$LAB_IF_MB_H"
+lab_path_capture_start "$LAB_NS_MB" "$LAB_IF_MB_H"
 lab_xfreerdp 12 /sec:tls /cert:ignore +auth-only
 lab_expect 13_mtu_blackhole handshake_timeout \
     rdpwhy.phase=tls_handshake rdp.selected_protocol=ssl tls.established=false \
@@ -108,7 +68,7 @@ lab_expect 13_mtu_blackhole handshake_timeout \
     --note "MTU 1000 on the middlebox's link towards the gateway, ICMP fragmentation-needed dropped there (OUTPUT and FORWARD), offloads off, MSS 1460 at both ends; xrdp TLS 1.3 with a 2-certificate chain; rdpwhy tls_timeout=5s; capture on the client's veth: the ClientHello, then nothing from the host side until rdpwhy's FIN at its timeout"
 ICMP_DROPPED=$(lab_ns "$LAB_NS_MB" iptables -w -nvx -L OUTPUT | awk '/icmptype 3 code 4/ { print $1; exit }')
 lab_log "ICMP fragmentation-needed dropped by the middlebox: ${ICMP_DROPPED:-?} packet(s)"
-path_expect 13_mtu_blackhole_path handshake_timeout/mtu_blackhole \
+lab_path_expect 13_mtu_blackhole_path handshake_timeout/mtu_blackhole \
     rdpwhy.phase=tls_handshake inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout \
     capture:rdpwhy.closed_by=client capture:rdpwhy.close_kind=fin \
     "capture:rdpwhy.evidence~full-size server segments \\(1448 bytes\\) retransmitted, never acknowledged" \
