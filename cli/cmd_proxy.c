@@ -36,7 +36,9 @@ static void help(FILE *f)
 		"                          REDIRECT or DNAT rule (SO_ORIGINAL_DST)\n"
 		"      --tproxy            relay to the original destination of a TPROXY rule\n"
 		"                          (needs CAP_NET_ADMIN)\n"
-		"  -o, --output SPEC       '-' (stdout, the default) or a file (repeatable)\n"
+		"  -o, --output SPEC       '-' (stdout, the default), a file, 'syslog', or\n"
+		"                          tcp://H:P, tls://H:P, udp://H:P (repeatable; siem_*\n"
+		"                          keys in the config file)\n"
 		"  -f, --format text|json  record format (default text)\n"
 		"      --pcap-dir DIR      write each connection as a pcap file (mode 0600)\n"
 		"      --user NAME         drop privileges to NAME after binding\n"
@@ -219,7 +221,7 @@ int cmd_proxy(int argc, char **argv)
 		goto out;
 	}
 	LIST_INIT(&px->conns);
-	px->outputs = rw_outputs_open(&px->cfg, &px->log, err, sizeof(err));
+	px->outputs = rw_outputs_open(&px->cfg, px->base, &px->log, err, sizeof(err));
 	if (!px->outputs || rw_proxy_listen(px, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rdpwhy proxy: %s\n", err);
 		status = 1;

@@ -622,10 +622,12 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 				return 0;
 			}
 		}
-		return fail(err, errlen, "%s: expected %s or %s%s%s, not '%s'", k->name,
-		            choices[k->arg][0], choices[k->arg][1],
-		            choices[k->arg][2] ? " or " : "",
-		            choices[k->arg][2] ? choices[k->arg][2] : "", show(v).s);
+		if (choices[k->arg][2])
+			return fail(err, errlen, "%s: expected %s, %s or %s, not '%s'", k->name,
+			            choices[k->arg][0], choices[k->arg][1], choices[k->arg][2],
+			            show(v).s);
+		return fail(err, errlen, "%s: expected %s or %s, not '%s'", k->name,
+		            choices[k->arg][0], choices[k->arg][1], show(v).s);
 	case K_SHA256:
 		if (!*v) {
 			memset(field, 0, sizeof(c->expected_cert_sha256));

@@ -371,6 +371,13 @@ static int cef_body(const struct rw_record *rec, const struct facts *fs, struct 
 int rw_siem_message(enum rw_siem_format fmt, const struct rw_record *rec,
 		    const struct rw_siem_meta *m, struct rw_buf *out)
 {
+	return rw_siem_message_parts(fmt, rec, m, out, NULL, NULL);
+}
+
+int rw_siem_message_parts(enum rw_siem_format fmt, const struct rw_record *rec,
+			  const struct rw_siem_meta *m, struct rw_buf *out, size_t *sd_off,
+			  size_t *msg_off)
+{
 	if (!id_ok(m->id)) {
 		errno = EINVAL;
 		return -1;
@@ -379,6 +386,7 @@ int rw_siem_message(enum rw_siem_format fmt, const struct rw_record *rec,
 	collect(rec, m, &fs);
 	size_t mark = out->len;
 	int rc = header(rec, m, out);
+	size_t sd = out->len - strlen("[" RW_SD_ID);
 	if (rc == 0 && fmt == RW_SIEM_RFC5424) {
 		for (size_t i = 0; i < fs.n && rc == 0; i++)
 			if (fs.f[i].sd)
@@ -388,6 +396,7 @@ int rw_siem_message(enum rw_siem_format fmt, const struct rw_record *rec,
 	}
 	if (rc == 0)
 		rc = rw_buf_puts(out, "] ");
+	size_t msg = out->len;
 	if (rc == 0) {
 		if (fmt == RW_SIEM_JSON)
 			rc = json_body(rec, m, out);
@@ -402,5 +411,9 @@ int rw_siem_message(enum rw_siem_format fmt, const struct rw_record *rec,
 		errno = e;
 		return -1;
 	}
+	if (sd_off)
+		*sd_off = sd;
+	if (msg_off)
+		*msg_off = msg;
 	return 0;
 }

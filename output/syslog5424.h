@@ -43,6 +43,12 @@ struct rw_siem_meta {
  * Returns 0 or -1 (errno from rw_buf; EINVAL for a bad id). */
 int rw_siem_message(enum rw_siem_format fmt, const struct rw_record *rec,
 		    const struct rw_siem_meta *m, struct rw_buf *out);
+/* The same; *sd_off and *msg_off (either may be NULL) get the offsets in out
+ * of the structured data ("[rdpwhy@...") and of MSG, e.g. for syslog(3),
+ * which writes its own header. */
+int rw_siem_message_parts(enum rw_siem_format fmt, const struct rw_record *rec,
+			  const struct rw_siem_meta *m, struct rw_buf *out, size_t *sd_off,
+			  size_t *msg_off);
 
 /* RFC 6587 octet counting: "LEN SP MSG". */
 int rw_syslog_frame(const char *msg, size_t len, struct rw_buf *out);

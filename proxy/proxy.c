@@ -202,6 +202,7 @@ static void log_counters(struct rw_proxy *px)
 		(unsigned long long)px->stats.accepted, (unsigned long long)px->stats.active,
 		(unsigned long long)px->stats.closed, (unsigned long long)px->stats.upstream_failed,
 		(unsigned long long)px->stats.refused_loop);
+	rw_outputs_log_counters(px->outputs);
 }
 
 static void on_grace_over(evutil_socket_t fd, short what, void *arg)

@@ -33,12 +33,17 @@ void rw_logerr(struct rw_log *l, int prio, const char *fmt, ...)
 
 /* ---- record outputs (outputs.c) ---------------------------------------- */
 struct rw_outputs;
-struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg, struct rw_log *log,
-				   char *err, size_t errlen);
+/* base: the loop that stream outputs (tcp://, tls://, udp://) run on; NULL
+ * refuses them. */
+struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg, struct event_base *base,
+				   struct rw_log *log, char *err, size_t errlen);
 void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec);
 /* SIGHUP: reopen files (logrotate). */
 void rw_outputs_reopen(struct rw_outputs *o);
 void rw_outputs_close(struct rw_outputs *o);
+/* One line per syslog/stream output: emitted, sent, spooled, dropped,
+ * reconnects (SIGUSR1, every 5 minutes, and at exit). */
+void rw_outputs_log_counters(struct rw_outputs *o);
 
 /* ---- upstream destinations (upstream.c) --------------------------------- */
 /* Fixed upstream, resolved once (start and SIGHUP). */

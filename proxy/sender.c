@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -56,7 +57,7 @@ struct rw_sender {
 	struct inflight *q;
 	size_t qhead, qn, qcap;
 	uint64_t unconfirmed;    /* bytes of q not yet confirmed */
-	struct event *retry, *tick;
+	struct event *retry, *tick, *drop_timer;
 	unsigned backoff_s;
 	bool failing;            /* last attempt failed (logged; quiet until it works) */
 	struct rw_buf msg, frame;
@@ -128,6 +129,7 @@ bad:
 
 static void connect_now(struct rw_sender *s);
 static void pump(struct rw_sender *s);
+static void on_drop_timer(evutil_socket_t fd, short what, void *arg);
 
 static void schedule_retry(struct rw_sender *s)
 {
@@ -168,11 +170,12 @@ static void log_failure(struct rw_sender *s, short what)
 		if (dns_err)
 			snprintf(why, sizeof(why), "%s", evutil_gai_strerror(dns_err));
 	}
+	int sock_err = EVUTIL_SOCKET_ERROR();
 	if (!why[0])
 		snprintf(why, sizeof(why), "%s",
 			 (what & BEV_EVENT_EOF) ? "closed by the receiver"
-			 : errno			 ? strerror(errno)
-						 : "connection error");
+			 : sock_err		 ? evutil_socket_error_to_string(sock_err)
+					 : "connection error");
 	struct rw_spool_stats st;
 	rw_spool_stats(s->spool, &st);
 	rw_logx(s->log, s->failing ? LOG_INFO : LOG_WARNING,
@@ -212,6 +215,12 @@ static void on_read(struct bufferevent *bev, void *arg)
 	/* A syslog receiver does not talk back; discard whatever it sends. */
 	struct evbuffer *in = bufferevent_get_input(bev);
 	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	pump(arg); /* the output buffer emptied: more from the spool */
 }
 
 static void on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
@@ -259,7 +268,7 @@ static void connect_now(struct rw_sender *s)
 		schedule_retry(s);
 		return;
 	}
-	bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
+	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
 	evbuffer_add_cb(bufferevent_get_output(s->bev), on_output, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	if (bufferevent_socket_connect_hostname(s->bev, s->dns, AF_UNSPEC, s->cfg.host,
@@ -351,13 +360,21 @@ static void on_tick(evutil_socket_t fd_unused, short what, void *arg)
 	int fd = bufferevent_getfd(s->bev);
 	if (fd >= 0 && ioctl(fd, SIOCOUTQ, &outq) < 0)
 		outq = -1;
-	if (outq == 0 && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
-		for (size_t i = s->qhead; i < s->qn; i++) {
-			if (s->q[i].confirmed_us || s->q[i].end > s->drained)
-				continue;
-			s->q[i].confirmed_us = now;
-			s->unconfirmed -= s->q[i].size;
-		}
+	/* Bytes the peer's TCP acknowledged, counted like `end`. Plain TCP: what
+	 * left the output buffer went to the kernel as is, so it is what was
+	 * written minus what the kernel still holds. TLS: the kernel holds
+	 * ciphertext, which does not map onto our bytes: only an empty send
+	 * queue confirms, and then everything written. */
+	uint64_t peer_acked = 0;
+	if (outq >= 0 && s->cfg.proto == RW_SEND_TCP)
+		peer_acked = s->drained > (uint64_t)outq ? s->drained - (uint64_t)outq : 0;
+	else if (outq == 0)
+		peer_acked = s->drained;
+	for (size_t i = s->qhead; i < s->qn && s->q[i].end <= peer_acked; i++) {
+		if (s->q[i].confirmed_us)
+			continue;
+		s->q[i].confirmed_us = now;
+		s->unconfirmed -= s->q[i].size;
 	}
 	unsigned hold = s->cfg.hold_ms ? s->cfg.hold_ms : DEFAULT_HOLD_MS;
 	uint64_t acked = 0;
@@ -461,6 +478,11 @@ struct rw_sender *rw_sender_new(struct event_base *base, const struct rw_sender_
 	s->cfg.ca_file = s->cfg.cert_file = s->cfg.key_file = s->cfg.spool_dir = NULL;
 	rw_buf_init(&s->msg, 0);
 	rw_buf_init(&s->frame, 0);
+	s->drop_timer = evtimer_new(base, on_drop_timer, s);
+	if (!s->drop_timer) {
+		snprintf(err, errlen, "output %s: out of memory", name);
+		goto fail;
+	}
 	if (c->proto == RW_SEND_UDP) {
 		if (open_udp(s, err, errlen) < 0)
 			goto fail;
@@ -475,6 +497,15 @@ struct rw_sender *rw_sender_new(struct event_base *base, const struct rw_sender_
 	if (!s->spool) {
 		snprintf(err, errlen, "output %s: %s", name, e);
 		goto fail;
+	}
+	if (c->user && *c->user) {
+		errno = 0;
+		struct passwd *pw = getpwnam(c->user);
+		if (!pw || rw_spool_chown(s->spool, pw->pw_uid, pw->pw_gid) < 0) {
+			snprintf(err, errlen, "output %s: cannot give the spool to %s: %s", name,
+				 c->user, pw ? strerror(errno) : "no such user");
+			goto fail;
+		}
 	}
 	if (c->proto == RW_SEND_TLS && !(s->ctx = new_ctx(s, err, errlen)))
 		goto fail;
@@ -506,14 +537,31 @@ static void note_drops(struct rw_sender *s, uint64_t dropped)
 	if (dropped <= s->drops_logged)
 		return;
 	uint64_t now = now_us();
-	if (s->drops_logged && now - s->drop_log_us < 1000000)
-		return; /* at most one line a second; the counters carry the rest */
+	if (s->drops_logged && now - s->drop_log_us < 1000000) {
+		/* At most one line a second: the drops since are logged when it is over. */
+		if (s->drop_timer && !evtimer_pending(s->drop_timer, NULL)) {
+			uint64_t left = 1000000 - (now - s->drop_log_us);
+			struct timeval tv = {(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
+			evtimer_add(s->drop_timer, &tv);
+		}
+		return;
+	}
 	rw_logx(s->log, LOG_WARNING, "output %s: spool full (%s): %llu records dropped so far",
 		s->name,
 		s->cfg.spool_policy == RW_SPOOL_DROP_OLDEST ? "drop-oldest" : "drop-newest",
 		(unsigned long long)dropped);
 	s->drops_logged = dropped;
 	s->drop_log_us = now;
+}
+
+static void on_drop_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct rw_sender *s = arg;
+	(void)fd;
+	(void)what;
+	struct rw_sender_stats st;
+	rw_sender_stats(s, &st);
+	note_drops(s, st.dropped);
 }
 
 void rw_sender_submit(struct rw_sender *s, const char *msg, size_t len)
@@ -563,6 +611,16 @@ void rw_sender_free(struct rw_sender *s)
 		event_free(s->retry);
 	if (s->tick)
 		event_free(s->tick);
+	if (s->drop_timer) {
+		/* Drops not logged yet still get their line. */
+		struct rw_sender_stats st;
+		rw_sender_stats(s, &st);
+		if (st.dropped > s->drops_logged) {
+			s->drops_logged = 0; /* now, whenever the last line was */
+			note_drops(s, st.dropped);
+		}
+		event_free(s->drop_timer);
+	}
 	if (s->dns)
 		evdns_base_free(s->dns, 0);
 	if (s->ctx)

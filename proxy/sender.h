@@ -40,6 +40,7 @@ struct rw_sender_config {
 	uint64_t spool_max;
 	enum rw_spool_policy spool_policy;
 	unsigned hold_ms;      /* 0 = default (1000) */
+	const char *user;      /* "" or NULL, or the user rdpwhy drops to: the spool is given to it */
 };
 
 struct rw_sender_stats {

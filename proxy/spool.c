@@ -158,7 +158,8 @@ struct rw_spool *rw_spool_open(const char *dir, uint64_t max_bytes, enum rw_spoo
 		}
 	}
 	closedir(d);
-	qsort(s->e, s->n, sizeof(*s->e), cmp_entry);
+	if (s->n)
+		qsort(s->e, s->n, sizeof(*s->e), cmp_entry);
 	if (s->n)
 		s->next_seq = s->e[s->n - 1].seq + 1;
 	return s;
@@ -175,6 +176,19 @@ void rw_spool_close(struct rw_spool *s)
 		close(s->dirfd);
 	free(s->e);
 	free(s);
+}
+
+int rw_spool_chown(struct rw_spool *s, unsigned uid, unsigned gid)
+{
+	if (fchown(s->dirfd, (uid_t)uid, (gid_t)gid) < 0)
+		return -1;
+	char name[SEQ_DIGITS + 1];
+	for (size_t i = s->head; i < s->n; i++) {
+		name_of(s->e[i].seq, name);
+		if (fchownat(s->dirfd, name, (uid_t)uid, (gid_t)gid, 0) < 0 && errno != ENOENT)
+			return -1;
+	}
+	return 0;
 }
 
 static int write_all(int fd, const void *p, size_t n)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 
@@ -33,6 +34,9 @@ struct rw_spool;
 struct rw_spool *rw_spool_open(const char *dir, uint64_t max_bytes, enum rw_spool_policy policy,
 			       char *err, size_t errlen);
 void rw_spool_close(struct rw_spool *s);
+/* Gives the directory and the records in it to uid:gid (before a privilege
+ * drop, so that the spool stays writable). 0 or -1 (errno). */
+int rw_spool_chown(struct rw_spool *s, unsigned uid, unsigned gid);
 
 /* Stores one record. Returns 0 (stored; *seq set, oldest records may have
  * been dropped to make room), 1 (dropped under drop-newest, or larger than

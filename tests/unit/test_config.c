@@ -993,6 +993,25 @@ static void test_validate(void **state)
 	cfg.max_buffer = 100;
 	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), -1);
 	assert_string_equal(err, "max_buffer: 100 is below the minimum of 4096 bytes");
+
+	/* Stream outputs need their spool, TLS its CA. */
+	expect_ok("listen = 1\ntransparent = yes\noutput = tcp://h:514\n");
+	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "output tcp://h:514: set siem_spool_dir (tcp:// and tls:// spool "
+	                         "records on disk until they are delivered)");
+	expect_ok("listen = 1\ntransparent = yes\noutput = tls://h:6514\nsiem_spool_dir = /s\n");
+	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "output tls://h:6514: set siem_ca_file (the receiver's "
+	                         "certificate is verified against it)");
+	expect_ok("listen = 1\ntransparent = yes\noutput = udp://h:514\noutput = syslog\n");
+	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.siem_format, RW_CONF_SIEM_JSON);
+	assert_int_equal(cfg.siem_spool_policy, RW_CONF_DROP_OLDEST);
+	assert_int_equal(cfg.siem_spool_max, 64 * 1024 * 1024);
+	set_err("siem_format", "xml", "siem_format: expected json, rfc5424 or cef, not 'xml'");
+	set_err("siem_spool_policy", "random",
+	        "siem_spool_policy: expected drop-oldest or drop-newest, not 'random'");
+	set_err("siem_spool_max", "1k", "siem_spool_max: 1k is below the minimum of 4096 bytes");
 }
 
 static void test_validate_loop(void **state)
@@ -1057,7 +1076,17 @@ static void test_format_round_trip(void **state)
 	          "max_buffer = 5000\n"
 	          "max_connections = 7\n"
 	          "expected_cert_sha256 = "
-	          "3a5f0c9e11428bd7602a4c93e81d75b0c4198e2f6da3570b91ee483cd27a06f5\n");
+	          "3a5f0c9e11428bd7602a4c93e81d75b0c4198e2f6da3570b91ee483cd27a06f5\n"
+	          "siem_ca_file = /etc/ca.pem\n"
+	          "siem_cert_file = \"/etc/c d.pem\"\n"
+	          "siem_key_file = /etc/k.pem\n"
+	          "siem_spool_dir = /var/spool/rdpwhy\n"
+	          "siem_spool_max = 3000k\n"
+	          "siem_spool_policy = drop-newest\n"
+	          "siem_format = cef\n");
+	assert_int_equal(cfg.siem_spool_max, 3000 * 1024);
+	assert_int_equal(cfg.siem_spool_policy, RW_CONF_DROP_NEWEST);
+	assert_int_equal(cfg.siem_format, RW_CONF_SIEM_CEF);
 	first = cfg;
 	size_t n = rw_config_format(&first, text, sizeof(text));
 	assert_int_equal(n, strlen(text));

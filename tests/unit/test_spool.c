@@ -206,6 +206,24 @@ static void test_many(void **state)
 	rw_spool_close(s);
 }
 
+static void test_chown(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	struct rw_spool *s = open_spool(1 << 20, RW_SPOOL_DROP_OLDEST);
+	put(s, "x", 1);
+	assert_int_equal(rw_spool_chown(s, 65534, 65534), 0);
+	struct stat st;
+	char path[256];
+	snprintf(path, sizeof(path), "%s/00000000000000000001", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	rw_spool_close(s);
+}
+
 static void test_bad_dir(void **state)
 {
 	(void)state;
@@ -225,6 +243,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_drop_oldest, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_drop_newest, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_chown, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_dir, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -311,6 +311,11 @@ static void test_header_and_json(void **state)
 	assert_non_null(strstr(msg, "\"host.name\":\"gw-1\""));
 	assert_non_null(strstr(msg, "\"rdp.cookie\":\"alice\""));
 	assert_int_equal(b.data[b.len - 1], '}');
+	size_t sd = 0, mo = 0;
+	rw_buf_reset(&b);
+	assert_int_equal(rw_siem_message_parts(RW_SIEM_JSON, &r, &meta, &b, &sd, &mo), 0);
+	assert_memory_equal(b.data + sd, "[rdpwhy@32473 id=", 17);
+	assert_memory_equal(b.data + mo, "{\"", 2);
 
 	/* A normal close is informational; no host, no pid: "-". */
 	rw_buf_reset(&b);

@@ -1,0 +1,569 @@
+#!/usr/bin/env python3
+"""SIEM output against a real rsyslog on loopback (tests/siem_rsyslog.sh).
+
+rdpwhy proxy --upstream to a fake RDP host that answers the X.224 Connection
+Request with a Connection Confirm; clients make short connections, each with
+its own cookie (the test's key for "this record arrived"); the proxy sends
+every record to rsyslog over tcp:// (and tls:// with a test CA), with a spool.
+
+1. TCP: 10,000 connections while rsyslog is stopped and started twice: every
+   cookie arrives at least once, every line rsyslog wrote is a JSON object with
+   a rdpwhy.record_id, duplicates (allowed) are the same record.
+2. SIGKILL: rsyslog down, records spooled, rdpwhy killed with SIGKILL; after a
+   restart of both, the spooled records arrive.
+3. Hostile cookie (quotes, backslashes, newline, control bytes, invalid
+   UTF-8, 10 KB) in each siem_format (json, rfc5424, cef), over tcp:// and
+   udp://: exactly one well-formed line per transport, the cookie decodes back.
+4. TLS: rsyslog's GnuTLS driver with a certificate from a test CA; first with
+   the wrong CA configured in rdpwhy (refused, records stay spooled), then with
+   the right one (delivered).
+
+Exit 77 (skipped) when rsyslogd or openssl is missing.
+"""
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+RDPWHY = os.path.abspath(sys.argv[1])
+N_TCP = int(os.environ.get("SIEM_N", "10000"))
+CC = bytes.fromhex("030000130ed000001234000201080001000000")
+
+
+def log(msg):
+    print(f"[siem_rsyslog] {msg}", file=sys.stderr, flush=True)
+
+
+def fail(msg):
+    log(f"FAIL: {msg}")
+    sys.exit(1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cr(cookie):
+    body = b"Cookie: mstshash=" + cookie.encode() + b"\r\n" + bytes.fromhex("0100080003000000")
+    x224 = bytes([6 + len(body), 0xE0, 0, 0, 0, 0, 0]) + body
+    return bytes([3, 0]) + (4 + len(x224)).to_bytes(2, "big") + x224
+
+
+class FakeHost(threading.Thread):
+    """Reads the CR, answers a CC, closes."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(512)
+        self.port = self.sock.getsockname()[1]
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def serve(c):
+        try:
+            c.settimeout(10)
+            c.recv(4096)
+            c.sendall(CC)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+def connect_once(port, cookie):
+    for attempt in range(20):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(cr(cookie))
+                while s.recv(4096):
+                    pass
+            return
+        except OSError:
+            time.sleep(0.05 * (attempt + 1))
+    fail(f"connection for {cookie} failed")
+
+
+def drive(port, cookies, workers=16, hooks=None):
+    hooks = hooks or {}
+    with ThreadPoolExecutor(workers) as pool:
+        futs = []
+        for i, c in enumerate(cookies):
+            if i in hooks:
+                for f in futs:
+                    f.result()
+                futs = []
+                hooks[i]()
+            futs.append(pool.submit(connect_once, port, c))
+        for f in futs:
+            f.result()
+
+
+class Rsyslog:
+    def __init__(self, work, port, tls=None, udp_port=None, template="%msg%\\n"):
+        self.work = work
+        self.port = port
+        self.out = os.path.join(work, "received.log")
+        self.conf = os.path.join(work, "rsyslog.conf")
+        self.pidfile = os.path.join(work, "rsyslog.pid")
+        os.makedirs(os.path.join(work, "rsyswork"), exist_ok=True)
+        tls_global = ""
+        tls_module = ""
+        if tls:
+            tls_global = (f'defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="{tls["ca"]}" '
+                          f'defaultNetstreamDriverCertFile="{tls["cert"]}" '
+                          f'defaultNetstreamDriverKeyFile="{tls["key"]}"')
+            tls_module = ' StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon"'
+        udp = ""
+        if udp_port:
+            udp = (f'module(load="imudp")\n'
+                   f'input(type="imudp" address="127.0.0.1" port="{udp_port}" ruleset="rdpwhy")')
+        with open(self.conf, "w") as f:
+            f.write(f'''
+global(workDirectory="{work}/rsyswork" maxMessageSize="256k" {tls_global})
+module(load="imtcp"{tls_module})
+input(type="imtcp" address="127.0.0.1" port="{port}" ruleset="rdpwhy")
+{udp}
+template(name="msgonly" type="string" string="{template}")
+ruleset(name="rdpwhy") {{
+  action(type="omfile" file="{self.out}" template="msgonly")
+}}
+''')
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(["rsyslogd", "-n", "-f", self.conf, "-i", self.pidfile],
+                                     stdout=subprocess.DEVNULL, stderr=open(self.out + ".err", "a"))
+        RUNNING.append(self.proc)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        fail("rsyslogd did not start: " + open(self.out + ".err").read())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def lines(self):
+        try:
+            with open(self.out, "rb") as f:
+                return f.read().split(b"\n")[:-1]
+        except FileNotFoundError:
+            return []
+
+
+class Proxy:
+    def __init__(self, work, upstream, output, extra=()):
+        self.port = free_port()
+        self.args = [RDPWHY, "proxy", "--listen", f"127.0.0.1:{self.port}",
+                     "--upstream", f"127.0.0.1:{upstream}", "--output", output,
+                     "--set", f"siem_spool_dir={work}/spool", *extra]
+        self.err = os.path.join(work, "rdpwhy.err")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
+                                     stderr=open(self.err, "a"))
+        RUNNING.append(self.proc)
+        for _ in range(100):
+            if self.proc.poll() is not None:
+                fail("rdpwhy exited: " + open(self.err).read()[-2000:])
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        fail("rdpwhy did not listen")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                fail("rdpwhy did not stop on SIGTERM")
+            if sig == signal.SIGTERM and self.proc.returncode != 0:
+                fail(f"rdpwhy exited with {self.proc.returncode}: {open(self.err).read()[-2000:]}")
+        err = open(self.err).read()
+        for bad in ("Sanitizer", "runtime error:"):
+            if bad in err:
+                fail(f"{bad} in rdpwhy's log: {err[err.index(bad) - 200:][:2000]}")
+        self.proc = None
+
+
+def check(rs, cookies, timeout=120):
+    """Waits until every cookie arrived; checks every line. Returns (lines, ids)."""
+    want = set(cookies)
+    deadline = time.time() + timeout
+    while True:
+        seen = {}
+        bad = []
+        lines = rs.lines()
+        for ln in lines:
+            try:
+                rec = json.loads(ln)
+            except ValueError:
+                bad.append(ln[:200])
+                continue
+            rid = rec.get("rdpwhy.record_id")
+            ck = rec.get("rdp.cookie")
+            if not rid or len(rid) != 32:
+                bad.append(ln[:200])
+                continue
+            if rid in seen and seen[rid] != ck:
+                fail(f"record id {rid} used for two records")
+            seen[rid] = ck
+        if bad:
+            fail(f"{len(bad)} malformed lines, e.g. {bad[0]!r}")
+        got = set(seen.values())
+        missing = want - got
+        if not missing:
+            return len(lines), len(seen)
+        if time.time() > deadline:
+            fail(f"{len(missing)} of {len(want)} records never arrived, e.g. {sorted(missing)[:5]}")
+        time.sleep(0.5)
+
+
+def make_ca(work):
+    """A test CA and a server certificate for 127.0.0.1; a second, unrelated CA."""
+    d = os.path.join(work, "pki")
+    os.makedirs(d)
+
+    def run(*a):
+        subprocess.run(a, check=True, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    for ca in ("ca", "other"):
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", f"/CN=rdpwhy test {ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.pem")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", "server.key", "-out", "server.csr")
+    with open(os.path.join(d, "ext.cnf"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "server.pem")
+    return {k: os.path.join(d, v) for k, v in
+            (("ca", "ca.pem"), ("other", "other.pem"), ("cert", "server.pem"), ("key", "server.key"))}
+
+
+def spool_count(work, cookie_prefix=None):
+    """Records in the spool; with cookie_prefix, only those whose cookie
+    starts with it."""
+    n = 0
+    for root, _, files in os.walk(os.path.join(work, "spool")):
+        for f in files:
+            if not f.isdigit():
+                continue
+            if cookie_prefix is None:
+                n += 1
+                continue
+            try:
+                with open(os.path.join(root, f), "rb") as fh:
+                    text = fh.read()
+            except FileNotFoundError:
+                continue
+            if b'"rdp.cookie":"' + cookie_prefix.encode() in text:
+                n += 1
+    return n
+
+
+RUNNING = []
+
+
+def cleanup():
+    for p in RUNNING:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(cleanup)
+
+
+def test_tcp(work):
+    host = FakeHost()
+    host.start()
+    rport = free_port()
+    rs = Rsyslog(work, rport)
+    rs.start()
+    px = Proxy(work, host.port, f"tcp://127.0.0.1:{rport}")
+    px.start()
+
+    def bounce():
+        log(f"stopping rsyslog ({len(rs.lines())} lines so far)")
+        rs.stop()
+        time.sleep(1.5)
+        rs.start()
+        log("rsyslog started again")
+
+    cookies = [f"t{i}" for i in range(N_TCP)]
+    t0 = time.time()
+    drive(px.port, cookies, hooks={N_TCP // 3: bounce, 2 * N_TCP // 3: bounce})
+    log(f"{N_TCP} connections in {time.time() - t0:.1f} s")
+    lines, ids = check(rs, cookies)
+    log(f"TCP: all {N_TCP} records arrived ({lines} lines, {ids} distinct ids, "
+        f"{lines - N_TCP} duplicates)")
+
+    # SIGKILL with records spooled.
+    rs.stop()
+    kc = [f"k{i}" for i in range(300)]
+    drive(px.port, kc)
+    # The proxy writes a record once both sides closed, which can be just
+    # after the client saw its EOF: wait until all 300 are spooled.
+    for _ in range(100):
+        if spool_count(work, "k") >= 300:
+            break
+        time.sleep(0.1)
+    n = spool_count(work, "k")
+    if n < 300:
+        fail(f"only {n} of 300 records spooled while rsyslog was down")
+    px.stop(signal.SIGKILL)
+    log(f"rdpwhy killed with {n} records spooled")
+    rs.start()
+    px.start()
+    check(rs, kc, timeout=60)
+    log("SIGKILL: spooled records delivered after the restart")
+    px.stop()
+    rs.stop()
+    err = open(px.err).read()
+    if "records left in the spool" not in err:
+        fail("no log line about the spool at restart")
+    if "emitted" not in err:
+        fail("no counters line at exit")
+
+
+HOSTILE_PIECE = 'a\nb"q"\\s]x|y=z\x01\x1f\x7f\udcff\udcc3(\u20ac '
+
+
+def hostile_cookie():
+    piece = HOSTILE_PIECE.encode("utf-8", "surrogateescape")
+    raw = (piece * (10 * 1024 // len(piece) + 1))[:10 * 1024]
+    return raw
+
+
+def as_text(raw, cef=False, json_mode=False):
+    """What a format decodes the cookie to: backslash doubled, control bytes
+    and invalid UTF-8 as \\xhh (CEF: newline/CR as themselves; JSON: every
+    control byte as itself, JSON escapes them)."""
+    out = []
+    i = 0
+    while i < len(raw):
+        if raw[i:i + 3] == "\u20ac".encode():
+            out.append("\u20ac")
+            i += 3
+            continue
+        c = raw[i]
+        if c == 0x5C:
+            out.append("\\\\")
+        elif (cef and c in (10, 13)) or (json_mode and (c < 0x20 or c == 0x7F)):
+            out.append(chr(c))
+        elif c < 0x20 or c == 0x7F or c >= 0x80:
+            out.append("\\x%02x" % c)
+        else:
+            out.append(chr(c))
+        i += 1
+    return "".join(out)
+
+
+def hostile_connect(port, raw):
+    body = b"Cookie: mstshash=" + raw + b"\r\n" + bytes.fromhex("0100080003000000")
+    x224 = bytes([6, 0xE0, 0, 0, 0, 0, 0]) + body
+    tpkt = bytes([3, 0]) + (4 + len(x224)).to_bytes(2, "big") + x224
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(tpkt)
+        try:
+            while s.recv(4096):
+                pass
+        except ConnectionResetError:
+            pass  # the fake host closes with part of the long CR unread
+
+
+def sd_param(line, name):
+    key = f' {name}="'
+    i = line.index(key) + len(key)
+    out = []
+    while line[i] != '"':
+        if line[i] == "\\":
+            if line[i + 1] not in '"\\]':
+                fail(f"bad SD escape {line[i:i + 2]!r}")
+            i += 1
+        elif line[i] == "]":
+            fail("unescaped ] in an SD value")
+        out.append(line[i])
+        i += 1
+    return "".join(out), line[i + 1:]
+
+
+def cef_ext(msg):
+    import re
+    head = re.match(r"CEF:0(\|(?:[^|\\]|\\[|\\])*){6}\|", msg)
+    if not head:
+        fail(f"CEF header malformed: {msg[:200]!r}")
+    ext = msg[head.end():]
+    pairs = {}
+    for part in re.split(r" (?=[A-Za-z0-9]+=)", ext):
+        k, _, v = part.partition("=")
+        val = []
+        i = 0
+        while i < len(v):
+            if v[i] == "\\":
+                e = v[i + 1]
+                if e not in "=\\nr":
+                    fail(f"bad CEF escape {v[i:i + 2]!r}")
+                val.append({"n": "\n", "r": "\r"}.get(e, e))
+                i += 2
+                continue
+            if v[i] == "=":
+                fail("unescaped = in a CEF value")
+            val.append(v[i])
+            i += 1
+        pairs[k] = "".join(val)
+    return pairs
+
+
+def test_hostile(work):
+    host = FakeHost()
+    host.start()
+    raw = hostile_cookie()
+    for fmt in ("json", "rfc5424", "cef"):
+        d = os.path.join(work, fmt)
+        os.makedirs(d)
+        rport, uport = free_port(), free_port()
+        rs = Rsyslog(d, rport, udp_port=uport, template="%structured-data% %msg%\\n")
+        rs.start()
+        px = Proxy(d, host.port, f"tcp://127.0.0.1:{rport}",
+                   extra=["--output", f"udp://127.0.0.1:{uport}", "--set", f"siem_format={fmt}"])
+        px.start()  # its probe connection makes a first record (no cookie)
+        hostile_connect(px.port, raw)
+        deadline = time.time() + 20
+        while True:
+            lines = [ln for ln in rs.lines() if len(ln) > 10000]
+            if len(lines) >= 2 or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        px.stop()
+        rs.stop()
+        if len(lines) != 2:
+            fail(f"{fmt}: {len(lines)} long lines, want 2 (tcp and udp)")
+        for ln in lines:
+            if b"#0" in ln:
+                fail(f"{fmt}: rsyslog had to escape a control byte")
+            line = ln.decode("utf-8")  # strict: must be valid UTF-8
+            if fmt == "json":
+                sd, _, msg = line.partition("] ")
+                rec = json.loads(msg)
+                if rec["rdp.cookie"] != as_text(raw, json_mode=True):
+                    fail(f"json: cookie decodes to {rec['rdp.cookie'][:80]!r}")
+                if len(rec.get("rdpwhy.record_id", "")) != 32 or \
+                        f'id="{rec["rdpwhy.record_id"]}"' not in sd:
+                    fail("json: record id missing or not the SD id")
+            elif fmt == "rfc5424":
+                if not line.startswith("[rdpwhy@32473 "):
+                    fail(f"rfc5424: {line[:100]!r}")
+                val, _ = sd_param(line, "cookie")
+                if val != as_text(raw):
+                    fail(f"rfc5424: cookie decodes to {val[:80]!r}")
+            else:
+                sd, _, msg = line.partition("] ")
+                pairs = cef_ext(msg)
+                if pairs.get("cs1") != as_text(raw, cef=True):
+                    fail(f"cef: cookie decodes to {pairs.get('cs1', '')[:80]!r}")
+                if pairs.get("cs1Label") != "rdpCookie" or len(pairs.get("externalId", "")) != 32:
+                    fail("cef: labels or id missing")
+        log(f"hostile cookie: one well-formed event per transport in format {fmt}")
+
+
+def test_tls(work, pki):
+    host = FakeHost()
+    host.start()
+    rport = free_port()
+    rs = Rsyslog(work, rport, tls=pki)
+    rs.start()
+    # Wrong CA: refused, records stay spooled.
+    px = Proxy(work, host.port, f"tls://127.0.0.1:{rport}",
+               extra=["--set", f"siem_ca_file={pki['other']}"])
+    px.start()
+    cookies = [f"s{i}" for i in range(500)]
+    drive(px.port, cookies)
+    time.sleep(2)
+    if rs.lines():
+        fail("records delivered to a receiver with an untrusted certificate")
+    for _ in range(100):
+        if spool_count(work, "s") >= 500:
+            break
+        time.sleep(0.1)
+    n = spool_count(work, "s")
+    if n < 500:
+        fail(f"untrusted receiver: only {n} of 500 records spooled")
+    px.stop()
+    if "certificate" not in open(px.err).read():
+        fail("no log line about the certificate")
+    log(f"TLS: untrusted receiver refused, {n} records spooled")
+    px = Proxy(work, host.port, f"tls://127.0.0.1:{rport}",
+               extra=["--set", f"siem_ca_file={pki['ca']}"])
+    px.start()
+    more = [f"u{i}" for i in range(500)]
+    drive(px.port, more)
+    lines, ids = check(rs, cookies + more, timeout=60)
+    log(f"TLS: all 1000 records arrived ({lines} lines)")
+    px.stop()
+    rs.stop()
+
+
+def main():
+    if not shutil.which("rsyslogd") or not shutil.which("openssl"):
+        log("rsyslogd or openssl missing: skipped")
+        sys.exit(77)
+    base = tempfile.mkdtemp(prefix="rw_siem_")
+    try:
+        os.makedirs(os.path.join(base, "tcp"))
+        if os.environ.get("SIEM_ONLY") != "hostile":
+            test_tcp(os.path.join(base, "tcp"))
+        os.makedirs(os.path.join(base, "hostile"))
+        test_hostile(os.path.join(base, "hostile"))
+        if os.path.exists("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so") or \
+                subprocess.run("ls /usr/lib/*/rsyslog/lmnsd_gtls.so", shell=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+            os.makedirs(os.path.join(base, "tls"))
+            test_tls(os.path.join(base, "tls"), make_ca(os.path.join(base, "tls")))
+        else:
+            log("rsyslog-gnutls missing: TLS part skipped")
+    finally:
+        if os.environ.get("SIEM_KEEP"):
+            log(f"kept {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    log("PASS")
+
+
+if __name__ == "__main__":
+    main()
