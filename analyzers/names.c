@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#define NAME_OR(tab, i, dflt) \
+#define NAME_OR(tab, i, dflt)                                                                      \
 	((size_t)(i) < sizeof(tab) / sizeof(tab[0]) && tab[i] ? tab[i] : (dflt))
 
 const char *rw_status_name(int status)
@@ -52,38 +52,38 @@ const char *rw_close_kind_name(enum rw_close_kind k)
 const char *rw_phase_name(enum rw_phase p)
 {
 	static const char *const t[] = {"tcp_connect", "x224", "tls_handshake",
-					"nla",         "rdp",  "established"};
+	                                "nla",         "rdp",  "established"};
 	return NAME_OR(t, p, "tcp_connect");
 }
 
 const char *rw_cause_name(enum rw_cause c)
 {
 	static const char *const t[] = {
-		[RW_CAUSE_UNKNOWN] = "unknown",
-		[RW_CAUSE_NORMAL_CLOSE] = "normal_close",
-		[RW_CAUSE_CLIENT_CANCELLED] = "client_cancelled",
-		[RW_CAUSE_UPSTREAM_REFUSED] = "upstream_refused",
-		[RW_CAUSE_UPSTREAM_UNREACHABLE] = "upstream_unreachable",
-		[RW_CAUSE_X224_NO_RESPONSE] = "x224_no_response",
-		[RW_CAUSE_X224_CLOSED_BY_SERVER] = "x224_closed_by_server",
-		[RW_CAUSE_TLS_TERMINATING_MIDDLEBOX] = "tls_terminating_middlebox",
-		[RW_CAUSE_SECURITY_NEGOTIATION_FAILURE] = "security_negotiation_failure",
-		[RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH] = "tls_protocol_version_mismatch",
-		[RW_CAUSE_TLS_CIPHER_MISMATCH] = "tls_cipher_mismatch",
-		[RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT] = "tls_rejected_without_alert",
-		[RW_CAUSE_CERTIFICATE_EXPIRED] = "certificate_expired",
-		[RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT] = "certificate_rejected_by_client",
-		[RW_CAUSE_TLS_STREAM_ALTERED] = "tls_stream_altered",
-		[RW_CAUSE_RESET_INJECTED] = "reset_injected",
-		[RW_CAUSE_RESET_BY_SERVER] = "reset_by_server",
-		[RW_CAUSE_RESET_BY_CLIENT] = "reset_by_client",
-		[RW_CAUSE_NLA_FAILED] = "nla_failed",
-		[RW_CAUSE_HANDSHAKE_TIMEOUT] = "handshake_timeout",
-		[RW_CAUSE_MTU_BLACKHOLE] = "mtu_blackhole",
-		[RW_CAUSE_TLS_ALERT] = "tls_alert",
-		[RW_CAUSE_NOT_RDP] = "not_rdp",
-		[RW_CAUSE_STILL_OPEN] = "still_open",
-		[RW_CAUSE_RDP_CLOSED_BY_SERVER] = "rdp_closed_by_server",
+	        [RW_CAUSE_UNKNOWN] = "unknown",
+	        [RW_CAUSE_NORMAL_CLOSE] = "normal_close",
+	        [RW_CAUSE_CLIENT_CANCELLED] = "client_cancelled",
+	        [RW_CAUSE_UPSTREAM_REFUSED] = "upstream_refused",
+	        [RW_CAUSE_UPSTREAM_UNREACHABLE] = "upstream_unreachable",
+	        [RW_CAUSE_X224_NO_RESPONSE] = "x224_no_response",
+	        [RW_CAUSE_X224_CLOSED_BY_SERVER] = "x224_closed_by_server",
+	        [RW_CAUSE_TLS_TERMINATING_MIDDLEBOX] = "tls_terminating_middlebox",
+	        [RW_CAUSE_SECURITY_NEGOTIATION_FAILURE] = "security_negotiation_failure",
+	        [RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH] = "tls_protocol_version_mismatch",
+	        [RW_CAUSE_TLS_CIPHER_MISMATCH] = "tls_cipher_mismatch",
+	        [RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT] = "tls_rejected_without_alert",
+	        [RW_CAUSE_CERTIFICATE_EXPIRED] = "certificate_expired",
+	        [RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT] = "certificate_rejected_by_client",
+	        [RW_CAUSE_TLS_STREAM_ALTERED] = "tls_stream_altered",
+	        [RW_CAUSE_RESET_INJECTED] = "reset_injected",
+	        [RW_CAUSE_RESET_BY_SERVER] = "reset_by_server",
+	        [RW_CAUSE_RESET_BY_CLIENT] = "reset_by_client",
+	        [RW_CAUSE_NLA_FAILED] = "nla_failed",
+	        [RW_CAUSE_HANDSHAKE_TIMEOUT] = "handshake_timeout",
+	        [RW_CAUSE_MTU_BLACKHOLE] = "mtu_blackhole",
+	        [RW_CAUSE_TLS_ALERT] = "tls_alert",
+	        [RW_CAUSE_NOT_RDP] = "not_rdp",
+	        [RW_CAUSE_STILL_OPEN] = "still_open",
+	        [RW_CAUSE_RDP_CLOSED_BY_SERVER] = "rdp_closed_by_server",
 	};
 	return NAME_OR(t, c, "unknown");
 }

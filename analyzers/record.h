@@ -16,18 +16,18 @@
 #define RW_EVIDENCE_LEN 96
 
 struct rw_endpoint {
-	int family;        /* AF_INET or AF_INET6 (numeric: 2 or 10 on Linux) */
-	uint8_t addr[16];  /* network order; IPv4 in the first 4 bytes */
-	uint16_t port;     /* host order */
+	int family;       /* AF_INET or AF_INET6 (numeric: 2 or 10 on Linux) */
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
+	uint16_t port;    /* host order */
 };
 
 /* One side's TLS alert, the first one seen from that side. */
 struct rw_alert {
 	bool seen;
-	bool encrypted;    /* sent after ChangeCipherSpec: level/description unknown */
-	uint8_t level;     /* 1 warning, 2 fatal */
+	bool encrypted; /* sent after ChangeCipherSpec: level/description unknown */
+	uint8_t level;  /* 1 warning, 2 fatal */
 	uint8_t description;
-	bool inferred;     /* TLS 1.3: an encrypted record of alert size, not a Finished */
+	bool inferred;       /* TLS 1.3: an encrypted record of alert size, not a Finished */
 	enum rw_phase phase; /* phase when it was sent */
 	uint64_t ts_us;
 };
@@ -35,10 +35,10 @@ struct rw_alert {
 /* Per-direction TCP facts that only a capture can see. */
 struct rw_tcp_stats {
 	uint32_t packets;
-	uint32_t retransmits;            /* segments that repeat already-seen bytes */
+	uint32_t retransmits;               /* segments that repeat already-seen bytes */
 	uint32_t large_unacked_retransmits; /* full-size segments retransmitted and never ACKed */
-	uint16_t max_segment;            /* largest payload seen */
-	uint32_t gaps;                   /* holes the capture never filled */
+	uint16_t max_segment;               /* largest payload seen */
+	uint32_t gaps;                      /* holes the capture never filled */
 	uint64_t gap_bytes;
 };
 
@@ -61,14 +61,14 @@ enum rw_end_reason {
 };
 
 struct rw_record {
-	uint64_t id;                     /* caller-assigned sequence number */
-	uint64_t ts_open_us;             /* first event (SYN or first packet) */
-	uint64_t ts_close_us;            /* last event */
+	uint64_t id;          /* caller-assigned sequence number */
+	uint64_t ts_open_us;  /* first event (SYN or first packet) */
+	uint64_t ts_close_us; /* last event */
 	struct rw_endpoint client, server;
-	bool saw_syn;                    /* capture started before the connection */
+	bool saw_syn; /* capture started before the connection */
 	bool saw_synack;
-	bool midstream;                  /* capture began after the TCP handshake */
-	uint64_t bytes[2];               /* payload bytes, indexed by rw_dir */
+	bool midstream;    /* capture began after the TCP handshake */
+	uint64_t bytes[2]; /* payload bytes, indexed by rw_dir */
 	/* When each phase began (0 = never reached), relative order = timeline. */
 	uint64_t phase_ts_us[RW_PHASE_COUNT];
 	bool phase_reached[RW_PHASE_COUNT];
@@ -78,15 +78,15 @@ struct rw_record {
 	uint64_t fin_ts_us[2];
 	bool rst_seen[2];
 	uint64_t rst_ts_us[2];
-	int rst_ttl[2];                  /* -1 unknown */
-	int ttl_baseline[2];             /* usual TTL of that side's packets, -1 unknown */
+	int rst_ttl[2];      /* -1 unknown */
+	int ttl_baseline[2]; /* usual TTL of that side's packets, -1 unknown */
 	/* The first FIN or RST of the connection: who closed, how, and when. */
 	bool closed;
 	enum rw_dir first_close_dir;
 	enum rw_close_kind first_close_kind;
 	uint64_t first_close_ts_us;
 	enum rw_phase first_close_phase;
-	int connect_failed;              /* 0 or an rw_close_kind (REFUSED/UNREACHABLE/TIMEOUT) */
+	int connect_failed; /* 0 or an rw_close_kind (REFUSED/UNREACHABLE/TIMEOUT) */
 	bool timed_out;
 	enum rw_phase timeout_phase;
 	uint64_t timeout_ts_us;
@@ -96,48 +96,48 @@ struct rw_record {
 	bool cr_seen, cc_seen, dr_seen[2];
 	uint64_t cr_ts_us, cc_ts_us;
 	enum rw_x224_token_kind token_kind;
-	char *token;                     /* owned copy (raw bytes, NUL-terminated) */
+	char *token; /* owned copy (raw bytes, NUL-terminated) */
 	size_t token_len;
 	bool neg_req_present;
 	uint8_t neg_req_flags;
-	uint32_t requested_protocols;    /* 0 = standard RDP security */
+	uint32_t requested_protocols; /* 0 = standard RDP security */
 	bool neg_rsp_present;
 	uint8_t neg_rsp_flags;
 	uint32_t selected_protocol;
 	bool neg_failure_present;
 	uint32_t neg_failure_code;
-	bool x224_error[2];              /* a TPKT/X.224 packet did not decode */
-	int x224_status[2];              /* its rw_status */
-	bool server_tls_before_cc;       /* server answered the CR with TLS bytes */
-	bool client_tls_without_x224;    /* client started with TLS, no X.224 CR */
-	uint64_t bytes_after_cc[2];      /* payload after the Connection Confirm */
-	bool not_tpkt[2];                /* first bytes of that direction were not TPKT */
-	uint8_t first_bytes[2][8];       /* first bytes of each direction, for evidence */
+	bool x224_error[2];           /* a TPKT/X.224 packet did not decode */
+	int x224_status[2];           /* its rw_status */
+	bool server_tls_before_cc;    /* server answered the CR with TLS bytes */
+	bool client_tls_without_x224; /* client started with TLS, no X.224 CR */
+	uint64_t bytes_after_cc[2];   /* payload after the Connection Confirm */
+	bool not_tpkt[2];             /* first bytes of that direction were not TPKT */
+	uint8_t first_bytes[2][8];    /* first bytes of each direction, for evidence */
 	size_t first_bytes_len[2];
 
 	/* TLS. */
-	bool tls_seen[2];                /* a TLS record arrived from that side */
+	bool tls_seen[2]; /* a TLS record arrived from that side */
 	bool sslv2_client_hello;
 	bool client_hello_seen, server_hello_seen, certificate_seen;
-	uint64_t ch_ts_us;               /* when the ClientHello arrived */
+	uint64_t ch_ts_us; /* when the ClientHello arrived */
 	struct rw_tls_client_hello ch;
 	struct rw_tls_server_hello sh;
-	struct rw_cert cert;             /* leaf (TLS <= 1.2 only) */
+	struct rw_cert cert; /* leaf (TLS <= 1.2 only) */
 	bool cert_parse_failed;
-	uint64_t cert_ts_us;             /* when the Certificate message arrived */
-	uint32_t client_hellos;          /* 2 after a HelloRetryRequest */
+	uint64_t cert_ts_us;    /* when the Certificate message arrived */
+	uint32_t client_hellos; /* 2 after a HelloRetryRequest */
 	bool hrr_seen;
 	bool tls13;
 	uint32_t client_first_encrypted_len; /* TLS 1.3: Finished or an encrypted alert */
 	size_t cert_chain_len;
 	bool ccs_seen[2];
-	uint32_t encrypted_records[2];   /* records after CCS / TLS 1.3 encrypted */
+	uint32_t encrypted_records[2]; /* records after CCS / TLS 1.3 encrypted */
 	uint32_t handshake_records[2];
 	bool tls_established;
 	uint64_t tls_done_ts_us;
-	struct rw_alert alert[2];        /* indexed by rw_dir of the sender */
+	struct rw_alert alert[2]; /* indexed by rw_dir of the sender */
 	bool tls_framing_error[2];
-	int tls_framing_status[2];       /* rw_status of the first framing error */
+	int tls_framing_status[2]; /* rw_status of the first framing error */
 	uint64_t tls_framing_ts_us[2];
 	char ja3[RW_JA3_STR_MAX];
 	char ja3_md5[33];
@@ -146,7 +146,7 @@ struct rw_record {
 	char ja4[40];
 
 	/* NLA / RDP. */
-	uint32_t nla_flights[2];         /* direction changes counted as flights */
+	uint32_t nla_flights[2]; /* direction changes counted as flights */
 	uint32_t rdp_flights[2];
 	uint64_t rdp_bytes[2];
 	uint32_t server_last_flight_records; /* records in the server's latest NLA/RDP flight */
@@ -154,7 +154,7 @@ struct rw_record {
 
 	/* Facts the caller (proxy, capture config) adds. */
 	enum rw_end_reason end_reason;
-	bool proxy;                      /* record made by the inline proxy */
+	bool proxy; /* record made by the inline proxy */
 	uint64_t proxy_connect_ms;
 	bool has_original_dst;
 	struct rw_endpoint original_dst;

@@ -64,14 +64,14 @@ enum rw_cause {
 /* Parser results: >= 0 is the number of bytes consumed; < 0 one of these. */
 enum rw_status {
 	RW_OK = 0,
-	RW_E_NEED_MORE = -1,   /* valid so far, the input ends too early */
-	RW_E_VERSION = -2,     /* wrong protocol version field */
-	RW_E_LENGTH = -3,      /* a length field is impossible */
-	RW_E_TYPE = -4,        /* unknown or unexpected type/code */
-	RW_E_TRAILING = -5,    /* bytes left over inside a bounded structure */
-	RW_E_TOO_MANY = -6,    /* more items than the analyzer keeps */
-	RW_E_CERT = -7,        /* OpenSSL could not decode a certificate */
-	RW_E_VALUE = -8,       /* a field holds a value the spec forbids */
+	RW_E_NEED_MORE = -1, /* valid so far, the input ends too early */
+	RW_E_VERSION = -2,   /* wrong protocol version field */
+	RW_E_LENGTH = -3,    /* a length field is impossible */
+	RW_E_TYPE = -4,      /* unknown or unexpected type/code */
+	RW_E_TRAILING = -5,  /* bytes left over inside a bounded structure */
+	RW_E_TOO_MANY = -6,  /* more items than the analyzer keeps */
+	RW_E_CERT = -7,      /* OpenSSL could not decode a certificate */
+	RW_E_VALUE = -8,     /* a field holds a value the spec forbids */
 };
 
 const char *rw_status_name(int status);
@@ -82,7 +82,10 @@ const char *rw_phase_name(enum rw_phase p);
 const char *rw_cause_name(enum rw_cause c);
 
 /* Big-endian and little-endian loads; callers check bounds first. */
-static inline uint16_t rw_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t rw_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t rw_be24(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
@@ -91,7 +94,10 @@ static inline uint32_t rw_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
-static inline uint16_t rw_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint16_t rw_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
 static inline uint32_t rw_le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;

@@ -44,11 +44,10 @@ struct rw_session {
 	uint64_t bytes_at_cc[2]; /* stream offsets of the end of the Connection Confirm */
 	struct rw_tls_stream tls[2];
 	struct dir_ctx ctx[2];
-	int last_record_dir;   /* for flight counting, -1 = none */
-	bool nla_client_spoke; /* the client sent a CredSSP record (TLS 1.3 tickets come first) */
-	bool std_rdp;          /* CC selected standard RDP security */
-	bool app_started;      /* the client sent its first TLS application record */
-	uint64_t now_us;       /* timestamp of the event being handled */
+	int last_record_dir; /* for flight counting, -1 = none */
+	bool std_rdp;        /* CC selected standard RDP security */
+	bool app_started;    /* the client sent its first TLS application record */
+	uint64_t now_us;     /* timestamp of the event being handled */
 };
 
 /* Phases only move forward; a skipped one (nla without NLA) stays unreached. */
@@ -79,11 +78,9 @@ static void count_flight(struct rw_session *s, enum rw_dir dir, size_t len)
 	struct rw_record *r = &s->rec;
 	bool new_flight = s->last_record_dir != (int)dir;
 	s->last_record_dir = (int)dir;
+	/* Flights are counted from the client's first application record on
+	 * (on_record), so TLS 1.3 session tickets never count as CredSSP. */
 	if (s->phase == RW_PHASE_NLA) {
-		if (dir == RW_C2S)
-			s->nla_client_spoke = true;
-		else if (!s->nla_client_spoke)
-			return; /* TLS 1.3 session tickets, not CredSSP */
 		if (new_flight)
 			r->nla_flights[dir]++;
 		if (dir == RW_S2C) {
@@ -310,11 +307,6 @@ static const struct rw_tls_callbacks tls_cb = {
 
 /* ---- TPKT / X.224 ---------------------------------------------------- */
 
-static void switch_to_tls(struct rw_session *s, enum rw_dir dir)
-{
-	s->mode[dir] = M_TLS;
-}
-
 static void on_x224(struct rw_session *s, enum rw_dir dir, const uint8_t *p, size_t n)
 {
 	struct rw_record *r = &s->rec;
@@ -363,8 +355,8 @@ static void on_x224(struct rw_session *s, enum rw_dir dir, const uint8_t *p, siz
 		/* The next phase begins with its first byte, not with the CC: a
 		 * client that hangs up on the CC is still negotiating. */
 		if (tls_protocol(r->selected_protocol)) {
-			switch_to_tls(s, RW_S2C);
-			switch_to_tls(s, RW_C2S);
+			s->mode[RW_S2C] = M_TLS;
+			s->mode[RW_C2S] = M_TLS;
 		} else {
 			/* Standard RDP security: MCS follows in TPKT, not inspected. */
 			s->std_rdp = true;
@@ -410,7 +402,7 @@ static size_t feed_tpkt(struct rw_session *s, enum rw_dir dir, const uint8_t *p,
 				if (dir == RW_S2C && !s->rec.cc_seen)
 					s->rec.server_tls_before_cc = true;
 				s->tpkt_have[dir] = 0;
-				switch_to_tls(s, dir);
+				s->mode[dir] = M_TLS;
 				rw_tls_stream_feed(&s->tls[dir], buf, have);
 				return used;
 			}

@@ -29,11 +29,11 @@ void rw_session_free(struct rw_session *s);
 
 /* Events. */
 void rw_session_open(struct rw_session *s, uint64_t ts_us, const struct rw_endpoint *client,
-		     const struct rw_endpoint *server);
+                     const struct rw_endpoint *server);
 /* The capture saw (or did not see) the TCP handshake. */
 void rw_session_syn(struct rw_session *s, enum rw_dir dir, uint64_t ts_us);
 void rw_session_data(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, const uint8_t *p,
-		     size_t n);
+                     size_t n);
 /* A hole of `missing` bytes the capture will never fill. */
 void rw_session_gap(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, uint64_t missing);
 void rw_session_fin(struct rw_session *s, enum rw_dir dir, uint64_t ts_us);

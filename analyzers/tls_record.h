@@ -40,32 +40,32 @@ struct rw_tls_stream {
 	const struct rw_tls_callbacks *cb;
 	void *arg;
 	bool failed;
-	bool encrypted;       /* a CCS was seen: later handshake/alert bodies are opaque */
-	bool ccs_encrypts;    /* a CCS sets `encrypted` itself (default); false: the
-			       * ccs callback decides (TLS 1.3 compatibility CCS) */
-	uint64_t consumed;    /* bytes consumed in all, up to a failure */
-	bool first;           /* nothing consumed yet (SSLv2 hello check) */
-	size_t v2_skip;       /* rest of an SSLv2 ClientHello still to skip */
+	bool encrypted;    /* a CCS was seen: later handshake/alert bodies are opaque */
+	bool ccs_encrypts; /* a CCS sets `encrypted` itself (default); false: the
+	                    * ccs callback decides (TLS 1.3 compatibility CCS) */
+	uint64_t consumed; /* bytes consumed in all, up to a failure */
+	bool first;        /* nothing consumed yet (SSLv2 hello check) */
+	size_t v2_skip;    /* rest of an SSLv2 ClientHello still to skip */
 	uint8_t hdr[5];
 	size_t hdr_have;
 	uint8_t type;
-	size_t rec_left;      /* body bytes still to come in the current record */
-	uint8_t small[2];     /* alert / CCS body */
+	size_t rec_left;  /* body bytes still to come in the current record */
+	uint8_t small[2]; /* alert / CCS body */
 	size_t small_have;
 	/* Handshake message reassembly (may span records). */
 	uint8_t hs_hdr[4];
 	size_t hs_hdr_have;
-	size_t hs_need;       /* body length of the current message */
+	size_t hs_need; /* body length of the current message */
 	size_t hs_have;
 	bool hs_oversized;
-	uint8_t *hs_buf;      /* owned, hs_cap bytes, allocated on first use */
+	uint8_t *hs_buf; /* owned, hs_cap bytes, allocated on first use */
 	size_t hs_cap;
 	size_t max_msg;
 	uint64_t records;
 };
 
 void rw_tls_stream_init(struct rw_tls_stream *t, const struct rw_tls_callbacks *cb, void *arg,
-			size_t max_msg);
+                        size_t max_msg);
 void rw_tls_stream_free(struct rw_tls_stream *t);
 /* Feed bytes; returns 0, or the rw_status that stopped parsing. */
 int rw_tls_stream_feed(struct rw_tls_stream *t, const uint8_t *p, size_t n);

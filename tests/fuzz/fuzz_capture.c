@@ -27,21 +27,6 @@
 #include "fuzz_util.h"
 #include "record.h"
 
-static const int dlts[] = {
-        RW_DLT_EN10MB,
-        RW_DLT_LINUX_SLL,
-        RW_DLT_LINUX_SLL2,
-        RW_DLT_RAW_12,
-        RW_LINKTYPE_RAW,
-        RW_DLT_IPV4,
-        RW_DLT_IPV6,
-        RW_DLT_NULL,
-        RW_DLT_LOOP,
-        RW_DLT_RAW_14,
-        147 /* DLT_USER0: unsupported */,
-};
-#define N_DLTS (sizeof(dlts) / sizeof(dlts[0]))
-
 #define CLIENT_ISN 0x10000000u
 #define SERVER_ISN 0xfffff000u /* wraps: sequence arithmetic modulo 2^32 */
 
@@ -132,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = {data, size};
 	uint8_t c = fuzz_u8(&in);
-	int raw_dlt = dlts[fuzz_u8(&in) % N_DLTS];
+	int raw_dlt = fuzz_dlts[fuzz_u8(&in) % FUZZ_N_DLTS];
 
 	struct rw_capture_config cfg;
 	rw_capture_config_defaults(&cfg);

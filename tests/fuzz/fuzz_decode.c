@@ -7,26 +7,11 @@
 #include "decode.h"
 #include "fuzz_util.h"
 
-static const int dlts[] = {
-        RW_DLT_EN10MB,
-        RW_DLT_LINUX_SLL,
-        RW_DLT_LINUX_SLL2,
-        RW_DLT_RAW_12,
-        RW_LINKTYPE_RAW,
-        RW_DLT_IPV4,
-        RW_DLT_IPV6,
-        RW_DLT_NULL,
-        RW_DLT_LOOP,
-        RW_DLT_RAW_14,
-        147 /* DLT_USER0: unsupported */,
-};
-#define N_DLTS (sizeof(dlts) / sizeof(dlts[0]))
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	int dlt = dlts[data[0] % N_DLTS];
+	int dlt = fuzz_dlts[data[0] % FUZZ_N_DLTS];
 	size_t n = size - 1;
 	uint8_t *p = fuzz_dup(data + 1, n);
 	struct rw_packet pkt;

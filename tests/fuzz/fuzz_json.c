@@ -103,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < size; i++) {
 		uint32_t a = 0xFFFFFFFF, b = 0xEEEEEEEE;
 		size_t la = rw_utf8_seq(p + i, size - i, &a);
-		size_t lb = fuzz_utf8(p + i, size - i, &b);
+		size_t lb = check_utf8(p + i, size - i, &b);
 		FUZZ_CHECK(la == lb);
 		if (la)
 			FUZZ_CHECK(a == b);
@@ -118,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t esc_len = b.len - mark;
 	FUZZ_CHECK(rw_buf_puts(&b, "\"}\n") == 0);
 	const char *why;
-	if (!fuzz_json_line_ok(b.data, b.len, &why)) {
+	if (!check_json_line(b.data, b.len, NULL, &why)) {
 		fprintf(stderr, "escaped text is not a valid JSON string: %s\n", why);
 		FUZZ_CHECK(!"valid JSON");
 	}

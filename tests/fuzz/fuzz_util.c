@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "decode.h"
 #include "record.h"
 #include "record_format.h"
 #include "session.h"
@@ -16,6 +17,22 @@ void fuzz_fail(const char *file, int line, const char *what)
 	fflush(stderr);
 	abort();
 }
+
+/* The link types the decoder knows, and one it does not. */
+const int fuzz_dlts[] = {
+        RW_DLT_EN10MB,
+        RW_DLT_LINUX_SLL,
+        RW_DLT_LINUX_SLL2,
+        RW_DLT_RAW_12,
+        RW_LINKTYPE_RAW,
+        RW_DLT_IPV4,
+        RW_DLT_IPV6,
+        RW_DLT_NULL,
+        RW_DLT_LOOP,
+        RW_DLT_RAW_14,
+        147 /* DLT_USER0: unsupported */,
+};
+const size_t FUZZ_N_DLTS = sizeof(fuzz_dlts) / sizeof(fuzz_dlts[0]);
 
 /* ---- input reader ------------------------------------------------------ */
 
@@ -108,285 +125,6 @@ uint64_t fuzz_hash(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-/* ---- UTF-8 ------------------------------------------------------------- */
-
-size_t fuzz_utf8(const uint8_t *p, size_t n, uint32_t *cp)
-{
-	if (n == 0)
-		return 0;
-	uint8_t c = p[0];
-	size_t len;
-	uint32_t v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xE0) == 0xC0) {
-		len = 2, v = c & 0x1F, min = 0x80;
-	} else if ((c & 0xF0) == 0xE0) {
-		len = 3, v = c & 0x0F, min = 0x800;
-	} else if ((c & 0xF8) == 0xF0) {
-		len = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		v = v << 6 | (p[i] & 0x3F);
-	}
-	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-		return 0;
-	*cp = v;
-	return len;
-}
-
-/* ---- JSON line checker ------------------------------------------------- */
-
-#define MAX_KEYS  1024
-#define MAX_DEPTH 64
-
-struct jp {
-	const uint8_t *p;
-	size_t n, i;
-	const char *why;
-	size_t n_keys;
-	size_t key_off[MAX_KEYS], key_len[MAX_KEYS];
-};
-
-static bool jfail(struct jp *j, const char *why)
-{
-	if (!j->why)
-		j->why = why;
-	return false;
-}
-
-static void jws(struct jp *j)
-{
-	while (j->i < j->n && (j->p[j->i] == ' ' || j->p[j->i] == '\t' || j->p[j->i] == '\r'))
-		j->i++;
-}
-
-static bool jhex(uint8_t c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static bool jstring(struct jp *j, size_t *start, size_t *len)
-{
-	if (j->i >= j->n || j->p[j->i] != '"')
-		return jfail(j, "string expected");
-	j->i++;
-	*start = j->i;
-	while (j->i < j->n) {
-		uint8_t c = j->p[j->i];
-		if (c == '"') {
-			*len = j->i - *start;
-			j->i++;
-			return true;
-		}
-		if (c == '\\') {
-			if (j->i + 1 >= j->n)
-				return jfail(j, "string ends in a backslash");
-			uint8_t e = j->p[j->i + 1];
-			if (e == 'u') {
-				if (j->i + 6 > j->n || !jhex(j->p[j->i + 2]) ||
-				    !jhex(j->p[j->i + 3]) || !jhex(j->p[j->i + 4]) ||
-				    !jhex(j->p[j->i + 5]))
-					return jfail(j, "bad \\u escape");
-				j->i += 6;
-			} else if (e && strchr("\"\\/bfnrt", e)) {
-				j->i += 2;
-			} else {
-				return jfail(j, "bad escape");
-			}
-			continue;
-		}
-		if (c < 0x20)
-			return jfail(j, "raw control character in a string");
-		if (c == 0x7F)
-			return jfail(j, "raw DEL in a string");
-		uint32_t cp;
-		size_t k = fuzz_utf8(j->p + j->i, j->n - j->i, &cp);
-		if (k == 0)
-			return jfail(j, "invalid UTF-8 in a string");
-		if (cp >= 0x80 && cp <= 0x9F)
-			return jfail(j, "raw C1 control in a string");
-		j->i += k;
-	}
-	return jfail(j, "unterminated string");
-}
-
-static bool jdigits(struct jp *j)
-{
-	size_t s = j->i;
-	while (j->i < j->n && j->p[j->i] >= '0' && j->p[j->i] <= '9')
-		j->i++;
-	return j->i > s;
-}
-
-static bool jnumber(struct jp *j)
-{
-	if (j->i < j->n && j->p[j->i] == '-')
-		j->i++;
-	if (j->i < j->n && j->p[j->i] == '0')
-		j->i++;
-	else if (!jdigits(j))
-		return jfail(j, "bad number");
-	if (j->i < j->n && j->p[j->i] == '.') {
-		j->i++;
-		if (!jdigits(j))
-			return jfail(j, "bad fraction");
-	}
-	if (j->i < j->n && (j->p[j->i] == 'e' || j->p[j->i] == 'E')) {
-		j->i++;
-		if (j->i < j->n && (j->p[j->i] == '+' || j->p[j->i] == '-'))
-			j->i++;
-		if (!jdigits(j))
-			return jfail(j, "bad exponent");
-	}
-	return true;
-}
-
-static bool jliteral(struct jp *j, const char *lit)
-{
-	size_t k = strlen(lit);
-	if (j->n - j->i < k || memcmp(j->p + j->i, lit, k) != 0)
-		return jfail(j, "bad literal");
-	j->i += k;
-	return true;
-}
-
-static bool jvalue(struct jp *j, int depth);
-
-static bool jobject(struct jp *j, int depth)
-{
-	j->i++; /* '{' */
-	jws(j);
-	if (j->i < j->n && j->p[j->i] == '}') {
-		j->i++;
-		return true;
-	}
-	for (;;) {
-		size_t ks, kl;
-		jws(j);
-		if (!jstring(j, &ks, &kl))
-			return false;
-		if (depth == 1) {
-			for (size_t k = 0; k < j->n_keys; k++) {
-				if (j->key_len[k] == kl &&
-				    memcmp(j->p + j->key_off[k], j->p + ks, kl) == 0)
-					return jfail(j, "duplicate top-level key");
-			}
-			if (j->n_keys < MAX_KEYS) {
-				j->key_off[j->n_keys] = ks;
-				j->key_len[j->n_keys] = kl;
-				j->n_keys++;
-			}
-		}
-		jws(j);
-		if (j->i >= j->n || j->p[j->i] != ':')
-			return jfail(j, "':' expected");
-		j->i++;
-		if (!jvalue(j, depth))
-			return false;
-		jws(j);
-		if (j->i < j->n && j->p[j->i] == ',') {
-			j->i++;
-			continue;
-		}
-		if (j->i < j->n && j->p[j->i] == '}') {
-			j->i++;
-			return true;
-		}
-		return jfail(j, "',' or '}' expected");
-	}
-}
-
-static bool jarray(struct jp *j, int depth)
-{
-	j->i++; /* '[' */
-	jws(j);
-	if (j->i < j->n && j->p[j->i] == ']') {
-		j->i++;
-		return true;
-	}
-	for (;;) {
-		if (!jvalue(j, depth))
-			return false;
-		jws(j);
-		if (j->i < j->n && j->p[j->i] == ',') {
-			j->i++;
-			continue;
-		}
-		if (j->i < j->n && j->p[j->i] == ']') {
-			j->i++;
-			return true;
-		}
-		return jfail(j, "',' or ']' expected");
-	}
-}
-
-static bool jvalue(struct jp *j, int depth)
-{
-	jws(j);
-	if (j->i >= j->n)
-		return jfail(j, "value expected");
-	if (depth >= MAX_DEPTH)
-		return jfail(j, "nesting too deep");
-	switch (j->p[j->i]) {
-	case '{':
-		return jobject(j, depth + 1);
-	case '[':
-		return jarray(j, depth + 1);
-	case '"': {
-		size_t s, l;
-		return jstring(j, &s, &l);
-	}
-	case 't':
-		return jliteral(j, "true");
-	case 'f':
-		return jliteral(j, "false");
-	case 'n':
-		return jliteral(j, "null");
-	default:
-		return jnumber(j);
-	}
-}
-
-bool fuzz_json_line_ok(const char *s, size_t n, const char **why)
-{
-	static struct jp j; /* large: keep it off the stack */
-	memset(&j, 0, sizeof(j));
-	j.p = (const uint8_t *)s;
-	*why = NULL;
-	if (n == 0 || s[n - 1] != '\n') {
-		*why = "not newline-terminated";
-		return false;
-	}
-	if (memchr(s, '\n', n - 1)) {
-		*why = "more than one line";
-		return false;
-	}
-	j.n = n - 1;
-	jws(&j);
-	if (j.i >= j.n || j.p[j.i] != '{') {
-		*why = "not an object";
-		return false;
-	}
-	if (!jvalue(&j, 0)) {
-		*why = j.why;
-		return false;
-	}
-	jws(&j);
-	if (j.i != j.n) {
-		*why = "bytes after the object";
-		return false;
-	}
-	return true;
-}
-
 /* ---- text report checker ----------------------------------------------- */
 
 static bool deceptive(uint32_t cp)
@@ -405,7 +143,7 @@ bool fuzz_text_ok(const char *s, size_t n, const char **why)
 	}
 	for (size_t i = 0; i < n;) {
 		uint32_t cp;
-		size_t k = fuzz_utf8(p + i, n - i, &cp);
+		size_t k = check_utf8(p + i, n - i, &cp);
 		if (k == 0) {
 			*why = "invalid UTF-8";
 			return false;
@@ -485,7 +223,7 @@ static uint64_t check_format(const struct rw_record *rec, const char *host, form
 	FUZZ_CHECK(b.len > plen && memcmp(b.data, prefix, plen) == 0);
 	FUZZ_CHECK(strlen(b.data) == b.len); /* no NUL in the output */
 	const char *why;
-	if (json ? !fuzz_json_line_ok(b.data + plen, b.len - plen, &why)
+	if (json ? !check_json_line(b.data + plen, b.len - plen, NULL, &why)
 	         : !fuzz_text_ok(b.data + plen, b.len - plen, &why))
 		fail_output(json ? "rw_record_json output breaks the JSON line contract"
 		                 : "rw_record_text output breaks the text contract",

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "check.h"
+
 struct rw_record;
 struct rw_cert;
 
@@ -43,14 +45,12 @@ void fuzz_touch(const void *p, size_t n);
 /* True if s holds a NUL within its cap bytes (and reads up to it). */
 bool fuzz_cstr_in(const char *s, size_t cap);
 
-/* Strict RFC 3629 UTF-8 decoding, written independently of output/json.c:
- * length 1..4 of the sequence at p, or 0 if it is not valid UTF-8. */
-size_t fuzz_utf8(const uint8_t *p, size_t n, uint32_t *cp);
+/* UTF-8 decoding and the JSON line check are in tests/common/check.h. */
 
-/* The JSON line contract of output/json.h and output/record_format.h: one
- * object, valid JSON, valid UTF-8, no raw control (C0, DEL, C1) characters,
- * no duplicate top-level key, exactly one '\n' at the end. */
-bool fuzz_json_line_ok(const char *s, size_t n, const char **why);
+/* Link types for the packet targets: every one the decoder knows, and one not. */
+extern const int fuzz_dlts[];
+extern const size_t FUZZ_N_DLTS;
+
 /* The text report contract: valid UTF-8, newline-terminated lines, no control
  * characters but '\n', no Unicode line separators or bidi controls. */
 bool fuzz_text_ok(const char *s, size_t n, const char **why);

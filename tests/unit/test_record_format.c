@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "record.h"
+#include "check.h"
 #include "record_format.h"
 
 #ifndef RDPWHY_VERSION
@@ -129,187 +130,27 @@ static void fill_full(struct rw_record *r)
 	r->verdict.remediation = "Make the client trust the host's certificate issuer";
 }
 
-/* ---- a strict JSON checker, independent of the writer ---- */
-
-struct lint {
-	const char *p, *end;
-	int depth;
-	char keys[128][64]; /* top-level keys, to catch duplicates */
-	size_t n_keys;
-};
-
-static bool lint_value(struct lint *l);
-
-static bool lint_string(struct lint *l, char *copy, size_t copy_size)
+/* The JSON checks (strict syntax and UTF-8, no raw controls, no duplicate
+ * top-level key) are tests/common/check.c, shared with the fuzz targets. */
+static bool has_key(const struct check_json *l, const char *key)
 {
-	size_t o = 0;
-	if (l->p >= l->end || *l->p != '"')
-		return false;
-	for (l->p++; l->p < l->end; l->p++) {
-		unsigned char c = (unsigned char)*l->p;
-		if (c == '"') {
-			l->p++;
-			if (copy)
-				copy[o < copy_size ? o : copy_size - 1] = '\0';
-			return true;
-		}
-		if (c < 0x20)
-			return false;
-		if (c == '\\') {
-			l->p++;
-			if (l->p >= l->end || !strchr("\"\\/bfnrtu", *l->p))
-				return false;
-			if (*l->p == 'u') {
-				for (int i = 0; i < 4; i++)
-					if (++l->p >= l->end ||
-					    !strchr("0123456789abcdefABCDEF", *l->p))
-						return false;
-			}
-		} else if (c >= 0x80) {
-			int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-			if (len == 0 || c > 0xF4 || l->end - l->p < len)
-				return false;
-			for (int i = 1; i < len; i++)
-				if (((unsigned char)l->p[i] & 0xC0) != 0x80)
-					return false;
-			l->p += len - 1;
-		}
-		if (copy && o + 1 < copy_size)
-			copy[o++] = (char)c;
-	}
-	return false;
+	return check_json_has_key(l, key, false);
 }
 
-static bool lint_number(struct lint *l)
+static bool has_key_prefix(const struct check_json *l, const char *prefix)
 {
-	const char *s = l->p;
-	if (l->p < l->end && *l->p == '-')
-		l->p++;
-	if (l->p >= l->end || *l->p < '0' || *l->p > '9')
-		return false;
-	if (*l->p == '0' && l->p + 1 < l->end && l->p[1] >= '0' && l->p[1] <= '9')
-		return false; /* leading zero */
-	while (l->p < l->end && *l->p >= '0' && *l->p <= '9')
-		l->p++;
-	if (l->p < l->end && *l->p == '.') {
-		l->p++;
-		if (l->p >= l->end || *l->p < '0' || *l->p > '9')
-			return false;
-		while (l->p < l->end && *l->p >= '0' && *l->p <= '9')
-			l->p++;
-	}
-	return l->p > s;
-}
-
-static bool lint_literal(struct lint *l, const char *lit)
-{
-	size_t n = strlen(lit);
-	if ((size_t)(l->end - l->p) < n || memcmp(l->p, lit, n) != 0)
-		return false;
-	l->p += n;
-	return true;
-}
-
-static bool lint_container(struct lint *l, char open, char close)
-{
-	bool object = open == '{';
-	l->p++;
-	l->depth++;
-	if (l->p < l->end && *l->p == close) {
-		l->p++;
-		l->depth--;
-		return true;
-	}
-	for (;;) {
-		if (object) {
-			char key[64];
-			if (!lint_string(l, key, sizeof(key)))
-				return false;
-			if (l->depth == 1) {
-				for (size_t i = 0; i < l->n_keys; i++)
-					if (strcmp(l->keys[i], key) == 0)
-						fail_msg("duplicate key %s", key);
-				assert_true(l->n_keys < 128);
-				strcpy(l->keys[l->n_keys++], key);
-			}
-			if (l->p >= l->end || *l->p++ != ':')
-				return false;
-		}
-		if (!lint_value(l))
-			return false;
-		if (l->p >= l->end)
-			return false;
-		if (*l->p == ',') {
-			l->p++;
-			continue;
-		}
-		if (*l->p != close)
-			return false;
-		l->p++;
-		l->depth--;
-		return true;
-	}
-}
-
-static bool lint_value(struct lint *l)
-{
-	if (l->p >= l->end)
-		return false;
-	switch (*l->p) {
-	case '{':
-		return lint_container(l, '{', '}');
-	case '[':
-		return lint_container(l, '[', ']');
-	case '"':
-		return lint_string(l, NULL, 0);
-	case 't':
-		return lint_literal(l, "true");
-	case 'f':
-		return lint_literal(l, "false");
-	case 'n':
-		return lint_literal(l, "null");
-	default:
-		return lint_number(l);
-	}
-}
-
-/* The line is one JSON object, no whitespace, newline-terminated, and no
- * other newline anywhere. Fills l->keys. */
-static void lint_line(const struct rw_buf *b, struct lint *l)
-{
-	memset(l, 0, sizeof(*l));
-	assert_true(b->len > 2);
-	assert_int_equal(b->data[b->len - 1], '\n');
-	assert_null(memchr(b->data, '\n', b->len - 1));
-	assert_int_equal(b->data[0], '{');
-	l->p = b->data;
-	l->end = b->data + b->len - 1;
-	if (!lint_value(l) || l->p != l->end)
-		fail_msg("invalid JSON near offset %td: %s", l->p - b->data, b->data);
-}
-
-static bool has_key(const struct lint *l, const char *key)
-{
-	for (size_t i = 0; i < l->n_keys; i++)
-		if (strcmp(l->keys[i], key) == 0)
-			return true;
-	return false;
-}
-
-static bool has_key_prefix(const struct lint *l, const char *prefix)
-{
-	for (size_t i = 0; i < l->n_keys; i++)
-		if (strncmp(l->keys[i], prefix, strlen(prefix)) == 0)
-			return true;
-	return false;
+	return check_json_has_key(l, prefix, true);
 }
 
 /* Formats rec as JSON, checks it is valid, returns it (caller frees b). */
-static void json_of(const struct rw_record *r, const char *host, struct rw_buf *b, struct lint *l)
+static void json_of(const struct rw_record *r, const char *host, struct rw_buf *b,
+                    struct check_json *l)
 {
 	rw_buf_init(b, 0);
 	assert_int_equal(rw_record_json(r, host, b), 0);
-	lint_line(b, l);
+	const char *why = NULL;
+	if (!check_json_line(b->data, b->len, l, &why))
+		fail_msg("invalid JSON line (%s): %s", why, b->data);
 }
 
 static void assert_contains(const struct rw_buf *b, const char *needle)
@@ -440,7 +281,7 @@ static void test_json_full_record(void **state)
 	struct rw_record r;
 	fill_full(&r);
 	struct rw_buf b;
-	struct lint l;
+	struct check_json l;
 	json_of(&r, "sensor-1", &b, &l);
 	assert_json_equal(&b, full_json);
 	rw_buf_free(&b);
@@ -452,7 +293,7 @@ static void test_json_minimal_record(void **state)
 	struct rw_record r;
 	fill_minimal(&r);
 	struct rw_buf b;
-	struct lint l;
+	struct check_json l;
 	json_of(&r, NULL, &b, &l);
 	assert_json_equal(&b, minimal_json);
 	rw_buf_free(&b);
@@ -505,7 +346,7 @@ static void test_json_minimal_omits_unknown_facts(void **state)
 	r.verdict.n_evidence = 0;
 	r.verdict.remediation = NULL;
 	struct rw_buf b;
-	struct lint l;
+	struct check_json l;
 	json_of(&r, NULL, &b, &l);
 	for (size_t i = 0; i < sizeof(always_keys) / sizeof(always_keys[0]); i++)
 		if (!has_key(&l, always_keys[i]))
@@ -532,7 +373,7 @@ static void test_json_cert_facts_need_certificate(void **state)
 	r.server_hello_seen = false;
 	r.client_hello_seen = false;
 	struct rw_buf b;
-	struct lint l;
+	struct check_json l;
 	json_of(&r, NULL, &b, &l);
 	assert_true(has_key(&l, "tls.established")); /* TLS records were seen */
 	assert_false(has_key_prefix(&l, "tls.server."));
@@ -550,7 +391,7 @@ static void test_json_rdp_keys(void **state)
 	(void)state;
 	struct rw_record r;
 	struct rw_buf b;
-	struct lint l;
+	struct check_json l;
 
 	/* CR without RDP_NEG_REQ: standard RDP security. */
 	fill_minimal(&r);
@@ -611,7 +452,7 @@ static void alert_case(struct rw_alert c, struct rw_alert s, const char *want)
 	r.alert[RW_C2S] = c;
 	r.alert[RW_S2C] = s;
 	struct rw_buf b;
-	struct lint l;
+	struct check_json l;
 	json_of(&r, NULL, &b, &l);
 	if (want) {
 		assert_contains(&b, want);
@@ -652,7 +493,7 @@ static void test_json_tls_variants(void **state)
 	(void)state;
 	struct rw_record r;
 	struct rw_buf b;
-	struct lint l;
+	struct check_json l;
 
 	/* SSL 3.0 as ECS spells it; unknown cipher and version as hex. */
 	fill_full(&r);
@@ -708,7 +549,7 @@ static void test_json_endpoints(void **state)
 	(void)state;
 	struct rw_record r;
 	struct rw_buf b;
-	struct lint l;
+	struct check_json l;
 
 	fill_minimal(&r);
 	r.client.family = 10;
@@ -740,7 +581,7 @@ static void test_json_times(void **state)
 	(void)state;
 	struct rw_record r;
 	struct rw_buf b;
-	struct lint l;
+	struct check_json l;
 
 	/* A close before the open (clock step in a capture): no duration. */
 	fill_minimal(&r);
@@ -799,7 +640,7 @@ static void test_json_hostile_strings(void **state)
 	struct rw_record r;
 	make_hostile(&r);
 	struct rw_buf b;
-	struct lint l;
+	struct check_json l;
 	json_of(&r, "host\n\"name", &b, &l);
 	static const char esc_full[] = "x\\r\\n\\\"},{\\\"rdpwhy.cause\\\":\\\"normal_close"
 	                               "\\\\\\\\\\u001b[2J\\u0000\\\\xff\\\\xc0\\\\x80";
