@@ -6,27 +6,28 @@
 #include <stdio.h>
 
 #include "capture.h"
-
-enum rw_format { RW_FMT_TEXT, RW_FMT_JSON };
+#include "config.h"
+#include "log.h"
+#include "outputs.h"
 
 /* Options common to replay and capture. */
 struct rw_capture_opts {
-	enum rw_format format;
 	const char *bpf;
 	struct rw_capture_config cfg;
 	bool ports_given;
+	const char *config_path;   /* -c: output and siem_* keys from this file */
+	char set_keys[32][32];     /* config keys from flags, in order: format, */
+	const char *set_values[32];/*   output, --set KEY=VALUE */
+	size_t n_sets;
 };
 
-/* Record sink: prints each record to stdout in the chosen format. */
-struct rw_printer {
-	enum rw_format format;
-	FILE *out;
-	unsigned long long next_id;
-	unsigned long long printed;
-	bool write_error;
-};
-
-void rw_printer_record(const struct rw_record *rec, void *arg);
+/* The outputs the options name (stdout in text when none), with ids
+ * derived from each connection; replay waits when the output queue is full,
+ * capture drops. NULL after printing why. */
+struct rw_outputs *rw_capture_outputs_open(const struct rw_capture_opts *o, bool replay,
+					   struct rw_log *log);
+/* The capture's record callback: arg is the rw_outputs. */
+void rw_capture_on_record(const struct rw_record *rec, void *arg);
 
 /* Parses one shared option at argv[*i]; returns 1 if consumed, 0 if not one
  * of ours, -1 on a bad value (message printed). */

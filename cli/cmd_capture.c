@@ -83,12 +83,15 @@ int cmd_capture(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	/* Records must reach a pipe (jq, a SIEM shipper) as each connection ends. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	struct rw_printer pr = {.format = o.format, .out = stdout};
-	struct rw_capture *c = rw_capture_new(&o.cfg, rw_printer_record, &pr);
+	struct rw_log log = {0};
+	rw_log_open(&log, false, 0);
+	struct rw_outputs *out = rw_capture_outputs_open(&o, false, &log);
+	if (!out)
+		return 1;
+	struct rw_capture *c = rw_capture_new(&o.cfg, rw_capture_on_record, out);
 	if (!c) {
 		fprintf(stderr, "rdpwhy capture: out of memory\n");
+		rw_outputs_close(out);
 		return 1;
 	}
 	char err[512];
@@ -96,6 +99,6 @@ int cmd_capture(int argc, char **argv)
 	if (rc < 0)
 		fprintf(stderr, "rdpwhy capture: %s\n", err);
 	rw_capture_free(c);
-	fflush(stdout);
-	return rc < 0 || pr.write_error ? 1 : 0;
+	int written = rw_outputs_close(out);
+	return rc < 0 || written < 0 ? 1 : 0;
 }

@@ -37,8 +37,9 @@ static void help(FILE *f)
 		"      --tproxy            relay to the original destination of a TPROXY rule\n"
 		"                          (needs CAP_NET_ADMIN)\n"
 		"  -o, --output SPEC       '-' (stdout, the default), a file, 'syslog', or\n"
-		"                          tcp://H:P, tls://H:P, udp://H:P (repeatable; siem_*\n"
-		"                          keys in the config file)\n"
+		"                          tcp://H:P, tls://H:P, udp://H:P, then options\n"
+		"                          ('tls://siem:6514 format=cef ca_file=/etc/ca.pem');\n"
+		"                          repeatable (conf/README.md)\n"
 		"  -f, --format text|json  record format (default text)\n"
 		"      --pcap-dir DIR      write each connection as a pcap file (mode 0600)\n"
 		"      --user NAME         drop privileges to NAME after binding\n"
@@ -49,7 +50,7 @@ static void help(FILE *f)
 		"\n"
 		"signals: TERM/INT stop accepting and let connections finish (grace period),\n"
 		"a second one closes them at once; HUP reloads the config for new connections\n"
-		"and reopens output files; USR1 logs the counters.\n");
+		"and the outputs, and reopens output files; USR1 logs the counters.\n");
 }
 
 static int add_flag(struct rw_proxy *px, const char *key, const char *value)
@@ -221,7 +222,8 @@ int cmd_proxy(int argc, char **argv)
 		goto out;
 	}
 	LIST_INIT(&px->conns);
-	px->outputs = rw_outputs_open(&px->cfg, px->base, &px->log, err, sizeof(err));
+	struct rw_outputs_opts oo = {.flow_ids = false, .block_when_full = false};
+	px->outputs = rw_outputs_open(&px->cfg, &oo, &px->log, err, sizeof(err));
 	if (!px->outputs || rw_proxy_listen(px, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rdpwhy proxy: %s\n", err);
 		status = 1;
@@ -240,8 +242,7 @@ int cmd_proxy(int argc, char **argv)
 out:
 	if (px->reserve_fd >= 0)
 		close(px->reserve_fd);
-	if (px->outputs)
-		rw_outputs_close(px->outputs);
+	rw_outputs_close(px->outputs);
 	if (px->base)
 		event_base_free(px->base);
 	rw_log_close(&px->log);

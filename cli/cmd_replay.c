@@ -17,7 +17,9 @@ static void help(FILE *f)
 		   "\n"
 		   "exit status: 0 when every file was read (whatever the verdicts; a\n"
 		   "truncated file gives its records and a warning), 1 when a file could\n"
-		   "not be read, 2 on a usage error.\n");
+		   "not be read or a record not written, 2 on a usage error. Records for\n"
+		   "tcp:// and tls:// outputs that are not delivered within\n"
+		   "siem_flush_timeout stay spooled and go first on the next run.\n");
 }
 
 int cmd_replay(int argc, char **argv)
@@ -55,10 +57,15 @@ int cmd_replay(int argc, char **argv)
 		return 2;
 	}
 
-	struct rw_printer pr = {.format = o.format, .out = stdout};
-	struct rw_capture *c = rw_capture_new(&o.cfg, rw_printer_record, &pr);
+	struct rw_log log = {0};
+	rw_log_open(&log, false, 0);
+	struct rw_outputs *out = rw_capture_outputs_open(&o, true, &log);
+	if (!out)
+		return 1;
+	struct rw_capture *c = rw_capture_new(&o.cfg, rw_capture_on_record, out);
 	if (!c) {
 		fprintf(stderr, "rdpwhy replay: out of memory\n");
+		rw_outputs_close(out);
 		return 1;
 	}
 	int status = 0;
@@ -85,7 +92,7 @@ int cmd_replay(int argc, char **argv)
 			(unsigned long long)st->packets, (unsigned long long)st->decode_errors,
 			(unsigned long long)st->evicted);
 	rw_capture_free(c);
-	if (fflush(stdout) != 0 || pr.write_error) {
+	if (rw_outputs_close(out) < 0 || fflush(stdout) != 0) {
 		fprintf(stderr, "rdpwhy replay: cannot write the output\n");
 		return 1;
 	}

@@ -2,6 +2,8 @@
  * checks that run before start-up. No globals, no printing, no exit(): every
  * error is a message in the caller's buffer. */
 #include "config.h"
+#include "output_spec.h"
+#include "values.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -16,181 +18,25 @@
 #define LINE_MAX_CHARS 4096 /* longest line accepted, without its line ending */
 #define KEY_MAX        32   /* longer keys are unknown anyway */
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-                                                      ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-/* A value quoted in a message: long values are cut (the message must stay
- * readable in a 512-byte buffer), bytes that are not printable become '?'. */
-struct shown {
-	char s[68];
-};
-
-static struct shown show(const char *v)
-{
-	struct shown o;
-	size_t i = 0;
-	for (; v[i] && i < 60; i++)
-		o.s[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
-	if (v[i]) {
-		memcpy(o.s + i, "...", 3);
-		i += 3;
-	}
-	o.s[i] = 0;
-	return o;
-}
-
-/* The same for the first n bytes of s (not NUL-terminated there). */
-static struct shown show_n(const char *s, size_t n)
-{
-	char buf[64];
-	size_t k = n < sizeof(buf) - 1 ? n : sizeof(buf) - 1;
-	memcpy(buf, s, k);
-	buf[k] = 0;
-	return show(buf); /* cut at 60 with "..." like show() */
-}
-
-static bool is_digit(char ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
-static bool is_space(char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
-/* Unsigned decimal, digits only (no sign, no space). Returns 0, -1 for bad
- * syntax, -2 when the value does not fit max. */
-static int parse_uint(const char *s, size_t n, uint64_t max, uint64_t *out)
-{
-	if (n == 0)
-		return -1;
-	uint64_t v = 0;
-	bool big = false;
-	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(s[i]))
-			return -1;
-		unsigned d = (unsigned)(s[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			big = true;
-		else
-			v = v * 10 + d;
-	}
-	if (big || v > max)
-		return -2;
-	*out = v;
-	return 0;
-}
-
-/* ---- values ------------------------------------------------------------ */
-
-static int parse_port(const char *s, size_t n, uint16_t *out)
-{
-	uint64_t v;
-	if (parse_uint(s, n, 65535, &v) < 0 || v == 0)
-		return -1;
-	*out = (uint16_t)v;
-	return 0;
-}
-
-/* "10s", "500ms", "2m", "1h"; a bare integer is seconds; 0 is 0. */
-static int parse_duration_ms(const char *v, unsigned *out)
-{
-	size_t n = 0;
-	while (is_digit(v[n]))
-		n++;
-	uint64_t mult;
-	const char *unit = v + n;
-	if (!*unit || !strcmp(unit, "s"))
-		mult = 1000;
-	else if (!strcmp(unit, "ms"))
-		mult = 1;
-	else if (!strcmp(unit, "m"))
-		mult = 60 * 1000;
-	else if (!strcmp(unit, "h"))
-		mult = 3600 * 1000;
-	else
-		return -1;
-	uint64_t num;
-	int r = parse_uint(v, n, UINT_MAX, &num);
-	if (r < 0)
-		return r;
-	if (num > UINT_MAX / mult)
-		return -2;
-	*out = (unsigned)(num * mult);
-	return 0;
-}
-
-/* "262144", "256k", "256K", "1m", "1M" (k = 1024). */
-static int parse_size(const char *v, size_t *out)
-{
-	size_t n = 0;
-	while (is_digit(v[n]))
-		n++;
-	uint64_t mult = 1;
-	if (v[n] == 'k' || v[n] == 'K')
-		mult = 1024;
-	else if (v[n] == 'm' || v[n] == 'M')
-		mult = 1024 * 1024;
-	else if (v[n])
-		return -1;
-	if (mult != 1 && v[n + 1])
-		return -1;
-	uint64_t num;
-	int r = parse_uint(v, n, SIZE_MAX, &num);
-	if (r < 0)
-		return r;
-	if (num > SIZE_MAX / mult)
-		return -2;
-	*out = (size_t)(num * mult);
-	return 0;
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-	static const char *const yes[] = {"yes", "true", "on", "1"};
-	static const char *const no[] = {"no", "false", "off", "0"};
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (!strcmp(v, yes[i])) {
-			*out = true;
-			return 0;
-		}
-		if (!strcmp(v, no[i])) {
-			*out = false;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* IPv6 text with an optional "%zone" (interface name or index). */
 static int parse_ipv6(const char *s, size_t n, struct sockaddr_in6 *sin6, char *err, size_t errlen)
 {
 	char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
 	if (n >= sizeof(buf))
-		return fail(err, errlen, "'%s' is not an IPv6 address", show_n(s, n).s);
+		return rw_conf_fail(err, errlen, "'%s' is not an IPv6 address", rw_show_n(s, n).s);
 	memcpy(buf, s, n);
 	buf[n] = 0;
 	char *zone = strchr(buf, '%');
 	if (zone)
 		*zone++ = 0;
 	if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) != 1)
-		return fail(err, errlen, "'%s' is not an IPv6 address", show(buf).s);
+		return rw_conf_fail(err, errlen, "'%s' is not an IPv6 address", rw_show(buf).s);
 	if (zone) {
 		uint64_t idx;
-		if (parse_uint(zone, strlen(zone), UINT32_MAX, &idx) == 0 && idx > 0)
+		if (rw_parse_uint(zone, strlen(zone), UINT32_MAX, &idx) == 0 && idx > 0)
 			sin6->sin6_scope_id = (uint32_t)idx;
 		else if ((sin6->sin6_scope_id = if_nametoindex(zone)) == 0)
-			return fail(err, errlen, "unknown interface '%s' after '%%'", show(zone).s);
+			return rw_conf_fail(err, errlen, "unknown interface '%s' after '%%'", rw_show(zone).s);
 	}
 	return 0;
 }
@@ -200,9 +46,9 @@ int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t e
 	size_t len = strlen(text);
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
-		return fail(err, errlen, "empty address (use ADDR:PORT, [V6]:PORT or :PORT)");
+		return rw_conf_fail(err, errlen, "empty address (use ADDR:PORT, [V6]:PORT or :PORT)");
 	if (len >= sizeof(out->text))
-		return fail(err, errlen, "'%s' is too long", show(text).s);
+		return rw_conf_fail(err, errlen, "'%s' is too long", rw_show(text).s);
 
 	const char *host = text, *port;
 	size_t host_len;
@@ -210,7 +56,7 @@ int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t e
 	if (text[0] == '[') {
 		const char *close = strchr(text, ']');
 		if (!close || close[1] != ':')
-			return fail(err, errlen, "'%s': expected [V6]:PORT", show(text).s);
+			return rw_conf_fail(err, errlen, "'%s': expected [V6]:PORT", rw_show(text).s);
 		host = text + 1;
 		host_len = (size_t)(close - host);
 		port = close + 2;
@@ -218,21 +64,21 @@ int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t e
 	} else {
 		const char *colon = strrchr(text, ':');
 		if (colon && colon != strchr(text, ':'))
-			return fail(err, errlen, "'%s': IPv6 addresses need brackets: [V6]:PORT",
-			            show(text).s);
+			return rw_conf_fail(err, errlen, "'%s': IPv6 addresses need brackets: [V6]:PORT",
+			            rw_show(text).s);
 		if (!colon && strchr(text, '.'))
-			return fail(err, errlen, "'%s': missing port (use ADDR:PORT)",
-			            show(text).s);
+			return rw_conf_fail(err, errlen, "'%s': missing port (use ADDR:PORT)",
+			            rw_show(text).s);
 		port = colon ? colon + 1 : text;
 		host_len = colon ? (size_t)(colon - text) : 0;
 	}
 
 	uint16_t p;
-	if (parse_port(port, strlen(port), &p) < 0) {
+	if (rw_parse_port(port, strlen(port), &p) < 0) {
 		if (port == text)
-			return fail(err, errlen, "bad port '%s' (use 1-65535)", show(port).s);
-		return fail(err, errlen, "bad port '%s' in '%s' (use 1-65535)", show(port).s,
-		            show(text).s);
+			return rw_conf_fail(err, errlen, "bad port '%s' (use 1-65535)", rw_show(port).s);
+		return rw_conf_fail(err, errlen, "bad port '%s' in '%s' (use 1-65535)", rw_show(port).s,
+		            rw_show(text).s);
 	}
 
 	if (host_len == 0 && !v6) {
@@ -260,10 +106,10 @@ int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t e
 			ok = inet_pton(AF_INET, buf, &sin->sin_addr) == 1;
 		}
 		if (!ok)
-			return fail(err, errlen,
+			return rw_conf_fail(err, errlen,
 			            "'%s' is not a numeric IPv4 address (names are not "
 			            "accepted; IPv6 goes in brackets: [V6]:PORT)",
-			            show_n(host, host_len).s);
+			            rw_show_n(host, host_len).s);
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(p);
 		out->addr_len = sizeof(*sin);
@@ -279,7 +125,7 @@ static bool is_hostname(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || is_digit(ch) ||
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || rw_is_digit(ch) ||
 		      ch == '-' || ch == '_' || ch == '.'))
 			return false;
 	}
@@ -296,35 +142,35 @@ static int parse_upstream(const char *v, char host_out[256], char port_out[16], 
 	if (v[0] == '[') {
 		const char *close = strchr(v, ']');
 		if (!close || close[1] != ':')
-			return fail(err, errlen, "upstream: '%s': expected [V6]:PORT", show(v).s);
+			return rw_conf_fail(err, errlen, "upstream: '%s': expected [V6]:PORT", rw_show(v).s);
 		host = v + 1;
 		host_len = (size_t)(close - host);
 		port = close + 2;
 		struct sockaddr_in6 sin6;
 		char msg[RW_CONF_ERR];
 		if (parse_ipv6(host, host_len, &sin6, msg, sizeof(msg)) < 0)
-			return fail(err, errlen, "upstream: %s", msg);
+			return rw_conf_fail(err, errlen, "upstream: %s", msg);
 	} else {
 		const char *colon = strrchr(v, ':');
 		if (!colon)
-			return fail(err, errlen, "upstream: '%s': missing port (use HOST:PORT)",
-			            show(v).s);
+			return rw_conf_fail(err, errlen, "upstream: '%s': missing port (use HOST:PORT)",
+			            rw_show(v).s);
 		if (colon != strchr(v, ':'))
-			return fail(err, errlen,
+			return rw_conf_fail(err, errlen,
 			            "upstream: '%s': IPv6 addresses need brackets: [V6]:PORT",
-			            show(v).s);
+			            rw_show(v).s);
 		host_len = (size_t)(colon - v);
 		port = colon + 1;
 		if (!is_hostname(host, host_len))
-			return fail(err, errlen, "upstream: bad host '%s' in '%s' (use HOST:PORT)",
-			            show_n(host, host_len).s, show(v).s);
+			return rw_conf_fail(err, errlen, "upstream: bad host '%s' in '%s' (use HOST:PORT)",
+			            rw_show_n(host, host_len).s, rw_show(v).s);
 	}
 	uint16_t p;
-	if (parse_port(port, strlen(port), &p) < 0)
-		return fail(err, errlen, "upstream: bad port '%s' in '%s' (use 1-65535)",
-		            show(port).s, show(v).s);
+	if (rw_parse_port(port, strlen(port), &p) < 0)
+		return rw_conf_fail(err, errlen, "upstream: bad port '%s' in '%s' (use 1-65535)",
+		            rw_show(port).s, rw_show(v).s);
 	if (host_len >= 256)
-		return fail(err, errlen, "upstream: host name too long");
+		return rw_conf_fail(err, errlen, "upstream: host name too long");
 	memcpy(host_out, host, host_len);
 	host_out[host_len] = 0;
 	snprintf(port_out, 16, "%u", (unsigned)p);
@@ -341,8 +187,8 @@ static int parse_sha256(const char *v, char out[65], char *err, size_t errlen)
 			continue;
 		if (ch >= 'A' && ch <= 'F')
 			ch = (char)(ch - 'A' + 'a');
-		if (!is_digit(ch) && !(ch >= 'a' && ch <= 'f'))
-			return fail(err, errlen,
+		if (!rw_is_digit(ch) && !(ch >= 'a' && ch <= 'f'))
+			return rw_conf_fail(err, errlen,
 			            "expected_cert_sha256: bad character '%c' (use 64 hex digits, "
 			            "colons allowed)",
 			            (ch >= 0x20 && ch < 0x7f) ? ch : '?');
@@ -351,7 +197,7 @@ static int parse_sha256(const char *v, char out[65], char *err, size_t errlen)
 		n++;
 	}
 	if (n != 64)
-		return fail(err, errlen,
+		return rw_conf_fail(err, errlen,
 		            "expected_cert_sha256: %zu hex digits, a SHA-256 fingerprint has 64",
 		            n);
 	memcpy(out, hex, 64);
@@ -418,6 +264,7 @@ static const struct key keys[] = {
         {"siem_spool_max", K_SIZE, F(siem_spool_max), 0, 4096},
         {"siem_spool_policy", K_CHOICE, F(siem_spool_policy), 0, 0},
         {"siem_format", K_CHOICE, F(siem_format), 0, 1},
+        {"siem_flush_timeout", K_DURATION, F(siem_flush_ms), 0, 0},
 };
 #undef F
 #undef S
@@ -486,15 +333,15 @@ static int unknown_key(const char *key, char *err, size_t errlen)
 		}
 	}
 	if (best)
-		return fail(err, errlen, "unknown key '%s' (did you mean '%s'?)", show(key).s,
+		return rw_conf_fail(err, errlen, "unknown key '%s' (did you mean '%s'?)", rw_show(key).s,
 		            best);
-	return fail(err, errlen, "unknown key '%s'", show(key).s);
+	return rw_conf_fail(err, errlen, "unknown key '%s'", rw_show(key).s);
 }
 
 static int set_mode(struct rw_proxy_config *c, enum rw_upstream_mode m, char *err, size_t errlen)
 {
 	if (c->mode != RW_UPSTREAM_NONE && c->mode != m)
-		return fail(err, errlen, "%s and %s are exclusive", mode_key(c->mode), mode_key(m));
+		return rw_conf_fail(err, errlen, "%s and %s are exclusive", mode_key(c->mode), mode_key(m));
 	c->mode = m;
 	return 0;
 }
@@ -507,16 +354,16 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 	switch (k->kind) {
 	case K_LISTEN: {
 		if (c->n_listen >= RW_CONF_MAX_LISTEN)
-			return fail(err, errlen, "listen: too many addresses (max %d)",
+			return rw_conf_fail(err, errlen, "listen: too many addresses (max %d)",
 			            RW_CONF_MAX_LISTEN);
 		struct rw_listen l;
 		char msg[RW_CONF_ERR];
 		if (rw_parse_listen(v, &l, msg, sizeof(msg)) < 0)
-			return fail(err, errlen, "listen: %s", msg);
+			return rw_conf_fail(err, errlen, "listen: %s", msg);
 		for (size_t i = 0; i < c->n_listen; i++)
 			if (c->listen[i].addr_len == l.addr_len &&
 			    !memcmp(&c->listen[i].addr, &l.addr, l.addr_len))
-				return fail(err, errlen, "listen: '%s' is already listed as '%s'",
+				return rw_conf_fail(err, errlen, "listen: '%s' is already listed as '%s'",
 				            l.text, c->listen[i].text);
 		c->listen[c->n_listen++] = l;
 		return 0;
@@ -535,83 +382,86 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 	}
 	case K_MODE: {
 		bool on;
-		if (parse_bool(v, &on) < 0)
-			return fail(err, errlen, "%s: expected yes or no, not '%s'", k->name,
-			            show(v).s);
+		if (rw_parse_bool(v, &on) < 0)
+			return rw_conf_fail(err, errlen, "%s: expected yes or no, not '%s'", k->name,
+			            rw_show(v).s);
 		if (on)
 			return set_mode(c, (enum rw_upstream_mode)k->arg, err, errlen);
 		if (c->mode == (enum rw_upstream_mode)k->arg)
 			c->mode = RW_UPSTREAM_NONE;
 		return 0;
 	}
-	case K_OUTPUT:
-		if (!*v)
-			return fail(err, errlen,
-			            "output: empty value (use - for stdout, or a path)");
+	case K_OUTPUT: {
+		struct rw_output_spec spec, other;
+		char e[RW_CONF_ERR];
+		if (rw_output_spec_parse(v, &spec, e, sizeof(e)) < 0)
+			return rw_conf_fail(err, errlen, "output: %s", e);
 		if (strlen(v) >= sizeof(c->outputs[0]))
-			return fail(err, errlen, "output: '%s' is too long", show(v).s);
+			return rw_conf_fail(err, errlen, "output: '%s' is too long", rw_show(v).s);
 		if (c->n_outputs >= RW_CONF_MAX_OUTPUTS)
-			return fail(err, errlen, "output: too many outputs (max %d)",
-			            RW_CONF_MAX_OUTPUTS);
+			return rw_conf_fail(err, errlen, "output: too many outputs (max %d)",
+			                    RW_CONF_MAX_OUTPUTS);
 		for (size_t i = 0; i < c->n_outputs; i++)
-			if (!strcmp(c->outputs[i], v))
-				return fail(err, errlen, "output: '%s' is already listed",
-				            show(v).s);
+			if (rw_output_spec_parse(c->outputs[i], &other, NULL, 0) == 0 &&
+			    !strcmp(other.target, spec.target))
+				return rw_conf_fail(err, errlen, "output: '%s' is already listed",
+				                    rw_show(spec.target).s);
 		memcpy(c->outputs[c->n_outputs++], v, strlen(v) + 1);
 		return 0;
+	}
 	case K_FORMAT:
 		if (!strcmp(v, "text"))
 			c->json = false;
 		else if (!strcmp(v, "json"))
 			c->json = true;
 		else
-			return fail(err, errlen, "format: expected text or json, not '%s'",
-			            show(v).s);
+			return rw_conf_fail(err, errlen, "format: expected text or json, not '%s'",
+			            rw_show(v).s);
 		return 0;
 	case K_STRING:
 		if (strlen(v) >= k->cap)
-			return fail(err, errlen, "%s: '%s' is too long (max %zu characters)",
-			            k->name, show(v).s, k->cap - 1);
+			return rw_conf_fail(err, errlen, "%s: '%s' is too long (max %zu characters)",
+			            k->name, rw_show(v).s, k->cap - 1);
 		memset(field, 0, k->cap);
 		memcpy(field, v, strlen(v));
 		return 0;
 	case K_BOOL:
-		if (parse_bool(v, (bool *)(void *)field) < 0)
-			return fail(err, errlen, "%s: expected yes or no, not '%s'", k->name,
-			            show(v).s);
+		if (rw_parse_bool(v, (bool *)(void *)field) < 0)
+			return rw_conf_fail(err, errlen, "%s: expected yes or no, not '%s'", k->name,
+			            rw_show(v).s);
 		return 0;
 	case K_DURATION:
-		r = parse_duration_ms(v, (unsigned *)(void *)field);
+		r = rw_parse_duration_ms(v, (unsigned *)(void *)field);
 		if (r == -2)
-			return fail(err, errlen, "%s: duration '%s' is too long (max 1193h)",
-			            k->name, show(v).s);
+			return rw_conf_fail(err, errlen, "%s: duration '%s' is too long (max 1193h)",
+			            k->name, rw_show(v).s);
 		if (r < 0)
-			return fail(err, errlen, "%s: bad duration '%s' (use e.g. 10s, 500ms)",
-			            k->name, show(v).s);
+			return rw_conf_fail(err, errlen, "%s: bad duration '%s' (use e.g. 10s, 500ms)",
+			            k->name, rw_show(v).s);
 		return 0;
 	case K_SIZE: {
 		size_t n;
-		r = parse_size(v, &n);
+		r = rw_parse_size(v, &n);
 		if (r == -2)
-			return fail(err, errlen, "%s: size '%s' is too large", k->name, show(v).s);
+			return rw_conf_fail(err, errlen, "%s: size '%s' is too large", k->name, rw_show(v).s);
 		if (r < 0)
-			return fail(err, errlen, "%s: bad size '%s' (use e.g. 262144, 256k, 1M)",
-			            k->name, show(v).s);
+			return rw_conf_fail(err, errlen, "%s: bad size '%s' (use e.g. 262144, 256k, 1M)",
+			            k->name, rw_show(v).s);
 		if (n < k->arg)
-			return fail(err, errlen, "%s: %s is below the minimum of %u bytes", k->name,
-			            show(v).s, k->arg);
+			return rw_conf_fail(err, errlen, "%s: %s is below the minimum of %u bytes", k->name,
+			            rw_show(v).s, k->arg);
 		*(size_t *)(void *)field = n;
 		return 0;
 	}
 	case K_COUNT: {
 		uint64_t n;
-		r = parse_uint(v, strlen(v), UINT_MAX, &n);
+		r = rw_parse_uint(v, strlen(v), UINT_MAX, &n);
 		if (r == -2)
-			return fail(err, errlen, "%s: '%s' is too large (max %u)", k->name,
-			            show(v).s, UINT_MAX);
+			return rw_conf_fail(err, errlen, "%s: '%s' is too large (max %u)", k->name,
+			            rw_show(v).s, UINT_MAX);
 		if (r < 0)
-			return fail(err, errlen, "%s: expected a number, not '%s'", k->name,
-			            show(v).s);
+			return rw_conf_fail(err, errlen, "%s: expected a number, not '%s'", k->name,
+			            rw_show(v).s);
 		*(unsigned *)(void *)field = (unsigned)n;
 		return 0;
 	}
@@ -623,11 +473,11 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 			}
 		}
 		if (choices[k->arg][2])
-			return fail(err, errlen, "%s: expected %s, %s or %s, not '%s'", k->name,
+			return rw_conf_fail(err, errlen, "%s: expected %s, %s or %s, not '%s'", k->name,
 			            choices[k->arg][0], choices[k->arg][1], choices[k->arg][2],
-			            show(v).s);
-		return fail(err, errlen, "%s: expected %s or %s, not '%s'", k->name,
-		            choices[k->arg][0], choices[k->arg][1], show(v).s);
+			            rw_show(v).s);
+		return rw_conf_fail(err, errlen, "%s: expected %s or %s, not '%s'", k->name,
+		            choices[k->arg][0], choices[k->arg][1], rw_show(v).s);
 	case K_SHA256:
 		if (!*v) {
 			memset(field, 0, sizeof(c->expected_cert_sha256));
@@ -635,7 +485,7 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 		}
 		return parse_sha256(v, field, err, errlen);
 	}
-	return fail(err, errlen, "%s: internal error", k->name);
+	return rw_conf_fail(err, errlen, "%s: internal error", k->name);
 }
 
 int rw_config_set(struct rw_proxy_config *c, const char *key, const char *value, char *err,
@@ -671,6 +521,7 @@ void rw_config_defaults(struct rw_proxy_config *c)
 	c->siem_spool_max = 64 * 1024 * 1024;
 	c->siem_spool_policy = RW_CONF_DROP_OLDEST;
 	c->siem_format = RW_CONF_SIEM_JSON;
+	c->siem_flush_ms = 5000;
 }
 
 /* ---- the file format ----------------------------------------------------- */
@@ -680,26 +531,26 @@ void rw_config_defaults(struct rw_proxy_config *c)
 static int parse_line(struct rw_proxy_config *c, char *line, char *err, size_t errlen)
 {
 	char *p = line;
-	while (is_space(*p))
+	while (rw_is_space(*p))
 		p++;
 	if (!*p || *p == '#')
 		return 0;
 	char *key = p;
-	while (*p && !is_space(*p) && *p != '=')
+	while (*p && !rw_is_space(*p) && *p != '=')
 		p++;
 	char *key_end = p;
-	while (is_space(*p))
+	while (rw_is_space(*p))
 		p++;
 	if (key == key_end)
-		return fail(err, errlen, "missing key before '='");
+		return rw_conf_fail(err, errlen, "missing key before '='");
 	if (*p != '=') {
 		*key_end = 0;
-		return fail(err, errlen, "missing '=' after '%s' (lines are key = value)",
-		            show(key).s);
+		return rw_conf_fail(err, errlen, "missing '=' after '%s' (lines are key = value)",
+		            rw_show(key).s);
 	}
 	*key_end = 0;
 	p++;
-	while (is_space(*p))
+	while (rw_is_space(*p))
 		p++;
 
 	char *value = p;
@@ -708,36 +559,36 @@ static int parse_line(struct rw_proxy_config *c, char *line, char *err, size_t e
 		p++;
 		for (;;) {
 			if (!*p)
-				return fail(err, errlen, "%s: missing closing quote", show(key).s);
+				return rw_conf_fail(err, errlen, "%s: missing closing quote", rw_show(key).s);
 			if (*p == '"')
 				break;
 			if (*p == '\\') {
 				if (!p[1])
-					return fail(err, errlen, "%s: missing closing quote",
-					            show(key).s);
+					return rw_conf_fail(err, errlen, "%s: missing closing quote",
+					            rw_show(key).s);
 				if (p[1] != '"' && p[1] != '\\')
-					return fail(
+					return rw_conf_fail(
 					        err, errlen,
 					        "%s: unknown escape '\\%c' in quoted value (only "
 					        "\\\" and \\\\)",
-					        show(key).s, p[1]);
+					        rw_show(key).s, p[1]);
 				p++;
 			}
 			*out++ = *p++;
 		}
 		p++;
-		while (is_space(*p))
+		while (rw_is_space(*p))
 			p++;
 		if (*p && *p != '#')
-			return fail(err, errlen, "%s: text after the closing quote", show(key).s);
+			return rw_conf_fail(err, errlen, "%s: text after the closing quote", rw_show(key).s);
 		*out = 0;
 	} else {
 		/* A '#' after a space starts a comment; "a#b" is a value. */
 		char *end = p;
-		while (*p && !(*p == '#' && p > value && is_space(p[-1])))
+		while (*p && !(*p == '#' && p > value && rw_is_space(p[-1])))
 			p++;
 		end = p;
-		while (end > value && is_space(end[-1]))
+		while (end > value && rw_is_space(end[-1]))
 			end--;
 		*end = 0;
 	}
@@ -782,19 +633,19 @@ static int parse_lines(struct reader *r, const char *name, struct rw_proxy_confi
 		}
 		line[len] = 0;
 		if (total > LINE_MAX_CHARS)
-			return fail(err, errlen, "%s:%u: line too long (max %d characters)", name,
+			return rw_conf_fail(err, errlen, "%s:%u: line too long (max %d characters)", name,
 			            lineno, LINE_MAX_CHARS);
 		if (nul)
-			return fail(err, errlen, "%s:%u: NUL byte in line", name, lineno);
+			return rw_conf_fail(err, errlen, "%s:%u: NUL byte in line", name, lineno);
 		char *text = line;
 		if (lineno == 1 && !strncmp(text, "\xef\xbb\xbf", 3)) /* UTF-8 BOM */
 			text += 3;
 		for (char *q = text; *q; q++)
 			if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f)
-				return fail(err, errlen, "%s:%u: control character 0x%02x in line",
+				return rw_conf_fail(err, errlen, "%s:%u: control character 0x%02x in line",
 				            name, lineno, (unsigned char)*q);
 		if (parse_line(c, text, msg, sizeof(msg)) < 0)
-			return fail(err, errlen, "%s:%u: %s", name, lineno, msg);
+			return rw_conf_fail(err, errlen, "%s:%u: %s", name, lineno, msg);
 		if (ch == EOF)
 			return 0;
 	}
@@ -811,11 +662,11 @@ int rw_config_load(const char *path, struct rw_proxy_config *c, char *err, size_
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return rw_conf_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 	struct reader r = {.f = f};
 	int rc = parse_lines(&r, path, c, err, errlen);
 	if (rc == 0 && ferror(f))
-		rc = fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		rc = rw_conf_fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 	fclose(f);
 	return rc;
 }
@@ -870,21 +721,33 @@ static const struct rw_listen *upstream_loop(const struct rw_proxy_config *c)
 	return NULL;
 }
 
+int rw_config_validate_outputs(const struct rw_proxy_config *c, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < c->n_outputs; i++) {
+		struct rw_output_spec s;
+		char e[RW_CONF_ERR];
+		if (rw_output_spec_parse(c->outputs[i], &s, e, sizeof(e)) < 0 ||
+		    rw_output_spec_resolve(&s, c, e, sizeof(e)) < 0)
+			return rw_conf_fail(err, errlen, "output %s", e);
+	}
+	return 0;
+}
+
 int rw_config_validate(const struct rw_proxy_config *c, char *err, size_t errlen)
 {
 	if (c->n_listen == 0)
-		return fail(err, errlen, "no listen address: set listen = ADDR:PORT (e.g. :3389)");
+		return rw_conf_fail(err, errlen, "no listen address: set listen = ADDR:PORT (e.g. :3389)");
 	switch (c->mode) {
 	case RW_UPSTREAM_NONE:
-		return fail(err, errlen,
+		return rw_conf_fail(err, errlen,
 		            "no upstream: set upstream = HOST:PORT, transparent = yes or "
 		            "tproxy = yes");
 	case RW_UPSTREAM_FIXED: {
 		if (!c->upstream_host[0] || !c->upstream_port[0])
-			return fail(err, errlen, "upstream: no host or port");
+			return rw_conf_fail(err, errlen, "upstream: no host or port");
 		const struct rw_listen *l = upstream_loop(c);
 		if (l)
-			return fail(
+			return rw_conf_fail(
 			        err, errlen,
 			        strchr(c->upstream_host, ':')
 			                ? "upstream: [%s]:%s is rdpwhy's own listener %s (a loop)"
@@ -897,29 +760,18 @@ int rw_config_validate(const struct rw_proxy_config *c, char *err, size_t errlen
 		break;
 	}
 	if (c->max_buffer < RW_CONF_MIN_BUFFER)
-		return fail(err, errlen, "max_buffer: %zu is below the minimum of %d bytes",
+		return rw_conf_fail(err, errlen, "max_buffer: %zu is below the minimum of %d bytes",
 		            c->max_buffer, RW_CONF_MIN_BUFFER);
-	for (size_t i = 0; i < c->n_outputs; i++) {
-		bool tls = !strncmp(c->outputs[i], "tls://", 6);
-		if ((tls || !strncmp(c->outputs[i], "tcp://", 6)) && !c->siem_spool_dir[0])
-			return fail(err, errlen,
-			            "output %s: set siem_spool_dir (tcp:// and tls:// spool records "
-			            "on disk until they are delivered)",
-			            show(c->outputs[i]).s);
-		if (tls && !c->siem_ca_file[0])
-			return fail(err, errlen,
-			            "output %s: set siem_ca_file (the receiver's certificate is "
-			            "verified against it)",
-			            show(c->outputs[i]).s);
-	}
+	if (rw_config_validate_outputs(c, err, errlen) < 0)
+		return -1;
 	if (c->pcap_dir[0]) {
 		struct stat st;
 		if (stat(c->pcap_dir, &st) < 0)
-			return fail(err, errlen, "pcap_dir: '%s': %s", show(c->pcap_dir).s,
+			return rw_conf_fail(err, errlen, "pcap_dir: '%s': %s", rw_show(c->pcap_dir).s,
 			            strerror(errno));
 		if (!S_ISDIR(st.st_mode))
-			return fail(err, errlen, "pcap_dir: '%s' is not a directory",
-			            show(c->pcap_dir).s);
+			return rw_conf_fail(err, errlen, "pcap_dir: '%s' is not a directory",
+			            rw_show(c->pcap_dir).s);
 	}
 	return 0;
 }
@@ -1008,5 +860,6 @@ size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len)
 		put(&o, "siem_spool_max = %zu\n", c->siem_spool_max);
 	put(&o, "siem_spool_policy = %s\n", choices[0][c->siem_spool_policy < 2 ? c->siem_spool_policy : 0]);
 	put(&o, "siem_format = %s\n", choices[1][c->siem_format < 3 ? c->siem_format : 0]);
+	put_duration(&o, "siem_flush_timeout", c->siem_flush_ms);
 	return o.len;
 }

@@ -36,7 +36,8 @@ struct rw_proxy_config {
 	enum rw_upstream_mode mode;
 	char upstream_host[256]; /* fixed mode: name or address, resolved at start and reload */
 	char upstream_port[16];
-	char outputs[RW_CONF_MAX_OUTPUTS][PATH_MAX]; /* "-" = stdout, or a file path */
+	/* "TARGET [KEY=VALUE]..." as written (conf/output_spec.h) */
+	char outputs[RW_CONF_MAX_OUTPUTS][PATH_MAX];
 	size_t n_outputs;
 	bool json;                 /* format = json (else text) */
 	char pcap_dir[PATH_MAX];   /* "" = off */
@@ -53,7 +54,7 @@ struct rw_proxy_config {
 	size_t max_buffer;             /* per-direction high-water mark in bytes (default 256 KiB) */
 	unsigned max_connections;      /* 0 = unlimited */
 	char expected_cert_sha256[65]; /* lower-case hex; "" = no expectation */
-	/* Stream outputs (tcp://, tls://, udp://, syslog): see proxy/outputs.c. */
+	/* Defaults of the outputs' options (conf/output_spec.h). */
 	char siem_ca_file[PATH_MAX];   /* tls://: CAs the receiver's certificate must chain to */
 	char siem_cert_file[PATH_MAX]; /* tls://: client certificate ("" = none) */
 	char siem_key_file[PATH_MAX];  /* tls://: its key ("" = in the certificate file) */
@@ -61,6 +62,9 @@ struct rw_proxy_config {
 	size_t siem_spool_max;         /* bytes per output (default 64M) */
 	unsigned siem_spool_policy;    /* RW_CONF_DROP_OLDEST or RW_CONF_DROP_NEWEST */
 	unsigned siem_format;          /* RW_CONF_SIEM_JSON, _RFC5424 or _CEF */
+	unsigned siem_flush_ms;        /* at exit, how long streams may take to deliver
+					  what is spooled (default 5000; the rest stays
+					  spooled for the next start) */
 };
 
 /* Values of siem_spool_policy and siem_format (the same numbers as
@@ -77,8 +81,11 @@ int rw_config_load(const char *path, struct rw_proxy_config *c, char *err, size_
 /* Applies one key = value (file line or flag). Returns -1 with a message. */
 int rw_config_set(struct rw_proxy_config *c, const char *key, const char *value, char *err,
 		  size_t errlen);
-/* Checks the whole config is usable (listeners, upstream mode...). */
+/* Checks the whole config is usable (listeners, upstream mode, outputs...). */
 int rw_config_validate(const struct rw_proxy_config *c, char *err, size_t errlen);
+/* Only the outputs (each spec with the global keys it inherits): what
+ * capture and replay use of a config file. */
+int rw_config_validate_outputs(const struct rw_proxy_config *c, char *err, size_t errlen);
 /* Parses "ADDR:PORT", "[V6]:PORT" or ":PORT"/"PORT" (all addresses, IPv6 dual-stack). */
 int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t errlen);
 

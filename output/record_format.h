@@ -18,6 +18,10 @@
  * keys are always present. host: the observer's name for host.name, or NULL.
  * Returns 0, or -1 on allocation failure (errno set by rw_buf). */
 int rw_record_json(const struct rw_record *rec, const char *host, struct rw_buf *out);
+/* The same with "rdpwhy.record_id" (the record's unique id) as the last key
+ * when record_id is not NULL. */
+int rw_record_json_ex(const struct rw_record *rec, const char *host, const char *record_id,
+		      struct rw_buf *out);
 
 /* A few lines for a person (see record_text.c), each newline-terminated. Wire
  * strings are escaped (\xhh) so that they cannot forge lines or drive the

@@ -29,6 +29,7 @@
  *                 rdpwhy.tls.cert_self_signed rdpwhy.proxy.connect_ms
  *                 rdpwhy.original_destination.{ip,port}
  *   always        rdpwhy.version
+ *   id given      rdpwhy.record_id (unique per record, for de-duplication)
  */
 #include "record_format.h"
 
@@ -433,6 +434,12 @@ static void rdpwhy_fields(struct rw_json *j, const struct rw_record *rec)
 
 int rw_record_json(const struct rw_record *rec, const char *host, struct rw_buf *out)
 {
+	return rw_record_json_ex(rec, host, NULL, out);
+}
+
+int rw_record_json_ex(const struct rw_record *rec, const char *host, const char *record_id,
+		      struct rw_buf *out)
+{
 	size_t mark = out->len;
 	struct rw_json j;
 	rw_json_init(&j, out);
@@ -442,6 +449,8 @@ int rw_record_json(const struct rw_record *rec, const char *host, struct rw_buf 
 	tls_fields(&j, rec);
 	rdp_fields(&j, rec);
 	rdpwhy_fields(&j, rec);
+	if (record_id)
+		rw_json_kv_cstr(&j, "rdpwhy.record_id", record_id);
 	rw_json_end_object(&j);
 	if (rw_json_finish(&j) < 0 || rw_buf_putc(out, '\n') < 0) {
 		rw_buf_truncate(out, mark);

@@ -310,20 +310,10 @@ static int sd_param(const char *name, const char *v, size_t n, struct rw_buf *ou
 static int json_body(const struct rw_record *rec, const struct rw_siem_meta *m,
 		     struct rw_buf *out)
 {
-	size_t start = out->len;
-	if (rw_record_json(rec, m->host && *m->host ? m->host : NULL, out) < 0)
+	if (rw_record_json_ex(rec, m->host && *m->host ? m->host : NULL, m->id, out) < 0)
 		return -1;
-	/* "{...}\n" -> "{...,"rdpwhy.record_id":"ID"}" */
-	size_t len = out->len;
-	while (len > start && (out->data[len - 1] == '\n' || out->data[len - 1] == '}'))
-		if (out->data[--len] == '}')
-			break;
-	if (len <= start || out->data[len] != '}') {
-		errno = EINVAL;
-		return -1;
-	}
-	rw_buf_truncate(out, len);
-	return rw_buf_printf(out, ",\"rdpwhy.record_id\":\"%s\"}", m->id);
+	rw_buf_truncate(out, out->len - 1); /* MSG has no newline */
+	return 0;
 }
 
 static int summary_body(const struct rw_record *rec, const struct facts *fs, struct rw_buf *out)

@@ -244,11 +244,12 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	char err[RW_CONF_ERR];
 	struct rw_proxy_config next;
-	rw_outputs_reopen(px->outputs);
-	if (px->stopping)
-		return;
-	if (rw_proxy_reload_config(px, &next, err, sizeof(err)) < 0) {
-		rw_logx(&px->log, LOG_ERR, "reload: %s; keeping the running configuration", err);
+	if (px->stopping || rw_proxy_reload_config(px, &next, err, sizeof(err)) < 0) {
+		if (!px->stopping)
+			rw_logx(&px->log, LOG_ERR, "reload: %s; keeping the running configuration",
+				err);
+		/* The same outputs: files are reopened all the same (logrotate). */
+		rw_outputs_reload(px->outputs, &px->cfg);
 		return;
 	}
 	/* Open connections keep their legs, sessions and outputs; new ones get
@@ -265,8 +266,10 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		px->upstream_len = old_up_len;
 		if (rw_proxy_listen(px, err, sizeof(err)) < 0)
 			rw_logx(&px->log, LOG_CRIT, "reload: cannot listen again: %s", err);
+		rw_outputs_reload(px->outputs, &px->cfg);
 		return;
 	}
+	rw_outputs_reload(px->outputs, &px->cfg);
 	rw_logx(&px->log, LOG_NOTICE, "configuration reloaded");
 }
 

@@ -13,37 +13,12 @@
 #include <event2/listener.h>
 
 #include "config.h"
+#include "log.h"
+#include "outputs.h"
 #include "session.h"
 
 struct rw_proxy;
 struct rw_conn;
-
-/* ---- logging (log.c): one line per event, prefixed with the conn id ---- */
-struct rw_log {
-	int verbosity;   /* 0 = warnings and notices, 1 = info, 2 = debug */
-	bool use_syslog;
-	FILE *err;       /* stderr, unless redirected by tests */
-};
-void rw_log_open(struct rw_log *l, bool use_syslog, int verbosity);
-void rw_log_close(struct rw_log *l);
-void rw_logx(struct rw_log *l, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* The same with ": strerror(errno)" appended. */
-void rw_logerr(struct rw_log *l, int prio, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* ---- record outputs (outputs.c) ---------------------------------------- */
-struct rw_outputs;
-/* base: the loop that stream outputs (tcp://, tls://, udp://) run on; NULL
- * refuses them. */
-struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg, struct event_base *base,
-				   struct rw_log *log, char *err, size_t errlen);
-void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec);
-/* SIGHUP: reopen files (logrotate). */
-void rw_outputs_reopen(struct rw_outputs *o);
-void rw_outputs_close(struct rw_outputs *o);
-/* One line per syslog/stream output: emitted, sent, spooled, dropped,
- * reconnects (SIGUSR1, every 5 minutes, and at exit). */
-void rw_outputs_log_counters(struct rw_outputs *o);
 
 /* ---- upstream destinations (upstream.c) --------------------------------- */
 /* Fixed upstream, resolved once (start and SIGHUP). */

@@ -245,11 +245,15 @@ static void test_output(void **state)
 	(void)state;
 	set_ok("output", "-");
 	assert_int_equal(cfg.n_outputs, 1);
-	/* Anything is stored as given: later outputs are URLs. */
-	set_ok("output", "syslog+tls://siem.example.net:6514");
-	assert_string_equal(cfg.outputs[0], "syslog+tls://siem.example.net:6514");
+	/* Stored as written, options and all; a scheme we do not speak is refused. */
+	set_ok("output", "tcp://siem.example.net:514  format=cef");
+	assert_string_equal(cfg.outputs[0], "tcp://siem.example.net:514  format=cef");
+	set_err("output", "syslog+tls://siem.example.net:6514",
+		"output: 'syslog+tls://siem.example.net:6514': unknown scheme (udp://, tcp:// or "
+		"tls://)");
 	set_ok("output", "records.json");
-	set_err("output", "", "output: empty value (use - for stdout, or a path)");
+	set_err("output", "", "output: empty (use - for stdout, a path, syslog, or udp://, "
+			      "tcp://, tls://HOST:PORT)");
 	expect_ok("output = a\noutput = b\noutput = c\n");
 	assert_int_equal(cfg.n_outputs, 3);
 	assert_string_equal(cfg.outputs[2], "c");
@@ -351,7 +355,7 @@ static void test_sizes(void **state)
 	set_err("max_buffer", "0", "max_buffer: 0 is below the minimum of 4096 bytes");
 	set_err("max_buffer", "0M", "max_buffer: 0M is below the minimum of 4096 bytes");
 	static const char *const bad[] = {"",     "k",  "M",  "-4096", "+4096", "4 k",    "4kb",
-	                                  "4KiB", "1G", "1g", "1.5M",  "4096 ", "0x1000", "4kk"};
+	                                  "4KiB", "1T", "1t", "1.5M",  "4096 ", "0x1000", "4kk"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "max_buffer: bad size '%s' (use e.g. 262144, 256k, 1M)",
@@ -702,7 +706,7 @@ static void test_unknown_keys(void **state)
 	size_t n = 0;
 	while (rw_config_key(n))
 		n++;
-	assert_int_equal(n, 26);
+	assert_int_equal(n, 27);
 	assert_string_equal(rw_config_key(0), "listen");
 	assert_null(rw_config_key(1000));
 	assert_string_equal(rw_upstream_mode_name(RW_UPSTREAM_NONE), "none");
@@ -744,8 +748,8 @@ static void test_syntax(void **state)
 	expect_ok("listen = :1");
 	assert_int_equal(cfg.n_listen, 1);
 	/* A value may contain '='. */
-	expect_ok("output = a=b\n");
-	assert_string_equal(cfg.outputs[0], "a=b");
+	expect_ok("output = a.b\n");
+	assert_string_equal(cfg.outputs[0], "a.b");
 
 	expect_err("listen :3389\n",
 	           "t.conf:1: missing '=' after 'listen' (lines are key = value)");
@@ -806,7 +810,8 @@ static void test_quoting(void **state)
 	expect_err("output = \"a\" b\n", "t.conf:1: output: text after the closing quote");
 	expect_err("output = \"a\"\"b\"\n", "t.conf:1: output: text after the closing quote");
 	expect_err("output = \"\"\n",
-	           "t.conf:1: output: empty value (use - for stdout, or a path)");
+	           "t.conf:1: output: empty (use - for stdout, a path, syslog, or udp://, "
+	           "tcp://, tls://HOST:PORT)");
 }
 
 static void test_crlf(void **state)
@@ -997,11 +1002,11 @@ static void test_validate(void **state)
 	/* Stream outputs need their spool, TLS its CA. */
 	expect_ok("listen = 1\ntransparent = yes\noutput = tcp://h:514\n");
 	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), -1);
-	assert_string_equal(err, "output tcp://h:514: set siem_spool_dir (tcp:// and tls:// spool "
+	assert_string_equal(err, "output tcp://h:514: set spool_dir= or siem_spool_dir (tcp:// and tls:// spool "
 	                         "records on disk until they are delivered)");
 	expect_ok("listen = 1\ntransparent = yes\noutput = tls://h:6514\nsiem_spool_dir = /s\n");
 	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), -1);
-	assert_string_equal(err, "output tls://h:6514: set siem_ca_file (the receiver's "
+	assert_string_equal(err, "output tls://h:6514: set ca_file= or siem_ca_file (the receiver's "
 	                         "certificate is verified against it)");
 	expect_ok("listen = 1\ntransparent = yes\noutput = udp://h:514\noutput = syslog\n");
 	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), 0);

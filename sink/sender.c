@@ -25,6 +25,7 @@
 #include <openssl/x509v3.h>
 
 #include "buf.h"
+#include "config.h"
 #include "syslog5424.h"
 
 #define BACKOFF_MIN_S 1
@@ -43,9 +44,8 @@ struct inflight {
 
 struct rw_sender {
 	struct event_base *base;
-	struct rw_sender_config cfg;
-	char ca_file[PATH_MAX], cert_file[PATH_MAX], key_file[PATH_MAX];
-	char name[PATH_MAX];
+	struct rw_output_spec spec; /* resolved */
+	const char *name;           /* spec.target */
 	struct rw_log *log;
 	struct evdns_base *dns;
 	SSL_CTX *ctx;
@@ -72,57 +72,6 @@ static uint64_t now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-int rw_sender_parse_url(const char *spec, struct rw_sender_config *c, char *err, size_t errlen)
-{
-	static const struct {
-		const char *scheme;
-		enum rw_sender_proto proto;
-	} schemes[] = {{"tcp://", RW_SEND_TCP}, {"tls://", RW_SEND_TLS}, {"udp://", RW_SEND_UDP}};
-	const char *rest = NULL;
-	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		size_t n = strlen(schemes[i].scheme);
-		if (!strncmp(spec, schemes[i].scheme, n)) {
-			c->proto = schemes[i].proto;
-			rest = spec + n;
-		}
-	}
-	if (!rest)
-		return 1;
-	const char *host = rest, *port;
-	size_t host_len;
-	if (*rest == '[') {
-		const char *close = strchr(rest, ']');
-		if (!close || close[1] != ':')
-			goto bad;
-		host = rest + 1;
-		host_len = (size_t)(close - host);
-		port = close + 2;
-	} else {
-		const char *colon = strrchr(rest, ':');
-		if (!colon || colon != strchr(rest, ':'))
-			goto bad;
-		host_len = (size_t)(colon - rest);
-		port = colon + 1;
-	}
-	char *end;
-	errno = 0;
-	unsigned long p = strtoul(port, &end, 10);
-	if (host_len == 0 || host_len >= sizeof(c->host) || !*port || *end || errno || p == 0 ||
-	    p > 65535 || *port < '0' || *port > '9')
-		goto bad;
-	for (size_t i = 0; i < host_len; i++)
-		if ((unsigned char)host[i] <= 0x20 || host[i] == '/' || host[i] == 0x7f)
-			goto bad;
-	memcpy(c->host, host, host_len);
-	c->host[host_len] = 0;
-	snprintf(c->port, sizeof(c->port), "%lu", p);
-	return 0;
-bad:
-	snprintf(err, errlen, "output %.200s: expected SCHEME://HOST:PORT ([V6]:PORT for IPv6)",
-		 spec);
-	return -1;
 }
 
 /* ---- TCP/TLS connection -------------------------------------------------------- */
@@ -156,7 +105,7 @@ static void drop_connection(struct rw_sender *s)
 static void log_failure(struct rw_sender *s, short what)
 {
 	char why[256] = "";
-	if (s->bev && s->cfg.proto == RW_SEND_TLS) {
+	if (s->bev && s->spec.kind == RW_OUT_TLS) {
 		SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 		long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 		unsigned long e = bufferevent_get_openssl_error(s->bev);
@@ -236,11 +185,11 @@ static SSL *new_ssl(struct rw_sender *s)
 	if (!ssl)
 		return NULL;
 	unsigned char addr[16];
-	bool is_ip = inet_pton(AF_INET, s->cfg.host, addr) == 1 ||
-		     inet_pton(AF_INET6, s->cfg.host, addr) == 1;
-	int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), s->cfg.host)
-		       : (SSL_set_tlsext_host_name(ssl, s->cfg.host) &&
-			  SSL_set1_host(ssl, s->cfg.host));
+	bool is_ip = inet_pton(AF_INET, s->spec.host, addr) == 1 ||
+		     inet_pton(AF_INET6, s->spec.host, addr) == 1;
+	int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), s->spec.host)
+		       : (SSL_set_tlsext_host_name(ssl, s->spec.host) &&
+			  SSL_set1_host(ssl, s->spec.host));
 	if (!ok) {
 		SSL_free(ssl);
 		return NULL;
@@ -251,7 +200,7 @@ static SSL *new_ssl(struct rw_sender *s)
 static void connect_now(struct rw_sender *s)
 {
 	drop_connection(s);
-	if (s->cfg.proto == RW_SEND_TLS) {
+	if (s->spec.kind == RW_OUT_TLS) {
 		SSL *ssl = new_ssl(s);
 		if (ssl)
 			s->bev = bufferevent_openssl_socket_new(s->base, -1, ssl,
@@ -271,8 +220,8 @@ static void connect_now(struct rw_sender *s)
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
 	evbuffer_add_cb(bufferevent_get_output(s->bev), on_output, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	if (bufferevent_socket_connect_hostname(s->bev, s->dns, AF_UNSPEC, s->cfg.host,
-						atoi(s->cfg.port)) < 0) {
+	if (bufferevent_socket_connect_hostname(s->bev, s->dns, AF_UNSPEC, s->spec.host,
+						atoi(s->spec.port)) < 0) {
 		/* on_event may already have run and freed the connection */
 		if (s->bev && !s->connected) {
 			log_failure(s, BEV_EVENT_ERROR);
@@ -366,7 +315,7 @@ static void on_tick(evutil_socket_t fd_unused, short what, void *arg)
 	 * ciphertext, which does not map onto our bytes: only an empty send
 	 * queue confirms, and then everything written. */
 	uint64_t peer_acked = 0;
-	if (outq >= 0 && s->cfg.proto == RW_SEND_TCP)
+	if (outq >= 0 && s->spec.kind == RW_OUT_TCP)
 		peer_acked = s->drained > (uint64_t)outq ? s->drained - (uint64_t)outq : 0;
 	else if (outq == 0)
 		peer_acked = s->drained;
@@ -376,7 +325,7 @@ static void on_tick(evutil_socket_t fd_unused, short what, void *arg)
 		s->q[i].confirmed_us = now;
 		s->unconfirmed -= s->q[i].size;
 	}
-	unsigned hold = s->cfg.hold_ms ? s->cfg.hold_ms : DEFAULT_HOLD_MS;
+	unsigned hold = DEFAULT_HOLD_MS;
 	uint64_t acked = 0;
 	bool any = false;
 	while (s->qhead < s->qn && s->q[s->qhead].confirmed_us &&
@@ -407,23 +356,23 @@ static SSL_CTX *new_ctx(struct rw_sender *s, char *err, size_t errlen)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	char e[256] = "";
-	if (!s->ca_file[0]) {
-		snprintf(err, errlen, "output %s: TLS needs a CA file (siem_ca_file)", s->name);
+	if (!s->spec.ca_file[0]) {
+		snprintf(err, errlen, "output %s: TLS needs a CA file (ca_file=)", s->name);
 		goto fail;
 	}
-	if (SSL_CTX_load_verify_locations(ctx, s->ca_file, NULL) != 1) {
+	if (SSL_CTX_load_verify_locations(ctx, s->spec.ca_file, NULL) != 1) {
 		ERR_error_string_n(ERR_get_error(), e, sizeof(e));
-		snprintf(err, errlen, "output %s: CA file %s: %s", s->name, s->ca_file, e);
+		snprintf(err, errlen, "output %s: CA file %s: %s", s->name, s->spec.ca_file, e);
 		goto fail;
 	}
-	if (s->cert_file[0]) {
-		const char *key = s->key_file[0] ? s->key_file : s->cert_file;
-		if (SSL_CTX_use_certificate_chain_file(ctx, s->cert_file) != 1 ||
+	if (s->spec.cert_file[0]) {
+		const char *key = s->spec.key_file[0] ? s->spec.key_file : s->spec.cert_file;
+		if (SSL_CTX_use_certificate_chain_file(ctx, s->spec.cert_file) != 1 ||
 		    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
 		    SSL_CTX_check_private_key(ctx) != 1) {
 			ERR_error_string_n(ERR_get_error(), e, sizeof(e));
 			snprintf(err, errlen, "output %s: client certificate %s / key %s: %s",
-				 s->name, s->cert_file, key, e);
+				 s->name, s->spec.cert_file, key, e);
 			goto fail;
 		}
 	}
@@ -440,7 +389,7 @@ static int open_udp(struct rw_sender *s, char *err, size_t errlen)
 	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_ADDRCONFIG};
 	struct addrinfo *res = NULL;
 	/* Once, at start-up: UDP has no reconnect on which to resolve again. */
-	int rc = getaddrinfo(s->cfg.host, s->cfg.port, &hints, &res);
+	int rc = getaddrinfo(s->spec.host, s->spec.port, &hints, &res);
 	if (rc != 0) {
 		snprintf(err, errlen, "output %s: %s", s->name, gai_strerror(rc));
 		return -1;
@@ -458,8 +407,8 @@ static int open_udp(struct rw_sender *s, char *err, size_t errlen)
 	return 0;
 }
 
-struct rw_sender *rw_sender_new(struct event_base *base, const struct rw_sender_config *c,
-				const char *name, struct rw_log *log, char *err, size_t errlen)
+struct rw_sender *rw_sender_new(struct event_base *base, const struct rw_output_spec *spec,
+				const char *user, struct rw_log *log, char *err, size_t errlen)
 {
 	struct rw_sender *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -467,15 +416,12 @@ struct rw_sender *rw_sender_new(struct event_base *base, const struct rw_sender_
 		return NULL;
 	}
 	s->base = base;
-	s->cfg = *c;
+	s->spec = *spec;
+	s->name = s->spec.target;
+	const char *name = s->name;
 	s->log = log;
 	s->udp_fd = -1;
 	s->backoff_s = BACKOFF_MIN_S;
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	snprintf(s->ca_file, sizeof(s->ca_file), "%s", c->ca_file ? c->ca_file : "");
-	snprintf(s->cert_file, sizeof(s->cert_file), "%s", c->cert_file ? c->cert_file : "");
-	snprintf(s->key_file, sizeof(s->key_file), "%s", c->key_file ? c->key_file : "");
-	s->cfg.ca_file = s->cfg.cert_file = s->cfg.key_file = s->cfg.spool_dir = NULL;
 	rw_buf_init(&s->msg, 0);
 	rw_buf_init(&s->frame, 0);
 	s->drop_timer = evtimer_new(base, on_drop_timer, s);
@@ -483,31 +429,32 @@ struct rw_sender *rw_sender_new(struct event_base *base, const struct rw_sender_
 		snprintf(err, errlen, "output %s: out of memory", name);
 		goto fail;
 	}
-	if (c->proto == RW_SEND_UDP) {
+	if (spec->kind == RW_OUT_UDP) {
 		if (open_udp(s, err, errlen) < 0)
 			goto fail;
 		return s;
 	}
-	if (!c->spool_dir || !*c->spool_dir) {
-		snprintf(err, errlen, "output %s: needs a spool directory (siem_spool_dir)", name);
+	if (!spec->spool_dir[0]) {
+		snprintf(err, errlen, "output %s: needs a spool directory (spool_dir=)", name);
 		goto fail;
 	}
 	char e[RW_CONF_ERR];
-	s->spool = rw_spool_open(c->spool_dir, c->spool_max, c->spool_policy, e, sizeof(e));
+	s->spool = rw_spool_open(spec->spool_dir, spec->spool_max,
+				 (enum rw_spool_policy)spec->spool_policy, e, sizeof(e));
 	if (!s->spool) {
 		snprintf(err, errlen, "output %s: %s", name, e);
 		goto fail;
 	}
-	if (c->user && *c->user) {
+	if (user && *user) {
 		errno = 0;
-		struct passwd *pw = getpwnam(c->user);
+		struct passwd *pw = getpwnam(user);
 		if (!pw || rw_spool_chown(s->spool, pw->pw_uid, pw->pw_gid) < 0) {
 			snprintf(err, errlen, "output %s: cannot give the spool to %s: %s", name,
-				 c->user, pw ? strerror(errno) : "no such user");
+				 user, pw ? strerror(errno) : "no such user");
 			goto fail;
 		}
 	}
-	if (c->proto == RW_SEND_TLS && !(s->ctx = new_ctx(s, err, errlen)))
+	if (spec->kind == RW_OUT_TLS && !(s->ctx = new_ctx(s, err, errlen)))
 		goto fail;
 	s->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (!s->dns) /* no resolv.conf: numeric addresses and /etc/hosts still work */
@@ -522,7 +469,7 @@ struct rw_sender *rw_sender_new(struct event_base *base, const struct rw_sender_
 	rw_spool_stats(s->spool, &st);
 	if (st.count)
 		rw_logx(log, LOG_NOTICE, "output %s: %llu records left in the spool %s, sending first",
-			name, (unsigned long long)st.count, c->spool_dir);
+			name, (unsigned long long)st.count, spec->spool_dir);
 	connect_now(s);
 	return s;
 fail:
@@ -548,7 +495,7 @@ static void note_drops(struct rw_sender *s, uint64_t dropped)
 	}
 	rw_logx(s->log, LOG_WARNING, "output %s: spool full (%s): %llu records dropped so far",
 		s->name,
-		s->cfg.spool_policy == RW_SPOOL_DROP_OLDEST ? "drop-oldest" : "drop-newest",
+		s->spec.spool_policy == RW_SPOOL_DROP_OLDEST ? "drop-oldest" : "drop-newest",
 		(unsigned long long)dropped);
 	s->drops_logged = dropped;
 	s->drop_log_us = now;
@@ -567,7 +514,7 @@ static void on_drop_timer(evutil_socket_t fd, short what, void *arg)
 void rw_sender_submit(struct rw_sender *s, const char *msg, size_t len)
 {
 	s->st.emitted++;
-	if (s->cfg.proto == RW_SEND_UDP) {
+	if (s->spec.kind == RW_OUT_UDP) {
 		ssize_t w = len <= 65507 ? send(s->udp_fd, msg, len, MSG_DONTWAIT) : -1;
 		if (w == (ssize_t)len) {
 			s->st.sent++;

@@ -6,7 +6,7 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "proxy.h"
+#include "log.h"
 
 void rw_log_open(struct rw_log *l, bool use_syslog, int verbosity)
 {

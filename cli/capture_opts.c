@@ -1,0 +1,227 @@
+/* The options replay and capture share, and their outputs: the same
+ * output specifications and keys as the proxy's config file. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int add_set(struct rw_capture_opts *o, const char *key, const char *value)
+{
+	if (o->n_sets >= sizeof(o->set_values) / sizeof(o->set_values[0])) {
+		fprintf(stderr, "rdpwhy: too many options\n");
+		return -1;
+	}
+	snprintf(o->set_keys[o->n_sets], sizeof(o->set_keys[0]), "%s", key);
+	o->set_values[o->n_sets++] = value;
+	return 1;
+}
+
+void rw_capture_opts_init(struct rw_capture_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	rw_capture_config_defaults(&o->cfg);
+}
+
+void rw_capture_opts_help(FILE *f)
+{
+	fprintf(f,
+		"  -f, --format text|json  text: a report per connection (default);\n"
+		"                          json: one ECS JSON object per line\n"
+		"  -o, --output SPEC       '-' (stdout, the default), a file, 'syslog', or\n"
+		"                          tcp://H:P, tls://H:P, udp://H:P, then options\n"
+		"                          ('tcp://siem:514 format=cef spool_dir=/var/spool/x');\n"
+		"                          repeatable\n"
+		"  -c, --config FILE       the proxy's config file: its output and siem_* keys\n"
+		"      --set KEY=VALUE     one such key (e.g. --set siem_spool_dir=/var/spool/rdpwhy)\n"
+		"  -p, --port PORT         server port to analyse (repeatable; default 3389);\n"
+		"                          connections on other ports are analysed too when\n"
+		"                          their first client bytes are an X.224 Connection\n"
+		"                          Request, unless --only-ports is given\n"
+		"      --only-ports        analyse only the --port ports\n"
+		"  -F, --filter BPF        libpcap filter applied first (e.g. 'host 10.0.0.5')\n"
+		"      --max-flows N       flow table bound (default 65536); when full the\n"
+		"                          least recently active connection is reported early\n"
+		"      --idle-timeout SEC  report a connection idle this long (default 300)\n"
+		"      --expected-cert SHA256  the host certificate's SHA-256 (hex, colons\n"
+		"                          allowed); another certificate on the wire is\n"
+		"                          reported as tls_stream_altered\n");
+}
+
+static bool parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max || s[0] == '-')
+		return false;
+	*out = v;
+	return true;
+}
+
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "rdpwhy: option %s needs a value\n", name);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+int rw_capture_opt(struct rw_capture_opts *o, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	const char *v;
+	unsigned long n;
+	if (!strcmp(a, "-f") || !strcmp(a, "--format")) {
+		if (!(v = opt_value(argc, argv, i, a)))
+			return -1;
+		if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0) {
+			fprintf(stderr, "rdpwhy: unknown format '%s' (text or json)\n", v);
+			return -1;
+		}
+		return add_set(o, "format", v);
+	}
+	if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+		if (!(v = opt_value(argc, argv, i, a)))
+			return -1;
+		return add_set(o, "output", v);
+	}
+	if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
+		if (!(v = opt_value(argc, argv, i, a)))
+			return -1;
+		o->config_path = v;
+		return 1;
+	}
+	if (!strcmp(a, "--set")) {
+		if (!(v = opt_value(argc, argv, i, a)))
+			return -1;
+		const char *eq = strchr(v, '=');
+		if (!eq || eq == v || (size_t)(eq - v) >= sizeof(o->set_keys[0])) {
+			fprintf(stderr, "rdpwhy: --set needs KEY=VALUE\n");
+			return -1;
+		}
+		if (add_set(o, "", eq + 1) < 0)
+			return -1;
+		memcpy(o->set_keys[o->n_sets - 1], v, (size_t)(eq - v));
+		o->set_keys[o->n_sets - 1][eq - v] = 0;
+		return 1;
+	}
+	if (!strcmp(a, "-p") || !strcmp(a, "--port")) {
+		if (!(v = opt_value(argc, argv, i, a)))
+			return -1;
+		if (!parse_ulong(v, 1, 65535, &n)) {
+			fprintf(stderr, "rdpwhy: bad port '%s'\n", v);
+			return -1;
+		}
+		if (!o->ports_given) {
+			o->cfg.n_ports = 0;
+			o->ports_given = true;
+		}
+		if (o->cfg.n_ports >= RW_CAPTURE_MAX_PORTS) {
+			fprintf(stderr, "rdpwhy: at most %d ports\n", RW_CAPTURE_MAX_PORTS);
+			return -1;
+		}
+		o->cfg.ports[o->cfg.n_ports++] = (uint16_t)n;
+		return 1;
+	}
+	if (!strcmp(a, "--only-ports")) {
+		o->cfg.detect_any_port = false;
+		return 1;
+	}
+	if (!strcmp(a, "-F") || !strcmp(a, "--filter")) {
+		if (!(v = opt_value(argc, argv, i, a)))
+			return -1;
+		o->bpf = v;
+		return 1;
+	}
+	if (!strcmp(a, "--max-flows")) {
+		if (!(v = opt_value(argc, argv, i, a)))
+			return -1;
+		if (!parse_ulong(v, 1, 100000000, &n)) {
+			fprintf(stderr, "rdpwhy: bad --max-flows '%s'\n", v);
+			return -1;
+		}
+		o->cfg.max_flows = n;
+		return 1;
+	}
+	if (!strcmp(a, "--expected-cert")) {
+		if (!(v = opt_value(argc, argv, i, a)))
+			return -1;
+		size_t k = 0;
+		for (; *v; v++) {
+			if (*v == ':')
+				continue;
+			if (!strchr("0123456789abcdefABCDEF", *v) || k >= 64) {
+				k = 0;
+				break;
+			}
+			o->cfg.session.expected_cert_sha256[k++] = (char)(*v | 0x20);
+		}
+		if (k != 64) {
+			fprintf(stderr, "rdpwhy: --expected-cert needs 64 hex digits\n");
+			return -1;
+		}
+		o->cfg.session.expected_cert_sha256[64] = 0;
+		return 1;
+	}
+	if (!strcmp(a, "--idle-timeout")) {
+		if (!(v = opt_value(argc, argv, i, a)))
+			return -1;
+		if (!parse_ulong(v, 1, 86400 * 7, &n)) {
+			fprintf(stderr, "rdpwhy: bad --idle-timeout '%s'\n", v);
+			return -1;
+		}
+		o->cfg.idle_timeout_us = (uint64_t)n * 1000000ull;
+		return 1;
+	}
+	return 0;
+}
+
+
+struct rw_outputs *rw_capture_outputs_open(const struct rw_capture_opts *o, bool replay,
+					   struct rw_log *log)
+{
+	struct rw_proxy_config *cfg = malloc(sizeof(*cfg));
+	if (!cfg) {
+		fprintf(stderr, "rdpwhy: out of memory\n");
+		return NULL;
+	}
+	char err[RW_CONF_ERR];
+	rw_config_defaults(cfg);
+	struct rw_outputs *out = NULL;
+	if (o->config_path && rw_config_load(o->config_path, cfg, err, sizeof(err)) < 0)
+		goto fail;
+	bool cleared = false;
+	for (size_t i = 0; i < o->n_sets; i++) {
+		char e[RW_CONF_ERR];
+		const char *k = o->set_keys[i];
+		if (!strcmp(k, "output") && !cleared) {
+			cfg->n_outputs = 0; /* outputs given as flags replace the file's */
+			cleared = true;
+		}
+		if (rw_config_set(cfg, k, o->set_values[i], e, sizeof(e)) < 0) {
+			fprintf(stderr, "rdpwhy: --%s: %s\n", k, e);
+			free(cfg);
+			return NULL;
+		}
+	}
+	if (rw_config_validate_outputs(cfg, err, sizeof(err)) < 0)
+		goto fail;
+	struct rw_outputs_opts oo = {.flow_ids = true, .block_when_full = replay};
+	out = rw_outputs_open(cfg, &oo, log, err, sizeof(err));
+	if (!out)
+		goto fail;
+	free(cfg);
+	return out;
+fail:
+	fprintf(stderr, "rdpwhy: %s\n", err);
+	free(cfg);
+	return NULL;
+}
+
+void rw_capture_on_record(const struct rw_record *rec, void *arg)
+{
+	rw_outputs_write(arg, rec);
+}

@@ -1,0 +1,77 @@
+/* One record output as the user writes it, in the config file
+ * ("output = SPEC") or on the command line ("--output SPEC"):
+ *
+ *   TARGET [KEY=VALUE]...
+ *
+ * TARGET is "-" (stdout), a file path, "syslog" (the local syslog(3)), or
+ * udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT (IPv6 in brackets).
+ * The options, separated by blanks, override the global keys for this output:
+ *
+ *   format=text|json            files and stdout (default: format)
+ *   format=json|rfc5424|cef     syslog and streams (default: siem_format)
+ *   ca_file= cert_file= key_file=       tls:// (default: siem_ca_file...)
+ *   spool_dir= spool_max= spool_policy= tcp:// and tls:// (default: a
+ *                               directory named after the output under
+ *                               siem_spool_dir; siem_spool_max; ...)
+ *
+ * The target ends at the first NAME=VALUE word, so a path (quoted in the
+ * config file) may hold blanks; option values cannot. Pure: no I/O. */
+#ifndef RW_OUTPUT_SPEC_H
+#define RW_OUTPUT_SPEC_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rw_proxy_config;
+
+enum rw_output_kind {
+	RW_OUT_STDOUT,
+	RW_OUT_FILE,
+	RW_OUT_SYSLOG,
+	RW_OUT_UDP,
+	RW_OUT_TCP,
+	RW_OUT_TLS,
+};
+
+enum rw_out_format {
+	RW_OUTF_DEFAULT = 0, /* not given: the global key decides */
+	RW_OUTF_TEXT,
+	RW_OUTF_JSON,    /* files: JSON lines; syslog/streams: RFC 5424 with the JSON record */
+	RW_OUTF_RFC5424, /* syslog/streams: the facts as RFC 5424 structured data */
+	RW_OUTF_CEF,     /* syslog/streams: ArcSight CEF */
+};
+
+struct rw_output_spec {
+	enum rw_output_kind kind;
+	char target[PATH_MAX]; /* as written: "-", the path, "syslog" or the URL */
+	char host[256];        /* streams */
+	char port[16];
+	enum rw_out_format format;
+	char ca_file[PATH_MAX];
+	char cert_file[PATH_MAX];
+	char key_file[PATH_MAX]; /* "" = in cert_file */
+	char spool_dir[PATH_MAX];
+	uint64_t spool_max;      /* 0 = not given */
+	int spool_policy;        /* -1 = not given; else RW_CONF_DROP_* */
+};
+
+/* Parses SPEC. 0, or -1 with a message (no "output:" prefix). */
+int rw_output_spec_parse(const char *spec, struct rw_output_spec *out, char *err, size_t errlen);
+
+/* Fills what the spec left open from the global keys of c (format,
+ * siem_*), so that two outputs configured alike compare equal (memcmp),
+ * and checks that a stream has what it needs (a spool directory, a CA).
+ * 0, or -1 with a message. */
+int rw_output_spec_resolve(struct rw_output_spec *s, const struct rw_proxy_config *c, char *err,
+			   size_t errlen);
+
+/* True for udp://, tcp:// and tls://. */
+static inline int rw_output_is_stream(enum rw_output_kind k)
+{
+	return k == RW_OUT_UDP || k == RW_OUT_TCP || k == RW_OUT_TLS;
+}
+/* "text", "json", "rfc5424", "cef" ("" for RW_OUTF_DEFAULT). */
+const char *rw_out_format_name(enum rw_out_format f);
+
+#endif

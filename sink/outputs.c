@@ -1,0 +1,377 @@
+/* The output thread and its queue. See outputs.h.
+ *
+ * One mutex guards the queue; an eventfd wakes the output thread's loop.
+ * Reloads and counter requests travel in the same queue as records, so they
+ * apply in order. Only the output thread touches its event base and the
+ * output set once the thread runs. */
+#include "outputs.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "outset.h"
+
+#define COUNTERS_PERIOD_S 300
+#define FLUSH_POLL_MS 100
+#define DROP_LOG_PERIOD_US 10000000u
+
+enum msg_kind { MSG_RECORD, MSG_RELOAD, MSG_COUNTERS };
+
+struct msg {
+	struct msg *next;
+	enum msg_kind kind;
+	size_t bytes;                 /* counted against the queue bound */
+	struct rw_formatted rec;      /* MSG_RECORD */
+	struct rw_proxy_config *cfg;  /* MSG_RELOAD (owned) */
+};
+
+struct rw_outputs {
+	struct rw_log *log;
+	struct rw_outputs_opts opts;
+	char host[256];
+
+	/* The queue (mu). */
+	pthread_mutex_t mu;
+	pthread_cond_t room;
+	struct msg *head, **tail;
+	size_t queued_bytes;
+	bool stop;
+
+	/* The producer's side (the caller's thread). */
+	unsigned slots; /* formats the current outputs need */
+	uint64_t drop_log_us;
+
+	/* Counters both sides read. */
+	atomic_uint_fast64_t records, queue_drops;
+
+	/* The output thread's side. */
+	pthread_t thread;
+	bool running;
+	int wake_fd;
+	struct event_base *base;
+	struct event *wake_ev, *counters_ev, *flush_ev;
+	struct rw_outset *set;
+	unsigned flush_ms;
+	uint64_t flush_deadline_us;
+	atomic_bool failed;
+};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static void put_endpoint(unsigned char *p, const struct rw_endpoint *ep)
+{
+	p[0] = (unsigned char)ep->family;
+	memcpy(p + 1, ep->addr, 16);
+	p[17] = (unsigned char)(ep->port >> 8);
+	p[18] = (unsigned char)ep->port;
+}
+
+static void record_id(const struct rw_outputs *o, const struct rw_record *rec,
+		      char out[RW_RECORD_ID_HEX + 1])
+{
+	unsigned char r[SHA256_DIGEST_LENGTH];
+	if (o->opts.flow_ids || RAND_bytes(r, RW_RECORD_ID_HEX / 2) != 1) {
+		/* The connection itself: both endpoints and its first timestamp
+		 * (with the process as well when randomness failed). */
+		unsigned char key[2 * 19 + 8 + 8] = {0};
+		put_endpoint(key, &rec->client);
+		put_endpoint(key + 19, &rec->server);
+		for (int i = 0; i < 8; i++)
+			key[38 + i] = (unsigned char)(rec->ts_open_us >> (8 * i));
+		if (!o->opts.flow_ids) {
+			uint64_t salt = ((uint64_t)getpid() << 32) ^ rec->id ^ now_us();
+			memcpy(key + 46, &salt, 8);
+		}
+		SHA256(key, sizeof(key), r);
+	}
+	hex(r, RW_RECORD_ID_HEX / 2, out);
+}
+
+/* ---- the output thread ------------------------------------------------------ */
+
+static void msg_free(struct msg *m)
+{
+	if (m->kind == MSG_RECORD)
+		rw_buf_free(&m->rec.buf);
+	free(m->cfg);
+	free(m);
+}
+
+static void log_counters(struct rw_outputs *o)
+{
+	rw_logx(o->log, LOG_NOTICE, "records: %llu, dropped with the output queue full %llu",
+		(unsigned long long)atomic_load(&o->records),
+		(unsigned long long)atomic_load(&o->queue_drops));
+	rw_outset_log_counters(o->set);
+}
+
+static void on_flush_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct rw_outputs *o = arg;
+	(void)fd;
+	(void)what;
+	uint64_t left = rw_outset_pending(o->set);
+	if (left == 0 || now_us() >= o->flush_deadline_us) {
+		if (left)
+			rw_logx(o->log, LOG_WARNING,
+				"outputs: %llu records not delivered yet; they stay spooled and are "
+				"sent first on the next start",
+				(unsigned long long)left);
+		event_base_loopbreak(o->base);
+		return;
+	}
+	struct timeval tv = {0, FLUSH_POLL_MS * 1000};
+	evtimer_add(o->flush_ev, &tv);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct rw_outputs *o = arg;
+	(void)what;
+	uint64_t n;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		rw_logerr(o->log, LOG_ERR, "outputs: wake-up");
+	pthread_mutex_lock(&o->mu);
+	struct msg *m = o->head;
+	o->head = NULL;
+	o->tail = &o->head;
+	o->queued_bytes = 0;
+	bool stop = o->stop;
+	pthread_cond_broadcast(&o->room);
+	pthread_mutex_unlock(&o->mu);
+	while (m) {
+		struct msg *next = m->next;
+		switch (m->kind) {
+		case MSG_RECORD:
+			rw_outset_write(o->set, &m->rec);
+			break;
+		case MSG_RELOAD:
+			o->set = rw_outset_reload(o->set, m->cfg);
+			o->flush_ms = m->cfg->siem_flush_ms;
+			break;
+		case MSG_COUNTERS:
+			log_counters(o);
+			break;
+		}
+		msg_free(m);
+		m = next;
+	}
+	if (stop && !evtimer_pending(o->flush_ev, NULL)) {
+		event_del(o->wake_ev);
+		o->flush_deadline_us = now_us() + (uint64_t)o->flush_ms * 1000;
+		on_flush_poll(-1, 0, o);
+	}
+}
+
+static void on_counters(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	log_counters(arg);
+}
+
+static void *thread_main(void *arg)
+{
+	struct rw_outputs *o = arg;
+	event_base_dispatch(o->base);
+	return NULL;
+}
+
+/* ---- the caller's side ------------------------------------------------------- */
+
+static void enqueue(struct rw_outputs *o, struct msg *m)
+{
+	pthread_mutex_lock(&o->mu);
+	if (m->kind == MSG_RECORD) {
+		while (o->opts.block_when_full && o->queued_bytes &&
+		       o->queued_bytes + m->bytes > RW_OUTPUTS_QUEUE_MAX)
+			pthread_cond_wait(&o->room, &o->mu);
+		if (o->queued_bytes && o->queued_bytes + m->bytes > RW_OUTPUTS_QUEUE_MAX) {
+			pthread_mutex_unlock(&o->mu);
+			uint64_t drops = atomic_fetch_add(&o->queue_drops, 1) + 1;
+			atomic_store(&o->failed, true);
+			uint64_t now = now_us();
+			if (drops == 1 || now - o->drop_log_us >= DROP_LOG_PERIOD_US) {
+				rw_logx(o->log, LOG_ERR,
+					"outputs: the output queue is full (outputs slower than "
+					"connections end): record of conn %llu dropped, %llu so far",
+					(unsigned long long)m->rec.conn_id, (unsigned long long)drops);
+				o->drop_log_us = now;
+			}
+			msg_free(m);
+			return;
+		}
+	}
+	m->next = NULL;
+	*o->tail = m;
+	o->tail = &m->next;
+	o->queued_bytes += m->bytes;
+	pthread_mutex_unlock(&o->mu);
+	uint64_t one = 1;
+	if (write(o->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		rw_logerr(o->log, LOG_ERR, "outputs: cannot wake the output thread");
+}
+
+void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec)
+{
+	atomic_fetch_add(&o->records, 1);
+	char id[RW_RECORD_ID_HEX + 1];
+	record_id(o, rec, id);
+	struct msg *m = calloc(1, sizeof(*m));
+	if (!m || rw_format_record(rec, o->slots, o->host[0] ? o->host : NULL, id, &m->rec) < 0) {
+		free(m);
+		atomic_fetch_add(&o->queue_drops, 1);
+		atomic_store(&o->failed, true);
+		rw_logx(o->log, LOG_ERR, "conn %llu: out of memory formatting the record (dropped)",
+			(unsigned long long)rec->id);
+		return;
+	}
+	m->kind = MSG_RECORD;
+	m->bytes = m->rec.buf.cap + sizeof(*m);
+	enqueue(o, m);
+}
+
+void rw_outputs_reload(struct rw_outputs *o, const struct rw_proxy_config *cfg)
+{
+	struct msg *m = calloc(1, sizeof(*m));
+	if (m)
+		m->cfg = malloc(sizeof(*cfg));
+	if (!m || !m->cfg) {
+		free(m);
+		rw_logx(o->log, LOG_ERR, "reload: out of memory; outputs unchanged");
+		return;
+	}
+	*m->cfg = *cfg;
+	m->kind = MSG_RELOAD;
+	/* From here on, records are formatted for the new outputs. */
+	o->slots = rw_outset_slots(cfg);
+	enqueue(o, m);
+}
+
+void rw_outputs_log_counters(struct rw_outputs *o)
+{
+	struct msg *m = calloc(1, sizeof(*m));
+	if (!m) {
+		rw_logx(o->log, LOG_ERR, "counters: out of memory");
+		return;
+	}
+	m->kind = MSG_COUNTERS;
+	enqueue(o, m);
+}
+
+static void teardown(struct rw_outputs *o)
+{
+	rw_outset_close(o->set);
+	if (o->wake_ev)
+		event_free(o->wake_ev);
+	if (o->counters_ev)
+		event_free(o->counters_ev);
+	if (o->flush_ev)
+		event_free(o->flush_ev);
+	if (o->base)
+		event_base_free(o->base);
+	if (o->wake_fd >= 0)
+		close(o->wake_fd);
+	pthread_cond_destroy(&o->room);
+	pthread_mutex_destroy(&o->mu);
+	free(o);
+}
+
+struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg,
+				   const struct rw_outputs_opts *opts, struct rw_log *log, char *err,
+				   size_t errlen)
+{
+	struct rw_outputs *o = calloc(1, sizeof(*o));
+	if (!o) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	o->log = log;
+	o->opts = *opts;
+	o->tail = &o->head;
+	o->flush_ms = cfg->siem_flush_ms;
+	pthread_mutex_init(&o->mu, NULL);
+	pthread_cond_init(&o->room, NULL);
+	if (gethostname(o->host, sizeof(o->host) - 1) < 0)
+		o->host[0] = 0;
+	o->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	o->base = event_base_new();
+	if (o->wake_fd < 0 || !o->base) {
+		snprintf(err, errlen, "outputs: cannot create the output thread's loop: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	o->wake_ev = event_new(o->base, o->wake_fd, EV_READ | EV_PERSIST, on_wake, o);
+	o->counters_ev = event_new(o->base, -1, EV_PERSIST, on_counters, o);
+	o->flush_ev = evtimer_new(o->base, on_flush_poll, o);
+	if (!o->wake_ev || !o->counters_ev || !o->flush_ev) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (!(o->set = rw_outset_open(cfg, o->base, log, err, errlen)))
+		goto fail;
+	o->slots = rw_outset_slots(cfg);
+	event_add(o->wake_ev, NULL);
+	struct timeval period = {COUNTERS_PERIOD_S, 0};
+	evtimer_add(o->counters_ev, &period);
+	/* Signals are the main thread's business (its event loop, or the
+	 * capture loop's flag): the output thread blocks them all. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&o->thread, NULL, thread_main, o);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "outputs: cannot start the output thread: %s", strerror(rc));
+		goto fail;
+	}
+	o->running = true;
+	return o;
+fail:
+	teardown(o);
+	return NULL;
+}
+
+int rw_outputs_close(struct rw_outputs *o)
+{
+	if (!o)
+		return 0;
+	pthread_mutex_lock(&o->mu);
+	o->stop = true;
+	pthread_mutex_unlock(&o->mu);
+	uint64_t one = 1;
+	if (write(o->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		rw_logerr(o->log, LOG_ERR, "outputs: cannot wake the output thread");
+	if (o->running)
+		pthread_join(o->thread, NULL);
+	bool failed = atomic_load(&o->failed) || rw_outset_failed(o->set);
+	teardown(o);
+	return failed ? -1 : 0;
+}

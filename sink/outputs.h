@@ -1,0 +1,53 @@
+/* Where records go, off the caller's path: rw_outputs_write formats the
+ * record and queues it; an output thread with its own event loop writes the
+ * files, calls syslog(3), and runs the syslog streams with their spools
+ * (outset.h, sender.h). A slow disk or a dead receiver never holds up the
+ * relay or the capture loop.
+ *
+ * The queue is bounded (RW_OUTPUTS_QUEUE_MAX bytes). When it is full the
+ * proxy and live capture drop the new record — counted and logged, never
+ * silent — while replay (block_when_full) waits: a file can be read again
+ * at the writer's pace, live traffic cannot.
+ *
+ * Every record gets a 128-bit id, the same in every output, for
+ * de-duplication: random for the proxy; derived from the connection (its
+ * addresses, ports and first timestamp) with flow_ids, so that replaying a
+ * capture twice gives the same ids and a SIEM keeps one copy. */
+#ifndef RW_OUTPUTS_H
+#define RW_OUTPUTS_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "log.h"
+#include "record.h"
+
+#define RW_OUTPUTS_QUEUE_MAX (64u * 1024 * 1024)
+
+struct rw_outputs_opts {
+	bool flow_ids;        /* ids derived from the connection (capture, replay) */
+	bool block_when_full; /* wait for room instead of dropping (replay) */
+};
+
+struct rw_outputs;
+/* Opens cfg's outputs (all errors show here, before anything runs) and
+ * starts the output thread. NULL with a message. */
+struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg,
+				   const struct rw_outputs_opts *opts, struct rw_log *log, char *err,
+				   size_t errlen);
+/* Never blocks on I/O (unless block_when_full). */
+void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec);
+/* SIGHUP: reopen files, and switch to cfg's outputs (outset.h for what
+ * carries over). Applies in order: records queued before go to the old
+ * outputs. */
+void rw_outputs_reload(struct rw_outputs *o, const struct rw_proxy_config *cfg);
+/* Logs the counters (records, queue drops, each output's), in order with
+ * the records. Also every 5 minutes. */
+void rw_outputs_log_counters(struct rw_outputs *o);
+/* Writes what is queued, gives streams up to siem_flush_timeout to deliver
+ * their spools (what is left stays spooled for the next start), stops the
+ * thread. Returns 0, or -1 when a record could not be written to a file or
+ * stdout, or was dropped. NULL is a no-op. */
+int rw_outputs_close(struct rw_outputs *o);
+
+#endif

@@ -1,0 +1,412 @@
+/* The open outputs of the output thread. See outset.h. */
+#include "outset.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "output_spec.h"
+#include "record_format.h"
+#include "sender.h"
+
+_Static_assert(RW_CONF_DROP_OLDEST == (int)RW_SPOOL_DROP_OLDEST &&
+		       RW_CONF_DROP_NEWEST == (int)RW_SPOOL_DROP_NEWEST,
+	       "config and spool policy numbers");
+
+struct output {
+	struct rw_output_spec spec; /* resolved */
+	FILE *f;                    /* files and stdout */
+	struct rw_sender *sender;   /* streams */
+	uint64_t written;           /* files and syslog */
+	uint64_t failures;
+	bool failing;               /* last write failed (logged once until it works again) */
+};
+
+struct rw_outset {
+	struct output *out[RW_CONF_MAX_OUTPUTS];
+	size_t n;
+	struct event_base *base;
+	struct rw_log *log;
+	char user[64];
+	bool failed;
+};
+
+static enum rw_slot slot_of(const struct rw_output_spec *s)
+{
+	switch (s->format) {
+	case RW_OUTF_TEXT:
+		return RW_SLOT_TEXT;
+	case RW_OUTF_JSON:
+		return s->kind == RW_OUT_FILE || s->kind == RW_OUT_STDOUT ? RW_SLOT_JSON
+									  : RW_SLOT_SIEM_JSON;
+	case RW_OUTF_RFC5424:
+		return RW_SLOT_SIEM_RFC5424;
+	case RW_OUTF_CEF:
+		return RW_SLOT_SIEM_CEF;
+	case RW_OUTF_DEFAULT:
+		break;
+	}
+	return RW_SLOT_TEXT;
+}
+
+/* The outputs of cfg, parsed and resolved (validated before: an error here
+ * is a bug, reported as such). "-" when there are none. */
+static int specs_of(const struct rw_proxy_config *cfg, struct rw_output_spec *specs, size_t *n,
+		    char *err, size_t errlen)
+{
+	*n = cfg->n_outputs ? cfg->n_outputs : 1;
+	for (size_t i = 0; i < *n; i++) {
+		char e[RW_CONF_ERR];
+		if (rw_output_spec_parse(cfg->n_outputs ? cfg->outputs[i] : "-", &specs[i], e,
+					 sizeof(e)) < 0 ||
+		    rw_output_spec_resolve(&specs[i], cfg, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "output %s", e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+unsigned rw_outset_slots(const struct rw_proxy_config *cfg)
+{
+	struct rw_output_spec specs[RW_CONF_MAX_OUTPUTS];
+	size_t n;
+	char e[RW_CONF_ERR];
+	if (specs_of(cfg, specs, &n, e, sizeof(e)) < 0)
+		return 0;
+	unsigned mask = 0;
+	for (size_t i = 0; i < n; i++)
+		mask |= 1u << slot_of(&specs[i]);
+	return mask;
+}
+
+int rw_format_record(const struct rw_record *rec, unsigned mask, const char *host,
+		     const char *id, struct rw_formatted *f)
+{
+	memset(f, 0, sizeof(*f));
+	rw_buf_init(&f->buf, 0);
+	f->conn_id = rec->id;
+	f->warning = rec->verdict.cause != RW_CAUSE_NORMAL_CLOSE;
+	struct rw_siem_meta m = {host, (long)getpid(), id, LOG_LOCAL0 >> 3};
+	for (int s = 0; s < RW_SLOT_COUNT; s++) {
+		if (!(mask & (1u << s)))
+			continue;
+		size_t start = f->buf.len, sd = 0, msg = 0;
+		int rc;
+		switch ((enum rw_slot)s) {
+		case RW_SLOT_TEXT:
+			rc = rw_record_text(rec, &f->buf);
+			if (rc == 0)
+				rc = rw_buf_putc(&f->buf, '\n'); /* a blank line between reports */
+			break;
+		case RW_SLOT_JSON:
+			rc = rw_record_json_ex(rec, host, id, &f->buf);
+			break;
+		default:
+			rc = rw_siem_message_parts(s == RW_SLOT_SIEM_JSON      ? RW_SIEM_JSON
+						   : s == RW_SLOT_SIEM_RFC5424 ? RW_SIEM_RFC5424
+									       : RW_SIEM_CEF,
+						   rec, &m, &f->buf, &sd, &msg);
+			/* NUL-terminated for syslog(3); not part of the message */
+			if (rc == 0)
+				rc = rw_buf_putc(&f->buf, '\0');
+			break;
+		}
+		if (rc < 0) {
+			rw_buf_free(&f->buf);
+			return -1;
+		}
+		f->off[s] = start;
+		f->len[s] = f->buf.len - start - (s >= RW_SLOT_SIEM_JSON);
+		f->sd_off[s] = sd - start;
+		f->msg_off[s] = msg - start;
+	}
+	return 0;
+}
+
+/* ---- opening and closing ------------------------------------------------- */
+
+static FILE *open_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "a");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+/* The parent of a default spool directory (siem_spool_dir), created 0700 if
+ * missing and, when made by us before a privilege drop, given to the user. */
+static int make_spool_parent(const char *spool_dir, const char *user, char *err, size_t errlen)
+{
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", spool_dir);
+	char *slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return 0;
+	*slash = 0;
+	int made = mkdir(parent, 0700);
+	if (made < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "spool directory %s: %s", parent, strerror(errno));
+		return -1;
+	}
+	if (made == 0 && user[0]) {
+		struct passwd *pw = getpwnam(user);
+		if (!pw || chown(parent, pw->pw_uid, pw->pw_gid) < 0) {
+			snprintf(err, errlen, "spool directory %s: cannot give it to %s", parent, user);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void output_free(struct output *o)
+{
+	if (!o)
+		return;
+	if (o->sender)
+		rw_sender_free(o->sender);
+	if (o->f == stdout)
+		fflush(stdout);
+	else if (o->f)
+		fclose(o->f);
+	free(o);
+}
+
+static struct output *output_open(struct rw_outset *set, const struct rw_output_spec *spec,
+				  char *err, size_t errlen)
+{
+	struct output *o = calloc(1, sizeof(*o));
+	if (!o) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	o->spec = *spec;
+	switch (spec->kind) {
+	case RW_OUT_STDOUT:
+		o->f = stdout;
+		setvbuf(stdout, NULL, _IOLBF, 0); /* a pipe (jq, a shipper) sees each record */
+		return o;
+	case RW_OUT_SYSLOG:
+		return o;
+	case RW_OUT_FILE:
+		if (!(o->f = open_file(spec->target))) {
+			snprintf(err, errlen, "output %s: %s", spec->target, strerror(errno));
+			break;
+		}
+		return o;
+	case RW_OUT_TCP:
+	case RW_OUT_TLS:
+		if (make_spool_parent(spec->spool_dir, set->user, err, errlen) < 0)
+			break;
+		/* fall through */
+	case RW_OUT_UDP:
+		if (!(o->sender = rw_sender_new(set->base, spec, set->user, set->log, err, errlen)))
+			break;
+		return o;
+	}
+	free(o);
+	return NULL;
+}
+
+static struct rw_outset *set_new(const struct rw_proxy_config *cfg, struct event_base *base,
+				 struct rw_log *log)
+{
+	struct rw_outset *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->base = base;
+	s->log = log;
+	snprintf(s->user, sizeof(s->user), "%s", cfg->user);
+	return s;
+}
+
+struct rw_outset *rw_outset_open(const struct rw_proxy_config *cfg, struct event_base *base,
+				 struct rw_log *log, char *err, size_t errlen)
+{
+	struct rw_output_spec specs[RW_CONF_MAX_OUTPUTS];
+	size_t n;
+	if (specs_of(cfg, specs, &n, err, errlen) < 0)
+		return NULL;
+	struct rw_outset *s = set_new(cfg, base, log);
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!(s->out[s->n] = output_open(s, &specs[i], err, errlen))) {
+			rw_outset_close(s);
+			return NULL;
+		}
+		s->n++;
+	}
+	return s;
+}
+
+static void reopen_file(struct rw_outset *s, struct output *o)
+{
+	if (o->spec.kind != RW_OUT_FILE)
+		return;
+	FILE *f = open_file(o->spec.target);
+	if (!f) {
+		rw_logerr(s->log, LOG_ERR, "output %s: cannot reopen, keeping the old file",
+			  o->spec.target);
+		return;
+	}
+	fclose(o->f);
+	o->f = f;
+}
+
+struct rw_outset *rw_outset_reload(struct rw_outset *old, const struct rw_proxy_config *cfg)
+{
+	struct rw_output_spec specs[RW_CONF_MAX_OUTPUTS];
+	size_t n;
+	char err[RW_CONF_ERR];
+	struct rw_outset *s = NULL;
+	if (specs_of(cfg, specs, &n, err, sizeof(err)) < 0 ||
+	    !(s = set_new(cfg, old->base, old->log)))
+		goto keep;
+	bool taken[RW_CONF_MAX_OUTPUTS] = {false};
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < old->n; k++) {
+			if (!taken[k] && !memcmp(&old->out[k]->spec, &specs[i], sizeof(specs[i]))) {
+				taken[k] = true;
+				s->out[i] = old->out[k];
+				break;
+			}
+		}
+		if (!s->out[i] && !(s->out[i] = output_open(s, &specs[i], err, sizeof(err))))
+			goto undo;
+		s->n = i + 1;
+	}
+	for (size_t k = 0; k < old->n; k++) {
+		if (taken[k])
+			continue;
+		struct output *o = old->out[k];
+		if (o->sender) {
+			struct rw_sender_stats st;
+			rw_sender_stats(o->sender, &st);
+			if (st.queued)
+				rw_logx(s->log, LOG_NOTICE,
+					"output %s removed; %llu records stay in %s for when it comes "
+					"back",
+					o->spec.target, (unsigned long long)st.queued,
+					o->spec.spool_dir);
+		}
+		output_free(o);
+	}
+	for (size_t i = 0; i < s->n; i++)
+		reopen_file(s, s->out[i]);
+	s->failed = old->failed;
+	free(old);
+	rw_logx(s->log, LOG_NOTICE, "outputs reloaded: %zu", s->n);
+	return s;
+undo:
+	/* Close what this reload opened; what it took from the old set stays there. */
+	for (size_t i = 0; i < s->n; i++) {
+		bool carried = false;
+		for (size_t k = 0; k < old->n; k++)
+			carried |= s->out[i] == old->out[k];
+		if (!carried)
+			output_free(s->out[i]);
+	}
+	free(s);
+keep:
+	rw_logx(old->log, LOG_ERR, "reload: %s; keeping the running outputs", err);
+	for (size_t k = 0; k < old->n; k++)
+		reopen_file(old, old->out[k]);
+	return old;
+}
+
+void rw_outset_close(struct rw_outset *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		output_free(s->out[i]);
+	free(s);
+}
+
+/* ---- writing ----------------------------------------------------------------- */
+
+void rw_outset_write(struct rw_outset *s, const struct rw_formatted *f)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct output *o = s->out[i];
+		enum rw_slot slot = slot_of(&o->spec);
+		if (!f->len[slot])
+			continue; /* queued before a reload added this format */
+		const char *p = f->buf.data + f->off[slot];
+		size_t len = f->len[slot];
+		if (o->sender) {
+			rw_sender_submit(o->sender, p, len);
+			continue;
+		}
+		if (o->spec.kind == RW_OUT_SYSLOG) {
+			/* syslog(3) writes its own header; the structured data goes in
+			 * front of the summary when the format is rfc5424. */
+			size_t from = slot == RW_SLOT_SIEM_RFC5424 ? f->sd_off[slot] : f->msg_off[slot];
+			syslog(LOG_LOCAL0 | (f->warning ? LOG_WARNING : LOG_INFO), "%s", p + from);
+			o->written++;
+			continue;
+		}
+		bool ok = fwrite(p, 1, len, o->f) == len && fflush(o->f) == 0;
+		if (ok) {
+			o->written++;
+		} else {
+			o->failures++;
+			s->failed = true;
+			if (!o->failing)
+				rw_logerr(s->log, LOG_ERR, "output %s: record of conn %llu not written",
+					  o->spec.target, (unsigned long long)f->conn_id);
+			clearerr(o->f);
+		}
+		o->failing = !ok;
+	}
+}
+
+void rw_outset_log_counters(const struct rw_outset *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct output *o = s->out[i];
+		if (!o->sender) {
+			rw_logx(s->log, LOG_NOTICE, "output %s: written %llu, failed %llu",
+				o->spec.target, (unsigned long long)o->written,
+				(unsigned long long)o->failures);
+			continue;
+		}
+		struct rw_sender_stats st;
+		rw_sender_stats(o->sender, &st);
+		rw_logx(s->log, LOG_NOTICE,
+			"output %s: emitted %llu, sent %llu, spooled %llu, dropped %llu, "
+			"reconnects %llu, in spool %llu",
+			o->spec.target, (unsigned long long)st.emitted, (unsigned long long)st.sent,
+			(unsigned long long)st.spooled, (unsigned long long)st.dropped,
+			(unsigned long long)st.reconnects, (unsigned long long)st.queued);
+	}
+}
+
+uint64_t rw_outset_pending(const struct rw_outset *s)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (!s->out[i]->sender)
+			continue;
+		struct rw_sender_stats st;
+		rw_sender_stats(s->out[i]->sender, &st);
+		n += st.queued;
+	}
+	return n;
+}
+
+bool rw_outset_failed(const struct rw_outset *s)
+{
+	return s->failed;
+}
