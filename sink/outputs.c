@@ -124,13 +124,6 @@ static void msg_free(struct msg *m)
 	free(m);
 }
 
-static void log_counters(struct rw_outputs *o)
-{
-	rw_logx(o->log, LOG_NOTICE, "records: %llu, dropped with the output queue full %llu",
-		(unsigned long long)atomic_load(&o->records),
-		(unsigned long long)atomic_load(&o->queue_drops));
-	rw_outset_log_counters(o->set);
-}
 
 static void on_flush_poll(evutil_socket_t fd, short what, void *arg)
 {
@@ -177,7 +170,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 			o->flush_ms = m->cfg->siem_flush_ms;
 			break;
 		case MSG_COUNTERS:
-			log_counters(o);
+			rw_outset_log_counters(o->set);
 			break;
 		}
 		msg_free(m);
@@ -190,11 +183,15 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void log_queue(struct rw_outputs *o);
+
 static void on_counters(evutil_socket_t fd, short what, void *arg)
 {
+	struct rw_outputs *o = arg;
 	(void)fd;
 	(void)what;
-	log_counters(arg);
+	log_queue(o);
+	rw_outset_log_counters(o->set);
 }
 
 static void *thread_main(void *arg)
@@ -275,8 +272,34 @@ void rw_outputs_reload(struct rw_outputs *o, const struct rw_proxy_config *cfg)
 	enqueue(o, m);
 }
 
+void rw_outputs_stats(struct rw_outputs *o, struct rw_outputs_stats *st)
+{
+	st->records = atomic_load(&o->records);
+	st->dropped = atomic_load(&o->queue_drops);
+	pthread_mutex_lock(&o->mu);
+	st->queued = 0;
+	for (const struct msg *m = o->head; m; m = m->next)
+		st->queued += m->kind == MSG_RECORD;
+	st->queued_bytes = o->queued_bytes;
+	pthread_mutex_unlock(&o->mu);
+}
+
+static void log_queue(struct rw_outputs *o)
+{
+	struct rw_outputs_stats st;
+	rw_outputs_stats(o, &st);
+	rw_logx(o->log, LOG_NOTICE,
+		"outputs: records %llu, waiting in the output queue %llu (%llu bytes), dropped "
+		"with the queue full %llu",
+		(unsigned long long)st.records, (unsigned long long)st.queued,
+		(unsigned long long)st.queued_bytes, (unsigned long long)st.dropped);
+}
+
 void rw_outputs_log_counters(struct rw_outputs *o)
 {
+	/* The queue's line now, from here: if the output thread is stuck (a
+	 * blocked disk or pipe), it still shows, as a queue that grows. */
+	log_queue(o);
 	struct msg *m = calloc(1, sizeof(*m));
 	if (!m) {
 		rw_logx(o->log, LOG_ERR, "counters: out of memory");

@@ -17,6 +17,7 @@
 #define RW_OUTPUTS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "log.h"
@@ -41,8 +42,15 @@ void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec);
  * carries over). Applies in order: records queued before go to the old
  * outputs. */
 void rw_outputs_reload(struct rw_outputs *o, const struct rw_proxy_config *cfg);
-/* Logs the counters (records, queue drops, each output's), in order with
- * the records. Also every 5 minutes. */
+struct rw_outputs_stats {
+	uint64_t records;      /* given to rw_outputs_write */
+	uint64_t dropped;      /* lost: queue full, or out of memory */
+	uint64_t queued;       /* records waiting for the output thread now */
+	uint64_t queued_bytes;
+};
+void rw_outputs_stats(struct rw_outputs *o, struct rw_outputs_stats *st);
+/* Logs the counters: the queue's at once, then each output's, in order
+ * with the records (also every 5 minutes). */
 void rw_outputs_log_counters(struct rw_outputs *o);
 /* Writes what is queued, gives streams up to siem_flush_timeout to deliver
  * their spools (what is left stays spooled for the next start), stops the

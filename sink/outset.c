@@ -274,6 +274,7 @@ struct rw_outset *rw_outset_reload(struct rw_outset *old, const struct rw_proxy_
 	    !(s = set_new(cfg, old->base, old->log)))
 		goto keep;
 	bool taken[RW_CONF_MAX_OUTPUTS] = {false};
+	size_t added = 0, removed = 0;
 	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < old->n; k++) {
 			if (!taken[k] && !memcmp(&old->out[k]->spec, &specs[i], sizeof(specs[i]))) {
@@ -282,8 +283,11 @@ struct rw_outset *rw_outset_reload(struct rw_outset *old, const struct rw_proxy_
 				break;
 			}
 		}
-		if (!s->out[i] && !(s->out[i] = output_open(s, &specs[i], err, sizeof(err))))
-			goto undo;
+		if (!s->out[i]) {
+			if (!(s->out[i] = output_open(s, &specs[i], err, sizeof(err))))
+				goto undo;
+			added++;
+		}
 		s->n = i + 1;
 	}
 	for (size_t k = 0; k < old->n; k++) {
@@ -301,12 +305,14 @@ struct rw_outset *rw_outset_reload(struct rw_outset *old, const struct rw_proxy_
 					o->spec.spool_dir);
 		}
 		output_free(o);
+		removed++;
 	}
 	for (size_t i = 0; i < s->n; i++)
 		reopen_file(s, s->out[i]);
 	s->failed = old->failed;
 	free(old);
-	rw_logx(s->log, LOG_NOTICE, "outputs reloaded: %zu", s->n);
+	rw_logx(s->log, LOG_NOTICE, "outputs reloaded: %zu open, %zu new, %zu removed; files reopened",
+		s->n, added, removed);
 	return s;
 undo:
 	/* Close what this reload opened; what it took from the old set stays there. */

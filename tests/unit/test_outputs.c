@@ -1,0 +1,339 @@
+/* The output thread (sink/outputs.c) with real files and pipes: a blocked
+ * output never holds up the caller and every record is either written or
+ * counted as dropped; replay waits instead of dropping; ids; reloads. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "outputs.h"
+#include "record.h"
+
+static char dir[64];
+static struct rw_log lg;
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/rw_outputs_XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	lg.err = tmpfile();
+	assert_non_null(lg.err);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	fclose(lg.err);
+	return 0;
+}
+
+static void fill(struct rw_record *r, uint16_t port)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = port;
+	r->ts_open_us = 1795539903000000ull + port;
+	r->ts_close_us = r->ts_open_us + 2000;
+	r->client = (struct rw_endpoint){.family = 2, .addr = {10, 0, 0, 1}, .port = port};
+	r->server = (struct rw_endpoint){.family = 2, .addr = {10, 0, 0, 2}, .port = 3389};
+	r->rst_ttl[0] = r->rst_ttl[1] = -1;
+	r->ttl_baseline[0] = r->ttl_baseline[1] = -1;
+	r->verdict.cause = RW_CAUSE_UPSTREAM_REFUSED;
+	r->verdict.closed_by = RW_SIDE_SERVER;
+	r->verdict.close_kind = RW_CLOSE_REFUSED;
+	r->verdict.phase = RW_PHASE_TCP_CONNECT;
+	r->verdict.remediation = "Check that TermService listens on the port";
+}
+
+static struct rw_outputs *open_outputs(const char *const *specs, size_t n, bool flow_ids,
+				       bool block)
+{
+	struct rw_proxy_config c;
+	rw_config_defaults(&c);
+	char err[RW_CONF_ERR];
+	for (size_t i = 0; i < n; i++)
+		if (rw_config_set(&c, "output", specs[i], err, sizeof(err)) < 0)
+			fail_msg("%s: %s", specs[i], err);
+	if (rw_config_validate_outputs(&c, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	struct rw_outputs_opts o = {.flow_ids = flow_ids, .block_when_full = block};
+	struct rw_outputs *out = rw_outputs_open(&c, &o, &lg, err, sizeof(err));
+	if (!out)
+		fail_msg("%s", err);
+	return out;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Reads a FIFO to its end, counting lines; slow = pauses now and then. */
+struct reader {
+	int fd;
+	bool slow;
+	uint64_t lines;
+};
+
+static void *read_all(void *arg)
+{
+	struct reader *r = arg;
+	char buf[65536];
+	for (unsigned k = 0;; k++) {
+		ssize_t n = read(r->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			r->lines += buf[i] == '\n';
+		if (r->slow && k % 64 == 0)
+			usleep(1000);
+	}
+	return NULL;
+}
+
+static bool log_has(const char *needle)
+{
+	fflush(lg.err);
+	rewind(lg.err);
+	char line[1024];
+	bool found = false;
+	while (fgets(line, sizeof(line), lg.err))
+		found |= strstr(line, needle) != NULL;
+	fseek(lg.err, 0, SEEK_END);
+	return found;
+}
+
+/* The proxy's case: the output blocks (a pipe nobody reads); writing
+ * records stays fast, the queue fills, then records are dropped — counted
+ * and logged — and once the pipe is read again every record that was not
+ * dropped comes out. */
+static void test_blocked_output(void **state)
+{
+	(void)state;
+	char fifo[128], spec[160];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	int rfd = open(fifo, O_RDONLY | O_NONBLOCK); /* open, never read (yet) */
+	assert_true(rfd >= 0);
+	snprintf(spec, sizeof(spec), "%s format=json", fifo);
+	const char *specs[] = {spec};
+	struct rw_outputs *o = open_outputs(specs, 1, false, false);
+	struct rw_record rec;
+	struct rw_outputs_stats st = {0};
+	uint64_t worst = 0, n = 0;
+	for (; n < 400000 && st.dropped < 100; n++) {
+		fill(&rec, (uint16_t)n);
+		uint64_t t = now_us();
+		rw_outputs_write(o, &rec);
+		t = now_us() - t;
+		worst = t > worst ? t : worst;
+		if (n % 1000 == 0)
+			rw_outputs_stats(o, &st);
+	}
+	rw_outputs_stats(o, &st);
+	assert_true(st.dropped >= 100);
+	assert_int_equal(st.records, n);
+	/* A blocked output costs the caller nothing: no call waited on it. */
+	if (worst > 200000)
+		fail_msg("a write took %llu us with the output blocked", (unsigned long long)worst);
+	assert_true(log_has("the output queue is full"));
+	rw_outputs_log_counters(o);
+	assert_true(log_has("waiting in the output queue"));
+
+	/* Read again: everything not dropped arrives, nothing more. */
+	fcntl(rfd, F_SETFL, 0);
+	struct reader r = {rfd, false, 0};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, read_all, &r), 0);
+	assert_int_equal(rw_outputs_close(o), -1); /* drops are a failure to report */
+	pthread_join(t, NULL);
+	close(rfd);
+	assert_int_equal(r.lines, st.records - st.dropped);
+}
+
+/* Replay's case: a slow reader; the caller waits instead of dropping. */
+static void test_replay_waits(void **state)
+{
+	(void)state;
+	char fifo[128];
+	snprintf(fifo, sizeof(fifo), "%s/fifo2", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	int rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(rfd >= 0);
+	fcntl(rfd, F_SETFL, 0);
+	char spec[160];
+	snprintf(spec, sizeof(spec), "%s format=json", fifo);
+	const char *specs[] = {spec};
+	struct rw_outputs *o = open_outputs(specs, 1, true, true);
+	struct reader r = {rfd, true, 0};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, read_all, &r), 0);
+	const uint64_t n = 40000; /* more than the queue holds */
+	struct rw_record rec;
+	for (uint64_t i = 0; i < n; i++) {
+		fill(&rec, (uint16_t)i);
+		rw_outputs_write(o, &rec);
+	}
+	struct rw_outputs_stats st;
+	rw_outputs_stats(o, &st);
+	assert_int_equal(st.dropped, 0);
+	assert_int_equal(rw_outputs_close(o), 0);
+	pthread_join(t, NULL);
+	close(rfd);
+	assert_int_equal(r.lines, n);
+}
+
+/* The record ids of a file: rdpwhy.record_id of each JSON line. */
+static size_t ids_of(const char *path, char ids[][33], size_t max)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char line[8192];
+	size_t n = 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "\"rdpwhy.record_id\":\"");
+		assert_non_null(p);
+		p += strlen("\"rdpwhy.record_id\":\"");
+		assert_non_null(strchr(p, '"'));
+		assert_int_equal(strchr(p, '"') - p, 32);
+		memcpy(ids[n], p, 32);
+		ids[n][32] = 0;
+		assert_non_null(strstr(line, "\"host.name\":\""));
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static void write_twice(const char *path, bool flow_ids)
+{
+	char spec[160];
+	snprintf(spec, sizeof(spec), "%s format=json", path);
+	const char *specs[] = {spec};
+	struct rw_outputs *o = open_outputs(specs, 1, flow_ids, true);
+	struct rw_record rec;
+	fill(&rec, 1000);
+	rw_outputs_write(o, &rec); /* the same connection twice */
+	rw_outputs_write(o, &rec);
+	fill(&rec, 1001);
+	rw_outputs_write(o, &rec);
+	assert_int_equal(rw_outputs_close(o), 0);
+}
+
+static void test_ids(void **state)
+{
+	(void)state;
+	char a[128], b[128], ids[3][33];
+	snprintf(a, sizeof(a), "%s/flow.json", dir);
+	snprintf(b, sizeof(b), "%s/random.json", dir);
+	/* Derived from the connection: the same connection, the same id (a SIEM
+	 * keeps one copy of a capture replayed twice); another, another id. */
+	write_twice(a, true);
+	assert_int_equal(ids_of(a, ids, 3), 3);
+	assert_string_equal(ids[0], ids[1]);
+	assert_string_not_equal(ids[0], ids[2]);
+	/* The proxy's: random, every record its own. */
+	write_twice(b, false);
+	assert_int_equal(ids_of(b, ids, 3), 3);
+	assert_string_not_equal(ids[0], ids[1]);
+	assert_string_not_equal(ids[1], ids[2]);
+	struct stat st;
+	assert_int_equal(stat(b, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+}
+
+static size_t lines_of(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = 0;
+	int ch;
+	while ((ch = fgetc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
+}
+
+/* SIGHUP: the same output is reopened (logrotate), a new one opened, a
+ * removed one closed; a reload that cannot open its outputs keeps the old. */
+static void test_reload(void **state)
+{
+	(void)state;
+	char a[128], b[128], rotated[128], bad[160];
+	snprintf(a, sizeof(a), "%s/a.json", dir);
+	snprintf(b, sizeof(b), "%s/b.log", dir);
+	snprintf(rotated, sizeof(rotated), "%s/a.json.1", dir);
+	snprintf(bad, sizeof(bad), "%s/missing/dir/c.json", dir);
+	char spec_a[160];
+	snprintf(spec_a, sizeof(spec_a), "%s format=json", a);
+	const char *specs[] = {spec_a};
+	struct rw_outputs *o = open_outputs(specs, 1, false, true);
+	struct rw_record rec;
+	fill(&rec, 1);
+	rw_outputs_write(o, &rec);
+
+	struct rw_proxy_config c;
+	rw_config_defaults(&c);
+	char err[RW_CONF_ERR];
+	assert_int_equal(rw_config_set(&c, "output", spec_a, err, sizeof(err)), 0);
+	assert_int_equal(rename(a, rotated), 0);
+	rw_outputs_reload(o, &c); /* logrotate */
+	rw_outputs_write(o, &rec);
+
+	rw_config_defaults(&c);
+	assert_int_equal(rw_config_set(&c, "output", b, err, sizeof(err)), 0);
+	rw_outputs_reload(o, &c); /* a.json out, b.log (text) in */
+	rw_outputs_write(o, &rec);
+	rw_outputs_write(o, &rec);
+
+	assert_int_equal(rw_config_set(&c, "output", bad, err, sizeof(err)), 0);
+	rw_outputs_reload(o, &c); /* cannot open c.json: b.log stays alone */
+	rw_outputs_write(o, &rec);
+	assert_int_equal(rw_outputs_close(o), 0);
+
+	assert_int_equal(lines_of(rotated), 1);
+	assert_int_equal(lines_of(a), 1);
+	/* text reports: several lines each, a blank line after each */
+	FILE *f = fopen(b, "r");
+	assert_non_null(f);
+	char line[1024];
+	size_t reports = 0;
+	while (fgets(line, sizeof(line), f))
+		reports += !strcmp(line, "\n");
+	fclose(f);
+	assert_int_equal(reports, 3);
+	assert_true(log_has("keeping the running outputs"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_blocked_output),
+	        cmocka_unit_test(test_replay_waits),
+	        cmocka_unit_test(test_ids),
+	        cmocka_unit_test(test_reload),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
