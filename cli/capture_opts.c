@@ -27,26 +27,27 @@ void rw_capture_opts_init(struct rw_capture_opts *o)
 void rw_capture_opts_help(FILE *f)
 {
 	fprintf(f,
-		"  -f, --format text|json  text: a report per connection (default);\n"
-		"                          json: one ECS JSON object per line\n"
-		"  -o, --output SPEC       '-' (stdout, the default), a file, 'syslog', or\n"
-		"                          tcp://H:P, tls://H:P, udp://H:P, then options\n"
-		"                          ('tcp://siem:514 format=cef spool_dir=/var/spool/x');\n"
-		"                          repeatable\n"
-		"  -c, --config FILE       the proxy's config file: its output and siem_* keys\n"
-		"      --set KEY=VALUE     one such key (e.g. --set siem_spool_dir=/var/spool/rdpwhy)\n"
-		"  -p, --port PORT         server port to analyse (repeatable; default 3389);\n"
-		"                          connections on other ports are analysed too when\n"
-		"                          their first client bytes are an X.224 Connection\n"
-		"                          Request, unless --only-ports is given\n"
-		"      --only-ports        analyse only the --port ports\n"
-		"  -F, --filter BPF        libpcap filter applied first (e.g. 'host 10.0.0.5')\n"
-		"      --max-flows N       flow table bound (default 65536); when full the\n"
-		"                          least recently active connection is reported early\n"
-		"      --idle-timeout SEC  report a connection idle this long (default 300)\n"
-		"      --expected-cert SHA256  the host certificate's SHA-256 (hex, colons\n"
-		"                          allowed); another certificate on the wire is\n"
-		"                          reported as tls_stream_altered\n");
+	        "  -f, --format text|json  text: a report per connection (default);\n"
+	        "                          json: one ECS JSON object per line\n"
+	        "  -o, --output SPEC       '-' (stdout, the default), a file, 'syslog', or\n"
+	        "                          tcp://H:P, tls://H:P, udp://H:P, then options\n"
+	        "                          ('tcp://siem:514 format=cef spool_dir=/var/spool/x');\n"
+	        "                          repeatable\n"
+	        "  -c, --config FILE       the proxy's config file: its output and siem_* keys\n"
+	        "      --set KEY=VALUE     one such key (e.g. --set "
+	        "siem_spool_dir=/var/spool/rdpwhy)\n"
+	        "  -p, --port PORT         server port to analyse (repeatable; default 3389);\n"
+	        "                          connections on other ports are analysed too when\n"
+	        "                          their first client bytes are an X.224 Connection\n"
+	        "                          Request, unless --only-ports is given\n"
+	        "      --only-ports        analyse only the --port ports\n"
+	        "  -F, --filter BPF        libpcap filter applied first (e.g. 'host 10.0.0.5')\n"
+	        "      --max-flows N       flow table bound (default 65536); when full the\n"
+	        "                          least recently active connection is reported early\n"
+	        "      --idle-timeout SEC  report a connection idle this long (default 300)\n"
+	        "      --expected-cert SHA256  the host certificate's SHA-256 (hex, colons\n"
+	        "                          allowed); another certificate on the wire is\n"
+	        "                          reported as tls_stream_altered\n");
 }
 
 static bool parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
@@ -179,9 +180,8 @@ int rw_capture_opt(struct rw_capture_opts *o, int argc, char **argv, int *i)
 	return 0;
 }
 
-
 struct rw_outputs *rw_capture_outputs_open(const struct rw_capture_opts *o, bool replay,
-					   struct rw_log *log)
+                                           struct rw_log *log)
 {
 	struct rw_proxy_config *cfg = malloc(sizeof(*cfg));
 	if (!cfg) {

@@ -15,9 +15,9 @@ struct rw_capture_opts {
 	const char *bpf;
 	struct rw_capture_config cfg;
 	bool ports_given;
-	const char *config_path;   /* -c: output and siem_* keys from this file */
-	char set_keys[32][32];     /* config keys from flags, in order: format, */
-	const char *set_values[32];/*   output, --set KEY=VALUE */
+	const char *config_path;    /* -c: output and siem_* keys from this file */
+	char set_keys[32][32];      /* config keys from flags, in order: format, */
+	const char *set_values[32]; /*   output, --set KEY=VALUE */
 	size_t n_sets;
 };
 
@@ -25,7 +25,7 @@ struct rw_capture_opts {
  * derived from each connection; replay waits when the output queue is full,
  * capture drops. NULL after printing why. */
 struct rw_outputs *rw_capture_outputs_open(const struct rw_capture_opts *o, bool replay,
-					   struct rw_log *log);
+                                           struct rw_log *log);
 /* The capture's record callback: arg is the rw_outputs. */
 void rw_capture_on_record(const struct rw_record *rec, void *arg);
 

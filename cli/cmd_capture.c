@@ -16,15 +16,15 @@ static void on_signal(int sig)
 static void help(FILE *f)
 {
 	fprintf(f, "usage: rdpwhy capture -i IFACE [OPTIONS]\n"
-		   "\n"
-		   "Captures live (needs CAP_NET_RAW or root) and prints each connection's\n"
-		   "diagnosis when it ends or goes idle. SIGINT/SIGTERM stop the capture and\n"
-		   "report the connections still open.\n"
-		   "\n"
-		   "options:\n"
-		   "  -i, --interface IFACE   interface to capture on ('any' for all)\n"
-		   "  -s, --snaplen N         bytes kept per packet (default 65535)\n"
-		   "      --no-promisc        do not put the interface in promiscuous mode\n");
+	           "\n"
+	           "Captures live (needs CAP_NET_RAW or root) and prints each connection's\n"
+	           "diagnosis when it ends or goes idle. SIGINT/SIGTERM stop the capture and\n"
+	           "report the connections still open.\n"
+	           "\n"
+	           "options:\n"
+	           "  -i, --interface IFACE   interface to capture on ('any' for all)\n"
+	           "  -s, --snaplen N         bytes kept per packet (default 65535)\n"
+	           "      --no-promisc        do not put the interface in promiscuous mode\n");
 	rw_capture_opts_help(f);
 	fprintf(f, "  -h, --help              this help\n");
 }
@@ -54,7 +54,8 @@ int cmd_capture(int argc, char **argv)
 			char *end;
 			if (i + 1 >= argc || (snaplen = (int)strtol(argv[++i], &end, 10)) < 128 ||
 			    *end) {
-				fprintf(stderr, "rdpwhy capture: --snaplen needs a number >= 128\n");
+				fprintf(stderr,
+				        "rdpwhy capture: --snaplen needs a number >= 128\n");
 				return 2;
 			}
 			continue;

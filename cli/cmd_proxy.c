@@ -19,38 +19,38 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: rdpwhy proxy [-c FILE] [--listen ADDR:PORT]...\n"
-		"                    [--upstream HOST:PORT | --transparent | --tproxy]\n"
-		"                    [--output SPEC]... [--format text|json] [--pcap-dir DIR]\n"
-		"\n"
-		"Relays RDP connections unchanged between clients and hosts, passing every FIN\n"
-		"and RST on as it happened, and writes one record per connection when it ends:\n"
-		"who closed it, how, in which phase, the likely cause, the evidence and the fix.\n"
-		"\n"
-		"options (each flag has a config file key of the same name; flags win):\n"
-		"  -c, --config FILE       read FILE (format: conf/README.md)\n"
-		"      --check-config      check the configuration and exit (0 = good)\n"
-		"  -l, --listen ADDR:PORT  listen here (repeatable; [::]:3389 for IPv6)\n"
-		"  -u, --upstream H:P      relay every connection to this host\n"
-		"      --transparent       relay to the original destination of an iptables/nft\n"
-		"                          REDIRECT or DNAT rule (SO_ORIGINAL_DST)\n"
-		"      --tproxy            relay to the original destination of a TPROXY rule\n"
-		"                          (needs CAP_NET_ADMIN)\n"
-		"  -o, --output SPEC       '-' (stdout, the default), a file, 'syslog', or\n"
-		"                          tcp://H:P, tls://H:P, udp://H:P, then options\n"
-		"                          ('tls://siem:6514 format=cef ca_file=/etc/ca.pem');\n"
-		"                          repeatable (conf/README.md)\n"
-		"  -f, --format text|json  record format (default text)\n"
-		"      --pcap-dir DIR      write each connection as a pcap file (mode 0600)\n"
-		"      --user NAME         drop privileges to NAME after binding\n"
-		"      --syslog            also log rdpwhy's own events to syslog\n"
-		"      --set KEY=VALUE     any config key (e.g. --set tls_timeout=20s)\n"
-		"  -v, --verbose           more log lines (repeat for debug)\n"
-		"  -h, --help              this help\n"
-		"\n"
-		"signals: TERM/INT stop accepting and let connections finish (grace period),\n"
-		"a second one closes them at once; HUP reloads the config for new connections\n"
-		"and the outputs, and reopens output files; USR1 logs the counters.\n");
+	        "usage: rdpwhy proxy [-c FILE] [--listen ADDR:PORT]...\n"
+	        "                    [--upstream HOST:PORT | --transparent | --tproxy]\n"
+	        "                    [--output SPEC]... [--format text|json] [--pcap-dir DIR]\n"
+	        "\n"
+	        "Relays RDP connections unchanged between clients and hosts, passing every FIN\n"
+	        "and RST on as it happened, and writes one record per connection when it ends:\n"
+	        "who closed it, how, in which phase, the likely cause, the evidence and the fix.\n"
+	        "\n"
+	        "options (each flag has a config file key of the same name; flags win):\n"
+	        "  -c, --config FILE       read FILE (format: conf/README.md)\n"
+	        "      --check-config      check the configuration and exit (0 = good)\n"
+	        "  -l, --listen ADDR:PORT  listen here (repeatable; [::]:3389 for IPv6)\n"
+	        "  -u, --upstream H:P      relay every connection to this host\n"
+	        "      --transparent       relay to the original destination of an iptables/nft\n"
+	        "                          REDIRECT or DNAT rule (SO_ORIGINAL_DST)\n"
+	        "      --tproxy            relay to the original destination of a TPROXY rule\n"
+	        "                          (needs CAP_NET_ADMIN)\n"
+	        "  -o, --output SPEC       '-' (stdout, the default), a file, 'syslog', or\n"
+	        "                          tcp://H:P, tls://H:P, udp://H:P, then options\n"
+	        "                          ('tls://siem:6514 format=cef ca_file=/etc/ca.pem');\n"
+	        "                          repeatable (conf/README.md)\n"
+	        "  -f, --format text|json  record format (default text)\n"
+	        "      --pcap-dir DIR      write each connection as a pcap file (mode 0600)\n"
+	        "      --user NAME         drop privileges to NAME after binding\n"
+	        "      --syslog            also log rdpwhy's own events to syslog\n"
+	        "      --set KEY=VALUE     any config key (e.g. --set tls_timeout=20s)\n"
+	        "  -v, --verbose           more log lines (repeat for debug)\n"
+	        "  -h, --help              this help\n"
+	        "\n"
+	        "signals: TERM/INT stop accepting and let connections finish (grace period),\n"
+	        "a second one closes them at once; HUP reloads the config for new connections\n"
+	        "and the outputs, and reopens output files; USR1 logs the counters.\n");
 }
 
 static int add_flag(struct rw_proxy *px, const char *key, const char *value)
@@ -65,8 +65,7 @@ static int add_flag(struct rw_proxy *px, const char *key, const char *value)
 	return 0;
 }
 
-static int build_config(struct rw_proxy *px, struct rw_proxy_config *out, char *err,
-			size_t errlen)
+static int build_config(struct rw_proxy *px, struct rw_proxy_config *out, char *err, size_t errlen)
 {
 	rw_config_defaults(out);
 	if (px->config_path && rw_config_load(px->config_path, out, err, errlen) < 0)
@@ -84,8 +83,8 @@ static int build_config(struct rw_proxy *px, struct rw_proxy_config *out, char *
 			out->n_outputs = 0;
 			cleared_output = true;
 		} else if ((!strcmp(k, "upstream") || !strcmp(k, "transparent") ||
-			    !strcmp(k, "tproxy")) &&
-			   !cleared_mode) {
+		            !strcmp(k, "tproxy")) &&
+		           !cleared_mode) {
 			out->mode = RW_UPSTREAM_NONE;
 			cleared_mode = true;
 		}
@@ -98,7 +97,7 @@ static int build_config(struct rw_proxy *px, struct rw_proxy_config *out, char *
 }
 
 int rw_proxy_reload_config(struct rw_proxy *px, struct rw_proxy_config *out, char *err,
-			   size_t errlen)
+                           size_t errlen)
 {
 	return build_config(px, out, err, errlen);
 }
@@ -108,7 +107,8 @@ static int drop_privileges(const char *user, char *err, size_t errlen)
 	errno = 0;
 	struct passwd *pw = getpwnam(user);
 	if (!pw) {
-		snprintf(err, errlen, "user %s: %s", user, errno ? strerror(errno) : "no such user");
+		snprintf(err, errlen, "user %s: %s", user,
+		         errno ? strerror(errno) : "no such user");
 		return -1;
 	}
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
@@ -126,13 +126,19 @@ static const struct {
 	const char *flag, *key;
 	bool has_value;
 } flag_map[] = {
-	{"--listen", "listen", true},      {"-l", "listen", true},
-	{"--upstream", "upstream", true},  {"-u", "upstream", true},
-	{"--output", "output", true},      {"-o", "output", true},
-	{"--format", "format", true},      {"-f", "format", true},
-	{"--pcap-dir", "pcap_dir", true},  {"--user", "user", true},
-	{"--transparent", "transparent", false}, {"--tproxy", "tproxy", false},
-	{"--syslog", "syslog", false},
+        {"--listen", "listen", true},
+        {"-l", "listen", true},
+        {"--upstream", "upstream", true},
+        {"-u", "upstream", true},
+        {"--output", "output", true},
+        {"-o", "output", true},
+        {"--format", "format", true},
+        {"-f", "format", true},
+        {"--pcap-dir", "pcap_dir", true},
+        {"--user", "user", true},
+        {"--transparent", "transparent", false},
+        {"--tproxy", "tproxy", false},
+        {"--syslog", "syslog", false},
 };
 
 int cmd_proxy(int argc, char **argv)
@@ -190,7 +196,8 @@ int cmd_proxy(int argc, char **argv)
 				fprintf(stderr, "rdpwhy proxy: %s needs a value\n", a);
 				goto out;
 			}
-			if (add_flag(px, flag_map[k].key, flag_map[k].has_value ? argv[++i] : "yes") < 0)
+			if (add_flag(px, flag_map[k].key,
+			             flag_map[k].has_value ? argv[++i] : "yes") < 0)
 				goto out;
 			break;
 		}

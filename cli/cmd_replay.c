@@ -6,20 +6,20 @@
 static void help(FILE *f)
 {
 	fprintf(f, "usage: rdpwhy replay [OPTIONS] FILE...\n"
-		   "\n"
-		   "Reads pcap or pcapng files (Ethernet, Linux cooked SLL/SLL2, raw IP,\n"
-		   "BSD loopback; IPv4, IPv6, VLAN) and prints one diagnosis per RDP\n"
-		   "connection. Files are read in order as one capture.\n"
-		   "\n"
-		   "options:\n");
+	           "\n"
+	           "Reads pcap or pcapng files (Ethernet, Linux cooked SLL/SLL2, raw IP,\n"
+	           "BSD loopback; IPv4, IPv6, VLAN) and prints one diagnosis per RDP\n"
+	           "connection. Files are read in order as one capture.\n"
+	           "\n"
+	           "options:\n");
 	rw_capture_opts_help(f);
 	fprintf(f, "  -h, --help              this help\n"
-		   "\n"
-		   "exit status: 0 when every file was read (whatever the verdicts; a\n"
-		   "truncated file gives its records and a warning), 1 when a file could\n"
-		   "not be read or a record not written, 2 on a usage error. Records for\n"
-		   "tcp:// and tls:// outputs that are not delivered within\n"
-		   "siem_flush_timeout stay spooled and go first on the next run.\n");
+	           "\n"
+	           "exit status: 0 when every file was read (whatever the verdicts; a\n"
+	           "truncated file gives its records and a warning), 1 when a file could\n"
+	           "not be read or a record not written, 2 on a usage error. Records for\n"
+	           "tcp:// and tls:// outputs that are not delivered within\n"
+	           "siem_flush_timeout stay spooled and go first on the next run.\n");
 }
 
 int cmd_replay(int argc, char **argv)
@@ -79,18 +79,18 @@ int cmd_replay(int argc, char **argv)
 		}
 		if (truncated)
 			fprintf(stderr,
-				"rdpwhy replay: warning: %s is truncated (%s); the connections "
-				"it holds are reported\n",
-				files[f], err[0] ? err : "last packet incomplete");
+			        "rdpwhy replay: warning: %s is truncated (%s); the connections "
+			        "it holds are reported\n",
+			        files[f], err[0] ? err : "last packet incomplete");
 	}
 	rw_capture_finish(c);
 	const struct rw_capture_stats *st = rw_capture_stats(c);
 	if (st->decode_errors || st->evicted)
 		fprintf(stderr,
-			"rdpwhy replay: %llu packets, %llu undecodable, %llu connections "
-			"reported early (flow table full)\n",
-			(unsigned long long)st->packets, (unsigned long long)st->decode_errors,
-			(unsigned long long)st->evicted);
+		        "rdpwhy replay: %llu packets, %llu undecodable, %llu connections "
+		        "reported early (flow table full)\n",
+		        (unsigned long long)st->packets, (unsigned long long)st->decode_errors,
+		        (unsigned long long)st->evicted);
 	rw_capture_free(c);
 	if (rw_outputs_close(out) < 0 || fflush(stdout) != 0) {
 		fprintf(stderr, "rdpwhy replay: cannot write the output\n");

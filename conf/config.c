@@ -36,7 +36,8 @@ static int parse_ipv6(const char *s, size_t n, struct sockaddr_in6 *sin6, char *
 		if (rw_parse_uint(zone, strlen(zone), UINT32_MAX, &idx) == 0 && idx > 0)
 			sin6->sin6_scope_id = (uint32_t)idx;
 		else if ((sin6->sin6_scope_id = if_nametoindex(zone)) == 0)
-			return rw_conf_fail(err, errlen, "unknown interface '%s' after '%%'", rw_show(zone).s);
+			return rw_conf_fail(err, errlen, "unknown interface '%s' after '%%'",
+			                    rw_show(zone).s);
 	}
 	return 0;
 }
@@ -46,7 +47,8 @@ int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t e
 	size_t len = strlen(text);
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
-		return rw_conf_fail(err, errlen, "empty address (use ADDR:PORT, [V6]:PORT or :PORT)");
+		return rw_conf_fail(err, errlen,
+		                    "empty address (use ADDR:PORT, [V6]:PORT or :PORT)");
 	if (len >= sizeof(out->text))
 		return rw_conf_fail(err, errlen, "'%s' is too long", rw_show(text).s);
 
@@ -56,7 +58,8 @@ int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t e
 	if (text[0] == '[') {
 		const char *close = strchr(text, ']');
 		if (!close || close[1] != ':')
-			return rw_conf_fail(err, errlen, "'%s': expected [V6]:PORT", rw_show(text).s);
+			return rw_conf_fail(err, errlen, "'%s': expected [V6]:PORT",
+			                    rw_show(text).s);
 		host = text + 1;
 		host_len = (size_t)(close - host);
 		port = close + 2;
@@ -64,11 +67,12 @@ int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t e
 	} else {
 		const char *colon = strrchr(text, ':');
 		if (colon && colon != strchr(text, ':'))
-			return rw_conf_fail(err, errlen, "'%s': IPv6 addresses need brackets: [V6]:PORT",
-			            rw_show(text).s);
+			return rw_conf_fail(err, errlen,
+			                    "'%s': IPv6 addresses need brackets: [V6]:PORT",
+			                    rw_show(text).s);
 		if (!colon && strchr(text, '.'))
 			return rw_conf_fail(err, errlen, "'%s': missing port (use ADDR:PORT)",
-			            rw_show(text).s);
+			                    rw_show(text).s);
 		port = colon ? colon + 1 : text;
 		host_len = colon ? (size_t)(colon - text) : 0;
 	}
@@ -76,9 +80,10 @@ int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t e
 	uint16_t p;
 	if (rw_parse_port(port, strlen(port), &p) < 0) {
 		if (port == text)
-			return rw_conf_fail(err, errlen, "bad port '%s' (use 1-65535)", rw_show(port).s);
-		return rw_conf_fail(err, errlen, "bad port '%s' in '%s' (use 1-65535)", rw_show(port).s,
-		            rw_show(text).s);
+			return rw_conf_fail(err, errlen, "bad port '%s' (use 1-65535)",
+			                    rw_show(port).s);
+		return rw_conf_fail(err, errlen, "bad port '%s' in '%s' (use 1-65535)",
+		                    rw_show(port).s, rw_show(text).s);
 	}
 
 	if (host_len == 0 && !v6) {
@@ -107,9 +112,9 @@ int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t e
 		}
 		if (!ok)
 			return rw_conf_fail(err, errlen,
-			            "'%s' is not a numeric IPv4 address (names are not "
-			            "accepted; IPv6 goes in brackets: [V6]:PORT)",
-			            rw_show_n(host, host_len).s);
+			                    "'%s' is not a numeric IPv4 address (names are not "
+			                    "accepted; IPv6 goes in brackets: [V6]:PORT)",
+			                    rw_show_n(host, host_len).s);
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(p);
 		out->addr_len = sizeof(*sin);
@@ -142,7 +147,8 @@ static int parse_upstream(const char *v, char host_out[256], char port_out[16], 
 	if (v[0] == '[') {
 		const char *close = strchr(v, ']');
 		if (!close || close[1] != ':')
-			return rw_conf_fail(err, errlen, "upstream: '%s': expected [V6]:PORT", rw_show(v).s);
+			return rw_conf_fail(err, errlen, "upstream: '%s': expected [V6]:PORT",
+			                    rw_show(v).s);
 		host = v + 1;
 		host_len = (size_t)(close - host);
 		port = close + 2;
@@ -153,22 +159,25 @@ static int parse_upstream(const char *v, char host_out[256], char port_out[16], 
 	} else {
 		const char *colon = strrchr(v, ':');
 		if (!colon)
-			return rw_conf_fail(err, errlen, "upstream: '%s': missing port (use HOST:PORT)",
-			            rw_show(v).s);
-		if (colon != strchr(v, ':'))
 			return rw_conf_fail(err, errlen,
-			            "upstream: '%s': IPv6 addresses need brackets: [V6]:PORT",
-			            rw_show(v).s);
+			                    "upstream: '%s': missing port (use HOST:PORT)",
+			                    rw_show(v).s);
+		if (colon != strchr(v, ':'))
+			return rw_conf_fail(
+			        err, errlen,
+			        "upstream: '%s': IPv6 addresses need brackets: [V6]:PORT",
+			        rw_show(v).s);
 		host_len = (size_t)(colon - v);
 		port = colon + 1;
 		if (!is_hostname(host, host_len))
-			return rw_conf_fail(err, errlen, "upstream: bad host '%s' in '%s' (use HOST:PORT)",
-			            rw_show_n(host, host_len).s, rw_show(v).s);
+			return rw_conf_fail(err, errlen,
+			                    "upstream: bad host '%s' in '%s' (use HOST:PORT)",
+			                    rw_show_n(host, host_len).s, rw_show(v).s);
 	}
 	uint16_t p;
 	if (rw_parse_port(port, strlen(port), &p) < 0)
 		return rw_conf_fail(err, errlen, "upstream: bad port '%s' in '%s' (use 1-65535)",
-		            rw_show(port).s, rw_show(v).s);
+		                    rw_show(port).s, rw_show(v).s);
 	if (host_len >= 256)
 		return rw_conf_fail(err, errlen, "upstream: host name too long");
 	memcpy(host_out, host, host_len);
@@ -188,18 +197,19 @@ static int parse_sha256(const char *v, char out[65], char *err, size_t errlen)
 		if (ch >= 'A' && ch <= 'F')
 			ch = (char)(ch - 'A' + 'a');
 		if (!rw_is_digit(ch) && !(ch >= 'a' && ch <= 'f'))
-			return rw_conf_fail(err, errlen,
-			            "expected_cert_sha256: bad character '%c' (use 64 hex digits, "
-			            "colons allowed)",
-			            (ch >= 0x20 && ch < 0x7f) ? ch : '?');
+			return rw_conf_fail(
+			        err, errlen,
+			        "expected_cert_sha256: bad character '%c' (use 64 hex digits, "
+			        "colons allowed)",
+			        (ch >= 0x20 && ch < 0x7f) ? ch : '?');
 		if (n < 64)
 			hex[n] = ch;
 		n++;
 	}
 	if (n != 64)
-		return rw_conf_fail(err, errlen,
-		            "expected_cert_sha256: %zu hex digits, a SHA-256 fingerprint has 64",
-		            n);
+		return rw_conf_fail(
+		        err, errlen,
+		        "expected_cert_sha256: %zu hex digits, a SHA-256 fingerprint has 64", n);
 	memcpy(out, hex, 64);
 	out[64] = 0;
 	return 0;
@@ -333,15 +343,16 @@ static int unknown_key(const char *key, char *err, size_t errlen)
 		}
 	}
 	if (best)
-		return rw_conf_fail(err, errlen, "unknown key '%s' (did you mean '%s'?)", rw_show(key).s,
-		            best);
+		return rw_conf_fail(err, errlen, "unknown key '%s' (did you mean '%s'?)",
+		                    rw_show(key).s, best);
 	return rw_conf_fail(err, errlen, "unknown key '%s'", rw_show(key).s);
 }
 
 static int set_mode(struct rw_proxy_config *c, enum rw_upstream_mode m, char *err, size_t errlen)
 {
 	if (c->mode != RW_UPSTREAM_NONE && c->mode != m)
-		return rw_conf_fail(err, errlen, "%s and %s are exclusive", mode_key(c->mode), mode_key(m));
+		return rw_conf_fail(err, errlen, "%s and %s are exclusive", mode_key(c->mode),
+		                    mode_key(m));
 	c->mode = m;
 	return 0;
 }
@@ -355,7 +366,7 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 	case K_LISTEN: {
 		if (c->n_listen >= RW_CONF_MAX_LISTEN)
 			return rw_conf_fail(err, errlen, "listen: too many addresses (max %d)",
-			            RW_CONF_MAX_LISTEN);
+			                    RW_CONF_MAX_LISTEN);
 		struct rw_listen l;
 		char msg[RW_CONF_ERR];
 		if (rw_parse_listen(v, &l, msg, sizeof(msg)) < 0)
@@ -363,8 +374,9 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 		for (size_t i = 0; i < c->n_listen; i++)
 			if (c->listen[i].addr_len == l.addr_len &&
 			    !memcmp(&c->listen[i].addr, &l.addr, l.addr_len))
-				return rw_conf_fail(err, errlen, "listen: '%s' is already listed as '%s'",
-				            l.text, c->listen[i].text);
+				return rw_conf_fail(err, errlen,
+				                    "listen: '%s' is already listed as '%s'",
+				                    l.text, c->listen[i].text);
 		c->listen[c->n_listen++] = l;
 		return 0;
 	}
@@ -383,8 +395,8 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 	case K_MODE: {
 		bool on;
 		if (rw_parse_bool(v, &on) < 0)
-			return rw_conf_fail(err, errlen, "%s: expected yes or no, not '%s'", k->name,
-			            rw_show(v).s);
+			return rw_conf_fail(err, errlen, "%s: expected yes or no, not '%s'",
+			                    k->name, rw_show(v).s);
 		if (on)
 			return set_mode(c, (enum rw_upstream_mode)k->arg, err, errlen);
 		if (c->mode == (enum rw_upstream_mode)k->arg)
@@ -416,40 +428,45 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 			c->json = true;
 		else
 			return rw_conf_fail(err, errlen, "format: expected text or json, not '%s'",
-			            rw_show(v).s);
+			                    rw_show(v).s);
 		return 0;
 	case K_STRING:
 		if (strlen(v) >= k->cap)
-			return rw_conf_fail(err, errlen, "%s: '%s' is too long (max %zu characters)",
-			            k->name, rw_show(v).s, k->cap - 1);
+			return rw_conf_fail(err, errlen,
+			                    "%s: '%s' is too long (max %zu characters)", k->name,
+			                    rw_show(v).s, k->cap - 1);
 		memset(field, 0, k->cap);
 		memcpy(field, v, strlen(v));
 		return 0;
 	case K_BOOL:
 		if (rw_parse_bool(v, (bool *)(void *)field) < 0)
-			return rw_conf_fail(err, errlen, "%s: expected yes or no, not '%s'", k->name,
-			            rw_show(v).s);
+			return rw_conf_fail(err, errlen, "%s: expected yes or no, not '%s'",
+			                    k->name, rw_show(v).s);
 		return 0;
 	case K_DURATION:
 		r = rw_parse_duration_ms(v, (unsigned *)(void *)field);
 		if (r == -2)
-			return rw_conf_fail(err, errlen, "%s: duration '%s' is too long (max 1193h)",
-			            k->name, rw_show(v).s);
+			return rw_conf_fail(err, errlen,
+			                    "%s: duration '%s' is too long (max 1193h)", k->name,
+			                    rw_show(v).s);
 		if (r < 0)
-			return rw_conf_fail(err, errlen, "%s: bad duration '%s' (use e.g. 10s, 500ms)",
-			            k->name, rw_show(v).s);
+			return rw_conf_fail(err, errlen,
+			                    "%s: bad duration '%s' (use e.g. 10s, 500ms)", k->name,
+			                    rw_show(v).s);
 		return 0;
 	case K_SIZE: {
 		size_t n;
 		r = rw_parse_size(v, &n);
 		if (r == -2)
-			return rw_conf_fail(err, errlen, "%s: size '%s' is too large", k->name, rw_show(v).s);
+			return rw_conf_fail(err, errlen, "%s: size '%s' is too large", k->name,
+			                    rw_show(v).s);
 		if (r < 0)
-			return rw_conf_fail(err, errlen, "%s: bad size '%s' (use e.g. 262144, 256k, 1M)",
-			            k->name, rw_show(v).s);
+			return rw_conf_fail(err, errlen,
+			                    "%s: bad size '%s' (use e.g. 262144, 256k, 1M)",
+			                    k->name, rw_show(v).s);
 		if (n < k->arg)
-			return rw_conf_fail(err, errlen, "%s: %s is below the minimum of %u bytes", k->name,
-			            rw_show(v).s, k->arg);
+			return rw_conf_fail(err, errlen, "%s: %s is below the minimum of %u bytes",
+			                    k->name, rw_show(v).s, k->arg);
 		*(size_t *)(void *)field = n;
 		return 0;
 	}
@@ -458,10 +475,10 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 		r = rw_parse_uint(v, strlen(v), UINT_MAX, &n);
 		if (r == -2)
 			return rw_conf_fail(err, errlen, "%s: '%s' is too large (max %u)", k->name,
-			            rw_show(v).s, UINT_MAX);
+			                    rw_show(v).s, UINT_MAX);
 		if (r < 0)
 			return rw_conf_fail(err, errlen, "%s: expected a number, not '%s'", k->name,
-			            rw_show(v).s);
+			                    rw_show(v).s);
 		*(unsigned *)(void *)field = (unsigned)n;
 		return 0;
 	}
@@ -473,11 +490,11 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 			}
 		}
 		if (choices[k->arg][2])
-			return rw_conf_fail(err, errlen, "%s: expected %s, %s or %s, not '%s'", k->name,
-			            choices[k->arg][0], choices[k->arg][1], choices[k->arg][2],
-			            rw_show(v).s);
+			return rw_conf_fail(err, errlen, "%s: expected %s, %s or %s, not '%s'",
+			                    k->name, choices[k->arg][0], choices[k->arg][1],
+			                    choices[k->arg][2], rw_show(v).s);
 		return rw_conf_fail(err, errlen, "%s: expected %s or %s, not '%s'", k->name,
-		            choices[k->arg][0], choices[k->arg][1], rw_show(v).s);
+		                    choices[k->arg][0], choices[k->arg][1], rw_show(v).s);
 	case K_SHA256:
 		if (!*v) {
 			memset(field, 0, sizeof(c->expected_cert_sha256));
@@ -546,7 +563,7 @@ static int parse_line(struct rw_proxy_config *c, char *line, char *err, size_t e
 	if (*p != '=') {
 		*key_end = 0;
 		return rw_conf_fail(err, errlen, "missing '=' after '%s' (lines are key = value)",
-		            rw_show(key).s);
+		                    rw_show(key).s);
 	}
 	*key_end = 0;
 	p++;
@@ -559,13 +576,15 @@ static int parse_line(struct rw_proxy_config *c, char *line, char *err, size_t e
 		p++;
 		for (;;) {
 			if (!*p)
-				return rw_conf_fail(err, errlen, "%s: missing closing quote", rw_show(key).s);
+				return rw_conf_fail(err, errlen, "%s: missing closing quote",
+				                    rw_show(key).s);
 			if (*p == '"')
 				break;
 			if (*p == '\\') {
 				if (!p[1])
-					return rw_conf_fail(err, errlen, "%s: missing closing quote",
-					            rw_show(key).s);
+					return rw_conf_fail(err, errlen,
+					                    "%s: missing closing quote",
+					                    rw_show(key).s);
 				if (p[1] != '"' && p[1] != '\\')
 					return rw_conf_fail(
 					        err, errlen,
@@ -580,7 +599,8 @@ static int parse_line(struct rw_proxy_config *c, char *line, char *err, size_t e
 		while (rw_is_space(*p))
 			p++;
 		if (*p && *p != '#')
-			return rw_conf_fail(err, errlen, "%s: text after the closing quote", rw_show(key).s);
+			return rw_conf_fail(err, errlen, "%s: text after the closing quote",
+			                    rw_show(key).s);
 		*out = 0;
 	} else {
 		/* A '#' after a space starts a comment; "a#b" is a value. */
@@ -633,8 +653,8 @@ static int parse_lines(struct reader *r, const char *name, struct rw_proxy_confi
 		}
 		line[len] = 0;
 		if (total > LINE_MAX_CHARS)
-			return rw_conf_fail(err, errlen, "%s:%u: line too long (max %d characters)", name,
-			            lineno, LINE_MAX_CHARS);
+			return rw_conf_fail(err, errlen, "%s:%u: line too long (max %d characters)",
+			                    name, lineno, LINE_MAX_CHARS);
 		if (nul)
 			return rw_conf_fail(err, errlen, "%s:%u: NUL byte in line", name, lineno);
 		char *text = line;
@@ -642,8 +662,9 @@ static int parse_lines(struct reader *r, const char *name, struct rw_proxy_confi
 			text += 3;
 		for (char *q = text; *q; q++)
 			if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f)
-				return rw_conf_fail(err, errlen, "%s:%u: control character 0x%02x in line",
-				            name, lineno, (unsigned char)*q);
+				return rw_conf_fail(err, errlen,
+				                    "%s:%u: control character 0x%02x in line", name,
+				                    lineno, (unsigned char)*q);
 		if (parse_line(c, text, msg, sizeof(msg)) < 0)
 			return rw_conf_fail(err, errlen, "%s:%u: %s", name, lineno, msg);
 		if (ch == EOF)
@@ -736,12 +757,13 @@ int rw_config_validate_outputs(const struct rw_proxy_config *c, char *err, size_
 int rw_config_validate(const struct rw_proxy_config *c, char *err, size_t errlen)
 {
 	if (c->n_listen == 0)
-		return rw_conf_fail(err, errlen, "no listen address: set listen = ADDR:PORT (e.g. :3389)");
+		return rw_conf_fail(err, errlen,
+		                    "no listen address: set listen = ADDR:PORT (e.g. :3389)");
 	switch (c->mode) {
 	case RW_UPSTREAM_NONE:
 		return rw_conf_fail(err, errlen,
-		            "no upstream: set upstream = HOST:PORT, transparent = yes or "
-		            "tproxy = yes");
+		                    "no upstream: set upstream = HOST:PORT, transparent = yes or "
+		                    "tproxy = yes");
 	case RW_UPSTREAM_FIXED: {
 		if (!c->upstream_host[0] || !c->upstream_port[0])
 			return rw_conf_fail(err, errlen, "upstream: no host or port");
@@ -761,17 +783,17 @@ int rw_config_validate(const struct rw_proxy_config *c, char *err, size_t errlen
 	}
 	if (c->max_buffer < RW_CONF_MIN_BUFFER)
 		return rw_conf_fail(err, errlen, "max_buffer: %zu is below the minimum of %d bytes",
-		            c->max_buffer, RW_CONF_MIN_BUFFER);
+		                    c->max_buffer, RW_CONF_MIN_BUFFER);
 	if (rw_config_validate_outputs(c, err, errlen) < 0)
 		return -1;
 	if (c->pcap_dir[0]) {
 		struct stat st;
 		if (stat(c->pcap_dir, &st) < 0)
-			return rw_conf_fail(err, errlen, "pcap_dir: '%s': %s", rw_show(c->pcap_dir).s,
-			            strerror(errno));
+			return rw_conf_fail(err, errlen, "pcap_dir: '%s': %s",
+			                    rw_show(c->pcap_dir).s, strerror(errno));
 		if (!S_ISDIR(st.st_mode))
 			return rw_conf_fail(err, errlen, "pcap_dir: '%s' is not a directory",
-			            rw_show(c->pcap_dir).s);
+			                    rw_show(c->pcap_dir).s);
 	}
 	return 0;
 }
@@ -858,7 +880,8 @@ size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len)
 		put(&o, "siem_spool_max = %zuk\n", c->siem_spool_max / 1024);
 	else
 		put(&o, "siem_spool_max = %zu\n", c->siem_spool_max);
-	put(&o, "siem_spool_policy = %s\n", choices[0][c->siem_spool_policy < 2 ? c->siem_spool_policy : 0]);
+	put(&o, "siem_spool_policy = %s\n",
+	    choices[0][c->siem_spool_policy < 2 ? c->siem_spool_policy : 0]);
 	put(&o, "siem_format = %s\n", choices[1][c->siem_format < 3 ? c->siem_format : 0]);
 	put_duration(&o, "siem_flush_timeout", c->siem_flush_ms);
 	return o.len;

@@ -10,24 +10,24 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define RW_CONF_MAX_LISTEN 16
+#define RW_CONF_MAX_LISTEN  16
 #define RW_CONF_MAX_OUTPUTS 8
-#define RW_CONF_ERR 512
-#define RW_CONF_MIN_BUFFER 4096 /* smallest max_buffer accepted */
+#define RW_CONF_ERR         512
+#define RW_CONF_MIN_BUFFER  4096 /* smallest max_buffer accepted */
 
 enum rw_upstream_mode {
-	RW_UPSTREAM_NONE = 0, /* not set: start-up refuses */
-	RW_UPSTREAM_FIXED,    /* upstream = host:port */
+	RW_UPSTREAM_NONE = 0,    /* not set: start-up refuses */
+	RW_UPSTREAM_FIXED,       /* upstream = host:port */
 	RW_UPSTREAM_TRANSPARENT, /* iptables/nft REDIRECT or DNAT: SO_ORIGINAL_DST */
-	RW_UPSTREAM_TPROXY,   /* TPROXY: the accepted socket's local address */
+	RW_UPSTREAM_TPROXY,      /* TPROXY: the accepted socket's local address */
 };
 
 struct rw_listen {
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
-	char text[80]; /* as written, for logs */
+	char text[80];   /* as written, for logs */
 	bool dual_stack; /* ":PORT"/"PORT": [::] that takes IPv4 too (IPV6_V6ONLY 0); an
-			    explicit "[::]:PORT" is false (IPv6 only, IPV6_V6ONLY 1) */
+	                    explicit "[::]:PORT" is false (IPv6 only, IPV6_V6ONLY 1) */
 };
 
 struct rw_proxy_config {
@@ -39,20 +39,20 @@ struct rw_proxy_config {
 	/* "TARGET [KEY=VALUE]..." as written (conf/output_spec.h) */
 	char outputs[RW_CONF_MAX_OUTPUTS][PATH_MAX];
 	size_t n_outputs;
-	bool json;                 /* format = json (else text) */
-	char pcap_dir[PATH_MAX];   /* "" = off */
-	char user[64];             /* drop privileges to this user after binding ("" = stay) */
-	bool syslog;               /* also log rdpwhy's own events to syslog */
+	bool json;               /* format = json (else text) */
+	char pcap_dir[PATH_MAX]; /* "" = off */
+	char user[64];           /* drop privileges to this user after binding ("" = stay) */
+	bool syslog;             /* also log rdpwhy's own events to syslog */
 	/* Timeouts in milliseconds; 0 disables. */
-	unsigned connect_timeout_ms;   /* upstream connect (default 10000) */
-	unsigned x224_timeout_ms;      /* idle in tcp_connect/x224 (default 30000) */
-	unsigned tls_timeout_ms;       /* idle in tls_handshake (default 30000) */
-	unsigned nla_timeout_ms;       /* idle in nla (default 60000) */
-	unsigned rdp_timeout_ms;       /* idle in rdp before established (default 60000) */
-	unsigned idle_timeout_ms;      /* idle once established (default 0 = off) */
-	unsigned grace_ms;             /* SIGTERM: open connections get this long (default 10000) */
-	size_t max_buffer;             /* per-direction high-water mark in bytes (default 256 KiB) */
-	unsigned max_connections;      /* 0 = unlimited */
+	unsigned connect_timeout_ms; /* upstream connect (default 10000) */
+	unsigned x224_timeout_ms;    /* idle in tcp_connect/x224 (default 30000) */
+	unsigned tls_timeout_ms;     /* idle in tls_handshake (default 30000) */
+	unsigned nla_timeout_ms;     /* idle in nla (default 60000) */
+	unsigned rdp_timeout_ms;     /* idle in rdp before established (default 60000) */
+	unsigned idle_timeout_ms;    /* idle once established (default 0 = off) */
+	unsigned grace_ms;           /* SIGTERM: open connections get this long (default 10000) */
+	size_t max_buffer;           /* per-direction high-water mark in bytes (default 256 KiB) */
+	unsigned max_connections;    /* 0 = unlimited */
 	char expected_cert_sha256[65]; /* lower-case hex; "" = no expectation */
 	/* Defaults of the outputs' options (conf/output_spec.h). */
 	char siem_ca_file[PATH_MAX];   /* tls://: CAs the receiver's certificate must chain to */
@@ -63,24 +63,24 @@ struct rw_proxy_config {
 	unsigned siem_spool_policy;    /* RW_CONF_DROP_OLDEST or RW_CONF_DROP_NEWEST */
 	unsigned siem_format;          /* RW_CONF_SIEM_JSON, _RFC5424 or _CEF */
 	unsigned siem_flush_ms;        /* at exit, how long streams may take to deliver
-					  what is spooled (default 5000; the rest stays
-					  spooled for the next start) */
+	                                  what is spooled (default 5000; the rest stays
+	                                  spooled for the next start) */
 };
 
 /* Values of siem_spool_policy and siem_format (the same numbers as
  * enum rw_spool_policy and enum rw_siem_format). */
-#define RW_CONF_DROP_OLDEST 0
-#define RW_CONF_DROP_NEWEST 1
-#define RW_CONF_SIEM_JSON 0
+#define RW_CONF_DROP_OLDEST  0
+#define RW_CONF_DROP_NEWEST  1
+#define RW_CONF_SIEM_JSON    0
 #define RW_CONF_SIEM_RFC5424 1
-#define RW_CONF_SIEM_CEF 2
+#define RW_CONF_SIEM_CEF     2
 
 void rw_config_defaults(struct rw_proxy_config *c);
 /* Parses the file; on error returns -1 with "FILE:LINE: message" in err. */
 int rw_config_load(const char *path, struct rw_proxy_config *c, char *err, size_t errlen);
 /* Applies one key = value (file line or flag). Returns -1 with a message. */
 int rw_config_set(struct rw_proxy_config *c, const char *key, const char *value, char *err,
-		  size_t errlen);
+                  size_t errlen);
 /* Checks the whole config is usable (listeners, upstream mode, outputs...). */
 int rw_config_validate(const struct rw_proxy_config *c, char *err, size_t errlen);
 /* Only the outputs (each spec with the global keys it inherits): what
@@ -92,7 +92,7 @@ int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t e
 /* Added by conf/config.c: */
 /* rw_config_load on text in memory; name stands for the file in messages. */
 int rw_config_parse(const char *name, const char *text, size_t len, struct rw_proxy_config *c,
-		    char *err, size_t errlen);
+                    char *err, size_t errlen);
 /* Writes c in the file format (every key, so defaults show), snprintf-style:
  * returns the length it needs; loading the text gives c back. */
 size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len);

@@ -69,11 +69,10 @@ static int parse_url(const char *target, struct rw_output_spec *s, char *err, si
 	return 0;
 bad:
 	return fail(err, errlen, "'%s': expected SCHEME://HOST:PORT ([V6]:PORT for IPv6)",
-		    rw_show(target).s);
+	            rw_show(target).s);
 }
 
-static int set_path(char *dst, size_t cap, const char *key, const char *v, char *err,
-		    size_t errlen)
+static int set_path(char *dst, size_t cap, const char *key, const char *v, char *err, size_t errlen)
 {
 	if (!*v || strlen(v) >= cap)
 		return fail(err, errlen, "%s: '%s' is empty or too long", key, rw_show(v).s);
@@ -82,16 +81,16 @@ static int set_path(char *dst, size_t cap, const char *key, const char *v, char 
 }
 
 static int set_option(struct rw_output_spec *s, const char *key, const char *v, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	bool spooled = s->kind == RW_OUT_TCP || s->kind == RW_OUT_TLS;
 	if (!strcmp(key, "format")) {
 		enum rw_out_format f = format_parse(v);
 		bool file = s->kind == RW_OUT_FILE || s->kind == RW_OUT_STDOUT;
 		if (file ? (f != RW_OUTF_TEXT && f != RW_OUTF_JSON)
-			 : (f == RW_OUTF_DEFAULT || f == RW_OUTF_TEXT))
+		         : (f == RW_OUTF_DEFAULT || f == RW_OUTF_TEXT))
 			return fail(err, errlen, "format: expected %s, not '%s'",
-				    file ? "text or json" : "json, rfc5424 or cef", rw_show(v).s);
+			            file ? "text or json" : "json, rfc5424 or cef", rw_show(v).s);
 		s->format = f;
 		return 0;
 	}
@@ -101,28 +100,30 @@ static int set_option(struct rw_output_spec *s, const char *key, const char *v, 
 		bool allowed;
 		const char *needs;
 	} paths[] = {
-		{"ca_file", s->ca_file, s->kind == RW_OUT_TLS, "tls://"},
-		{"cert_file", s->cert_file, s->kind == RW_OUT_TLS, "tls://"},
-		{"key_file", s->key_file, s->kind == RW_OUT_TLS, "tls://"},
-		{"spool_dir", s->spool_dir, spooled, "tcp:// and tls://"},
+	        {"ca_file", s->ca_file, s->kind == RW_OUT_TLS, "tls://"},
+	        {"cert_file", s->cert_file, s->kind == RW_OUT_TLS, "tls://"},
+	        {"key_file", s->key_file, s->kind == RW_OUT_TLS, "tls://"},
+	        {"spool_dir", s->spool_dir, spooled, "tcp:// and tls://"},
 	};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		if (strcmp(key, paths[i].name) != 0)
 			continue;
 		if (!paths[i].allowed)
 			return fail(err, errlen, "%s applies to %s outputs only", key,
-				    paths[i].needs);
+			            paths[i].needs);
 		return set_path(paths[i].dst, PATH_MAX, key, v, err, errlen);
 	}
 	if (!strcmp(key, "spool_max") || !strcmp(key, "spool_policy")) {
 		if (!spooled)
-			return fail(err, errlen, "%s applies to tcp:// and tls:// outputs only", key);
+			return fail(err, errlen, "%s applies to tcp:// and tls:// outputs only",
+			            key);
 		if (key[6] == 'm') {
 			size_t n;
 			if (rw_parse_size(v, &n) < 0 || n < 4096)
-				return fail(err, errlen, "spool_max: expected a size of at least 4k "
-							 "(64M, 1G), not '%s'",
-					    rw_show(v).s);
+				return fail(err, errlen,
+				            "spool_max: expected a size of at least 4k "
+				            "(64M, 1G), not '%s'",
+				            rw_show(v).s);
 			s->spool_max = n;
 		} else if (!strcmp(v, "drop-oldest")) {
 			s->spool_policy = RW_CONF_DROP_OLDEST;
@@ -130,15 +131,15 @@ static int set_option(struct rw_output_spec *s, const char *key, const char *v, 
 			s->spool_policy = RW_CONF_DROP_NEWEST;
 		} else {
 			return fail(err, errlen,
-				    "spool_policy: expected drop-oldest or drop-newest, not '%s'",
-				    rw_show(v).s);
+			            "spool_policy: expected drop-oldest or drop-newest, not '%s'",
+			            rw_show(v).s);
 		}
 		return 0;
 	}
 	return fail(err, errlen,
-		    "unknown option '%s' (known: format, ca_file, cert_file, key_file, "
-		    "spool_dir, spool_max, spool_policy; paths cannot contain blanks)",
-		    rw_show(key).s);
+	            "unknown option '%s' (known: format, ca_file, cert_file, key_file, "
+	            "spool_dir, spool_max, spool_policy; paths cannot contain blanks)",
+	            rw_show(key).s);
 }
 
 /* A word that starts an option: NAME=... */
@@ -171,9 +172,10 @@ int rw_output_spec_parse(const char *spec, struct rw_output_spec *s, char *err, 
 	}
 	size_t n = end > p ? (size_t)(end - p) : 0;
 	if (n == 0)
-		return fail(err, errlen, "%s (use - for stdout, a path, syslog, or "
-					 "udp://, tcp://, tls://HOST:PORT)",
-			    *q ? "no target before the options" : "empty");
+		return fail(err, errlen,
+		            "%s (use - for stdout, a path, syslog, or "
+		            "udp://, tcp://, tls://HOST:PORT)",
+		            *q ? "no target before the options" : "empty");
 	if (n >= sizeof(s->target))
 		return fail(err, errlen, "'%s' is too long", rw_show(p).s);
 	memcpy(s->target, p, n);
@@ -185,10 +187,10 @@ int rw_output_spec_parse(const char *spec, struct rw_output_spec *s, char *err, 
 	if (url == 1) {
 		if (strstr(s->target, "://"))
 			return fail(err, errlen, "'%s': unknown scheme (udp://, tcp:// or tls://)",
-				    rw_show(s->target).s);
-		s->kind = !strcmp(s->target, "-")	     ? RW_OUT_STDOUT
-			  : !strcmp(s->target, "syslog") ? RW_OUT_SYSLOG
-							 : RW_OUT_FILE;
+			            rw_show(s->target).s);
+		s->kind = !strcmp(s->target, "-")        ? RW_OUT_STDOUT
+		          : !strcmp(s->target, "syslog") ? RW_OUT_SYSLOG
+		                                         : RW_OUT_FILE;
 	}
 	for (;;) {
 		while (rw_is_space(*p))
@@ -200,10 +202,11 @@ int rw_output_spec_parse(const char *spec, struct rw_output_spec *s, char *err, 
 		char key[32], val[PATH_MAX];
 		if (!is_option(p, n) || (size_t)(eq - p) >= sizeof(key) ||
 		    n - (size_t)(eq - p) - 1 >= sizeof(val))
-			return fail(err, errlen,
-				    "'%s': expected KEY=VALUE after the options began (option values "
-				    "cannot contain blanks)",
-				    rw_show_n(p, n).s);
+			return fail(
+			        err, errlen,
+			        "'%s': expected KEY=VALUE after the options began (option values "
+			        "cannot contain blanks)",
+			        rw_show_n(p, n).s);
 		memcpy(key, p, (size_t)(eq - p));
 		key[eq - p] = 0;
 		size_t vn = n - (size_t)(eq - p) - 1;
@@ -218,7 +221,7 @@ int rw_output_spec_parse(const char *spec, struct rw_output_spec *s, char *err, 
 /* Under siem_spool_dir, a directory named after the target
  * ("tcp_siem.example.net_6514"). */
 static int default_spool_dir(const struct rw_output_spec *s, const char *base, char *out,
-			     size_t outlen)
+                             size_t outlen)
 {
 	char name[300];
 	size_t k = 0;
@@ -230,7 +233,7 @@ static int default_spool_dir(const struct rw_output_spec *s, const char *base, c
 		}
 		char ch = *p;
 		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || rw_is_digit(ch) ||
-			  ch == '.' || ch == '-';
+		          ch == '.' || ch == '-';
 		name[k++] = ok ? ch : '_';
 	}
 	name[k] = 0;
@@ -239,15 +242,15 @@ static int default_spool_dir(const struct rw_output_spec *s, const char *base, c
 }
 
 int rw_output_spec_resolve(struct rw_output_spec *s, const struct rw_proxy_config *c, char *err,
-			   size_t errlen)
+                           size_t errlen)
 {
 	if (s->format == RW_OUTF_DEFAULT) {
 		if (s->kind == RW_OUT_FILE || s->kind == RW_OUT_STDOUT)
 			s->format = c->json ? RW_OUTF_JSON : RW_OUTF_TEXT;
 		else
-			s->format = c->siem_format == RW_CONF_SIEM_CEF	   ? RW_OUTF_CEF
-				    : c->siem_format == RW_CONF_SIEM_RFC5424 ? RW_OUTF_RFC5424
-									     : RW_OUTF_JSON;
+			s->format = c->siem_format == RW_CONF_SIEM_CEF       ? RW_OUTF_CEF
+			            : c->siem_format == RW_CONF_SIEM_RFC5424 ? RW_OUTF_RFC5424
+			                                                     : RW_OUTF_JSON;
 	}
 	if (s->kind == RW_OUT_TLS) {
 		if (!s->ca_file[0])
@@ -257,25 +260,27 @@ int rw_output_spec_resolve(struct rw_output_spec *s, const struct rw_proxy_confi
 			memcpy(s->key_file, c->siem_key_file, sizeof(s->key_file));
 		}
 		if (!s->ca_file[0])
-			return fail(err, errlen,
-				    "%s: set ca_file= or siem_ca_file (the receiver's certificate is "
-				    "verified against it)",
-				    rw_show(s->target).s);
+			return fail(
+			        err, errlen,
+			        "%s: set ca_file= or siem_ca_file (the receiver's certificate is "
+			        "verified against it)",
+			        rw_show(s->target).s);
 		if (s->key_file[0] && !s->cert_file[0])
 			return fail(err, errlen, "%s: key_file without cert_file",
-				    rw_show(s->target).s);
+			            rw_show(s->target).s);
 	}
 	if (s->kind == RW_OUT_TCP || s->kind == RW_OUT_TLS) {
 		if (!s->spool_dir[0]) {
 			if (!c->siem_spool_dir[0])
-				return fail(err, errlen,
-					    "%s: set spool_dir= or siem_spool_dir (tcp:// and tls:// "
-					    "spool records on disk until they are delivered)",
-					    rw_show(s->target).s);
+				return fail(
+				        err, errlen,
+				        "%s: set spool_dir= or siem_spool_dir (tcp:// and tls:// "
+				        "spool records on disk until they are delivered)",
+				        rw_show(s->target).s);
 			if (default_spool_dir(s, c->siem_spool_dir, s->spool_dir,
-					      sizeof(s->spool_dir)) < 0)
+			                      sizeof(s->spool_dir)) < 0)
 				return fail(err, errlen, "%s: siem_spool_dir is too long",
-					    rw_show(s->target).s);
+				            rw_show(s->target).s);
 		}
 		if (!s->spool_max)
 			s->spool_max = c->siem_spool_max;

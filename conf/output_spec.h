@@ -52,8 +52,8 @@ struct rw_output_spec {
 	char cert_file[PATH_MAX];
 	char key_file[PATH_MAX]; /* "" = in cert_file */
 	char spool_dir[PATH_MAX];
-	uint64_t spool_max;      /* 0 = not given */
-	int spool_policy;        /* -1 = not given; else RW_CONF_DROP_* */
+	uint64_t spool_max; /* 0 = not given */
+	int spool_policy;   /* -1 = not given; else RW_CONF_DROP_* */
 };
 
 /* Parses SPEC. 0, or -1 with a message (no "output:" prefix). */
@@ -64,7 +64,7 @@ int rw_output_spec_parse(const char *spec, struct rw_output_spec *out, char *err
  * and checks that a stream has what it needs (a spool directory, a CA).
  * 0, or -1 with a message. */
 int rw_output_spec_resolve(struct rw_output_spec *s, const struct rw_proxy_config *c, char *err,
-			   size_t errlen);
+                           size_t errlen);
 
 /* True for udp://, tcp:// and tls://. */
 static inline int rw_output_is_stream(enum rw_output_kind k)

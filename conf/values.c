@@ -144,4 +144,3 @@ int rw_parse_bool(const char *v, bool *out)
 	}
 	return -1;
 }
-

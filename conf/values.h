@@ -10,7 +10,7 @@
 
 /* Writes the message into err (when err is not NULL) and returns -1. */
 int rw_conf_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* A value quoted in a message: long values are cut (the message must stay
  * readable in a 512-byte buffer), bytes that are not printable become '?'. */

@@ -21,7 +21,7 @@ int rw_record_json(const struct rw_record *rec, const char *host, struct rw_buf 
 /* The same with "rdpwhy.record_id" (the record's unique id) as the last key
  * when record_id is not NULL. */
 int rw_record_json_ex(const struct rw_record *rec, const char *host, const char *record_id,
-		      struct rw_buf *out);
+                      struct rw_buf *out);
 
 /* A few lines for a person (see record_text.c), each newline-terminated. Wire
  * strings are escaped (\xhh) so that they cannot forge lines or drive the

@@ -438,7 +438,7 @@ int rw_record_json(const struct rw_record *rec, const char *host, struct rw_buf 
 }
 
 int rw_record_json_ex(const struct rw_record *rec, const char *host, const char *record_id,
-		      struct rw_buf *out)
+                      struct rw_buf *out)
 {
 	size_t mark = out->len;
 	struct rw_json j;

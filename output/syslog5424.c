@@ -66,7 +66,8 @@ static int escape(const char *s, size_t n, const struct escaping *e, struct rw_b
 			if (e->nl_letters && (cp == '\n' || cp == '\r') && len == 1)
 				rc = rw_buf_append(out, cp == '\n' ? "\\n" : "\\r", 2);
 			else {
-				char esc[6] = {'\\', '\\', 'x', hexdig[p[i] >> 4], hexdig[p[i] & 15], 0};
+				char esc[6] = {
+				        '\\', '\\', 'x', hexdig[p[i] >> 4], hexdig[p[i] & 15], 0};
 				rc = rw_buf_append(out, esc, 5);
 			}
 			len = 1;
@@ -155,9 +156,8 @@ static void utc_text(uint64_t ts_us, char out[96])
 		return;
 	}
 	/* 96: sized for any int fields, as -Wformat-truncation assumes */
-	snprintf(out, 96, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned)(ts_us % 1000000));
+	snprintf(out, 96, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ts_us % 1000000));
 }
 
 static bool is_normal(const struct rw_record *rec)
@@ -192,7 +192,8 @@ struct facts {
 	struct fact f[MAX_FACTS];
 	size_t n;
 	char ip[2][RW_IP_STR_MAX];
-	char port[2][8], bytes[2][24], start[24], end[24], evidence[RW_MAX_EVIDENCE * (RW_EVIDENCE_LEN + 2)];
+	char port[2][8], bytes[2][24], start[24], end[24],
+	        evidence[RW_MAX_EVIDENCE * (RW_EVIDENCE_LEN + 2)];
 };
 
 static void add(struct facts *fs, const char *sd, const char *cef, const char *v, size_t n)
@@ -240,14 +241,14 @@ static void collect(const struct rw_record *rec, const struct rw_siem_meta *m, s
 		add(fs, tname, "cs1", tok, rec->token_len);
 	if (rec->ch.has_sni && rec->client_hello_seen) {
 		size_t n = rec->ch.sni_len < sizeof(rec->ch.sni) ? rec->ch.sni_len
-								 : sizeof(rec->ch.sni);
+		                                                 : sizeof(rec->ch.sni);
 		add(fs, "sni", "cs5", rec->ch.sni, n);
 	}
 	size_t off = 0;
 	fs->evidence[0] = 0;
 	for (size_t i = 0; i < rec->verdict.n_evidence && i < RW_MAX_EVIDENCE; i++) {
 		int w = snprintf(fs->evidence + off, sizeof(fs->evidence) - off, "%s%.*s",
-				 i ? "; " : "", RW_EVIDENCE_LEN, rec->verdict.evidence[i]);
+		                 i ? "; " : "", RW_EVIDENCE_LEN, rec->verdict.evidence[i]);
 		if (w < 0 || (size_t)w >= sizeof(fs->evidence) - off)
 			break;
 		off += (size_t)w;
@@ -307,8 +308,7 @@ static int sd_param(const char *name, const char *v, size_t n, struct rw_buf *ou
 	return 0;
 }
 
-static int json_body(const struct rw_record *rec, const struct rw_siem_meta *m,
-		     struct rw_buf *out)
+static int json_body(const struct rw_record *rec, const struct rw_siem_meta *m, struct rw_buf *out)
 {
 	if (rw_record_json_ex(rec, m->host && *m->host ? m->host : NULL, m->id, out) < 0)
 		return -1;
@@ -322,13 +322,12 @@ static int summary_body(const struct rw_record *rec, const struct facts *fs, str
 	if (rw_buf_printf(out, "rdp connection %s", rw_cause_name(rec->verdict.cause)) < 0)
 		return -1;
 	if (fs->ip[0][0] && fs->ip[1][0] &&
-	    rw_buf_printf(out, " %s:%u -> %s:%u", fs->ip[0], (unsigned)rec->client.port,
-			  fs->ip[1], (unsigned)rec->server.port) < 0)
+	    rw_buf_printf(out, " %s:%u -> %s:%u", fs->ip[0], (unsigned)rec->client.port, fs->ip[1],
+	                  (unsigned)rec->server.port) < 0)
 		return -1;
-	return rw_buf_printf(out, " closed by %s (%s) in %s",
-			     rw_side_name(rec->verdict.closed_by),
-			     rw_close_kind_name(rec->verdict.close_kind),
-			     rw_phase_name(rec->verdict.phase));
+	return rw_buf_printf(out, " closed by %s (%s) in %s", rw_side_name(rec->verdict.closed_by),
+	                     rw_close_kind_name(rec->verdict.close_kind),
+	                     rw_phase_name(rec->verdict.phase));
 }
 
 static int cef_body(const struct rw_record *rec, const struct facts *fs, struct rw_buf *out)
@@ -351,22 +350,21 @@ static int cef_body(const struct rw_record *rec, const struct facts *fs, struct 
 		const char *label = cef_label(f->cef, rec);
 		if (label && rw_buf_printf(out, " %sLabel=%s", f->cef, label) < 0)
 			return -1;
-		if (rw_buf_printf(out, " %s=", f->cef) < 0 ||
-		    rw_cef_value(f->v, f->n, out) < 0)
+		if (rw_buf_printf(out, " %s=", f->cef) < 0 || rw_cef_value(f->v, f->n, out) < 0)
 			return -1;
 	}
 	return 0;
 }
 
 int rw_siem_message(enum rw_siem_format fmt, const struct rw_record *rec,
-		    const struct rw_siem_meta *m, struct rw_buf *out)
+                    const struct rw_siem_meta *m, struct rw_buf *out)
 {
 	return rw_siem_message_parts(fmt, rec, m, out, NULL, NULL);
 }
 
 int rw_siem_message_parts(enum rw_siem_format fmt, const struct rw_record *rec,
-			  const struct rw_siem_meta *m, struct rw_buf *out, size_t *sd_off,
-			  size_t *msg_off)
+                          const struct rw_siem_meta *m, struct rw_buf *out, size_t *sd_off,
+                          size_t *msg_off)
 {
 	if (!id_ok(m->id)) {
 		errno = EINVAL;

@@ -23,7 +23,7 @@
 static void set_accepting(struct rw_proxy *px, bool on);
 
 static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
-		      int salen, void *arg)
+                      int salen, void *arg)
 {
 	struct rw_listener *l = arg;
 	struct rw_proxy *px = l->px;
@@ -39,7 +39,7 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 		px->at_limit = true;
 		set_accepting(px, false);
 		rw_logx(&px->log, LOG_NOTICE, "max_connections (%u) reached: accepting paused",
-			px->cfg.max_connections);
+		        px->cfg.max_connections);
 	}
 }
 
@@ -96,8 +96,8 @@ void rw_proxy_accept_pause(struct rw_proxy *px)
 	set_accepting(px, false);
 	if (!px->fd_episode)
 		rw_logx(&px->log, LOG_WARNING,
-			"out of file descriptors with %llu connections open: accepting paused",
-			(unsigned long long)px->stats.active);
+		        "out of file descriptors with %llu connections open: accepting paused",
+		        (unsigned long long)px->stats.active);
 	px->fd_episode = true;
 	struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
 	evtimer_add(px->accept_retry, &tv);
@@ -122,7 +122,7 @@ void rw_proxy_conn_closed(struct rw_proxy *px)
 }
 
 static int open_listener(struct rw_proxy *px, const struct rw_listen *where, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	int fam = where->addr.ss_family;
 	int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -144,7 +144,7 @@ static int open_listener(struct rw_proxy *px, const struct rw_listen *where, cha
 		int opt = fam == AF_INET6 ? IPV6_TRANSPARENT : IP_TRANSPARENT;
 		if (setsockopt(fd, level, opt, &one, sizeof(one)) < 0) {
 			snprintf(err, errlen, "listen %s: IP_TRANSPARENT: %s (needs CAP_NET_ADMIN)",
-				 where->text, strerror(errno));
+			         where->text, strerror(errno));
 			close(fd);
 			return -1;
 		}
@@ -197,11 +197,11 @@ int rw_proxy_listen(struct rw_proxy *px, char *err, size_t errlen)
 static void log_counters(struct rw_proxy *px)
 {
 	rw_logx(&px->log, LOG_NOTICE,
-		"counters: accepted %llu, active %llu, closed %llu, upstream failures %llu, "
-		"loops refused %llu",
-		(unsigned long long)px->stats.accepted, (unsigned long long)px->stats.active,
-		(unsigned long long)px->stats.closed, (unsigned long long)px->stats.upstream_failed,
-		(unsigned long long)px->stats.refused_loop);
+	        "counters: accepted %llu, active %llu, closed %llu, upstream failures %llu, "
+	        "loops refused %llu",
+	        (unsigned long long)px->stats.accepted, (unsigned long long)px->stats.active,
+	        (unsigned long long)px->stats.closed, (unsigned long long)px->stats.upstream_failed,
+	        (unsigned long long)px->stats.refused_loop);
 	rw_outputs_log_counters(px->outputs);
 }
 
@@ -211,7 +211,7 @@ static void on_grace_over(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	rw_logx(&px->log, LOG_NOTICE, "grace period over: closing %llu connections",
-		(unsigned long long)px->stats.active);
+	        (unsigned long long)px->stats.active);
 	rw_conn_abort_all(px);
 	event_base_loopexit(px->base, NULL);
 }
@@ -227,8 +227,9 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	}
 	px->stopping = true;
 	close_listeners(px);
-	rw_logx(&px->log, LOG_NOTICE, "signal %d: not accepting; %llu connections open, grace %u ms",
-		(int)sig, (unsigned long long)px->stats.active, px->cfg.grace_ms);
+	rw_logx(&px->log, LOG_NOTICE,
+	        "signal %d: not accepting; %llu connections open, grace %u ms", (int)sig,
+	        (unsigned long long)px->stats.active, px->cfg.grace_ms);
 	if (px->stats.active == 0) {
 		event_base_loopexit(px->base, NULL);
 		return;
@@ -247,7 +248,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	if (px->stopping || rw_proxy_reload_config(px, &next, err, sizeof(err)) < 0) {
 		if (!px->stopping)
 			rw_logx(&px->log, LOG_ERR, "reload: %s; keeping the running configuration",
-				err);
+			        err);
 		/* The same outputs: files are reopened all the same (logrotate). */
 		rw_outputs_reload(px->outputs, &px->cfg);
 		return;

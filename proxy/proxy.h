@@ -23,11 +23,11 @@ struct rw_conn;
 /* ---- upstream destinations (upstream.c) --------------------------------- */
 /* Fixed upstream, resolved once (start and SIGHUP). */
 int rw_upstream_resolve(const struct rw_proxy_config *cfg, struct sockaddr_storage *out,
-			socklen_t *outlen, char *err, size_t errlen);
+                        socklen_t *outlen, char *err, size_t errlen);
 /* The destination the client meant: SO_ORIGINAL_DST (REDIRECT/DNAT) or the
  * accepted socket's local address (TPROXY). */
 int rw_original_dst(enum rw_upstream_mode mode, int fd, struct sockaddr_storage *out,
-		    socklen_t *outlen);
+                    socklen_t *outlen);
 void rw_sockaddr_to_endpoint(const struct sockaddr *sa, struct rw_endpoint *ep);
 /* "1.2.3.4:3389" / "[::1]:3389" */
 void rw_sockaddr_text(const struct sockaddr *sa, char *out, size_t outlen);
@@ -47,7 +47,7 @@ struct rw_stats {
 struct rw_proxy {
 	struct event_base *base;
 	struct rw_proxy_config cfg;
-	const char *config_path;   /* NULL when flags only */
+	const char *config_path; /* NULL when flags only */
 	/* key = value settings from the command line, re-applied over the file
 	 * on reload (argv strings, not owned). */
 	const char *flag_keys[64];
@@ -63,9 +63,9 @@ struct rw_proxy {
 	struct event *grace_timer, *accept_retry;
 	bool stopping;
 	bool accept_paused;
-	bool at_limit;           /* max_connections reached */
-	int reserve_fd;          /* spare descriptor, given up to serve an accepted client */
-	bool fd_episode;         /* out of descriptors since the last successful accept */
+	bool at_limit;   /* max_connections reached */
+	int reserve_fd;  /* spare descriptor, given up to serve an accepted client */
+	bool fd_episode; /* out of descriptors since the last successful accept */
 	uint64_t next_id;
 	struct rw_stats stats;
 	LIST_HEAD(, rw_conn) conns;
@@ -73,7 +73,7 @@ struct rw_proxy {
 
 /* relay.c */
 void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, socklen_t peerlen,
-		    const struct rw_listener *l);
+                    const struct rw_listener *l);
 /* Shutdown: close every connection now (after the grace period). */
 void rw_conn_abort_all(struct rw_proxy *px);
 
@@ -84,7 +84,7 @@ int rw_proxy_run(struct rw_proxy *px);
 /* Provided by the front end (cli/cmd_proxy.c): the configuration a reload
  * should use — the file read again, the command-line flags applied on top. */
 int rw_proxy_reload_config(struct rw_proxy *px, struct rw_proxy_config *out, char *err,
-			   size_t errlen);
+                           size_t errlen);
 void rw_proxy_accept_pause(struct rw_proxy *px);
 void rw_proxy_conn_closed(struct rw_proxy *px);
 

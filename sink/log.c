@@ -35,8 +35,8 @@ static void vlog(struct rw_log *l, int prio, int err, const char *fmt, va_list a
 		snprintf(msg + k, sizeof(msg) - (size_t)k, ": %s", strerror(err));
 	if (l->use_syslog)
 		syslog(prio, "%s", msg);
-	static const char *const names[] = {"emerg", "alert", "crit", "error",
-					    "warning", "notice", "info", "debug"};
+	static const char *const names[] = {"emerg",   "alert",  "crit", "error",
+	                                    "warning", "notice", "info", "debug"};
 	struct timespec ts;
 	struct tm tm;
 	char when[32] = "";

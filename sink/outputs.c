@@ -23,8 +23,8 @@
 
 #include "outset.h"
 
-#define COUNTERS_PERIOD_S 300
-#define FLUSH_POLL_MS 100
+#define COUNTERS_PERIOD_S  300
+#define FLUSH_POLL_MS      100
 #define DROP_LOG_PERIOD_US 10000000u
 
 enum msg_kind { MSG_RECORD, MSG_RELOAD, MSG_COUNTERS };
@@ -32,9 +32,9 @@ enum msg_kind { MSG_RECORD, MSG_RELOAD, MSG_COUNTERS };
 struct msg {
 	struct msg *next;
 	enum msg_kind kind;
-	size_t bytes;                 /* counted against the queue bound */
-	struct rw_formatted rec;      /* MSG_RECORD */
-	struct rw_proxy_config *cfg;  /* MSG_RELOAD (owned) */
+	size_t bytes;                /* counted against the queue bound */
+	struct rw_formatted rec;     /* MSG_RECORD */
+	struct rw_proxy_config *cfg; /* MSG_RELOAD (owned) */
 };
 
 struct rw_outputs {
@@ -94,7 +94,7 @@ static void put_endpoint(unsigned char *p, const struct rw_endpoint *ep)
 }
 
 static void record_id(const struct rw_outputs *o, const struct rw_record *rec,
-		      char out[RW_RECORD_ID_HEX + 1])
+                      char out[RW_RECORD_ID_HEX + 1])
 {
 	unsigned char r[SHA256_DIGEST_LENGTH];
 	if (o->opts.flow_ids || RAND_bytes(r, RW_RECORD_ID_HEX / 2) != 1) {
@@ -124,7 +124,6 @@ static void msg_free(struct msg *m)
 	free(m);
 }
 
-
 static void on_flush_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct rw_outputs *o = arg;
@@ -134,9 +133,10 @@ static void on_flush_poll(evutil_socket_t fd, short what, void *arg)
 	if (left == 0 || now_us() >= o->flush_deadline_us) {
 		if (left)
 			rw_logx(o->log, LOG_WARNING,
-				"outputs: %llu records not delivered yet; they stay spooled and are "
-				"sent first on the next start",
-				(unsigned long long)left);
+			        "outputs: %llu records not delivered yet; they stay spooled and "
+			        "are "
+			        "sent first on the next start",
+			        (unsigned long long)left);
 		event_base_loopbreak(o->base);
 		return;
 	}
@@ -217,9 +217,11 @@ static void enqueue(struct rw_outputs *o, struct msg *m)
 			uint64_t now = now_us();
 			if (drops == 1 || now - o->drop_log_us >= DROP_LOG_PERIOD_US) {
 				rw_logx(o->log, LOG_ERR,
-					"outputs: the output queue is full (outputs slower than "
-					"connections end): record of conn %llu dropped, %llu so far",
-					(unsigned long long)m->rec.conn_id, (unsigned long long)drops);
+				        "outputs: the output queue is full (outputs slower than "
+				        "connections end): record of conn %llu dropped, %llu so "
+				        "far",
+				        (unsigned long long)m->rec.conn_id,
+				        (unsigned long long)drops);
 				o->drop_log_us = now;
 			}
 			msg_free(m);
@@ -247,7 +249,7 @@ void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec)
 		atomic_fetch_add(&o->queue_drops, 1);
 		atomic_store(&o->failed, true);
 		rw_logx(o->log, LOG_ERR, "conn %llu: out of memory formatting the record (dropped)",
-			(unsigned long long)rec->id);
+		        (unsigned long long)rec->id);
 		return;
 	}
 	m->kind = MSG_RECORD;
@@ -289,10 +291,10 @@ static void log_queue(struct rw_outputs *o)
 	struct rw_outputs_stats st;
 	rw_outputs_stats(o, &st);
 	rw_logx(o->log, LOG_NOTICE,
-		"outputs: records %llu, waiting in the output queue %llu (%llu bytes), dropped "
-		"with the queue full %llu",
-		(unsigned long long)st.records, (unsigned long long)st.queued,
-		(unsigned long long)st.queued_bytes, (unsigned long long)st.dropped);
+	        "outputs: records %llu, waiting in the output queue %llu (%llu bytes), dropped "
+	        "with the queue full %llu",
+	        (unsigned long long)st.records, (unsigned long long)st.queued,
+	        (unsigned long long)st.queued_bytes, (unsigned long long)st.dropped);
 }
 
 void rw_outputs_log_counters(struct rw_outputs *o)
@@ -328,8 +330,8 @@ static void teardown(struct rw_outputs *o)
 }
 
 struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg,
-				   const struct rw_outputs_opts *opts, struct rw_log *log, char *err,
-				   size_t errlen)
+                                   const struct rw_outputs_opts *opts, struct rw_log *log,
+                                   char *err, size_t errlen)
 {
 	struct rw_outputs *o = calloc(1, sizeof(*o));
 	if (!o) {
@@ -348,7 +350,7 @@ struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg,
 	o->base = event_base_new();
 	if (o->wake_fd < 0 || !o->base) {
 		snprintf(err, errlen, "outputs: cannot create the output thread's loop: %s",
-			 strerror(errno));
+		         strerror(errno));
 		goto fail;
 	}
 	o->wake_ev = event_new(o->base, o->wake_fd, EV_READ | EV_PERSIST, on_wake, o);

@@ -34,8 +34,8 @@ struct rw_outputs;
 /* Opens cfg's outputs (all errors show here, before anything runs) and
  * starts the output thread. NULL with a message. */
 struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg,
-				   const struct rw_outputs_opts *opts, struct rw_log *log, char *err,
-				   size_t errlen);
+                                   const struct rw_outputs_opts *opts, struct rw_log *log,
+                                   char *err, size_t errlen);
 /* Never blocks on I/O (unless block_when_full). */
 void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec);
 /* SIGHUP: reopen files, and switch to cfg's outputs (outset.h for what
@@ -43,9 +43,9 @@ void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec);
  * outputs. */
 void rw_outputs_reload(struct rw_outputs *o, const struct rw_proxy_config *cfg);
 struct rw_outputs_stats {
-	uint64_t records;      /* given to rw_outputs_write */
-	uint64_t dropped;      /* lost: queue full, or out of memory */
-	uint64_t queued;       /* records waiting for the output thread now */
+	uint64_t records; /* given to rw_outputs_write */
+	uint64_t dropped; /* lost: queue full, or out of memory */
+	uint64_t queued;  /* records waiting for the output thread now */
 	uint64_t queued_bytes;
 };
 void rw_outputs_stats(struct rw_outputs *o, struct rw_outputs_stats *st);

@@ -15,8 +15,8 @@
 #include "sender.h"
 
 _Static_assert(RW_CONF_DROP_OLDEST == (int)RW_SPOOL_DROP_OLDEST &&
-		       RW_CONF_DROP_NEWEST == (int)RW_SPOOL_DROP_NEWEST,
-	       "config and spool policy numbers");
+                       RW_CONF_DROP_NEWEST == (int)RW_SPOOL_DROP_NEWEST,
+               "config and spool policy numbers");
 
 struct output {
 	struct rw_output_spec spec; /* resolved */
@@ -24,7 +24,7 @@ struct output {
 	struct rw_sender *sender;   /* streams */
 	uint64_t written;           /* files and syslog */
 	uint64_t failures;
-	bool failing;               /* last write failed (logged once until it works again) */
+	bool failing; /* last write failed (logged once until it works again) */
 };
 
 struct rw_outset {
@@ -43,7 +43,7 @@ static enum rw_slot slot_of(const struct rw_output_spec *s)
 		return RW_SLOT_TEXT;
 	case RW_OUTF_JSON:
 		return s->kind == RW_OUT_FILE || s->kind == RW_OUT_STDOUT ? RW_SLOT_JSON
-									  : RW_SLOT_SIEM_JSON;
+		                                                          : RW_SLOT_SIEM_JSON;
 	case RW_OUTF_RFC5424:
 		return RW_SLOT_SIEM_RFC5424;
 	case RW_OUTF_CEF:
@@ -57,13 +57,13 @@ static enum rw_slot slot_of(const struct rw_output_spec *s)
 /* The outputs of cfg, parsed and resolved (validated before: an error here
  * is a bug, reported as such). "-" when there are none. */
 static int specs_of(const struct rw_proxy_config *cfg, struct rw_output_spec *specs, size_t *n,
-		    char *err, size_t errlen)
+                    char *err, size_t errlen)
 {
 	*n = cfg->n_outputs ? cfg->n_outputs : 1;
 	for (size_t i = 0; i < *n; i++) {
 		char e[RW_CONF_ERR];
 		if (rw_output_spec_parse(cfg->n_outputs ? cfg->outputs[i] : "-", &specs[i], e,
-					 sizeof(e)) < 0 ||
+		                         sizeof(e)) < 0 ||
 		    rw_output_spec_resolve(&specs[i], cfg, e, sizeof(e)) < 0) {
 			snprintf(err, errlen, "output %s", e);
 			return -1;
@@ -85,8 +85,8 @@ unsigned rw_outset_slots(const struct rw_proxy_config *cfg)
 	return mask;
 }
 
-int rw_format_record(const struct rw_record *rec, unsigned mask, const char *host,
-		     const char *id, struct rw_formatted *f)
+int rw_format_record(const struct rw_record *rec, unsigned mask, const char *host, const char *id,
+                     struct rw_formatted *f)
 {
 	memset(f, 0, sizeof(*f));
 	rw_buf_init(&f->buf, 0);
@@ -109,9 +109,9 @@ int rw_format_record(const struct rw_record *rec, unsigned mask, const char *hos
 			break;
 		default:
 			rc = rw_siem_message_parts(s == RW_SLOT_SIEM_JSON      ? RW_SIEM_JSON
-						   : s == RW_SLOT_SIEM_RFC5424 ? RW_SIEM_RFC5424
-									       : RW_SIEM_CEF,
-						   rec, &m, &f->buf, &sd, &msg);
+			                           : s == RW_SLOT_SIEM_RFC5424 ? RW_SIEM_RFC5424
+			                                                       : RW_SIEM_CEF,
+			                           rec, &m, &f->buf, &sd, &msg);
 			/* NUL-terminated for syslog(3); not part of the message */
 			if (rc == 0)
 				rc = rw_buf_putc(&f->buf, '\0');
@@ -160,7 +160,8 @@ static int make_spool_parent(const char *spool_dir, const char *user, char *err,
 	if (made == 0 && user[0]) {
 		struct passwd *pw = getpwnam(user);
 		if (!pw || chown(parent, pw->pw_uid, pw->pw_gid) < 0) {
-			snprintf(err, errlen, "spool directory %s: cannot give it to %s", parent, user);
+			snprintf(err, errlen, "spool directory %s: cannot give it to %s", parent,
+			         user);
 			return -1;
 		}
 	}
@@ -181,7 +182,7 @@ static void output_free(struct output *o)
 }
 
 static struct output *output_open(struct rw_outset *set, const struct rw_output_spec *spec,
-				  char *err, size_t errlen)
+                                  char *err, size_t errlen)
 {
 	struct output *o = calloc(1, sizeof(*o));
 	if (!o) {
@@ -217,7 +218,7 @@ static struct output *output_open(struct rw_outset *set, const struct rw_output_
 }
 
 static struct rw_outset *set_new(const struct rw_proxy_config *cfg, struct event_base *base,
-				 struct rw_log *log)
+                                 struct rw_log *log)
 {
 	struct rw_outset *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -229,7 +230,7 @@ static struct rw_outset *set_new(const struct rw_proxy_config *cfg, struct event
 }
 
 struct rw_outset *rw_outset_open(const struct rw_proxy_config *cfg, struct event_base *base,
-				 struct rw_log *log, char *err, size_t errlen)
+                                 struct rw_log *log, char *err, size_t errlen)
 {
 	struct rw_output_spec specs[RW_CONF_MAX_OUTPUTS];
 	size_t n;
@@ -257,7 +258,7 @@ static void reopen_file(struct rw_outset *s, struct output *o)
 	FILE *f = open_file(o->spec.target);
 	if (!f) {
 		rw_logerr(s->log, LOG_ERR, "output %s: cannot reopen, keeping the old file",
-			  o->spec.target);
+		          o->spec.target);
 		return;
 	}
 	fclose(o->f);
@@ -299,10 +300,11 @@ struct rw_outset *rw_outset_reload(struct rw_outset *old, const struct rw_proxy_
 			rw_sender_stats(o->sender, &st);
 			if (st.queued)
 				rw_logx(s->log, LOG_NOTICE,
-					"output %s removed; %llu records stay in %s for when it comes "
-					"back",
-					o->spec.target, (unsigned long long)st.queued,
-					o->spec.spool_dir);
+				        "output %s removed; %llu records stay in %s for when it "
+				        "comes "
+				        "back",
+				        o->spec.target, (unsigned long long)st.queued,
+				        o->spec.spool_dir);
 		}
 		output_free(o);
 		removed++;
@@ -311,8 +313,9 @@ struct rw_outset *rw_outset_reload(struct rw_outset *old, const struct rw_proxy_
 		reopen_file(s, s->out[i]);
 	s->failed = old->failed;
 	free(old);
-	rw_logx(s->log, LOG_NOTICE, "outputs reloaded: %zu open, %zu new, %zu removed; files reopened",
-		s->n, added, removed);
+	rw_logx(s->log, LOG_NOTICE,
+	        "outputs reloaded: %zu open, %zu new, %zu removed; files reopened", s->n, added,
+	        removed);
 	return s;
 undo:
 	/* Close what this reload opened; what it took from the old set stays there. */
@@ -358,7 +361,8 @@ void rw_outset_write(struct rw_outset *s, const struct rw_formatted *f)
 		if (o->spec.kind == RW_OUT_SYSLOG) {
 			/* syslog(3) writes its own header; the structured data goes in
 			 * front of the summary when the format is rfc5424. */
-			size_t from = slot == RW_SLOT_SIEM_RFC5424 ? f->sd_off[slot] : f->msg_off[slot];
+			size_t from =
+			        slot == RW_SLOT_SIEM_RFC5424 ? f->sd_off[slot] : f->msg_off[slot];
 			syslog(LOG_LOCAL0 | (f->warning ? LOG_WARNING : LOG_INFO), "%s", p + from);
 			o->written++;
 			continue;
@@ -370,8 +374,9 @@ void rw_outset_write(struct rw_outset *s, const struct rw_formatted *f)
 			o->failures++;
 			s->failed = true;
 			if (!o->failing)
-				rw_logerr(s->log, LOG_ERR, "output %s: record of conn %llu not written",
-					  o->spec.target, (unsigned long long)f->conn_id);
+				rw_logerr(s->log, LOG_ERR,
+				          "output %s: record of conn %llu not written",
+				          o->spec.target, (unsigned long long)f->conn_id);
 			clearerr(o->f);
 		}
 		o->failing = !ok;
@@ -384,18 +389,18 @@ void rw_outset_log_counters(const struct rw_outset *s)
 		const struct output *o = s->out[i];
 		if (!o->sender) {
 			rw_logx(s->log, LOG_NOTICE, "output %s: written %llu, failed %llu",
-				o->spec.target, (unsigned long long)o->written,
-				(unsigned long long)o->failures);
+			        o->spec.target, (unsigned long long)o->written,
+			        (unsigned long long)o->failures);
 			continue;
 		}
 		struct rw_sender_stats st;
 		rw_sender_stats(o->sender, &st);
 		rw_logx(s->log, LOG_NOTICE,
-			"output %s: emitted %llu, sent %llu, spooled %llu, dropped %llu, "
-			"reconnects %llu, in spool %llu",
-			o->spec.target, (unsigned long long)st.emitted, (unsigned long long)st.sent,
-			(unsigned long long)st.spooled, (unsigned long long)st.dropped,
-			(unsigned long long)st.reconnects, (unsigned long long)st.queued);
+		        "output %s: emitted %llu, sent %llu, spooled %llu, dropped %llu, "
+		        "reconnects %llu, in spool %llu",
+		        o->spec.target, (unsigned long long)st.emitted, (unsigned long long)st.sent,
+		        (unsigned long long)st.spooled, (unsigned long long)st.dropped,
+		        (unsigned long long)st.reconnects, (unsigned long long)st.queued);
 	}
 }
 

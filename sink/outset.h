@@ -19,9 +19,9 @@
 
 /* The formats a record is rendered in, one slot each. */
 enum rw_slot {
-	RW_SLOT_TEXT,         /* files: the text report */
-	RW_SLOT_JSON,         /* files: a JSON line */
-	RW_SLOT_SIEM_JSON,    /* syslog and streams: RFC 5424 messages */
+	RW_SLOT_TEXT,      /* files: the text report */
+	RW_SLOT_JSON,      /* files: a JSON line */
+	RW_SLOT_SIEM_JSON, /* syslog and streams: RFC 5424 messages */
 	RW_SLOT_SIEM_RFC5424,
 	RW_SLOT_SIEM_CEF,
 	RW_SLOT_COUNT,
@@ -31,12 +31,12 @@ enum rw_slot {
  * that made the record (so that the output thread needs no copy of it). */
 struct rw_formatted {
 	uint64_t conn_id;
-	bool warning;                 /* not a normal close: syslog severity */
-	struct rw_buf buf;            /* the slots, one after the other */
-	size_t off[RW_SLOT_COUNT];    /* where each slot starts in buf */
-	size_t len[RW_SLOT_COUNT];    /* 0: not formatted */
-	size_t sd_off[RW_SLOT_COUNT]; /* SIEM slots: structured data and MSG, */
-	size_t msg_off[RW_SLOT_COUNT];/*   relative to off (for syslog(3)) */
+	bool warning;                  /* not a normal close: syslog severity */
+	struct rw_buf buf;             /* the slots, one after the other */
+	size_t off[RW_SLOT_COUNT];     /* where each slot starts in buf */
+	size_t len[RW_SLOT_COUNT];     /* 0: not formatted */
+	size_t sd_off[RW_SLOT_COUNT];  /* SIEM slots: structured data and MSG, */
+	size_t msg_off[RW_SLOT_COUNT]; /*   relative to off (for syslog(3)) */
 };
 
 /* The slots cfg's outputs use (a bit mask of 1 << enum rw_slot). */
@@ -44,14 +44,14 @@ unsigned rw_outset_slots(const struct rw_proxy_config *cfg);
 /* Formats rec into f (initialised here; rw_buf_free(&f->buf) after) for
  * the slots in mask. host and id go into the JSON and SIEM formats. 0 or -1
  * (out of memory). */
-int rw_format_record(const struct rw_record *rec, unsigned mask, const char *host,
-		     const char *id, struct rw_formatted *f);
+int rw_format_record(const struct rw_record *rec, unsigned mask, const char *host, const char *id,
+                     struct rw_formatted *f);
 
 struct rw_outset;
 /* Opens every output of cfg (files 0640 in append mode, spools, TLS
  * contexts; stream connections start on base). NULL with a message. */
 struct rw_outset *rw_outset_open(const struct rw_proxy_config *cfg, struct event_base *base,
-				 struct rw_log *log, char *err, size_t errlen);
+                                 struct rw_log *log, char *err, size_t errlen);
 void rw_outset_write(struct rw_outset *s, const struct rw_formatted *f);
 /* SIGHUP: the outputs of cfg. One whose spec (with its inherited options)
  * is unchanged carries over — a stream keeps its connection — and a file is

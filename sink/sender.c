@@ -28,11 +28,11 @@
 #include "config.h"
 #include "syslog5424.h"
 
-#define BACKOFF_MIN_S 1
-#define BACKOFF_MAX_S 60
-#define TICK_MS 100
+#define BACKOFF_MIN_S   1
+#define BACKOFF_MAX_S   60
+#define TICK_MS         100
 #define DEFAULT_HOLD_MS 1000
-#define OUT_HIGH (256 * 1024)             /* bytes queued in the output buffer */
+#define OUT_HIGH        (256 * 1024)      /* bytes queued in the output buffer */
 #define UNCONFIRMED_MAX (4 * 1024 * 1024) /* bytes written but not yet confirmed */
 
 struct inflight {
@@ -56,10 +56,10 @@ struct rw_sender {
 	uint64_t sent_upto;      /* highest sequence written to this connection */
 	struct inflight *q;
 	size_t qhead, qn, qcap;
-	uint64_t unconfirmed;    /* bytes of q not yet confirmed */
+	uint64_t unconfirmed; /* bytes of q not yet confirmed */
 	struct event *retry, *tick, *drop_timer;
 	unsigned backoff_s;
-	bool failing;            /* last attempt failed (logged; quiet until it works) */
+	bool failing; /* last attempt failed (logged; quiet until it works) */
 	struct rw_buf msg, frame;
 	struct rw_sender_stats st;
 	uint64_t drops_logged;
@@ -110,7 +110,8 @@ static void log_failure(struct rw_sender *s, short what)
 		long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 		unsigned long e = bufferevent_get_openssl_error(s->bev);
 		if (v != X509_V_OK)
-			snprintf(why, sizeof(why), "certificate: %s", X509_verify_cert_error_string(v));
+			snprintf(why, sizeof(why), "certificate: %s",
+			         X509_verify_cert_error_string(v));
 		else if (e)
 			ERR_error_string_n(e, why, sizeof(why));
 	}
@@ -122,15 +123,15 @@ static void log_failure(struct rw_sender *s, short what)
 	int sock_err = EVUTIL_SOCKET_ERROR();
 	if (!why[0])
 		snprintf(why, sizeof(why), "%s",
-			 (what & BEV_EVENT_EOF) ? "closed by the receiver"
-			 : sock_err		 ? evutil_socket_error_to_string(sock_err)
-					 : "connection error");
+		         (what & BEV_EVENT_EOF) ? "closed by the receiver"
+		         : sock_err             ? evutil_socket_error_to_string(sock_err)
+		                                : "connection error");
 	struct rw_spool_stats st;
 	rw_spool_stats(s->spool, &st);
 	rw_logx(s->log, s->failing ? LOG_INFO : LOG_WARNING,
-		"output %s: %s%s; %llu records spooled, retry in %u s", s->name,
-		s->connected ? "disconnected: " : "cannot connect: ", why,
-		(unsigned long long)st.count, s->backoff_s);
+	        "output %s: %s%s; %llu records spooled, retry in %u s", s->name,
+	        s->connected ? "disconnected: " : "cannot connect: ", why,
+	        (unsigned long long)st.count, s->backoff_s);
 	s->failing = true;
 }
 
@@ -186,10 +187,10 @@ static SSL *new_ssl(struct rw_sender *s)
 		return NULL;
 	unsigned char addr[16];
 	bool is_ip = inet_pton(AF_INET, s->spec.host, addr) == 1 ||
-		     inet_pton(AF_INET6, s->spec.host, addr) == 1;
+	             inet_pton(AF_INET6, s->spec.host, addr) == 1;
 	int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), s->spec.host)
-		       : (SSL_set_tlsext_host_name(ssl, s->spec.host) &&
-			  SSL_set1_host(ssl, s->spec.host));
+	               : (SSL_set_tlsext_host_name(ssl, s->spec.host) &&
+	                  SSL_set1_host(ssl, s->spec.host));
 	if (!ok) {
 		SSL_free(ssl);
 		return NULL;
@@ -204,8 +205,8 @@ static void connect_now(struct rw_sender *s)
 		SSL *ssl = new_ssl(s);
 		if (ssl)
 			s->bev = bufferevent_openssl_socket_new(s->base, -1, ssl,
-								BUFFEREVENT_SSL_CONNECTING,
-								BEV_OPT_CLOSE_ON_FREE);
+			                                        BUFFEREVENT_SSL_CONNECTING,
+			                                        BEV_OPT_CLOSE_ON_FREE);
 		if (ssl && !s->bev)
 			SSL_free(ssl);
 	} else {
@@ -213,7 +214,7 @@ static void connect_now(struct rw_sender *s)
 	}
 	if (!s->bev) {
 		rw_logx(s->log, LOG_ERR, "output %s: out of memory; retry in %u s", s->name,
-			s->backoff_s);
+		        s->backoff_s);
 		schedule_retry(s);
 		return;
 	}
@@ -221,7 +222,7 @@ static void connect_now(struct rw_sender *s)
 	evbuffer_add_cb(bufferevent_get_output(s->bev), on_output, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	if (bufferevent_socket_connect_hostname(s->bev, s->dns, AF_UNSPEC, s->spec.host,
-						atoi(s->spec.port)) < 0) {
+	                                        atoi(s->spec.port)) < 0) {
 		/* on_event may already have run and freed the connection */
 		if (s->bev && !s->connected) {
 			log_failure(s, BEV_EVENT_ERROR);
@@ -273,14 +274,14 @@ static void pump(struct rw_sender *s)
 	       rw_spool_next(s->spool, s->sent_upto, &seq)) {
 		if (rw_spool_read(s->spool, seq, &s->msg) < 0) {
 			rw_logerr(s->log, LOG_ERR, "output %s: spooled record %llu unreadable",
-				  s->name, (unsigned long long)seq);
+			          s->name, (unsigned long long)seq);
 			s->sent_upto = seq; /* stays on disk for an operator; not resent */
 			continue;
 		}
 		rw_buf_reset(&s->frame);
 		if (rw_syslog_frame(rw_buf_str(&s->msg), s->msg.len, &s->frame) < 0 ||
 		    push_inflight(s, (struct inflight){seq, s->added + s->frame.len, s->frame.len,
-						       0}) < 0) {
+		                                       0}) < 0) {
 			rw_logx(s->log, LOG_ERR, "output %s: out of memory", s->name);
 			return;
 		}
@@ -372,7 +373,7 @@ static SSL_CTX *new_ctx(struct rw_sender *s, char *err, size_t errlen)
 		    SSL_CTX_check_private_key(ctx) != 1) {
 			ERR_error_string_n(ERR_get_error(), e, sizeof(e));
 			snprintf(err, errlen, "output %s: client certificate %s / key %s: %s",
-				 s->name, s->spec.cert_file, key, e);
+			         s->name, s->spec.cert_file, key, e);
 			goto fail;
 		}
 	}
@@ -408,7 +409,7 @@ static int open_udp(struct rw_sender *s, char *err, size_t errlen)
 }
 
 struct rw_sender *rw_sender_new(struct event_base *base, const struct rw_output_spec *spec,
-				const char *user, struct rw_log *log, char *err, size_t errlen)
+                                const char *user, struct rw_log *log, char *err, size_t errlen)
 {
 	struct rw_sender *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -440,7 +441,7 @@ struct rw_sender *rw_sender_new(struct event_base *base, const struct rw_output_
 	}
 	char e[RW_CONF_ERR];
 	s->spool = rw_spool_open(spec->spool_dir, spec->spool_max,
-				 (enum rw_spool_policy)spec->spool_policy, e, sizeof(e));
+	                         (enum rw_spool_policy)spec->spool_policy, e, sizeof(e));
 	if (!s->spool) {
 		snprintf(err, errlen, "output %s: %s", name, e);
 		goto fail;
@@ -450,7 +451,7 @@ struct rw_sender *rw_sender_new(struct event_base *base, const struct rw_output_
 		struct passwd *pw = getpwnam(user);
 		if (!pw || rw_spool_chown(s->spool, pw->pw_uid, pw->pw_gid) < 0) {
 			snprintf(err, errlen, "output %s: cannot give the spool to %s: %s", name,
-				 user, pw ? strerror(errno) : "no such user");
+			         user, pw ? strerror(errno) : "no such user");
 			goto fail;
 		}
 	}
@@ -468,8 +469,9 @@ struct rw_sender *rw_sender_new(struct event_base *base, const struct rw_output_
 	struct rw_spool_stats st;
 	rw_spool_stats(s->spool, &st);
 	if (st.count)
-		rw_logx(log, LOG_NOTICE, "output %s: %llu records left in the spool %s, sending first",
-			name, (unsigned long long)st.count, spec->spool_dir);
+		rw_logx(log, LOG_NOTICE,
+		        "output %s: %llu records left in the spool %s, sending first", name,
+		        (unsigned long long)st.count, spec->spool_dir);
 	connect_now(s);
 	return s;
 fail:
@@ -488,15 +490,16 @@ static void note_drops(struct rw_sender *s, uint64_t dropped)
 		/* At most one line a second: the drops since are logged when it is over. */
 		if (s->drop_timer && !evtimer_pending(s->drop_timer, NULL)) {
 			uint64_t left = 1000000 - (now - s->drop_log_us);
-			struct timeval tv = {(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
+			struct timeval tv = {(time_t)(left / 1000000),
+			                     (suseconds_t)(left % 1000000)};
 			evtimer_add(s->drop_timer, &tv);
 		}
 		return;
 	}
 	rw_logx(s->log, LOG_WARNING, "output %s: spool full (%s): %llu records dropped so far",
-		s->name,
-		s->spec.spool_policy == RW_SPOOL_DROP_OLDEST ? "drop-oldest" : "drop-newest",
-		(unsigned long long)dropped);
+	        s->name,
+	        s->spec.spool_policy == RW_SPOOL_DROP_OLDEST ? "drop-oldest" : "drop-newest",
+	        (unsigned long long)dropped);
 	s->drops_logged = dropped;
 	s->drop_log_us = now;
 }

@@ -43,7 +43,7 @@ struct rw_sender;
  * user: "" or NULL, or the user rdpwhy drops to: the spool is given to it.
  * Everything it does runs on base, from the thread that runs base. */
 struct rw_sender *rw_sender_new(struct event_base *base, const struct rw_output_spec *spec,
-				const char *user, struct rw_log *log, char *err, size_t errlen);
+                                const char *user, struct rw_log *log, char *err, size_t errlen);
 /* One unframed syslog message. Never blocks on the network. */
 void rw_sender_submit(struct rw_sender *s, const char *msg, size_t len);
 void rw_sender_stats(const struct rw_sender *s, struct rw_sender_stats *out);

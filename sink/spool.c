@@ -105,7 +105,7 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 struct rw_spool *rw_spool_open(const char *dir, uint64_t max_bytes, enum rw_spool_policy policy,
-			       char *err, size_t errlen)
+                               char *err, size_t errlen)
 {
 	struct rw_spool *s = calloc(1, sizeof(*s));
 	if (!s) {

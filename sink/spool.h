@@ -20,11 +20,11 @@ enum rw_spool_policy {
 };
 
 struct rw_spool_stats {
-	uint64_t spooled;  /* records written */
-	uint64_t dropped;  /* records lost to the bound (either policy) */
-	uint64_t acked;    /* records removed after delivery */
-	uint64_t count;    /* records on disk now */
-	uint64_t bytes;    /* their size */
+	uint64_t spooled; /* records written */
+	uint64_t dropped; /* records lost to the bound (either policy) */
+	uint64_t acked;   /* records removed after delivery */
+	uint64_t count;   /* records on disk now */
+	uint64_t bytes;   /* their size */
 };
 
 struct rw_spool;
@@ -32,7 +32,7 @@ struct rw_spool;
 /* Opens (creating it 0700 if missing) and indexes dir. max_bytes bounds the
  * sum of record sizes. NULL with a message on error. */
 struct rw_spool *rw_spool_open(const char *dir, uint64_t max_bytes, enum rw_spool_policy policy,
-			       char *err, size_t errlen);
+                               char *err, size_t errlen);
 void rw_spool_close(struct rw_spool *s);
 /* Gives the directory and the records in it to uid:gid (before a privilege
  * drop, so that the spool stays writable). 0 or -1 (errno). */

@@ -32,8 +32,7 @@ static void parse_bad(const char *text, const char *want)
 		fail_msg("%s: message '%s' lacks '%s'", text, err, want);
 }
 
-static void url_ok(const char *text, enum rw_output_kind kind, const char *host,
-		   const char *port)
+static void url_ok(const char *text, enum rw_output_kind kind, const char *host, const char *port)
 {
 	struct rw_output_spec s = parse_ok(text);
 	assert_int_equal(s.kind, kind);
@@ -49,10 +48,16 @@ static void test_targets(void **state)
 	url_ok("tls://10.0.0.5:6514", RW_OUT_TLS, "10.0.0.5", "6514");
 	url_ok("udp://[2001:db8::1]:514", RW_OUT_UDP, "2001:db8::1", "514");
 	url_ok("tcp://h:0065535", RW_OUT_TCP, "h", "65535");
-	const char *bad[] = {"tcp://h",     "tcp://h:",   "tcp://:514",
-			     "tcp://h:0",   "tcp://h:65536", "tcp://h:51x",
-			     "tcp://h:-1",  "tcp://2001:db8::1:514", "tcp://[2001:db8::1]514",
-			     "tcp://h/x:514"};
+	const char *bad[] = {"tcp://h",
+	                     "tcp://h:",
+	                     "tcp://:514",
+	                     "tcp://h:0",
+	                     "tcp://h:65536",
+	                     "tcp://h:51x",
+	                     "tcp://h:-1",
+	                     "tcp://2001:db8::1:514",
+	                     "tcp://[2001:db8::1]514",
+	                     "tcp://h/x:514"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		parse_bad(bad[i], "expected SCHEME://HOST:PORT");
 	parse_bad("http://h:80", "unknown scheme");
@@ -69,9 +74,9 @@ static void test_options(void **state)
 {
 	(void)state;
 	struct rw_output_spec s =
-		parse_ok("tls://siem:6514 format=cef ca_file=/etc/ca.pem\tcert_file=/etc/c.pem "
-			 "key_file=/etc/k.pem spool_dir=/var/spool/x spool_max=1G "
-			 "spool_policy=drop-newest");
+	        parse_ok("tls://siem:6514 format=cef ca_file=/etc/ca.pem\tcert_file=/etc/c.pem "
+	                 "key_file=/etc/k.pem spool_dir=/var/spool/x spool_max=1G "
+	                 "spool_policy=drop-newest");
 	assert_int_equal(s.kind, RW_OUT_TLS);
 	assert_string_equal(s.target, "tls://siem:6514");
 	assert_int_equal(s.format, RW_OUTF_CEF);
@@ -100,7 +105,7 @@ static void test_options(void **state)
 	parse_bad("/var/log/x.json format=json extra", "'extra': expected KEY=VALUE");
 	parse_bad("format=json", "no target before the options");
 	assert_string_equal(parse_ok("/var/log/my file.json format=json").target,
-			    "/var/log/my file.json");
+	                    "/var/log/my file.json");
 	parse_bad("tcp://h:514 =x", "expected SCHEME://HOST:PORT");
 	parse_bad("tls://h:1 ca_file=", "ca_file: '' is empty");
 }
@@ -144,7 +149,7 @@ static void test_resolve(void **state)
 
 	/* Given: the spec wins. */
 	s = parse_ok("tls://h:6514 format=cef spool_dir=/mine ca_file=/ca2 spool_max=8M "
-		     "spool_policy=drop-oldest");
+	             "spool_policy=drop-oldest");
 	assert_int_equal(rw_output_spec_resolve(&s, &c, err, sizeof(err)), 0);
 	assert_string_equal(s.spool_dir, "/mine");
 	assert_string_equal(s.ca_file, "/ca2");
@@ -170,9 +175,9 @@ static void test_config_file(void **state)
 	rw_config_defaults(&c);
 	char err[RW_CONF_ERR] = "";
 	const char *text = "listen = 3389\n"
-			   "upstream = 10.0.0.5:3389\n"
-			   "output = /var/log/rdpwhy.json format=json\n"
-			   "output = tls://siem:6514 format=cef ca_file=/etc/ca.pem spool_dir=/s\n";
+	                   "upstream = 10.0.0.5:3389\n"
+	                   "output = /var/log/rdpwhy.json format=json\n"
+	                   "output = tls://siem:6514 format=cef ca_file=/etc/ca.pem spool_dir=/s\n";
 	assert_int_equal(rw_config_parse("t.conf", text, strlen(text), &c, err, sizeof(err)), 0);
 	assert_int_equal(c.n_outputs, 2);
 	assert_int_equal(rw_config_validate(&c, err, sizeof(err)), 0);

@@ -63,7 +63,7 @@ static void fill(struct rw_record *r, uint16_t port)
 }
 
 static struct rw_outputs *open_outputs(const char *const *specs, size_t n, bool flow_ids,
-				       bool block)
+                                       bool block)
 {
 	struct rw_proxy_config c;
 	rw_config_defaults(&c);
