@@ -21,6 +21,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "clock.h"
 #include "outset.h"
 
 #define COUNTERS_PERIOD_S  300
@@ -68,13 +69,6 @@ struct rw_outputs {
 	atomic_bool failed;
 };
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void hex(const unsigned char *p, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -106,7 +100,7 @@ static void record_id(const struct rw_outputs *o, const struct rw_record *rec,
 		for (int i = 0; i < 8; i++)
 			key[38 + i] = (unsigned char)(rec->ts_open_us >> (8 * i));
 		if (!o->opts.flow_ids) {
-			uint64_t salt = ((uint64_t)getpid() << 32) ^ rec->id ^ now_us();
+			uint64_t salt = ((uint64_t)getpid() << 32) ^ rec->id ^ rw_mono_us();
 			memcpy(key + 46, &salt, 8);
 		}
 		SHA256(key, sizeof(key), r);
@@ -130,7 +124,7 @@ static void on_flush_poll(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	uint64_t left = rw_outset_pending(o->set);
-	if (left == 0 || now_us() >= o->flush_deadline_us) {
+	if (left == 0 || rw_mono_us() >= o->flush_deadline_us) {
 		if (left)
 			rw_logx(o->log, LOG_WARNING,
 			        "outputs: %llu records not delivered yet; they stay spooled and "
@@ -178,7 +172,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	}
 	if (stop && !evtimer_pending(o->flush_ev, NULL)) {
 		event_del(o->wake_ev);
-		o->flush_deadline_us = now_us() + (uint64_t)o->flush_ms * 1000;
+		o->flush_deadline_us = rw_mono_us() + (uint64_t)o->flush_ms * 1000;
 		on_flush_poll(-1, 0, o);
 	}
 }
@@ -214,7 +208,7 @@ static void enqueue(struct rw_outputs *o, struct msg *m)
 			pthread_mutex_unlock(&o->mu);
 			uint64_t drops = atomic_fetch_add(&o->queue_drops, 1) + 1;
 			atomic_store(&o->failed, true);
-			uint64_t now = now_us();
+			uint64_t now = rw_mono_us();
 			if (drops == 1 || now - o->drop_log_us >= DROP_LOG_PERIOD_US) {
 				rw_logx(o->log, LOG_ERR,
 				        "outputs: the output queue is full (outputs slower than "

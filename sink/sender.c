@@ -25,6 +25,7 @@
 #include <openssl/x509v3.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "config.h"
 #include "syslog5424.h"
 
@@ -66,13 +67,6 @@ struct rw_sender {
 	uint64_t drop_log_us;
 	int udp_fd;
 };
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* ---- TCP/TLS connection -------------------------------------------------------- */
 
@@ -305,7 +299,7 @@ static void on_tick(evutil_socket_t fd_unused, short what, void *arg)
 	(void)what;
 	if (!s->connected || !s->bev)
 		return;
-	uint64_t now = now_us();
+	uint64_t now = rw_mono_us();
 	int outq = -1;
 	int fd = bufferevent_getfd(s->bev);
 	if (fd >= 0 && ioctl(fd, SIOCOUTQ, &outq) < 0)
@@ -485,7 +479,7 @@ static void note_drops(struct rw_sender *s, uint64_t dropped)
 {
 	if (dropped <= s->drops_logged)
 		return;
-	uint64_t now = now_us();
+	uint64_t now = rw_mono_us();
 	if (s->drops_logged && now - s->drop_log_us < 1000000) {
 		/* At most one line a second: the drops since are logged when it is over. */
 		if (s->drop_timer && !evtimer_pending(s->drop_timer, NULL)) {
