@@ -222,13 +222,16 @@ static void enqueue(struct rw_outputs *o, struct msg *m)
 			return;
 		}
 	}
+	/* The output thread takes the whole list when woken: only the first
+	 * message of a batch needs to wake it (one write(2), not one a record). */
+	bool wake = o->head == NULL;
 	m->next = NULL;
 	*o->tail = m;
 	o->tail = &m->next;
 	o->queued_bytes += m->bytes;
 	pthread_mutex_unlock(&o->mu);
 	uint64_t one = 1;
-	if (write(o->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	if (wake && write(o->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		rw_logerr(o->log, LOG_ERR, "outputs: cannot wake the output thread");
 }
 
