@@ -26,6 +26,7 @@
 
 #define COUNTERS_PERIOD_S  300
 #define FLUSH_POLL_MS      100
+#define BATCH_US           2000
 #define DROP_LOG_PERIOD_US 10000000u
 
 enum msg_kind { MSG_RECORD, MSG_RELOAD, MSG_COUNTERS };
@@ -52,6 +53,9 @@ struct rw_outputs {
 
 	/* The producer's side (the caller's thread). */
 	unsigned slots; /* formats the current outputs need */
+	long pid;
+	unsigned char id_key[40]; /* 32 random bytes, then the counter */
+	uint64_t id_counter;
 	uint64_t drop_log_us;
 
 	/* Counters both sides read. */
@@ -62,7 +66,7 @@ struct rw_outputs {
 	bool running;
 	int wake_fd;
 	struct event_base *base;
-	struct event *wake_ev, *counters_ev, *flush_ev;
+	struct event *wake_ev, *batch_ev, *counters_ev, *flush_ev;
 	struct rw_outset *set;
 	unsigned flush_ms;
 	uint64_t flush_deadline_us;
@@ -87,23 +91,24 @@ static void put_endpoint(unsigned char *p, const struct rw_endpoint *ep)
 	p[18] = (unsigned char)ep->port;
 }
 
-static void record_id(const struct rw_outputs *o, const struct rw_record *rec,
+static void record_id(struct rw_outputs *o, const struct rw_record *rec,
                       char out[RW_RECORD_ID_HEX + 1])
 {
 	unsigned char r[SHA256_DIGEST_LENGTH];
-	if (o->opts.flow_ids || RAND_bytes(r, RW_RECORD_ID_HEX / 2) != 1) {
-		/* The connection itself: both endpoints and its first timestamp
-		 * (with the process as well when randomness failed). */
-		unsigned char key[2 * 19 + 8 + 8] = {0};
+	if (o->opts.flow_ids) {
+		/* The connection itself: both endpoints and its first timestamp. */
+		unsigned char key[2 * 19 + 8];
 		put_endpoint(key, &rec->client);
 		put_endpoint(key + 19, &rec->server);
 		for (int i = 0; i < 8; i++)
 			key[38 + i] = (unsigned char)(rec->ts_open_us >> (8 * i));
-		if (!o->opts.flow_ids) {
-			uint64_t salt = ((uint64_t)getpid() << 32) ^ rec->id ^ rw_mono_us();
-			memcpy(key + 46, &salt, 8);
-		}
 		SHA256(key, sizeof(key), r);
+	} else {
+		/* A secret drawn once and a counter: unique, unpredictable, and no
+		 * system call per record (RAND_bytes checks the pid every time). */
+		uint64_t n = o->id_counter++;
+		memcpy(o->id_key + sizeof(o->id_key) - 8, &n, 8);
+		SHA256(o->id_key, sizeof(o->id_key), r);
 	}
 	hex(r, RW_RECORD_ID_HEX / 2, out);
 }
@@ -138,6 +143,9 @@ static void on_flush_poll(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(o->flush_ev, &tv);
 }
 
+/* Woken by the first message of a batch: collect for BATCH_US before
+ * taking the queue, so that a busy proxy wakes this thread a few hundred
+ * times a second, not once a record. */
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct rw_outputs *o = arg;
@@ -145,6 +153,17 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	uint64_t n;
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		rw_logerr(o->log, LOG_ERR, "outputs: wake-up");
+	if (!evtimer_pending(o->batch_ev, NULL)) {
+		struct timeval tv = {0, BATCH_US};
+		evtimer_add(o->batch_ev, &tv);
+	}
+}
+
+static void on_batch(evutil_socket_t fd, short what, void *arg)
+{
+	struct rw_outputs *o = arg;
+	(void)fd;
+	(void)what;
 	pthread_mutex_lock(&o->mu);
 	struct msg *m = o->head;
 	o->head = NULL;
@@ -164,12 +183,14 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 			o->flush_ms = m->cfg->siem_flush_ms;
 			break;
 		case MSG_COUNTERS:
+			rw_outset_flush(o->set);
 			rw_outset_log_counters(o->set);
 			break;
 		}
 		msg_free(m);
 		m = next;
 	}
+	rw_outset_flush(o->set);
 	if (stop && !evtimer_pending(o->flush_ev, NULL)) {
 		event_del(o->wake_ev);
 		o->flush_deadline_us = rw_mono_us() + (uint64_t)o->flush_ms * 1000;
@@ -241,7 +262,8 @@ void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec)
 	char id[RW_RECORD_ID_HEX + 1];
 	record_id(o, rec, id);
 	struct msg *m = calloc(1, sizeof(*m));
-	if (!m || rw_format_record(rec, o->slots, o->host[0] ? o->host : NULL, id, &m->rec) < 0) {
+	if (!m ||
+	    rw_format_record(rec, o->slots, o->host[0] ? o->host : NULL, o->pid, id, &m->rec) < 0) {
 		free(m);
 		atomic_fetch_add(&o->queue_drops, 1);
 		atomic_store(&o->failed, true);
@@ -313,6 +335,8 @@ static void teardown(struct rw_outputs *o)
 	rw_outset_close(o->set);
 	if (o->wake_ev)
 		event_free(o->wake_ev);
+	if (o->batch_ev)
+		event_free(o->batch_ev);
 	if (o->counters_ev)
 		event_free(o->counters_ev);
 	if (o->flush_ev)
@@ -343,6 +367,15 @@ struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg,
 	pthread_cond_init(&o->room, NULL);
 	if (gethostname(o->host, sizeof(o->host) - 1) < 0)
 		o->host[0] = 0;
+	o->pid = (long)getpid();
+	if (RAND_bytes(o->id_key, 32) != 1) {
+		/* No entropy: still unique on this host (time, pid). */
+		uint64_t salt[2] = {rw_mono_us() ^ (uint64_t)time(NULL) << 20, (uint64_t)o->pid};
+		SHA256((const unsigned char *)salt, sizeof(salt), o->id_key);
+		rw_logx(log, LOG_WARNING,
+		        "outputs: no random numbers for record ids; using time "
+		        "and pid");
+	}
 	o->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	o->base = event_base_new();
 	if (o->wake_fd < 0 || !o->base) {
@@ -351,9 +384,10 @@ struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg,
 		goto fail;
 	}
 	o->wake_ev = event_new(o->base, o->wake_fd, EV_READ | EV_PERSIST, on_wake, o);
+	o->batch_ev = evtimer_new(o->base, on_batch, o);
 	o->counters_ev = event_new(o->base, -1, EV_PERSIST, on_counters, o);
 	o->flush_ev = evtimer_new(o->base, on_flush_poll, o);
-	if (!o->wake_ev || !o->counters_ev || !o->flush_ev) {
+	if (!o->wake_ev || !o->batch_ev || !o->counters_ev || !o->flush_ev) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

@@ -24,6 +24,7 @@ struct output {
 	struct rw_sender *sender;   /* streams */
 	uint64_t written;           /* files and syslog */
 	uint64_t failures;
+	uint64_t unflushed;         /* written to the FILE since the last flush */
 	bool failing; /* last write failed (logged once until it works again) */
 };
 
@@ -85,14 +86,14 @@ unsigned rw_outset_slots(const struct rw_proxy_config *cfg)
 	return mask;
 }
 
-int rw_format_record(const struct rw_record *rec, unsigned mask, const char *host, const char *id,
-                     struct rw_formatted *f)
+int rw_format_record(const struct rw_record *rec, unsigned mask, const char *host, long pid,
+                     const char *id, struct rw_formatted *f)
 {
 	memset(f, 0, sizeof(*f));
 	rw_buf_init(&f->buf, 0);
 	f->conn_id = rec->id;
 	f->warning = rec->verdict.cause != RW_CAUSE_NORMAL_CLOSE;
-	struct rw_siem_meta m = {host, (long)getpid(), id, LOG_LOCAL0 >> 3};
+	struct rw_siem_meta m = {host, pid, id, LOG_LOCAL0 >> 3};
 	for (int s = 0; s < RW_SLOT_COUNT; s++) {
 		if (!(mask & (1u << s)))
 			continue;
@@ -192,8 +193,7 @@ static struct output *output_open(struct rw_outset *set, const struct rw_output_
 	o->spec = *spec;
 	switch (spec->kind) {
 	case RW_OUT_STDOUT:
-		o->f = stdout;
-		setvbuf(stdout, NULL, _IOLBF, 0); /* a pipe (jq, a shipper) sees each record */
+		o->f = stdout; /* flushed after each batch (rw_outset_flush) */
 		return o;
 	case RW_OUT_SYSLOG:
 		return o;
@@ -271,6 +271,7 @@ struct rw_outset *rw_outset_reload(struct rw_outset *old, const struct rw_proxy_
 	size_t n;
 	char err[RW_CONF_ERR];
 	struct rw_outset *s = NULL;
+	rw_outset_flush(old);
 	if (specs_of(cfg, specs, &n, err, sizeof(err)) < 0 ||
 	    !(s = set_new(cfg, old->base, old->log)))
 		goto keep;
@@ -338,6 +339,7 @@ void rw_outset_close(struct rw_outset *s)
 {
 	if (!s)
 		return;
+	rw_outset_flush(s);
 	for (size_t i = 0; i < s->n; i++)
 		output_free(s->out[i]);
 	free(s);
@@ -367,19 +369,39 @@ void rw_outset_write(struct rw_outset *s, const struct rw_formatted *f)
 			o->written++;
 			continue;
 		}
-		bool ok = fwrite(p, 1, len, o->f) == len && fflush(o->f) == 0;
-		if (ok) {
-			o->written++;
+		if (fwrite(p, 1, len, o->f) == len) {
+			o->unflushed++;
+			continue;
+		}
+		o->failures++;
+		s->failed = true;
+		if (!o->failing)
+			rw_logerr(s->log, LOG_ERR, "output %s: record of conn %llu not written",
+			          o->spec.target, (unsigned long long)f->conn_id);
+		o->failing = true;
+		clearerr(o->f);
+	}
+}
+
+void rw_outset_flush(struct rw_outset *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct output *o = s->out[i];
+		if (!o->f || !o->unflushed)
+			continue;
+		if (fflush(o->f) == 0) {
+			o->written += o->unflushed;
+			o->failing = false;
 		} else {
-			o->failures++;
+			o->failures += o->unflushed;
 			s->failed = true;
 			if (!o->failing)
-				rw_logerr(s->log, LOG_ERR,
-				          "output %s: record of conn %llu not written",
-				          o->spec.target, (unsigned long long)f->conn_id);
+				rw_logerr(s->log, LOG_ERR, "output %s: %llu records not written",
+				          o->spec.target, (unsigned long long)o->unflushed);
+			o->failing = true;
 			clearerr(o->f);
 		}
-		o->failing = !ok;
+		o->unflushed = 0;
 	}
 }
 

@@ -42,17 +42,20 @@ struct rw_formatted {
 /* The slots cfg's outputs use (a bit mask of 1 << enum rw_slot). */
 unsigned rw_outset_slots(const struct rw_proxy_config *cfg);
 /* Formats rec into f (initialised here; rw_buf_free(&f->buf) after) for
- * the slots in mask. host and id go into the JSON and SIEM formats. 0 or -1
- * (out of memory). */
-int rw_format_record(const struct rw_record *rec, unsigned mask, const char *host, const char *id,
-                     struct rw_formatted *f);
+ * the slots in mask. host and id go into the JSON and SIEM formats, pid
+ * into syslog's PROCID. 0 or -1 (out of memory). */
+int rw_format_record(const struct rw_record *rec, unsigned mask, const char *host, long pid,
+                     const char *id, struct rw_formatted *f);
 
 struct rw_outset;
 /* Opens every output of cfg (files 0640 in append mode, spools, TLS
  * contexts; stream connections start on base). NULL with a message. */
 struct rw_outset *rw_outset_open(const struct rw_proxy_config *cfg, struct event_base *base,
                                  struct rw_log *log, char *err, size_t errlen);
+/* Files and stdout are buffered until rw_outset_flush (once per batch:
+ * one write(2) for many records); syslog and streams take it at once. */
 void rw_outset_write(struct rw_outset *s, const struct rw_formatted *f);
+void rw_outset_flush(struct rw_outset *s);
 /* SIGHUP: the outputs of cfg. One whose spec (with its inherited options)
  * is unchanged carries over — a stream keeps its connection — and a file is
  * reopened (logrotate); new ones are opened, removed ones closed (a spool
