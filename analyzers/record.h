@@ -13,7 +13,7 @@
 #include "x224.h"
 
 #define RW_MAX_EVIDENCE 12
-#define RW_EVIDENCE_LEN 96
+#define RW_EVIDENCE_LEN 160
 
 struct rw_endpoint {
 	int family;       /* AF_INET or AF_INET6 (numeric: 2 or 10 on Linux) */

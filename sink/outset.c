@@ -409,6 +409,12 @@ void rw_outset_log_counters(const struct rw_outset *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		const struct output *o = s->out[i];
+		if (o->spec.kind == RW_OUT_SYSLOG) {
+			/* syslog(3) says nothing of delivery: calls, not arrivals */
+			rw_logx(s->log, LOG_NOTICE, "output syslog: emitted %llu",
+			        (unsigned long long)o->written);
+			continue;
+		}
 		if (!o->sender) {
 			rw_logx(s->log, LOG_NOTICE, "output %s: written %llu, failed %llu",
 			        o->spec.target, (unsigned long long)o->written,
@@ -419,10 +425,11 @@ void rw_outset_log_counters(const struct rw_outset *s)
 		rw_sender_stats(o->sender, &st);
 		rw_logx(s->log, LOG_NOTICE,
 		        "output %s: emitted %llu, sent %llu, spooled %llu, dropped %llu, "
-		        "reconnects %llu, in spool %llu",
+		        "reconnects %llu, rejected %llu, in spool %llu",
 		        o->spec.target, (unsigned long long)st.emitted, (unsigned long long)st.sent,
 		        (unsigned long long)st.spooled, (unsigned long long)st.dropped,
-		        (unsigned long long)st.reconnects, (unsigned long long)st.queued);
+		        (unsigned long long)st.reconnects, (unsigned long long)st.rejected,
+		        (unsigned long long)st.queued);
 	}
 }
 

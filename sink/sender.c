@@ -35,6 +35,7 @@
 #define DEFAULT_HOLD_MS 1000
 #define OUT_HIGH        (256 * 1024)      /* bytes queued in the output buffer */
 #define UNCONFIRMED_MAX (4 * 1024 * 1024) /* bytes written but not yet confirmed */
+#define REJECT_STRIKES  3 /* connections lost on the same record alone: the receiver refuses it */
 
 struct inflight {
 	uint64_t seq;
@@ -58,6 +59,15 @@ struct rw_sender {
 	struct inflight *q;
 	size_t qhead, qn, qcap;
 	uint64_t unconfirmed; /* bytes of q not yet confirmed */
+	/* After a connection is lost with records unconfirmed, the next one
+	 * sends a single record until it is confirmed: if the receiver drops
+	 * the connection on that record alone, REJECT_STRIKES times running,
+	 * it is a record the receiver will never take (too large for it, say)
+	 * and it goes to the spool's rejected/ directory instead of blocking
+	 * every record behind it. */
+	bool probing;
+	uint64_t suspect_seq;
+	unsigned strikes;
 	struct event *retry, *tick, *drop_timer;
 	unsigned backoff_s;
 	bool failing; /* last attempt failed (logged; quiet until it works) */
@@ -94,6 +104,38 @@ static void drop_connection(struct rw_sender *s)
 	s->qhead = s->qn = 0;
 	s->unconfirmed = 0;
 	evtimer_del(s->tick);
+}
+
+/* A connection was lost: what was unconfirmed is suspect (see probing). */
+static void note_lost(struct rw_sender *s)
+{
+	if (!s->connected || s->qhead == s->qn)
+		return;
+	if (!s->probing) {
+		s->probing = true;
+		return;
+	}
+	uint64_t seq = s->q[s->qhead].seq;
+	if (s->qn - s->qhead != 1 || s->q[s->qhead].confirmed_us)
+		return;
+	s->strikes = seq == s->suspect_seq ? s->strikes + 1 : 1;
+	s->suspect_seq = seq;
+	if (s->strikes < REJECT_STRIKES)
+		return;
+	s->strikes = 0;
+	uint64_t size = s->q[s->qhead].size, moved;
+	if (rw_spool_reject_first(s->spool, &moved) < 0) {
+		rw_logerr(s->log, LOG_ERR, "output %s: cannot set aside record %llu", s->name,
+		          (unsigned long long)seq);
+		return;
+	}
+	rw_logx(s->log, LOG_ERR,
+	        "output %s: the receiver dropped the connection %d times on record %llu "
+	        "(%llu bytes) alone; moved to %s/" RW_SPOOL_REJECTED "/ and not sent again (check "
+	        "the receiver's message size limit)",
+	        s->name, REJECT_STRIKES, (unsigned long long)moved, (unsigned long long)size,
+	        s->spec.spool_dir);
+	s->probing = false;
 }
 
 static void log_failure(struct rw_sender *s, short what)
@@ -148,6 +190,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		log_failure(s, what);
+		note_lost(s);
 		drop_connection(s);
 		schedule_retry(s);
 	}
@@ -265,7 +308,7 @@ static void pump(struct rw_sender *s)
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	uint64_t seq;
 	while (s->unconfirmed < UNCONFIRMED_MAX && evbuffer_get_length(out) < OUT_HIGH &&
-	       rw_spool_next(s->spool, s->sent_upto, &seq)) {
+	       !(s->probing && s->qhead < s->qn) && rw_spool_next(s->spool, s->sent_upto, &seq)) {
 		if (rw_spool_read(s->spool, seq, &s->msg) < 0) {
 			rw_logerr(s->log, LOG_ERR, "output %s: spooled record %llu unreadable",
 			          s->name, (unsigned long long)seq);
@@ -332,8 +375,11 @@ static void on_tick(evutil_socket_t fd_unused, short what, void *arg)
 	}
 	if (s->qhead == s->qn)
 		s->qhead = s->qn = 0;
-	if (any)
+	if (any) {
 		rw_spool_ack(s->spool, acked);
+		s->probing = false; /* the receiver took a record alone: it is fine */
+		s->strikes = 0;
+	}
 	pump(s);
 	struct timeval tv = {0, TICK_MS * 1000};
 	evtimer_add(s->tick, &tv);
@@ -541,6 +587,7 @@ void rw_sender_stats(const struct rw_sender *s, struct rw_sender_stats *out)
 		rw_spool_stats(s->spool, &sp);
 		out->spooled = sp.spooled;
 		out->dropped += sp.dropped;
+		out->rejected = sp.rejected;
 		out->queued = sp.count;
 	}
 }

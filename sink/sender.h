@@ -35,6 +35,7 @@ struct rw_sender_stats {
 	uint64_t spooled;    /* written to the spool */
 	uint64_t dropped;    /* lost to the spool bound, or UDP messages not sent */
 	uint64_t reconnects; /* connection attempts after the first */
+	uint64_t rejected;   /* set aside: the receiver dropped the connection on them */
 	uint64_t queued;     /* messages in the spool now */
 };
 

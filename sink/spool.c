@@ -305,6 +305,29 @@ void rw_spool_ack(struct rw_spool *s, uint64_t seq)
 	}
 }
 
+int rw_spool_reject_first(struct rw_spool *s, uint64_t *seq)
+{
+	if (s->head >= s->n) {
+		errno = ENOENT;
+		return -1;
+	}
+	char name[SEQ_DIGITS + 1], to[sizeof(RW_SPOOL_REJECTED) + SEQ_DIGITS + 1];
+	name_of(s->e[s->head].seq, name);
+	snprintf(to, sizeof(to), "%s/%s", RW_SPOOL_REJECTED, name);
+	if ((mkdirat(s->dirfd, RW_SPOOL_REJECTED, 0700) < 0 && errno != EEXIST) ||
+	    renameat(s->dirfd, name, s->dirfd, to) < 0)
+		return -1;
+	fsync(s->dirfd);
+	*seq = s->e[s->head].seq;
+	s->st.count--;
+	s->st.bytes -= s->e[s->head].size;
+	s->st.rejected++;
+	s->head++;
+	if (s->head == s->n)
+		s->head = s->n = 0;
+	return 0;
+}
+
 void rw_spool_stats(const struct rw_spool *s, struct rw_spool_stats *out)
 {
 	*out = s->st;

@@ -23,6 +23,7 @@ struct rw_spool_stats {
 	uint64_t spooled; /* records written */
 	uint64_t dropped; /* records lost to the bound (either policy) */
 	uint64_t acked;   /* records removed after delivery */
+	uint64_t rejected; /* moved to RW_SPOOL_REJECTED/: the receiver refused them */
 	uint64_t count;   /* records on disk now */
 	uint64_t bytes;   /* their size */
 };
@@ -50,6 +51,13 @@ bool rw_spool_next(const struct rw_spool *s, uint64_t after, uint64_t *seq);
 int rw_spool_read(const struct rw_spool *s, uint64_t seq, struct rw_buf *out);
 /* Delivered: removes every record up to and including seq. */
 void rw_spool_ack(struct rw_spool *s, uint64_t seq);
+
+/* A record the receiver will not take (it drops the connection on it, every
+ * time): moves the oldest record to the subdirectory RW_SPOOL_REJECTED for
+ * an operator, out of the way of the records behind it. 0 (*seq = its
+ * number) or -1 (errno). */
+#define RW_SPOOL_REJECTED "rejected"
+int rw_spool_reject_first(struct rw_spool *s, uint64_t *seq);
 
 void rw_spool_stats(const struct rw_spool *s, struct rw_spool_stats *out);
 const char *rw_spool_dir(const struct rw_spool *s);

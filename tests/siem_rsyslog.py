@@ -359,6 +359,8 @@ def test_tcp(work):
         fail("no log line about the spool at restart")
     if "emitted" not in err:
         fail("no counters line at exit")
+    if "not sent again" in err:
+        fail("a record was set aside as refused, but rsyslog only restarted")
 
 
 HOSTILE_PIECE = 'a\nb"q"\\s]x|y=z\x01\x1f\x7f\udcff\udcc3(\u20ac '

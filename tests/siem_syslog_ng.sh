@@ -1,0 +1,727 @@
+#!/bin/bash
+# shellcheck disable=SC2015,SC2016 # "A && B || fail" is meant; ${SDATA} is syslog-ng's
+# SIEM output against a real syslog-ng on loopback, configured with the shipped
+# example conf/siem/syslog-ng.conf (port, paths and, for some steps, the template
+# substituted).
+#
+# usage: siem_syslog_ng.sh RDPWHY_BINARY [CACHE_DIR]
+#   77 = skipped: syslog-ng could not be fetched (no Debian archive reachable).
+#
+# Debian's syslog-ng-core conflicts with rsyslog, which the other SIEM test needs,
+# so syslog-ng is not installed: its .deb and those of the libraries it needs that
+# are not installed are fetched with `apt-get download`, unpacked with dpkg-deb -x
+# into CACHE_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/rdpwhy/syslog-ng, kept
+# between runs) and run from there in the foreground, with its own pid, control
+# and persist files.
+#
+# 1. The example config passes syslog-ng's syntax check.
+# 2. TCP: 200 connections through `rdpwhy proxy --output tcp://`, each with its own
+#    cookie; syslog-ng is stopped after the first 75, 50 are made while it is down
+#    (they must be spooled, and not arrive), then it is started again and 75 more are
+#    made. Every cookie must arrive; every line of the file syslog-ng writes must be
+#    exactly one JSON record with rdpwhy.record_id and rdp.cookie; one record id per
+#    cookie (duplicates, which at-least-once delivery allows, are the same record).
+# 3. The largest record rdpwhy can make (a 64 KB cookie of control bytes, about
+#    400 KB of JSON), then an ordinary one: both arrive (a frame over syslog-ng's
+#    log-msg-size closes the connection, and rdpwhy would resend it forever).
+# 4. Each siem_format (json, rfc5424, cef), with the example's alternative template
+#    ${SDATA} ${MESSAGE}: a 10 KB hostile cookie (quotes, backslashes, ], =, |,
+#    newline, control bytes, invalid UTF-8) arrives as exactly one well-formed line
+#    and decodes back.
+# 5. TLS, with the example's commented tls() source uncommented and a test CA
+#    (skipped when openssl is missing).
+#
+# Environment: SIEM_KEEP=1 keeps the work directory.
+set -u
+
+log() { printf '[siem_syslog_ng] %s\n' "$*" >&2; }
+fail() { log "FAIL: $*"; exit 1; }
+skip() { log "skipped: $*"; exit 77; }
+
+[ $# -ge 1 ] || { echo "usage: $0 RDPWHY_BINARY [CACHE_DIR]" >&2; exit 2; }
+RDPWHY=$(readlink -f "$1")
+[ -x "$RDPWHY" ] || fail "$1 is not an executable"
+here=$(cd "$(dirname "$0")" && pwd)
+EXAMPLE=$here/../conf/siem/syslog-ng.conf
+[ -r "$EXAMPLE" ] || fail "$EXAMPLE missing"
+command -v python3 >/dev/null || skip "python3 missing"
+CACHE=${2:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/rdpwhy/syslog-ng}
+T0=$(date +%s)
+
+# ---- fetch syslog-ng -----------------------------------------------------------
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+candidate() { apt-cache policy syslog-ng-core 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'; }
+# use DIR: sets ROOT, NG, MODP, LDP for the tree unpacked in DIR; fails (1) unless
+# its syslog-ng runs and finds the libraries of the modules the test uses.
+use() {
+	ROOT=$1/root
+	NG=$ROOT/usr/sbin/syslog-ng
+	MODP=
+	for d in "$ROOT"/usr/lib/syslog-ng/[0-9]*; do
+		[ -d "$d" ] && MODP=$d
+	done
+	LDP=$ROOT/usr/lib/syslog-ng
+	for d in "$ROOT"/usr/lib/*-linux-gnu "$ROOT"/lib/*-linux-gnu; do
+		[ -d "$d" ] && LDP=$LDP:$d
+	done
+	[ -x "$NG" ] && [ -d "$MODP" ] || { UNRESOLVED="no syslog-ng in $ROOT"; return 1; }
+	UNRESOLVED=$(LD_LIBRARY_PATH=$LDP ldd "$NG" "$MODP"/libafsocket.so "$MODP"/libaffile.so \
+		"$MODP"/libsyslogformat.so 2>&1 | grep -E 'not found|No such file')
+	[ -z "$UNRESOLVED" ] && LD_LIBRARY_PATH=$LDP "$NG" -V >/dev/null 2>&1
+}
+
+command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || skip "not a Debian system"
+VER=$(candidate)
+if [ -z "$VER" ] && [ "$(id -u)" -eq 0 ]; then
+	log "no syslog-ng-core in the package lists: apt-get update"
+	timeout 300 apt-get update -qq >/dev/null 2>&1
+	VER=$(candidate)
+fi
+[ -n "$VER" ] || skip "apt knows no syslog-ng-core"
+DIR=$CACHE/$(printf '%s' "$VER" | tr -c 'A-Za-z0-9.+~-' _)
+if ! use "$DIR"; then
+	# syslog-ng-core and the libraries it depends on that are not installed.
+	PKGS=syslog-ng-core
+	for d in $(apt-cache depends syslog-ng-core 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^lib/ { print $2 }' | sort -u); do
+		installed "$d" || PKGS="$PKGS $d"
+	done
+	log "fetching $PKGS ($VER) into $DIR"
+	mkdir -p "$CACHE" || fail "cannot create $CACHE"
+	new=$(mktemp -d "$CACHE/.new.XXXXXX") || fail "cannot create a directory in $CACHE"
+	chmod 755 "$new"
+	# apt's _apt user may not be able to write here: download as the caller.
+	sandbox=""
+	[ "$(id -u)" -eq 0 ] && sandbox="-o APT::Sandbox::User=root"
+	# shellcheck disable=SC2086
+	if ! (cd "$new" && timeout 300 apt-get -q $sandbox -o Acquire::Retries=1 download $PKGS \
+		>"$new/download.log" 2>&1); then
+		tail -5 "$new/download.log" >&2
+		rm -rf "$new"
+		skip "apt-get download failed"
+	fi
+	for deb in "$new"/*.deb; do
+		dpkg-deb -x "$deb" "$new/root" || { rm -rf "$new"; fail "dpkg-deb -x $deb"; }
+	done
+	rm -f "$new"/*.deb
+	printf '%s\n' "$PKGS" >"$new/packages"
+	rm -rf "$DIR"
+	mv -T "$new" "$DIR" 2>/dev/null || rm -rf "$new" # another run may have won the race
+	use "$DIR" || fail "the syslog-ng unpacked in $DIR does not run: $UNRESOLVED"
+fi
+NGVER=${MODP##*/} # 3.38: what @version wants
+log "syslog-ng $NGVER from $ROOT"
+
+# ---- work directory, processes, cleanup ----------------------------------------
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rw_siem_ng.XXXXXX") || fail "mktemp"
+PIDS=""
+cleanup() {
+	for p in $PIDS; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		for _ in $(seq 50); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if [ -n "${SIEM_KEEP:-}" ]; then
+		log "kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+forget() { # drops a pid from PIDS
+	local p out=""
+	for p in $PIDS; do [ "$p" = "$1" ] || out="$out $p"; done
+	PIDS=$out
+}
+
+cat >"$tmp/h.py" <<'PYEOF'
+"""Helpers of tests/siem_syslog_ng.sh: the fake RDP host, the clients, the checks."""
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+CC = bytes.fromhex("030000130ed000001234000201080001000000")
+HOSTILE_PIECE = 'a\nb"q"\\s]x|y=z\x01\x1f\x7f\udcff\udcc3(\u20ac '
+
+
+def fail(msg):
+    print(f"[siem_syslog_ng] FAIL: {msg}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cr(cookie):
+    """X.224 Connection Request with a cookie (bytes) and an RDP_NEG_REQ."""
+    body = b"Cookie: mstshash=" + cookie + b"\r\n" + bytes.fromhex("0100080003000000")
+    x224 = bytes([6, 0xE0, 0, 0, 0, 0, 0]) + body
+    return bytes([3, 0]) + (4 + len(x224)).to_bytes(2, "big") + x224
+
+
+def host(port_file):
+    """Reads a whole TPKT, answers the Connection Confirm, closes."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(512)
+    with open(port_file + ".new", "w") as f:
+        f.write(str(srv.getsockname()[1]))
+    os.rename(port_file + ".new", port_file)
+
+    def serve(c):
+        try:
+            c.settimeout(10)
+            buf = b""
+            while len(buf) < 4 or len(buf) < int.from_bytes(buf[2:4], "big"):
+                b = c.recv(65536)
+                if not b:
+                    return
+                buf += b
+            c.sendall(CC)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+def connect_once(port, cookie):
+    for attempt in range(20):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(cr(cookie))
+                while s.recv(4096):
+                    pass
+            return
+        except OSError:
+            time.sleep(0.05 * (attempt + 1))
+    fail(f"connection with cookie {cookie[:40]!r} failed")
+
+
+def drive(port, prefix, count):
+    with ThreadPoolExecutor(8) as pool:
+        for f in [pool.submit(connect_once, int(port), f"{prefix}{i}".encode())
+                  for i in range(int(count))]:
+            f.result()
+
+
+def wait_port(port, timeout):
+    deadline = time.time() + float(timeout)
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", int(port)), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(1)
+
+
+def spooled(spool, prefix, want, timeout):
+    """Waits until at least WANT spooled records have a cookie starting with PREFIX."""
+    needle = b'"rdp.cookie":"' + prefix.encode()
+    deadline = time.time() + float(timeout)
+    while True:
+        n = 0
+        for root, _, files in os.walk(spool):
+            for f in files:
+                try:
+                    with open(os.path.join(root, f), "rb") as fh:
+                        n += needle in fh.read()
+                except OSError:
+                    pass
+        if n >= int(want) or time.time() > deadline:
+            print(n)
+            return
+        time.sleep(0.1)
+
+
+def read_lines(path):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    if data and not data.endswith(b"\n"):
+        data = data[:data.rfind(b"\n") + 1]  # a line still being written
+    return data.split(b"\n")[:-1]
+
+
+def check(path, timeout, *groups):
+    """GROUPS are PREFIX:COUNT: cookies PREFIX0..PREFIX{COUNT-1} must all arrive.
+    Every line must be one JSON object with rdpwhy.record_id and rdp.cookie."""
+    want = set()
+    for g in groups:
+        prefix, count = g.rsplit(":", 1)
+        want |= {f"{prefix}{i}" for i in range(int(count))}
+    deadline = time.time() + float(timeout)
+    while True:
+        lines = read_lines(path)
+        by_id, ids_of = {}, {}
+        for ln in lines:
+            try:
+                rec = json.loads(ln.decode("utf-8"))
+            except ValueError:
+                fail(f"{path}: not one JSON object: {ln[:300]!r}")
+            if not isinstance(rec, dict):
+                fail(f"{path}: not a JSON object: {ln[:300]!r}")
+            rid, ck = rec.get("rdpwhy.record_id"), rec.get("rdp.cookie")
+            if not isinstance(rid, str) or not re.fullmatch(r"[0-9a-f]{32}", rid):
+                fail(f"{path}: no valid rdpwhy.record_id: {ln[:300]!r}")
+            if not isinstance(ck, str):
+                fail(f"{path}: no rdp.cookie: {ln[:300]!r}")
+            if by_id.setdefault(rid, ck) != ck:
+                fail(f"record id {rid} used for cookies {by_id[rid]!r} and {ck!r}")
+            ids_of.setdefault(ck, set()).add(rid)
+        extra = set(ids_of) - want
+        if extra:
+            fail(f"unexpected cookies {sorted(extra)[:5]}")
+        two = [c for c, ids in ids_of.items() if len(ids) > 1]
+        if two:
+            fail(f"cookie {two[0]} arrived as {len(ids_of[two[0]])} different records")
+        missing = want - set(ids_of)
+        if not missing:
+            print(f"{len(lines)} lines, {len(by_id)} records, "
+                  f"{len(lines) - len(by_id)} duplicates")
+            return
+        if time.time() > deadline:
+            size = os.path.getsize(path) if os.path.exists(path) else None
+            fail(f"{len(missing)} of {len(want)} records never arrived, e.g. "
+                 f"{sorted(missing)[:5]} ({path}: {len(lines)} lines, {size} bytes)")
+        time.sleep(0.2)
+
+
+# ---- one hostile record per siem_format --------------------------------------
+
+def hostile_cookie(marker):
+    piece = HOSTILE_PIECE.encode("utf-8", "surrogateescape")
+    return marker.encode() + (piece * (10 * 1024 // len(piece) + 1))[:10 * 1024]
+
+
+def as_text(raw, cef=False, json_mode=False):
+    """What a format decodes the cookie to (see tests/siem_rsyslog.py): backslash
+    doubled, control bytes and invalid UTF-8 as \\xhh; CEF keeps newline/CR, JSON
+    every control byte (JSON escapes them itself)."""
+    out, i = [], 0
+    while i < len(raw):
+        if raw[i:i + 3] == "\u20ac".encode():
+            out.append("\u20ac")
+            i += 3
+            continue
+        c = raw[i]
+        if c == 0x5C:
+            out.append("\\\\")
+        elif (cef and c in (10, 13)) or (json_mode and (c < 0x20 or c == 0x7F)):
+            out.append(chr(c))
+        elif c < 0x20 or c == 0x7F or c >= 0x80:
+            out.append("\\x%02x" % c)
+        else:
+            out.append(chr(c))
+        i += 1
+    return "".join(out)
+
+
+def sd_params(sd):
+    """Parses ${SDATA} (one or more [ID k="v" ...] elements) into {ID: {k: v}}."""
+    out, i = {}, 0
+    while i < len(sd):
+        if sd[i] != "[":
+            fail(f"SDATA: expected [ at {i}: {sd[i:i + 60]!r}")
+        m = re.compile(r"[^ =\]\"]+").match(sd, i + 1)
+        if not m:
+            fail(f"SDATA: no SD-ID at {i}")
+        params = out.setdefault(m.group(), {})
+        i = m.end()
+        while sd[i] == " ":
+            m = re.compile(r'([^ =\]"]+)="').match(sd, i + 1)
+            if not m:
+                fail(f"SDATA: bad parameter at {i}: {sd[i:i + 60]!r}")
+            i, val = m.end(), []
+            while sd[i] != '"':
+                if sd[i] == "\\" and sd[i + 1] in '"\\]':
+                    i += 1
+                elif sd[i] in '\\]':
+                    fail(f"SDATA: unescaped {sd[i]!r} in a value")
+                val.append(sd[i])
+                i += 1
+            params[m.group(1)] = "".join(val)
+            i += 1
+        if sd[i] != "]":
+            fail(f"SDATA: expected ] at {i}: {sd[i:i + 60]!r}")
+        i += 1
+    return out
+
+
+def cef_ext(msg):
+    head = re.match(r"CEF:0(\|(?:[^|\\]|\\[|\\])*){6}\|", msg)
+    if not head:
+        fail(f"CEF header malformed: {msg[:200]!r}")
+    pairs = {}
+    for part in re.split(r" (?=[A-Za-z0-9]+=)", msg[head.end():]):
+        k, _, v = part.partition("=")
+        val, i = [], 0
+        while i < len(v):
+            if v[i] == "\\":
+                if v[i + 1] not in "=\\nr":
+                    fail(f"bad CEF escape {v[i:i + 2]!r}")
+                val.append({"n": "\n", "r": "\r"}.get(v[i + 1], v[i + 1]))
+                i += 2
+                continue
+            if v[i] == "=":
+                fail("unescaped = in a CEF value")
+            val.append(v[i])
+            i += 1
+        pairs[k] = "".join(val)
+    return pairs
+
+
+def split_sdata(line):
+    """'${SDATA} ${MESSAGE}' -> (sdata, message): the SDATA ends at the first ]
+    that is not escaped and is followed by a space."""
+    i, inq = 0, False
+    while i < len(line):
+        c = line[i]
+        if c == "\\" and inq:
+            i += 2
+            continue
+        if c == '"':
+            inq = not inq
+        elif c == "]" and not inq and line[i + 1:i + 2] in (" ", "["):
+            if line[i + 1:i + 2] == " ":
+                return line[:i + 1], line[i + 2:]
+        i += 1
+    fail(f"no structured data in {line[:200]!r}")
+
+
+def hostile(port, marker):
+    try:
+        connect_once(int(port), hostile_cookie(marker))
+    except ConnectionResetError:
+        pass
+
+
+def largest(port, path, timeout):
+    """The largest cookie a Connection Request can carry, all control bytes (the
+    largest record rdpwhy can make), then an ordinary record: both must arrive."""
+    raw = b"\x01" * (65535 - 4 - 7 - len(b"Cookie: mstshash=") - 2 - 8)
+    connect_once(int(port), raw)
+    connect_once(int(port), b"after0")
+    deadline = time.time() + float(timeout)
+    while True:
+        cookies = []
+        for ln in read_lines(path):
+            try:
+                cookies.append(json.loads(ln.decode("utf-8"))["rdp.cookie"])
+            except (ValueError, KeyError):
+                fail(f"not a JSON record with a cookie: {ln[:200]!r}")
+        if "after0" in cookies or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    if "after0" not in cookies:
+        fail("the record after the largest one never arrived "
+             f"({len(cookies)} records arrived)")
+    if as_text(raw, json_mode=True) not in cookies:
+        fail("the largest record did not arrive whole")
+    return print(f"{os.path.getsize(path)} bytes")
+
+
+def refused(port, path, timeout):
+    """The same largest record to a receiver whose limit is smaller (it drops the
+    connection on it): the records behind it must still arrive, the large one
+    not."""
+    raw = b"\x01" * (65535 - 4 - 7 - len(b"Cookie: mstshash=") - 2 - 8)
+    connect_once(int(port), raw)
+    for i in range(5):
+        connect_once(int(port), b"behind%d" % i)
+    want = {"behind%d" % i for i in range(5)}
+    deadline = time.time() + float(timeout)
+    while True:
+        cookies = set()
+        for ln in read_lines(path):
+            try:
+                cookies.add(json.loads(ln.decode("utf-8"))["rdp.cookie"])
+            except (ValueError, KeyError):
+                fail(f"not a JSON record with a cookie: {ln[:200]!r}")
+        if want <= cookies or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    if not want <= cookies:
+        fail(f"records behind a refused record never arrived: {sorted(want - cookies)}")
+    if as_text(raw, json_mode=True) in cookies:
+        fail("the receiver took the record it should refuse: the test proves nothing")
+    return print(f"{len(cookies)} records")
+
+
+def format_check(path, fmt, marker, timeout):
+    """Waits for the hostile record; every line of PATH must be that record,
+    well-formed, whole, with the cookie decoding back."""
+    raw = hostile_cookie(marker)
+    deadline = time.time() + float(timeout)
+    while True:
+        lines = read_lines(path)
+        if lines or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    if not lines:
+        fail(f"{fmt}: nothing arrived")
+    time.sleep(1)  # a second line (a split record) would be written by now
+    lines = read_lines(path)
+    ids = set()
+    for ln in lines:
+        try:
+            line = ln.decode("utf-8")  # strict: must be valid UTF-8
+        except UnicodeDecodeError:
+            fail(f"{fmt}: not UTF-8: {ln[:200]!r}")
+        if len(line) < 10 * 1024:
+            fail(f"{fmt}: a short line (a record cut or split?): {line[:300]!r}")
+        sdtext, msg = split_sdata(line)
+        sd = sd_params(sdtext).get("rdpwhy@32473")
+        if not sd or not re.fullmatch(r"[0-9a-f]{32}", sd.get("id", "")):
+            fail(f"{fmt}: no rdpwhy@32473 id in the structured data: {sdtext[:200]!r}")
+        rid = sd["id"]
+        if fmt == "json":
+            rec = json.loads(msg)
+            cookie = rec.get("rdp.cookie")
+            want = as_text(raw, json_mode=True)
+            if rec.get("rdpwhy.record_id") != rid:
+                fail("json: rdpwhy.record_id is not the SD id")
+        elif fmt == "rfc5424":
+            cookie, want = sd.get("cookie"), as_text(raw)
+            if not sd.get("cause") or not msg:
+                fail(f"rfc5424: no cause or no summary: {msg[:200]!r}")
+        else:
+            pairs = cef_ext(msg)
+            cookie, want = pairs.get("cs1"), as_text(raw, cef=True)
+            if pairs.get("cs1Label") != "rdpCookie" or pairs.get("externalId") != rid:
+                fail("cef: cs1Label or externalId wrong")
+        if cookie != want:
+            fail(f"{fmt}: cookie decodes to {str(cookie)[:80]!r}, want {want[:80]!r}")
+        ids.add(rid)
+    if len(ids) != 1:
+        fail(f"{fmt}: {len(ids)} different records, want 1")
+    print(f"{len(lines)} line(s), {len(lines[0])} bytes")
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    {"freeport": lambda: print(free_port()), "host": host, "drive": drive,
+     "wait-port": wait_port, "spooled": spooled, "check": check, "hostile": hostile,
+     "format-check": format_check, "largest": largest, "refused": refused}[cmd](*args)
+PYEOF
+H() { python3 "$tmp/h.py" "$@"; }
+
+# syslog-ng with a config, in the foreground, its state files in directory $1.
+# ng_start DIR CONF PORT
+ng_start() {
+	LD_LIBRARY_PATH=$LDP "$NG" -F -e --no-caps --module-path="$MODP" -f "$2" \
+		-p "$1/syslog-ng.pid" -c "$1/syslog-ng.ctl" -R "$1/syslog-ng.persist" \
+		>>"$1/syslog-ng.log" 2>&1 &
+	NGPID=$!
+	PIDS="$PIDS $NGPID"
+	H wait-port "$3" 20 || { cat "$1/syslog-ng.log" >&2; fail "syslog-ng did not listen on $3"; }
+	kill -0 "$NGPID" 2>/dev/null || { cat "$1/syslog-ng.log" >&2; fail "syslog-ng exited"; }
+}
+ng_stop() {
+	kill -TERM "$NGPID"
+	wait "$NGPID"
+	local rc=$?
+	forget "$NGPID"
+	[ "$rc" -eq 0 ] || { tail -20 "$1/syslog-ng.log" >&2; fail "syslog-ng exited with $rc"; }
+}
+# The example with PORT, the output FILE and, optionally, the template replaced.
+# ng_conf PORT FILE [TEMPLATE]
+ng_conf() {
+	printf '@version: %s\n' "$NGVER"
+	sed -e "s|port(6514)|ip(\"127.0.0.1\") port($1)|" \
+		-e "s|\"/var/log/rdpwhy/records.json\"|\"$2\"|" \
+		${3:+-e "s|template(\"\${MESSAGE}\\\\n\")|template(\"$3\")|"} "$EXAMPLE"
+}
+# rdpwhy_start DIR UPSTREAM_PORT OUTPUT [ARGS...]; sets RWPID, RWPORT
+rdpwhy_start() {
+	local dir=$1 up=$2 out=$3
+	shift 3
+	RWPORT=$(H freeport)
+	"$RDPWHY" proxy --listen "127.0.0.1:$RWPORT" --upstream "127.0.0.1:$up" --output "$out" \
+		--set "siem_spool_dir=$dir/spool" --format json "$@" >"$dir/rdpwhy.out" 2>>"$dir/rdpwhy.err" &
+	RWPID=$!
+	PIDS="$PIDS $RWPID"
+	# Its log line rather than a probe connection, which would make a record.
+	for _ in $(seq 100); do
+		grep -q "listening on 127.0.0.1:$RWPORT" "$dir/rdpwhy.err" && return
+		kill -0 "$RWPID" 2>/dev/null || { cat "$dir/rdpwhy.err" >&2; fail "rdpwhy exited"; }
+		sleep 0.05
+	done
+	fail "rdpwhy did not listen"
+}
+rdpwhy_stop() {
+	kill -TERM "$RWPID"
+	wait "$RWPID"
+	local rc=$?
+	forget "$RWPID"
+	[ "$rc" -eq 0 ] || { tail -20 "$1/rdpwhy.err" >&2; fail "rdpwhy exited with $rc"; }
+	if grep -E -q 'Sanitizer|runtime error:' "$1/rdpwhy.err"; then
+		grep -E -A20 'Sanitizer|runtime error:' "$1/rdpwhy.err" | head -40 >&2
+		fail "sanitizer report in rdpwhy's log"
+	fi
+}
+
+# The fake RDP host, shared by every step.
+python3 "$tmp/h.py" host "$tmp/host.port" & # not through H: $! must be python's pid
+PIDS="$PIDS $!"
+for _ in $(seq 100); do [ -s "$tmp/host.port" ] && break; sleep 0.05; done
+HOSTPORT=$(cat "$tmp/host.port" 2>/dev/null) || fail "the fake RDP host did not start"
+
+# ---- 1. syntax -----------------------------------------------------------------
+
+mkdir -p "$tmp/syntax"
+ng_conf 6514 "$tmp/syntax/out/records.json" >"$tmp/syntax/syslog-ng.conf"
+LD_LIBRARY_PATH=$LDP "$NG" -s --module-path="$MODP" -f "$tmp/syntax/syslog-ng.conf" \
+	>"$tmp/syntax/log" 2>&1 || { cat "$tmp/syntax/log" >&2; fail "the example config does not parse"; }
+log "example config: syntax ok"
+
+# ---- 2. TCP, with a restart of syslog-ng -----------------------------------------
+
+W=$tmp/tcp
+mkdir -p "$W"
+NGPORT=$(H freeport)
+OUT=$W/out/records.json # out/ does not exist: the config must create it
+ng_conf "$NGPORT" "$OUT" >"$W/syslog-ng.conf"
+grep -q "port($NGPORT)" "$W/syslog-ng.conf" && grep -q "\"$OUT\"" "$W/syslog-ng.conf" ||
+	fail "could not substitute the port and path in the example"
+ng_start "$W" "$W/syslog-ng.conf" "$NGPORT"
+rdpwhy_start "$W" "$HOSTPORT" "tcp://127.0.0.1:$NGPORT"
+H drive "$RWPORT" a 75 || exit 1
+r=$(H check "$OUT" 30 a:75) || exit 1
+log "TCP: 75 records before the restart: $r"
+ng_stop "$W"
+log "syslog-ng stopped"
+H drive "$RWPORT" b 50 || exit 1
+n=$(H spooled "$W/spool" b 50 10)
+[ "$n" -ge 50 ] || fail "only $n of 50 records spooled while syslog-ng was down"
+if grep -q '"rdp.cookie":"b' "$OUT"; then
+	fail "records arrived while syslog-ng was stopped"
+fi
+log "TCP: 50 records made and spooled while syslog-ng was down"
+ng_start "$W" "$W/syslog-ng.conf" "$NGPORT"
+log "syslog-ng started again"
+H drive "$RWPORT" c 75 || exit 1
+r=$(H check "$OUT" 30 a:75 b:50 c:75) || exit 1
+log "TCP: all 200 records arrived: $r"
+rdpwhy_stop "$W"
+ng_stop "$W"
+
+# ---- 3. the largest record -----------------------------------------------------
+
+W=$tmp/largest
+mkdir -p "$W"
+NGPORT=$(H freeport)
+OUT=$W/records.json
+ng_conf "$NGPORT" "$OUT" >"$W/syslog-ng.conf"
+ng_start "$W" "$W/syslog-ng.conf" "$NGPORT"
+rdpwhy_start "$W" "$HOSTPORT" "tcp://127.0.0.1:$NGPORT"
+r=$(H largest "$RWPORT" "$OUT" 20) || exit 1
+log "a 64 KB cookie of control bytes, and a record after it: both arrived ($r)"
+rdpwhy_stop "$W"
+ng_stop "$W"
+
+# ---- 3b. a record the receiver refuses -----------------------------------------
+# syslog-ng's default log-msg-size (64 KiB): it drops the connection on the large
+# record. rdpwhy must set it aside (spool/.../rejected/) after a few tries, log it,
+# and deliver the records behind it.
+
+W=$tmp/refused
+mkdir -p "$W"
+NGPORT=$(H freeport)
+OUT=$W/records.json
+ng_conf "$NGPORT" "$OUT" | sed 's/log-msg-size(1048576)/log-msg-size(65536)/' >"$W/syslog-ng.conf"
+grep -q 'log-msg-size(65536)' "$W/syslog-ng.conf" || fail "could not lower log-msg-size"
+ng_start "$W" "$W/syslog-ng.conf" "$NGPORT"
+rdpwhy_start "$W" "$HOSTPORT" "tcp://127.0.0.1:$NGPORT"
+r=$(H refused "$RWPORT" "$OUT" 60) || exit 1
+grep -q "not sent again" "$W/rdpwhy.err" || fail "no log line about the refused record"
+n=$(find "$W/spool" -path '*/rejected/*' -type f | wc -l)
+[ "$n" -eq 1 ] || fail "$n records in rejected/, want 1"
+rdpwhy_stop "$W"
+grep -q "rejected 1," "$W/rdpwhy.err" || fail "the counters do not show the rejected record"
+log "a record the receiver refuses: set aside in rejected/ and logged; the records behind it arrived ($r)"
+ng_stop "$W"
+
+# ---- 4. every siem_format, a hostile cookie ------------------------------------
+
+for fmt in json rfc5424 cef; do
+	W=$tmp/fmt-$fmt
+	mkdir -p "$W"
+	NGPORT=$(H freeport)
+	OUT=$W/records.log
+	ng_conf "$NGPORT" "$OUT" '${SDATA} ${MESSAGE}\\n' >"$W/syslog-ng.conf"
+	grep -q 'template("${SDATA} ${MESSAGE}\\n")' "$W/syslog-ng.conf" ||
+		fail "could not substitute the template in the example"
+	ng_start "$W" "$W/syslog-ng.conf" "$NGPORT"
+	rdpwhy_start "$W" "$HOSTPORT" "tcp://127.0.0.1:$NGPORT" --set "siem_format=$fmt"
+	H hostile "$RWPORT" "f$fmt-" || exit 1
+	r=$(H format-check "$OUT" "$fmt" "f$fmt-" 20) || exit 1
+	log "siem_format=$fmt: hostile 10 KB cookie as one well-formed line ($r)"
+	rdpwhy_stop "$W"
+	ng_stop "$W"
+done
+
+# ---- 5. TLS: the example's tls() source --------------------------------------------
+
+if ! command -v openssl >/dev/null; then
+	log "openssl missing: TLS part skipped"
+else
+	W=$tmp/tls
+	mkdir -p "$W/pki"
+	(
+		cd "$W/pki" || exit 1
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=rdpwhy test ca" \
+			-keyout ca.key -out ca.pem &&
+			openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+				-keyout server.key -out server.csr &&
+			printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >ext.cnf &&
+			openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+				-days 2 -extfile ext.cnf -out server.pem
+	) >"$W/pki/log" 2>&1 || { cat "$W/pki/log" >&2; fail "openssl"; }
+	NGPORT=$(H freeport)
+	OUT=$W/records.json
+	# The tcp source line out, the commented tls() source in, the test's key and certificate.
+	ng_conf "$NGPORT" "$OUT" | sed \
+		-e '/^ *syslog(transport("tcp")/d' \
+		-e '/# For tls:\/\/ instead/d' \
+		-e '/^ *# syslog(transport("tls")/,/;$/ s/^\( *\)# /\1/' \
+		-e "s|/etc/syslog-ng/server.key|$W/pki/server.key|" \
+		-e "s|/etc/syslog-ng/server.pem|$W/pki/server.pem|" >"$W/syslog-ng.conf"
+	grep -q '^ *syslog(transport("tls") ip("127.0.0.1")' "$W/syslog-ng.conf" &&
+		grep -q "key-file(\"$W/pki/server.key\")" "$W/syslog-ng.conf" &&
+		! grep -q 'transport("tcp")' "$W/syslog-ng.conf" ||
+		{ cat "$W/syslog-ng.conf" >&2; fail "could not uncomment the tls() source of the example"; }
+	ng_start "$W" "$W/syslog-ng.conf" "$NGPORT"
+	rdpwhy_start "$W" "$HOSTPORT" "tls://127.0.0.1:$NGPORT" --set "siem_ca_file=$W/pki/ca.pem"
+	H drive "$RWPORT" t 50 || exit 1
+	r=$(H check "$OUT" 30 t:50) || exit 1
+	log "TLS: all 50 records arrived: $r"
+	rdpwhy_stop "$W"
+	ng_stop "$W"
+fi
+
+log "PASS in $(($(date +%s) - T0)) s"
