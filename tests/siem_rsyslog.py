@@ -132,7 +132,8 @@ class Rsyslog:
             tls_global = (f'defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="{tls["ca"]}" '
                           f'defaultNetstreamDriverCertFile="{tls["cert"]}" '
                           f'defaultNetstreamDriverKeyFile="{tls["key"]}"')
-            tls_module = ' StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon"'
+            auth = "x509/certvalid" if tls.get("client_auth") else "anon"
+            tls_module = f' StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="{auth}"'
         udp = ""
         if udp_port:
             udp = (f'module(load="imudp")\n'
@@ -271,8 +272,14 @@ def make_ca(work):
         f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
         "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "server.pem")
+    # A client certificate for rdpwhy, from the same CA.
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=rdpwhy-gw",
+        "-keyout", "client.key", "-out", "client.csr")
+    run("openssl", "x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-out", "client.pem")
     return {k: os.path.join(d, v) for k, v in
-            (("ca", "ca.pem"), ("other", "other.pem"), ("cert", "server.pem"), ("key", "server.key"))}
+            (("ca", "ca.pem"), ("other", "other.pem"), ("cert", "server.pem"), ("key", "server.key"),
+             ("client_cert", "client.pem"), ("client_key", "client.key"))}
 
 
 def spool_count(work, cookie_prefix=None):
@@ -537,6 +544,31 @@ def test_tls(work, pki):
     drive(px.port, more)
     lines, ids = check(rs, cookies + more, timeout=60)
     log(f"TLS: all 1000 records arrived ({lines} lines)")
+    px.stop()
+    rs.stop()
+
+    # A receiver that wants a client certificate: without one, refused (records
+    # stay spooled); with cert_file=/key_file= on the output, delivered.
+    d = os.path.join(work, "client_auth")
+    os.makedirs(d)
+    rs = Rsyslog(d, rport, tls=dict(pki, client_auth=True))
+    rs.start()
+    px = Proxy(d, host.port, f"tls://127.0.0.1:{rport} ca_file={pki['ca']}")
+    px.start()
+    nc = [f"n{i}" for i in range(50)]
+    drive(px.port, nc)
+    time.sleep(2)
+    if rs.lines():
+        fail("a receiver that requires a client certificate took records without one")
+    px.stop()
+    px = Proxy(d, host.port, f"tls://127.0.0.1:{rport} ca_file={pki['ca']} "
+               f"cert_file={pki['client_cert']} key_file={pki['client_key']}")
+    px.start()
+    wc = [f"w{i}" for i in range(50)]
+    drive(px.port, wc)
+    check(rs, nc + wc, timeout=60)
+    log("TLS: client certificate required: refused without one, all 100 delivered with "
+        "cert_file=/key_file= on the output")
     px.stop()
     rs.stop()
 
