@@ -84,6 +84,22 @@ static int set_option(struct rw_output_spec *s, const char *key, const char *v, 
                       size_t errlen)
 {
 	bool spooled = s->kind == RW_OUT_TCP || s->kind == RW_OUT_TLS;
+	if (!strcmp(key, "mode")) {
+		unsigned m = 0;
+		size_t k = 0;
+		for (; v[k] >= '0' && v[k] <= '7' && k < 4; k++)
+			m = m * 8 + (unsigned)(v[k] - '0');
+		if (s->kind != RW_OUT_FILE)
+			return fail(err, errlen, "mode applies to file outputs only");
+		if (k < 3 || v[k] || m > 0777 || !(m & 0200))
+			return fail(
+			        err, errlen,
+			        "mode: expected octal permissions the owner can write, like 0640, "
+			        "not '%s'",
+			        rw_show(v).s);
+		s->mode = m;
+		return 0;
+	}
 	if (!strcmp(key, "format")) {
 		enum rw_out_format f = format_parse(v);
 		bool file = s->kind == RW_OUT_FILE || s->kind == RW_OUT_STDOUT;
@@ -137,7 +153,7 @@ static int set_option(struct rw_output_spec *s, const char *key, const char *v, 
 		return 0;
 	}
 	return fail(err, errlen,
-	            "unknown option '%s' (known: format, ca_file, cert_file, key_file, "
+	            "unknown option '%s' (known: format, mode, ca_file, cert_file, key_file, "
 	            "spool_dir, spool_max, spool_policy; paths cannot contain blanks)",
 	            rw_show(key).s);
 }

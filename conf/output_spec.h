@@ -9,6 +9,7 @@
  *
  *   format=text|json            files and stdout (default: format)
  *   format=json|rfc5424|cef     syslog and streams (default: siem_format)
+ *   mode=0640                   files: permissions (set on every open)
  *   ca_file= cert_file= key_file=       tls:// (default: siem_ca_file...)
  *   spool_dir= spool_max= spool_policy= tcp:// and tls:// (default: a
  *                               directory named after the output under
@@ -54,6 +55,7 @@ struct rw_output_spec {
 	char spool_dir[PATH_MAX];
 	uint64_t spool_max; /* 0 = not given */
 	int spool_policy;   /* -1 = not given; else RW_CONF_DROP_* */
+	unsigned mode;      /* files: permissions; 0 = not given (0640) */
 };
 
 /* Parses SPEC. 0, or -1 with a message (no "output:" prefix). */

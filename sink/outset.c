@@ -24,8 +24,8 @@ struct output {
 	struct rw_sender *sender;   /* streams */
 	uint64_t written;           /* files and syslog */
 	uint64_t failures;
-	uint64_t unflushed;         /* written to the FILE since the last flush */
-	bool failing; /* last write failed (logged once until it works again) */
+	uint64_t unflushed; /* written to the FILE since the last flush */
+	bool failing;       /* last write failed (logged once until it works again) */
 };
 
 struct rw_outset {
@@ -132,11 +132,17 @@ int rw_format_record(const struct rw_record *rec, unsigned mask, const char *hos
 
 /* ---- opening and closing ------------------------------------------------- */
 
-static FILE *open_file(const char *path)
+/* mode: the output's mode= (set on every open, whatever the umask or the
+ * file had), or 0: 0640 for a new file, an existing one as it is. */
+static FILE *open_file(const char *path, unsigned mode)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode ? mode : 0640);
 	if (fd < 0)
 		return NULL;
+	if (mode && fchmod(fd, mode) < 0) {
+		close(fd);
+		return NULL;
+	}
 	FILE *f = fdopen(fd, "a");
 	if (!f)
 		close(fd);
@@ -198,7 +204,7 @@ static struct output *output_open(struct rw_outset *set, const struct rw_output_
 	case RW_OUT_SYSLOG:
 		return o;
 	case RW_OUT_FILE:
-		if (!(o->f = open_file(spec->target))) {
+		if (!(o->f = open_file(spec->target, spec->mode))) {
 			snprintf(err, errlen, "output %s: %s", spec->target, strerror(errno));
 			break;
 		}
@@ -255,7 +261,7 @@ static void reopen_file(struct rw_outset *s, struct output *o)
 {
 	if (o->spec.kind != RW_OUT_FILE)
 		return;
-	FILE *f = open_file(o->spec.target);
+	FILE *f = open_file(o->spec.target, o->spec.mode);
 	if (!f) {
 		rw_logerr(s->log, LOG_ERR, "output %s: cannot reopen, keeping the old file",
 		          o->spec.target);

@@ -20,12 +20,12 @@ enum rw_spool_policy {
 };
 
 struct rw_spool_stats {
-	uint64_t spooled; /* records written */
-	uint64_t dropped; /* records lost to the bound (either policy) */
-	uint64_t acked;   /* records removed after delivery */
+	uint64_t spooled;  /* records written */
+	uint64_t dropped;  /* records lost to the bound (either policy) */
+	uint64_t acked;    /* records removed after delivery */
 	uint64_t rejected; /* moved to RW_SPOOL_REJECTED/: the receiver refused them */
-	uint64_t count;   /* records on disk now */
-	uint64_t bytes;   /* their size */
+	uint64_t count;    /* records on disk now */
+	uint64_t bytes;    /* their size */
 };
 
 struct rw_spool;

@@ -102,6 +102,14 @@ static void test_options(void **state)
 	parse_bad("tcp://h:514 spool_max=lots", "spool_max: expected a size");
 	parse_bad("tcp://h:514 spool_policy=random", "expected drop-oldest or drop-newest");
 	parse_bad("tcp://h:514 colour=blue", "unknown option 'colour'");
+	assert_int_equal(parse_ok("/var/log/r.json mode=0600").mode, 0600);
+	assert_int_equal(parse_ok("/var/log/r.json mode=644").mode, 0644);
+	assert_int_equal(parse_ok("/var/log/r.json").mode, 0);
+	parse_bad("- mode=0600", "mode applies to file outputs only");
+	parse_bad("/x mode=0800", "mode: expected octal permissions");
+	parse_bad("/x mode=0444", "mode: expected octal permissions");
+	parse_bad("/x mode=1777", "mode: expected octal permissions");
+	parse_bad("/x mode=64", "mode: expected octal permissions");
 	parse_bad("/var/log/x.json format=json extra", "'extra': expected KEY=VALUE");
 	parse_bad("format=json", "no target before the options");
 	assert_string_equal(parse_ok("/var/log/my file.json format=json").target,

@@ -261,6 +261,16 @@ static void test_ids(void **state)
 	struct stat st;
 	assert_int_equal(stat(b, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640);
+	/* mode= wins over the umask and over what the file had. */
+	char spec[160];
+	snprintf(spec, sizeof(spec), "%s mode=0604", b);
+	const char *specs[] = {spec};
+	mode_t old = umask(077);
+	struct rw_outputs *o = open_outputs(specs, 1, false, true);
+	umask(old);
+	assert_int_equal(rw_outputs_close(o), 0);
+	assert_int_equal(stat(b, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0604);
 }
 
 static size_t lines_of(const char *path)
