@@ -73,7 +73,10 @@ if [ "${RW_LS_INNER:-}" != 1 ]; then
 	trap outer_cleanup EXIT
 	trap 'exit 1' INT TERM HUP
 	t0=$(date +%s)
-	RW_LS_INNER=1 RW_LS_WORK="$work" unshare --mount --propagation private \
+	# The inner helper imports tests/lib/siem_formats.py from RW_TESTS_LIB.
+	lib=$(cd "$(dirname "$0")/lib" && pwd) && [ -r "$lib/siem_formats.py" ] ||
+		{ log "tests/lib/siem_formats.py missing"; exit 2; }
+	RW_LS_INNER=1 RW_LS_WORK="$work" RW_TESTS_LIB="$lib" unshare --mount --propagation private \
 		--pid --fork --kill-child --mount-proc /bin/sh "$0" "$bin" &
 	inner=$!
 	rc=0
@@ -157,15 +160,16 @@ cat >"$work/helper.py" <<'EOF'
 import json, os, re, socket, struct, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
 
+sys.path.insert(0, os.environ["RW_TESTS_LIB"])
+import siem_formats as F  # noqa: E402
+
+F.PROG = "siem_local_syslog"
+fail = F.fail
+
 CC_TLS = bytes.fromhex("030000130ed000001234000201080001000000")  # selects TLS
 CC_RDP = bytes.fromhex("030000130ed000001234000201080000000000")  # standard RDP
 # X.224 Data TPDU carrying the start of an MCS Connect Initial.
 MCS = bytes([3, 0, 0, 50, 2, 0xF0, 0x80, 0x7F, 0x65, 0x82]) + bytes(40)
-
-
-def fail(msg):
-    print(f"[siem_local_syslog] FAIL: {msg}", file=sys.stderr, flush=True)
-    sys.exit(1)
 
 
 def read_tpkt(c):
@@ -237,13 +241,10 @@ def connect(port, cookie):
             pass
 
 
-HOSTILE_PIECE = 'a\nb"q"\\s]x|y=z\x01\x1f\x7f\udcff\udcc3(\u20ac '
-
-
 def hostile(fmt):
-    piece = HOSTILE_PIECE.encode("utf-8", "surrogateescape")
-    raw = f"hx-{fmt}-".encode() + piece * (10 * 1024 // len(piece) + 1)
-    return raw[:10 * 1024]
+    """The hostile cookie, 10 KB in all."""
+    marker = f"hx-{fmt}-"
+    return F.hostile_cookie(marker, 10 * 1024 - len(marker))
 
 
 def drive(port, fmt, n, expect_file):
@@ -257,37 +258,8 @@ def drive(port, fmt, n, expect_file):
         json.dump([c.hex() for c in cookies + [h]], f)
 
 
-def as_text(raw, mode):
-    """The cookie as each format decodes it (syslog5424.h, README): a
-    backslash doubled, control bytes and invalid UTF-8 as \\xhh; JSON keeps
-    control bytes (JSON escapes them), CEF newline and CR (\\n, \\r)."""
-    out = []
-    i = 0
-    while i < len(raw):
-        if raw[i:i + 3] == "\u20ac".encode():
-            out.append("\u20ac")
-            i += 3
-            continue
-        c = raw[i]
-        if c == 0x5C:
-            out.append("\\\\")
-        elif (mode == "cef" and c in (10, 13)) or (mode == "json" and (c < 0x20 or c == 0x7F)):
-            out.append(chr(c))
-        elif c < 0x20 or c == 0x7F or c >= 0x80:
-            out.append("\\x%02x" % c)
-        else:
-            out.append(chr(c))
-        i += 1
-    return "".join(out)
-
-
 def parse_json(body):
-    try:
-        rec = json.loads(body)
-    except ValueError as e:
-        fail(f"json: not one JSON object ({e}): {body[:200]!r}")
-    if not isinstance(rec, dict):
-        fail(f"json: not an object: {body[:200]!r}")
+    rec = F.json_record(body)
     return rec.get("rdp.cookie"), rec.get("rdpwhy.cause"), rec.get("rdpwhy.record_id"), None
 
 
@@ -295,38 +267,10 @@ def parse_sd(body):
     """[rdpwhy@32473 name="value" ...] SUMMARY, strictly (RFC 5424 6.3)."""
     if not body.startswith("[rdpwhy@32473 "):
         fail(f"rfc5424: no [rdpwhy@32473 structured data: {body[:200]!r}")
-    i = len("[rdpwhy@32473")
-    params = {}
-    while body[i] == " ":
-        m = re.compile(r'([^= \]"]{1,32})="').match(body, i + 1)
-        if not m:
-            fail(f"rfc5424: bad SD param at {body[i:i + 60]!r}")
-        name = m.group(1)
-        i = m.end()
-        val = []
-        while True:
-            if i >= len(body):
-                fail("rfc5424: unterminated SD value")
-            ch = body[i]
-            if ch == "\\":
-                if body[i + 1] not in '"\\]':
-                    fail(f"rfc5424: bad SD escape {body[i:i + 2]!r}")
-                val.append(body[i + 1])
-                i += 2
-            elif ch == "]":
-                fail(f"rfc5424: unescaped ] in {name}")
-            elif ch == '"':
-                i += 1
-                break
-            else:
-                val.append(ch)
-                i += 1
-        if name in params:
-            fail(f"rfc5424: SD param {name} twice")
-        params[name] = "".join(val)
-    if body[i:i + 2] != "] ":
-        fail(f"rfc5424: SD element not closed by '] ': {body[i:i + 60]!r}")
-    summary = body[i + 2:]
+    _, params, i = F.sd_element(body, strict=True)
+    if body[i:i + 1] != " ":
+        fail(f"rfc5424: SD element not closed by '] ': {body[i - 1:i + 60]!r}")
+    summary = body[i + 1:]
     cause = params.get("cause")
     if not summary.startswith(f"rdp connection {cause} ") or "]" in summary:
         fail(f"rfc5424: summary {summary[:120]!r} does not match cause {cause!r}")
@@ -334,36 +278,10 @@ def parse_sd(body):
 
 
 def parse_cef(body):
-    head = re.match(r"CEF:0((?:\|(?:[^|\\]|\\[|\\])*){6})\|", body)
-    if not head:
-        fail(f"cef: malformed header: {body[:200]!r}")
-    fields = re.findall(r"\|((?:[^|\\]|\\[|\\])*)", head.group(1))
+    fields, pairs = F.cef_parse(body, strict=True)
     vendor, product, _version, sig, name, sev = fields
     if (vendor, product) != ("rdpwhy", "rdpwhy") or name != f"RDP connection: {sig}":
         fail(f"cef: header fields {fields!r}")
-    ext = body[head.end():]
-    pairs = {}
-    for part in re.split(r" (?=[A-Za-z0-9]+=)", ext):
-        k, eq, v = part.partition("=")
-        if not eq or not re.fullmatch(r"[A-Za-z0-9]+", k):
-            fail(f"cef: bad extension pair {part[:60]!r}")
-        val = []
-        i = 0
-        while i < len(v):
-            if v[i] == "\\":
-                e = v[i + 1:i + 2]
-                if e not in ("=", "\\", "n", "r"):
-                    fail(f"cef: bad escape {v[i:i + 2]!r}")
-                val.append({"n": "\n", "r": "\r"}.get(e, e))
-                i += 2
-                continue
-            if v[i] == "=":
-                fail("cef: unescaped = in a value")
-            val.append(v[i])
-            i += 1
-        if k in pairs:
-            fail(f"cef: key {k} twice")
-        pairs[k] = "".join(val)
     if pairs.get("cs1Label") != "rdpCookie":
         fail(f"cef: cs1Label is {pairs.get('cs1Label')!r}")
     return pairs.get("cs1"), sig, pairs.get("externalId"), sev
@@ -406,7 +324,7 @@ def check(fmt, path, offset, expect_file, pid, own_log):
     for m in others:
         if not own_log or m.group(1) != b"daemon":
             fail(f"{fmt}: rdpwhy line in facility {m.group(1)!r}: {m.group(0)[:200]!r}")
-    text = {c: as_text(c, "json" if fmt == "json" else fmt) for c in want}
+    text = {c: F.as_text(c, fmt) for c in want}
     by_text = {t: c for c, t in text.items()}
     seen = {}
     ids = set()
@@ -434,7 +352,7 @@ def check(fmt, path, offset, expect_file, pid, own_log):
         if c in seen:
             fail(f"{fmt}: record for cookie {c[:40]!r} arrived twice")
         seen[c] = True
-        if not isinstance(rid, str) or not re.fullmatch(r"[0-9a-f]{32}", rid):
+        if not F.is_record_id(rid):
             fail(f"{fmt}: record id {rid!r}")
         if rid in ids:
             fail(f"{fmt}: record id {rid} used twice")

@@ -25,7 +25,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -280,8 +279,7 @@ def main():
     if not shutil.which("rsyslogd"):
         log("rsyslogd missing: skipped")
         sys.exit(77)
-    base = tempfile.mkdtemp(prefix="rw_outputs_")
-    try:
+    with S.work_dir("rw_outputs_", log) as base:
         for name, fn in (("replay", test_replay), ("capture", test_capture),
                          ("reload", test_reload), ("stuck", test_stuck_output)):
             if os.environ.get("SIEM_ONLY") not in (None, name):
@@ -289,11 +287,6 @@ def main():
             d = os.path.join(base, name)
             os.makedirs(d)
             fn(d)
-    finally:
-        if os.environ.get("SIEM_KEEP"):
-            log(f"kept {base}")
-        else:
-            shutil.rmtree(base, ignore_errors=True)
     log("PASS")
 
 

@@ -21,6 +21,7 @@ every record to rsyslog over tcp:// (and tls:// with a test CA), with a spool.
 Exit 77 (skipped) when rsyslogd or openssl is missing.
 """
 import atexit
+import contextlib
 import json
 import os
 import shutil
@@ -33,6 +34,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import siem_formats as F  # noqa: E402
+
+F.PROG = "siem_rsyslog"
 RDPWHY = os.path.abspath(sys.argv[1])
 N_TCP = int(os.environ.get("SIEM_N", "10000"))
 CC = bytes.fromhex("030000130ed000001234000201080001000000")
@@ -306,6 +311,21 @@ def spool_count(work, cookie_prefix=None):
 RUNNING = []
 
 
+@contextlib.contextmanager
+def work_dir(prefix, say=log):
+    """A new temporary directory for a test's files (siem_rsyslog.py and
+    siem_outputs.py), removed at the end unless SIEM_KEEP is set: then SAY
+    tells where it is."""
+    base = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield base
+    finally:
+        if os.environ.get("SIEM_KEEP"):
+            say(f"kept {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+
+
 def cleanup():
     for p in RUNNING:
         if p.poll() is None:
@@ -370,39 +390,6 @@ def test_tcp(work):
         fail("a record was set aside as refused, but rsyslog only restarted")
 
 
-HOSTILE_PIECE = 'a\nb"q"\\s]x|y=z\x01\x1f\x7f\udcff\udcc3(\u20ac '
-
-
-def hostile_cookie():
-    piece = HOSTILE_PIECE.encode("utf-8", "surrogateescape")
-    raw = (piece * (10 * 1024 // len(piece) + 1))[:10 * 1024]
-    return raw
-
-
-def as_text(raw, cef=False, json_mode=False):
-    """What a format decodes the cookie to: backslash doubled, control bytes
-    and invalid UTF-8 as \\xhh (CEF: newline/CR as themselves; JSON: every
-    control byte as itself, JSON escapes them)."""
-    out = []
-    i = 0
-    while i < len(raw):
-        if raw[i:i + 3] == "\u20ac".encode():
-            out.append("\u20ac")
-            i += 3
-            continue
-        c = raw[i]
-        if c == 0x5C:
-            out.append("\\\\")
-        elif (cef and c in (10, 13)) or (json_mode and (c < 0x20 or c == 0x7F)):
-            out.append(chr(c))
-        elif c < 0x20 or c == 0x7F or c >= 0x80:
-            out.append("\\x%02x" % c)
-        else:
-            out.append(chr(c))
-        i += 1
-    return "".join(out)
-
-
 def hostile_connect(port, raw):
     body = b"Cookie: mstshash=" + raw + b"\r\n" + bytes.fromhex("0100080003000000")
     x224 = bytes([6, 0xE0, 0, 0, 0, 0, 0]) + body
@@ -416,53 +403,10 @@ def hostile_connect(port, raw):
             pass  # the fake host closes with part of the long CR unread
 
 
-def sd_param(line, name):
-    key = f' {name}="'
-    i = line.index(key) + len(key)
-    out = []
-    while line[i] != '"':
-        if line[i] == "\\":
-            if line[i + 1] not in '"\\]':
-                fail(f"bad SD escape {line[i:i + 2]!r}")
-            i += 1
-        elif line[i] == "]":
-            fail("unescaped ] in an SD value")
-        out.append(line[i])
-        i += 1
-    return "".join(out), line[i + 1:]
-
-
-def cef_ext(msg):
-    import re
-    head = re.match(r"CEF:0(\|(?:[^|\\]|\\[|\\])*){6}\|", msg)
-    if not head:
-        fail(f"CEF header malformed: {msg[:200]!r}")
-    ext = msg[head.end():]
-    pairs = {}
-    for part in re.split(r" (?=[A-Za-z0-9]+=)", ext):
-        k, _, v = part.partition("=")
-        val = []
-        i = 0
-        while i < len(v):
-            if v[i] == "\\":
-                e = v[i + 1]
-                if e not in "=\\nr":
-                    fail(f"bad CEF escape {v[i:i + 2]!r}")
-                val.append({"n": "\n", "r": "\r"}.get(e, e))
-                i += 2
-                continue
-            if v[i] == "=":
-                fail("unescaped = in a CEF value")
-            val.append(v[i])
-            i += 1
-        pairs[k] = "".join(val)
-    return pairs
-
-
 def test_hostile(work):
     host = FakeHost()
     host.start()
-    raw = hostile_cookie()
+    raw = F.hostile_cookie()
     for fmt in ("json", "rfc5424", "cef"):
         d = os.path.join(work, fmt)
         os.makedirs(d)
@@ -489,8 +433,8 @@ def test_hostile(work):
             line = ln.decode("utf-8")  # strict: must be valid UTF-8
             if fmt == "json":
                 sd, _, msg = line.partition("] ")
-                rec = json.loads(msg)
-                if rec["rdp.cookie"] != as_text(raw, json_mode=True):
+                rec = F.json_record(msg)
+                if rec["rdp.cookie"] != F.as_text(raw, "json"):
                     fail(f"json: cookie decodes to {rec['rdp.cookie'][:80]!r}")
                 if len(rec.get("rdpwhy.record_id", "")) != 32 or \
                         f'id="{rec["rdpwhy.record_id"]}"' not in sd:
@@ -498,17 +442,30 @@ def test_hostile(work):
             elif fmt == "rfc5424":
                 if not line.startswith("[rdpwhy@32473 "):
                     fail(f"rfc5424: {line[:100]!r}")
-                val, _ = sd_param(line, "cookie")
-                if val != as_text(raw):
+                val = F.sd_param(line, "cookie")
+                if val != F.as_text(raw, "rfc5424"):
                     fail(f"rfc5424: cookie decodes to {val[:80]!r}")
             else:
                 sd, _, msg = line.partition("] ")
-                pairs = cef_ext(msg)
-                if pairs.get("cs1") != as_text(raw, cef=True):
+                _, pairs = F.cef_parse(msg)
+                if pairs.get("cs1") != F.as_text(raw, "cef"):
                     fail(f"cef: cookie decodes to {pairs.get('cs1', '')[:80]!r}")
                 if pairs.get("cs1Label") != "rdpCookie" or len(pairs.get("externalId", "")) != 32:
                     fail("cef: labels or id missing")
         log(f"hostile cookie: one well-formed event per transport in format {fmt}")
+
+
+def refused(rs, px, prefix, n, why):
+    """Starts PX and makes N connections (cookies PREFIX0, PREFIX1, ...) that RS
+    must refuse (it refuses PX's TLS): fails with WHY if any line arrived after
+    2 s. Returns the cookies."""
+    px.start()
+    cookies = [f"{prefix}{i}" for i in range(n)]
+    drive(px.port, cookies)
+    time.sleep(2)
+    if rs.lines():
+        fail(why)
+    return cookies
 
 
 def test_tls(work, pki):
@@ -520,12 +477,8 @@ def test_tls(work, pki):
     # Wrong CA: refused, records stay spooled.
     px = Proxy(work, host.port, f"tls://127.0.0.1:{rport}",
                extra=["--set", f"siem_ca_file={pki['other']}"])
-    px.start()
-    cookies = [f"s{i}" for i in range(500)]
-    drive(px.port, cookies)
-    time.sleep(2)
-    if rs.lines():
-        fail("records delivered to a receiver with an untrusted certificate")
+    cookies = refused(rs, px, "s", 500, "records delivered to a receiver with an untrusted "
+                      "certificate")
     for _ in range(100):
         if spool_count(work, "s") >= 500:
             break
@@ -554,12 +507,8 @@ def test_tls(work, pki):
     rs = Rsyslog(d, rport, tls=dict(pki, client_auth=True))
     rs.start()
     px = Proxy(d, host.port, f"tls://127.0.0.1:{rport} ca_file={pki['ca']}")
-    px.start()
-    nc = [f"n{i}" for i in range(50)]
-    drive(px.port, nc)
-    time.sleep(2)
-    if rs.lines():
-        fail("a receiver that requires a client certificate took records without one")
+    nc = refused(rs, px, "n", 50, "a receiver that requires a client certificate took "
+                 "records without one")
     px.stop()
     px = Proxy(d, host.port, f"tls://127.0.0.1:{rport} ca_file={pki['ca']} "
                f"cert_file={pki['client_cert']} key_file={pki['client_key']}")
@@ -577,8 +526,7 @@ def main():
     if not shutil.which("rsyslogd") or not shutil.which("openssl"):
         log("rsyslogd or openssl missing: skipped")
         sys.exit(77)
-    base = tempfile.mkdtemp(prefix="rw_siem_")
-    try:
+    with work_dir("rw_siem_") as base:
         os.makedirs(os.path.join(base, "tcp"))
         if os.environ.get("SIEM_ONLY") != "hostile":
             test_tcp(os.path.join(base, "tcp"))
@@ -591,11 +539,6 @@ def main():
             test_tls(os.path.join(base, "tls"), make_ca(os.path.join(base, "tls")))
         else:
             log("rsyslog-gnutls missing: TLS part skipped")
-    finally:
-        if os.environ.get("SIEM_KEEP"):
-            log(f"kept {base}")
-        else:
-            shutil.rmtree(base, ignore_errors=True)
     log("PASS")
 
 

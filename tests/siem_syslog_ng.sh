@@ -44,6 +44,8 @@ RDPWHY=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 EXAMPLE=$here/../conf/siem/syslog-ng.conf
 [ -r "$EXAMPLE" ] || fail "$EXAMPLE missing"
+export RW_TESTS_LIB=$here/lib # the embedded Python imports siem_formats.py from there
+[ -r "$RW_TESTS_LIB/siem_formats.py" ] || fail "$RW_TESTS_LIB/siem_formats.py missing"
 command -v python3 >/dev/null || skip "python3 missing"
 CACHE=${2:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/rdpwhy/syslog-ng}
 T0=$(date +%s)
@@ -147,20 +149,18 @@ cat >"$tmp/h.py" <<'PYEOF'
 """Helpers of tests/siem_syslog_ng.sh: the fake RDP host, the clients, the checks."""
 import json
 import os
-import re
 import socket
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+sys.path.insert(0, os.environ["RW_TESTS_LIB"])
+import siem_formats as F  # noqa: E402
+
+F.PROG = "siem_syslog_ng"
+fail = F.fail
 CC = bytes.fromhex("030000130ed000001234000201080001000000")
-HOSTILE_PIECE = 'a\nb"q"\\s]x|y=z\x01\x1f\x7f\udcff\udcc3(\u20ac '
-
-
-def fail(msg):
-    print(f"[siem_syslog_ng] FAIL: {msg}", file=sys.stderr, flush=True)
-    sys.exit(1)
 
 
 def free_port():
@@ -279,14 +279,9 @@ def check(path, timeout, *groups):
         lines = read_lines(path)
         by_id, ids_of = {}, {}
         for ln in lines:
-            try:
-                rec = json.loads(ln.decode("utf-8"))
-            except ValueError:
-                fail(f"{path}: not one JSON object: {ln[:300]!r}")
-            if not isinstance(rec, dict):
-                fail(f"{path}: not a JSON object: {ln[:300]!r}")
+            rec = F.json_record(ln, path)
             rid, ck = rec.get("rdpwhy.record_id"), rec.get("rdp.cookie")
-            if not isinstance(rid, str) or not re.fullmatch(r"[0-9a-f]{32}", rid):
+            if not F.is_record_id(rid):
                 fail(f"{path}: no valid rdpwhy.record_id: {ln[:300]!r}")
             if not isinstance(ck, str):
                 fail(f"{path}: no rdp.cookie: {ln[:300]!r}")
@@ -313,109 +308,9 @@ def check(path, timeout, *groups):
 
 # ---- one hostile record per siem_format --------------------------------------
 
-def hostile_cookie(marker):
-    piece = HOSTILE_PIECE.encode("utf-8", "surrogateescape")
-    return marker.encode() + (piece * (10 * 1024 // len(piece) + 1))[:10 * 1024]
-
-
-def as_text(raw, cef=False, json_mode=False):
-    """What a format decodes the cookie to (see tests/siem_rsyslog.py): backslash
-    doubled, control bytes and invalid UTF-8 as \\xhh; CEF keeps newline/CR, JSON
-    every control byte (JSON escapes them itself)."""
-    out, i = [], 0
-    while i < len(raw):
-        if raw[i:i + 3] == "\u20ac".encode():
-            out.append("\u20ac")
-            i += 3
-            continue
-        c = raw[i]
-        if c == 0x5C:
-            out.append("\\\\")
-        elif (cef and c in (10, 13)) or (json_mode and (c < 0x20 or c == 0x7F)):
-            out.append(chr(c))
-        elif c < 0x20 or c == 0x7F or c >= 0x80:
-            out.append("\\x%02x" % c)
-        else:
-            out.append(chr(c))
-        i += 1
-    return "".join(out)
-
-
-def sd_params(sd):
-    """Parses ${SDATA} (one or more [ID k="v" ...] elements) into {ID: {k: v}}."""
-    out, i = {}, 0
-    while i < len(sd):
-        if sd[i] != "[":
-            fail(f"SDATA: expected [ at {i}: {sd[i:i + 60]!r}")
-        m = re.compile(r"[^ =\]\"]+").match(sd, i + 1)
-        if not m:
-            fail(f"SDATA: no SD-ID at {i}")
-        params = out.setdefault(m.group(), {})
-        i = m.end()
-        while sd[i] == " ":
-            m = re.compile(r'([^ =\]"]+)="').match(sd, i + 1)
-            if not m:
-                fail(f"SDATA: bad parameter at {i}: {sd[i:i + 60]!r}")
-            i, val = m.end(), []
-            while sd[i] != '"':
-                if sd[i] == "\\" and sd[i + 1] in '"\\]':
-                    i += 1
-                elif sd[i] in '\\]':
-                    fail(f"SDATA: unescaped {sd[i]!r} in a value")
-                val.append(sd[i])
-                i += 1
-            params[m.group(1)] = "".join(val)
-            i += 1
-        if sd[i] != "]":
-            fail(f"SDATA: expected ] at {i}: {sd[i:i + 60]!r}")
-        i += 1
-    return out
-
-
-def cef_ext(msg):
-    head = re.match(r"CEF:0(\|(?:[^|\\]|\\[|\\])*){6}\|", msg)
-    if not head:
-        fail(f"CEF header malformed: {msg[:200]!r}")
-    pairs = {}
-    for part in re.split(r" (?=[A-Za-z0-9]+=)", msg[head.end():]):
-        k, _, v = part.partition("=")
-        val, i = [], 0
-        while i < len(v):
-            if v[i] == "\\":
-                if v[i + 1] not in "=\\nr":
-                    fail(f"bad CEF escape {v[i:i + 2]!r}")
-                val.append({"n": "\n", "r": "\r"}.get(v[i + 1], v[i + 1]))
-                i += 2
-                continue
-            if v[i] == "=":
-                fail("unescaped = in a CEF value")
-            val.append(v[i])
-            i += 1
-        pairs[k] = "".join(val)
-    return pairs
-
-
-def split_sdata(line):
-    """'${SDATA} ${MESSAGE}' -> (sdata, message): the SDATA ends at the first ]
-    that is not escaped and is followed by a space."""
-    i, inq = 0, False
-    while i < len(line):
-        c = line[i]
-        if c == "\\" and inq:
-            i += 2
-            continue
-        if c == '"':
-            inq = not inq
-        elif c == "]" and not inq and line[i + 1:i + 2] in (" ", "["):
-            if line[i + 1:i + 2] == " ":
-                return line[:i + 1], line[i + 2:]
-        i += 1
-    fail(f"no structured data in {line[:200]!r}")
-
-
 def hostile(port, marker):
     try:
-        connect_once(int(port), hostile_cookie(marker))
+        connect_once(int(port), F.hostile_cookie(marker))
     except ConnectionResetError:
         pass
 
@@ -440,7 +335,7 @@ def largest(port, path, timeout):
     if "after0" not in cookies:
         fail("the record after the largest one never arrived "
              f"({len(cookies)} records arrived)")
-    if as_text(raw, json_mode=True) not in cookies:
+    if F.as_text(raw, "json") not in cookies:
         fail("the largest record did not arrive whole")
     return print(f"{os.path.getsize(path)} bytes")
 
@@ -467,7 +362,7 @@ def refused(port, path, timeout):
         time.sleep(0.2)
     if not want <= cookies:
         fail(f"records behind a refused record never arrived: {sorted(want - cookies)}")
-    if as_text(raw, json_mode=True) in cookies:
+    if F.as_text(raw, "json") in cookies:
         fail("the receiver took the record it should refuse: the test proves nothing")
     return print(f"{len(cookies)} records")
 
@@ -475,7 +370,8 @@ def refused(port, path, timeout):
 def format_check(path, fmt, marker, timeout):
     """Waits for the hostile record; every line of PATH must be that record,
     well-formed, whole, with the cookie decoding back."""
-    raw = hostile_cookie(marker)
+    raw = F.hostile_cookie(marker)
+    want = F.as_text(raw, fmt)
     deadline = time.time() + float(timeout)
     while True:
         lines = read_lines(path)
@@ -494,24 +390,23 @@ def format_check(path, fmt, marker, timeout):
             fail(f"{fmt}: not UTF-8: {ln[:200]!r}")
         if len(line) < 10 * 1024:
             fail(f"{fmt}: a short line (a record cut or split?): {line[:300]!r}")
-        sdtext, msg = split_sdata(line)
-        sd = sd_params(sdtext).get("rdpwhy@32473")
-        if not sd or not re.fullmatch(r"[0-9a-f]{32}", sd.get("id", "")):
+        sdtext, msg = F.split_sdata(line)
+        sd = F.sd_elements(sdtext).get("rdpwhy@32473")
+        if not sd or not F.is_record_id(sd.get("id")):
             fail(f"{fmt}: no rdpwhy@32473 id in the structured data: {sdtext[:200]!r}")
         rid = sd["id"]
         if fmt == "json":
-            rec = json.loads(msg)
+            rec = F.json_record(msg)
             cookie = rec.get("rdp.cookie")
-            want = as_text(raw, json_mode=True)
             if rec.get("rdpwhy.record_id") != rid:
                 fail("json: rdpwhy.record_id is not the SD id")
         elif fmt == "rfc5424":
-            cookie, want = sd.get("cookie"), as_text(raw)
+            cookie = sd.get("cookie")
             if not sd.get("cause") or not msg:
                 fail(f"rfc5424: no cause or no summary: {msg[:200]!r}")
         else:
-            pairs = cef_ext(msg)
-            cookie, want = pairs.get("cs1"), as_text(raw, cef=True)
+            _, pairs = F.cef_parse(msg)
+            cookie = pairs.get("cs1")
             if pairs.get("cs1Label") != "rdpCookie" or pairs.get("externalId") != rid:
                 fail("cef: cs1Label or externalId wrong")
         if cookie != want:
