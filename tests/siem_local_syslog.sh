@@ -74,8 +74,8 @@ if [ "${RW_LS_INNER:-}" != 1 ]; then
 	trap 'exit 1' INT TERM HUP
 	t0=$(date +%s)
 	# The inner helper imports tests/lib/siem_formats.py from RW_TESTS_LIB.
-	lib=$(cd "$(dirname "$0")/lib" && pwd) && [ -r "$lib/siem_formats.py" ] ||
-		{ log "tests/lib/siem_formats.py missing"; exit 2; }
+	lib=$(cd "$(dirname "$0")/lib" && pwd) || exit 2
+	[ -r "$lib/siem_formats.py" ] || { log "$lib/siem_formats.py missing"; exit 2; }
 	RW_LS_INNER=1 RW_LS_WORK="$work" RW_TESTS_LIB="$lib" unshare --mount --propagation private \
 		--pid --fork --kill-child --mount-proc /bin/sh "$0" "$bin" &
 	inner=$!

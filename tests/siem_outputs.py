@@ -28,11 +28,13 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "lib")]
 import siem_rsyslog as S  # noqa: E402
+import siem_formats as F  # noqa: E402
 
 RDPWHY = S.RDPWHY
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+DATA = os.path.join(HERE, "data")
 
 
 def log(msg):
@@ -183,7 +185,7 @@ def test_reload(work):
             msg = ln.decode()
             if not msg.startswith("CEF:0|rdpwhy|"):
                 fail(f"second stream is not CEF: {msg[:120]!r}")
-            pairs = S.cef_ext(msg)
+            _, pairs = F.cef_parse(msg)
             if "cs1" in pairs:
                 got.add(pairs["cs1"])
         return got
