@@ -35,6 +35,7 @@ struct rw_capture_stats {
 	uint64_t evicted;       /* analysed connections reported early: table full */
 	uint64_t ignored_flows; /* detect_any_port flows whose first bytes were not a CR */
 	uint64_t nomem;         /* flows or segments dropped for lack of memory */
+	uint64_t kernel_drops;  /* live: packets the kernel dropped before we read them */
 };
 
 typedef void (*rw_record_cb)(const struct rw_record *rec, void *arg);
@@ -51,6 +52,8 @@ void rw_capture_expire(struct rw_capture *c, uint64_t now_us);
 /* End of input: every open flow is closed and reported (closed_by none). */
 void rw_capture_finish(struct rw_capture *c);
 const struct rw_capture_stats *rw_capture_stats(const struct rw_capture *c);
+/* Live capture: the kernel's drop count (pcap_stats), kept in the stats. */
+void rw_capture_note_drops(struct rw_capture *c, uint64_t n);
 void rw_capture_free(struct rw_capture *c);
 
 /* pcap_source.c: libpcap front ends. Return 0, or -1 with a message in err.

@@ -719,6 +719,11 @@ const struct rw_capture_stats *rw_capture_stats(const struct rw_capture *c)
 	return &c->st;
 }
 
+void rw_capture_note_drops(struct rw_capture *c, uint64_t n)
+{
+	c->st.kernel_drops = n;
+}
+
 void rw_capture_free(struct rw_capture *c)
 {
 	if (!c)

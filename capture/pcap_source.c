@@ -185,6 +185,16 @@ int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
 			last_expire = now;
 		}
 	}
+	/* Packets the kernel already holds belong to the capture: read them
+	 * before reporting, or a stop right after a burst loses its end. */
+	for (int i = 0; status == 0 && i < 1000; i++) {
+		rc = pcap_dispatch(p, -1, live_packet, (u_char *)&lc);
+		if (rc <= 0)
+			break;
+	}
+	struct pcap_stat ps;
+	if (pcap_stats(p, &ps) == 0 && ps.ps_drop > 0)
+		rw_capture_note_drops(c, ps.ps_drop);
 	rw_capture_finish(c);
 	pcap_close(p);
 	return status;

@@ -99,6 +99,12 @@ int cmd_capture(int argc, char **argv)
 	int rc = rw_pcap_live(iface, o.bpf, snaplen, promisc, c, &stop_requested, err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "rdpwhy capture: %s\n", err);
+	const struct rw_capture_stats *st = rw_capture_stats(c);
+	if (st->kernel_drops)
+		fprintf(stderr,
+		        "rdpwhy capture: warning: the kernel dropped %llu packets (capture too slow "
+		        "or its buffer too small): connections may be reported incompletely\n",
+		        (unsigned long long)st->kernel_drops);
 	rw_capture_free(c);
 	int written = rw_outputs_close(out);
 	return rc < 0 || written < 0 ? 1 : 0;

@@ -135,7 +135,13 @@ def test_capture(work):
     cap.send_signal(signal.SIGINT)
     if cap.wait(30) != 0:
         fail(f"capture exited {cap.returncode}: {open(err.name).read()[-800:]}")
-    S.check(rs, cookies, timeout=20)
+    try:
+        S.check(rs, cookies, timeout=20)
+    except SystemExit:
+        log("capture's stderr: " + open(err.name).read()[-2000:])
+        got = [json.loads(ln).get("rdp.cookie") for ln in rs.lines()]
+        log(f"rsyslog has {len(got)} records: {got}")
+        raise
     log("capture: live records delivered to rsyslog")
     rs.stop()
 
