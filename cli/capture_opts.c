@@ -13,7 +13,7 @@ static int add_set(struct rw_capture_opts *o, const char *key, const char *value
 		fprintf(stderr, "rdpwhy: too many options\n");
 		return -1;
 	}
-	snprintf(o->set_keys[o->n_sets], sizeof(o->set_keys[0]), "%s", key);
+	o->set_keys[o->n_sets] = key;
 	o->set_values[o->n_sets++] = value;
 	return 1;
 }
@@ -98,16 +98,13 @@ int rw_capture_opt(struct rw_capture_opts *o, int argc, char **argv, int *i)
 	if (!strcmp(a, "--set")) {
 		if (!(v = opt_value(argc, argv, i, a)))
 			return -1;
-		const char *eq = strchr(v, '=');
-		if (!eq || eq == v || (size_t)(eq - v) >= sizeof(o->set_keys[0])) {
+		char *eq = strchr(argv[*i], '=');
+		if (!eq || eq == argv[*i]) {
 			fprintf(stderr, "rdpwhy: --set needs KEY=VALUE\n");
 			return -1;
 		}
-		if (add_set(o, "", eq + 1) < 0)
-			return -1;
-		memcpy(o->set_keys[o->n_sets - 1], v, (size_t)(eq - v));
-		o->set_keys[o->n_sets - 1][eq - v] = 0;
-		return 1;
+		*eq = '\0'; /* as the proxy's --set: the key ends here */
+		return add_set(o, argv[*i], eq + 1);
 	}
 	if (!strcmp(a, "-p") || !strcmp(a, "--port")) {
 		if (!(v = opt_value(argc, argv, i, a)))
@@ -193,20 +190,8 @@ struct rw_outputs *rw_capture_outputs_open(const struct rw_capture_opts *o, bool
 	struct rw_outputs *out = NULL;
 	if (o->config_path && rw_config_load(o->config_path, cfg, err, sizeof(err)) < 0)
 		goto fail;
-	bool cleared = false;
-	for (size_t i = 0; i < o->n_sets; i++) {
-		char e[RW_CONF_ERR];
-		const char *k = o->set_keys[i];
-		if (!strcmp(k, "output") && !cleared) {
-			cfg->n_outputs = 0; /* outputs given as flags replace the file's */
-			cleared = true;
-		}
-		if (rw_config_set(cfg, k, o->set_values[i], e, sizeof(e)) < 0) {
-			fprintf(stderr, "rdpwhy: --%s: %s\n", k, e);
-			free(cfg);
-			return NULL;
-		}
-	}
+	if (rw_config_apply_flags(cfg, o->set_keys, o->set_values, o->n_sets, err, sizeof(err)) < 0)
+		goto fail;
 	if (rw_config_validate_outputs(cfg, err, sizeof(err)) < 0)
 		goto fail;
 	struct rw_outputs_opts oo = {.flow_ids = true, .block_when_full = replay};

@@ -16,8 +16,8 @@ struct rw_capture_opts {
 	struct rw_capture_config cfg;
 	bool ports_given;
 	const char *config_path;    /* -c: output and siem_* keys from this file */
-	char set_keys[32][32];      /* config keys from flags, in order: format, */
-	const char *set_values[32]; /*   output, --set KEY=VALUE */
+	const char *set_keys[32];   /* config keys from flags, in order: format, */
+	const char *set_values[32]; /*   output, --set KEY=VALUE (argv strings) */
 	size_t n_sets;
 };
 

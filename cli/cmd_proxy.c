@@ -70,29 +70,9 @@ static int build_config(struct rw_proxy *px, struct rw_proxy_config *out, char *
 	rw_config_defaults(out);
 	if (px->config_path && rw_config_load(px->config_path, out, err, errlen) < 0)
 		return -1;
-	/* Flags win over the file: a list given as flags replaces the file's
-	 * list, an upstream mode given as a flag replaces the file's mode. */
-	bool cleared_listen = false, cleared_output = false, cleared_mode = false;
-	for (size_t i = 0; i < px->n_flags; i++) {
-		char e[RW_CONF_ERR];
-		const char *k = px->flag_keys[i];
-		if (!strcmp(k, "listen") && !cleared_listen) {
-			out->n_listen = 0;
-			cleared_listen = true;
-		} else if (!strcmp(k, "output") && !cleared_output) {
-			out->n_outputs = 0;
-			cleared_output = true;
-		} else if ((!strcmp(k, "upstream") || !strcmp(k, "transparent") ||
-		            !strcmp(k, "tproxy")) &&
-		           !cleared_mode) {
-			out->mode = RW_UPSTREAM_NONE;
-			cleared_mode = true;
-		}
-		if (rw_config_set(out, k, px->flag_values[i], e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "--%s: %s", k, e);
-			return -1;
-		}
-	}
+	if (rw_config_apply_flags(out, px->flag_keys, px->flag_values, px->n_flags, err, errlen) <
+	    0)
+		return -1;
 	return rw_config_validate(out, err, errlen);
 }
 

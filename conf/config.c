@@ -357,6 +357,15 @@ static int set_mode(struct rw_proxy_config *c, enum rw_upstream_mode m, char *er
 	return 0;
 }
 
+/* The number of v among the values of the K_CHOICE key k, or -1. */
+static int choice_index(const struct key *k, const char *v)
+{
+	for (int i = 0; choices[k->arg][i]; i++)
+		if (!strcmp(v, choices[k->arg][i]))
+			return i;
+	return -1;
+}
+
 static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v, char *err,
                    size_t errlen)
 {
@@ -482,12 +491,11 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 		*(unsigned *)(void *)field = (unsigned)n;
 		return 0;
 	}
-	case K_CHOICE:
-		for (unsigned i = 0; choices[k->arg][i]; i++) {
-			if (!strcmp(v, choices[k->arg][i])) {
-				*(unsigned *)(void *)field = i;
-				return 0;
-			}
+	case K_CHOICE: {
+		int i = choice_index(k, v);
+		if (i >= 0) {
+			*(unsigned *)(void *)field = (unsigned)i;
+			return 0;
 		}
 		if (choices[k->arg][2])
 			return rw_conf_fail(err, errlen, "%s: expected %s, %s or %s, not '%s'",
@@ -495,6 +503,7 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 			                    choices[k->arg][2], rw_show(v).s);
 		return rw_conf_fail(err, errlen, "%s: expected %s or %s, not '%s'", k->name,
 		                    choices[k->arg][0], choices[k->arg][1], rw_show(v).s);
+	}
 	case K_SHA256:
 		if (!*v) {
 			memset(field, 0, sizeof(c->expected_cert_sha256));
@@ -519,6 +528,41 @@ int rw_config_set(struct rw_proxy_config *c, const char *key, const char *value,
 		if (!strcmp(name, keys[i].name))
 			return set_key(c, &keys[i], value, err, errlen);
 	return unknown_key(name, err, errlen);
+}
+
+int rw_config_choice(const char *key, const char *v)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (keys[i].kind == K_CHOICE && !strcmp(key, keys[i].name))
+			return choice_index(&keys[i], v);
+	return -1;
+}
+
+int rw_config_apply_flags(struct rw_proxy_config *c, const char *const *flag_keys,
+                          const char *const *values, size_t n, char *err, size_t errlen)
+{
+	bool cleared_listen = false, cleared_output = false, cleared_mode = false;
+	for (size_t i = 0; i < n; i++) {
+		char e[RW_CONF_ERR];
+		const char *k = flag_keys[i];
+		if (!strcmp(k, "listen") && !cleared_listen) {
+			c->n_listen = 0;
+			cleared_listen = true;
+		} else if (!strcmp(k, "output") && !cleared_output) {
+			c->n_outputs = 0;
+			cleared_output = true;
+		} else if ((!strcmp(k, "upstream") || !strcmp(k, "transparent") ||
+		            !strcmp(k, "tproxy")) &&
+		           !cleared_mode) {
+			c->mode = RW_UPSTREAM_NONE;
+			cleared_mode = true;
+		}
+		if (rw_config_set(c, k, values[i], e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "--%s: %s", k, e);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 void rw_config_defaults(struct rw_proxy_config *c)

@@ -81,6 +81,15 @@ int rw_config_load(const char *path, struct rw_proxy_config *c, char *err, size_
 /* Applies one key = value (file line or flag). Returns -1 with a message. */
 int rw_config_set(struct rw_proxy_config *c, const char *key, const char *value, char *err,
                   size_t errlen);
+/* Applies key = value settings given as command-line flags, in order, over
+ * what the file set. Flags win: a list given as flags (listen, output)
+ * replaces the file's list, an upstream mode given as a flag replaces the
+ * file's mode. -1 with "--KEY: message". */
+int rw_config_apply_flags(struct rw_proxy_config *c, const char *const *keys,
+                          const char *const *values, size_t n, char *err, size_t errlen);
+/* The number of v among the values of a choice key ("siem_spool_policy":
+ * RW_CONF_DROP_*, "siem_format": RW_CONF_SIEM_*), or -1. */
+int rw_config_choice(const char *key, const char *v);
 /* Checks the whole config is usable (listeners, upstream mode, outputs...). */
 int rw_config_validate(const struct rw_proxy_config *c, char *err, size_t errlen);
 /* Only the outputs (each spec with the global keys it inherits): what

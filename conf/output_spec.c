@@ -141,11 +141,7 @@ static int set_option(struct rw_output_spec *s, const char *key, const char *v, 
 				            "(64M, 1G), not '%s'",
 				            rw_show(v).s);
 			s->spool_max = n;
-		} else if (!strcmp(v, "drop-oldest")) {
-			s->spool_policy = RW_CONF_DROP_OLDEST;
-		} else if (!strcmp(v, "drop-newest")) {
-			s->spool_policy = RW_CONF_DROP_NEWEST;
-		} else {
+		} else if ((s->spool_policy = rw_config_choice("siem_spool_policy", v)) < 0) {
 			return fail(err, errlen,
 			            "spool_policy: expected drop-oldest or drop-newest, not '%s'",
 			            rw_show(v).s);
