@@ -103,4 +103,16 @@ static inline uint32_t rw_le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Lower-case hex of p[0..n), NUL-terminated, cut to fit cap (cap >= 1). */
+static inline void rw_hex(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t k = 0;
+	for (size_t i = 0; i < n && k + 2 < cap; i++) {
+		out[k++] = digits[p[i] >> 4];
+		out[k++] = digits[p[i] & 15];
+	}
+	out[k] = 0;
+}
+
 #endif

@@ -12,17 +12,6 @@
 
 #include "rw_types.h"
 
-static void hex(const unsigned char *p, size_t n, char *out, size_t cap)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t k = 0;
-	for (size_t i = 0; i < n && k + 2 < cap; i++) {
-		out[k++] = digits[p[i] >> 4];
-		out[k++] = digits[p[i] & 15];
-	}
-	out[k] = 0;
-}
-
 static void name_oneline(const X509_NAME *name, char *out, size_t cap)
 {
 	out[0] = 0;
@@ -74,7 +63,9 @@ static void sans(X509 *x, struct rw_cert *out)
 		char *dst = out->san[i];
 		if (g->type == GEN_DNS || g->type == GEN_EMAIL || g->type == GEN_URI) {
 			const ASN1_IA5STRING *s = g->d.ia5;
-			const char *pfx = g->type == GEN_DNS ? "DNS:" : g->type == GEN_EMAIL ? "email:" : "URI:";
+			const char *pfx = g->type == GEN_DNS     ? "DNS:"
+			                  : g->type == GEN_EMAIL ? "email:"
+			                                         : "URI:";
 			int len = ASN1_STRING_length(s);
 			if (len > RW_CERT_STR - 8)
 				len = RW_CERT_STR - 8;
@@ -87,12 +78,13 @@ static void sans(X509 *x, struct rw_cert *out)
 			const unsigned char *a = ASN1_STRING_get0_data(s);
 			int len = ASN1_STRING_length(s);
 			if (len == 4) {
-				snprintf(dst, RW_CERT_STR, "IP:%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+				snprintf(dst, RW_CERT_STR, "IP:%u.%u.%u.%u", a[0], a[1], a[2],
+				         a[3]);
 			} else if (len == 16) {
 				int k = snprintf(dst, RW_CERT_STR, "IP:");
 				for (int j = 0; j < 16; j += 2)
 					k += snprintf(dst + k, (size_t)(RW_CERT_STR - k), "%s%x",
-						      j ? ":" : "", a[j] << 8 | a[j + 1]);
+					              j ? ":" : "", a[j] << 8 | a[j + 1]);
 			} else {
 				snprintf(dst, RW_CERT_STR, "IP:?");
 			}
@@ -119,16 +111,16 @@ int rw_cert_parse_der(const uint8_t *der, size_t n, struct rw_cert *out)
 	out->self_signed = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0;
 
 	const ASN1_INTEGER *serial = X509_get0_serialNumber(x);
-	hex(serial->data, (size_t)serial->length, out->serial_hex, sizeof(out->serial_hex));
+	rw_hex(serial->data, (size_t)serial->length, out->serial_hex, sizeof(out->serial_hex));
 	out->not_before = asn1_time_epoch(X509_get0_notBefore(x));
 	out->not_after = asn1_time_epoch(X509_get0_notAfter(x));
 
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	if (X509_digest(x, EVP_sha1(), md, &mdlen))
-		hex(md, mdlen, out->sha1_hex, sizeof(out->sha1_hex));
+		rw_hex(md, mdlen, out->sha1_hex, sizeof(out->sha1_hex));
 	if (X509_digest(x, EVP_sha256(), md, &mdlen))
-		hex(md, mdlen, out->sha256_hex, sizeof(out->sha256_hex));
+		rw_hex(md, mdlen, out->sha256_hex, sizeof(out->sha256_hex));
 
 	EVP_PKEY *pk = X509_get0_pubkey(x);
 	if (pk) {

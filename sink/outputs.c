@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "outset.h"
+#include "rw_types.h"
 
 #define COUNTERS_PERIOD_S  300
 #define FLUSH_POLL_MS      100
@@ -73,16 +74,6 @@ struct rw_outputs {
 	atomic_bool failed;
 };
 
-static void hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 static void put_endpoint(unsigned char *p, const struct rw_endpoint *ep)
 {
 	p[0] = (unsigned char)ep->family;
@@ -110,7 +101,7 @@ static void record_id(struct rw_outputs *o, const struct rw_record *rec,
 		memcpy(o->id_key + sizeof(o->id_key) - 8, &n, 8);
 		SHA256(o->id_key, sizeof(o->id_key), r);
 	}
-	hex(r, RW_RECORD_ID_HEX / 2, out);
+	rw_hex(r, RW_RECORD_ID_HEX / 2, out, RW_RECORD_ID_HEX + 1);
 }
 
 /* ---- the output thread ------------------------------------------------------ */
