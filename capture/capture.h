@@ -16,8 +16,8 @@
 struct rw_capture_config {
 	uint16_t ports[RW_CAPTURE_MAX_PORTS]; /* server ports always analysed (default 3389) */
 	size_t n_ports;
-	bool detect_any_port;     /* also any flow whose first bytes are an X.224 CR (default on) */
-	size_t max_flows;         /* flow table bound; oldest idle flow is evicted (default 65536) */
+	bool detect_any_port; /* also any flow whose first bytes are an X.224 CR (default on) */
+	size_t max_flows;     /* flow table bound; oldest idle flow is evicted (default 65536) */
 	uint64_t idle_timeout_us; /* flow expiry without packets (default 300 s) */
 	size_t max_ooo_bytes;     /* out-of-order bytes buffered per direction (default 256 KiB) */
 	struct rw_session_config session; /* passed to every session (zero: defaults) */
@@ -46,7 +46,7 @@ void rw_capture_config_defaults(struct rw_capture_config *cfg);
 struct rw_capture *rw_capture_new(const struct rw_capture_config *cfg, rw_record_cb cb, void *arg);
 /* One packet as libpcap gives it: DLT link type, timestamp, captured bytes. */
 void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint8_t *p,
-		       size_t caplen, size_t wirelen);
+                       size_t caplen, size_t wirelen);
 /* Expire flows idle since before now_us - idle_timeout. */
 void rw_capture_expire(struct rw_capture *c, uint64_t now_us);
 /* End of input: every open flow is closed and reported (closed_by none). */
@@ -61,10 +61,10 @@ void rw_capture_free(struct rw_capture *c);
  * holds libpcap's message). Replay does not call rw_capture_finish, so that
  * several files can be replayed as one capture; the caller does. */
 int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool *truncated,
-		   char *err, size_t errlen);
+                   char *err, size_t errlen);
 /* Runs until *stop becomes true (a signal handler sets it), then calls
  * rw_capture_finish. */
 int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
-		 struct rw_capture *c, volatile int *stop, char *err, size_t errlen);
+                 struct rw_capture *c, volatile int *stop, char *err, size_t errlen);
 
 #endif

@@ -401,9 +401,9 @@ static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flo
 		}
 		struct rw_record *rec = rw_session_record(f->s);
 		rec->end_reason = why == END_EXPIRE  ? RW_END_IDLE
-				  : why == END_EVICT ? RW_END_EVICTED
-				  : why == END_CLOSE ? RW_END_CLOSED
-						     : RW_END_INPUT;
+		                  : why == END_EVICT ? RW_END_EVICTED
+		                  : why == END_CLOSE ? RW_END_CLOSED
+		                                     : RW_END_INPUT;
 		rw_session_close(f->s, ts);
 		rec->id = f->id;
 		c->st.records++;

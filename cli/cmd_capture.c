@@ -102,8 +102,9 @@ int cmd_capture(int argc, char **argv)
 	const struct rw_capture_stats *st = rw_capture_stats(c);
 	if (st->kernel_drops)
 		fprintf(stderr,
-		        "rdpwhy capture: warning: the kernel dropped %llu packets (capture too slow "
-		        "or its buffer too small): connections may be reported incompletely\n",
+		        "rdpwhy capture: warning: the kernel dropped %llu packets (capture too "
+		        "slow or its buffer too small): connections may be reported "
+		        "incompletely\n",
 		        (unsigned long long)st->kernel_drops);
 	rw_capture_free(c);
 	int written = rw_outputs_close(out);

@@ -6,17 +6,17 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: rdpwhy [--version] [--help] COMMAND [ARGS]\n"
-		   "\n"
-		   "Tells why RDP connections died: who closed, how (FIN, RST, timeout),\n"
-		   "in which phase (tcp_connect, x224, tls_handshake, nla, rdp, established),\n"
-		   "the likely cause, the evidence and the fix.\n"
-		   "\n"
-		   "commands:\n"
-		   "  replay FILE...     diagnose the RDP connections in pcap/pcapng files\n"
-		   "  capture -i IFACE   diagnose RDP connections live from an interface\n"
-		   "  proxy              relay RDP inline and diagnose every connection\n"
-		   "\n"
-		   "'rdpwhy COMMAND --help' explains each command's options.\n");
+	           "\n"
+	           "Tells why RDP connections died: who closed, how (FIN, RST, timeout),\n"
+	           "in which phase (tcp_connect, x224, tls_handshake, nla, rdp, established),\n"
+	           "the likely cause, the evidence and the fix.\n"
+	           "\n"
+	           "commands:\n"
+	           "  replay FILE...     diagnose the RDP connections in pcap/pcapng files\n"
+	           "  capture -i IFACE   diagnose RDP connections live from an interface\n"
+	           "  proxy              relay RDP inline and diagnose every connection\n"
+	           "\n"
+	           "'rdpwhy COMMAND --help' explains each command's options.\n");
 }
 
 int main(int argc, char **argv)

@@ -124,8 +124,7 @@ static void on_flush_poll(evutil_socket_t fd, short what, void *arg)
 		if (left)
 			rw_logx(o->log, LOG_WARNING,
 			        "outputs: %llu records not delivered yet; they stay spooled and "
-			        "are "
-			        "sent first on the next start",
+			        "are sent first on the next start",
 			        (unsigned long long)left);
 		event_base_loopbreak(o->base);
 		return;
@@ -364,8 +363,7 @@ struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg,
 		uint64_t salt[2] = {rw_mono_us() ^ (uint64_t)time(NULL) << 20, (uint64_t)o->pid};
 		SHA256((const unsigned char *)salt, sizeof(salt), o->id_key);
 		rw_logx(log, LOG_WARNING,
-		        "outputs: no random numbers for record ids; using time "
-		        "and pid");
+		        "outputs: no random numbers for record ids; using time and pid");
 	}
 	o->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	o->base = event_base_new();

@@ -275,7 +275,7 @@ struct rw_outset *rw_outset_reload(struct rw_outset *old, const struct rw_proxy_
 {
 	struct rw_output_spec specs[RW_CONF_MAX_OUTPUTS];
 	size_t n;
-	char err[RW_CONF_ERR];
+	char err[RW_CONF_ERR] = "out of memory";
 	struct rw_outset *s = NULL;
 	rw_outset_flush(old);
 	if (specs_of(cfg, specs, &n, err, sizeof(err)) < 0 ||
@@ -308,8 +308,7 @@ struct rw_outset *rw_outset_reload(struct rw_outset *old, const struct rw_proxy_
 			if (st.queued)
 				rw_logx(s->log, LOG_NOTICE,
 				        "output %s removed; %llu records stay in %s for when it "
-				        "comes "
-				        "back",
+				        "comes back",
 				        o->spec.target, (unsigned long long)st.queued,
 				        o->spec.spool_dir);
 		}

@@ -249,11 +249,12 @@ static void test_output(void **state)
 	set_ok("output", "tcp://siem.example.net:514  format=cef");
 	assert_string_equal(cfg.outputs[0], "tcp://siem.example.net:514  format=cef");
 	set_err("output", "syslog+tls://siem.example.net:6514",
-		"output: 'syslog+tls://siem.example.net:6514': unknown scheme (udp://, tcp:// or "
-		"tls://)");
+	        "output: 'syslog+tls://siem.example.net:6514': unknown scheme (udp://, tcp:// or "
+	        "tls://)");
 	set_ok("output", "records.json");
-	set_err("output", "", "output: empty (use - for stdout, a path, syslog, or udp://, "
-			      "tcp://, tls://HOST:PORT)");
+	set_err("output", "",
+	        "output: empty (use - for stdout, a path, syslog, or udp://, "
+	        "tcp://, tls://HOST:PORT)");
 	expect_ok("output = a\noutput = b\noutput = c\n");
 	assert_int_equal(cfg.n_outputs, 3);
 	assert_string_equal(cfg.outputs[2], "c");
@@ -1002,12 +1003,15 @@ static void test_validate(void **state)
 	/* Stream outputs need their spool, TLS its CA. */
 	expect_ok("listen = 1\ntransparent = yes\noutput = tcp://h:514\n");
 	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), -1);
-	assert_string_equal(err, "output tcp://h:514: set spool_dir= or siem_spool_dir (tcp:// and tls:// spool "
-	                         "records on disk until they are delivered)");
+	assert_string_equal(
+	        err,
+	        "output tcp://h:514: set spool_dir= or siem_spool_dir (tcp:// and tls:// spool "
+	        "records on disk until they are delivered)");
 	expect_ok("listen = 1\ntransparent = yes\noutput = tls://h:6514\nsiem_spool_dir = /s\n");
 	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), -1);
-	assert_string_equal(err, "output tls://h:6514: set ca_file= or siem_ca_file (the receiver's "
-	                         "certificate is verified against it)");
+	assert_string_equal(err,
+	                    "output tls://h:6514: set ca_file= or siem_ca_file (the receiver's "
+	                    "certificate is verified against it)");
 	expect_ok("listen = 1\ntransparent = yes\noutput = udp://h:514\noutput = syslog\n");
 	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.siem_format, RW_CONF_SIEM_JSON);
