@@ -63,8 +63,11 @@ void rw_capture_free(struct rw_capture *c);
 int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool *truncated,
                    char *err, size_t errlen);
 /* Runs until *stop becomes true (a signal handler sets it), then calls
- * rw_capture_finish. */
+ * rw_capture_finish. on_ready (may be NULL) is called once, when the kernel
+ * delivers packets to the handle (filter set): scripts and supervisors wait
+ * for that instead of guessing with a sleep. */
 int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
-                 struct rw_capture *c, volatile int *stop, char *err, size_t errlen);
+                 struct rw_capture *c, volatile int *stop, void (*on_ready)(const char *iface),
+                 char *err, size_t errlen);
 
 #endif

@@ -119,7 +119,8 @@ static int live_error(pcap_t *p, int rc, const char *iface, const char *what, ch
 }
 
 int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
-                 struct rw_capture *c, volatile int *stop, char *err, size_t errlen)
+                 struct rw_capture *c, volatile int *stop, void (*on_ready)(const char *iface),
+                 char *err, size_t errlen)
 {
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	if (errlen)
@@ -158,6 +159,8 @@ int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
 		pcap_close(p);
 		return -1;
 	}
+	if (on_ready)
+		on_ready(iface);
 	int fd = pcap_get_selectable_fd(p);
 	struct live_ctx lc = {c, pcap_datalink(p), 0};
 	uint64_t last_expire = wall_us();

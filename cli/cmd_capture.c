@@ -7,6 +7,13 @@
 
 static volatile int stop_requested;
 
+/* The line tests and supervisors wait for (README: "ready lines"). */
+static void say_ready(const char *iface)
+{
+	fprintf(stderr, "rdpwhy capture: ready: capturing on %s\n", iface);
+	fflush(stderr);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -96,7 +103,8 @@ int cmd_capture(int argc, char **argv)
 		return 1;
 	}
 	char err[512];
-	int rc = rw_pcap_live(iface, o.bpf, snaplen, promisc, c, &stop_requested, err, sizeof(err));
+	int rc = rw_pcap_live(iface, o.bpf, snaplen, promisc, c, &stop_requested, say_ready, err,
+	                      sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "rdpwhy capture: %s\n", err);
 	const struct rw_capture_stats *st = rw_capture_stats(c);

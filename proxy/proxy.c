@@ -298,6 +298,18 @@ int rw_proxy_run(struct rw_proxy *px)
 	evsignal_add(px->sig_int, NULL);
 	evsignal_add(px->sig_hup, NULL);
 	evsignal_add(px->sig_usr1, NULL);
+	/* One line that says the listeners accept and the signals are handled:
+	 * what tests and supervisors wait for instead of a sleep. */
+	char where[512] = "";
+	size_t off = 0;
+	for (size_t i = 0; i < px->n_listeners && off < sizeof(where); i++) {
+		int n = snprintf(where + off, sizeof(where) - off, "%s%s", i ? ", " : "",
+		                 px->listeners[i].where.text);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	rw_logx(&px->log, LOG_NOTICE, "ready: listening on %s", where);
 	int rc = event_base_dispatch(px->base);
 	close_listeners(px);
 	rw_conn_abort_all(px);
