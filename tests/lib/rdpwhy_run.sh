@@ -1,0 +1,59 @@
+# shellcheck shell=bash
+# rdpwhy_run.sh — one way for shell tests to run rdpwhy and judge how it ended
+# (sourced). The Python twin is tests/lib/rdpwhy_run.py; both apply the same rules:
+#   - the exit status is compared with the one the caller expects (never ignored);
+#   - stderr must hold no sanitizer report (AddressSanitizer, LeakSanitizer,
+#     UndefinedBehaviorSanitizer "runtime error:", ThreadSanitizer), which the
+#     ASan build prints at exit even when the exit status looks right.
+#
+#   rw_run WANT_RC STDOUT STDERR CMD...
+#       runs CMD (usually "$BIN" replay ...) with stdout to STDOUT and stderr to
+#       STDERR (files; /dev/null allowed for stdout only), then rw_check_end.
+#       WANT_RC is a number, a list "0|1", or "any" (for a run that is judged by
+#       its output alone; the sanitizer check still applies).
+#       Returns 0 when both hold; otherwise prints why (with the end of stderr)
+#       and returns 1.
+#   rw_check_end NAME RC WANT_RC STDERR
+#       the same judgement for a process the caller ran itself (a daemon it
+#       started in the background and waited for).
+#   rw_sanitizer_report FILE
+#       0 when FILE holds a sanitizer report (and prints its first lines).
+
+rw_sanitizer_report() {
+    [[ -f $1 ]] || return 1
+    local pat='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer|SUMMARY: (Address|Leak|UndefinedBehavior|Thread)Sanitizer'
+    grep -aqE "$pat" "$1" || return 1
+    grep -aE -m 5 "$pat" "$1" >&2
+    return 0
+}
+
+rw_rc_ok() { # RC WANT
+    local rc=$1 want=$2 w
+    [[ $want == any ]] && return 0
+    local IFS='|'
+    for w in $want; do
+        [[ $rc == "$w" ]] && return 0
+    done
+    return 1
+}
+
+rw_check_end() { # NAME RC WANT_RC STDERR
+    local name=$1 rc=$2 want=$3 errf=$4 ok=0
+    if ! rw_rc_ok "$rc" "$want"; then
+        printf 'FAIL %s: exit status %s, expected %s\n' "$name" "$rc" "$want" >&2
+        [[ -f $errf ]] && tail -n 15 "$errf" | sed 's/^/    stderr: /' >&2
+        ok=1
+    fi
+    if rw_sanitizer_report "$errf"; then
+        printf 'FAIL %s: sanitizer report on stderr (%s)\n' "$name" "$errf" >&2
+        ok=1
+    fi
+    return $ok
+}
+
+rw_run() { # WANT_RC STDOUT STDERR CMD...
+    local want=$1 out=$2 errf=$3 rc=0
+    shift 3
+    "$@" >"$out" 2>"$errf" || rc=$?
+    rw_check_end "$(basename "$1") ${2:-}" "$rc" "$want" "$errf"
+}
