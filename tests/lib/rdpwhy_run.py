@@ -6,9 +6,14 @@ must hold no sanitizer report (the ASan build prints LeakSanitizer's at exit).
     from rdpwhy_run import run, check_end, sanitizer_report
     p = run([BIN, "replay", "x.pcap"], want=0)          # CompletedProcess; raises on failure
     check_end("proxy", proc.returncode, 0, stderr_text)  # for a process run by hand
+    wait_ready(stderr_path, proc)                        # rdpwhy's ready line, bounded
+    stop(proc, "proxy", stderr_path)                     # SIGTERM, exit 0, no sanitizer report
 """
+import os
 import re
+import signal
 import subprocess
+import time
 
 SANITIZER = re.compile(
     r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer"
@@ -61,3 +66,63 @@ def run(cmd, want=0, **kw):
     p = subprocess.run(cmd, **kw)
     check_end(" ".join(str(c) for c in cmd[:3]), p.returncode, want, p.stderr)
     return p
+
+
+# rdpwhy's ready lines (stderr): the proxy's "rdpwhy[notice]: ready: listening
+# on ADDR[, ADDR]" once its listeners accept and its signals are handled, and
+# "rdpwhy capture: ready: capturing on IFACE" once the kernel delivers packets.
+READY = re.compile(r"rdpwhy\[notice\]: ready: listening on |rdpwhy capture: ready: capturing on ")
+# ASan start-up on a loaded 2-core machine: generous, but bounded.
+READY_TIMEOUT = float(os.environ.get("RW_READY_TIMEOUT", "30"))
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+def wait_line(path, pattern, proc=None, timeout=READY_TIMEOUT, what="a line"):
+    """Wait until a line of the file PATH matches PATTERN (a regex or a
+    compiled one). Raises RunFailed, with the end of the file, when PROC (a
+    Popen, optional) exits first or TIMEOUT seconds pass. Returns the text."""
+    rx = re.compile(pattern) if isinstance(pattern, str) else pattern
+    deadline = time.monotonic() + timeout
+    while True:
+        text = _read(path)
+        if rx.search(text):
+            return text
+        if proc is not None and proc.poll() is not None:
+            text = _read(path)
+            if rx.search(text):
+                return text
+            raise RunFailed("%s: the process exited (status %s) before printing /%s/ in %s:\n%s" % (
+                what, proc.returncode, rx.pattern, path, "\n".join(text.splitlines()[-15:])))
+        if time.monotonic() > deadline:
+            raise RunFailed("%s: no line /%s/ in %s after %.0f s:\n%s" % (
+                what, rx.pattern, path, timeout, "\n".join(text.splitlines()[-15:])))
+        time.sleep(0.05)
+
+
+def wait_ready(stderr_path, proc=None, timeout=READY_TIMEOUT):
+    """rdpwhy's ready line in its stderr file (see READY)."""
+    return wait_line(stderr_path, READY, proc, timeout, "rdpwhy ready line")
+
+
+def stop(proc, name, stderr_path=None, sig=signal.SIGTERM, want=0, timeout=30):
+    """Send SIG to a daemon (proxy, capture) and judge how it ended with
+    check_end: exit status WANT (0 on SIGTERM/SIGINT) and no sanitizer report
+    in the file STDERR_PATH. Kills it and raises when it does not exit within
+    TIMEOUT seconds. Returns the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        rc = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise RunFailed("%s: did not exit within %d s of signal %d" % (name, timeout, sig))
+    check_end(name, rc, want, _read(stderr_path) if stderr_path else "")
+    return rc

@@ -57,3 +57,42 @@ rw_run() { # WANT_RC STDOUT STDERR CMD...
     "$@" >"$out" 2>"$errf" || rc=$?
     rw_check_end "$(basename "$1") ${2:-}" "$rc" "$want" "$errf"
 }
+
+# Readiness: wait for a line a process prints once it is ready, never sleep
+# for it. Bounded; on failure prints why (and the end of FILE) and returns 1.
+#
+#   rw_wait_line FILE ERE PID SECONDS WHAT
+#       until a line of FILE matches ERE (grep -E); 1 when PID (if not empty)
+#       exits first or SECONDS pass. WHAT names the wait in the message.
+#   rw_wait_ready FILE PID [SECONDS]
+#       rdpwhy's ready line in its stderr FILE: the proxy's
+#       "rdpwhy[notice]: ready: listening on ADDR[, ADDR]" or capture's
+#       "rdpwhy capture: ready: capturing on IFACE". SECONDS defaults to
+#       RW_READY_TIMEOUT or 30 (ASan start-up on a loaded 2-core machine).
+#   RW_READY_RE
+#       the ERE both ready lines match.
+# shellcheck disable=SC2034 # used by the sourcing scripts
+RW_READY_RE='(rdpwhy\[notice\]: ready: listening on |rdpwhy capture: ready: capturing on )'
+
+rw_wait_line() { # FILE ERE PID SECONDS WHAT
+    local f=$1 re=$2 pid=$3 secs=$4 what=$5 i n
+    n=$((secs * 20))
+    for ((i = 0; i < n; i++)); do
+        grep -aqE -- "$re" "$f" 2>/dev/null && return 0
+        if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+            grep -aqE -- "$re" "$f" 2>/dev/null && return 0
+            printf 'FAIL: %s: the process (pid %s) exited before printing /%s/ in %s\n' \
+                "$what" "$pid" "$re" "$f" >&2
+            [[ -f $f ]] && tail -n 15 "$f" | sed 's/^/    /' >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+    printf 'FAIL: %s: no line /%s/ in %s after %s s\n' "$what" "$re" "$f" "$secs" >&2
+    [[ -f $f ]] && tail -n 15 "$f" | sed 's/^/    /' >&2
+    return 1
+}
+
+rw_wait_ready() { # FILE PID [SECONDS]
+    rw_wait_line "$1" "$RW_READY_RE" "$2" "${3:-${RW_READY_TIMEOUT:-30}}" "rdpwhy ready line"
+}
