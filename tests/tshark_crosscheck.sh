@@ -21,22 +21,28 @@
 # (requested ["rdp"], selected "rdp"); set CROSSCHECK_ALLOW_EXTRA=1 to turn
 # the other extras into notes.
 #
+# rdpwhy must exit 0 on every capture, with no sanitizer report on stderr
+# (tests/lib/rdpwhy_run.py): anything else is a failure, records or not.
+#
 # BIN may be "--tshark-only" to print what tshark sees without comparing.
-# Exit status: 0 all agree, 1 mismatch, 2 usage/tool error.
+# Exit status: 0 all agree, 1 mismatch or rdpwhy failed, 2 usage/tool error
+# (tshark missing: scripts/setup.sh --test installs it).
 set -euo pipefail
 
 if [[ $# -ne 2 ]]; then
     echo "usage: $0 BIN|--tshark-only DATA_DIR" >&2
     exit 2
 fi
-command -v tshark >/dev/null || { echo "tshark_crosscheck: tshark not found (apt-get install tshark)" >&2; exit 2; }
+command -v tshark >/dev/null || { echo "tshark_crosscheck: FAIL: tshark not found (scripts/setup.sh --test installs it)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "tshark_crosscheck: python3 not found" >&2; exit 2; }
 
-exec python3 - "$1" "$2" <<'PY'
+exec python3 - "$1" "$2" "$(cd "$(dirname "$0")/lib" && pwd)" <<'PY'
 import json, os, re, subprocess, sys
 import xml.etree.ElementTree as ET
 
-BIN, DATA = sys.argv[1], sys.argv[2]
+BIN, DATA, LIB = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, LIB)
+from rdpwhy_run import RunFailed, check_end  # noqa: E402
 TSHARK_ONLY = BIN == "--tshark-only"
 ALLOW_EXTRA = os.environ.get("CROSSCHECK_ALLOW_EXTRA") == "1"
 
@@ -178,10 +184,12 @@ def rdpwhy_records(path):
         if not isinstance(obj, dict):
             return None, "line %d of '%s' is not a JSON object" % (n, " ".join(cmd))
         recs.append(obj)
-    if p.returncode != 0 and not recs:
-        return None, "'%s' exited %d with no output: %s" % (" ".join(cmd), p.returncode, p.stderr.strip()[:500])
-    if p.returncode != 0:
-        print("  note: '%s' exited %d" % (" ".join(cmd), p.returncode))
+    # Every capture in index.tsv is a good one: rdpwhy must exit 0 on it, with
+    # no sanitizer report on stderr, whatever records it printed.
+    try:
+        check_end(" ".join(cmd), p.returncode, 0, p.stderr)
+    except RunFailed as e:
+        return None, "%s (%d records on stdout)" % (e, len(recs))
     return recs, None
 
 
