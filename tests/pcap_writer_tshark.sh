@@ -25,17 +25,20 @@
 #   3. the tls_ok rewrite shows the X.224 Connection Request, the RDP
 #      Negotiation Request and the TLS ClientHello and ServerHello.
 #
-# Exit status: 0 all good, 1 a check failed, 2 usage/tool error, 77 tshark
-# or python3 missing (ctest: SKIP_RETURN_CODE 77).
+# Exit status: 0 all good, 1 a check failed (or TEST_BIN failed, or left a
+# sanitizer report), 2 usage/tool error: tshark or python3 missing is a
+# failure, not a skip (scripts/setup.sh --test installs them).
 set -euo pipefail
+# shellcheck source=lib/rdpwhy_run.sh
+. "$(dirname "$0")/lib/rdpwhy_run.sh"
 
 usage() {
     echo "usage: $0 TEST_BIN|--samples DIR DATA_DIR" >&2
     exit 2
 }
 
-command -v tshark >/dev/null || { echo "pcap_writer_tshark: tshark not found, skipped" >&2; exit 77; }
-command -v python3 >/dev/null || { echo "pcap_writer_tshark: python3 not found, skipped" >&2; exit 77; }
+command -v tshark >/dev/null || { echo "pcap_writer_tshark: FAIL: tshark not found (scripts/setup.sh --test installs it)" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "pcap_writer_tshark: FAIL: python3 not found (scripts/setup.sh --test installs it)" >&2; exit 2; }
 
 if [[ $# -eq 3 && $1 == --samples ]]; then
     samples=$2
@@ -46,8 +49,9 @@ elif [[ $# -eq 2 ]]; then
     [[ -x $bin ]] || { echo "pcap_writer_tshark: $bin is not executable" >&2; exit 2; }
     samples=$(mktemp -d /tmp/rdpwhy-pcapw-tshark.XXXXXX)
     trap 'rm -rf -- "$samples"' EXIT
-    if ! RW_PCAPW_SAMPLE_DIR=$samples "$bin" >"$samples/test.log" 2>&1; then
-        cat "$samples/test.log" >&2
+    # Exit 0 and no sanitizer report (its stdout and stderr go to one log).
+    if ! RW_PCAPW_SAMPLE_DIR=$samples rw_run 0 "$samples/test.out" "$samples/test.log" "$bin"; then
+        cat "$samples/test.out" "$samples/test.log" >&2
         echo "pcap_writer_tshark: $bin failed" >&2
         exit 1
     fi
