@@ -1,22 +1,23 @@
-#!/bin/sh
+#!/bin/bash
 # Command-line behaviour: help, version, usage errors, unreadable and
-# truncated inputs. Each check must see the documented exit status and message.
+# truncated inputs. Each check must see the documented exit status and message,
+# and no sanitizer report on stderr (tests/lib/rdpwhy_run.sh).
 set -u
 bin=$1
 dir=$2
+# shellcheck source=lib/rdpwhy_run.sh
+. "$(dirname "$0")/lib/rdpwhy_run.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 
 expect() { # expect STATUS DESCRIPTION -- command...
-	want=$1 desc=$2
+	local want=$1 desc=$2
 	shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL $desc: exit $got, want $want"; cat "$tmp/err"; fail=1
-	else
+	if rw_run "$want" "$tmp/out" "$tmp/err" "$@"; then
 		echo "ok   $desc"
+	else
+		echo "FAIL $desc"; fail=1
 	fi
 }
 grep_out() { grep -q -- "$2" "$tmp/$1" || { echo "FAIL: '$2' not in $1"; cat "$tmp/$1"; fail=1; }; }
@@ -50,7 +51,9 @@ grep_out err "filter"
 # --expected-cert: the host's own certificate changes nothing, another one is
 # a re-originating middlebox.
 f="$dir/cert_rejected_tls12.pcap"
-sha=$("$bin" replay --format json "$f" | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["tls.server.hash.sha256"])')
+expect 0 "replay for the certificate hash" -- "$bin" replay --format json "$f"
+sha=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["tls.server.hash.sha256"])' <"$tmp/out") ||
+	{ echo "FAIL: no tls.server.hash.sha256 in the record"; fail=1; }
 expect 0 "expected cert matches" -- "$bin" replay --format json --expected-cert "$sha" "$f"
 grep_out out '"rdpwhy.cause":"certificate_rejected_by_client"'
 expect 0 "expected cert differs" -- "$bin" replay --format json --expected-cert "$(printf 'ab%.0s' $(seq 32))" "$f"
