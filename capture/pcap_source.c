@@ -107,6 +107,13 @@ static uint64_t wall_us(void)
 	return tv_us(&tv);
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * US_PER_S + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static int live_error(pcap_t *p, int rc, const char *iface, const char *what, char *err,
                       size_t errlen)
 {
@@ -198,10 +205,24 @@ int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
 		}
 	}
 	/* Packets the kernel already holds belong to the capture: read them
-	 * before reporting, or a stop right after a burst loses its end. */
+	 * before reporting, or a stop right after a burst loses its end. In
+	 * block mode the kernel hands a block over only when it is full or
+	 * when its timer (LIVE_TIMEOUT_MS) retires it, so a read right now
+	 * misses the block still open: wait for that timer (twice its period,
+	 * for slack) and read what it brings. */
+	uint64_t drain_end = mono_us() + 2ull * LIVE_TIMEOUT_MS * 1000ull;
 	for (int i = 0; status == 0 && i < 1000; i++) {
+		if (fd >= 0) {
+			uint64_t now = mono_us();
+			if (now >= drain_end)
+				break;
+			struct pollfd pfd = {.fd = fd, .events = POLLIN};
+			int pr = poll(&pfd, 1, (int)((drain_end - now + 999) / 1000));
+			if (pr == 0 || (pr < 0 && errno != EINTR))
+				break;
+		}
 		rc = pcap_dispatch(p, -1, live_packet, (u_char *)&lc);
-		if (rc <= 0)
+		if (rc < 0 || (rc == 0 && fd < 0))
 			break;
 	}
 	struct pcap_stat ps;
