@@ -204,6 +204,44 @@ int rw_json_kv_string(struct rw_json *j, const char *key, const void *p, size_t 
 	return rw_json_string(j, p, n);
 }
 
+bool rw_json_plain(const void *src, size_t n)
+{
+	const uint8_t *p = src;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = rw_utf8_seq(p + i, n - i, &cp);
+		if (len == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+int rw_json_kv_wire(struct rw_json *j, const char *key, const void *p, size_t n)
+{
+	if (rw_json_kv_string(j, key, p, n) < 0)
+		return -1;
+	if (rw_json_plain(p, n))
+		return 0;
+	static const char hex[] = "0123456789abcdef";
+	char hkey[64];
+	int kl = snprintf(hkey, sizeof(hkey), "%s_hex", key);
+	if (kl < 0 || (size_t)kl >= sizeof(hkey))
+		return fail(j);
+	struct rw_buf h = RW_BUF_INIT;
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++) {
+		char two[2] = {hex[b[i] >> 4], hex[b[i] & 0xF]};
+		if (rw_buf_append(&h, two, 2) < 0) {
+			rw_buf_free(&h);
+			return fail(j);
+		}
+	}
+	int r = rw_json_kv_string(j, hkey, h.data, h.len);
+	rw_buf_free(&h);
+	return r;
+}
+
 int rw_json_kv_cstr(struct rw_json *j, const char *key, const char *s)
 {
 	return rw_json_kv_string(j, key, s, strlen(s));
@@ -299,12 +337,6 @@ int rw_json_escape(struct rw_buf *out, const void *src, size_t n)
 			esc[0] = '\\';
 			esc[1] = (char)cp;
 			esc_len = 2;
-			if (cp == '\\') {
-				/* "\\\\": decodes to two backslashes, keeping \xhh unique. */
-				esc[2] = '\\';
-				esc[3] = '\\';
-				esc_len = 4;
-			}
 		} else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
 			static const char short_esc[0x20] = {['\b'] = 'b',
 			                                     ['\f'] = 'f',

@@ -3,21 +3,22 @@
  * Strings are (pointer, length) byte runs that may come straight off the wire:
  * they may hold NULs, control characters or bytes that are not UTF-8. The
  * output is always valid JSON in valid UTF-8, and the original bytes can be
- * recovered exactly. After ordinary JSON decoding, a string value reads:
+ * recovered. After ordinary JSON decoding, a string value reads:
  *
  *   - valid UTF-8 (strictly: no overlong forms, no surrogates, nothing above
- *     U+10FFFF) as itself;
+ *     U+10FFFF) as itself, a backslash included: a mstsc cookie
+ *     "CORP\alice" decodes to exactly that, so a SIEM search for it matches;
  *   - '"' and control characters as the usual JSON escapes: \" \n \r \t \b \f,
  *     other C0 controls, DEL and the C1 controls U+0080..U+009F as \u00xx
  *     (C1 too, so that a log viewer's terminal never receives them raw);
- *   - a backslash in the input as TWO backslashes (JSON text "\\\\");
  *   - every byte that is not part of a valid UTF-8 sequence as the four
  *     characters \xhh (lower-case hex; JSON text "\\xhh").
  *
- * So, after JSON decoding, "\\" means one input backslash and "\xhh" one raw
- * input byte, with no ambiguity. Rendering an invalid byte as \u00hh instead
- * would turn it into a valid Latin-1 character indistinguishable from a
- * genuine one.
+ * Rendering an invalid byte as \u00hh instead would turn it into a valid
+ * Latin-1 character indistinguishable from a genuine one. "\xhh" in the
+ * decoded text can also be what the input said literally: where the exact
+ * bytes matter (wire strings: cookie, routing token), rw_json_kv_wire adds a
+ * KEY_hex member with the raw bytes whenever the string was not plain.
  *
  * Errors are sticky: after an allocation failure or a misuse (a value where a
  * key is due, unbalanced end, nesting deeper than RW_JSON_MAX_DEPTH) every
@@ -70,6 +71,14 @@ int rw_json_kv_cstr(struct rw_json *j, const char *key, const char *s);
 int rw_json_kv_uint(struct rw_json *j, const char *key, uint64_t v);
 int rw_json_kv_int(struct rw_json *j, const char *key, int64_t v);
 int rw_json_kv_bool(struct rw_json *j, const char *key, bool v);
+
+/* A wire string: KEY as a string and, when it is not plain (rw_json_plain),
+ * KEY_hex with its raw bytes in lower-case hex, so nothing is lost. */
+int rw_json_kv_wire(struct rw_json *j, const char *key, const void *p, size_t n);
+/* True when p[0..n) is valid UTF-8 with no control character (C0, DEL, C1):
+ * its JSON string decodes to exactly these bytes and nothing needed escaping
+ * but '"' or '\\'. */
+bool rw_json_plain(const void *p, size_t n);
 
 /* Appends the escaped form of p[0..n) (no surrounding quotes) as described
  * above. 0 or -1 (buffer unchanged). */

@@ -340,9 +340,9 @@ static void rdp_fields(struct rw_json *j, const struct rw_record *rec)
 	};
 	if (rec->token && rec->token_len) {
 		if (rec->token_kind == RW_TOKEN_COOKIE)
-			rw_json_kv_string(j, "rdp.cookie", rec->token, rec->token_len);
+			rw_json_kv_wire(j, "rdp.cookie", rec->token, rec->token_len);
 		else if (rec->token_kind == RW_TOKEN_ROUTING)
-			rw_json_kv_string(j, "rdp.routing_token", rec->token, rec->token_len);
+			rw_json_kv_wire(j, "rdp.routing_token", rec->token, rec->token_len);
 	}
 	if (rec->cr_seen) {
 		const char *names[8];
@@ -359,6 +359,10 @@ static void rdp_fields(struct rw_json *j, const struct rw_record *rec)
 		kv_name_or_hex32(j, "rdp.selected_protocol", rw_proto_name(rec->selected_protocol),
 		                 rec->selected_protocol);
 		flag_names(j, "rdp.neg_rsp_flags", rec->neg_rsp_flags, rsp_flags);
+	} else if (rec->cc_seen && !rec->neg_failure_present) {
+		/* A Connection Confirm without RDP_NEG_RSP selects standard RDP
+		 * security (MS-RDPBCGR 2.2.1.2): the protocol is known. */
+		rw_json_kv_cstr(j, "rdp.selected_protocol", "rdp");
 	}
 	if (rec->neg_failure_present)
 		kv_name_or_hex32(j, "rdp.neg_failure", rw_neg_failure_name(rec->neg_failure_code),

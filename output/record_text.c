@@ -228,6 +228,9 @@ static void rdp_line(struct text *t, const struct rw_record *rec)
 			printf_(t, "selected %s", name);
 		else
 			printf_(t, "selected 0x%08" PRIX32, rec->selected_protocol);
+	} else if (rec->cc_seen && !rec->neg_failure_present) {
+		sep(t, &first);
+		puts_(t, "selected rdp (no RDP_NEG_RSP: standard RDP security)");
 	}
 	if (rec->neg_failure_present) {
 		const char *name = rw_neg_failure_name(rec->neg_failure_code);

@@ -1,10 +1,12 @@
 /* JSON string escaping (output/json.c), which every wire string in a record
  * goes through. Input: arbitrary bytes. Checks the json.h contract: the
  * escaped text, quoted, is a valid JSON string in valid UTF-8 without raw
- * controls, and decoding it (JSON, then "\\" -> '\' and "\xhh" -> byte)
- * gives back the input exactly. Also: rw_utf8_seq agrees with an
+ * controls, and decoding it gives back the input exactly, except that each
+ * byte outside a valid UTF-8 sequence reads "\xhh"; rw_json_kv_wire's _hex
+ * member gives the raw bytes back. Also: rw_utf8_seq agrees with an
  * independent strict decoder, and a failed escape under a limit leaves the
  * buffer as it was. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,26 +130,53 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *orig = malloc(size + 1);
 	FUZZ_CHECK(dec && orig);
 	size_t dn = json_decode(b.data + mark, esc_len, dec);
-	size_t on = 0;
-	for (size_t i = 0; i < dn;) {
-		FUZZ_CHECK(on < size);
-		if (dec[i] == '\\') {
-			FUZZ_CHECK(i + 1 < dn);
-			if (dec[i + 1] == '\\') {
-				orig[on++] = '\\';
-				i += 2;
-			} else {
-				FUZZ_CHECK(dec[i + 1] == 'x' && i + 3 < dn);
-				int hi = hexval((char)dec[i + 2]), lo = hexval((char)dec[i + 3]);
-				FUZZ_CHECK(hi >= 0 && lo >= 0);
-				orig[on++] = (uint8_t)(hi << 4 | lo);
-				i += 4;
-			}
-		} else {
-			orig[on++] = dec[i++];
+	static const char hx[] = "0123456789abcdef";
+	uint8_t *want = malloc(4 * size + 1);
+	FUZZ_CHECK(want != NULL);
+	size_t wn = 0;
+	bool plain = true;
+	for (size_t i = 0; i < size;) {
+		uint32_t cp;
+		size_t len = check_utf8(p + i, size - i, &cp);
+		if (len == 0) {
+			want[wn++] = '\\';
+			want[wn++] = 'x';
+			want[wn++] = (uint8_t)hx[p[i] >> 4];
+			want[wn++] = (uint8_t)hx[p[i] & 0xF];
+			plain = false;
+			i++;
+			continue;
 		}
+		if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+			plain = false;
+		memcpy(want + wn, p + i, len);
+		wn += len;
+		i += len;
 	}
-	FUZZ_CHECK(on == size && memcmp(orig, p, size) == 0);
+	FUZZ_CHECK(dn == wn && memcmp(dec, want, wn) == 0);
+	FUZZ_CHECK(rw_json_plain(p, size) == plain);
+	free(want);
+	/* The wire form: KEY_hex exactly when not plain, and it is the input. */
+	struct rw_buf wb = RW_BUF_INIT;
+	struct rw_json wj;
+	rw_json_init(&wj, &wb);
+	rw_json_begin_object(&wj);
+	rw_json_kv_wire(&wj, "k", p, size);
+	rw_json_end_object(&wj);
+	FUZZ_CHECK(rw_json_finish(&wj) == 0);
+	const char *hk = strstr(rw_buf_str(&wb), "\",\"k_hex\":\"");
+	FUZZ_CHECK((hk != NULL) == !plain);
+	if (hk) {
+		hk += strlen("\",\"k_hex\":\"");
+		for (size_t i = 0; i < size; i++) {
+			int hi = hexval(hk[2 * i]), lo = hexval(hk[2 * i + 1]);
+			FUZZ_CHECK(hi >= 0 && lo >= 0);
+			orig[i] = (uint8_t)(hi << 4 | lo);
+		}
+		FUZZ_CHECK(hk[2 * size] == '"' && memcmp(orig, p, size) == 0);
+	}
+	rw_buf_free(&wb);
+
 	free(dec);
 	free(orig);
 

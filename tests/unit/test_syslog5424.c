@@ -442,7 +442,9 @@ static void test_hostile_cookie(void **state)
 	assert_one_line(&b);
 	const char *msg = parse_5424(b.data, NULL, NULL);
 	assert_true(json_ok(msg));
-	assert_non_null(strstr(msg, "\"rdp.cookie\":\"a\\nb\\r\\\"q\\\"\\\\\\\\s]x|y=z\\u0001"));
+	assert_non_null(strstr(msg, "\"rdp.cookie\":\"a\\nb\\r\\\"q\\\"\\\\s]x|y=z\\u0001"));
+	/* Not plain: the raw bytes too, so nothing is lost. */
+	assert_non_null(strstr(msg, "\"rdp.cookie_hex\":\"610a620d2271225c735d787c793d7a011f7fffc328e282ac20"));
 
 	/* Structured data. */
 	rw_buf_reset(&b);

@@ -33,7 +33,7 @@ grep -iE 'mcs_recv|failed' "$LAB_CASE_DIR/xfreerdp.log" | head -n 2 >&2 || true
 grep -E 'requires TLS|Security protocol' "$LAB_WORK/xrdp/xrdp.log" | tail -n 2 >&2 || true
 lab_expect 06_sec_tls_only security_negotiation_failure \
     rdpwhy.closed_by=server 'rdpwhy.close_kind~^(rst|fin)$' rdpwhy.phase=rdp \
-    rdp.requested_protocols=rdp '!rdp.selected_protocol' \
+    rdp.requested_protocols=rdp rdp.selected_protocol=rdp \
     --note "xrdp security_layer=tls, xfreerdp /sec:rdp: CR with cookie only (no RDP_NEG_REQ, legacy standard RDP security); xrdp logs 'Server requires TLS for security, but the client did not request TLS' yet sends a bare CC (no RDP_NEG_FAILURE: nothing to answer) and right after it an MCS Disconnect Provider Ultimatum and a close (RST if the client's MCS Connect Initial arrived first, else FIN: a race). Cause: security layer refused: security_negotiation_failure."
 lab_xrdp_stop
 
