@@ -47,7 +47,12 @@ struct rw_session {
 	int last_record_dir; /* for flight counting, -1 = none */
 	bool std_rdp;        /* CC selected standard RDP security */
 	bool app_started;    /* the client sent its first TLS application record */
-	uint64_t now_us;     /* timestamp of the event being handled */
+	/* RDP phase: the current TLS record's declared length was counted at its
+	 * header, and what is left of it once the TLS layer stopped inside it
+	 * (those bytes come as opaque bytes, already counted). */
+	bool rec_counted[2];
+	uint64_t owed[2];
+	uint64_t now_us; /* timestamp of the event being handled */
 };
 
 /* Phases only move forward; a skipped one (nla without NLA) stays unreached. */
@@ -107,6 +112,16 @@ static void count_flight(struct rw_session *s, enum rw_dir dir, size_t len)
 	}
 }
 
+/* Bytes counted as they come (RDP phase, outside TLS framing), once each:
+ * the rest of a record already counted by its declared length is skipped. */
+static void count_bytes(struct rw_session *s, enum rw_dir dir, size_t n)
+{
+	size_t k = s->owed[dir] < n ? (size_t)s->owed[dir] : n;
+	s->owed[dir] -= k;
+	if (n > k)
+		count_flight(s, dir, n - k);
+}
+
 /* TLS 1.2 and earlier: both sides sent ChangeCipherSpec and a Finished. */
 static void check_tls12_done(struct rw_session *s)
 {
@@ -136,6 +151,7 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 	struct rw_record *r = &s->rec;
 	(void)version;
 	r->tls_seen[c->dir] = true;
+	s->rec_counted[c->dir] = false;
 	/* TLS before the Connection Confirm is a middlebox answering: the
 	 * connection is still in X.224 as far as RDP goes. */
 	if (s->phase < RW_PHASE_TLS_HANDSHAKE && (r->cc_seen || r->client_tls_without_x224))
@@ -148,6 +164,7 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 
 	if (s->app_started) {
 		count_flight(s, c->dir, len);
+		s->rec_counted[c->dir] = true;
 		return;
 	}
 	if (c->dir != RW_C2S || type != RW_TLS_APPDATA)
@@ -179,6 +196,7 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 	enter_phase(s,
 	            r->cc_seen && nla_protocol(r->selected_protocol) ? RW_PHASE_NLA : RW_PHASE_RDP);
 	count_flight(s, c->dir, len);
+	s->rec_counted[c->dir] = true;
 }
 
 static void on_ccs(void *arg)
@@ -468,11 +486,16 @@ static void dispatch(struct rw_session *s, enum rw_dir dir, const uint8_t *p, si
 			size_t before = s->tls[dir].consumed;
 			rw_tls_stream_feed(&s->tls[dir], p, n);
 			check_tls12_done(s);
-			/* A framing error stops the stream mid-feed: what follows is
-			 * opaque, exactly as if it had come in a later event. */
-			used = s->mode[dir] == M_TLS ? n : (size_t)(s->tls[dir].consumed - before);
-			if (used == 0 && s->mode[dir] == M_TLS)
+			/* A framing error stops the stream mid-feed, at the byte that
+			 * showed it (tls_record.c): what follows is opaque, exactly as
+			 * if it had come in a later event. */
+			if (s->mode[dir] == M_TLS) {
 				used = n;
+				break;
+			}
+			used = (size_t)(s->tls[dir].consumed - before);
+			if (s->rec_counted[dir])
+				s->owed[dir] = s->tls[dir].rec_left;
 			break;
 		}
 		default:
@@ -480,7 +503,7 @@ static void dispatch(struct rw_session *s, enum rw_dir dir, const uint8_t *p, si
 			if (s->std_rdp && s->phase < RW_PHASE_RDP)
 				enter_phase(s, RW_PHASE_RDP);
 			if (s->phase >= RW_PHASE_RDP)
-				count_flight(s, dir, n);
+				count_bytes(s, dir, n);
 			used = n;
 			break;
 		}
@@ -603,7 +626,7 @@ void rw_session_data(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, cons
 	if (s->std_rdp && s->phase < RW_PHASE_RDP)
 		enter_phase(s, RW_PHASE_RDP);
 	if (s->phase >= RW_PHASE_RDP && s->mode[dir] != M_TLS) {
-		count_flight(s, dir, n);
+		count_bytes(s, dir, n);
 		return;
 	}
 	dispatch(s, dir, p, n);
@@ -616,7 +639,7 @@ void rw_session_count(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, siz
 	data_common(s, dir, ts_us, n);
 	if (s->std_rdp && s->phase < RW_PHASE_RDP)
 		enter_phase(s, RW_PHASE_RDP);
-	count_flight(s, dir, n);
+	count_bytes(s, dir, n);
 }
 
 bool rw_session_inspecting(const struct rw_session *s)

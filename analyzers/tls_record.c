@@ -71,13 +71,17 @@ static bool fill(uint8_t *dst, size_t *have, size_t want, const uint8_t **p, siz
 	return *have == want;
 }
 
-/* Handshake bytes of one record, split into messages. */
-static int handshake_bytes(struct rw_tls_stream *t, const uint8_t *p, size_t n)
+/* Handshake bytes of one record, split into messages. Returns the bytes
+ * used: all n, or fewer when a callback stopped the stream (the bytes after
+ * the message it stopped at are not TLS as far as this layer goes, whatever
+ * the segmentation). */
+static size_t handshake_bytes(struct rw_tls_stream *t, const uint8_t *p, size_t n)
 {
+	size_t n0 = n;
 	while (n > 0) {
 		if (t->hs_hdr_have < 4) {
 			if (!fill(t->hs_hdr, &t->hs_hdr_have, 4, &p, &n))
-				return 0;
+				return n0;
 			t->hs_need = rw_be24(t->hs_hdr + 1);
 			t->hs_have = 0;
 			t->hs_oversized = t->hs_need > t->max_msg;
@@ -107,29 +111,33 @@ static int handshake_bytes(struct rw_tls_stream *t, const uint8_t *p, size_t n)
 				                 t->hs_oversized ? NULL : t->hs_buf, t->hs_need,
 				                 t->hs_oversized);
 			t->hs_hdr_have = 0;
+			if (t->failed)
+				return n0 - n;
 			/* The callback may have switched to encrypted (TLS 1.3
-			 * ServerHello): the rest of this record is opaque too. */
-			if (t->failed || t->encrypted)
-				return 0;
+			 * ServerHello): the rest of this record is opaque too, but
+			 * still this record's. */
+			if (t->encrypted)
+				return n0;
 		}
 	}
-	return 0;
+	return n0;
 }
 
-static int record_body(struct rw_tls_stream *t, const uint8_t *p, size_t k)
+/* Returns the bytes used: k, or fewer when a callback stopped the stream. */
+static size_t record_body(struct rw_tls_stream *t, const uint8_t *p, size_t k)
 {
 	switch (t->type) {
 	case RW_TLS_HANDSHAKE:
 		if (!t->encrypted)
 			return handshake_bytes(t, p, k);
-		return 0;
+		return k;
 	case RW_TLS_ALERT:
 	case RW_TLS_CCS:
 		for (size_t i = 0; i < k && t->small_have < sizeof(t->small); i++)
 			t->small[t->small_have++] = p[i];
-		return 0;
+		return k;
 	default:
-		return 0;
+		return k;
 	}
 }
 
@@ -191,15 +199,20 @@ static int feed(struct rw_tls_stream *t, const uint8_t **pp, size_t *pn)
 	}
 	while (n > 0) {
 		if (t->rec_left == 0 && t->hdr_have < 5) {
-			bool full = fill(t->hdr, &t->hdr_have, 5, &p, &n);
-			/* Judge each header byte as it comes: non-TLS bytes must show
-			 * even when fewer than five of them ever arrive. */
+			/* One header byte at a time, each judged as it comes: non-TLS
+			 * bytes show even when fewer than five of them ever arrive, and
+			 * the stream stops at the byte that shows it, so that what
+			 * follows is the caller's however the bytes were cut (taking
+			 * the rest of the header with it would drop bytes that a later
+			 * feed would have handed back). */
+			t->hdr[t->hdr_have++] = *p++;
+			n--;
 			if (t->hdr[0] < RW_TLS_CCS || t->hdr[0] > RW_TLS_HEARTBEAT)
 				OUT(fail(t, RW_E_TYPE, "unknown TLS content type"));
 			if (t->hdr_have >= 2 && t->hdr[1] != 3)
 				OUT(fail(t, RW_E_VERSION, "record version is not 3.x"));
-			if (!full)
-				OUT(0);
+			if (t->hdr_have < 5)
+				continue;
 			t->type = t->hdr[0];
 			uint16_t version = rw_be16(t->hdr + 1);
 			size_t len = rw_be16(t->hdr + 3);
@@ -230,12 +243,12 @@ static int feed(struct rw_tls_stream *t, const uint8_t **pp, size_t *pn)
 			}
 		}
 		size_t k = t->rec_left < n ? t->rec_left : n;
-		record_body(t, p, k);
-		if (t->failed)
-			OUT(RW_E_VALUE);
+		k = record_body(t, p, k);
 		t->rec_left -= k;
 		p += k;
 		n -= k;
+		if (t->failed)
+			OUT(RW_E_VALUE);
 		if (t->rec_left == 0) {
 			t->hdr_have = 0;
 			record_end(t);

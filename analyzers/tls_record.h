@@ -43,9 +43,13 @@ struct rw_tls_stream {
 	bool encrypted;    /* a CCS was seen: later handshake/alert bodies are opaque */
 	bool ccs_encrypts; /* a CCS sets `encrypted` itself (default); false: the
 	                    * ccs callback decides (TLS 1.3 compatibility CCS) */
-	uint64_t consumed; /* bytes consumed in all, up to a failure */
-	bool first;        /* nothing consumed yet (SSLv2 hello check) */
-	size_t v2_skip;    /* rest of an SSLv2 ClientHello still to skip */
+	/* Bytes consumed in all. A failure stops the stream at the byte that
+	 * showed it (a header byte) or at the end of the message whose callback
+	 * stopped it, the same byte however the stream was cut: what follows
+	 * is the caller's. */
+	uint64_t consumed;
+	bool first;     /* nothing consumed yet (SSLv2 hello check) */
+	size_t v2_skip; /* rest of an SSLv2 ClientHello still to skip */
 	uint8_t hdr[5];
 	size_t hdr_have;
 	uint8_t type;

@@ -105,8 +105,6 @@ static void check_phase(struct rw_session *s, enum rw_phase *last)
 
 struct result {
 	uint64_t hash; /* of the JSON line */
-	bool tls_framing_error[2];
-	bool std_rdp; /* the CC selected standard RDP security */
 };
 
 static void run(const uint8_t *data, size_t size, bool split, struct result *res)
@@ -219,46 +217,7 @@ static void run(const uint8_t *data, size_t size, bool split, struct result *res
 	FUZZ_CHECK(rw_session_record(s) == rec);
 	FUZZ_CHECK(rec->ts_close_us >= rec->ts_open_us);
 	res->hash = fuzz_check_record(rec, fmt | (uint32_t)now << 8);
-	for (int d = 0; d < 2; d++) {
-		res->tls_framing_error[d] = rec->tls_framing_error[d];
-	}
-	res->std_rdp =
-	        rec->cc_seen && !rec->neg_failure_present &&
-	        !(rec->selected_protocol & (RW_PROTO_SSL | RW_PROTO_HYBRID | RW_PROTO_RDSTLS |
-	                                    RW_PROTO_HYBRID_EX | RW_PROTO_RDSAAD));
 	rw_session_free(s);
-}
-
-/* Differences explained by a known open issue (see README.md). */
-static bool known_issue(const struct result *w, const struct result *s)
-{
-	if (fuzz_strict())
-		return false;
-	/* A TLS framing error in the middle of a data event: the rest of that
-	 * event is handled differently from the bytes of later events.
-	 * crashes/fuzz_session-split-after-hello-parse-error: a ClientHello or
-	 * ServerHello that does not decode makes the session stop reading that
-	 * direction (status RW_E_VALUE), but the TLS layer goes on with the
-	 * rest of the same feed, so the records after it count or not.
-	 * crashes/fuzz_session-split-count-after-tls-error: in the RDP phase,
-	 * after the TLS layer fails the rest of the feed is dropped, while the
-	 * bytes of later events are counted (rdp_bytes, the 64 KiB
-	 * "established" threshold).
-	 * crashes/fuzz_session-split-one-byte-after-tpkt: at a TPKT boundary
-	 * feed_tpkt() asks rw_tls_looks_like_record() with what the current
-	 * feed holds; with a single byte (content type 20..24) that says TLS
-	 * (and the TLS layer fails on the next byte), with two (second byte not
-	 * 3) it says not TLS and TPKT decoding fails. */
-	for (int d = 0; d < 2; d++)
-		if (w->tls_framing_error[d] || s->tls_framing_error[d])
-			return true;
-	/* crashes/fuzz_session-split-std-rdp-bytes-after-cc: after a Connection
-	 * Confirm selecting standard RDP security, the bytes that follow it in
-	 * the same data event are not counted (rdp_bytes, rdp_flights: dispatch()
-	 * drops them), those of later events are. */
-	if (w->std_rdp || s->std_rdp)
-		return true;
-	return false;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -267,7 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run(data, size, false, &whole);
 	if (size > 0 && (data[0] & 32)) {
 		run(data, size, true, &split);
-		if (split.hash != whole.hash && !known_issue(&whole, &split)) {
+		if (split.hash != whole.hash) {
 			fprintf(stderr, "the record differs when data events are split\n");
 			FUZZ_CHECK(split.hash == whole.hash);
 		}
