@@ -1,15 +1,25 @@
-#!/bin/sh
+#!/bin/bash
 # rdpwhy capture on the loopback interface: a refused connection and an RDP
 # host that answers with RDP_NEG_FAILURE (what Windows sends; xrdp never does)
 # on a non-standard port, found by its X.224 Connection Request. Needs root
 # (CAP_NET_RAW); exits 77 (skipped) without it.
+#
+# The traffic starts once capture printed its ready line ("rdpwhy capture:
+# ready: capturing on lo": the kernel delivers packets), not after a sleep; on
+# SIGINT capture reads what the kernel still holds, then must exit 0 with no
+# sanitizer report on stderr.
 set -eu
 bin=$1
+# shellcheck source=lib/rdpwhy_run.sh
+. "$(dirname "$0")/lib/rdpwhy_run.sh"
 [ "$(id -u)" -eq 0 ] || { echo "skip: live capture needs root"; exit 77; }
 tmp=$(mktemp -d)
 cap_pid=""
 cleanup() {
-	[ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null || true
+	if [ -n "$cap_pid" ]; then
+		kill "$cap_pid" 2>/dev/null || true
+		wait "$cap_pid" 2>/dev/null || true
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -27,7 +37,7 @@ host=${ports#* }
 "$bin" capture -i lo --format json -p "$closed" \
 	--filter "tcp port $closed or tcp port $host" >"$tmp/out" 2>"$tmp/err" &
 cap_pid=$!
-sleep 1.5
+rw_wait_ready "$tmp/err" "$cap_pid" || { echo "FAIL: rdpwhy capture did not get ready"; exit 1; }
 
 python3 - "$closed" "$host" <<'PY'
 import socket, struct, sys, threading
@@ -66,10 +76,11 @@ cl.close()
 t.join()
 PY
 
-sleep 0.5
 kill -INT "$cap_pid"
-wait "$cap_pid" || { echo "FAIL: rdpwhy capture exited with $?"; cat "$tmp/err"; exit 1; }
+rc=0
+wait "$cap_pid" || rc=$?
 cap_pid=""
+rw_check_end "rdpwhy capture (SIGINT)" "$rc" 0 "$tmp/err" || { echo "FAIL: rdpwhy capture"; exit 1; }
 
 python3 - "$tmp/out" "$closed" "$host" <<'PY'
 import json, sys
