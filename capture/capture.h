@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "port_tally.h"
+
 #include "../analyzers/record.h"
 #include "../analyzers/session.h"
 
@@ -36,6 +38,11 @@ struct rw_capture_stats {
 	uint64_t ignored_flows; /* detect_any_port flows whose first bytes were not a CR */
 	uint64_t nomem;         /* flows or segments dropped for lack of memory */
 	uint64_t kernel_drops;  /* live: packets the kernel dropped before we read them */
+	uint64_t tcp_packets;   /* every decoded TCP packet, analysed or not */
+	/* Where the TCP went, for "no RDP found: try --port N": server ports of
+	 * connection attempts (SYN's destination, SYN-ACK's source) and, for
+	 * flows caught mid-stream, the lower port of data packets. */
+	struct rw_port_tally syn_ports, data_ports;
 };
 
 typedef void (*rw_record_cb)(const struct rw_record *rec, void *arg);

@@ -627,6 +627,13 @@ void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint
 	}
 	if (pkt.payload_truncated)
 		c->st.truncated++;
+	c->st.tcp_packets++;
+	if ((pkt.flags & (RW_TCP_SYN | RW_TCP_ACK)) == RW_TCP_SYN)
+		rw_port_tally_add(&c->st.syn_ports, pkt.dport);
+	else if ((pkt.flags & (RW_TCP_SYN | RW_TCP_ACK)) == (RW_TCP_SYN | RW_TCP_ACK))
+		rw_port_tally_add(&c->st.syn_ports, pkt.sport);
+	else if (pkt.seg_len > 0)
+		rw_port_tally_add(&c->st.data_ports, pkt.sport < pkt.dport ? pkt.sport : pkt.dport);
 	bool listed = port_listed(c, pkt.sport) || port_listed(c, pkt.dport);
 	if (!listed && !c->cfg.detect_any_port)
 		return;

@@ -22,6 +22,50 @@ static void help(FILE *f)
 	           "siem_flush_timeout stay spooled and go first on the next run.\n");
 }
 
+/* A file with no RDP connection is a finding, not silence: say what it held
+ * and which --port to try (a mid-stream capture on another port has no
+ * Connection Request for the any-port detection to find). */
+static void say_nothing_found(const struct rw_capture_opts *o, const struct rw_capture_stats *st,
+                              const char **files, int n_files)
+{
+	char ports[128] = "";
+	size_t off = 0;
+	for (size_t i = 0; i < o->cfg.n_ports && off < sizeof(ports); i++) {
+		int n = snprintf(ports + off, sizeof(ports) - off, "%s%u", i ? "," : "",
+		                 (unsigned)o->cfg.ports[i]);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	fprintf(stderr,
+	        "rdpwhy replay: no RDP connection found in %s%s: %llu packets, %llu of them TCP%s%s\n",
+	        files[0], n_files > 1 ? " and the other files" : "",
+	        (unsigned long long)st->packets, (unsigned long long)st->tcp_packets,
+	        o->bpf ? " after the filter " : "", o->bpf ? o->bpf : "");
+	if (st->tcp_packets == 0) {
+		fprintf(stderr, "rdpwhy replay: the capture holds no TCP at all: was it taken on "
+		                "the right interface, or with a filter that excluded RDP?\n");
+		return;
+	}
+	const struct rw_port_tally *t = st->syn_ports.total ? &st->syn_ports : &st->data_ports;
+	struct rw_port_count top[5];
+	size_t n = rw_port_tally_top(t, top, 5);
+	if (n == 0)
+		return;
+	fprintf(stderr, "rdpwhy replay: busiest TCP server ports (%s): ",
+	        t == &st->syn_ports ? "connection set-up packets" : "data packets, by lower port");
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "%s%u (%llu)", i ? ", " : "", (unsigned)top[i].port,
+		        (unsigned long long)top[i].count);
+	fprintf(stderr,
+	        "\nrdpwhy replay: analysed: port%s %s, and any port whose first client bytes "
+	        "are an X.224 Connection Request%s. If RDP runs on port %u, try: rdpwhy replay "
+	        "--port %u %s\n",
+	        o->cfg.n_ports == 1 ? "" : "s", ports,
+	        o->cfg.detect_any_port ? "" : " (off: --only-ports)", (unsigned)top[0].port,
+	        (unsigned)top[0].port, files[0]);
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	struct rw_capture_opts o;
@@ -91,6 +135,8 @@ int cmd_replay(int argc, char **argv)
 		        "reported early (flow table full)\n",
 		        (unsigned long long)st->packets, (unsigned long long)st->decode_errors,
 		        (unsigned long long)st->evicted);
+	if (st->records == 0 && status == 0)
+		say_nothing_found(&o, st, files, n_files);
 	rw_capture_free(c);
 	if (rw_outputs_close(out) < 0 || fflush(stdout) != 0) {
 		fprintf(stderr, "rdpwhy replay: cannot write the output\n");
