@@ -2,7 +2,9 @@
 # openssl s_client -> rdpwhy proxy -> openssl s_server on loopback: a TLS
 # version mismatch, a cipher-suite mismatch and an expired certificate
 # rejected by a verifying client each give their cause code; a good handshake
-# gives the version and suite both peers agreed on.
+# gives the version and suite both peers agreed on. Each proxy must exit 0 on
+# SIGTERM with no sanitizer report on stderr; servers and the proxy are used
+# once their ready lines are out (s_server's ACCEPT, rdpwhy's "ready:").
 set -euo pipefail
 bin=$(readlink -f "$1")
 tmp=$(mktemp -d)
@@ -16,6 +18,8 @@ cleanup() {
 trap cleanup EXIT
 fail=0
 
+# shellcheck source=lib/rdpwhy_run.sh
+. "$(dirname "$0")/lib/rdpwhy_run.sh"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # shellcheck source=lib/rdp_peers.sh
@@ -29,54 +33,74 @@ rp_cert "$tmp" expired 127.0.0.1 IP:127.0.0.1 --ca ca --expired
 # FULL_EXPECTED is "cause phase tls.version tls.cipher".
 run_case() {
 	local name=$1 want=$2 sargs=$3 cargs=$4
-	local sport pport
+	local sport pport spid ppid infd crc=0 prc=0
 	sport=$(free_port)
 	pport=$(free_port)
+	# Ready when it printed ACCEPT (it listens): a probe connection would use
+	# its one accept. Not -quiet, which hides that line. Its stdin stays
+	# open: at EOF s_server would end the session on its own.
+	# stdin: a FIFO this shell holds open read-write (no EOF, no extra process).
+	mkfifo "$tmp/$name.stdin"
+	exec {infd}<>"$tmp/$name.stdin"
 	# shellcheck disable=SC2086
-	openssl s_server -accept "127.0.0.1:$sport" -naccept 1 -quiet $sargs \
-		</dev/null >"$tmp/$name.server" 2>&1 &
-	local spid=$!
-	pids+=("$spid")
-	"$bin" proxy --listen "127.0.0.1:$pport" --upstream "127.0.0.1:$sport" \
-		--format json --output "$tmp/$name.json" 2>"$tmp/$name.proxy" &
-	local ppid=$!
-	pids+=("$ppid")
-	for _ in $(seq 50); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1', $sport)).close()" \
-			2>/dev/null && break
-		sleep 0.1
-	done
-	# That probe used the server's one accept: start it again for the real client.
-	wait "$spid" 2>/dev/null || true
-	# shellcheck disable=SC2086
-	# stdin stays open: at EOF s_server would end the session on its own.
-	openssl s_server -accept "127.0.0.1:$sport" -naccept 1 -quiet $sargs \
-		< <(sleep 30) >"$tmp/$name.server" 2>&1 &
+	openssl s_server -accept "127.0.0.1:$sport" -naccept 1 $sargs \
+		<&"$infd" >"$tmp/$name.server" 2>&1 &
+	exec {infd}>&-
 	spid=$!
 	pids+=("$spid")
-	sleep 0.3
+	if ! rw_wait_line "$tmp/$name.server" '^ACCEPT' "$spid" 20 "openssl s_server ($name)"; then
+		echo "FAIL $name: openssl s_server did not start"
+		fail=1
+		return
+	fi
+	"$bin" proxy --listen "127.0.0.1:$pport" --upstream "127.0.0.1:$sport" \
+		--format json --output "$tmp/$name.json" 2>"$tmp/$name.proxy" &
+	ppid=$!
+	pids+=("$ppid")
+	if ! rw_wait_ready "$tmp/$name.proxy" "$ppid"; then
+		echo "FAIL $name: rdpwhy proxy did not get ready"
+		fail=1
+		return
+	fi
 	# shellcheck disable=SC2086
 	if [ "$cargs" = python ]; then
 		# A client that sends application data and then closes first, as an
 		# RDP client would (s_client's close_notify exchange races the FINs).
-		timeout 10 python3 - "$pport" "$tmp/ca.pem" >"$tmp/$name.client" 2>&1 <<'PY' || true
+		timeout 10 python3 - "$pport" "$tmp/ca.pem" >"$tmp/$name.client" 2>&1 <<'PY' || crc=$?
 import socket, ssl, sys
 ctx = ssl.create_default_context(cafile=sys.argv[2])
 ctx.maximum_version = ssl.TLSVersion.TLSv1_2
 raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
 s.sendall(b"hello rdp host\n")
-raw.shutdown(socket.SHUT_WR)
+# A FIN without close_notify. Not raw.shutdown(): wrap_socket took raw's
+# descriptor (EBADF, which the test ignored until it checked this exit status).
+s.shutdown(socket.SHUT_WR)
 print("sent, closed")
 PY
+		# This client must succeed: the handshake through the proxy works.
+		[ "$crc" -eq 0 ] || { echo "FAIL $name: the TLS client failed (exit $crc)"; fail=1; }
 	else
 		timeout 10 openssl s_client -connect "127.0.0.1:$pport" $cargs \
-			</dev/null >"$tmp/$name.client" 2>&1 || true
+			</dev/null >"$tmp/$name.client" 2>&1 || crc=$?
+		# These handshakes fail on purpose; a client that hung does not count.
+		[ "$crc" -ne 124 ] || { echo "FAIL $name: s_client timed out"; fail=1; }
 	fi
-	sleep 0.5
-	kill -TERM "$ppid" 2>/dev/null || echo "proxy $name exited early: $(tail -3 "$tmp/$name.proxy")"
-	wait "$ppid" || true
+	# The record is written once both legs are closed: wait for it (bounded;
+	# a missing record fails the check below), then stop the proxy.
+	for _ in $(seq 200); do
+		[ -s "$tmp/$name.json" ] && break
+		kill -0 "$ppid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if ! kill -TERM "$ppid" 2>/dev/null; then
+		echo "FAIL $name: the proxy exited before SIGTERM"
+		fail=1
+	fi
+	wait "$ppid" || prc=$?
+	rw_check_end "rdpwhy proxy ($name, SIGTERM)" "$prc" 0 "$tmp/$name.proxy" || fail=1
 	kill "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true # s_server, killed: its status says nothing
 	local got
 	got=$(python3 - "$tmp/$name.json" "$want" "${5:-}" <<'PY'
 import json, sys
