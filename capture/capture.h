@@ -43,6 +43,13 @@ struct rw_capture_stats {
 	 * connection attempts (SYN's destination, SYN-ACK's source) and, for
 	 * flows caught mid-stream, the lower port of data packets. */
 	struct rw_port_tally syn_ports, data_ports;
+	/* The capture clock: frames whose timestamp was far (> 60 s) from their
+	 * neighbours' and taken as at the capture clock's time (the first one's
+	 * frame number and own timestamp); confirmed jumps forward (a quiet gap
+	 * or a step: older flows are not expired for one idle_timeout after
+	 * it) and steps back. */
+	uint64_t clock_outliers, first_outlier_frame, first_outlier_ts_us;
+	uint64_t clock_jumps, clock_steps_back;
 };
 
 typedef void (*rw_record_cb)(const struct rw_record *rec, void *arg);

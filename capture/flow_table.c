@@ -83,6 +83,19 @@ struct flow {
 	struct rw_reasm rs[2]; /* rs[side]: the bytes that side sent */
 };
 
+/* A frame whose timestamp jumped far from the capture clock waits here for
+ * the next frame (or, live, the wall clock) to say whether the clock really
+ * moved or the frame alone is wrong (a capture card glitch, a clock step
+ * undone at once). */
+#define CLOCK_JUMP_US (60 * US_PER_S)
+struct held_frame {
+	bool on;
+	int dlt;
+	uint64_t ts_us, frame;
+	size_t caplen, cap;
+	uint8_t *data;
+};
+
 struct rw_capture {
 	struct rw_capture_config cfg;
 	rw_record_cb cb;
@@ -96,6 +109,11 @@ struct rw_capture {
 	uint32_t seed;
 	uint64_t next_id;
 	uint64_t now, last_expire;
+	/* After a forward jump of the capture clock, flows older than the jump
+	 * are not expired before this time: a clock step and a quiet gap look
+	 * alike, and connections spanning a step must keep one record. */
+	uint64_t expire_hold_until;
+	struct held_frame held;
 	struct rw_capture_stats st;
 };
 
@@ -521,8 +539,16 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 		side = 0;
 	}
 	f->packets[side]++;
-	if (p->ts_us > f->last_ts)
-		f->last_ts = p->ts_us;
+	/* Per-flow time never runs backwards: a frame stamped before its flow's
+	 * last one (merged interfaces, a clock stepped back) counts as at the
+	 * flow's last time, so durations and timers stay sane. */
+	struct rw_packet pm;
+	if (p->ts_us < f->last_ts) {
+		pm = *p;
+		pm.ts_us = f->last_ts;
+		p = &pm;
+	}
+	f->last_ts = p->ts_us;
 	touch(f);
 	if (f->state == FLOW_CLOSED || f->state == FLOW_IGNORED)
 		return;
@@ -606,11 +632,20 @@ static void account_decode(struct rw_capture *c, int rc)
 	}
 }
 
-void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint8_t *p,
-                       size_t caplen, size_t wirelen)
+static void process_frame(struct rw_capture *c, int dlt, uint64_t ts_us, const uint8_t *p,
+                          size_t caplen)
 {
-	c->st.packets++;
-	c->st.bytes += wirelen;
+	if (c->now && ts_us > c->now + CLOCK_JUMP_US) {
+		/* Confirmed: the clock moved on (a quiet gap or a step forward). */
+		c->st.clock_jumps++;
+		c->expire_hold_until = ts_us + c->cfg.idle_timeout_us;
+	} else if (c->now && ts_us + CLOCK_JUMP_US < c->now) {
+		/* Confirmed: the clock was set back. Restart capture time there;
+		 * flows stay monotonic on their own (flow_packet). */
+		c->st.clock_steps_back++;
+		c->now = ts_us;
+		c->last_expire = ts_us;
+	}
 	if (ts_us > c->now)
 		c->now = ts_us;
 	/* Expiry follows capture time, so a replay expires what a live capture would. */
@@ -651,6 +686,58 @@ void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint
 			return;
 	}
 	flow_packet(c, f, &pkt);
+}
+
+static bool far(uint64_t a, uint64_t b)
+{
+	return a > b + CLOCK_JUMP_US || b > a + CLOCK_JUMP_US;
+}
+
+/* Decide on the held frame: with the clock confirmed (the next frame, or the
+ * wall clock, agrees with it) it is processed as it is; otherwise it is an
+ * outlier, processed at the capture clock's time so it moves nothing. */
+static void release_held(struct rw_capture *c, bool confirmed)
+{
+	struct held_frame *h = &c->held;
+	if (!h->on)
+		return;
+	h->on = false;
+	uint64_t ts = h->ts_us;
+	if (!confirmed) {
+		if (c->st.clock_outliers++ == 0) {
+			c->st.first_outlier_frame = h->frame;
+			c->st.first_outlier_ts_us = h->ts_us;
+		}
+		ts = c->now;
+	}
+	process_frame(c, h->dlt, ts, h->data, h->caplen);
+}
+
+void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint8_t *p,
+                       size_t caplen, size_t wirelen)
+{
+	c->st.packets++;
+	c->st.bytes += wirelen;
+	if (c->held.on)
+		release_held(c, !far(ts_us, c->held.ts_us));
+	if (c->now && far(ts_us, c->now)) {
+		struct held_frame *h = &c->held;
+		if (caplen > h->cap) {
+			uint8_t *d = realloc(h->data, caplen);
+			if (!d) {
+				c->st.nomem++;
+				process_frame(c, dlt, ts_us, p, caplen);
+				return;
+			}
+			h->data = d;
+			h->cap = caplen;
+		}
+		if (caplen)
+			memcpy(h->data, p, caplen);
+		*h = (struct held_frame){true, dlt, ts_us, c->st.packets, caplen, h->cap, h->data};
+		return;
+	}
+	process_frame(c, dlt, ts_us, p, caplen);
 }
 
 /* ---- table ---------------------------------------------------------------- */
@@ -705,12 +792,19 @@ static void expire_list(struct rw_capture *c, struct lru *l, uint64_t now_us)
 
 void rw_capture_expire(struct rw_capture *c, uint64_t now_us)
 {
+	/* Live: the wall clock settles a held frame that no packet followed. */
+	if (c->held.on && now_us != c->now)
+		release_held(c, !far(now_us, c->held.ts_us));
+	if (now_us < c->expire_hold_until)
+		return;
 	expire_list(c, &c->live, now_us);
 	expire_list(c, &c->dead, now_us);
 }
 
 void rw_capture_finish(struct rw_capture *c)
 {
+	/* Nothing came after it to confirm the jump: an outlier. */
+	release_held(c, false);
 	/* Least recently active first: a deterministic order for the reports. */
 	while (c->live.head) {
 		struct flow *f = c->live.head;
@@ -735,6 +829,7 @@ void rw_capture_free(struct rw_capture *c)
 {
 	if (!c)
 		return;
+	free(c->held.data);
 	struct lru *lists[2] = {&c->live, &c->dead};
 	for (int i = 0; i < 2; i++) {
 		while (lists[i]->head) {

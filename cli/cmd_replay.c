@@ -1,5 +1,6 @@
 /* rdpwhy replay: diagnose the connections in capture files. */
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -22,6 +23,32 @@ static void help(FILE *f)
 	           "siem_flush_timeout stay spooled and go first on the next run.\n");
 }
 
+/* A clock that jumped is worth knowing: records around it rest on it. */
+static void say_clock(const struct rw_capture_stats *st)
+{
+	if (st->clock_outliers) {
+		time_t t = (time_t)(st->first_outlier_ts_us / 1000000u);
+		struct tm tm;
+		char when[32] = "?";
+		if (gmtime_r(&t, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		fprintf(stderr,
+		        "rdpwhy replay: warning: %llu frame%s stamped more than 60 s away from "
+		        "the frames around %s (first: frame %llu, %s): taken as at their "
+		        "neighbours' time, so they expired nothing\n",
+		        (unsigned long long)st->clock_outliers, st->clock_outliers == 1 ? "" : "s",
+		        st->clock_outliers == 1 ? "it" : "them",
+		        (unsigned long long)st->first_outlier_frame, when);
+	}
+	if (st->clock_steps_back)
+		fprintf(stderr,
+		        "rdpwhy replay: warning: the capture's clock went back more than 60 s %llu "
+		        "time%s (frames after it stamped earlier): connections spanning it keep "
+		        "one record, their times may be off by the step\n",
+		        (unsigned long long)st->clock_steps_back,
+		        st->clock_steps_back == 1 ? "" : "s");
+}
+
 /* A file with no RDP connection is a finding, not silence: say what it held
  * and which --port to try (a mid-stream capture on another port has no
  * Connection Request for the any-port detection to find). */
@@ -38,7 +65,8 @@ static void say_nothing_found(const struct rw_capture_opts *o, const struct rw_c
 		off += (size_t)n;
 	}
 	fprintf(stderr,
-	        "rdpwhy replay: no RDP connection found in %s%s: %llu packets, %llu of them TCP%s%s\n",
+	        "rdpwhy replay: no RDP connection found in %s%s: %llu packets, %llu of them "
+	        "TCP%s%s\n",
 	        files[0], n_files > 1 ? " and the other files" : "",
 	        (unsigned long long)st->packets, (unsigned long long)st->tcp_packets,
 	        o->bpf ? " after the filter " : "", o->bpf ? o->bpf : "");
@@ -135,6 +163,7 @@ int cmd_replay(int argc, char **argv)
 		        "reported early (flow table full)\n",
 		        (unsigned long long)st->packets, (unsigned long long)st->decode_errors,
 		        (unsigned long long)st->evicted);
+	say_clock(st);
 	if (st->records == 0 && status == 0)
 		say_nothing_found(&o, st, files, n_files);
 	rw_capture_free(c);

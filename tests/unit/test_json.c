@@ -545,7 +545,12 @@ static size_t expected_text(const uint8_t *p, size_t n, uint8_t *out)
 	size_t o = 0;
 	for (size_t i = 0; i < n;) {
 		uint8_t c = p[i];
-		size_t len = c < 0x80 ? 1 : c >= 0xF8 ? 0 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+		size_t len = c < 0x80    ? 1
+		             : c >= 0xF8 ? 0
+		             : c >= 0xF0 ? 4
+		             : c >= 0xE0 ? 3
+		             : c >= 0xC0 ? 2
+		                         : 0;
 		uint32_t cp = len <= 1 ? c : c & (0x7F >> len);
 		if (len > 1 && i + len <= n) {
 			for (size_t k = 1; k < len && len; k++) {
@@ -555,7 +560,8 @@ static size_t expected_text(const uint8_t *p, size_t n, uint8_t *out)
 					cp = cp << 6 | (p[i + k] & 0x3F);
 			}
 			static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-			if (len && (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)))
+			if (len &&
+			    (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)))
 				len = 0;
 		} else if (len > 1) {
 			len = 0;
