@@ -17,6 +17,9 @@ enum rw_step_kind {
 	STEP_TIMEOUT,
 	STEP_CONNECT_FAILED,
 	STEP_SLEEP,
+	STEP_TTL,       /* IP TTL of the direction's packets (capture): arg */
+	STEP_TCP_STATS, /* the direction's TCP statistics (capture): p points to a
+	                 * struct rw_tcp_stats, n is its size */
 	STEP_END
 };
 struct rw_step {
@@ -24,7 +27,7 @@ struct rw_step {
 	enum rw_dir dir;
 	const uint8_t *p;
 	size_t n;
-	int arg; /* RST: ttl; CONNECT_FAILED: close kind */
+	int arg; /* RST, TTL: ttl; CONNECT_FAILED: close kind */
 };
 
 /* Segmentation modes for the data steps. */
@@ -46,5 +49,45 @@ size_t rw_test_hex(const char *hex, uint8_t *out, size_t cap);
 /* Big-endian (network order) stores. */
 void rw_test_put16(uint8_t *p, uint16_t v);
 void rw_test_put32(uint8_t *p, uint32_t v);
+
+/* ---- wire builders (MS-RDPBCGR 2.2.1, RFC 1006, RFC 5246/8446) ------------ */
+
+struct rw_test_bytes {
+	uint8_t p[8192];
+	size_t n;
+};
+
+void rw_test_put(struct rw_test_bytes *b, const void *p, size_t n);
+void rw_test_put8(struct rw_test_bytes *b, unsigned v);
+void rw_test_put16be(struct rw_test_bytes *b, unsigned v);
+void rw_test_put24be(struct rw_test_bytes *b, unsigned v);
+/* TPKT + X.224 Connection Request: "Cookie: mstshash=COOKIE\r\n" unless NULL,
+ * then RDP_NEG_REQ with requestedProtocols unless requested < 0. */
+void rw_test_cr(struct rw_test_bytes *b, const char *cookie, int requested);
+/* TPKT + X.224 Connection Confirm with RDP_NEG_RSP (type 2: value = the
+ * selected protocol) or RDP_NEG_FAILURE (type 3: value = failureCode). */
+void rw_test_cc(struct rw_test_bytes *b, int type, uint32_t value);
+/* A TLS record (version 3.3) of the given content type. */
+void rw_test_record(struct rw_test_bytes *b, uint8_t type, const struct rw_test_bytes *body);
+/* One handshake message in its own record. */
+void rw_test_handshake(struct rw_test_bytes *b, uint8_t type, const struct rw_test_bytes *body);
+/* ClientHello offering TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
+ * ECDHE-RSA-AES128-GCM-SHA256 and ECDHE-RSA-AES256-GCM-SHA384 with SNI
+ * "rdp.local"; versions: supported_versions (NULL: none, legacy 1.2). */
+void rw_test_put_client_hello(struct rw_test_bytes *b, const uint16_t *versions, size_t nv);
+/* ServerHello choosing cipher; sv: supported_versions (0: none); downgrade:
+ * the TLS 1.3 DOWNGRD\1 sentinel at the end of the random. */
+void rw_test_put_server_hello(struct rw_test_bytes *b, uint16_t cipher, uint16_t sv,
+                              bool downgrade);
+/* Certificate message with one self-signed P-256 certificate (CN=rdphost),
+ * valid from_days .. to_days around the test sessions' clock (1700000000). */
+void rw_test_certificate(struct rw_test_bytes *b, long from_days, long to_days);
+void rw_test_put_server_hello_done(struct rw_test_bytes *b);
+/* ECDHE ClientKeyExchange (a 65-byte point). */
+void rw_test_client_key_exchange(struct rw_test_bytes *b);
+void rw_test_alert(struct rw_test_bytes *b, uint8_t level, uint8_t desc);
+void rw_test_ccs(struct rw_test_bytes *b);
+/* A record of len opaque (encrypted-looking) bytes. */
+void rw_test_opaque(struct rw_test_bytes *b, uint8_t type, size_t len);
 
 #endif
