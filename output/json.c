@@ -1,7 +1,10 @@
 #include "json.h"
 
+#include "rw_types.h"
+
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void rw_json_init(struct rw_json *j, struct rw_buf *out)
@@ -223,22 +226,16 @@ int rw_json_kv_wire(struct rw_json *j, const char *key, const void *p, size_t n)
 		return -1;
 	if (rw_json_plain(p, n))
 		return 0;
-	static const char hex[] = "0123456789abcdef";
 	char hkey[64];
 	int kl = snprintf(hkey, sizeof(hkey), "%s_hex", key);
 	if (kl < 0 || (size_t)kl >= sizeof(hkey))
 		return fail(j);
-	struct rw_buf h = RW_BUF_INIT;
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++) {
-		char two[2] = {hex[b[i] >> 4], hex[b[i] & 0xF]};
-		if (rw_buf_append(&h, two, 2) < 0) {
-			rw_buf_free(&h);
-			return fail(j);
-		}
-	}
-	int r = rw_json_kv_string(j, hkey, h.data, h.len);
-	rw_buf_free(&h);
+	char *h = malloc(2 * n + 1);
+	if (!h)
+		return fail(j);
+	rw_hex(p, n, h, 2 * n + 1);
+	int r = rw_json_kv_string(j, hkey, h, 2 * n);
+	free(h);
 	return r;
 }
 
