@@ -15,6 +15,7 @@
 #include "record.h"
 #include "check.h"
 #include "record_format.h"
+#include "session.h"
 
 #ifndef RDPWHY_VERSION
 #define RDPWHY_VERSION "unknown"
@@ -767,6 +768,44 @@ static void test_text_minimal_record(void **state)
 	rw_buf_free(&b);
 }
 
+/* The cause line and the fix line of every cause code, closed or not: the
+ * name padded to the 30-column field (the longest fits, so the "(" stays in
+ * one column), the close facts in the parentheses, and the cause's own
+ * remediation as the fix, the line right after. */
+static void test_text_cause_lines(void **state)
+{
+	(void)state;
+	for (int c = 0; c < RW_CAUSE_COUNT; c++) {
+		const char *name = rw_cause_name((enum rw_cause)c);
+		assert_true(strlen(name) <= 30);
+		for (int open = 0; open < 2; open++) {
+			struct rw_record r;
+			fill_minimal(&r);
+			r.verdict.cause = (enum rw_cause)c;
+			r.verdict.remediation = rw_cause_remediation((enum rw_cause)c);
+			if (open) {
+				r.connect_failed = 0;
+				r.verdict.closed_by = RW_SIDE_NONE;
+				r.verdict.close_kind = RW_CLOSE_NONE;
+				r.verdict.phase = RW_PHASE_NLA;
+			}
+			char want[512];
+			snprintf(want, sizeof(want),
+			         "\n  cause      %-30s   (%s, in %s)\n  fix        %s\n", name,
+			         open ? "not closed" : "closed by server, refused",
+			         open ? "nla" : "tcp_connect", r.verdict.remediation);
+			struct rw_buf b = RW_BUF_INIT;
+			assert_int_equal(rw_record_text(&r, &b), 0);
+			const char *nl = strchr(rw_buf_str(&b), '\n');
+			assert_non_null(nl);
+			if (strncmp(nl, want, strlen(want)) != 0)
+				fail_msg("cause %s:\n--- got\n%s--- want (after line 1)\n%s", name,
+				         rw_buf_str(&b), want + 1);
+			rw_buf_free(&b);
+		}
+	}
+}
+
 static void test_text_variants(void **state)
 {
 	(void)state;
@@ -888,6 +927,7 @@ int main(void)
 	        cmocka_unit_test(test_json_all_or_nothing),
 	        cmocka_unit_test(test_text_full_record),
 	        cmocka_unit_test(test_text_minimal_record),
+	        cmocka_unit_test(test_text_cause_lines),
 	        cmocka_unit_test(test_text_variants),
 	        cmocka_unit_test(test_text_hostile_strings),
 	        cmocka_unit_test(test_text_deceptive_unicode),
