@@ -124,6 +124,11 @@ static bool log_has(const char *needle)
 	return found;
 }
 
+/* test_blocked_output's bounds on the caller's write time (see there). */
+#define SLOW_WRITE_US   100000u
+#define MAX_SLOW_WRITES 10u
+#define MAX_WRITE_US    2000000u
+
 /* The proxy's case: the output blocks (a pipe nobody reads); writing
  * records stays fast, the queue fills, then records are dropped — counted
  * and logged — and once the pipe is read again every record that was not
@@ -141,22 +146,32 @@ static void test_blocked_output(void **state)
 	struct rw_outputs *o = open_outputs(specs, 1, false, false);
 	struct rw_record rec;
 	struct rw_outputs_stats st = {0};
-	uint64_t worst = 0, n = 0;
+	uint64_t worst = 0, n = 0, slow = 0;
 	for (; n < 400000 && st.dropped < 100; n++) {
 		fill(&rec, (uint16_t)n);
 		uint64_t t = now_us();
 		rw_outputs_write(o, &rec);
 		t = now_us() - t;
 		worst = t > worst ? t : worst;
+		slow += t > SLOW_WRITE_US;
 		if (n % 1000 == 0)
 			rw_outputs_stats(o, &st);
 	}
 	rw_outputs_stats(o, &st);
 	assert_true(st.dropped >= 100);
 	assert_int_equal(st.records, n);
-	/* A blocked output costs the caller nothing: no call waited on it. */
-	if (worst > 200000)
-		fail_msg("a write took %llu us with the output blocked", (unsigned long long)worst);
+	/* A blocked output costs the caller nothing: no call waited on it. A write
+	 * takes microseconds; on a loaded machine (parallel ASan tests on two
+	 * cores, a CI VM's steal time) the thread can still be descheduled in the
+	 * middle of one for a few hundred ms, so one slow sample proves nothing.
+	 * A write that waits on the output is slow every time the queue is full
+	 * (at least the 100 dropped records here: a timed wait for room, however
+	 * short), or stuck for good (this FIFO is never read: the test hangs
+	 * until ctest's timeout). Hence: a handful of slow writes at most, and
+	 * none as long as the seconds a real wait for the output would take. */
+	if (slow > MAX_SLOW_WRITES || worst > MAX_WRITE_US)
+		fail_msg("%llu writes over %u us, the longest %llu us, with the output blocked",
+		         (unsigned long long)slow, SLOW_WRITE_US, (unsigned long long)worst);
 	assert_true(log_has("the output queue is full"));
 	rw_outputs_log_counters(o);
 	assert_true(log_has("waiting in the output queue"));
