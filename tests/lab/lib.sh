@@ -12,9 +12,20 @@
 #   lab_xrdp_start ssl_protocols=TLSv1.2 tls_ciphers=ECDHE-RSA-CHACHA20-POLY1305
 #   lab_begin 03_cipher_mismatch                # rdpwhy on the gateway + tcpdump on the client
 #   lab_xfreerdp 10 /sec:tls /cert:ignore /tls-ciphers:ECDHE-RSA-AES128-GCM-SHA256
-#   lab_expect 03_cipher_mismatch tls_cipher_mismatch tls.alert.description=handshake_failure \
+#   lab_client_expect 143 ERRCONNECT_TLS_CONNECT_FAILED        # the fault happened...
+#   lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'no shared cipher'
+#   lab_expect 03_cipher_mismatch tls_cipher_mismatch \        # ...then judge rdpwhy
+#       rdpwhy.closed_by=client rdpwhy.close_kind=fin rdpwhy.phase=tls_handshake \
+#       tls.alert.from=server tls.alert.description=handshake_failure \
 #       --note "xrdp TLSv1.2 CHACHA20 only, xfreerdp AES128-GCM only"
-#   lab_finish                                  # exit status: 0 = every lab_expect passed
+#   lab_finish                                  # exit status: 0 = every check passed
+#
+# Where expectations come from: the scenario states them, reasoned from how it
+# is built (cause, closed_by, close_kind and phase, inline and capture, plus the
+# protocol facts). tests/lib/wire_facts.py (tshark, nothing of rdpwhy) checks
+# that the stated capture close and alert are what the packets show; rdpwhy is
+# then compared with the statement. Nothing here copies rdpwhy's answer into an
+# expectation, and tests/data/lab/index.tsv is written from the statements.
 #
 # Topology (made by lab_init; names carry the scenario's pid, R = 100 + pid % 100):
 #
@@ -45,7 +56,7 @@
 #                             $LAB_WORK/NAME.log; if PORT is not empty, wait until it listens
 #                             there (die otherwise). Its pid is ${LAB_PID[NAME]}.
 #   lab_daemon_stop NAME [SIGNAL=TERM] [SECONDS=3]  SIGNAL, then SIGKILL after SECONDS; reaps
-#                             it. No-op if not running.
+#                             it; its exit status in ${LAB_RC[NAME]}. No-op if not running.
 #   lab_cert NAME [--cn CN] [--san SAN] [--expired] [--ca]
 #                             writes $LAB_CERTS/NAME.pem, NAME.key (RSA 2048) and NAME.sha256
 #                             (SHA-256 of the DER certificate, lower-case hex, no colons).
@@ -74,14 +85,28 @@
 #   lab_rdpwhy_start [ARGS...] rdpwhy proxy --listen 0.0.0.0:13389 --transparent --format json
 #                             --output $LAB_CASE_DIR/records.json --set connect_timeout=3s
 #                             --set tls_timeout=5s --set grace=3s -v ARGS... in the gateway ns
-#                             (ARGS come last, so they override), plus the REDIRECT rule.
-#                             Daemon name: rdpwhy; its log: $LAB_CASE_DIR/rdpwhy.log.
+#                             (ARGS come last, so they override), plus the REDIRECT rule;
+#                             returns once its log says "ready: listening on" (dies if it never
+#                             does). Daemon name: rdpwhy; its log: $LAB_CASE_DIR/rdpwhy.log.
 #   lab_rdpwhy_stop            SIGTERM: rdpwhy gives connections still open `grace` (3 s) to end,
 #                             then closes them itself (their records then say closed_by proxy:
 #                             let the client finish first, see lab_wait_records); waits up to
-#                             8 s; removes the REDIRECT rule.
+#                             8 s; removes the REDIRECT rule. lab_fail unless it exited 0 with
+#                             no sanitizer report in its log (rw_check_end, tests/lib/rdpwhy_run.sh).
 #   lab_wait_records N [SECONDS=10]  wait until rdpwhy has written N records (1 = timed out).
 #   lab_fail MSG              count a failed check (other than lab_expect's) without stopping.
+#
+#   Did the fault happen? Each scenario checks it from the real programs before lab_expect,
+#   with these (each failed check is a lab_fail; the case is still judged):
+#   lab_client_expect RC [ERE...]   xfreerdp's exit status is RC (a|b allowed; FreeRDP 2's
+#                             XF_EXIT_*: 0 ok, 132 auth, 133 nego, 143 TLS connect, 147
+#                             transport) and its log has every ERE.
+#   lab_log_expect WHAT FILE ERE...  every ERE is in FILE's lines written since lab_begin (waits
+#                             up to 3 s); lab_log_absent WHAT FILE ERE...: none is.
+#   lab_ipt_expect NS TABLE CHAIN ERE MIN WHAT   the first rule of CHAIN whose `iptables -nvx -L`
+#                             line matches ERE counted at least MIN packets (lab_ipt_packets
+#                             NS TABLE CHAIN ERE prints the counter).
+#   lab_cert_expect NAME expired|valid   $LAB_CERTS/NAME.pem is expired / in date now.
 #   lab_capture_start          tcpdump -i c0 -s 0 'tcp port 3389' in the client ns →
 #                             $LAB_CASE_DIR/client.pcap. Daemon name: tcpdump.
 #   lab_capture_stop
@@ -94,8 +119,9 @@
 #                             $LAB_WORK/NAME). rdpwhy re-originates the connection, so on the
 #                             path the client is the gateway (its address, an ephemeral port):
 #                             the case's only inline record is paired with the path's only
-#                             connection (its source.port is set to that port in the copy given
-#                             to lab_expect; lab.client.port keeps the client's).
+#                             connection (found by wire_facts.py --list; its source.port is set
+#                             to that port in the copy given to lab_expect; lab.client.port keeps
+#                             the client's).
 #   lab_begin CASE [RDPWHY_ARGS...]  start a case: $LAB_CASE=CASE, $LAB_CASE_DIR (made),
 #                             rdpwhy (lab_rdpwhy_start RDPWHY_ARGS) and the capture.
 #   lab_end                   end the case: 0.5 s for the last packets, stop the capture and
@@ -110,25 +136,39 @@
 #                             in $LAB_CLIENT_RC (124 = timed out) and $LAB_CASE_DIR/xfreerdp.rc;
 #                             output in $LAB_CASE_DIR/xfreerdp.log.
 #   lab_expect NAME CAUSE [EXPECTATION...] [--conn N|last] [--note TEXT]
-#                             asserts one connection twice: from `rdpwhy replay` of the client
-#                             capture (connection N in capture order, default 1) and from the
-#                             proxy's record with the same client port. CAUSE is the cause for
-#                             both, or INLINE_CAUSE/CAPTURE_CAUSE when they differ by design;
-#                             each may list alternatives a|b when a race on the wire decides
-#                             (say why in the scenario).
+#                             the scenario's statement about one connection (connection N of
+#                             the client capture in capture order, default 1), checked against
+#                             the wire, then against rdpwhy twice: `rdpwhy replay` of the client
+#                             capture and the proxy's record with the same client port.
+#                             CAUSE is the cause for both, or INLINE_CAUSE/CAPTURE_CAUSE when
+#                             they differ by design. The statement must give rdpwhy.closed_by,
+#                             rdpwhy.close_kind and rdpwhy.phase with '=' for both sides
+#                             (unprefixed, or inline: and capture:), or lab_expect refuses
+#                             (lab_fail "the scenario does not state ..."). Those four may list
+#                             alternatives a|b where a race on the wire decides (say which race
+#                             and why in the scenario); the capture record must then name the
+#                             one its packets show.
 #                             EXPECTATION: FIELD=VALUE (exact; lists compare as "a,b"; numbers
 #                             and booleans as JSON spells them), FIELD~REGEX (re.search), or
 #                             "!FIELD" (absent); each may be prefixed with inline: or capture:
 #                             to check one side only (e.g. capture:rdpwhy.closed_by=client).
-#                             Prints a table row (inline and capture: closed_by, close_kind,
-#                             phase, cause), appends it to $LAB_RESULTS (TSV) when set, writes the
-#                             connection alone to $LAB_CASE_DIR/NAME.pcap and checks that its
-#                             replay gives the same capture verdict. With LAB_UPDATE=1 it copies
-#                             that file to tests/data/lab/NAME.pcap and puts its line (file,
-#                             capture cause, closed_by, close_kind, phase, description = "lab
-#                             SCENARIO: NOTE; inline: ...") into tests/data/lab/index.tsv (the
-#                             format of tests/replay_golden.sh). A failed expectation does not
-#                             stop the script: it is counted, and lab_finish fails.
+#                             The wire (tests/lib/wire_facts.py on the trimmed capture) must agree
+#                             with the capture side's closed_by/close_kind, phase, a named
+#                             tls.alert.description (+ tls.alert.from) or "!tls.alert.description",
+#                             rdp.requested_protocols and rdp.selected_protocol.
+#                             Every rdpwhy replay must exit 0 with no sanitizer report (rw_run).
+#                             Prints a table row (rdpwhy's inline and capture: closed_by,
+#                             close_kind, phase, cause), appends it to $LAB_RESULTS (TSV) when set,
+#                             writes the connection alone to $LAB_CASE_DIR/NAME.pcap (wire facts
+#                             in NAME.wire.json) and checks that its replay gives the same capture
+#                             verdict. With LAB_UPDATE=1, once every check passed, it copies that
+#                             file to tests/data/lab/NAME.pcap and puts its line into
+#                             tests/data/lab/index.tsv (the format of tests/replay_golden.sh) from
+#                             the statement: the capture side's cause, closed_by, close_kind,
+#                             phase (where the statement allows two, the one on this capture's
+#                             wire), description "lab SCENARIO: NOTE; inline (stated): ...".
+#                             A failed expectation does not stop the script: it is counted, and
+#                             lab_finish fails.
 #   lab_record_field SIDE FIELD   after lab_expect: the value of FIELD in the last checked
 #                             inline or capture record (SIDE = inline|capture), as lab_expect
 #                             formats it ("" when absent).
@@ -136,19 +176,26 @@
 #
 # Environment: RDPWHY (binary), LAB_UPDATE=1 (rewrite tests/data/lab), LAB_KEEP=1 (keep
 # $LAB_WORK; it is also kept when a check fails), LAB_RESULTS (TSV file run.sh collects),
-# LAB_SKIP_APT=1 (never run apt-get).
+# LAB_SKIP_APT=1 (never run apt-get). tshark (the wire oracle) is a required tool.
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_REPO=$(cd "$LAB_DIR/../.." && pwd)
 # certificates, xrdp.ini, Xvfb: rp_cert, rp_ca, rp_xrdp_ini, rp_xvfb_start
 # shellcheck source=../lib/rdp_peers.sh
 . "$LAB_DIR/../lib/rdp_peers.sh"
+# rw_run / rw_check_end: every rdpwhy run's exit status and stderr (no sanitizer report)
+# shellcheck source=../lib/rdpwhy_run.sh
+. "$LAB_DIR/../lib/rdpwhy_run.sh"
+LAB_EXPECT_PY=$LAB_DIR/expect.py
+LAB_WIRE_FACTS=$(cd "$LAB_DIR/../lib" && pwd)/wire_facts.py
 LAB_DATA=$LAB_REPO/tests/data/lab
 LAB_RDPWHY_PORT=13389
 LAB_USER=rdpwhy
 LAB_PASS=rdpwhy-test-pw
 LAB_DEAD_PORT=5959 # in the host ns; nothing listens there
 declare -gA LAB_PID=()
+declare -gA LAB_RC=()
+declare -gA LAB_LOG_OFF=()
 LAB_FAILS=0
 LAB_CHECKS=0
 LAB_CASE=
@@ -225,7 +272,9 @@ lab_daemon_stop() { # NAME [SIGNAL] [SECONDS]
             kill -KILL "$pid" 2>/dev/null || true
         fi
     fi
-    wait "$pid" 2>/dev/null || true
+    local rc=0
+    wait "$pid" 2>/dev/null || rc=$?
+    LAB_RC[$name]=$rc
     unset "LAB_PID[$name]"
 }
 
@@ -294,14 +343,13 @@ lab_init() { # SCENARIO
     exec 8>&2
     trap lab_cleanup EXIT
     trap 'exit 130' INT TERM HUP
-    lab_need ip:iproute2 iptables:iptables tcpdump:tcpdump python3:python3 openssl:openssl \
+    lab_need ip:iproute2 iptables:iptables tcpdump:tcpdump python3:python3 openssl:openssl tshark:tshark \
         xrdp:xrdp xfreerdp:freerdp2-x11 Xvfb:xvfb xauth:xauth haproxy:haproxy timeout:coreutils
     lab_find_rdpwhy
     LAB_WORK=$(mktemp -d "/tmp/rdpwhy-lab-$LAB_SCENARIO.XXXXXX")
     chmod 755 "$LAB_WORK"
     LAB_CERTS=$LAB_WORK/certs
     mkdir -p "$LAB_CERTS"
-    lab_write_expect_py >"$LAB_WORK/expect.py"
     lab_topology
 }
 
@@ -428,9 +476,19 @@ CFG
 lab_rdpwhy_start() { # [ARGS...]
     [[ -n $LAB_CASE_DIR ]] || lab_die "lab_rdpwhy_start outside a case (use lab_begin)"
     lab_ipt "$LAB_NS_GW" nat PREROUTING -i gc -p tcp --dport 3389 -j REDIRECT --to-ports "$LAB_RDPWHY_PORT"
-    lab_daemon rdpwhy "$LAB_NS_GW" "$LAB_RDPWHY_PORT" "$RDPWHY" proxy --listen "0.0.0.0:$LAB_RDPWHY_PORT" \
+    lab_daemon rdpwhy "$LAB_NS_GW" "" "$RDPWHY" proxy --listen "0.0.0.0:$LAB_RDPWHY_PORT" \
         --transparent --format json --output "$LAB_CASE_DIR/records.json" \
         --set connect_timeout=3s --set tls_timeout=5s --set grace=3s -v "$@"
+    # The proxy says when its listeners accept (and its signals are handled):
+    # wait for that line (20 s: an ASan build on a loaded machine starts slowly).
+    local i
+    for ((i = 0; i < 400; i++)); do
+        grep -aq 'ready: listening on' "$LAB_WORK/rdpwhy.log" 2>/dev/null && return 0
+        kill -0 "${LAB_PID[rdpwhy]}" 2>/dev/null || break
+        sleep 0.05
+    done
+    tail -n 20 "$LAB_WORK/rdpwhy.log" >&2 || true
+    lab_die "rdpwhy proxy did not log 'ready: listening on' (log: $LAB_WORK/rdpwhy.log)"
 }
 lab_rdpwhy_stop() {
     [[ -n ${LAB_PID[rdpwhy]:-} ]] || return 0
@@ -438,6 +496,9 @@ lab_rdpwhy_stop() {
     lab_ns "$LAB_NS_GW" iptables -w -t nat -D PREROUTING -i gc -p tcp --dport 3389 -j REDIRECT \
         --to-ports "$LAB_RDPWHY_PORT" 2>/dev/null || true
     cp "$LAB_WORK/rdpwhy.log" "$LAB_CASE_DIR/rdpwhy.log" 2>/dev/null || true
+    # SIGTERM is a clean stop: exit status 0, no sanitizer report in its log (stderr).
+    rw_check_end "rdpwhy proxy (case ${LAB_CASE:-?})" "${LAB_RC[rdpwhy]}" 0 "$LAB_CASE_DIR/rdpwhy.log" ||
+        lab_fail "the rdpwhy proxy of case ${LAB_CASE:-?} did not end cleanly on SIGTERM (exit status ${LAB_RC[rdpwhy]}; log $LAB_CASE_DIR/rdpwhy.log)"
 }
 
 lab_wait_records() { # N [SECONDS]
@@ -493,8 +554,12 @@ lab_path_expect() { # NAME CAUSE [EXPECTATION...] [--note TEXT]
     lab_daemon_stop pathcap INT 3
     mkdir -p "$d"
     cp "$src/path.pcap" "$d/client.pcap"
-    port=$("$RDPWHY" replay --format json "$d/client.pcap" 2>/dev/null |
-        python3 -c 'import json, sys; r = [json.loads(l) for l in sys.stdin if l.strip()]; print(r[0]["source.port"] if len(r) == 1 else "")')
+    # The path's one connection (the gateway's port), from the packets alone.
+    local conns
+    conns=$(python3 "$LAB_WIRE_FACTS" --list "$d/client.pcap") || lab_fail "$name: wire_facts.py --list $d/client.pcap failed"
+    port=
+    [[ $(grep -c . <<<"$conns") == 1 ]] && port=$(awk '{ print $3 }' <<<"$conns")
+    [[ -n $port ]] || lab_fail "$name: the path capture holds $(grep -c . <<<"$conns") TCP connections, not 1"
     python3 - "$src/records.json" "$port" >"$d/records.json" <<'PY'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -514,6 +579,7 @@ lab_begin() { # CASE [RDPWHY_ARGS...]
     LAB_CASE_DIR=$LAB_WORK/$LAB_CASE
     mkdir -p "$LAB_CASE_DIR"
     LAB_CASE_T0=$(date +%s.%N)
+    lab_log_mark
     lab_rdpwhy_start "$@"
     lab_capture_start
     LAB_CASE_OPEN=1
@@ -526,6 +592,111 @@ lab_end() {
     lab_capture_stop
     lab_rdpwhy_stop
     LAB_CASE_OPEN=0
+}
+
+# ---------------------------------------------------------------- did the fault happen?
+# A scenario checks that its fault really happened, from the real programs' own
+# logs, exit statuses and counters, BEFORE it judges rdpwhy (lab_expect). A check
+# that fails is counted with lab_fail (the case is still judged).
+
+# lab_log_mark: remember how long every log in $LAB_WORK is (lab_begin calls it),
+# so that lab_log_expect reads only what was written during the case.
+lab_log_mark() {
+    local f
+    LAB_LOG_OFF=()
+    for f in "$LAB_WORK"/*.log "$LAB_WORK"/xrdp/xrdp.log; do
+        [[ -f $f ]] && LAB_LOG_OFF[$f]=$(stat -c %s "$f")
+    done
+    return 0
+}
+lab_log_since() { # FILE: what FILE got since lab_log_mark (all of it if it was rewritten)
+    local f=$1 off=${LAB_LOG_OFF[$1]:-0}
+    [[ -f $f ]] || return 0
+    (($(stat -c %s "$f") >= off)) || off=0
+    tail -c "+$((off + 1))" "$f"
+}
+# lab_log_expect WHAT FILE ERE...: every ERE appears in FILE's lines of this
+# case (waits up to 3 s for a daemon to write them); prints the matching lines.
+lab_log_expect() {
+    local what=$1 f=$2 re i ok
+    shift 2
+    for re in "$@"; do
+        ok=0
+        for ((i = 0; i < 30; i++)); do
+            lab_log_since "$f" | grep -aqE -- "$re" && { ok=1; break; }
+            sleep 0.1
+        done
+        LAB_CHECKS=$((LAB_CHECKS + 1))
+        if ((ok)); then
+            lab_log "fault check ok: $what: $(lab_log_since "$f" | grep -aE -m 1 -- "$re" | cut -c 1-200)"
+        else
+            lab_fail "$LAB_CASE: $what has no line matching /$re/ (${f#"$LAB_WORK"/})"
+        fi
+    done
+}
+# lab_log_absent WHAT FILE ERE...: no ERE appears in FILE's lines of this case.
+lab_log_absent() {
+    local what=$1 f=$2 re
+    shift 2
+    for re in "$@"; do
+        LAB_CHECKS=$((LAB_CHECKS + 1))
+        if lab_log_since "$f" | grep -aqE -- "$re"; then
+            lab_fail "$LAB_CASE: $what has a line matching /$re/, it should not: $(lab_log_since "$f" | grep -aE -m 1 -- "$re" | cut -c 1-200)"
+        else
+            lab_log "fault check ok: $what: no /$re/"
+        fi
+    done
+}
+# lab_client_expect RC ERE...: xfreerdp's exit status (FreeRDP 2's XF_EXIT_*
+# codes: 0 success, 131 CONN_FAILED, 132 AUTH_FAILURE, 133 NEGO_FAILURE, 143
+# TLS_CONNECT_FAILED, 147 CONNECT_TRANSPORT_FAILED; 124 = killed by lab_xfreerdp's
+# timeout) is RC (a list a|b allowed), and its log has every ERE.
+lab_client_expect() {
+    local want=$1
+    shift
+    LAB_CHECKS=$((LAB_CHECKS + 1))
+    if rw_rc_ok "$LAB_CLIENT_RC" "$want"; then
+        lab_log "fault check ok: xfreerdp exit status $LAB_CLIENT_RC"
+    else
+        lab_fail "$LAB_CASE: xfreerdp exit status $LAB_CLIENT_RC, expected $want; its errors: $(grep -aE 'ERROR|WARN' "$LAB_CASE_DIR/xfreerdp.log" | grep -v DEBUG | tail -n 4 | cut -c 1-160 | tr '\n' ' ')"
+    fi
+    (($#)) || return 0
+    local re
+    for re in "$@"; do
+        LAB_CHECKS=$((LAB_CHECKS + 1))
+        if grep -aqE -- "$re" "$LAB_CASE_DIR/xfreerdp.log"; then
+            lab_log "fault check ok: xfreerdp: $(grep -aE -m 1 -- "$re" "$LAB_CASE_DIR/xfreerdp.log" | cut -c 1-200)"
+        else
+            lab_fail "$LAB_CASE: xfreerdp's log has no line matching /$re/ ($LAB_CASE_DIR/xfreerdp.log)"
+        fi
+    done
+}
+# lab_ipt_packets NS TABLE CHAIN ERE: the packet counter of the first rule of
+# CHAIN whose `iptables -nvx -L` line matches ERE (empty when none does).
+lab_ipt_packets() {
+    lab_ns "$1" iptables -w -t "$2" -nvx -L "$3" | awk -v re="$4" 'NR > 2 && $0 ~ re { print $1; exit }'
+}
+# lab_ipt_expect NS TABLE CHAIN ERE MIN WHAT: that rule counted at least MIN packets.
+lab_ipt_expect() {
+    local n
+    n=$(lab_ipt_packets "$1" "$2" "$3" "$4")
+    LAB_CHECKS=$((LAB_CHECKS + 1))
+    if [[ -n $n ]] && ((n >= $5)); then
+        lab_log "fault check ok: $6: $n packet(s) (iptables -t $2 $3 /$4/)"
+    else
+        lab_fail "$LAB_CASE: $6: ${n:-no such rule} packet(s) counted by iptables -t $2 $3 /$4/, expected at least $5"
+    fi
+}
+# lab_cert_expect NAME expired|valid: the certificate file is what the scenario needs.
+lab_cert_expect() {
+    LAB_CHECKS=$((LAB_CHECKS + 1))
+    local now=valid
+    openssl x509 -checkend 0 -noout -in "$LAB_CERTS/$1.pem" >/dev/null 2>&1 || now=expired
+    if [[ $now == "$2" ]]; then
+        lab_log "fault check ok: certificate $1 is $2 ($(openssl x509 -noout -enddate -in "$LAB_CERTS/$1.pem"))"
+    else
+        lab_fail "$LAB_CASE: certificate $1 is $now, the scenario needs it $2"
+    fi
 }
 
 # ---------------------------------------------------------------- client
@@ -569,7 +740,7 @@ lab_xfreerdp() { # SECONDS [ARGS...]
 
 # ---------------------------------------------------------------- verdicts
 lab_expect() { # NAME CAUSE [EXPECTATION...] [--conn N|last] [--note TEXT]
-    local name=$1 cause=$2 conn=1 note="" a
+    local name=$1 cause=$2 conn=1 note=""
     shift 2
     local exps=()
     while (($#)); do
@@ -579,30 +750,54 @@ lab_expect() { # NAME CAUSE [EXPECTATION...] [--conn N|last] [--note TEXT]
         *) exps+=("$1"); shift ;;
         esac
     done
-    lab_end
     local d=${LAB_CASE_DIR:?lab_expect outside a case}
     LAB_CHECKS=$((LAB_CHECKS + 1))
     LAB_LAST_VERDICT=$d/$name.verdict.json
-    "$RDPWHY" replay --format json "$d/client.pcap" >"$d/replay.json" 2>"$d/replay.err" ||
-        lab_log "rdpwhy replay of $d/client.pcap exited non-zero: $(head -c 300 "$d/replay.err")"
-    local out ok=0
-    out=$(python3 "$LAB_WORK/expect.py" check "$name" "$cause" "$conn" "$d/records.json" "$d/replay.json" \
-        "$d/$name.verdict.json" "${exps[@]}") || ok=1
-    printf '%s\n' "$out" >&2
-    # Trim the capture to that connection and check its replay gives the same verdict.
-    local cip cport
-    cip=$(python3 "$LAB_WORK/expect.py" get "$d/$name.verdict.json" capture source.ip)
-    cport=$(python3 "$LAB_WORK/expect.py" get "$d/$name.verdict.json" capture source.port)
-    if [[ -n $cport ]]; then
+    rm -f "$LAB_LAST_VERDICT"
+    # The scenario states the whole verdict, for both sides, or nothing is judged.
+    local why
+    if ! why=$(python3 "$LAB_EXPECT_PY" statement "$name" "$cause" "${exps[@]}"); then
+        lab_end
+        lab_fail "$why"
+        return 0
+    fi
+    lab_end
+    local ok=0 cip cport conns nconn
+    # The connection: the N-th of the client capture, from the packets alone.
+    conns=$(python3 "$LAB_WIRE_FACTS" --list "$d/client.pcap" 2>"$d/wire.err") ||
+        { lab_log "wire_facts.py --list failed: $(head -c 300 "$d/wire.err")"; ok=1; }
+    nconn=$(grep -c . <<<"$conns")
+    if [[ $conn == last ]]; then
+        read -r _ cip cport _ <<<"$(tail -n 1 <<<"$conns")"
+    else
+        read -r _ cip cport _ <<<"$(sed -n "${conn}p" <<<"$conns")"
+    fi
+    if [[ -z ${cport:-} ]]; then
+        lab_log "$name: no connection $conn in the client capture ($nconn connection(s))"
+        ok=1
+    else
         tcpdump -Z root -r "$d/client.pcap" -w "$d/$name.pcap" "tcp and host $cip and port $cport" 2>/dev/null ||
             { lab_log "cannot trim the capture"; ok=1; }
-        "$RDPWHY" replay --format json "$d/$name.pcap" >"$d/$name.replay.json" 2>/dev/null || true
-        python3 "$LAB_WORK/expect.py" same "$d/$name.verdict.json" "$d/$name.replay.json" >&2 || ok=1
-    else
-        ok=1
+        python3 "$LAB_WIRE_FACTS" "$d/$name.pcap" >"$d/$name.wire.json" 2>"$d/wire.err" ||
+            { lab_log "wire_facts.py $d/$name.pcap failed: $(head -c 300 "$d/wire.err")"; ok=1; }
+    fi
+    # rdpwhy's verdict from the capture: exit 0, no sanitizer report.
+    rw_run 0 "$d/replay.json" "$d/replay.err" "$RDPWHY" replay --format json "$d/client.pcap" ||
+        { lab_log "$name: rdpwhy replay of $d/client.pcap did not end cleanly"; ok=1; }
+    if ((ok == 0)); then
+        local out
+        out=$(python3 "$LAB_EXPECT_PY" check "$name" "$cause" "$d/records.json" "$d/replay.json" \
+            "$d/$name.wire.json" "$cport" "$LAB_LAST_VERDICT" "${exps[@]}") || ok=1
+        printf '%s\n' "$out" >&2
+        # The trimmed capture (what goes to tests/data/lab) replays to the same verdict.
+        if rw_run 0 "$d/$name.replay.json" "$d/$name.replay.err" "$RDPWHY" replay --format json "$d/$name.pcap"; then
+            python3 "$LAB_EXPECT_PY" same "$LAB_LAST_VERDICT" "$d/$name.replay.json" >&2 || ok=1
+        else
+            ok=1
+        fi
     fi
     local row
-    row=$(python3 "$LAB_WORK/expect.py" row "$d/$name.verdict.json" "$LAB_SCENARIO" "$name" "$([[ $ok == 0 ]] && echo ok || echo FAIL)")
+    row=$(python3 "$LAB_EXPECT_PY" row "$LAB_LAST_VERDICT" "$LAB_SCENARIO" "$name" "$([[ $ok == 0 ]] && echo ok || echo FAIL)")
     printf '%s\n' "$row" | awk -F'\t' '{ printf "%-28s inline: %-7s %-8s %-14s %-32s | capture: %-7s %-8s %-14s %-32s %s\n", $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }' >&2
     [[ -z ${LAB_RESULTS:-} ]] || printf '%s\n' "$row" >>"$LAB_RESULTS"
     if ((ok)); then
@@ -613,8 +808,8 @@ lab_expect() { # NAME CAUSE [EXPECTATION...] [--conn N|last] [--note TEXT]
     if [[ -n ${LAB_UPDATE:-} ]]; then
         mkdir -p "$LAB_DATA"
         install -m 644 "$d/$name.pcap" "$LAB_DATA/$name.pcap"
-        python3 "$LAB_WORK/expect.py" index "$LAB_DATA/index.tsv" "$d/$name.verdict.json" "$name.pcap" \
-            "$LAB_SCENARIO" "$note" || lab_log "cannot update $LAB_DATA/index.tsv"
+        python3 "$LAB_EXPECT_PY" index "$LAB_DATA/index.tsv" "$LAB_LAST_VERDICT" "$name.pcap" \
+            "$LAB_SCENARIO" "$note" || lab_fail "$name: cannot update $LAB_DATA/index.tsv"
         lab_log "$name: wrote $LAB_DATA/$name.pcap ($(stat -c %s "$LAB_DATA/$name.pcap") bytes) and its index line"
     fi
     return 0
@@ -622,7 +817,7 @@ lab_expect() { # NAME CAUSE [EXPECTATION...] [--conn N|last] [--note TEXT]
 
 lab_record_field() { # SIDE FIELD
     [[ -n $LAB_LAST_VERDICT && -f $LAB_LAST_VERDICT ]] || return 0
-    python3 "$LAB_WORK/expect.py" get "$LAB_LAST_VERDICT" "$1" "$2"
+    python3 "$LAB_EXPECT_PY" get "$LAB_LAST_VERDICT" "$1" "$2"
 }
 
 lab_finish() {
@@ -636,162 +831,4 @@ lab_finish() {
     ((LAB_CHECKS)) || lab_die "no lab_expect was run"
     lab_log "passed: $LAB_CHECKS check(s) in ${t}s"
     exit 0
-}
-
-# The record logic of lab_expect (python3), written to $LAB_WORK/expect.py by lab_init.
-lab_write_expect_py() {
-    cat <<'PY'
-import json, os, re, sys
-
-KEYS = ("rdpwhy.closed_by", "rdpwhy.close_kind", "rdpwhy.phase", "rdpwhy.cause")
-
-def load_lines(f):
-    out = []
-    try:
-        for l in open(f):
-            l = l.strip()
-            if l:
-                out.append(json.loads(l))
-    except OSError:
-        pass
-    return out
-
-def fmt(v):
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list):
-        return ",".join(fmt(x) for x in v)
-    if isinstance(v, dict):
-        return json.dumps(v, sort_keys=True)
-    return str(v)
-
-def get(r, k):
-    if r is None:
-        return None
-    if k in r:
-        return r[k]
-    # dotted access into nested objects (rdpwhy.timeline.x)
-    cur = r
-    parts = k.split(".")
-    for i in range(len(parts)):
-        head = ".".join(parts[: i + 1])
-        if isinstance(cur, dict) and head in cur:
-            rest = ".".join(parts[i + 1:])
-            return cur[head] if not rest else get(cur[head], rest)
-    return None
-
-def check(name, cause, conn, recf, repf, outf, exps):
-    recs, reps = load_lines(recf), load_lines(repf)
-    lines, fails = [], []
-    def expect(cond, msg):
-        lines.append("  %s %s: %s" % ("ok  " if cond else "FAIL", name, msg))
-        if not cond:
-            fails.append(msg)
-    want_in, _, want_cap = cause.partition("/")
-    want_cap = want_cap or want_in
-    cap = None
-    if not reps:
-        expect(False, "rdpwhy replay of the client capture gives at least one record (got none)")
-    else:
-        idx = len(reps) - 1 if conn == "last" else int(conn) - 1
-        expect(0 <= idx < len(reps), "connection %s of %d in the capture" % (conn, len(reps)))
-        if 0 <= idx < len(reps):
-            cap = reps[idx]
-    inl = None
-    if cap is not None:
-        port = cap.get("source.port")
-        m = [r for r in recs if r.get("source.port") == port]
-        expect(len(m) == 1, "exactly one inline record for client port %s (of %d records)" % (port, len(recs)))
-        inl = m[0] if m else None
-    expect(inl is not None and inl.get("rdpwhy.cause") in want_in.split("|"),
-           "inline rdpwhy.cause == %s (got %s)" % (want_in, fmt(get(inl, "rdpwhy.cause"))))
-    expect(cap is not None and cap.get("rdpwhy.cause") in want_cap.split("|"),
-           "capture rdpwhy.cause == %s (got %s)" % (want_cap, fmt(get(cap, "rdpwhy.cause"))))
-    for e in exps:
-        sides = ("inline", "capture")
-        for s in sides:
-            if e.startswith(s + ":"):
-                sides, e = (s,), e[len(s) + 1:]
-                break
-        for s in sides:
-            r = inl if s == "inline" else cap
-            if e.startswith("!"):
-                k = e[1:]
-                expect(r is not None and get(r, k) is None, "%s %s absent (got %s)" % (s, k, fmt(get(r, k))))
-                continue
-            m = re.match(r"^([^=~]+)([=~])(.*)$", e, re.S)
-            if not m:
-                expect(False, "bad expectation %r" % e)
-                continue
-            k, op, v = m.groups()
-            got = get(r, k)
-            if op == "=":
-                expect(r is not None and got is not None and fmt(got) == v, "%s %s == %s (got %s)" % (s, k, v, fmt(got) if got is not None else "<absent>"))
-            else:
-                expect(r is not None and got is not None and re.search(v, fmt(got)) is not None,
-                       "%s %s ~ /%s/ (got %s)" % (s, k, v, fmt(got) if got is not None else "<absent>"))
-    json.dump({"name": name, "inline": inl, "capture": cap, "fails": fails,
-               "want_inline": want_in, "want_capture": want_cap}, open(outf, "w"), indent=1)
-    print("\n".join(lines))
-    return 1 if fails else 0
-
-def main():
-    cmd = sys.argv[1]
-    if cmd == "check":
-        name, cause, conn, recf, repf, outf = sys.argv[2:8]
-        return check(name, cause, conn, recf, repf, outf, sys.argv[8:])
-    if cmd == "get":
-        v = json.load(open(sys.argv[2]))
-        print(fmt(get(v.get(sys.argv[3]), sys.argv[4])))
-        return 0
-    if cmd == "same":
-        v = json.load(open(sys.argv[2]))
-        reps = load_lines(sys.argv[3])
-        cap = v.get("capture") or {}
-        if len(reps) != 1:
-            print("  FAIL %s: the trimmed capture replays to %d records, not 1" % (v["name"], len(reps)))
-            return 1
-        a = [fmt(cap.get(k)) for k in KEYS]
-        b = [fmt(reps[0].get(k)) for k in KEYS]
-        ok = a == b
-        print("  %s %s: trimmed capture replays to the same verdict (%s)" % ("ok  " if ok else "FAIL", v["name"], " ".join(b)))
-        return 0 if ok else 1
-    if cmd == "row":
-        v = json.load(open(sys.argv[2]))
-        scen, name, status = sys.argv[3:6]
-        cols = [scen, name]
-        for side in ("inline", "capture"):
-            r = v.get(side) or {}
-            cols += [fmt(r.get(k)) or "-" for k in KEYS]
-        cols.append(status)
-        print("\t".join(cols))
-        return 0
-    if cmd == "index":
-        idxf, vf, fname, scen, note = sys.argv[2:7]
-        v = json.load(open(vf))
-        cap, inl = v.get("capture") or {}, v.get("inline") or {}
-        desc = "lab %s: %s; inline record: %s" % (scen, note or "(no note)",
-               " ".join(fmt(inl.get(k)) for k in KEYS))
-        desc = desc.replace("\t", " ").replace("\n", " ")
-        line = "\t".join([fname] + [fmt(cap.get(k)) for k in ("rdpwhy.cause", "rdpwhy.closed_by", "rdpwhy.close_kind", "rdpwhy.phase")] + [desc])
-        import fcntl
-        fd = os.open(idxf, os.O_RDWR | os.O_CREAT, 0o644)
-        with os.fdopen(fd, "r+") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            rows = [l.rstrip("\n") for l in f if l.strip()]
-            head = "file\tcause\tclosed_by\tclose_kind\tphase\tdescription"
-            rows = [r for r in rows if r != head and r.split("\t", 1)[0] != fname]
-            rows.append(line)
-            rows.sort(key=lambda r: r.split("\t", 1)[0])
-            f.seek(0)
-            f.truncate()
-            f.write(head + "\n" + "".join(r + "\n" for r in rows))
-        return 0
-    print("expect.py: unknown command %s" % cmd, file=sys.stderr)
-    return 2
-
-sys.exit(main())
-PY
 }

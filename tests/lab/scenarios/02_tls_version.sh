@@ -6,6 +6,12 @@
 # the ClientHello with a cleartext fatal alert 70 protocol_version and no
 # ServerHello. Expect tls_protocol_version_mismatch, alert from the server,
 # phase tls_handshake, inline and from the capture.
+# closed_by client, close_kind fin: after its alert the host does not close
+# at once (xrdp goes on to send a cleartext MCS Disconnect Provider Ultimatum);
+# FreeRDP's TLS connect fails on the alert and it closes with FIN first, which
+# the proxy sees first on its client leg as well.
+# The fault, checked first: xrdp's OpenSSL logs "unsupported protocol";
+# xfreerdp exits 143 (XF_EXIT_TLS_CONNECT_FAILED) with ERRCONNECT_TLS_CONNECT_FAILED.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -14,8 +20,11 @@ lab_init 02_tls_version
 lab_xrdp_start security_layer=tls ssl_protocols=TLSv1.3
 lab_begin 02_tls_version
 lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only +enforce-tlsv1_2
+lab_client_expect 143 ERRCONNECT_TLS_CONNECT_FAILED
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'SSL: error:[0-9A-F]+:SSL routines::unsupported protocol'
 lab_expect 02_tls_version tls_protocol_version_mismatch \
-    rdpwhy.phase=tls_handshake rdp.selected_protocol=ssl \
+    rdpwhy.closed_by=client rdpwhy.close_kind=fin rdpwhy.phase=tls_handshake \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl \
     tls.alert.from=server tls.alert.description=protocol_version tls.established=false \
     --note "xrdp ssl_protocols=TLSv1.3 only, xfreerdp /sec:tls +enforce-tlsv1_2 (ClientHello up to TLS 1.2); the host answers with a cleartext fatal alert 70 protocol_version, no ServerHello"
 lab_finish

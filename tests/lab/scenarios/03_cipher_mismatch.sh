@@ -6,7 +6,10 @@
 # 1.2 list has only that suite; TLS 1.3 suites are offered too, but the host
 # does not speak 1.3). The host answers the ClientHello with a cleartext fatal
 # alert 40 handshake_failure and no ServerHello. Expect tls_cipher_mismatch,
-# inline and from the capture.
+# inline and from the capture; closed_by client, close_kind fin (the host
+# waits after its alert, FreeRDP closes first: as in 02), phase tls_handshake.
+# The fault, checked first: xrdp's OpenSSL logs "no shared cipher"; xfreerdp
+# exits 143 (XF_EXIT_TLS_CONNECT_FAILED) with ERRCONNECT_TLS_CONNECT_FAILED.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -15,8 +18,11 @@ lab_init 03_cipher_mismatch
 lab_xrdp_start security_layer=tls ssl_protocols=TLSv1.2 tls_ciphers=ECDHE-RSA-CHACHA20-POLY1305
 lab_begin 03_cipher_mismatch
 lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only /tls-ciphers:ECDHE-RSA-AES128-GCM-SHA256
+lab_client_expect 143 ERRCONNECT_TLS_CONNECT_FAILED
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'SSL: error:[0-9A-F]+:SSL routines::no shared cipher'
 lab_expect 03_cipher_mismatch tls_cipher_mismatch \
-    rdpwhy.phase=tls_handshake rdp.selected_protocol=ssl \
+    rdpwhy.closed_by=client rdpwhy.close_kind=fin rdpwhy.phase=tls_handshake \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl \
     tls.alert.from=server tls.alert.description=handshake_failure tls.established=false \
     --note "xrdp ssl_protocols=TLSv1.2 tls_ciphers=ECDHE-RSA-CHACHA20-POLY1305, xfreerdp /sec:tls /tls-ciphers:ECDHE-RSA-AES128-GCM-SHA256; the host answers the ClientHello with a cleartext fatal alert 40 handshake_failure, no ServerHello"
 lab_finish

@@ -10,7 +10,18 @@
 #      nothing trusted (what an admin who let a self-signed cert lapse sees).
 # FreeRDP checks the certificate after the TLS handshake and closes with an
 # encrypted alert and FIN; notAfter is years before the capture time. Expect
-# certificate_expired, inline and from the capture.
+# certificate_expired, inline and from the capture, closed_by client,
+# close_kind fin (the client gives up; xrdp, waiting for the MCS Connect
+# Initial, only answers after the client's FIN), phase tls_handshake (no
+# application data after the handshake). No cleartext alert: FreeRDP's
+# alert is encrypted (after ChangeCipherSpec).
+# The fault, checked first: the certificate file is expired (openssl x509
+# -checkend); xfreerdp exits 143 (XF_EXIT_TLS_CONNECT_FAILED) after
+# "certificate not trusted, aborting": a) its verification names the expiry
+# ("certificate has expired (10)"), b) OpenSSL stops at the first problem of
+# a self-signed certificate ("self-signed certificate (18)"; the expiry is the
+# certificate's own fact); xrdp selected SSL and lost the client before the
+# MCS Connect Initial.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -21,9 +32,13 @@ lab_xrdp_start security_layer=tls ssl_protocols=TLSv1.2 \
     certificate="$LAB_CERTS/expired.pem" key_file="$LAB_CERTS/expired.key"
 lab_begin 04_cert_expired
 lab_xfreerdp 15 SSL_CERT_FILE="$LAB_CERTS/ca.pem" /sec:tls /cert:deny +auth-only
-grep -iE 'expired|verif|certificate' "$LAB_CASE_DIR/xfreerdp.log" | head -n 5 >&2 || true
+lab_cert_expect expired expired
+lab_client_expect 143 "Certificate verification failure 'certificate has expired \\(10\\)'" \
+    'certificate not trusted, aborting' ERRCONNECT_TLS_CONNECT_FAILED
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'selected \[SSL\]' 'Connect-Initial failed'
 lab_expect 04_cert_expired certificate_expired \
-    rdpwhy.phase=tls_handshake rdpwhy.closed_by=client tls.version=1.2 \
+    rdpwhy.closed_by=client rdpwhy.close_kind=fin rdpwhy.phase=tls_handshake \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.version=1.2 tls.alert.from=client tls.alert.description=encrypted \
     tls.server.x509.not_after=2021-01-01T00:00:00Z tls.server.x509.issuer.common_name="rdpwhy lab CA" \
     tls.server.hash.sha256="$(tr a-f A-F <"$LAB_CERTS/expired.sha256")" \
     --note "xrdp ssl_protocols=TLSv1.2 with a certificate signed by a CA the client trusts (SSL_CERT_FILE) but expired (notAfter 2021-01-01); xfreerdp /sec:tls /cert:deny, empty HOME; full TLS 1.2 handshake, certificate in cleartext, then the client's encrypted alert and FIN"
@@ -34,8 +49,13 @@ lab_xrdp_start security_layer=tls ssl_protocols=TLSv1.2 \
     certificate="$LAB_CERTS/expired_ss.pem" key_file="$LAB_CERTS/expired_ss.key"
 lab_begin 04_cert_expired_selfsigned
 lab_xfreerdp 15 /sec:tls /cert:deny +auth-only
+lab_cert_expect expired_ss expired
+lab_client_expect 143 "Certificate verification failure 'self-signed certificate \\(18\\)'" \
+    'certificate not trusted, aborting' ERRCONNECT_TLS_CONNECT_FAILED
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'selected \[SSL\]' 'Connect-Initial failed'
 lab_expect 04_cert_expired_selfsigned certificate_expired \
-    rdpwhy.phase=tls_handshake rdpwhy.closed_by=client tls.version=1.2 \
+    rdpwhy.closed_by=client rdpwhy.close_kind=fin rdpwhy.phase=tls_handshake \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.version=1.2 tls.alert.from=client tls.alert.description=encrypted \
     tls.server.x509.not_after=2021-01-01T00:00:00Z rdpwhy.tls.cert_self_signed=true \
     --note "xrdp ssl_protocols=TLSv1.2 with an expired self-signed certificate (notAfter 2021-01-01); xfreerdp /sec:tls /cert:deny, empty HOME, nothing trusted; the client's encrypted alert and FIN follow the handshake"
 lab_finish

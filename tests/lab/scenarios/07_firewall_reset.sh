@@ -28,8 +28,13 @@
 #     is where the injection shows: the host's packets arrive there with TTL 63
 #     (one router, the middlebox, between host and gm), the forged RST with TTL
 #     64 (sent by the middlebox itself) -> reset_injected.
+# closed_by server, close_kind rst, phase tls_handshake everywhere: the RST is
+# the first close on every leg and the wire holds the ClientHello.
 # The path capture: lab_path_capture_start / lab_path_expect (lib.sh), a second
 # capture of the same case on another interface, asserted with lab_expect.
+# The fault, checked first: the REJECT rule's packet counter (iptables -nvx)
+# counted the ClientHello; xrdp selected SSL and never completed TLS (it got
+# no ClientHello); xfreerdp exits 143 (XF_EXIT_TLS_CONNECT_FAILED).
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -45,10 +50,13 @@ lab_ipt "$LAB_NS_MB" filter FORWARD -p tcp --dport 3389 -m length --length 100:6
 lab_begin 07_fw_reset
 lab_path_capture_start "$LAB_NS_GW" "$LAB_IF_GW_M"
 lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
-grep -E 'ERRCONNECT|reset|BIO' "$LAB_CASE_DIR/xfreerdp.log" | head -n 3 >&2 || true
+lab_ipt_expect "$LAB_NS_MB" filter FORWARD 'REJECT .*reject-with tcp-reset' 1 "the middlebox's REJECT of the ClientHello"
+lab_client_expect 143 ERRCONNECT_TLS_CONNECT_FAILED
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'selected \[SSL\]'
+lab_log_absent xrdp "$LAB_WORK/xrdp/xrdp.log" 'TLS connection established'
 lab_expect 07_fw_reset tls_rejected_without_alert \
     rdpwhy.closed_by=server rdpwhy.close_kind=rst rdpwhy.phase=tls_handshake \
-    rdp.selected_protocol=ssl tls.established=false !tls.alert.description \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=false !tls.alert.description \
     --note "xrdp security_layer=tls; the middlebox rejects the ClientHello with iptables REJECT --reject-with tcp-reset (string match 16 03 01); capture on the client's veth: the RST there is rdpwhy's own (the gateway re-originates the connection), same TTL 64 as every packet from the host side, so no injection is visible: ClientHello then server RST, no ServerHello, no alert"
 lab_path_expect 07_fw_reset_path tls_rejected_without_alert/reset_injected \
     rdpwhy.closed_by=server rdpwhy.close_kind=rst rdpwhy.phase=tls_handshake \
