@@ -76,26 +76,37 @@ READY = re.compile(r"rdpwhy\[notice\]: ready: listening on |rdpwhy capture: read
 READY_TIMEOUT = float(os.environ.get("RW_READY_TIMEOUT", "30"))
 
 
-def _read(path):
+def _read(path, offset=0):
     try:
         with open(path, "rb") as f:
+            f.seek(offset)
             return f.read().decode("utf-8", "replace")
     except FileNotFoundError:
         return ""
 
 
-def wait_line(path, pattern, proc=None, timeout=READY_TIMEOUT, what="a line"):
-    """Wait until a line of the file PATH matches PATTERN (a regex or a
-    compiled one). Raises RunFailed, with the end of the file, when PROC (a
-    Popen, optional) exits first or TIMEOUT seconds pass. Returns the text."""
+def file_size(path):
+    """The size of PATH (0 when missing): an offset for wait_line/wait_ready
+    on a log file that a restarted process appends to."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def wait_line(path, pattern, proc=None, timeout=READY_TIMEOUT, what="a line", offset=0):
+    """Wait until a line of the file PATH (from byte OFFSET on) matches
+    PATTERN (a regex or a compiled one). Raises RunFailed, with the end of
+    the file, when PROC (a Popen, optional) exits first or TIMEOUT seconds
+    pass. Returns the text."""
     rx = re.compile(pattern) if isinstance(pattern, str) else pattern
     deadline = time.monotonic() + timeout
     while True:
-        text = _read(path)
+        text = _read(path, offset)
         if rx.search(text):
             return text
         if proc is not None and proc.poll() is not None:
-            text = _read(path)
+            text = _read(path, offset)
             if rx.search(text):
                 return text
             raise RunFailed("%s: the process exited (status %s) before printing /%s/ in %s:\n%s" % (
@@ -106,9 +117,9 @@ def wait_line(path, pattern, proc=None, timeout=READY_TIMEOUT, what="a line"):
         time.sleep(0.05)
 
 
-def wait_ready(stderr_path, proc=None, timeout=READY_TIMEOUT):
-    """rdpwhy's ready line in its stderr file (see READY)."""
-    return wait_line(stderr_path, READY, proc, timeout, "rdpwhy ready line")
+def wait_ready(stderr_path, proc=None, timeout=READY_TIMEOUT, offset=0):
+    """rdpwhy's ready line in its stderr file (see READY), after OFFSET."""
+    return wait_line(stderr_path, READY, proc, timeout, "rdpwhy ready line", offset)
 
 
 def stop(proc, name, stderr_path=None, sig=signal.SIGTERM, want=0, timeout=30):

@@ -59,7 +59,9 @@ def as_text(raw, fmt):
     """What the cookie RAW (bytes) decodes to in format FMT ("json", "rfc5424"
     or "cef"; see syslog5424.h, README): a backslash doubled, a control byte or
     invalid UTF-8 as \\xhh, a valid € as itself; except that JSON keeps every
-    control byte (JSON escapes them itself) and CEF newline and CR (as \\n, \\r)."""
+    control byte (JSON escapes them itself) and CEF newline and CR (as \\n, \\r),
+    and that in JSON a backslash stays one backslash (mstsc's DOMAIN\\user
+    cookie as users search for it; rdp.cookie_hex has the raw bytes)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     out = []
@@ -71,7 +73,7 @@ def as_text(raw, fmt):
             continue
         c = raw[i]
         if c == 0x5C:
-            out.append("\\\\")
+            out.append("\\" if fmt == "json" else "\\\\")
         elif (fmt == "cef" and c in (10, 13)) or (fmt == "json" and (c < 0x20 or c == 0x7F)):
             out.append(chr(c))
         elif c < 0x20 or c == 0x7F or c >= 0x80:
