@@ -56,6 +56,12 @@ const char *rw_phase_name(enum rw_phase p)
 	return NAME_OR(t, p, "tcp_connect");
 }
 
+const char *rw_confidence_name(enum rw_confidence c)
+{
+	static const char *const t[] = {"high", "medium", "low"};
+	return NAME_OR(t, c, "low");
+}
+
 const char *rw_cause_name(enum rw_cause c)
 {
 	static const char *const t[] = {

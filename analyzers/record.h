@@ -42,6 +42,8 @@ struct rw_tcp_stats {
 	uint64_t gap_bytes;
 };
 
+#define RW_MAX_ALTERNATIVES 4
+
 struct rw_verdict {
 	enum rw_cause cause;
 	enum rw_side closed_by;
@@ -50,6 +52,12 @@ struct rw_verdict {
 	size_t n_evidence;
 	char evidence[RW_MAX_EVIDENCE][RW_EVIDENCE_LEN];
 	const char *remediation;
+	enum rw_confidence confidence;
+	/* Other causes the same wire fits, most likely first, and what would
+	 * tell them apart (one line; NULL when there are none). */
+	size_t n_alternatives;
+	enum rw_cause alternatives[RW_MAX_ALTERNATIVES];
+	const char *tell_apart;
 };
 
 /* Why the front end stopped following the connection. */

@@ -61,6 +61,15 @@ enum rw_cause {
 	RW_CAUSE_COUNT
 };
 
+/* How sure the verdict is: high when the wire names the cause itself (an
+ * alert, RDP_NEG_FAILURE, a refused SYN), medium when it is inferred from a
+ * pattern that one other cause could also leave, low when several fit and
+ * only another vantage point or the host's logs can tell. */
+enum rw_confidence {
+	RW_CONFIDENCE_HIGH = 0,
+	RW_CONFIDENCE_MEDIUM,
+	RW_CONFIDENCE_LOW,
+};
 /* Parser results: >= 0 is the number of bytes consumed; < 0 one of these. */
 enum rw_status {
 	RW_OK = 0,
@@ -80,6 +89,7 @@ const char *rw_side_name(enum rw_side s);
 const char *rw_close_kind_name(enum rw_close_kind k);
 const char *rw_phase_name(enum rw_phase p);
 const char *rw_cause_name(enum rw_cause c);
+const char *rw_confidence_name(enum rw_confidence c);
 
 /* Big-endian and little-endian loads; callers check bounds first. */
 static inline uint16_t rw_be16(const uint8_t *p)

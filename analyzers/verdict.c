@@ -24,7 +24,33 @@
 struct ctx {
 	struct rw_record *r;
 	struct rw_verdict *v;
+	bool confidence_set;
+	const char *remediation; /* a rule's own, when the default would not fit */
 };
+
+/* A rule that holds says how sure it is when that depends on the facts;
+ * otherwise the table's confidence for its cause applies. */
+static void sure(struct ctx *c, enum rw_confidence k)
+{
+	c->v->confidence = k;
+	c->confidence_set = true;
+}
+
+/* Another cause the same wire fits, most likely first. */
+static void maybe(struct ctx *c, enum rw_cause alt)
+{
+	struct rw_verdict *v = c->v;
+	for (size_t i = 0; i < v->n_alternatives; i++)
+		if (v->alternatives[i] == alt)
+			return;
+	if (v->n_alternatives < RW_MAX_ALTERNATIVES)
+		v->alternatives[v->n_alternatives++] = alt;
+}
+
+static void tell(struct ctx *c, const char *how)
+{
+	c->v->tell_apart = how;
+}
 
 static void ev(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void ev(struct ctx *c, const char *fmt, ...)
@@ -113,6 +139,9 @@ static bool mtu_blackhole(struct ctx *c)
 			continue;
 		ev(c, "%u full-size %s segments (%u bytes) retransmitted, never acknowledged",
 		   t->large_unacked_retransmits, side_of((enum rw_dir)d), t->max_segment);
+		maybe(c, RW_CAUSE_HANDSHAKE_TIMEOUT);
+		tell(c, "heavy loss retransmits small segments too: 'ping -M do -s 1472 HOST' or "
+		        "tracepath from the client shows the path MTU");
 		return true;
 	}
 	return false;
@@ -127,6 +156,9 @@ static bool reset_injected(struct ctx *c)
 			continue;
 		ev(c, "RST claiming to be from the %s has TTL %d, its other packets TTL %d",
 		   side_of((enum rw_dir)d), r->rst_ttl[d], r->ttl_baseline[d]);
+		maybe(c, d == RW_S2C ? RW_CAUSE_RESET_BY_SERVER : RW_CAUSE_RESET_BY_CLIENT);
+		tell(c, "load-balanced or asymmetric paths also change TTLs: a capture next to the "
+		        "host shows whether the host itself sent that RST");
 		return true;
 	}
 	return false;
@@ -151,6 +183,10 @@ static bool neg_failure(struct ctx *c)
 		ev(c, "client requested standard RDP security only (no RDP_NEG_REQ)");
 		ev(c, "server closed %.0f ms after its Connection Confirm, sending %u bytes",
 		   ms(r->cc_ts_us, r->first_close_ts_us), (unsigned)r->bytes_after_cc[RW_S2C]);
+		sure(c, RW_CONFIDENCE_MEDIUM);
+		maybe(c, RW_CAUSE_RDP_CLOSED_BY_SERVER);
+		tell(c, "the host's log says why it disconnected (xrdp: 'requires TLS'; Windows: "
+		        "RemoteDesktopServices-RdpCoreTS); retry with /sec:tls to confirm");
 		return true;
 	}
 	/* The server chose a protocol the client did not ask for (xrdp does this
@@ -170,7 +206,29 @@ static bool neg_failure(struct ctx *c)
 	ev(c, unrequested ? "client closed right after the Connection Confirm"
 	                  : "client closed without starting the selected protocol (it insists on "
 	                    "another, e.g. NLA)");
+	if (!unrequested) {
+		sure(c, RW_CONFIDENCE_MEDIUM);
+		maybe(c, RW_CAUSE_CLIENT_CANCELLED);
+		tell(c, "the client's log names a security negotiation failure (mstsc: an "
+		        "authentication error; FreeRDP: 'Protocol Security Negotiation Failure')");
+	}
 	return true;
+}
+
+/* A close right after the Connection Request, without a byte: a balancer
+ * that expects TLS first, a firewall that stops RDP, or a host at its
+ * connection limit leave the same wire. */
+static void quick_close_alternatives(struct ctx *c)
+{
+	sure(c, RW_CONFIDENCE_LOW);
+	maybe(c, RW_CAUSE_TLS_TERMINATING_MIDDLEBOX);
+	maybe(c, RW_CAUSE_X224_CLOSED_BY_SERVER);
+	if (c->r->first_close_kind == RW_CLOSE_RST)
+		maybe(c, RW_CAUSE_RESET_INJECTED);
+	tell(c, "'rdpwhy probe HOST' or 'openssl s_client -connect HOST:3389' answers with a "
+	        "certificate only where TLS is terminated first; a capture next to the host shows "
+	        "whether the request reached it (a firewall stops it on the way); the host's "
+	        "TerminalServices-RemoteConnectionManager log shows a connection limit");
 }
 
 static bool tls_middlebox(struct ctx *c)
@@ -189,6 +247,12 @@ static bool tls_middlebox(struct ctx *c)
 		   "as a TLS endpoint does with non-TLS input",
 		   r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed",
 		   ms(r->cr_ts_us, r->first_close_ts_us));
+		quick_close_alternatives(c);
+		c->remediation =
+		        "Something closed the connection right after the RDP request: if a load "
+		        "balancer terminates TLS there, set it to TCP mode for RDP (HAProxy 'mode "
+		        "tcp', no 'ssl' on bind); otherwise check firewalls with RDP application "
+		        "control and the host's connection limits.";
 		return true;
 	}
 	return false;
@@ -213,6 +277,8 @@ static bool x224_closed(struct ctx *c)
 	ev(c, "server %s %.0f ms after the X.224 Connection Request, with no answer",
 	   r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed",
 	   ms(r->cr_ts_us, r->first_close_ts_us));
+	quick_close_alternatives(c);
+	sure(c, RW_CONFIDENCE_MEDIUM);
 	return true;
 }
 
@@ -230,8 +296,17 @@ static bool x224_no_response(struct ctx *c)
 	if (end - r->cr_ts_us < X224_PATIENCE_US)
 		return false;
 	ev(c, "no X.224 Connection Confirm %.0f ms after the request", ms(r->cr_ts_us, end));
-	if (closed_by(r, RW_S2C))
+	if (closed_by(r, RW_S2C)) {
 		ev(c, "then the server side closed: a proxy or load balancer timeout");
+		maybe(c, RW_CAUSE_UPSTREAM_UNREACHABLE);
+		tell(c, "a capture between the proxy and the host shows whether the proxy's SYN "
+		        "was answered (no: upstream_unreachable) or its request went unanswered "
+		        "(a hung host)");
+		c->remediation = "A proxy or load balancer in front of the host accepted the "
+		                 "connection, never answered and gave up: check its log for the "
+		                 "host it chose, then whether that host is reachable and its "
+		                 "TermService responds.";
+	}
 	return true;
 }
 
@@ -360,6 +435,27 @@ static bool cert_expired(struct ctx *c)
 	return false;
 }
 
+/* The client gave up after the certificate without saying why on the wire. */
+static void cert_rejected_alternatives(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (!r->certificate_seen) {
+		/* TLS 1.3: the certificate itself was encrypted. */
+		sure(c, RW_CONFIDENCE_LOW);
+		maybe(c, RW_CAUSE_CERTIFICATE_EXPIRED);
+		maybe(c, RW_CAUSE_TLS_STREAM_ALTERED);
+		maybe(c, RW_CAUSE_CLIENT_CANCELLED);
+		tell(c,
+		     "TLS 1.3 hides the certificate: 'rdpwhy probe HOST' (or openssl s_client) "
+		     "shows it, its dates and issuer; the client's prompt or log names the check "
+		     "that failed");
+		return;
+	}
+	maybe(c, RW_CAUSE_CLIENT_CANCELLED);
+	tell(c, "the client's prompt or log names the check that failed (untrusted issuer, "
+	        "name mismatch, revocation)");
+}
+
 static bool cert_rejected(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
@@ -376,6 +472,10 @@ static bool cert_rejected(struct ctx *c)
 			                 "of Finished"
 			               : "client sent TLS alert %s",
 			   alert_name(a));
+			if (a->encrypted)
+				cert_rejected_alternatives(c);
+			else
+				sure(c, RW_CONFIDENCE_HIGH); /* a certificate alert names it */
 			return true;
 		}
 	}
@@ -387,6 +487,7 @@ static bool cert_rejected(struct ctx *c)
 		ev(c, r->tls13
 		              ? "client closed after the server's encrypted flight without Finished"
 		              : "client closed after the server Certificate without continuing");
+		cert_rejected_alternatives(c);
 		return true;
 	}
 	return false;
@@ -403,6 +504,13 @@ static bool tls_rejected_no_alert(struct ctx *c)
 	ev(c, "server %s after the ClientHello, no ServerHello, no alert",
 	   r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed");
 	ev(c, "client offered up to TLS %s with %zu cipher suites", n ? n : "?", r->ch.n_ciphers);
+	if (r->first_close_kind == RW_CLOSE_RST && r->ttl_baseline[RW_S2C] < 0)
+		maybe(c, RW_CAUSE_RESET_INJECTED);
+	maybe(c, RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH);
+	maybe(c, RW_CAUSE_TLS_CIPHER_MISMATCH);
+	tell(c, "the host's System log has Schannel events 36874/36888 when it refused the "
+	        "ClientHello; a capture where the RST's TTL can be compared with the host's "
+	        "packets shows a firewall's forged reset");
 	return true;
 }
 
@@ -413,6 +521,19 @@ static bool other_alert(struct ctx *c)
 	if (!a)
 		return false;
 	ev(c, "%s sent TLS alert %s during the handshake", side_of(from), alert_name(a));
+	if (a->encrypted) {
+		sure(c, RW_CONFIDENCE_LOW);
+		if (from == RW_C2S)
+			maybe(c, RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT);
+		tell(c, "the alert is encrypted: that side's TLS log names it (Windows: Schannel "
+		        "events in the System log; FreeRDP/xrdp: their log)");
+		c->remediation =
+		        from == RW_C2S
+		                ? "The client ended the handshake with an encrypted alert: "
+		                  "read the client's log for the TLS error it names."
+		                : "The host ended the handshake with an encrypted alert: read "
+		                  "the host's TLS log (Schannel events in the System log).";
+	}
 	return true;
 }
 
@@ -422,6 +543,8 @@ static bool nla_failed(struct ctx *c)
 	if (closed_by(r, RW_S2C) && in_phase(r, RW_PHASE_NLA)) {
 		ev(c, "server closed during CredSSP after %u client and %u server messages",
 		   r->nla_flights[RW_C2S], r->nla_flights[RW_S2C]);
+		tell(c, "the host's Security log (event 4625, status and sub-status) names the "
+		        "reason; 'rdpwhy probe HOST' shows the host's clock (Kerberos skew)");
 		return true;
 	}
 	/* HYBRID_EX: a lone small record (Early User Authorization Result) then close. */
@@ -435,11 +558,25 @@ static bool nla_failed(struct ctx *c)
 	return false;
 }
 
+/* A handshake that stalls after the ClientHello: the host's big flight may be
+ * lost on the way (MTU), which only a vantage point before the loss shows. */
+static void timeout_alternatives(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (r->client_hello_seen && !r->server_hello_seen) {
+		maybe(c, RW_CAUSE_MTU_BLACKHOLE);
+		tell(c, "a capture next to the host shows its certificate flight retransmitted "
+		        "(an MTU black hole) or nothing sent (a stalled host); 'ping -M do -s 1472 "
+		        "HOST' tests the path MTU");
+	}
+}
+
 static bool timeout(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
 	if (r->timed_out && !(r->closed && r->first_close_ts_us < r->timeout_ts_us)) {
 		ev(c, "no progress in phase %s until the timeout", rw_phase_name(r->timeout_phase));
+		timeout_alternatives(c);
 		return true;
 	}
 	/* Seen from the client side of an inline proxy or balancer: the server
@@ -450,9 +587,21 @@ static bool timeout(struct ctx *c)
 		   "server side silent for %.0f ms after the ClientHello, then closed: a "
 		   "timeout (a proxy, balancer or the host gave up)",
 		   ms(r->ch_ts_us, r->first_close_ts_us));
+		timeout_alternatives(c);
 		return true;
 	}
 	return false;
+}
+
+/* An RST whose TTL could not be compared with its side's packets (inline, or
+ * too few packets) could have been forged on the way. */
+static void unverified_reset(struct ctx *c, enum rw_dir d)
+{
+	if (c->r->ttl_baseline[d] >= 0 && c->r->rst_ttl[d] >= 0)
+		return;
+	maybe(c, RW_CAUSE_RESET_INJECTED);
+	tell(c, "a capture where the RST's TTL can be compared with that side's other packets "
+	        "tells a reset forged by a firewall");
 }
 
 static bool reset_by_server(struct ctx *c)
@@ -460,6 +609,7 @@ static bool reset_by_server(struct ctx *c)
 	if (!closed_by(c->r, RW_S2C) || c->r->first_close_kind != RW_CLOSE_RST)
 		return false;
 	ev(c, "server sent RST in phase %s", rw_phase_name(c->r->first_close_phase));
+	unverified_reset(c, RW_S2C);
 	return true;
 }
 
@@ -468,6 +618,7 @@ static bool reset_by_client(struct ctx *c)
 	if (!closed_by(c->r, RW_C2S) || c->r->first_close_kind != RW_CLOSE_RST)
 		return false;
 	ev(c, "client sent RST in phase %s", rw_phase_name(c->r->first_close_phase));
+	unverified_reset(c, RW_C2S);
 	return true;
 }
 
@@ -540,35 +691,36 @@ static bool still_open(struct ctx *c)
 struct rule {
 	enum rw_cause cause;
 	bool (*test)(struct ctx *c);
+	enum rw_confidence confidence; /* unless the test says otherwise */
 };
 
 static const struct rule rules[] = {
-        {RW_CAUSE_UPSTREAM_REFUSED, refused},
-        {RW_CAUSE_UPSTREAM_UNREACHABLE, unreachable},
-        {RW_CAUSE_MTU_BLACKHOLE, mtu_blackhole},
-        {RW_CAUSE_RESET_INJECTED, reset_injected},
-        {RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, neg_failure},
-        {RW_CAUSE_TLS_TERMINATING_MIDDLEBOX, tls_middlebox},
-        {RW_CAUSE_NOT_RDP, not_rdp},
-        {RW_CAUSE_X224_CLOSED_BY_SERVER, x224_closed},
-        {RW_CAUSE_X224_NO_RESPONSE, x224_no_response},
-        {RW_CAUSE_CLIENT_CANCELLED, client_cancelled_early},
-        {RW_CAUSE_TLS_STREAM_ALTERED, tls_altered},
-        {RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH, alert_version},
-        {RW_CAUSE_TLS_CIPHER_MISMATCH, alert_cipher},
-        {RW_CAUSE_CERTIFICATE_EXPIRED, cert_expired},
-        {RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT, cert_rejected},
-        {RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT, tls_rejected_no_alert},
-        {RW_CAUSE_TLS_ALERT, other_alert},
-        {RW_CAUSE_NLA_FAILED, nla_failed},
-        {RW_CAUSE_HANDSHAKE_TIMEOUT, timeout},
-        {RW_CAUSE_RESET_BY_SERVER, reset_by_server},
-        {RW_CAUSE_RESET_BY_CLIENT, reset_by_client},
-        {RW_CAUSE_NORMAL_CLOSE, nla_auth_only},
-        {RW_CAUSE_RDP_CLOSED_BY_SERVER, rdp_closed_by_server},
-        {RW_CAUSE_NORMAL_CLOSE, normal},
-        {RW_CAUSE_CLIENT_CANCELLED, client_cancelled_late},
-        {RW_CAUSE_STILL_OPEN, still_open},
+        {RW_CAUSE_UPSTREAM_REFUSED, refused, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_UPSTREAM_UNREACHABLE, unreachable, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_MTU_BLACKHOLE, mtu_blackhole, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_RESET_INJECTED, reset_injected, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, neg_failure, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_TLS_TERMINATING_MIDDLEBOX, tls_middlebox, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_NOT_RDP, not_rdp, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_X224_CLOSED_BY_SERVER, x224_closed, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_X224_NO_RESPONSE, x224_no_response, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_CLIENT_CANCELLED, client_cancelled_early, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_TLS_STREAM_ALTERED, tls_altered, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH, alert_version, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_TLS_CIPHER_MISMATCH, alert_cipher, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_CERTIFICATE_EXPIRED, cert_expired, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT, cert_rejected, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT, tls_rejected_no_alert, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_TLS_ALERT, other_alert, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_NLA_FAILED, nla_failed, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_HANDSHAKE_TIMEOUT, timeout, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_RESET_BY_SERVER, reset_by_server, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_RESET_BY_CLIENT, reset_by_client, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_NORMAL_CLOSE, nla_auth_only, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_RDP_CLOSED_BY_SERVER, rdp_closed_by_server, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_NORMAL_CLOSE, normal, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_CLIENT_CANCELLED, client_cancelled_late, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_STILL_OPEN, still_open, RW_CONFIDENCE_HIGH},
 };
 
 static const char *const remediation[RW_CAUSE_COUNT] = {
@@ -678,25 +830,47 @@ void rw_verdict_decide(struct rw_record *r)
 	struct rw_verdict *v = &r->verdict;
 	memset(v, 0, sizeof(*v));
 	close_facts(r, v);
-	struct ctx c = {r, v};
+	struct ctx c = {r, v, false, NULL};
 	v->cause = RW_CAUSE_UNKNOWN;
+	v->confidence = RW_CONFIDENCE_LOW;
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		size_t mark = v->n_evidence;
 		if (rules[i].test(&c)) {
 			v->cause = rules[i].cause;
+			if (!c.confidence_set)
+				v->confidence = rules[i].confidence;
+			/* the rule's own cause is not an alternative to itself */
+			size_t k = 0;
+			for (size_t a = 0; a < v->n_alternatives; a++)
+				if (v->alternatives[a] != v->cause)
+					v->alternatives[k++] = v->alternatives[a];
+			v->n_alternatives = k;
 			break;
 		}
-		v->n_evidence = mark; /* a rule that did not match leaves no evidence */
+		/* a rule that did not match leaves nothing behind */
+		v->n_evidence = mark;
+		v->n_alternatives = 0;
+		v->tell_apart = NULL;
+		v->confidence = RW_CONFIDENCE_LOW;
+		c.confidence_set = false;
+		c.remediation = NULL;
 	}
 	if (r->cc_seen && r->neg_rsp_present && v->cause != RW_CAUSE_SECURITY_NEGOTIATION_FAILURE) {
 		const char *n = rw_proto_name(r->selected_protocol);
 		ev(&c, "security protocol %s selected", n ? n : "unknown");
 	}
+	/* What the capture missed can hide the facts another cause rests on. */
+	bool partial = r->midstream;
 	if (r->midstream)
 		ev(&c, "capture started mid-connection");
-	for (int d = 0; d < 2; d++)
-		if (r->tcp[d].gaps)
+	for (int d = 0; d < 2; d++) {
+		if (r->tcp[d].gaps) {
 			ev(&c, "%u bytes missing from the %s stream (capture gaps)",
 			   (unsigned)r->tcp[d].gap_bytes, side_of((enum rw_dir)d));
-	v->remediation = rw_cause_remediation(v->cause);
+			partial = true;
+		}
+	}
+	if (partial && v->confidence == RW_CONFIDENCE_HIGH && v->cause != RW_CAUSE_STILL_OPEN)
+		v->confidence = RW_CONFIDENCE_MEDIUM;
+	v->remediation = c.remediation ? c.remediation : rw_cause_remediation(v->cause);
 }

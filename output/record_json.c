@@ -382,6 +382,16 @@ static void rdpwhy_fields(struct rw_json *j, const struct rw_record *rec)
 		rw_json_string(j, v->evidence[i], strnlen(v->evidence[i], RW_EVIDENCE_LEN));
 	rw_json_end_array(j);
 	rw_json_kv_cstr(j, "rdpwhy.remediation", v->remediation ? v->remediation : "");
+	rw_json_kv_cstr(j, "rdpwhy.confidence", rw_confidence_name(v->confidence));
+	if (v->n_alternatives) {
+		rw_json_key(j, "rdpwhy.alternatives");
+		rw_json_begin_array(j);
+		for (size_t i = 0; i < v->n_alternatives && i < RW_MAX_ALTERNATIVES; i++)
+			rw_json_cstr(j, rw_cause_name(v->alternatives[i]));
+		rw_json_end_array(j);
+	}
+	if (v->tell_apart)
+		rw_json_kv_cstr(j, "rdpwhy.tell_apart", v->tell_apart);
 
 	/* Milliseconds with microsecond precision: on a LAN every phase starts
 	 * within the first millisecond and whole milliseconds would all read 0. */

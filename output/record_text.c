@@ -4,6 +4,8 @@
  *   10.0.0.1:50000 -> 10.0.0.2:3389  2026-11-24 17:05:03.123 UTC  duration 1.234 s
  *     cause      certificate_rejected_by_client   (closed by client, fin, in tls_handshake)
  *     fix        <remediation>
+ *     confidence high|medium|low
+ *     could be   <other causes>; to tell: <how>   (when the wire fits more than one)
  *     timeline   +0.000 ms tcp_connect, +0.412 ms x224, +1.300 ms tls_handshake
  *     rdp        cookie "alice", requested ssl,hybrid, selected ssl
  *     tls        1.2 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, sni "x", alert from client: unknown_ca
@@ -179,6 +181,21 @@ static void verdict_lines(struct text *t, const struct rw_record *rec)
 	if (v->remediation && v->remediation[0]) {
 		puts_(t, INDENT "fix        ");
 		raw(t, v->remediation, strlen(v->remediation));
+		puts_(t, "\n");
+	}
+	printf_(t, INDENT "confidence %s\n", rw_confidence_name(v->confidence));
+	if (v->n_alternatives) {
+		puts_(t, INDENT "could be   ");
+		for (size_t i = 0; i < v->n_alternatives && i < RW_MAX_ALTERNATIVES; i++)
+			printf_(t, "%s%s", i ? ", " : "", rw_cause_name(v->alternatives[i]));
+		if (v->tell_apart) {
+			puts_(t, "; to tell: ");
+			raw(t, v->tell_apart, strlen(v->tell_apart));
+		}
+		puts_(t, "\n");
+	} else if (v->tell_apart) {
+		puts_(t, INDENT "to confirm ");
+		raw(t, v->tell_apart, strlen(v->tell_apart));
 		puts_(t, "\n");
 	}
 }

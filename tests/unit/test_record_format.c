@@ -219,6 +219,7 @@ static const char full_json[] =
         "\"rdpwhy.evidence\":[\"client sent alert unknown_ca after the Certificate\","
         "\"certificate issued by Example CA\"],"
         "\"rdpwhy.remediation\":\"Make the client trust the host's certificate issuer\","
+        "\"rdpwhy.confidence\":\"high\","
         "\"rdpwhy.timeline\":{\"tcp_connect\":0.000,\"x224\":1.000,\"tls_handshake\":3.250},"
         "\"rdpwhy.midstream\":false,"
         "\"rdpwhy.tcp.retransmits.client\":1,"
@@ -256,6 +257,7 @@ static const char minimal_json[] = "{\"@timestamp\":\"2026-11-24T17:05:03.123456
                                    "\"rdpwhy.evidence\":[\"SYN answered by RST\"],"
                                    "\"rdpwhy.remediation\":"
                                    "\"Check that TermService listens on the port\","
+                                   "\"rdpwhy.confidence\":\"high\","
                                    "\"rdpwhy.timeline\":{\"tcp_connect\":0.000},"
                                    "\"rdpwhy.midstream\":false,"
                                    "\"rdpwhy.tcp.retransmits.client\":0,"
@@ -643,13 +645,18 @@ static void test_json_hostile_strings(void **state)
 	struct rw_buf b;
 	struct check_json l;
 	json_of(&r, "host\n\"name", &b, &l);
+	/* A backslash in the input is one backslash once the JSON is decoded. */
 	static const char esc_full[] = "x\\r\\n\\\"},{\\\"rdpwhy.cause\\\":\\\"normal_close"
-	                               "\\\\\\\\\\u001b[2J\\u0000\\\\xff\\\\xc0\\\\x80";
+	                               "\\\\\\u001b[2J\\u0000\\\\xff\\\\xc0\\\\x80";
 	static const char esc_cstr[] = "x\\r\\n\\\"},{\\\"rdpwhy.cause\\\":\\\"normal_close"
-	                               "\\\\\\\\\\u001b[2J";
+	                               "\\\\\\u001b[2J";
 	char want[512];
 	snprintf(want, sizeof(want), "\"rdp.cookie\":\"%s\"", esc_full);
 	assert_contains(&b, want);
+	/* Not plain: the cookie's raw bytes too. */
+	assert_contains(
+	        &b, "\"rdp.cookie_hex\":\"780d0a227d2c7b227264707768792e6361757365223a226e6f726d"
+	            "616c5f636c6f73655c1b5b324a00ffc080\"");
 	snprintf(want, sizeof(want), "\"tls.client.server_name\":\"%s\"", esc_full);
 	assert_contains(&b, want);
 	snprintf(want, sizeof(want), "\"tls.server.x509.subject.common_name\":\"%s\"", esc_cstr);
@@ -718,6 +725,7 @@ static const char full_text[] =
         "  cause      certificate_rejected_by_client   (closed by client, fin, in "
         "tls_handshake)\n"
         "  fix        Make the client trust the host's certificate issuer\n"
+        "  confidence high\n"
         "  timeline   +0.000 ms tcp_connect, +1.000 ms x224, +3.250 ms tls_handshake\n"
         "  rdp        cookie \"alice\", requested ssl,hybrid, selected ssl\n"
         "  tls        1.2 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, sni \"rdp.example.com\", "
@@ -736,6 +744,7 @@ static const char minimal_text[] =
         "  cause      upstream_refused                 (closed by server, refused, in "
         "tcp_connect)\n"
         "  fix        Check that TermService listens on the port\n"
+        "  confidence high\n"
         "  timeline   +0.000 ms tcp_connect\n"
         "  evidence   - SYN answered by RST\n"
         "  bytes      client 0, server 0\n";
