@@ -225,10 +225,11 @@ static void quick_close_alternatives(struct ctx *c)
 	maybe(c, RW_CAUSE_X224_CLOSED_BY_SERVER);
 	if (c->r->first_close_kind == RW_CLOSE_RST)
 		maybe(c, RW_CAUSE_RESET_INJECTED);
-	tell(c, "'rdpwhy probe HOST' or 'openssl s_client -connect HOST:3389' answers with a "
-	        "certificate only where TLS is terminated first; a capture next to the host shows "
-	        "whether the request reached it (a firewall stops it on the way); the host's "
-	        "TerminalServices-RemoteConnectionManager log shows a connection limit");
+	tell(c, "'openssl s_client -connect HOST:3389' gets a certificate only where TLS is "
+	        "terminated from the first byte (an RDP host wants X.224 first); a capture next "
+	        "to the host shows whether the request reached it (a firewall stops it on the "
+	        "way); the host's TerminalServices-RemoteConnectionManager log shows a "
+	        "connection limit");
 }
 
 static bool tls_middlebox(struct ctx *c)
@@ -445,10 +446,9 @@ static void cert_rejected_alternatives(struct ctx *c)
 		maybe(c, RW_CAUSE_CERTIFICATE_EXPIRED);
 		maybe(c, RW_CAUSE_TLS_STREAM_ALTERED);
 		maybe(c, RW_CAUSE_CLIENT_CANCELLED);
-		tell(c,
-		     "TLS 1.3 hides the certificate: 'rdpwhy probe HOST' (or openssl s_client) "
-		     "shows it, its dates and issuer; the client's prompt or log names the check "
-		     "that failed");
+		tell(c, "TLS 1.3 hides the certificate: the client's prompt or log names the check "
+		        "that failed; the host's certificate (Windows: the 'Remote Desktop' store, "
+		        "xrdp: xrdp.ini certificate=) shows its dates and issuer");
 		return;
 	}
 	maybe(c, RW_CAUSE_CLIENT_CANCELLED);
@@ -544,7 +544,8 @@ static bool nla_failed(struct ctx *c)
 		ev(c, "server closed during CredSSP after %u client and %u server messages",
 		   r->nla_flights[RW_C2S], r->nla_flights[RW_S2C]);
 		tell(c, "the host's Security log (event 4625, status and sub-status) names the "
-		        "reason; 'rdpwhy probe HOST' shows the host's clock (Kerberos skew)");
+		        "reason; compare the host's clock with the domain controller's (w32tm "
+		        "/stripchart /computer:DC) for Kerberos skew");
 		return true;
 	}
 	/* HYBRID_EX: a lone small record (Early User Authorization Result) then close. */

@@ -89,7 +89,7 @@ static void test_quick_close_is_low_with_alternatives(void **state)
 	assert_int_equal(v->confidence, RW_CONFIDENCE_LOW);
 	assert_true(has_alt(v, RW_CAUSE_X224_CLOSED_BY_SERVER));
 	assert_true(has_alt(v, RW_CAUSE_RESET_INJECTED));
-	assert_non_null(strstr(v->tell_apart, "rdpwhy probe"));
+	assert_non_null(strstr(v->tell_apart, "capture next to the host"));
 	/* The fix covers the alternatives instead of asserting one of them. */
 	assert_non_null(strstr(v->remediation, "otherwise"));
 	assert_non_null(strstr(v->remediation, "connection limits"));
