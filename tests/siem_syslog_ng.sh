@@ -5,14 +5,14 @@
 # substituted).
 #
 # usage: siem_syslog_ng.sh RDPWHY_BINARY [CACHE_DIR]
-#   77 = skipped: syslog-ng could not be fetched (no Debian archive reachable).
+#   exit 1 when syslog-ng, python3 or openssl is missing: a skip is not a pass.
 #
 # Debian's syslog-ng-core conflicts with rsyslog, which the other SIEM test needs,
-# so syslog-ng is not installed: its .deb and those of the libraries it needs that
-# are not installed are fetched with `apt-get download`, unpacked with dpkg-deb -x
-# into CACHE_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/rdpwhy/syslog-ng, kept
-# between runs) and run from there in the foreground, with its own pid, control
-# and persist files.
+# so syslog-ng is not installed: scripts/setup.sh --test fetches its .deb and
+# those of the libraries it needs that are not installed and unpacks them into
+# CACHE_DIR/current/root (default ${RDPWHY_TEST_CACHE:-/var/cache/rdpwhy-test}/syslog-ng);
+# this test only runs it from there (in the foreground, with its own pid,
+# control and persist files), and downloads nothing.
 #
 # 1. The example config passes syslog-ng's syntax check.
 # 2. TCP: 200 connections through `rdpwhy proxy --output tcp://`, each with its own
@@ -28,15 +28,16 @@
 #    ${SDATA} ${MESSAGE}: a 10 KB hostile cookie (quotes, backslashes, ], =, |,
 #    newline, control bytes, invalid UTF-8) arrives as exactly one well-formed line
 #    and decodes back.
-# 5. TLS, with the example's commented tls() source uncommented and a test CA
-#    (skipped when openssl is missing).
+# 5. TLS, with the example's commented tls() source uncommented and a test CA.
+#
+# Every rdpwhy must exit 0 on SIGTERM with no sanitizer report on stderr
+# (tests/lib/rdpwhy_run.sh), and is used once its ready line is out.
 #
 # Environment: SIEM_KEEP=1 keeps the work directory.
 set -u
 
 log() { printf '[siem_syslog_ng] %s\n' "$*" >&2; }
 fail() { log "FAIL: $*"; exit 1; }
-skip() { log "skipped: $*"; exit 77; }
 
 [ $# -ge 1 ] || { echo "usage: $0 RDPWHY_BINARY [CACHE_DIR]" >&2; exit 2; }
 RDPWHY=$(readlink -f "$1")
@@ -46,14 +47,15 @@ EXAMPLE=$here/../conf/siem/syslog-ng.conf
 [ -r "$EXAMPLE" ] || fail "$EXAMPLE missing"
 export RW_TESTS_LIB=$here/lib # the embedded Python imports siem_formats.py from there
 [ -r "$RW_TESTS_LIB/siem_formats.py" ] || fail "$RW_TESTS_LIB/siem_formats.py missing"
-command -v python3 >/dev/null || skip "python3 missing"
-CACHE=${2:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/rdpwhy/syslog-ng}
+# shellcheck source=lib/rdpwhy_run.sh
+. "$here/lib/rdpwhy_run.sh"
+command -v python3 >/dev/null || fail "python3 missing (scripts/setup.sh --test installs it)"
+command -v openssl >/dev/null || fail "openssl missing (scripts/setup.sh --test installs it)"
+CACHE=${2:-${RDPWHY_TEST_CACHE:-/var/cache/rdpwhy-test}/syslog-ng}
 T0=$(date +%s)
 
-# ---- fetch syslog-ng -----------------------------------------------------------
+# ---- syslog-ng, as scripts/setup.sh --test unpacked it -------------------------
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
-candidate() { apt-cache policy syslog-ng-core 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'; }
 # use DIR: sets ROOT, NG, MODP, LDP for the tree unpacked in DIR; fails (1) unless
 # its syslog-ng runs and finds the libraries of the modules the test uses.
 use() {
@@ -73,45 +75,8 @@ use() {
 	[ -z "$UNRESOLVED" ] && LD_LIBRARY_PATH=$LDP "$NG" -V >/dev/null 2>&1
 }
 
-command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || skip "not a Debian system"
-VER=$(candidate)
-if [ -z "$VER" ] && [ "$(id -u)" -eq 0 ]; then
-	log "no syslog-ng-core in the package lists: apt-get update"
-	timeout 300 apt-get update -qq >/dev/null 2>&1
-	VER=$(candidate)
-fi
-[ -n "$VER" ] || skip "apt knows no syslog-ng-core"
-DIR=$CACHE/$(printf '%s' "$VER" | tr -c 'A-Za-z0-9.+~-' _)
-if ! use "$DIR"; then
-	# syslog-ng-core and the libraries it depends on that are not installed.
-	PKGS=syslog-ng-core
-	for d in $(apt-cache depends syslog-ng-core 2>/dev/null |
-		awk '$1 == "Depends:" && $2 ~ /^lib/ { print $2 }' | sort -u); do
-		installed "$d" || PKGS="$PKGS $d"
-	done
-	log "fetching $PKGS ($VER) into $DIR"
-	mkdir -p "$CACHE" || fail "cannot create $CACHE"
-	new=$(mktemp -d "$CACHE/.new.XXXXXX") || fail "cannot create a directory in $CACHE"
-	chmod 755 "$new"
-	# apt's _apt user may not be able to write here: download as the caller.
-	sandbox=""
-	[ "$(id -u)" -eq 0 ] && sandbox="-o APT::Sandbox::User=root"
-	# shellcheck disable=SC2086
-	if ! (cd "$new" && timeout 300 apt-get -q $sandbox -o Acquire::Retries=1 download $PKGS \
-		>"$new/download.log" 2>&1); then
-		tail -5 "$new/download.log" >&2
-		rm -rf "$new"
-		skip "apt-get download failed"
-	fi
-	for deb in "$new"/*.deb; do
-		dpkg-deb -x "$deb" "$new/root" || { rm -rf "$new"; fail "dpkg-deb -x $deb"; }
-	done
-	rm -f "$new"/*.deb
-	printf '%s\n' "$PKGS" >"$new/packages"
-	rm -rf "$DIR"
-	mv -T "$new" "$DIR" 2>/dev/null || rm -rf "$new" # another run may have won the race
-	use "$DIR" || fail "the syslog-ng unpacked in $DIR does not run: $UNRESOLVED"
-fi
+use "$CACHE/current" ||
+	fail "no usable syslog-ng in $CACHE/current ($UNRESOLVED): run scripts/setup.sh --test, which fetches and unpacks it there"
 NGVER=${MODP##*/} # 3.38: what @version wants
 log "syslog-ng $NGVER from $ROOT"
 
@@ -456,28 +421,30 @@ rdpwhy_start() {
 	local dir=$1 up=$2 out=$3
 	shift 3
 	RWPORT=$(H freeport)
+	# rdpwhy.err is appended to: only this run's ready line counts.
+	local n
+	n=$(grep -c 'ready: listening on' "$dir/rdpwhy.err" 2>/dev/null) || n=0
 	"$RDPWHY" proxy --listen "127.0.0.1:$RWPORT" --upstream "127.0.0.1:$up" --output "$out" \
 		--set "siem_spool_dir=$dir/spool" --format json "$@" >"$dir/rdpwhy.out" 2>>"$dir/rdpwhy.err" &
 	RWPID=$!
 	PIDS="$PIDS $RWPID"
-	# Its log line rather than a probe connection, which would make a record.
-	for _ in $(seq 100); do
-		grep -q "listening on 127.0.0.1:$RWPORT" "$dir/rdpwhy.err" && return
+	# Its ready line rather than a probe connection, which would make a record.
+	for _ in $(seq 600); do
+		[ "$(grep -c 'ready: listening on' "$dir/rdpwhy.err")" -gt "$n" ] && return
 		kill -0 "$RWPID" 2>/dev/null || { cat "$dir/rdpwhy.err" >&2; fail "rdpwhy exited"; }
 		sleep 0.05
 	done
-	fail "rdpwhy did not listen"
+	fail "rdpwhy printed no ready line in 30 s"
 }
 rdpwhy_stop() {
-	kill -TERM "$RWPID"
-	wait "$RWPID"
-	local rc=$?
+	kill -TERM "$RWPID" || fail "rdpwhy had exited before SIGTERM"
+	local rc=0
+	wait "$RWPID" || rc=$?
 	forget "$RWPID"
-	[ "$rc" -eq 0 ] || { tail -20 "$1/rdpwhy.err" >&2; fail "rdpwhy exited with $rc"; }
-	if grep -E -q 'Sanitizer|runtime error:' "$1/rdpwhy.err"; then
+	rw_check_end "rdpwhy proxy (SIGTERM)" "$rc" 0 "$1/rdpwhy.err" || {
 		grep -E -A20 'Sanitizer|runtime error:' "$1/rdpwhy.err" | head -40 >&2
-		fail "sanitizer report in rdpwhy's log"
-	fi
+		fail "rdpwhy did not exit 0 with a clean stderr"
+	}
 }
 
 # The fake RDP host, shared by every step.
@@ -582,9 +549,7 @@ done
 
 # ---- 5. TLS: the example's tls() source --------------------------------------------
 
-if ! command -v openssl >/dev/null; then
-	log "openssl missing: TLS part skipped"
-else
+{
 	W=$tmp/tls
 	mkdir -p "$W/pki"
 	(
@@ -617,6 +582,6 @@ else
 	log "TLS: all 50 records arrived: $r"
 	rdpwhy_stop "$W"
 	ng_stop "$W"
-fi
+}
 
 log "PASS in $(($(date +%s) - T0)) s"
