@@ -8,8 +8,12 @@
 #                                      binary: sets BIN (absolute); exit 2 with a
 #                                      usage line otherwise; exit 77 (skip: needs
 #                                      root (REASON)) when not root
-#   need_tools CMD:PACKAGE...          apt-get install what is missing
+#   need_tools CMD:PACKAGE...          fail (exit 1) naming what is missing:
+#                                      scripts/setup.sh --test installs it, a
+#                                      test does not (nor does it skip)
 #   PIDS, stop_pid, forget_pid, stop_all_pids, stop_proxy, STOP_RC
+#   rw_run, rw_check_end, rw_sanitizer_report, rw_wait_ready, rw_wait_line
+#                                      from tests/lib/rdpwhy_run.sh
 #   end_test RC                        the end of a cleanup function (see there)
 #   wait_lines FILE N SECONDS, free_ports N [ADDR], show_file TITLE FILE [LINES]
 #   port_listening PORT [NS]           something listens on tcp PORT (v4/v6)
@@ -20,14 +24,18 @@
 #   write_rdp_peers DIR                fake_host.py, rdp_client.py, wait_close.py
 # shellcheck shell=bash
 
+# shellcheck source=../lib/rdpwhy_run.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)/rdpwhy_run.sh"
+
 log() { printf '[%s] %s\n' "$TEST_NAME" "$*" >&2; }
 die() {
     printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2
     exit 1
 }
 
-# need_tools "cmd:package" ... : install (apt-get, no recommends) the packages
-# of the missing commands; apt-get update only when something is missing.
+# need_tools "cmd:package" ... : fail, naming the packages of the missing
+# commands (scripts/setup.sh --test installs them all; a test run must not
+# depend on a package archive being reachable, nor skip).
 # init_test REASON "$@": see above.
 init_test() {
     local why=$1
@@ -49,14 +57,7 @@ need_tools() {
         command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
     done
     ((${#missing[@]})) || return 0
-    log "installing missing packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update >&2 || die "apt-get update failed"
-    apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
-        die "apt-get install ${missing[*]} failed"
-    for spec in "$@"; do
-        command -v "${spec%%:*}" >/dev/null 2>&1 || die "missing program after install: ${spec%%:*}"
-    done
+    die "missing packages: ${missing[*]} (scripts/setup.sh --test installs them)"
 }
 
 PIDS=()
@@ -100,15 +101,22 @@ end_test() {
     exit "$rc"
 }
 
-# stop_proxy PID SECONDS: SIGTERM, wait up to SECONDS for it to exit by
-# itself; sets STOP_RC to its exit status ("timeout" if it had to be killed).
-# Not to be called in a subshell (it reaps the child).
+# stop_proxy PID SECONDS [STDERR]: SIGTERM, wait up to SECONDS for it to exit
+# by itself; sets STOP_RC to its exit status ("timeout" if it had to be
+# killed, "exited-before-SIGTERM" if it was gone already, "sanitizer-report"
+# when it exited 0 but the file STDERR holds a sanitizer report). Not to be
+# called in a subshell (it reaps the child).
 # shellcheck disable=SC2034 # read by the sourcing scripts
 STOP_RC=
 stop_proxy() {
     local pid=$1 secs=$2 i
     STOP_RC=0
-    kill -TERM "$pid" 2>/dev/null || true
+    if ! kill -TERM "$pid" 2>/dev/null; then
+        wait "$pid" 2>/dev/null || true
+        STOP_RC=exited-before-SIGTERM
+        forget_pid "$pid"
+        return 0
+    fi
     for ((i = 0; i < secs * 10; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
@@ -120,6 +128,9 @@ stop_proxy() {
     else
         # shellcheck disable=SC2034
         wait "$pid" || STOP_RC=$?
+    fi
+    if [[ $STOP_RC == 0 && -n ${3:-} ]] && rw_sanitizer_report "$3"; then
+        STOP_RC=sanitizer-report
     fi
     forget_pid "$pid"
 }

@@ -70,9 +70,14 @@
 #      active 1, closed 1, upstream failures 0, loops refused 0"; the proxy
 #      keeps running and the open connection still relays; exit 0 on SIGTERM.
 #
+# Every proxy is used once its ready line is out, and must exit 0 on SIGTERM
+# with no sanitizer report on stderr (reap, tests/lib/rdpwhy_run.sh).
+#
 # Needs root (case c starts as root and drops to nobody); exits 77 (skip)
-# otherwise. Installs python3/prlimit with apt-get when missing. Loopback only. KEEP_WORK=1 keeps the scratch
-# directory. Runs in ~20 s.
+# otherwise. Fails when python3/prlimit are missing (scripts/setup.sh --test
+# installs them). Loopback only. KEEP_WORK=1 keeps the scratch directory.
+# CASES="..." (a subset) exits 77 when those cases pass: a partial run.
+# Runs in ~20 s.
 set -euo pipefail
 
 TEST_NAME=daemon
@@ -362,19 +367,17 @@ start_proxy() { # start_proxy PORT [--prefix CMD...] -- ARGS... ; stderr in $D/p
     "${pre[@]}" "$BIN" proxy "$@" -v -v >"$D/proxy.stdout" 2>"$D/proxy.stderr" 9>&- &
     PROXY_PID=$!
     track "$PROXY_PID"
-    # Ready once it logged its listener: a probe connection would be a
+    # Ready once it logged its ready line: a probe connection would be a
     # connection (and a record) of its own.
-    for ((i = 0; i < 100; i++)); do
-        grep -q "listening on 127.0.0.1:$port\$" "$D/proxy.stderr" 2>/dev/null && return 0
-        kill -0 "$PROXY_PID" 2>/dev/null || break
-        sleep 0.05
-    done
+    rw_wait_ready "$D/proxy.stderr" "$PROXY_PID" &&
+        grep -q "ready: listening on 127.0.0.1:$port\$" "$D/proxy.stderr" && return 0
     show_file "proxy stderr" "$D/proxy.stderr"
-    die "$CASE: rdpwhy proxy did not start listening on 127.0.0.1:$port"
+    die "$CASE: rdpwhy proxy did not get ready on 127.0.0.1:$port"
 }
 
 # reap PID SECONDS: wait (no signal) for the process to exit; PROXY_RC = its
-# exit status, or "timeout" (then it is killed).
+# exit status, or "timeout" (then it is killed), or "0, but a sanitizer
+# report in proxy.stderr" (the case's $D/proxy.stderr).
 PROXY_RC=
 reap() {
     local pid=$1 secs=$2 i
@@ -389,6 +392,9 @@ reap() {
         PROXY_RC=timeout
     else
         wait "$pid" || PROXY_RC=$?
+    fi
+    if [[ $PROXY_RC == 0 ]] && rw_sanitizer_report "$D/proxy.stderr"; then
+        PROXY_RC="0, but a sanitizer report in $D/proxy.stderr"
     fi
     forget_pid "$pid"
 }
@@ -886,5 +892,9 @@ run_case f case_f
 if ((${#FAILED_CASES[@]})); then
     log "FAILED cases: ${FAILED_CASES[*]}"
     exit 1
+fi
+if [[ -n ${CASES:-} ]]; then
+    log "PASS of CASES=\"$CASES\" only: a partial run (exit 77)"
+    exit 77
 fi
 log "PASS: SIGTERM/SIGINT grace, SIGHUP reload and logrotate, --user, EMFILE, max_connections, USR1"
