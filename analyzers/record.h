@@ -173,4 +173,12 @@ struct rw_record {
 	struct rw_verdict verdict;
 };
 
+/* verdict.c. What a record reports, so that its fields agree with its verdict: the
+ * timeline holds the phases entered before the connection closed (a peer's
+ * bytes after the other side's FIN do not move it on), and TLS counts as
+ * established once the handshake finished and the client went on to send
+ * data in it (never when the handshake itself is what failed). */
+bool rw_record_shows_phase(const struct rw_record *rec, enum rw_phase p);
+bool rw_record_tls_established(const struct rw_record *rec);
+
 #endif

@@ -788,6 +788,26 @@ static const char *const remediation[RW_CAUSE_COUNT] = {
                                 "it: capture longer (or raise --max-flows / --idle-timeout).",
 };
 
+bool rw_record_shows_phase(const struct rw_record *rec, enum rw_phase p)
+{
+	return (unsigned)p < RW_PHASE_COUNT && rec->phase_reached[p] && p <= rec->verdict.phase;
+}
+
+bool rw_record_tls_established(const struct rw_record *rec)
+{
+	switch (rec->verdict.cause) {
+	case RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH:
+	case RW_CAUSE_TLS_CIPHER_MISMATCH:
+	case RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT:
+	case RW_CAUSE_CERTIFICATE_EXPIRED:
+	case RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT:
+	case RW_CAUSE_TLS_ALERT:
+		return false;
+	default:
+		return rec->tls_established && rec->verdict.phase > RW_PHASE_TLS_HANDSHAKE;
+	}
+}
+
 const char *rw_cause_remediation(enum rw_cause c)
 {
 	return (unsigned)c < RW_CAUSE_COUNT && remediation[c] ? remediation[c]

@@ -281,7 +281,7 @@ static void tls_fields(struct rw_json *j, const struct rw_record *rec)
 {
 	if (!any_tls(rec))
 		return;
-	rw_json_kv_bool(j, "tls.established", rec->tls_established);
+	rw_json_kv_bool(j, "tls.established", rw_record_tls_established(rec));
 	tls_server_fields(j, rec);
 	tls_client_fields(j, rec);
 	cert_fields(j, rec);
@@ -398,7 +398,7 @@ static void rdpwhy_fields(struct rw_json *j, const struct rw_record *rec)
 	rw_json_key(j, "rdpwhy.timeline");
 	rw_json_begin_object(j);
 	for (int p = 0; p < RW_PHASE_COUNT; p++) {
-		if (!rec->phase_reached[p])
+		if (!rw_record_shows_phase(rec, (enum rw_phase)p))
 			continue;
 		uint64_t ts = rec->phase_ts_us[p];
 		uint64_t d = ts > rec->ts_open_us ? ts - rec->ts_open_us : 0;

@@ -204,7 +204,7 @@ static void timeline_line(struct text *t, const struct rw_record *rec)
 {
 	bool first = true;
 	for (int p = 0; p < RW_PHASE_COUNT; p++) {
-		if (!rec->phase_reached[p])
+		if (!rw_record_shows_phase(rec, (enum rw_phase)p))
 			continue;
 		if (first)
 			puts_(t, INDENT "timeline   ");
@@ -312,7 +312,7 @@ static void tls_line(struct text *t, const struct rw_record *rec)
 		printf_(t, "alert from %s: %s", from == RW_C2S ? "client" : "server",
 		        rw_format_alert_desc(a, tmp));
 	}
-	if (rec->tls_established) {
+	if (rw_record_tls_established(rec)) {
 		sep(t, &first);
 		puts_(t, "established");
 	}

@@ -516,7 +516,11 @@ static void test_json_tls_variants(void **state)
 
 	fill_full(&r);
 	r.sh.version = 0x7F17;
+	/* A finished handshake is established once the connection went on past
+	 * it (a record's facts agree with its verdict). */
 	r.tls_established = true;
+	r.verdict.cause = RW_CAUSE_NLA_FAILED;
+	r.verdict.phase = RW_PHASE_NLA;
 	r.ch.n_alpn = 2;
 	memcpy(r.ch.alpn[0], "h2", 3);
 	r.ch.alpn_len[0] = 2;
@@ -614,8 +618,14 @@ static void test_json_times(void **state)
 	fill_minimal(&r);
 	r.phase_reached[RW_PHASE_ESTABLISHED] = true;
 	r.phase_ts_us[RW_PHASE_ESTABLISHED] = T0 + 61234567;
+	r.verdict.phase = RW_PHASE_ESTABLISHED;
 	json_of(&r, NULL, &b, &l);
 	assert_contains(&b, "\"established\":61234.567}");
+	/* The timeline holds the phases entered before the close: a phase the
+	 * record reached after it (the peer's bytes after a FIN) is left out. */
+	r.verdict.phase = RW_PHASE_TCP_CONNECT;
+	json_of(&r, NULL, &b, &l);
+	assert_contains(&b, "\"rdpwhy.timeline\":{\"tcp_connect\":0.000}");
 	rw_buf_free(&b);
 }
 
@@ -863,6 +873,8 @@ static void test_text_variants(void **state)
 	r.tls_established = true;
 	r.phase_reached[RW_PHASE_NLA] = true;
 	r.phase_ts_us[RW_PHASE_NLA] = T0 + 25000;
+	r.verdict.cause = RW_CAUSE_NLA_FAILED;
+	r.verdict.phase = RW_PHASE_NLA;
 	assert_int_equal(rw_record_text(&r, &b), 0);
 	assert_contains(&b, "NOT YET VALID at connection time\n");
 	assert_contains(&b, "failure ssl_required_by_server\n");
