@@ -61,5 +61,4 @@ struct rw_record *rw_session_record(struct rw_session *s);
 void rw_verdict_decide(struct rw_record *rec);
 const char *rw_cause_remediation(enum rw_cause c);
 
-
 #endif
