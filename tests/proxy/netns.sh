@@ -38,10 +38,12 @@
 #      Loop: the client connects straight to the gateway's 10.99.X.1:13389
 #      (rdpwhy's own listener): the connection is closed within 3 s and
 #      rdpwhy's stderr has a line with "loop" naming the client.
-#   Every proxy exits 0 on SIGTERM.
+#   Every proxy exits 0 on SIGTERM with no sanitizer report on stderr, and
+#   is used once its ready line is out.
 #
-# Needs root; exits 77 (skip) otherwise. Installs iptables (iptables-nft on
-# Debian 12) with apt-get when missing. Traffic stays inside the namespaces.
+# Needs root; exits 77 (skip) otherwise. Fails when iptables (iptables-nft on
+# Debian 12) is missing: scripts/setup.sh --test installs it. Traffic stays
+# inside the namespaces.
 # KEEP_WORK=1 keeps the scratch directory. Runs in ~10 s.
 set -euo pipefail
 
@@ -112,14 +114,14 @@ start_proxy() { # start_proxy DIR PORT ARGS... (runs in the gateway namespace)
         >"$d/proxy.stdout" 2>"$d/proxy.stderr" &
     PROXY_PID=$!
     PIDS+=("$PROXY_PID")
-    wait_listening "$port" "$PROXY_PID" "$NS_G" && return 0
+    rw_wait_ready "$d/proxy.stderr" "$PROXY_PID" && port_listening "$port" "$NS_G" && return 0
     show_file "proxy stderr" "$d/proxy.stderr"
-    die "rdpwhy proxy $* did not start listening on port $port in $NS_G"
+    die "rdpwhy proxy $* did not get ready (listening on port $port in $NS_G)"
 }
-finish_proxy() { # finish_proxy DIR : wait for the record(s), SIGTERM, check exit 0
+finish_proxy() { # finish_proxy DIR : wait for the record(s), SIGTERM, check exit 0 + stderr
     local d=$1 n=${2:-1}
     wait_lines "$d/records.json" "$n" 8 || log "$(basename "$d"): fewer than $n record(s) after 8 s; stopping the proxy"
-    stop_proxy "$PROXY_PID" 15
+    stop_proxy "$PROXY_PID" 15 "$d/proxy.stderr"
     echo "$STOP_RC" >"$d/proxy.rc"
     PROXY_PID=
 }
@@ -154,7 +156,7 @@ try:
 except (OSError, ValueError) as e:
     expect(False, "cannot read records.json: %s" % e)
 rc = open(os.path.join(d, "proxy.rc")).read().strip()
-expect(rc == "0", "rdpwhy proxy exits 0 after SIGTERM (got %s)" % rc)
+expect(rc == "0", "rdpwhy proxy exits 0 after SIGTERM, no sanitizer report (got %s)" % rc)
 r = recs[0] if len(recs) == 1 else {}
 expect(len(recs) == 1, "exactly one record (got %d)" % len(recs))
 def field(k, want):
@@ -220,12 +222,13 @@ nsx "$NS_C" timeout 15 python3 "$WORK/rdp_client.py" "$SRV" 3389 "$D/client.json
     { dump "$D"; die "c_transparent: the RDP client failed (see client.out)"; }
 wait "$HOST_PID" || { dump "$D"; die "c_transparent: the fake RDP host failed"; }
 forget_pid "$HOST_PID"
-wait_lines "$D/records.json" 1 8 || true
+wait_lines "$D/records.json" 1 8 || log "c_transparent: no record 8 s after the client ended"
 
 # Loop: straight to rdpwhy's own listener (same proxy).
 nsx "$NS_C" timeout 15 python3 "$WORK/wait_close.py" "$GWC" "$TPORT" 5 >"$D/loop.json" 2>"$D/loop.out" ||
     { dump "$D"; die "c_transparent: loop client failed"; }
-sleep 0.3
+# The refusal is logged when the proxy closes the loop connection (checked below).
+rw_wait_line "$D/proxy.stderr" "$CLI:[0-9]+.*loop" "$PROXY_PID" 10 "c_transparent: the loop refusal line" || true
 finish_proxy "$D"
 log "c_transparent: client $(cut -c1-60 "$D/client.json")...; loop client saw $(cat "$D/loop.json")"
 check "$D" "

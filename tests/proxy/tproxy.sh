@@ -199,13 +199,8 @@ ip netns exec "$NS_G" "$BIN" proxy --listen "0.0.0.0:$TPORT" --tproxy --set conn
     --format json --output "$D/records.json" -v -v >"$D/proxy.stdout" 2>"$D/proxy.stderr" &
 PROXY_PID=$!
 PIDS+=("$PROXY_PID")
-for ((i = 0; i < 100; i++)); do
-    grep -q "listening on 0.0.0.0:$TPORT\$" "$D/proxy.stderr" && break
-    kill -0 "$PROXY_PID" 2>/dev/null || break
-    sleep 0.05
-done
-grep -q "listening on 0.0.0.0:$TPORT\$" "$D/proxy.stderr" ||
-    { show_file "proxy stderr" "$D/proxy.stderr"; die "rdpwhy proxy --tproxy did not start listening on 0.0.0.0:$TPORT"; }
+rw_wait_ready "$D/proxy.stderr" "$PROXY_PID" && grep -q "ready: listening on 0.0.0.0:$TPORT\$" "$D/proxy.stderr" ||
+    { show_file "proxy stderr" "$D/proxy.stderr"; die "rdpwhy proxy --tproxy did not get ready on 0.0.0.0:$TPORT"; }
 
 dump() {
     show_file "proxy stderr (-v -v)" "$D/proxy.stderr" 60
@@ -226,13 +221,14 @@ else
     wait "$HOST_PID" 2>/dev/null || host_rc=$?
 fi
 forget_pid "$HOST_PID"
-wait_lines "$D/records.json" 1 8 || true
+wait_lines "$D/records.json" 1 8 || log "no record 8 s after the client ended"
 
 # Loop: straight to rdpwhy's own listener (not diverted: port 13390).
 nsx "$NS_C" timeout 15 python3 "$WORK/wait_close.py" "$GWC" "$TPORT" 5 >"$D/loop.json" 2>"$D/loop.out" ||
     { dump; die "loop client failed"; }
-sleep 0.3
-stop_proxy "$PROXY_PID" 15
+# The refusal is logged when the proxy closes the loop connection (checked below).
+rw_wait_line "$D/proxy.stderr" "refused: .*\(loop" "$PROXY_PID" 10 "the loop refusal line" || true
+stop_proxy "$PROXY_PID" 15 "$D/proxy.stderr"
 echo "$STOP_RC" >"$D/proxy.rc"
 log "client exit $client_rc, host exit $host_rc; loop client saw $(cat "$D/loop.json")"
 
@@ -251,7 +247,7 @@ def load(f):
         expect(False, "cannot read %s: %s" % (f, e))
         return {}
 rc = open(os.path.join(d, "proxy.rc")).read().strip()
-expect(rc == "0", "rdpwhy proxy exits 0 after SIGTERM (got %s)" % rc)
+expect(rc == "0", "rdpwhy proxy exits 0 after SIGTERM, no sanitizer report (got %s)" % rc)
 expect(client_rc == 0, "the RDP client through the gateway completed (exit %d, see client.out)" % client_rc)
 expect(host_rc == 0, "the fake RDP host completed (exit %d)" % host_rc)
 c = load("client.json") if client_rc == 0 else {}
