@@ -216,8 +216,8 @@ static bool neg_failure(struct ctx *c)
 }
 
 /* A close right after the Connection Request, without a byte: a balancer
- * that expects TLS first, a firewall that stops RDP, or a host at its
- * connection limit leave the same wire. */
+ * that expects TLS first, a firewall that stops RDP, a host at its
+ * connection limit, or a proxy whose host refused it leave the same wire. */
 static void quick_close_alternatives(struct ctx *c)
 {
 	sure(c, RW_CONFIDENCE_LOW);
@@ -225,11 +225,14 @@ static void quick_close_alternatives(struct ctx *c)
 	maybe(c, RW_CAUSE_X224_CLOSED_BY_SERVER);
 	if (c->r->first_close_kind == RW_CLOSE_RST)
 		maybe(c, RW_CAUSE_RESET_INJECTED);
+	/* A proxy or balancer in between that accepted the client and could not
+	 * connect to the host hangs up the same way. */
+	maybe(c, RW_CAUSE_UPSTREAM_REFUSED);
 	tell(c, "'openssl s_client -connect HOST:3389' gets a certificate only where TLS is "
 	        "terminated from the first byte (an RDP host wants X.224 first); a capture next "
 	        "to the host shows whether the request reached it (a firewall stops it on the "
-	        "way); the host's TerminalServices-RemoteConnectionManager log shows a "
-	        "connection limit");
+	        "way, a proxy's connection to the host is refused); the host's "
+	        "TerminalServices-RemoteConnectionManager log shows a connection limit");
 }
 
 static bool tls_middlebox(struct ctx *c)

@@ -89,6 +89,7 @@ static void test_quick_close_is_low_with_alternatives(void **state)
 	assert_int_equal(v->confidence, RW_CONFIDENCE_LOW);
 	assert_true(has_alt(v, RW_CAUSE_X224_CLOSED_BY_SERVER));
 	assert_true(has_alt(v, RW_CAUSE_RESET_INJECTED));
+	assert_true(has_alt(v, RW_CAUSE_UPSTREAM_REFUSED)); /* a proxy whose host refused */
 	assert_non_null(strstr(v->tell_apart, "capture next to the host"));
 	/* The fix covers the alternatives instead of asserting one of them. */
 	assert_non_null(strstr(v->remediation, "otherwise"));
@@ -208,14 +209,14 @@ static void test_text_and_json_show_it(void **state)
 	assert_int_equal(rw_record_text(r, &b), 0);
 	const char *t = rw_buf_str(&b);
 	assert_non_null(strstr(t, "\n  confidence low\n"));
-	assert_non_null(
-	        strstr(t, "\n  could be   x224_closed_by_server, reset_injected; to tell: "));
+	assert_non_null(strstr(t, "\n  could be   x224_closed_by_server, reset_injected, "
+	                          "upstream_refused; to tell: "));
 	rw_buf_reset(&b);
 	assert_int_equal(rw_record_json(r, NULL, &b), 0);
 	t = rw_buf_str(&b);
 	assert_non_null(strstr(t, "\"rdpwhy.confidence\":\"low\""));
-	assert_non_null(strstr(
-	        t, "\"rdpwhy.alternatives\":[\"x224_closed_by_server\",\"reset_injected\"]"));
+	assert_non_null(strstr(t, "\"rdpwhy.alternatives\":[\"x224_closed_by_server\","
+	                          "\"reset_injected\",\"upstream_refused\"]"));
 	assert_non_null(strstr(t, "\"rdpwhy.tell_apart\":\""));
 	rw_buf_free(&b);
 	rw_session_free(s);
