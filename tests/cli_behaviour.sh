@@ -652,6 +652,41 @@ grep_in "stop SIGTERM (text): evidence" "$tmp/stopTERM.out" \
 [[ $(grep -c ' -> 127.0.0.1:' "$tmp/stopTERM.out") -eq 1 ]] && ok "stop SIGTERM (text): one report" ||
     fail "stop SIGTERM (text): $(grep -c ' -> 127.0.0.1:' "$tmp/stopTERM.out") reports"
 
+# 4c'. --idle-timeout live: the clock, not packets, expires a silent
+# connection: its record comes out while the capture runs. The peers' FINs
+# afterwards carry no payload: the forgotten connection starts nothing new.
+read -r port < <(free_ports 1)
+if start_capture idlelive -i lo --format json --idle-timeout 1 -p "$port" --filter "tcp port $port"; then
+    python3 "$helpers/rdp_peer.py" hold "$port" idlelive >"$tmp/holdidle.out" 2>&1 &
+    peer=$!
+    pids+=("$peer")
+    if rw_wait_line "$tmp/holdidle.out" '^exchanged [0-9]+' "$peer" 30 "peer exchange"; then
+        if rw_wait_line "$tmp/idlelive.out" '"rdpwhy.cause":"still_open"' "$cap_pid" 15 "idle record"; then
+            ok "capture --idle-timeout 1: a record while the connection is silent and the capture runs"
+        else
+            fail "capture --idle-timeout 1: no record within 15 s of silence"
+        fi
+    else
+        fail "capture --idle-timeout 1: peer did not exchange"
+    fi
+    kill -TERM "$peer" 2>/dev/null || true
+    wait "$peer" || true
+    reaped "$peer"
+    stop_capture idlelive INT
+    py "capture --idle-timeout records" "$tmp" <<'PY'
+import sys
+from expect import *
+recs = load(f"{sys.argv[1]}/idlelive.out")
+if check("capture --idle-timeout 1: one record (the later FINs start nothing)", len(recs) == 1,
+         [(r.get("rdpwhy.cause"), r.get("rdpwhy.evidence")) for r in recs]):
+    r = recs[0]
+    check("capture --idle-timeout 1: still_open, closed_by none, idle evidence, the cookie",
+          (r.get("rdpwhy.cause"), r.get("rdpwhy.closed_by"), r.get("rdp.cookie")) == ("still_open", "none", "idlelive")
+          and evidence_has(r, "idle timeout"), r)
+done()
+PY
+fi
+
 # 4d. Kernel drops: the capture stopped (SIGSTOP) while 256 MiB cross
 # loopback on a port its filter takes; its 32 MiB ring overflows.
 read -r port bport < <(free_ports 2)
