@@ -35,9 +35,12 @@
 #                record: certificate_rejected_by_client, phase tls_handshake,
 #                closed_by client; replay of its pcap agrees.
 #
-# Needs root (xrdp, tcpdump on lo); exits 77 (skip) otherwise. Installs what
-# is missing with apt-get (xrdp freerdp2-x11 xvfb xauth tcpdump tshark
-# openssl python3). Environment: KEEP_WORK=1 keeps the scratch directory
+# The proxy is used once its ready line is out and must exit 0 on SIGTERM
+# with no sanitizer report on stderr; so must the replay of its pcap.
+#
+# Needs root (xrdp, tcpdump on lo); exits 77 (skip) otherwise. Fails when
+# a tool is missing (xrdp freerdp2-x11 xvfb xauth tcpdump tshark openssl
+# python3: scripts/setup.sh --test installs them). Environment: KEEP_WORK=1 keeps the scratch directory
 # (logs, captures, records). Creates /etc/xrdp/rsakeys.ini with xrdp-keygen
 # only if it is missing (as the xrdp package does). Runs in ~20 s.
 set -euo pipefail
@@ -158,9 +161,9 @@ start_proxy() { # start_proxy DIR
         >"$1/proxy.stdout" 2>"$1/proxy.stderr" &
     PROXY_PID=$!
     PIDS+=("$PROXY_PID")
-    wait_listening "$PORT2" "$PROXY_PID" || {
+    rw_wait_ready "$1/proxy.stderr" "$PROXY_PID" || {
         show_file "proxy stderr" "$1/proxy.stderr"
-        die "rdpwhy proxy did not start listening on $ADDR:$PORT2"
+        die "rdpwhy proxy did not get ready on $ADDR:$PORT2"
     }
 }
 
@@ -192,7 +195,7 @@ proxied() {
     # The record is written when both legs are closed.
     wait_lines "$d/records.json" 1 12 || log "$(basename "$d"): no record 12 s after the client exited; stopping the proxy"
     stop_capture
-    stop_proxy "$PROXY_PID" 20
+    stop_proxy "$PROXY_PID" 20 "$d/proxy.stderr"
     rc=$STOP_RC
     PROXY_PID=
     echo "$rc" >"$d/proxy.rc"
@@ -212,7 +215,7 @@ dump_logs() { # dump_logs NAME
 # check NAME KIND : compare the proxied run with the direct one (Python).
 check() {
     local name=$1 kind=$2
-    python3 - "$WORK/$name" "$WORK/${name}_direct" "$kind" "$BIN" "$PORT1" "$CLIENT_USER" <<'PY' || { dump_logs "$name"; die "$name: see the failures above"; }
+    RW_TESTS_LIB=$SCRIPT_DIR/../lib python3 - "$WORK/$name" "$WORK/${name}_direct" "$kind" "$BIN" "$PORT1" "$CLIENT_USER" <<'PY' || { dump_logs "$name"; die "$name: see the failures above"; }
 import glob, json, os, re, stat, subprocess, sys
 import xml.etree.ElementTree as ET
 
@@ -335,7 +338,7 @@ if rc_direct in ("124", "137"):
     fail("precondition: the direct xfreerdp run was stopped by timeout(1) (exit %s) instead of exiting by itself" % rc_direct)
 expect(rc_proxy == rc_direct, "xfreerdp exit status through the proxy (%s) == direct (%s)" % (rc_proxy, rc_direct))
 prc = open(os.path.join(d, "proxy.rc")).read().strip()
-expect(prc == "0", "rdpwhy proxy exits 0 after SIGTERM (got %s)" % prc)
+expect(prc == "0", "rdpwhy proxy exits 0 after SIGTERM, no sanitizer report (got %s)" % prc)
 
 # ---- ground truth: tshark on the direct capture
 fd = facts(os.path.join(dd, "direct.pcap"))
@@ -405,8 +408,11 @@ expect(fp["first_close"] == fd["first_close"],
        "pcap first FIN/RST is '%s', as on the wire in the direct run ('%s')" % (fp["first_close"], fd["first_close"]))
 
 # ---- replay of the proxy's pcap
+sys.path.insert(0, os.environ["RW_TESTS_LIB"])
+from rdpwhy_run import sanitizer_report  # noqa: E402
 p = subprocess.run([BIN, "replay", "--format", "json", pcap], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-if not expect(p.returncode == 0, "rdpwhy replay of the pcap exits 0 (got %d: %s)" % (p.returncode, p.stderr.strip())):
+if not expect(p.returncode == 0 and not sanitizer_report(p.stderr),
+              "rdpwhy replay of the pcap exits 0, no sanitizer report (got %d: %s)" % (p.returncode, p.stderr.strip()[-2000:])):
     sys.exit(1)
 rr = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
 if expect(len(rr) == 1, "replay of the pcap gives one record (got %d)" % len(rr)):
