@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # `rdpwhy proxy --output syslog` (syslog(3) to /dev/log) against a real
 # rsyslogd, without touching the host's /dev.
 #
@@ -24,11 +24,17 @@
 # rdpwhy's "emitted" counter matches. One run also passes --syslog: rdpwhy's
 # own log lines must arrive as daemon.*, the records still as local0.
 #
+# Each rdpwhy is used once its ready line is out and must exit 0 on SIGTERM
+# with no sanitizer report on stderr (tests/lib/rdpwhy_run.sh).
+#
 # usage: siem_local_syslog.sh RDPWHY_BINARY
-# exit: 0 pass, 1 fail, 77 skipped (not root, or unshare/rsyslogd/python3
-# missing, or no mount namespace allowed). LS_N (default 20): connections of
-# each kind per format. LS_KEEP=1 keeps the work directory.
+# exit: 0 pass, 1 fail (also when unshare/rsyslogd/python3 is missing:
+# scripts/setup.sh --test installs them), 77 skipped (not root, or no mount
+# namespace allowed). LS_N (default 20): connections of each kind per format.
+# LS_KEEP=1 keeps the work directory.
 set -eu
+# shellcheck source=lib/rdpwhy_run.sh
+. "$(cd "$(dirname "$0")/lib" && pwd)/rdpwhy_run.sh"
 
 log() { echo "[siem_local_syslog] $*" >&2; }
 
@@ -44,7 +50,8 @@ if [ "${RW_LS_INNER:-}" != 1 ]; then
 		exit 77
 	fi
 	for tool in unshare rsyslogd python3; do
-		command -v "$tool" >/dev/null 2>&1 || { log "$tool missing: skipped"; exit 77; }
+		command -v "$tool" >/dev/null 2>&1 ||
+			{ log "FAIL: $tool missing (scripts/setup.sh --test installs it)"; exit 1; }
 	done
 	if ! unshare --mount --propagation private --pid --fork --kill-child --mount-proc \
 		true 2>/dev/null; then
@@ -77,7 +84,7 @@ if [ "${RW_LS_INNER:-}" != 1 ]; then
 	lib=$(cd "$(dirname "$0")/lib" && pwd) || exit 2
 	[ -r "$lib/siem_formats.py" ] || { log "$lib/siem_formats.py missing"; exit 2; }
 	RW_LS_INNER=1 RW_LS_WORK="$work" RW_TESTS_LIB="$lib" unshare --mount --propagation private \
-		--pid --fork --kill-child --mount-proc /bin/sh "$0" "$bin" &
+		--pid --fork --kill-child --mount-proc /bin/bash "$0" "$bin" &
 	inner=$!
 	rc=0
 	wait "$inner" || rc=$?
@@ -422,15 +429,7 @@ run() { # FORMAT OWN_LOG(0/1)
 			--output syslog --format json --set "siem_format=$fmt" $extra \
 			>"$work/rdpwhy.$fmt.out" 2>"$err" &
 		px=$!
-		i=0
-		until grep -q "listening on 127.0.0.1:$port" "$err"; do
-			i=$((i + 1))
-			if [ $i -gt 100 ] || ! kill -0 "$px" 2>/dev/null; then
-				break
-			fi
-			sleep 0.1
-		done
-		grep -q "listening on 127.0.0.1:$port" "$err" && break
+		rw_wait_ready "$err" "$px" 2>/dev/null && break
 		kill "$px" 2>/dev/null || true
 		wait "$px" 2>/dev/null || true
 		px=""
@@ -441,19 +440,16 @@ run() { # FORMAT OWN_LOG(0/1)
 		fi
 	done
 	helper drive "$port" "$fmt" "$N" "$work/expect.$fmt" || fail "$fmt: connections failed"
-	kill -TERM "$px"
+	kill -TERM "$px" || fail "$fmt: rdpwhy had exited before SIGTERM"
 	prc=0
 	wait "$px" || prc=$?
 	pid=$px
 	px=""
-	[ "$prc" = 0 ] || { tail -n 20 "$err" >&2; fail "$fmt: rdpwhy exited with $prc"; }
+	rw_check_end "$fmt: rdpwhy proxy (SIGTERM)" "$prc" 0 "$err" || fail "$fmt: rdpwhy did not exit 0 with a clean stderr"
 	[ ! -s "$work/rdpwhy.$fmt.out" ] || fail "$fmt: rdpwhy wrote records to stdout too"
 	total=$((3 * N + 1))
 	grep -q "output syslog: emitted $total\$" "$err" ||
 		fail "$fmt: no 'output syslog: emitted $total' in rdpwhy's log: $(grep emitted "$err")"
-	if grep -q -e Sanitizer -e "runtime error:" "$err"; then
-		fail "$fmt: sanitizer report in rdpwhy's log"
-	fi
 	res=$(helper check "$fmt" "$out" "$offset" "$work/expect.$fmt" "$pid" "$own") ||
 		fail "$fmt: check failed (log: $out)"
 	log "$fmt: ${res% *} records arrived once each in local0 (info/warning by cause)," \
