@@ -126,9 +126,13 @@ def stop(proc, name, stderr_path=None, sig=signal.SIGTERM, want=0, timeout=30):
     """Send SIG to a daemon (proxy, capture) and judge how it ended with
     check_end: exit status WANT (0 on SIGTERM/SIGINT) and no sanitizer report
     in the file STDERR_PATH. Kills it and raises when it does not exit within
-    TIMEOUT seconds. Returns the exit status."""
-    if proc.poll() is None:
-        proc.send_signal(sig)
+    TIMEOUT seconds, or when it had exited before the signal (a daemon that
+    ends by itself did not pass "exits 0 on SIGTERM"). Returns the exit status."""
+    if proc.poll() is not None:
+        raise RunFailed("%s: exited (status %s) before signal %d:\n%s" % (
+            name, proc.returncode, sig,
+            "\n".join(_read(stderr_path).splitlines()[-15:]) if stderr_path else ""))
+    proc.send_signal(sig)
     try:
         rc = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
