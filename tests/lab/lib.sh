@@ -497,7 +497,7 @@ lab_rdpwhy_stop() {
         --to-ports "$LAB_RDPWHY_PORT" 2>/dev/null || true
     cp "$LAB_WORK/rdpwhy.log" "$LAB_CASE_DIR/rdpwhy.log" 2>/dev/null || true
     # SIGTERM is a clean stop: exit status 0, no sanitizer report in its log (stderr).
-    rw_check_end "rdpwhy proxy (case ${LAB_CASE:-?})" "${LAB_RC[rdpwhy]}" 0 "$LAB_CASE_DIR/rdpwhy.log" ||
+    rw_check_end "rdpwhy proxy (case ${LAB_CASE:-?})" "${LAB_RC[rdpwhy]}" 0 "$LAB_WORK/rdpwhy.log" ||
         lab_fail "the rdpwhy proxy of case ${LAB_CASE:-?} did not end cleanly on SIGTERM (exit status ${LAB_RC[rdpwhy]}; log $LAB_CASE_DIR/rdpwhy.log)"
 }
 
