@@ -29,9 +29,14 @@
 #include "config.h"
 #include "syslog5424.h"
 
-#define BACKOFF_MIN_S   1
-#define BACKOFF_MAX_S   60
-#define TICK_MS         100
+#define BACKOFF_MIN_S 1
+#define BACKOFF_MAX_S 60
+#define TICK_MS       100
+/* A probing connection waits this long before it sends its one record: a
+ * receiver that refuses the session itself (a client certificate it wants,
+ * checked after a TLS 1.3 client's handshake is over) hangs up within it,
+ * and that must not count against the record. */
+#define PROBE_SETTLE_MS 300
 #define DEFAULT_HOLD_MS 1000
 #define OUT_HIGH        (256 * 1024)      /* bytes queued in the output buffer */
 #define UNCONFIRMED_MAX (4 * 1024 * 1024) /* bytes written but not yet confirmed */
@@ -66,6 +71,7 @@ struct rw_sender {
 	 * and it goes to the spool's rejected/ directory instead of blocking
 	 * every record behind it. */
 	bool probing;
+	uint64_t connected_us;
 	uint64_t suspect_seq;
 	unsigned strikes;
 	struct event *retry, *tick, *drop_timer;
@@ -106,10 +112,17 @@ static void drop_connection(struct rw_sender *s)
 	evtimer_del(s->tick);
 }
 
-/* A connection was lost: what was unconfirmed is suspect (see probing). */
-static void note_lost(struct rw_sender *s)
+/* A connection was lost: what was unconfirmed is suspect (see probing) —
+ * unless the receiver refused the TLS session itself with an alert (a client
+ * certificate it requires, a protocol version): in TLS 1.3 that comes after
+ * our handshake completed and the first record went out, and it says nothing
+ * about the record. */
+static void note_lost(struct rw_sender *s, unsigned long tls_err)
 {
 	if (!s->connected || s->qhead == s->qn)
+		return;
+	if (tls_err && ERR_GET_LIB(tls_err) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(tls_err) >= SSL_AD_REASON_OFFSET)
 		return;
 	if (!s->probing) {
 		s->probing = true;
@@ -138,13 +151,19 @@ static void note_lost(struct rw_sender *s)
 	s->probing = false;
 }
 
-static void log_failure(struct rw_sender *s, short what)
+/* The TLS error that ended the connection (0 for none; read once: it is
+ * taken off libevent's queue). */
+static unsigned long tls_error(struct rw_sender *s)
+{
+	return s->bev && s->spec.kind == RW_OUT_TLS ? bufferevent_get_openssl_error(s->bev) : 0;
+}
+
+static void log_failure(struct rw_sender *s, short what, unsigned long e)
 {
 	char why[256] = "";
 	if (s->bev && s->spec.kind == RW_OUT_TLS) {
 		SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 		long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-		unsigned long e = bufferevent_get_openssl_error(s->bev);
 		if (v != X509_V_OK)
 			snprintf(why, sizeof(why), "certificate: %s",
 			         X509_verify_cert_error_string(v));
@@ -177,6 +196,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		s->connected = true;
+		s->connected_us = rw_mono_us();
 		s->backoff_s = BACKOFF_MIN_S;
 		if (s->failing)
 			rw_logx(s->log, LOG_NOTICE, "output %s: connected", s->name);
@@ -189,8 +209,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-		log_failure(s, what);
-		note_lost(s);
+		unsigned long e = tls_error(s);
+		log_failure(s, what, e);
+		note_lost(s, e);
 		drop_connection(s);
 		schedule_retry(s);
 	}
@@ -262,7 +283,7 @@ static void connect_now(struct rw_sender *s)
 	                                        atoi(s->spec.port)) < 0) {
 		/* on_event may already have run and freed the connection */
 		if (s->bev && !s->connected) {
-			log_failure(s, BEV_EVENT_ERROR);
+			log_failure(s, BEV_EVENT_ERROR, tls_error(s));
 			drop_connection(s);
 			schedule_retry(s);
 		}
@@ -305,6 +326,8 @@ static void pump(struct rw_sender *s)
 {
 	if (!s->connected || !s->bev)
 		return;
+	if (s->probing && rw_mono_us() - s->connected_us < (uint64_t)PROBE_SETTLE_MS * 1000)
+		return; /* on_tick calls again */
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	uint64_t seq;
 	while (s->unconfirmed < UNCONFIRMED_MAX && evbuffer_get_length(out) < OUT_HIGH &&
