@@ -7,10 +7,11 @@
 #   2. --max-flows: the least recently active connection is reported early;
 #   3. --idle-timeout: an idle connection is reported and forgotten;
 #   4. capture (live, loopback, root): --no-promisc, -s SNAPLEN, the stop
-#      report on SIGINT/SIGTERM, the kernel-drop warning;
+#      report on SIGINT/SIGTERM, --idle-timeout live, the kernel-drop warning;
 #   5. --expected-cert on the SSLsplit capture, and bad values;
 #   6. the text report's lines (head, cause, fix, timeline, rdp, tls, cert,
-#      evidence, bytes) against tshark/openssl and tests/data's index.
+#      evidence, bytes) rebuilt from tshark and openssl, for each verdict the
+#      other parts use.
 # Captures for 2 and 3 are cut and moved from the committed ones with
 # cli_behaviour/pcaptool.py and merged with mergecap; what rdpwhy must say
 # follows from how they were built. Prints ok/FAIL per check; exit 1 when
@@ -97,7 +98,7 @@ expect_run "replay -o /dev/full" 1 "$tmp/out" "$tmp/err" "$bin" replay -o /dev/f
         '/dev/full.*No space left on device'
 expect_run "replay >/dev/full" 1 /dev/full "$tmp/err" "$bin" replay "$f" &&
     grep_in "replay >/dev/full: stderr says the output could not be written" "$tmp/err" \
-        'No space left on device|cannot write the output'
+        '^rdpwhy replay: cannot write the output$'
 expect_run "replay -o DIR-THAT-DOES-NOT-EXIST/x" 1 "$tmp/out" "$tmp/err" \
     "$bin" replay -o "$tmp/no/such/dir/x.json" "$f" &&
     grep_in "replay -o missing dir: stderr names the path and the error" "$tmp/err" \
