@@ -1,4 +1,5 @@
 /* rdpwhy capture: diagnose connections live, one record as each ends. */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ static void help(FILE *f)
 	           "\n"
 	           "options:\n"
 	           "  -i, --interface IFACE   interface to capture on ('any' for all)\n"
-	           "  -s, --snaplen N         bytes kept per packet (default 65535)\n"
+	           "  -s, --snaplen N         bytes kept per packet: 128-262144 (default 65535)\n"
 	           "      --no-promisc        do not put the interface in promiscuous mode\n");
 	rw_capture_opts_help(f);
 	fprintf(f, "  -h, --help              this help\n");
@@ -58,13 +59,20 @@ int cmd_capture(int argc, char **argv)
 			continue;
 		}
 		if (!strcmp(a, "-s") || !strcmp(a, "--snaplen")) {
-			char *end;
-			if (i + 1 >= argc || (snaplen = (int)strtol(argv[++i], &end, 10)) < 128 ||
-			    *end) {
-				fprintf(stderr,
-				        "rdpwhy capture: --snaplen needs a number >= 128\n");
+			/* 262144: libpcap's largest snapshot length. Parsed as a long
+			 * and range-checked before the cast, so 4294967424 is refused
+			 * instead of becoming 128. */
+			char *end = NULL;
+			long v = -1;
+			if (i + 1 < argc) {
+				errno = 0;
+				v = strtol(argv[++i], &end, 10);
+			}
+			if (!end || end == argv[i] || *end || errno || v < 128 || v > 262144) {
+				fprintf(stderr, "rdpwhy capture: --snaplen needs 128 to 262144\n");
 				return 2;
 			}
+			snaplen = (int)v;
 			continue;
 		}
 		if (!strcmp(a, "--no-promisc")) {
