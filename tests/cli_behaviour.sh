@@ -379,7 +379,7 @@ for v in "${bad_values[@]}"; do
 done
 expect_run "replay --expected-cert (no value)" 2 "$tmp/out" "$tmp/err" "$bin" replay "$ss" --expected-cert &&
     grep_in "--expected-cert without value: message" "$tmp/err" 'expected-cert needs a value'
-expect_run "capture --expected-cert bad" 2 "$tmp/out" "$tmp/err" "$bin" capture -i lo --expected-cert 12 &&
+expect_run "capture --expected-cert bad" 2 "$tmp/out" "$tmp/err" timeout 10 "$bin" capture -i lo --expected-cert 12 &&
     grep_in "capture --expected-cert bad: message" "$tmp/err" 'expected-cert needs 64 hex digits'
 
 # ---------------------------------------------------------------------------
@@ -485,6 +485,14 @@ PY
 
 # ---------------------------------------------------------------------------
 # 4. capture, live on loopback (root).
+# Usage errors first: refused before any capture starts (no root needed). A
+# value taken by mistake would start capturing: timeout makes that a FAIL
+# (124) instead of a hang.
+for v in 127 abc 262145 4294967424 ""; do
+    expect_run "capture -s '$v'" 2 "$tmp/out" "$tmp/err" timeout 10 "$bin" capture -i lo -s "$v" &&
+        grep_in "capture -s '$v': message" "$tmp/err" '^rdpwhy capture: --snaplen needs 128 to 262144$'
+done
+expect_run "capture -s (no value)" 2 "$tmp/out" "$tmp/err" timeout 10 "$bin" capture -i lo -s
 if ((!root)); then
     echo "# 4. capture: skipped, live capture needs root (CAP_NET_RAW)"
     if ((fails)); then echo "FAIL cli_behaviour: $fails failed"; exit 1; fi
@@ -492,11 +500,6 @@ if ((!root)); then
     exit 77
 fi
 echo "# 4. capture (live)"
-
-# Usage errors first (no capture starts).
-expect_run "capture -s 127" 2 "$tmp/out" "$tmp/err" "$bin" capture -i lo -s 127 &&
-    grep_in "capture -s 127: message" "$tmp/err" 'snaplen needs a number >= 128'
-expect_run "capture -s abc" 2 "$tmp/out" "$tmp/err" "$bin" capture -i lo -s abc
 
 free_ports() { # N: N free TCP ports on 127.0.0.1
     python3 -c '
