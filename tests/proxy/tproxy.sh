@@ -199,8 +199,11 @@ ip netns exec "$NS_G" "$BIN" proxy --listen "0.0.0.0:$TPORT" --tproxy --set conn
     --format json --output "$D/records.json" -v -v >"$D/proxy.stdout" 2>"$D/proxy.stderr" &
 PROXY_PID=$!
 PIDS+=("$PROXY_PID")
-rw_wait_ready "$D/proxy.stderr" "$PROXY_PID" && grep -q "ready: listening on 0.0.0.0:$TPORT\$" "$D/proxy.stderr" ||
-    { show_file "proxy stderr" "$D/proxy.stderr"; die "rdpwhy proxy --tproxy did not get ready on 0.0.0.0:$TPORT"; }
+if ! rw_wait_ready "$D/proxy.stderr" "$PROXY_PID" ||
+    ! grep -q "ready: listening on 0.0.0.0:$TPORT\$" "$D/proxy.stderr"; then
+    show_file "proxy stderr" "$D/proxy.stderr"
+    die "rdpwhy proxy --tproxy did not get ready on 0.0.0.0:$TPORT"
+fi
 
 dump() {
     show_file "proxy stderr (-v -v)" "$D/proxy.stderr" 60
