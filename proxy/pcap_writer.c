@@ -61,6 +61,7 @@ struct rw_pcapw {
 	int error;        /* errno of the first failure */
 	size_t mss;
 	uint64_t last_ts;
+	uint64_t syn_us; /* when the client's SYN was written */
 	char path[PATH_MAX];
 	uint8_t frame[FRAME_MAX];
 };
@@ -441,6 +442,7 @@ static int check_usable(const struct rw_pcapw *w, enum rw_dir dir)
 /* SYN (MSS option) from the client. */
 static int write_syn(struct rw_pcapw *w, uint64_t ts_us)
 {
+	w->syn_us = ts_us;
 	return emit(w, RW_C2S, ts_us, TH_SYN, NULL, 0);
 }
 
@@ -514,6 +516,27 @@ struct rw_pcapw *rw_pcapw_open_syn(const char *dir, const struct rw_endpoint *cl
 		return NULL;
 	}
 	return w;
+}
+
+int rw_pcapw_syn_unanswered(struct rw_pcapw *w, uint64_t until_us)
+{
+	if (check_usable(w, RW_C2S) < 0)
+		return -1;
+	if (w->established) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Linux's SYN retransmissions: initial RTO 1 s, doubling (RFC 6298),
+	 * each with the first SYN's sequence number. */
+	uint64_t t = w->syn_us, rto = 1000000;
+	for (int i = 0; i < 6 && t + rto < until_us; i++) {
+		t += rto;
+		rto *= 2;
+		w->nxt[RW_C2S]--;
+		if (emit(w, RW_C2S, t, TH_SYN, NULL, 0) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int rw_pcapw_synack(struct rw_pcapw *w, uint64_t ts_us)

@@ -52,6 +52,10 @@ const char *rw_pcapw_path(const struct rw_pcapw *w);
 struct rw_pcapw *rw_pcapw_open_syn(const char *dir, const struct rw_endpoint *client,
 				   const struct rw_endpoint *server, uint64_t ts_us, char *err,
 				   size_t errlen);
+/* An upstream connect that timed out: the client's SYN retransmitted as the
+ * kernel does (1 s, then doubling) until until_us, so that the file replays
+ * as a SYN never answered. */
+int rw_pcapw_syn_unanswered(struct rw_pcapw *w, uint64_t until_us);
 /* The server's SYN-ACK and the client's ACK, at ts_us. */
 int rw_pcapw_synack(struct rw_pcapw *w, uint64_t ts_us);
 /* Initial sequence number of the side sending in direction dir: a hash of

@@ -133,6 +133,18 @@ static void conn_end(struct rw_conn *c, bool reset_client, bool reset_server, co
 		c->timer = NULL;
 	}
 	if (c->pcap) {
+		/* The closes rdpwhy made itself (a timeout, a peer's RST passed on,
+		 * shutdown) belong in the file, or it replays as a connection still
+		 * open: the client's leg first, as the client saw it. The writer
+		 * ignores a close the side already made. */
+		if (reset_client)
+			rw_pcapw_rst(c->pcap, RW_S2C, t);
+		else
+			rw_pcapw_fin(c->pcap, RW_S2C, t);
+		if (reset_server)
+			rw_pcapw_rst(c->pcap, RW_C2S, t);
+		else
+			rw_pcapw_fin(c->pcap, RW_C2S, t);
 		if (rw_pcapw_close(c->pcap) < 0)
 			rw_logx(&px->log, LOG_WARNING, "conn %llu: pcap file incomplete",
 				(unsigned long long)c->id);
@@ -364,6 +376,8 @@ static void connect_failed(struct rw_conn *c, enum rw_close_kind kind, int err)
 	rw_session_connect_failed(c->session, t, kind);
 	if (c->pcap && kind == RW_CLOSE_REFUSED)
 		rw_pcapw_rst(c->pcap, RW_S2C, t);
+	else if (c->pcap)
+		rw_pcapw_syn_unanswered(c->pcap, t);
 	rw_logx(&c->px->log, LOG_NOTICE, "conn %llu: upstream %s: %s", (unsigned long long)c->id,
 		c->dst_text, err ? strerror(err) : "connect timeout");
 	/* Refused: the client sees what a closed port would send, an RST. */

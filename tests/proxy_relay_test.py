@@ -324,6 +324,84 @@ def x224_timeout():
           r["rdp.cookie"] == "hung", r)
 
 
+def replay_pcap(case, pcap_dir, *opts):
+    """The one pcap the proxy wrote for CASE, replayed: its record (or None)."""
+    files = [f for f in os.listdir(pcap_dir) if f.endswith(".pcap")]
+    check("%s: the proxy wrote one pcap" % case, len(files) == 1, files)
+    if len(files) != 1:
+        return None
+    try:
+        p = rw.run([BIN, "replay", "--format", "json", *opts, os.path.join(pcap_dir, files[0])],
+                   want=0)
+    except rw.RunFailed as e:
+        check("%s: replay of the proxy's pcap" % case, False, str(e))
+        return None
+    recs = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    check("%s: the pcap replays to one record" % case, len(recs) == 1, recs)
+    return recs[0] if recs else None
+
+
+def own_closes_in_pcap():
+    """The closes rdpwhy makes itself are in its pcap, so the file replays to
+    the proxy's own verdict (seen from the client's side of the proxy)."""
+    # A host that never answers: the proxy's x224 timeout (4 s, past the
+    # 3 s a capture needs to call a silence a non-response).
+    srv = listener()
+    d = tempfile.mkdtemp(dir=TMP)
+    px = Proxy(srv.getsockname()[1], "--set", "x224_timeout=4s", "--set", "pcap_dir=" + d)
+    held = []
+    threading.Thread(target=lambda: held.append(srv.accept()[0]), daemon=True).start()
+    cl = socket.create_connection(("127.0.0.1", px.port))
+    cl.sendall(x224_cr(b"silent", 1))
+    cl.settimeout(15)
+    cl.recv(10)
+    cl.close()
+    px.wait_records(1)
+    px.stop("own close: x224 timeout")
+    srv.close()
+    r = replay_pcap("own close: x224 timeout", d)
+    check("own close: x224 timeout pcap replays as x224_no_response, server side FIN after >= 4 s",
+          r is not None and r["rdpwhy.cause"] == "x224_no_response" and
+          r["rdpwhy.closed_by"] == "server" and r["rdpwhy.close_kind"] == "fin" and
+          r["event.duration"] >= 4 * 10**9, r)
+    # An upstream whose accept queue is full drops SYNs: the connect times out.
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    fillers = []
+    for _ in range(4):
+        f = socket.socket()
+        f.setblocking(False)
+        try:
+            f.connect(("127.0.0.1", srv.getsockname()[1]))
+        except BlockingIOError:
+            pass
+        fillers.append(f)
+    time.sleep(0.2)
+    d = tempfile.mkdtemp(dir=TMP)
+    px = Proxy(srv.getsockname()[1], "--set", "connect_timeout=2500ms", "--set", "pcap_dir=" + d)
+    cl = socket.create_connection(("127.0.0.1", px.port))
+    cl.settimeout(15)
+    try:
+        cl.recv(10)
+    except OSError:
+        pass
+    cl.close()
+    recs = px.wait_records(1)
+    px.stop("own close: connect timeout")
+    for f in fillers:
+        f.close()
+    port = srv.getsockname()[1]
+    srv.close()
+    check("own close: connect timeout record", recs[-1]["rdpwhy.cause"] == "upstream_unreachable",
+          recs[-1])
+    # No X.224 request ever left the client: the server port must be named.
+    r = replay_pcap("own close: connect timeout", d, "--port", str(port))
+    check("own close: connect timeout pcap replays as upstream_unreachable (SYN retransmitted)",
+          r is not None and r["rdpwhy.cause"] == "upstream_unreachable" and
+          r["rdpwhy.phase"] == "tcp_connect", r)
+
+
 def ipv6_and_names():
     """An IPv6 listener and an upstream given by name (resolved at start)."""
     srv = listener()
@@ -398,6 +476,7 @@ def main():
     back_pressure()
     refused()
     x224_timeout()
+    own_closes_in_pcap()
     ipv6_and_names()
     config_errors()
     if failures:
