@@ -527,6 +527,8 @@ struct rw_session *rw_session_new(const struct rw_session_config *cfg)
 		s->tls[d].ccs_encrypts = false; /* on_ccs decides */
 		s->rec.rst_ttl[d] = -1;
 		s->rec.ttl_baseline[d] = -1;
+		s->rec.ttl_lo[d] = s->rec.ttl_hi[d] = -1;
+		s->rec.syn_ttl[d] = -1;
 	}
 	s->last_record_dir = -1;
 	memcpy(s->rec.expected_cert_sha256, s->cfg.expected_cert_sha256,
@@ -692,10 +694,23 @@ void rw_session_rst(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, int t
 
 void rw_session_ttl(struct rw_session *s, enum rw_dir dir, int ttl)
 {
-	/* The first packets of a side set its baseline: an injected RST comes
-	 * from another hop distance, so its TTL differs. */
-	if (s->rec.ttl_baseline[dir] < 0)
-		s->rec.ttl_baseline[dir] = ttl;
+	/* A side's own packets set its baseline and range: an injected RST
+	 * comes from another hop distance, so its TTL falls outside. */
+	struct rw_record *r = &s->rec;
+	if (r->ttl_baseline[dir] < 0)
+		r->ttl_baseline[dir] = ttl;
+	if (r->ttl_lo[dir] < 0 || ttl < r->ttl_lo[dir])
+		r->ttl_lo[dir] = ttl;
+	if (ttl > r->ttl_hi[dir])
+		r->ttl_hi[dir] = ttl;
+}
+
+void rw_session_syn_ttl(struct rw_session *s, enum rw_dir dir, int ttl)
+{
+	/* Not a baseline: a SYN proxy (a firewall, a balancer, SYN cookies on a
+	 * middlebox) answers the handshake from its own hop distance. */
+	if (s->rec.syn_ttl[dir] < 0)
+		s->rec.syn_ttl[dir] = ttl;
 }
 
 void rw_session_connect_failed(struct rw_session *s, uint64_t ts_us, enum rw_close_kind kind)

@@ -40,7 +40,10 @@ void rw_session_fin(struct rw_session *s, enum rw_dir dir, uint64_t ts_us);
 /* ttl: IP TTL / hop limit of the RST, -1 when unknown (proxy). */
 void rw_session_rst(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, int ttl);
 /* Per-packet IP TTL / hop limit of a non-RST packet (capture only). */
+/* The IP TTL of a packet of that side: rw_session_syn_ttl for its SYN or
+ * SYN-ACK, rw_session_ttl for the others (not RST: rw_session_rst). */
 void rw_session_ttl(struct rw_session *s, enum rw_dir dir, int ttl);
+void rw_session_syn_ttl(struct rw_session *s, enum rw_dir dir, int ttl);
 /* kind: RW_CLOSE_REFUSED, RW_CLOSE_UNREACHABLE or RW_CLOSE_TIMEOUT. */
 void rw_session_connect_failed(struct rw_session *s, uint64_t ts_us, enum rw_close_kind kind);
 /* The front end gave up waiting (idle timeout) in the current phase. */

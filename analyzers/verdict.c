@@ -151,11 +151,17 @@ static bool reset_injected(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
 	for (int d = 0; d < 2; d++) {
-		if (!r->rst_seen[d] || r->rst_ttl[d] < 0 || r->ttl_baseline[d] < 0 ||
-		    r->rst_ttl[d] == r->ttl_baseline[d])
+		/* Against the side's own packets (not its SYN-ACK, which a SYN
+		 * proxy may have sent), outside the range they showed. */
+		if (!r->rst_seen[d] || r->rst_ttl[d] < 0 || r->ttl_lo[d] < 0 ||
+		    (r->rst_ttl[d] >= r->ttl_lo[d] && r->rst_ttl[d] <= r->ttl_hi[d]))
 			continue;
-		ev(c, "RST claiming to be from the %s has TTL %d, its other packets TTL %d",
-		   side_of((enum rw_dir)d), r->rst_ttl[d], r->ttl_baseline[d]);
+		if (r->ttl_lo[d] == r->ttl_hi[d])
+			ev(c, "RST claiming to be from the %s has TTL %d, its other packets TTL %d",
+			   side_of((enum rw_dir)d), r->rst_ttl[d], r->ttl_lo[d]);
+		else
+			ev(c, "RST claiming to be from the %s has TTL %d, its other packets TTL %d-%d",
+			   side_of((enum rw_dir)d), r->rst_ttl[d], r->ttl_lo[d], r->ttl_hi[d]);
 		maybe(c, d == RW_S2C ? RW_CAUSE_RESET_BY_SERVER : RW_CAUSE_RESET_BY_CLIENT);
 		tell(c, "load-balanced or asymmetric paths also change TTLs: a capture next to the "
 		        "host shows whether the host itself sent that RST");
@@ -507,7 +513,7 @@ static bool tls_rejected_no_alert(struct ctx *c)
 	ev(c, "server %s after the ClientHello, no ServerHello, no alert",
 	   r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed");
 	ev(c, "client offered up to TLS %s with %zu cipher suites", n ? n : "?", r->ch.n_ciphers);
-	if (r->first_close_kind == RW_CLOSE_RST && r->ttl_baseline[RW_S2C] < 0)
+	if (r->first_close_kind == RW_CLOSE_RST && r->ttl_lo[RW_S2C] < 0)
 		maybe(c, RW_CAUSE_RESET_INJECTED);
 	maybe(c, RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH);
 	maybe(c, RW_CAUSE_TLS_CIPHER_MISMATCH);
@@ -601,7 +607,7 @@ static bool timeout(struct ctx *c)
  * too few packets) could have been forged on the way. */
 static void unverified_reset(struct ctx *c, enum rw_dir d)
 {
-	if (c->r->ttl_baseline[d] >= 0 && c->r->rst_ttl[d] >= 0)
+	if (c->r->ttl_lo[d] >= 0 && c->r->rst_ttl[d] >= 0)
 		return;
 	maybe(c, RW_CAUSE_RESET_INJECTED);
 	tell(c, "a capture where the RST's TTL can be compared with that side's other packets "
@@ -885,6 +891,14 @@ void rw_verdict_decide(struct rw_record *r)
 	}
 	/* What the capture missed can hide the facts another cause rests on. */
 	bool partial = r->midstream;
+	/* The server's SYN-ACK from another hop distance than its own packets:
+	 * something in the path answered the handshake for it. */
+	int st = r->syn_ttl[RW_S2C];
+	if (st >= 0 && r->ttl_lo[RW_S2C] >= 0 &&
+	    (st < r->ttl_lo[RW_S2C] || st > r->ttl_hi[RW_S2C]))
+		ev(&c, "SYN-ACK has TTL %d, the server's other packets TTL %d: a SYN proxy "
+		       "(firewall or load balancer) answered the handshake",
+		   st, r->ttl_lo[RW_S2C]);
 	if (r->midstream)
 		ev(&c, "capture started mid-connection");
 	for (int d = 0; d < 2; d++) {

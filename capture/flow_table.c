@@ -73,6 +73,7 @@ struct flow {
 	bool counting; /* the session stopped inspecting: count bytes only */
 	uint32_t packets[2];
 	int first_ttl[2]; /* kept for a candidate's session, -1 none */
+	int syn_ttl[2];   /* its SYN / SYN-ACK's, the same way */
 
 	/* A candidate's first payload bytes, until they prove to be a CR. */
 	uint8_t probe[6];
@@ -257,9 +258,12 @@ static bool start_session(struct rw_capture *c, struct flow *f)
 		rw_session_syn(f->s, RW_C2S, f->syn_ts);
 	if (f->synack_seen)
 		rw_session_syn(f->s, RW_S2C, f->synack_ts);
-	for (int side = 0; side < 2; side++)
+	for (int side = 0; side < 2; side++) {
 		if (f->first_ttl[side] >= 0)
 			rw_session_ttl(f->s, dir_of(f, side), f->first_ttl[side]);
+		if (f->syn_ttl[side] >= 0)
+			rw_session_syn_ttl(f->s, dir_of(f, side), f->syn_ttl[side]);
+	}
 	return true;
 }
 
@@ -379,6 +383,7 @@ static void flow_setup(struct rw_capture *c, struct flow *f, const struct rw_pac
 	f->syn_side = -1;
 	f->first_ts = f->last_ts = p->ts_us;
 	f->first_ttl[0] = f->first_ttl[1] = -1;
+	f->syn_ttl[0] = f->syn_ttl[1] = -1;
 	for (int side = 0; side < 2; side++)
 		rw_reasm_init(&f->rs[side], &reasm_ops, f, side, c->cfg.max_ooo_bytes);
 
@@ -582,10 +587,16 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 		handle_rst(c, f, side, p);
 		return;
 	}
-	if (f->state == FLOW_ACTIVE)
+	if (syn) {
+		if (f->state == FLOW_ACTIVE)
+			rw_session_syn_ttl(f->s, dir_of(f, side), p->ttl);
+		else if (f->syn_ttl[side] < 0)
+			f->syn_ttl[side] = p->ttl;
+	} else if (f->state == FLOW_ACTIVE) {
 		rw_session_ttl(f->s, dir_of(f, side), p->ttl);
-	else if (f->first_ttl[side] < 0)
+	} else if (f->first_ttl[side] < 0) {
 		f->first_ttl[side] = p->ttl;
+	}
 
 	/* The peer's ACK first: it is about bytes sent before this packet. */
 	if (ack)

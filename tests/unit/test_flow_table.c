@@ -387,6 +387,44 @@ static void test_unanswered_syn(void **state)
 	assert_int_equal(recs[1].connect_failed, 0);
 }
 
+/* A SYN proxy (iptables SYNPROXY, a balancer, SYN cookies on a firewall)
+ * answers the SYN from its own hop distance; the host's own packets and its
+ * own RST come from further away. That RST is the host's, not injected
+ * (issue #10 item 4), and the record says a SYN proxy answered. */
+static void test_syn_proxy_ttl(void **state)
+{
+	(void)state;
+	struct conn c = conn4(15, 59100, 3389);
+	seg(&c, true, RW_TCP_SYN, NULL, 0);
+	c.sttl = 64; /* the proxy's SYN-ACK */
+	seg(&c, false, RW_TCP_SYN | RW_TCP_ACK, NULL, 0);
+	seg(&c, true, RW_TCP_ACK, NULL, 0);
+	c.sttl = 61; /* the host, three hops further */
+	seg(&c, true, RW_TCP_PSH, cr, sizeof(cr));
+	seg(&c, false, RW_TCP_PSH, cc_ssl, sizeof(cc_ssl));
+	seg(&c, true, RW_TCP_ACK, NULL, 0);
+	seg_at(&c, false, RW_TCP_RST, c.sseq, 0, NULL, 0, 61);
+	assert_int_equal(n_recs, 1);
+	const struct rw_record *r = &recs[0];
+	assert_int_equal(r->syn_ttl[RW_S2C], 64);
+	assert_int_equal(r->ttl_lo[RW_S2C], 61);
+	assert_int_equal(r->verdict.cause, RW_CAUSE_RESET_BY_SERVER);
+	bool said = false;
+	for (size_t i = 0; i < r->verdict.n_evidence; i++)
+		said |= strstr(r->verdict.evidence[i], "SYN-ACK has TTL 64, the server's other "
+		                                       "packets TTL 61: a SYN proxy") != NULL;
+	assert_true(said);
+	/* And a reset forged by a device nearer than the host is still one. */
+	struct conn d = conn4(16, 59101, 3389);
+	d.sttl = 61;
+	handshake(&d);
+	seg(&d, true, RW_TCP_PSH, cr, sizeof(cr));
+	seg(&d, false, RW_TCP_PSH, cc_ssl, sizeof(cc_ssl));
+	seg_at(&d, false, RW_TCP_RST, d.sseq, 0, NULL, 0, 63);
+	assert_int_equal(n_recs, 2);
+	assert_int_equal(recs[1].verdict.cause, RW_CAUSE_RESET_INJECTED);
+}
+
 static void test_rst_midway(void **state)
 {
 	(void)state;
@@ -402,7 +440,11 @@ static void test_rst_midway(void **state)
 	const struct rw_record *r = &recs[0];
 	assert_true(r->rst_seen[RW_S2C]);
 	assert_int_equal(r->rst_ttl[RW_S2C], 49);
-	assert_int_equal(r->ttl_baseline[RW_S2C], 64);
+	/* The server's only other packet was its SYN-ACK, which a SYN proxy may
+	 * have sent: it is not a baseline for judging the RST. */
+	assert_int_equal(r->syn_ttl[RW_S2C], 64);
+	assert_int_equal(r->ttl_baseline[RW_S2C], -1);
+	assert_int_equal(r->ttl_lo[RW_S2C], -1);
 	assert_int_equal(r->connect_failed, 0);
 	assert_int_equal(r->tcp[RW_S2C].gaps, 1);
 	assert_int_equal(r->tcp[RW_S2C].gap_bytes, sizeof(cc_ssl));
@@ -782,6 +824,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unanswered_syn, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rst_midway, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_syn_proxy_ttl, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reordered_and_retransmitted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_counting_after_inspection, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_mtu_blackhole, setup, teardown),
