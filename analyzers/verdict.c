@@ -90,8 +90,8 @@ static const struct rw_alert *handshake_alert(const struct rw_record *r, enum rw
 		const struct rw_alert *a = &r->alert[d];
 		if (!a->seen || a->phase > RW_PHASE_TLS_HANDSHAKE)
 			continue;
-		if (a->level == 1 && a->description == 0 && !a->encrypted)
-			continue; /* close_notify */
+		if (!a->encrypted && (a->description == 0 || a->description == 90))
+			continue; /* close_notify, user_canceled: a goodbye, not a reason */
 		if (!best || a->ts_us < best->ts_us) {
 			best = a;
 			*from = (enum rw_dir)d;
@@ -160,7 +160,8 @@ static bool reset_injected(struct ctx *c)
 			ev(c, "RST claiming to be from the %s has TTL %d, its other packets TTL %d",
 			   side_of((enum rw_dir)d), r->rst_ttl[d], r->ttl_lo[d]);
 		else
-			ev(c, "RST claiming to be from the %s has TTL %d, its other packets TTL %d-%d",
+			ev(c,
+			   "RST claiming to be from the %s has TTL %d, its other packets TTL %d-%d",
 			   side_of((enum rw_dir)d), r->rst_ttl[d], r->ttl_lo[d], r->ttl_hi[d]);
 		maybe(c, d == RW_S2C ? RW_CAUSE_RESET_BY_SERVER : RW_CAUSE_RESET_BY_CLIENT);
 		tell(c, "load-balanced or asymmetric paths also change TTLs: a capture next to the "
@@ -423,6 +424,13 @@ static bool cert_is_expired(const struct rw_record *r)
 	       (int64_t)(r->cert_ts_us / 1000000) > r->cert.not_after;
 }
 
+/* Alerts a client sends about the server's certificate (RFC 8446 6.2). */
+static bool is_cert_alert(uint8_t d)
+{
+	return d == 42 || d == 43 || d == 44 || d == 45 || d == 46 || d == 48 || d == 49 ||
+	       d == 116;
+}
+
 static bool cert_expired(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
@@ -434,7 +442,10 @@ static bool cert_expired(struct ctx *c)
 		return true;
 	}
 	/* The client gave up after the certificate, and the certificate was
-	 * out of date when it crossed the wire. */
+	 * out of date when it crossed the wire; a cleartext client alert, if
+	 * any, must be about the certificate (not, say, decrypt_error). */
+	if (client_alert && !a->encrypted && !is_cert_alert(a->description))
+		return false;
 	if (cert_is_expired(r) && in_phase(r, RW_PHASE_TLS_HANDSHAKE) &&
 	    (client_alert || closed_by(r, RW_C2S))) {
 		ev(c, "server certificate expired (notAfter before the handshake time)");
@@ -471,10 +482,8 @@ static bool cert_rejected(struct ctx *c)
 	enum rw_dir from = RW_S2C;
 	const struct rw_alert *a = handshake_alert(r, &from);
 	if (a && from == RW_C2S) {
-		static const uint8_t cert_alerts[] = {42, 43, 44, 46, 48, 49, 116};
-		bool cert_alert = a->encrypted; /* TLS 1.3: after the server's flight */
-		for (size_t i = 0; i < sizeof(cert_alerts); i++)
-			cert_alert |= !a->encrypted && a->description == cert_alerts[i];
+		/* TLS 1.3: an encrypted one after the server's flight. */
+		bool cert_alert = a->encrypted || is_cert_alert(a->description);
 		if (cert_alert && r->server_hello_seen) {
 			ev(c,
 			   a->inferred ? "client sent an encrypted record of alert size instead "
@@ -489,7 +498,10 @@ static bool cert_rejected(struct ctx *c)
 		}
 	}
 	/* Without an alert: the client closed once the server's certificate
-	 * flight arrived and never finished the handshake. */
+	 * flight arrived and never finished the handshake. A cleartext alert
+	 * of another kind names another reason (tls_alert). */
+	if (a && from == RW_C2S && !a->encrypted)
+		return false;
 	if (r->server_hello_seen && !r->tls_established && closed_by(r, RW_C2S) &&
 	    in_phase(r, RW_PHASE_TLS_HANDSHAKE) && (r->certificate_seen || r->tls13) &&
 	    !r->ccs_seen[RW_C2S] && r->client_first_encrypted_len == 0) {
@@ -894,10 +906,10 @@ void rw_verdict_decide(struct rw_record *r)
 	/* The server's SYN-ACK from another hop distance than its own packets:
 	 * something in the path answered the handshake for it. */
 	int st = r->syn_ttl[RW_S2C];
-	if (st >= 0 && r->ttl_lo[RW_S2C] >= 0 &&
-	    (st < r->ttl_lo[RW_S2C] || st > r->ttl_hi[RW_S2C]))
-		ev(&c, "SYN-ACK has TTL %d, the server's other packets TTL %d: a SYN proxy "
-		       "(firewall or load balancer) answered the handshake",
+	if (st >= 0 && r->ttl_lo[RW_S2C] >= 0 && (st < r->ttl_lo[RW_S2C] || st > r->ttl_hi[RW_S2C]))
+		ev(&c,
+		   "SYN-ACK has TTL %d, the server's other packets TTL %d: a SYN proxy "
+		   "(firewall or load balancer) answered the handshake",
 		   st, r->ttl_lo[RW_S2C]);
 	if (r->midstream)
 		ev(&c, "capture started mid-connection");

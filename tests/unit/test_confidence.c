@@ -197,6 +197,49 @@ static void test_silent_server_side_names_the_proxy(void **state)
 	rw_session_free(s);
 }
 
+/* A cleartext client alert that is not about the certificate names another
+ * reason, even right after the certificate flight (decrypt_error: a bad
+ * ServerKeyExchange signature); user_canceled is a goodbye, not a reason. */
+static void test_alerts_that_are_not_about_the_certificate(void **state)
+{
+	(void)state;
+	struct rw_test_bytes cr = {.n = 0}, cc = {.n = 0}, ch = {.n = 0}, sf = {.n = 0},
+	                     al = {.n = 0};
+	tls_start(&cr, &cc, &ch);
+	rw_test_put_server_hello(&sf, 0xc02f, 0, false);
+	rw_test_certificate(&sf, -30, 300);
+	rw_test_put_server_hello_done(&sf);
+	rw_test_alert(&al, 2, 51); /* decrypt_error */
+	struct rw_step st[] = {DATA(C, cr), DATA(S, cc), DATA(C, ch), DATA(S, sf),
+	                       DATA(C, al), FIN(C),      END};
+	struct rw_session *s = run(st, false);
+	const struct rw_verdict *v = &rw_session_record(s)->verdict;
+	check_invariants(v);
+	assert_true(rw_session_record(s)->certificate_seen);
+	assert_string_equal(rw_cause_name(v->cause), "tls_alert");
+	rw_session_free(s);
+	/* The same alert with an expired certificate: still the alert's reason. */
+	struct rw_test_bytes sf2 = {.n = 0};
+	rw_test_put_server_hello(&sf2, 0xc02f, 0, false);
+	rw_test_certificate(&sf2, -400, -30);
+	rw_test_put_server_hello_done(&sf2);
+	struct rw_step st2[] = {DATA(C, cr), DATA(S, cc), DATA(C, ch), DATA(S, sf2),
+	                        DATA(C, al), FIN(C),      END};
+	s = run(st2, false);
+	v = &rw_session_record(s)->verdict;
+	assert_true(rw_session_record(s)->certificate_seen);
+	assert_string_equal(rw_cause_name(v->cause), "tls_alert");
+	rw_session_free(s);
+	/* A warning user_canceled before any ServerHello, then FIN. */
+	struct rw_test_bytes uc = {.n = 0};
+	rw_test_alert(&uc, 1, 90);
+	struct rw_step st3[] = {DATA(C, cr), DATA(S, cc), DATA(C, ch), DATA(C, uc), FIN(C), END};
+	s = run(st3, false);
+	v = &rw_session_record(s)->verdict;
+	assert_string_equal(rw_cause_name(v->cause), "client_cancelled");
+	rw_session_free(s);
+}
+
 static void test_text_and_json_show_it(void **state)
 {
 	(void)state;
@@ -230,6 +273,7 @@ int main(void)
 	        cmocka_unit_test(test_cleartext_alert_is_high_partial_capture_medium),
 	        cmocka_unit_test(test_tls13_rejection_is_low),
 	        cmocka_unit_test(test_silent_server_side_names_the_proxy),
+	        cmocka_unit_test(test_alerts_that_are_not_about_the_certificate),
 	        cmocka_unit_test(test_text_and_json_show_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
