@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,6 +27,11 @@ struct output {
 	uint64_t failures;
 	uint64_t unflushed; /* written to the FILE since the last flush */
 	bool failing;       /* last write failed (logged once until it works again) */
+	/* When a batch fails, a regular file is cut back to the end of its last
+	 * whole record (it was good_end before the batch, -1 when the output is
+	 * not seekable), so a shipper tailing it never reads half a record. */
+	off_t good_end;
+	bool batch_failed;
 };
 
 struct rw_outset {
@@ -136,7 +142,8 @@ int rw_format_record(const struct rw_record *rec, unsigned mask, const char *hos
  * file had), or 0: 0640 for a new file, an existing one as it is. */
 static FILE *open_file(const char *path, unsigned mode)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode ? mode : 0640);
+	/* Read too: a failed batch is cut back to its last whole record. */
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, mode ? mode : 0640);
 	if (fd < 0)
 		return NULL;
 	if (mode && fchmod(fd, mode) < 0) {
@@ -374,10 +381,13 @@ void rw_outset_write(struct rw_outset *s, const struct rw_formatted *f)
 			o->written++;
 			continue;
 		}
-		if (fwrite(p, 1, len, o->f) == len) {
+		if (!o->unflushed && !o->batch_failed)
+			o->good_end = lseek(fileno(o->f), 0, SEEK_END);
+		if (!o->batch_failed && fwrite(p, 1, len, o->f) == len) {
 			o->unflushed++;
 			continue;
 		}
+		o->batch_failed = true;
 		o->failures++;
 		s->failed = true;
 		if (!o->failing)
@@ -388,25 +398,65 @@ void rw_outset_write(struct rw_outset *s, const struct rw_formatted *f)
 	}
 }
 
+/* Cuts the file after its last newline at or past `from` (records are
+ * lines), counting the lines kept past `from`. 0, or -1 (file unchanged). */
+static int cut_to_whole_records(int fd, off_t from, uint64_t *kept)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return -1;
+	off_t end = from, pos = from;
+	*kept = 0;
+	char buf[4096];
+	while (pos < st.st_size) {
+		ssize_t n = pread(fd, buf, sizeof(buf), pos);
+		if (n < 0)
+			return -1; /* cannot tell where the records end: leave it */
+		if (n == 0)
+			break;
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				end = pos + i + 1;
+				++*kept;
+			}
+		}
+		pos += n;
+	}
+	return end < st.st_size ? ftruncate(fd, end) : 0;
+}
+
 void rw_outset_flush(struct rw_outset *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		struct output *o = s->out[i];
-		if (!o->f || !o->unflushed)
+		if (!o->f || (!o->unflushed && !o->batch_failed))
 			continue;
-		if (fflush(o->f) == 0) {
+		if (!o->batch_failed && fflush(o->f) == 0) {
 			o->written += o->unflushed;
 			o->failing = false;
 		} else {
+			int e = errno;
+			__fpurge(o->f); /* what stdio still holds goes with the batch */
+			uint64_t kept = 0;
+			bool cut = o->good_end >= 0 &&
+			           cut_to_whole_records(fileno(o->f), o->good_end, &kept) == 0;
+			if (kept > o->unflushed)
+				kept = o->unflushed;
+			o->written += kept;
+			o->unflushed -= kept;
 			o->failures += o->unflushed;
 			s->failed = true;
-			if (!o->failing)
-				rw_logerr(s->log, LOG_ERR, "output %s: %llu records not written",
-				          o->spec.target, (unsigned long long)o->unflushed);
+			if (!o->failing && o->unflushed) {
+				errno = e;
+				rw_logerr(s->log, LOG_ERR, "output %s: %llu records not written%s",
+				          o->spec.target, (unsigned long long)o->unflushed,
+				          cut ? " (the file keeps whole records only)" : "");
+			}
 			o->failing = true;
 			clearerr(o->f);
 		}
 		o->unflushed = 0;
+		o->batch_failed = false;
 	}
 }
 

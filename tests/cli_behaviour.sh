@@ -117,14 +117,25 @@ if ((root)); then
                 "$tmp/ro/x.json.*Read-only file system"
         # A disk that fills up in the middle: a 4 KiB tmpfs, ~25 KB of records.
         expect_run "replay -o FILE on a disk that fills up" 1 "$tmp/out" "$tmp/err" unshare -m sh -c \
-            'mount -t tmpfs -o size=4k tmpfs "$1" && "$2" replay --format json -o "$1/x.json" "$3"/*.pcap; rc=$?; wc -c <"$1/x.json" >"$4"; exit $rc' \
+            'mount -t tmpfs -o size=16k tmpfs "$1" && "$2" replay --format json -o "$1/x.json" "$3"/*.pcap; rc=$?; wc -c <"$1/x.json" >"$4"; cp "$1/x.json" "$4.json"; exit $rc' \
             sh "$tmp/ro" "$bin" "$data" "$tmp/full.size" &&
             grep_in "replay -o full disk: stderr says records were not written" "$tmp/err" \
                 "$tmp/ro/x.json.*not written.*No space left on device"
         grep_in "replay -o full disk: stderr says the output could not be written" "$tmp/err" \
             'rdpwhy replay: cannot write the output'
-        [[ $(cat "$tmp/full.size" 2>/dev/null) -le 4096 ]] && ok "replay -o full disk: the file is the disk's 4 KiB at most" ||
+        [[ $(cat "$tmp/full.size" 2>/dev/null) -le 16384 ]] && ok "replay -o full disk: the file is the disk's 16 KiB at most" ||
             fail "replay -o full disk: file size $(cat "$tmp/full.size" 2>/dev/null)"
+        # What is in the file are whole records: a shipper tailing it never
+        # reads half a line (a failed batch is cut back to its last newline).
+        python3 -c '
+import json, sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+assert lines[-1] == b"", "the file ends inside a record"
+for l in lines[:-1]:
+    json.loads(l)
+assert len(lines) > 1, "no record kept at all"
+' "$tmp/full.size.json" && ok "replay -o full disk: the file holds whole JSON records only" ||
+            fail "replay -o full disk: a half-written record in the file"
     else
         fail "replay -o read-only dir: unshare -m does not work here (needed as root)"
     fi
