@@ -269,11 +269,32 @@ static bool tls_middlebox(struct ctx *c)
 	return false;
 }
 
+/* TLS from the first byte, no X.224, and a ClientHello asking for an HTTP
+ * protocol (ALPN h2 or http/1.1): a browser, an HTTPS health check, or an RD
+ * Gateway client on the wrong port. A Windows host even completes the TLS
+ * handshake (it takes it for the Direct Approach, MS-RDPBCGR 5.4.2.2) before
+ * it closes on what follows; no RDP client sends ALPN. */
+static bool https_client(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (!r->client_tls_without_x224 || r->cr_seen || r->midstream || !r->client_hello_seen ||
+	    r->phase_reached[RW_PHASE_ESTABLISHED])
+		return false;
+	for (size_t i = 0; i < r->ch.n_alpn && i < RW_TLS_MAX_ALPN; i++) {
+		if (strcmp(r->ch.alpn[i], "http/1.1") != 0 && strcmp(r->ch.alpn[i], "h2") != 0)
+			continue;
+		ev(c, "client started with a TLS ClientHello offering ALPN %s and no X.224 request",
+		   r->ch.alpn[i]);
+		return true;
+	}
+	return false;
+}
+
 static bool not_rdp(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
 	if (!r->not_tpkt[RW_C2S] || r->cr_seen)
-		return false;
+		return https_client(c);
 	ev(c, "client's first bytes are neither TPKT nor TLS (%02x %02x %02x)",
 	   r->first_bytes[0][0], r->first_bytes[0][1], r->first_bytes[0][2]);
 	return true;
@@ -358,6 +379,30 @@ static bool framing_broke(const struct rw_record *r, enum rw_dir d)
 	return !(a->seen && a->level == 2 && a->ts_us <= t);
 }
 
+/* The lowest version the client offers (supported_versions without GREASE;
+ * without the list, TLS 1.0 and up to legacy_version, RFC 5246 E.1). */
+static uint16_t client_min_version(const struct rw_tls_client_hello *ch)
+{
+	size_t k = ch->n_versions < RW_TLS_MAX_VERSIONS ? ch->n_versions : RW_TLS_MAX_VERSIONS;
+	uint16_t low = 0;
+	for (size_t i = 0; i < k; i++)
+		if (!rw_tls_is_grease(ch->versions[i]) && (!low || ch->versions[i] < low))
+			low = ch->versions[i];
+	return low ? low : 0x0301;
+}
+
+/* An old host answers a ClientHello from a newer client with its own highest
+ * version (RFC 5246 E.1, RFC 8446 4.1.3 and D: a TLS 1.0-only Schannel host
+ * sends ServerHello 3.1 to a client offering only 1.2 and 1.3), and the client
+ * must abort with protocol_version: a version mismatch, not an altered stream
+ * -- as long as the client did not go on with the version it never offered. */
+static bool host_version_too_old(const struct rw_record *r)
+{
+	return r->client_hello_seen && r->server_hello_seen && !r->sh.is_hello_retry_request &&
+	       r->sh.version < client_min_version(&r->ch) && !r->ccs_seen[RW_C2S] &&
+	       !r->tls_established;
+}
+
 static bool tls_altered(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
@@ -377,7 +422,7 @@ static bool tls_altered(struct ctx *c)
 		   n ? n : "a suite", r->sh.cipher);
 		altered = true;
 	}
-	if (!rw_tls_client_offered_version(&r->ch, r->sh.version)) {
+	if (!rw_tls_client_offered_version(&r->ch, r->sh.version) && !host_version_too_old(r)) {
 		const char *n = rw_tls_version_name(r->sh.version);
 		ev(c, "ServerHello picked TLS %s, which the client never offered", n ? n : "?");
 		altered = true;
@@ -390,17 +435,38 @@ static bool tls_altered(struct ctx *c)
 	return altered;
 }
 
+/* The host answered with a version below every one the client offers: say
+ * so; and a client that then hangs up without an alert (the alert, 70, is
+ * what RFC 5246 E.1 asks for; not every client sends it) left for the same
+ * reason, not because of the certificate that came in the same flight. */
+static bool host_version_refused(struct ctx *c, bool alerted)
+{
+	const struct rw_record *r = c->r;
+	if (!host_version_too_old(r))
+		return false;
+	if (!alerted && (!closed_by(r, RW_C2S) || !in_phase(r, RW_PHASE_TLS_HANDSHAKE)))
+		return false;
+	const char *hv = rw_tls_version_name(r->sh.version);
+	const char *lo = rw_tls_version_name(client_min_version(&r->ch));
+	ev(c, "ServerHello picked TLS %s, below the lowest version the client offers (TLS %s)",
+	   hv ? hv : "?", lo ? lo : "?");
+	if (!alerted)
+		ev(c, "client closed without continuing the handshake");
+	return true;
+}
+
 static bool alert_version(struct ctx *c)
 {
 	enum rw_dir from = RW_S2C;
 	const struct rw_alert *a = handshake_alert(c->r, &from);
 	if (!a || a->encrypted || a->description != 70)
-		return false;
+		return host_version_refused(c, false);
 	ev(c, "%s sent TLS alert protocol_version", side_of(from));
 	if (c->r->client_hello_seen) {
 		const char *n = rw_tls_version_name(rw_tls_client_max_version(&c->r->ch));
 		ev(c, "client offered up to TLS %s", n ? n : "?");
 	}
+	host_version_refused(c, true);
 	return true;
 }
 
@@ -558,23 +624,130 @@ static bool other_alert(struct ctx *c)
 	return true;
 }
 
+/* CredSSP runs inside TLS: only the sizes of its records show. The most
+ * plaintext a record body of len bytes can carry with the negotiated suite:
+ * TLS 1.3 adds the inner content type and a 16-byte tag; TLS 1.2 AEAD suites
+ * an 8-byte explicit nonce (GCM, CCM) and a 16-byte tag (8 for CCM_8); CBC
+ * suites an explicit IV (TLS 1.1 and later), the MAC and at least one byte of
+ * padding; RC4 the MAC. An unknown suite is taken at the smallest overhead. */
+static uint32_t tls_plaintext_max(const struct rw_record *r, uint64_t len)
+{
+	uint32_t over = 16;
+	const char *n = rw_tls_cipher_name(r->sh.cipher);
+	if (r->tls13) {
+		over = 17;
+	} else if (n && (strstr(n, "CHACHA20") || strstr(n, "CCM_8"))) {
+		over = 16;
+	} else if (n && (strstr(n, "_GCM_") || strstr(n, "_CCM"))) {
+		over = 24;
+	} else if (n && strstr(n, "_WITH_")) {
+		size_t k = strlen(n);
+		uint32_t mac = k > 7 && !strcmp(n + k - 7, "_SHA384")   ? 48
+		               : k > 7 && !strcmp(n + k - 7, "_SHA256") ? 32
+		               : k > 4 && !strcmp(n + k - 4, "_MD5")    ? 16
+		                                                        : 20;
+		bool rc4 = strstr(n, "RC4") != NULL;
+		uint32_t iv = rc4 || r->sh.version < 0x0302 ? 0 : strstr(n, "DES") ? 8 : 16;
+		over = iv + mac + (rc4 ? 0 : 1);
+	}
+	return len > over ? (uint32_t)(len - over) : 0;
+}
+
+/* The largest CredSSP answer that is not a step forward. A server that
+ * refuses sends TSRequest {version, errorCode} (MS-CSSP 2.2.1, versions 3, 4
+ * and 6: 15 or 16 bytes of DER, a little more with a SPNEGO reject token) or
+ * only a TLS alert (2 bytes: the FreeRDP 2 server's close_notify). Every
+ * answer that moves CredSSP on is larger: the NTLM CHALLENGE (an NTLM message
+ * of at least 56 bytes inside negoTokens, 150 and more with its target info),
+ * the Kerberos AP-REP, and the pubKeyAuth echo (version 5 and later: a
+ * 16-byte NTLM signature and a 32-byte SHA-256 hash, 59 bytes of TSRequest
+ * at least; versions 2-4: the server's public key, hundreds of bytes). */
+#define NLA_ERROR_REPLY_MAX 48
+/* Early User Authorization Result (MS-RDPBCGR 2.2.10.2): 4 bytes. */
+#define EARLY_AUTH_RESULT_MAX 8
+
+/* The server's latest CredSSP flight is one or two records (an error
+ * TSRequest, perhaps with a close_notify after it) and the last one has room
+ * for no more than an error reply. */
+static bool nla_server_refused(const struct rw_record *r)
+{
+	return r->nla_flights[RW_S2C] > 0 && r->server_last_flight_records >= 1 &&
+	       r->server_last_flight_records <= 2 &&
+	       tls_plaintext_max(r, r->server_last_record_len) <= NLA_ERROR_REPLY_MAX;
+}
+
+static void nla_tell(struct ctx *c)
+{
+	tell(c, "the host's Security log (event 4625, status and sub-status) names the "
+	        "reason; compare the host's clock with the domain controller's (w32tm "
+	        "/stripchart /computer:DC) for Kerberos skew");
+}
+
+/* The client leaves first, right after the server's error reply. Windows
+ * (CredSSP 3, 4 and 6) answers a failed logon with TSRequest.errorCode (an
+ * NTSTATUS such as STATUS_LOGON_FAILURE) instead of its next token; the
+ * client reads it, gives up and closes (FreeRDP at once, with a close_notify
+ * first), often before the host's own close. Counted in messages: CredSSP
+ * alternates, the client first, so equal counts mean the server spoke last,
+ * and one client message more is the client's close_notify. FreeRDP
+ * +auth-only also closes first, after three messages (NEGOTIATE,
+ * AUTHENTICATE + pubKeyAuth, TSCredentials), but the server's last answer
+ * before its TSCredentials is the pubKeyAuth echo, never error-sized: the
+ * size of the server's last record tells the two apart. */
+static bool nla_error_reply(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	uint32_t cf = r->nla_flights[RW_C2S], sf = r->nla_flights[RW_S2C];
+	if (!closed_by(r, RW_C2S) || !in_phase(r, RW_PHASE_NLA) || (cf != sf && cf != sf + 1) ||
+	    !nla_server_refused(r))
+		return false;
+	ev(c,
+	   "server's CredSSP answer %u was %s%u-byte record (room for %u bytes: an error "
+	   "TSRequest or a TLS alert, not a CHALLENGE or a pubKeyAuth)",
+	   sf, r->server_last_flight_records > 1 ? "two records, the last a " : "one ",
+	   r->server_last_record_len, tls_plaintext_max(r, r->server_last_record_len));
+	ev(c, "client closed right after it (%u client, %u server CredSSP messages)", cf, sf);
+	nla_tell(c);
+	return true;
+}
+
 static bool nla_failed(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
 	if (closed_by(r, RW_S2C) && in_phase(r, RW_PHASE_NLA)) {
 		ev(c, "server closed during CredSSP after %u client and %u server messages",
 		   r->nla_flights[RW_C2S], r->nla_flights[RW_S2C]);
-		tell(c, "the host's Security log (event 4625, status and sub-status) names the "
-		        "reason; compare the host's clock with the domain controller's (w32tm "
-		        "/stripchart /computer:DC) for Kerberos skew");
+		nla_tell(c);
 		return true;
 	}
+	if (nla_error_reply(c))
+		return true;
 	/* HYBRID_EX: a lone small record (Early User Authorization Result) then close. */
 	if (closed_by(r, RW_S2C) && in_phase(r, RW_PHASE_RDP) &&
 	    r->selected_protocol == RW_PROTO_HYBRID_EX && r->rdp_flights[RW_S2C] <= 1 &&
 	    r->server_last_flight_records == 1 && r->server_last_record_len <= 40) {
 		ev(c, "server closed after a short record following CredSSP (HYBRID_EX "
 		      "Early User Authorization Result: access denied)");
+		return true;
+	}
+	/* HYBRID_EX, the client first: after AUTHZ_ACCESS_DENIED mstsc hangs up
+	 * with at most a close_notify; after AUTHZ_SUCCESS it sends its MCS
+	 * Connect Initial (hundreds of bytes). */
+	if (closed_by(r, RW_C2S) && in_phase(r, RW_PHASE_RDP) &&
+	    r->selected_protocol == RW_PROTO_HYBRID_EX && r->rdp_flights[RW_S2C] == 1 &&
+	    r->server_last_flight_records == 1 &&
+	    tls_plaintext_max(r, r->server_last_record_len) <= EARLY_AUTH_RESULT_MAX &&
+	    tls_plaintext_max(r, r->rdp_bytes[RW_C2S]) <= EARLY_AUTH_RESULT_MAX) {
+		ev(c,
+		   "client closed after a %u-byte record following CredSSP (HYBRID_EX Early "
+		   "User Authorization Result), without starting MCS",
+		   r->server_last_record_len);
+		sure(c, RW_CONFIDENCE_MEDIUM);
+		maybe(c, RW_CAUSE_NORMAL_CLOSE);
+		tell(c, "AUTHZ_SUCCESS and AUTHZ_ACCESS_DENIED are both 4 bytes: the client's "
+		        "message (mstsc: the user has no right to sign in remotely) or the host's "
+		        "Security log tells a denial from a client that only checked its "
+		        "credentials");
 		return true;
 	}
 	return false;
@@ -647,9 +820,11 @@ static bool reset_by_client(struct ctx *c)
 static bool nla_auth_only(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
-	/* A client that completes CredSSP and leaves (FreeRDP +auth-only). */
+	/* A client that completes CredSSP and leaves (FreeRDP +auth-only): its
+	 * third message answered the server's pubKeyAuth echo. After an
+	 * error-sized answer its last message is a close_notify (nla_failed). */
 	if (!closed_by(r, RW_C2S) || !in_phase(r, RW_PHASE_NLA) ||
-	    r->nla_flights[RW_C2S] < NLA_CLIENT_DONE_FLIGHTS)
+	    r->nla_flights[RW_C2S] < NLA_CLIENT_DONE_FLIGHTS || nla_server_refused(r))
 		return false;
 	ev(c, "client closed after completing CredSSP (%u messages)", r->nla_flights[RW_C2S]);
 	return true;
