@@ -338,8 +338,8 @@ static void test_auth_only_is_not_a_failure(void **state)
 
 /* The CBC suites of TLS 1.0 hosts hide sizes in padding: the same error
  * reply in TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384 (TLS 1.2: 16-byte IV,
- * 48-byte MAC, padding to 16) is a 96-byte record, still told from the
- * 128-byte pubKeyAuth echo. */
+ * 48-byte MAC, padding to 16; the 16-byte form of the errorCode) is a
+ * 96-byte record, still told from the 128-byte pubKeyAuth echo. */
 static void test_error_reply_cbc(void **state)
 {
 	(void)state;
@@ -370,7 +370,7 @@ static void test_error_reply_cbc(void **state)
 	rw_test_opaque(&c1, 23, 160);
 	rw_test_opaque(&s1, 23, 240);
 	rw_test_opaque(&c2, 23, 512);
-	rw_test_opaque(&s2, 23, 16 + 80);    /* 15 + 48 + 1 -> 80 */
+	rw_test_opaque(&s2, 23, 16 + 80);    /* 16 + 48 + 1 -> 80 */
 	rw_test_opaque(&s2ok, 23, 16 + 112); /* 59 + 48 + 1 -> 112 */
 	rw_test_opaque(&c3, 23, 208);
 	struct rw_step st[] = {DATA(C, t.cr), DATA(S, t.cc),   DATA(C, ch), DATA(S, t.sf),
