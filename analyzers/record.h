@@ -40,6 +40,15 @@ struct rw_tcp_stats {
 	uint16_t max_segment;               /* largest payload seen */
 	uint32_t gaps;                      /* holes the capture never filled */
 	uint64_t gap_bytes;
+	/* Of those, the holes the capture lost for certain: the receiver
+	 * acknowledged the bytes, or the snapshot length cut them. Never loss
+	 * on the network. */
+	uint32_t capture_gaps;
+	uint64_t capture_gap_bytes;
+	uint64_t retransmitted_bytes; /* bytes sent again (retransmissions, overlaps) */
+	uint32_t max_retransmit;      /* largest retransmitted segment's payload */
+	uint16_t mss;                 /* full-size payload (rw_reasm_full_size), 0 unknown */
+	bool mss_from_syn;            /* mss came from the handshake's MSS options */
 };
 
 #define RW_MAX_ALTERNATIVES 4

@@ -137,8 +137,20 @@ static bool mtu_blackhole(struct ctx *c)
 		const struct rw_tcp_stats *t = &r->tcp[d];
 		if (t->large_unacked_retransmits == 0 || r->phase_reached[RW_PHASE_ESTABLISHED])
 			continue;
+		/* Full size is the path MSS (reassembly.h), not the largest
+		 * segment: a capture taken with TSO/GSO or GRO holds larger ones. */
+		unsigned full = t->mss ? t->mss : t->max_segment;
 		ev(c, "%u full-size %s segments (%u bytes) retransmitted, never acknowledged",
-		   t->large_unacked_retransmits, side_of((enum rw_dir)d), t->max_segment);
+		   t->large_unacked_retransmits, side_of((enum rw_dir)d), full);
+		if (t->mss)
+			ev(c, "full size is %u bytes: %s", full,
+			   t->mss_from_syn ? "the MSS the SYN and SYN-ACK set"
+			                   : "the largest retransmission (handshake not captured)");
+		if (t->mss && t->max_segment > t->mss)
+			ev(c,
+			   "%s segments of up to %u bytes were merged by TSO/GSO or GRO where the "
+			   "capture was taken: judged as %u-byte segments",
+			   side_of((enum rw_dir)d), t->max_segment, full);
 		maybe(c, RW_CAUSE_HANDSHAKE_TIMEOUT);
 		tell(c, "heavy loss retransmits small segments too: 'ping -M do -s 1472 HOST' or "
 		        "tracepath from the client shows the path MTU");

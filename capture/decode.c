@@ -36,6 +36,30 @@ static size_t min_sz(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
+/* The MSS and timestamps options of a SYN or SYN-ACK (RFC 9293 3.1, 3.7.1;
+ * RFC 7323). A malformed option list ends the walk: what came before stands. */
+static void syn_options(const uint8_t *o, size_t n, struct rw_packet *out)
+{
+	size_t i = 0;
+	while (i < n) {
+		uint8_t kind = o[i];
+		if (kind == 0) /* end of option list */
+			return;
+		if (kind == 1) { /* no-operation */
+			i++;
+			continue;
+		}
+		if (i + 1 >= n || o[i + 1] < 2 || o[i + 1] > n - i)
+			return;
+		uint8_t len = o[i + 1];
+		if (kind == 2 && len == 4)
+			out->mss = rw_be16(o + i + 2);
+		else if (kind == 8 && len == 10)
+			out->tcp_timestamps = true;
+		i += len;
+	}
+}
+
 /* p/cap: captured bytes of the IP payload; wire: its length per the IP header. */
 static int decode_tcp(const uint8_t *p, size_t cap, size_t wire, struct rw_packet *out)
 {
@@ -54,6 +78,8 @@ static int decode_tcp(const uint8_t *p, size_t cap, size_t wire, struct rw_packe
 	out->ack = rw_be32(p + 8);
 	out->flags = p[13] & (RW_TCP_FIN | RW_TCP_SYN | RW_TCP_RST | RW_TCP_PSH | RW_TCP_ACK);
 	out->window = rw_be16(p + 14);
+	if (out->flags & RW_TCP_SYN)
+		syn_options(p + 20, doff - 20, out);
 	out->payload = p + doff;
 	out->payload_len = cap - doff;
 	out->seg_len = wire - doff;

@@ -62,6 +62,11 @@ struct rw_packet {
 	/* First fragment of a fragmented datagram: the TCP header is here but
 	 * the rest of the payload travels in fragments that are not decoded. */
 	bool ip_fragment;
+	/* SYN and SYN-ACK options: the MSS (0 when absent) and whether the
+	 * timestamps option was offered (data segments then carry 12 bytes of
+	 * options, so a full-size payload is the MSS less 12). */
+	uint16_t mss;
+	bool tcp_timestamps;
 };
 
 int rw_decode_packet(int dlt, const uint8_t *p, size_t caplen, struct rw_packet *out);

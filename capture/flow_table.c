@@ -598,6 +598,10 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 		f->first_ttl[side] = p->ttl;
 	}
 
+	/* A SYN's MSS option bounds the segments of both directions. */
+	if (syn)
+		for (int s = 0; s < 2; s++)
+			rw_reasm_syn_options(&f->rs[s], p->mss, p->tcp_timestamps);
 	/* The peer's ACK first: it is about bytes sent before this packet. */
 	if (ack)
 		rw_reasm_ack(&f->rs[1 - side], p->ts_us, p->ack);

@@ -10,6 +10,15 @@
 
 /* Large retransmissions: below this a segment is not "full size". */
 #define RTX_MIN_LEN 512
+/* The timestamps option in every segment once both SYNs offered it
+ * (RFC 7323: 10 bytes, padded to 12). */
+#define TS_OPT_LEN 12
+/* A segment within this much of the MSS is still full size: SACK blocks in
+ * its options (up to 4 blocks, 36 bytes with padding) take payload room. */
+#define FULL_SLACK 36
+/* A super-segment is cut into at most this many MSS-sized pieces for the
+ * black-hole count (a 64 KiB GSO segment at MSS 1448 is 45). */
+#define MAX_PIECES 48
 
 enum seg_kind {
 	SEG_DATA,    /* bytes kept in data[] */
@@ -67,13 +76,64 @@ void rw_reasm_keep_payload(struct rw_reasm *r, bool keep)
 	r->keep_payload = keep;
 }
 
-static void emit_gap(struct rw_reasm *r, uint64_t ts, uint64_t n)
+/* capture: the capture lost the bytes for certain (acknowledged by the
+ * peer, or cut by the snapshot length). */
+static void emit_gap(struct rw_reasm *r, uint64_t ts, uint64_t n, bool capture)
 {
 	if (n == 0)
 		return;
 	r->st.gaps++;
 	r->st.gap_bytes += n;
+	if (capture) {
+		r->st.capture_gaps++;
+		r->st.capture_gap_bytes += n;
+	}
 	r->ops->gap(r->arg, r->side, ts, n);
+}
+
+/* A hole given up with no ACK past it (the buffer bound, the end of the
+ * flow): network loss or capture loss, until an ACK tells. */
+static void remember_hole(struct rw_reasm *r, uint32_t seq, uint32_t len)
+{
+	if (len == 0)
+		return;
+	if (r->n_holes == RW_REASM_HOLE_SLOTS) {
+		memmove(&r->holes[0], &r->holes[1],
+		        sizeof(r->holes[0]) * (RW_REASM_HOLE_SLOTS - 1));
+		r->n_holes--;
+	}
+	r->holes[r->n_holes].seq = seq;
+	r->holes[r->n_holes].len = len;
+	r->n_holes++;
+}
+
+/* A segment brought bytes of remembered holes after all (a retransmission
+ * after the hole was given up): the capture saw them, they are not its loss. */
+static void holes_seen(struct rw_reasm *r, uint32_t seq, uint32_t len)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_holes; i++) {
+		uint32_t hs = r->holes[i].seq, he = hs + r->holes[i].len;
+		if (!(rw_seq_lt(seq, he) && rw_seq_lt(hs, seq + len)))
+			r->holes[k++] = r->holes[i];
+	}
+	r->n_holes = k;
+}
+
+/* The peer acknowledged past remembered holes: the capture lost them. */
+static void holes_acked(struct rw_reasm *r)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_holes; i++) {
+		uint32_t end = r->holes[i].seq + r->holes[i].len;
+		if (rw_seq_geq(r->ack, end) && r->ack - end <= ACK_GAP_MAX) {
+			r->st.capture_gaps++;
+			r->st.capture_gap_bytes += r->holes[i].len;
+		} else {
+			r->holes[k++] = r->holes[i];
+		}
+	}
+	r->n_holes = k;
 }
 
 static void emit(struct rw_reasm *r, uint64_t ts, enum seg_kind kind, const uint8_t *p, size_t n)
@@ -81,7 +141,7 @@ static void emit(struct rw_reasm *r, uint64_t ts, enum seg_kind kind, const uint
 	if (n == 0)
 		return;
 	if (kind == SEG_MISSING) {
-		emit_gap(r, ts, n);
+		emit_gap(r, ts, n, true);
 		return;
 	}
 	r->st.delivered += n;
@@ -119,7 +179,8 @@ static void advance(struct rw_reasm *r, uint64_t ts)
 /* Gives up the hole in front of the first buffered segment. */
 static void skip_first_hole(struct rw_reasm *r, uint64_t ts)
 {
-	emit_gap(r, ts, r->head->seq - r->next);
+	remember_hole(r, r->next, r->head->seq - r->next);
+	emit_gap(r, ts, r->head->seq - r->next, false);
 	r->next = r->head->seq;
 	advance(r, ts);
 }
@@ -264,6 +325,26 @@ void rw_reasm_syn(struct rw_reasm *r, uint32_t isn)
 	r->next = isn + 1;
 }
 
+void rw_reasm_syn_options(struct rw_reasm *r, uint16_t mss, bool timestamps)
+{
+	if (mss == 0)
+		return;
+	r->ts_opt = r->mss ? r->ts_opt && timestamps : timestamps;
+	if (r->mss == 0 || mss < r->mss)
+		r->mss = mss;
+}
+
+uint32_t rw_reasm_full_size(const struct rw_reasm *r)
+{
+	if (r->mss) {
+		uint32_t m = r->mss;
+		if (r->ts_opt && m > 2 * TS_OPT_LEN)
+			m -= TS_OPT_LEN;
+		return m;
+	}
+	return r->st.max_retransmit >= RTX_MIN_LEN ? r->st.max_retransmit : 0;
+}
+
 void rw_reasm_segment(struct rw_reasm *r, uint64_t ts_us, uint32_t seq, const uint8_t *p,
                       size_t caplen, size_t seglen)
 {
@@ -283,8 +364,13 @@ void rw_reasm_segment(struct rw_reasm *r, uint64_t ts_us, uint32_t seq, const ui
 	struct tally t = {0, 0};
 	add_piece(r, ts_us, seq, p, caplen, SEG_DATA, &t);
 	add_piece(r, ts_us, seq + (uint32_t)caplen, NULL, seglen - caplen, SEG_MISSING, &t);
+	r->st.retransmitted_bytes += t.old;
+	if (t.old && r->n_holes)
+		holes_seen(r, seq, (uint32_t)seglen);
 	if (t.old && !t.fresh) {
 		r->st.retransmits++;
+		if (seglen > r->st.max_retransmit)
+			r->st.max_retransmit = (uint32_t)seglen;
 		if (seglen >= RTX_MIN_LEN)
 			remember_rtx(r, seq, (uint32_t)seglen);
 	} else if (t.old) {
@@ -328,6 +414,7 @@ void rw_reasm_ack(struct rw_reasm *r, uint64_t ts_us, uint32_t ack)
 	if (!r->ack_seen || rw_seq_gt(ack, r->ack)) {
 		r->ack = ack;
 		r->ack_seen = true;
+		holes_acked(r);
 	}
 	if (!r->started || r->fin_done)
 		return;
@@ -340,7 +427,7 @@ void rw_reasm_ack(struct rw_reasm *r, uint64_t ts_us, uint32_t ack)
 		uint32_t hole_end = limit;
 		if (r->head && rw_seq_lt(r->head->seq, hole_end))
 			hole_end = r->head->seq;
-		emit_gap(r, ts_us, hole_end - r->next);
+		emit_gap(r, ts_us, hole_end - r->next, true);
 		r->next = hole_end;
 		advance(r, ts_us);
 	}
@@ -353,25 +440,59 @@ void rw_reasm_flush(struct rw_reasm *r, uint64_t ts_us)
 	while (r->head && !r->fin_done)
 		skip_first_hole(r, ts_us);
 	if (r->fin_seen && !r->fin_done) {
-		emit_gap(r, ts_us, r->fin_seq - r->next);
+		remember_hole(r, r->next, r->fin_seq - r->next);
+		emit_gap(r, ts_us, r->fin_seq - r->next, false);
 		r->next = r->fin_seq;
 		advance(r, ts_us);
 	}
 }
 
+/* Adds the full-size pieces of one retransmission that the peer never
+ * acknowledged to starts[] (once each); returns the new count. */
+static size_t unacked_pieces(const struct rw_reasm *r, uint32_t seq, uint32_t len, uint32_t full,
+                             uint32_t *starts, size_t n)
+{
+	if (len + FULL_SLACK < full)
+		return n;
+	/* A super-segment is the MSS-sized segments the wire carried. */
+	uint32_t pieces = len > full ? len / full : 1;
+	if (pieces > MAX_PIECES)
+		pieces = MAX_PIECES;
+	for (uint32_t i = 0; i < pieces; i++) {
+		uint32_t start = seq + i * full;
+		uint32_t end = len > full ? start + full : seq + len;
+		if (!rw_seq_lt(r->ack, end))
+			continue;
+		bool dup = false;
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = starts[j] == start;
+		if (!dup)
+			starts[n++] = start;
+	}
+	return n;
+}
+
 void rw_reasm_tcp_stats(const struct rw_reasm *r, struct rw_tcp_stats *st)
 {
 	st->retransmits = r->st.retransmits + r->st.overlaps;
+	st->retransmitted_bytes = r->st.retransmitted_bytes;
+	st->max_retransmit = r->st.max_retransmit;
 	st->max_segment = r->st.max_segment > UINT16_MAX ? UINT16_MAX : (uint16_t)r->st.max_segment;
 	st->gaps = r->st.gaps;
 	st->gap_bytes = r->st.gap_bytes;
+	st->capture_gaps = r->st.capture_gaps;
+	st->capture_gap_bytes = r->st.capture_gap_bytes;
+	uint32_t full = rw_reasm_full_size(r);
+	st->mss = full > UINT16_MAX ? UINT16_MAX : (uint16_t)full;
+	st->mss_from_syn = r->mss != 0;
 	st->large_unacked_retransmits = 0;
 	/* Without any ACK from the peer (one-sided capture) "never
 	 * acknowledged" cannot be told from "not captured". */
-	if (!r->ack_seen || r->st.max_segment < RTX_MIN_LEN)
+	if (!r->ack_seen || full < RTX_MIN_LEN)
 		return;
+	uint32_t starts[RW_REASM_RTX_SLOTS * MAX_PIECES];
+	size_t n = 0;
 	for (size_t i = 0; i < r->n_rtx; i++)
-		if (r->rtx[i].len == r->st.max_segment &&
-		    rw_seq_lt(r->ack, r->rtx[i].seq + r->rtx[i].len))
-			st->large_unacked_retransmits++;
+		n = unacked_pieces(r, r->rtx[i].seq, r->rtx[i].len, full, starts, n);
+	st->large_unacked_retransmits = (uint32_t)n;
 }

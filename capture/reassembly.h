@@ -12,7 +12,16 @@
  * - gaps: a hole is given up (reported as a gap, never invented) when the
  *   peer acknowledges bytes past it (they were received, so they will never
  *   be sent again: the capture lost them), when the buffered bytes exceed
- *   the bound, or at flush (end of the flow).
+ *   the bound, or at flush (end of the flow). The holes the peer
+ *   acknowledged (even after they were given up) and the bytes the snapshot
+ *   length cut are counted apart as capture gaps: the network delivered
+ *   them. The others may be network loss (a capture on the receiver never
+ *   sees what the network dropped).
+ * - full size: a segment is full size when it carries the path MSS (the
+ *   smaller MSS option of the SYN and SYN-ACK, less the timestamps option
+ *   when offered; without a handshake, the largest retransmission). A
+ *   super-segment (TSO/GSO on the sender, GRO on the receiver: payload
+ *   larger than the MSS) counts as the MSS-sized segments it was cut into.
  * - FIN: reported once every byte before it was delivered or given up.
  */
 #ifndef RW_REASSEMBLY_H
@@ -58,13 +67,19 @@ struct rw_reasm_stats {
 	uint32_t ooo;         /* segments buffered ahead of a hole */
 	uint32_t gaps;
 	uint64_t gap_bytes;
-	uint64_t delivered; /* bytes passed to ops->data */
+	uint32_t capture_gaps; /* of them: acknowledged by the peer or cut by the snaplen */
+	uint64_t capture_gap_bytes;
+	uint64_t retransmitted_bytes; /* old bytes of retransmissions and overlaps */
+	uint32_t max_retransmit;      /* largest retransmitted segment */
+	uint64_t delivered;           /* bytes passed to ops->data */
 	uint32_t max_segment;
 	uint32_t alloc_failures; /* segments dropped (they become gaps) */
 };
 
 /* Full-size retransmissions remembered for the black-hole count. */
 #define RW_REASM_RTX_SLOTS 16
+/* Holes given up without an ACK past them, remembered in case one comes. */
+#define RW_REASM_HOLE_SLOTS 8
 
 struct rw_reasm_seg;
 
@@ -81,6 +96,8 @@ struct rw_reasm {
 	uint32_t fin_seq;
 	bool ack_seen; /* the peer acknowledged something */
 	uint32_t ack;  /* highest acknowledgment from the peer */
+	uint16_t mss;  /* smallest MSS option of the handshake, 0 = none seen */
+	bool ts_opt;   /* every SYN seen with an MSS offered timestamps */
 
 	struct rw_reasm_seg *head, *tail; /* ahead of next, sorted, disjoint */
 	size_t ooo_bytes;                 /* buffered bytes plus per-segment overhead */
@@ -90,6 +107,10 @@ struct rw_reasm {
 		uint32_t seq, len;
 	} rtx[RW_REASM_RTX_SLOTS];
 	size_t n_rtx;
+	struct {
+		uint32_t seq, len;
+	} holes[RW_REASM_HOLE_SLOTS];
+	size_t n_holes;
 };
 
 /* max_ooo: bytes buffered ahead of holes (0: nothing is buffered, every
@@ -101,6 +122,12 @@ void rw_reasm_free(struct rw_reasm *r);
 
 /* The SYN of this direction: data starts at isn + 1. */
 void rw_reasm_syn(struct rw_reasm *r, uint32_t isn);
+/* The options of a SYN or SYN-ACK of either side (mss 0: no MSS option):
+ * both bound the segments of both directions. */
+void rw_reasm_syn_options(struct rw_reasm *r, uint16_t mss, bool timestamps);
+/* The payload of a full-size segment: the path MSS as the handshake set it,
+ * else the largest retransmission (at least 512 bytes); 0 when unknown. */
+uint32_t rw_reasm_full_size(const struct rw_reasm *r);
 /* A segment whose first payload byte has sequence number seq: caplen bytes
  * captured at p, seglen bytes on the wire (seglen > caplen when the snapshot
  * length cut it: the rest is a gap). */

@@ -28,6 +28,8 @@
  *                 rdpwhy.tls.client_alpn rdpwhy.tls.cert_chain_length
  *                 rdpwhy.tls.cert_self_signed rdpwhy.proxy.connect_ms
  *                 rdpwhy.original_destination.{ip,port}
+ *                 rdpwhy.tcp.{retransmitted_bytes,largest_retransmit,mss}.{client,server}
+ *                 rdpwhy.capture.{gaps,gap_bytes}.{client,server}
  *   always        rdpwhy.version
  *   id given      rdpwhy.record_id (unique per record, for de-duplication)
  */
@@ -369,6 +371,29 @@ static void rdp_fields(struct rw_json *j, const struct rw_record *rec)
 		                 rec->neg_failure_code);
 }
 
+/* Per direction, present when not zero: what was retransmitted, the
+ * full-size payload the MSS rule judged by, and the holes the capture lost
+ * (acknowledged by the receiver or cut by the snapshot length). */
+static void tcp_fields(struct rw_json *j, const struct rw_record *rec)
+{
+	static const char *const keys[][5] = {
+	        {"rdpwhy.tcp.retransmitted_bytes.client", "rdpwhy.tcp.largest_retransmit.client",
+	         "rdpwhy.tcp.mss.client", "rdpwhy.capture.gaps.client",
+	         "rdpwhy.capture.gap_bytes.client"},
+	        {"rdpwhy.tcp.retransmitted_bytes.server", "rdpwhy.tcp.largest_retransmit.server",
+	         "rdpwhy.tcp.mss.server", "rdpwhy.capture.gaps.server",
+	         "rdpwhy.capture.gap_bytes.server"},
+	};
+	for (int d = 0; d < 2; d++) {
+		const struct rw_tcp_stats *t = &rec->tcp[d];
+		uint64_t v[5] = {t->retransmitted_bytes, t->max_retransmit, t->mss, t->capture_gaps,
+		                 t->capture_gap_bytes};
+		for (int k = 0; k < 5; k++)
+			if (v[k])
+				rw_json_kv_uint(j, keys[d][k], v[k]);
+	}
+}
+
 static void rdpwhy_fields(struct rw_json *j, const struct rw_record *rec)
 {
 	const struct rw_verdict *v = &rec->verdict;
@@ -410,6 +435,7 @@ static void rdpwhy_fields(struct rw_json *j, const struct rw_record *rec)
 	rw_json_kv_bool(j, "rdpwhy.midstream", rec->midstream);
 	rw_json_kv_uint(j, "rdpwhy.tcp.retransmits.client", rec->tcp[RW_C2S].retransmits);
 	rw_json_kv_uint(j, "rdpwhy.tcp.retransmits.server", rec->tcp[RW_S2C].retransmits);
+	tcp_fields(j, rec);
 	rw_json_kv_uint(j, "rdpwhy.tls.encrypted_records.client", rec->encrypted_records[RW_C2S]);
 	rw_json_kv_uint(j, "rdpwhy.tls.encrypted_records.server", rec->encrypted_records[RW_S2C]);
 	if (rec->sslv2_client_hello)

@@ -400,6 +400,9 @@ static void tail_lines(struct text *t, const struct rw_record *rec)
 	if (rec->tcp[RW_C2S].retransmits || rec->tcp[RW_S2C].retransmits)
 		printf_(t, "; retransmits client %" PRIu32 ", server %" PRIu32,
 		        rec->tcp[RW_C2S].retransmits, rec->tcp[RW_S2C].retransmits);
+	if (rec->tcp[RW_C2S].capture_gap_bytes || rec->tcp[RW_S2C].capture_gap_bytes)
+		printf_(t, "; lost by the capture client %" PRIu64 ", server %" PRIu64,
+		        rec->tcp[RW_C2S].capture_gap_bytes, rec->tcp[RW_S2C].capture_gap_bytes);
 	puts_(t, "\n");
 	if (rec->proxy || rec->has_original_dst) {
 		bool first = true;

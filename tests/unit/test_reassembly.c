@@ -542,6 +542,179 @@ static void test_large_unacked_retransmits(void **state)
 	rw_reasm_free(&r2);
 }
 
+/* Capture loss against network loss: a hole the peer acknowledged (at once,
+ * or after it was given up) and bytes the snapshot length cut are capture
+ * gaps; a hole nobody acknowledged is a gap only. */
+static void test_capture_gaps(void **state)
+{
+	(void)state;
+	struct sink k = {0};
+	struct rw_reasm r;
+	start(&r, &k, 1 << 16, 0);
+	send_stream(&r, 1, 0, 0, 100);
+	send_stream(&r, 1, 0, 200, 100); /* [100, 200) missing */
+	rw_reasm_ack(&r, 2, 301);        /* the receiver got it: the capture lost it */
+	rw_reasm_segment(&r, 3, 1 + 300, stream + 300, 40, 100); /* cut at 40 bytes */
+	send_stream(&r, 4, 0, 500, 100);                         /* [400, 500) missing */
+	rw_reasm_flush(&r, 5); /* never acknowledged: maybe the network's */
+	struct rw_tcp_stats st = {0};
+	rw_reasm_tcp_stats(&r, &st);
+	assert_int_equal(st.gaps, 3);
+	assert_int_equal(st.gap_bytes, 100 + 60 + 100);
+	assert_int_equal(st.capture_gaps, 2);
+	assert_int_equal(st.capture_gap_bytes, 100 + 60);
+	assert_int_equal(st.retransmits, 0);
+	assert_int_equal(st.large_unacked_retransmits, 0);
+
+	/* Given up by the buffer bound first, acknowledged later. */
+	struct sink k2 = {0};
+	struct rw_reasm r2;
+	start(&r2, &k2, 0, 0);
+	send_stream(&r2, 1, 0, 0, 100);
+	send_stream(&r2, 1, 0, 150, 100); /* bound 0: [100, 150) given up at once */
+	assert_int_equal(k2.gaps, 1);
+	rw_reasm_tcp_stats(&r2, &st);
+	assert_int_equal(st.capture_gaps, 0);
+	rw_reasm_ack(&r2, 2, 120); /* not past it yet */
+	rw_reasm_tcp_stats(&r2, &st);
+	assert_int_equal(st.capture_gaps, 0);
+	rw_reasm_ack(&r2, 2, 251);
+	rw_reasm_tcp_stats(&r2, &st);
+	assert_int_equal(st.capture_gaps, 1);
+	assert_int_equal(st.capture_gap_bytes, 50);
+	assert_int_equal(st.gaps, 1);
+
+	/* Given up, then retransmitted into the capture: the capture saw the
+	 * bytes (late), so the ACK past them is no capture loss. */
+	struct sink k3 = {0};
+	struct rw_reasm r3;
+	start(&r3, &k3, 0, 0);
+	send_stream(&r3, 1, 0, 0, 100);
+	send_stream(&r3, 1, 0, 150, 100);
+	send_stream(&r3, 2, 0, 100, 50); /* the retransmission, after the gap */
+	rw_reasm_ack(&r3, 3, 251);
+	rw_reasm_tcp_stats(&r3, &st);
+	assert_int_equal(st.gaps, 1);
+	assert_int_equal(st.capture_gaps, 0);
+	assert_int_equal(st.retransmits, 1);
+	rw_reasm_free(&r);
+	rw_reasm_free(&r2);
+	rw_reasm_free(&r3);
+}
+
+/* The full-size payload: the smaller MSS option less the timestamps option
+ * when every SYN seen offered it; else the largest retransmission. */
+static void test_full_size(void **state)
+{
+	(void)state;
+	struct sink k = {0};
+	struct rw_reasm r;
+	rw_reasm_init(&r, &ops, &k, 0, 1 << 16);
+	assert_int_equal(rw_reasm_full_size(&r), 0);
+	rw_reasm_syn_options(&r, 0, true); /* no MSS option: nothing learnt */
+	assert_int_equal(rw_reasm_full_size(&r), 0);
+	rw_reasm_syn_options(&r, 1460, true);
+	assert_int_equal(rw_reasm_full_size(&r), 1448); /* one SYN seen, timestamps offered */
+	rw_reasm_syn_options(&r, 1400, false);          /* the SYN-ACK: no timestamps */
+	assert_int_equal(rw_reasm_full_size(&r), 1400);
+	rw_reasm_free(&r);
+
+	rw_reasm_init(&r, &ops, &k, 0, 1 << 16);
+	rw_reasm_syn_options(&r, 1460, false);
+	assert_int_equal(rw_reasm_full_size(&r), 1460);
+	rw_reasm_syn_options(&r, 1460, true);
+	assert_int_equal(rw_reasm_full_size(&r), 1460);
+	rw_reasm_free(&r);
+
+	/* No handshake: the largest retransmission, if large. */
+	rw_reasm_init(&r, &ops, &k, 0, 1 << 16);
+	rw_reasm_segment(&r, 1, 1000, stream, 300, 300);
+	rw_reasm_segment(&r, 2, 1000, stream, 300, 300);
+	assert_int_equal(rw_reasm_full_size(&r), 0);
+	rw_reasm_segment(&r, 3, 1300, stream + 300, 1448, 1448);
+	rw_reasm_segment(&r, 4, 1300, stream + 300, 1448, 1448);
+	assert_int_equal(rw_reasm_full_size(&r), 1448);
+	struct rw_tcp_stats st = {0};
+	rw_reasm_tcp_stats(&r, &st);
+	assert_int_equal(st.mss, 1448);
+	assert_false(st.mss_from_syn);
+	assert_int_equal(st.max_retransmit, 1448);
+	assert_int_equal(st.retransmitted_bytes, 300 + 1448);
+	rw_reasm_free(&r);
+}
+
+/* Captured on the sender with TSO: the first transmission is one
+ * super-segment, the retransmissions are MSS-sized. Judged against the MSS,
+ * not the largest segment, they are full size. */
+static void test_tso_super_segment(void **state)
+{
+	(void)state;
+	static uint8_t big[65536];
+	memset(big, 't', sizeof(big));
+	struct sink k = {0};
+	struct rw_reasm r;
+	rw_reasm_init(&r, &ops, &k, 1, 1 << 16);
+	rw_reasm_syn(&r, 0);
+	rw_reasm_syn_options(&r, 1460, true);
+	rw_reasm_syn_options(&r, 1460, true);
+	rw_reasm_ack(&r, 0, 1);
+	uint32_t s0 = 1;
+	rw_reasm_segment(&r, 1, s0, big, 2896, 2896);
+	for (int t = 0; t < 3; t++)
+		rw_reasm_segment(&r, 2 + t, s0, big, 1448, 1448);
+	rw_reasm_segment(&r, 5, s0 + 1448, big, 1448, 1448);
+	struct rw_tcp_stats st = {0};
+	rw_reasm_tcp_stats(&r, &st);
+	assert_int_equal(st.max_segment, 2896);
+	assert_int_equal(st.mss, 1448);
+	assert_true(st.mss_from_syn);
+	assert_int_equal(st.retransmits, 4);
+	assert_int_equal(st.max_retransmit, 1448);
+	assert_int_equal(st.large_unacked_retransmits, 2);
+	rw_reasm_free(&r);
+
+	/* A 64 KiB GSO retransmission counts as the 45 segments it was; those
+	 * the peer acknowledged (the first 10) do not. */
+	struct sink k2 = {0};
+	rw_reasm_init(&r, &ops, &k2, 1, 1 << 16);
+	rw_reasm_syn(&r, 0);
+	rw_reasm_syn_options(&r, 1460, true);
+	rw_reasm_ack(&r, 0, 1);
+	rw_reasm_segment(&r, 1, 1, big, 65160, 65160);
+	rw_reasm_segment(&r, 2, 1, big, 65160, 65160);
+	rw_reasm_ack(&r, 3, 1 + 10 * 1448);
+	rw_reasm_tcp_stats(&r, &st);
+	assert_int_equal(st.large_unacked_retransmits, 45 - 10);
+	rw_reasm_free(&r);
+}
+
+/* With the MSS known, a small segment retransmitted and never acknowledged
+ * is not full size, even when it is the largest one seen (heavy loss, not
+ * an MTU black hole). */
+static void test_small_rtx_not_full_size(void **state)
+{
+	(void)state;
+	struct sink k = {0};
+	struct rw_reasm r;
+	rw_reasm_init(&r, &ops, &k, 1, 1 << 16);
+	rw_reasm_syn(&r, 0);
+	rw_reasm_syn_options(&r, 1460, false);
+	rw_reasm_ack(&r, 0, 1);
+	for (int t = 0; t < 4; t++)
+		rw_reasm_segment(&r, 1 + t, 1, stream, 700, 700);
+	struct rw_tcp_stats st = {0};
+	rw_reasm_tcp_stats(&r, &st);
+	assert_int_equal(st.max_segment, 700);
+	assert_int_equal(st.retransmits, 3);
+	assert_int_equal(st.large_unacked_retransmits, 0);
+	/* Within the room SACK blocks take, a segment is still full size. */
+	rw_reasm_segment(&r, 6, 701, stream, 1440, 1440);
+	rw_reasm_segment(&r, 7, 701, stream, 1440, 1440);
+	rw_reasm_tcp_stats(&r, &st);
+	assert_int_equal(st.large_unacked_retransmits, 1);
+	rw_reasm_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -560,6 +733,10 @@ int main(void)
 	        cmocka_unit_test(test_snaplen_cut_segment),
 	        cmocka_unit_test(test_count_only),
 	        cmocka_unit_test(test_large_unacked_retransmits),
+	        cmocka_unit_test(test_capture_gaps),
+	        cmocka_unit_test(test_full_size),
+	        cmocka_unit_test(test_tso_super_segment),
+	        cmocka_unit_test(test_small_rtx_not_full_size),
 	};
 	return cmocka_run_group_tests(tests, fill_stream, NULL);
 }
