@@ -69,6 +69,13 @@ struct rw_verdict {
 	const char *tell_apart;
 };
 
+/* Which directions of the connection the capture held (the proxy sees both). */
+enum rw_directions {
+	RW_DIRS_BOTH = 0,
+	RW_DIRS_CLIENT_ONLY, /* no packet of the server: a SPAN of one side, asymmetric routing */
+	RW_DIRS_SERVER_ONLY,
+};
+
 /* Why the front end stopped following the connection. */
 enum rw_end_reason {
 	RW_END_CLOSED = 0, /* FIN/RST seen both ways, or the proxy closed it */
@@ -173,6 +180,17 @@ struct rw_record {
 	uint64_t rdp_bytes[2];
 	uint32_t server_last_flight_records; /* records in the server's latest NLA/RDP flight */
 	uint32_t server_last_record_len;
+
+	/* One-direction captures: what the seen side's sequence and acknowledgement
+	 * numbers told about the side never captured (capture only). */
+	enum rw_directions directions;
+	bool inferred_syn[2];       /* its SYN / SYN-ACK, from the peer's first ACK */
+	uint64_t inferred_bytes[2]; /* bytes the peer acknowledged, content unknown */
+	bool inferred_fin[2];       /* an ACK one past its last byte */
+	bool inferred_alert[2];     /* its last bytes were of a TLS alert's size, then FIN */
+	bool cc_inferred;           /* the server answered the CR (bytes acknowledged) */
+	bool cr_inferred;           /* the client's first bytes, unseen, taken as its CR */
+	uint64_t cc_inferred_ts_us;
 
 	/* Facts the caller (proxy, capture config) adds. */
 	enum rw_end_reason end_reason;

@@ -47,6 +47,7 @@ struct rw_session {
 	int last_record_dir; /* for flight counting, -1 = none */
 	bool std_rdp;        /* CC selected standard RDP security */
 	bool app_started;    /* the client sent its first TLS application record */
+	bool client_enc_hs;  /* an encrypted client handshake record: TLS <= 1.2 Finished */
 	/* RDP phase: the current TLS record's declared length was counted at its
 	 * header, and what is left of it once the TLS layer stopped inside it
 	 * (those bytes come as opaque bytes, already counted). */
@@ -74,6 +75,22 @@ static bool tls_protocol(uint32_t selected)
 static bool nla_protocol(uint32_t selected)
 {
 	return selected & (RW_PROTO_HYBRID | RW_PROTO_HYBRID_EX);
+}
+
+/* One-direction capture, client side: the server's bytes are known only from
+ * the client's acknowledgements, so its TLS is never parsed. */
+static bool server_unseen(const struct rw_record *r)
+{
+	return r->inferred_bytes[RW_S2C] > 0 && !r->tls_seen[RW_S2C];
+}
+
+/* The protocol the first application data runs: the Confirm's, or (its bytes
+ * unseen) NLA when the client asked for it. */
+static bool nla_selected(const struct rw_record *r)
+{
+	if (r->cc_seen)
+		return nla_protocol(r->selected_protocol);
+	return r->cc_inferred && nla_protocol(r->requested_protocols);
 }
 
 /* ---- TLS callbacks ---------------------------------------------------- */
@@ -154,13 +171,16 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 	s->rec_counted[c->dir] = false;
 	/* TLS before the Connection Confirm is a middlebox answering: the
 	 * connection is still in X.224 as far as RDP goes. */
-	if (s->phase < RW_PHASE_TLS_HANDSHAKE && (r->cc_seen || r->client_tls_without_x224))
+	if (s->phase < RW_PHASE_TLS_HANDSHAKE &&
+	    (r->cc_seen || r->client_tls_without_x224 || r->cc_inferred))
 		enter_phase(s, RW_PHASE_TLS_HANDSHAKE);
 	check_tls12_done(s); /* the records before this one are complete */
 	if (encrypted && type != RW_TLS_CCS)
 		r->encrypted_records[c->dir]++;
 	else if (type == RW_TLS_HANDSHAKE)
 		r->handshake_records[c->dir]++;
+	if (c->dir == RW_C2S && encrypted && type == RW_TLS_HANDSHAKE)
+		s->client_enc_hs = true;
 
 	if (s->app_started) {
 		count_flight(s, c->dir, len);
@@ -171,8 +191,23 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 		return;
 	/* TLS 1.3 hides alerts in application_data records; their size gives
 	 * them away (a Finished or any RDP/CredSSP message is larger). */
-	bool alert_sized = r->tls13 && len <= TLS13_ALERT_MAX_LEN;
-	if (!r->tls_established) {
+	bool alert_sized =
+	        (r->tls13 || (server_unseen(r) && !r->server_hello_seen && !s->client_enc_hs)) &&
+	        len <= TLS13_ALERT_MAX_LEN;
+	if (!r->tls_established && server_unseen(r) && !r->server_hello_seen) {
+		/* The server's flight is known only by its size: the client's
+		 * first application_data record is its TLS 1.3 Finished (or an
+		 * alert, by its size), or after an encrypted TLS 1.2 Finished its
+		 * first data. */
+		r->tls_established = !(len <= TLS13_ALERT_MAX_LEN && !s->client_enc_hs);
+		if (!r->tls_established) {
+			infer_client_alert(s);
+			return;
+		}
+		r->tls_done_ts_us = s->now_us;
+		if (!s->client_enc_hs)
+			return;
+	} else if (!r->tls_established) {
 		if (!r->tls13 || r->client_first_encrypted_len != 0)
 			return;
 		r->client_first_encrypted_len = (uint32_t)len;
@@ -193,8 +228,7 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 	 * before sending any. */
 	s->app_started = true;
 	s->last_record_dir = -1;
-	enter_phase(s,
-	            r->cc_seen && nla_protocol(r->selected_protocol) ? RW_PHASE_NLA : RW_PHASE_RDP);
+	enter_phase(s, nla_selected(r) ? RW_PHASE_NLA : RW_PHASE_RDP);
 	count_flight(s, c->dir, len);
 	s->rec_counted[c->dir] = true;
 }
@@ -208,7 +242,7 @@ static void on_ccs(void *arg)
 	 * ServerHello is TLS 1.3's compatibility CCS (after a HelloRetryRequest,
 	 * the second ClientHello still comes in clear); after a 1.3 ServerHello
 	 * the records are application_data anyway. */
-	if (r->server_hello_seen && !r->tls13)
+	if ((r->server_hello_seen && !r->tls13) || (c->dir == RW_C2S && server_unseen(r)))
 		rw_tls_stream_set_encrypted(&c->s->tls[c->dir]);
 }
 
@@ -657,6 +691,113 @@ void rw_session_gap(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, uint6
 	/* Framing cannot survive a hole: stop decoding this direction. */
 	if (s->mode[dir] == M_TPKT || s->mode[dir] == M_TLS || s->mode[dir] == M_START)
 		s->mode[dir] = M_OPAQUE;
+}
+
+/* The phase the connection was in at ts (phases only move forward). */
+static enum rw_phase phase_at(const struct rw_session *s, uint64_t ts)
+{
+	enum rw_phase p = RW_PHASE_TCP_CONNECT;
+	for (int i = 0; i < RW_PHASE_COUNT; i++)
+		if (s->rec.phase_reached[i] && s->rec.phase_ts_us[i] <= ts)
+			p = (enum rw_phase)i;
+	return p;
+}
+
+/* Server-only capture: the client's acknowledged bytes after the server's
+ * handshake flight end the handshake (its Finished), then start the data. */
+static void infer_client_progress(struct rw_session *s)
+{
+	struct rw_record *r = &s->rec;
+	if (s->app_started || !r->tls_seen[RW_S2C] || r->tls_seen[RW_C2S])
+		return;
+	bool server_done = r->tls13 ? r->encrypted_records[RW_S2C] > 0
+	                            : r->ccs_seen[RW_S2C] && r->encrypted_records[RW_S2C] > 0;
+	if (!server_done)
+		return;
+	if (!r->tls_established) {
+		r->tls_established = true;
+		r->tls_done_ts_us = s->now_us;
+		if (r->tls13)
+			return; /* these bytes were the client's Finished */
+	}
+	s->app_started = true;
+	s->last_record_dir = -1;
+	enter_phase(s, nla_selected(r) ? RW_PHASE_NLA : RW_PHASE_RDP);
+}
+
+void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, enum rw_infer what,
+                         uint64_t n)
+{
+	struct rw_record *r = &s->rec;
+	switch (what) {
+	case RW_INFER_SYN:
+		r->inferred_syn[dir] = true;
+		if (dir == RW_C2S) {
+			touch(s, ts_us);
+			r->saw_syn = true;
+		} else {
+			rw_session_syn(s, RW_S2C, ts_us);
+		}
+		return;
+	case RW_INFER_FIN:
+		if (r->fin_seen[dir])
+			return;
+		r->inferred_fin[dir] = true;
+		if (r->closed && ts_us < r->first_close_ts_us) {
+			/* Found at the end of the flow: it came before the close recorded. */
+			r->fin_seen[dir] = true;
+			r->fin_ts_us[dir] = ts_us;
+			r->first_close_dir = dir;
+			r->first_close_kind = RW_CLOSE_FIN;
+			r->first_close_ts_us = ts_us;
+			r->first_close_phase = phase_at(s, ts_us);
+			return;
+		}
+		rw_session_fin(s, dir, ts_us);
+		return;
+	case RW_INFER_DATA:
+	case RW_INFER_ALERT:
+		break;
+	}
+	if (n == 0)
+		return;
+	if (dir == RW_S2C && r->cr_seen && !r->cc_seen && !r->cc_inferred &&
+	    s->phase == RW_PHASE_X224 && what == RW_INFER_DATA) {
+		/* The server answered the request: a Confirm or a refusal, unseen. */
+		r->cc_inferred = true;
+		r->cc_inferred_ts_us = ts_us;
+		if (!r->neg_req_present) {
+			/* Standard RDP security: MCS follows in TPKT, not inspected. */
+			s->std_rdp = true;
+			s->mode[RW_C2S] = M_OPAQUE;
+			s->last_record_dir = -1;
+		}
+	}
+	if (dir == RW_C2S && !r->cr_seen && r->bytes[RW_S2C] == 0 && s->phase <= RW_PHASE_X224 &&
+	    what == RW_INFER_DATA) {
+		/* The client's first bytes, unseen: its Connection Request. */
+		r->cr_seen = true;
+		r->cr_inferred = true;
+		r->cr_ts_us = ts_us;
+	}
+	data_common(s, dir, ts_us, n);
+	r->inferred_bytes[dir] += n;
+	s->mode[dir] = M_OPAQUE;
+	if (what == RW_INFER_ALERT) {
+		r->inferred_alert[dir] = true;
+		return;
+	}
+	if (dir == RW_C2S)
+		infer_client_progress(s);
+	if (s->std_rdp && s->phase < RW_PHASE_RDP)
+		enter_phase(s, RW_PHASE_RDP);
+	if (s->app_started || s->phase >= RW_PHASE_RDP)
+		count_flight(s, dir, (size_t)n);
+}
+
+void rw_session_set_directions(struct rw_session *s, enum rw_directions d)
+{
+	s->rec.directions = d;
 }
 
 static void first_close(struct rw_session *s, enum rw_dir dir, enum rw_close_kind kind)

@@ -44,6 +44,15 @@ void rw_session_rst(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, int t
  * SYN-ACK, rw_session_ttl for the others (not RST: rw_session_rst). */
 void rw_session_ttl(struct rw_session *s, enum rw_dir dir, int ttl);
 void rw_session_syn_ttl(struct rw_session *s, enum rw_dir dir, int ttl);
+/* What the seen side's acknowledgements tell about a side the capture never
+ * held (one-direction captures): its SYN, n bytes of unknown content sent
+ * before ts_us, a TLS alert-sized last stretch of n bytes, or its FIN. A FIN
+ * may be inferred after later events (at the end of the flow): it then
+ * counts as the first close when it came before the one recorded. */
+enum rw_infer { RW_INFER_SYN, RW_INFER_DATA, RW_INFER_ALERT, RW_INFER_FIN };
+void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, enum rw_infer what,
+                         uint64_t n);
+void rw_session_set_directions(struct rw_session *s, enum rw_directions d);
 /* kind: RW_CLOSE_REFUSED, RW_CLOSE_UNREACHABLE or RW_CLOSE_TIMEOUT. */
 void rw_session_connect_failed(struct rw_session *s, uint64_t ts_us, enum rw_close_kind kind);
 /* The front end gave up waiting (idle timeout) in the current phase. */

@@ -213,7 +213,8 @@ static bool neg_failure(struct ctx *c)
 	if (!r->cc_seen || !r->cr_seen || r->bytes_after_cc[RW_C2S] > 0 || !closed_by(r, RW_C2S))
 		return false;
 	uint32_t sel = r->selected_protocol, req = r->requested_protocols;
-	bool unrequested = sel == RW_PROTO_RDP ? req != 0 : (sel & ~req) != 0;
+	/* (a request inferred from a server-only capture names no protocol) */
+	bool unrequested = !r->cr_inferred && (sel == RW_PROTO_RDP ? req != 0 : (sel & ~req) != 0);
 	const char *names[8];
 	size_t k = rw_proto_names(req, names);
 	char reqs[64] = "";
@@ -221,7 +222,8 @@ static bool neg_failure(struct ctx *c)
 		snprintf(reqs + strlen(reqs), sizeof(reqs) - strlen(reqs), "%s%s", i ? "," : "",
 		         names[i]);
 	const char *sn = rw_proto_name(sel);
-	ev(c, "server selected %s, client requested %s", sn ? sn : "an unknown protocol", reqs);
+	ev(c, "server selected %s, client requested %s", sn ? sn : "an unknown protocol",
+	   r->cr_inferred ? "(not captured)" : reqs);
 	ev(c, unrequested ? "client closed right after the Connection Confirm"
 	                  : "client closed without starting the selected protocol (it insists on "
 	                    "another, e.g. NLA)");
@@ -363,6 +365,15 @@ static bool client_cancelled_early(struct ctx *c)
 	   r->cr_seen ? "client closed %.0f ms after its request, before any answer"
 	              : "client closed before sending anything (%.0f ms)",
 	   ms(r->cr_seen ? r->cr_ts_us : r->ts_open_us, r->first_close_ts_us));
+	if (r->cc_inferred) {
+		/* Client-only capture: the server did answer, with bytes unseen. */
+		ev(c, "the server answered the request (acknowledged by the client, not captured)");
+		sure(c, RW_CONFIDENCE_LOW);
+		maybe(c, RW_CAUSE_SECURITY_NEGOTIATION_FAILURE);
+		tell(c,
+		     "the server's Connection Confirm was not captured: a capture of the "
+		     "server's packets shows whether it refused the requested security protocol");
+	}
 	return true;
 }
 
@@ -562,7 +573,8 @@ static bool cert_rejected(struct ctx *c)
 	if (a && from == RW_C2S) {
 		/* TLS 1.3: an encrypted one after the server's flight. */
 		bool cert_alert = a->encrypted || is_cert_alert(a->description);
-		if (cert_alert && r->server_hello_seen) {
+		/* (client-only capture: the server's flight was acknowledged, unseen) */
+		if (cert_alert && (r->server_hello_seen || r->directions == RW_DIRS_CLIENT_ONLY)) {
 			ev(c,
 			   a->inferred ? "client sent an encrypted record of alert size instead "
 			                 "of Finished"
@@ -1054,6 +1066,33 @@ static void close_facts(struct rw_record *r, struct rw_verdict *v)
 	}
 }
 
+/* A capture of one direction: what was inferred of the other, and from what. */
+static bool one_direction(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (r->directions == RW_DIRS_BOTH)
+		return false;
+	enum rw_dir seen = r->directions == RW_DIRS_CLIENT_ONLY ? RW_C2S : RW_S2C;
+	enum rw_dir u = seen == RW_C2S ? RW_S2C : RW_C2S;
+	ev(c,
+	   "only the %s's packets were captured: the %s's %llu bytes%s%s are inferred from the "
+	   "%s's acknowledgements",
+	   side_of(seen), side_of(u), (unsigned long long)r->inferred_bytes[u],
+	   r->inferred_syn[u] ? ", its SYN" : "", r->inferred_fin[u] ? " and its FIN" : "",
+	   side_of(seen));
+	if (r->inferred_fin[u] && r->inferred_alert[u])
+		ev(c,
+		   "the %s's last bytes before its FIN have the size of a TLS alert (inferred "
+		   "from the %s's acknowledgements)",
+		   side_of(u), side_of(seen));
+	if (r->cr_inferred)
+		ev(c, "the client's first bytes (unseen) taken as its X.224 Connection Request");
+	if (seen == RW_C2S && r->cc_inferred && r->phase_reached[RW_PHASE_NLA])
+		ev(c, "NLA assumed selected: the client requested it and the server's Confirm was "
+		      "not captured");
+	return true;
+}
+
 void rw_verdict_decide(struct rw_record *r)
 {
 	struct rw_verdict *v = &r->verdict;
@@ -1107,7 +1146,10 @@ void rw_verdict_decide(struct rw_record *r)
 			partial = true;
 		}
 	}
-	if (partial && v->confidence == RW_CONFIDENCE_HIGH && v->cause != RW_CAUSE_STILL_OPEN)
+	if (one_direction(&c))
+		partial = true;
+	if (partial && v->confidence == RW_CONFIDENCE_HIGH &&
+	    (v->cause != RW_CAUSE_STILL_OPEN || r->directions != RW_DIRS_BOTH))
 		v->confidence = RW_CONFIDENCE_MEDIUM;
 	v->remediation = c.remediation ? c.remediation : rw_cause_remediation(v->cause);
 }

@@ -82,6 +82,14 @@ struct flow {
 
 	struct rw_session *s;
 	struct rw_reasm rs[2]; /* rs[side]: the bytes that side sent */
+
+	/* A side never captured (one-direction captures): its bytes are what
+	 * the other side acknowledged. The last stretch acknowledged, and
+	 * whether the one being delivered is a TLS alert before a FIN. */
+	bool infer_alert;
+	bool acked_unseen[2]; /* the peer acknowledged this side, never captured */
+	uint32_t last_adv[2];
+	uint64_t last_adv_ts[2];
 };
 
 /* A frame whose timestamp jumped far from the capture clock waits here for
@@ -354,7 +362,11 @@ static void on_gap(void *arg, int side, uint64_t ts, uint64_t missing)
 {
 	struct flow *f = arg;
 	f->payload_seen = true;
-	if (f->state == FLOW_ACTIVE)
+	if (f->state == FLOW_ACTIVE && f->packets[side] == 0)
+		/* Never captured, only acknowledged: inferred, not a capture gap. */
+		rw_session_inferred(f->s, dir_of(f, side), ts,
+		                    f->infer_alert ? RW_INFER_ALERT : RW_INFER_DATA, missing);
+	else if (f->state == FLOW_ACTIVE)
 		rw_session_gap(f->s, dir_of(f, side), ts, missing);
 	else if (f->state == FLOW_CANDIDATE)
 		ignore_flow(f->cap, f); /* the first bytes are lost: cannot tell */
@@ -363,8 +375,59 @@ static void on_gap(void *arg, int side, uint64_t ts, uint64_t missing)
 static void on_fin(void *arg, int side, uint64_t ts)
 {
 	struct flow *f = arg;
-	if (f->state == FLOW_ACTIVE)
+	if (f->state == FLOW_ACTIVE && f->packets[side] == 0)
+		rw_session_inferred(f->s, dir_of(f, side), ts, RW_INFER_FIN, 0);
+	else if (f->state == FLOW_ACTIVE)
 		rw_session_fin(f->s, dir_of(f, side), ts);
+}
+
+/* Stretches a side's ACK can close with, beyond its peer's last byte: a FIN
+ * alone, a TLS alert record and its FIN (7 bytes in clear; 24 in TLS 1.3;
+ * 31 in TLS 1.2 with AES-GCM), or an MCS Disconnect Provider Ultimatum (9
+ * bytes in TPKT: what xrdp and Windows send before closing) and its FIN. */
+static bool fin_sized(uint32_t adv)
+{
+	return adv == 1 || adv == 8 || adv == 10 || adv == 25 || adv == 32;
+}
+
+/* One-direction captures: this side's ACK tells what its peer, never
+ * captured, sent (the peer's stream starts at the first byte acknowledged;
+ * the handshake's ACK or SYN-ACK stands for the peer's SYN). Before the
+ * connection is established, a stretch of a FIN's or a TLS alert and FIN's
+ * size is taken as the peer's close; later it is judged at the end of the
+ * flow (flow_end), as small records are common in a running session. */
+static void infer_peer(struct flow *f, int side, const struct rw_packet *p)
+{
+	int u = 1 - side;
+	if (f->state != FLOW_ACTIVE || f->packets[u] != 0)
+		return;
+	struct rw_reasm *r = &f->rs[u];
+	if (!r->started) {
+		rw_reasm_syn(r, p->ack - 1);
+		f->acked_unseen[u] = true;
+		bool syn = p->flags & RW_TCP_SYN;
+		if (side == f->client && !syn && f->syn_seen && !f->synack_seen) {
+			f->synack_seen = true;
+			f->synack_ts = p->ts_us;
+			rw_session_inferred(f->s, RW_S2C, p->ts_us, RW_INFER_SYN, 0);
+		}
+		/* The client's SYN, from the SYN-ACK, is inferred at the end
+		 * (flow_end), once no packet of the client came. */
+		return;
+	}
+	if (r->fin_seen || !rw_seq_gt(p->ack, r->next) || p->ack - r->next > (1u << 30))
+		return;
+	uint32_t adv = p->ack - r->next;
+	f->last_adv[u] = adv;
+	f->last_adv_ts[u] = p->ts_us;
+	enum rw_phase ph = rw_session_phase(f->s);
+	if (adv == 1 ||
+	    (fin_sized(adv) && ph >= RW_PHASE_TLS_HANDSHAKE && ph < RW_PHASE_ESTABLISHED)) {
+		rw_reasm_fin(r, p->ts_us, p->ack - 1);
+		f->infer_alert = adv > 1;
+		rw_reasm_ack(r, p->ts_us, p->ack);
+		f->infer_alert = false;
+	}
 }
 
 static const struct rw_reasm_ops reasm_ops = {on_data, on_gap, on_fin};
@@ -411,6 +474,23 @@ static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flo
 		for (int side = 0; side < 2; side++)
 			rw_reasm_flush(&f->rs[side], ts);
 		int server = 1 - f->client;
+		for (int u = 0; u < 2; u++) {
+			/* The last stretch a silent side's peer acknowledged was of a
+			 * FIN's size (or an alert's and a FIN's): it closed then. */
+			if (f->packets[u] == 0 && f->packets[1 - u] > 0 && !f->rs[u].fin_seen &&
+			    fin_sized(f->last_adv[u]))
+				rw_session_inferred(f->s, dir_of(f, u), f->last_adv_ts[u],
+				                    RW_INFER_FIN, 0);
+		}
+		if (f->packets[f->client] == 0 && f->synack_seen)
+			rw_session_inferred(f->s, RW_C2S, f->synack_ts, RW_INFER_SYN, 0);
+		/* One direction only: a side never captured that its peer
+		 * acknowledged (a SYN never answered is not one). */
+		bool seen_c = f->packets[f->client] > 0 || !f->acked_unseen[f->client];
+		bool seen_s = f->packets[server] > 0 || !f->acked_unseen[server];
+		rw_session_set_directions(f->s, !seen_s   ? RW_DIRS_CLIENT_ONLY
+		                                : !seen_c ? RW_DIRS_SERVER_ONLY
+		                                          : RW_DIRS_BOTH);
 		if (why != END_CLOSE && f->syn_seen && !f->synack_seen && f->packets[server] == 0 &&
 		    f->syns > 1)
 			/* The client retransmitted its SYN and nothing ever came back:
@@ -420,6 +500,11 @@ static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flo
 			struct rw_tcp_stats st = {0};
 			rw_reasm_tcp_stats(&f->rs[side], &st);
 			st.packets = f->packets[side];
+			if (f->packets[side] == 0) {
+				/* Never captured: its bytes were inferred, not lost. */
+				st.gaps = st.capture_gaps = 0;
+				st.gap_bytes = st.capture_gap_bytes = 0;
+			}
 			rw_session_tcp_stats(f->s, dir_of(f, side), &st);
 		}
 		struct rw_record *rec = rw_session_record(f->s);
@@ -603,8 +688,10 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 		for (int s = 0; s < 2; s++)
 			rw_reasm_syn_options(&f->rs[s], p->mss, p->tcp_timestamps);
 	/* The peer's ACK first: it is about bytes sent before this packet. */
-	if (ack)
+	if (ack) {
+		infer_peer(f, side, p);
 		rw_reasm_ack(&f->rs[1 - side], p->ts_us, p->ack);
+	}
 	uint32_t seq = p->seq + (syn ? 1u : 0u);
 	if (p->seg_len && alive(f))
 		rw_reasm_segment(&f->rs[side], p->ts_us, seq, p->payload, p->payload_len,

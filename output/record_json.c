@@ -22,7 +22,8 @@
  *                 rdp.neg_req_flags, rdp.selected_protocol, rdp.neg_rsp_flags,
  *                 rdp.neg_failure
  *   always        rdpwhy.cause .closed_by .close_kind .phase .evidence
- *                 .remediation .timeline .midstream .tcp.retransmits.{client,server}
+ *                 .remediation .timeline .midstream .capture.directions
+ *                 .tcp.retransmits.{client,server}
  *                 .tls.encrypted_records.{client,server}
  *   when known    rdpwhy.tls.sslv2_client_hello rdpwhy.tls.client_versions
  *                 rdpwhy.tls.client_alpn rdpwhy.tls.cert_chain_length
@@ -346,7 +347,7 @@ static void rdp_fields(struct rw_json *j, const struct rw_record *rec)
 		else if (rec->token_kind == RW_TOKEN_ROUTING)
 			rw_json_kv_wire(j, "rdp.routing_token", rec->token, rec->token_len);
 	}
-	if (rec->cr_seen) {
+	if (rec->cr_seen && !rec->cr_inferred) {
 		const char *names[8];
 		size_t n = rw_proto_names(rec->requested_protocols, names);
 		rw_json_key(j, "rdp.requested_protocols");
@@ -433,6 +434,10 @@ static void rdpwhy_fields(struct rw_json *j, const struct rw_record *rec)
 	rw_json_end_object(j);
 
 	rw_json_kv_bool(j, "rdpwhy.midstream", rec->midstream);
+	rw_json_kv_cstr(j, "rdpwhy.capture.directions",
+	                rec->directions == RW_DIRS_CLIENT_ONLY   ? "client_only"
+	                : rec->directions == RW_DIRS_SERVER_ONLY ? "server_only"
+	                                                         : "both");
 	rw_json_kv_uint(j, "rdpwhy.tcp.retransmits.client", rec->tcp[RW_C2S].retransmits);
 	rw_json_kv_uint(j, "rdpwhy.tcp.retransmits.server", rec->tcp[RW_S2C].retransmits);
 	tcp_fields(j, rec);

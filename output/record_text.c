@@ -230,7 +230,7 @@ static void rdp_line(struct text *t, const struct rw_record *rec)
 		puts_(t, rec->token_kind == RW_TOKEN_COOKIE ? "cookie " : "routing token ");
 		quoted(t, rec->token, rec->token_len);
 	}
-	if (rec->cr_seen) {
+	if (rec->cr_seen && !rec->cr_inferred) {
 		const char *names[8];
 		size_t n = rw_proto_names(rec->requested_protocols, names);
 		sep(t, &first);
@@ -259,7 +259,7 @@ static void rdp_line(struct text *t, const struct rw_record *rec)
 	}
 	if (rec->cr_seen && !rec->cc_seen) {
 		sep(t, &first);
-		puts_(t, "no confirm");
+		puts_(t, rec->cc_inferred ? "confirm not captured" : "no confirm");
 	}
 	puts_(t, "\n");
 }
@@ -420,6 +420,12 @@ static void tail_lines(struct text *t, const struct rw_record *rec)
 	}
 	if (rec->midstream)
 		puts_(t, INDENT "note       capture began mid-connection: early phases unseen\n");
+	if (rec->directions != RW_DIRS_BOTH)
+		puts_(t, rec->directions == RW_DIRS_CLIENT_ONLY
+		                 ? INDENT "note       capture holds the client's packets only: the "
+		                          "server's side is inferred from its acknowledgements\n"
+		                 : INDENT "note       capture holds the server's packets only: the "
+		                          "client's side is inferred from its acknowledgements\n");
 }
 
 int rw_record_text(const struct rw_record *rec, struct rw_buf *out)

@@ -387,6 +387,114 @@ static void test_unanswered_syn(void **state)
 	assert_int_equal(recs[1].connect_failed, 0);
 }
 
+static bool has_evidence(const struct rw_record *r, const char *needle)
+{
+	for (size_t i = 0; i < r->verdict.n_evidence; i++)
+		if (strstr(r->verdict.evidence[i], needle))
+			return true;
+	return false;
+}
+
+/* Only the client's packets (a SPAN of its side): the server's SYN-ACK, its
+ * Confirm and its FIN are known from the client's ACKs alone. */
+static void test_one_direction_client_only(void **state)
+{
+	(void)state;
+	struct conn c = conn4(40, 61000, 3389);
+	seg(&c, true, RW_TCP_SYN, NULL, 0);
+	c.sseq += 1; /* the SYN-ACK, not captured */
+	seg(&c, true, RW_TCP_ACK, NULL, 0);
+	seg(&c, true, RW_TCP_PSH, cr, sizeof(cr));
+	c.sseq += sizeof(cc_ssl); /* the Confirm: acknowledged, not captured */
+	seg(&c, true, RW_TCP_ACK, NULL, 0);
+	uint64_t fin_ts = now_us + 1000;
+	c.sseq += 1; /* the server's FIN: the client's ACK moves one past its last byte */
+	seg(&c, true, RW_TCP_ACK, NULL, 0);
+	seg(&c, true, RW_TCP_FIN, NULL, 0);
+	assert_int_equal(n_recs, 1); /* FIN both ways: reported at once */
+	const struct rw_record *r = &recs[0];
+	check_endpoints(r, &c);
+	assert_int_equal(r->directions, RW_DIRS_CLIENT_ONLY);
+	assert_true(r->inferred_syn[RW_S2C]);
+	assert_true(r->saw_syn);
+	assert_true(r->saw_synack);
+	assert_false(r->midstream);
+	assert_int_equal(r->bytes[RW_S2C], sizeof(cc_ssl));
+	assert_int_equal(r->inferred_bytes[RW_S2C], sizeof(cc_ssl));
+	assert_int_equal(r->tcp[RW_S2C].gaps, 0); /* inferred, not lost by the capture */
+	assert_true(r->cc_inferred);
+	assert_false(r->cc_seen);
+	assert_true(r->inferred_fin[RW_S2C]);
+	assert_true(r->fin_seen[RW_S2C]);
+	assert_int_equal(r->fin_ts_us[RW_S2C], fin_ts);
+	assert_true(r->closed);
+	assert_int_equal(r->first_close_dir, RW_S2C);
+	assert_int_equal(r->first_close_kind, RW_CLOSE_FIN);
+	assert_int_equal(r->first_close_phase, RW_PHASE_X224);
+	assert_int_equal(r->verdict.closed_by, RW_SIDE_SERVER);
+	assert_int_not_equal(r->verdict.confidence, RW_CONFIDENCE_HIGH);
+	assert_true(has_evidence(r, "inferred from the client's acknowledgements"));
+}
+
+/* Only the server's packets: the client's SYN (from the SYN-ACK), its
+ * request and its FIN are known from the server's ACKs alone. */
+static void test_one_direction_server_only(void **state)
+{
+	(void)state;
+	struct conn c = conn4(41, 61001, 3389);
+	c.cseq += 1; /* the client's SYN, not captured */
+	seg(&c, false, RW_TCP_SYN | RW_TCP_ACK, NULL, 0);
+	c.cseq += sizeof(cr); /* the request: acknowledged, not captured */
+	seg(&c, false, RW_TCP_PSH, cc_ssl, sizeof(cc_ssl));
+	c.cseq += 1; /* the client hangs up on the Confirm */
+	seg(&c, false, RW_TCP_ACK, NULL, 0);
+	seg(&c, false, RW_TCP_FIN, NULL, 0);
+	assert_int_equal(n_recs, 1);
+	const struct rw_record *r = &recs[0];
+	check_endpoints(r, &c);
+	assert_int_equal(r->directions, RW_DIRS_SERVER_ONLY);
+	assert_true(r->inferred_syn[RW_C2S]);
+	assert_true(r->saw_syn);
+	assert_true(r->cr_inferred);
+	assert_true(r->cr_seen);
+	assert_true(r->cc_seen);
+	assert_int_equal(r->inferred_bytes[RW_C2S], sizeof(cr));
+	assert_int_equal(r->tcp[RW_C2S].gaps, 0);
+	assert_true(r->inferred_fin[RW_C2S]);
+	assert_int_equal(r->first_close_dir, RW_C2S);
+	assert_int_equal(r->first_close_phase, RW_PHASE_X224);
+	assert_int_equal(r->verdict.closed_by, RW_SIDE_CLIENT);
+	/* The request's content is unknown: the Confirm's choice cannot be
+	 * called one the client never asked for. */
+	assert_int_equal(r->verdict.cause, RW_CAUSE_SECURITY_NEGOTIATION_FAILURE);
+	assert_int_equal(r->verdict.confidence, RW_CONFIDENCE_MEDIUM);
+	assert_true(has_evidence(r, "inferred from the server's acknowledgements"));
+}
+
+/* Both directions with a stretch of one lost: still a capture gap, and a
+ * SYN never answered is not a one-direction capture. */
+static void test_one_direction_not_claimed(void **state)
+{
+	(void)state;
+	struct conn c = conn4(42, 61002, 3389);
+	handshake(&c);
+	seg(&c, true, RW_TCP_PSH, cr, sizeof(cr));
+	c.sseq += sizeof(cc_ssl); /* lost by the capture, acknowledged */
+	seg(&c, true, RW_TCP_ACK, NULL, 0);
+	close_both(&c);
+	struct conn u = conn4(43, 61003, 3389);
+	for (int i = 0; i < 3; i++)
+		seg_at(&u, true, RW_TCP_SYN, u.cseq, 0, NULL, 0, 128);
+	rw_capture_finish(cap);
+	assert_int_equal(n_recs, 2);
+	assert_int_equal(recs[0].directions, RW_DIRS_BOTH);
+	assert_int_equal(recs[0].tcp[RW_S2C].gaps, 1);
+	assert_int_equal(recs[0].inferred_bytes[RW_S2C], 0);
+	assert_false(recs[0].inferred_fin[RW_S2C]);
+	assert_int_equal(recs[1].directions, RW_DIRS_BOTH);
+	assert_int_equal(recs[1].connect_failed, RW_CLOSE_UNREACHABLE);
+}
+
 /* A SYN proxy (iptables SYNPROXY, a balancer, SYN cookies on a firewall)
  * answers the SYN from its own hop distance; the host's own packets and its
  * own RST come from further away. That RST is the host's, not injected
@@ -824,6 +932,9 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unanswered_syn, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rst_midway, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_one_direction_client_only, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_one_direction_server_only, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_one_direction_not_claimed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_syn_proxy_ttl, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reordered_and_retransmitted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_counting_after_inspection, setup, teardown),
