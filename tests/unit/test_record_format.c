@@ -623,8 +623,10 @@ static void test_json_times(void **state)
 	r.verdict.phase = RW_PHASE_ESTABLISHED;
 	json_of(&r, NULL, &b, &l);
 	assert_contains(&b, "\"established\":61234.567}");
+	rw_buf_free(&b);
 	/* The timeline holds the phases entered before the close: a phase the
 	 * record reached after it (the peer's bytes after a FIN) is left out. */
+	rw_buf_free(&b);
 	r.verdict.phase = RW_PHASE_TCP_CONNECT;
 	json_of(&r, NULL, &b, &l);
 	assert_contains(&b, "\"rdpwhy.timeline\":{\"tcp_connect\":0.000}");
