@@ -184,12 +184,14 @@ struct rw_record {
 	/* One-direction captures: what the seen side's sequence and acknowledgement
 	 * numbers told about the side never captured (capture only). */
 	enum rw_directions directions;
-	bool inferred_syn[2];       /* its SYN / SYN-ACK, from the peer's first ACK */
-	uint64_t inferred_bytes[2]; /* bytes the peer acknowledged, content unknown */
-	bool inferred_fin[2];       /* an ACK one past its last byte */
-	bool inferred_alert[2];     /* its last bytes were of a TLS alert's size, then FIN */
-	bool cc_inferred;           /* the server answered the CR (bytes acknowledged) */
-	bool cr_inferred;           /* the client's first bytes, unseen, taken as its CR */
+	bool inferred_syn[2];         /* its SYN / SYN-ACK, from the peer's first ACK */
+	uint64_t inferred_bytes[2];   /* bytes the peer acknowledged, content unknown */
+	bool inferred_fin[2];         /* an ACK one past its last byte */
+	bool inferred_alert[2];       /* its last bytes were of a TLS alert's size, then FIN */
+	bool cc_inferred;             /* the server answered the CR (bytes acknowledged) */
+	bool cr_inferred;             /* the client's first bytes, unseen, taken as its CR */
+	uint64_t inferred_answer_len; /* client-only: the server's first stretch after the
+	                                 ClientHello */
 	uint64_t cc_inferred_ts_us;
 
 	/* Facts the caller (proxy, capture config) adds. */

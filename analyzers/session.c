@@ -780,6 +780,9 @@ void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, 
 		r->cr_inferred = true;
 		r->cr_ts_us = ts_us;
 	}
+	if (dir == RW_S2C && r->client_hello_seen && !r->inferred_answer_len &&
+	    r->ch_ts_us <= ts_us)
+		r->inferred_answer_len = n;
 	data_common(s, dir, ts_us, n);
 	r->inferred_bytes[dir] += n;
 	s->mode[dir] = M_OPAQUE;

@@ -735,6 +735,32 @@ static bool nla_error_reply(struct ctx *c)
 	return true;
 }
 
+/* Client-only capture: the server answered the ClientHello with exactly a
+ * cleartext alert's size (5-byte header, level, description) and the client
+ * hung up: an alert whose name only the server's packets show. */
+#define TLS_CLEAR_ALERT_LEN 7
+static bool alert_sized_answer(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (r->directions != RW_DIRS_CLIENT_ONLY || !r->client_hello_seen || r->tls_established ||
+	    r->inferred_answer_len != TLS_CLEAR_ALERT_LEN || !closed_by(r, RW_C2S) ||
+	    !in_phase(r, RW_PHASE_TLS_HANDSHAKE))
+		return false;
+	ev(c,
+	   "server answered the ClientHello with %u bytes (not captured): the size of a "
+	   "cleartext TLS alert; then the client closed",
+	   TLS_CLEAR_ALERT_LEN);
+	sure(c, RW_CONFIDENCE_LOW);
+	maybe(c, RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH);
+	maybe(c, RW_CAUSE_TLS_CIPHER_MISMATCH);
+	tell(c, "a capture of the server's packets names the alert (protocol_version: a TLS "
+	        "version mismatch; handshake_failure: no common cipher suite); the host's System "
+	        "log has the Schannel event");
+	c->remediation = "The host refused the ClientHello with a TLS alert: compare the TLS "
+	                 "versions and cipher suites enabled on the host and the client.";
+	return true;
+}
+
 static bool nla_failed(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
@@ -933,6 +959,7 @@ static const struct rule rules[] = {
         {RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT, cert_rejected, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT, tls_rejected_no_alert, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_TLS_ALERT, other_alert, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_TLS_ALERT, alert_sized_answer, RW_CONFIDENCE_LOW},
         {RW_CAUSE_NLA_FAILED, nla_failed, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_HANDSHAKE_TIMEOUT, timeout, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_RESET_BY_SERVER, reset_by_server, RW_CONFIDENCE_MEDIUM},

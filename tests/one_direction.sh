@@ -45,9 +45,12 @@ cases=(
     # The server's cleartext alert 70 is in its half; the client's FIN is a 1-byte ACK.
     "tls_version_mismatch.pcap server_only tls_protocol_version_mismatch client fin tls_handshake medium -"
     "tls_cipher_mismatch.pcap server_only tls_cipher_mismatch client fin tls_handshake medium -"
-    # From the client alone the alert's content is unseen (7 bytes, acknowledged): the
-    # client just hangs up after the server's answer; no rule can name the mismatch.
-    "tls_version_mismatch.pcap client_only client_cancelled client fin tls_handshake medium -"
+    # From the client alone the alert's content is unseen: the server's answer to the
+    # ClientHello is 7 acknowledged bytes, a cleartext alert's size, then the client
+    # hangs up. Which alert only the server's packets show: tls_alert, low, with the
+    # real cause among the alternatives.
+    "tls_version_mismatch.pcap client_only tls_alert client fin tls_handshake low tls_protocol_version_mismatch"
+    "tls_cipher_mismatch.pcap client_only tls_alert client fin tls_handshake low tls_cipher_mismatch"
     # xrdp's MCS Disconnect Provider Ultimatum (9 bytes) and FIN, acknowledged together.
     "rdp_std_security_high.pcap client_only rdp_closed_by_server server fin rdp medium -"
     "rdp_std_security_high.pcap server_only rdp_closed_by_server server fin rdp medium -"
