@@ -11,37 +11,18 @@ the expected verdict is the source's own (tests/data/index.tsv).
   step_back      every frame from the middle on stamped one hour earlier
 """
 import os
-import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pcapfile import linktype, read, write  # noqa: E402
 
 YEAR = 365 * 24 * 3600
 HOUR = 3600
 
 
-def read(path):
-    data = open(path, "rb").read()
-    magic = struct.unpack("<I", data[:4])[0]
-    if magic != 0xA1B2C3D4:
-        sys.exit("%s: only little-endian microsecond pcap is supported" % path)
-    hdr, off, recs = data[:24], 24, []
-    while off + 16 <= len(data):
-        sec, usec, incl, orig = struct.unpack("<IIII", data[off:off + 16])
-        recs.append([sec, usec, orig, data[off + 16:off + 16 + incl]])
-        off += 16 + incl
-    return hdr, recs
-
-
-def write(path, hdr, recs):
-    with open(path, "wb") as f:
-        f.write(hdr)
-        for sec, usec, orig, pkt in recs:
-            f.write(struct.pack("<IIII", sec, usec, len(pkt), orig) + pkt)
-
-
 def main():
     src, out = sys.argv[1], sys.argv[2]
     hdr, recs = read(src)
-    linktype = struct.unpack("<I", hdr[20:24])[0]
     mid = len(recs) // 2
     os.makedirs(out, exist_ok=True)
 
@@ -62,7 +43,7 @@ def main():
         return f
 
     def add_arp(r):
-        if linktype != 1:
+        if linktype(hdr) != 1:
             sys.exit("outlier_arp needs an Ethernet capture")
         arp = (b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x06" +
                b"\x00\x01\x08\x00\x06\x04\x00\x01" + b"\x02\x00\x00\x00\x00\x01" +

@@ -52,30 +52,21 @@ import os
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pcapfile  # noqa: E402
+
 
 def read(path):
-    data = open(path, "rb").read()
-    magic = struct.unpack("<I", data[:4])[0]
-    if magic != 0xA1B2C3D4:
-        sys.exit("%s: only little-endian microsecond pcap is supported" % path)
-    if struct.unpack("<I", data[20:24])[0] != 1:
-        sys.exit("%s: only Ethernet captures are supported" % path)
-    hdr, off, recs = data[:24], 24, []
-    while off + 16 <= len(data):
-        sec, usec, incl, orig = struct.unpack("<IIII", data[off:off + 16])
-        if incl != orig:
-            sys.exit("%s: a frame is cut by the snapshot length" % path)
-        recs.append(Pkt(sec * 1000000 + usec, data[off + 16:off + 16 + incl]))
-        off += 16 + incl
-    return hdr, recs
+    hdr, recs = pcapfile.read(path, ethernet=True, whole=True)
+    return hdr, [Pkt(sec * 1000000 + usec, frame) for sec, usec, _, frame in recs]
 
 
 def write(path, hdr, pkts):
-    with open(path, "wb") as f:
-        f.write(hdr)
-        for p in pkts:
-            b = p.build()
-            f.write(struct.pack("<IIII", p.ts // 1000000, p.ts % 1000000, len(b), len(b)) + b)
+    recs = []
+    for p in pkts:
+        b = p.build()
+        recs.append([p.ts // 1000000, p.ts % 1000000, len(b), b])
+    pcapfile.write(path, hdr, recs)
 
 
 def csum(b):

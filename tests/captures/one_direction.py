@@ -16,29 +16,10 @@ import os
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pcapfile  # noqa: E402
+
 RDP_PORT = 3389
-
-
-def read(path):
-    data = open(path, "rb").read()
-    magic = struct.unpack("<I", data[:4])[0]
-    if magic != 0xA1B2C3D4:
-        sys.exit("%s: only little-endian microsecond pcap is supported" % path)
-    if struct.unpack("<I", data[20:24])[0] != 1:
-        sys.exit("%s: only Ethernet captures are supported" % path)
-    hdr, off, recs = data[:24], 24, []
-    while off + 16 <= len(data):
-        sec, usec, incl, orig = struct.unpack("<IIII", data[off:off + 16])
-        recs.append((sec, usec, orig, data[off + 16:off + 16 + incl]))
-        off += 16 + incl
-    return hdr, recs
-
-
-def write(path, hdr, recs):
-    with open(path, "wb") as f:
-        f.write(hdr)
-        for sec, usec, orig, pkt in recs:
-            f.write(struct.pack("<IIII", sec, usec, len(pkt), orig) + pkt)
 
 
 def tcp_of(frame):
@@ -68,7 +49,7 @@ def main():
     if len(sys.argv) != 3:
         sys.exit("usage: one_direction.py SRC.pcap OUTDIR")
     src, out = sys.argv[1], sys.argv[2]
-    hdr, recs = read(src)
+    hdr, recs = pcapfile.read(src, ethernet=True)
     clients = {}  # connection key -> client endpoint
     for rec in recs:
         t = tcp_of(rec[3])
@@ -96,7 +77,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     name = os.path.splitext(os.path.basename(src))[0]
     for half, r in halves.items():
-        write(os.path.join(out, "%s-%s.pcap" % (name, half)), hdr, r)
+        pcapfile.write(os.path.join(out, "%s-%s.pcap" % (name, half)), hdr, r)
 
 
 if __name__ == "__main__":

@@ -13,29 +13,6 @@
 #include "record_format.h"
 #include "testutil.h"
 
-#define C RW_C2S
-#define S RW_S2C
-#define DATA(d, b)                                                                                 \
-	{                                                                                          \
-		STEP_DATA, d, (b).p, (b).n, 0                                                      \
-	}
-#define FIN(d)                                                                                     \
-	{                                                                                          \
-		STEP_FIN, d, NULL, 0, 0                                                            \
-	}
-#define RST(d)                                                                                     \
-	{                                                                                          \
-		STEP_RST, d, NULL, 0, -1                                                           \
-	}
-#define SLEEP(ms)                                                                                  \
-	{                                                                                          \
-		STEP_SLEEP, C, NULL, 0, ms                                                         \
-	}
-#define END                                                                                        \
-	{                                                                                          \
-		STEP_END, C, NULL, 0, 0                                                            \
-	}
-
 static bool has_alt(const struct rw_verdict *v, enum rw_cause c)
 {
 	for (size_t i = 0; i < v->n_alternatives; i++)

@@ -243,13 +243,6 @@ static void check_all_splits(const struct rw_step *steps, struct expect e, const
 	}
 }
 
-#define DATA(d, b) {STEP_DATA, d, (b).p, (b).n, 0}
-#define FIN(d) {STEP_FIN, d, NULL, 0, 0}
-#define RST(d) {STEP_RST, d, NULL, 0, -1}
-#define END {STEP_END, RW_C2S, NULL, 0, 0}
-#define SLEEP(ms) {STEP_SLEEP, RW_C2S, NULL, 0, ms}
-#define C RW_C2S
-#define S RW_S2C
 
 static const uint16_t v13[] = {0x0304, 0x0303};
 

@@ -21,29 +21,6 @@
 #include "record_format.h"
 #include "testutil.h"
 
-#define C RW_C2S
-#define S RW_S2C
-#define DATA(d, b)                                                                                 \
-	{                                                                                          \
-		STEP_DATA, d, (b).p, (b).n, 0                                                      \
-	}
-#define FIN(d)                                                                                     \
-	{                                                                                          \
-		STEP_FIN, d, NULL, 0, 0                                                            \
-	}
-#define RST(d)                                                                                     \
-	{                                                                                          \
-		STEP_RST, d, NULL, 0, -1                                                           \
-	}
-#define SLEEP(ms)                                                                                  \
-	{                                                                                          \
-		STEP_SLEEP, C, NULL, 0, ms                                                         \
-	}
-#define END                                                                                        \
-	{                                                                                          \
-		STEP_END, C, NULL, 0, 0                                                            \
-	}
-
 typedef struct rw_test_bytes bytes;
 
 /* TLS 1.2 AES-GCM adds an 8-byte explicit nonce and a 16-byte tag to each

@@ -30,6 +30,50 @@ struct rw_step {
 	int arg; /* RST, TTL: ttl; CONNECT_FAILED: close kind */
 };
 
+/* Shorthands for steps (C, S: the directions). */
+#define C RW_C2S
+#define S RW_S2C
+#define DATA(d, b)                                                                                 \
+	{                                                                                          \
+		STEP_DATA, d, (b).p, (b).n, 0                                                      \
+	}
+#define FIN(d)                                                                                     \
+	{                                                                                          \
+		STEP_FIN, d, NULL, 0, 0                                                            \
+	}
+#define RST(d)                                                                                     \
+	{                                                                                          \
+		STEP_RST, d, NULL, 0, -1                                                           \
+	}
+#define RST_TTL(d, ttl)                                                                            \
+	{                                                                                          \
+		STEP_RST, d, NULL, 0, ttl                                                          \
+	}
+#define TTL(d, ttl)                                                                                \
+	{                                                                                          \
+		STEP_TTL, d, NULL, 0, ttl                                                          \
+	}
+#define STATS(d, st)                                                                               \
+	{                                                                                          \
+		STEP_TCP_STATS, d, (const uint8_t *)(st), sizeof(*(st)), 0                         \
+	}
+#define SLEEP(ms)                                                                                  \
+	{                                                                                          \
+		STEP_SLEEP, C, NULL, 0, ms                                                         \
+	}
+#define TIMEOUT                                                                                    \
+	{                                                                                          \
+		STEP_TIMEOUT, C, NULL, 0, 0                                                        \
+	}
+#define CONNECT_FAILED(kind)                                                                       \
+	{                                                                                          \
+		STEP_CONNECT_FAILED, C, NULL, 0, kind                                              \
+	}
+#define END                                                                                        \
+	{                                                                                          \
+		STEP_END, C, NULL, 0, 0                                                            \
+	}
+
 /* Segmentation modes for the data steps. */
 enum rw_split { SPLIT_WHOLE, SPLIT_BYTES, SPLIT_RANDOM };
 
