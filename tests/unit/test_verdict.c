@@ -8,8 +8,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 
 #include "session.h"
 #include "testutil.h"
@@ -17,197 +15,6 @@
 #include "x224.h"
 
 /* ---- builders ------------------------------------------------------------ */
-
-struct bytes {
-	uint8_t p[8192];
-	size_t n;
-};
-
-static void put(struct bytes *b, const void *p, size_t n)
-{
-	assert_true(b->n + n <= sizeof(b->p));
-	memcpy(b->p + b->n, p, n);
-	b->n += n;
-}
-static void put8(struct bytes *b, unsigned v)
-{
-	uint8_t c = (uint8_t)v;
-	put(b, &c, 1);
-}
-static void put16(struct bytes *b, unsigned v)
-{
-	put8(b, v >> 8);
-	put8(b, v);
-}
-static void put24(struct bytes *b, unsigned v)
-{
-	put8(b, v >> 16);
-	put16(b, v & 0xffff);
-}
-
-static void cr(struct bytes *b, const char *cookie, int requested)
-{
-	struct bytes body = {.n = 0};
-	put8(&body, 0xe0);
-	put16(&body, 0);
-	put16(&body, 0);
-	put8(&body, 0);
-	if (cookie) {
-		put(&body, "Cookie: mstshash=", 17);
-		put(&body, cookie, strlen(cookie));
-		put(&body, "\r\n", 2);
-	}
-	if (requested >= 0) {
-		uint8_t neg[8] = {1, 0, 8, 0, (uint8_t)requested, 0, 0, 0};
-		put(&body, neg, 8);
-	}
-	put8(b, 3);
-	put8(b, 0);
-	put16(b, (unsigned)(body.n + 5));
-	put8(b, (unsigned)body.n);
-	put(b, body.p, body.n);
-}
-
-static void cc(struct bytes *b, int type, uint32_t value)
-{
-	uint8_t p[19] = {3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0, (uint8_t)type, 0, 8, 0,
-			 (uint8_t)value, 0, 0, 0};
-	put(b, p, sizeof(p));
-}
-
-static void record(struct bytes *b, uint8_t type, const struct bytes *body)
-{
-	put8(b, type);
-	put16(b, 0x0303);
-	put16(b, (unsigned)body->n);
-	put(b, body->p, body->n);
-}
-
-static void handshake(struct bytes *b, uint8_t type, const struct bytes *body)
-{
-	struct bytes m = {.n = 0};
-	put8(&m, type);
-	put24(&m, (unsigned)body->n);
-	put(&m, body->p, body->n);
-	record(b, 22, &m);
-}
-
-static const uint16_t client_ciphers[] = {0x1301, 0x1302, 0xc02f, 0xc030};
-
-/* versions: supported_versions list (NULL = none, legacy 1.2). */
-static void client_hello(struct bytes *b, const uint16_t *versions, size_t nv)
-{
-	struct bytes h = {.n = 0};
-	put16(&h, 0x0303);
-	for (int i = 0; i < 32; i++)
-		put8(&h, (unsigned)i);
-	put8(&h, 0);
-	put16(&h, sizeof(client_ciphers));
-	for (size_t i = 0; i < sizeof(client_ciphers) / 2; i++)
-		put16(&h, client_ciphers[i]);
-	put8(&h, 1);
-	put8(&h, 0);
-	struct bytes ext = {.n = 0};
-	put16(&ext, 0); /* server_name */
-	put16(&ext, 14);
-	put16(&ext, 12);
-	put8(&ext, 0);
-	put16(&ext, 9);
-	put(&ext, "rdp.local", 9);
-	if (versions) {
-		put16(&ext, 43);
-		put16(&ext, (unsigned)(1 + 2 * nv));
-		put8(&ext, (unsigned)(2 * nv));
-		for (size_t i = 0; i < nv; i++)
-			put16(&ext, versions[i]);
-	}
-	put16(&h, (unsigned)ext.n);
-	put(&h, ext.p, ext.n);
-	handshake(b, 1, &h);
-}
-
-static void server_hello(struct bytes *b, uint16_t cipher, uint16_t sv, bool downgrade)
-{
-	struct bytes h = {.n = 0};
-	put16(&h, 0x0303);
-	for (int i = 0; i < 24; i++)
-		put8(&h, (unsigned)(0x40 + i));
-	if (downgrade)
-		put(&h, "DOWNGRD\1", 8);
-	else
-		for (int i = 0; i < 8; i++)
-			put8(&h, 0x77);
-	put8(&h, 0);
-	put16(&h, cipher);
-	put8(&h, 0);
-	if (sv) {
-		put16(&h, 6);
-		put16(&h, 43);
-		put16(&h, 2);
-		put16(&h, sv);
-	}
-	handshake(b, 2, &h);
-}
-
-/* A self-signed certificate valid from now+from_days to now+to_days,
- * relative to the test sessions' clock (1700000000). */
-static void certificate(struct bytes *b, long from_days, long to_days)
-{
-	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	assert_non_null(k);
-	X509 *x = X509_new();
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
-	time_t base = 1700000000;
-	X509_time_adj_ex(X509_getm_notBefore(x), (int)from_days, 0, &base);
-	X509_time_adj_ex(X509_getm_notAfter(x), (int)to_days, 0, &base);
-	X509_NAME *name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"rdphost", -1,
-				   -1, 0);
-	X509_set_issuer_name(x, name);
-	X509_set_pubkey(x, k);
-	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
-	unsigned char *der = NULL;
-	int len = i2d_X509(x, &der);
-	assert_true(len > 0);
-	struct bytes h = {.n = 0};
-	put24(&h, (unsigned)len + 3);
-	put24(&h, (unsigned)len);
-	put(&h, der, (size_t)len);
-	handshake(b, 11, &h);
-	OPENSSL_free(der);
-	X509_free(x);
-	EVP_PKEY_free(k);
-}
-
-static void server_hello_done(struct bytes *b)
-{
-	struct bytes h = {.n = 0};
-	handshake(b, 14, &h);
-}
-
-static void alert(struct bytes *b, uint8_t level, uint8_t desc)
-{
-	struct bytes a = {.n = 0};
-	put8(&a, level);
-	put8(&a, desc);
-	record(b, 21, &a);
-}
-
-static void ccs(struct bytes *b)
-{
-	struct bytes a = {.n = 0};
-	put8(&a, 1);
-	record(b, 20, &a);
-}
-
-static void opaque(struct bytes *b, uint8_t type, size_t len)
-{
-	struct bytes a = {.n = 0};
-	for (size_t i = 0; i < len; i++)
-		put8(&a, (unsigned)(i * 7));
-	record(b, type, &a);
-}
 
 /* ---- scenario runner -------------------------------------------------------- */
 
@@ -221,17 +28,19 @@ struct expect {
 static void check_all_splits(const struct rw_step *steps, struct expect e, const char *name)
 {
 	for (int mode = 0; mode < 3 + 20; mode++) {
-		enum rw_split split = mode == 0 ? SPLIT_WHOLE : mode == 1 ? SPLIT_BYTES : SPLIT_RANDOM;
+		enum rw_split split = mode == 0   ? SPLIT_WHOLE
+		                      : mode == 1 ? SPLIT_BYTES
+		                                  : SPLIT_RANDOM;
 		struct rw_session *s = rw_test_run(steps, split, (unsigned)mode * 7919u);
 		struct rw_record *r = rw_session_record(s);
 		const struct rw_verdict *v = &r->verdict;
 		if (v->cause != e.cause || v->closed_by != e.closed_by || v->close_kind != e.kind ||
 		    v->phase != e.phase) {
 			print_error("%s (split mode %d): got %s/%s/%s/%s, want %s/%s/%s/%s\n", name,
-				    mode, rw_cause_name(v->cause), rw_side_name(v->closed_by),
-				    rw_close_kind_name(v->close_kind), rw_phase_name(v->phase),
-				    rw_cause_name(e.cause), rw_side_name(e.closed_by),
-				    rw_close_kind_name(e.kind), rw_phase_name(e.phase));
+			            mode, rw_cause_name(v->cause), rw_side_name(v->closed_by),
+			            rw_close_kind_name(v->close_kind), rw_phase_name(v->phase),
+			            rw_cause_name(e.cause), rw_side_name(e.closed_by),
+			            rw_close_kind_name(e.kind), rw_phase_name(e.phase));
 			for (size_t i = 0; i < v->n_evidence; i++)
 				print_error("  evidence: %s\n", v->evidence[i]);
 			rw_session_free(s);
@@ -243,38 +52,40 @@ static void check_all_splits(const struct rw_step *steps, struct expect e, const
 	}
 }
 
-
 static const uint16_t v13[] = {0x0304, 0x0303};
 
 static void test_upstream_refused(void **state)
 {
 	(void)state;
 	struct rw_step st[] = {{STEP_CONNECT_FAILED, C, NULL, 0, RW_CLOSE_REFUSED}, END};
-	check_all_splits(st, (struct expect){RW_CAUSE_UPSTREAM_REFUSED, RW_SIDE_SERVER,
-					     RW_CLOSE_REFUSED, RW_PHASE_TCP_CONNECT},
-			 "refused");
+	check_all_splits(st,
+	                 (struct expect){RW_CAUSE_UPSTREAM_REFUSED, RW_SIDE_SERVER,
+	                                 RW_CLOSE_REFUSED, RW_PHASE_TCP_CONNECT},
+	                 "refused");
 }
 
 static void test_upstream_unreachable(void **state)
 {
 	(void)state;
 	struct rw_step st[] = {{STEP_CONNECT_FAILED, C, NULL, 0, RW_CLOSE_UNREACHABLE}, END};
-	check_all_splits(st, (struct expect){RW_CAUSE_UPSTREAM_UNREACHABLE, RW_SIDE_CLIENT,
-					     RW_CLOSE_UNREACHABLE, RW_PHASE_TCP_CONNECT},
-			 "unreachable");
+	check_all_splits(st,
+	                 (struct expect){RW_CAUSE_UPSTREAM_UNREACHABLE, RW_SIDE_CLIENT,
+	                                 RW_CLOSE_UNREACHABLE, RW_PHASE_TCP_CONNECT},
+	                 "unreachable");
 }
 
 static void test_neg_failure(void **state)
 {
 	(void)state;
 	for (uint32_t code = 1; code <= 6; code++) {
-		struct bytes a = {.n = 0}, b = {.n = 0};
-		cr(&a, "alice", RW_PROTO_SSL);
-		cc(&b, 3, code);
+		struct rw_test_bytes a = {.n = 0}, b = {.n = 0};
+		rw_test_cr(&a, "alice", RW_PROTO_SSL);
+		rw_test_cc(&b, 3, code);
 		struct rw_step st[] = {DATA(C, a), DATA(S, b), FIN(S), FIN(C), END};
-		check_all_splits(st, (struct expect){RW_CAUSE_SECURITY_NEGOTIATION_FAILURE,
-						     RW_SIDE_SERVER, RW_CLOSE_FIN, RW_PHASE_X224},
-				 "neg_failure");
+		check_all_splits(st,
+		                 (struct expect){RW_CAUSE_SECURITY_NEGOTIATION_FAILURE,
+		                                 RW_SIDE_SERVER, RW_CLOSE_FIN, RW_PHASE_X224},
+		                 "neg_failure");
 		struct rw_session *s = rw_test_run(st, SPLIT_WHOLE, 0);
 		struct rw_record *r = rw_session_record(s);
 		assert_true(r->neg_failure_present);
@@ -288,13 +99,14 @@ static void test_unrequested_protocol(void **state)
 {
 	(void)state;
 	/* xrdp security_layer=rdp answering a TLS-only client. */
-	struct bytes a = {.n = 0}, b = {.n = 0};
-	cr(&a, "bob", RW_PROTO_SSL);
-	cc(&b, 2, RW_PROTO_RDP);
+	struct rw_test_bytes a = {.n = 0}, b = {.n = 0};
+	rw_test_cr(&a, "bob", RW_PROTO_SSL);
+	rw_test_cc(&b, 2, RW_PROTO_RDP);
 	struct rw_step st[] = {DATA(C, a), DATA(S, b), FIN(C), FIN(S), END};
-	check_all_splits(st, (struct expect){RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, RW_SIDE_CLIENT,
-					     RW_CLOSE_FIN, RW_PHASE_X224},
-			 "unrequested");
+	check_all_splits(st,
+	                 (struct expect){RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, RW_SIDE_CLIENT,
+	                                 RW_CLOSE_FIN, RW_PHASE_X224},
+	                 "unrequested");
 }
 
 static void test_standard_security_refused(void **state)
@@ -302,185 +114,194 @@ static void test_standard_security_refused(void **state)
 	(void)state;
 	/* No RDP_NEG_REQ: the host can only confirm, then disconnects (xrdp
 	 * security_layer=tls: MCS Disconnect Provider Ultimatum, then RST). */
-	struct bytes a = {.n = 0}, b = {.n = 0}, mcs = {.n = 0};
-	cr(&a, "gina", -1);
+	struct rw_test_bytes a = {.n = 0}, b = {.n = 0}, mcs = {.n = 0};
+	rw_test_cr(&a, "gina", -1);
 	uint8_t bare_cc[] = {3, 0, 0, 11, 6, 0xd0, 0, 0, 0x12, 0x34, 0};
 	uint8_t dpu[] = {3, 0, 0, 9, 2, 0xf0, 0x80, 0x21, 0x80};
-	put(&b, bare_cc, sizeof(bare_cc));
-	put(&b, dpu, sizeof(dpu));
-	put(&mcs, dpu, sizeof(dpu));
+	rw_test_put(&b, bare_cc, sizeof(bare_cc));
+	rw_test_put(&b, dpu, sizeof(dpu));
+	rw_test_put(&mcs, dpu, sizeof(dpu));
 	struct rw_step st[] = {DATA(C, a), DATA(S, b), DATA(C, mcs), RST(S), END};
-	check_all_splits(st, (struct expect){RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, RW_SIDE_SERVER,
-					     RW_CLOSE_RST, RW_PHASE_RDP},
-			 "std_security_refused");
+	check_all_splits(st,
+	                 (struct expect){RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, RW_SIDE_SERVER,
+	                                 RW_CLOSE_RST, RW_PHASE_RDP},
+	                 "std_security_refused");
 	struct rw_step fin[] = {DATA(C, a), DATA(S, b), FIN(S), END};
-	check_all_splits(fin, (struct expect){RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, RW_SIDE_SERVER,
-					      RW_CLOSE_FIN, RW_PHASE_RDP},
-			 "std_security_refused_fin");
+	check_all_splits(fin,
+	                 (struct expect){RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, RW_SIDE_SERVER,
+	                                 RW_CLOSE_FIN, RW_PHASE_RDP},
+	                 "std_security_refused_fin");
 }
 
 static void test_x224_closed_and_no_response(void **state)
 {
 	(void)state;
-	struct bytes a = {.n = 0};
-	cr(&a, "carol", RW_PROTO_SSL | RW_PROTO_HYBRID);
+	struct rw_test_bytes a = {.n = 0};
+	rw_test_cr(&a, "carol", RW_PROTO_SSL | RW_PROTO_HYBRID);
 	/* An RDP host that closes after a while without answering. */
 	struct rw_step closed[] = {DATA(C, a), SLEEP(1500), FIN(S), FIN(C), END};
-	check_all_splits(closed, (struct expect){RW_CAUSE_X224_CLOSED_BY_SERVER, RW_SIDE_SERVER,
-						 RW_CLOSE_FIN, RW_PHASE_X224},
-			 "x224_closed");
+	check_all_splits(closed,
+	                 (struct expect){RW_CAUSE_X224_CLOSED_BY_SERVER, RW_SIDE_SERVER,
+	                                 RW_CLOSE_FIN, RW_PHASE_X224},
+	                 "x224_closed");
 	struct rw_step reset[] = {DATA(C, a), SLEEP(1200), RST(S), END};
-	check_all_splits(reset, (struct expect){RW_CAUSE_X224_CLOSED_BY_SERVER, RW_SIDE_SERVER,
-						RW_CLOSE_RST, RW_PHASE_X224},
-			 "x224_reset");
+	check_all_splits(reset,
+	                 (struct expect){RW_CAUSE_X224_CLOSED_BY_SERVER, RW_SIDE_SERVER,
+	                                 RW_CLOSE_RST, RW_PHASE_X224},
+	                 "x224_reset");
 	/* Closed at once without a byte: a TLS endpoint fed a TPKT header. */
 	struct rw_step tls_end[] = {DATA(C, a), RST(S), END};
-	check_all_splits(tls_end, (struct expect){RW_CAUSE_TLS_TERMINATING_MIDDLEBOX, RW_SIDE_SERVER,
-						  RW_CLOSE_RST, RW_PHASE_X224},
-			 "tls_endpoint_close");
+	check_all_splits(tls_end,
+	                 (struct expect){RW_CAUSE_TLS_TERMINATING_MIDDLEBOX, RW_SIDE_SERVER,
+	                                 RW_CLOSE_RST, RW_PHASE_X224},
+	                 "tls_endpoint_close");
 	/* Silent, then closed by the server side (an inline proxy's timeout). */
 	struct rw_step silent[] = {DATA(C, a), SLEEP(5000), FIN(S), END};
-	check_all_splits(silent, (struct expect){RW_CAUSE_X224_NO_RESPONSE, RW_SIDE_SERVER,
-						 RW_CLOSE_FIN, RW_PHASE_X224},
-			 "x224_silent_close");
+	check_all_splits(silent,
+	                 (struct expect){RW_CAUSE_X224_NO_RESPONSE, RW_SIDE_SERVER, RW_CLOSE_FIN,
+	                                 RW_PHASE_X224},
+	                 "x224_silent_close");
 	struct rw_step timeout[] = {DATA(C, a), {STEP_TIMEOUT, C, NULL, 0, 0}, END};
-	check_all_splits(timeout, (struct expect){RW_CAUSE_X224_NO_RESPONSE, RW_SIDE_PROXY,
-						  RW_CLOSE_TIMEOUT, RW_PHASE_X224},
-			 "x224_timeout");
+	check_all_splits(timeout,
+	                 (struct expect){RW_CAUSE_X224_NO_RESPONSE, RW_SIDE_PROXY, RW_CLOSE_TIMEOUT,
+	                                 RW_PHASE_X224},
+	                 "x224_timeout");
 	struct rw_step cancel[] = {DATA(C, a), FIN(C), END};
-	check_all_splits(cancel, (struct expect){RW_CAUSE_CLIENT_CANCELLED, RW_SIDE_CLIENT,
-						 RW_CLOSE_FIN, RW_PHASE_X224},
-			 "cancel");
+	check_all_splits(cancel,
+	                 (struct expect){RW_CAUSE_CLIENT_CANCELLED, RW_SIDE_CLIENT, RW_CLOSE_FIN,
+	                                 RW_PHASE_X224},
+	                 "cancel");
 }
 
 static void test_tls_terminating_middlebox(void **state)
 {
 	(void)state;
-	struct bytes a = {.n = 0}, b = {.n = 0};
-	cr(&a, "dave", RW_PROTO_SSL);
-	alert(&b, 2, 10); /* what a TLS server says to a TPKT header */
+	struct rw_test_bytes a = {.n = 0}, b = {.n = 0};
+	rw_test_cr(&a, "dave", RW_PROTO_SSL);
+	rw_test_alert(&b, 2, 10); /* what a TLS server says to a TPKT header */
 	struct rw_step st[] = {DATA(C, a), DATA(S, b), FIN(S), END};
-	check_all_splits(st, (struct expect){RW_CAUSE_TLS_TERMINATING_MIDDLEBOX, RW_SIDE_SERVER,
-					     RW_CLOSE_FIN, RW_PHASE_X224},
-			 "middlebox");
+	check_all_splits(st,
+	                 (struct expect){RW_CAUSE_TLS_TERMINATING_MIDDLEBOX, RW_SIDE_SERVER,
+	                                 RW_CLOSE_FIN, RW_PHASE_X224},
+	                 "middlebox");
 }
 
 static void test_not_rdp(void **state)
 {
 	(void)state;
-	struct bytes a = {.n = 0};
-	put(&a, "GET / HTTP/1.1\r\n\r\n", 18);
+	struct rw_test_bytes a = {.n = 0};
+	rw_test_put(&a, "GET / HTTP/1.1\r\n\r\n", 18);
 	struct rw_step st[] = {DATA(C, a), FIN(C), END};
-	check_all_splits(st, (struct expect){RW_CAUSE_NOT_RDP, RW_SIDE_CLIENT, RW_CLOSE_FIN,
-					     RW_PHASE_X224},
-			 "not_rdp");
+	check_all_splits(
+	        st, (struct expect){RW_CAUSE_NOT_RDP, RW_SIDE_CLIENT, RW_CLOSE_FIN, RW_PHASE_X224},
+	        "not_rdp");
 }
 
 /* CR + CC(selected) + ClientHello as the common start of the TLS scenarios. */
-static void tls_start(struct bytes *c1, struct bytes *s1, struct bytes *c2, int proto,
-		      const uint16_t *versions, size_t nv)
+static void tls_start(struct rw_test_bytes *c1, struct rw_test_bytes *s1, struct rw_test_bytes *c2,
+                      int proto, const uint16_t *versions, size_t nv)
 {
-	cr(c1, "erin", proto);
-	cc(s1, 2, (uint32_t)proto);
-	client_hello(c2, versions, nv);
+	rw_test_cr(c1, "erin", proto);
+	rw_test_cc(s1, 2, (uint32_t)proto);
+	rw_test_put_client_hello(c2, versions, nv);
 }
 
 static void test_tls_version_and_cipher_alerts(void **state)
 {
 	(void)state;
-	struct bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0}, s2 = {.n = 0}, s3 = {.n = 0};
+	struct rw_test_bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0}, s2 = {.n = 0},
+	                     s3 = {.n = 0};
 	tls_start(&c1, &s1, &c2, RW_PROTO_SSL, v13, 2);
-	alert(&s2, 2, 70);
+	rw_test_alert(&s2, 2, 70);
 	struct rw_step st[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), DATA(S, s2), FIN(S), END};
-	check_all_splits(st, (struct expect){RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH, RW_SIDE_SERVER,
-					     RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
-			 "version");
-	alert(&s3, 2, 40);
+	check_all_splits(st,
+	                 (struct expect){RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH, RW_SIDE_SERVER,
+	                                 RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
+	                 "version");
+	rw_test_alert(&s3, 2, 40);
 	struct rw_step st2[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), DATA(S, s3), FIN(S), END};
-	check_all_splits(st2, (struct expect){RW_CAUSE_TLS_CIPHER_MISMATCH, RW_SIDE_SERVER,
-					      RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
-			 "cipher");
+	check_all_splits(st2,
+	                 (struct expect){RW_CAUSE_TLS_CIPHER_MISMATCH, RW_SIDE_SERVER, RW_CLOSE_FIN,
+	                                 RW_PHASE_TLS_HANDSHAKE},
+	                 "cipher");
 }
 
 static void test_tls_rejected_without_alert(void **state)
 {
 	(void)state;
-	struct bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0};
+	struct rw_test_bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0};
 	tls_start(&c1, &s1, &c2, RW_PROTO_SSL, NULL, 0);
 	struct rw_step st[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), RST(S), END};
-	check_all_splits(st, (struct expect){RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT, RW_SIDE_SERVER,
-					     RW_CLOSE_RST, RW_PHASE_TLS_HANDSHAKE},
-			 "no_alert");
+	check_all_splits(st,
+	                 (struct expect){RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT, RW_SIDE_SERVER,
+	                                 RW_CLOSE_RST, RW_PHASE_TLS_HANDSHAKE},
+	                 "no_alert");
 	/* Silence after the ClientHello, then the server side closes: a timeout. */
 	struct rw_step slow[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), SLEEP(5000), FIN(S), END};
-	check_all_splits(slow, (struct expect){RW_CAUSE_HANDSHAKE_TIMEOUT, RW_SIDE_SERVER,
-					       RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
-			 "silent_after_hello");
-}
-
-static void client_key_exchange(struct bytes *b)
-{
-	struct bytes h = {.n = 0};
-	put8(&h, 65);
-	for (int i = 0; i < 65; i++)
-		put8(&h, (unsigned)i);
-	handshake(b, 16, &h);
+	check_all_splits(slow,
+	                 (struct expect){RW_CAUSE_HANDSHAKE_TIMEOUT, RW_SIDE_SERVER, RW_CLOSE_FIN,
+	                                 RW_PHASE_TLS_HANDSHAKE},
+	                 "silent_after_hello");
 }
 
 /* Full TLS 1.2 handshake, then `flights` alternating encrypted exchanges. */
-static void tls12_session(struct bytes *c3, struct bytes *s3)
+static void tls12_session(struct rw_test_bytes *c3, struct rw_test_bytes *s3)
 {
-	ccs(c3);
-	opaque(c3, 22, 40);
-	ccs(s3);
-	opaque(s3, 22, 40);
+	rw_test_ccs(c3);
+	rw_test_opaque(c3, 22, 40);
+	rw_test_ccs(s3);
+	rw_test_opaque(s3, 22, 40);
 }
 
 static void test_certificates(void **state)
 {
 	(void)state;
-	struct bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0};
+	struct rw_test_bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0};
 	tls_start(&c1, &s1, &c2, RW_PROTO_SSL, NULL, 0);
-	struct bytes good = {.n = 0}, expired = {.n = 0}, ca = {.n = 0};
-	server_hello(&good, 0xc02f, 0, false);
-	certificate(&good, -10, 300);
-	server_hello_done(&good);
-	server_hello(&expired, 0xc02f, 0, false);
-	certificate(&expired, -400, -30);
-	server_hello_done(&expired);
-	alert(&ca, 2, 48);
-	struct rw_step rejected[] = {DATA(C, c1), DATA(S, s1),   DATA(C, c2), DATA(S, good),
-				     DATA(C, ca), FIN(C), FIN(S), END};
-	check_all_splits(rejected, (struct expect){RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT,
-						   RW_SIDE_CLIENT, RW_CLOSE_FIN,
-						   RW_PHASE_TLS_HANDSHAKE},
-			 "cert_rejected");
+	struct rw_test_bytes good = {.n = 0}, expired = {.n = 0}, ca = {.n = 0};
+	rw_test_put_server_hello(&good, 0xc02f, 0, false);
+	rw_test_certificate(&good, -10, 300);
+	rw_test_put_server_hello_done(&good);
+	rw_test_put_server_hello(&expired, 0xc02f, 0, false);
+	rw_test_certificate(&expired, -400, -30);
+	rw_test_put_server_hello_done(&expired);
+	rw_test_alert(&ca, 2, 48);
+	struct rw_step rejected[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), DATA(S, good),
+	                             DATA(C, ca), FIN(C),      FIN(S),      END};
+	check_all_splits(rejected,
+	                 (struct expect){RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT, RW_SIDE_CLIENT,
+	                                 RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
+	                 "cert_rejected");
 	struct rw_step exp[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), DATA(S, expired),
-				DATA(C, ca), FIN(C),      END};
-	check_all_splits(exp, (struct expect){RW_CAUSE_CERTIFICATE_EXPIRED, RW_SIDE_CLIENT,
-					      RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
-			 "cert_expired");
+	                        DATA(C, ca), FIN(C),      END};
+	check_all_splits(exp,
+	                 (struct expect){RW_CAUSE_CERTIFICATE_EXPIRED, RW_SIDE_CLIENT, RW_CLOSE_FIN,
+	                                 RW_PHASE_TLS_HANDSHAKE},
+	                 "cert_expired");
 	/* A client that just closes after an expired certificate, no alert. */
-	struct rw_step exp2[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), DATA(S, expired), RST(C), END};
-	check_all_splits(exp2, (struct expect){RW_CAUSE_CERTIFICATE_EXPIRED, RW_SIDE_CLIENT,
-					       RW_CLOSE_RST, RW_PHASE_TLS_HANDSHAKE},
-			 "cert_expired_rst");
+	struct rw_step exp2[] = {DATA(C, c1),      DATA(S, s1), DATA(C, c2),
+	                         DATA(S, expired), RST(C),      END};
+	check_all_splits(exp2,
+	                 (struct expect){RW_CAUSE_CERTIFICATE_EXPIRED, RW_SIDE_CLIENT, RW_CLOSE_RST,
+	                                 RW_PHASE_TLS_HANDSHAKE},
+	                 "cert_expired_rst");
 	/* FreeRDP with TLS 1.2: the handshake completes, then an encrypted alert. */
-	struct bytes c3 = {.n = 0}, s3 = {.n = 0}, enc_alert = {.n = 0};
-	client_key_exchange(&c3);
+	struct rw_test_bytes c3 = {.n = 0}, s3 = {.n = 0}, enc_alert = {.n = 0};
+	rw_test_client_key_exchange(&c3);
 	tls12_session(&c3, &s3);
-	opaque(&enc_alert, 21, 26);
-	struct rw_step late[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2),        DATA(S, good),
-				 DATA(C, c3), DATA(S, s3), DATA(C, enc_alert), FIN(C),
-				 END};
-	check_all_splits(late, (struct expect){RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT,
-					       RW_SIDE_CLIENT, RW_CLOSE_FIN,
-					       RW_PHASE_TLS_HANDSHAKE},
-			 "cert_rejected_after_handshake");
+	rw_test_opaque(&enc_alert, 21, 26);
+	struct rw_step late[] = {DATA(C, c1),        DATA(S, s1), DATA(C, c2),
+	                         DATA(S, good),      DATA(C, c3), DATA(S, s3),
+	                         DATA(C, enc_alert), FIN(C),      END};
+	check_all_splits(late,
+	                 (struct expect){RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT, RW_SIDE_CLIENT,
+	                                 RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
+	                 "cert_rejected_after_handshake");
 	late[3] = (struct rw_step)DATA(S, expired);
-	check_all_splits(late, (struct expect){RW_CAUSE_CERTIFICATE_EXPIRED, RW_SIDE_CLIENT,
-					       RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
-			 "cert_expired_after_handshake");
+	check_all_splits(late,
+	                 (struct expect){RW_CAUSE_CERTIFICATE_EXPIRED, RW_SIDE_CLIENT, RW_CLOSE_FIN,
+	                                 RW_PHASE_TLS_HANDSHAKE},
+	                 "cert_expired_after_handshake");
 	struct rw_session *s = rw_test_run(rejected, SPLIT_BYTES, 0);
 	struct rw_record *r = rw_session_record(s);
 	assert_true(r->certificate_seen);
@@ -498,73 +319,89 @@ static void test_certificates(void **state)
 static void test_tls_stream_altered(void **state)
 {
 	(void)state;
-	struct bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0}, bad = {.n = 0}, dg = {.n = 0};
+	struct rw_test_bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0}, bad = {.n = 0},
+	                     dg = {.n = 0};
 	tls_start(&c1, &s1, &c2, RW_PROTO_SSL, v13, 2);
-	server_hello(&bad, 0x009c, 0, false); /* never offered */
+	rw_test_put_server_hello(&bad, 0x009c, 0, false); /* never offered */
 	struct rw_step st[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), DATA(S, bad), FIN(C), END};
-	check_all_splits(st, (struct expect){RW_CAUSE_TLS_STREAM_ALTERED, RW_SIDE_CLIENT,
-					     RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
-			 "altered_cipher");
-	server_hello(&dg, 0xc02f, 0, true);
+	check_all_splits(st,
+	                 (struct expect){RW_CAUSE_TLS_STREAM_ALTERED, RW_SIDE_CLIENT, RW_CLOSE_FIN,
+	                                 RW_PHASE_TLS_HANDSHAKE},
+	                 "altered_cipher");
+	rw_test_put_server_hello(&dg, 0xc02f, 0, true);
 	struct rw_step st2[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), DATA(S, dg), FIN(C), END};
-	check_all_splits(st2, (struct expect){RW_CAUSE_TLS_STREAM_ALTERED, RW_SIDE_CLIENT,
-					      RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
-			 "downgrade");
+	check_all_splits(st2,
+	                 (struct expect){RW_CAUSE_TLS_STREAM_ALTERED, RW_SIDE_CLIENT, RW_CLOSE_FIN,
+	                                 RW_PHASE_TLS_HANDSHAKE},
+	                 "downgrade");
 	/* Non-TLS bytes from the server inside the TLS phase. */
-	struct bytes junk = {.n = 0};
-	put(&junk, "HTTP/1.1 400 Bad Request\r\n", 26);
+	struct rw_test_bytes junk = {.n = 0};
+	rw_test_put(&junk, "HTTP/1.1 400 Bad Request\r\n", 26);
 	struct rw_step st3[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), DATA(S, junk), FIN(S), END};
-	check_all_splits(st3, (struct expect){RW_CAUSE_TLS_STREAM_ALTERED, RW_SIDE_SERVER,
-					      RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
-			 "junk");
+	check_all_splits(st3,
+	                 (struct expect){RW_CAUSE_TLS_STREAM_ALTERED, RW_SIDE_SERVER, RW_CLOSE_FIN,
+	                                 RW_PHASE_TLS_HANDSHAKE},
+	                 "junk");
 }
 
 static void test_nla(void **state)
 {
 	(void)state;
-	struct bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0}, s2 = {.n = 0}, c3 = {.n = 0},
-		     s3 = {.n = 0}, nla_c = {.n = 0}, nla_s = {.n = 0};
+	struct rw_test_bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0}, s2 = {.n = 0},
+	                     c3 = {.n = 0}, s3 = {.n = 0}, nla_c = {.n = 0}, nla_s = {.n = 0};
 	tls_start(&c1, &s1, &c2, RW_PROTO_HYBRID, NULL, 0);
-	server_hello(&s2, 0xc02f, 0, false);
-	certificate(&s2, -1, 100);
-	server_hello_done(&s2);
-	client_key_exchange(&c3);
+	rw_test_put_server_hello(&s2, 0xc02f, 0, false);
+	rw_test_certificate(&s2, -1, 100);
+	rw_test_put_server_hello_done(&s2);
+	rw_test_client_key_exchange(&c3);
 	tls12_session(&c3, &s3);
-	opaque(&nla_c, 23, 90);
-	opaque(&nla_s, 23, 200);
-	struct rw_step fail_[] = {DATA(C, c1),    DATA(S, s1),    DATA(C, c2),    DATA(S, s2),
-				  DATA(C, c3),    DATA(S, s3),    DATA(C, nla_c), DATA(S, nla_s),
-				  DATA(C, nla_c), FIN(S),         END};
-	check_all_splits(fail_, (struct expect){RW_CAUSE_NLA_FAILED, RW_SIDE_SERVER, RW_CLOSE_FIN,
-						RW_PHASE_NLA},
-			 "nla_failed");
+	rw_test_opaque(&nla_c, 23, 90);
+	rw_test_opaque(&nla_s, 23, 200);
+	struct rw_step fail_[] = {
+	        DATA(C, c1), DATA(S, s1),    DATA(C, c2),    DATA(S, s2),    DATA(C, c3),
+	        DATA(S, s3), DATA(C, nla_c), DATA(S, nla_s), DATA(C, nla_c), FIN(S),
+	        END};
+	check_all_splits(
+	        fail_,
+	        (struct expect){RW_CAUSE_NLA_FAILED, RW_SIDE_SERVER, RW_CLOSE_FIN, RW_PHASE_NLA},
+	        "nla_failed");
 	/* +auth-only: CredSSP completes, the client leaves. */
-	struct rw_step auth_only[] = {DATA(C, c1),    DATA(S, s1),    DATA(C, c2),    DATA(S, s2),
-				      DATA(C, c3),    DATA(S, s3),    DATA(C, nla_c), DATA(S, nla_s),
-				      DATA(C, nla_c), DATA(S, nla_s), DATA(C, nla_c), FIN(C),
-				      END};
-	check_all_splits(auth_only, (struct expect){RW_CAUSE_NORMAL_CLOSE, RW_SIDE_CLIENT,
-						    RW_CLOSE_FIN, RW_PHASE_NLA},
-			 "auth_only");
+	struct rw_step auth_only[] = {DATA(C, c1),
+	                              DATA(S, s1),
+	                              DATA(C, c2),
+	                              DATA(S, s2),
+	                              DATA(C, c3),
+	                              DATA(S, s3),
+	                              DATA(C, nla_c),
+	                              DATA(S, nla_s),
+	                              DATA(C, nla_c),
+	                              DATA(S, nla_s),
+	                              DATA(C, nla_c),
+	                              FIN(C),
+	                              END};
+	check_all_splits(
+	        auth_only,
+	        (struct expect){RW_CAUSE_NORMAL_CLOSE, RW_SIDE_CLIENT, RW_CLOSE_FIN, RW_PHASE_NLA},
+	        "auth_only");
 }
 
 static void test_normal_close_established(void **state)
 {
 	(void)state;
-	struct bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0}, s2 = {.n = 0}, c3 = {.n = 0},
-		     s3 = {.n = 0}, app_c = {.n = 0}, app_s = {.n = 0};
+	struct rw_test_bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0}, s2 = {.n = 0},
+	                     c3 = {.n = 0}, s3 = {.n = 0}, app_c = {.n = 0}, app_s = {.n = 0};
 	tls_start(&c1, &s1, &c2, RW_PROTO_SSL, NULL, 0);
-	server_hello(&s2, 0xc030, 0, false);
-	certificate(&s2, -1, 100);
-	server_hello_done(&s2);
-	client_key_exchange(&c3);
+	rw_test_put_server_hello(&s2, 0xc030, 0, false);
+	rw_test_certificate(&s2, -1, 100);
+	rw_test_put_server_hello_done(&s2);
+	rw_test_client_key_exchange(&c3);
 	tls12_session(&c3, &s3);
-	opaque(&app_c, 23, 100);
-	opaque(&app_s, 23, 3000);
+	rw_test_opaque(&app_c, 23, 100);
+	rw_test_opaque(&app_s, 23, 3000);
 	struct rw_step st[40];
 	size_t k = 0;
 	struct rw_step head[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2),
-				 DATA(S, s2), DATA(C, c3), DATA(S, s3)};
+	                         DATA(S, s2), DATA(C, c3), DATA(S, s3)};
 	memcpy(st, head, sizeof(head));
 	k = sizeof(head) / sizeof(head[0]);
 	for (int i = 0; i < 10; i++) {
@@ -574,18 +411,21 @@ static void test_normal_close_established(void **state)
 	st[k++] = (struct rw_step)FIN(C);
 	st[k++] = (struct rw_step)FIN(S);
 	st[k++] = (struct rw_step)END;
-	check_all_splits(st, (struct expect){RW_CAUSE_NORMAL_CLOSE, RW_SIDE_CLIENT, RW_CLOSE_FIN,
-					     RW_PHASE_ESTABLISHED},
-			 "normal");
+	check_all_splits(st,
+	                 (struct expect){RW_CAUSE_NORMAL_CLOSE, RW_SIDE_CLIENT, RW_CLOSE_FIN,
+	                                 RW_PHASE_ESTABLISHED},
+	                 "normal");
 	/* The same session reset by the server mid-way. */
 	st[k - 3] = (struct rw_step)RST(S);
-	check_all_splits(st, (struct expect){RW_CAUSE_RESET_BY_SERVER, RW_SIDE_SERVER, RW_CLOSE_RST,
-					     RW_PHASE_ESTABLISHED},
-			 "reset_by_server");
+	check_all_splits(st,
+	                 (struct expect){RW_CAUSE_RESET_BY_SERVER, RW_SIDE_SERVER, RW_CLOSE_RST,
+	                                 RW_PHASE_ESTABLISHED},
+	                 "reset_by_server");
 	st[k - 3] = (struct rw_step)RST(C);
-	check_all_splits(st, (struct expect){RW_CAUSE_RESET_BY_CLIENT, RW_SIDE_CLIENT, RW_CLOSE_RST,
-					     RW_PHASE_ESTABLISHED},
-			 "reset_by_client");
+	check_all_splits(st,
+	                 (struct expect){RW_CAUSE_RESET_BY_CLIENT, RW_SIDE_CLIENT, RW_CLOSE_RST,
+	                                 RW_PHASE_ESTABLISHED},
+	                 "reset_by_client");
 	struct rw_session *s = rw_test_run(st, SPLIT_RANDOM, 5);
 	struct rw_record *r = rw_session_record(s);
 	assert_true(r->tls_established);
@@ -598,42 +438,46 @@ static void test_normal_close_established(void **state)
 static void test_tls13(void **state)
 {
 	(void)state;
-	struct bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0}, s2 = {.n = 0}, rej = {.n = 0},
-		     fin = {.n = 0}, app_s = {.n = 0}, app_c = {.n = 0};
+	struct rw_test_bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0}, s2 = {.n = 0},
+	                     rej = {.n = 0}, fin = {.n = 0}, app_s = {.n = 0}, app_c = {.n = 0};
 	tls_start(&c1, &s1, &c2, RW_PROTO_SSL, v13, 2);
-	server_hello(&s2, 0x1302, 0x0304, false);
-	ccs(&s2);
-	opaque(&s2, 23, 1200); /* EncryptedExtensions..Finished */
-	ccs(&rej);
-	opaque(&rej, 23, 19); /* encrypted alert */
-	struct rw_step st[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), DATA(S, s2),
-			       DATA(C, rej), FIN(C),     END};
-	check_all_splits(st, (struct expect){RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT, RW_SIDE_CLIENT,
-					     RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
-			 "tls13_rejected");
-	ccs(&fin);
-	opaque(&fin, 23, 53);
+	rw_test_put_server_hello(&s2, 0x1302, 0x0304, false);
+	rw_test_ccs(&s2);
+	rw_test_opaque(&s2, 23, 1200); /* EncryptedExtensions..Finished */
+	rw_test_ccs(&rej);
+	rw_test_opaque(&rej, 23, 19); /* encrypted alert */
+	struct rw_step st[] = {DATA(C, c1),  DATA(S, s1), DATA(C, c2), DATA(S, s2),
+	                       DATA(C, rej), FIN(C),      END};
+	check_all_splits(st,
+	                 (struct expect){RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT, RW_SIDE_CLIENT,
+	                                 RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
+	                 "tls13_rejected");
+	rw_test_ccs(&fin);
+	rw_test_opaque(&fin, 23, 53);
 	/* FreeRDP: Finished, then the certificate check fails, close_notify, FIN. */
-	struct bytes late = {.n = 0};
-	opaque(&late, 23, 19);
-	struct rw_step st2[] = {DATA(C, c1), DATA(S, s1),   DATA(C, c2), DATA(S, s2),
-				DATA(C, fin), DATA(C, late), FIN(C),      END};
-	check_all_splits(st2, (struct expect){RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT,
-					      RW_SIDE_CLIENT, RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
-			 "tls13_rejected_after_finished");
-	opaque(&app_c, 23, 300);
-	opaque(&app_s, 23, 3000);
+	struct rw_test_bytes late = {.n = 0};
+	rw_test_opaque(&late, 23, 19);
+	struct rw_step st2[] = {DATA(C, c1),  DATA(S, s1),   DATA(C, c2), DATA(S, s2),
+	                        DATA(C, fin), DATA(C, late), FIN(C),      END};
+	check_all_splits(st2,
+	                 (struct expect){RW_CAUSE_CERTIFICATE_REJECTED_BY_CLIENT, RW_SIDE_CLIENT,
+	                                 RW_CLOSE_FIN, RW_PHASE_TLS_HANDSHAKE},
+	                 "tls13_rejected_after_finished");
+	rw_test_opaque(&app_c, 23, 300);
+	rw_test_opaque(&app_s, 23, 3000);
 	struct rw_step ok[] = {DATA(C, c1),    DATA(S, s1),    DATA(C, c2),    DATA(S, s2),
-			       DATA(C, fin),   DATA(C, app_c), DATA(S, app_s), DATA(C, app_c),
-			       DATA(S, app_s), FIN(S),         FIN(C),         END};
-	check_all_splits(ok, (struct expect){RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_SIDE_SERVER,
-					     RW_CLOSE_FIN, RW_PHASE_RDP},
-			 "tls13_server_ends_sequence");
+	                       DATA(C, fin),   DATA(C, app_c), DATA(S, app_s), DATA(C, app_c),
+	                       DATA(S, app_s), FIN(S),         FIN(C),         END};
+	check_all_splits(ok,
+	                 (struct expect){RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_SIDE_SERVER,
+	                                 RW_CLOSE_FIN, RW_PHASE_RDP},
+	                 "tls13_server_ends_sequence");
 	ok[9] = (struct rw_step)FIN(C);
 	ok[10] = (struct rw_step)FIN(S);
-	check_all_splits(ok, (struct expect){RW_CAUSE_NORMAL_CLOSE, RW_SIDE_CLIENT, RW_CLOSE_FIN,
-					     RW_PHASE_RDP},
-			 "tls13_ok");
+	check_all_splits(
+	        ok,
+	        (struct expect){RW_CAUSE_NORMAL_CLOSE, RW_SIDE_CLIENT, RW_CLOSE_FIN, RW_PHASE_RDP},
+	        "tls13_ok");
 	struct rw_session *s = rw_test_run(ok, SPLIT_BYTES, 0);
 	struct rw_record *r = rw_session_record(s);
 	assert_true(r->tls13);
@@ -648,26 +492,28 @@ static void test_tls13(void **state)
 static void test_handshake_timeout_and_still_open(void **state)
 {
 	(void)state;
-	struct bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0};
+	struct rw_test_bytes c1 = {.n = 0}, s1 = {.n = 0}, c2 = {.n = 0};
 	tls_start(&c1, &s1, &c2, RW_PROTO_SSL, NULL, 0);
-	struct rw_step st[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), {STEP_TIMEOUT, C, NULL, 0, 0},
-			       END};
-	check_all_splits(st, (struct expect){RW_CAUSE_HANDSHAKE_TIMEOUT, RW_SIDE_PROXY,
-					     RW_CLOSE_TIMEOUT, RW_PHASE_TLS_HANDSHAKE},
-			 "timeout");
+	struct rw_step st[] = {
+	        DATA(C, c1), DATA(S, s1), DATA(C, c2), {STEP_TIMEOUT, C, NULL, 0, 0}, END};
+	check_all_splits(st,
+	                 (struct expect){RW_CAUSE_HANDSHAKE_TIMEOUT, RW_SIDE_PROXY,
+	                                 RW_CLOSE_TIMEOUT, RW_PHASE_TLS_HANDSHAKE},
+	                 "timeout");
 	struct rw_step open_[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), END};
-	check_all_splits(open_, (struct expect){RW_CAUSE_STILL_OPEN, RW_SIDE_NONE, RW_CLOSE_NONE,
-						RW_PHASE_TLS_HANDSHAKE},
-			 "still_open");
+	check_all_splits(open_,
+	                 (struct expect){RW_CAUSE_STILL_OPEN, RW_SIDE_NONE, RW_CLOSE_NONE,
+	                                 RW_PHASE_TLS_HANDSHAKE},
+	                 "still_open");
 }
 
 /* Capture-only facts: TTL of a RST and retransmission statistics. */
 static void test_reset_injected_and_mtu(void **state)
 {
 	(void)state;
-	struct bytes a = {.n = 0}, b = {.n = 0};
-	cr(&a, "frank", RW_PROTO_SSL);
-	cc(&b, 2, RW_PROTO_SSL);
+	struct rw_test_bytes a = {.n = 0}, b = {.n = 0};
+	rw_test_cr(&a, "frank", RW_PROTO_SSL);
+	rw_test_cc(&b, 2, RW_PROTO_SSL);
 	struct rw_session *s = rw_session_new(NULL);
 	struct rw_endpoint ce = {.family = 2, .addr = {10, 0, 0, 1}, .port = 50000};
 	struct rw_endpoint se = {.family = 2, .addr = {10, 0, 0, 2}, .port = 3389};
@@ -692,8 +538,10 @@ static void test_reset_injected_and_mtu(void **state)
 	rw_session_syn(s, S, 1100);
 	rw_session_data(s, C, 1200, a.p, a.n);
 	rw_session_data(s, S, 1300, b.p, b.n);
-	struct rw_tcp_stats t = {.packets = 9, .retransmits = 6, .large_unacked_retransmits = 5,
-				 .max_segment = 1448};
+	struct rw_tcp_stats t = {.packets = 9,
+	                         .retransmits = 6,
+	                         .large_unacked_retransmits = 5,
+	                         .max_segment = 1448};
 	rw_session_tcp_stats(s, S, &t);
 	rw_session_fin(s, C, 90000000);
 	rw_session_close(s, 90000001);
@@ -706,9 +554,9 @@ static void test_midstream(void **state)
 {
 	(void)state;
 	/* The capture starts inside a running TLS session. */
-	struct bytes c1 = {.n = 0}, s1 = {.n = 0};
-	opaque(&c1, 23, 300);
-	opaque(&s1, 23, 2000);
+	struct rw_test_bytes c1 = {.n = 0}, s1 = {.n = 0};
+	rw_test_opaque(&c1, 23, 300);
+	rw_test_opaque(&s1, 23, 2000);
 	struct rw_step st[] = {DATA(C, c1), DATA(S, s1), DATA(C, c1), DATA(S, s1), FIN(C), END};
 	for (int split = 0; split < 3; split++) {
 		struct rw_session *s = rw_test_run_ex(st, (enum rw_split)split, 3, true);
@@ -723,10 +571,10 @@ static void test_midstream(void **state)
 		rw_session_free(s);
 	}
 	/* Standard RDP security: MCS data (TPKT, X.224 Data) in both directions. */
-	struct bytes m1 = {.n = 0}, m2 = {.n = 0};
+	struct rw_test_bytes m1 = {.n = 0}, m2 = {.n = 0};
 	uint8_t dt[] = {3, 0, 0, 12, 2, 0xf0, 0x80, 0x64, 0, 1, 3, 0xeb};
-	put(&m1, dt, sizeof(dt));
-	put(&m2, dt, sizeof(dt));
+	rw_test_put(&m1, dt, sizeof(dt));
+	rw_test_put(&m2, dt, sizeof(dt));
 	struct rw_step st2[] = {DATA(C, m1), DATA(S, m2), RST(S), END};
 	struct rw_session *s = rw_test_run_ex(st2, SPLIT_BYTES, 0, true);
 	assert_int_equal(rw_session_record(s)->verdict.cause, RW_CAUSE_RESET_BY_SERVER);
@@ -743,10 +591,10 @@ static void test_names_stable(void **state)
 		assert_non_null(rw_cause_remediation((enum rw_cause)i));
 		for (int j = 0; j < i; j++)
 			assert_string_not_equal(rw_cause_name((enum rw_cause)i),
-						rw_cause_name((enum rw_cause)j));
+			                        rw_cause_name((enum rw_cause)j));
 	}
 	assert_string_equal(rw_cause_name(RW_CAUSE_TLS_TERMINATING_MIDDLEBOX),
-			    "tls_terminating_middlebox");
+	                    "tls_terminating_middlebox");
 	assert_string_equal(rw_phase_name(RW_PHASE_TLS_HANDSHAKE), "tls_handshake");
 	assert_string_equal(rw_close_kind_name(RW_CLOSE_UNREACHABLE), "unreachable");
 }
@@ -754,25 +602,25 @@ static void test_names_stable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_upstream_refused),
-		cmocka_unit_test(test_upstream_unreachable),
-		cmocka_unit_test(test_neg_failure),
-		cmocka_unit_test(test_unrequested_protocol),
-		cmocka_unit_test(test_standard_security_refused),
-		cmocka_unit_test(test_x224_closed_and_no_response),
-		cmocka_unit_test(test_tls_terminating_middlebox),
-		cmocka_unit_test(test_not_rdp),
-		cmocka_unit_test(test_tls_version_and_cipher_alerts),
-		cmocka_unit_test(test_tls_rejected_without_alert),
-		cmocka_unit_test(test_certificates),
-		cmocka_unit_test(test_tls_stream_altered),
-		cmocka_unit_test(test_nla),
-		cmocka_unit_test(test_normal_close_established),
-		cmocka_unit_test(test_tls13),
-		cmocka_unit_test(test_handshake_timeout_and_still_open),
-		cmocka_unit_test(test_reset_injected_and_mtu),
-		cmocka_unit_test(test_midstream),
-		cmocka_unit_test(test_names_stable),
+	        cmocka_unit_test(test_upstream_refused),
+	        cmocka_unit_test(test_upstream_unreachable),
+	        cmocka_unit_test(test_neg_failure),
+	        cmocka_unit_test(test_unrequested_protocol),
+	        cmocka_unit_test(test_standard_security_refused),
+	        cmocka_unit_test(test_x224_closed_and_no_response),
+	        cmocka_unit_test(test_tls_terminating_middlebox),
+	        cmocka_unit_test(test_not_rdp),
+	        cmocka_unit_test(test_tls_version_and_cipher_alerts),
+	        cmocka_unit_test(test_tls_rejected_without_alert),
+	        cmocka_unit_test(test_certificates),
+	        cmocka_unit_test(test_tls_stream_altered),
+	        cmocka_unit_test(test_nla),
+	        cmocka_unit_test(test_normal_close_established),
+	        cmocka_unit_test(test_tls13),
+	        cmocka_unit_test(test_handshake_timeout_and_still_open),
+	        cmocka_unit_test(test_reset_injected_and_mtu),
+	        cmocka_unit_test(test_midstream),
+	        cmocka_unit_test(test_names_stable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
