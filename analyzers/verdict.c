@@ -1167,11 +1167,25 @@ void rw_verdict_decide(struct rw_record *r)
 	if (r->midstream)
 		ev(&c, "capture started mid-connection");
 	for (int d = 0; d < 2; d++) {
-		if (r->tcp[d].gaps) {
-			ev(&c, "%u bytes missing from the %s stream (capture gaps)",
-			   (unsigned)r->tcp[d].gap_bytes, side_of((enum rw_dir)d));
-			partial = true;
-		}
+		const struct rw_tcp_stats *t = &r->tcp[d];
+		if (!t->gaps)
+			continue;
+		/* What the receiver acknowledged (or the snaplen cut) was lost by
+		 * the capture; the rest the network may have lost. */
+		uint64_t cap =
+		        t->capture_gap_bytes < t->gap_bytes ? t->capture_gap_bytes : t->gap_bytes;
+		if (cap)
+			ev(&c,
+			   "%llu bytes missing from the %s stream, lost by the capture "
+			   "(acknowledged "
+			   "by the receiver or cut by the snapshot length)",
+			   (unsigned long long)cap, side_of((enum rw_dir)d));
+		if (t->gap_bytes > cap)
+			ev(&c,
+			   "%llu bytes missing from the %s stream, never captured nor acknowledged "
+			   "(lost on the network, or the capture missed them)",
+			   (unsigned long long)(t->gap_bytes - cap), side_of((enum rw_dir)d));
+		partial = true;
 	}
 	if (one_direction(&c))
 		partial = true;

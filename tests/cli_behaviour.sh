@@ -611,9 +611,9 @@ if check("capture -s 128: one record", len(cut) == 1, [r.get("rdpwhy.cause") for
           r.get("rdp.cookie") == "snap128" and r.get("rdp.selected_protocol") == "ssl", r)
     check("capture -s 128: no certificate facts (cut)",
           not any(k.startswith("tls.server.x509") or k.startswith("tls.server.hash") for k in r), sorted(r))
-    check("capture -s 128: evidence says bytes are missing from both streams (capture gaps)",
-          evidence_has(r, "missing from the server stream (capture gaps)") and
-          evidence_has(r, "missing from the client stream (capture gaps)"), r.get("rdpwhy.evidence"))
+    check("capture -s 128: evidence says bytes of both streams were lost by the capture",
+          evidence_has(r, "missing from the server stream, lost by the capture") and
+          evidence_has(r, "missing from the client stream, lost by the capture"), r.get("rdpwhy.evidence"))
 done()
 PY
 
