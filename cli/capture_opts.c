@@ -210,3 +210,14 @@ void rw_capture_on_record(const struct rw_record *rec, void *arg)
 {
 	rw_outputs_write(arg, rec);
 }
+
+void rw_capture_warn_cut(const char *who, const struct rw_capture_stats *st)
+{
+	if (!st->truncated)
+		return;
+	fprintf(stderr,
+	        "rdpwhy %s: warning: %llu packets were cut by the capture's snapshot length: "
+	        "the bytes past it are missing (the evidence says so) and so may be facts "
+	        "such as the certificate; capture with a larger snapshot length\n",
+	        who, (unsigned long long)st->truncated);
+}

@@ -34,6 +34,10 @@ void rw_capture_on_record(const struct rw_record *rec, void *arg);
 int rw_capture_opt(struct rw_capture_opts *o, int argc, char **argv, int *i);
 void rw_capture_opts_init(struct rw_capture_opts *o);
 void rw_capture_opts_help(FILE *f);
+/* After a capture or replay: a warning on stderr when packets were cut by the
+ * snapshot length (WHO: "replay", "capture"), since the facts inside them
+ * are missing from the records. */
+void rw_capture_warn_cut(const char *who, const struct rw_capture_stats *st);
 
 int cmd_replay(int argc, char **argv);
 int cmd_capture(int argc, char **argv);

@@ -116,6 +116,7 @@ int cmd_capture(int argc, char **argv)
 	if (rc < 0)
 		fprintf(stderr, "rdpwhy capture: %s\n", err);
 	const struct rw_capture_stats *st = rw_capture_stats(c);
+	rw_capture_warn_cut("capture", st);
 	if (st->kernel_drops)
 		fprintf(stderr,
 		        "rdpwhy capture: warning: the kernel dropped %llu packets (capture too "

@@ -164,6 +164,7 @@ int cmd_replay(int argc, char **argv)
 		        (unsigned long long)st->packets, (unsigned long long)st->decode_errors,
 		        (unsigned long long)st->evicted);
 	say_clock(st);
+	rw_capture_warn_cut("replay", st);
 	if (st->records == 0 && status == 0)
 		say_nothing_found(&o, st, files, n_files);
 	rw_capture_free(c);

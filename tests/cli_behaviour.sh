@@ -105,6 +105,17 @@ expect_run "replay -o DIR-THAT-DOES-NOT-EXIST/x" 1 "$tmp/out" "$tmp/err" \
         "$tmp/no/such/dir/x.json.*No such file or directory"
 [[ ! -e $tmp/no ]] && ok "replay -o missing dir: nothing created" || fail "replay -o missing dir: $tmp/no created"
 
+# A capture taken with a small snapshot length: replay says packets were cut.
+if editcap -s 128 "$data/cert_expired_tls12.pcap" "$tmp/cut128.pcap" 2>/dev/null; then
+    expect_run "replay of a capture cut at 128 bytes" 0 "$tmp/out" "$tmp/err" "$bin" replay "$tmp/cut128.pcap" &&
+        grep_in "replay of a cut capture: stderr warns that packets were cut" "$tmp/err" \
+            "^rdpwhy replay: warning: [0-9]+ packets were cut by the capture's snapshot length"
+    expect_run "replay of a whole capture" 0 "$tmp/out" "$tmp/err" "$bin" replay "$data/cert_expired_tls12.pcap" &&
+        grep_not "replay of a whole capture: no snaplen warning" "$tmp/err" "snapshot length"
+else
+    fail "editcap (wireshark-common) is missing: scripts/setup.sh --test installs tshark with it"
+fi
+
 mkdir -p "$tmp/ro"
 if ((root)); then
     # root writes through file modes: a read-only tmpfs in a private mount
@@ -616,6 +627,11 @@ if check("capture -s 128: one record", len(cut) == 1, [r.get("rdpwhy.cause") for
           evidence_has(r, "missing from the client stream, lost by the capture"), r.get("rdpwhy.evidence"))
 done()
 PY
+# Packets cut by -s are said on stderr (and only then).
+grep -q "^rdpwhy capture: warning: [0-9]* packets were cut by the capture's snapshot length" "$tmp/snap128.err" &&
+    ok "capture -s 128: stderr warns that packets were cut" || fail "capture -s 128: no snaplen warning: $(cat "$tmp/snap128.err")"
+grep -q "cut by the capture's snapshot length" "$tmp/snapfull.err" &&
+    fail "capture (full snaplen): a snaplen warning" || ok "capture (full snaplen): no snaplen warning"
 
 # 4c. The stop report: a connection left open (Connection Request and
 # Confirm, then nothing) is reported as still open on SIGINT and on SIGTERM.
