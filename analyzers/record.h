@@ -102,11 +102,10 @@ struct rw_record {
 	uint64_t fin_ts_us[2];
 	bool rst_seen[2];
 	uint64_t rst_ts_us[2];
-	int rst_ttl[2];      /* -1 unknown */
-	int ttl_baseline[2]; /* usual TTL of that side's packets, -1 unknown */
-	/* The range of TTLs of a side's packets other than SYN, SYN-ACK and RST
-	 * (the host's own stack, even behind a SYN proxy), and the TTL of its
-	 * SYN or SYN-ACK; -1 unknown. */
+	int rst_ttl[2]; /* -1 unknown */
+	/* A side's TTL baseline: the range of TTLs of its packets other than
+	 * SYN, SYN-ACK and RST (the host's own stack, even behind a SYN proxy),
+	 * and apart the TTL of its SYN or SYN-ACK; -1 unknown. */
 	int ttl_lo[2], ttl_hi[2];
 	int syn_ttl[2];
 	/* The first FIN or RST of the connection: who closed, how, and when. */

@@ -560,7 +560,6 @@ struct rw_session *rw_session_new(const struct rw_session_config *cfg)
 		rw_tls_stream_init(&s->tls[d], &tls_cb, &s->ctx[d], s->cfg.max_handshake_msg);
 		s->tls[d].ccs_encrypts = false; /* on_ccs decides */
 		s->rec.rst_ttl[d] = -1;
-		s->rec.ttl_baseline[d] = -1;
 		s->rec.ttl_lo[d] = s->rec.ttl_hi[d] = -1;
 		s->rec.syn_ttl[d] = -1;
 	}
@@ -841,8 +840,6 @@ void rw_session_ttl(struct rw_session *s, enum rw_dir dir, int ttl)
 	/* A side's own packets set its baseline and range: an injected RST
 	 * comes from another hop distance, so its TTL falls outside. */
 	struct rw_record *r = &s->rec;
-	if (r->ttl_baseline[dir] < 0)
-		r->ttl_baseline[dir] = ttl;
 	if (r->ttl_lo[dir] < 0 || ttl < r->ttl_lo[dir])
 		r->ttl_lo[dir] = ttl;
 	if (ttl > r->ttl_hi[dir])

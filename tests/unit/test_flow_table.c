@@ -224,8 +224,8 @@ static void test_full_connection(void **state)
 	assert_int_equal(r->tcp[RW_S2C].packets, 3);
 	assert_int_equal(r->tcp[RW_C2S].retransmits, 0);
 	assert_int_equal(r->tcp[RW_S2C].gaps, 0);
-	assert_int_equal(r->ttl_baseline[RW_C2S], 128);
-	assert_int_equal(r->ttl_baseline[RW_S2C], 64);
+	assert_int_equal(r->ttl_lo[RW_C2S], 128);
+	assert_int_equal(r->ttl_lo[RW_S2C], 64);
 	assert_int_equal(r->id, 1);
 	const struct rw_capture_stats *st = rw_capture_stats(cap);
 	assert_int_equal(st->flows, 1);
@@ -339,8 +339,8 @@ static void test_any_port_with_handshake(void **state)
 	check_endpoints(&recs[0], &c);
 	assert_true(recs[0].saw_syn);
 	assert_true(recs[0].saw_synack);
-	assert_int_equal(recs[0].ttl_baseline[RW_C2S], 128);
-	assert_int_equal(recs[0].ttl_baseline[RW_S2C], 64);
+	assert_int_equal(recs[0].ttl_lo[RW_C2S], 128);
+	assert_int_equal(recs[0].ttl_lo[RW_S2C], 64);
 	assert_true(recs[0].fin_seen[RW_C2S] && recs[0].fin_seen[RW_S2C]);
 }
 
@@ -551,8 +551,8 @@ static void test_rst_midway(void **state)
 	/* The server's only other packet was its SYN-ACK, which a SYN proxy may
 	 * have sent: it is not a baseline for judging the RST. */
 	assert_int_equal(r->syn_ttl[RW_S2C], 64);
-	assert_int_equal(r->ttl_baseline[RW_S2C], -1);
 	assert_int_equal(r->ttl_lo[RW_S2C], -1);
+	assert_int_equal(r->ttl_hi[RW_S2C], -1);
 	assert_int_equal(r->connect_failed, 0);
 	assert_int_equal(r->tcp[RW_S2C].gaps, 1);
 	assert_int_equal(r->tcp[RW_S2C].gap_bytes, sizeof(cc_ssl));
@@ -716,7 +716,7 @@ static void test_ipv6_flow(void **state)
 	close_both(&c);
 	assert_int_equal(n_recs, 1);
 	check_endpoints(&recs[0], &c);
-	assert_int_equal(recs[0].ttl_baseline[RW_C2S], 128);
+	assert_int_equal(recs[0].ttl_lo[RW_C2S], 128);
 }
 
 static void test_decode_stats(void **state)

@@ -54,7 +54,7 @@ static void fill(struct rw_record *r, uint16_t port)
 	r->client = (struct rw_endpoint){.family = 2, .addr = {10, 0, 0, 1}, .port = port};
 	r->server = (struct rw_endpoint){.family = 2, .addr = {10, 0, 0, 2}, .port = 3389};
 	r->rst_ttl[0] = r->rst_ttl[1] = -1;
-	r->ttl_baseline[0] = r->ttl_baseline[1] = -1;
+	r->ttl_lo[0] = r->ttl_lo[1] = r->ttl_hi[0] = r->ttl_hi[1] = -1;
 	r->verdict.cause = RW_CAUSE_UPSTREAM_REFUSED;
 	r->verdict.closed_by = RW_SIDE_SERVER;
 	r->verdict.close_kind = RW_CLOSE_REFUSED;

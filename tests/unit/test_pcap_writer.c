@@ -425,7 +425,7 @@ struct rec {
 	bool tls13, tls_established, client_hello_seen, server_hello_seen;
 	char ja3_md5[33], ja3s_md5[33], ja4[40];
 	uint32_t retransmits[2], gaps[2];
-	int ttl_baseline[2];
+	int ttl_lo[2];
 	uint64_t ts_open, ts_close;
 };
 
@@ -453,7 +453,7 @@ static void on_record(const struct rw_record *r, void *arg)
 		o->rst_seen[d] = r->rst_seen[d];
 		o->retransmits[d] = r->tcp[d].retransmits;
 		o->gaps[d] = r->tcp[d].gaps;
-		o->ttl_baseline[d] = r->ttl_baseline[d];
+		o->ttl_lo[d] = r->ttl_lo[d];
 	}
 	o->saw_syn = r->saw_syn;
 	o->saw_synack = r->saw_synack;
@@ -591,8 +591,8 @@ static void test_ipv4_conversation(void **state)
 		assert_int_equal(r->retransmits[d], 0);
 		assert_int_equal(r->gaps[d], 0);
 	}
-	assert_int_equal(r->ttl_baseline[RW_C2S], 64);
-	assert_int_equal(r->ttl_baseline[RW_S2C], 128);
+	assert_int_equal(r->ttl_lo[RW_C2S], 64);
+	assert_int_equal(r->ttl_lo[RW_S2C], 128);
 	assert_int_equal(r->closed_by, RW_SIDE_CLIENT);
 	assert_int_equal(r->close_kind, RW_CLOSE_FIN);
 	assert_int_equal(r->ts_open, T0);
@@ -646,7 +646,7 @@ static void test_ipv6_conversation(void **state)
 	assert_int_equal(rs.r[0].bytes[1], 2881);
 	assert_true(rs.r[0].fin_seen[0] && rs.r[0].fin_seen[1]);
 	assert_int_equal(rs.r[0].closed_by, RW_SIDE_SERVER);
-	assert_int_equal(rs.r[0].ttl_baseline[RW_S2C], 128);
+	assert_int_equal(rs.r[0].ttl_lo[RW_S2C], 128);
 
 	free(a);
 	free(b);

@@ -34,7 +34,7 @@ static void fill_minimal(struct rw_record *r)
 	r->client = (struct rw_endpoint){.family = 2, .addr = {10, 0, 0, 1}, .port = 50000};
 	r->server = (struct rw_endpoint){.family = 2, .addr = {10, 0, 0, 2}, .port = 3389};
 	r->rst_ttl[0] = r->rst_ttl[1] = -1;
-	r->ttl_baseline[0] = r->ttl_baseline[1] = -1;
+	r->ttl_lo[0] = r->ttl_lo[1] = r->ttl_hi[0] = r->ttl_hi[1] = -1;
 	r->connect_failed = RW_CLOSE_REFUSED;
 	r->phase_reached[RW_PHASE_TCP_CONNECT] = true;
 	r->phase_ts_us[RW_PHASE_TCP_CONNECT] = T0;
