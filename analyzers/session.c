@@ -129,6 +129,15 @@ static void count_flight(struct rw_session *s, enum rw_dir dir, size_t len)
 	}
 }
 
+/* The security layer is done: what follows is CredSSP or RDP, counted in
+ * flights. */
+static void start_app(struct rw_session *s)
+{
+	s->app_started = true;
+	s->last_record_dir = -1;
+	enter_phase(s, nla_selected(&s->rec) ? RW_PHASE_NLA : RW_PHASE_RDP);
+}
+
 /* Bytes counted as they come (RDP phase, outside TLS framing), once each:
  * the rest of a record already counted by its declared length is skipped. */
 static void count_bytes(struct rw_session *s, enum rw_dir dir, size_t n)
@@ -226,9 +235,7 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 	/* The client's first application record ends the TLS phase: clients such
 	 * as FreeRDP check the certificate after the handshake and hang up
 	 * before sending any. */
-	s->app_started = true;
-	s->last_record_dir = -1;
-	enter_phase(s, nla_selected(r) ? RW_PHASE_NLA : RW_PHASE_RDP);
+	start_app(s);
 	count_flight(s, c->dir, len);
 	s->rec_counted[c->dir] = true;
 }
@@ -719,9 +726,7 @@ static void infer_client_progress(struct rw_session *s)
 		if (r->tls13)
 			return; /* these bytes were the client's Finished */
 	}
-	s->app_started = true;
-	s->last_record_dir = -1;
-	enter_phase(s, nla_selected(r) ? RW_PHASE_NLA : RW_PHASE_RDP);
+	start_app(s);
 }
 
 void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, enum rw_infer what,
