@@ -207,13 +207,19 @@ int rw_json_kv_string(struct rw_json *j, const char *key, const void *p, size_t 
 	return rw_json_string(j, p, n);
 }
 
+/* C0 controls, DEL and the C1 controls: escaped, never written raw. */
+static bool is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
+}
+
 bool rw_json_plain(const void *src, size_t n)
 {
 	const uint8_t *p = src;
 	for (size_t i = 0; i < n;) {
 		uint32_t cp;
 		size_t len = rw_utf8_seq(p + i, n - i, &cp);
-		if (len == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+		if (len == 0 || is_control(cp))
 			return false;
 		i += len;
 	}
@@ -334,7 +340,7 @@ int rw_json_escape(struct rw_buf *out, const void *src, size_t n)
 			esc[0] = '\\';
 			esc[1] = (char)cp;
 			esc_len = 2;
-		} else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+		} else if (is_control(cp)) {
 			static const char short_esc[0x20] = {['\b'] = 'b',
 			                                     ['\f'] = 'f',
 			                                     ['\n'] = 'n',
