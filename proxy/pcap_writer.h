@@ -16,8 +16,8 @@ struct rw_pcapw;
  * mode 0600, and writes the SYN/SYN-ACK/ACK at ts_us. NULL with err set on
  * failure. */
 struct rw_pcapw *rw_pcapw_open(const char *dir, const struct rw_endpoint *client,
-			       const struct rw_endpoint *server, uint64_t ts_us, char *err,
-			       size_t errlen);
+                               const struct rw_endpoint *server, uint64_t ts_us, char *err,
+                               size_t errlen);
 /* Payload from one side, at ts_us, followed by the other side's ACK. */
 int rw_pcapw_data(struct rw_pcapw *w, enum rw_dir dir, uint64_t ts_us, const uint8_t *p, size_t n);
 int rw_pcapw_fin(struct rw_pcapw *w, enum rw_dir dir, uint64_t ts_us);
@@ -50,8 +50,8 @@ const char *rw_pcapw_path(const struct rw_pcapw *w);
  * is made, or rw_pcapw_rst(w, RW_S2C, ...) when it is refused (RST|ACK with
  * sequence number 0, as a closed port answers). */
 struct rw_pcapw *rw_pcapw_open_syn(const char *dir, const struct rw_endpoint *client,
-				   const struct rw_endpoint *server, uint64_t ts_us, char *err,
-				   size_t errlen);
+                                   const struct rw_endpoint *server, uint64_t ts_us, char *err,
+                                   size_t errlen);
 /* An upstream connect that timed out: the client's SYN retransmitted as the
  * kernel does (1 s, then doubling) until until_us, so that the file replays
  * as a SYN never answered. */
@@ -63,6 +63,6 @@ int rw_pcapw_synack(struct rw_pcapw *w, uint64_t ts_us);
  * the side. Deterministic; a reused 4-tuple gets new numbers, so merged
  * files do not look like one connection. */
 uint32_t rw_pcapw_isn(const struct rw_endpoint *client, const struct rw_endpoint *server,
-		      uint64_t ts_us, enum rw_dir dir);
+                      uint64_t ts_us, enum rw_dir dir);
 
 #endif

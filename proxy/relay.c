@@ -147,18 +147,18 @@ static void conn_end(struct rw_conn *c, bool reset_client, bool reset_server, co
 			rw_pcapw_fin(c->pcap, RW_C2S, t);
 		if (rw_pcapw_close(c->pcap) < 0)
 			rw_logx(&px->log, LOG_WARNING, "conn %llu: pcap file incomplete",
-				(unsigned long long)c->id);
+			        (unsigned long long)c->id);
 		c->pcap = NULL;
 	}
 	struct rw_record *rec = rw_session_record(c->session);
 	snprintf(rec->expected_cert_sha256, sizeof(rec->expected_cert_sha256), "%s",
-		 px->cfg.expected_cert_sha256);
+	         px->cfg.expected_cert_sha256);
 	rw_session_close(c->session, t);
 	rec->id = c->id;
 	rw_logx(&px->log, LOG_INFO, "conn %llu: %s -> %s closed (%s): %s by %s, %s, phase %s",
-		(unsigned long long)c->id, c->peer_text, c->dst_text, why,
-		rw_cause_name(rec->verdict.cause), rw_side_name(rec->verdict.closed_by),
-		rw_close_kind_name(rec->verdict.close_kind), rw_phase_name(rec->verdict.phase));
+	        (unsigned long long)c->id, c->peer_text, c->dst_text, why,
+	        rw_cause_name(rec->verdict.cause), rw_side_name(rec->verdict.closed_by),
+	        rw_close_kind_name(rec->verdict.close_kind), rw_phase_name(rec->verdict.phase));
 	rw_outputs_write(px->outputs, rec);
 	rw_session_free(c->session);
 	LIST_REMOVE(c, link);
@@ -177,8 +177,7 @@ static void maybe_done(struct rw_conn *c)
 
 /* ---- relaying --------------------------------------------------------------- */
 
-static void inspect(struct rw_conn *c, enum rw_dir dir, struct evbuffer *in, size_t n,
-		    uint64_t t)
+static void inspect(struct rw_conn *c, enum rw_dir dir, struct evbuffer *in, size_t n, uint64_t t)
 {
 	bool inspecting = rw_session_inspecting(c->session);
 	if (!inspecting && !c->pcap) {
@@ -226,7 +225,8 @@ static void relay(struct rw_leg *from)
 		evbuffer_drain(in, n);
 	}
 	arm_timer(c);
-	if (to->bev && evbuffer_get_length(bufferevent_get_output(to->bev)) >= c->px->cfg.max_buffer) {
+	if (to->bev &&
+	    evbuffer_get_length(bufferevent_get_output(to->bev)) >= c->px->cfg.max_buffer) {
 		bufferevent_disable(from->bev, EV_READ);
 		from->read_paused = true;
 	}
@@ -248,7 +248,7 @@ static void propagate_fin(struct rw_leg *to)
 		return; /* on_write will call us again when drained */
 	if (shutdown(to->fd, SHUT_WR) < 0 && errno != ENOTCONN)
 		rw_logerr(&to->conn->px->log, LOG_DEBUG, "conn %llu: shutdown towards %s",
-			  (unsigned long long)to->conn->id, leg_name(to));
+		          (unsigned long long)to->conn->id, leg_name(to));
 	to->shut = true;
 	maybe_done(to->conn);
 }
@@ -289,11 +289,11 @@ static void on_reset(struct rw_leg *l, int err)
 	if (c->pcap)
 		rw_pcapw_rst(c->pcap, l->rx, t);
 	rw_logx(&c->px->log, LOG_DEBUG, "conn %llu: %s: %s", (unsigned long long)c->id, leg_name(l),
-		strerror(err));
+	        strerror(err));
 	bool from_client = l->rx == RW_C2S;
 	conn_end(c, !from_client, from_client,
-		 from_client ? "client reset, reset passed to server"
-			     : "server reset, reset passed to client");
+	         from_client ? "client reset, reset passed to server"
+	                     : "server reset, reset passed to client");
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -328,7 +328,7 @@ static bool rw_is_loop(const struct rw_listen *l, const struct sockaddr *dst)
 		return false;
 	struct sockaddr_storage probe;
 	socklen_t len = dst->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						    : sizeof(struct sockaddr_in);
+	                                           : sizeof(struct sockaddr_in);
 	memcpy(&probe, dst, len);
 	if (dst->sa_family == AF_INET6)
 		((struct sockaddr_in6 *)&probe)->sin6_port = 0;
@@ -366,7 +366,7 @@ static void on_connected(struct rw_conn *c)
 	leg_start(&c->server);
 	arm_timer(c);
 	rw_logx(&c->px->log, LOG_DEBUG, "conn %llu: upstream %s connected in %llu ms",
-		(unsigned long long)c->id, c->dst_text, (unsigned long long)rec->proxy_connect_ms);
+	        (unsigned long long)c->id, c->dst_text, (unsigned long long)rec->proxy_connect_ms);
 }
 
 static void connect_failed(struct rw_conn *c, enum rw_close_kind kind, int err)
@@ -379,10 +379,10 @@ static void connect_failed(struct rw_conn *c, enum rw_close_kind kind, int err)
 	else if (c->pcap)
 		rw_pcapw_syn_unanswered(c->pcap, t);
 	rw_logx(&c->px->log, LOG_NOTICE, "conn %llu: upstream %s: %s", (unsigned long long)c->id,
-		c->dst_text, err ? strerror(err) : "connect timeout");
+	        c->dst_text, err ? strerror(err) : "connect timeout");
 	/* Refused: the client sees what a closed port would send, an RST. */
 	conn_end(c, kind == RW_CLOSE_REFUSED, false,
-		 kind == RW_CLOSE_REFUSED ? "upstream refused" : "upstream unreachable");
+	         kind == RW_CLOSE_REFUSED ? "upstream refused" : "upstream unreachable");
 }
 
 static void on_connect_event(struct bufferevent *bev, short what, void *arg)
@@ -412,7 +412,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	rw_session_timeout(c->session, now_us());
 	rw_logx(&c->px->log, LOG_INFO, "conn %llu: idle timeout in phase %s",
-		(unsigned long long)c->id, rw_phase_name(rw_session_phase(c->session)));
+	        (unsigned long long)c->id, rw_phase_name(rw_session_phase(c->session)));
 	conn_end(c, false, false, "timeout");
 }
 
@@ -424,7 +424,7 @@ static int set_nonblock_nodelay(int fd)
 }
 
 void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, socklen_t peerlen,
-		    const struct rw_listener *l)
+                    const struct rw_listener *l)
 {
 	(void)peerlen;
 	struct sockaddr_storage dst;
@@ -446,9 +446,9 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 			char d[80];
 			rw_sockaddr_text((struct sockaddr *)&dst, d, sizeof(d));
 			rw_logx(&px->log, LOG_WARNING,
-				"%s: refused: original destination %s is rdpwhy's own listener %s "
-				"(loop; connect through the redirect rule, not to rdpwhy's port)",
-				peer_text, d, l->where.text);
+			        "%s: refused: original destination %s is rdpwhy's own listener %s "
+			        "(loop; connect through the redirect rule, not to rdpwhy's port)",
+			        peer_text, d, l->where.text);
 			px->stats.refused_loop++;
 			close(fd);
 			return;
@@ -493,10 +493,10 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 		char err[256];
 		/* SYN now; the SYN-ACK (or the RST of a refusal) when the upstream answers. */
 		c->pcap = rw_pcapw_open_syn(cfg->pcap_dir, &cep, &sep, c->t_accept_us, err,
-					    sizeof(err));
+		                            sizeof(err));
 		if (!c->pcap)
-			rw_logx(&px->log, LOG_WARNING, "conn %llu: pcap: %s", (unsigned long long)c->id,
-				err);
+			rw_logx(&px->log, LOG_WARNING, "conn %llu: pcap: %s",
+			        (unsigned long long)c->id, err);
 	}
 
 	int sfd = socket(dst.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -513,7 +513,7 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 		if (err == EMFILE || err == ENFILE)
 			rw_proxy_accept_pause(px);
 		rw_logerr(&px->log, LOG_WARNING, "conn %llu: cannot set up upstream socket",
-			  (unsigned long long)c->id);
+		          (unsigned long long)c->id);
 		conn_end(c, true, false, "local error");
 		return;
 	}
@@ -531,7 +531,8 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 	arm_timer(c);
 	if (bufferevent_socket_connect(c->server.bev, (struct sockaddr *)&dst, (int)dstlen) < 0) {
 		int err = EVUTIL_SOCKET_ERROR();
-		connect_failed(c, err == ECONNREFUSED ? RW_CLOSE_REFUSED : RW_CLOSE_UNREACHABLE, err);
+		connect_failed(c, err == ECONNREFUSED ? RW_CLOSE_REFUSED : RW_CLOSE_UNREACHABLE,
+		               err);
 	}
 }
 

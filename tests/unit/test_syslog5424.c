@@ -249,7 +249,8 @@ static void parse_cef(const char *msg, const char *want, struct rw_buf *value)
 	bool seen_id = false;
 	while (*p) {
 		const char *key = p;
-		while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))
+		while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		       (*p >= '0' && *p <= '9'))
 			p++;
 		assert_true(p > key);
 		assert_int_equal(*p, '=');
@@ -303,7 +304,7 @@ static void test_header_and_json(void **state)
 	rw_buf_init(&b, 0);
 	assert_int_equal(rw_siem_message(RW_SIEM_JSON, &r, &meta, &b), 0);
 	const char *want = "<132>1 2026-11-24T17:05:03.123456Z gw-1 rdpwhy 4242 - "
-			   "[rdpwhy@32473 id=\"" ID "\"] {";
+	                   "[rdpwhy@32473 id=\"" ID "\"] {";
 	assert_memory_equal(b.data, want, strlen(want));
 	const char *msg = parse_5424(b.data, NULL, NULL);
 	assert_true(json_ok(msg));
@@ -397,18 +398,20 @@ static void test_structured_and_cef(void **state)
 	assert_int_equal(rw_siem_message(RW_SIEM_RFC5424, &r, &meta, &b), 0);
 	const char *msg = parse_5424(b.data, "cookie", &v);
 	assert_string_equal(rw_buf_str(&v), "bob");
-	assert_non_null(strstr(b.data, " src=\"10.0.0.1\" spt=\"50000\" dst=\"10.0.0.2\" dpt=\"3389\""));
+	assert_non_null(
+	        strstr(b.data, " src=\"10.0.0.1\" spt=\"50000\" dst=\"10.0.0.2\" dpt=\"3389\""));
 	assert_non_null(strstr(b.data, " cause=\"upstream_refused\""));
 	assert_string_equal(msg, "rdp connection upstream_refused 10.0.0.1:50000 -> 10.0.0.2:3389 "
-				 "closed by server (refused) in tcp_connect");
+	                         "closed by server (refused) in tcp_connect");
 
 	rw_buf_reset(&b);
 	rw_buf_reset(&v);
 	assert_int_equal(rw_siem_message(RW_SIEM_CEF, &r, &meta, &b), 0);
 	msg = parse_5424(b.data, NULL, NULL);
-	const char *want = "CEF:0|rdpwhy|rdpwhy|" RDPWHY_VERSION
-			   "|upstream_refused|RDP connection: upstream_refused|5|proto=TCP externalId=" ID
-			   " dvchost=gw-1 src=10.0.0.1 spt=50000 dst=10.0.0.2 dpt=3389 ";
+	const char *want =
+	        "CEF:0|rdpwhy|rdpwhy|" RDPWHY_VERSION
+	        "|upstream_refused|RDP connection: upstream_refused|5|proto=TCP externalId=" ID
+	        " dvchost=gw-1 src=10.0.0.1 spt=50000 dst=10.0.0.2 dpt=3389 ";
 	assert_memory_equal(msg, want, strlen(want));
 	parse_cef(msg, "cs1", &v);
 	assert_string_equal(rw_buf_str(&v), "bob");
@@ -444,7 +447,8 @@ static void test_hostile_cookie(void **state)
 	assert_true(json_ok(msg));
 	assert_non_null(strstr(msg, "\"rdp.cookie\":\"a\\nb\\r\\\"q\\\"\\\\s]x|y=z\\u0001"));
 	/* Not plain: the raw bytes too, so nothing is lost. */
-	assert_non_null(strstr(msg, "\"rdp.cookie_hex\":\"610a620d2271225c735d787c793d7a011f7fffc328e282ac20"));
+	assert_non_null(strstr(
+	        msg, "\"rdp.cookie_hex\":\"610a620d2271225c735d787c793d7a011f7fffc328e282ac20"));
 
 	/* Structured data. */
 	rw_buf_reset(&b);
@@ -531,12 +535,9 @@ static void test_all_or_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_header_and_json),
-	        cmocka_unit_test(test_header_fields),
-	        cmocka_unit_test(test_escapers),
-	        cmocka_unit_test(test_structured_and_cef),
-	        cmocka_unit_test(test_hostile_cookie),
-	        cmocka_unit_test(test_all_or_nothing),
+	        cmocka_unit_test(test_header_and_json), cmocka_unit_test(test_header_fields),
+	        cmocka_unit_test(test_escapers),        cmocka_unit_test(test_structured_and_cef),
+	        cmocka_unit_test(test_hostile_cookie),  cmocka_unit_test(test_all_or_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-
 #include "session.h"
 #include "testutil.h"
 #include "tls_hello.h"
