@@ -90,6 +90,7 @@ const char *rw_cause_name(enum rw_cause c)
 	        [RW_CAUSE_NOT_RDP] = "not_rdp",
 	        [RW_CAUSE_STILL_OPEN] = "still_open",
 	        [RW_CAUSE_RDP_CLOSED_BY_SERVER] = "rdp_closed_by_server",
+	        [RW_CAUSE_CLOCK_SKEW] = "clock_skew",
 	};
 	return NAME_OR(t, c, "unknown");
 }

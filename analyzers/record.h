@@ -179,6 +179,12 @@ struct rw_record {
 	uint64_t rdp_bytes[2];
 	uint32_t server_last_flight_records; /* records in the server's latest NLA/RDP flight */
 	uint32_t server_last_record_len;
+	/* The host's clock, read by a front end that decrypts CredSSP (the
+	 * probe, inspection) from the NTLM CHALLENGE's MsvAvTimestamp, minus
+	 * that front end's own clock at the time: Kerberos refuses more than
+	 * 5 minutes either way. */
+	bool host_clock_seen;
+	int64_t host_clock_offset_us;
 
 	/* One-direction captures: what the seen side's sequence and acknowledgement
 	 * numbers told about the side never captured (capture only). */

@@ -866,6 +866,13 @@ void rw_session_connect_failed(struct rw_session *s, uint64_t ts_us, enum rw_clo
 		s->rec.connect_failed = (int)kind;
 }
 
+void rw_session_host_clock(struct rw_session *s, uint64_t ts_us, int64_t host_unix_us)
+{
+	touch(s, ts_us);
+	s->rec.host_clock_seen = true;
+	s->rec.host_clock_offset_us = host_unix_us - (int64_t)ts_us;
+}
+
 void rw_session_timeout(struct rw_session *s, uint64_t ts_us)
 {
 	touch(s, ts_us);

@@ -58,6 +58,10 @@ void rw_session_connect_failed(struct rw_session *s, uint64_t ts_us, enum rw_clo
 /* The front end gave up waiting (idle timeout) in the current phase. */
 void rw_session_timeout(struct rw_session *s, uint64_t ts_us);
 void rw_session_tcp_stats(struct rw_session *s, enum rw_dir dir, const struct rw_tcp_stats *st);
+/* A front end that decrypts CredSSP read the host's clock (microseconds
+ * since 1970, from the NTLM CHALLENGE's MsvAvTimestamp) in a message that
+ * arrived at ts_us, on the same clock as the event timestamps. */
+void rw_session_host_clock(struct rw_session *s, uint64_t ts_us, int64_t host_unix_us);
 /* End of the connection (or of the capture): computes the verdict. */
 void rw_session_close(struct rw_session *s, uint64_t ts_us);
 

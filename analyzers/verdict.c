@@ -761,6 +761,36 @@ static bool alert_sized_answer(struct ctx *c)
 	return true;
 }
 
+/* Kerberos refuses an authenticator more than 5 minutes from the KDC's
+ * clock (RFC 4120 5.2.3's customary skew, Windows' default "Maximum
+ * tolerance for computer clock synchronization"): a host that far off fails
+ * NLA for domain accounts before any password is checked, unless the client
+ * falls back to NTLM. Only a front end that decrypts CredSSP (probe,
+ * inspection) knows the host's clock. */
+#define CLOCK_SKEW_MAX_US (300LL * 1000000)
+
+static bool clock_skew(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	int64_t off = r->host_clock_offset_us;
+	if (!r->host_clock_seen || (off <= CLOCK_SKEW_MAX_US && off >= -CLOCK_SKEW_MAX_US))
+		return false;
+	if (r->phase_reached[RW_PHASE_RDP] || r->phase_reached[RW_PHASE_ESTABLISHED])
+		return false; /* NLA went through: the skew did not stop this one */
+	ev(c, "host clock %lld s %s ours (NTLM CHALLENGE MsvAvTimestamp); Kerberos allows 300 s",
+	   (long long)((off < 0 ? -off : off) / 1000000), off < 0 ? "behind" : "ahead of");
+	if (!(closed_by(r, RW_S2C) && in_phase(r, RW_PHASE_NLA))) {
+		/* Nothing failed on this connection yet (a probe stops after the
+		 * CHALLENGE): the skew is a finding, the failure a forecast. */
+		sure(c, RW_CONFIDENCE_MEDIUM);
+	}
+	maybe(c, RW_CAUSE_NLA_FAILED);
+	tell(c, "NTLM still works across a skew: a local account or FreeRDP (NTLM) "
+	        "connecting while a domain mstsc fails points at Kerberos; w32tm /query "
+	        "/status on the host and the DC shows the offset");
+	return true;
+}
+
 static bool nla_failed(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
@@ -960,6 +990,7 @@ static const struct rule rules[] = {
         {RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT, tls_rejected_no_alert, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_TLS_ALERT, other_alert, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_TLS_ALERT, alert_sized_answer, RW_CONFIDENCE_LOW},
+        {RW_CAUSE_CLOCK_SKEW, clock_skew, RW_CONFIDENCE_HIGH},
         {RW_CAUSE_NLA_FAILED, nla_failed, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_HANDSHAKE_TIMEOUT, timeout, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_RESET_BY_SERVER, reset_by_server, RW_CONFIDENCE_MEDIUM},
@@ -1031,6 +1062,9 @@ static const char *const remediation[RW_CAUSE_COUNT] = {
         [RW_CAUSE_RDP_CLOSED_BY_SERVER] = "The host ended the connection during the RDP "
                                           "connection sequence: check its logs for licensing, "
                                           "encryption-level and session-limit errors.",
+        [RW_CAUSE_CLOCK_SKEW] = "Set the host's clock right: sync it with the domain "
+                                "hierarchy (w32tm /resync; check the Windows Time service "
+                                "and the PDC emulator's source), then retry NLA.",
         [RW_CAUSE_STILL_OPEN] = "The connection was still open when rdpwhy stopped following "
                                 "it: capture longer (or raise --max-flows / --idle-timeout).",
 };

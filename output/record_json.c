@@ -370,6 +370,11 @@ static void rdp_fields(struct rw_json *j, const struct rw_record *rec)
 	if (rec->neg_failure_present)
 		kv_name_or_hex32(j, "rdp.neg_failure", rw_neg_failure_name(rec->neg_failure_code),
 		                 rec->neg_failure_code);
+	/* Seconds, signed (host minus local): what an admin compares with
+	 * Kerberos' 300 s. */
+	if (rec->host_clock_seen)
+		rw_json_kv_int(j, "rdp.nla.host_clock_offset_s",
+		               rec->host_clock_offset_us / 1000000);
 }
 
 /* Per direction, present when not zero: what was retransmitted, the

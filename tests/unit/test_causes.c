@@ -343,6 +343,64 @@ static void test_nla_failed(void **state)
 	expect(st, "nla_failed", "server", "fin", "nla");
 }
 
+static void test_clock_skew(void **state)
+{
+	(void)state;
+	/* The same NLA failure, but the host's CHALLENGE said its clock is 10
+	 * minutes ahead (a front end that decrypts CredSSP reports it): Kerberos
+	 * refused before any password was checked. */
+	bytes cr = {0}, cc = {0}, ch = {0}, sf = {0}, cf = {0}, sfin = {0}, tsreq = {0},
+	      tsrsp = {0};
+	tls_start(&cr, &cc, &ch, RW_PROTO_HYBRID, NULL, 0);
+	tls12_full(&sf, &cf, &sfin);
+	rw_test_opaque(&tsreq, 23, 90);
+	rw_test_opaque(&tsrsp, 23, 200);
+	struct rw_step st[] = {DATA(C, cr),
+	                       DATA(S, cc),
+	                       DATA(C, ch),
+	                       DATA(S, sf),
+	                       DATA(C, cf),
+	                       DATA(S, sfin),
+	                       DATA(C, tsreq),
+	                       DATA(S, tsrsp),
+	                       HOST_CLOCK(600),
+	                       DATA(C, tsreq),
+	                       FIN(S),
+	                       FIN(C),
+	                       END};
+	expect(st, "clock_skew", "server", "fin", "nla");
+	/* 4 minutes off is within Kerberos' tolerance: the plain NLA failure. */
+	struct rw_step near[] = {DATA(C, cr),
+	                         DATA(S, cc),
+	                         DATA(C, ch),
+	                         DATA(S, sf),
+	                         DATA(C, cf),
+	                         DATA(S, sfin),
+	                         DATA(C, tsreq),
+	                         DATA(S, tsrsp),
+	                         HOST_CLOCK(-240),
+	                         DATA(C, tsreq),
+	                         FIN(S),
+	                         FIN(C),
+	                         END};
+	expect(near, "nla_failed", "server", "fin", "nla");
+	/* Behind by 10 minutes counts the same as ahead. */
+	struct rw_step behind[] = {DATA(C, cr),
+	                           DATA(S, cc),
+	                           DATA(C, ch),
+	                           DATA(S, sf),
+	                           DATA(C, cf),
+	                           DATA(S, sfin),
+	                           DATA(C, tsreq),
+	                           DATA(S, tsrsp),
+	                           HOST_CLOCK(-600),
+	                           DATA(C, tsreq),
+	                           FIN(S),
+	                           FIN(C),
+	                           END};
+	expect(behind, "clock_skew", "server", "fin", "nla");
+}
+
 static void test_handshake_timeout(void **state)
 {
 	(void)state;
@@ -473,6 +531,7 @@ static const char *const cause_names[] = {
         "not_rdp",
         "still_open",
         "rdp_closed_by_server",
+        "clock_skew",
 };
 #define N_NAMES (sizeof(cause_names) / sizeof(cause_names[0]))
 
@@ -587,6 +646,7 @@ int main(void)
 	        cmocka_unit_test(test_not_rdp),
 	        cmocka_unit_test(test_still_open),
 	        cmocka_unit_test(test_rdp_closed_by_server),
+	        cmocka_unit_test(test_clock_skew),
 	        cmocka_unit_test(test_name_table),
 	        cmocka_unit_test(test_readme_table),
 	        cmocka_unit_test(test_every_cause_produced),

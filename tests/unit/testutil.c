@@ -63,6 +63,9 @@ struct rw_session *rw_test_run_ex(const struct rw_step *steps, enum rw_split spl
 		case STEP_TTL:
 			rw_session_ttl(s, st->dir, st->arg);
 			break;
+		case STEP_HOST_CLOCK:
+			rw_session_host_clock(s, ts, (int64_t)ts + (int64_t)st->arg * 1000000);
+			break;
 		case STEP_TCP_STATS: {
 			struct rw_tcp_stats t;
 			assert_int_equal(st->n, sizeof(t));

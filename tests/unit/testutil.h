@@ -17,9 +17,10 @@ enum rw_step_kind {
 	STEP_TIMEOUT,
 	STEP_CONNECT_FAILED,
 	STEP_SLEEP,
-	STEP_TTL,       /* IP TTL of the direction's packets (capture): arg */
-	STEP_TCP_STATS, /* the direction's TCP statistics (capture): p points to a
-	                 * struct rw_tcp_stats, n is its size */
+	STEP_TTL,        /* IP TTL of the direction's packets (capture): arg */
+	STEP_TCP_STATS,  /* the direction's TCP statistics (capture): p points to a
+	                  * struct rw_tcp_stats, n is its size */
+	STEP_HOST_CLOCK, /* the host's clock read from CredSSP: arg seconds from ours */
 	STEP_END
 };
 struct rw_step {
@@ -68,6 +69,10 @@ struct rw_step {
 #define CONNECT_FAILED(kind)                                                                       \
 	{                                                                                          \
 		STEP_CONNECT_FAILED, C, NULL, 0, kind                                              \
+	}
+#define HOST_CLOCK(offset_s)                                                                       \
+	{                                                                                          \
+		STEP_HOST_CLOCK, S, NULL, 0, offset_s                                              \
 	}
 #define END                                                                                        \
 	{                                                                                          \
