@@ -42,5 +42,6 @@ void rw_capture_warn_cut(const char *who, const struct rw_capture_stats *st);
 int cmd_replay(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 #endif

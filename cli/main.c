@@ -15,6 +15,7 @@ static void usage(FILE *f)
 	           "  replay FILE...     diagnose the RDP connections in pcap/pcapng files\n"
 	           "  capture -i IFACE   diagnose RDP connections live from an interface\n"
 	           "  proxy              relay RDP inline and diagnose every connection\n"
+	           "  probe HOST[:PORT]  ask a host what it accepts and which clients it refuses\n"
 	           "\n"
 	           "'rdpwhy COMMAND --help' explains each command's options.\n");
 }
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
 		return cmd_capture(argc - 1, argv + 1);
 	if (!strcmp(cmd, "proxy"))
 		return cmd_proxy(argc - 1, argv + 1);
+	if (!strcmp(cmd, "probe"))
+		return cmd_probe(argc - 1, argv + 1);
 	fprintf(stderr, "rdpwhy: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return 2;
