@@ -197,7 +197,10 @@ struct rw_record {
 	bool cr_inferred;             /* the client's first bytes, unseen, taken as its CR */
 	uint64_t inferred_answer_len; /* client-only: the server's first stretch after the
 	                                 ClientHello */
+	bool client_hello_inferred;   /* server-only: the client's bytes after a CC that
+	                                 selected TLS, taken as its ClientHello (ch_ts_us) */
 	uint64_t cc_inferred_ts_us;
+	uint64_t cc_inferred_len; /* client-only: the bytes of that first answer */
 
 	/* Facts the caller (proxy, capture config) adds. */
 	enum rw_end_reason end_reason;

@@ -770,6 +770,7 @@ void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, 
 		/* The server answered the request: a Confirm or a refusal, unseen. */
 		r->cc_inferred = true;
 		r->cc_inferred_ts_us = ts_us;
+		r->cc_inferred_len = n;
 		if (!r->neg_req_present) {
 			/* Standard RDP security: MCS follows in TPKT, not inspected. */
 			s->std_rdp = true;
@@ -783,6 +784,15 @@ void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, 
 		r->cr_seen = true;
 		r->cr_inferred = true;
 		r->cr_ts_us = ts_us;
+	}
+	if (dir == RW_C2S && r->cc_seen && r->neg_rsp_present &&
+	    r->selected_protocol != RW_PROTO_RDP && !r->tls_seen[RW_C2S] &&
+	    !r->client_hello_inferred && s->phase == RW_PHASE_X224 && what == RW_INFER_DATA) {
+		/* After a Confirm that selects SSL, HYBRID, RDSTLS or HYBRID_EX the
+		 * client's next bytes are its TLS ClientHello (MS-RDPBCGR 5.4.5). */
+		r->client_hello_inferred = true;
+		r->ch_ts_us = ts_us;
+		enter_phase(s, RW_PHASE_TLS_HANDSHAKE);
 	}
 	if (dir == RW_S2C && r->client_hello_seen && !r->inferred_answer_len &&
 	    r->ch_ts_us <= ts_us)

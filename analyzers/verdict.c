@@ -18,6 +18,10 @@
 #define TLS_ENDPOINT_CLOSE_US (1000000ull)
 /* A server side that stays silent this long and then closes timed out. */
 #define SILENT_CLOSE_US (3ull * 1000000ull)
+/* Connection Confirm sizes: TPKT 4 + X.224 CC 7, and + an 8-byte RDP_NEG_RSP
+ * or RDP_NEG_FAILURE (MS-RDPBCGR 2.2.1.2). */
+#define CC_BARE_LEN 11u
+#define CC_NEG_LEN 19u
 /* NTLM CredSSP: NEGOTIATE, AUTHENTICATE + pubKeyAuth, then the credentials. */
 #define NLA_CLIENT_DONE_FLIGHTS 3
 
@@ -196,16 +200,52 @@ static bool neg_failure(struct ctx *c)
 	 * be sent RDP_NEG_FAILURE: a host that requires TLS or NLA answers with a
 	 * bare Confirm and hangs up at once (xrdp sends a 9-byte MCS Disconnect
 	 * Provider Ultimatum first). */
-	if (r->cr_seen && r->cc_seen && !r->neg_req_present && !r->neg_rsp_present &&
-	    closed_by(r, RW_S2C) && r->bytes_after_cc[RW_S2C] <= 16 &&
-	    r->first_close_ts_us - r->cc_ts_us < 1000000) {
-		ev(c, "client requested standard RDP security only (no RDP_NEG_REQ)");
+	/* From the client's packets alone the Confirm is a count of bytes: 11 is
+	 * a bare one (TPKT 4 + X.224 CC 7), 19 one with an 8-byte RDP_NEG_RSP or
+	 * RDP_NEG_FAILURE (MS-RDPBCGR 2.2.1.2). */
+	bool bare_cc = r->cc_seen ? !r->neg_rsp_present
+	                          : r->cc_inferred && r->cc_inferred_len == CC_BARE_LEN;
+	uint64_t cc_ts = r->cc_seen ? r->cc_ts_us : r->cc_inferred_ts_us;
+	uint64_t after_cc = r->cc_seen ? r->bytes_after_cc[RW_S2C]
+	                               : r->inferred_bytes[RW_S2C] - r->cc_inferred_len;
+	if (r->cr_seen && bare_cc && !r->neg_req_present && closed_by(r, RW_S2C) &&
+	    after_cc <= 16 && r->first_close_ts_us - cc_ts < 1000000) {
+		ev(c, r->cr_inferred ? "client requested standard RDP security only (its request was "
+		                       "not captured, but a Confirm without negotiation data answers "
+		                       "only a request without RDP_NEG_REQ)"
+		                     : "client requested standard RDP security only (no RDP_NEG_REQ)");
+		if (!r->cc_seen)
+			ev(c, "the server's answer (not captured) was %u bytes, a Connection Confirm "
+			      "without negotiation data",
+			   (unsigned)r->cc_inferred_len);
 		ev(c, "server closed %.0f ms after its Connection Confirm, sending %u bytes",
-		   ms(r->cc_ts_us, r->first_close_ts_us), (unsigned)r->bytes_after_cc[RW_S2C]);
+		   ms(cc_ts, r->first_close_ts_us), (unsigned)after_cc);
 		sure(c, RW_CONFIDENCE_MEDIUM);
 		maybe(c, RW_CAUSE_RDP_CLOSED_BY_SERVER);
 		tell(c, "the host's log says why it disconnected (xrdp: 'requires TLS'; Windows: "
 		        "RemoteDesktopServices-RdpCoreTS); retry with /sec:tls to confirm");
+		return true;
+	}
+	/* Client-only: a client that asked for a security protocol got 19 bytes
+	 * (a Confirm with RDP_NEG_RSP or RDP_NEG_FAILURE) and hung up within a
+	 * second without starting TLS: had the Confirm selected what it asked
+	 * for, its ClientHello would follow. Refused, or given a protocol it
+	 * would not use; a user's cancel at that instant is the alternative. */
+	if (!r->cc_seen && r->cc_inferred && r->cc_inferred_len == CC_NEG_LEN && r->cr_seen &&
+	    !r->cr_inferred && r->neg_req_present && r->requested_protocols != RW_PROTO_RDP &&
+	    closed_by(r, RW_C2S) && r->first_close_phase <= RW_PHASE_X224 &&
+	    !r->tls_seen[RW_C2S] && r->first_close_ts_us - r->cc_inferred_ts_us < 1000000) {
+		ev(c,
+		   "the server's answer (not captured) was %u bytes, a Connection Confirm with "
+		   "RDP_NEG_RSP or RDP_NEG_FAILURE",
+		   (unsigned)r->cc_inferred_len);
+		ev(c, "client closed %.0f ms after it without starting TLS",
+		   ms(r->cc_inferred_ts_us, r->first_close_ts_us));
+		sure(c, RW_CONFIDENCE_LOW);
+		maybe(c, RW_CAUSE_CLIENT_CANCELLED);
+		tell(c, "the server's Connection Confirm was not captured: a capture of the server's "
+		        "packets shows RDP_NEG_FAILURE or the protocol it selected; the client's log "
+		        "names a security negotiation failure");
 		return true;
 	}
 	/* The server chose a protocol the client did not ask for (xrdp does this
@@ -604,17 +644,26 @@ static bool cert_rejected(struct ctx *c)
 	return false;
 }
 
+/* A ClientHello seen, or inferred in a server-only capture from the client's
+ * bytes after a Confirm that selected TLS. */
+static bool hello_sent(const struct rw_record *r)
+{
+	return r->client_hello_seen || r->client_hello_inferred;
+}
+
 static bool tls_rejected_no_alert(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
-	if (!r->client_hello_seen || r->server_hello_seen || r->tls_established ||
+	if (!hello_sent(r) || r->server_hello_seen || r->tls_established ||
 	    !closed_by(r, RW_S2C) || r->alert[RW_S2C].seen ||
 	    r->first_close_ts_us - r->ch_ts_us >= SILENT_CLOSE_US)
 		return false;
 	const char *n = rw_tls_version_name(rw_tls_client_max_version(&r->ch));
 	ev(c, "server %s after the ClientHello, no ServerHello, no alert",
 	   r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed");
-	ev(c, "client offered up to TLS %s with %zu cipher suites", n ? n : "?", r->ch.n_ciphers);
+	if (r->client_hello_seen)
+		ev(c, "client offered up to TLS %s with %zu cipher suites", n ? n : "?",
+		   r->ch.n_ciphers);
 	if (r->first_close_kind == RW_CLOSE_RST && r->ttl_lo[RW_S2C] < 0)
 		maybe(c, RW_CAUSE_RESET_INJECTED);
 	maybe(c, RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH);
@@ -838,7 +887,7 @@ static bool nla_failed(struct ctx *c)
 static void timeout_alternatives(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
-	if (r->client_hello_seen && !r->server_hello_seen) {
+	if (hello_sent(r) && !r->server_hello_seen) {
 		maybe(c, RW_CAUSE_MTU_BLACKHOLE);
 		tell(c, "a capture next to the host shows its certificate flight retransmitted "
 		        "(an MTU black hole) or nothing sent (a stalled host); 'ping -M do -s 1472 "
@@ -856,7 +905,7 @@ static bool timeout(struct ctx *c)
 	}
 	/* Seen from the client side of an inline proxy or balancer: the server
 	 * side stays silent after the ClientHello, then gives up. */
-	if (r->client_hello_seen && !r->server_hello_seen && closed_by(r, RW_S2C) &&
+	if (hello_sent(r) && !r->server_hello_seen && closed_by(r, RW_S2C) &&
 	    !r->alert[RW_S2C].seen && r->first_close_ts_us - r->ch_ts_us >= SILENT_CLOSE_US) {
 		ev(c,
 		   "server side silent for %.0f ms after the ClientHello, then closed: a "
@@ -1148,6 +1197,9 @@ static bool one_direction(struct ctx *c)
 		   side_of(u), side_of(seen));
 	if (r->cr_inferred)
 		ev(c, "the client's first bytes (unseen) taken as its X.224 Connection Request");
+	if (r->client_hello_inferred)
+		ev(c, "the client's bytes after the Confirm that selected TLS (unseen) taken as its "
+		      "ClientHello");
 	if (seen == RW_C2S && r->cc_inferred && r->phase_reached[RW_PHASE_NLA])
 		ev(c, "NLA assumed selected: the client requested it and the server's Confirm was "
 		      "not captured");

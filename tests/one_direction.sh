@@ -61,9 +61,12 @@ cases=(
     "x224_no_response.pcap server_only x224_no_response client fin x224 medium -"
     # The server's Confirm selects a protocol the client did not request: in its half.
     "sec_refused_tls_required.pcap server_only security_negotiation_failure client fin x224 medium -"
-    # From the client alone the Confirm is 19 unseen bytes: the client hangs up on it;
-    # low, with security_negotiation_failure as the alternative.
-    "sec_refused_tls_required.pcap client_only client_cancelled client fin x224 low security_negotiation_failure"
+    # From the client alone the Confirm is 19 unseen bytes (a CC with an 8-byte RDP_NEG_RSP
+    # or RDP_NEG_FAILURE) and the client hangs up at once without a ClientHello: had the
+    # server selected the SSL it asked for, TLS would follow. Refused, or refusing the
+    # server's choice: security_negotiation_failure, low (the CC is unseen), with
+    # client_cancelled (a user's cancel at that instant) as the alternative.
+    "sec_refused_tls_required.pcap client_only security_negotiation_failure client fin x224 low client_cancelled"
     # The forged RST (TTL 64 among the host's 63) is in the server's half.
     "lab/07_fw_reset_path.pcap server_only reset_injected server rst x224 medium -"
     # An RST is never acknowledged: from the client alone the connection only stops.

@@ -101,6 +101,8 @@ def parse(cause, exps):
         stated["capture"]["rdpwhy.cause"] = want_cap.split("|")
     others, bad = [], []
     for e in exps:
+        if HALF_RE.match(e):
+            continue  # a one-direction capture's statement (parse_half)
         sides = SIDES
         for s in SIDES:
             if e.startswith(s + ":"):
@@ -122,6 +124,71 @@ def parse(cause, exps):
     return stated, others, bad
 
 
+HALVES = ("client_only", "server_only")
+# client_only:EXPECTATION, server_only@rst:EXPECTATION (only when the
+# two-direction capture's wire shows that close: rst, fin, client, server,
+# acked, unacked; several joined with +)
+HALF_RE = re.compile(r"^(client_only|server_only)(?:@([\w+]+))?:(.*)$", re.S)
+
+
+def wire_conds(wire):
+    """What a half's @CONDITION can name of the two-direction wire: who closed
+    first and how, and whether the other side acknowledged that close
+    (acked/unacked: a capture of the other side alone shows it only then)."""
+    return {wire["closed_by"], wire["close_kind"], "acked" if wire.get("first_close_acked") else "unacked"}
+
+
+def cond_holds(cond, wv):
+    return cond is None or all(c in wv for c in cond.split("+"))
+
+
+def parse_half(half, exps):
+    """A half's statement: [(cond, op, key, value)]; cond is None or the wire
+    value (close_kind or closed_by of the two-direction capture) it needs.
+    HALF:verdict=CAUSE/CLOSED_BY/CLOSE_KIND/PHASE states the four verdict keys;
+    HALF:none says rdpwhy gives no record for the connection from that half."""
+    out, bad = [], []
+    for e in exps:
+        m = HALF_RE.match(e)
+        if not m or m.group(1) != half:
+            continue
+        cond, e = m.group(2), m.group(3)
+        if e == "none":
+            out.append((cond, "none", None, None))
+            continue
+        if e.startswith("!"):
+            out.append((cond, "!", e[1:], None))
+            continue
+        m = re.match(r"^([^=~]+)([=~])(.*)$", e, re.S)
+        if not m:
+            bad.append(e)
+            continue
+        k, op, v = m.groups()
+        if k == "verdict" and op == "=":
+            parts = v.split("/")
+            if len(parts) != 4:
+                bad.append(e)
+                continue
+            out += [(cond, "=", key, val) for key, val in zip(VERDICT, parts)]
+        else:
+            out.append((cond, op, k, v))
+    return out, bad
+
+
+def half_missing(half, stmts):
+    """The verdict keys a half leaves unstated: unconditionally, or for each
+    wire condition (@rst, @fin, @client, @server) it names."""
+    conds = sorted({c for c, _, _, _ in stmts if c is not None})
+    miss = []
+    for cond in conds or [None]:
+        mine = [(op, k) for c, op, k, _ in stmts if c is None or c == cond]
+        if ("none", None) in mine:
+            continue
+        have = {k for op, k in mine if op == "="}
+        miss += ["%s%s %s" % (half, "@" + cond if cond else "", k) for k in VERDICT if k not in have]
+    return miss
+
+
 def missing(stated):
     return ["%s %s" % (s, k) for s in SIDES for k in VERDICT if not stated[s].get(k) or "" in stated[s][k]]
 
@@ -129,6 +196,13 @@ def missing(stated):
 def cmd_statement(name, cause, exps):
     stated, _, bad = parse(cause, exps)
     miss = missing(stated)
+    for half in os.environ.get("LAB_HALVES", "").split():
+        stmts, hbad = parse_half(half, exps)
+        bad += hbad
+        if not stmts:
+            miss.append("%s (what rdpwhy must say from the %s capture)" % (half, half.replace("_", "-")))
+        else:
+            miss += half_missing(half, stmts)
     if bad:
         print("%s: malformed expectation(s): %s" % (name, ", ".join(bad)))
     if miss:
@@ -245,6 +319,112 @@ def cmd_check(name, cause, recf, repf, wiref, port, outf, exps):
     return 1 if fails else 0
 
 
+def cmd_half(name, cause, half, repf, wiref, port, capfacts, outf, knownf, exps):
+    """rdpwhy's replay of the one-direction capture HALF against the
+    statement's HALF: lines. Exit 0 passed, 1 failed, 3 failed and listed in
+    known_wrong.tsv (KNOWN WRONG), 4 listed there but passed (stale entry)."""
+    reps = load_lines(repf)
+    wire = json.load(open(wiref))
+    stmts, _ = parse_half(half, exps)
+    wv = wire_conds(wire)
+    # the statements that hold for this wire, as one statement; a conditional
+    # one overrides the unconditional one of the same field (and "none" all
+    # verdict fields)
+    held = [x for x in stmts if cond_holds(x[0], wv)]
+    ckeys = {k for c, op, k, _ in held if c is not None}
+    cnone = any(c is not None and op == "none" for c, op, _, _ in held)
+    cverdict = any(c is not None and k in VERDICT for c, _, k, _ in held)
+    stmts = [(None, op, k, v) for c, op, k, v in held
+             if c is not None or not (k in ckeys or (cnone and (k in VERDICT or op == "none"))
+                                      or (cverdict and op == "none"))]
+    lines, fails = [], []
+    label = "%s %s" % (name, half)
+
+    def expect(cond, msg):
+        lines.append("  %s %s: %s" % ("ok  " if cond else "FAIL", label, msg))
+        if not cond:
+            fails.append(msg)
+
+    ok, n_half, n_full, other = capfacts.split(":")
+    seen = half.split("_")[0]
+    expect(ok == "1", "the %s capture holds the %s's %s packets of the two-direction capture and no other "
+           "(%s; %s from the other side)" % (half, seen, n_full, n_half, other))
+    port = int(port)
+    m = [r for r in reps if r.get("source.port") == port]
+    rec = m[0] if len(m) == 1 else None
+    unstated = half_missing(half, stmts)
+    if unstated:
+        expect(False, "the scenario states no %s for this wire (%s)" % (
+            ", ".join(unstated), " ".join(sorted(wv))))
+    elif any(op == "none" for _, op, _, _ in stmts):
+        expect(not m, "no record for client port %d from the %s capture (got %d)" % (port, half, len(m)))
+    else:
+        expect(len(m) == 1, "rdpwhy replay: exactly one record for client port %d (of %d)" % (port, len(reps)))
+        keys = {k for _, op, k, _ in stmts if op in "=~"}
+        for c, op, k, v in stmts:
+            got = get(rec, k)
+            if op == "!":
+                expect(rec is not None and got is None, "%s absent (got %s)" % (k, fmt(got)))
+            elif op == "=" and k in VERDICT:
+                alts = v.split("|")
+                expect(rec is not None and fmt(got) in alts, "%s == %s (got %s)" % (k, v, fmt(got) or "<absent>"))
+                w = {"rdpwhy.closed_by": wire["closed_by"], "rdpwhy.close_kind": wire["close_kind"]}.get(k)
+                # where the statement allows two, the half must name the one on
+                # the wire, if it can see it: its own side closed first, or it
+                # acknowledged the other side's close
+                if len(alts) > 1 and w in alts and (wire["closed_by"] == seen or wire.get("first_close_acked")):
+                    expect(fmt(got) == w, "%s == %s, the one on the two-direction wire (got %s)" % (k, w, fmt(got)))
+            elif op == "=":
+                expect(rec is not None and got is not None and fmt(got) == v,
+                       "%s == %s (got %s)" % (k, v, fmt(got) if got is not None else "<absent>"))
+            else:
+                expect(rec is not None and got is not None and re.search(v, fmt(got)) is not None,
+                       "%s ~ /%s/ (got %s)" % (k, v, fmt(got) if got is not None else "<absent>"))
+        # What every half must say, whatever the cause: which direction it
+        # held, that the unseen side was inferred, and never high confidence.
+        expect(fmt(get(rec, "rdpwhy.capture.directions")) == half,
+               "rdpwhy.capture.directions == %s (got %s)" % (half, fmt(get(rec, "rdpwhy.capture.directions"))))
+        needle = "inferred from the %s's acknowledgements" % seen
+        expect(any(needle in e for e in (get(rec, "rdpwhy.evidence") or [])),
+               "an evidence line says %r" % needle)
+        if "rdpwhy.confidence" not in keys:
+            expect(fmt(get(rec, "rdpwhy.confidence")) in ("medium", "low"),
+                   "rdpwhy.confidence medium or low: one direction is never high (got %s)"
+                   % fmt(get(rec, "rdpwhy.confidence")))
+    known = None
+    try:
+        for line in open(knownf):
+            f = line.rstrip("\n").split("\t")
+            if len(f) >= 3 and not line.startswith("#") and f[0] == name and f[1] == half:
+                known = f[2]
+    except OSError:
+        pass
+    status = "ok" if not fails else ("KNOWN WRONG" if known else "FAIL")
+    if known and not fails:
+        lines.append("  FAIL %s: listed in known_wrong.tsv (%s) but rdpwhy now agrees: remove the line" % (label, known))
+        status = "FAIL"
+    elif known:
+        lines.append("  KNOWN WRONG %s: %s" % (label, known))
+    json.dump({"name": name, "half": half, "record": rec, "fails": fails, "status": status,
+               "stated": [list(x) for x in stmts]}, open(outf, "w"), indent=1)
+    print("\n".join(lines))
+    return {"ok": 0, "FAIL": 1, "KNOWN WRONG": 3}[status] if not (known and not fails) else 4
+
+
+def cmd_halfrow(outf, scen, name, half, rc):
+    try:
+        v = json.load(open(outf))
+    except (OSError, ValueError):
+        v = {}
+    r = v.get("record") or {}
+    status = v.get("status") or ("ok" if rc == "0" else "FAIL")
+    cols = [scen, name, half] + [fmt(r.get(k)) or "-" for k in (
+        "rdpwhy.closed_by", "rdpwhy.close_kind", "rdpwhy.phase", "rdpwhy.cause", "rdpwhy.confidence")]
+    cols.append(status)
+    print("\t".join(cols))
+    return 0
+
+
 def cmd_same(outf, repf):
     v = json.load(open(outf))
     reps = load_lines(repf)
@@ -317,6 +497,10 @@ def main():
         return cmd_statement(a[1], a[2], a[3:])
     if cmd == "check":
         return cmd_check(*a[1:8], a[8:])
+    if cmd == "half":
+        return cmd_half(*a[1:10], a[10:])
+    if cmd == "halfrow":
+        return cmd_halfrow(*a[1:6])
     if cmd == "same":
         return cmd_same(a[1], a[2])
     if cmd == "row":

@@ -19,6 +19,13 @@ Reported:
                            close_kind "unreachable"; no FIN or RST at all is
                            closed_by "none", close_kind "none".
   first_close              that packet: frame number, time, flags
+  first_close_acked        whether the other side acknowledged it before
+                           closing itself (a packet of the other side, up to
+                           and including its own FIN or RST, whose ACK number
+                           covers the FIN; an RST is never acknowledged). A
+                           capture of the other side alone shows that the
+                           first close was first only then: otherwise the
+                           FINs crossed, or the close never reached it.
   tcp                      SYNs sent, SYN-ACK seen, handshake: established |
                            refused | unreachable | unknown (no SYN captured)
   x224                     cr / cc (X.224 Connection Request / Confirm seen),
@@ -72,7 +79,7 @@ NEG_FAILURES = {
 PROTOCOLS = ((0x1, "ssl"), (0x2, "hybrid"), (0x4, "rdstls"), (0x8, "hybrid_ex"), (0x10, "rdsaad"))
 
 BASE = ["frame.number", "frame.time_relative", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport",
-        "ip.dst", "ipv6.dst", "tcp.dstport", "tcp.flags", "tcp.len"]
+        "ip.dst", "ipv6.dst", "tcp.dstport", "tcp.flags", "tcp.len", "tcp.seq_raw", "tcp.ack_raw"]
 X224 = ["cotp.type", "rdp.neg_type", "rdp.negReq.requestedProtocols",
         "rdp.negReq.selectedProtocol", "rdp.negFailure.failureCode"]
 TLS = ["tls.record.content_type", "tls.handshake.type", "tls.alert_message.level",
@@ -158,7 +165,7 @@ def facts(pcap, server_port=3389, stream=None):
     tls = {r["frame.number"]: r for r in tshark(pcap, ["frame.number"] + TLS,
                                                 ["-d", "tcp.port==%d,tls" % server_port])}
     out = {"pcap": pcap, "stream": None, "packets": 0, "client": None, "server": None,
-           "closed_by": "none", "close_kind": "none", "first_close": None,
+           "closed_by": "none", "close_kind": "none", "first_close": None, "first_close_acked": False,
            "tcp": {"syn": 0, "syn_ack": False, "handshake": "unknown"},
            "x224": {"cr": False, "cc": False, "neg_req": False, "requested_protocols": None,
                     "neg_rsp": False, "selected_protocol": None, "neg_failure": None,
@@ -171,6 +178,7 @@ def facts(pcap, server_port=3389, stream=None):
     ep = endpoint
     t = out["tcp"]
     from_server = 0
+    other_closed = False  # the other side's own FIN or RST came (crossing the first close)
     for r in pkts:
         side = "client" if ep(r, "src") == client else "server"
         fl = num(r["tcp.flags"]) or 0
@@ -180,10 +188,18 @@ def facts(pcap, server_port=3389, stream=None):
             from_server += 1
             if fl & 0x12 == 0x12:
                 t["syn_ack"] = True
+        fc = out["first_close"]
+        if fc and side != fc["from"] and not other_closed:
+            if (fc["flags"] == "FIN" and fl & 0x10 and
+                    (num(r["tcp.ack_raw"]) - fc["end"]) % 2**32 < 2**31):
+                out["first_close_acked"] = True
+            other_closed = bool(fl & 0x05)
         if out["first_close"] is None and fl & 0x05:
             kind = "rst" if fl & 0x04 else "fin"
             out["first_close"] = {"frame": int(r["frame.number"]), "time": float(r["frame.time_relative"]),
-                                  "from": side, "flags": "RST" if fl & 0x04 else "FIN"}
+                                  "from": side, "flags": "RST" if fl & 0x04 else "FIN",
+                                  # the sequence number one past the FIN
+                                  "end": (num(r["tcp.seq_raw"]) + (num(r["tcp.len"]) or 0) + 1) % 2**32}
             if kind == "rst" and side == "server" and t["syn"] and not t["syn_ack"]:
                 out["closed_by"], out["close_kind"] = "server", "refused"
             else:

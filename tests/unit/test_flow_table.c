@@ -140,6 +140,14 @@ static void handshake(struct conn *c)
 	seg(c, true, RW_TCP_ACK, NULL, 0);
 }
 
+/* The client's SYN and handshake ACK; the SYN-ACK is not captured. */
+static void handshake_client_only(struct conn *c)
+{
+	seg(c, true, RW_TCP_SYN, NULL, 0);
+	c->sseq += 1;
+	seg(c, true, RW_TCP_ACK, NULL, 0);
+}
+
 static void close_both(struct conn *c)
 {
 	seg(c, true, RW_TCP_FIN, NULL, 0);
@@ -469,6 +477,123 @@ static void test_one_direction_server_only(void **state)
 	assert_int_equal(r->verdict.cause, RW_CAUSE_SECURITY_NEGOTIATION_FAILURE);
 	assert_int_equal(r->verdict.confidence, RW_CONFIDENCE_MEDIUM);
 	assert_true(has_evidence(r, "inferred from the server's acknowledgements"));
+}
+
+/* Server-only, the server resets right after the client's next bytes: after
+ * a Confirm that selected SSL those are the ClientHello (MS-RDPBCGR 5.4.5),
+ * so the phase is tls_handshake and the host refused TLS without an alert
+ * (the lab's 07_firewall_reset seen from the server side's packets: the
+ * proxy's kernel acknowledged the ClientHello before the proxy's RST). */
+static void test_one_direction_server_only_hello_reset(void **state)
+{
+	(void)state;
+	struct conn c = conn4(44, 61004, 3389);
+	c.cseq += 1; /* the client's SYN, not captured */
+	seg(&c, false, RW_TCP_SYN | RW_TCP_ACK, NULL, 0);
+	c.cseq += sizeof(cr); /* the request: acknowledged, not captured */
+	seg(&c, false, RW_TCP_PSH, cc_ssl, sizeof(cc_ssl));
+	c.cseq += 317; /* the ClientHello, acknowledged (an RST's ACK is not used) */
+	seg(&c, false, RW_TCP_ACK, NULL, 0);
+	seg(&c, false, RW_TCP_RST, NULL, 0);
+	rw_capture_finish(cap);
+	assert_int_equal(n_recs, 1);
+	const struct rw_record *r = &recs[0];
+	assert_int_equal(r->directions, RW_DIRS_SERVER_ONLY);
+	assert_true(r->client_hello_inferred);
+	assert_false(r->client_hello_seen);
+	assert_int_equal(r->first_close_phase, RW_PHASE_TLS_HANDSHAKE);
+	assert_int_equal(r->verdict.cause, RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT);
+	assert_int_equal(r->verdict.closed_by, RW_SIDE_SERVER);
+	assert_int_equal(r->verdict.close_kind, RW_CLOSE_RST);
+	assert_int_not_equal(r->verdict.confidence, RW_CONFIDENCE_HIGH);
+	assert_true(has_evidence(r, "taken as its ClientHello"));
+	assert_false(has_evidence(r, "cipher suites")); /* nothing known of its content */
+}
+
+/* Server-only, the server side stays silent after the client's ClientHello
+ * and closes 5 s later: a handshake timeout (the lab's 13_mtu_blackhole on
+ * the client's side of the black hole, from the proxy's packets). */
+static void test_one_direction_server_only_hello_timeout(void **state)
+{
+	(void)state;
+	struct conn c = conn4(45, 61005, 3389);
+	c.cseq += 1;
+	seg(&c, false, RW_TCP_SYN | RW_TCP_ACK, NULL, 0);
+	c.cseq += sizeof(cr);
+	seg(&c, false, RW_TCP_PSH, cc_ssl, sizeof(cc_ssl));
+	c.cseq += 317;
+	seg(&c, false, RW_TCP_ACK, NULL, 0);
+	now_us += 5000000;
+	seg(&c, false, RW_TCP_FIN, NULL, 0);
+	c.cseq += 1;
+	seg(&c, false, RW_TCP_ACK, NULL, 0);
+	rw_capture_finish(cap);
+	assert_int_equal(n_recs, 1);
+	const struct rw_record *r = &recs[0];
+	assert_true(r->client_hello_inferred);
+	assert_int_equal(r->verdict.cause, RW_CAUSE_HANDSHAKE_TIMEOUT);
+	assert_int_equal(r->verdict.closed_by, RW_SIDE_SERVER);
+	assert_int_equal(r->verdict.phase, RW_PHASE_TLS_HANDSHAKE);
+	assert_true(has_evidence(r, "silent for 500"));
+}
+
+/* Client-only, a client asking for SSL|HYBRID gets 19 bytes (a Confirm with
+ * RDP_NEG_RSP or RDP_NEG_FAILURE, MS-RDPBCGR 2.2.1.2) and hangs up within
+ * milliseconds without a ClientHello: refused by the server or refusing its
+ * choice (the lab's 06_sec_rdp_only from the client's packets). */
+static void test_one_direction_client_only_refused(void **state)
+{
+	(void)state;
+	struct conn c = conn4(46, 61006, 3389);
+	handshake_client_only(&c);
+	seg(&c, true, RW_TCP_PSH, cr, sizeof(cr));
+	c.sseq += sizeof(cc_rdp);
+	seg(&c, true, RW_TCP_ACK, NULL, 0);
+	seg(&c, true, RW_TCP_FIN, NULL, 0);
+	c.sseq += 1;
+	seg(&c, true, RW_TCP_ACK, NULL, 0);
+	rw_capture_finish(cap);
+	assert_int_equal(n_recs, 1);
+	const struct rw_record *r = &recs[0];
+	assert_int_equal(r->directions, RW_DIRS_CLIENT_ONLY);
+	assert_int_equal(r->cc_inferred_len, 19);
+	assert_int_equal(r->verdict.cause, RW_CAUSE_SECURITY_NEGOTIATION_FAILURE);
+	assert_int_equal(r->verdict.closed_by, RW_SIDE_CLIENT);
+	assert_int_equal(r->verdict.phase, RW_PHASE_X224);
+	assert_int_equal(r->verdict.confidence, RW_CONFIDENCE_LOW);
+	assert_int_equal(r->verdict.n_alternatives, 1);
+	assert_int_equal(r->verdict.alternatives[0], RW_CAUSE_CLIENT_CANCELLED);
+	assert_true(has_evidence(r, "19 bytes, a Connection Confirm with RDP_NEG_RSP or RDP_NEG_FAILURE"));
+}
+
+/* Client-only, standard RDP security (no RDP_NEG_REQ): the server's 11-byte
+ * answer is a bare Confirm, then 9 bytes (an MCS Disconnect Provider
+ * Ultimatum) and its FIN: a host that requires TLS or NLA (the lab's
+ * 06_sec_tls_only when xrdp closes with FIN). */
+static void test_one_direction_client_only_bare_cc(void **state)
+{
+	(void)state;
+	static const uint8_t cr_std[] = {0x03, 0x00, 0x00, 0x0b, 0x06, 0xe0,
+	                                 0x00, 0x00, 0x00, 0x00, 0x00};
+	static const uint8_t mcs_ci[64] = {0x03, 0x00, 0x00, 0x40, 0x02, 0xf0, 0x80, 0x7f, 0x65};
+	struct conn c = conn4(47, 61007, 3389);
+	handshake_client_only(&c);
+	seg(&c, true, RW_TCP_PSH, cr_std, sizeof(cr_std));
+	c.sseq += 11; /* a bare Confirm */
+	seg(&c, true, RW_TCP_PSH, mcs_ci, sizeof(mcs_ci));
+	c.sseq += 9 + 1; /* the Ultimatum and the FIN */
+	seg(&c, true, RW_TCP_ACK, NULL, 0);
+	seg(&c, true, RW_TCP_FIN, NULL, 0);
+	rw_capture_finish(cap);
+	assert_int_equal(n_recs, 1);
+	const struct rw_record *r = &recs[0];
+	assert_int_equal(r->cc_inferred_len, 11);
+	assert_int_equal(r->verdict.cause, RW_CAUSE_SECURITY_NEGOTIATION_FAILURE);
+	assert_int_equal(r->verdict.closed_by, RW_SIDE_SERVER);
+	assert_int_equal(r->verdict.close_kind, RW_CLOSE_FIN);
+	assert_int_equal(r->verdict.phase, RW_PHASE_RDP);
+	assert_int_not_equal(r->verdict.confidence, RW_CONFIDENCE_HIGH);
+	assert_true(has_evidence(r, "11 bytes, a Connection Confirm without negotiation data"));
 }
 
 /* Both directions with a stretch of one lost: still a capture gap, and a
@@ -935,6 +1060,14 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_one_direction_client_only, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_one_direction_server_only, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_one_direction_not_claimed, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_one_direction_server_only_hello_reset, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_one_direction_server_only_hello_timeout, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_one_direction_client_only_refused, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_one_direction_client_only_bare_cc, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_syn_proxy_ttl, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reordered_and_retransmitted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_counting_after_inspection, setup, teardown),

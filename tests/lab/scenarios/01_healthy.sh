@@ -19,6 +19,14 @@
 # The fault (none) is checked first: xfreerdp exits 0 ("Authentication only,
 # exit status 0"), xrdp logs the TLS connection and selected SSL; b) HAProxy's
 # log names the cookie it balanced on and the server.
+# One-direction captures (tcpdump -Q on the client's veth; lib.sh), both cases:
+#   client_only: the client's side of the whole connection sequence and its
+#   own FIN, first -> normal_close, client, fin, established.
+#   server_only: the server side's TLS and RDP PDUs up to the active state; the
+#   client's FIN shows only as the server side's ACK one past the client's last
+#   byte. When the client resets right after its FIN (unread bytes in its
+#   socket) before that ACK (@unacked: the wire oracle finds no ACK of the
+#   FIN), this half holds no close at all: still_open, none, in established.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -36,6 +44,9 @@ lab_expect 01_healthy_tls normal_close \
     rdpwhy.closed_by=client rdpwhy.close_kind=fin rdpwhy.phase=established \
     rdp.cookie="$LAB_USER" rdp.requested_protocols=ssl rdp.selected_protocol=ssl \
     tls.established=true '!tls.alert.description' \
+    client_only:verdict=normal_close/client/fin/established \
+    server_only:verdict=normal_close/client/fin/established \
+    server_only@unacked:verdict=still_open/none/none/established \
     inline:destination.ip="$LAB_IP_HOST" inline:rdpwhy.original_destination.ip="$LAB_IP_HOST" \
     --note "xrdp 0.9 security_layer=tls (TLSv1.2+1.3, self-signed cert), xfreerdp 2 /sec:tls /cert:ignore +auth-only to the host's address through the transparent rdpwhy; full TLS handshake and RDP connection sequence, then the client closes"
 
@@ -74,6 +85,9 @@ lab_expect 01_healthy_haproxy normal_close \
     rdpwhy.closed_by=client rdpwhy.close_kind=fin rdpwhy.phase=established \
     rdp.cookie="$LAB_USER" rdp.requested_protocols=ssl rdp.selected_protocol=ssl \
     tls.established=true '!tls.alert.description' \
+    client_only:verdict=normal_close/client/fin/established \
+    server_only:verdict=normal_close/client/fin/established \
+    server_only@unacked:verdict=still_open/none/none/established \
     inline:destination.ip="$LAB_IP_MB_G" \
     --note "HAProxy 2.6 in the middlebox ns, mode tcp, balance rdp-cookie, tcp-request inspect-delay 5s + content accept if RDP_COOKIE, one server = xrdp (security_layer=tls); xfreerdp /sec:tls /cert:ignore +auth-only /u:$LAB_USER to the HAProxy address; the mstshash cookie is what HAProxy balances on"
 lab_haproxy_stop

@@ -13,6 +13,21 @@
 # already in FreeRDP's socket, unread, when it closes, its kernel sends an RST
 # instead of a FIN. The cause is the same whoever closes first: the alert
 # decides it. The capture must name the closer its packets show.
+# One-direction captures (tcpdump -Q on the client's veth; lib.sh):
+#   server_only: the server's cleartext alert 70 (protocol_version) is in this half -> tls_protocol_version_mismatch,
+#   phase tls_handshake. The closer is the race above as this half sees it: the
+#   server side's own FIN, or the client's FIN where the server side
+#   acknowledged it; a client RST is never acknowledged, and a client FIN the
+#   server side never acknowledged is not in this half, so its first close may
+#   be the server side's FIN: closed_by client|server, close_kind fin|rst,
+#   named as on the two-direction wire wherever this half can see that close.
+#   client_only: the ClientHello, then the server's answer only as the
+#   client's ACKs of 7 bytes (a TLS alert record is exactly 5 + 2 bytes) or a
+#   little more (the MCS Disconnect Provider Ultimatum that follows), then the
+#   close. Which alert it was only the server's packets show: the honest
+#   answer is tls_alert, low, with tls_protocol_version_mismatch among the alternatives;
+#   closed_by/close_kind as on the wire (the client's own close is here, a
+#   server FIN before it is covered by the client's ACK).
 # The fault, checked first: xrdp's OpenSSL logs "unsupported protocol";
 # xfreerdp exits 143 (XF_EXIT_TLS_CONNECT_FAILED) with ERRCONNECT_TLS_CONNECT_FAILED.
 set -euo pipefail
@@ -29,5 +44,8 @@ lab_expect 02_tls_version tls_protocol_version_mismatch \
     'rdpwhy.closed_by=client|server' 'rdpwhy.close_kind=fin|rst' rdpwhy.phase=tls_handshake \
     rdp.requested_protocols=ssl rdp.selected_protocol=ssl \
     tls.alert.from=server tls.alert.description=protocol_version tls.established=false \
+    'server_only:verdict=tls_protocol_version_mismatch/client|server/fin|rst/tls_handshake' \
+    'client_only:verdict=tls_alert/client|server/fin|rst/tls_handshake' client_only:rdpwhy.confidence=low \
+    client_only:rdpwhy.alternatives~tls_protocol_version_mismatch \
     --note "xrdp ssl_protocols=TLSv1.3 only, xfreerdp /sec:tls +enforce-tlsv1_2 (ClientHello up to TLS 1.2); the host answers with a cleartext fatal alert 70 protocol_version, no ServerHello"
 lab_finish

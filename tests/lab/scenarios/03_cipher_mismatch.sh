@@ -11,6 +11,21 @@
 # Ultimatum after its alert and closes, FreeRDP closes on the alert; either can
 # be first, an unread Ultimatum turns FreeRDP's FIN into an RST); the cause is
 # the alert's either way.
+# One-direction captures (tcpdump -Q on the client's veth; lib.sh):
+#   server_only: the server's cleartext alert 40 (handshake_failure) is in this half -> tls_cipher_mismatch,
+#   phase tls_handshake. The closer is the race above as this half sees it: the
+#   server side's own FIN, or the client's FIN where the server side
+#   acknowledged it; a client RST is never acknowledged, and a client FIN the
+#   server side never acknowledged is not in this half, so its first close may
+#   be the server side's FIN: closed_by client|server, close_kind fin|rst,
+#   named as on the two-direction wire wherever this half can see that close.
+#   client_only: the ClientHello, then the server's answer only as the
+#   client's ACKs of 7 bytes (a TLS alert record is exactly 5 + 2 bytes) or a
+#   little more (the MCS Disconnect Provider Ultimatum that follows), then the
+#   close. Which alert it was only the server's packets show: the honest
+#   answer is tls_alert, low, with tls_cipher_mismatch among the alternatives;
+#   closed_by/close_kind as on the wire (the client's own close is here, a
+#   server FIN before it is covered by the client's ACK).
 # The fault, checked first: xrdp's OpenSSL logs "no shared cipher"; xfreerdp
 # exits 143 (XF_EXIT_TLS_CONNECT_FAILED) with ERRCONNECT_TLS_CONNECT_FAILED.
 set -euo pipefail
@@ -27,5 +42,8 @@ lab_expect 03_cipher_mismatch tls_cipher_mismatch \
     'rdpwhy.closed_by=client|server' 'rdpwhy.close_kind=fin|rst' rdpwhy.phase=tls_handshake \
     rdp.requested_protocols=ssl rdp.selected_protocol=ssl \
     tls.alert.from=server tls.alert.description=handshake_failure tls.established=false \
+    'server_only:verdict=tls_cipher_mismatch/client|server/fin|rst/tls_handshake' \
+    'client_only:verdict=tls_alert/client|server/fin|rst/tls_handshake' client_only:rdpwhy.confidence=low \
+    client_only:rdpwhy.alternatives~tls_cipher_mismatch \
     --note "xrdp ssl_protocols=TLSv1.2 tls_ciphers=ECDHE-RSA-CHACHA20-POLY1305, xfreerdp /sec:tls /tls-ciphers:ECDHE-RSA-AES128-GCM-SHA256; the host answers the ClientHello with a cleartext fatal alert 40 handshake_failure, no ServerHello"
 lab_finish

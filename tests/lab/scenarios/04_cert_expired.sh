@@ -15,6 +15,22 @@
 # Initial, only answers after the client's FIN), phase tls_handshake (no
 # application data after the handshake). No cleartext alert: FreeRDP's
 # alert is encrypted (after ChangeCipherSpec).
+# One-direction captures (tcpdump -Q on the client's veth; lib.sh):
+#   server_only: the expired certificate went out in cleartext (TLS 1.2),
+#   the client's key exchange, Finished, a few more bytes (its alert) and FIN
+#   are acknowledged by the server side -> certificate_expired, closed_by
+#   client, fin, tls_handshake (issue #10's acceptance case).
+#   When the client resets right after its FIN (the server's unread bytes in
+#   its socket) before the server side acknowledged the FIN (@unacked, from
+#   the wire oracle), the client's alert and FIN are in no server packet: the
+#   half just stops after the handshake: still_open, none, tls_handshake.
+#   client_only: the client's ClientHello, its handshake messages, one
+#   encrypted alert-sized record and FIN, before any application data; the
+#   server's flight (the certificate) travelled the other way. A client that
+#   completes the handshake and leaves at once rejected what the server
+#   showed, and which flaw it found (expiry, an untrusted issuer, a name) is in the other direction:
+#   certificate_rejected_by_client, closed_by client, fin, tls_handshake,
+#   low, with certificate_expired among the alternatives.
 # The fault, checked first: the certificate file is expired (openssl x509
 # -checkend); xfreerdp exits 143 (XF_EXIT_TLS_CONNECT_FAILED) after
 # "certificate not trusted, aborting": a) its verification names the expiry
@@ -41,6 +57,11 @@ lab_expect 04_cert_expired certificate_expired \
     rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.version=1.2 tls.alert.from=client tls.alert.description=encrypted \
     tls.server.x509.not_after=2021-01-01T00:00:00Z tls.server.x509.issuer.common_name="rdpwhy lab CA" \
     tls.server.hash.sha256="$(tr a-f A-F <"$LAB_CERTS/expired.sha256")" \
+    server_only:verdict=certificate_expired/client/fin/tls_handshake \
+    server_only:tls.server.x509.not_after=2021-01-01T00:00:00Z \
+    server_only@unacked:verdict=still_open/none/none/tls_handshake \
+    client_only:verdict=certificate_rejected_by_client/client/fin/tls_handshake \
+    client_only:rdpwhy.confidence=low client_only:rdpwhy.alternatives~certificate_expired \
     --note "xrdp ssl_protocols=TLSv1.2 with a certificate signed by a CA the client trusts (SSL_CERT_FILE) but expired (notAfter 2021-01-01); xfreerdp /sec:tls /cert:deny, empty HOME; full TLS 1.2 handshake, certificate in cleartext, then the client's encrypted alert and FIN"
 lab_xrdp_stop
 
@@ -57,5 +78,9 @@ lab_expect 04_cert_expired_selfsigned certificate_expired \
     rdpwhy.closed_by=client rdpwhy.close_kind=fin rdpwhy.phase=tls_handshake \
     rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.version=1.2 tls.alert.from=client tls.alert.description=encrypted \
     tls.server.x509.not_after=2021-01-01T00:00:00Z rdpwhy.tls.cert_self_signed=true \
+    server_only:verdict=certificate_expired/client/fin/tls_handshake \
+    server_only@unacked:verdict=still_open/none/none/tls_handshake \
+    client_only:verdict=certificate_rejected_by_client/client/fin/tls_handshake \
+    client_only:rdpwhy.confidence=low client_only:rdpwhy.alternatives~certificate_expired \
     --note "xrdp ssl_protocols=TLSv1.2 with an expired self-signed certificate (notAfter 2021-01-01); xfreerdp /sec:tls /cert:deny, empty HOME, nothing trusted; the client's encrypted alert and FIN follow the handshake"
 lab_finish

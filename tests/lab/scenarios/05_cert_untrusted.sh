@@ -11,6 +11,24 @@
 # closed_by client, close_kind fin (the client gives up after the handshake,
 # before any application data: phase tls_handshake); its alert is encrypted,
 # so no cleartext alert is on the wire.
+# One-direction captures (tcpdump -Q on the client's veth; lib.sh):
+#   server_only: a) the server's TLS 1.3 flight (certificate encrypted),
+#   then the client's Finished, alert and FIN as acknowledged byte counts:
+#   the client left right after the handshake, before any application data ->
+#   certificate_rejected_by_client, client, fin, tls_handshake, as from the
+#   two-direction capture (whose client records are encrypted too). b) the
+#   same with the self-signed, in-date certificate in cleartext.
+#   When the client resets right after its FIN (the server's unread bytes in
+#   its socket) before the server side acknowledged the FIN (@unacked, from
+#   the wire oracle), the client's alert and FIN are in no server packet: the
+#   half just stops after the handshake: still_open, none, tls_handshake.
+#   client_only: the client's ClientHello, its handshake messages, one
+#   encrypted alert-sized record and FIN, before any application data; the
+#   server's flight (the certificate) travelled the other way. A client that
+#   completes the handshake and leaves at once rejected what the server
+#   showed, and which flaw it found (here: not trusted) is in the other direction:
+#   certificate_rejected_by_client, closed_by client, fin, tls_handshake,
+#   not high.
 # The fault, checked first: the certificate is in date (openssl x509
 # -checkend) and self-signed; xfreerdp exits 143 (XF_EXIT_TLS_CONNECT_FAILED)
 # after "self-signed certificate (18)", "No certificate stored, automatically
@@ -32,6 +50,9 @@ lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'selected \[SSL\]' 'Connect-Initia
 lab_expect 05_cert_untrusted certificate_rejected_by_client \
     rdpwhy.closed_by=client rdpwhy.close_kind=fin rdpwhy.phase=tls_handshake \
     rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.version=1.3 tls.alert.from=client tls.alert.description=encrypted \
+    server_only:verdict=certificate_rejected_by_client/client/fin/tls_handshake \
+    server_only@unacked:verdict=still_open/none/none/tls_handshake \
+    client_only:verdict=certificate_rejected_by_client/client/fin/tls_handshake \
     --note "xrdp TLSv1.2+1.3 with a self-signed certificate (CN/SAN = host address, in date); xfreerdp /sec:tls /cert:deny, empty HOME; TLS 1.3 (certificate encrypted): the handshake completes, the client refuses the certificate, sends an encrypted alert and FIN"
 lab_xrdp_stop
 
@@ -45,5 +66,9 @@ lab_expect 05_cert_untrusted_tls12 certificate_rejected_by_client \
     rdpwhy.closed_by=client rdpwhy.close_kind=fin rdpwhy.phase=tls_handshake \
     rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.version=1.2 tls.alert.from=client tls.alert.description=encrypted \
     rdpwhy.tls.cert_self_signed=true tls.server.hash.sha256="$(tr a-f A-F <"$LAB_CERTS/host.sha256")" \
+    server_only:verdict=certificate_rejected_by_client/client/fin/tls_handshake \
+    server_only:rdpwhy.tls.cert_self_signed=true \
+    server_only@unacked:verdict=still_open/none/none/tls_handshake \
+    client_only:verdict=certificate_rejected_by_client/client/fin/tls_handshake \
     --note "xrdp ssl_protocols=TLSv1.2 with a self-signed certificate (in date); xfreerdp /sec:tls /cert:deny, empty HOME; certificate in cleartext; full handshake, then the client's encrypted alert and FIN"
 lab_finish

@@ -37,6 +37,34 @@
 #      The fault, checked first: xrdp logs "Security protocol: configured
 #      [RDP], requested [SSL|RDP], selected [RDP]"; xfreerdp logs "Protocol
 #      Security Negotiation Failure" and exits 133 (XF_EXIT_NEGO_FAILURE).
+# One-direction captures (tcpdump -Q on the client's veth; lib.sh):
+#   a. server_only: the bare CC, the Ultimatum and the server side's close are
+#      all in this half; the client's request is its unseen first bytes. A
+#      server answers without negotiation data only to a request without
+#      RDP_NEG_REQ (MS-RDPBCGR 3.3.5.3.2), so the bare CC itself says the
+#      client asked for standard RDP security -> security_negotiation_failure,
+#      server, rst|fin (as on the wire), rdp.
+#      client_only: the request without RDP_NEG_REQ and the MCS Connect
+#      Initial; the server's bytes only as the client's ACKs. When the server
+#      side reset (@rst), nothing acknowledges an RST and FreeRDP, reset,
+#      sends nothing more: the half just stops after the Connect Initial:
+#      still_open, none, rdp. When it closed with FIN (@fin), the client
+#      acknowledged 11 bytes (a bare CC: 4 TPKT + 7 X.224, no negotiation
+#      data), the Ultimatum and the FIN within a second of the CC:
+#      security_negotiation_failure, server, fin, rdp, not high.
+#   b. server_only: the CC selecting PROTOCOL_RDP, then the client's FIN as
+#      the server side's ACK; the request is unseen, so whether the client
+#      asked for RDP is not in this half, only that it closed at once without
+#      starting the selected protocol: security_negotiation_failure, client,
+#      fin, x224, not high (a client FIN the server side never acknowledged,
+#      @unacked, is not in this half: still_open, none, x224).
+#      client_only: the request for SSL, then 19 acknowledged bytes (a CC with
+#      an 8-byte RDP_NEG_RSP or RDP_NEG_FAILURE) and the client's FIN within
+#      milliseconds, no ClientHello: had the CC selected SSL, TLS would have
+#      followed; a client that drops its connection on the server's answer is
+#      refused by it or refuses its choice -> security_negotiation_failure,
+#      client, fin, x224, low (the CC is not seen), client_cancelled the
+#      alternative.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -51,6 +79,9 @@ lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'Server requires TLS for security,
 lab_expect 06_sec_tls_only security_negotiation_failure \
     rdpwhy.closed_by=server 'rdpwhy.close_kind=rst|fin' rdpwhy.phase=rdp '!tls.alert.description' \
     rdp.requested_protocols=rdp rdp.selected_protocol=rdp \
+    'server_only:verdict=security_negotiation_failure/server/rst|fin/rdp' \
+    client_only@rst:verdict=still_open/none/none/rdp \
+    client_only@fin:verdict=security_negotiation_failure/server/fin/rdp \
     --note "xrdp security_layer=tls, xfreerdp /sec:rdp: CR with cookie only (no RDP_NEG_REQ, legacy standard RDP security); xrdp logs 'Server requires TLS for security, but the client did not request TLS' yet sends a bare CC (no RDP_NEG_FAILURE: nothing to answer) and right after it an MCS Disconnect Provider Ultimatum and a close (RST if the client's MCS Connect Initial arrived first, else FIN: a race). Cause: security layer refused: security_negotiation_failure."
 lab_xrdp_stop
 
@@ -62,5 +93,9 @@ lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'Security protocol: configured \[R
 lab_expect 06_sec_rdp_only security_negotiation_failure \
     rdpwhy.closed_by=client rdpwhy.close_kind=fin rdpwhy.phase=x224 \
     rdp.requested_protocols=ssl rdp.selected_protocol=rdp \
+    server_only:verdict=security_negotiation_failure/client/fin/x224 server_only:rdp.selected_protocol=rdp \
+    server_only@unacked:verdict=still_open/none/none/x224 \
+    client_only:verdict=security_negotiation_failure/client/fin/x224 client_only:rdpwhy.confidence=low \
+    client_only:rdpwhy.alternatives~client_cancelled client_only:rdp.requested_protocols=ssl \
     --note "xrdp security_layer=rdp, xfreerdp /sec:tls: CR requests SSL only, xrdp's CC selects PROTOCOL_RDP (no RDP_NEG_FAILURE); the client closes after the CC"
 lab_finish

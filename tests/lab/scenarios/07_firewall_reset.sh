@@ -35,6 +35,15 @@
 # The fault, checked first: the REJECT rule's packet counter (iptables -nvx)
 # counted the ClientHello; xrdp selected SSL and never completed TLS (it got
 # no ClientHello); xfreerdp exits 143 (XF_EXIT_TLS_CONNECT_FAILED).
+# One-direction captures of the client's veth (tcpdump -Q; lib.sh):
+#   server_only: the CC selecting SSL, then rdpwhy's RST, whose ACK number
+#   covers the client's next bytes: after a CC selecting SSL those are the
+#   ClientHello (MS-RDPBCGR 5.4.5), answered by an RST with no byte ->
+#   tls_rejected_without_alert, server, rst, tls_handshake, not high.
+#   client_only: the ClientHello, then nothing: an RST is never acknowledged
+#   and FreeRDP, reset, sends nothing more. The close is not in this half:
+#   still_open, none, none, tls_handshake (medium: the unseen side may have
+#   reset, and the record says so by not being high).
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -57,6 +66,8 @@ lab_log_absent xrdp "$LAB_WORK/xrdp/xrdp.log" 'TLS connection established'
 lab_expect 07_fw_reset tls_rejected_without_alert \
     rdpwhy.closed_by=server rdpwhy.close_kind=rst rdpwhy.phase=tls_handshake \
     rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=false !tls.alert.description \
+    server_only:verdict=tls_rejected_without_alert/server/rst/tls_handshake \
+    client_only:verdict=still_open/none/none/tls_handshake \
     --note "xrdp security_layer=tls; the middlebox rejects the ClientHello with iptables REJECT --reject-with tcp-reset (string match 16 03 01); capture on the client's veth: the RST there is rdpwhy's own (the gateway re-originates the connection), same TTL 64 as every packet from the host side, so no injection is visible: ClientHello then server RST, no ServerHello, no alert"
 lab_path_expect 07_fw_reset_path tls_rejected_without_alert/reset_injected \
     rdpwhy.closed_by=server rdpwhy.close_kind=rst rdpwhy.phase=tls_handshake \

@@ -46,6 +46,12 @@
 # few ms after the accept that started rdpwhy's 4 s connect timer, and the
 # timer fires late on a loaded 2-core machine or under ASan: 3500-4999 ms is
 # accepted (a timer never fires early; below 3 s the verdict would change).
+# One-direction captures of the client's veth in (a) (tcpdump -Q; lib.sh):
+#   client_only: the request, then 4 s later the client's ACK one past the
+#   server side's last byte (none): its FIN -> x224_no_response, server, fin,
+#   x224, not high. server_only: the handshake answered, the request
+#   acknowledged (the client's first bytes: its CR), 4 s of silence, the
+#   server side's FIN -> the same.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -65,6 +71,7 @@ lab_expect 08_syn_dropped upstream_unreachable/x224_no_response \
     inline:rdpwhy.original_destination.ip="$LAB_IP_HOST" \
     capture:rdpwhy.closed_by=server capture:rdpwhy.close_kind=fin capture:rdpwhy.phase=x224 \
     "capture:rdpwhy.evidence~no X.224 Connection Confirm (3[5-9][0-9]{2}|4[0-9]{3}) ms after the request,then the server side closed" \
+    client_only:verdict=x224_no_response/server/fin/x224 server_only:verdict=x224_no_response/server/fin/x224 \
     --note "the middlebox drops SYNs to port 3389 (iptables FORWARD --tcp-flags SYN,ACK,RST SYN -j DROP); rdpwhy connect_timeout=4s; capture on the client's veth: the client's handshake is with rdpwhy (transparent REDIRECT), its X.224 request unanswered, then rdpwhy's FIN when its 4 s connect timeout expires"
 lab_path_expect 08_syn_dropped_path upstream_unreachable \
     rdpwhy.phase=tcp_connect inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout \

@@ -31,6 +31,15 @@
 # never sees a connection (HAProxy never connects to it); b) stunnel logs
 # "SSL_accept: ... wrong version number" and "Connection reset: 0 byte(s)
 # sent to TLS"; xfreerdp exits 147 (XF_EXIT_CONNECT_TRANSPORT_FAILED) in both.
+# One-direction captures of the client's veth (tcpdump -Q; lib.sh):
+#   server_only: the handshake, the request acknowledged (the client's first
+#   bytes: its CR, unseen), then the front end's close without a byte, within
+#   ms -> tls_terminating_middlebox, server, a) fin b) rst, x224, low, as from
+#   both directions (the same quick silent close).
+#   client_only: a) the request, then the client's ACK of the server side's
+#   FIN with no byte before it -> the same, low. b) stunnel's RST is never
+#   acknowledged and FreeRDP, reset, sends nothing: the half just stops after
+#   the request: still_open, none, x224.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -52,6 +61,8 @@ lab_expect 09_haproxy_ssl tls_terminating_middlebox \
     rdp.requested_protocols=ssl destination.bytes=0 !rdp.selected_protocol \
     "rdpwhy.evidence~server side closed [0-9]+ ms after the X.224 Connection Request without a byte" \
     inline:destination.ip="$LAB_IP_MB_G" \
+    client_only:verdict=tls_terminating_middlebox/server/fin/x224 client_only:rdpwhy.confidence=low \
+    server_only:verdict=tls_terminating_middlebox/server/fin/x224 server_only:rdpwhy.confidence=low \
     --note "HAProxy 2.6 in the middlebox, bind VIP:3389 ssl crt (TLS from the first byte), mode tcp to xrdp; xfreerdp /sec:tls to the VIP: its cleartext X.224 request fails HAProxy's TLS handshake (log: SSL handshake failure); OpenSSL sends no alert for a record that does not look like TLS, HAProxy closes with FIN at once: no TLS byte on the wire; rdpwhy reads the quick silent close as a TLS endpoint"
 lab_haproxy_stop
 
@@ -76,6 +87,8 @@ lab_expect 09_stunnel tls_terminating_middlebox \
     rdpwhy.closed_by=server rdpwhy.close_kind=rst rdpwhy.phase=x224 \
     rdp.requested_protocols=ssl destination.bytes=0 !rdp.selected_protocol \
     "rdpwhy.evidence~server side reset [0-9]+ ms after the X.224 Connection Request without a byte" \
+    client_only:verdict=still_open/none/none/x224 \
+    server_only:verdict=tls_terminating_middlebox/server/rst/x224 server_only:rdpwhy.confidence=low \
     --note "stunnel4 (server mode) in the middlebox on the VIP, connect = xrdp; xfreerdp /sec:tls to the VIP: stunnel's SSL_accept fails on the cleartext X.224 request (wrong version number), no alert, stunnel resets the connection"
 lab_daemon_stop stunnel
 lab_finish

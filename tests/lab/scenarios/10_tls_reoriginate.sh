@@ -63,6 +63,16 @@
 # scenario wants (sproto:TLSv1.3 / TLSv1.2) and a forged certificate (usedcrt
 # differs from origcrt, xrdp's); xrdp logs a TLS connection from the
 # middlebox (SSLsplit's own); xfreerdp exits 0.
+# One-direction captures of the client's veth (tcpdump -Q; lib.sh):
+#   a) as 09_haproxy_ssl: both halves tls_terminating_middlebox, server, fin,
+#   x224, low (client_only: the client's ACK of the silent FIN).
+#   b, c) both halves: the connection sequence to the end (client_only: the
+#   client's records; server_only: the server side's), then the FINs ~0.1 ms
+#   apart: normal_close, closed_by client|server, fin, established; each half
+#   names the closer of the two-direction wire where it can see that close
+#   (its own side's FIN, or the other's that it acknowledged; lib.sh). A
+#   client FIN the server side never acknowledged (@unacked) is not in the
+#   server-only half, whose first close is then SSLsplit's own FIN.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -85,6 +95,8 @@ lab_expect 10_haproxy_reencrypt tls_terminating_middlebox \
     rdpwhy.closed_by=server rdpwhy.close_kind=fin rdpwhy.phase=x224 destination.bytes=0 \
     rdp.requested_protocols=ssl '!rdp.selected_protocol' \
     !tls.server.hash.sha256 \
+    client_only:verdict=tls_terminating_middlebox/server/fin/x224 client_only:rdpwhy.confidence=low \
+    server_only:verdict=tls_terminating_middlebox/server/fin/x224 server_only:rdpwhy.confidence=low \
     --note "HAProxy 2.6 in the middlebox, bind VIP:3389 ssl crt + server xrdp:3389 ssl verify none (re-encrypting TLS from the first byte); xfreerdp /sec:tls to the VIP: the cleartext X.224 request fails HAProxy's TLS handshake, no alert, HAProxy FIN: same wire as 09_haproxy_ssl, no certificate to compare with expected_cert_sha256"
 lab_haproxy_stop
 
@@ -158,6 +170,8 @@ lab_expect 10_sslsplit_tls13 normal_close \
     'rdpwhy.closed_by=client|server' rdpwhy.close_kind=fin rdpwhy.phase=established \
     rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=true tls.version=1.3 \
     !tls.server.hash.sha256 \
+    'client_only:verdict=normal_close/client|server/fin/established' \
+    'server_only:verdict=normal_close/client|server/fin/established' \
     --note "SSLsplit 0.5.5 autossl on the middlebox (transparent, REDIRECT 3389): relays the X.224 exchange, then terminates the client's TLS 1.3 with a forged certificate (lab TLS inspection CA) and opens its own TLS to xrdp; xfreerdp /sec:tls /cert:ignore +auth-only completes; the forged certificate is encrypted (TLS 1.3): rdpwhy with expected_cert_sha256 set cannot see it"
 lab_daemon_stop sslsplit
 
@@ -169,6 +183,9 @@ lab_expect 10_sslsplit_tls12 tls_stream_altered/normal_close \
     tls.established=true tls.version=1.2 rdpwhy.tls.client_versions=1.3,1.2,1.1,1.0 \
     "tls.server.x509.issuer.common_name=lab TLS inspection CA" \
     "tls.server.x509.subject.common_name=$LAB_IP_HOST" \
+    'client_only:verdict=normal_close/client|server/fin/established' \
+    'server_only:verdict=normal_close/client|server/fin/established' \
+    "server_only:tls.server.x509.issuer.common_name=lab TLS inspection CA" \
     "tls.server.hash.sha256~^(?!$HOST_SHA256_UC\$)[0-9A-F]{64}\$" \
     "inline:rdpwhy.evidence~server certificate sha256 [0-9a-f]{16}\\.\\.\\. is not the host's expected ${HOST_SHA256:0:16}" \
     --note "SSLsplit 0.5.5 autossl -r tls12 on the middlebox (transparent): relays the X.224 exchange, terminates the client's TLS as 1.2 (client offered 1.3) with a forged certificate for the host's name issued by 'lab TLS inspection CA', own TLS to xrdp; xfreerdp /cert:ignore completes. Inline (expected_cert_sha256 = xrdp's certificate): tls_stream_altered; the capture (replay has no expected fingerprint): normal_close with the inspection CA as issuer"

@@ -21,6 +21,22 @@
 # (FreeRDP 2.11 reads the server's close before any error code: exit 147,
 # XF_EXIT_CONNECT_TRANSPORT_FAILED; 132, AUTH_FAILURE, is accepted too).
 # b) xfreerdp exits 0 and the shadow server logs no authentication failure.
+# One-direction captures (tcpdump -Q on the client's veth; lib.sh):
+#   a. client_only: the client's CR, ClientHello, Finished and its CredSSP
+#      NEGOTIATE and AUTHENTICATE; its ACKs acknowledge every byte the server
+#      side sent (CC, TLS flight, CHALLENGE, the short error record) and then
+#      one more: the server's FIN, before the client's own. So the server
+#      closed first, in NLA, after the client's last CredSSP message:
+#      nla_failed, server, fin, nla, with no server packet captured (issue
+#      #10's acceptance case). NLA itself is assumed from the client's request
+#      (the CC that selected it was not captured).
+#      server_only: the server's CC selecting HYBRID, its TLS flight,
+#      CHALLENGE, error record and its own FIN, first: nla_failed, server,
+#      fin, nla.
+#   b. both halves: the RDP connection sequence ran to the end (client_only:
+#      the client's MCS/RDP PDUs after CredSSP; server_only: the server's), then
+#      the client's FIN, seen (client_only) or acknowledged by the server before
+#      its own FIN (server_only): normal_close, client, fin, established.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -62,6 +78,7 @@ lab_expect 11_nla_wrong_password nla_failed \
     rdpwhy.closed_by=server rdpwhy.close_kind=fin rdpwhy.phase=nla \
     rdp.requested_protocols=ssl,hybrid rdp.selected_protocol=hybrid tls.established=true \
     "rdpwhy.evidence~server closed during CredSSP" \
+    client_only:verdict=nla_failed/server/fin/nla server_only:verdict=nla_failed/server/fin/nla \
     --note "FreeRDP 2.11 shadow server (freerdp-shadow-cli /sec:nla /sam-file, SAM line from winpr-hash), xfreerdp /sec:nla /cert:ignore +auth-only with a wrong password: TLS 1.3, CredSSP NTLM NEGOTIATE/CHALLENGE/AUTHENTICATE, the server's NTLM check fails, it sends one short record and FIN"
 
 lab_begin 11_nla_ok
@@ -71,5 +88,7 @@ lab_log_absent shadow "$LAB_WORK/shadow.log" 'SEC_E_MESSAGE_ALTERED|client authe
 lab_expect 11_nla_ok normal_close \
     rdpwhy.closed_by=client rdpwhy.close_kind=fin rdpwhy.phase=established \
     rdp.requested_protocols=ssl,hybrid rdp.selected_protocol=hybrid tls.established=true \
+    client_only:verdict=normal_close/client/fin/established \
+    server_only:verdict=normal_close/client/fin/established \
     --note "as 11_nla_wrong_password with the right password: CredSSP completes, the RDP connection sequence reaches the active state, the client (+auth-only) closes with FIN"
 lab_finish

@@ -25,6 +25,11 @@
 # Timing: the 4 s timer never fires early, but late by up to hundreds of ms on
 # a loaded 2-core machine or under ASan: the evidence may say 3900-4999 ms
 # (the lower margin: timestamps of the capture vs the proxy's clock).
+# One-direction captures of the client's veth (tcpdump -Q; lib.sh), as the
+# client-side capture: client_only: the request, 4 s later the client's ACK of
+# the server side's FIN (no byte before it); server_only: the request
+# acknowledged (the client's first bytes), 4 s of silence, the server side's
+# FIN -> x224_no_response, server, fin, x224, not high.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -43,6 +48,7 @@ lab_expect 12_hung_host x224_no_response \
     "inline:rdpwhy.evidence~no X.224 Connection Confirm before the timeout \\((39[0-9]{2}|4[0-9]{3}) ms\\)" \
     capture:rdpwhy.closed_by=server capture:rdpwhy.close_kind=fin \
     "capture:rdpwhy.evidence~no X.224 Connection Confirm (39[0-9]{2}|4[0-9]{3}) ms after the request,then the server side closed" \
+    client_only:verdict=x224_no_response/server/fin/x224 server_only:verdict=x224_no_response/server/fin/x224 \
     --note "the host's port 3389 is socat TCP-LISTEN EXEC:'sleep 60' (accepts, never answers); xfreerdp /sec:tls; rdpwhy x224_timeout=4s; capture on the client's veth: the request, 4 s of silence, then rdpwhy's FIN on its timeout, which on this wire is the server side's FIN"
 lab_path_expect 12_hung_host_path x224_no_response \
     rdpwhy.phase=x224 inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout \

@@ -36,6 +36,14 @@
 #   retransmitted again and again, rdpwhy's ACKs never covering it ->
 #   mtu_blackhole.
 # The path captures: lab_path_capture_start / lab_path_expect (lib.sh).
+# One-direction captures of the client's veth (tcpdump -Q; lib.sh):
+#   client_only: the ClientHello, then 5 s later the client's ACK one past the
+#   server side's last byte (the CC): its FIN -> handshake_timeout, server,
+#   fin, tls_handshake, mtu_blackhole among the alternatives (the lost flight
+#   never reached this link).
+#   server_only: the CC selecting SSL, the client's next bytes acknowledged
+#   (after such a CC, its ClientHello: MS-RDPBCGR 5.4.5), 5 s of silence, the
+#   server side's FIN -> the same.
 # The fault, checked first: the middlebox's iptables counter shows it dropped
 # the ICMP fragmentation-needed it generated (the black hole happened as
 # designed); xrdp's TLS accept failed (it never got the client's Finished);
@@ -76,6 +84,8 @@ lab_expect 13_mtu_blackhole handshake_timeout \
     inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout \
     capture:rdpwhy.closed_by=server capture:rdpwhy.close_kind=fin \
     "capture:rdpwhy.evidence~server side silent for (49[0-9]{2}|5[0-9]{3}) ms after the ClientHello, then closed" \
+    client_only:verdict=handshake_timeout/server/fin/tls_handshake client_only:rdpwhy.alternatives~mtu_blackhole \
+    server_only:verdict=handshake_timeout/server/fin/tls_handshake server_only:rdpwhy.alternatives~mtu_blackhole \
     --note "MTU 1000 on the middlebox's link towards the gateway, ICMP fragmentation-needed dropped there (OUTPUT and FORWARD), offloads off, MSS 1460 at both ends; xrdp TLS 1.3 with a 2-certificate chain; rdpwhy tls_timeout=5s; capture on the client's veth: the ClientHello, then nothing from the host side until rdpwhy's FIN at its timeout"
 lab_path_expect 13_mtu_blackhole_path handshake_timeout/mtu_blackhole \
     rdpwhy.phase=tls_handshake inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout \
