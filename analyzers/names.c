@@ -91,6 +91,8 @@ const char *rw_cause_name(enum rw_cause c)
 	        [RW_CAUSE_STILL_OPEN] = "still_open",
 	        [RW_CAUSE_RDP_CLOSED_BY_SERVER] = "rdp_closed_by_server",
 	        [RW_CAUSE_CLOCK_SKEW] = "clock_skew",
+	        [RW_CAUSE_PEER_VANISHED] = "peer_vanished",
+	        [RW_CAUSE_IDLE_TIMEOUT] = "idle_timeout",
 	};
 	return NAME_OR(t, c, "unknown");
 }

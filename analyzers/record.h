@@ -51,6 +51,29 @@ struct rw_tcp_stats {
 	bool mss_from_syn;            /* mss came from the handshake's MSS options */
 };
 
+/* The inline proxy's socket to one side (TCP_INFO, SIOCOUTQ), read when its
+ * timer gave up waiting or the kernel gave up on that side. */
+struct rw_peer_tcp {
+	bool known;
+	uint64_t unacked_bytes; /* sent to that side, not acknowledged */
+	uint64_t unsent_bytes;  /* queued for it, not sent: its receive window is closed */
+	uint32_t last_ack_ms;   /* since that side's last ACK (keepalive answers count) */
+	uint32_t silent_ms;     /* since that side's last byte of data */
+	uint32_t retransmits;   /* retransmissions of the oldest unacknowledged segment */
+	uint32_t probes;        /* keepalive or zero-window probes unanswered */
+	int error;              /* the socket's error (ETIMEDOUT...), 0 none */
+	char error_name[16];    /* "ETIMEDOUT" */
+};
+
+/* What the proxy's sockets tell about a side that stopped: the side the
+ * phase timer waited on (the one expected to speak next), or the side whose
+ * leg the kernel gave up on (keepalive or TCP_USER_TIMEOUT). */
+enum rw_proxy_stop {
+	RW_PROXY_STOP_NONE = 0,
+	RW_PROXY_STOP_WAITED, /* a phase or idle timer fired */
+	RW_PROXY_STOP_LOST,   /* the leg's socket failed: no ACK from that side */
+};
+
 #define RW_MAX_ALTERNATIVES 4
 
 struct rw_verdict {
@@ -208,6 +231,11 @@ struct rw_record {
 	uint64_t proxy_connect_ms;
 	bool has_original_dst;
 	struct rw_endpoint original_dst;
+	enum rw_proxy_stop proxy_stop;
+	enum rw_dir proxy_side;         /* the side waited on or lost: RW_C2S = client */
+	struct rw_peer_tcp proxy_tcp[2]; /* each side's leg, indexed by its rw_dir */
+	uint64_t proxy_prompt_wait_ms;  /* a silent client that acknowledged everything
+	                                   was waited for this much past the phase timeout */
 	/* The host certificate's expected SHA-256 (lower-case hex), "" = none:
 	 * another certificate means something re-originates TLS. */
 	char expected_cert_sha256[65];

@@ -134,6 +134,40 @@ static bool unreachable(struct ctx *c)
 	return true;
 }
 
+/* The inline proxy's facts about the side it waited on or lost. */
+static const struct rw_peer_tcp *proxy_peer(const struct rw_record *r, enum rw_proxy_stop how)
+{
+	if (r->proxy_stop != how || !r->proxy_tcp[r->proxy_side].known)
+		return NULL;
+	return &r->proxy_tcp[r->proxy_side];
+}
+
+/* A side stopped acknowledging: the proxy's kernel gave up on its leg, after
+ * TCP_USER_TIMEOUT with data outstanding or after unanswered keepalives. */
+static bool peer_vanished(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (r->proxy_stop != RW_PROXY_STOP_LOST)
+		return false;
+	const struct rw_peer_tcp *p = &r->proxy_tcp[r->proxy_side];
+	const char *who = side_of(r->proxy_side);
+	ev(c, "the %s vanished: the proxy's socket to it failed with %s", who,
+	   p->error_name[0] ? p->error_name : "an error");
+	if (p->known)
+		ev(c, "no ACK from the %s for %.0f s (%s)", who, p->last_ack_ms / 1000.0,
+		   p->unacked_bytes ? "data outstanding: TCP_USER_TIMEOUT"
+		                    : "idle: keepalive probes unanswered");
+	if (p->known && p->unacked_bytes)
+		ev(c, "%llu bytes sent to the %s never acknowledged", (unsigned long long)p->unacked_bytes,
+		   who);
+	ev(c, "the proxy closed the %s's leg and reset the %s's", who,
+	   side_of(r->proxy_side == RW_C2S ? RW_S2C : RW_C2S));
+	tell(c, "the vanished side's own log or a capture next to it tells a machine that slept "
+	        "or lost its network from a NAT or firewall that forgot the connection (its idle "
+	        "timer shorter than keepalive_idle)");
+	return true;
+}
+
 static bool mtu_blackhole(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
@@ -375,6 +409,11 @@ static bool x224_no_response(struct ctx *c)
 		return false;
 	uint64_t end = r->closed ? r->first_close_ts_us : r->ts_close_us;
 	if (r->timed_out && (!r->closed || r->timeout_ts_us <= r->first_close_ts_us)) {
+		/* The proxy's request never reached the host's TCP: the network
+		 * (or the host's kernel), not TermService: handshake_timeout. */
+		const struct rw_peer_tcp *p = proxy_peer(r, RW_PROXY_STOP_WAITED);
+		if (p && r->proxy_side == RW_S2C && p->unacked_bytes)
+			return false;
 		ev(c, "no X.224 Connection Confirm before the timeout (%.0f ms)",
 		   ms(r->cr_ts_us, r->timeout_ts_us));
 		return true;
@@ -882,6 +921,48 @@ static bool nla_failed(struct ctx *c)
 	return false;
 }
 
+/* The inline proxy's idle timeout once established: nothing either way. */
+static bool idle_closed(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	if (!r->timed_out || r->timeout_phase != RW_PHASE_ESTABLISHED ||
+	    (r->closed && r->first_close_ts_us < r->timeout_ts_us))
+		return false;
+	ev(c, "established session idle until the timeout: no byte either way");
+	return true;
+}
+
+/* A client that acknowledged everything the server sent and stayed silent
+ * during TLS or NLA: mstsc shows its certificate prompt after the TLS
+ * handshake and asks for credentials or a smart-card PIN during CredSSP. The
+ * network delivered everything; the client did not go on. */
+static bool client_silent(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	const struct rw_peer_tcp *p = proxy_peer(r, RW_PROXY_STOP_WAITED);
+	if (!p || r->proxy_side != RW_C2S || p->unacked_bytes || !r->timed_out ||
+	    (r->closed && r->first_close_ts_us < r->timeout_ts_us) ||
+	    (r->timeout_phase != RW_PHASE_TLS_HANDSHAKE && r->timeout_phase != RW_PHASE_NLA))
+		return false;
+	ev(c, "all data acknowledged; the client was silent for %.0f s in phase %s (waiting on "
+	      "the user?)",
+	   p->silent_ms / 1000.0, rw_phase_name(r->timeout_phase));
+	/* CredSSP tokens (Kerberos) can span several full-size segments that an
+	 * MTU black hole between the client and the proxy would swallow. */
+	sure(c, r->timeout_phase == RW_PHASE_NLA ? RW_CONFIDENCE_LOW : RW_CONFIDENCE_MEDIUM);
+	maybe(c, RW_CAUSE_HANDSHAKE_TIMEOUT);
+	if (r->timeout_phase == RW_PHASE_NLA)
+		maybe(c, RW_CAUSE_MTU_BLACKHOLE);
+	tell(c, "the user's screen (a certificate warning, credential or PIN prompt left open) or "
+	        "the client's log; a capture next to the client shows whether it sent an answer "
+	        "that was lost");
+	c->remediation = "The client acknowledged everything and did not go on: a user at a "
+	                 "certificate, credential or smart-card PIN prompt, or a stalled client. "
+	                 "Give the host a certificate the clients trust (no prompt), or raise "
+	                 "prompt_timeout if users need longer.";
+	return true;
+}
+
 /* A handshake that stalls after the ClientHello: the host's big flight may be
  * lost on the way (MTU), which only a vantage point before the loss shows. */
 static void timeout_alternatives(struct ctx *c)
@@ -901,6 +982,26 @@ static bool timeout(struct ctx *c)
 	if (r->timed_out && !(r->closed && r->first_close_ts_us < r->timeout_ts_us)) {
 		ev(c, "no progress in phase %s until the timeout", rw_phase_name(r->timeout_phase));
 		timeout_alternatives(c);
+		const struct rw_peer_tcp *p = proxy_peer(r, RW_PROXY_STOP_WAITED);
+		if (p && p->unacked_bytes) {
+			/* Data to that side not acknowledged: lost on the way (large
+			 * segments: MTU) or the side itself gone. */
+			maybe(c, RW_CAUSE_MTU_BLACKHOLE);
+			maybe(c, RW_CAUSE_PEER_VANISHED);
+			tell(c, "a capture next to that side shows whether the data arrived; 'ping -M "
+			        "do -s 1472' towards it tests the path MTU");
+		}
+		/* Everything reached the side waited on: not loss on the way to it
+		 * (its answer may still be lost on the way back: the alternatives). */
+		if (p && !p->unacked_bytes)
+			c->remediation =
+			        r->proxy_side == RW_C2S
+			                ? "The client acknowledged everything and did not go on: "
+			                  "check the client (a stalled or misconfigured client, "
+			                  "local security software)."
+			                : "The host acknowledged everything and did not answer: "
+			                  "check its load and its RDP service (TermService, xrdp) "
+			                  "and event logs at that time.";
 		return true;
 	}
 	/* Seen from the client side of an inline proxy or balancer: the server
@@ -1023,6 +1124,7 @@ struct rule {
 static const struct rule rules[] = {
         {RW_CAUSE_UPSTREAM_REFUSED, refused, RW_CONFIDENCE_HIGH},
         {RW_CAUSE_UPSTREAM_UNREACHABLE, unreachable, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_PEER_VANISHED, peer_vanished, RW_CONFIDENCE_HIGH},
         {RW_CAUSE_MTU_BLACKHOLE, mtu_blackhole, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_RESET_INJECTED, reset_injected, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, neg_failure, RW_CONFIDENCE_HIGH},
@@ -1041,6 +1143,8 @@ static const struct rule rules[] = {
         {RW_CAUSE_TLS_ALERT, alert_sized_answer, RW_CONFIDENCE_LOW},
         {RW_CAUSE_CLOCK_SKEW, clock_skew, RW_CONFIDENCE_HIGH},
         {RW_CAUSE_NLA_FAILED, nla_failed, RW_CONFIDENCE_MEDIUM},
+        {RW_CAUSE_IDLE_TIMEOUT, idle_closed, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_CLIENT_CANCELLED, client_silent, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_HANDSHAKE_TIMEOUT, timeout, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_RESET_BY_SERVER, reset_by_server, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_RESET_BY_CLIENT, reset_by_client, RW_CONFIDENCE_MEDIUM},
@@ -1114,6 +1218,15 @@ static const char *const remediation[RW_CAUSE_COUNT] = {
         [RW_CAUSE_CLOCK_SKEW] = "Set the host's clock right: sync it with the domain "
                                 "hierarchy (w32tm /resync; check the Windows Time service "
                                 "and the PDC emulator's source), then retry NLA.",
+        [RW_CAUSE_PEER_VANISHED] = "A side stopped answering mid-connection (a machine that "
+                                   "slept or lost its network, a VPN that dropped, or a NAT "
+                                   "or firewall that forgot the connection): check that "
+                                   "side's network; keep keepalive_idle below the idle timer "
+                                   "of stateful devices in the path.",
+        [RW_CAUSE_IDLE_TIMEOUT] = "Nothing to fix on the network: rdpwhy's idle_timeout closed "
+                                  "a session in which neither side sent anything; raise it "
+                                  "(0 = off) if such sessions are wanted, and leave idle policy "
+                                  "to the host's session time limits.",
         [RW_CAUSE_STILL_OPEN] = "The connection was still open when rdpwhy stopped following "
                                 "it: capture longer (or raise --max-flows / --idle-timeout).",
 };
@@ -1206,6 +1319,38 @@ static bool one_direction(struct ctx *c)
 	return true;
 }
 
+/* Whatever the cause, a record of the proxy's timeout says what the socket
+ * of the side it waited on showed: data not acknowledged (the network, or
+ * the side gone) or everything acknowledged and nothing said (the side). */
+static void proxy_wait_evidence(struct ctx *c)
+{
+	const struct rw_record *r = c->r;
+	const struct rw_peer_tcp *p = proxy_peer(r, RW_PROXY_STOP_WAITED);
+	if (!p)
+		return;
+	const char *who = side_of(r->proxy_side);
+	if (p->unacked_bytes)
+		ev(c,
+		   "waiting on the network: %llu bytes sent to the %s not acknowledged (last ACK "
+		   "%.1f s before the timeout, %u retransmissions)",
+		   (unsigned long long)p->unacked_bytes, who, p->last_ack_ms / 1000.0,
+		   p->retransmits);
+	else if (p->unsent_bytes)
+		ev(c,
+		   "waiting on the %s: it acknowledged everything but does not read (%llu bytes "
+		   "wait for its window)",
+		   who, (unsigned long long)p->unsent_bytes);
+	else if (r->timeout_phase == RW_PHASE_ESTABLISHED)
+		ev(c, "both sides idle: the %s acknowledged everything, silent for %.0f s", who,
+		   p->silent_ms / 1000.0);
+	else if (c->v->cause != RW_CAUSE_CLIENT_CANCELLED)
+		ev(c, "waiting on the %s: all data sent to it acknowledged, the %s silent for %.0f s",
+		   who, who, p->silent_ms / 1000.0);
+	if (r->proxy_prompt_wait_ms)
+		ev(c, "waited %.0f s past the phase timeout for a silent client (prompt_timeout)",
+		   r->proxy_prompt_wait_ms / 1000.0);
+}
+
 void rw_verdict_decide(struct rw_record *r)
 {
 	struct rw_verdict *v = &r->verdict;
@@ -1236,6 +1381,7 @@ void rw_verdict_decide(struct rw_record *r)
 		c.confidence_set = false;
 		c.remediation = NULL;
 	}
+	proxy_wait_evidence(&c);
 	if (r->cc_seen && r->neg_rsp_present && v->cause != RW_CAUSE_SECURITY_NEGOTIATION_FAILURE) {
 		const char *n = rw_proto_name(r->selected_protocol);
 		ev(&c, "security protocol %s selected", n ? n : "unknown");

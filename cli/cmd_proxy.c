@@ -44,6 +44,15 @@ static void help(FILE *f)
 	        "      --pcap-dir DIR      write each connection as a pcap file (mode 0600)\n"
 	        "      --user NAME         drop privileges to NAME after binding\n"
 	        "      --syslog            also log rdpwhy's own events to syslog\n"
+	        "      --idle-timeout D    close a connection idle this long once established\n"
+	        "                          (default 2h; 0 = off)\n"
+	        "      --prompt-timeout D  wait this long for a client that acknowledged\n"
+	        "                          everything and is silent during TLS/NLA (a person at\n"
+	        "                          a prompt; default 5m)\n"
+	        "      --keepalive-idle D, --keepalive-interval D, --keepalive-count N\n"
+	        "                          TCP keepalive on both legs (default 60s, 10s, 6;\n"
+	        "                          --keepalive-idle 0 = off)\n"
+	        "      --user-timeout D    TCP_USER_TIMEOUT on both legs (default 120s)\n"
 	        "      --set KEY=VALUE     any config key (e.g. --set tls_timeout=20s)\n"
 	        "  -v, --verbose           more log lines (repeat for debug)\n"
 	        "  -h, --help              this help\n"
@@ -119,6 +128,12 @@ static const struct {
         {"--transparent", "transparent", false},
         {"--tproxy", "tproxy", false},
         {"--syslog", "syslog", false},
+        {"--idle-timeout", "idle_timeout", true},
+        {"--prompt-timeout", "prompt_timeout", true},
+        {"--keepalive-idle", "keepalive_idle", true},
+        {"--keepalive-interval", "keepalive_interval", true},
+        {"--keepalive-count", "keepalive_count", true},
+        {"--user-timeout", "user_timeout", true},
 };
 
 int cmd_proxy(int argc, char **argv)

@@ -225,9 +225,10 @@ enum key_kind {
 	K_FORMAT,
 	K_STRING, /* char[] at off, size cap; "" allowed */
 	K_BOOL,
-	K_DURATION, /* unsigned ms */
+	K_DURATION, /* unsigned ms, at most arg ms (0 = no limit but the type's) */
+	K_SECONDS,  /* unsigned ms, whole seconds, 0 or cap..arg seconds */
 	K_SIZE,     /* size_t bytes, at least arg */
-	K_COUNT,    /* unsigned */
+	K_COUNT,    /* unsigned, cap..arg (arg 0 = no upper limit) */
 	K_SHA256,
 	K_CHOICE, /* unsigned: index of the value in choices[arg] */
 };
@@ -263,6 +264,13 @@ static const struct key keys[] = {
         {"nla_timeout", K_DURATION, F(nla_timeout_ms), 0, 0},
         {"rdp_timeout", K_DURATION, F(rdp_timeout_ms), 0, 0},
         {"idle_timeout", K_DURATION, F(idle_timeout_ms), 0, 0},
+        {"prompt_timeout", K_DURATION, F(prompt_timeout_ms), 0, 0},
+        /* The kernel's limits: TCP_KEEPIDLE and TCP_KEEPINTVL 1-32767 s,
+         * TCP_KEEPCNT 1-127, TCP_USER_TIMEOUT an int of ms. */
+        {"keepalive_idle", K_SECONDS, F(keepalive_idle_ms), 0, 32767},
+        {"keepalive_interval", K_SECONDS, F(keepalive_interval_ms), 1, 32767},
+        {"keepalive_count", K_COUNT, F(keepalive_count), 1, 127},
+        {"user_timeout", K_DURATION, F(user_timeout_ms), 0, INT_MAX},
         {"grace", K_DURATION, F(grace_ms), 0, 0},
         {"max_buffer", K_SIZE, F(max_buffer), 0, RW_CONF_MIN_BUFFER},
         {"max_connections", K_COUNT, F(max_connections), 0, 0},
@@ -453,7 +461,9 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 			                    k->name, rw_show(v).s);
 		return 0;
 	case K_DURATION:
-		r = rw_parse_duration_ms(v, (unsigned *)(void *)field);
+	case K_SECONDS: {
+		unsigned ms;
+		r = rw_parse_duration_ms(v, &ms);
 		if (r == -2)
 			return rw_conf_fail(err, errlen,
 			                    "%s: duration '%s' is too long (max 1193h)", k->name,
@@ -462,7 +472,23 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 			return rw_conf_fail(err, errlen,
 			                    "%s: bad duration '%s' (use e.g. 10s, 500ms)", k->name,
 			                    rw_show(v).s);
+		if (k->kind == K_DURATION && k->arg && ms > k->arg)
+			return rw_conf_fail(err, errlen,
+			                    "%s: duration '%s' is too long (max %uh, the kernel's limit)",
+			                    k->name, rw_show(v).s, k->arg / 3600000u);
+		if (k->kind == K_SECONDS && ms % 1000)
+			return rw_conf_fail(err, errlen,
+			                    "%s: '%s' is not a whole number of seconds (TCP counts "
+			                    "these in seconds)",
+			                    k->name, rw_show(v).s);
+		if (k->kind == K_SECONDS && (ms / 1000 > k->arg || (ms && ms / 1000 < k->cap) ||
+		                             (!ms && k->cap)))
+			return rw_conf_fail(err, errlen, "%s: '%s' is out of range (%s%zus-%us)",
+			                    k->name, rw_show(v).s, k->cap ? "" : "0 or ",
+			                    k->cap ? k->cap : 1, k->arg);
+		*(unsigned *)(void *)field = ms;
 		return 0;
+	}
 	case K_SIZE: {
 		size_t n;
 		r = rw_parse_size(v, &n);
@@ -488,6 +514,9 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 		if (r < 0)
 			return rw_conf_fail(err, errlen, "%s: expected a number, not '%s'", k->name,
 			                    rw_show(v).s);
+		if (n < k->cap || (k->arg && n > k->arg))
+			return rw_conf_fail(err, errlen, "%s: %s is out of range (%zu-%u)", k->name,
+			                    rw_show(v).s, k->cap, k->arg);
 		*(unsigned *)(void *)field = (unsigned)n;
 		return 0;
 	}
@@ -575,7 +604,12 @@ void rw_config_defaults(struct rw_proxy_config *c)
 	c->tls_timeout_ms = 30000;
 	c->nla_timeout_ms = 60000;
 	c->rdp_timeout_ms = 60000;
-	c->idle_timeout_ms = 0;
+	c->idle_timeout_ms = 2 * 3600 * 1000;
+	c->prompt_timeout_ms = 5 * 60 * 1000;
+	c->keepalive_idle_ms = 60 * 1000;
+	c->keepalive_interval_ms = 10 * 1000;
+	c->keepalive_count = 6;
+	c->user_timeout_ms = 120 * 1000;
 	c->grace_ms = 10000;
 	c->max_buffer = 256 * 1024;
 	c->max_connections = 0;
@@ -902,7 +936,7 @@ size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len)
 	put_quoted(&o, "user", c->user);
 	put(&o, "syslog = %s\n", c->syslog ? "yes" : "no");
 	for (size_t i = 0; i < N_KEYS; i++)
-		if (keys[i].kind == K_DURATION)
+		if (keys[i].kind == K_DURATION || keys[i].kind == K_SECONDS)
 			put_duration(
 			        &o, keys[i].name,
 			        *(const unsigned *)(const void *)((const char *)c + keys[i].off));
@@ -913,6 +947,7 @@ size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len)
 	else
 		put(&o, "max_buffer = %zu\n", c->max_buffer);
 	put(&o, "max_connections = %u\n", c->max_connections);
+	put(&o, "keepalive_count = %u\n", c->keepalive_count);
 	put(&o, "expected_cert_sha256 = \"%s\"\n", c->expected_cert_sha256);
 	put_quoted(&o, "siem_ca_file", c->siem_ca_file);
 	put_quoted(&o, "siem_cert_file", c->siem_cert_file);

@@ -49,7 +49,19 @@ struct rw_proxy_config {
 	unsigned tls_timeout_ms;     /* idle in tls_handshake (default 30000) */
 	unsigned nla_timeout_ms;     /* idle in nla (default 60000) */
 	unsigned rdp_timeout_ms;     /* idle in rdp before established (default 60000) */
-	unsigned idle_timeout_ms;    /* idle once established (default 0 = off) */
+	unsigned idle_timeout_ms;    /* idle once established (default 2h) */
+	/* tls_handshake and nla: a client that acknowledged everything and stays
+	 * silent (a person at a certificate, credential or PIN prompt) is waited
+	 * for this long in all before the phase timeout fires (default 5m). */
+	unsigned prompt_timeout_ms;
+	/* TCP on both legs: keepalive probes after keepalive_idle of silence,
+	 * every keepalive_interval, keepalive_count unanswered = dead (whole
+	 * seconds; idle 0 = no keepalive); TCP_USER_TIMEOUT: how long sent data
+	 * may stay unacknowledged (0 = the kernel's, about 15 minutes). */
+	unsigned keepalive_idle_ms;     /* default 60000 */
+	unsigned keepalive_interval_ms; /* default 10000 */
+	unsigned keepalive_count;       /* default 6 */
+	unsigned user_timeout_ms;       /* default 120000 */
 	unsigned grace_ms;           /* SIGTERM: open connections get this long (default 10000) */
 	size_t max_buffer;           /* per-direction high-water mark in bytes (default 256 KiB) */
 	unsigned max_connections;    /* 0 = unlimited */

@@ -29,6 +29,8 @@
  *                 rdpwhy.tls.client_alpn rdpwhy.tls.cert_chain_length
  *                 rdpwhy.tls.cert_self_signed rdpwhy.proxy.connect_ms
  *                 rdpwhy.original_destination.{ip,port}
+ *                 rdpwhy.proxy.{waited_on,waiting_for,lost,socket_error,
+ *                 unacked_bytes,last_ack_ms,silent_ms,prompt_wait_ms}
  *                 rdpwhy.tcp.{retransmitted_bytes,largest_retransmit,mss}.{client,server}
  *                 rdpwhy.capture.{gaps,gap_bytes}.{client,server}
  *   always        rdpwhy.version
@@ -476,6 +478,29 @@ static void rdpwhy_fields(struct rw_json *j, const struct rw_record *rec)
 	}
 	if (rec->proxy)
 		rw_json_kv_uint(j, "rdpwhy.proxy.connect_ms", rec->proxy_connect_ms);
+	if (rec->proxy_stop != RW_PROXY_STOP_NONE) {
+		/* The side the proxy waited on (its timer) or lost (its kernel
+		 * gave up), and what the socket to it showed. */
+		const struct rw_peer_tcp *p = &rec->proxy_tcp[rec->proxy_side];
+		const char *side = rec->proxy_side == RW_C2S ? "client" : "server";
+		if (rec->proxy_stop == RW_PROXY_STOP_LOST) {
+			rw_json_kv_cstr(j, "rdpwhy.proxy.lost", side);
+			if (p->error_name[0])
+				rw_json_kv_cstr(j, "rdpwhy.proxy.socket_error", p->error_name);
+		} else {
+			rw_json_kv_cstr(j, "rdpwhy.proxy.waited_on", side);
+			if (p->known)
+				rw_json_kv_cstr(j, "rdpwhy.proxy.waiting_for",
+				                p->unacked_bytes ? "network" : "peer");
+		}
+		if (p->known) {
+			rw_json_kv_uint(j, "rdpwhy.proxy.unacked_bytes", p->unacked_bytes);
+			rw_json_kv_uint(j, "rdpwhy.proxy.last_ack_ms", p->last_ack_ms);
+			rw_json_kv_uint(j, "rdpwhy.proxy.silent_ms", p->silent_ms);
+		}
+		if (rec->proxy_prompt_wait_ms)
+			rw_json_kv_uint(j, "rdpwhy.proxy.prompt_wait_ms", rec->proxy_prompt_wait_ms);
+	}
 	if (rec->has_original_dst)
 		endpoint(j, "rdpwhy.original_destination.ip", "rdpwhy.original_destination.port",
 		         &rec->original_dst);

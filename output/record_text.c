@@ -416,6 +416,26 @@ static void tail_lines(struct text *t, const struct rw_record *rec)
 			sep(t, &first);
 			printf_(t, "upstream connect %" PRIu64 " ms", rec->proxy_connect_ms);
 		}
+		if (rec->proxy_stop != RW_PROXY_STOP_NONE) {
+			const struct rw_peer_tcp *p = &rec->proxy_tcp[rec->proxy_side];
+			const char *side = rec->proxy_side == RW_C2S ? "client" : "server";
+			sep(t, &first);
+			if (rec->proxy_stop == RW_PROXY_STOP_LOST)
+				printf_(t, "lost the %s (%s)", side,
+				        p->error_name[0] ? p->error_name : "socket error");
+			else
+				printf_(t, "waited on the %s (%s)", side,
+				        !p->known          ? "socket facts unknown"
+				        : p->unacked_bytes ? "network: data unacknowledged"
+				                           : "peer: everything acknowledged");
+			if (p->known)
+				printf_(t, ", %" PRIu64 " bytes unacknowledged, last ACK %" PRIu32
+				           " ms ago, silent %" PRIu32 " ms",
+				        p->unacked_bytes, p->last_ack_ms, p->silent_ms);
+			if (rec->proxy_prompt_wait_ms)
+				printf_(t, ", waited %" PRIu64 " ms more for a prompt",
+				        rec->proxy_prompt_wait_ms);
+		}
 		puts_(t, "\n");
 	}
 	if (rec->midstream)

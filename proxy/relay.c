@@ -2,12 +2,21 @@
  * as it happened (a FIN becomes a half-close once everything before it was
  * written, an RST becomes an RST), set-up phases watched by idle timers,
  * every event handed to the session analyzer. conn_end() is the single exit:
- * it closes the verdict, writes the record and frees everything. */
+ * it closes the verdict, writes the record and frees everything.
+ *
+ * Peers that vanish: both legs get TCP keepalive and TCP_USER_TIMEOUT, so the
+ * kernel gives up on a side that stops acknowledging (ETIMEDOUT), and the
+ * record names that side. When a timer fires, the socket of the side waited
+ * on says whether it is the network (data sent to it not acknowledged) or the
+ * side itself (everything acknowledged, nothing said): a client silent that
+ * way during TLS or NLA is a person at a prompt and is waited for longer. */
 #include <errno.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <syslog.h>
@@ -41,6 +50,10 @@ struct rw_conn {
 	struct rw_pcapw *pcap;
 	struct event *timer;
 	uint64_t t_accept_us;
+	uint64_t t_data_us[2];  /* last bytes read from each side (rw_dir), 0 none yet */
+	bool any_data;
+	enum rw_dir last_rx;    /* the side that spoke last */
+	uint64_t t_prompt_us;   /* when a silent client's wait was extended, 0 = not */
 	char peer_text[80], dst_text[80];
 	LIST_ENTRY(rw_conn) link;
 };
@@ -84,16 +97,125 @@ static unsigned phase_timeout_ms(const struct rw_conn *c)
 	}
 }
 
-/* Idle timers restart on every byte: a slow but moving set-up is fine. */
-static void arm_timer(struct rw_conn *c)
+static void arm_timer_ms(struct rw_conn *c, unsigned ms)
 {
-	unsigned ms = phase_timeout_ms(c);
 	if (ms == 0) {
 		evtimer_del(c->timer);
 		return;
 	}
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	evtimer_add(c->timer, &tv);
+}
+
+/* Idle timers restart on every byte: a slow but moving set-up is fine. */
+static void arm_timer(struct rw_conn *c)
+{
+	arm_timer_ms(c, phase_timeout_ms(c));
+}
+
+/* ---- what TCP says of a leg ------------------------------------------------ */
+
+static const char *errno_name(int err)
+{
+	switch (err) {
+	case ETIMEDOUT:
+		return "ETIMEDOUT";
+	case EHOSTUNREACH:
+		return "EHOSTUNREACH";
+	case ENETUNREACH:
+		return "ENETUNREACH";
+	case EHOSTDOWN:
+		return "EHOSTDOWN";
+	case ECONNRESET:
+		return "ECONNRESET";
+	case EPIPE:
+		return "EPIPE";
+	case ECONNABORTED:
+		return "ECONNABORTED";
+	default:
+		return "";
+	}
+}
+
+/* The socket gave up on its peer: no ACK within TCP_USER_TIMEOUT or the
+ * keepalive probes (an ICMP unreachable seen meanwhile replaces ETIMEDOUT). */
+static bool peer_lost_errno(int err)
+{
+	return err == ETIMEDOUT || err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN;
+}
+
+/* The facts of the leg to one side: bytes sent and not acknowledged (SIOCOUTQ
+ * less SIOCOUTQNSD), bytes not sent (the kernel's and ours: the side's window
+ * is closed), the time since its last ACK and last data. */
+static void leg_tcp(const struct rw_leg *l, uint64_t t, struct rw_peer_tcp *out)
+{
+	const struct rw_conn *c = l->conn;
+	memset(out, 0, sizeof(*out));
+	if (l->fd < 0)
+		return;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(l->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return;
+	int queued = 0, unsent = 0;
+	if (ioctl(l->fd, SIOCOUTQ, &queued) < 0 || ioctl(l->fd, SIOCOUTQNSD, &unsent) < 0)
+		queued = unsent = 0;
+	out->known = true;
+	out->unacked_bytes = queued > unsent ? (uint64_t)(queued - unsent) : 0;
+	/* A socket that failed has purged its queue: segments still count. */
+	if (out->unacked_bytes == 0 && ti.tcpi_unacked > 0)
+		out->unacked_bytes = (uint64_t)ti.tcpi_unacked * (ti.tcpi_snd_mss ? ti.tcpi_snd_mss : 1);
+	out->unsent_bytes = unsent > 0 ? (uint64_t)unsent : 0;
+	if (l->bev)
+		out->unsent_bytes += evbuffer_get_length(bufferevent_get_output(l->bev));
+	out->last_ack_ms = ti.tcpi_last_ack_recv;
+	uint64_t since = c->t_data_us[l->rx] ? c->t_data_us[l->rx] : c->t_accept_us;
+	out->silent_ms = t > since ? (uint32_t)((t - since) / 1000) : 0;
+	out->retransmits = ti.tcpi_retransmits;
+	out->probes = ti.tcpi_probes;
+}
+
+/* The side expected to speak next: the one that did not speak last (the
+ * client before anything was said). */
+static struct rw_leg *waited_on(struct rw_conn *c)
+{
+	if (!c->any_data)
+		return &c->client;
+	return c->last_rx == RW_C2S ? &c->server : &c->client;
+}
+
+/* The sockets' view when a timer fires or a leg fails, into the record. */
+static void note_stop(struct rw_conn *c, enum rw_proxy_stop how, const struct rw_leg *l, int err,
+                      uint64_t t)
+{
+	struct rw_record *rec = rw_session_record(c->session);
+	leg_tcp(&c->client, t, &rec->proxy_tcp[RW_C2S]);
+	leg_tcp(&c->server, t, &rec->proxy_tcp[RW_S2C]);
+	rec->proxy_stop = how;
+	rec->proxy_side = l->rx;
+	rec->proxy_prompt_wait_ms = c->t_prompt_us && t > c->t_prompt_us ? (t - c->t_prompt_us) / 1000 : 0;
+	struct rw_peer_tcp *p = &rec->proxy_tcp[l->rx];
+	p->error = err;
+	snprintf(p->error_name, sizeof(p->error_name), "%s", errno_name(err));
+}
+
+/* TCP keepalive and TCP_USER_TIMEOUT (conf/rdpwhy.conf says why these
+ * defaults). Best effort: a leg without them is still relayed. */
+static void tune_tcp(struct rw_proxy *px, int fd, const char *leg)
+{
+	const struct rw_proxy_config *cfg = &px->cfg;
+	int on = cfg->keepalive_idle_ms > 0;
+	int idle = (int)(cfg->keepalive_idle_ms / 1000);
+	int intvl = (int)(cfg->keepalive_interval_ms / 1000);
+	int cnt = (int)cfg->keepalive_count;
+	unsigned uto = cfg->user_timeout_ms;
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) < 0 ||
+	    (on && (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) < 0 ||
+	            setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) < 0 ||
+	            setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) < 0)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto)) < 0)
+		rw_logerr(&px->log, LOG_WARNING, "%s leg: keepalive/TCP_USER_TIMEOUT not set", leg);
 }
 
 /* ---- teardown ----------------------------------------------------------- */
@@ -217,7 +339,12 @@ static void relay(struct rw_leg *from)
 	size_t n = evbuffer_get_length(in);
 	if (n == 0)
 		return;
-	inspect(c, from->rx, in, n, now_us());
+	uint64_t t = now_us();
+	inspect(c, from->rx, in, n, t);
+	c->t_data_us[from->rx] = t;
+	c->last_rx = from->rx;
+	c->any_data = true;
+	c->t_prompt_us = 0;
 	if (to->bev && !to->shut) {
 		evbuffer_add_buffer(bufferevent_get_output(to->bev), in);
 	} else {
@@ -296,6 +423,26 @@ static void on_reset(struct rw_leg *l, int err)
 	                     : "server reset, reset passed to client");
 }
 
+/* The kernel gave up on the peer of `l` (no ACK to our data within
+ * TCP_USER_TIMEOUT, or to the keepalive probes): the side vanished. The other
+ * side gets an RST: the connection broke, it was not closed. */
+static void on_lost(struct rw_leg *l, int err)
+{
+	struct rw_conn *c = l->conn;
+	uint64_t t = now_us();
+	note_stop(c, RW_PROXY_STOP_LOST, l, err, t);
+	rw_session_timeout(c->session, t);
+	const struct rw_peer_tcp *p = &rw_session_record(c->session)->proxy_tcp[l->rx];
+	rw_logx(&c->px->log, LOG_NOTICE,
+	        "conn %llu: %s vanished: %s, no ACK for %u ms (%llu bytes unacknowledged)",
+	        (unsigned long long)c->id, leg_name(l), strerror(err), p->last_ack_ms,
+	        (unsigned long long)p->unacked_bytes);
+	bool client = l->rx == RW_C2S;
+	conn_end(c, !client, client,
+	         client ? "client vanished, reset passed to server"
+	                : "server vanished, reset passed to client");
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct rw_leg *l = arg;
@@ -306,7 +453,17 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_ERROR) {
 		int err = EVUTIL_SOCKET_ERROR();
-		on_reset(l, err ? err : ECONNRESET);
+		if (!err || !peer_lost_errno(err)) {
+			/* The error the socket holds, if libevent's errno is not it. */
+			int soerr = 0;
+			socklen_t len = sizeof(soerr);
+			if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr)
+				err = soerr;
+		}
+		if (peer_lost_errno(err))
+			on_lost(l, err);
+		else
+			on_reset(l, err ? err : ECONNRESET);
 	}
 }
 
@@ -410,9 +567,33 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		connect_failed(c, RW_CLOSE_TIMEOUT, 0);
 		return;
 	}
-	rw_session_timeout(c->session, now_us());
-	rw_logx(&c->px->log, LOG_INFO, "conn %llu: idle timeout in phase %s",
-	        (unsigned long long)c->id, rw_phase_name(rw_session_phase(c->session)));
+	uint64_t t = now_us();
+	enum rw_phase phase = rw_session_phase(c->session);
+	struct rw_leg *w = waited_on(c);
+	struct rw_peer_tcp p;
+	leg_tcp(w, t, &p);
+	/* A client that acknowledged everything and stays silent during TLS or
+	 * NLA: a person reading mstsc's certificate prompt or typing a PIN.
+	 * Wait for it up to prompt_timeout in all, counted from its silence. */
+	unsigned cap = c->px->cfg.prompt_timeout_ms;
+	if (w == &c->client && p.known && p.unacked_bytes == 0 && p.unsent_bytes == 0 &&
+	    (phase == RW_PHASE_TLS_HANDSHAKE || phase == RW_PHASE_NLA) && p.silent_ms < cap) {
+		if (!c->t_prompt_us)
+			c->t_prompt_us = t;
+		rw_logx(&c->px->log, LOG_DEBUG,
+		        "conn %llu: client silent %u ms in phase %s with everything acknowledged: "
+		        "waiting up to prompt_timeout (%u ms)",
+		        (unsigned long long)c->id, p.silent_ms, rw_phase_name(phase), cap);
+		arm_timer_ms(c, cap - p.silent_ms);
+		return;
+	}
+	note_stop(c, RW_PROXY_STOP_WAITED, w, 0, t);
+	rw_session_timeout(c->session, t);
+	rw_logx(&c->px->log, LOG_INFO,
+	        "conn %llu: idle timeout in phase %s, waiting on the %s (%llu bytes sent to it "
+	        "unacknowledged, silent %u ms)",
+	        (unsigned long long)c->id, rw_phase_name(phase), leg_name(w),
+	        (unsigned long long)p.unacked_bytes, p.silent_ms);
 	conn_end(c, false, false, "timeout");
 }
 
@@ -518,6 +699,8 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 		return;
 	}
 	c->server.fd = sfd;
+	tune_tcp(px, fd, "client");
+	tune_tcp(px, sfd, "server");
 	/* We own the fds (no BEV_OPT_CLOSE_ON_FREE): SO_LINGER must be set
 	 * before close when an RST is to be passed on. */
 	c->client.bev = bufferevent_socket_new(px->base, fd, 0);

@@ -410,6 +410,119 @@ static void test_handshake_timeout(void **state)
 	expect(st, "handshake_timeout", "proxy", "timeout", "tls_handshake");
 }
 
+/* The inline proxy's sockets (relay.c): who it waited on and what TCP said. */
+static const struct rw_test_proxy_stop client_acked = {
+        .how = RW_PROXY_STOP_WAITED,
+        .tcp = {.known = true, .last_ack_ms = 200, .silent_ms = 30000}};
+static const struct rw_test_proxy_stop client_unacked = {
+        .how = RW_PROXY_STOP_WAITED,
+        .tcp = {.known = true, .unacked_bytes = 2896, .last_ack_ms = 30000, .silent_ms = 30000,
+                .retransmits = 5}};
+
+static void test_proxy_waits(void **state)
+{
+	(void)state;
+	bytes cr = {0}, cc = {0}, ch = {0}, sf = {0}, cf = {0}, sfin = {0};
+	tls_start(&cr, &cc, &ch, RW_PROTO_HYBRID, NULL, 0);
+	tls12_full(&sf, &cf, &sfin);
+	/* The server's flight reached the client (acknowledged), the client says
+	 * nothing: a person at mstsc's prompt, not the network. */
+	struct rw_test_proxy_stop prompt = client_acked;
+	prompt.prompt_wait_ms = 270000;
+	struct rw_step person[] = {DATA(C, cr), DATA(S, cc), DATA(C, ch),
+	                           DATA(S, sf), SLEEP(300000), PROXY_STOP(C, &prompt), END};
+	expect(person, "client_cancelled", "proxy", "timeout", "tls_handshake");
+	expect_evidence(person, "all data acknowledged; the client was silent for 30 s in phase "
+	                        "tls_handshake (waiting on the user?)");
+	expect_evidence(person, "waited 270 s past the phase timeout");
+	struct rw_session *s = rw_test_run(person, SPLIT_WHOLE, 0);
+	const struct rw_verdict *v = &rw_session_record(s)->verdict;
+	assert_int_equal(v->confidence, RW_CONFIDENCE_MEDIUM);
+	assert_int_equal(v->n_alternatives, 1);
+	assert_int_equal(v->alternatives[0], RW_CAUSE_HANDSHAKE_TIMEOUT);
+	assert_null(strstr(v->remediation, "loss"));
+	rw_session_free(s);
+	/* In NLA (a smart-card PIN): low, a lost Kerberos token fits too. */
+	bytes tsreq = {0}, tsrsp = {0};
+	rw_test_opaque(&tsreq, 23, 90);
+	rw_test_opaque(&tsrsp, 23, 200);
+	struct rw_step pin[] = {DATA(C, cr),    DATA(S, cc),    DATA(C, ch),
+	                        DATA(S, sf),    DATA(C, cf),    DATA(S, sfin),
+	                        DATA(C, tsreq), DATA(S, tsrsp), PROXY_STOP(C, &client_acked),
+	                        END};
+	expect(pin, "client_cancelled", "proxy", "timeout", "nla");
+	s = rw_test_run(pin, SPLIT_WHOLE, 0);
+	v = &rw_session_record(s)->verdict;
+	assert_int_equal(v->confidence, RW_CONFIDENCE_LOW);
+	assert_int_equal(v->n_alternatives, 2);
+	assert_int_equal(v->alternatives[1], RW_CAUSE_MTU_BLACKHOLE);
+	rw_session_free(s);
+	/* The server's flight never acknowledged by the client: the network. */
+	struct rw_step net[] = {DATA(C, cr), DATA(S, cc), DATA(C, ch),
+	                        DATA(S, sf), SLEEP(30000), PROXY_STOP(C, &client_unacked), END};
+	expect(net, "handshake_timeout", "proxy", "timeout", "tls_handshake");
+	expect_evidence(net, "waiting on the network: 2896 bytes sent to the client not "
+	                     "acknowledged (last ACK 30.0 s before the timeout, 5 retransmissions)");
+	/* The request never acknowledged by the host's TCP: not a hung
+	 * TermService (x224_no_response) but the network. */
+	struct rw_test_proxy_stop server_unacked = client_unacked;
+	struct rw_step x224[] = {DATA(C, cr), SLEEP(30000), PROXY_STOP(S, &server_unacked), END};
+	expect(x224, "handshake_timeout", "proxy", "timeout", "x224");
+	/* Acknowledged by the host, never answered: x224_no_response as before,
+	 * with what the socket showed. */
+	struct rw_test_proxy_stop server_acked = client_acked;
+	struct rw_step hung[] = {DATA(C, cr), SLEEP(30000), PROXY_STOP(S, &server_acked), END};
+	expect(hung, "x224_no_response", "proxy", "timeout", "x224");
+	expect_evidence(hung, "waiting on the server: all data sent to it acknowledged, the server "
+	                      "silent for 30 s");
+}
+
+static void test_peer_vanished(void **state)
+{
+	(void)state;
+	bytes cr = {0}, cc = {0}, ch = {0}, sf = {0}, cf = {0}, sfin = {0}, app_c = {0},
+	      app_s = {0};
+	tls_start(&cr, &cc, &ch, RW_PROTO_SSL, NULL, 0);
+	tls12_full(&sf, &cf, &sfin);
+	rw_test_opaque(&app_c, 23, 120);
+	rw_test_opaque(&app_s, 23, 8000);
+	/* The laptop sleeps: keepalive probes go unanswered for 2 minutes. */
+	static const struct rw_test_proxy_stop gone = {
+	        .how = RW_PROXY_STOP_LOST,
+	        .tcp = {.known = true,
+	                .last_ack_ms = 120000,
+	                .silent_ms = 125000,
+	                .probes = 6,
+	                .error = 110,
+	                .error_name = "ETIMEDOUT"}};
+	/* Past 64 KiB from the server after the security layer: established. */
+#define SESSION                                                                                    \
+	DATA(C, cr), DATA(S, cc), DATA(C, ch), DATA(S, sf), DATA(C, cf), DATA(S, sfin),             \
+	        DATA(C, app_c), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s),     \
+	        DATA(S, app_s), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s)
+	struct rw_step st[] = {SESSION, SLEEP(120000), PROXY_STOP(C, &gone), END};
+	expect(st, "peer_vanished", "proxy", "timeout", "established");
+	expect_evidence(st, "the client vanished: the proxy's socket to it failed with ETIMEDOUT");
+	expect_evidence(st, "no ACK from the client for 120 s (idle: keepalive probes unanswered)");
+	/* The host goes away with the client's input outstanding. */
+	struct rw_test_proxy_stop host = gone;
+	host.tcp.unacked_bytes = 310;
+	struct rw_step srv[] = {DATA(C, cr), DATA(S, cc), DATA(C, ch), DATA(S, sf),
+	                        DATA(C, cf), PROXY_STOP(S, &host), END};
+	expect(srv, "peer_vanished", "proxy", "timeout", "tls_handshake");
+	expect_evidence(srv, "no ACK from the server for 120 s (data outstanding: TCP_USER_TIMEOUT)");
+	expect_evidence(srv, "310 bytes sent to the server never acknowledged");
+
+	/* Established, nothing either way until idle_timeout. */
+	static const struct rw_test_proxy_stop idle = {
+	        .how = RW_PROXY_STOP_WAITED,
+	        .tcp = {.known = true, .last_ack_ms = 50000, .silent_ms = 7200000}};
+	struct rw_step quiet[] = {SESSION, SLEEP(7200000), PROXY_STOP(C, &idle), END};
+#undef SESSION
+	expect(quiet, "idle_timeout", "proxy", "timeout", "established");
+	expect_evidence(quiet, "both sides idle");
+}
+
 static void test_mtu_blackhole(void **state)
 {
 	(void)state;
@@ -532,6 +645,8 @@ static const char *const cause_names[] = {
         "still_open",
         "rdp_closed_by_server",
         "clock_skew",
+        "peer_vanished",
+        "idle_timeout",
 };
 #define N_NAMES (sizeof(cause_names) / sizeof(cause_names[0]))
 
@@ -641,6 +756,8 @@ int main(void)
 	        cmocka_unit_test(test_resets),
 	        cmocka_unit_test(test_nla_failed),
 	        cmocka_unit_test(test_handshake_timeout),
+	        cmocka_unit_test(test_proxy_waits),
+	        cmocka_unit_test(test_peer_vanished),
 	        cmocka_unit_test(test_mtu_blackhole),
 	        cmocka_unit_test(test_tls_alert),
 	        cmocka_unit_test(test_not_rdp),

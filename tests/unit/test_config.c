@@ -123,7 +123,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.tls_timeout_ms, 30000);
 	assert_int_equal(cfg.nla_timeout_ms, 60000);
 	assert_int_equal(cfg.rdp_timeout_ms, 60000);
-	assert_int_equal(cfg.idle_timeout_ms, 0);
+	assert_int_equal(cfg.idle_timeout_ms, 2 * 3600000);
 	assert_int_equal(cfg.grace_ms, 10000);
 	assert_int_equal(cfg.max_buffer, 256 * 1024);
 	assert_int_equal(cfg.max_connections, 0);
@@ -707,7 +707,7 @@ static void test_unknown_keys(void **state)
 	size_t n = 0;
 	while (rw_config_key(n))
 		n++;
-	assert_int_equal(n, 27);
+	assert_int_equal(n, 32);
 	assert_string_equal(rw_config_key(0), "listen");
 	assert_null(rw_config_key(1000));
 	assert_string_equal(rw_upstream_mode_name(RW_UPSTREAM_NONE), "none");

@@ -73,6 +73,19 @@ struct rw_session *rw_test_run_ex(const struct rw_step *steps, enum rw_split spl
 			rw_session_tcp_stats(s, st->dir, &t);
 			break;
 		}
+		case STEP_PROXY_STOP: {
+			struct rw_test_proxy_stop ps;
+			assert_int_equal(st->n, sizeof(ps));
+			memcpy(&ps, st->p, sizeof(ps));
+			struct rw_record *r = rw_session_record(s);
+			r->proxy = true;
+			r->proxy_stop = ps.how;
+			r->proxy_side = st->dir;
+			r->proxy_tcp[st->dir] = ps.tcp;
+			r->proxy_prompt_wait_ms = ps.prompt_wait_ms;
+			rw_session_timeout(s, ts);
+			break;
+		}
 		case STEP_END:
 			break;
 		}

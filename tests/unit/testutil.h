@@ -21,7 +21,16 @@ enum rw_step_kind {
 	STEP_TCP_STATS,  /* the direction's TCP statistics (capture): p points to a
 	                  * struct rw_tcp_stats, n is its size */
 	STEP_HOST_CLOCK, /* the host's clock read from CredSSP: arg seconds from ours */
+	STEP_PROXY_STOP, /* the inline proxy's timer fired or a leg failed: p points to a
+	                  * struct rw_test_proxy_stop, n is its size; dir is the side */
 	STEP_END
+};
+/* What the proxy's socket to the side showed (relay.c writes the same record
+ * fields, then reports a timeout). */
+struct rw_test_proxy_stop {
+	enum rw_proxy_stop how;
+	struct rw_peer_tcp tcp;
+	uint64_t prompt_wait_ms;
 };
 struct rw_step {
 	enum rw_step_kind kind;
@@ -73,6 +82,10 @@ struct rw_step {
 #define HOST_CLOCK(offset_s)                                                                       \
 	{                                                                                          \
 		STEP_HOST_CLOCK, S, NULL, 0, offset_s                                              \
+	}
+#define PROXY_STOP(d, ps)                                                                          \
+	{                                                                                          \
+		STEP_PROXY_STOP, d, (const uint8_t *)(ps), sizeof(*(ps)), 0                        \
 	}
 #define END                                                                                        \
 	{                                                                                          \
