@@ -232,10 +232,10 @@ struct rw_record {
 	bool has_original_dst;
 	struct rw_endpoint original_dst;
 	enum rw_proxy_stop proxy_stop;
-	enum rw_dir proxy_side;         /* the side waited on or lost: RW_C2S = client */
+	enum rw_dir proxy_side;          /* the side waited on or lost: RW_C2S = client */
 	struct rw_peer_tcp proxy_tcp[2]; /* each side's leg, indexed by its rw_dir */
-	uint64_t proxy_prompt_wait_ms;  /* a silent client that acknowledged everything
-	                                   was waited for this much past the phase timeout */
+	uint64_t proxy_prompt_wait_ms;   /* a silent client that acknowledged everything
+	                                    was waited for this much past the phase timeout */
 	/* The host certificate's expected SHA-256 (lower-case hex), "" = none:
 	 * another certificate means something re-originates TLS. */
 	char expected_cert_sha256[65];

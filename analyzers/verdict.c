@@ -158,8 +158,8 @@ static bool peer_vanished(struct ctx *c)
 		   p->unacked_bytes ? "data outstanding: TCP_USER_TIMEOUT"
 		                    : "idle: keepalive probes unanswered");
 	if (p->known && p->unacked_bytes)
-		ev(c, "%llu bytes sent to the %s never acknowledged", (unsigned long long)p->unacked_bytes,
-		   who);
+		ev(c, "%llu bytes sent to the %s never acknowledged",
+		   (unsigned long long)p->unacked_bytes, who);
 	ev(c, "the proxy closed the %s's leg and reset the %s's", who,
 	   side_of(r->proxy_side == RW_C2S ? RW_S2C : RW_C2S));
 	tell(c, "the vanished side's own log or a capture next to it tells a machine that slept "
@@ -944,8 +944,9 @@ static bool client_silent(struct ctx *c)
 	    (r->closed && r->first_close_ts_us < r->timeout_ts_us) ||
 	    (r->timeout_phase != RW_PHASE_TLS_HANDSHAKE && r->timeout_phase != RW_PHASE_NLA))
 		return false;
-	ev(c, "all data acknowledged; the client was silent for %.0f s in phase %s (waiting on "
-	      "the user?)",
+	ev(c,
+	   "all data acknowledged; the client was silent for %.0f s in phase %s (waiting on "
+	   "the user?)",
 	   p->silent_ms / 1000.0, rw_phase_name(r->timeout_phase));
 	/* CredSSP tokens (Kerberos) can span several full-size segments that an
 	 * MTU black hole between the client and the proxy would swallow. */
@@ -988,8 +989,9 @@ static bool timeout(struct ctx *c)
 			 * segments: MTU) or the side itself gone. */
 			maybe(c, RW_CAUSE_MTU_BLACKHOLE);
 			maybe(c, RW_CAUSE_PEER_VANISHED);
-			tell(c, "a capture next to that side shows whether the data arrived; 'ping -M "
-			        "do -s 1472' towards it tests the path MTU");
+			tell(c,
+			     "a capture next to that side shows whether the data arrived; 'ping -M "
+			     "do -s 1472' towards it tests the path MTU");
 		}
 		/* Everything reached the side waited on: not loss on the way to it
 		 * (its answer may still be lost on the way back: the alternatives). */
@@ -1344,7 +1346,8 @@ static void proxy_wait_evidence(struct ctx *c)
 		ev(c, "both sides idle: the %s acknowledged everything, silent for %.0f s", who,
 		   p->silent_ms / 1000.0);
 	else if (c->v->cause != RW_CAUSE_CLIENT_CANCELLED)
-		ev(c, "waiting on the %s: all data sent to it acknowledged, the %s silent for %.0f s",
+		ev(c,
+		   "waiting on the %s: all data sent to it acknowledged, the %s silent for %.0f s",
 		   who, who, p->silent_ms / 1000.0);
 	if (r->proxy_prompt_wait_ms)
 		ev(c, "waited %.0f s past the phase timeout for a silent client (prompt_timeout)",

@@ -473,16 +473,17 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 			                    "%s: bad duration '%s' (use e.g. 10s, 500ms)", k->name,
 			                    rw_show(v).s);
 		if (k->kind == K_DURATION && k->arg && ms > k->arg)
-			return rw_conf_fail(err, errlen,
-			                    "%s: duration '%s' is too long (max %uh, the kernel's limit)",
-			                    k->name, rw_show(v).s, k->arg / 3600000u);
+			return rw_conf_fail(
+			        err, errlen,
+			        "%s: duration '%s' is too long (max %uh, the kernel's limit)",
+			        k->name, rw_show(v).s, k->arg / 3600000u);
 		if (k->kind == K_SECONDS && ms % 1000)
 			return rw_conf_fail(err, errlen,
 			                    "%s: '%s' is not a whole number of seconds (TCP counts "
 			                    "these in seconds)",
 			                    k->name, rw_show(v).s);
-		if (k->kind == K_SECONDS && (ms / 1000 > k->arg || (ms && ms / 1000 < k->cap) ||
-		                             (!ms && k->cap)))
+		if (k->kind == K_SECONDS &&
+		    (ms / 1000 > k->arg || (ms && ms / 1000 < k->cap) || (!ms && k->cap)))
 			return rw_conf_fail(err, errlen, "%s: '%s' is out of range (%s%zus-%us)",
 			                    k->name, rw_show(v).s, k->cap ? "" : "0 or ",
 			                    k->cap ? k->cap : 1, k->arg);

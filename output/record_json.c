@@ -499,7 +499,8 @@ static void rdpwhy_fields(struct rw_json *j, const struct rw_record *rec)
 			rw_json_kv_uint(j, "rdpwhy.proxy.silent_ms", p->silent_ms);
 		}
 		if (rec->proxy_prompt_wait_ms)
-			rw_json_kv_uint(j, "rdpwhy.proxy.prompt_wait_ms", rec->proxy_prompt_wait_ms);
+			rw_json_kv_uint(j, "rdpwhy.proxy.prompt_wait_ms",
+			                rec->proxy_prompt_wait_ms);
 	}
 	if (rec->has_original_dst)
 		endpoint(j, "rdpwhy.original_destination.ip", "rdpwhy.original_destination.port",

@@ -429,8 +429,9 @@ static void tail_lines(struct text *t, const struct rw_record *rec)
 				        : p->unacked_bytes ? "network: data unacknowledged"
 				                           : "peer: everything acknowledged");
 			if (p->known)
-				printf_(t, ", %" PRIu64 " bytes unacknowledged, last ACK %" PRIu32
-				           " ms ago, silent %" PRIu32 " ms",
+				printf_(t,
+				        ", %" PRIu64 " bytes unacknowledged, last ACK %" PRIu32
+				        " ms ago, silent %" PRIu32 " ms",
 				        p->unacked_bytes, p->last_ack_ms, p->silent_ms);
 			if (rec->proxy_prompt_wait_ms)
 				printf_(t, ", waited %" PRIu64 " ms more for a prompt",

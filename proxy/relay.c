@@ -50,10 +50,10 @@ struct rw_conn {
 	struct rw_pcapw *pcap;
 	struct event *timer;
 	uint64_t t_accept_us;
-	uint64_t t_data_us[2];  /* last bytes read from each side (rw_dir), 0 none yet */
+	uint64_t t_data_us[2]; /* last bytes read from each side (rw_dir), 0 none yet */
 	bool any_data;
-	enum rw_dir last_rx;    /* the side that spoke last */
-	uint64_t t_prompt_us;   /* when a silent client's wait was extended, 0 = not */
+	enum rw_dir last_rx;  /* the side that spoke last */
+	uint64_t t_prompt_us; /* when a silent client's wait was extended, 0 = not */
 	char peer_text[80], dst_text[80];
 	LIST_ENTRY(rw_conn) link;
 };
@@ -162,10 +162,8 @@ static void leg_tcp(const struct rw_leg *l, uint64_t t, struct rw_peer_tcp *out)
 	if (ioctl(l->fd, SIOCOUTQ, &queued) < 0 || ioctl(l->fd, SIOCOUTQNSD, &unsent) < 0)
 		queued = unsent = 0;
 	out->known = true;
+	/* write_seq - snd_una: still right after the socket failed (ETIMEDOUT). */
 	out->unacked_bytes = queued > unsent ? (uint64_t)(queued - unsent) : 0;
-	/* A socket that failed has purged its queue: segments still count. */
-	if (out->unacked_bytes == 0 && ti.tcpi_unacked > 0)
-		out->unacked_bytes = (uint64_t)ti.tcpi_unacked * (ti.tcpi_snd_mss ? ti.tcpi_snd_mss : 1);
 	out->unsent_bytes = unsent > 0 ? (uint64_t)unsent : 0;
 	if (l->bev)
 		out->unsent_bytes += evbuffer_get_length(bufferevent_get_output(l->bev));
@@ -194,7 +192,8 @@ static void note_stop(struct rw_conn *c, enum rw_proxy_stop how, const struct rw
 	leg_tcp(&c->server, t, &rec->proxy_tcp[RW_S2C]);
 	rec->proxy_stop = how;
 	rec->proxy_side = l->rx;
-	rec->proxy_prompt_wait_ms = c->t_prompt_us && t > c->t_prompt_us ? (t - c->t_prompt_us) / 1000 : 0;
+	rec->proxy_prompt_wait_ms =
+	        c->t_prompt_us && t > c->t_prompt_us ? (t - c->t_prompt_us) / 1000 : 0;
 	struct rw_peer_tcp *p = &rec->proxy_tcp[l->rx];
 	p->error = err;
 	snprintf(p->error_name, sizeof(p->error_name), "%s", errno_name(err));
@@ -202,9 +201,9 @@ static void note_stop(struct rw_conn *c, enum rw_proxy_stop how, const struct rw
 
 /* TCP keepalive and TCP_USER_TIMEOUT (conf/rdpwhy.conf says why these
  * defaults). Best effort: a leg without them is still relayed. */
-static void tune_tcp(struct rw_proxy *px, int fd, const char *leg)
+static void tune_tcp(const struct rw_conn *c, int fd, const char *leg)
 {
-	const struct rw_proxy_config *cfg = &px->cfg;
+	const struct rw_proxy_config *cfg = &c->px->cfg;
 	int on = cfg->keepalive_idle_ms > 0;
 	int idle = (int)(cfg->keepalive_idle_ms / 1000);
 	int intvl = (int)(cfg->keepalive_interval_ms / 1000);
@@ -215,7 +214,9 @@ static void tune_tcp(struct rw_proxy *px, int fd, const char *leg)
 	            setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) < 0 ||
 	            setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) < 0)) ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto)) < 0)
-		rw_logerr(&px->log, LOG_WARNING, "%s leg: keepalive/TCP_USER_TIMEOUT not set", leg);
+		rw_logerr(&c->px->log, LOG_WARNING,
+		          "conn %llu: %s leg: keepalive/TCP_USER_TIMEOUT not set",
+		          (unsigned long long)c->id, leg);
 }
 
 /* ---- teardown ----------------------------------------------------------- */
@@ -699,8 +700,8 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 		return;
 	}
 	c->server.fd = sfd;
-	tune_tcp(px, fd, "client");
-	tune_tcp(px, sfd, "server");
+	tune_tcp(c, fd, "client");
+	tune_tcp(c, sfd, "server");
 	/* We own the fds (no BEV_OPT_CLOSE_ON_FREE): SO_LINGER must be set
 	 * before close when an RST is to be passed on. */
 	c->client.bev = bufferevent_socket_new(px->base, fd, 0);

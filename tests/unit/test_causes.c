@@ -414,10 +414,12 @@ static void test_handshake_timeout(void **state)
 static const struct rw_test_proxy_stop client_acked = {
         .how = RW_PROXY_STOP_WAITED,
         .tcp = {.known = true, .last_ack_ms = 200, .silent_ms = 30000}};
-static const struct rw_test_proxy_stop client_unacked = {
-        .how = RW_PROXY_STOP_WAITED,
-        .tcp = {.known = true, .unacked_bytes = 2896, .last_ack_ms = 30000, .silent_ms = 30000,
-                .retransmits = 5}};
+static const struct rw_test_proxy_stop client_unacked = {.how = RW_PROXY_STOP_WAITED,
+                                                         .tcp = {.known = true,
+                                                                 .unacked_bytes = 2896,
+                                                                 .last_ack_ms = 30000,
+                                                                 .silent_ms = 30000,
+                                                                 .retransmits = 5}};
 
 static void test_proxy_waits(void **state)
 {
@@ -429,8 +431,9 @@ static void test_proxy_waits(void **state)
 	 * nothing: a person at mstsc's prompt, not the network. */
 	struct rw_test_proxy_stop prompt = client_acked;
 	prompt.prompt_wait_ms = 270000;
-	struct rw_step person[] = {DATA(C, cr), DATA(S, cc), DATA(C, ch),
-	                           DATA(S, sf), SLEEP(300000), PROXY_STOP(C, &prompt), END};
+	struct rw_step person[] = {DATA(C, cr), DATA(S, cc),   DATA(C, ch),
+	                           DATA(S, sf), SLEEP(300000), PROXY_STOP(C, &prompt),
+	                           END};
 	expect(person, "client_cancelled", "proxy", "timeout", "tls_handshake");
 	expect_evidence(person, "all data acknowledged; the client was silent for 30 s in phase "
 	                        "tls_handshake (waiting on the user?)");
@@ -446,9 +449,15 @@ static void test_proxy_waits(void **state)
 	bytes tsreq = {0}, tsrsp = {0};
 	rw_test_opaque(&tsreq, 23, 90);
 	rw_test_opaque(&tsrsp, 23, 200);
-	struct rw_step pin[] = {DATA(C, cr),    DATA(S, cc),    DATA(C, ch),
-	                        DATA(S, sf),    DATA(C, cf),    DATA(S, sfin),
-	                        DATA(C, tsreq), DATA(S, tsrsp), PROXY_STOP(C, &client_acked),
+	struct rw_step pin[] = {DATA(C, cr),
+	                        DATA(S, cc),
+	                        DATA(C, ch),
+	                        DATA(S, sf),
+	                        DATA(C, cf),
+	                        DATA(S, sfin),
+	                        DATA(C, tsreq),
+	                        DATA(S, tsrsp),
+	                        PROXY_STOP(C, &client_acked),
 	                        END};
 	expect(pin, "client_cancelled", "proxy", "timeout", "nla");
 	s = rw_test_run(pin, SPLIT_WHOLE, 0);
@@ -458,11 +467,13 @@ static void test_proxy_waits(void **state)
 	assert_int_equal(v->alternatives[1], RW_CAUSE_MTU_BLACKHOLE);
 	rw_session_free(s);
 	/* The server's flight never acknowledged by the client: the network. */
-	struct rw_step net[] = {DATA(C, cr), DATA(S, cc), DATA(C, ch),
-	                        DATA(S, sf), SLEEP(30000), PROXY_STOP(C, &client_unacked), END};
+	struct rw_step net[] = {DATA(C, cr), DATA(S, cc),  DATA(C, ch),
+	                        DATA(S, sf), SLEEP(30000), PROXY_STOP(C, &client_unacked),
+	                        END};
 	expect(net, "handshake_timeout", "proxy", "timeout", "tls_handshake");
-	expect_evidence(net, "waiting on the network: 2896 bytes sent to the client not "
-	                     "acknowledged (last ACK 30.0 s before the timeout, 5 retransmissions)");
+	expect_evidence(net,
+	                "waiting on the network: 2896 bytes sent to the client not "
+	                "acknowledged (last ACK 30.0 s before the timeout, 5 retransmissions)");
 	/* The request never acknowledged by the host's TCP: not a hung
 	 * TermService (x224_no_response) but the network. */
 	struct rw_test_proxy_stop server_unacked = client_unacked;
@@ -487,18 +498,17 @@ static void test_peer_vanished(void **state)
 	rw_test_opaque(&app_c, 23, 120);
 	rw_test_opaque(&app_s, 23, 8000);
 	/* The laptop sleeps: keepalive probes go unanswered for 2 minutes. */
-	static const struct rw_test_proxy_stop gone = {
-	        .how = RW_PROXY_STOP_LOST,
-	        .tcp = {.known = true,
-	                .last_ack_ms = 120000,
-	                .silent_ms = 125000,
-	                .probes = 6,
-	                .error = 110,
-	                .error_name = "ETIMEDOUT"}};
+	static const struct rw_test_proxy_stop gone = {.how = RW_PROXY_STOP_LOST,
+	                                               .tcp = {.known = true,
+	                                                       .last_ack_ms = 120000,
+	                                                       .silent_ms = 125000,
+	                                                       .probes = 6,
+	                                                       .error = 110,
+	                                                       .error_name = "ETIMEDOUT"}};
 	/* Past 64 KiB from the server after the security layer: established. */
 #define SESSION                                                                                    \
-	DATA(C, cr), DATA(S, cc), DATA(C, ch), DATA(S, sf), DATA(C, cf), DATA(S, sfin),             \
-	        DATA(C, app_c), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s),     \
+	DATA(C, cr), DATA(S, cc), DATA(C, ch), DATA(S, sf), DATA(C, cf), DATA(S, sfin),            \
+	        DATA(C, app_c), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s),    \
 	        DATA(S, app_s), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s)
 	struct rw_step st[] = {SESSION, SLEEP(120000), PROXY_STOP(C, &gone), END};
 	expect(st, "peer_vanished", "proxy", "timeout", "established");
@@ -507,10 +517,11 @@ static void test_peer_vanished(void **state)
 	/* The host goes away with the client's input outstanding. */
 	struct rw_test_proxy_stop host = gone;
 	host.tcp.unacked_bytes = 310;
-	struct rw_step srv[] = {DATA(C, cr), DATA(S, cc), DATA(C, ch), DATA(S, sf),
+	struct rw_step srv[] = {DATA(C, cr), DATA(S, cc),          DATA(C, ch), DATA(S, sf),
 	                        DATA(C, cf), PROXY_STOP(S, &host), END};
 	expect(srv, "peer_vanished", "proxy", "timeout", "tls_handshake");
-	expect_evidence(srv, "no ACK from the server for 120 s (data outstanding: TCP_USER_TIMEOUT)");
+	expect_evidence(srv,
+	                "no ACK from the server for 120 s (data outstanding: TCP_USER_TIMEOUT)");
 	expect_evidence(srv, "310 bytes sent to the server never acknowledged");
 
 	/* Established, nothing either way until idle_timeout. */

@@ -56,9 +56,11 @@ static void test_keepalive(void **state)
 	set_err("keepalive_idle", "1500ms",
 	        "keepalive_idle: '1500ms' is not a whole number of seconds (TCP counts these in "
 	        "seconds)");
-	set_err("keepalive_idle", "32768", "keepalive_idle: '32768' is out of range (0 or 1s-32767s)");
+	set_err("keepalive_idle", "32768",
+	        "keepalive_idle: '32768' is out of range (0 or 1s-32767s)");
 	set_err("keepalive_idle", "10h", "keepalive_idle: '10h' is out of range (0 or 1s-32767s)");
-	set_err("keepalive_idle", "soon", "keepalive_idle: bad duration 'soon' (use e.g. 10s, 500ms)");
+	set_err("keepalive_idle", "soon",
+	        "keepalive_idle: bad duration 'soon' (use e.g. 10s, 500ms)");
 	set_ok("keepalive_interval", "1");
 	assert_int_equal(cfg.keepalive_interval_ms, 1000);
 	set_err("keepalive_interval", "0", "keepalive_interval: '0' is out of range (1s-32767s)");
