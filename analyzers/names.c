@@ -93,6 +93,7 @@ const char *rw_cause_name(enum rw_cause c)
 	        [RW_CAUSE_CLOCK_SKEW] = "clock_skew",
 	        [RW_CAUSE_PEER_VANISHED] = "peer_vanished",
 	        [RW_CAUSE_IDLE_TIMEOUT] = "idle_timeout",
+	        [RW_CAUSE_SCAN_OR_FLOOD] = "scan_or_flood",
 	};
 	return NAME_OR(t, c, "unknown");
 }

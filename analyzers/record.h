@@ -209,6 +209,16 @@ struct rw_record {
 	bool host_clock_seen;
 	int64_t host_clock_offset_us;
 
+	/* A scan_or_flood summary (capture/scan_tally.c): the connection
+	 * attempts it stands for, never one connection. */
+	struct {
+		bool on;
+		bool by_target; /* counted per target: many sources (a spoofed flood) */
+		uint32_t attempts, refused, unanswered, half_open, client_reset;
+		uint32_t others; /* about how many distinct targets (sources when by_target) */
+		uint32_t ports;  /* distinct analysed ports */
+	} scan;
+
 	/* One-direction captures: what the seen side's sequence and acknowledgement
 	 * numbers told about the side never captured (capture only). */
 	enum rw_directions directions;

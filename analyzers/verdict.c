@@ -1229,6 +1229,11 @@ static const char *const remediation[RW_CAUSE_COUNT] = {
                                   "a session in which neither side sent anything; raise it "
                                   "(0 = off) if such sessions are wanted, and leave idle policy "
                                   "to the host's session time limits.",
+        [RW_CAUSE_SCAN_OR_FLOOD] = "Many connection attempts that never became connections: "
+                                   "one source trying many (a port scan) or many sources "
+                                   "one host (a SYN flood). Identify the source; block or "
+                                   "rate-limit it at the edge, keep SYN cookies on; exclude "
+                                   "known scanners and health checks from the capture.",
         [RW_CAUSE_STILL_OPEN] = "The connection was still open when rdpwhy stopped following "
                                 "it: capture longer (or raise --max-flows / --idle-timeout).",
 };

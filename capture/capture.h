@@ -50,6 +50,9 @@ struct rw_capture_stats {
 	 * it) and steps back. */
 	uint64_t clock_outliers, first_outlier_frame, first_outlier_ts_us;
 	uint64_t clock_jumps, clock_steps_back;
+	/* Connection attempts counted into scan_or_flood summaries, and those
+	 * summary records (also counted in records). */
+	uint64_t scan_attempts, scan_records;
 };
 
 typedef void (*rw_record_cb)(const struct rw_record *rec, void *arg);

@@ -20,11 +20,13 @@
 
 #include "decode.h"
 #include "reassembly.h"
+#include "scan_tally.h"
 
 #define US_PER_S 1000000ull
 
 enum flow_state {
 	FLOW_CANDIDATE, /* any-port flow waiting for its first payload */
+	FLOW_PENDING,   /* analysed port, only SYN/SYN-ACK so far: an attempt, no session yet */
 	FLOW_ACTIVE,    /* analysed: has a session */
 	FLOW_IGNORED,   /* not RDP (or no memory): packets are dropped */
 	FLOW_CLOSED,    /* reported: late packets are dropped until a new SYN */
@@ -113,8 +115,10 @@ struct rw_capture {
 	struct flow **buckets;
 	size_t mask;
 	size_t n_flows;
-	struct lru live; /* candidates and active flows */
-	struct lru dead; /* ignored and closed flows */
+	struct lru live;    /* candidates and active flows */
+	struct lru pending; /* attempts: first to go when the table is full, after tombstones */
+	struct lru dead;    /* ignored and closed flows */
+	struct rw_scan_tally *scan;
 	uint32_t seed;
 	uint64_t next_id;
 	uint64_t now, last_expire;
@@ -170,6 +174,8 @@ static void lru_append(struct lru *l, struct flow *f)
 
 static struct lru *list_for(struct rw_capture *c, enum flow_state st)
 {
+	if (st == FLOW_PENDING)
+		return &c->pending;
 	return st == FLOW_CANDIDATE || st == FLOW_ACTIVE ? &c->live : &c->dead;
 }
 
@@ -283,7 +289,38 @@ static void ignore_flow(struct rw_capture *c, struct flow *f)
 
 static bool alive(const struct flow *f)
 {
-	return f->state == FLOW_CANDIDATE || f->state == FLOW_ACTIVE;
+	return f->state == FLOW_CANDIDATE || f->state == FLOW_PENDING || f->state == FLOW_ACTIVE;
+}
+
+static unsigned port_index(const struct rw_capture *c, uint16_t port)
+{
+	for (size_t i = 0; i < c->cfg.n_ports; i++)
+		if (c->cfg.ports[i] == port)
+			return (unsigned)i;
+	return 32;
+}
+
+/* An attempt ended before it became a connection: reported on its own (its
+ * session starts now, from the facts the flow kept) or counted for a
+ * scan_or_flood summary. True when the flow now has a session. */
+static bool attempt_ended(struct rw_capture *c, struct flow *f, uint64_t ts, enum rw_attempt how)
+{
+	int server = 1 - f->client;
+	if (c->scan && !rw_scan_tally_attempt(c->scan, &f->ep[f->client], &f->ep[server],
+	                                      (uint16_t)port_index(c, f->ep[server].port), ts, how)) {
+		c->st.scan_attempts++;
+		return false;
+	}
+	return start_session(c, f);
+}
+
+static void emit_summary(struct rw_record *rec, void *arg)
+{
+	struct rw_capture *c = arg;
+	rec->id = ++c->next_id;
+	c->st.records++;
+	c->st.scan_records++;
+	c->cb(rec, c->arg);
 }
 
 static void deliver(struct flow *f, enum rw_dir d, uint64_t ts, const uint8_t *p, size_t n)
@@ -399,7 +436,7 @@ static bool fin_sized(uint32_t adv)
 static void infer_peer(struct flow *f, int side, const struct rw_packet *p)
 {
 	int u = 1 - side;
-	if (f->state != FLOW_ACTIVE || f->packets[u] != 0)
+	if ((f->state != FLOW_ACTIVE && f->state != FLOW_PENDING) || f->packets[u] != 0)
 		return;
 	struct rw_reasm *r = &f->rs[u];
 	if (!r->started) {
@@ -415,6 +452,8 @@ static void infer_peer(struct flow *f, int side, const struct rw_packet *p)
 		 * (flow_end), once no packet of the client came. */
 		return;
 	}
+	if (!f->s)
+		return; /* an attempt: only its handshake so far */
 	if (r->fin_seen || !rw_seq_gt(p->ack, r->next) || p->ack - r->next > (1u << 30))
 		return;
 	uint32_t adv = p->ack - r->next;
@@ -461,7 +500,13 @@ static void flow_setup(struct rw_capture *c, struct flow *f, const struct rw_pac
 		/* The default when nothing else tells: the listed port is the server's. */
 		if (f->client < 0)
 			f->client = 0;
-		start_session(c, f);
+		/* A bare SYN or SYN-ACK is an attempt until the handshake completes
+		 * or a byte flows: its session waits, so that a scan or a SYN flood
+		 * costs a flow each, not a session. */
+		if (syn && p->seg_len == 0 && !(p->flags & RW_TCP_FIN))
+			set_state(f, FLOW_PENDING);
+		else
+			start_session(c, f);
 	} else {
 		set_state(f, FLOW_CANDIDATE);
 	}
@@ -470,6 +515,9 @@ static void flow_setup(struct rw_capture *c, struct flow *f, const struct rw_pac
 /* Reports an analysed flow and leaves a tombstone. */
 static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flow_end why)
 {
+	if (f->state == FLOW_PENDING)
+		attempt_ended(c, f, ts,
+		              f->synack_seen ? RW_ATTEMPT_HALF_OPEN : RW_ATTEMPT_UNANSWERED);
 	if (f->state == FLOW_ACTIVE) {
 		for (int side = 0; side < 2; side++)
 			rw_reasm_flush(&f->rs[side], ts);
@@ -540,7 +588,9 @@ static void flow_remove(struct rw_capture *c, struct flow *f)
  * idle the longest, reported with what it has. */
 static bool evict_one(struct rw_capture *c)
 {
-	struct flow *f = c->dead.head ? c->dead.head : c->live.head;
+	struct flow *f = c->dead.head      ? c->dead.head
+	                 : c->pending.head ? c->pending.head
+	                                   : c->live.head;
 	if (!f)
 		return false;
 	if (alive(f))
@@ -602,6 +652,9 @@ static bool starts_new_connection(const struct flow *f, const struct rw_packet *
 
 static void handle_rst(struct rw_capture *c, struct flow *f, int side, const struct rw_packet *p)
 {
+	if (f->state == FLOW_PENDING)
+		attempt_ended(c, f, p->ts_us,
+		              side == f->client ? RW_ATTEMPT_CLIENT_RST : RW_ATTEMPT_REFUSED);
 	if (f->state != FLOW_ACTIVE) {
 		set_state(f, FLOW_CLOSED);
 		for (int s = 0; s < 2; s++)
@@ -665,6 +718,11 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 		if (f->state == FLOW_ACTIVE && side != f->client)
 			rw_session_syn(f->s, RW_S2C, p->ts_us);
 	}
+
+	/* The handshake completed or a byte flowed: a connection, not an attempt. */
+	if (f->state == FLOW_PENDING && !(p->flags & RW_TCP_RST) &&
+	    (!syn || p->seg_len || (p->flags & RW_TCP_FIN)))
+		start_session(c, f);
 
 	if (p->flags & RW_TCP_RST) {
 		/* Its ACK is not used: an injected RST's acknowledgment number is
@@ -876,6 +934,8 @@ struct rw_capture *rw_capture_new(const struct rw_capture_config *cfg, rw_record
 	c->seed = (uint32_t)((uintptr_t)c >> 4) * 2654435761u;
 	c->cb = cb;
 	c->arg = arg;
+	/* Without it (no memory) every attempt is simply reported on its own. */
+	c->scan = rw_scan_tally_new(emit_summary, c);
 	return c;
 }
 
@@ -900,7 +960,10 @@ void rw_capture_expire(struct rw_capture *c, uint64_t now_us)
 	if (now_us < c->expire_hold_until)
 		return;
 	expire_list(c, &c->live, now_us);
+	expire_list(c, &c->pending, now_us);
 	expire_list(c, &c->dead, now_us);
+	if (c->scan)
+		rw_scan_tally_flush(c->scan, now_us);
 }
 
 void rw_capture_finish(struct rw_capture *c)
@@ -908,11 +971,16 @@ void rw_capture_finish(struct rw_capture *c)
 	/* Nothing came after it to confirm the jump: an outlier. */
 	release_held(c, false);
 	/* Least recently active first: a deterministic order for the reports. */
-	while (c->live.head) {
-		struct flow *f = c->live.head;
+	while (c->live.head || c->pending.head) {
+		struct flow *f = !c->pending.head ? c->live.head
+		                 : !c->live.head  ? c->pending.head
+		                 : c->pending.head->last_ts < c->live.head->last_ts ? c->pending.head
+		                                                                    : c->live.head;
 		flow_end(c, f, f->last_ts, END_FINISH);
 		flow_remove(c, f);
 	}
+	if (c->scan)
+		rw_scan_tally_flush(c->scan, UINT64_MAX);
 	while (c->dead.head)
 		flow_remove(c, c->dead.head);
 }
@@ -932,8 +1000,8 @@ void rw_capture_free(struct rw_capture *c)
 	if (!c)
 		return;
 	free(c->held.data);
-	struct lru *lists[2] = {&c->live, &c->dead};
-	for (int i = 0; i < 2; i++) {
+	struct lru *lists[3] = {&c->live, &c->pending, &c->dead};
+	for (int i = 0; i < 3; i++) {
 		while (lists[i]->head) {
 			struct flow *f = lists[i]->head;
 			rw_session_free(f->s);
@@ -942,6 +1010,7 @@ void rw_capture_free(struct rw_capture *c)
 			flow_remove(c, f);
 		}
 	}
+	rw_scan_tally_free(c->scan);
 	free(c->buckets);
 	free(c);
 }

@@ -372,6 +372,16 @@ static void rdp_fields(struct rw_json *j, const struct rw_record *rec)
 	if (rec->neg_failure_present)
 		kv_name_or_hex32(j, "rdp.neg_failure", rw_neg_failure_name(rec->neg_failure_code),
 		                 rec->neg_failure_code);
+	if (rec->scan.on) {
+		rw_json_kv_uint(j, "rdpwhy.scan.attempts", rec->scan.attempts);
+		rw_json_kv_uint(j, "rdpwhy.scan.refused", rec->scan.refused);
+		rw_json_kv_uint(j, "rdpwhy.scan.unanswered", rec->scan.unanswered);
+		rw_json_kv_uint(j, "rdpwhy.scan.half_open", rec->scan.half_open);
+		rw_json_kv_uint(j, "rdpwhy.scan.client_reset", rec->scan.client_reset);
+		rw_json_kv_uint(j, rec->scan.by_target ? "rdpwhy.scan.sources" : "rdpwhy.scan.targets",
+		                rec->scan.others);
+		rw_json_kv_uint(j, "rdpwhy.scan.ports", rec->scan.ports);
+	}
 	/* Seconds, signed (host minus local): what an admin compares with
 	 * Kerberos' 300 s. */
 	if (rec->host_clock_seen)
