@@ -17,9 +17,9 @@ struct slot {
 	uint8_t family;
 	uint8_t addr[16];
 	uint64_t window_start, first_ts, last_ts;
-	uint32_t individual; /* reported one by one in this window */
-	uint32_t counts[4];  /* by enum rw_attempt */
-	uint32_t ports;      /* bit per listed-port index */
+	uint32_t individual;               /* reported one by one in this window */
+	uint32_t counts[4];                /* by enum rw_attempt */
+	uint32_t ports;                    /* bit per listed-port index */
 	struct rw_endpoint client, server; /* the first of the window */
 	uint8_t others[DISTINCT_BITS / 8]; /* the other side's addresses */
 };
@@ -27,8 +27,8 @@ struct slot {
 struct rw_scan_tally {
 	void (*emit)(struct rw_record *rec, void *arg);
 	void *arg;
-	uint64_t window_start;      /* the global window */
-	uint32_t individual;        /* reported one by one in it, all sources */
+	uint64_t window_start; /* the global window */
+	uint32_t individual;   /* reported one by one in it, all sources */
 	uint64_t counted, records;
 	struct slot slots[RW_SCAN_SLOTS];
 };
@@ -233,7 +233,8 @@ void rw_scan_tally_flush(struct rw_scan_tally *t, uint64_t now_us)
 {
 	for (size_t i = 0; i < RW_SCAN_SLOTS; i++) {
 		struct slot *s = &t->slots[i];
-		if (s->used && (now_us == UINT64_MAX || now_us >= s->window_start + RW_SCAN_WINDOW_US)) {
+		if (s->used &&
+		    (now_us == UINT64_MAX || now_us >= s->window_start + RW_SCAN_WINDOW_US)) {
 			emit_slot(t, s);
 			reset_slot(s, now_us == UINT64_MAX ? s->window_start : now_us);
 		}

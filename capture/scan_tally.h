@@ -18,7 +18,7 @@
 /* Attempts reported one by one per source and window, and in all per window. */
 #define RW_SCAN_INDIVIDUAL_PER_SOURCE 5
 #define RW_SCAN_INDIVIDUAL_PER_WINDOW 100
-#define RW_SCAN_SLOTS 4096
+#define RW_SCAN_SLOTS                 4096
 
 /* How an attempt ended. */
 enum rw_attempt {
