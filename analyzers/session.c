@@ -31,6 +31,7 @@ struct dir_ctx {
 
 struct rw_session {
 	struct rw_record rec;
+	bool data_ttl[2]; /* rec.ttl_lo/hi hold only data-bearing packets' TTLs */
 	struct rw_session_config cfg;
 	enum rw_phase phase;
 	enum mode mode[2];
@@ -627,6 +628,7 @@ static void data_common(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, s
 	struct rw_record *r = &s->rec;
 	touch(s, ts_us);
 	r->bytes[dir] += n;
+	r->last_data_ts_us[dir] = ts_us;
 	if (r->cc_seen)
 		r->bytes_after_cc[dir] = r->bytes[dir] - s->bytes_at_cc[dir];
 	if (s->phase == RW_PHASE_TCP_CONNECT) {
@@ -855,7 +857,27 @@ void rw_session_ttl(struct rw_session *s, enum rw_dir dir, int ttl)
 	/* A side's own packets set its baseline and range: an injected RST
 	 * comes from another hop distance, so its TTL falls outside. */
 	struct rw_record *r = &s->rec;
+	if (s->data_ttl[dir])
+		return; /* its data-bearing packets are the baseline */
 	if (r->ttl_lo[dir] < 0 || ttl < r->ttl_lo[dir])
+		r->ttl_lo[dir] = ttl;
+	if (ttl > r->ttl_hi[dir])
+		r->ttl_hi[dir] = ttl;
+}
+
+void rw_session_data_ttl(struct rw_session *s, enum rw_dir dir, int ttl)
+{
+	/* Data comes from the side's own stack; a bare ACK may not: a SYN
+	 * proxy (iptables SYNPROXY) sends the window update that ends its
+	 * handshake with the host from its own hop distance. Once a side sent
+	 * data, its data-bearing packets alone are its TTL baseline. */
+	struct rw_record *r = &s->rec;
+	if (!s->data_ttl[dir]) {
+		s->data_ttl[dir] = true;
+		r->ttl_lo[dir] = r->ttl_hi[dir] = ttl;
+		return;
+	}
+	if (ttl < r->ttl_lo[dir])
 		r->ttl_lo[dir] = ttl;
 	if (ttl > r->ttl_hi[dir])
 		r->ttl_hi[dir] = ttl;

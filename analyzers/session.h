@@ -43,6 +43,9 @@ void rw_session_rst(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, int t
 /* The IP TTL of a packet of that side: rw_session_syn_ttl for its SYN or
  * SYN-ACK, rw_session_ttl for the others (not RST: rw_session_rst). */
 void rw_session_ttl(struct rw_session *s, enum rw_dir dir, int ttl);
+/* and rw_session_data_ttl as well for one that carries data: once a side
+ * sent data, those packets alone are its TTL baseline (ttl_lo..ttl_hi). */
+void rw_session_data_ttl(struct rw_session *s, enum rw_dir dir, int ttl);
 void rw_session_syn_ttl(struct rw_session *s, enum rw_dir dir, int ttl);
 /* What the seen side's acknowledgements tell about a side the capture never
  * held (one-direction captures): its SYN, n bytes of unknown content sent

@@ -1008,13 +1008,30 @@ static bool timeout(struct ctx *c)
 	}
 	/* Seen from the client side of an inline proxy or balancer: the server
 	 * side stays silent after the ClientHello, then gives up. */
-	if (hello_sent(r) && !r->server_hello_seen && closed_by(r, RW_S2C) &&
-	    !r->alert[RW_S2C].seen && r->first_close_ts_us - r->ch_ts_us >= SILENT_CLOSE_US) {
+	if (hello_sent(r) && !r->server_hello_seen && !r->inferred_answer_len &&
+	    closed_by(r, RW_S2C) && !r->alert[RW_S2C].seen &&
+	    r->first_close_ts_us - r->ch_ts_us >= SILENT_CLOSE_US) {
 		ev(c,
 		   "server side silent for %.0f ms after the ClientHello, then closed: a "
 		   "timeout (a proxy, balancer or the host gave up)",
 		   ms(r->ch_ts_us, r->first_close_ts_us));
 		timeout_alternatives(c);
+		return true;
+	}
+	/* The same later in the handshake: the client's last flight (its key
+	 * exchange and Finished) answered by silence, then the server side's
+	 * close. A proxy whose upstream went quiet (or whose host's RST a SYN
+	 * proxy left out of the window) gives up this way. */
+	/* (From the client alone the server's answer is only acknowledged bytes.) */
+	if ((r->server_hello_seen || r->inferred_answer_len) && !r->tls_established &&
+	    closed_by(r, RW_S2C) &&
+	    in_phase(r, RW_PHASE_TLS_HANDSHAKE) && !r->alert[RW_S2C].seen &&
+	    !r->alert[RW_C2S].seen && r->last_data_ts_us[RW_C2S] >= r->last_data_ts_us[RW_S2C] &&
+	    r->first_close_ts_us - r->last_data_ts_us[RW_C2S] >= SILENT_CLOSE_US) {
+		ev(c,
+		   "server side silent for %.0f ms after the client's last handshake message, then "
+		   "closed: a timeout (a proxy, balancer or the host gave up)",
+		   ms(r->last_data_ts_us[RW_C2S], r->first_close_ts_us));
 		return true;
 	}
 	return false;

@@ -737,6 +737,8 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 			f->syn_ttl[side] = p->ttl;
 	} else if (f->state == FLOW_ACTIVE) {
 		rw_session_ttl(f->s, dir_of(f, side), p->ttl);
+		if (p->seg_len) /* the baseline from data-bearing packets */
+			rw_session_data_ttl(f->s, dir_of(f, side), p->ttl);
 	} else if (f->first_ttl[side] < 0) {
 		f->first_ttl[side] = p->ttl;
 	}

@@ -658,6 +658,33 @@ static void test_syn_proxy_ttl(void **state)
 	assert_int_equal(recs[1].verdict.cause, RW_CAUSE_RESET_INJECTED);
 }
 
+/* iptables SYNPROXY also sends the window update that ends its handshake with
+ * the host, a bare ACK from the host's address and its own hop distance. Bare
+ * ACKs are not the baseline once the host sent data: its data and its own
+ * RST share one TTL, and the SYN-ACK's differs (the lab's 14_synproxy_path). */
+static void test_synproxy_window_update(void **state)
+{
+	(void)state;
+	struct conn c = conn4(17, 59102, 3389);
+	seg(&c, true, RW_TCP_SYN, NULL, 0);
+	c.sttl = 64; /* the middlebox's SYN-ACK */
+	seg(&c, false, RW_TCP_SYN | RW_TCP_ACK, NULL, 0);
+	seg(&c, true, RW_TCP_ACK, NULL, 0);
+	seg(&c, false, RW_TCP_ACK, NULL, 0); /* its window update */
+	c.sttl = 63; /* the host, one router further */
+	seg(&c, false, RW_TCP_ACK, NULL, 0);
+	seg(&c, true, RW_TCP_PSH, cr, sizeof(cr));
+	seg(&c, false, RW_TCP_PSH, cc_ssl, sizeof(cc_ssl));
+	seg(&c, true, RW_TCP_ACK, NULL, 0);
+	seg(&c, false, RW_TCP_RST, NULL, 0);
+	assert_int_equal(n_recs, 1);
+	const struct rw_record *r = &recs[0];
+	assert_int_equal(r->ttl_lo[RW_S2C], 63);
+	assert_int_equal(r->ttl_hi[RW_S2C], 63);
+	assert_int_equal(r->verdict.cause, RW_CAUSE_RESET_BY_SERVER);
+	assert_true(has_evidence(r, "SYN-ACK has TTL 64, the server's other packets TTL 63: a SYN proxy"));
+}
+
 static void test_rst_midway(void **state)
 {
 	(void)state;
@@ -1069,6 +1096,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_one_direction_client_only_bare_cc, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_syn_proxy_ttl, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_synproxy_window_update, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reordered_and_retransmitted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_counting_after_inspection, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_mtu_blackhole, setup, teardown),

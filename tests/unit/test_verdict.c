@@ -241,6 +241,22 @@ static void test_tls_rejected_without_alert(void **state)
 	                 (struct expect){RW_CAUSE_HANDSHAKE_TIMEOUT, RW_SIDE_SERVER, RW_CLOSE_FIN,
 	                                 RW_PHASE_TLS_HANDSHAKE},
 	                 "silent_after_hello");
+	/* Later in the handshake: the client's key exchange and Finished met by
+	 * silence, then the server side's close (the lab's 14_synproxy, where the
+	 * host's RST never reached the proxy's socket in window). */
+	struct rw_test_bytes s2 = {.n = 0}, c3 = {.n = 0};
+	rw_test_put_server_hello(&s2, 0xc02f, 0, false);
+	rw_test_certificate(&s2, -10, 300);
+	rw_test_put_server_hello_done(&s2);
+	rw_test_client_key_exchange(&c3);
+	rw_test_ccs(&c3);
+	rw_test_opaque(&c3, 22, 40);
+	struct rw_step stalled[] = {DATA(C, c1), DATA(S, s1), DATA(C, c2), DATA(S, s2),
+	                            DATA(C, c3), SLEEP(5000), FIN(S),      END};
+	check_all_splits(stalled,
+	                 (struct expect){RW_CAUSE_HANDSHAKE_TIMEOUT, RW_SIDE_SERVER, RW_CLOSE_FIN,
+	                                 RW_PHASE_TLS_HANDSHAKE},
+	                 "silent_after_key_exchange");
 }
 
 /* Full TLS 1.2 handshake, then `flights` alternating encrypted exchanges. */
