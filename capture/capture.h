@@ -81,10 +81,13 @@ int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool
                    char *err, size_t errlen);
 /* Runs until *stop becomes true (a signal handler sets it), then calls
  * rw_capture_finish. on_ready (may be NULL) is called once, when the kernel
- * delivers packets to the handle (filter set): scripts and supervisors wait
- * for that instead of guessing with a sleep. */
+ * delivers packets to the handle (filter set) and before the first packet is
+ * read: scripts and supervisors wait for that instead of guessing with a
+ * sleep, and rdpwhy capture drops root there (-Z). When it returns < 0 the
+ * capture stops before reading anything and this returns -1 (err empty: the
+ * callback said why). */
 int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
-                 struct rw_capture *c, volatile int *stop, void (*on_ready)(const char *iface),
+                 struct rw_capture *c, volatile int *stop, int (*on_ready)(const char *iface),
                  char *err, size_t errlen);
 
 #endif

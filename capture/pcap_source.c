@@ -126,7 +126,7 @@ static int live_error(pcap_t *p, int rc, const char *iface, const char *what, ch
 }
 
 int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
-                 struct rw_capture *c, volatile int *stop, void (*on_ready)(const char *iface),
+                 struct rw_capture *c, volatile int *stop, int (*on_ready)(const char *iface),
                  char *err, size_t errlen)
 {
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
@@ -166,8 +166,10 @@ int rw_pcap_live(const char *iface, const char *bpf, int snaplen, bool promisc,
 		pcap_close(p);
 		return -1;
 	}
-	if (on_ready)
-		on_ready(iface);
+	if (on_ready && on_ready(iface) < 0) {
+		pcap_close(p);
+		return -1;
+	}
 	int fd = pcap_get_selectable_fd(p);
 	struct live_ctx lc = {c, pcap_datalink(p), 0};
 	uint64_t last_expire = wall_us();

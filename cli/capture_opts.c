@@ -194,6 +194,9 @@ struct rw_outputs *rw_capture_outputs_open(const struct rw_capture_opts *o, bool
 		goto fail;
 	if (rw_config_validate_outputs(cfg, err, sizeof(err)) < 0)
 		goto fail;
+	/* Spools are written after capture has dropped root: give them to its user. */
+	if (o->run_as)
+		snprintf(cfg->user, sizeof(cfg->user), "%s", o->run_as);
 	struct rw_outputs_opts oo = {.flow_ids = true, .block_when_full = replay};
 	out = rw_outputs_open(cfg, &oo, log, err, sizeof(err));
 	if (!out)

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "capture.h"
 #include "config.h"
@@ -19,6 +20,7 @@ struct rw_capture_opts {
 	const char *set_keys[32];   /* config keys from flags, in order: format, */
 	const char *set_values[32]; /*   output, --set KEY=VALUE (argv strings) */
 	size_t n_sets;
+	const char *run_as; /* capture -Z: the user the spool directories are given to */
 };
 
 /* The outputs the options name (stdout in text when none), with ids
@@ -38,6 +40,24 @@ void rw_capture_opts_help(FILE *f);
  * snapshot length (WHO: "replay", "capture"), since the facts inside them
  * are missing from the records. */
 void rw_capture_warn_cut(const char *who, const struct rw_capture_stats *st);
+
+/* privdrop.c: the user rdpwhy capture runs as once the capture handle is
+ * open (-Z USER; by default RW_RUNAS_DEFAULT when it exists). */
+#define RW_RUNAS_DEFAULT "rdpwhy"
+struct rw_runas {
+	bool drop; /* root now: become uid/gid (name's groups) */
+	uid_t uid;
+	gid_t gid;
+	char name[64];
+	char note[192]; /* for stderr: root kept for want of the default user */
+};
+/* NAME: -Z's value, or NULL for the default. 0 (r filled), or -1 with a
+ * message in err (a usage error: no such user, not root). */
+int rw_runas_resolve(const char *name, struct rw_runas *r, char *err, size_t errlen);
+/* Becomes r's user (initgroups, setresgid, setresuid) and checks that root
+ * cannot be regained and no capability is left; when not dropping and not
+ * root, gives up file capabilities. 0, or -1 with a message in err. */
+int rw_runas_drop(const struct rw_runas *r, char *err, size_t errlen);
 
 int cmd_replay(int argc, char **argv);
 int cmd_capture(int argc, char **argv);

@@ -7,12 +7,26 @@
 #include "cli.h"
 
 static volatile int stop_requested;
+static struct rw_runas runas; /* -Z */
 
-/* The line tests and supervisors wait for (README: "ready lines"). */
-static void say_ready(const char *iface)
+/* The capture handle is open and filtered, nothing read yet: root (or file
+ * capabilities) is given up here, before a byte from the wire is parsed; then
+ * the line tests and supervisors wait for (README: "ready lines"). */
+static int on_ready(const char *iface)
 {
+	char err[256];
+	if (rw_runas_drop(&runas, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rdpwhy capture: %s\n", err);
+		return -1;
+	}
+	if (runas.drop)
+		fprintf(stderr, "rdpwhy capture: dropped root: running as %s (uid %u, gid %u)\n",
+		        runas.name, (unsigned)runas.uid, (unsigned)runas.gid);
+	else if (runas.note[0])
+		fprintf(stderr, "rdpwhy capture: %s\n", runas.note);
 	fprintf(stderr, "rdpwhy capture: ready: capturing on %s\n", iface);
 	fflush(stderr);
+	return 0;
 }
 
 static void on_signal(int sig)
@@ -27,14 +41,26 @@ static void help(FILE *f)
 	           "\n"
 	           "Captures live (needs CAP_NET_RAW or root) and prints each connection's\n"
 	           "diagnosis when it ends or goes idle. SIGINT/SIGTERM stop the capture and\n"
-	           "report the connections still open.\n"
+	           "report the connections still open. Started as root, it becomes an\n"
+	           "unprivileged user once the capture is open, before it reads a packet.\n"
 	           "\n"
 	           "options:\n"
 	           "  -i, --interface IFACE   interface to capture on ('any' for all)\n"
 	           "  -s, --snaplen N         bytes kept per packet: 128-262144 (default 65535)\n"
-	           "      --no-promisc        do not put the interface in promiscuous mode\n");
+	           "      --no-promisc        do not put the interface in promiscuous mode\n"
+	           "  -Z, --user USER         run as USER (its groups) once the capture is open\n"
+	           "                          (default: '" RW_RUNAS_DEFAULT "' if it exists, else\n"
+	           "                          root is kept, with a note; -Z root keeps it\n"
+	           "                          quietly). Output files are opened before, as\n"
+	           "                          root; spool directories are given to USER\n");
 	rw_capture_opts_help(f);
-	fprintf(f, "  -h, --help              this help\n");
+	fprintf(f, "  -h, --help              this help\n"
+	           "\n"
+	           "Files rdpwhy writes (outputs, spools) are opened without following a\n"
+	           "symbolic link that another user could have planted: new files are created\n"
+	           "with O_EXCL, mode 0640 (spools 0600), existing ones opened with O_NOFOLLOW;\n"
+	           "a link is followed only if root (or the user running rdpwhy) owns it and\n"
+	           "its directory, and nobody else can write there (README: file safety).\n");
 }
 
 int cmd_capture(int argc, char **argv)
@@ -44,6 +70,7 @@ int cmd_capture(int argc, char **argv)
 	const char *iface = NULL;
 	int snaplen = 65535;
 	bool promisc = true;
+	const char *user = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -79,6 +106,14 @@ int cmd_capture(int argc, char **argv)
 			promisc = false;
 			continue;
 		}
+		if (!strcmp(a, "-Z") || !strcmp(a, "--user")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "rdpwhy capture: %s needs a user name\n", a);
+				return 2;
+			}
+			user = argv[++i];
+			continue;
+		}
 		int r = rw_capture_opt(&o, argc, argv, &i);
 		if (r < 0)
 			return 2;
@@ -93,6 +128,13 @@ int cmd_capture(int argc, char **argv)
 		help(stderr);
 		return 2;
 	}
+	char err[512];
+	if (rw_runas_resolve(user, &runas, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rdpwhy capture: %s\n", err);
+		return 2;
+	}
+	if (runas.drop)
+		o.run_as = runas.name;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -110,10 +152,9 @@ int cmd_capture(int argc, char **argv)
 		rw_outputs_close(out);
 		return 1;
 	}
-	char err[512];
-	int rc = rw_pcap_live(iface, o.bpf, snaplen, promisc, c, &stop_requested, say_ready, err,
+	int rc = rw_pcap_live(iface, o.bpf, snaplen, promisc, c, &stop_requested, on_ready, err,
 	                      sizeof(err));
-	if (rc < 0)
+	if (rc < 0 && err[0])
 		fprintf(stderr, "rdpwhy capture: %s\n", err);
 	const struct rw_capture_stats *st = rw_capture_stats(c);
 	rw_capture_warn_cut("capture", st);

@@ -13,6 +13,7 @@
  * The client sends with TTL / hop limit 64, the server with 128, so the
  * two sides are told apart at a glance and a RST never looks injected. */
 #include "pcap_writer.h"
+#include "safe_path.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -222,16 +223,19 @@ static int format_path(char *out, size_t outlen, const char *dir, const struct r
 
 /* ---- file ---------------------------------------------------------------- */
 
-/* Creates a new file (never an existing one), mode 0600 whatever the umask;
- * fills w->path. Returns the fd or -1 with errno. */
-static int create_file(struct rw_pcapw *w, const char *dir, uint64_t ts_us)
+/* Creates a new file (never an existing one, never through a link: O_EXCL,
+ * and pcap_dir reached without following a link another user could have
+ * planted, safe_path.h), mode 0600 whatever the umask; fills w->path.
+ * Returns the fd, or -1 with errno and, when the path was refused, WHY. */
+static int create_file(struct rw_pcapw *w, const char *dir, uint64_t ts_us, char *why,
+                       size_t whylen)
 {
 	for (int try = 0; try < NAME_TRIES; try++) {
 		if (format_path(w->path, sizeof(w->path), dir, w->ep, ts_us, try) < 0) {
 			errno = ENAMETOOLONG;
 			return -1;
 		}
-		int fd = open(w->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		int fd = rw_safe_open(w->path, O_WRONLY | O_CREAT | O_EXCL, 0600, why, whylen);
 		if (fd < 0 && errno == EEXIST)
 			continue;
 		if (fd < 0)
@@ -253,11 +257,15 @@ static int create_file(struct rw_pcapw *w, const char *dir, uint64_t ts_us)
 static int open_dumper(struct rw_pcapw *w, const char *dir, uint64_t ts_us, char *err,
                        size_t errlen)
 {
-	int fd = create_file(w, dir, ts_us);
+	char why[PATH_MAX + 256] = "";
+	int fd = create_file(w, dir, ts_us, why, sizeof(why));
 	if (fd < 0) {
 		int e = errno;
-		set_err(err, errlen, "cannot create %s: %s",
-		        e == ENAMETOOLONG || !w->path[0] ? dir : w->path, strerror(e));
+		if (e == EPERM && why[0]) /* a link refused: say which */
+			set_err(err, errlen, "cannot create %s", why);
+		else
+			set_err(err, errlen, "cannot create %s: %s",
+			        e == ENAMETOOLONG || !w->path[0] ? dir : w->path, strerror(e));
 		return -1;
 	}
 	FILE *fp = fdopen(fd, "wb");

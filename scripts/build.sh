@@ -1,12 +1,37 @@
 #!/bin/sh
-# Configures and builds rdpwhy into build/ (or build-asan/ with --asan).
+# Configures and builds rdpwhy into build/ (RelWithDebInfo), build-asan/ with
+# --asan (Debug, ASan+UBSan) or build-release/ with --release (Release: -O3).
+#
+# Warnings are errors only when RDPWHY_WERROR=ON in the environment, as CI
+# sets it (.ci/run): another compiler or flag set (a packager's, a user's)
+# may warn where ours do not, and that must not stop their build. The value
+# is passed on every run, so a build directory configured before follows it.
 set -eu
 cd "$(dirname "$0")/.."
+werror=${RDPWHY_WERROR:-OFF}
+case $werror in
+ON | OFF) ;;
+*)
+	echo "build.sh: RDPWHY_WERROR must be ON or OFF, not '$werror'" >&2
+	exit 2
+	;;
+esac
 dir=build
 opts="-DCMAKE_BUILD_TYPE=RelWithDebInfo"
-if [ "${1:-}" = "--asan" ]; then
+case "${1:-}" in
+"") ;;
+--asan)
 	dir=build-asan
 	opts="-DCMAKE_BUILD_TYPE=Debug -DRDPWHY_SANITIZE=ON -DRDPWHY_LAB=OFF"
-fi
-cmake -S . -B "$dir" $opts >/dev/null
+	;;
+--release)
+	dir=build-release
+	opts="-DCMAKE_BUILD_TYPE=Release -DRDPWHY_LAB=OFF"
+	;;
+*)
+	echo "usage: $0 [--asan | --release]" >&2
+	exit 2
+	;;
+esac
+cmake -S . -B "$dir" $opts -DRDPWHY_WERROR="$werror" >/dev/null
 cmake --build "$dir" -j "$(nproc)"

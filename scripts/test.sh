@@ -8,11 +8,21 @@
 # fails when there are any, unless the caller sets RDPWHY_ALLOW_SKIP=1 (a
 # developer without root, say). CI never sets it: scripts/setup.sh --test
 # installs everything the tests need, and CI runs as root.
+#
+# CI (.ci/run) sets RDPWHY_WERROR=ON: every build then treats warnings as
+# errors, and a third build, Release (-O3, where GCC's -Wformat-truncation
+# and other flow-based warnings see most), is made into build-release/ only
+# to be warning-free; the tests do not run on it. Without it (a user, a
+# packager) warnings stay warnings (scripts/build.sh).
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --test
 ./scripts/build.sh
 ./scripts/build.sh --asan
+if [ "${RDPWHY_WERROR:-OFF}" = ON ]; then
+	echo "== Release build with -Werror (build-release/) =="
+	./scripts/build.sh --release
+fi
 
 skipped_total=0
 # run_ctest LABEL BUILD_DIR: ctest with a JUnit report; prints the tests that

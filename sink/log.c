@@ -26,6 +26,9 @@ void rw_log_close(struct rw_log *l)
 }
 
 static void vlog(struct rw_log *l, int prio, int err, const char *fmt, va_list ap)
+        __attribute__((format(printf, 4, 0)));
+
+static void vlog(struct rw_log *l, int prio, int err, const char *fmt, va_list ap)
 {
 	if ((prio == LOG_INFO && l->verbosity < 1) || (prio == LOG_DEBUG && l->verbosity < 2))
 		return;

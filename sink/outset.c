@@ -13,6 +13,7 @@
 
 #include "output_spec.h"
 #include "record_format.h"
+#include "safe_path.h"
 #include "sender.h"
 
 _Static_assert(RW_CONF_DROP_OLDEST == (int)RW_SPOOL_DROP_OLDEST &&
@@ -66,15 +67,15 @@ static enum rw_slot slot_of(const struct rw_output_spec *s)
 static int specs_of(const struct rw_proxy_config *cfg, struct rw_output_spec *specs, size_t *n,
                     char *err, size_t errlen)
 {
+	/* "output " and the parser's message written in place after it: no
+	 * copy into a buffer of the same size to cut. */
+	char *e = rw_err_after(err, &errlen, "output ");
 	*n = cfg->n_outputs ? cfg->n_outputs : 1;
 	for (size_t i = 0; i < *n; i++) {
-		char e[RW_CONF_ERR];
 		if (rw_output_spec_parse(cfg->n_outputs ? cfg->outputs[i] : "-", &specs[i], e,
-		                         sizeof(e)) < 0 ||
-		    rw_output_spec_resolve(&specs[i], cfg, e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "output %s", e);
+		                         errlen) < 0 ||
+		    rw_output_spec_resolve(&specs[i], cfg, e, errlen) < 0)
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -139,20 +140,28 @@ int rw_format_record(const struct rw_record *rec, unsigned mask, const char *hos
 /* ---- opening and closing ------------------------------------------------- */
 
 /* mode: the output's mode= (set on every open, whatever the umask or the
- * file had), or 0: 0640 for a new file, an existing one as it is. */
-static FILE *open_file(const char *path, unsigned mode)
+ * file had), or 0: 0640 for a new file, an existing one as it is. A new file
+ * is created with O_EXCL, an existing one opened with O_NOFOLLOW, and no
+ * link that another user could have planted on the way is followed
+ * (safe_path.h). NULL with errno and WHY set. */
+static FILE *open_file(const char *path, unsigned mode, char *err, size_t errlen)
 {
+	/* ERR: "output " and rw_safe_open's message ("PATH: why") after it. */
+	err = rw_err_after(err, &errlen, "output ");
 	/* Read too: a failed batch is cut back to its last whole record. */
-	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, mode ? mode : 0640);
+	int fd = rw_safe_open(path, O_RDWR | O_APPEND | O_CREAT, mode ? mode : 0640, err, errlen);
 	if (fd < 0)
 		return NULL;
-	if (mode && fchmod(fd, mode) < 0) {
+	FILE *f = NULL;
+	if (!(mode && fchmod(fd, mode) < 0))
+		f = fdopen(fd, "a");
+	if (!f) {
+		int e = errno;
+		if (errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
 		close(fd);
-		return NULL;
+		errno = e;
 	}
-	FILE *f = fdopen(fd, "a");
-	if (!f)
-		close(fd);
 	return f;
 }
 
@@ -166,16 +175,18 @@ static int make_spool_parent(const char *spool_dir, const char *user, char *err,
 	if (!slash || slash == parent)
 		return 0;
 	*slash = 0;
-	int made = mkdir(parent, 0700);
-	if (made < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "spool directory %s: %s", parent, strerror(errno));
+	char *why = rw_err_after(err, &errlen, "spool directory ");
+	int made = rw_safe_mkdir(parent, 0700, why, errlen);
+	if (made < 0)
 		return -1;
-	}
-	if (made == 0 && user[0]) {
+	if (made == 1 && user[0]) {
 		struct passwd *pw = getpwnam(user);
-		if (!pw || chown(parent, pw->pw_uid, pw->pw_gid) < 0) {
-			snprintf(err, errlen, "spool directory %s: cannot give it to %s", parent,
-			         user);
+		int fd = pw ? rw_safe_open(parent, O_RDONLY | O_DIRECTORY, 0, why, errlen) : -1;
+		int rc = fd >= 0 ? fchown(fd, pw->pw_uid, pw->pw_gid) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (rc < 0) {
+			snprintf(why, errlen, "%s: cannot give it to %s", parent, user);
 			return -1;
 		}
 	}
@@ -211,10 +222,8 @@ static struct output *output_open(struct rw_outset *set, const struct rw_output_
 	case RW_OUT_SYSLOG:
 		return o;
 	case RW_OUT_FILE:
-		if (!(o->f = open_file(spec->target, spec->mode))) {
-			snprintf(err, errlen, "output %s: %s", spec->target, strerror(errno));
+		if (!(o->f = open_file(spec->target, spec->mode, err, errlen)))
 			break;
-		}
 		return o;
 	case RW_OUT_TCP:
 	case RW_OUT_TLS:
@@ -268,10 +277,10 @@ static void reopen_file(struct rw_outset *s, struct output *o)
 {
 	if (o->spec.kind != RW_OUT_FILE)
 		return;
-	FILE *f = open_file(o->spec.target, o->spec.mode);
+	char why[RW_CONF_ERR];
+	FILE *f = open_file(o->spec.target, o->spec.mode, why, sizeof(why));
 	if (!f) {
-		rw_logerr(s->log, LOG_ERR, "output %s: cannot reopen, keeping the old file",
-		          o->spec.target);
+		rw_logx(s->log, LOG_ERR, "%s; cannot reopen it, keeping the old file", why);
 		return;
 	}
 	fclose(o->f);

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "safe_path.h"
+
 #define SEQ_DIGITS 20
 #define TMP_PREFIX ".tmp-"
 
@@ -121,15 +123,14 @@ struct rw_spool *rw_spool_open(const char *dir, uint64_t max_bytes, enum rw_spoo
 	s->max_bytes = max_bytes;
 	s->policy = policy;
 	s->next_seq = 1;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "spool %s: %s", dir, strerror(errno));
+	/* Reached without following a link another user could have planted
+	 * (safe_path.h); inside it nothing is ever followed (O_NOFOLLOW, O_EXCL,
+	 * AT_SYMLINK_NOFOLLOW). */
+	size_t whylen = errlen;
+	char *why = rw_err_after(err, &whylen, "spool ");
+	if (rw_safe_mkdir(dir, 0700, why, whylen) < 0 ||
+	    (s->dirfd = rw_safe_open(dir, O_RDONLY | O_DIRECTORY, 0, why, whylen)) < 0)
 		goto fail;
-	}
-	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dirfd < 0) {
-		snprintf(err, errlen, "spool %s: %s", dir, strerror(errno));
-		goto fail;
-	}
 	int fd = dup(s->dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
@@ -149,7 +150,19 @@ struct rw_spool *rw_spool_open(const char *dir, uint64_t max_bytes, enum rw_spoo
 		if (!parse_name(de->d_name, &seq))
 			continue;
 		struct stat st;
-		if (fstatat(s->dirfd, de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+		if (fstatat(s->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			/* Not rdpwhy's: someone who can write here planted it (to have
+			 * a file of root's sent, chowned or removed). */
+			snprintf(err, errlen,
+			         "spool %s: %s is a symbolic link, not a spooled record; rdpwhy "
+			         "follows no link in its spool: remove it",
+			         dir, de->d_name);
+			closedir(d); /* de is gone with it */
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode))
 			continue;
 		if (push(s, seq, (uint64_t)st.st_size) < 0) {
 			closedir(d);
@@ -185,7 +198,8 @@ int rw_spool_chown(struct rw_spool *s, unsigned uid, unsigned gid)
 	char name[SEQ_DIGITS + 1];
 	for (size_t i = s->head; i < s->n; i++) {
 		name_of(s->e[i].seq, name);
-		if (fchownat(s->dirfd, name, (uid_t)uid, (gid_t)gid, 0) < 0 && errno != ENOENT)
+		if (fchownat(s->dirfd, name, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno != ENOENT)
 			return -1;
 	}
 	return 0;
@@ -225,7 +239,12 @@ int rw_spool_put(struct rw_spool *s, const void *p, size_t n, uint64_t *seq)
 	char tmp[sizeof(TMP_PREFIX) + SEQ_DIGITS], name[SEQ_DIGITS + 1];
 	name_of(q, name);
 	snprintf(tmp, sizeof(tmp), TMP_PREFIX "%s", name);
-	int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A new file: O_EXCL never opens what is there (a planted link); what is
+	 * there under our temporary name is removed (the link, not its target). */
+	int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlinkat(s->dirfd, tmp, 0) == 0)
+		fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		            0600);
 	if (fd < 0)
 		return -1;
 	if (write_all(fd, p, n) < 0 || fsync(fd) < 0) {
@@ -276,7 +295,7 @@ int rw_spool_read(const struct rw_spool *s, uint64_t seq, struct rw_buf *out)
 	char name[SEQ_DIGITS + 1];
 	name_of(seq, name);
 	rw_buf_reset(out);
-	int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+	int fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	char chunk[8192];
@@ -311,12 +330,22 @@ int rw_spool_reject_first(struct rw_spool *s, uint64_t *seq)
 		errno = ENOENT;
 		return -1;
 	}
-	char name[SEQ_DIGITS + 1], to[sizeof(RW_SPOOL_REJECTED) + SEQ_DIGITS + 1];
+	char name[SEQ_DIGITS + 1];
 	name_of(s->e[s->head].seq, name);
-	snprintf(to, sizeof(to), "%s/%s", RW_SPOOL_REJECTED, name);
-	if ((mkdirat(s->dirfd, RW_SPOOL_REJECTED, 0700) < 0 && errno != EEXIST) ||
-	    renameat(s->dirfd, name, s->dirfd, to) < 0)
+	if (mkdirat(s->dirfd, RW_SPOOL_REJECTED, 0700) < 0 && errno != EEXIST)
 		return -1;
+	/* Into the directory itself, never where a link in its place points. */
+	int rej = openat(s->dirfd, RW_SPOOL_REJECTED,
+	                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rej < 0)
+		return -1;
+	int rc = renameat(s->dirfd, name, rej, name);
+	int e = errno;
+	close(rej);
+	if (rc < 0) {
+		errno = e;
+		return -1;
+	}
 	fsync(s->dirfd);
 	*seq = s->e[s->head].seq;
 	s->st.count--;

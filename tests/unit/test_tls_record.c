@@ -18,6 +18,8 @@ struct seen {
 	int error;
 };
 
+static void logf_(struct seen *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void logf_(struct seen *s, const char *fmt, ...)
 {
 	va_list ap;

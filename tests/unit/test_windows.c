@@ -29,9 +29,10 @@ typedef struct rw_test_bytes bytes;
 #define TLS13 17
 
 /* MS-CSSP 2.2.1, DER. The server's answer to a failed logon (version 6,
- * errorCode STATUS_LOGON_FAILURE 0xC000006D as a 4-byte INTEGER). */
-static const uint8_t ts_error[] = {0x30, 0x0d, 0xa0, 0x03, 0x02, 0x01, 0x06, 0xa4,
-                                   0x06, 0x02, 0x04, 0xc0, 0x00, 0x00, 0x6d};
+ * errorCode STATUS_LOGON_FAILURE 0xC000006D as a 4-byte INTEGER):
+ * 30 0d a0 03 02 01 06 a4 06 02 04 c0 00 00 6d. Only its length is on the
+ * wire in the clear. */
+#define TS_ERROR_LEN 15
 /* The server's pubKeyAuth echo (version 5+): TSRequest {version 6,
  * pubKeyAuth OCTET STRING (16-byte NTLM signature + 32-byte SHA-256)}:
  * 30 39 a0 03 02 01 06 a3 32 04 30 <48 bytes>. */
@@ -177,7 +178,7 @@ static void test_error_reply_then_client_closes(void **state)
 	enc(&c1, TS_NEGOTIATE_LEN, GCM12);
 	enc(&s1, TS_CHALLENGE_LEN, GCM12);
 	enc(&c2, TS_AUTHENTICATE_LEN, GCM12);
-	enc(&s2, sizeof(ts_error), GCM12);
+	enc(&s2, TS_ERROR_LEN, GCM12);
 	/* close_notify: an encrypted alert record */
 	rw_test_opaque(&bye, 21, TLS_CLOSE_NOTIFY_LEN + GCM12);
 	struct rw_step st[] = {DATA(C, t.cr),
@@ -254,7 +255,7 @@ static void test_error_reply_tls13(void **state)
 	enc(&c1, TS_NEGOTIATE_LEN, TLS13);
 	enc(&s1, TS_CHALLENGE_LEN, TLS13);
 	enc(&c2, TS_AUTHENTICATE_LEN, TLS13);
-	enc(&s2, sizeof(ts_error), TLS13);
+	enc(&s2, TS_ERROR_LEN, TLS13);
 	enc(&bye, TLS_CLOSE_NOTIFY_LEN, TLS13);
 	struct rw_step st[] = {
 	        DATA(C, cr),   DATA(S, cc), DATA(C, ch), DATA(S, sh), DATA(S, sflight),
