@@ -1,10 +1,8 @@
-/* rdpwhy proxy: the inline proxy's command line, configuration loading and
- * privilege drop. Flags use the config file's keys, so a reload re-applies
- * them over the re-read file. */
+/* rdpwhy proxy: the inline proxy's command line. Flags use the config
+ * file's keys: they become the proxy's configuration source (conf/), from
+ * which the proxy itself builds its configuration again on SIGHUP. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +40,8 @@ static void help(FILE *f)
 	        "                          repeatable (conf/README.md)\n"
 	        "  -f, --format text|json  record format (default text)\n"
 	        "      --pcap-dir DIR      write each connection as a pcap file (mode 0600)\n"
-	        "      --user NAME         drop privileges to NAME after binding\n"
+	        "      --user NAME         run as NAME once listening (keeping only the\n"
+	        "                          capabilities a reload needs to open listeners)\n"
 	        "      --syslog            also log rdpwhy's own events to syslog\n"
 	        "      --idle-timeout D    close a connection idle this long once established\n"
 	        "                          (default 2h; 0 = off)\n"
@@ -59,53 +58,15 @@ static void help(FILE *f)
 	        "\n"
 	        "signals: TERM/INT stop accepting and let connections finish (grace period),\n"
 	        "a second one closes them at once; HUP reloads the config for new connections\n"
-	        "and the outputs, and reopens output files; USR1 logs the counters.\n");
+	        "and the outputs without a gap (unchanged listeners keep their socket, new ones\n"
+	        "open before removed ones close; a change that fails leaves everything as it\n"
+	        "was), and reopens output files; USR1 logs the counters.\n");
 }
 
 static int add_flag(struct rw_proxy *px, const char *key, const char *value)
 {
-	if (px->n_flags >= sizeof(px->flag_keys) / sizeof(px->flag_keys[0])) {
+	if (rw_config_source_add(&px->src, key, value) < 0) {
 		fprintf(stderr, "rdpwhy proxy: too many options\n");
-		return -1;
-	}
-	px->flag_keys[px->n_flags] = key;
-	px->flag_values[px->n_flags] = value;
-	px->n_flags++;
-	return 0;
-}
-
-static int build_config(struct rw_proxy *px, struct rw_proxy_config *out, char *err, size_t errlen)
-{
-	rw_config_defaults(out);
-	if (px->config_path && rw_config_load(px->config_path, out, err, errlen) < 0)
-		return -1;
-	if (rw_config_apply_flags(out, px->flag_keys, px->flag_values, px->n_flags, err, errlen) <
-	    0)
-		return -1;
-	return rw_config_validate(out, err, errlen);
-}
-
-int rw_proxy_reload_config(struct rw_proxy *px, struct rw_proxy_config *out, char *err,
-                           size_t errlen)
-{
-	return build_config(px, out, err, errlen);
-}
-
-static int drop_privileges(const char *user, char *err, size_t errlen)
-{
-	errno = 0;
-	struct passwd *pw = getpwnam(user);
-	if (!pw) {
-		snprintf(err, errlen, "user %s: %s", user,
-		         errno ? strerror(errno) : "no such user");
-		return -1;
-	}
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		snprintf(err, errlen, "cannot become %s: %s", user, strerror(errno));
-		return -1;
-	}
-	if (setuid(0) == 0) {
-		snprintf(err, errlen, "still able to regain root after dropping to %s", user);
 		return -1;
 	}
 	return 0;
@@ -167,7 +128,7 @@ int cmd_proxy(int argc, char **argv)
 				fprintf(stderr, "rdpwhy proxy: %s needs a file\n", a);
 				goto out;
 			}
-			px->config_path = argv[++i];
+			px->src.path = argv[++i];
 			continue;
 		}
 		if (!strcmp(a, "--set")) {
@@ -204,13 +165,13 @@ int cmd_proxy(int argc, char **argv)
 	}
 
 	char err[RW_CONF_ERR];
-	if (build_config(px, &px->cfg, err, sizeof(err)) < 0) {
+	if (rw_config_build(&px->src, &px->cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rdpwhy proxy: %s\n", err);
 		status = 1;
 		goto out;
 	}
 	if (check_only) {
-		printf("%s: configuration ok\n", px->config_path ? px->config_path : "flags");
+		printf("%s: configuration ok\n", px->src.path ? px->src.path : "flags");
 		status = 0;
 		goto out;
 	}
@@ -232,14 +193,18 @@ int cmd_proxy(int argc, char **argv)
 		goto out;
 	}
 	px->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (px->cfg.user[0]) {
-		if (drop_privileges(px->cfg.user, err, sizeof(err)) < 0) {
-			fprintf(stderr, "rdpwhy proxy: %s\n", err);
-			status = 1;
-			goto out;
-		}
-		rw_logx(&px->log, LOG_NOTICE, "running as %s", px->cfg.user);
+	char note[160];
+	if (rw_privs_drop(&px->privs, px->cfg.user, px->cfg.mode == RW_UPSTREAM_TPROXY, note,
+	                  sizeof(note), err, sizeof(err)) < 0) {
+		fprintf(stderr, "rdpwhy proxy: %s\n", err);
+		status = 1;
+		goto out;
 	}
+	if (px->cfg.user[0])
+		rw_logx(&px->log, LOG_NOTICE, "running as %s%s%s", px->cfg.user,
+		        note[0] ? "; " : "", note);
+	else if (note[0])
+		rw_logx(&px->log, LOG_NOTICE, "capabilities %s", note);
 	status = rw_proxy_run(px) < 0 ? 1 : 0;
 out:
 	if (px->reserve_fd >= 0)

@@ -110,6 +110,24 @@ int rw_config_validate_outputs(const struct rw_proxy_config *c, char *err, size_
 /* Parses "ADDR:PORT", "[V6]:PORT" or ":PORT"/"PORT" (all addresses, IPv6 dual-stack). */
 int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t errlen);
 
+/* conf/source.c: where a configuration comes from — a file (NULL: flags
+ * only) and key = value settings from the command line, applied over it in
+ * order (strings not copied: they must outlive the source). The proxy keeps
+ * its source and builds the configuration again from it on SIGHUP. */
+#define RW_CONF_MAX_FLAGS 64
+struct rw_config_source {
+	const char *path;
+	const char *keys[RW_CONF_MAX_FLAGS];
+	const char *values[RW_CONF_MAX_FLAGS];
+	size_t n;
+};
+/* Adds one flag; -1 when there are RW_CONF_MAX_FLAGS already. */
+int rw_config_source_add(struct rw_config_source *src, const char *key, const char *value);
+/* Defaults, the file, the flags, then rw_config_validate: 0, or -1 with
+ * "FILE:LINE: message" / "--KEY: message" / the validation's in err. */
+int rw_config_build(const struct rw_config_source *src, struct rw_proxy_config *c, char *err,
+                    size_t errlen);
+
 /* Added by conf/config.c: */
 /* rw_config_load on text in memory; name stands for the file in messages. */
 int rw_config_parse(const char *name, const char *text, size_t len, struct rw_proxy_config *c,

@@ -121,16 +121,33 @@ void rw_proxy_conn_closed(struct rw_proxy *px)
 		event_base_loopexit(px->base, NULL);
 }
 
-static int open_listener(struct rw_proxy *px, const struct rw_listen *where, char *err,
-                         size_t errlen)
+/* ---- listeners ------------------------------------------------------------
+ * A reload keeps every listener whose address, port, scope and IPv6-only
+ * setting are unchanged (the same socket: nothing waiting in its accept
+ * queue is lost; IP_TRANSPARENT is switched on the socket when the mode
+ * changed), opens the new ones before the removed ones close, and drains a
+ * removed listener's accept queue before closing it. Anything that fails
+ * undoes what was done: the running listeners stay as they were. */
+
+static int set_transparent(int fd, int fam, bool on)
+{
+	int v = on;
+	int level = fam == AF_INET6 ? SOL_IPV6 : SOL_IP;
+	int opt = fam == AF_INET6 ? IPV6_TRANSPARENT : IP_TRANSPARENT;
+	return setsockopt(fd, level, opt, &v, sizeof(v));
+}
+
+/* Opens a listening socket for `where` into *l (not yet in px->listeners;
+ * the caller raises privileges around it). */
+static int open_listener(struct rw_proxy *px, struct rw_listener *l, const struct rw_listen *where,
+                         bool transparent, char *err, size_t errlen)
 {
 	int fam = where->addr.ss_family;
-	int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "listen %s: socket: %s", where->text, strerror(errno));
-		return -1;
-	}
+	const char *step = "socket";
 	int one = 1;
+	int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fam == AF_INET6) {
 		/* "[::]:P" is IPv6 only, so that "0.0.0.0:P" can sit beside it;
@@ -138,36 +155,37 @@ static int open_listener(struct rw_proxy *px, const struct rw_listen *where, cha
 		int v6only = !where->dual_stack;
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
 	}
-	if (px->cfg.mode == RW_UPSTREAM_TPROXY) {
-		/* TPROXY delivers connections for addresses that are not local. */
-		int level = fam == AF_INET6 ? SOL_IPV6 : SOL_IP;
-		int opt = fam == AF_INET6 ? IPV6_TRANSPARENT : IP_TRANSPARENT;
-		if (setsockopt(fd, level, opt, &one, sizeof(one)) < 0) {
-			snprintf(err, errlen, "listen %s: IP_TRANSPARENT: %s (needs CAP_NET_ADMIN)",
-			         where->text, strerror(errno));
-			close(fd);
-			return -1;
-		}
-	}
-	if (bind(fd, (const struct sockaddr *)&where->addr, where->addr_len) < 0 ||
-	    listen(fd, 511) < 0) {
-		snprintf(err, errlen, "listen %s: %s", where->text, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	struct rw_listener *l = &px->listeners[px->n_listeners];
+	/* TPROXY delivers connections for addresses that are not local. */
+	step = fam == AF_INET6 ? "IPV6_TRANSPARENT" : "IP_TRANSPARENT";
+	if (transparent && set_transparent(fd, fam, true) < 0)
+		goto fail;
+	step = "bind";
+	if (bind(fd, (const struct sockaddr *)&where->addr, where->addr_len) < 0)
+		goto fail;
+	step = "listen";
+	if (listen(fd, 511) < 0)
+		goto fail;
 	l->px = px;
 	l->where = *where;
+	l->transparent = transparent;
 	l->lev = evconnlistener_new(px->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (!l->lev) {
 		snprintf(err, errlen, "listen %s: out of memory", where->text);
 		close(fd);
+		errno = ENOMEM;
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->lev, on_accept_error);
-	px->n_listeners++;
 	rw_logx(&px->log, LOG_NOTICE, "listening on %s", where->text);
 	return 0;
+fail:;
+	int e = errno;
+	snprintf(err, errlen, "listen %s: %s: %s%s", where->text, step, strerror(e),
+	         rw_privs_hint(&px->privs, where, transparent, e));
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	return -1;
 }
 
 static void close_listeners(struct rw_proxy *px)
@@ -180,18 +198,234 @@ static void close_listeners(struct rw_proxy *px)
 	px->n_listeners = 0;
 }
 
+/* The same socket can serve both: address, port, scope, IPv6-only. */
+static bool same_listen(const struct rw_listen *a, const struct rw_listen *b)
+{
+	if (a->addr.ss_family != b->addr.ss_family || a->dual_stack != b->dual_stack)
+		return false;
+	if (a->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)&a->addr, *y = (const void *)&b->addr;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)&a->addr, *y = (const void *)&b->addr;
+	return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
+	       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+}
+
+static uint16_t listen_port(const struct rw_listen *l)
+{
+	if (l->addr.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)&l->addr)->sin_port;
+	return ((const struct sockaddr_in6 *)(const void *)&l->addr)->sin6_port;
+}
+
+/* Accepts what waits in a listener about to close (a removed address), as
+ * far as the limits allow, so that those clients are served, not reset. */
+static void drain_listener(struct rw_proxy *px, struct rw_listener *l)
+{
+	int fd = evconnlistener_get_fd(l->lev);
+	unsigned n = 0;
+	while (!px->accept_paused &&
+	       !(px->cfg.max_connections && px->stats.active >= px->cfg.max_connections)) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int c = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c < 0)
+			break;
+		rw_conn_accept(px, c, (struct sockaddr *)&peer, len, l);
+		n++;
+	}
+	if (n)
+		rw_logx(&px->log, LOG_INFO, "%s: %u waiting connections accepted before closing",
+		        l->where.text, n);
+}
+
+/* A listener set being applied: what it keeps, opens and has closed. */
+struct listen_plan {
+	const struct rw_proxy_config *cfg;
+	bool transparent;
+	struct rw_listener next[RW_CONF_MAX_LISTEN];
+	int from[RW_CONF_MAX_LISTEN];          /* kept: index in px->listeners; -1: new */
+	bool opened[RW_CONF_MAX_LISTEN];       /* next[j] opened here */
+	bool toggled[RW_CONF_MAX_LISTEN];      /* kept, IP_TRANSPARENT switched */
+	bool keep[RW_CONF_MAX_LISTEN];         /* px->listeners[i] is kept */
+	bool closed_early[RW_CONF_MAX_LISTEN]; /* px->listeners[i] closed to free its port */
+	unsigned n_kept, n_opened, n_closed;
+};
+
+static void plan_undo(struct rw_proxy *px, struct listen_plan *p)
+{
+	char err[RW_CONF_ERR];
+	for (size_t j = 0; j < p->cfg->n_listen; j++) {
+		if (p->opened[j] && p->next[j].lev) {
+			evconnlistener_free(p->next[j].lev);
+			p->next[j].lev = NULL;
+		}
+		if (p->toggled[j]) {
+			struct rw_listener *old = &px->listeners[p->from[j]];
+			set_transparent(evconnlistener_get_fd(old->lev), old->where.addr.ss_family,
+			                old->transparent);
+		}
+	}
+	for (size_t i = 0; i < px->n_listeners; i++) {
+		if (!p->closed_early[i])
+			continue;
+		struct rw_listener *old = &px->listeners[i];
+		struct rw_listen where = old->where;
+		if (open_listener(px, old, &where, old->transparent, err, sizeof(err)) < 0) {
+			old->lev = NULL;
+			rw_logx(&px->log, LOG_CRIT, "reload: cannot listen again: %s", err);
+		}
+	}
+}
+
+/* Opens and switches what cfg needs; nothing is closed except a removed
+ * listener whose port a new one needs (an address or IPv6-only change on
+ * the same port). -1 with the message in err, everything undone. */
+static int plan_prepare(struct rw_proxy *px, struct listen_plan *p,
+                        const struct rw_proxy_config *cfg, char *err, size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	p->cfg = cfg;
+	p->transparent = cfg->mode == RW_UPSTREAM_TPROXY;
+	for (size_t j = 0; j < cfg->n_listen; j++) {
+		p->from[j] = -1;
+		for (size_t i = 0; i < px->n_listeners; i++) {
+			if (p->keep[i] || !px->listeners[i].lev ||
+			    !same_listen(&px->listeners[i].where, &cfg->listen[j]))
+				continue;
+			p->from[j] = (int)i;
+			p->keep[i] = true;
+			p->n_kept++;
+			break;
+		}
+	}
+	bool deferred[RW_CONF_MAX_LISTEN] = {false};
+	int rc = 0;
+	rw_privs_raise(&px->privs);
+	for (size_t j = 0; j < cfg->n_listen && rc == 0; j++) {
+		if (p->from[j] >= 0) {
+			struct rw_listener *old = &px->listeners[p->from[j]];
+			if (old->transparent == p->transparent)
+				continue;
+			if (set_transparent(evconnlistener_get_fd(old->lev),
+			                    old->where.addr.ss_family, p->transparent) < 0) {
+				int e = errno;
+				snprintf(err, errlen, "listen %s: %s %s: %s%s", cfg->listen[j].text,
+				         old->where.addr.ss_family == AF_INET6 ? "IPV6_TRANSPARENT"
+				                                               : "IP_TRANSPARENT",
+				         p->transparent ? "on" : "off", strerror(e),
+				         rw_privs_hint(&px->privs, &cfg->listen[j], p->transparent,
+				                       e));
+				rc = -1;
+				break;
+			}
+			p->toggled[j] = true;
+			continue;
+		}
+		if (open_listener(px, &p->next[j], &cfg->listen[j], p->transparent, err, errlen) ==
+		    0) {
+			p->opened[j] = true;
+			continue;
+		}
+		if (errno == EADDRINUSE)
+			for (size_t i = 0; i < px->n_listeners; i++)
+				if (!p->keep[i] && px->listeners[i].lev &&
+				    listen_port(&px->listeners[i].where) ==
+				            listen_port(&cfg->listen[j]))
+					deferred[j] = true;
+		if (!deferred[j])
+			rc = -1;
+	}
+	/* A new listener that collides with a removed one on the same port: the
+	 * removed one closes first (its queue drained), then the new one opens. */
+	for (size_t j = 0; j < cfg->n_listen && rc == 0; j++) {
+		if (!deferred[j])
+			continue;
+		for (size_t i = 0; i < px->n_listeners; i++) {
+			struct rw_listener *old = &px->listeners[i];
+			if (p->keep[i] || !old->lev ||
+			    listen_port(&old->where) != listen_port(&cfg->listen[j]))
+				continue;
+			rw_logx(&px->log, LOG_WARNING,
+			        "reload: %s replaces %s on the same port: closing the old socket "
+			        "first",
+			        cfg->listen[j].text, old->where.text);
+			drain_listener(px, old);
+			evconnlistener_free(old->lev);
+			old->lev = NULL;
+			p->closed_early[i] = true;
+		}
+		if (open_listener(px, &p->next[j], &cfg->listen[j], p->transparent, err, errlen) <
+		    0)
+			rc = -1;
+		else
+			p->opened[j] = true;
+	}
+	if (rc < 0)
+		plan_undo(px, p);
+	rw_privs_lower(&px->privs);
+	for (size_t j = 0; j < cfg->n_listen; j++)
+		p->n_opened += p->opened[j];
+	return rc;
+}
+
+/* The new set in place: removed listeners drained and closed, the kept and
+ * opened ones in px->listeners, accepting as the limits allow. */
+static void plan_commit(struct rw_proxy *px, struct listen_plan *p)
+{
+	for (size_t i = 0; i < px->n_listeners; i++) {
+		struct rw_listener *old = &px->listeners[i];
+		if (p->keep[i] || p->closed_early[i] || !old->lev)
+			continue;
+		drain_listener(px, old);
+		evconnlistener_free(old->lev);
+		old->lev = NULL;
+		rw_logx(&px->log, LOG_NOTICE, "no longer listening on %s", old->where.text);
+		p->n_closed++;
+	}
+	for (size_t i = 0; i < px->n_listeners; i++)
+		p->n_closed += p->closed_early[i];
+	for (size_t j = 0; j < p->cfg->n_listen; j++) {
+		if (p->from[j] < 0)
+			continue;
+		struct rw_listener *old = &px->listeners[p->from[j]];
+		p->next[j].lev = old->lev;
+		p->next[j].transparent = p->transparent;
+		if (old->transparent != p->transparent)
+			rw_logx(&px->log, LOG_NOTICE, "%s: IP_TRANSPARENT %s",
+			        p->cfg->listen[j].text, p->transparent ? "on" : "off");
+		rw_logx(&px->log, LOG_INFO, "still listening on %s (the same socket)",
+		        p->cfg->listen[j].text);
+	}
+	px->n_listeners = p->cfg->n_listen;
+	for (size_t j = 0; j < px->n_listeners; j++) {
+		struct rw_listener *l = &px->listeners[j];
+		*l = p->next[j];
+		l->px = px;
+		l->where = p->cfg->listen[j];
+		evconnlistener_set_cb(l->lev, on_accept, l);
+	}
+	bool full = px->cfg.max_connections && px->stats.active >= px->cfg.max_connections;
+	px->at_limit = full;
+	set_accepting(px, !full && !px->accept_paused);
+}
+
 int rw_proxy_listen(struct rw_proxy *px, char *err, size_t errlen)
 {
 	if (px->cfg.mode == RW_UPSTREAM_FIXED &&
 	    rw_upstream_resolve(&px->cfg, &px->upstream, &px->upstream_len, err, errlen) < 0)
 		return -1;
-	for (size_t i = 0; i < px->cfg.n_listen; i++) {
-		if (open_listener(px, &px->cfg.listen[i], err, errlen) < 0) {
-			close_listeners(px);
-			return -1;
-		}
+	struct listen_plan *p = malloc(sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
-	return 0;
+	int rc = plan_prepare(px, p, &px->cfg, err, errlen);
+	if (rc == 0)
+		plan_commit(px, p);
+	free(p);
+	return rc;
 }
 
 static void log_counters(struct rw_proxy *px)
@@ -238,40 +472,78 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	evtimer_add(px->grace_timer, &tv);
 }
 
+/* "A, B, C" */
+static void listener_list(const struct rw_proxy *px, char *out, size_t outlen)
+{
+	size_t off = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < px->n_listeners && off < outlen; i++) {
+		if (!px->listeners[i].lev)
+			continue;
+		int n = snprintf(out + off, outlen - off, "%s%s", off ? ", " : "",
+		                 px->listeners[i].where.text);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+/* SIGHUP: the configuration built again from the file and the flags
+ * (conf/), applied as a whole or not at all. Open connections keep their
+ * legs, sessions and outputs; new ones get the new listeners, upstream and
+ * timeouts. The outputs are reopened either way (logrotate). */
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct rw_proxy *px = arg;
 	(void)sig;
 	(void)what;
 	char err[RW_CONF_ERR];
-	struct rw_proxy_config next;
-	if (px->stopping || rw_proxy_reload_config(px, &next, err, sizeof(err)) < 0) {
-		if (!px->stopping)
-			rw_logx(&px->log, LOG_ERR, "reload: %s; keeping the running configuration",
-			        err);
-		/* The same outputs: files are reopened all the same (logrotate). */
-		rw_outputs_reload(px->outputs, &px->cfg);
-		return;
+	char where[512];
+	struct rw_proxy_config *next = malloc(sizeof(*next));
+	struct listen_plan *plan = malloc(sizeof(*plan));
+	struct sockaddr_storage up = px->upstream;
+	socklen_t up_len = px->upstream_len;
+	if (px->stopping)
+		goto keep_outputs;
+	if (!next || !plan) {
+		rw_logx(&px->log, LOG_ERR,
+		        "reload: out of memory; keeping the running configuration");
+		goto keep_outputs;
 	}
-	/* Open connections keep their legs, sessions and outputs; new ones get
-	 * the new listeners, upstream and timeouts. */
-	struct rw_proxy_config old = px->cfg;
-	struct sockaddr_storage old_up = px->upstream;
-	socklen_t old_up_len = px->upstream_len;
-	close_listeners(px);
-	px->cfg = next;
-	if (rw_proxy_listen(px, err, sizeof(err)) < 0) {
-		rw_logx(&px->log, LOG_ERR, "reload: %s; restoring the previous listeners", err);
-		px->cfg = old;
-		px->upstream = old_up;
-		px->upstream_len = old_up_len;
-		if (rw_proxy_listen(px, err, sizeof(err)) < 0)
-			rw_logx(&px->log, LOG_CRIT, "reload: cannot listen again: %s", err);
-		rw_outputs_reload(px->outputs, &px->cfg);
-		return;
+	if (rw_config_build(&px->src, next, err, sizeof(err)) < 0 ||
+	    (next->mode == RW_UPSTREAM_FIXED &&
+	     rw_upstream_resolve(next, &up, &up_len, err, sizeof(err)) < 0)) {
+		rw_logx(&px->log, LOG_ERR, "reload: %s; keeping the running configuration", err);
+		goto keep_outputs;
 	}
+	if (plan_prepare(px, plan, next, err, sizeof(err)) < 0) {
+		listener_list(px, where, sizeof(where));
+		rw_logx(&px->log, LOG_ERR,
+		        "reload: %s; keeping the running configuration, still listening on %s", err,
+		        where);
+		goto keep_outputs;
+	}
+	if (strcmp(next->user, px->cfg.user) != 0)
+		rw_logx(&px->log, LOG_WARNING,
+		        "reload: user = '%s' takes effect at the next start (running as '%s')",
+		        next->user, px->cfg.user);
+	px->cfg = *next;
+	px->upstream = up;
+	px->upstream_len = up_len;
+	plan_commit(px, plan);
 	rw_outputs_reload(px->outputs, &px->cfg);
-	rw_logx(&px->log, LOG_NOTICE, "configuration reloaded");
+	listener_list(px, where, sizeof(where));
+	rw_logx(&px->log, LOG_NOTICE,
+	        "configuration reloaded: listening on %s (%u kept, %u opened, %u closed)", where,
+	        plan->n_kept, plan->n_opened, plan->n_closed);
+	free(next);
+	free(plan);
+	return;
+keep_outputs:
+	/* The same outputs: files are reopened all the same (logrotate). */
+	rw_outputs_reload(px->outputs, &px->cfg);
+	free(next);
+	free(plan);
 }
 
 static void on_usr1(evutil_socket_t sig, short what, void *arg)

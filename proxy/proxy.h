@@ -37,8 +37,30 @@ bool rw_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
 struct rw_listener {
 	struct evconnlistener *lev;
 	struct rw_listen where;
+	bool transparent; /* IP_TRANSPARENT set (tproxy) */
 	struct rw_proxy *px;
 };
+
+/* ---- privileges (privs.c) ------------------------------------------------ */
+struct rw_privs {
+	bool managed;  /* not root: capabilities trimmed to `kept`, none effective */
+	uint64_t kept; /* CAP_* bits kept in the permitted set for opening listeners */
+};
+/* Becomes USER (when set and not that user already; needs root) and keeps,
+ * in the permitted set only, what opening a listener on reload may need:
+ * CAP_NET_BIND_SERVICE, and with TPROXY CAP_NET_RAW (else CAP_NET_ADMIN), as
+ * far as the process holds them. Not root but holding capabilities (systemd
+ * AmbientCapabilities, file capabilities): trims them the same way. Root
+ * without USER stays root. 0 with what was kept in note (or ""), or -1. */
+int rw_privs_drop(struct rw_privs *p, const char *user, bool tproxy, char *note, size_t notelen,
+                  char *err, size_t errlen);
+/* Around opening listeners: the kept capabilities effective, then none. */
+void rw_privs_raise(const struct rw_privs *p);
+void rw_privs_lower(const struct rw_privs *p);
+/* For a listener that failed with errno err: " (which capability it needs
+ * and that it is missing)", or "". */
+const char *rw_privs_hint(const struct rw_privs *p, const struct rw_listen *where, bool transparent,
+                          int err);
 
 struct rw_stats {
 	uint64_t accepted, refused_loop, upstream_failed, closed, active;
@@ -47,12 +69,10 @@ struct rw_stats {
 struct rw_proxy {
 	struct event_base *base;
 	struct rw_proxy_config cfg;
-	const char *config_path; /* NULL when flags only */
-	/* key = value settings from the command line, re-applied over the file
-	 * on reload (argv strings, not owned). */
-	const char *flag_keys[64];
-	const char *flag_values[64];
-	size_t n_flags;
+	/* The config file and the command line's key = value settings (argv
+	 * strings, not owned): SIGHUP builds the configuration again from them. */
+	struct rw_config_source src;
+	struct rw_privs privs;
 	struct rw_log log;
 	struct rw_outputs *outputs;
 	struct rw_listener listeners[RW_CONF_MAX_LISTEN];
@@ -78,13 +98,15 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 void rw_conn_abort_all(struct rw_proxy *px);
 
 /* proxy.c */
+/* Start-up: resolves a fixed upstream and opens every listener of px->cfg
+ * (all or none). */
 int rw_proxy_listen(struct rw_proxy *px, char *err, size_t errlen);
-/* Runs the loop until stopped (signals installed here). */
+/* Runs the loop until stopped (signals installed here). SIGHUP builds the
+ * configuration again from px->src and applies it without a gap: listeners
+ * whose address and options are unchanged are kept (the same socket, its
+ * accept queue intact), new ones open before removed ones close, and a
+ * change that cannot be applied leaves the running configuration as it was. */
 int rw_proxy_run(struct rw_proxy *px);
-/* Provided by the front end (cli/cmd_proxy.c): the configuration a reload
- * should use — the file read again, the command-line flags applied on top. */
-int rw_proxy_reload_config(struct rw_proxy *px, struct rw_proxy_config *out, char *err,
-                           size_t errlen);
 void rw_proxy_accept_pause(struct rw_proxy *px);
 void rw_proxy_conn_closed(struct rw_proxy *px);
 
