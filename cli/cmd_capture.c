@@ -8,6 +8,7 @@
 
 static volatile int stop_requested;
 static struct rw_runas runas; /* -Z */
+static const char *filter;   /* the BPF filter in force, for the ready line */
 
 /* The capture handle is open and filtered, nothing read yet: root (or file
  * capabilities) is given up here, before a byte from the wire is parsed; then
@@ -24,7 +25,7 @@ static int on_ready(const char *iface)
 		        runas.name, (unsigned)runas.uid, (unsigned)runas.gid);
 	else if (runas.note[0])
 		fprintf(stderr, "rdpwhy capture: %s\n", runas.note);
-	fprintf(stderr, "rdpwhy capture: ready: capturing on %s\n", iface);
+	fprintf(stderr, "rdpwhy capture: ready: capturing on %s (filter: %s)\n", iface, filter);
 	fflush(stderr);
 	return 0;
 }
@@ -152,6 +153,22 @@ int cmd_capture(int argc, char **argv)
 		rw_outputs_close(out);
 		return 1;
 	}
+	/* Without -F, the kernel keeps only what the analysis can use, so a busy
+	 * interface costs little: TCP on the analysed ports, or all TCP when any
+	 * port may carry RDP (finding an X.224 request on another port needs the
+	 * whole flow, server replies included, which no stateless filter can
+	 * pick out). */
+	char def_bpf[32 + RW_CAPTURE_MAX_PORTS * 16];
+	if (!o.bpf) {
+		size_t k = (size_t)snprintf(def_bpf, sizeof(def_bpf), "tcp");
+		for (size_t i = 0; !o.cfg.detect_any_port && i < o.cfg.n_ports; i++)
+			k += (size_t)snprintf(def_bpf + k, sizeof(def_bpf) - k, "%sport %u",
+			                      i ? " or " : " and (", o.cfg.ports[i]);
+		if (!o.cfg.detect_any_port && o.cfg.n_ports)
+			snprintf(def_bpf + k, sizeof(def_bpf) - k, ")");
+		o.bpf = def_bpf;
+	}
+	filter = o.bpf;
 	int rc = rw_pcap_live(iface, o.bpf, snaplen, promisc, c, &stop_requested, on_ready, err,
 	                      sizeof(err));
 	if (rc < 0 && err[0])

@@ -99,3 +99,26 @@ assert r["rdp.requested_protocols"] == ["ssl"], r
 assert r["rdpwhy.closed_by"] == "server" and r["rdpwhy.phase"] == "x224", r
 print("ok: live capture gave", [x["rdpwhy.cause"] for x in recs])
 PY
+
+# Without --filter the kernel keeps only what the analysis can use: all TCP
+# when any port may carry RDP, the analysed ports' TCP with --only-ports. The
+# ready line names the filter in force.
+for mode in default only; do
+	args=(capture -i lo --format json -p "$closed")
+	want="tcp"
+	if [[ $mode == only ]]; then
+		args+=(--only-ports -p "$host")
+		want="tcp and (port $closed or port $host)"
+	fi
+	"$bin" "${args[@]}" >"$tmp/out.$mode" 2>"$tmp/err.$mode" &
+	cap_pid=$!
+	rw_wait_ready "$tmp/err.$mode" "$cap_pid" || { echo "FAIL: capture ($mode) did not get ready"; exit 1; }
+	grep -qF "ready: capturing on lo (filter: $want)" "$tmp/err.$mode" ||
+		{ echo "FAIL: capture ($mode): want the filter '$want' in the ready line:"; cat "$tmp/err.$mode"; exit 1; }
+	kill -TERM "$cap_pid"
+	rc=0
+	wait "$cap_pid" || rc=$?
+	cap_pid=""
+	rw_check_end "rdpwhy capture ($mode, SIGTERM)" "$rc" 0 "$tmp/err.$mode" || { echo "FAIL: rdpwhy capture ($mode)"; exit 1; }
+done
+echo "ok: default capture filters"
