@@ -195,9 +195,23 @@ void rw_probe_judge(const struct rw_probe_findings *f, struct rw_probe_profile *
 			fail_fix_neg(pp, p);
 			return;
 		}
-		pp->cause = f->tls_first ? RW_CAUSE_TLS_TERMINATING_MIDDLEBOX
-		            : pp->wire_cause != RW_CAUSE_UNKNOWN ? pp->wire_cause
-		                                                 : RW_CAUSE_X224_CLOSED_BY_SERVER;
+		/* A timeout is the probe giving up on a silent host (which the tap,
+		 * under 3 s, takes for a client that cancelled); an answer that is
+		 * not TPKT is something else on the port; a quick close that the tap
+		 * reads as a TLS-first middlebox is not one when the probe's own
+		 * bare ClientHello got no TLS either. */
+		if (f->tls_first)
+			pp->cause = RW_CAUSE_TLS_TERMINATING_MIDDLEBOX;
+		else if (pp->x224 == RW_PO_TIMEOUT)
+			pp->cause = RW_CAUSE_X224_NO_RESPONSE;
+		else if (pp->x224 == RW_PO_NOT_RDP)
+			pp->cause = RW_CAUSE_NOT_RDP;
+		else if (pp->wire_cause != RW_CAUSE_UNKNOWN &&
+		         !(pp->wire_cause == RW_CAUSE_TLS_TERMINATING_MIDDLEBOX &&
+		           f->tls_first_tried))
+			pp->cause = pp->wire_cause;
+		else
+			pp->cause = RW_CAUSE_X224_CLOSED_BY_SERVER;
 		snprintf(pp->why, sizeof(pp->why), "the Connection Request was not answered: %s",
 		         pp->detail);
 		snprintf(pp->fix, sizeof(pp->fix), "%s", rw_cause_remediation(pp->cause));

@@ -164,6 +164,10 @@ static void step_layers(struct run *r)
 		l->cause = l->outcome == RW_PO_OK ? RW_CAUSE_UNKNOWN : finish_cause(&pc);
 		if (l->outcome == RW_PO_REJECTED)
 			l->cause = RW_CAUSE_SECURITY_NEGOTIATION_FAILURE;
+		else if (l->outcome == RW_PO_TIMEOUT) /* the probe gave up, not a client */
+			l->cause = RW_CAUSE_X224_NO_RESPONSE;
+		else if (l->outcome == RW_PO_NOT_RDP)
+			l->cause = RW_CAUSE_NOT_RDP;
 		pc_free(&pc);
 	}
 }
@@ -505,6 +509,12 @@ static void step_tls_first(struct run *r)
 		struct rw_record *rec = pc_finish(&pc);
 		/* A ServerHello is enough: whatever came next, TLS answered. */
 		f->tls_first = o == RW_PO_OK || rec->server_hello_seen;
+		f->tls_first_tried = true;
+		/* No TLS either: the tap's low-confidence reading of a quick close
+		 * after a Connection Request (a TLS-first middlebox) is refuted. */
+		for (int i = 0; i < RW_PROBE_LAYERS && !f->tls_first; i++)
+			if (f->layers[i].cause == RW_CAUSE_TLS_TERMINATING_MIDDLEBOX)
+				f->layers[i].cause = RW_CAUSE_X224_CLOSED_BY_SERVER;
 		if (o == RW_PO_OK && !f->cert.seen)
 			cert_facts(r, pc.ssl);
 	}

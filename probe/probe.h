@@ -142,7 +142,8 @@ struct rw_probe_findings {
 	enum rw_probe_outcome tcp;
 	unsigned tcp_ms; /* SYN to SYN-ACK (or to the refusal) */
 	struct rw_probe_layer layers[RW_PROBE_LAYERS];
-	bool tls_first; /* something answered a bare ClientHello with TLS */
+	bool tls_first;       /* something answered a bare ClientHello with TLS */
+	bool tls_first_tried; /* that ClientHello was sent (and got no TLS unless tls_first) */
 	struct rw_probe_enc enc[RW_PROBE_ENC_METHODS];
 	uint32_t enc_via; /* the request used for TLS steps (ssl or hybrid) */
 	struct rw_probe_tls_version versions[RW_PROBE_TLS_VERSIONS];

@@ -131,6 +131,57 @@ static void test_version_mismatch(void **state)
 	assert_int_equal(pp.cause, RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH);
 }
 
+/* A host that cannot do TLS at all (xrdp with a key its OpenSSL refuses
+ * answers every ClientHello with an X.224 TPDU): no version is to blame. */
+static void test_no_tls_at_all(void **state)
+{
+	(void)state;
+	struct rw_profile p = mstsc();
+	struct rw_probe_findings f;
+	healthy(&f);
+	f.cert.seen = false;
+	for (int i = 0; i < RW_PROBE_TLS_VERSIONS; i++) {
+		f.versions[i].outcome = RW_PO_REJECTED;
+		f.versions[i].cause = RW_CAUSE_TLS_STREAM_ALTERED;
+	}
+	struct rw_probe_profile pp = connected(&p, RW_PROTO_SSL);
+	pp.tls = RW_PO_REJECTED;
+	pp.wire_cause = RW_CAUSE_TLS_STREAM_ALTERED;
+	rw_probe_judge(&f, &pp);
+	assert_int_equal(pp.verdict, RW_PV_FAILS);
+	assert_int_equal(pp.cause, RW_CAUSE_TLS_STREAM_ALTERED);
+}
+
+/* A Connection Request not answered: the probe's own timeout, an answer that
+ * is not TPKT, a reset that its bare ClientHello (reset too) shows is no
+ * TLS-terminating middlebox. */
+static void test_x224_unanswered(void **state)
+{
+	(void)state;
+	struct rw_profile p = mstsc();
+	struct rw_probe_findings f;
+	healthy(&f);
+	struct rw_probe_profile pp = {
+	        .profile = &p, .x224 = RW_PO_TIMEOUT, .wire_cause = RW_CAUSE_CLIENT_CANCELLED};
+	rw_probe_judge(&f, &pp);
+	assert_int_equal(pp.verdict, RW_PV_FAILS);
+	assert_int_equal(pp.cause, RW_CAUSE_X224_NO_RESPONSE);
+	pp.x224 = RW_PO_NOT_RDP;
+	pp.wire_cause = RW_CAUSE_UNKNOWN;
+	rw_probe_judge(&f, &pp);
+	assert_int_equal(pp.cause, RW_CAUSE_NOT_RDP);
+	pp.x224 = RW_PO_RESET;
+	pp.wire_cause = RW_CAUSE_TLS_TERMINATING_MIDDLEBOX;
+	rw_probe_judge(&f, &pp);
+	assert_int_equal(pp.cause, RW_CAUSE_TLS_TERMINATING_MIDDLEBOX); /* not tried */
+	f.tls_first_tried = true;
+	rw_probe_judge(&f, &pp);
+	assert_int_equal(pp.cause, RW_CAUSE_X224_CLOSED_BY_SERVER);
+	f.tls_first = true;
+	rw_probe_judge(&f, &pp);
+	assert_int_equal(pp.cause, RW_CAUSE_TLS_TERMINATING_MIDDLEBOX);
+}
+
 static void test_cipher_mismatch(void **state)
 {
 	(void)state;
@@ -235,6 +286,8 @@ int main(void)
 	        cmocka_unit_test(test_tcp_refused),
 	        cmocka_unit_test(test_neg_failure),
 	        cmocka_unit_test(test_version_mismatch),
+	        cmocka_unit_test(test_no_tls_at_all),
+	        cmocka_unit_test(test_x224_unanswered),
 	        cmocka_unit_test(test_cipher_mismatch),
 	        cmocka_unit_test(test_certificate),
 	        cmocka_unit_test(test_clock_skew),
