@@ -201,6 +201,24 @@ static bool reset_injected(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
 	for (int d = 0; d < 2; d++) {
+		/* No other packet of that side, only its SYN or SYN-ACK: an RST
+		 * that arrives with a higher TTL came from fewer hops away than
+		 * whatever answered the handshake (the host, or a SYN proxy in
+		 * front of it, nearer still): not from the host. (A SYN proxy's
+		 * SYN-ACK makes the host look further away, never nearer.) */
+		if (r->rst_seen[d] && r->rst_ttl[d] >= 0 && r->ttl_lo[d] < 0 && r->syn_ttl[d] >= 0 &&
+		    r->rst_ttl[d] > r->syn_ttl[d]) {
+			ev(c,
+			   "RST claiming to be from the %s has TTL %d, its %s TTL %d: sent from nearer "
+			   "than what answered the handshake",
+			   side_of((enum rw_dir)d), r->rst_ttl[d], d == RW_S2C ? "SYN-ACK" : "SYN",
+			   r->syn_ttl[d]);
+			maybe(c, d == RW_S2C ? RW_CAUSE_RESET_BY_SERVER : RW_CAUSE_RESET_BY_CLIENT);
+			tell(c, "an RDP-aware firewall resets a connection right after the request "
+			        "from its own hop distance: a capture next to the host shows that the "
+			        "request never reached it; the firewall's log names the rule");
+			return true;
+		}
 		/* Against the side's own packets (not its SYN-ACK, which a SYN
 		 * proxy may have sent), outside the range they showed. */
 		if (!r->rst_seen[d] || r->rst_ttl[d] < 0 || r->ttl_lo[d] < 0 ||

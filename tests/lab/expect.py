@@ -39,7 +39,9 @@ The expectations come from the scenario, never from rdpwhy:
 
 EXPECTATION: FIELD=VALUE (exact; lists compare as "a,b"; numbers and booleans
 as JSON spells them), FIELD~REGEX (re.search) or "!FIELD" (absent), each
-optionally prefixed with inline: or capture:.
+optionally prefixed with inline: or capture: (or client_only:/server_only:,
+see parse_half). FIELD lab.causes is rdpwhy.cause followed by
+rdpwhy.alternatives, for a wire that fits several causes.
 """
 import json
 import os
@@ -77,6 +79,10 @@ def fmt(v):
 def get(r, k):
     if r is None:
         return None
+    if k == "lab.causes":
+        # the lab's view: the cause and its alternatives, most likely first
+        # (where the wire fits several causes, the statement names the set)
+        return [r.get("rdpwhy.cause")] + list(r.get("rdpwhy.alternatives") or [])
     if k in r:
         return r[k]
     cur = r

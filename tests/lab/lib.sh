@@ -110,12 +110,19 @@
 #                             NS TABLE CHAIN ERE prints the counter).
 #   lab_cert_expect NAME expired|valid   $LAB_CERTS/NAME.pem is expired / in date now.
 #   lab_capture_start          tcpdump -i c0 -s 0 'tcp port 3389' in the client ns →
-#                             $LAB_CASE_DIR/client.pcap. Daemon name: tcpdump.
+#                             $LAB_CASE_DIR/client.pcap (daemon tcpdump), and the two
+#                             one-direction captures of the same interface: -Q out →
+#                             client_only.pcap (only the client's packets; daemon tcpdump_co),
+#                             -Q in → server_only.pcap (only the server side's; tcpdump_so).
+#   lab_tcpdump NAME NS IFACE FILE [TCPDUMP_OPTION...]  one such tcpdump daemon, started once
+#                             it says it listens.
 #   lab_capture_stop
-#   lab_path_capture_start NS IFACE  a second capture of the open case on another link of the
-#                             path: tcpdump -i IFACE -s 0 'tcp port 3389' in NS →
-#                             $LAB_CASE_DIR/path.pcap. Daemon name: pathcap.
-#   lab_path_expect NAME CAUSE [EXPECTATION...] [--note TEXT]  after the case's own lab_expect:
+#   lab_path_capture_start [--tag T] NS IFACE [TCPDUMP_OPTION...]  a further capture of the
+#                             open case on another link of the path: tcpdump -i IFACE -s 0
+#                             'tcp port 3389' in NS → $LAB_CASE_DIR/path.pcap (path-T.pcap with
+#                             --tag, so a case can have several). Daemon name: pathcap(_T).
+#   lab_path_expect NAME [--capture T] CAUSE [EXPECTATION...] [--note TEXT]  after the case's
+#                             own lab_expect (--capture T: judge path-T.pcap):
 #                             ends the case (lab_end), stops the path capture and runs lab_expect
 #                             NAME with the path capture as the case's capture (in
 #                             $LAB_WORK/NAME). rdpwhy re-originates the connection, so on the
@@ -171,6 +178,16 @@
 #                             wire), description "lab SCENARIO: NOTE; inline (stated): ...".
 #                             A failed expectation does not stop the script: it is counted, and
 #                             lab_finish fails.
+#                             One-direction captures: when the case has client_only.pcap and
+#                             server_only.pcap (lab_capture_start), the statement must also say
+#                             what rdpwhy gives from each (expect.py refuses it otherwise):
+#                             HALF:verdict=CAUSE/CLOSED_BY/CLOSE_KIND/PHASE, HALF:FIELD=VALUE,
+#                             HALF:FIELD~REGEX, HALF:!FIELD or HALF:none (no record), HALF =
+#                             client_only|server_only, optionally HALF@COND (COND: the
+#                             two-direction wire's first close client|server|fin|rst, or
+#                             acked|unacked: whether the other side acknowledged it before it
+#                             closed; several joined with +) for what a race decides; see
+#                             lab_half_expect. FIELD lab.causes: the cause then the alternatives.
 #   lab_record_field SIDE FIELD   after lab_expect: the value of FIELD in the last checked
 #                             inline or capture record (SIDE = inline|capture), as lab_expect
 #                             formats it ("" when absent).

@@ -685,6 +685,33 @@ static void test_synproxy_window_update(void **state)
 	assert_true(has_evidence(r, "SYN-ACK has TTL 64, the server's other packets TTL 63: a SYN proxy"));
 }
 
+/* An RDP-aware firewall (iptables -m string "Cookie: mstshash" -j REJECT
+ * --reject-with tcp-reset) resets right after the request: the host sent only
+ * its SYN-ACK, from further away than the firewall's RST (the lab's
+ * 15_rdp_firewall_path). Nearer than what answered the handshake: injected.
+ * An RST from further away than the SYN-ACK is not (a SYN proxy answered). */
+static void test_rst_nearer_than_synack(void **state)
+{
+	(void)state;
+	struct conn c = conn4(18, 59103, 3389);
+	c.sttl = 63;
+	handshake(&c);
+	seg(&c, true, RW_TCP_PSH, cr, sizeof(cr));
+	seg_at(&c, false, RW_TCP_RST, c.sseq, 0, NULL, 0, 64);
+	assert_int_equal(n_recs, 1);
+	assert_int_equal(recs[0].ttl_lo[RW_S2C], -1);
+	assert_int_equal(recs[0].verdict.cause, RW_CAUSE_RESET_INJECTED);
+	assert_int_equal(recs[0].verdict.phase, RW_PHASE_X224);
+	assert_true(has_evidence(&recs[0], "TTL 64, its SYN-ACK TTL 63: sent from nearer"));
+	struct conn d = conn4(19, 59104, 3389);
+	d.sttl = 64;
+	handshake(&d);
+	seg(&d, true, RW_TCP_PSH, cr, sizeof(cr));
+	seg_at(&d, false, RW_TCP_RST, d.sseq, 0, NULL, 0, 61);
+	assert_int_equal(n_recs, 2);
+	assert_int_not_equal(recs[1].verdict.cause, RW_CAUSE_RESET_INJECTED);
+}
+
 static void test_rst_midway(void **state)
 {
 	(void)state;
@@ -1097,6 +1124,7 @@ int main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_syn_proxy_ttl, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_synproxy_window_update, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_rst_nearer_than_synack, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reordered_and_retransmitted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_counting_after_inspection, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_mtu_blackhole, setup, teardown),
