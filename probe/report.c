@@ -173,7 +173,10 @@ void rw_probe_text(const struct rw_probe_findings *f, struct rw_buf *o)
 		const struct rw_probe_profile *pp = &f->profiles[i];
 		rw_buf_printf(o, "  %-25s %-9s %s\n", pp->profile->id,
 		              rw_probe_verdict_name(pp->verdict),
-		              pp->verdict == RW_PV_CONNECTS ? "-" : rw_cause_name(pp->cause));
+		              pp->verdict == RW_PV_CONNECTS || (pp->verdict == RW_PV_WARNS &&
+		                                                pp->cause == RW_CAUSE_UNKNOWN)
+		                      ? "-"
+		                      : rw_cause_name(pp->cause));
 		if (pp->why[0])
 			rw_buf_printf(o, "      %s\n", pp->why);
 		if (pp->not_offered)
@@ -349,8 +352,11 @@ static int json_profile(const struct rw_probe_findings *f, const struct rw_probe
 	rw_json_kv_cstr(&j, "rdpwhy.probe.profile", pp->profile->id);
 	rw_json_kv_cstr(&j, "rdpwhy.probe.profile_name", pp->profile->name);
 	rw_json_kv_cstr(&j, "rdpwhy.probe.result", rw_probe_verdict_name(pp->verdict));
-	rw_json_kv_cstr(&j, "rdpwhy.cause",
-	                pp->verdict == RW_PV_CONNECTS ? "none" : rw_cause_name(pp->cause));
+	/* A warning without a failure cause (the host chose standard RDP
+	 * security) is "none": the evidence says why it warns. */
+	bool no_cause = pp->verdict == RW_PV_CONNECTS ||
+	                (pp->verdict == RW_PV_WARNS && pp->cause == RW_CAUSE_UNKNOWN);
+	rw_json_kv_cstr(&j, "rdpwhy.cause", no_cause ? "none" : rw_cause_name(pp->cause));
 	rw_json_key(&j, "rdpwhy.evidence");
 	rw_json_begin_array(&j);
 	if (pp->why[0])
