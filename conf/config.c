@@ -622,75 +622,14 @@ void rw_config_defaults(struct rw_proxy_config *c)
 
 /* ---- the file format ----------------------------------------------------- */
 
-/* One line, line ending already removed: "key = value", a comment or blank.
- * The value is unquoted in place. */
+/* One line, line ending already removed: "key = value", a comment or blank. */
 static int parse_line(struct rw_proxy_config *c, char *line, char *err, size_t errlen)
 {
-	char *p = line;
-	while (rw_is_space(*p))
-		p++;
-	if (!*p || *p == '#')
+	char *key, *value;
+	if (rw_conf_split_line(line, &key, &value, err, errlen) < 0)
+		return -1;
+	if (!key)
 		return 0;
-	char *key = p;
-	while (*p && !rw_is_space(*p) && *p != '=')
-		p++;
-	char *key_end = p;
-	while (rw_is_space(*p))
-		p++;
-	if (key == key_end)
-		return rw_conf_fail(err, errlen, "missing key before '='");
-	if (*p != '=') {
-		*key_end = 0;
-		return rw_conf_fail(err, errlen, "missing '=' after '%s' (lines are key = value)",
-		                    rw_show(key).s);
-	}
-	*key_end = 0;
-	p++;
-	while (rw_is_space(*p))
-		p++;
-
-	char *value = p;
-	if (*p == '"') {
-		char *out = value;
-		p++;
-		for (;;) {
-			if (!*p)
-				return rw_conf_fail(err, errlen, "%s: missing closing quote",
-				                    rw_show(key).s);
-			if (*p == '"')
-				break;
-			if (*p == '\\') {
-				if (!p[1])
-					return rw_conf_fail(err, errlen,
-					                    "%s: missing closing quote",
-					                    rw_show(key).s);
-				if (p[1] != '"' && p[1] != '\\')
-					return rw_conf_fail(
-					        err, errlen,
-					        "%s: unknown escape '\\%c' in quoted value (only "
-					        "\\\" and \\\\)",
-					        rw_show(key).s, p[1]);
-				p++;
-			}
-			*out++ = *p++;
-		}
-		p++;
-		while (rw_is_space(*p))
-			p++;
-		if (*p && *p != '#')
-			return rw_conf_fail(err, errlen, "%s: text after the closing quote",
-			                    rw_show(key).s);
-		*out = 0;
-	} else {
-		/* A '#' after a space starts a comment; "a#b" is a value. */
-		char *end = p;
-		while (*p && !(*p == '#' && p > value && rw_is_space(p[-1])))
-			p++;
-		end = p;
-		while (end > value && rw_is_space(end[-1]))
-			end--;
-		*end = 0;
-	}
 	return rw_config_set(c, key, value, err, errlen);
 }
 

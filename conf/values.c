@@ -144,3 +144,80 @@ int rw_parse_bool(const char *v, bool *out)
 	}
 	return -1;
 }
+
+/* One line of the `key = value` files (rdpwhy.conf, the probe's client
+ * profiles), line ending removed: 0 with *key and *value pointing into the
+ * line (the value unquoted in place), 0 with *key NULL for a comment or a
+ * blank line, -1 with the message. */
+int rw_conf_split_line(char *line, char **key_out, char **value_out, char *err, size_t errlen)
+{
+	*key_out = *value_out = NULL;
+	char *p = line;
+	while (rw_is_space(*p))
+		p++;
+	if (!*p || *p == '#')
+		return 0; /* *key stays NULL */
+	char *key = p;
+	while (*p && !rw_is_space(*p) && *p != '=')
+		p++;
+	char *key_end = p;
+	while (rw_is_space(*p))
+		p++;
+	if (key == key_end)
+		return rw_conf_fail(err, errlen, "missing key before '='");
+	if (*p != '=') {
+		*key_end = 0;
+		return rw_conf_fail(err, errlen, "missing '=' after '%s' (lines are key = value)",
+		                    rw_show(key).s);
+	}
+	*key_end = 0;
+	p++;
+	while (rw_is_space(*p))
+		p++;
+
+	char *value = p;
+	if (*p == '"') {
+		char *out = value;
+		p++;
+		for (;;) {
+			if (!*p)
+				return rw_conf_fail(err, errlen, "%s: missing closing quote",
+				                    rw_show(key).s);
+			if (*p == '"')
+				break;
+			if (*p == '\\') {
+				if (!p[1])
+					return rw_conf_fail(err, errlen,
+					                    "%s: missing closing quote",
+					                    rw_show(key).s);
+				if (p[1] != '"' && p[1] != '\\')
+					return rw_conf_fail(
+					        err, errlen,
+					        "%s: unknown escape '\\%c' in quoted value (only "
+					        "\\\" and \\\\)",
+					        rw_show(key).s, p[1]);
+				p++;
+			}
+			*out++ = *p++;
+		}
+		p++;
+		while (rw_is_space(*p))
+			p++;
+		if (*p && *p != '#')
+			return rw_conf_fail(err, errlen, "%s: text after the closing quote",
+			                    rw_show(key).s);
+		*out = 0;
+	} else {
+		/* A '#' after a space starts a comment; "a#b" is a value. */
+		char *end = p;
+		while (*p && !(*p == '#' && p > value && rw_is_space(p[-1])))
+			p++;
+		end = p;
+		while (end > value && rw_is_space(end[-1]))
+			end--;
+		*end = 0;
+	}
+	*key_out = key;
+	*value_out = value;
+	return 0;
+}

@@ -42,4 +42,11 @@ int rw_parse_size(const char *v, size_t *out);
 /* yes/true/on/1, no/false/off/0. */
 int rw_parse_bool(const char *v, bool *out);
 
+/* One line of a `key = value` file (rdpwhy.conf, client profiles), line
+ * ending removed: 0 with key and value pointing into the line (the value
+ * unquoted in place; '#' after a space starts a comment; quoted values take
+ * \" and \\), 0 with *key NULL for a blank or comment line, -1 with the
+ * message in err. */
+int rw_conf_split_line(char *line, char **key, char **value, char *err, size_t errlen);
+
 #endif

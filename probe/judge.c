@@ -6,6 +6,7 @@
 
 #include "probe.h"
 #include "session.h"
+#include "tls_hello.h"
 #include "x224.h"
 
 const char *rw_probe_outcome_name(enum rw_probe_outcome o)
@@ -42,18 +43,8 @@ const char *rw_probe_verdict_name(enum rw_probe_verdict v)
 
 const char *rw_tls_version_label(uint16_t v)
 {
-	switch (v) {
-	case 0x0301:
-		return "1.0";
-	case 0x0302:
-		return "1.1";
-	case 0x0303:
-		return "1.2";
-	case 0x0304:
-		return "1.3";
-	default:
-		return "?";
-	}
+	const char *n = rw_tls_version_name(v);
+	return n ? n : "?";
 }
 
 static size_t version_list(char *out, size_t cap, const uint16_t *v, size_t n)
