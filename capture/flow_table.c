@@ -682,6 +682,7 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 		side = 0;
 	}
 	f->packets[side]++;
+	f->rs[1 - side].peer_packets++; /* a chance to acknowledge what it sent */
 	/* Per-flow time never runs backwards: a frame stamped before its flow's
 	 * last one (merged interfaces, a clock stepped back) counts as at the
 	 * flow's last time, so durations and timers stay sane. */
@@ -765,6 +766,9 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 		return;
 	}
 	if (rw_reasm_fin_delivered(&f->rs[0]) && rw_reasm_fin_delivered(&f->rs[1])) {
+		/* The peer's final ACK is not awaited: what this side sent since
+		 * the peer's last packet cannot count as never acknowledged. */
+		rw_reasm_forget_unanswered(&f->rs[side]);
 		if (f->state == FLOW_ACTIVE)
 			flow_end(c, f, p->ts_us, END_CLOSE);
 		else

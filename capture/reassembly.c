@@ -309,11 +309,13 @@ static void remember_rtx(struct rw_reasm *r, uint32_t seq, uint32_t len)
 	if (r->n_rtx < RW_REASM_RTX_SLOTS) {
 		r->rtx[r->n_rtx].seq = seq;
 		r->rtx[r->n_rtx].len = len;
+		r->rtx[r->n_rtx].peer_at = r->peer_packets;
 		r->n_rtx++;
 	} else if (r->rtx[smallest].len < len) {
 		/* Only the largest segments can be full size in the end. */
 		r->rtx[smallest].seq = seq;
 		r->rtx[smallest].len = len;
+		r->rtx[smallest].peer_at = r->peer_packets;
 	}
 }
 
@@ -445,6 +447,15 @@ void rw_reasm_flush(struct rw_reasm *r, uint64_t ts_us)
 		r->next = r->fin_seq;
 		advance(r, ts_us);
 	}
+}
+
+void rw_reasm_forget_unanswered(struct rw_reasm *r)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_rtx; i++)
+		if (r->rtx[i].peer_at != r->peer_packets)
+			r->rtx[k++] = r->rtx[i];
+	r->n_rtx = k;
 }
 
 /* Adds the full-size pieces of one retransmission that the peer never

@@ -105,8 +105,10 @@ struct rw_reasm {
 	struct rw_reasm_stats st;
 	struct {
 		uint32_t seq, len;
+		uint32_t peer_at; /* peer_packets at its first retransmission */
 	} rtx[RW_REASM_RTX_SLOTS];
 	size_t n_rtx;
+	uint32_t peer_packets; /* packets the peer sent (the owner counts them) */
 	struct {
 		uint32_t seq, len;
 	} holes[RW_REASM_HOLE_SLOTS];
@@ -142,6 +144,12 @@ void rw_reasm_flush(struct rw_reasm *r, uint64_t ts_us);
 /* false: out-of-order segments are remembered by range only (the owner no
  * longer looks at the content); sequence tracking stays exact. */
 void rw_reasm_keep_payload(struct rw_reasm *r, bool keep);
+
+/* The flow ends before the peer could answer this side's last packets (its
+ * FIN completed the close; the peer's final ACK is not awaited): the
+ * retransmissions sent since the peer's last packet are forgotten, as they
+ * cannot be "never acknowledged" (the owner counts peer_packets). */
+void rw_reasm_forget_unanswered(struct rw_reasm *r);
 
 static inline bool rw_reasm_fin_delivered(const struct rw_reasm *r)
 {

@@ -16,6 +16,7 @@ DIR/<target>/ (default tests/fuzz/corpus):
   fuzz_decode      frames in every supported link type and encapsulation
   fuzz_capture     packet sequences: raw frames and harness-built segments
   fuzz_json        strings for the escaper
+  fuzz_paths       connection scripts (the proxy path against the packet path)
 
 The input formats are described at the top of each fuzz_<target>.c. Files
 are named after their content and overwritten; other files in the corpus
@@ -403,6 +404,60 @@ def capture_synth(fls, cfg=0x00, v6=False, max_packets=200, flow_base=0):
     return bytes(out)
 
 
+# fuzz_paths: time steps of the op byte's dt nibble (fuzz_paths.c step_us).
+PATHS_STEPS = [0, 1, 50, 1000, 20000, 100000, 500000, 999999, 1000000, 1000001, 2999999,
+               3000000, 3000001, 30000000, 61000000, 1200000000]
+
+
+def paths_time(delta, max_ops=6):
+    """dt nibbles (all but the last as time-only ops) adding up to about delta us."""
+    out = []
+    while delta > 0 and len(out) < max_ops:
+        i = max(k for k in range(16) if PATHS_STEPS[k] <= delta)
+        if i == 0:
+            break
+        out.append(i)
+        delta -= PATHS_STEPS[i]
+    return out or [0]
+
+
+def paths_script(fl, params=(0, 0x0b, 0), hdr=0x00, extra=()):
+    """A fuzz_paths script of a flow: header, then its data, FIN and RST events
+    (the SYN gives the start, the SYN-ACK the connect time). params: rd, sg, mx
+    of every data event; extra: more (dir, payload) data events at the end."""
+    ev = fl.events
+    t0 = ev[0][0] if ev else 1700000000000000
+    synack = [t for t, d, k, _ in ev if k == 'syn' and d == 1]
+    conn = synack[0] - t0 if synack else 0
+    ci = min(range(4), key=lambda i: abs([0, 300, 20000, 3000000][i] - conn))
+    out = bytearray([hdr | ci << 1]) + struct.pack('<I', t0 // 1000000) + b'\x00'
+    ts = t0 + [0, 300, 20000, 3000000][ci]
+    rd, sg, mx = params
+    body = [(t, d, k, a) for t, d, k, a in ev if k != 'syn']
+    body += [(body[-1][0] if body else ts, d, 'data', a) for d, a in extra]
+    for t, d, kind, arg in body:
+        steps = paths_time(max(0, t - ts))
+        for st in steps[:-1]:
+            out += bytes([st << 4 | d << 3 | 5])
+            ts += PATHS_STEPS[st]
+        ts += PATHS_STEPS[steps[-1]]
+        op = steps[-1] << 4 | d << 3
+        if kind == 'data':
+            for i in range(0, len(arg), 0xFFFF):
+                chunk = arg[i:i + 0xFFFF]
+                if len(chunk) <= 255:
+                    out += bytes([op | 0, len(chunk)])
+                else:
+                    out += bytes([op | 1]) + u16(len(chunk))
+                out += bytes([rd, sg, mx]) + chunk
+                op = d << 3
+        elif kind == 'fin':
+            out += bytes([op | 2])
+        elif kind == 'rst':
+            out += bytes([op | 3])
+    return bytes(out)
+
+
 def write(outdir, target, name, data, written):
     d = os.path.join(outdir, target)
     os.makedirs(d, exist_ok=True)
@@ -469,6 +524,29 @@ def main():
                     W('fuzz_decode', '%s-eth-%d' % (n, d), bytes([DLT_INDEX[pk[0][4]]]) + pk[0][3])
             W('fuzz_capture', n + '-raw', capture_raw([fl]))
             W('fuzz_capture', n + '-synth', capture_synth([fl]))
+
+    # The proxy path against the packet path: every connection as the proxy
+    # reads it whole and the capture sees 1460-byte segments, and again with
+    # small reads cut in two iovecs against mixed sizes, reordering and
+    # retransmissions.
+    for fl in allflows:
+        W('fuzz_paths', fl.name, paths_script(fl))
+        W('fuzz_paths', fl.name + '-mixed', paths_script(fl, (0x1a, 0x52, 0x0f), hdr=0x09))
+    fl_ok = next((f for f in allflows if f.name == 'tls_ok'), None)
+    if fl_ok:
+        # Ten server flights into the RDP phase (established; the proxy then
+        # only counts bytes), then a 16 KiB record.
+        bulk = [(1, tls_record(23, bytes(200))), (0, tls_record(23, bytes(60)))] * 10
+        bulk.append((1, tls_record(23, bytes(16379))))
+        W('fuzz_paths', 'tls_ok-bulk', paths_script(fl_ok, (0x07, 0x3c, 0x05), extra=bulk))
+        W('fuzz_paths', 'tls_ok-bytewise', paths_script(fl_ok, (0x01, 0x00, 0x02), hdr=0x30))
+    # The server's RST after its Confirm: only the capture knows the RST's TTL
+    # (the proxy's record adds reset_injected as an alternative).
+    cc_ssl = cc(neg_rsp(1))
+    W('fuzz_paths', 'synthetic-cc-then-server-rst',
+      b'\x00' + struct.pack('<I', 1700000000) + b'\x00' +
+      bytes([0x30, len(CR_BRIEF), 0, 0x0b, 0]) + CR_BRIEF +
+      bytes([0x38, len(cc_ssl), 0, 0x0b, 0]) + cc_ssl + bytes([0x3b]))
 
     # Synthetic sessions: a CR/CC/TLS exchange with FIN, RST, timeouts, gaps.
     fl_ok = next((f for f in allflows if f.name == 'tls_ok'), None)
