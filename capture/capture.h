@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "port_tally.h"
 
@@ -79,6 +80,10 @@ void rw_capture_free(struct rw_capture *c);
  * several files can be replayed as one capture; the caller does. */
 int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool *truncated,
                    char *err, size_t errlen);
+/* The same from an open stream (fmemopen, a pipe: the fuzz target of whole
+ * files); the stream is closed in every case. NAME is for messages. */
+int rw_pcap_replay_fp(FILE *fp, const char *name, const char *bpf, struct rw_capture *c,
+                      bool *truncated, char *err, size_t errlen);
 /* Runs until *stop becomes true (a signal handler sets it), then calls
  * rw_capture_finish. on_ready (may be NULL) is called once, when the kernel
  * delivers packets to the handle (filter set) and before the first packet is

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -49,6 +50,69 @@ static int set_filter(pcap_t *p, const char *bpf, const char *what, char *err, s
 	return 0;
 }
 
+/* Every packet of an open offline handle into c; closes it. NAME is for
+ * messages. A read error after the header is not fatal: the packets before
+ * it were delivered, and err says where reading stopped and how much of the
+ * file was left unread (a capture still being written, a disk full, or a
+ * damaged record: garbage, an impossible length). */
+static int replay_handle(pcap_t *p, const char *name, const char *bpf, struct rw_capture *c,
+                         bool *truncated, char *err, size_t errlen)
+{
+	if (set_filter(p, bpf, name, err, errlen) < 0) {
+		pcap_close(p);
+		return -1;
+	}
+	int dlt = pcap_datalink(p);
+	/* Where the last whole packet ended, for the message when a damaged
+	 * record stops the reading. ftello costs a system call (lseek) per
+	 * call, so in a classic pcap file the offset is counted instead (a
+	 * 24-byte header, then 16 bytes and the frame per record) and ftello
+	 * only checks the count now and then, and where libpcap may have
+	 * shortened a record (caplen at the snapshot length). A count that
+	 * disagrees (a variant with longer record headers) and pcapng (blocks
+	 * of any size between packets) use ftello for every packet. */
+	FILE *fp = pcap_file(p);
+	off_t good_end = fp ? ftello(fp) : -1;
+	bool counted = good_end == 24;
+	bpf_u_int32 snap = (bpf_u_int32)pcap_snapshot(p);
+	uint64_t n = 0;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	int rc;
+	while ((rc = pcap_next_ex(p, &h, &data)) >= 0) {
+		if (rc == 0)
+			continue; /* only live captures time out */
+		rw_capture_packet(c, dlt, tv_us(&h->ts), data, h->caplen, h->len);
+		n++;
+		if (good_end < 0)
+			continue;
+		if (!counted || h->caplen >= snap || n % 4096 == 0) {
+			off_t at = ftello(fp);
+			if (counted && at != good_end + 16 + (off_t)h->caplen && h->caplen < snap)
+				counted = false;
+			good_end = at;
+		} else {
+			good_end += 16 + (off_t)h->caplen;
+		}
+	}
+	if (rc == PCAP_ERROR) {
+		*truncated = true;
+		const char *why = pcap_geterr(p);
+		struct stat sb;
+		if (fp && good_end >= 0 && fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_size > good_end)
+			snprintf(err, errlen,
+			         "%s; read %llu packets, stopped at byte %lld of %lld: the last "
+			         "%lld bytes were skipped",
+			         why, (unsigned long long)n, (long long)good_end,
+			         (long long)sb.st_size, (long long)(sb.st_size - good_end));
+		else
+			snprintf(err, errlen, "%s; read %llu packets", why, (unsigned long long)n);
+	}
+	pcap_close(p);
+	return 0;
+}
+
 int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool *truncated,
                    char *err, size_t errlen)
 {
@@ -61,30 +125,34 @@ int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool
 	pcap_t *p =
 	        pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
 	if (!p) {
-		snprintf(err, errlen, "%s: %s", path, ebuf[0] ? ebuf : "cannot open");
+		/* libpcap's words for these two are about a dump file's bytes. */
+		struct stat sb;
+		if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+			snprintf(err, errlen, "%s: is a directory, not a capture file", path);
+		else if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		         sb.st_size == 0)
+			snprintf(err, errlen, "%s: is empty (0 bytes), not a capture file", path);
+		else
+			snprintf(err, errlen, "%s: %s", path, ebuf[0] ? ebuf : "cannot open");
 		return -1;
 	}
-	if (set_filter(p, bpf, path, err, errlen) < 0) {
-		pcap_close(p);
+	return replay_handle(p, path, bpf, c, truncated, err, errlen);
+}
+
+int rw_pcap_replay_fp(FILE *fp, const char *name, const char *bpf, struct rw_capture *c,
+                      bool *truncated, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	*truncated = false;
+	if (errlen)
+		err[0] = '\0';
+	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	if (!p) {
+		snprintf(err, errlen, "%s: %s", name, ebuf[0] ? ebuf : "cannot open");
+		fclose(fp);
 		return -1;
 	}
-	int dlt = pcap_datalink(p);
-	struct pcap_pkthdr *h;
-	const u_char *data;
-	int rc;
-	while ((rc = pcap_next_ex(p, &h, &data)) >= 0) {
-		if (rc == 0)
-			continue; /* only live captures time out */
-		rw_capture_packet(c, dlt, tv_us(&h->ts), data, h->caplen, h->len);
-	}
-	if (rc == PCAP_ERROR) {
-		/* Every complete packet was delivered; what follows is a cut-off
-		 * record (a capture still being written, a disk full). */
-		*truncated = true;
-		snprintf(err, errlen, "%s", pcap_geterr(p));
-	}
-	pcap_close(p);
-	return 0;
+	return replay_handle(p, name, bpf, c, truncated, err, errlen);
 }
 
 struct live_ctx {

@@ -30,6 +30,7 @@ struct rw_scan_tally {
 	uint64_t window_start; /* the global window */
 	uint32_t individual;   /* reported one by one in it, all sources */
 	uint64_t counted, records;
+	uint32_t n_used; /* slots ever used since the last reset: none, nothing to flush */
 	struct slot slots[RW_SCAN_SLOTS];
 };
 
@@ -160,6 +161,7 @@ static struct slot *find(struct rw_scan_tally *t, bool by_target, const struct r
 				return NULL;
 			memset(s, 0, sizeof(*s));
 			s->used = true;
+			t->n_used++;
 			s->by_target = by_target;
 			s->family = (uint8_t)key->family;
 			memcpy(s->addr, key->addr, 16);
@@ -175,6 +177,7 @@ static struct slot *find(struct rw_scan_tally *t, bool by_target, const struct r
 		return NULL;
 	rw_scan_tally_flush(t, UINT64_MAX);
 	memset(t->slots, 0, sizeof(t->slots));
+	t->n_used = 0;
 	return find(t, by_target, key, ts, true);
 }
 
@@ -231,6 +234,10 @@ bool rw_scan_tally_attempt(struct rw_scan_tally *t, const struct rw_endpoint *cl
 
 void rw_scan_tally_flush(struct rw_scan_tally *t, uint64_t now_us)
 {
+	/* Called once a second of capture time: a capture without attempts
+	 * (most) does not walk the 4096 slots each time. */
+	if (t->n_used == 0)
+		return;
 	for (size_t i = 0; i < RW_SCAN_SLOTS; i++) {
 		struct slot *s = &t->slots[i];
 		if (s->used &&

@@ -151,8 +151,8 @@ int cmd_replay(int argc, char **argv)
 		}
 		if (truncated)
 			fprintf(stderr,
-			        "rdpwhy replay: warning: %s is truncated (%s); the connections "
-			        "it holds are reported\n",
+			        "rdpwhy replay: warning: %s is truncated or damaged (%s); the "
+			        "connections in the packets before it are reported\n",
 			        files[f], err[0] ? err : "last packet incomplete");
 	}
 	rw_capture_finish(c);
