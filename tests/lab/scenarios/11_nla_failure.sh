@@ -11,7 +11,12 @@
 #      AUTHENTICATE + pubKeyAuth; the server's NTLM check fails
 #      (SEC_E_MESSAGE_ALTERED in its log), it answers one short record
 #      (TSRequest with the error) and closes with FIN before its third flight
-#      -> nla_failed, closed_by server, fin, phase nla.
+#      -> nla_failed, phase nla, fin. closed_by server|client: a race. The
+#      client answers the short record with its close_notify and FIN at once;
+#      on a loaded machine that FIN can come before the shadow server's (seen
+#      in the full lab run with other jobs on the 2 cores). A client that closes
+#      first right after the server's CredSSP error reply is still nla_failed
+#      (issue #10 item 10); the capture must name the closer its packets show.
 #   b. 11_nla_ok: the right password: CredSSP completes, the RDP connection
 #      sequence runs to the active state, the client (+auth-only) closes
 #      -> normal_close, closed_by client, fin, phase established.
@@ -28,7 +33,7 @@
 #      one more: the server's FIN, before the client's own. So the server
 #      closed first, in NLA, after the client's last CredSSP message:
 #      nla_failed, server, fin, nla, with no server packet captured (issue
-#      #10's acceptance case). NLA itself is assumed from the client's request
+#      #10's acceptance case); when the client's FIN won the race, client. NLA itself is assumed from the client's request
 #      (the CC that selected it was not captured).
 #      server_only: the server's CC selecting HYBRID, its TLS flight,
 #      CHALLENGE, error record and its own FIN, first: nla_failed, server,
@@ -36,7 +41,10 @@
 #   b. both halves: the RDP connection sequence ran to the end (client_only:
 #      the client's MCS/RDP PDUs after CredSSP; server_only: the server's), then
 #      the client's FIN, seen (client_only) or acknowledged by the server before
-#      its own FIN (server_only): normal_close, client, fin, established.
+#      its own FIN (server_only): normal_close, client, fin, established. When
+#      the client resets right after its FIN (the server's last PDU unread in its
+#      socket) before the server side acknowledged the FIN (@unacked, from the
+#      wire oracle), no server packet shows the close: still_open, none.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -75,10 +83,10 @@ lab_xfreerdp 15 "/u:$LAB_USER" /p:wrong-password /sec:nla /cert:ignore +auth-onl
 lab_log_expect shadow "$LAB_WORK/shadow.log" 'SEC_E_MESSAGE_ALTERED' 'client authentication failure'
 lab_client_expect '147|132' 'ERRCONNECT_(CONNECT_TRANSPORT_FAILED|AUTHENTICATION_FAILED|LOGON_FAILURE)'
 lab_expect 11_nla_wrong_password nla_failed \
-    rdpwhy.closed_by=server rdpwhy.close_kind=fin rdpwhy.phase=nla \
+    'rdpwhy.closed_by=server|client' rdpwhy.close_kind=fin rdpwhy.phase=nla \
     rdp.requested_protocols=ssl,hybrid rdp.selected_protocol=hybrid tls.established=true \
-    "rdpwhy.evidence~server closed during CredSSP" \
-    client_only:verdict=nla_failed/server/fin/nla server_only:verdict=nla_failed/server/fin/nla \
+    "rdpwhy.evidence~(server closed during CredSSP|client closed right after it)" \
+    'client_only:verdict=nla_failed/server|client/fin/nla' 'server_only:verdict=nla_failed/server|client/fin/nla' \
     --note "FreeRDP 2.11 shadow server (freerdp-shadow-cli /sec:nla /sam-file, SAM line from winpr-hash), xfreerdp /sec:nla /cert:ignore +auth-only with a wrong password: TLS 1.3, CredSSP NTLM NEGOTIATE/CHALLENGE/AUTHENTICATE, the server's NTLM check fails, it sends one short record and FIN"
 
 lab_begin 11_nla_ok
@@ -90,5 +98,6 @@ lab_expect 11_nla_ok normal_close \
     rdp.requested_protocols=ssl,hybrid rdp.selected_protocol=hybrid tls.established=true \
     client_only:verdict=normal_close/client/fin/established \
     server_only:verdict=normal_close/client/fin/established \
+    server_only@unacked:verdict=still_open/none/none/established \
     --note "as 11_nla_wrong_password with the right password: CredSSP completes, the RDP connection sequence reaches the active state, the client (+auth-only) closes with FIN"
 lab_finish
