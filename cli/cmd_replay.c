@@ -70,6 +70,11 @@ static void say_nothing_found(const struct rw_capture_opts *o, const struct rw_c
 	        files[0], n_files > 1 ? " and the other files" : "",
 	        (unsigned long long)st->packets, (unsigned long long)st->tcp_packets,
 	        o->bpf ? " after the filter " : "", o->bpf ? o->bpf : "");
+	if (st->tcp_packets == 0 && st->decode_errors == st->packets && st->packets > 0) {
+		fprintf(stderr, "rdpwhy replay: none of its packets could be decoded: a link "
+		                "type rdpwhy does not read, or damaged frames\n");
+		return;
+	}
 	if (st->tcp_packets == 0) {
 		fprintf(stderr, "rdpwhy replay: the capture holds no TCP at all: was it taken on "
 		                "the right interface, or with a filter that excluded RDP?\n");

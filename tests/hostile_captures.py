@@ -49,12 +49,12 @@ bound is the one-flow RSS + 1.25 * MAX_FLOWS * PER_FLOW_LIMIT_KIB + 64 MiB
 (libpcap's buffer, the output buffers, the allocator's slack). The ASan
 build only has to finish (shadow memory and quarantine: 4 GiB).
 
-RW_HOSTILE_FLOWS=N in the environment replaces the million (a quick run).
+RW_HOSTILE_FLOWS=N in the environment replaces the million (a quick run);
+the ASan build (a path with "asan", or RW_ASAN=1) runs 250,000.
 """
 import os
 import random
 import re
-import resource
 import struct
 import subprocess
 import sys
@@ -67,11 +67,13 @@ sys.path.insert(0, os.path.join(HERE, "captures"))
 from rdpwhy_run import run, check_end  # noqa: E402
 import pcapfile  # noqa: E402
 
-MILLION = int(os.environ.get("RW_HOSTILE_FLOWS", "1000000"))
-MEASURE_N = 20000          # flows in the per-flow cost run (all held: no eviction)
-PER_FLOW_LIMIT_KIB = 20    # what a mid-stream flow with its session may cost (17.8 measured)
-MAX_FLOWS = 16384          # the table for the million-flow run (see the docstring)
 ASAN = "asan" in sys.argv[1] or os.environ.get("RW_ASAN")
+# The ASan build runs the same code paths on a quarter of the flows: a
+# million took 95 s of CPU there (7.5 min on a loaded 2-core machine).
+MILLION = int(os.environ.get("RW_HOSTILE_FLOWS", "250000" if ASAN else "1000000"))
+MEASURE_N = 20000          # flows in the per-flow cost run (all held: no eviction)
+PER_FLOW_LIMIT_KIB = 20    # what a mid-stream flow with its session may cost (17.7 measured)
+MAX_FLOWS = 16384          # the table for the million-flow run (see the docstring)
 
 fails = []
 results = []  # (case, size, seconds, peak MiB or None)
@@ -80,10 +82,6 @@ results = []  # (case, size, seconds, peak MiB or None)
 def fail(msg):
     fails.append(msg)
     print("FAIL: " + msg)
-
-
-def peak_kib():
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 
 
 def replay(binary, name, files, want, extra=(), stdout_file=None):
@@ -293,7 +291,8 @@ def main():
         empties = b"".join([hdr] + [REC.pack(r0[0], r0[1] + i, 0, 1500) for i in range(1000)])
         case("caplen_zero.pcap", empties, 0, [r"1000 undecodable|no RDP connection found"])
         case("snaplen0_unknown_dlt.pcap", pcap_bytes(pcap_header(snaplen=0, linktype=0xFFF0), recs),
-             "any", [r"undecodable|unknown|not|link"])
+             0, [r"%d packets, %d undecodable" % (len(recs), len(recs)),
+                 r"none of its packets could be decoded"])
 
         # -- pcapng -----------------------------------------------------
         case("session.pcapng", pcapng_bytes(recs), 0, same_verdict=True)
@@ -314,7 +313,8 @@ def main():
              [r"read %d packets" % mid], n_min=1, skip_at=len(ng))
         case("undescribed_interface.pcapng", ng + ng_epb(recs[mid], iface=5) + tail, 0,
              [r"read %d packets" % mid], n_min=1, skip_at=len(ng))
-        case("trailer_mismatch.pcapng", ng + ng_block(0x0BAD, b"abcd", trailer=1234) + tail, "any")
+        case("trailer_mismatch.pcapng", ng + ng_block(0x0BAD, b"abcd", trailer=1234) + tail, 0,
+             [r"read %d packets" % mid], n_min=1, skip_at=len(ng))
 
         # -- not files at all -------------------------------------------
         empty = put("empty.pcap", b"")
@@ -362,7 +362,8 @@ def main():
             results.append(("million.pcap (%d flows, written in %.1f s)" % (MILLION, gen),
                             os.path.getsize(big), secs, rss // 1024))
             m = re.search(r"(\d+) packets, (\d+) undecodable, (\d+) connections reported early", err)
-            if not m or int(m.group(1)) != MILLION or int(m.group(3)) != MILLION - MAX_FLOWS:
+            if MILLION > MAX_FLOWS and (not m or int(m.group(1)) != MILLION
+                                        or int(m.group(3)) != MILLION - MAX_FLOWS):
                 fail("million flows: stderr should count %d packets and %d connections reported "
                      "early:\n%s" % (MILLION, MILLION - MAX_FLOWS, err))
             if nrec != MILLION:
