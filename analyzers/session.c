@@ -749,8 +749,10 @@ void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, 
 		if (r->fin_seen[dir])
 			return;
 		r->inferred_fin[dir] = true;
-		if (r->closed && ts_us < r->first_close_ts_us) {
-			/* Found at the end of the flow: it came before the close recorded. */
+		if (r->closed && ts_us <= r->first_close_ts_us) {
+			/* Found at the end of the flow: it came before the close recorded
+			 * (at the same time: the seen side's FIN packet acknowledged it,
+			 * so it had arrived before that FIN was sent). */
 			r->fin_seen[dir] = true;
 			r->fin_ts_us[dir] = ts_us;
 			r->first_close_dir = dir;

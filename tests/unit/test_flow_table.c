@@ -13,6 +13,7 @@
 
 #include "capture.h"
 #include "decode.h"
+#include "session.h" /* rw_session_* for test_inferred_fin_in_the_fin_packet */
 #include "testutil.h"
 
 /* ---- records the capture reports ----------------------------------------- */
@@ -712,6 +713,29 @@ static void test_rst_nearer_than_synack(void **state)
 	assert_int_not_equal(recs[1].verdict.cause, RW_CAUSE_RESET_INJECTED);
 }
 
+/* Server-only, established: the FINs cross, and the server's FIN packet itself
+ * acknowledges the client's last bytes and FIN (judged at the end of the
+ * flow). The client's FIN had arrived before the server sent its own: the
+ * client closed first (the lab's 10_sslsplit_tls13 from the server side). */
+static void test_inferred_fin_in_the_fin_packet(void **state)
+{
+	(void)state;
+	struct rw_session_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	struct rw_session *s = rw_session_new(&cfg);
+	assert_non_null(s);
+	struct rw_endpoint ce = {0}, se = {0};
+	rw_session_open(s, 1000, &ce, &se);
+	rw_session_data(s, RW_S2C, 2000, (const uint8_t *)"\x17\x03\x03\x00\x01\x00", 6);
+	rw_session_fin(s, RW_S2C, 5000);
+	rw_session_inferred(s, RW_C2S, 5000, RW_INFER_FIN, 0);
+	rw_session_close(s, 6000);
+	const struct rw_record *r = rw_session_record(s);
+	assert_true(r->inferred_fin[RW_C2S]);
+	assert_int_equal(r->first_close_dir, RW_C2S);
+	rw_session_free(s);
+}
+
 static void test_rst_midway(void **state)
 {
 	(void)state;
@@ -1125,6 +1149,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_syn_proxy_ttl, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_synproxy_window_update, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rst_nearer_than_synack, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_inferred_fin_in_the_fin_packet, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reordered_and_retransmitted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_counting_after_inspection, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_mtu_blackhole, setup, teardown),
