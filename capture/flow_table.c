@@ -306,8 +306,9 @@ static unsigned port_index(const struct rw_capture *c, uint16_t port)
 static bool attempt_ended(struct rw_capture *c, struct flow *f, uint64_t ts, enum rw_attempt how)
 {
 	int server = 1 - f->client;
-	if (c->scan && !rw_scan_tally_attempt(c->scan, &f->ep[f->client], &f->ep[server],
-	                                      (uint16_t)port_index(c, f->ep[server].port), ts, how)) {
+	if (c->scan &&
+	    !rw_scan_tally_attempt(c->scan, &f->ep[f->client], &f->ep[server],
+	                           (uint16_t)port_index(c, f->ep[server].port), ts, how)) {
 		c->st.scan_attempts++;
 		return false;
 	}
@@ -726,8 +727,19 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 		start_session(c, f);
 
 	if (p->flags & RW_TCP_RST) {
-		/* Its ACK is not used: an injected RST's acknowledgment number is
-		 * whatever the injector chose, and the flow ends here anyway. */
+		/* Its ACK is not used where the peer's own packets tell what it
+		 * sent: an injected RST's acknowledgment number is whatever the
+		 * injector chose. In a one-direction capture it is the last word
+		 * on the unseen side, and a stack's RST (an abort, a firewall's
+		 * REJECT answering a segment) acknowledges exactly what it got:
+		 * the bytes it advances past are taken as sent, within a window. */
+		if ((p->flags & RW_TCP_ACK) && f->state == FLOW_ACTIVE &&
+		    f->packets[1 - side] == 0 && f->rs[1 - side].started &&
+		    rw_seq_gt(p->ack, f->rs[1 - side].next) &&
+		    p->ack - f->rs[1 - side].next <= 65535) {
+			infer_peer(f, side, p);
+			rw_reasm_ack(&f->rs[1 - side], p->ts_us, p->ack);
+		}
 		handle_rst(c, f, side, p);
 		return;
 	}
@@ -980,8 +992,9 @@ void rw_capture_finish(struct rw_capture *c)
 	while (c->live.head || c->pending.head) {
 		struct flow *f = !c->pending.head ? c->live.head
 		                 : !c->live.head  ? c->pending.head
-		                 : c->pending.head->last_ts < c->live.head->last_ts ? c->pending.head
-		                                                                    : c->live.head;
+		                 : c->pending.head->last_ts < c->live.head->last_ts
+		                         ? c->pending.head
+		                         : c->live.head;
 		flow_end(c, f, f->last_ts, END_FINISH);
 		flow_remove(c, f);
 	}

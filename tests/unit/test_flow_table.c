@@ -511,6 +511,30 @@ static void test_one_direction_server_only_hello_reset(void **state)
 	assert_false(has_evidence(r, "cipher suites")); /* nothing known of its content */
 }
 
+/* The same when the RST itself is what acknowledges the ClientHello (the
+ * lab's 07: a firewall's REJECT answers the ClientHello segment with an RST
+ * whose ACK covers it; no pure ACK came before it). In a one-direction
+ * capture the RST's ACK is the last word on the unseen side. */
+static void test_one_direction_server_only_rst_acks_hello(void **state)
+{
+	(void)state;
+	struct conn c = conn4(45, 61005, 3389);
+	c.cseq += 1; /* the client's SYN, not captured */
+	seg(&c, false, RW_TCP_SYN | RW_TCP_ACK, NULL, 0);
+	c.cseq += sizeof(cr); /* the request: acknowledged, not captured */
+	seg(&c, false, RW_TCP_PSH, cc_ssl, sizeof(cc_ssl));
+	c.cseq += 317; /* the ClientHello: only the RST acknowledges it */
+	seg(&c, false, RW_TCP_RST, NULL, 0);
+	rw_capture_finish(cap);
+	assert_int_equal(n_recs, 1);
+	const struct rw_record *r = &recs[0];
+	assert_int_equal(r->directions, RW_DIRS_SERVER_ONLY);
+	assert_true(r->client_hello_inferred);
+	assert_int_equal(r->first_close_phase, RW_PHASE_TLS_HANDSHAKE);
+	assert_int_equal(r->verdict.cause, RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT);
+	assert_int_equal(r->verdict.close_kind, RW_CLOSE_RST);
+}
+
 /* Server-only, the server side stays silent after the client's ClientHello
  * and closes 5 s later: a handshake timeout (the lab's 13_mtu_blackhole on
  * the client's side of the black hole, from the proxy's packets). */
@@ -564,7 +588,8 @@ static void test_one_direction_client_only_refused(void **state)
 	assert_int_equal(r->verdict.confidence, RW_CONFIDENCE_LOW);
 	assert_int_equal(r->verdict.n_alternatives, 1);
 	assert_int_equal(r->verdict.alternatives[0], RW_CAUSE_CLIENT_CANCELLED);
-	assert_true(has_evidence(r, "19 bytes, a Connection Confirm with RDP_NEG_RSP or RDP_NEG_FAILURE"));
+	assert_true(has_evidence(
+	        r, "19 bytes, a Connection Confirm with RDP_NEG_RSP or RDP_NEG_FAILURE"));
 }
 
 /* Client-only, standard RDP security (no RDP_NEG_REQ): the server's 11-byte
@@ -672,7 +697,7 @@ static void test_synproxy_window_update(void **state)
 	seg(&c, false, RW_TCP_SYN | RW_TCP_ACK, NULL, 0);
 	seg(&c, true, RW_TCP_ACK, NULL, 0);
 	seg(&c, false, RW_TCP_ACK, NULL, 0); /* its window update */
-	c.sttl = 63; /* the host, one router further */
+	c.sttl = 63;                         /* the host, one router further */
 	seg(&c, false, RW_TCP_ACK, NULL, 0);
 	seg(&c, true, RW_TCP_PSH, cr, sizeof(cr));
 	seg(&c, false, RW_TCP_PSH, cc_ssl, sizeof(cc_ssl));
@@ -683,7 +708,8 @@ static void test_synproxy_window_update(void **state)
 	assert_int_equal(r->ttl_lo[RW_S2C], 63);
 	assert_int_equal(r->ttl_hi[RW_S2C], 63);
 	assert_int_equal(r->verdict.cause, RW_CAUSE_RESET_BY_SERVER);
-	assert_true(has_evidence(r, "SYN-ACK has TTL 64, the server's other packets TTL 63: a SYN proxy"));
+	assert_true(has_evidence(
+	        r, "SYN-ACK has TTL 64, the server's other packets TTL 63: a SYN proxy"));
 }
 
 /* An RDP-aware firewall (iptables -m string "Cookie: mstshash" -j REJECT
@@ -1140,6 +1166,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_one_direction_not_claimed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_one_direction_server_only_hello_reset, setup,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_one_direction_server_only_rst_acks_hello,
+	                                        setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_one_direction_server_only_hello_timeout, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_one_direction_client_only_refused, setup,
@@ -1149,7 +1177,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_syn_proxy_ttl, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_synproxy_window_update, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rst_nearer_than_synack, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_inferred_fin_in_the_fin_packet, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_inferred_fin_in_the_fin_packet, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_reordered_and_retransmitted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_counting_after_inspection, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_mtu_blackhole, setup, teardown),
