@@ -66,7 +66,8 @@ static void packet(bool from_client, uint64_t ts, uint8_t flags, uint32_t seq, c
 		tcp[21] = 4;
 		rw_test_put16(tcp + 22, 1460);
 	}
-	memcpy(tcp + th, p, n);
+	if (n) /* p may be NULL for a bare ACK, FIN or RST */
+		memcpy(tcp + th, p, n);
 	rw_capture_packet(cap, RW_DLT_EN10MB, ts, f, 14 + 20 + th + n, 14 + 20 + th + n);
 }
 
