@@ -38,10 +38,10 @@ size_t rw_mcs_connect_initial(uint8_t *out, size_t cap, uint32_t methods,
                               uint32_t selected_protocol);
 
 struct rw_mcs_connect_response {
-	uint8_t result;             /* T.125 Result: 0 rt-successful */
+	uint8_t result; /* T.125 Result: 0 rt-successful */
 	bool has_sc_core;
-	uint32_t version;           /* SC_CORE version (0x00080004 = RDP 5.0 ...) */
-	bool has_client_requested;  /* SC_CORE clientRequestedProtocols present */
+	uint32_t version;          /* SC_CORE version (0x00080004 = RDP 5.0 ...) */
+	bool has_client_requested; /* SC_CORE clientRequestedProtocols present */
 	uint32_t client_requested_protocols;
 	bool has_sc_security;
 	uint32_t encryption_method; /* one RW_ENC_* (0 with level none) */
@@ -55,10 +55,11 @@ struct rw_mcs_connect_response {
 /* Decodes a whole TPKT packet holding X.224 Data + MCS Connect Response.
  * Returns the TPKT length consumed, RW_E_NEED_MORE when p[0..n) is a valid
  * prefix of a longer packet, or another rw_status < 0. */
-int rw_mcs_connect_response_parse(const uint8_t *p, size_t n,
-                                  struct rw_mcs_connect_response *out);
+int rw_mcs_connect_response_parse(const uint8_t *p, size_t n, struct rw_mcs_connect_response *out);
 
-const char *rw_encryption_method_name(uint32_t m); /* "40bit","56bit","128bit","fips","none"; NULL */
-const char *rw_encryption_level_name(uint32_t l);  /* "none","low","client_compatible","high","fips"; NULL */
+const char *
+rw_encryption_method_name(uint32_t m); /* "40bit","56bit","128bit","fips","none"; NULL */
+const char *
+rw_encryption_level_name(uint32_t l); /* "none","low","client_compatible","high","fips"; NULL */
 
 #endif

@@ -233,7 +233,7 @@ struct rw_record {
 	bool client_hello_inferred;   /* server-only: the client's bytes after a CC that
 	                                 selected TLS, taken as its ClientHello (ch_ts_us) */
 	uint64_t cc_inferred_ts_us;
-	uint64_t cc_inferred_len; /* client-only: the bytes of that first answer */
+	uint64_t cc_inferred_len;    /* client-only: the bytes of that first answer */
 	uint64_t last_data_ts_us[2]; /* each side's latest bytes (seen or inferred) */
 
 	/* Facts the caller (proxy, capture config) adds. */

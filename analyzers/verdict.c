@@ -21,7 +21,7 @@
 /* Connection Confirm sizes: TPKT 4 + X.224 CC 7, and + an 8-byte RDP_NEG_RSP
  * or RDP_NEG_FAILURE (MS-RDPBCGR 2.2.1.2). */
 #define CC_BARE_LEN 11u
-#define CC_NEG_LEN 19u
+#define CC_NEG_LEN  19u
 /* NTLM CredSSP: NEGOTIATE, AUTHENTICATE + pubKeyAuth, then the credentials. */
 #define NLA_CLIENT_DONE_FLIGHTS 3
 
@@ -206,17 +206,19 @@ static bool reset_injected(struct ctx *c)
 		 * whatever answered the handshake (the host, or a SYN proxy in
 		 * front of it, nearer still): not from the host. (A SYN proxy's
 		 * SYN-ACK makes the host look further away, never nearer.) */
-		if (r->rst_seen[d] && r->rst_ttl[d] >= 0 && r->ttl_lo[d] < 0 && r->syn_ttl[d] >= 0 &&
-		    r->rst_ttl[d] > r->syn_ttl[d]) {
+		if (r->rst_seen[d] && r->rst_ttl[d] >= 0 && r->ttl_lo[d] < 0 &&
+		    r->syn_ttl[d] >= 0 && r->rst_ttl[d] > r->syn_ttl[d]) {
 			ev(c,
-			   "RST claiming to be from the %s has TTL %d, its %s TTL %d: sent from nearer "
+			   "RST claiming to be from the %s has TTL %d, its %s TTL %d: sent from "
+			   "nearer "
 			   "than what answered the handshake",
 			   side_of((enum rw_dir)d), r->rst_ttl[d], d == RW_S2C ? "SYN-ACK" : "SYN",
 			   r->syn_ttl[d]);
 			maybe(c, d == RW_S2C ? RW_CAUSE_RESET_BY_SERVER : RW_CAUSE_RESET_BY_CLIENT);
-			tell(c, "an RDP-aware firewall resets a connection right after the request "
-			        "from its own hop distance: a capture next to the host shows that the "
-			        "request never reached it; the firewall's log names the rule");
+			tell(c,
+			     "an RDP-aware firewall resets a connection right after the request "
+			     "from its own hop distance: a capture next to the host shows that the "
+			     "request never reached it; the firewall's log names the rule");
 			return true;
 		}
 		/* Against the side's own packets (not its SYN-ACK, which a SYN
@@ -262,13 +264,15 @@ static bool neg_failure(struct ctx *c)
 	                               : r->inferred_bytes[RW_S2C] - r->cc_inferred_len;
 	if (r->cr_seen && bare_cc && !r->neg_req_present && closed_by(r, RW_S2C) &&
 	    after_cc <= 16 && r->first_close_ts_us - cc_ts < 1000000) {
-		ev(c, r->cr_inferred ? "client requested standard RDP security only (its request was "
-		                       "not captured, but a Confirm without negotiation data answers "
-		                       "only a request without RDP_NEG_REQ)"
-		                     : "client requested standard RDP security only (no RDP_NEG_REQ)");
+		ev(c, r->cr_inferred
+		              ? "client requested standard RDP security only (its request was "
+		                "not captured, but a Confirm without negotiation data answers "
+		                "only a request without RDP_NEG_REQ)"
+		              : "client requested standard RDP security only (no RDP_NEG_REQ)");
 		if (!r->cc_seen)
-			ev(c, "the server's answer (not captured) was %u bytes, a Connection Confirm "
-			      "without negotiation data",
+			ev(c,
+			   "the server's answer (not captured) was %u bytes, a Connection Confirm "
+			   "without negotiation data",
 			   (unsigned)r->cc_inferred_len);
 		ev(c, "server closed %.0f ms after its Connection Confirm, sending %u bytes",
 		   ms(cc_ts, r->first_close_ts_us), (unsigned)after_cc);
@@ -285,8 +289,8 @@ static bool neg_failure(struct ctx *c)
 	 * would not use; a user's cancel at that instant is the alternative. */
 	if (!r->cc_seen && r->cc_inferred && r->cc_inferred_len == CC_NEG_LEN && r->cr_seen &&
 	    !r->cr_inferred && r->neg_req_present && r->requested_protocols != RW_PROTO_RDP &&
-	    closed_by(r, RW_C2S) && r->first_close_phase <= RW_PHASE_X224 &&
-	    !r->tls_seen[RW_C2S] && r->first_close_ts_us - r->cc_inferred_ts_us < 1000000) {
+	    closed_by(r, RW_C2S) && r->first_close_phase <= RW_PHASE_X224 && !r->tls_seen[RW_C2S] &&
+	    r->first_close_ts_us - r->cc_inferred_ts_us < 1000000) {
 		ev(c,
 		   "the server's answer (not captured) was %u bytes, a Connection Confirm with "
 		   "RDP_NEG_RSP or RDP_NEG_FAILURE",
@@ -295,9 +299,10 @@ static bool neg_failure(struct ctx *c)
 		   ms(r->cc_inferred_ts_us, r->first_close_ts_us));
 		sure(c, RW_CONFIDENCE_LOW);
 		maybe(c, RW_CAUSE_CLIENT_CANCELLED);
-		tell(c, "the server's Connection Confirm was not captured: a capture of the server's "
-		        "packets shows RDP_NEG_FAILURE or the protocol it selected; the client's log "
-		        "names a security negotiation failure");
+		tell(c,
+		     "the server's Connection Confirm was not captured: a capture of the server's "
+		     "packets shows RDP_NEG_FAILURE or the protocol it selected; the client's log "
+		     "names a security negotiation failure");
 		return true;
 	}
 	/* The server chose a protocol the client did not ask for (xrdp does this
@@ -711,9 +716,8 @@ static bool hello_sent(const struct rw_record *r)
 static bool tls_rejected_no_alert(struct ctx *c)
 {
 	const struct rw_record *r = c->r;
-	if (!hello_sent(r) || r->server_hello_seen || r->tls_established ||
-	    !closed_by(r, RW_S2C) || r->alert[RW_S2C].seen ||
-	    r->first_close_ts_us - r->ch_ts_us >= SILENT_CLOSE_US)
+	if (!hello_sent(r) || r->server_hello_seen || r->tls_established || !closed_by(r, RW_S2C) ||
+	    r->alert[RW_S2C].seen || r->first_close_ts_us - r->ch_ts_us >= SILENT_CLOSE_US)
 		return false;
 	const char *n = rw_tls_version_name(rw_tls_client_max_version(&r->ch));
 	ev(c, "server %s after the ClientHello, no ServerHello, no alert",
@@ -1042,8 +1046,7 @@ static bool timeout(struct ctx *c)
 	 * proxy left out of the window) gives up this way. */
 	/* (From the client alone the server's answer is only acknowledged bytes.) */
 	if ((r->server_hello_seen || r->inferred_answer_len) && !r->tls_established &&
-	    closed_by(r, RW_S2C) &&
-	    in_phase(r, RW_PHASE_TLS_HANDSHAKE) && !r->alert[RW_S2C].seen &&
+	    closed_by(r, RW_S2C) && in_phase(r, RW_PHASE_TLS_HANDSHAKE) && !r->alert[RW_S2C].seen &&
 	    !r->alert[RW_C2S].seen && r->last_data_ts_us[RW_C2S] >= r->last_data_ts_us[RW_S2C] &&
 	    r->first_close_ts_us - r->last_data_ts_us[RW_C2S] >= SILENT_CLOSE_US) {
 		ev(c,
@@ -1353,8 +1356,9 @@ static bool one_direction(struct ctx *c)
 	if (r->cr_inferred)
 		ev(c, "the client's first bytes (unseen) taken as its X.224 Connection Request");
 	if (r->client_hello_inferred)
-		ev(c, "the client's bytes after the Confirm that selected TLS (unseen) taken as its "
-		      "ClientHello");
+		ev(c,
+		   "the client's bytes after the Confirm that selected TLS (unseen) taken as its "
+		   "ClientHello");
 	if (seen == RW_C2S && r->cc_inferred && r->phase_reached[RW_PHASE_NLA])
 		ev(c, "NLA assumed selected: the client requested it and the server's Confirm was "
 		      "not captured");

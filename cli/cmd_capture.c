@@ -8,7 +8,7 @@
 
 static volatile int stop_requested;
 static struct rw_runas runas; /* -Z */
-static const char *filter;   /* the BPF filter in force, for the ready line */
+static const char *filter;    /* the BPF filter in force, for the ready line */
 
 /* The capture handle is open and filtered, nothing read yet: root (or file
  * capabilities) is given up here, before a byte from the wire is parsed; then

@@ -62,9 +62,9 @@ struct rw_proxy_config {
 	unsigned keepalive_interval_ms; /* default 10000 */
 	unsigned keepalive_count;       /* default 6 */
 	unsigned user_timeout_ms;       /* default 120000 */
-	unsigned grace_ms;           /* SIGTERM: open connections get this long (default 10000) */
-	size_t max_buffer;           /* per-direction high-water mark in bytes (default 256 KiB) */
-	unsigned max_connections;    /* 0 = unlimited */
+	unsigned grace_ms;        /* SIGTERM: open connections get this long (default 10000) */
+	size_t max_buffer;        /* per-direction high-water mark in bytes (default 256 KiB) */
+	unsigned max_connections; /* 0 = unlimited */
 	char expected_cert_sha256[65]; /* lower-case hex; "" = no expectation */
 	/* Defaults of the outputs' options (conf/output_spec.h). */
 	char siem_ca_file[PATH_MAX];   /* tls://: CAs the receiver's certificate must chain to */
