@@ -226,6 +226,8 @@ struct rw_record {
 	uint64_t inferred_bytes[2];   /* bytes the peer acknowledged, content unknown */
 	bool inferred_fin[2];         /* an ACK one past its last byte */
 	bool inferred_alert[2];       /* its last bytes were of a TLS alert's size, then FIN */
+	bool inferred_rst[2];         /* the seen side stopped retransmitting: its peer's RST */
+	uint64_t inferred_rst_quiet_us; /* how long the seen side stayed silent after */
 	bool cc_inferred;             /* the server answered the CR (bytes acknowledged) */
 	bool cr_inferred;             /* the client's first bytes, unseen, taken as its CR */
 	uint64_t inferred_answer_len; /* client-only: the server's first stretch after the

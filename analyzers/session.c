@@ -816,6 +816,20 @@ void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, 
 		count_flight(s, dir, (size_t)n);
 }
 
+void rw_session_inferred_reset(struct rw_session *s, enum rw_dir dir, uint64_t ts_us,
+                               uint64_t quiet_us)
+{
+	struct rw_record *r = &s->rec;
+	if (r->closed || r->rst_seen[dir])
+		return; /* a close already recorded came first */
+	r->inferred_rst[dir] = true;
+	r->inferred_rst_quiet_us = quiet_us;
+	uint64_t now = s->now_us;
+	rw_session_rst(s, dir, ts_us, -1);
+	if (now > s->now_us)
+		s->now_us = now;
+}
+
 void rw_session_set_directions(struct rw_session *s, enum rw_directions d)
 {
 	s->rec.directions = d;

@@ -55,6 +55,10 @@ void rw_session_syn_ttl(struct rw_session *s, enum rw_dir dir, int ttl);
 enum rw_infer { RW_INFER_SYN, RW_INFER_DATA, RW_INFER_ALERT, RW_INFER_FIN };
 void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, enum rw_infer what,
                          uint64_t n);
+/* The seen side stopped retransmitting at ts_us and stayed silent for
+ * quiet_us while the capture went on: its peer, never captured, reset. */
+void rw_session_inferred_reset(struct rw_session *s, enum rw_dir dir, uint64_t ts_us,
+                               uint64_t quiet_us);
 void rw_session_set_directions(struct rw_session *s, enum rw_directions d);
 /* kind: RW_CLOSE_REFUSED, RW_CLOSE_UNREACHABLE or RW_CLOSE_TIMEOUT. */
 void rw_session_connect_failed(struct rw_session *s, uint64_t ts_us, enum rw_close_kind kind);

@@ -1353,6 +1353,12 @@ static bool one_direction(struct ctx *c)
 		   "the %s's last bytes before its FIN have the size of a TLS alert (inferred "
 		   "from the %s's acknowledgements)",
 		   side_of(u), side_of(seen));
+	if (r->inferred_rst[u])
+		ev(c,
+		   "the %s retransmitted and then fell silent for %.1f s while the capture went on, "
+		   "without FIN: a stack stops retransmitting before its timer runs out only when "
+		   "answered, so the %s's RST (never acknowledged, never captured) is inferred",
+		   side_of(seen), r->inferred_rst_quiet_us / 1e6, side_of(u));
 	if (r->cr_inferred)
 		ev(c, "the client's first bytes (unseen) taken as its X.224 Connection Request");
 	if (r->client_hello_inferred)
@@ -1468,6 +1474,15 @@ void rw_verdict_decide(struct rw_record *r)
 	}
 	if (one_direction(&c))
 		partial = true;
+	if (r->closed && r->first_close_kind == RW_CLOSE_RST && r->inferred_rst[r->first_close_dir]) {
+		/* The close itself is an inference: its peer may have been
+		 * acknowledged and then gone quiet (hung) instead. */
+		v->confidence = RW_CONFIDENCE_LOW;
+		maybe(&c, RW_CAUSE_STILL_OPEN);
+		if (!v->tell_apart)
+			tell(&c, "a capture of the other side (or of both) shows the RST itself, "
+			         "with its TTL, or the ACK after which that side went quiet");
+	}
 	if (partial && v->confidence == RW_CONFIDENCE_HIGH &&
 	    (v->cause != RW_CAUSE_STILL_OPEN || r->directions != RW_DIRS_BOTH))
 		v->confidence = RW_CONFIDENCE_MEDIUM;

@@ -92,6 +92,11 @@ struct flow {
 	bool acked_unseen[2]; /* the peer acknowledged this side, never captured */
 	uint32_t last_adv[2];
 	uint64_t last_adv_ts[2];
+	/* A side's latest retransmission, the data packet it repeated, and
+	 * whether the side sent anything else since (see unseen_reset). */
+	uint64_t last_data_ts[2];
+	uint64_t rtx_ts[2], rtx_prev_ts[2];
+	bool spoke_after_rtx[2];
 };
 
 /* A frame whose timestamp jumped far from the capture clock waits here for
@@ -513,6 +518,40 @@ static void flow_setup(struct rw_capture *c, struct flow *f, const struct rw_pac
 	}
 }
 
+/* Longest wait for a stack's next retransmission: Linux caps the timer at
+ * 120 s (TCP_RTO_MAX), Windows at 60 s; past twice that, it gave up. */
+#define RTO_WAIT_MAX_US (240 * US_PER_S)
+#define RTO_WAIT_MIN_US (1 * US_PER_S)
+
+/* One-direction captures: the unseen side's RST is never acknowledged, so
+ * it shows only as the seen side falling silent. A side that retransmitted
+ * (its peer did not acknowledge in time) and then stopped, while the
+ * capture went on past the time its backed-off timer would fire again
+ * (three times the last interval: the timer doubles), has stopped
+ * retransmitting, and a stack stops early only when its peer answered: an
+ * ACK alone (the peer then silent, which an unanswered retransmission makes
+ * unlikely) or a RST. Taken as the peer's RST, low confidence. A side that
+ * never retransmitted may simply be waiting: nothing is inferred. */
+static void unseen_reset(struct rw_capture *c, struct flow *f)
+{
+	for (int a = 0; a < 2; a++) {
+		int u = 1 - a;
+		if (f->packets[u] != 0 || f->packets[a] == 0 || !f->acked_unseen[u] ||
+		    !f->rtx_ts[a] || f->spoke_after_rtx[a] || f->rs[a].fin_seen)
+			continue;
+		uint64_t interval = f->rtx_ts[a] - f->rtx_prev_ts[a];
+		uint64_t wait = 3 * interval;
+		if (wait < RTO_WAIT_MIN_US)
+			wait = RTO_WAIT_MIN_US;
+		if (wait > RTO_WAIT_MAX_US)
+			wait = RTO_WAIT_MAX_US;
+		if (c->now <= f->rtx_ts[a] || c->now - f->rtx_ts[a] < wait)
+			continue;
+		rw_session_inferred_reset(f->s, dir_of(f, u), f->rtx_ts[a],
+		                          c->now - f->rtx_ts[a]);
+	}
+}
+
 /* Reports an analysed flow and leaves a tombstone. */
 static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flow_end why)
 {
@@ -533,6 +572,8 @@ static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flo
 		}
 		if (f->packets[f->client] == 0 && f->synack_seen)
 			rw_session_inferred(f->s, RW_C2S, f->synack_ts, RW_INFER_SYN, 0);
+		if (why != END_CLOSE)
+			unseen_reset(c, f);
 		/* One direction only: a side never captured that its peer
 		 * acknowledged (a SYN never answered is not one). */
 		bool seen_c = f->packets[f->client] > 0 || !f->acked_unseen[f->client];
@@ -766,9 +807,22 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 		rw_reasm_ack(&f->rs[1 - side], p->ts_us, p->ack);
 	}
 	uint32_t seq = p->seq + (syn ? 1u : 0u);
-	if (p->seg_len && alive(f))
+	bool rtx = false;
+	if (p->seg_len && alive(f)) {
+		uint32_t before = f->rs[side].st.retransmits;
 		rw_reasm_segment(&f->rs[side], p->ts_us, seq, p->payload, p->payload_len,
 		                 p->seg_len);
+		rtx = f->rs[side].st.retransmits != before;
+	}
+	if (rtx) {
+		f->rtx_prev_ts[side] = f->last_data_ts[side];
+		f->rtx_ts[side] = p->ts_us;
+		f->spoke_after_rtx[side] = false;
+	} else if (f->rtx_ts[side]) {
+		f->spoke_after_rtx[side] = true;
+	}
+	if (p->seg_len)
+		f->last_data_ts[side] = p->ts_us;
 	if ((p->flags & RW_TCP_FIN) && alive(f))
 		rw_reasm_fin(&f->rs[side], p->ts_us, seq + (uint32_t)p->seg_len);
 

@@ -594,32 +594,43 @@ lab_capture_stop_path() {
     return 0
 }
 
-lab_path_expect() { # NAME CAUSE [EXPECTATION...] [--note TEXT]
-    local name=$1 src=$LAB_CASE_DIR d=$LAB_WORK/$1 port cap=path
+lab_path_expect() { # NAME [--capture TAG] CAUSE [EXPECTATION...] [--conn N] [--note TEXT]
+    local name=$1 src=$LAB_CASE_DIR d=$LAB_WORK/$1 cap=path conn=1 a
     shift
     if [[ ${1:-} == --capture ]]; then
         cap=path-$2
         shift 2
     fi
+    for ((a = 1; a < $#; a++)); do
+        [[ ${!a} == --conn ]] && { local b=$((a + 1)); conn=${!b}; }
+    done
     lab_end
     lab_capture_stop_path
     mkdir -p "$d"
+    rm -f "$d/client_only.pcap" "$d/server_only.pcap"
     cp "$src/$cap.pcap" "$d/client.pcap"
-    # The path's one connection (the gateway's port), from the packets alone.
+    # One-direction captures of the same interface (lab_path_capture_start
+    # --tag out|in ... -Q out|in): judged as halves, the side that opened the
+    # path's connection being its client.
+    [[ -f $src/$cap-out.pcap && -f $src/$cap-in.pcap ]] &&
+        cp "$src/$cap-out.pcap" "$d/client_only.pcap" && cp "$src/$cap-in.pcap" "$d/server_only.pcap"
+    # The path's connections (the gateway's ports), from the packets alone,
+    # matched in order to the proxy's records of the case.
     local conns
     conns=$(python3 "$LAB_WIRE_FACTS" --list "$d/client.pcap") || lab_fail "$name: wire_facts.py --list $d/client.pcap failed"
-    port=
-    [[ $(grep -c . <<<"$conns") == 1 ]] && port=$(awk '{ print $3 }' <<<"$conns")
-    [[ -n $port ]] || lab_fail "$name: the path capture holds $(grep -c . <<<"$conns") TCP connections, not 1"
-    python3 - "$src/records.json" "$port" >"$d/records.json" <<'PY'
+    python3 - "$src/records.json" "$(awk '{ print $3 }' <<<"$conns" | paste -sd ,)" >"$d/records.json" <<'PY' ||
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-if len(recs) == 1 and sys.argv[2]:
-    recs[0]["lab.client.port"] = recs[0].get("source.port")
-    recs[0]["source.port"] = int(sys.argv[2])
-for r in recs:
+ports = [int(p) for p in sys.argv[2].split(",") if p]
+if len(recs) != len(ports):
+    sys.exit("the path capture holds %d TCP connections, the proxy wrote %d records" % (len(ports), len(recs)))
+recs.sort(key=lambda r: (r.get("event.start") or r.get("@timestamp") or ""))
+for r, p in zip(recs, ports):
+    r["lab.client.port"] = r.get("source.port")
+    r["source.port"] = p
     print(json.dumps(r))
 PY
+        lab_fail "$name: cannot match the path's connections to the proxy's records"
     LAB_CASE_DIR=$d lab_expect "$name" "$@"
 }
 

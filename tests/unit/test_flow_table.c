@@ -15,6 +15,7 @@
 #include "decode.h"
 #include "session.h" /* rw_session_* for test_inferred_fin_in_the_fin_packet */
 #include "testutil.h"
+#include "tls_vectors.h"
 
 /* ---- records the capture reports ----------------------------------------- */
 
@@ -560,6 +561,121 @@ static void test_one_direction_server_only_hello_timeout(void **state)
 	assert_int_equal(r->verdict.closed_by, RW_SIDE_SERVER);
 	assert_int_equal(r->verdict.phase, RW_PHASE_TLS_HANDSHAKE);
 	assert_true(has_evidence(r, "silent for 500"));
+}
+
+/* Client-only, the client's ClientHello goes unanswered, is retransmitted,
+ * and then the client falls silent while the capture goes on (another
+ * connection's packets, seconds later): a stack stops retransmitting early
+ * only when answered, and nothing it acknowledged came, so the server side
+ * reset (an RST is never acknowledged). Inferred, low confidence. Without
+ * the retransmission, or when the capture ends at once, nothing is
+ * inferred: the client may simply be waiting. */
+static uint8_t hello_min[600];
+static size_t hello_len;
+
+/* A real ClientHello (OpenSSL's, tls_vectors.c) in its record. */
+static void build_hello(void)
+{
+	size_t n = rw_test_hex(ch_tls12, hello_min + 9, sizeof(hello_min) - 9);
+	assert_true(n > 0);
+	const uint8_t head[9] = {0x16, 0x03, 0x01, (uint8_t)((n + 4) >> 8), (uint8_t)(n + 4),
+	                         0x01, 0x00, (uint8_t)(n >> 8), (uint8_t)n};
+	memcpy(hello_min, head, sizeof(head));
+	hello_len = n + 9;
+}
+
+static void client_only_hello(struct conn *c, bool retransmit)
+{
+	build_hello();
+	handshake_client_only(c);
+	seg(c, true, RW_TCP_PSH, cr, sizeof(cr));
+	c->sseq += sizeof(cc_ssl); /* the Confirm: acknowledged, not captured */
+	seg(c, true, RW_TCP_ACK, NULL, 0);
+	uint32_t ch_seq = c->cseq;
+	seg(c, true, RW_TCP_PSH, hello_min, hello_len);
+	if (retransmit) {
+		now_us += 300000; /* the retransmission timer: 300 ms */
+		seg_at(c, true, RW_TCP_PSH | RW_TCP_ACK, ch_seq, c->sseq, hello_min,
+		       hello_len, c->cttl);
+	}
+}
+
+static void later_traffic(uint64_t after_us)
+{
+	now_us += after_us;
+	struct conn o = conn4(99, 61999, 3389);
+	seg(&o, true, RW_TCP_SYN, NULL, 0);
+}
+
+static const struct rw_record *record_of(uint16_t cport)
+{
+	for (size_t i = 0; i < n_recs; i++)
+		if (recs[i].client.port == cport)
+			return &recs[i];
+	fail_msg("no record for client port %u", cport);
+	return NULL;
+}
+
+static void test_one_direction_unseen_reset(void **state)
+{
+	(void)state;
+	struct conn c = conn4(47, 61007, 3389);
+	client_only_hello(&c, true);
+	later_traffic(5 * 1000000ull);
+	rw_capture_finish(cap);
+	const struct rw_record *r = record_of(61007);
+	assert_int_equal(r->directions, RW_DIRS_CLIENT_ONLY);
+	assert_true(r->inferred_rst[RW_S2C]);
+	assert_int_equal(r->verdict.closed_by, RW_SIDE_SERVER);
+	assert_int_equal(r->verdict.close_kind, RW_CLOSE_RST);
+	assert_int_equal(r->verdict.phase, RW_PHASE_TLS_HANDSHAKE);
+	assert_int_equal(r->verdict.cause, RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT);
+	assert_int_equal(r->verdict.confidence, RW_CONFIDENCE_LOW);
+	assert_true(has_evidence(r, "retransmitted and then fell silent for 5.0 s"));
+	bool still_open_alt = false, injected_alt = false;
+	for (size_t i = 0; i < r->verdict.n_alternatives; i++) {
+		still_open_alt |= r->verdict.alternatives[i] == RW_CAUSE_STILL_OPEN;
+		injected_alt |= r->verdict.alternatives[i] == RW_CAUSE_RESET_INJECTED;
+	}
+	assert_true(still_open_alt && injected_alt);
+}
+
+static void test_one_direction_unseen_reset_not_inferred(void **state)
+{
+	(void)state;
+	/* No retransmission: waiting for the server is as likely. */
+	struct conn c = conn4(48, 61008, 3389);
+	client_only_hello(&c, false);
+	later_traffic(5 * 1000000ull);
+	/* A retransmission, then the capture ends with it. */
+	struct conn d = conn4(49, 61009, 3389);
+	client_only_hello(&d, true);
+	rw_capture_finish(cap);
+	for (uint16_t port = 61008; port <= 61009; port++) {
+		const struct rw_record *r = record_of(port);
+		assert_false(r->inferred_rst[RW_S2C]);
+		assert_int_equal(r->verdict.cause, RW_CAUSE_STILL_OPEN);
+		assert_int_equal(r->verdict.close_kind, RW_CLOSE_NONE);
+	}
+}
+
+/* Still retransmitting when the capture ends (the timer backs off: 0.3 s,
+ * then 0.6 s; the next would come 1.2 s later and the capture ends 1 s
+ * after the last): the network, not a reset. */
+static void test_one_direction_still_retransmitting(void **state)
+{
+	(void)state;
+	struct conn c = conn4(50, 61010, 3389);
+	client_only_hello(&c, true);
+	uint32_t ch_seq = c.cseq - hello_len;
+	now_us += 600000;
+	seg_at(&c, true, RW_TCP_PSH | RW_TCP_ACK, ch_seq, c.sseq, hello_min, hello_len,
+	       c.cttl);
+	later_traffic(1000000);
+	rw_capture_finish(cap);
+	const struct rw_record *r = record_of(61010);
+	assert_false(r->inferred_rst[RW_S2C]);
+	assert_int_equal(r->verdict.cause, RW_CAUSE_STILL_OPEN);
 }
 
 /* Client-only, a client asking for SSL|HYBRID gets 19 bytes (a Confirm with
@@ -1169,6 +1285,11 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_one_direction_server_only_rst_acks_hello,
 	                                        setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_one_direction_server_only_hello_timeout, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_one_direction_unseen_reset, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_one_direction_unseen_reset_not_inferred, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_one_direction_still_retransmitting, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_one_direction_client_only_refused, setup,
 	                                        teardown),
