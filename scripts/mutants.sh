@@ -11,7 +11,7 @@
 #   MUTANT_EXCLUDE='siem_' scripts/mutants.sh                          # a ctest -E subset
 #
 # The mutants:
-#   verdict_rule  analyzers/verdict.c: alert 40 (handshake_failure) no longer means a
+#   verdict_rule  analyzers/verdict_rules_tls.c: alert 40 (handshake_failure) no longer means a
 #                 cipher mismatch
 #   relay_close   proxy/relay.c: an RST from one peer is passed on as a FIN
 #   text_field    output/record_text.c: the cause line names the phase of the TLS
@@ -21,7 +21,7 @@
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 declare -A FILE FROM TO
-FILE[verdict_rule]=analyzers/verdict.c
+FILE[verdict_rule]=analyzers/verdict_rules_tls.c
 FROM[verdict_rule]='(a->description != 40 && a->description != 71)'
 TO[verdict_rule]='(a->description != 71)'
 FILE[relay_close]=proxy/relay.c
