@@ -2,6 +2,7 @@
  * handed to the flow table. The only place in the capture engine that reads
  * a clock (live idle expiry). */
 #include "capture.h"
+#include "compressed.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -95,7 +96,13 @@ static int replay_handle(pcap_t *p, const char *name, const char *bpf, struct rw
 			good_end += 16 + (off_t)h->caplen;
 		}
 	}
-	if (rc == PCAP_ERROR) {
+	/* A damaged compressed stream ends like a file cut short, or even
+	 * cleanly at a record boundary: its reader knows. */
+	const char *zwhy = fp ? rw_compressed_error(fp) : "";
+	if (zwhy[0]) {
+		*truncated = true;
+		snprintf(err, errlen, "%s; read %llu packets", zwhy, (unsigned long long)n);
+	} else if (rc == PCAP_ERROR) {
 		*truncated = true;
 		const char *why = pcap_geterr(p);
 		struct stat sb;
@@ -113,6 +120,25 @@ static int replay_handle(pcap_t *p, const char *name, const char *bpf, struct rw
 	return 0;
 }
 
+/* A gzip or zstd capture: libpcap reads the decompressed stream; a damaged
+ * stream ends it early, reported as a truncated file with the reason. */
+static int replay_compressed(FILE *zf, const char *path, enum rw_compression kind, const char *bpf,
+                             struct rw_capture *c, bool *truncated, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(zf, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	if (!p) {
+		const char *why = rw_compressed_error(zf);
+		snprintf(err, errlen, "%s: %s-compressed, %s", path, rw_compression_name(kind),
+		         why[0]    ? why
+		         : ebuf[0] ? ebuf
+		                   : "not a capture inside");
+		fclose(zf);
+		return -1;
+	}
+	return replay_handle(p, path, bpf, c, truncated, err, errlen);
+}
+
 int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool *truncated,
                    char *err, size_t errlen)
 {
@@ -120,6 +146,14 @@ int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool
 	*truncated = false;
 	if (errlen)
 		err[0] = '\0';
+	if (strcmp(path, "-") != 0) {
+		enum rw_compression kind;
+		FILE *zf = rw_compressed_open(path, &kind, err, errlen);
+		if (zf)
+			return replay_compressed(zf, path, kind, bpf, c, truncated, err, errlen);
+		if (kind != RW_COMP_NONE)
+			return -1;
+	}
 	/* Microseconds whatever the file holds: nanosecond pcaps and pcapng
 	 * interfaces with other resolutions are scaled by libpcap. */
 	pcap_t *p =
@@ -127,7 +161,9 @@ int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool
 	if (!p) {
 		/* libpcap's words for these two are about a dump file's bytes. */
 		struct stat sb;
-		if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		if (strcmp(path, "-") != 0 && stat(path, &sb) != 0)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		else if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 			snprintf(err, errlen, "%s: is a directory, not a capture file", path);
 		else if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
 		         sb.st_size == 0)

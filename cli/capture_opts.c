@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pcap/pcap.h>
+
 #include "cli.h"
 
 static int add_set(struct rw_capture_opts *o, const char *key, const char *value)
@@ -41,6 +43,9 @@ void rw_capture_opts_help(FILE *f)
 	        "                          their first client bytes are an X.224 Connection\n"
 	        "                          Request, unless --only-ports is given\n"
 	        "      --only-ports        analyse only the --port ports\n"
+	        "      --summary           at the end, counts per cause, server, client and\n"
+	        "                          cookie, worst first (in --format); the records\n"
+	        "                          then go only to the -o outputs given\n"
 	        "  -F, --filter BPF        libpcap filter applied first (e.g. 'host 10.0.0.5')\n"
 	        "      --max-flows N       flow table bound (default 65536); when full the\n"
 	        "                          least recently active connection is reported early\n"
@@ -82,11 +87,13 @@ int rw_capture_opt(struct rw_capture_opts *o, int argc, char **argv, int *i)
 			fprintf(stderr, "rdpwhy: unknown format '%s' (text or json)\n", v);
 			return -1;
 		}
+		o->format = v;
 		return add_set(o, "format", v);
 	}
 	if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
 		if (!(v = opt_value(argc, argv, i, a)))
 			return -1;
+		o->output_given = true;
 		return add_set(o, "output", v);
 	}
 	if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
@@ -110,7 +117,7 @@ int rw_capture_opt(struct rw_capture_opts *o, int argc, char **argv, int *i)
 		if (!(v = opt_value(argc, argv, i, a)))
 			return -1;
 		if (!parse_ulong(v, 1, 65535, &n)) {
-			fprintf(stderr, "rdpwhy: bad port '%s'\n", v);
+			fprintf(stderr, "rdpwhy: %s: '%s' is not a port number (1-65535)\n", a, v);
 			return -1;
 		}
 		if (!o->ports_given) {
@@ -122,6 +129,10 @@ int rw_capture_opt(struct rw_capture_opts *o, int argc, char **argv, int *i)
 			return -1;
 		}
 		o->cfg.ports[o->cfg.n_ports++] = (uint16_t)n;
+		return 1;
+	}
+	if (!strcmp(a, "--summary")) {
+		o->summary = true;
 		return 1;
 	}
 	if (!strcmp(a, "--only-ports")) {
@@ -178,8 +189,9 @@ int rw_capture_opt(struct rw_capture_opts *o, int argc, char **argv, int *i)
 }
 
 struct rw_outputs *rw_capture_outputs_open(const struct rw_capture_opts *o, bool replay,
-                                           struct rw_log *log)
+                                           struct rw_log *log, int *status)
 {
+	*status = 2; /* the configuration is wrong: nothing was started */
 	struct rw_proxy_config *cfg = malloc(sizeof(*cfg));
 	if (!cfg) {
 		fprintf(stderr, "rdpwhy: out of memory\n");
@@ -199,9 +211,12 @@ struct rw_outputs *rw_capture_outputs_open(const struct rw_capture_opts *o, bool
 		snprintf(cfg->user, sizeof(cfg->user), "%s", o->run_as);
 	struct rw_outputs_opts oo = {.flow_ids = true, .block_when_full = replay};
 	out = rw_outputs_open(cfg, &oo, log, err, sizeof(err));
-	if (!out)
+	if (!out) {
+		*status = 1; /* right, but it cannot be done here and now */
 		goto fail;
+	}
 	free(cfg);
+	*status = 0;
 	return out;
 fail:
 	fprintf(stderr, "rdpwhy: %s\n", err);
@@ -211,7 +226,44 @@ fail:
 
 void rw_capture_on_record(const struct rw_record *rec, void *arg)
 {
-	rw_outputs_write(arg, rec);
+	struct rw_capture_sink *k = arg;
+	if (k->out)
+		rw_outputs_write(k->out, rec);
+	if (k->sum)
+		rw_summary_add(k->sum, rec);
+}
+
+int rw_capture_print_summary(const struct rw_capture_opts *o, const struct rw_summary *sum)
+{
+	struct rw_buf b;
+	rw_buf_init(&b, 0);
+	bool json = o->format && !strcmp(o->format, "json");
+	int rc = json ? rw_summary_json(sum, &b) : rw_summary_text(sum, &b, 10);
+	if (rc == 0 && (fwrite(rw_buf_str(&b), 1, b.len, stdout) != b.len || fflush(stdout) != 0))
+		rc = -1;
+	rw_buf_free(&b);
+	return rc;
+}
+
+int rw_capture_check_filter(const char *who, const char *bpf)
+{
+	/* Ethernet accepts every primitive the analysed link types do. */
+	pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
+	if (!p) {
+		fprintf(stderr, "rdpwhy %s: out of memory\n", who);
+		return -1;
+	}
+	struct bpf_program prog;
+	int rc = pcap_compile(p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN);
+	if (rc < 0)
+		fprintf(stderr,
+		        "rdpwhy %s: --filter '%s': %s (a libpcap filter expression, as for "
+		        "tcpdump: see pcap-filter(7))\n",
+		        who, bpf, pcap_geterr(p));
+	else
+		pcap_freecode(&prog);
+	pcap_close(p);
+	return rc < 0 ? -1 : 0;
 }
 
 void rw_capture_warn_cut(const char *who, const struct rw_capture_stats *st)

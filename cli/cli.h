@@ -10,6 +10,7 @@
 #include "config.h"
 #include "log.h"
 #include "outputs.h"
+#include "summary.h"
 
 /* Options common to replay and capture. */
 struct rw_capture_opts {
@@ -21,14 +22,30 @@ struct rw_capture_opts {
 	const char *set_values[32]; /*   output, --set KEY=VALUE (argv strings) */
 	size_t n_sets;
 	const char *run_as; /* capture -Z: the user the spool directories are given to */
+	bool summary;       /* --summary: counts at the end (the records only to -o) */
+	bool output_given;  /* -o on the command line */
+	const char *format; /* --format's last value, NULL for the default (text) */
 };
+
+/* Where a capture's records go: the outputs (NULL: none, --summary alone)
+ * and the summary (NULL: none). */
+struct rw_capture_sink {
+	struct rw_outputs *out;
+	struct rw_summary *sum;
+};
+/* Prints the summary to stdout in o's format; 0, or -1 when it could not. */
+int rw_capture_print_summary(const struct rw_capture_opts *o, const struct rw_summary *sum);
+/* Checks a BPF filter's syntax before any file or interface is opened: a
+ * bad filter is a usage error. 0, or -1 after printing why (as WHO). */
+int rw_capture_check_filter(const char *who, const char *bpf);
 
 /* The outputs the options name (stdout in text when none), with ids
  * derived from each connection; replay waits when the output queue is full,
- * capture drops. NULL after printing why. */
+ * capture drops. NULL after printing why, with *status the exit status: 2
+ * for a configuration the user must change, 1 when it cannot be opened. */
 struct rw_outputs *rw_capture_outputs_open(const struct rw_capture_opts *o, bool replay,
-                                           struct rw_log *log);
-/* The capture's record callback: arg is the rw_outputs. */
+                                           struct rw_log *log, int *status);
+/* The capture's record callback: arg is a struct rw_capture_sink. */
 void rw_capture_on_record(const struct rw_record *rec, void *arg);
 
 /* Parses one shared option at argv[*i]; returns 1 if consumed, 0 if not one
@@ -58,6 +75,12 @@ int rw_runas_resolve(const char *name, struct rw_runas *r, char *err, size_t err
  * cannot be regained and no capability is left; when not dropping and not
  * root, gives up file capabilities. 0, or -1 with a message in err. */
 int rw_runas_drop(const struct rw_runas *r, char *err, size_t errlen);
+
+/* args.c: splits every `--opt=value` after argv[0] (up to `--`) into
+ * `--opt` `value`, so parsers see one form; flags (NULL-terminated) are the
+ * options that take no value: `--flag=x` is a usage error. 0, or -1 after
+ * printing why. argv's strings are cut in place. */
+int rw_cli_expand_eq(const char *cmd, int *argc, char ***argv, const char *const *flags);
 
 int cmd_replay(int argc, char **argv);
 int cmd_capture(int argc, char **argv);

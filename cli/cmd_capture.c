@@ -66,6 +66,10 @@ static void help(FILE *f)
 
 int cmd_capture(int argc, char **argv)
 {
+	static const char *const flags[] = {"--only-ports", "--help", "--no-promisc", "--summary",
+	                                    NULL};
+	if (rw_cli_expand_eq("capture", &argc, &argv, flags) < 0)
+		return 2;
 	struct rw_capture_opts o;
 	rw_capture_opts_init(&o);
 	const char *iface = NULL;
@@ -129,6 +133,8 @@ int cmd_capture(int argc, char **argv)
 		help(stderr);
 		return 2;
 	}
+	if (o.bpf && rw_capture_check_filter("capture", o.bpf) < 0)
+		return 2;
 	char err[512];
 	if (rw_runas_resolve(user, &runas, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rdpwhy capture: %s\n", err);
@@ -144,13 +150,28 @@ int cmd_capture(int argc, char **argv)
 
 	struct rw_log log = {0};
 	rw_log_open(&log, false, 0);
-	struct rw_outputs *out = rw_capture_outputs_open(&o, false, &log);
-	if (!out)
-		return 1;
-	struct rw_capture *c = rw_capture_new(&o.cfg, rw_capture_on_record, out);
+	struct rw_capture_sink sink = {NULL, NULL};
+	int status = 0;
+	/* --summary alone prints only the summary (at the stop); -o (or a config
+	 * file's outputs) still get every record. */
+	if (!o.summary || o.output_given || o.config_path) {
+		sink.out = rw_capture_outputs_open(&o, false, &log, &status);
+		if (!sink.out)
+			return status;
+	}
+	if (o.summary) {
+		if (!(sink.sum = rw_summary_new())) {
+			fprintf(stderr, "rdpwhy capture: out of memory\n");
+			rw_outputs_close(sink.out);
+			return 1;
+		}
+		rw_summary_source(sink.sum, iface);
+	}
+	struct rw_capture *c = rw_capture_new(&o.cfg, rw_capture_on_record, &sink);
 	if (!c) {
 		fprintf(stderr, "rdpwhy capture: out of memory\n");
-		rw_outputs_close(out);
+		rw_outputs_close(sink.out);
+		rw_summary_free(sink.sum);
 		return 1;
 	}
 	/* Without -F, the kernel keeps only what the analysis can use, so a busy
@@ -182,6 +203,9 @@ int cmd_capture(int argc, char **argv)
 		        "incompletely\n",
 		        (unsigned long long)st->kernel_drops);
 	rw_capture_free(c);
-	int written = rw_outputs_close(out);
+	int written = sink.out ? rw_outputs_close(sink.out) : 0;
+	if (sink.sum && rw_capture_print_summary(&o, sink.sum) < 0)
+		written = -1;
+	rw_summary_free(sink.sum);
 	return rc < 0 || written < 0 ? 1 : 0;
 }

@@ -102,6 +102,9 @@ static const char *default_profiles(void)
 
 int cmd_probe(int argc, char **argv)
 {
+	static const char *const flags[] = {"--help", NULL};
+	if (rw_cli_expand_eq("probe", &argc, &argv, flags) < 0)
+		return 2;
 	struct rw_probe_opts o = {.timeout_ms = 5000, .pace_ms = 100, .max_connections = 64};
 	const char *target = NULL, *format = "text";
 	unsigned timeout_s = 5;

@@ -60,7 +60,11 @@ static void help(FILE *f)
 	        "a second one closes them at once; HUP reloads the config for new connections\n"
 	        "and the outputs without a gap (unchanged listeners keep their socket, new ones\n"
 	        "open before removed ones close; a change that fails leaves everything as it\n"
-	        "was), and reopens output files; USR1 logs the counters.\n");
+	        "was), and reopens output files; USR1 logs the counters.\n"
+	        "\n"
+	        "exit status: 0 after a clean stop (or a good --check-config), 1 when it could\n"
+	        "not start or run (a port in use, an output that cannot be opened), 2 on a\n"
+	        "usage or configuration error (nothing was started).\n");
 }
 
 static int add_flag(struct rw_proxy *px, const char *key, const char *value)
@@ -100,6 +104,10 @@ static const struct {
 int cmd_proxy(int argc, char **argv)
 {
 	struct rw_proxy *px = calloc(1, sizeof(*px));
+	static const char *const flags[] = {"--transparent", "--tproxy", "--syslog", "--help",
+	                                    "--check-config", "--verbose", NULL};
+	if (rw_cli_expand_eq("proxy", &argc, &argv, flags) < 0)
+		return 2;
 	if (!px) {
 		fprintf(stderr, "rdpwhy proxy: out of memory\n");
 		return 1;
@@ -167,7 +175,7 @@ int cmd_proxy(int argc, char **argv)
 	char err[RW_CONF_ERR];
 	if (rw_config_build(&px->src, &px->cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rdpwhy proxy: %s\n", err);
-		status = 1;
+		status = 2; /* the configuration must change: nothing was started */
 		goto out;
 	}
 	if (check_only) {

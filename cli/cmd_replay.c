@@ -101,6 +101,9 @@ static void say_nothing_found(const struct rw_capture_opts *o, const struct rw_c
 
 int cmd_replay(int argc, char **argv)
 {
+	static const char *const flags[] = {"--only-ports", "--help", "--summary", NULL};
+	if (rw_cli_expand_eq("replay", &argc, &argv, flags) < 0)
+		return 2;
 	struct rw_capture_opts o;
 	rw_capture_opts_init(&o);
 	const char *files[argc > 0 ? argc : 1];
@@ -134,19 +137,35 @@ int cmd_replay(int argc, char **argv)
 		return 2;
 	}
 
+	if (o.bpf && rw_capture_check_filter("replay", o.bpf) < 0)
+		return 2;
+
 	struct rw_log log = {0};
 	rw_log_open(&log, false, 0);
-	struct rw_outputs *out = rw_capture_outputs_open(&o, true, &log);
-	if (!out)
-		return 1;
-	struct rw_capture *c = rw_capture_new(&o.cfg, rw_capture_on_record, out);
-	if (!c) {
+	struct rw_capture_sink sink = {NULL, NULL};
+	int status = 0;
+	/* --summary alone prints only the summary; -o (or a config file's
+	 * outputs) still get every record. */
+	if (!o.summary || o.output_given || o.config_path) {
+		sink.out = rw_capture_outputs_open(&o, true, &log, &status);
+		if (!sink.out)
+			return status;
+	}
+	if (o.summary && !(sink.sum = rw_summary_new())) {
 		fprintf(stderr, "rdpwhy replay: out of memory\n");
-		rw_outputs_close(out);
+		rw_outputs_close(sink.out);
 		return 1;
 	}
-	int status = 0;
+	struct rw_capture *c = rw_capture_new(&o.cfg, rw_capture_on_record, &sink);
+	if (!c) {
+		fprintf(stderr, "rdpwhy replay: out of memory\n");
+		rw_outputs_close(sink.out);
+		rw_summary_free(sink.sum);
+		return 1;
+	}
 	for (int f = 0; f < n_files; f++) {
+		if (sink.sum)
+			rw_summary_source(sink.sum, files[f]);
 		char err[512];
 		bool truncated = false;
 		if (rw_pcap_replay(files[f], o.bpf, c, &truncated, err, sizeof(err)) < 0) {
@@ -173,9 +192,14 @@ int cmd_replay(int argc, char **argv)
 	if (st->records == 0 && status == 0)
 		say_nothing_found(&o, st, files, n_files);
 	rw_capture_free(c);
-	if (rw_outputs_close(out) < 0 || fflush(stdout) != 0) {
+	if ((sink.out && rw_outputs_close(sink.out) < 0) || fflush(stdout) != 0) {
 		fprintf(stderr, "rdpwhy replay: cannot write the output\n");
-		return 1;
+		status = 1;
 	}
+	if (sink.sum && rw_capture_print_summary(&o, sink.sum) < 0) {
+		fprintf(stderr, "rdpwhy replay: cannot write the summary\n");
+		status = 1;
+	}
+	rw_summary_free(sink.sum);
 	return status;
 }

@@ -588,7 +588,12 @@ int rw_config_apply_flags(struct rw_proxy_config *c, const char *const *flag_key
 			cleared_mode = true;
 		}
 		if (rw_config_set(c, k, values[i], e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "--%s: %s", k, e);
+			/* The setter names its key; the flag is named once. */
+			size_t kl = strlen(k);
+			const char *msg = !strncmp(e, k, kl) && e[kl] == ':' && e[kl + 1] == ' '
+			                          ? e + kl + 2
+			                          : e;
+			snprintf(err, errlen, "--%s: %s", k, msg);
 			return -1;
 		}
 	}

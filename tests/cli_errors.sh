@@ -45,8 +45,79 @@ grep_out err "nope.pcap"
 printf 'this is not a capture file at all\n' >"$tmp/junk.pcap"
 expect 1 "not a pcap" -- "$bin" replay "$tmp/junk.pcap"
 grep_out err "junk.pcap"
-expect 1 "bad BPF filter" -- "$bin" replay --filter "tcp port" "$dir/port_closed.pcap"
-grep_out err "filter"
+expect 2 "bad BPF filter: a usage error, named once" -- "$bin" replay --filter "tcp port" "$dir/port_closed.pcap"
+grep_out err "^rdpwhy replay: --filter 'tcp port': .*pcap-filter"
+grep -q "port_closed.pcap" "$tmp/err" && { echo "FAIL: the bad filter blamed the capture file"; fail=1; }
+expect 2 "bad BPF filter in capture" -- "$bin" capture -i lo --filter "tcp port"
+grep_out err "^rdpwhy capture: --filter 'tcp port'"
+
+# --opt=value wherever --opt value works; a flag given a value is a usage error.
+expect 0 "--format=json" -- "$bin" replay --format=json "$dir/tls_ok.pcap"
+grep_out out '"rdpwhy.cause":"normal_close"'
+expect 0 "--port=3389 --filter=tcp" -- "$bin" replay --port=3389 --filter=tcp "$dir/tls_ok.pcap"
+grep_out out "normal_close"
+expect 2 "--only-ports=yes" -- "$bin" replay --only-ports=yes "$dir/tls_ok.pcap"
+grep_out err "only-ports takes no value"
+expect 2 "proxy --format=xml: usage error" -- "$bin" proxy --listen=127.0.0.1:1 --upstream=127.0.0.1:2 --format=xml
+grep_out err "format"
+expect 2 "proxy --tproxy=1" -- "$bin" proxy --tproxy=1
+expect 2 "probe --help=x" -- "$bin" probe --help=x
+expect 0 "a file named after --: a path" -- "$bin" replay --format json -- "$dir/tls_ok.pcap"
+expect 2 "--port=0: the range" -- "$bin" replay --port=0 "$dir/tls_ok.pcap"
+grep_out err "'0' is not a port number (1-65535)"
+expect 2 "-o with a bad option: named once" -- "$bin" replay -o "tcp://127.0.0.1:9 bogus=1" "$dir/tls_ok.pcap"
+grep_out err "^rdpwhy: --output: unknown option 'bogus'"
+grep -q "output: output" "$tmp/err" && { echo "FAIL: the message stutters"; fail=1; }
+expect 1 "missing file: its path once" -- "$bin" replay "$tmp/nope.pcap"
+[[ $(grep -o "nope.pcap" "$tmp/err" | wc -l) == 1 ]] || { echo "FAIL: the path is not named exactly once"; cat "$tmp/err"; fail=1; }
+grep_out err "No such file or directory"
+: >"$tmp/empty.pcap"
+expect 1 "empty file" -- "$bin" replay "$tmp/empty.pcap"
+grep_out err "empty.pcap: is empty (0 bytes), not a capture file"
+expect 0 "stdin" -- "$bin" replay --format json - <"$dir/tls_ok.pcap"
+grep_out out '"rdpwhy.cause":"normal_close"'
+
+# Compressed captures (tcpdump -z gzip, zstd archives): the same records; a
+# cut stream is a truncated file (exit 0, a warning), garbage a clear error.
+gzip -c "$dir/tls_ok.pcap" >"$tmp/t.pcap.gz"
+zstd -q -c "$dir/tls_ok.pcap" >"$tmp/t.pcap.zst" || { echo "FAIL: zstd (scripts/setup.sh --test installs it)"; fail=1; }
+expect 0 "plain, for comparison" -- "$bin" replay --format json "$dir/tls_ok.pcap"
+cp "$tmp/out" "$tmp/plain.json"
+for z in gz zst; do
+	expect 0 "$z capture" -- "$bin" replay --format json "$tmp/t.pcap.$z"
+	cmp -s "$tmp/out" "$tmp/plain.json" || { echo "FAIL: the .$z capture gives other records"; fail=1; }
+done
+head -c 3000 "$tmp/t.pcap.gz" >"$tmp/cut.pcap.gz"
+expect 0 "cut .gz: a truncated file" -- "$bin" replay "$tmp/cut.pcap.gz"
+grep_out err "cut.pcap.gz is truncated or damaged (gzip: unexpected end of file"
+head -c 3000 "$tmp/t.pcap.zst" >"$tmp/cut.zst"
+expect 1 "cut .zst before the first packet" -- "$bin" replay "$tmp/cut.zst"
+grep_out err "cut.zst: zstd-compressed, zstd: unexpected end"
+printf '\x1f\x8bnot gzip at all' >"$tmp/bad.gz"
+expect 1 "gzip magic, garbage after" -- "$bin" replay "$tmp/bad.gz"
+grep_out err "bad.gz: gzip-compressed, gzip: "
+
+# --summary: counts per cause, server, client and cookie; records only to -o.
+expect 0 "--summary" -- "$bin" replay --summary "$dir/tls_ok.pcap" "$dir/cert_rejected.pcap" "$dir/port_closed.pcap"
+grep_out out "^summary    3 connections, 2 failed"
+grep_out out "^           1  normal_close"
+grep_out out "^           1  certificate_rejected_by_client"
+grep_out out "^           1  upstream_refused"
+grep -q "cause      " "$tmp/out" && { echo "FAIL: --summary alone printed records"; fail=1; }
+expect 0 "--summary --format json, records to -o" -- "$bin" replay --summary --format json -o "$tmp/recs.json" "$dir/tls_ok.pcap" "$dir/cert_rejected.pcap"
+python3 - "$tmp/out" "$tmp/recs.json" <<'PY' || fail=1
+import json, sys
+s = json.loads(open(sys.argv[1]).read())["rdpwhy.summary"]
+recs = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+bad = []
+if s["connections"] != 2 or len(recs) != 2: bad.append("2 connections, 2 records: %s %d" % (s["connections"], len(recs)))
+if s["causes"] != {"normal_close": 1, "certificate_rejected_by_client": 1}: bad.append("causes %s" % s["causes"])
+if s["failed"] != 1: bad.append("failed %s" % s["failed"])
+if [x["address"] for x in s["servers"]] != sorted({r["destination.ip"] + ":" + str(r["destination.port"]) for r in recs}): bad.append("servers %s" % s["servers"])
+if len(s["sources"]) != 2: bad.append("sources %s" % s["sources"])
+for b in bad: print("FAIL summary json:", b)
+sys.exit(1 if bad else 0)
+PY
 
 # --expected-cert: the host's own certificate changes nothing, another one is
 # a re-originating middlebox.

@@ -454,16 +454,16 @@ def config_errors():
     with open(bad, "w") as f:
         f.write("# a comment\nlisten = 127.0.0.1:3389\nupstream = 10.0.0.1:3389\n"
                 "connect_timeout = ten\n")
-    name = "bad config: exit 1 and FILE:LINE message"
-    p = judged(name, [BIN, "proxy", "-c", bad, "--check-config"], 1)
+    name = "bad config: exit 2 (a configuration error) and FILE:LINE message"
+    p = judged(name, [BIN, "proxy", "-c", bad, "--check-config"], 2)
     if p:
         check(name, (bad + ":4:") in p.stderr, p.stderr)
     good = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "conf", "rdpwhy.conf")
     name = "shipped conf/rdpwhy.conf passes --check-config"
     if judged(name, [BIN, "proxy", "-c", good, "--check-config"], 0):
         check(name, True)
-    name = "no upstream mode: exit 1, clear error"
-    p = judged(name, [BIN, "proxy", "--listen", "127.0.0.1:1"], 1)
+    name = "no upstream mode: exit 2, clear error"
+    p = judged(name, [BIN, "proxy", "--listen", "127.0.0.1:1"], 2)
     if p:
         check(name, "upstream" in p.stderr, p.stderr)
 
