@@ -169,7 +169,8 @@ static void endpoint(struct rw_json *j, const char *ip_key, const char *port_key
 	rw_json_kv_uint(j, port_key, ep->port);
 }
 
-static void event_fields(struct rw_json *j, const struct rw_record *rec, const char *host)
+static void event_fields(struct rw_json *j, const struct rw_record *rec, const char *host,
+                         const char *record_id)
 {
 	kv_time(j, "@timestamp", rec->ts_open_us);
 	rw_json_kv_cstr(j, "event.kind", "event");
@@ -188,9 +189,12 @@ static void event_fields(struct rw_json *j, const struct rw_record *rec, const c
 		if (d <= UINT64_MAX / 1000)
 			rw_json_kv_uint(j, "event.duration", d * 1000);
 	}
+	/* The record id where the output gave one: stable across runs of the
+	 * same capture, unlike a per-run counter (which only standalone uses,
+	 * such as the tests, fall back to). */
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRIu64, rec->id);
-	rw_json_kv_cstr(j, "event.id", id);
+	rw_json_kv_cstr(j, "event.id", record_id ? record_id : id);
 	if (host)
 		rw_json_kv_cstr(j, "host.name", host);
 }
@@ -530,7 +534,7 @@ int rw_record_json_ex(const struct rw_record *rec, const char *host, const char 
 	struct rw_json j;
 	rw_json_init(&j, out);
 	rw_json_begin_object(&j);
-	event_fields(&j, rec, host);
+	event_fields(&j, rec, host, record_id);
 	network_fields(&j, rec);
 	tls_fields(&j, rec);
 	rdp_fields(&j, rec);
