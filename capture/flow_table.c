@@ -11,129 +11,15 @@
  * Flows that ended or were found not to be RDP stay as small tombstones so
  * their late packets are not taken for new connections; they are the first
  * to go when the table is full.
+ *
+ * What one-direction captures tell of the side never captured is in
+ * flow_infer.c; frames come in along the capture clock in flow_clock.c.
  */
-#include "capture.h"
+#include "flow.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-#include "decode.h"
-#include "reassembly.h"
-#include "scan_tally.h"
-
-#define US_PER_S 1000000ull
-
-enum flow_state {
-	FLOW_CANDIDATE, /* any-port flow waiting for its first payload */
-	FLOW_PENDING,   /* analysed port, only SYN/SYN-ACK so far: an attempt, no session yet */
-	FLOW_ACTIVE,    /* analysed: has a session */
-	FLOW_IGNORED,   /* not RDP (or no memory): packets are dropped */
-	FLOW_CLOSED,    /* reported: late packets are dropped until a new SYN */
-};
-
-/* Why a flow ends: decides the connect-failure and counter bookkeeping. */
-enum flow_end {
-	END_CLOSE,   /* FIN both ways or RST */
-	END_EXPIRE,  /* idle timeout */
-	END_EVICT,   /* table full */
-	END_FINISH,  /* input ended */
-	END_RESTART, /* a new connection reuses the 4-tuple */
-};
-
-struct flow_key {
-	uint8_t lo[16], hi[16]; /* address of the lower / higher endpoint */
-	uint16_t plo, phi;
-	uint8_t family;
-};
-
-/* An LRU list, least recently active first. */
-struct lru {
-	struct flow *head, *tail;
-};
-
-struct flow {
-	struct flow *hnext;
-	struct flow *prev, *next; /* in c->live or c->dead */
-	struct lru *list;
-	struct flow_key key;
-	uint32_t hash;
-	enum flow_state state;
-	struct rw_capture *cap;
-
-	struct rw_endpoint ep[2]; /* ep[0] sent the first packet */
-	int client;               /* side of the client, -1 not known yet */
-	uint64_t id;
-	uint64_t first_ts, last_ts;
-
-	bool syn_seen, synack_seen;
-	int syn_side;
-	uint32_t isn;
-	uint32_t syns; /* SYNs sent, retransmissions included */
-	uint64_t syn_ts, synack_ts;
-	bool payload_seen;
-	bool counting; /* the session stopped inspecting: count bytes only */
-	uint32_t packets[2];
-	int first_ttl[2]; /* kept for a candidate's session, -1 none */
-	int syn_ttl[2];   /* its SYN / SYN-ACK's, the same way */
-
-	/* A candidate's first payload bytes, until they prove to be a CR. */
-	uint8_t probe[6];
-	uint8_t probe_len;
-	int probe_side;
-
-	struct rw_session *s;
-	struct rw_reasm rs[2]; /* rs[side]: the bytes that side sent */
-
-	/* A side never captured (one-direction captures): its bytes are what
-	 * the other side acknowledged. The last stretch acknowledged, and
-	 * whether the one being delivered is a TLS alert before a FIN. */
-	bool infer_alert;
-	bool acked_unseen[2]; /* the peer acknowledged this side, never captured */
-	uint32_t last_adv[2];
-	uint64_t last_adv_ts[2];
-	/* A side's latest retransmission, the data packet it repeated, and
-	 * whether the side sent anything else since (see unseen_reset). */
-	uint64_t last_data_ts[2];
-	uint64_t rtx_ts[2], rtx_prev_ts[2];
-	bool spoke_after_rtx[2];
-};
-
-/* A frame whose timestamp jumped far from the capture clock waits here for
- * the next frame (or, live, the wall clock) to say whether the clock really
- * moved or the frame alone is wrong (a capture card glitch, a clock step
- * undone at once). */
-#define CLOCK_JUMP_US (60 * US_PER_S)
-struct held_frame {
-	bool on;
-	int dlt;
-	uint64_t ts_us, frame;
-	size_t caplen, cap;
-	uint8_t *data;
-};
-
-struct rw_capture {
-	struct rw_capture_config cfg;
-	rw_record_cb cb;
-	void *arg;
-	uint8_t portmap[65536 / 8];
-	struct flow **buckets;
-	size_t mask;
-	size_t n_flows;
-	struct lru live;    /* candidates and active flows */
-	struct lru pending; /* attempts: first to go when the table is full, after tombstones */
-	struct lru dead;    /* ignored and closed flows */
-	struct rw_scan_tally *scan;
-	uint32_t seed;
-	uint64_t next_id;
-	uint64_t now, last_expire;
-	/* After a forward jump of the capture clock, flows older than the jump
-	 * are not expired before this time: a clock step and a quiet gap look
-	 * alike, and connections spanning a step must keep one record. */
-	uint64_t expire_hold_until;
-	struct held_frame held;
-	struct rw_capture_stats st;
-};
 
 void rw_capture_config_defaults(struct rw_capture_config *cfg)
 {
@@ -200,7 +86,7 @@ static void touch(struct flow *f)
 	}
 }
 
-static uint32_t key_hash(const struct rw_capture *c, const struct flow_key *k)
+uint32_t rw_flow_key_hash(const struct rw_capture *c, const struct flow_key *k)
 {
 	/* FNV-1a, seeded per table so crafted traffic cannot aim at a chain
 	 * known in advance. */
@@ -213,7 +99,7 @@ static uint32_t key_hash(const struct rw_capture *c, const struct flow_key *k)
 	return h ^ (h >> 15);
 }
 
-static struct flow *lookup(const struct rw_capture *c, const struct flow_key *k, uint32_t h)
+struct flow *rw_flow_lookup(const struct rw_capture *c, const struct flow_key *k, uint32_t h)
 {
 	for (struct flow *f = c->buckets[h & c->mask]; f; f = f->hnext)
 		if (f->hash == h && !memcmp(&f->key, k, sizeof(*k)))
@@ -229,7 +115,7 @@ static void unhash(struct rw_capture *c, struct flow *f)
 	*pp = f->hnext;
 }
 
-static void make_key(const struct rw_packet *p, struct flow_key *k)
+void rw_flow_make_key(const struct rw_packet *p, struct flow_key *k)
 {
 	size_t alen = p->family == AF_INET ? 4 : 16;
 	memset(k, 0, sizeof(*k));
@@ -248,17 +134,7 @@ static void make_key(const struct rw_packet *p, struct flow_key *k)
 	}
 }
 
-static bool port_listed(const struct rw_capture *c, uint16_t port)
-{
-	return c->portmap[port >> 3] & (1u << (port & 7));
-}
-
 /* ---- session plumbing -------------------------------------------------- */
-
-static enum rw_dir dir_of(const struct flow *f, int side)
-{
-	return side == f->client ? RW_C2S : RW_S2C;
-}
 
 static bool start_session(struct rw_capture *c, struct flow *f)
 {
@@ -424,57 +300,6 @@ static void on_fin(void *arg, int side, uint64_t ts)
 		rw_session_fin(f->s, dir_of(f, side), ts);
 }
 
-/* Stretches a side's ACK can close with, beyond its peer's last byte: a FIN
- * alone, a TLS alert record and its FIN (7 bytes in clear; 24 in TLS 1.3;
- * 31 in TLS 1.2 with AES-GCM), or an MCS Disconnect Provider Ultimatum (9
- * bytes in TPKT: what xrdp and Windows send before closing) and its FIN. */
-static bool fin_sized(uint32_t adv)
-{
-	return adv == 1 || adv == 8 || adv == 10 || adv == 25 || adv == 32;
-}
-
-/* One-direction captures: this side's ACK tells what its peer, never
- * captured, sent (the peer's stream starts at the first byte acknowledged;
- * the handshake's ACK or SYN-ACK stands for the peer's SYN). Before the
- * connection is established, a stretch of a FIN's or a TLS alert and FIN's
- * size is taken as the peer's close; later it is judged at the end of the
- * flow (flow_end), as small records are common in a running session. */
-static void infer_peer(struct flow *f, int side, const struct rw_packet *p)
-{
-	int u = 1 - side;
-	if ((f->state != FLOW_ACTIVE && f->state != FLOW_PENDING) || f->packets[u] != 0)
-		return;
-	struct rw_reasm *r = &f->rs[u];
-	if (!r->started) {
-		rw_reasm_syn(r, p->ack - 1);
-		f->acked_unseen[u] = true;
-		bool syn = p->flags & RW_TCP_SYN;
-		if (side == f->client && !syn && f->syn_seen && !f->synack_seen) {
-			f->synack_seen = true;
-			f->synack_ts = p->ts_us;
-			rw_session_inferred(f->s, RW_S2C, p->ts_us, RW_INFER_SYN, 0);
-		}
-		/* The client's SYN, from the SYN-ACK, is inferred at the end
-		 * (flow_end), once no packet of the client came. */
-		return;
-	}
-	if (!f->s)
-		return; /* an attempt: only its handshake so far */
-	if (r->fin_seen || !rw_seq_gt(p->ack, r->next) || p->ack - r->next > (1u << 30))
-		return;
-	uint32_t adv = p->ack - r->next;
-	f->last_adv[u] = adv;
-	f->last_adv_ts[u] = p->ts_us;
-	enum rw_phase ph = rw_session_phase(f->s);
-	if (adv == 1 ||
-	    (fin_sized(adv) && ph >= RW_PHASE_TLS_HANDSHAKE && ph < RW_PHASE_ESTABLISHED)) {
-		rw_reasm_fin(r, p->ts_us, p->ack - 1);
-		f->infer_alert = adv > 1;
-		rw_reasm_ack(r, p->ts_us, p->ack);
-		f->infer_alert = false;
-	}
-}
-
 static const struct rw_reasm_ops reasm_ops = {on_data, on_gap, on_fin};
 
 /* ---- flow life ---------------------------------------------------------- */
@@ -518,40 +343,6 @@ static void flow_setup(struct rw_capture *c, struct flow *f, const struct rw_pac
 	}
 }
 
-/* Longest wait for a stack's next retransmission: Linux caps the timer at
- * 120 s (TCP_RTO_MAX), Windows at 60 s; past twice that, it gave up. */
-#define RTO_WAIT_MAX_US (240 * US_PER_S)
-#define RTO_WAIT_MIN_US (1 * US_PER_S)
-
-/* One-direction captures: the unseen side's RST is never acknowledged, so
- * it shows only as the seen side falling silent. A side that retransmitted
- * (its peer did not acknowledge in time) and then stopped, while the
- * capture went on past the time its backed-off timer would fire again
- * (three times the last interval: the timer doubles), has stopped
- * retransmitting, and a stack stops early only when its peer answered: an
- * ACK alone (the peer then silent, which an unanswered retransmission makes
- * unlikely) or a RST. Taken as the peer's RST, low confidence. A side that
- * never retransmitted may simply be waiting: nothing is inferred. */
-static void unseen_reset(struct rw_capture *c, struct flow *f)
-{
-	for (int a = 0; a < 2; a++) {
-		int u = 1 - a;
-		if (f->packets[u] != 0 || f->packets[a] == 0 || !f->acked_unseen[u] ||
-		    !f->rtx_ts[a] || f->spoke_after_rtx[a] || f->rs[a].fin_seen)
-			continue;
-		uint64_t interval = f->rtx_ts[a] - f->rtx_prev_ts[a];
-		uint64_t wait = 3 * interval;
-		if (wait < RTO_WAIT_MIN_US)
-			wait = RTO_WAIT_MIN_US;
-		if (wait > RTO_WAIT_MAX_US)
-			wait = RTO_WAIT_MAX_US;
-		if (c->now <= f->rtx_ts[a] || c->now - f->rtx_ts[a] < wait)
-			continue;
-		rw_session_inferred_reset(f->s, dir_of(f, u), f->rtx_ts[a],
-		                          c->now - f->rtx_ts[a]);
-	}
-}
-
 /* Reports an analysed flow and leaves a tombstone. */
 static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flow_end why)
 {
@@ -566,14 +357,14 @@ static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flo
 			/* The last stretch a silent side's peer acknowledged was of a
 			 * FIN's size (or an alert's and a FIN's): it closed then. */
 			if (f->packets[u] == 0 && f->packets[1 - u] > 0 && !f->rs[u].fin_seen &&
-			    fin_sized(f->last_adv[u]))
+			    rw_flow_fin_sized(f->last_adv[u]))
 				rw_session_inferred(f->s, dir_of(f, u), f->last_adv_ts[u],
 				                    RW_INFER_FIN, 0);
 		}
 		if (f->packets[f->client] == 0 && f->synack_seen)
 			rw_session_inferred(f->s, RW_C2S, f->synack_ts, RW_INFER_SYN, 0);
 		if (why != END_CLOSE)
-			unseen_reset(c, f);
+			rw_flow_unseen_reset(c, f);
 		/* One direction only: a side never captured that its peer
 		 * acknowledged (a SYN never answered is not one). */
 		bool seen_c = f->packets[f->client] > 0 || !f->acked_unseen[f->client];
@@ -641,8 +432,8 @@ static bool evict_one(struct rw_capture *c)
 	return true;
 }
 
-static struct flow *flow_new(struct rw_capture *c, const struct flow_key *k, uint32_t h,
-                             const struct rw_packet *p)
+struct flow *rw_flow_new(struct rw_capture *c, const struct flow_key *k, uint32_t h,
+                         const struct rw_packet *p)
 {
 	while (c->n_flows >= c->cfg.max_flows)
 		if (!evict_one(c))
@@ -716,7 +507,7 @@ static void handle_rst(struct rw_capture *c, struct flow *f, int side, const str
 	flow_end(c, f, p->ts_us, END_CLOSE);
 }
 
-static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet *p)
+void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet *p)
 {
 	int side = !(f->ep[0].port == p->sport && !memcmp(f->ep[0].addr, p->src, 16));
 	if (starts_new_connection(f, p, side)) {
@@ -778,7 +569,7 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 		    f->packets[1 - side] == 0 && f->rs[1 - side].started &&
 		    rw_seq_gt(p->ack, f->rs[1 - side].next) &&
 		    p->ack - f->rs[1 - side].next <= 65535) {
-			infer_peer(f, side, p);
+			rw_flow_infer_peer(f, side, p);
 			rw_reasm_ack(&f->rs[1 - side], p->ts_us, p->ack);
 		}
 		handle_rst(c, f, side, p);
@@ -803,7 +594,7 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 			rw_reasm_syn_options(&f->rs[s], p->mss, p->tcp_timestamps);
 	/* The peer's ACK first: it is about bytes sent before this packet. */
 	if (ack) {
-		infer_peer(f, side, p);
+		rw_flow_infer_peer(f, side, p);
 		rw_reasm_ack(&f->rs[1 - side], p->ts_us, p->ack);
 	}
 	uint32_t seq = p->seq + (syn ? 1u : 0u);
@@ -840,136 +631,6 @@ static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_pa
 		else
 			set_state(f, FLOW_CLOSED);
 	}
-}
-
-static void account_decode(struct rw_capture *c, int rc)
-{
-	switch (rc) {
-	case RW_DECODE_NOT_IP:
-		c->st.non_ip++;
-		break;
-	case RW_DECODE_NOT_TCP:
-		c->st.non_tcp++;
-		break;
-	case RW_DECODE_FRAGMENT:
-		c->st.fragments++;
-		break;
-	case RW_DECODE_TRUNCATED:
-		c->st.truncated++;
-		c->st.decode_errors++;
-		break;
-	default:
-		c->st.decode_errors++;
-		break;
-	}
-}
-
-static void process_frame(struct rw_capture *c, int dlt, uint64_t ts_us, const uint8_t *p,
-                          size_t caplen)
-{
-	if (c->now && ts_us > c->now + CLOCK_JUMP_US) {
-		/* Confirmed: the clock moved on (a quiet gap or a step forward). */
-		c->st.clock_jumps++;
-		c->expire_hold_until = ts_us + c->cfg.idle_timeout_us;
-	} else if (c->now && ts_us + CLOCK_JUMP_US < c->now) {
-		/* Confirmed: the clock was set back. Restart capture time there;
-		 * flows stay monotonic on their own (flow_packet). */
-		c->st.clock_steps_back++;
-		c->now = ts_us;
-		c->last_expire = ts_us;
-	}
-	if (ts_us > c->now)
-		c->now = ts_us;
-	/* Expiry follows capture time, so a replay expires what a live capture would. */
-	if (c->now - c->last_expire >= US_PER_S) {
-		rw_capture_expire(c, c->now);
-		c->last_expire = c->now;
-	}
-	struct rw_packet pkt;
-	pkt.ts_us = ts_us;
-	int rc = rw_decode_packet(dlt, p, caplen, &pkt);
-	if (rc != RW_DECODE_OK) {
-		account_decode(c, rc);
-		return;
-	}
-	if (pkt.payload_truncated)
-		c->st.truncated++;
-	c->st.tcp_packets++;
-	if ((pkt.flags & (RW_TCP_SYN | RW_TCP_ACK)) == RW_TCP_SYN)
-		rw_port_tally_add(&c->st.syn_ports, pkt.dport);
-	else if ((pkt.flags & (RW_TCP_SYN | RW_TCP_ACK)) == (RW_TCP_SYN | RW_TCP_ACK))
-		rw_port_tally_add(&c->st.syn_ports, pkt.sport);
-	else if (pkt.seg_len > 0)
-		rw_port_tally_add(&c->st.data_ports, pkt.sport < pkt.dport ? pkt.sport : pkt.dport);
-	bool listed = port_listed(c, pkt.sport) || port_listed(c, pkt.dport);
-	if (!listed && !c->cfg.detect_any_port)
-		return;
-	struct flow_key k;
-	make_key(&pkt, &k);
-	uint32_t h = key_hash(c, &k);
-	struct flow *f = lookup(c, &k, h);
-	if (!f) {
-		/* Late ACKs, FINs and RSTs of connections never seen say nothing. */
-		bool syn = pkt.flags & RW_TCP_SYN;
-		if ((!syn && pkt.seg_len == 0) || (pkt.flags & RW_TCP_RST))
-			return;
-		f = flow_new(c, &k, h, &pkt);
-		if (!f)
-			return;
-	}
-	flow_packet(c, f, &pkt);
-}
-
-static bool far(uint64_t a, uint64_t b)
-{
-	return a > b + CLOCK_JUMP_US || b > a + CLOCK_JUMP_US;
-}
-
-/* Decide on the held frame: with the clock confirmed (the next frame, or the
- * wall clock, agrees with it) it is processed as it is; otherwise it is an
- * outlier, processed at the capture clock's time so it moves nothing. */
-static void release_held(struct rw_capture *c, bool confirmed)
-{
-	struct held_frame *h = &c->held;
-	if (!h->on)
-		return;
-	h->on = false;
-	uint64_t ts = h->ts_us;
-	if (!confirmed) {
-		if (c->st.clock_outliers++ == 0) {
-			c->st.first_outlier_frame = h->frame;
-			c->st.first_outlier_ts_us = h->ts_us;
-		}
-		ts = c->now;
-	}
-	process_frame(c, h->dlt, ts, h->data, h->caplen);
-}
-
-void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint8_t *p,
-                       size_t caplen, size_t wirelen)
-{
-	c->st.packets++;
-	c->st.bytes += wirelen;
-	if (c->held.on)
-		release_held(c, !far(ts_us, c->held.ts_us));
-	if (c->now && far(ts_us, c->now)) {
-		struct held_frame *h = &c->held;
-		if (caplen > h->cap) {
-			uint8_t *d = realloc(h->data, caplen);
-			if (!d) {
-				c->st.nomem++;
-				process_frame(c, dlt, ts_us, p, caplen);
-				return;
-			}
-			h->data = d;
-			h->cap = caplen;
-		}
-		if (caplen)
-			memcpy(h->data, p, caplen);
-		*h = (struct held_frame){true, dlt, ts_us, c->st.packets, caplen, h->cap, h->data};
-		return;
-	}
-	process_frame(c, dlt, ts_us, p, caplen);
 }
 
 /* ---- table ---------------------------------------------------------------- */
@@ -1028,7 +689,7 @@ void rw_capture_expire(struct rw_capture *c, uint64_t now_us)
 {
 	/* Live: the wall clock settles a held frame that no packet followed. */
 	if (c->held.on && now_us != c->now)
-		release_held(c, !far(now_us, c->held.ts_us));
+		rw_flow_release_held(c, !rw_flow_far(now_us, c->held.ts_us));
 	if (now_us < c->expire_hold_until)
 		return;
 	expire_list(c, &c->live, now_us);
@@ -1041,7 +702,7 @@ void rw_capture_expire(struct rw_capture *c, uint64_t now_us)
 void rw_capture_finish(struct rw_capture *c)
 {
 	/* Nothing came after it to confirm the jump: an outlier. */
-	release_held(c, false);
+	rw_flow_release_held(c, false);
 	/* Least recently active first: a deterministic order for the reports. */
 	while (c->live.head || c->pending.head) {
 		struct flow *f = !c->pending.head ? c->live.head
