@@ -1,6 +1,8 @@
 /* One connection's analysis: routes each direction's bytes to the decoder its
  * phase calls for (TPKT/X.224, then TLS), tracks the phase, collects facts in
- * the record. The verdict is decided once, at close, by verdict.c. */
+ * the record. The verdict is decided once, at close, by verdict.c. What a
+ * one-direction capture infers is in session_infer.c, closes and TTLs in
+ * session_tcp.c. */
 #include "session.h"
 
 #include <stdlib.h>
@@ -8,6 +10,8 @@
 
 #include "tls_record.h"
 #include "x224.h"
+
+#include "session_state.h"
 
 /* A server flight count that ends NLA: CredSSP (NTLM or Kerberos) needs two
  * server answers; the third server flight is MCS (HYBRID) or the Early User
@@ -21,51 +25,6 @@
 /* TLS 1.3 encrypted alert: 2 bytes + content type + 16-byte AEAD tag, with a
  * little room for padding; a Finished is at least 4 + 32 + 1 + 16. */
 #define TLS13_ALERT_MAX_LEN 24
-
-enum mode { M_START, M_TPKT, M_TLS, M_OPAQUE };
-
-struct dir_ctx {
-	struct rw_session *s;
-	enum rw_dir dir;
-};
-
-struct rw_session {
-	struct rw_record rec;
-	bool data_ttl[2]; /* rec.ttl_lo/hi hold only data-bearing packets' TTLs */
-	struct rw_session_config cfg;
-	enum rw_phase phase;
-	enum mode mode[2];
-	uint8_t head[2][6]; /* first bytes, until the direction is classified */
-	size_t head_have[2];
-	uint8_t *tpkt[2]; /* one TPKT packet being assembled */
-	size_t tpkt_have[2];
-	size_t tpkt_need[2];
-	size_t tpkt_cap[2];
-	uint64_t tpkt_off[2];    /* bytes of that direction consumed by the TPKT framer */
-	uint64_t bytes_at_cc[2]; /* stream offsets of the end of the Connection Confirm */
-	struct rw_tls_stream tls[2];
-	struct dir_ctx ctx[2];
-	int last_record_dir; /* for flight counting, -1 = none */
-	bool std_rdp;        /* CC selected standard RDP security */
-	bool app_started;    /* the client sent its first TLS application record */
-	bool client_enc_hs;  /* an encrypted client handshake record: TLS <= 1.2 Finished */
-	/* RDP phase: the current TLS record's declared length was counted at its
-	 * header, and what is left of it once the TLS layer stopped inside it
-	 * (those bytes come as opaque bytes, already counted). */
-	bool rec_counted[2];
-	uint64_t owed[2];
-	uint64_t now_us; /* timestamp of the event being handled */
-};
-
-/* Phases only move forward; a skipped one (nla without NLA) stays unreached. */
-static void enter_phase(struct rw_session *s, enum rw_phase p)
-{
-	if (p <= s->phase)
-		return;
-	s->phase = p;
-	s->rec.phase_reached[p] = true;
-	s->rec.phase_ts_us[p] = s->now_us;
-}
 
 static bool tls_protocol(uint32_t selected)
 {
@@ -96,7 +55,7 @@ static bool nla_selected(const struct rw_record *r)
 
 /* ---- TLS callbacks ---------------------------------------------------- */
 
-static void count_flight(struct rw_session *s, enum rw_dir dir, size_t len)
+void sess_count_flight(struct rw_session *s, enum rw_dir dir, size_t len)
 {
 	struct rw_record *r = &s->rec;
 	bool new_flight = s->last_record_dir != (int)dir;
@@ -132,7 +91,7 @@ static void count_flight(struct rw_session *s, enum rw_dir dir, size_t len)
 
 /* The security layer is done: what follows is CredSSP or RDP, counted in
  * flights. */
-static void start_app(struct rw_session *s)
+void sess_start_app(struct rw_session *s)
 {
 	s->app_started = true;
 	s->last_record_dir = -1;
@@ -146,7 +105,7 @@ static void count_bytes(struct rw_session *s, enum rw_dir dir, size_t n)
 	size_t k = s->owed[dir] < n ? (size_t)s->owed[dir] : n;
 	s->owed[dir] -= k;
 	if (n > k)
-		count_flight(s, dir, n - k);
+		sess_count_flight(s, dir, n - k);
 }
 
 /* TLS 1.2 and earlier: both sides sent ChangeCipherSpec and a Finished. */
@@ -193,7 +152,7 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 		s->client_enc_hs = true;
 
 	if (s->app_started) {
-		count_flight(s, c->dir, len);
+		sess_count_flight(s, c->dir, len);
 		s->rec_counted[c->dir] = true;
 		return;
 	}
@@ -236,8 +195,8 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 	/* The client's first application record ends the TLS phase: clients such
 	 * as FreeRDP check the certificate after the handshake and hang up
 	 * before sending any. */
-	start_app(s);
-	count_flight(s, c->dir, len);
+	sess_start_app(s);
+	sess_count_flight(s, c->dir, len);
 	s->rec_counted[c->dir] = true;
 }
 
@@ -605,13 +564,6 @@ void rw_session_open(struct rw_session *s, uint64_t ts_us, const struct rw_endpo
 		s->rec.server = *server;
 }
 
-static void touch(struct rw_session *s, uint64_t ts_us)
-{
-	s->now_us = ts_us;
-	if (ts_us > s->rec.ts_close_us)
-		s->rec.ts_close_us = ts_us;
-}
-
 void rw_session_syn(struct rw_session *s, enum rw_dir dir, uint64_t ts_us)
 {
 	touch(s, ts_us);
@@ -623,7 +575,7 @@ void rw_session_syn(struct rw_session *s, enum rw_dir dir, uint64_t ts_us)
 	}
 }
 
-static void data_common(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, size_t n)
+void sess_data_common(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, size_t n)
 {
 	struct rw_record *r = &s->rec;
 	touch(s, ts_us);
@@ -644,7 +596,7 @@ void rw_session_data(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, cons
 	if (n == 0)
 		return;
 	struct rw_record *r = &s->rec;
-	data_common(s, dir, ts_us, n);
+	sess_data_common(s, dir, ts_us, n);
 	if (r->first_bytes_len[dir] < sizeof(r->first_bytes[dir])) {
 		size_t k = sizeof(r->first_bytes[dir]) - r->first_bytes_len[dir];
 		if (k > n)
@@ -680,7 +632,7 @@ void rw_session_count(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, siz
 {
 	if (n == 0)
 		return;
-	data_common(s, dir, ts_us, n);
+	sess_data_common(s, dir, ts_us, n);
 	if (s->std_rdp && s->phase < RW_PHASE_RDP)
 		enter_phase(s, RW_PHASE_RDP);
 	count_bytes(s, dir, n);
@@ -701,245 +653,11 @@ void rw_session_gap(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, uint6
 		s->mode[dir] = M_OPAQUE;
 }
 
-/* The phase the connection was in at ts (phases only move forward). */
-static enum rw_phase phase_at(const struct rw_session *s, uint64_t ts)
-{
-	enum rw_phase p = RW_PHASE_TCP_CONNECT;
-	for (int i = 0; i < RW_PHASE_COUNT; i++)
-		if (s->rec.phase_reached[i] && s->rec.phase_ts_us[i] <= ts)
-			p = (enum rw_phase)i;
-	return p;
-}
-
-/* Server-only capture: the client's acknowledged bytes after the server's
- * handshake flight end the handshake (its Finished), then start the data. */
-static void infer_client_progress(struct rw_session *s)
-{
-	struct rw_record *r = &s->rec;
-	if (s->app_started || !r->tls_seen[RW_S2C] || r->tls_seen[RW_C2S])
-		return;
-	bool server_done = r->tls13 ? r->encrypted_records[RW_S2C] > 0
-	                            : r->ccs_seen[RW_S2C] && r->encrypted_records[RW_S2C] > 0;
-	if (!server_done)
-		return;
-	if (!r->tls_established) {
-		r->tls_established = true;
-		r->tls_done_ts_us = s->now_us;
-		if (r->tls13)
-			return; /* these bytes were the client's Finished */
-	}
-	start_app(s);
-}
-
-void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, enum rw_infer what,
-                         uint64_t n)
-{
-	struct rw_record *r = &s->rec;
-	switch (what) {
-	case RW_INFER_SYN:
-		r->inferred_syn[dir] = true;
-		if (dir == RW_C2S) {
-			touch(s, ts_us);
-			r->saw_syn = true;
-		} else {
-			rw_session_syn(s, RW_S2C, ts_us);
-		}
-		return;
-	case RW_INFER_FIN:
-		if (r->fin_seen[dir])
-			return;
-		r->inferred_fin[dir] = true;
-		if (r->closed && ts_us <= r->first_close_ts_us) {
-			/* Found at the end of the flow: it came before the close recorded
-			 * (at the same time: the seen side's FIN packet acknowledged it,
-			 * so it had arrived before that FIN was sent). */
-			r->fin_seen[dir] = true;
-			r->fin_ts_us[dir] = ts_us;
-			r->first_close_dir = dir;
-			r->first_close_kind = RW_CLOSE_FIN;
-			r->first_close_ts_us = ts_us;
-			r->first_close_phase = phase_at(s, ts_us);
-			return;
-		}
-		rw_session_fin(s, dir, ts_us);
-		return;
-	case RW_INFER_DATA:
-	case RW_INFER_ALERT:
-		break;
-	}
-	if (n == 0)
-		return;
-	if (dir == RW_S2C && r->cr_seen && !r->cc_seen && !r->cc_inferred &&
-	    s->phase == RW_PHASE_X224 && what == RW_INFER_DATA) {
-		/* The server answered the request: a Confirm or a refusal, unseen. */
-		r->cc_inferred = true;
-		r->cc_inferred_ts_us = ts_us;
-		r->cc_inferred_len = n;
-		if (!r->neg_req_present) {
-			/* Standard RDP security: MCS follows in TPKT, not inspected. */
-			s->std_rdp = true;
-			s->mode[RW_C2S] = M_OPAQUE;
-			s->last_record_dir = -1;
-		}
-	}
-	if (dir == RW_C2S && !r->cr_seen && r->bytes[RW_S2C] == 0 && s->phase <= RW_PHASE_X224 &&
-	    what == RW_INFER_DATA) {
-		/* The client's first bytes, unseen: its Connection Request. */
-		r->cr_seen = true;
-		r->cr_inferred = true;
-		r->cr_ts_us = ts_us;
-	}
-	if (dir == RW_C2S && r->cc_seen && r->neg_rsp_present &&
-	    r->selected_protocol != RW_PROTO_RDP && !r->tls_seen[RW_C2S] &&
-	    !r->client_hello_inferred && s->phase == RW_PHASE_X224 && what == RW_INFER_DATA) {
-		/* After a Confirm that selects SSL, HYBRID, RDSTLS or HYBRID_EX the
-		 * client's next bytes are its TLS ClientHello (MS-RDPBCGR 5.4.5). */
-		r->client_hello_inferred = true;
-		r->ch_ts_us = ts_us;
-		enter_phase(s, RW_PHASE_TLS_HANDSHAKE);
-	}
-	if (dir == RW_S2C && r->client_hello_seen && !r->inferred_answer_len &&
-	    r->ch_ts_us <= ts_us)
-		r->inferred_answer_len = n;
-	data_common(s, dir, ts_us, n);
-	r->inferred_bytes[dir] += n;
-	s->mode[dir] = M_OPAQUE;
-	if (what == RW_INFER_ALERT) {
-		r->inferred_alert[dir] = true;
-		return;
-	}
-	if (dir == RW_C2S)
-		infer_client_progress(s);
-	if (s->std_rdp && s->phase < RW_PHASE_RDP)
-		enter_phase(s, RW_PHASE_RDP);
-	if (s->app_started || s->phase >= RW_PHASE_RDP)
-		count_flight(s, dir, (size_t)n);
-}
-
-void rw_session_inferred_reset(struct rw_session *s, enum rw_dir dir, uint64_t ts_us,
-                               uint64_t quiet_us)
-{
-	struct rw_record *r = &s->rec;
-	if (r->closed || r->rst_seen[dir])
-		return; /* a close already recorded came first */
-	r->inferred_rst[dir] = true;
-	r->inferred_rst_quiet_us = quiet_us;
-	uint64_t now = s->now_us;
-	rw_session_rst(s, dir, ts_us, -1);
-	if (now > s->now_us)
-		s->now_us = now;
-}
-
-void rw_session_set_directions(struct rw_session *s, enum rw_directions d)
-{
-	s->rec.directions = d;
-}
-
-static void first_close(struct rw_session *s, enum rw_dir dir, enum rw_close_kind kind)
-{
-	struct rw_record *r = &s->rec;
-	if (r->closed)
-		return;
-	r->closed = true;
-	r->first_close_dir = dir;
-	r->first_close_kind = kind;
-	r->first_close_ts_us = s->now_us;
-	r->first_close_phase = s->phase;
-}
-
-void rw_session_fin(struct rw_session *s, enum rw_dir dir, uint64_t ts_us)
-{
-	touch(s, ts_us);
-	if (s->rec.fin_seen[dir])
-		return;
-	s->rec.fin_seen[dir] = true;
-	s->rec.fin_ts_us[dir] = ts_us;
-	first_close(s, dir, RW_CLOSE_FIN);
-}
-
-void rw_session_rst(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, int ttl)
-{
-	touch(s, ts_us);
-	if (s->rec.rst_seen[dir])
-		return;
-	s->rec.rst_seen[dir] = true;
-	s->rec.rst_ts_us[dir] = ts_us;
-	s->rec.rst_ttl[dir] = ttl;
-	first_close(s, dir, RW_CLOSE_RST);
-}
-
-void rw_session_ttl(struct rw_session *s, enum rw_dir dir, int ttl)
-{
-	/* A side's own packets set its baseline and range: an injected RST
-	 * comes from another hop distance, so its TTL falls outside. */
-	struct rw_record *r = &s->rec;
-	if (s->data_ttl[dir])
-		return; /* its data-bearing packets are the baseline */
-	if (r->ttl_lo[dir] < 0 || ttl < r->ttl_lo[dir])
-		r->ttl_lo[dir] = ttl;
-	if (ttl > r->ttl_hi[dir])
-		r->ttl_hi[dir] = ttl;
-}
-
-void rw_session_data_ttl(struct rw_session *s, enum rw_dir dir, int ttl)
-{
-	/* Data comes from the side's own stack; a bare ACK may not: a SYN
-	 * proxy (iptables SYNPROXY) sends the window update that ends its
-	 * handshake with the host from its own hop distance. Once a side sent
-	 * data, its data-bearing packets alone are its TTL baseline. */
-	struct rw_record *r = &s->rec;
-	if (!s->data_ttl[dir]) {
-		s->data_ttl[dir] = true;
-		r->ttl_lo[dir] = r->ttl_hi[dir] = ttl;
-		return;
-	}
-	if (ttl < r->ttl_lo[dir])
-		r->ttl_lo[dir] = ttl;
-	if (ttl > r->ttl_hi[dir])
-		r->ttl_hi[dir] = ttl;
-}
-
-void rw_session_syn_ttl(struct rw_session *s, enum rw_dir dir, int ttl)
-{
-	/* Not a baseline: a SYN proxy (a firewall, a balancer, SYN cookies on a
-	 * middlebox) answers the handshake from its own hop distance. */
-	if (s->rec.syn_ttl[dir] < 0)
-		s->rec.syn_ttl[dir] = ttl;
-}
-
-void rw_session_connect_failed(struct rw_session *s, uint64_t ts_us, enum rw_close_kind kind)
-{
-	touch(s, ts_us);
-	if (!s->rec.connect_failed)
-		s->rec.connect_failed = (int)kind;
-}
-
 void rw_session_host_clock(struct rw_session *s, uint64_t ts_us, int64_t host_unix_us)
 {
 	touch(s, ts_us);
 	s->rec.host_clock_seen = true;
 	s->rec.host_clock_offset_us = host_unix_us - (int64_t)ts_us;
-}
-
-void rw_session_timeout(struct rw_session *s, uint64_t ts_us)
-{
-	touch(s, ts_us);
-	if (s->rec.timed_out)
-		return;
-	s->rec.timed_out = true;
-	s->rec.timeout_phase = s->phase;
-	s->rec.timeout_ts_us = ts_us;
-}
-
-void rw_session_tcp_stats(struct rw_session *s, enum rw_dir dir, const struct rw_tcp_stats *st)
-{
-	uint32_t gaps = s->rec.tcp[dir].gaps;
-	uint64_t gap_bytes = s->rec.tcp[dir].gap_bytes;
-	s->rec.tcp[dir] = *st;
-	if (st->gaps < gaps) {
-		s->rec.tcp[dir].gaps = gaps;
-		s->rec.tcp[dir].gap_bytes = gap_bytes;
-	}
 }
 
 void rw_session_close(struct rw_session *s, uint64_t ts_us)
