@@ -152,7 +152,7 @@ static int explain_codes(const struct rw_mstsc_code *d, uint32_t dv, const struc
 	printf("\nWhat it says:\n");
 	char para[1024];
 	if (e) {
-		snprintf(para, sizeof(para), "0x%X: %s", (unsigned)ev, e->reading->wire);
+		snprintf(para, sizeof(para), "extended 0x%X: %s", (unsigned)ev, e->reading->wire);
 		print_hanging(para, 2, 4);
 	}
 	if (d) {
@@ -162,7 +162,7 @@ static int explain_codes(const struct rw_mstsc_code *d, uint32_t dv, const struc
 	print_causes(e ? e->reading : NULL, d ? d->reading : NULL);
 	printf("\nHow to tell them apart with rdpwhy:\n");
 	if (e && (!d || ev != 0)) { /* extended 0 only says: see the disconnect reason */
-		snprintf(para, sizeof(para), "0x%X: %s", (unsigned)ev, e->reading->tell);
+		snprintf(para, sizeof(para), "extended 0x%X: %s", (unsigned)ev, e->reading->tell);
 		print_hanging(para, 2, 4);
 	}
 	if (d) {
