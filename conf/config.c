@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #define LINE_MAX_CHARS 4096 /* longest line accepted, without its line ending */
@@ -603,9 +605,25 @@ int rw_config_apply_flags(struct rw_proxy_config *c, const char *const *flag_key
 void rw_config_defaults(struct rw_proxy_config *c)
 {
 	memset(c, 0, sizeof(*c));
+/* Where tcp://, tls:// and kafka:// outputs spool when nothing says: the
+ * state directory of a daemon as root, the user's own otherwise (the XDG
+ * base directory rules); none when neither can be told. */
+static void default_spool_base(char *out, size_t n)
+{
+	out[0] = '\0';
+	const char *x = getenv("XDG_STATE_HOME"), *h = getenv("HOME");
+	if (geteuid() == 0)
+		snprintf(out, n, "/var/lib/rdpwhy/spool");
+	else if (x && x[0] == '/')
+		snprintf(out, n, "%s/rdpwhy/spool", x);
+	else if (h && h[0] == '/')
+		snprintf(out, n, "%s/.local/state/rdpwhy/spool", h);
+}
+
 	c->mode = RW_UPSTREAM_NONE;
 	c->json = false;
 	c->connect_timeout_ms = 10000;
+	default_spool_base(c->siem_spool_dir, sizeof(c->siem_spool_dir));
 	c->x224_timeout_ms = 30000;
 	c->tls_timeout_ms = 30000;
 	c->nla_timeout_ms = 60000;

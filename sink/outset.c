@@ -181,6 +181,16 @@ static int make_spool_parent(const char *spool_dir, const char *user, char *err,
 		return -1;
 	if (made == 1 && user[0]) {
 		struct passwd *pw = getpwnam(user);
+	/* Its missing ancestors (the default /var/lib/rdpwhy/spool, or
+	 * ~/.local/state/rdpwhy/spool, on a first run): traversable, owned by
+	 * whoever made them; the parent itself is the private one. */
+	for (char *p = strchr(parent + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = 0;
+		int m = rw_safe_mkdir(parent, 0755, why, errlen);
+		*p = '/';
+		if (m < 0)
+			return -1;
+	}
 		int fd = pw ? rw_safe_open(parent, O_RDONLY | O_DIRECTORY, 0, why, errlen) : -1;
 		int rc = fd >= 0 ? fchown(fd, pw->pw_uid, pw->pw_gid) : -1;
 		if (fd >= 0)

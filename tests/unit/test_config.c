@@ -1000,8 +1000,12 @@ static void test_validate(void **state)
 	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), -1);
 	assert_string_equal(err, "max_buffer: 100 is below the minimum of 4096 bytes");
 
-	/* Stream outputs need their spool, TLS its CA. */
+	/* Stream outputs need their spool (by default under /var/lib/rdpwhy/spool
+	 * as root, the user's XDG state directory otherwise), TLS its CA. */
 	expect_ok("listen = 1\ntransparent = yes\noutput = tcp://h:514\n");
+	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(cfg.siem_spool_dir, "rdpwhy/spool"));
+	expect_ok("listen = 1\ntransparent = yes\noutput = tcp://h:514\nsiem_spool_dir = \"\"\n");
 	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), -1);
 	assert_string_equal(
 	        err,

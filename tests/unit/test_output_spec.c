@@ -125,8 +125,13 @@ static void test_resolve(void **state)
 	rw_config_defaults(&c);
 	char err[RW_CONF_ERR] = "";
 
-	/* A stream needs a spool; TLS needs a CA. */
+	/* A stream needs a spool (the default base, or none when cleared); TLS
+	 * needs a CA. */
 	struct rw_output_spec s = parse_ok("tcp://siem.example.net:514");
+	assert_int_equal(rw_output_spec_resolve(&s, &c, err, sizeof(err)), 0);
+	assert_non_null(strstr(s.spool_dir, "rdpwhy/spool/tcp_siem.example.net_514"));
+	c.siem_spool_dir[0] = '\0';
+	s = parse_ok("tcp://siem.example.net:514");
 	assert_int_equal(rw_output_spec_resolve(&s, &c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "set spool_dir= or siem_spool_dir"));
 	s = parse_ok("tls://h:6514 spool_dir=/s");
