@@ -86,5 +86,6 @@ int cmd_replay(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif

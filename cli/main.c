@@ -16,6 +16,7 @@ static void usage(FILE *f)
 	           "  capture -i IFACE   diagnose RDP connections live from an interface\n"
 	           "  proxy              relay RDP inline and diagnose every connection\n"
 	           "  probe HOST[:PORT]  ask a host what it accepts and which clients it refuses\n"
+	           "  explain 0x904 0x7  what mstsc's codes mean; explain CAUSE: a cause's page\n"
 	           "\n"
 	           "'rdpwhy COMMAND --help' explains each command's options.\n");
 }
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
 		return cmd_proxy(argc - 1, argv + 1);
 	if (!strcmp(cmd, "probe"))
 		return cmd_probe(argc - 1, argv + 1);
+	if (!strcmp(cmd, "explain"))
+		return cmd_explain(argc - 1, argv + 1);
 	fprintf(stderr, "rdpwhy: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return 2;
