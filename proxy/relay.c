@@ -54,6 +54,7 @@ struct rw_conn {
 	bool any_data;
 	enum rw_dir last_rx;  /* the side that spoke last */
 	uint64_t t_prompt_us; /* when a silent client's wait was extended, 0 = not */
+	bool request_armed;   /* timer armed at the first byte of an unfinished request */
 	char peer_text[80], dst_text[80];
 	LIST_ENTRY(rw_conn) link;
 };
@@ -111,6 +112,27 @@ static void arm_timer_ms(struct rw_conn *c, unsigned ms)
 static void arm_timer(struct rw_conn *c)
 {
 	arm_timer_ms(c, phase_timeout_ms(c));
+}
+
+/* The client began a TPKT (its X.224 request) and has not finished it. */
+static bool request_incomplete(struct rw_conn *c)
+{
+	const struct rw_record *r = rw_session_record(c->session);
+	return c->t_data_us[RW_C2S] && !r->cr_seen && !r->not_tpkt[RW_C2S] &&
+	       !r->client_tls_without_x224 && rw_session_phase(c->session) <= RW_PHASE_X224;
+}
+
+/* After bytes from `from` (inspected). A request that trickles in does not
+ * restart the timer: a client that sends its X.224 request one byte every
+ * few seconds (slowloris) gets x224_timeout for all of it, counted from its
+ * first byte, as a silent one does. Any other byte restarts it. */
+static void arm_timer_after(struct rw_conn *c, enum rw_dir from)
+{
+	bool trickle = from == RW_C2S && request_incomplete(c);
+	if (trickle && c->request_armed)
+		return;
+	c->request_armed = trickle;
+	arm_timer(c);
 }
 
 /* ---- what TCP says of a leg ------------------------------------------------ */
@@ -179,6 +201,9 @@ static void leg_tcp(const struct rw_leg *l, uint64_t t, struct rw_peer_tcp *out)
 static struct rw_leg *waited_on(struct rw_conn *c)
 {
 	if (!c->any_data)
+		return &c->client;
+	/* The rest of the client's own request is awaited, not an answer. */
+	if (c->last_rx == RW_C2S && request_incomplete(c))
 		return &c->client;
 	return c->last_rx == RW_C2S ? &c->server : &c->client;
 }
@@ -343,6 +368,7 @@ static void relay(struct rw_leg *from)
 	uint64_t t = now_us();
 	inspect(c, from->rx, in, n, t);
 	c->t_data_us[from->rx] = t;
+	arm_timer_after(c, from->rx);
 	c->last_rx = from->rx;
 	c->any_data = true;
 	c->t_prompt_us = 0;
@@ -352,7 +378,6 @@ static void relay(struct rw_leg *from)
 		/* The other side is gone (reset): nothing can carry these bytes. */
 		evbuffer_drain(in, n);
 	}
-	arm_timer(c);
 	if (to->bev &&
 	    evbuffer_get_length(bufferevent_get_output(to->bev)) >= c->px->cfg.max_buffer) {
 		bufferevent_disable(from->bev, EV_READ);
@@ -555,6 +580,16 @@ static void on_connect_event(struct bufferevent *bev, short what, void *arg)
 	if (err == 0) {
 		socklen_t len = sizeof(err);
 		getsockopt(c->server.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	}
+	if (err == ECONNRESET) {
+		/* The host completed the handshake and reset the connection before
+		 * the loop saw it connected (a listener closed with the connection
+		 * in its queue, a host that crashed): it was reachable and reset
+		 * it, so the client gets an RST after its connect, as it would
+		 * directly, and the record a server reset, not unreachable. */
+		on_connected(c);
+		on_reset(&c->server, err);
+		return;
 	}
 	connect_failed(c, err == ECONNREFUSED ? RW_CLOSE_REFUSED : RW_CLOSE_UNREACHABLE, err);
 }
