@@ -41,6 +41,7 @@
 #define OUT_HIGH        (256 * 1024)      /* bytes queued in the output buffer */
 #define UNCONFIRMED_MAX (4 * 1024 * 1024) /* bytes written but not yet confirmed */
 #define REJECT_STRIKES  3 /* connections lost on the same record alone: the receiver refuses it */
+#define COMMIT_RETRY_S  1 /* after a failed spool commit (a full disk) */
 
 struct inflight {
 	uint64_t seq;
@@ -75,6 +76,11 @@ struct rw_sender {
 	uint64_t suspect_seq;
 	unsigned strikes;
 	struct event *retry, *tick, *drop_timer;
+	/* Group commit: records submitted while the loop is busy (the output
+	 * thread hands over everything queued at once) go into one spool
+	 * batch, made durable with one fsync when the loop is next idle. */
+	struct event *commit_ev;
+	bool commit_failing; /* logged; quiet until a commit works */
 	unsigned backoff_s;
 	bool failing; /* last attempt failed (logged; quiet until it works) */
 	struct rw_buf msg, frame;
@@ -408,6 +414,33 @@ static void on_tick(evutil_socket_t fd_unused, short what, void *arg)
 	evtimer_add(s->tick, &tv);
 }
 
+/* Makes the spool's batch durable, then sends it: the spool hands out
+ * durable records only, so nothing is sent that a crash could unsay. */
+static void on_commit(evutil_socket_t fd, short what, void *arg)
+{
+	struct rw_sender *s = arg;
+	(void)fd;
+	(void)what;
+	if (rw_spool_commit(s->spool) < 0) {
+		struct rw_spool_stats st;
+		rw_spool_stats(s->spool, &st);
+		if (!s->commit_failing)
+			rw_logerr(s->log, LOG_ERR,
+			          "output %s: cannot write %llu records to the spool; they are "
+			          "kept in memory, not sent, and tried again every %d s; new "
+			          "records are dropped while that batch is full",
+			          s->name, (unsigned long long)st.pending, COMMIT_RETRY_S);
+		s->commit_failing = true;
+		struct timeval tv = {COMMIT_RETRY_S, 0};
+		evtimer_add(s->commit_ev, &tv);
+		return;
+	}
+	if (s->commit_failing)
+		rw_logx(s->log, LOG_NOTICE, "output %s: the spool takes records again", s->name);
+	s->commit_failing = false;
+	pump(s);
+}
+
 /* ---- set-up -------------------------------------------------------------------- */
 
 static SSL_CTX *new_ctx(struct rw_sender *s, char *err, size_t errlen)
@@ -525,12 +558,18 @@ struct rw_sender *rw_sender_new(struct event_base *base, const struct rw_output_
 		s->dns = evdns_base_new(base, 0);
 	s->retry = evtimer_new(base, on_retry, s);
 	s->tick = evtimer_new(base, on_tick, s);
-	if (!s->dns || !s->retry || !s->tick) {
+	s->commit_ev = evtimer_new(base, on_commit, s);
+	if (!s->dns || !s->retry || !s->tick || !s->commit_ev) {
 		snprintf(err, errlen, "output %s: out of memory", name);
 		goto fail;
 	}
 	struct rw_spool_stats st;
 	rw_spool_stats(s->spool, &st);
+	if (st.torn)
+		rw_logx(log, LOG_WARNING,
+		        "output %s: spool %s: %llu torn tails cut off (a crash in mid-write; "
+		        "never reported spooled)",
+		        name, spec->spool_dir, (unsigned long long)st.torn);
 	if (st.count)
 		rw_logx(log, LOG_NOTICE,
 		        "output %s: %llu records left in the spool %s, sending first", name,
@@ -593,8 +632,16 @@ void rw_sender_submit(struct rw_sender *s, const char *msg, size_t len)
 	uint64_t seq;
 	int rc = rw_spool_put(s->spool, msg, len, &seq);
 	if (rc < 0) {
+		/* Not taken: the full batch before it could not be written.
+		 * Once on_commit has said so, the drops are counted and logged
+		 * once a second (note_drops), not a line a record. */
 		s->st.dropped++;
-		rw_logerr(s->log, LOG_ERR, "output %s: cannot spool a record (dropped)", s->name);
+		if (!s->commit_failing)
+			rw_logerr(s->log, LOG_ERR, "output %s: cannot spool a record (dropped)",
+			          s->name);
+	} else if (rc == 0 && !evtimer_pending(s->commit_ev, NULL)) {
+		struct timeval now = {0, 0};
+		evtimer_add(s->commit_ev, &now);
 	}
 	struct rw_sender_stats st;
 	rw_sender_stats(s, &st);
@@ -625,6 +672,12 @@ void rw_sender_free(struct rw_sender *s)
 		event_free(s->retry);
 	if (s->tick)
 		event_free(s->tick);
+	if (s->commit_ev)
+		event_free(s->commit_ev);
+	/* What is still in the batch: durable now, sent by the next start. */
+	if (s->spool && rw_spool_commit(s->spool) < 0)
+		rw_logerr(s->log, LOG_ERR,
+		          "output %s: records lost: cannot write the spool's last batch", s->name);
 	if (s->drop_timer) {
 		/* Drops not logged yet still get their line. */
 		struct rw_sender_stats st;

@@ -10,9 +10,10 @@
  * with exponential back-off (1 s .. 60 s) and resends the spool from its
  * oldest message: at-least-once, duplicates possible (the record id lets a
  * SIEM de-duplicate). Nothing here blocks: connects, name resolution
- * (evdns) and writes are all asynchronous; only the spool's fsync touches
- * the disk, and that runs on the output thread (outputs.h), never on the
- * relay's.
+ * (evdns) and writes are all asynchronous; only the spool touches the
+ * disk — one write and one fsync per batch of the records submitted while
+ * the loop was busy (spool.h), sent once durable — and that runs on the
+ * output thread (outputs.h), never on the relay's.
  *
  * UDP: one datagram per message, sent without waiting; a message the socket
  * does not take at once (or larger than a datagram) is dropped and counted.

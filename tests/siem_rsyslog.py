@@ -32,11 +32,13 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
@@ -288,23 +290,58 @@ def make_ca(work):
              ("client_cert", "client.pem"), ("client_key", "client.key"))}
 
 
+def spool_records(d):
+    """The records in spool directory d (not rejected/), as bytes: segment
+    files (sink/spool_seg.h: "RWSPSEG1", then u32 len, u32 crc, u64 seq,
+    payload; intact records only) above the "removed" mark, and files of
+    the old one-file-per-record format."""
+    try:
+        names = os.listdir(d)
+    except FileNotFoundError:
+        return []
+    removed = 0
+    try:
+        with open(os.path.join(d, "removed"), "rb") as fh:
+            m = fh.read()
+        if len(m) == 20 and m[:8] == b"RWSPACK1" and \
+                struct.unpack("<I", m[16:])[0] == zlib.crc32(m[:16]):
+            removed = struct.unpack("<Q", m[8:16])[0]
+    except FileNotFoundError:
+        pass
+    out = {}
+    for f in names:
+        try:
+            with open(os.path.join(d, f), "rb") as fh:
+                data = fh.read()
+        except (FileNotFoundError, IsADirectoryError):
+            continue
+        if f.isdigit() and len(f) == 20:
+            if int(f) > removed:
+                out[int(f)] = data
+        elif f.endswith(".seg") and f[:-4].isdigit() and data[:8] == b"RWSPSEG1":
+            off = 8
+            while off + 16 <= len(data):
+                ln, crc, seq = struct.unpack("<IIQ", data[off:off + 16])
+                payload = data[off + 16:off + 16 + ln]
+                if len(payload) != ln or \
+                        zlib.crc32(data[off:off + 4] + data[off + 8:off + 16] + payload) != crc:
+                    break
+                if seq > removed:
+                    out[seq] = payload
+                off += 16 + ln
+    return list(out.values())
+
+
 def spool_count(work, cookie_prefix=None):
     """Records in the spool; with cookie_prefix, only those whose cookie
     starts with it."""
     n = 0
-    for root, _, files in os.walk(os.path.join(work, "spool")):
-        for f in files:
-            if not f.isdigit():
-                continue
-            if cookie_prefix is None:
-                n += 1
-                continue
-            try:
-                with open(os.path.join(root, f), "rb") as fh:
-                    text = fh.read()
-            except FileNotFoundError:
-                continue
-            if b'"rdp.cookie":"' + cookie_prefix.encode() in text:
+    for root, dirs, _ in os.walk(os.path.join(work, "spool")):
+        if os.path.basename(root) == "rejected":
+            continue
+        for text in spool_records(root):
+            if cookie_prefix is None or \
+                    b'"rdp.cookie":"' + cookie_prefix.encode() in text:
                 n += 1
     return n
 

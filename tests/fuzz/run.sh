@@ -16,7 +16,7 @@ if [ $# -gt 0 ]; then shift; fi
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${RDPWHY_FUZZ_BUILD:-/tmp/rdpwhy-fuzz}
-all="fuzz_x224 fuzz_tls_hello fuzz_tls_cert fuzz_tls_stream fuzz_session fuzz_decode fuzz_capture fuzz_json fuzz_config fuzz_mcs fuzz_ntlm fuzz_credssp fuzz_profile fuzz_pcapfile fuzz_paths"
+all="fuzz_x224 fuzz_tls_hello fuzz_tls_cert fuzz_tls_stream fuzz_session fuzz_decode fuzz_capture fuzz_json fuzz_config fuzz_mcs fuzz_ntlm fuzz_credssp fuzz_profile fuzz_pcapfile fuzz_paths fuzz_spool_seg"
 targets=${*:-$all}
 
 command -v clang >/dev/null || { echo "run.sh: clang not found" >&2; exit 2; }

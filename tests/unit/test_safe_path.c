@@ -279,12 +279,19 @@ static void test_spool_links(void **state)
 	assert_non_null(s);
 	struct stat st;
 	assert_int_equal(lstat(at("spool/.tmp-00000000000000000001"), &st), -1);
-	/* A link planted at the temporary name while running: replaced, not followed. */
-	assert_int_equal(symlink(at("victim"), at("spool/.tmp-00000000000000000001")), 0);
+	/* A link planted at the next segment's name while running: replaced,
+	 * not followed. */
+	assert_int_equal(symlink(at("victim"), at("spool/00000000000000000001.seg")), 0);
 	uint64_t seq = 0;
 	assert_int_equal(rw_spool_put(s, "rec\n", 4, &seq), 0);
 	assert_int_equal(seq, 1);
-	assert_content(at("spool/00000000000000000001"), "rec\n");
+	assert_int_equal(rw_spool_commit(s), 1);
+	assert_int_equal(lstat(at("spool/00000000000000000001.seg"), &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	struct rw_buf b = RW_BUF_INIT;
+	assert_int_equal(rw_spool_read(s, 1, &b), 0);
+	assert_string_equal(rw_buf_str(&b), "rec\n");
+	rw_buf_free(&b);
 	assert_content(at("victim"), "precious\n");
 	rw_spool_close(s);
 
