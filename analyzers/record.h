@@ -109,6 +109,11 @@ enum rw_end_reason {
 
 struct rw_record {
 	uint64_t id;          /* caller-assigned sequence number */
+	/* Capture files: where the connection's first and last packets are
+	 * (frame numbers count from 1 in each file, as Wireshark's do); NULL
+	 * and 0 when it did not come from a file. Not owned. */
+	const char *file_first, *file_last;
+	uint64_t frame_first, frame_last;
 	uint64_t ts_open_us;  /* first event (SYN or first packet) */
 	uint64_t ts_close_us; /* last event */
 	struct rw_endpoint client, server;

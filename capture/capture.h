@@ -69,6 +69,10 @@ void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint
 void rw_capture_expire(struct rw_capture *c, uint64_t now_us);
 /* End of input: every open flow is closed and reported (closed_by none). */
 void rw_capture_finish(struct rw_capture *c);
+/* The capture file the next packets come from (not copied; NULL: none, as
+ * live): records name the files and frame numbers of their first and last
+ * packets. Frame numbers restart at 1 with each file. */
+void rw_capture_set_source(struct rw_capture *c, const char *file);
 const struct rw_capture_stats *rw_capture_stats(const struct rw_capture *c);
 /* Live capture: the kernel's drop count (pcap_stats), kept in the stats. */
 void rw_capture_note_drops(struct rw_capture *c, uint64_t n);

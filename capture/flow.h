@@ -86,6 +86,9 @@ struct flow {
 	uint64_t last_data_ts[2];
 	uint64_t rtx_ts[2], rtx_prev_ts[2];
 	bool spoke_after_rtx[2];
+	/* The files and frame numbers of its first and last packets. */
+	const char *file_first, *file_last;
+	uint64_t frame_first, frame_last;
 };
 
 /* A frame whose timestamp jumped far from the capture clock waits here for
@@ -97,6 +100,8 @@ struct held_frame {
 	bool on;
 	int dlt;
 	uint64_t ts_us, frame;
+	const char *file; /* its file and frame number there */
+	uint64_t file_frame;
 	size_t caplen, cap;
 	uint8_t *data;
 };
@@ -122,6 +127,13 @@ struct rw_capture {
 	uint64_t expire_hold_until;
 	struct held_frame held;
 	struct rw_capture_stats st;
+	/* The file being read (rw_capture_set_source) and the frame number in
+	 * it; the file and number of the frame being processed (a held frame's
+	 * own, when it is released). */
+	const char *file;
+	uint64_t file_frame;
+	const char *cur_file;
+	uint64_t cur_frame;
 };
 
 static inline bool port_listed(const struct rw_capture *c, uint16_t port)

@@ -108,7 +108,15 @@ void rw_flow_release_held(struct rw_capture *c, bool confirmed)
 		}
 		ts = c->now;
 	}
+	c->cur_file = h->file;
+	c->cur_frame = h->file_frame;
 	process_frame(c, h->dlt, ts, h->data, h->caplen);
+}
+
+void rw_capture_set_source(struct rw_capture *c, const char *file)
+{
+	c->file = file;
+	c->file_frame = 0;
 }
 
 void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint8_t *p,
@@ -116,8 +124,11 @@ void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint
 {
 	c->st.packets++;
 	c->st.bytes += wirelen;
+	c->file_frame++;
 	if (c->held.on)
 		rw_flow_release_held(c, !rw_flow_far(ts_us, c->held.ts_us));
+	c->cur_file = c->file;
+	c->cur_frame = c->file_frame;
 	if (c->now && rw_flow_far(ts_us, c->now)) {
 		struct held_frame *h = &c->held;
 		if (caplen > h->cap) {
@@ -132,7 +143,8 @@ void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint
 		}
 		if (caplen)
 			memcpy(h->data, p, caplen);
-		*h = (struct held_frame){true, dlt, ts_us, c->st.packets, caplen, h->cap, h->data};
+		*h = (struct held_frame){true,          dlt,    ts_us,  c->st.packets, c->file,
+		                         c->file_frame, caplen, h->cap, h->data};
 		return;
 	}
 	process_frame(c, dlt, ts_us, p, caplen);

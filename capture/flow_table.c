@@ -395,6 +395,10 @@ static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flo
 		                                     : RW_END_INPUT;
 		rw_session_close(f->s, ts);
 		rec->id = f->id;
+		rec->file_first = f->file_first;
+		rec->file_last = f->file_last;
+		rec->frame_first = f->file_first ? f->frame_first : 0;
+		rec->frame_last = f->file_last ? f->frame_last : 0;
 		c->st.records++;
 		if (why == END_EXPIRE)
 			c->st.expired++;
@@ -516,6 +520,12 @@ void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet
 	}
 	f->packets[side]++;
 	f->rs[1 - side].peer_packets++; /* a chance to acknowledge what it sent */
+	if (f->packets[0] + f->packets[1] == 1) {
+		f->file_first = c->cur_file;
+		f->frame_first = c->cur_frame;
+	}
+	f->file_last = c->cur_file;
+	f->frame_last = c->cur_frame;
 	/* Per-flow time never runs backwards: a frame stamped before its flow's
 	 * last one (merged interfaces, a clock stepped back) counts as at the
 	 * flow's last time, so durations and timers stay sane. */

@@ -166,6 +166,7 @@ int cmd_replay(int argc, char **argv)
 	for (int f = 0; f < n_files; f++) {
 		if (sink.sum)
 			rw_summary_source(sink.sum, files[f]);
+		rw_capture_set_source(c, strcmp(files[f], "-") != 0 ? files[f] : "(stdin)");
 		char err[512];
 		bool truncated = false;
 		if (rw_pcap_replay(files[f], o.bpf, c, &truncated, err, sizeof(err)) < 0) {

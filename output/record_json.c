@@ -382,7 +382,8 @@ static void rdp_fields(struct rw_json *j, const struct rw_record *rec)
 		rw_json_kv_uint(j, "rdpwhy.scan.unanswered", rec->scan.unanswered);
 		rw_json_kv_uint(j, "rdpwhy.scan.half_open", rec->scan.half_open);
 		rw_json_kv_uint(j, "rdpwhy.scan.client_reset", rec->scan.client_reset);
-		rw_json_kv_uint(j, rec->scan.by_target ? "rdpwhy.scan.sources" : "rdpwhy.scan.targets",
+		rw_json_kv_uint(j,
+		                rec->scan.by_target ? "rdpwhy.scan.sources" : "rdpwhy.scan.targets",
 		                rec->scan.others);
 		rw_json_kv_uint(j, "rdpwhy.scan.ports", rec->scan.ports);
 	}
@@ -414,6 +415,18 @@ static void tcp_fields(struct rw_json *j, const struct rw_record *rec)
 			if (v[k])
 				rw_json_kv_uint(j, keys[d][k], v[k]);
 	}
+}
+
+/* The capture file and frame numbers (replay): what to open in Wireshark. */
+static void source_fields(struct rw_json *j, const struct rw_record *rec)
+{
+	if (!rec->file_first)
+		return;
+	rw_json_kv_string(j, "rdpwhy.file", rec->file_first, strlen(rec->file_first));
+	if (rec->file_last && strcmp(rec->file_last, rec->file_first) != 0)
+		rw_json_kv_string(j, "rdpwhy.file_last", rec->file_last, strlen(rec->file_last));
+	rw_json_kv_uint(j, "rdpwhy.frames.first", rec->frame_first);
+	rw_json_kv_uint(j, "rdpwhy.frames.last", rec->frame_last);
 }
 
 static void rdpwhy_fields(struct rw_json *j, const struct rw_record *rec)
@@ -539,6 +552,7 @@ int rw_record_json_ex(const struct rw_record *rec, const char *host, const char 
 	tls_fields(&j, rec);
 	rdp_fields(&j, rec);
 	rdpwhy_fields(&j, rec);
+	source_fields(&j, rec);
 	if (record_id)
 		rw_json_kv_cstr(&j, "rdpwhy.record_id", record_id);
 	rw_json_end_object(&j);

@@ -439,6 +439,18 @@ static void tail_lines(struct text *t, const struct rw_record *rec)
 		}
 		puts_(t, "\n");
 	}
+	if (rec->file_first) {
+		/* Where to look in Wireshark: "Go to packet" takes these numbers. */
+		printf_(t, INDENT "frames     %" PRIu64 "-%" PRIu64 " of ", rec->frame_first,
+		        rec->frame_last);
+		raw(t, rec->file_first, strlen(rec->file_first));
+		if (rec->file_last && strcmp(rec->file_last, rec->file_first) != 0) {
+			puts_(t, " (the last in ");
+			raw(t, rec->file_last, strlen(rec->file_last));
+			puts_(t, ")");
+		}
+		puts_(t, "\n");
+	}
 	if (rec->midstream)
 		puts_(t, INDENT "note       capture began mid-connection: early phases unseen\n");
 	if (rec->directions != RW_DIRS_BOTH)

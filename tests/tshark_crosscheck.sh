@@ -14,6 +14,9 @@
 #   rdp.selected_protocol   <- rdp.negReq.selectedProtocol (RDP_NEG_RSP)
 #   tls.version             <- ServerHello supported_versions, else ServerHello.version
 #   tls.cipher              <- ServerHello cipher suite (IANA name as tshark shows it)
+#   rdpwhy.frames.first     <- frame.number of the stream's first packet
+#   rdpwhy.frames.last      <- frame.number of its last packet (or up to two
+#                              before: the final ACKs after the close)
 #
 # A value tshark reports that rdpwhy lacks or disagrees with is a mismatch.
 # A value rdpwhy reports where tshark has none is a mismatch too, except the
@@ -52,7 +55,8 @@ TLS_VERSIONS = {0x0300: "3.0", 0x0301: "1.0", 0x0302: "1.1", 0x0303: "1.2", 0x03
 # rdpwhy keys that may be present although tshark shows nothing, and the
 # only value they may then have (legacy negotiation: no RDP_NEG_REQ/RSP).
 LEGACY_OK = {"rdp.requested_protocols": ["rdp"], "rdp.selected_protocol": "rdp"}
-COMPARED_KEYS = ["rdp.cookie", "rdp.requested_protocols", "rdp.selected_protocol", "tls.version", "tls.cipher"]
+COMPARED_KEYS = ["rdp.cookie", "rdp.requested_protocols", "rdp.selected_protocol", "tls.version", "tls.cipher",
+                 "rdpwhy.frames.first", "rdpwhy.frames.last"]
 
 
 def die(msg, code=2):
@@ -127,6 +131,17 @@ def tshark_facts(path):
             s["rdp.selected_protocol"] = PROTO_VALUE.get(v, "unknown_0x%x" % v)
         if fail and "_neg_failure" not in s:
             s["_neg_failure"] = first_int(fail)
+
+    # Wireshark's frame numbers of each stream's first and last packets (what
+    # rdpwhy.frames.* point at: "Go to packet" in Wireshark).
+    out = tshark(["-r", path, "-Y", "tcp", "-T", "fields", "-e", "tcp.stream", "-e", "frame.number"])
+    for line in out.splitlines():
+        if not line.strip():
+            continue
+        st, num = line.split("\t")
+        s = streams.setdefault(int(st), {})
+        s.setdefault("rdpwhy.frames.first", int(num))
+        s["rdpwhy.frames.last"] = int(num)
 
     # Pass 2: the same port decoded as TLS (Wireshark 4.0's RDP dissector does
     # not hand the stream to TLS after an RDP_NEG_RSP selecting SSL).
@@ -226,6 +241,10 @@ def pair(streams, recs):
 
 
 def same(key, t, r):
+    if key == "rdpwhy.frames.last":
+        # The record is written at the close (both FINs, or an RST): the
+        # closing handshake's last ACKs may follow it in the file.
+        return isinstance(r, int) and t - 2 <= r <= t
     if key == "rdp.cookie":
         # rdpwhy may keep the "mstshash=" prefix; compare the user names.
         return isinstance(r, str) and norm_cookie(r) == t
