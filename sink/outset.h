@@ -1,5 +1,5 @@
-/* The set of open record outputs — files and stdout, the local syslog, and
- * syslog streams (sender.h) — and the formatted record they all take. The
+/* The set of open record outputs — files and stdout, the local syslog,
+ * syslog streams (sender.h) and Kafka (kafka.h) — and the formatted record they all take. The
  * set belongs to the output thread (outputs.c): it runs on that thread's
  * event loop and is never touched from anywhere else. */
 #ifndef RW_OUTSET_H
@@ -31,6 +31,7 @@ enum rw_slot {
  * that made the record (so that the output thread needs no copy of it). */
 struct rw_formatted {
 	uint64_t conn_id;
+	char id[RW_RECORD_ID_HEX + 1]; /* the record id (kafka://'s message key) */
 	bool warning;                  /* not a normal close: syslog severity */
 	struct rw_buf buf;             /* the slots, one after the other */
 	size_t off[RW_SLOT_COUNT];     /* where each slot starts in buf */
@@ -65,7 +66,8 @@ struct rw_outset *rw_outset_reload(struct rw_outset *old, const struct rw_proxy_
 /* One line per output: what it wrote, or emitted/sent/spooled/dropped/
  * reconnects/in spool for streams. */
 void rw_outset_log_counters(const struct rw_outset *s);
-/* Records in the spools of tcp:// and tls:// outputs (not yet delivered). */
+/* Records in the spools of tcp://, tls:// and kafka:// outputs (not yet
+ * delivered). */
 uint64_t rw_outset_pending(const struct rw_outset *s);
 /* A record could not be written to a file or stdout. */
 bool rw_outset_failed(const struct rw_outset *s);

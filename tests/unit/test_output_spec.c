@@ -95,9 +95,9 @@ static void test_options(void **state)
 	/* Each option where it means something, and only there. */
 	parse_bad("/tmp/r.log format=cef", "format: expected text or json, not 'cef'");
 	parse_bad("syslog format=text", "format: expected json, rfc5424 or cef, not 'text'");
-	parse_bad("tcp://h:514 ca_file=/x", "ca_file applies to tls:// outputs only");
-	parse_bad("udp://h:514 spool_dir=/x", "spool_dir applies to tcp:// and tls://");
-	parse_bad("- spool_max=1M", "spool_max applies to tcp:// and tls://");
+	parse_bad("tcp://h:514 ca_file=/x", "ca_file applies to tls:// and kafka:// outputs only");
+	parse_bad("udp://h:514 spool_dir=/x", "spool_dir applies to tcp://, tls:// and kafka://");
+	parse_bad("- spool_max=1M", "spool_max applies to tcp://, tls:// and kafka://");
 	parse_bad("tcp://h:514 spool_max=1k", "spool_max: expected a size of at least 4k");
 	parse_bad("tcp://h:514 spool_max=lots", "spool_max: expected a size");
 	parse_bad("tcp://h:514 spool_policy=random", "expected drop-oldest or drop-newest");
