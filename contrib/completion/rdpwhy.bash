@@ -102,7 +102,7 @@ _rdpwhy()
 		return 0
 		;;
 	-o | --output)
-		COMPREPLY=($(compgen -W "- syslog tcp:// tls:// udp://" -- "$cur"))
+		COMPREPLY=($(compgen -W "- syslog tcp:// tls:// udp:// kafka://" -- "$cur"))
 		[[ ${#COMPREPLY[@]} -gt 0 ]] && compopt -o nospace 2>/dev/null
 		_rdpwhy_files "$cur" ""
 		return 0
