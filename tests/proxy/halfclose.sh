@@ -17,7 +17,7 @@
 # connection is close_kind rst, closed_by the side that reset; a half-closed
 # one is close_kind fin, closed_by the side that half-closed; source.bytes /
 # destination.bytes = what the client / server sent where no side reset. The
-# proxy exits 0 on SIGTERM. Loopback; ~25 s on 2 cores. The ASan build runs
+# proxy exits 0 on SIGTERM. Loopback; 25-70 s on 2 cores. The ASan build runs
 # 16 x 4 MiB (the same paths; the sanitizer makes the proxy ~5x slower).
 set -euo pipefail
 TEST_NAME=halfclose

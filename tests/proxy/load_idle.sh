@@ -19,7 +19,7 @@
 # close_kind fin; the proxy exits 0 on SIGTERM. Prints the proxy's resident
 # memory per connection ((RSS with N open - RSS before) / N) and asserts it
 # under 64 KiB (not under ASan, whose shadow memory and quarantine are
-# judged elsewhere; the ASan build runs 2,000). Loopback; ~40 s on 2 cores.
+# judged elsewhere; the ASan build runs 2,000). Loopback; 30-50 s on 2 cores.
 set -euo pipefail
 TEST_NAME=load_idle
 # shellcheck source=load_lib.sh
