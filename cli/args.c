@@ -5,11 +5,15 @@
 
 #include "cli.h"
 
+/* The expanded argv lives as long as the process: held here so that it
+ * stays reachable (a leak checker at exit sees it in use, as it is). */
+static char **expanded;
+
 int rw_cli_expand_eq(const char *cmd, int *argc, char ***argv, const char *const *flags)
 {
 	int n = *argc;
 	char **in = *argv;
-	/* At most one more word per argument; freed at exit with the process. */
+	/* At most one more word per argument. */
 	char **out = calloc((size_t)(2 * n + 1), sizeof(*out));
 	if (!out) {
 		fprintf(stderr, "rdpwhy %s: out of memory\n", cmd);
@@ -41,6 +45,8 @@ int rw_cli_expand_eq(const char *cmd, int *argc, char ***argv, const char *const
 		out[k++] = eq + 1;
 	}
 	out[k] = NULL;
+	free(expanded);
+	expanded = out;
 	*argc = k;
 	*argv = out;
 	return 0;
