@@ -11,27 +11,29 @@
  *   rst       RST|ACK from the side (RST|ACK seq 0 = refused, before the
  *             SYN-ACK; a bare RST from the client before it)
  * The client sends with TTL / hop limit 64, the server with 128, so the
- * two sides are told apart at a glance and a RST never looks injected. */
+ * two sides are told apart at a glance and a RST never looks injected.
+ *
+ * Where the records go: synchronously into the file (pcap_file.c), or, for
+ * the proxy, into the pcap queue (pcap_queue.c) that a writer thread empties,
+ * so that the event loop never waits on the disk. Either way the sequence
+ * numbers advance as if every frame was written: a frame dropped (queue
+ * full, pcap_max_file) shows as a hole the receiver acknowledged, which
+ * readers take for capture loss, not for the network's. */
+#include "pcap_file.h"
+#include "pcap_queue.h"
 #include "pcap_writer.h"
-#include "safe_path.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define US_PER_S    1000000ull
-#define SNAPLEN     65535
 #define MSS_V4      1460 /* Ethernet MTU 1500 - 20 IPv4 - 20 TCP */
 #define MSS_V6      1440 /* 1500 - 40 IPv6 - 20 TCP */
 #define WINDOW      65535
@@ -42,15 +44,23 @@
 #define TCP_LEN     20
 #define TCP_OPT_MSS 4
 #define FRAME_MAX   (ETH_LEN + IPV6_LEN + TCP_LEN + TCP_OPT_MSS + MSS_V4)
-#define NAME_TRIES  100 /* the plain name, then -1 ... -99 */
-#define TTL_CLIENT  64
-#define TTL_SERVER  128
+/* pcap_max_file: data stops this far below the cap, so that the closes
+ * (FIN, RST and their ACKs, a few 90-byte records) still fit and the file
+ * shows how the connection ended. */
+#define CLOSE_RESERVE 1024
+#define TTL_CLIENT    64
+#define TTL_SERVER    128
 
 enum { TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_PSH = 0x08, TH_ACK = 0x10 };
 
 struct rw_pcapw {
-	pcap_t *pcap;
-	pcap_dumper_t *dump;
+	struct rw_pcapf file;     /* synchronous mode */
+	struct rw_pcapq *q;       /* queued mode: the queue, and */
+	struct rw_pcapq_file *qf; /* the file in it */
+	uint64_t max_file;        /* pcap_max_file (0 = none) */
+	uint64_t size;            /* the file's size if nothing is lost downstream */
+	bool truncated;           /* data reached pcap_max_file: no more data */
+	bool in_data;             /* emitting for rw_pcapw_data */
 	int family;
 	struct rw_endpoint ep[2]; /* indexed by the rw_dir the side sends in */
 	uint32_t nxt[2];          /* next sequence number each side sends */
@@ -63,8 +73,8 @@ struct rw_pcapw {
 	size_t mss;
 	uint64_t last_ts;
 	uint64_t syn_us; /* when the client's SYN was written */
-	char path[PATH_MAX];
-	uint8_t frame[FRAME_MAX];
+	/* One pcap record: the per-packet header, then the frame. */
+	uint8_t rec[RW_PCAPF_REC_HEADER + FRAME_MAX];
 };
 
 /* ---- byte helpers -------------------------------------------------------- */
@@ -191,110 +201,6 @@ uint32_t rw_pcapw_isn(const struct rw_endpoint *client, const struct rw_endpoint
 	return h;
 }
 
-/* "192.0.2.1_50000" or "2001-db8--1_50000": no ':' in file names. */
-static void format_endpoint(const struct rw_endpoint *e, char *out, size_t outlen)
-{
-	char a[INET6_ADDRSTRLEN];
-	if (!inet_ntop(e->family, e->addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "invalid");
-	for (char *c = a; *c; c++)
-		if (*c == ':')
-			*c = '-';
-	snprintf(out, outlen, "%s_%u", a, (unsigned)e->port);
-}
-
-/* DIR/rdpwhy-YYYYmmddTHHMMSS.uuuuuuZ-CLIENT-SERVER[-N].pcap; -1 if too long. */
-static int format_path(char *out, size_t outlen, const char *dir, const struct rw_endpoint ep[2],
-                       uint64_t ts_us, int try)
-{
-	time_t sec = (time_t)(ts_us / US_PER_S);
-	struct tm tm;
-	char when[32], c[64], s[64], suffix[16] = "";
-	if (!gmtime_r(&sec, &tm) || !strftime(when, sizeof(when), "%Y%m%dT%H%M%S", &tm))
-		return -1;
-	format_endpoint(&ep[RW_C2S], c, sizeof(c));
-	format_endpoint(&ep[RW_S2C], s, sizeof(s));
-	if (try > 0)
-		snprintf(suffix, sizeof(suffix), "-%d", try);
-	int n = snprintf(out, outlen, "%s/rdpwhy-%s.%06uZ-%s-%s%s.pcap", dir, when,
-	                 (unsigned)(ts_us % US_PER_S), c, s, suffix);
-	return n < 0 || (size_t)n >= outlen ? -1 : 0;
-}
-
-/* ---- file ---------------------------------------------------------------- */
-
-/* Creates a new file (never an existing one, never through a link: O_EXCL,
- * and pcap_dir reached without following a link another user could have
- * planted, safe_path.h), mode 0600 whatever the umask; fills w->path.
- * Returns the fd, or -1 with errno and, when the path was refused, WHY. */
-static int create_file(struct rw_pcapw *w, const char *dir, uint64_t ts_us, char *why,
-                       size_t whylen)
-{
-	for (int try = 0; try < NAME_TRIES; try++) {
-		if (format_path(w->path, sizeof(w->path), dir, w->ep, ts_us, try) < 0) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		int fd = rw_safe_open(w->path, O_WRONLY | O_CREAT | O_EXCL, 0600, why, whylen);
-		if (fd < 0 && errno == EEXIST)
-			continue;
-		if (fd < 0)
-			return -1;
-		if (fchmod(fd, 0600) < 0) {
-			int e = errno;
-			close(fd);
-			unlink(w->path);
-			errno = e;
-			return -1;
-		}
-		return fd;
-	}
-	errno = EEXIST;
-	return -1;
-}
-
-/* Opens the libpcap dumper on a new file. 0, or -1 with err set. */
-static int open_dumper(struct rw_pcapw *w, const char *dir, uint64_t ts_us, char *err,
-                       size_t errlen)
-{
-	char why[PATH_MAX + 256] = "";
-	int fd = create_file(w, dir, ts_us, why, sizeof(why));
-	if (fd < 0) {
-		int e = errno;
-		if (e == EPERM && why[0]) /* a link refused: say which */
-			set_err(err, errlen, "cannot create %s", why);
-		else
-			set_err(err, errlen, "cannot create %s: %s",
-			        e == ENAMETOOLONG || !w->path[0] ? dir : w->path, strerror(e));
-		return -1;
-	}
-	FILE *fp = fdopen(fd, "wb");
-	if (!fp) {
-		set_err(err, errlen, "%s: %s", w->path, strerror(errno));
-		close(fd);
-		unlink(w->path);
-		return -1;
-	}
-	w->pcap = pcap_open_dead(DLT_EN10MB, SNAPLEN);
-	if (!w->pcap) {
-		set_err(err, errlen, "%s: pcap_open_dead failed", w->path);
-		fclose(fp);
-		unlink(w->path);
-		return -1;
-	}
-	/* On failure libpcap has closed fp (header write) - the only other
-	 * failure, an unknown link type, cannot happen with DLT_EN10MB. */
-	w->dump = pcap_dump_fopen(w->pcap, fp);
-	if (!w->dump) {
-		set_err(err, errlen, "%s: %s", w->path, pcap_geterr(w->pcap));
-		pcap_close(w->pcap);
-		w->pcap = NULL;
-		unlink(w->path);
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- frames -------------------------------------------------------------- */
 
 static size_t put_ethernet(uint8_t *p, enum rw_dir dir, int family)
@@ -379,17 +285,26 @@ static size_t put_tcp(const struct rw_pcapw *w, uint8_t *p, enum rw_dir dir, uin
 	return hl + n;
 }
 
-/* Builds one frame in w->frame; returns its length. */
+/* Builds one frame after the record header in w->rec; returns its length. */
 static size_t build_frame(struct rw_pcapw *w, enum rw_dir dir, uint8_t flags, uint32_t seq,
                           uint32_t ack, const uint8_t *data, size_t n)
 {
-	size_t ip_off = put_ethernet(w->frame, dir, w->family);
+	uint8_t *frame = w->rec + RW_PCAPF_REC_HEADER;
+	size_t ip_off = put_ethernet(frame, dir, w->family);
 	size_t ip_len = w->family == AF_INET ? IPV4_LEN : IPV6_LEN;
-	uint8_t *tcp = w->frame + ip_off + ip_len;
+	uint8_t *tcp = frame + ip_off + ip_len;
 	size_t tcp_len = put_tcp(w, tcp, dir, flags, seq, ack, data, n);
-	put_ip(w, w->frame + ip_off, dir, tcp_len);
+	put_ip(w, frame + ip_off, dir, tcp_len);
 	put16(tcp + 16, tcp_checksum(w, dir, tcp, tcp_len));
 	return ip_off + ip_len + tcp_len;
+}
+
+/* The per-packet header, in host byte order as the file header says. */
+static void put_rec_header(uint8_t *p, uint64_t ts_us, size_t len)
+{
+	uint32_t v[4] = {(uint32_t)(ts_us / US_PER_S), (uint32_t)(ts_us % US_PER_S), (uint32_t)len,
+	                 (uint32_t)len};
+	memcpy(p, v, sizeof(v));
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -400,6 +315,48 @@ static void fail(struct rw_pcapw *w, int e)
 		w->failed = true;
 		w->error = e ? e : EIO;
 	}
+}
+
+/* pcap_max_file: whether a record of n bytes still fits. Data stops
+ * CLOSE_RESERVE short of the cap and does not resume; the frames of a
+ * connection's set-up and close use the reserve. */
+static bool fits(struct rw_pcapw *w, size_t n)
+{
+	if (!w->max_file)
+		return true;
+	if (w->in_data && w->truncated)
+		return false;
+	uint64_t limit = w->max_file;
+	if (w->in_data)
+		limit = limit > CLOSE_RESERVE ? limit - CLOSE_RESERVE : 0;
+	if (w->size + n <= limit)
+		return true;
+	w->truncated = true;
+	return false;
+}
+
+/* One record to the file or the queue. 0, or -1 with errno (synchronous
+ * mode: the write error, sticky). A record dropped (pcap_max_file, queue
+ * full) is counted, not an error: the connection's relay goes on. */
+static int put_record(struct rw_pcapw *w, size_t n)
+{
+	if (!fits(w, n)) {
+		if (w->qf)
+			rw_pcapq_truncated(w->q, w->qf, n);
+		return 0;
+	}
+	if (w->qf) {
+		if (rw_pcapq_put(w->q, w->qf, w->rec, n) == 0)
+			w->size += n;
+		return 0;
+	}
+	if (rw_pcapf_write(&w->file, w->rec, n) < 0) {
+		fail(w, errno);
+		errno = w->error;
+		return -1;
+	}
+	w->size += n;
+	return 0;
 }
 
 /* Writes one packet from the side sending in dir: its sequence number is
@@ -419,16 +376,9 @@ static int emit(struct rw_pcapw *w, enum rw_dir dir, uint64_t ts_us, uint8_t fla
 	if (ts_us < w->last_ts)
 		ts_us = w->last_ts;
 	w->last_ts = ts_us;
-	struct pcap_pkthdr h = {.caplen = (bpf_u_int32)len, .len = (bpf_u_int32)len};
-	h.ts.tv_sec = (time_t)(ts_us / US_PER_S);
-	h.ts.tv_usec = (suseconds_t)(ts_us % US_PER_S);
-	errno = 0;
-	pcap_dump((u_char *)w->dump, &h, w->frame);
-	if (ferror(pcap_dump_file(w->dump))) {
-		fail(w, errno);
-		errno = w->error;
+	put_rec_header(w->rec, ts_us, len);
+	if (put_record(w, rw_pcapf_rec_len(len)) < 0)
 		return -1;
-	}
 	w->nxt[dir] += (uint32_t)n + ((flags & (TH_SYN | TH_FIN)) ? 1u : 0u);
 	return 0;
 }
@@ -454,15 +404,22 @@ static int write_syn(struct rw_pcapw *w, uint64_t ts_us)
 	return emit(w, RW_C2S, ts_us, TH_SYN, NULL, 0);
 }
 
-static struct rw_pcapw *pcapw_new(const struct rw_endpoint *client,
+static struct rw_pcapw *pcapw_new(const char *dir, const struct rw_endpoint *client,
                                   const struct rw_endpoint *server, uint64_t ts_us, char *err,
                                   size_t errlen)
 {
+	if (errlen)
+		err[0] = '\0';
+	if (!dir || !client || !server) {
+		set_err(err, errlen, "pcap writer: missing directory or endpoint");
+		return NULL;
+	}
 	struct rw_pcapw *w = calloc(1, sizeof(*w));
 	if (!w) {
 		set_err(err, errlen, "pcap writer: out of memory");
 		return NULL;
 	}
+	w->file.fd = -1;
 	if (normalize_endpoints(client, server, w->ep) < 0) {
 		set_err(err, errlen, "pcap writer: endpoint family is not IPv4 or IPv6");
 		free(w);
@@ -475,54 +432,58 @@ static struct rw_pcapw *pcapw_new(const struct rw_endpoint *client,
 		w->ip_id[d] = 1;
 	}
 	w->last_ts = ts_us;
+	w->size = RW_PCAPF_HEADER;
 	return w;
 }
 
-/* Closes the dumper; -1 if the file did not end up complete on disk. */
-static int close_dumper(struct rw_pcapw *w)
+/* Synchronous mode: a file that failed to be made complete is removed. */
+static void discard(struct rw_pcapw *w)
 {
-	int rc = w->failed ? -1 : 0;
-	if (w->dump) {
-		FILE *fp = pcap_dump_file(w->dump);
-		if (pcap_dump_flush(w->dump) < 0 || ferror(fp))
-			rc = -1;
-		/* pcap_dump_close() is "(void)fclose(fp)": call fclose directly
-		 * to see its result (close(2) can report a delayed write error). */
-		if (fclose(fp) != 0)
-			rc = -1;
-		w->dump = NULL;
-	}
-	if (w->pcap) {
-		pcap_close(w->pcap);
-		w->pcap = NULL;
-	}
-	return rc;
+	rw_pcapf_close(&w->file);
+	unlink(w->file.path);
+	free(w);
 }
 
 struct rw_pcapw *rw_pcapw_open_syn(const char *dir, const struct rw_endpoint *client,
                                    const struct rw_endpoint *server, uint64_t ts_us, char *err,
                                    size_t errlen)
 {
-	if (errlen)
-		err[0] = '\0';
-	if (!dir || !client || !server) {
-		set_err(err, errlen, "pcap writer: missing directory or endpoint");
-		return NULL;
-	}
-	struct rw_pcapw *w = pcapw_new(client, server, ts_us, err, errlen);
+	struct rw_pcapw *w = pcapw_new(dir, client, server, ts_us, err, errlen);
 	if (!w)
 		return NULL;
-	if (open_dumper(w, dir, ts_us, err, errlen) < 0) {
+	if (rw_pcapf_create(&w->file, dir, w->ep, ts_us, err, errlen) < 0) {
 		free(w);
 		return NULL;
 	}
 	if (write_syn(w, ts_us) < 0) {
-		set_err(err, errlen, "%s: %s", w->path, strerror(w->error));
-		close_dumper(w);
-		unlink(w->path);
+		set_err(err, errlen, "%s: %s", w->file.path, strerror(w->error));
+		discard(w);
+		return NULL;
+	}
+	return w;
+}
+
+struct rw_pcapw *rw_pcapw_open_queued(struct rw_pcapq *q, const struct rw_pcapw_caps *caps,
+                                      const char *dir, const struct rw_endpoint *client,
+                                      const struct rw_endpoint *server, uint64_t ts_us, char *err,
+                                      size_t errlen)
+{
+	if (!q || !caps) {
+		set_err(err, errlen, "pcap writer: no queue");
+		return NULL;
+	}
+	struct rw_pcapw *w = pcapw_new(dir, client, server, ts_us, err, errlen);
+	if (!w)
+		return NULL;
+	w->q = q;
+	w->max_file = caps->max_file;
+	w->qf = rw_pcapq_file_new(q, dir, w->ep, ts_us, caps->max_total);
+	if (!w->qf) {
+		set_err(err, errlen, "pcap writer: out of memory");
 		free(w);
 		return NULL;
 	}
+	write_syn(w, ts_us); /* queued: cannot fail (a drop is counted) */
 	return w;
 }
 
@@ -569,10 +530,8 @@ struct rw_pcapw *rw_pcapw_open(const char *dir, const struct rw_endpoint *client
 	if (!w)
 		return NULL;
 	if (rw_pcapw_synack(w, ts_us) < 0) {
-		set_err(err, errlen, "%s: %s", w->path, strerror(errno));
-		close_dumper(w);
-		unlink(w->path);
-		free(w);
+		set_err(err, errlen, "%s: %s", w->file.path, strerror(errno));
+		discard(w);
 		return NULL;
 	}
 	return w;
@@ -595,22 +554,23 @@ int rw_pcapw_data(struct rw_pcapw *w, enum rw_dir dir, uint64_t ts_us, const uin
 		return -1;
 	}
 	size_t unacked = 0;
-	for (size_t off = 0; off < n;) {
+	int rc = 0;
+	w->in_data = true; /* pcap_max_file: data, not the close reserve */
+	for (size_t off = 0; off < n && rc == 0;) {
 		size_t len = segment_len(w, n - off);
 		bool last = off + len == n;
-		if (emit(w, dir, ts_us, TH_ACK | (last ? TH_PSH : 0), p + off, len) < 0)
-			return -1;
+		rc = emit(w, dir, ts_us, TH_ACK | (last ? TH_PSH : 0), p + off, len);
 		off += len;
 		unacked += len;
-		if (!last && unacked + segment_len(w, n - off) > ACK_EVERY) {
-			if (emit(w, 1 - dir, ts_us, TH_ACK, NULL, 0) < 0)
-				return -1;
+		if (rc == 0 && !last && unacked + segment_len(w, n - off) > ACK_EVERY) {
+			rc = emit(w, 1 - dir, ts_us, TH_ACK, NULL, 0);
 			unacked = 0;
 		}
 	}
-	if (n == 0)
-		return 0;
-	return emit(w, 1 - dir, ts_us, TH_ACK, NULL, 0);
+	if (rc == 0 && n)
+		rc = emit(w, 1 - dir, ts_us, TH_ACK, NULL, 0);
+	w->in_data = false;
+	return rc;
 }
 
 int rw_pcapw_fin(struct rw_pcapw *w, enum rw_dir dir, uint64_t ts_us)
@@ -645,12 +605,19 @@ int rw_pcapw_close(struct rw_pcapw *w)
 {
 	if (!w)
 		return 0;
-	int rc = close_dumper(w);
+	int rc = 0;
+	if (w->qf) {
+		/* The writer thread closes the file after its last record and
+		 * logs what it is missing. */
+		rw_pcapq_file_close(w->q, w->qf);
+	} else {
+		rc = rw_pcapf_close(&w->file) < 0 || w->failed ? -1 : 0;
+	}
 	free(w);
 	return rc;
 }
 
 const char *rw_pcapw_path(const struct rw_pcapw *w)
 {
-	return w ? w->path : NULL;
+	return w && !w->qf ? w->file.path : NULL;
 }

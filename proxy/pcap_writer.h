@@ -11,6 +11,7 @@
 #include "record.h"
 
 struct rw_pcapw;
+struct rw_pcapq;
 
 /* Creates DIR/rdpwhy-YYYYmmddTHHMMSS.uuuuuuZ-CLIENTIP_PORT-SERVERIP_PORT.pcap,
  * mode 0600, and writes the SYN/SYN-ACK/ACK at ts_us. NULL with err set on
@@ -64,5 +65,27 @@ int rw_pcapw_synack(struct rw_pcapw *w, uint64_t ts_us);
  * files do not look like one connection. */
 uint32_t rw_pcapw_isn(const struct rw_endpoint *client, const struct rw_endpoint *server,
                       uint64_t ts_us, enum rw_dir dir);
+
+/* The proxy's way (pcap_queue.h): like rw_pcapw_open_syn, but every record
+ * goes into the queue q and a writer thread creates and writes the file, so
+ * no call touches the disk. NULL with err set only when out of memory (the
+ * file's own problems, a refused path or a full disk, are the writer's to
+ * log and count). The write calls then return 0 even when a record is
+ * dropped (queue full, pcap_max_file reached): the drop is counted, the
+ * sequence numbers go on as if it was written. rw_pcapw_close hands the file
+ * to the writer and returns 0; rw_pcapw_path returns NULL (the name is
+ * chosen by the writer, "-N" on a collision).
+ *
+ * pcap_max_file: a file never grows past max_file bytes. Data stops 1 KiB
+ * short of it and does not resume, so that the set-up and the close (FIN,
+ * RST) still fit: a truncated file shows how the connection ended. */
+struct rw_pcapw_caps {
+	uint64_t max_file;  /* pcap_max_file: bytes per file, 0 = none */
+	uint64_t max_total; /* pcap_max_total: bytes in dir, 0 = none */
+};
+struct rw_pcapw *rw_pcapw_open_queued(struct rw_pcapq *q, const struct rw_pcapw_caps *caps,
+                                      const char *dir, const struct rw_endpoint *client,
+                                      const struct rw_endpoint *server, uint64_t ts_us, char *err,
+                                      size_t errlen);
 
 #endif
