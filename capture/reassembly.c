@@ -69,6 +69,17 @@ static void free_segs(struct rw_reasm *r)
 void rw_reasm_free(struct rw_reasm *r)
 {
 	free_segs(r);
+	free(r->x);
+	r->x = NULL;
+}
+
+/* The slots for retransmissions and holes; NULL (counted) without memory:
+ * the stream is still followed, only those facts are lost. */
+static struct rw_reasm_extra *extra(struct rw_reasm *r)
+{
+	if (!r->x && !(r->x = calloc(1, sizeof(*r->x))))
+		r->st.alloc_failures++;
+	return r->x;
 }
 
 void rw_reasm_keep_payload(struct rw_reasm *r, bool keep)
@@ -95,45 +106,51 @@ static void emit_gap(struct rw_reasm *r, uint64_t ts, uint64_t n, bool capture)
  * flow): network loss or capture loss, until an ACK tells. */
 static void remember_hole(struct rw_reasm *r, uint32_t seq, uint32_t len)
 {
-	if (len == 0)
+	struct rw_reasm_extra *x;
+	if (len == 0 || !(x = extra(r)))
 		return;
-	if (r->n_holes == RW_REASM_HOLE_SLOTS) {
-		memmove(&r->holes[0], &r->holes[1],
-		        sizeof(r->holes[0]) * (RW_REASM_HOLE_SLOTS - 1));
-		r->n_holes--;
+	if (x->n_holes == RW_REASM_HOLE_SLOTS) {
+		memmove(&x->holes[0], &x->holes[1],
+		        sizeof(x->holes[0]) * (RW_REASM_HOLE_SLOTS - 1));
+		x->n_holes--;
 	}
-	r->holes[r->n_holes].seq = seq;
-	r->holes[r->n_holes].len = len;
-	r->n_holes++;
+	x->holes[x->n_holes].seq = seq;
+	x->holes[x->n_holes].len = len;
+	x->n_holes++;
 }
 
 /* A segment brought bytes of remembered holes after all (a retransmission
  * after the hole was given up): the capture saw them, they are not its loss. */
 static void holes_seen(struct rw_reasm *r, uint32_t seq, uint32_t len)
 {
+	struct rw_reasm_extra *x = r->x;
 	size_t k = 0;
-	for (size_t i = 0; i < r->n_holes; i++) {
-		uint32_t hs = r->holes[i].seq, he = hs + r->holes[i].len;
+	for (size_t i = 0; x && i < x->n_holes; i++) {
+		uint32_t hs = x->holes[i].seq, he = hs + x->holes[i].len;
 		if (!(rw_seq_lt(seq, he) && rw_seq_lt(hs, seq + len)))
-			r->holes[k++] = r->holes[i];
+			x->holes[k++] = x->holes[i];
 	}
-	r->n_holes = k;
+	if (x)
+		x->n_holes = k;
 }
 
 /* The peer acknowledged past remembered holes: the capture lost them. */
 static void holes_acked(struct rw_reasm *r)
 {
+	struct rw_reasm_extra *x = r->x;
+	if (!x)
+		return;
 	size_t k = 0;
-	for (size_t i = 0; i < r->n_holes; i++) {
-		uint32_t end = r->holes[i].seq + r->holes[i].len;
+	for (size_t i = 0; i < x->n_holes; i++) {
+		uint32_t end = x->holes[i].seq + x->holes[i].len;
 		if (rw_seq_geq(r->ack, end) && r->ack - end <= ACK_GAP_MAX) {
 			r->st.capture_gaps++;
-			r->st.capture_gap_bytes += r->holes[i].len;
+			r->st.capture_gap_bytes += x->holes[i].len;
 		} else {
-			r->holes[k++] = r->holes[i];
+			x->holes[k++] = x->holes[i];
 		}
 	}
-	r->n_holes = k;
+	x->n_holes = k;
 }
 
 static void emit(struct rw_reasm *r, uint64_t ts, enum seg_kind kind, const uint8_t *p, size_t n)
@@ -299,23 +316,26 @@ static void add_piece(struct rw_reasm *r, uint64_t ts, uint32_t s, const uint8_t
 
 static void remember_rtx(struct rw_reasm *r, uint32_t seq, uint32_t len)
 {
+	struct rw_reasm_extra *x = extra(r);
+	if (!x)
+		return;
 	size_t smallest = 0;
-	for (size_t i = 0; i < r->n_rtx; i++) {
-		if (r->rtx[i].seq == seq && r->rtx[i].len == len)
+	for (size_t i = 0; i < x->n_rtx; i++) {
+		if (x->rtx[i].seq == seq && x->rtx[i].len == len)
 			return;
-		if (r->rtx[i].len < r->rtx[smallest].len)
+		if (x->rtx[i].len < x->rtx[smallest].len)
 			smallest = i;
 	}
-	if (r->n_rtx < RW_REASM_RTX_SLOTS) {
-		r->rtx[r->n_rtx].seq = seq;
-		r->rtx[r->n_rtx].len = len;
-		r->rtx[r->n_rtx].peer_at = r->peer_packets;
-		r->n_rtx++;
-	} else if (r->rtx[smallest].len < len) {
+	if (x->n_rtx < RW_REASM_RTX_SLOTS) {
+		x->rtx[x->n_rtx].seq = seq;
+		x->rtx[x->n_rtx].len = len;
+		x->rtx[x->n_rtx].peer_at = r->peer_packets;
+		x->n_rtx++;
+	} else if (x->rtx[smallest].len < len) {
 		/* Only the largest segments can be full size in the end. */
-		r->rtx[smallest].seq = seq;
-		r->rtx[smallest].len = len;
-		r->rtx[smallest].peer_at = r->peer_packets;
+		x->rtx[smallest].seq = seq;
+		x->rtx[smallest].len = len;
+		x->rtx[smallest].peer_at = r->peer_packets;
 	}
 }
 
@@ -367,7 +387,7 @@ void rw_reasm_segment(struct rw_reasm *r, uint64_t ts_us, uint32_t seq, const ui
 	add_piece(r, ts_us, seq, p, caplen, SEG_DATA, &t);
 	add_piece(r, ts_us, seq + (uint32_t)caplen, NULL, seglen - caplen, SEG_MISSING, &t);
 	r->st.retransmitted_bytes += t.old;
-	if (t.old && r->n_holes)
+	if (t.old && r->x && r->x->n_holes)
 		holes_seen(r, seq, (uint32_t)seglen);
 	if (t.old && !t.fresh) {
 		r->st.retransmits++;
@@ -451,11 +471,14 @@ void rw_reasm_flush(struct rw_reasm *r, uint64_t ts_us)
 
 void rw_reasm_forget_unanswered(struct rw_reasm *r)
 {
+	struct rw_reasm_extra *x = r->x;
+	if (!x)
+		return;
 	size_t k = 0;
-	for (size_t i = 0; i < r->n_rtx; i++)
-		if (r->rtx[i].peer_at != r->peer_packets)
-			r->rtx[k++] = r->rtx[i];
-	r->n_rtx = k;
+	for (size_t i = 0; i < x->n_rtx; i++)
+		if (x->rtx[i].peer_at != r->peer_packets)
+			x->rtx[k++] = x->rtx[i];
+	x->n_rtx = k;
 }
 
 /* Adds the full-size pieces of one retransmission that the peer never
@@ -503,7 +526,7 @@ void rw_reasm_tcp_stats(const struct rw_reasm *r, struct rw_tcp_stats *st)
 		return;
 	uint32_t starts[RW_REASM_RTX_SLOTS * MAX_PIECES];
 	size_t n = 0;
-	for (size_t i = 0; i < r->n_rtx; i++)
-		n = unacked_pieces(r, r->rtx[i].seq, r->rtx[i].len, full, starts, n);
+	for (size_t i = 0; r->x && i < r->x->n_rtx; i++)
+		n = unacked_pieces(r, r->x->rtx[i].seq, r->x->rtx[i].len, full, starts, n);
 	st->large_unacked_retransmits = (uint32_t)n;
 }

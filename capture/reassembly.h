@@ -83,6 +83,21 @@ struct rw_reasm_stats {
 
 struct rw_reasm_seg;
 
+/* What only a lossy stream needs, allocated at its first retransmission or
+ * given-up hole: a connection attempt or a clean stream carries a pointer,
+ * not the slots (a SYN flood costs a flow per SYN). */
+struct rw_reasm_extra {
+	struct {
+		uint32_t seq, len;
+		uint32_t peer_at; /* peer_packets at its first retransmission */
+	} rtx[RW_REASM_RTX_SLOTS];
+	size_t n_rtx;
+	struct {
+		uint32_t seq, len;
+	} holes[RW_REASM_HOLE_SLOTS];
+	size_t n_holes;
+};
+
 struct rw_reasm {
 	const struct rw_reasm_ops *ops;
 	void *arg;
@@ -103,23 +118,16 @@ struct rw_reasm {
 	size_t ooo_bytes;                 /* buffered bytes plus per-segment overhead */
 
 	struct rw_reasm_stats st;
-	struct {
-		uint32_t seq, len;
-		uint32_t peer_at; /* peer_packets at its first retransmission */
-	} rtx[RW_REASM_RTX_SLOTS];
-	size_t n_rtx;
-	uint32_t peer_packets; /* packets the peer sent (the owner counts them) */
-	struct {
-		uint32_t seq, len;
-	} holes[RW_REASM_HOLE_SLOTS];
-	size_t n_holes;
+	struct rw_reasm_extra *x; /* NULL until needed */
+	uint32_t peer_packets;    /* packets the peer sent (the owner counts them) */
 };
 
 /* max_ooo: bytes buffered ahead of holes (0: nothing is buffered, every
  * out-of-order segment gives up the hole before it at once). */
 void rw_reasm_init(struct rw_reasm *r, const struct rw_reasm_ops *ops, void *arg, int side,
                    size_t max_ooo);
-/* Frees buffered segments without delivering them. r can be re-initialised. */
+/* Frees buffered segments (without delivering them) and the extra state.
+ * r can be re-initialised. */
 void rw_reasm_free(struct rw_reasm *r);
 
 /* The SYN of this direction: data starts at isn + 1. */
