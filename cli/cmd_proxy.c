@@ -103,11 +103,11 @@ static const struct {
 
 int cmd_proxy(int argc, char **argv)
 {
-	struct rw_proxy *px = calloc(1, sizeof(*px));
 	static const char *const flags[] = {"--transparent", "--tproxy", "--syslog", "--help",
 	                                    "--check-config", "--verbose", NULL};
 	if (rw_cli_expand_eq("proxy", &argc, &argv, flags) < 0)
 		return 2;
+	struct rw_proxy *px = calloc(1, sizeof(*px));
 	if (!px) {
 		fprintf(stderr, "rdpwhy proxy: out of memory\n");
 		return 1;

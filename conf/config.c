@@ -602,9 +602,6 @@ int rw_config_apply_flags(struct rw_proxy_config *c, const char *const *flag_key
 	return 0;
 }
 
-void rw_config_defaults(struct rw_proxy_config *c)
-{
-	memset(c, 0, sizeof(*c));
 /* Where tcp://, tls:// and kafka:// outputs spool when nothing says: the
  * state directory of a daemon as root, the user's own otherwise (the XDG
  * base directory rules); none when neither can be told. */
@@ -620,10 +617,13 @@ static void default_spool_base(char *out, size_t n)
 		snprintf(out, n, "%s/.local/state/rdpwhy/spool", h);
 }
 
+void rw_config_defaults(struct rw_proxy_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	default_spool_base(c->siem_spool_dir, sizeof(c->siem_spool_dir));
 	c->mode = RW_UPSTREAM_NONE;
 	c->json = false;
 	c->connect_timeout_ms = 10000;
-	default_spool_base(c->siem_spool_dir, sizeof(c->siem_spool_dir));
 	c->x224_timeout_ms = 30000;
 	c->tls_timeout_ms = 30000;
 	c->nla_timeout_ms = 60000;

@@ -176,11 +176,6 @@ static int make_spool_parent(const char *spool_dir, const char *user, char *err,
 		return 0;
 	*slash = 0;
 	char *why = rw_err_after(err, &errlen, "spool directory ");
-	int made = rw_safe_mkdir(parent, 0700, why, errlen);
-	if (made < 0)
-		return -1;
-	if (made == 1 && user[0]) {
-		struct passwd *pw = getpwnam(user);
 	/* Its missing ancestors (the default /var/lib/rdpwhy/spool, or
 	 * ~/.local/state/rdpwhy/spool, on a first run): traversable, owned by
 	 * whoever made them; the parent itself is the private one. */
@@ -191,6 +186,11 @@ static int make_spool_parent(const char *spool_dir, const char *user, char *err,
 		if (m < 0)
 			return -1;
 	}
+	int made = rw_safe_mkdir(parent, 0700, why, errlen);
+	if (made < 0)
+		return -1;
+	if (made == 1 && user[0]) {
+		struct passwd *pw = getpwnam(user);
 		int fd = pw ? rw_safe_open(parent, O_RDONLY | O_DIRECTORY, 0, why, errlen) : -1;
 		int rc = fd >= 0 ? fchown(fd, pw->pw_uid, pw->pw_gid) : -1;
 		if (fd >= 0)
