@@ -183,11 +183,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 		f->state = RETRY; /* ours, stopping the producer: it stays spooled */
 	} else {
 		f->state = RETRY;
-		rw_logx(k->log, LOG_WARNING,
-		        "output %s: record %llu not delivered: %s; sending again from the spool "
-		        "in %u s",
-		        k->name, (unsigned long long)f->seq, rd_kafka_err2str(m->err),
-		        k->backoff_s);
+		if (!k->resend) /* one line per round, not one per record of a batch */
+			rw_logx(k->log, LOG_WARNING,
+			        "output %s: record %llu not delivered: %s; sending again from "
+			        "the spool in %u s",
+			        k->name, (unsigned long long)f->seq, rd_kafka_err2str(m->err),
+			        k->backoff_s);
 		schedule_resend(k);
 	}
 	advance(k);

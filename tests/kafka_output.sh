@@ -11,7 +11,10 @@
 #      and exits;
 #   4. options librdkafka or the spec parser refuse: a clear message;
 #   5. ssl and sasl_plaintext reach librdkafka (the mock speaks neither:
-#      the handshake fails, the warning says why, the record stays spooled).
+#      the handshake fails, the warning says why, the record stays spooled);
+#   6. a batch refused for its records (MSG_SIZE_TOO_LARGE): set aside in
+#      rejected/, the rest delivered; 7. a batch refused for another reason
+#      (topic authorization): sent again, nothing lost.
 # usage: kafka_output.sh RDPWHY MOCK_BROKER DATA_DIR  (kcat missing: 77)
 set -u
 bin=$1
@@ -91,7 +94,7 @@ want=$(wc -l <"$tmp/all.json")
 start_mock up
 if rw_run 0 /dev/null "$tmp/c1.err" "$bin" replay \
 	-o "kafka://${boot[up]}/rdpwhy spool_dir=$tmp/spool1" "${caps[@]}"; then
-	grep -q "not delivered" "$tmp/c1.err" && bad "brokers up: records left undelivered"
+	grep -q "records not delivered yet" "$tmp/c1.err" && bad "brokers up: records left undelivered"
 	consume up "$tmp/c1.got"
 	judge "brokers up, $want records" --exact "$tmp/c1.got" "$tmp/all.json"
 else
@@ -116,7 +119,7 @@ if rw_run 0 /dev/null "$tmp/c2b.err" "$bin" replay --set siem_flush_timeout=60s 
 	-o "kafka://${boot[out]}/rdpwhy spool_dir=$tmp/spool2" "$data/tls_ok.pcap"; then
 	grep -q "$want records left in the spool" "$tmp/c2b.err" ||
 		bad "brokers back: the spool's $want records not announced: $(cat "$tmp/c2b.err")"
-	grep -q "not delivered" "$tmp/c2b.err" && bad "brokers back: records left undelivered"
+	grep -q "records not delivered yet" "$tmp/c2b.err" && bad "brokers back: records left undelivered"
 	consume out "$tmp/c2.got"
 	judge "brokers back, next run" "$tmp/c2.got" "$tmp/all.json" "$tmp/one.json"
 	judge "brokers back, next run's own record" "$tmp/c2.got" "$tmp/one.json" "$tmp/all.json"
@@ -149,7 +152,7 @@ if kill -0 "$pid" 2>/dev/null; then
 fi
 wait "$pid" || rc=$?
 if rw_check_end "replay through an outage" "$rc" 0 "$tmp/c3.err"; then
-	grep -q "not delivered" "$tmp/c3.err" && bad "live outage: records left undelivered"
+	grep -q "records not delivered yet" "$tmp/c3.err" && bad "live outage: records left undelivered"
 	consume live "$tmp/c3.got"
 	judge "live outage" "$tmp/c3.got" "$tmp/all.json"
 else
@@ -186,5 +189,40 @@ secured() { # WANT-IN-STDERR (ERE) OPTIONS
 secured "brokers are down \(last: ssl://.*(SSL handshake|SSL_HANDSHAKE)" "security_protocol=ssl"
 secured "brokers are down \(last: sasl_plaintext://.*SASL" \
 	"security_protocol=sasl_plaintext sasl_username=u sasl_password=p"
+
+# 6. A batch the brokers refuse for its records (MSG_SIZE_TOO_LARGE): those
+# go to the spool's rejected/, logged; every other record is delivered.
+start_mock errs
+mock_cmd errs "produce_error 10 1"
+if rw_run 0 /dev/null "$tmp/c6.err" "$bin" replay --set siem_flush_timeout=30s \
+	-o "kafka://${boot[errs]}/rdpwhy spool_dir=$tmp/spool6" "${caps[@]}"; then
+	consume errs "$tmp/c6.got"
+	nrej=$(find "$tmp/spool6/rejected" -type f 2>/dev/null | wc -l)
+	ngot=$(cut -f 1 "$tmp/c6.got" | sort -u | wc -l)
+	logged=$(grep -c "refuse record .* for itself; moved to" "$tmp/c6.err")
+	if ((nrej > 0 && nrej + ngot == want && logged == nrej)); then
+		ok "refused batch: $nrej records set aside (logged), $ngot delivered"
+	else
+		bad "refused batch: $nrej set aside, $logged logged, $ngot delivered, want $want"
+	fi
+	grep -q "records not delivered yet" "$tmp/c6.err" && bad "refused batch: records left spooled"
+else
+	bad "refused batch: replay"
+fi
+
+# 7. A batch failed for a reason not its records' own (the topic refused):
+# sent again from the spool; nothing lost, duplicates allowed.
+start_mock retry
+mock_cmd retry "produce_error 29 1"
+if rw_run 0 /dev/null "$tmp/c7.err" "$bin" replay --set siem_flush_timeout=30s \
+	-o "kafka://${boot[retry]}/rdpwhy spool_dir=$tmp/spool7" "${caps[@]}"; then
+	grep -q "not delivered: .*; sending again from the spool" "$tmp/c7.err" ||
+		bad "failed batch: the failure was not logged: $(cat "$tmp/c7.err")"
+	grep -q "records not delivered yet" "$tmp/c7.err" && bad "failed batch: left spooled"
+	consume retry "$tmp/c7.got"
+	judge "failed batch sent again" "$tmp/c7.got" "$tmp/all.json"
+else
+	bad "failed batch: replay"
+fi
 
 exit $fail

@@ -9,6 +9,9 @@
  *
  *   down   every broker refuses and drops connections (an outage)
  *   up     they take connections again
+ *   produce_error CODE COUNT   the next COUNT Produce requests (to any
+ *          broker) fail with Kafka error CODE (10 MSG_SIZE_TOO_LARGE,
+ *          29 TOPIC_AUTHORIZATION_FAILED, ...), every record in them
  *   quit   (or end of input, or SIGTERM/SIGINT) stop
  *
  * The brokers keep their ports across down/up, as a restarted broker would. */
@@ -87,7 +90,7 @@ int main(int argc, char **argv)
 	printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
 	fflush(stdout);
 	char line[64];
-	int rc = 0;
+	int rc = 0, code, count;
 	while (!stop && fgets(line, sizeof(line), stdin)) {
 		line[strcspn(line, "\r\n")] = 0;
 		if (!strcmp(line, "quit"))
@@ -98,8 +101,18 @@ int main(int argc, char **argv)
 				break;
 			}
 			printf("ok\n");
+		} else if (sscanf(line, "produce_error %d %d", &code, &count) == 2 && count > 0 &&
+		           count <= 16) {
+			rd_kafka_resp_err_t errs[16];
+			for (int i = 0; i < count; i++)
+				errs[i] = (rd_kafka_resp_err_t)code;
+			/* 0: Produce's API key in the Kafka protocol (librdkafka's
+			 * name for it, RD_KAFKAP_Produce, is not in its public headers). */
+			rd_kafka_mock_push_request_errors_array(mc, 0, (size_t)count, errs);
+			printf("ok\n");
 		} else {
-			printf("unknown command '%s' (down, up, quit)\n", line);
+			printf("unknown command '%s' (down, up, produce_error CODE COUNT, quit)\n",
+			       line);
 		}
 		fflush(stdout);
 	}
