@@ -47,9 +47,11 @@ struct rw_kafka {
 	struct rw_spool *spool;
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *mainq;
-	int wake_fd[2]; /* librdkafka writes [1] when its main queue fills */
+	int wake_fd[2]; /* librdkafka writes [1] when its main queue stops being empty */
 	struct event *wake_ev, *tick, *commit_ev;
-	/* Records produced, in spool order; [qhead, qn) still matter. */
+	/* Records produced, in spool order; [qhead, qn) still matter. Those
+	 * delivered behind one still pending stay here until it is: bounded by
+	 * the spool, which cannot let them go either. */
 	struct inflight *q;
 	size_t qhead, qn, qcap;
 	size_t pending;     /* of q: no delivery report yet */
