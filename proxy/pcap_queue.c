@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,8 @@ struct rw_pcapq_file {
 	uint64_t max_total;
 	uint64_t close_at; /* head when the producer closed it */
 	/* Producer's counts, read by the writer after the close (mutex). */
-	uint64_t queue_frames, queue_bytes, trunc_bytes;
+	uint64_t queue_frames, queue_bytes, trunc_bytes, dead_bytes;
+	atomic_bool dead; /* set by the writer: the file failed */
 	/* The writer's. */
 	bool tried;   /* creation attempted */
 	bool created; /* file open */
@@ -114,6 +116,7 @@ struct rw_pcapq_file *rw_pcapq_file_new(struct rw_pcapq *q, const char *dir,
 	f->ts_us = ts_us;
 	f->max_total = max_total;
 	f->file.fd = -1;
+	atomic_init(&f->dead, false);
 	pthread_mutex_lock(&q->mu);
 	q->st.files++;
 	pthread_mutex_unlock(&q->mu);
@@ -178,6 +181,16 @@ void rw_pcapq_truncated(struct rw_pcapq *q, struct rw_pcapq_file *f, size_t n)
 	q->st.truncated_bytes += n;
 	f->trunc_bytes += n;
 	pthread_mutex_unlock(&q->mu);
+}
+
+bool rw_pcapq_file_dead(const struct rw_pcapq_file *f)
+{
+	return atomic_load_explicit(&f->dead, memory_order_relaxed);
+}
+
+void rw_pcapq_lost(struct rw_pcapq_file *f, size_t n)
+{
+	f->dead_bytes += n;
 }
 
 void rw_pcapq_file_close(struct rw_pcapq *q, struct rw_pcapq_file *f)
@@ -247,12 +260,14 @@ static bool ensure_created(struct rw_pcapq *q, struct rw_pcapq_file *f)
 		        "files still open",
 		        f->dir, (unsigned long long)f->max_total);
 		count_locked(q, &q->st.files_not_created, 1);
+		atomic_store_explicit(&f->dead, true, memory_order_relaxed);
 		return false;
 	}
 	if (rw_pcapf_create(&f->file, f->dir, f->ep, f->ts_us, err, sizeof(err)) < 0) {
 		rw_pcapdir_unwritten(&q->dircap, f->dir, RW_PCAPF_HEADER);
 		rw_logx(q->log, LOG_WARNING, "pcap: %s", err);
 		count_locked(q, &q->st.files_not_created, 1);
+		atomic_store_explicit(&f->dead, true, memory_order_relaxed);
 		return false;
 	}
 	f->created = true;
@@ -267,6 +282,7 @@ static void note_write_error(struct rw_pcapq *q, struct rw_pcapq_file *f)
 	if (f->write_failed_logged)
 		return;
 	f->write_failed_logged = true;
+	atomic_store_explicit(&f->dead, true, memory_order_relaxed);
 	count_locked(q, &q->st.write_error_files, 1);
 	errno = f->file.error;
 	rw_logerr(q->log, LOG_WARNING, "pcap %s: write failed, later frames dropped", f->file.path);
@@ -327,8 +343,14 @@ static void close_file(struct rw_pcapq *q, struct rw_pcapq_file *f)
 		LIST_REMOVE(f, open);
 		rw_pcapdir_released(&q->dircap);
 	}
+	/* Records the producer did not build once the file had failed: lost
+	 * to the same error. */
+	if (f->created)
+		f->file.lost += f->dead_bytes;
+	else
+		f->uncreated_bytes += f->dead_bytes;
 	pthread_mutex_lock(&q->mu);
-	q->st.write_error_bytes += f->file.lost;
+	q->st.write_error_bytes += f->created ? f->file.lost : f->dead_bytes;
 	pthread_mutex_unlock(&q->mu);
 	if (f->queue_frames || f->trunc_bytes || f->over_total_bytes || f->file.lost ||
 	    f->uncreated_bytes) {

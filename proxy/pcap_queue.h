@@ -6,6 +6,7 @@
 #ifndef RW_PCAP_QUEUE_H
 #define RW_PCAP_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,13 @@ struct rw_pcapq_file *rw_pcapq_file_new(struct rw_pcapq *q, const char *dir,
 /* Queues one record (16-byte pcap record header + frame, contiguous) of f:
  * 0, or -1 when the ring has no room (the frame is dropped and counted). */
 int rw_pcapq_put(struct rw_pcapq *q, struct rw_pcapq_file *f, const void *rec, size_t n);
+/* Whether f's file failed in the writer (could not be created, a write
+ * error): its later records would only be thrown away, so the producer
+ * need not build them. */
+bool rw_pcapq_file_dead(const struct rw_pcapq_file *f);
+/* A record of f not built because the file is dead (counted as lost to
+ * write errors when f is closed). */
+void rw_pcapq_lost(struct rw_pcapq_file *f, size_t n);
 /* A record of f not queued because the file reached pcap_max_file. */
 void rw_pcapq_truncated(struct rw_pcapq *q, struct rw_pcapq_file *f, size_t n);
 /* The producer is done with f: the writer closes the file after its last

@@ -336,15 +336,10 @@ static bool fits(struct rw_pcapw *w, size_t n)
 }
 
 /* One record to the file or the queue. 0, or -1 with errno (synchronous
- * mode: the write error, sticky). A record dropped (pcap_max_file, queue
- * full) is counted, not an error: the connection's relay goes on. */
+ * mode: the write error, sticky). A full queue is counted, not an error: the
+ * connection's relay goes on. */
 static int put_record(struct rw_pcapw *w, size_t n)
 {
-	if (!fits(w, n)) {
-		if (w->qf)
-			rw_pcapq_truncated(w->q, w->qf, n);
-		return 0;
-	}
 	if (w->qf) {
 		if (rw_pcapq_put(w->q, w->qf, w->rec, n) == 0)
 			w->size += n;
@@ -357,6 +352,30 @@ static int put_record(struct rw_pcapw *w, size_t n)
 	}
 	w->size += n;
 	return 0;
+}
+
+/* The frame's length, known before it is built. */
+static size_t frame_len(const struct rw_pcapw *w, uint8_t flags, size_t n)
+{
+	return ETH_LEN + (w->family == AF_INET ? IPV4_LEN : IPV6_LEN) + TCP_LEN +
+	       ((flags & TH_SYN) ? TCP_OPT_MSS : 0) + n;
+}
+
+/* A record that will not be written (past pcap_max_file, or its file failed
+ * in the writer thread: a full disk) is counted and never built: the event
+ * loop does not checksum bytes nobody will read. */
+static bool skip_record(struct rw_pcapw *w, size_t n)
+{
+	if (!fits(w, n)) {
+		if (w->qf)
+			rw_pcapq_truncated(w->q, w->qf, n);
+		return true;
+	}
+	if (w->qf && rw_pcapq_file_dead(w->qf)) {
+		rw_pcapq_lost(w->qf, n);
+		return true;
+	}
+	return false;
 }
 
 /* Writes one packet from the side sending in dir: its sequence number is
@@ -372,13 +391,17 @@ static int emit(struct rw_pcapw *w, enum rw_dir dir, uint64_t ts_us, uint8_t fla
 	uint32_t seq = w->nxt[dir], ack = w->nxt[1 - dir];
 	if (!w->established && dir == RW_S2C && (flags & TH_RST))
 		seq = 0; /* a refusal answers a SYN: no sequence number of its own */
-	size_t len = build_frame(w, dir, flags, seq, ack, data, n);
 	if (ts_us < w->last_ts)
 		ts_us = w->last_ts;
 	w->last_ts = ts_us;
-	put_rec_header(w->rec, ts_us, len);
-	if (put_record(w, rw_pcapf_rec_len(len)) < 0)
-		return -1;
+	if (skip_record(w, rw_pcapf_rec_len(frame_len(w, flags, n)))) {
+		w->ip_id[dir]++; /* as if built: the next frames look the same */
+	} else {
+		size_t len = build_frame(w, dir, flags, seq, ack, data, n);
+		put_rec_header(w->rec, ts_us, len);
+		if (put_record(w, rw_pcapf_rec_len(len)) < 0)
+			return -1;
+	}
 	w->nxt[dir] += (uint32_t)n + ((flags & (TH_SYN | TH_FIN)) ? 1u : 0u);
 	return 0;
 }

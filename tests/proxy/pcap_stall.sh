@@ -7,7 +7,8 @@
 # (the file system holds 64 MiB).
 #
 # Asserts: the same transfer (50 MiB each way, echoed) and 500 small
-# request/responses, measured with the disk working and then frozen: both
+# request/responses, measured with the disk working and then frozen (each
+# twice, the better kept): all
 # byte-exact; the frozen run's throughput at least 60% of the working run's
 # and its request/response median within max(3x, +1 ms) of the working
 # run's, p99 under 50 ms (measured, typically: the same); new connections are
@@ -46,14 +47,32 @@ MIB=50
 ARGS=(--set pcap_queue_max=8M --set pcap_max_file=16M)
 
 start_proxy "$DISK" "$PORT" "$UP" "${ARGS[@]}"
-peers bulk 127.0.0.1 "$PORT" "$MIB" "$WORK/base.json" || true
-peers ping 127.0.0.1 "$PORT" 500 "$WORK/base_ping.json" || true
+# Each measurement twice, the better one kept: other jobs on a 2-core
+# machine move a single run by a third either way.
+measure() { # measure NAME
+    peers bulk 127.0.0.1 "$PORT" "$MIB" "$WORK/$1.1.json" || true
+    peers bulk 127.0.0.1 "$PORT" "$MIB" "$WORK/$1.2.json" || true
+    peers ping 127.0.0.1 "$PORT" 500 "$WORK/$1_ping.1.json" || true
+    peers ping 127.0.0.1 "$PORT" 500 "$WORK/$1_ping.2.json" || true
+    python3 - "$WORK" "$1" <<'PY'
+import json, sys
+w, n = sys.argv[1], sys.argv[2]
+b = [json.load(open("%s/%s.%d.json" % (w, n, i))) for i in (1, 2)]
+best = max(b, key=lambda r: r["mib_per_s"])
+best["exact"] = all(r["exact"] for r in b)
+json.dump(best, open("%s/%s.json" % (w, n), "w"))
+p = [json.load(open("%s/%s_ping.%d.json" % (w, n, i))) for i in (1, 2)]
+bp = min(p, key=lambda r: r["p50_ms"])
+bp["ok"] = all(r["ok"] for r in p)
+json.dump(bp, open("%s/%s_ping.json" % (w, n), "w"))
+PY
+}
+measure base
 sleep 1 # the writer finishes the working run's files
 
 fsfreeze -f "$DISK"
 log "$DISK frozen"
-peers bulk 127.0.0.1 "$PORT" "$MIB" "$WORK/stall.json" || true
-peers ping 127.0.0.1 "$PORT" 500 "$WORK/stall_ping.json" || true
+measure stall
 check "frozen: 5 new connections accepted and echoed" peers conns 127.0.0.1 "$PORT" 5 64
 usr1_counters || log "no counters line after SIGUSR1"
 QF=$(counter queue_frames)
@@ -97,7 +116,7 @@ check "the stalled run's file says what it is missing, once" \
     test "$(grep -ac 'incomplete: [1-9][0-9]* frames .* dropped with the queue full' "$WORK/proxy.err")" -ge 1
 
 mapfile -t files < <(find "$DISK" -name 'rdpwhy-*.pcap' | sort)
-check "one file per connection (2 + 2 + 5 = 9, got ${#files[@]})" test "${#files[@]}" -eq 9
+check "one file per connection (4 + 4 + 5 = 13, got ${#files[@]})" test "${#files[@]}" -eq 13
 bad=0 replayed=0 empty=0
 for f in "${files[@]}"; do
     (($(stat -c %s "$f") <= 16 << 20)) || { bad=$((bad + 1)); log "$f: over pcap_max_file"; }
@@ -118,7 +137,7 @@ for f in "${files[@]}"; do
 done
 log "files: $replayed replayed to one record, $empty header only (opened with the queue full)"
 check "every file within pcap_max_file; each with packets replays to one record" test "$bad" -eq 0
-check "the working run's two files and the frozen bulk's first frames replay" test "$replayed" -ge 3
+check "the working run's four files and the frozen bulk's first frames replay" test "$replayed" -ge 5
 
 # A SIGTERM while the disk is frozen: the proxy does its part (records out,
 # the writer given 5 s, a warning) and does not wait for the disk. The
