@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "cli.h"
+#include "pcap_queue.h"
 #include "proxy.h"
 
 static void help(FILE *f)
@@ -195,7 +196,9 @@ int cmd_proxy(int argc, char **argv)
 	LIST_INIT(&px->conns);
 	struct rw_outputs_opts oo = {.flow_ids = false, .block_when_full = false};
 	px->outputs = rw_outputs_open(&px->cfg, &oo, &px->log, err, sizeof(err));
-	if (!px->outputs || rw_proxy_listen(px, err, sizeof(err)) < 0) {
+	if (px->outputs)
+		px->pcapq = rw_pcapq_new(px->cfg.pcap_queue_max, &px->log, err, sizeof(err));
+	if (!px->outputs || !px->pcapq || rw_proxy_listen(px, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rdpwhy proxy: %s\n", err);
 		status = 1;
 		goto out;
@@ -217,6 +220,9 @@ int cmd_proxy(int argc, char **argv)
 out:
 	if (px->reserve_fd >= 0)
 		close(px->reserve_fd);
+	/* Every connection is closed: the pcaps are written out (a stalled
+	 * disk gets 5 s, then the files are left as they are). */
+	rw_pcapq_free(px->pcapq, 5000);
 	rw_outputs_close(px->outputs);
 	if (px->base)
 		event_base_free(px->base);

@@ -258,6 +258,9 @@ static const struct key keys[] = {
         {"output", K_OUTPUT, 0, 0, 0},
         {"format", K_FORMAT, 0, 0, 0},
         {"pcap_dir", K_STRING, F(pcap_dir), S(pcap_dir), 0},
+        {"pcap_max_file", K_SIZE, F(pcap_max_file), 0, 0},
+        {"pcap_max_total", K_SIZE, F(pcap_max_total), 0, 0},
+        {"pcap_queue_max", K_SIZE, F(pcap_queue_max), 0, 65536},
         {"user", K_STRING, F(user), S(user), 0},
         {"syslog", K_BOOL, F(syslog), 0, 0},
         {"connect_timeout", K_DURATION, F(connect_timeout_ms), 0, 0},
@@ -638,6 +641,9 @@ void rw_config_defaults(struct rw_proxy_config *c)
 	c->max_buffer = 256 * 1024;
 	c->max_connections = 0;
 	c->siem_spool_max = 64 * 1024 * 1024;
+	c->pcap_max_file = (size_t)256 * 1024 * 1024;
+	c->pcap_max_total = (size_t)4 * 1024 * 1024 * 1024;
+	c->pcap_queue_max = 64 * 1024 * 1024;
 	c->siem_spool_policy = RW_CONF_DROP_OLDEST;
 	c->siem_format = RW_CONF_SIEM_JSON;
 	c->siem_flush_ms = 5000;
@@ -879,6 +885,20 @@ static void put_duration(struct out *o, const char *key, unsigned ms)
 		put(o, "%s = %ums\n", key, ms);
 }
 
+/* Sizes the way a person writes them: 256M, 4G, 100k, 1000. */
+static void put_size(struct out *o, const char *key, size_t v)
+{
+	static const char unit[] = "GMk";
+	for (int i = 0; i < 3 && v; i++) {
+		size_t m = (size_t)1 << (10 * (3 - i));
+		if (v % m == 0) {
+			put(o, "%s = %zu%c\n", key, v / m, unit[i]);
+			return;
+		}
+	}
+	put(o, "%s = %zu\n", key, v);
+}
+
 size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len)
 {
 	struct out o = {buf, len, 0};
@@ -896,6 +916,9 @@ size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len)
 		put_quoted(&o, "output", c->outputs[i]);
 	put(&o, "format = %s\n", c->json ? "json" : "text");
 	put_quoted(&o, "pcap_dir", c->pcap_dir);
+	put_size(&o, "pcap_max_file", c->pcap_max_file);
+	put_size(&o, "pcap_max_total", c->pcap_max_total);
+	put_size(&o, "pcap_queue_max", c->pcap_queue_max);
 	put_quoted(&o, "user", c->user);
 	put(&o, "syslog = %s\n", c->syslog ? "yes" : "no");
 	for (size_t i = 0; i < N_KEYS; i++)

@@ -43,6 +43,12 @@ struct rw_proxy_config {
 	char pcap_dir[PATH_MAX]; /* "" = off */
 	char user[64];           /* drop privileges to this user after binding ("" = stay) */
 	bool syslog;             /* also log rdpwhy's own events to syslog */
+	/* pcap_dir's bounds (proxy/pcap_queue.h): bytes per file, bytes of
+	 * rdpwhy's pcaps in the directory (oldest removed first), and the
+	 * writer's queue in memory (read at start); 0 = no cap for the first two. */
+	size_t pcap_max_file;  /* default 256M */
+	size_t pcap_max_total; /* default 4G */
+	size_t pcap_queue_max; /* default 64M */
 	/* Timeouts in milliseconds; 0 disables. */
 	unsigned connect_timeout_ms; /* upstream connect (default 10000) */
 	unsigned x224_timeout_ms;    /* idle in tcp_connect/x224 (default 30000) */

@@ -14,11 +14,16 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "pcap_queue.h"
 #include "proxy.h"
 
 /* How long accepting stays paused after EMFILE/ENFILE if no connection
  * closes in the meantime. */
 #define ACCEPT_RETRY_MS 250
+
+/* The accept queue of a listener (the kernel caps it at net.core.somaxconn):
+ * room for a burst of connects while the loop is busy or out of descriptors. */
+#define LISTEN_BACKLOG 4096
 
 static void set_accepting(struct rw_proxy *px, bool on);
 
@@ -163,12 +168,16 @@ static int open_listener(struct rw_proxy *px, struct rw_listener *l, const struc
 	if (bind(fd, (const struct sockaddr *)&where->addr, where->addr_len) < 0)
 		goto fail;
 	step = "listen";
-	if (listen(fd, 511) < 0)
+	if (listen(fd, LISTEN_BACKLOG) < 0)
 		goto fail;
 	l->px = px;
 	l->where = *where;
 	l->transparent = transparent;
-	l->lev = evconnlistener_new(px->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	/* Backlog 0: listen() was called above. -1 would call it again with
+	 * libevent's 128, and a burst of clients would overflow the queue (their
+	 * handshakes then complete only as SYN-ACKs are retransmitted, seconds
+	 * later). */
+	l->lev = evconnlistener_new(px->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	if (!l->lev) {
 		snprintf(err, errlen, "listen %s: out of memory", where->text);
 		close(fd);
@@ -437,6 +446,7 @@ static void log_counters(struct rw_proxy *px)
 	        (unsigned long long)px->stats.closed, (unsigned long long)px->stats.upstream_failed,
 	        (unsigned long long)px->stats.refused_loop);
 	rw_outputs_log_counters(px->outputs);
+	rw_pcapq_log_counters(px->pcapq, &px->log);
 }
 
 static void on_grace_over(evutil_socket_t fd, short what, void *arg)

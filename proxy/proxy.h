@@ -19,6 +19,7 @@
 
 struct rw_proxy;
 struct rw_conn;
+struct rw_pcapq;
 
 /* ---- upstream destinations (upstream.c) --------------------------------- */
 /* Fixed upstream, resolved once (start and SIGHUP). */
@@ -75,6 +76,7 @@ struct rw_proxy {
 	struct rw_privs privs;
 	struct rw_log log;
 	struct rw_outputs *outputs;
+	struct rw_pcapq *pcapq; /* pcap_dir's writer thread (pcap_queue.h) */
 	struct rw_listener listeners[RW_CONF_MAX_LISTEN];
 	size_t n_listeners;
 	struct sockaddr_storage upstream;

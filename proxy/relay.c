@@ -709,8 +709,9 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 	if (cfg->pcap_dir[0]) {
 		char err[256];
 		/* SYN now; the SYN-ACK (or the RST of a refusal) when the upstream answers. */
-		c->pcap = rw_pcapw_open_syn(cfg->pcap_dir, &cep, &sep, c->t_accept_us, err,
-		                            sizeof(err));
+		struct rw_pcapw_caps caps = {cfg->pcap_max_file, cfg->pcap_max_total};
+		c->pcap = rw_pcapw_open_queued(px->pcapq, &caps, cfg->pcap_dir, &cep, &sep,
+		                               c->t_accept_us, err, sizeof(err));
 		if (!c->pcap)
 			rw_logx(&px->log, LOG_WARNING, "conn %llu: pcap: %s",
 			        (unsigned long long)c->id, err);

@@ -11,6 +11,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "kafka.h"
 #include "output_spec.h"
 #include "record_format.h"
 #include "safe_path.h"
@@ -24,6 +25,7 @@ struct output {
 	struct rw_output_spec spec; /* resolved */
 	FILE *f;                    /* files and stdout */
 	struct rw_sender *sender;   /* streams */
+	struct rw_kafka *kafka;     /* kafka:// */
 	uint64_t written;           /* files and syslog */
 	uint64_t failures;
 	uint64_t unflushed; /* written to the FILE since the last flush */
@@ -50,8 +52,10 @@ static enum rw_slot slot_of(const struct rw_output_spec *s)
 	case RW_OUTF_TEXT:
 		return RW_SLOT_TEXT;
 	case RW_OUTF_JSON:
-		return s->kind == RW_OUT_FILE || s->kind == RW_OUT_STDOUT ? RW_SLOT_JSON
-		                                                          : RW_SLOT_SIEM_JSON;
+		/* Kafka carries the record itself, as files do: no syslog header. */
+		return s->kind == RW_OUT_FILE || s->kind == RW_OUT_STDOUT || s->kind == RW_OUT_KAFKA
+		               ? RW_SLOT_JSON
+		               : RW_SLOT_SIEM_JSON;
 	case RW_OUTF_RFC5424:
 		return RW_SLOT_SIEM_RFC5424;
 	case RW_OUTF_CEF:
@@ -99,6 +103,7 @@ int rw_format_record(const struct rw_record *rec, unsigned mask, const char *hos
 	memset(f, 0, sizeof(*f));
 	rw_buf_init(&f->buf, 0);
 	f->conn_id = rec->id;
+	snprintf(f->id, sizeof(f->id), "%s", id ? id : "");
 	f->warning = rec->verdict.cause != RW_CAUSE_NORMAL_CLOSE;
 	struct rw_siem_meta m = {host, pid, id, LOG_LOCAL0 >> 3};
 	for (int s = 0; s < RW_SLOT_COUNT; s++) {
@@ -203,12 +208,23 @@ static int make_spool_parent(const char *spool_dir, const char *user, char *err,
 	return 0;
 }
 
+/* The counters of a syslog stream or Kafka; false for other outputs. */
+static bool stream_stats(const struct output *o, struct rw_sender_stats *st)
+{
+	if (o->sender)
+		rw_sender_stats(o->sender, st);
+	else if (o->kafka)
+		rw_kafka_stats(o->kafka, st);
+	return o->sender || o->kafka;
+}
+
 static void output_free(struct output *o)
 {
 	if (!o)
 		return;
 	if (o->sender)
 		rw_sender_free(o->sender);
+	rw_kafka_free(o->kafka);
 	if (o->f == stdout)
 		fflush(stdout);
 	else if (o->f)
@@ -242,6 +258,11 @@ static struct output *output_open(struct rw_outset *set, const struct rw_output_
 		/* fall through */
 	case RW_OUT_UDP:
 		if (!(o->sender = rw_sender_new(set->base, spec, set->user, set->log, err, errlen)))
+			break;
+		return o;
+	case RW_OUT_KAFKA:
+		if (make_spool_parent(spec->spool_dir, set->user, err, errlen) < 0 ||
+		    !(o->kafka = rw_kafka_new(set->base, spec, set->user, set->log, err, errlen)))
 			break;
 		return o;
 	}
@@ -328,9 +349,8 @@ struct rw_outset *rw_outset_reload(struct rw_outset *old, const struct rw_proxy_
 		if (taken[k])
 			continue;
 		struct output *o = old->out[k];
-		if (o->sender) {
-			struct rw_sender_stats st;
-			rw_sender_stats(o->sender, &st);
+		struct rw_sender_stats st;
+		if (stream_stats(o, &st)) {
 			if (st.queued)
 				rw_logx(s->log, LOG_NOTICE,
 				        "output %s removed; %llu records stay in %s for when it "
@@ -389,6 +409,12 @@ void rw_outset_write(struct rw_outset *s, const struct rw_formatted *f)
 		size_t len = f->len[slot];
 		if (o->sender) {
 			rw_sender_submit(o->sender, p, len);
+			continue;
+		}
+		if (o->kafka) {
+			/* The JSON line without its newline: one record per message. */
+			rw_kafka_submit(o->kafka, f->id, strlen(f->id), p,
+			                len && p[len - 1] == '\n' ? len - 1 : len);
 			continue;
 		}
 		if (o->spec.kind == RW_OUT_SYSLOG) {
@@ -489,14 +515,13 @@ void rw_outset_log_counters(const struct rw_outset *s)
 			        (unsigned long long)o->written);
 			continue;
 		}
-		if (!o->sender) {
+		struct rw_sender_stats st;
+		if (!stream_stats(o, &st)) {
 			rw_logx(s->log, LOG_NOTICE, "output %s: written %llu, failed %llu",
 			        o->spec.target, (unsigned long long)o->written,
 			        (unsigned long long)o->failures);
 			continue;
 		}
-		struct rw_sender_stats st;
-		rw_sender_stats(o->sender, &st);
 		rw_logx(s->log, LOG_NOTICE,
 		        "output %s: emitted %llu, sent %llu, spooled %llu, dropped %llu, "
 		        "reconnects %llu, rejected %llu, in spool %llu",
@@ -511,11 +536,9 @@ uint64_t rw_outset_pending(const struct rw_outset *s)
 {
 	uint64_t n = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		if (!s->out[i]->sender)
-			continue;
 		struct rw_sender_stats st;
-		rw_sender_stats(s->out[i]->sender, &st);
-		n += st.queued;
+		if (stream_stats(s->out[i], &st))
+			n += st.queued;
 	}
 	return n;
 }

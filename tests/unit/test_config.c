@@ -249,12 +249,12 @@ static void test_output(void **state)
 	set_ok("output", "tcp://siem.example.net:514  format=cef");
 	assert_string_equal(cfg.outputs[0], "tcp://siem.example.net:514  format=cef");
 	set_err("output", "syslog+tls://siem.example.net:6514",
-	        "output: 'syslog+tls://siem.example.net:6514': unknown scheme (udp://, tcp:// or "
-	        "tls://)");
+	        "output: 'syslog+tls://siem.example.net:6514': unknown scheme (udp://, tcp://, "
+	        "tls:// or kafka://)");
 	set_ok("output", "records.json");
 	set_err("output", "",
-	        "output: empty (use - for stdout, a path, syslog, or udp://, "
-	        "tcp://, tls://HOST:PORT)");
+	        "output: empty (use - for stdout, a path, syslog, udp://, "
+	        "tcp://, tls://HOST:PORT, or kafka://HOST:PORT/TOPIC)");
 	expect_ok("output = a\noutput = b\noutput = c\n");
 	assert_int_equal(cfg.n_outputs, 3);
 	assert_string_equal(cfg.outputs[2], "c");
@@ -707,7 +707,7 @@ static void test_unknown_keys(void **state)
 	size_t n = 0;
 	while (rw_config_key(n))
 		n++;
-	assert_int_equal(n, 32);
+	assert_int_equal(n, 35);
 	assert_string_equal(rw_config_key(0), "listen");
 	assert_null(rw_config_key(1000));
 	assert_string_equal(rw_upstream_mode_name(RW_UPSTREAM_NONE), "none");
@@ -811,8 +811,8 @@ static void test_quoting(void **state)
 	expect_err("output = \"a\" b\n", "t.conf:1: output: text after the closing quote");
 	expect_err("output = \"a\"\"b\"\n", "t.conf:1: output: text after the closing quote");
 	expect_err("output = \"\"\n",
-	           "t.conf:1: output: empty (use - for stdout, a path, syslog, or udp://, "
-	           "tcp://, tls://HOST:PORT)");
+	           "t.conf:1: output: empty (use - for stdout, a path, syslog, udp://, "
+	           "tcp://, tls://HOST:PORT, or kafka://HOST:PORT/TOPIC)");
 }
 
 static void test_crlf(void **state)
@@ -1009,8 +1009,8 @@ static void test_validate(void **state)
 	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), -1);
 	assert_string_equal(
 	        err,
-	        "output tcp://h:514: set spool_dir= or siem_spool_dir (tcp:// and tls:// spool "
-	        "records on disk until they are delivered)");
+	        "output tcp://h:514: set spool_dir= or siem_spool_dir (tcp://, tls:// and kafka:// "
+	        "spool records on disk until they are delivered)");
 	expect_ok("listen = 1\ntransparent = yes\noutput = tls://h:6514\nsiem_spool_dir = /s\n");
 	assert_int_equal(rw_config_validate(&cfg, err, sizeof(err)), -1);
 	assert_string_equal(err,
