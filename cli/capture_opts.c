@@ -8,6 +8,7 @@
 #include <pcap/pcap.h>
 
 #include "cli.h"
+#include "docs_embedded.h"
 
 static int add_set(struct rw_capture_opts *o, const char *key, const char *value)
 {
@@ -29,8 +30,9 @@ void rw_capture_opts_init(struct rw_capture_opts *o)
 void rw_capture_opts_help(FILE *f)
 {
 	fprintf(f,
-	        "  -f, --format text|json  text: a report per connection (default);\n"
-	        "                          json: one ECS JSON object per line\n"
+	        "  -f, --format text|json|html  text: a report per connection (default);\n"
+	        "                          json: one ECS JSON object per line; html: one\n"
+	        "                          page (summary, table, ladders) to stdout or -o FILE\n"
 	        "  -o, --output SPEC       '-' (stdout, the default), a file, 'syslog', or\n"
 	        "                          tcp://H:P, tls://H:P, udp://H:P, then options\n"
 	        "                          ('tcp://siem:514 format=cef spool_dir=/var/spool/x');\n"
@@ -52,7 +54,9 @@ void rw_capture_opts_help(FILE *f)
 	        "      --idle-timeout SEC  report a connection idle this long (default 300)\n"
 	        "      --expected-cert SHA256  the host certificate's SHA-256 (hex, colons\n"
 	        "                          allowed); another certificate on the wire is\n"
-	        "                          reported as tls_stream_altered\n");
+	        "                          reported as tls_stream_altered\n"
+	        "      --fix               after the records, the fix page (docs/causes.md's\n"
+	        "                          Fix: confirm, change, check) of each cause found\n");
 }
 
 static bool parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
@@ -83,17 +87,19 @@ int rw_capture_opt(struct rw_capture_opts *o, int argc, char **argv, int *i)
 	if (!strcmp(a, "-f") || !strcmp(a, "--format")) {
 		if (!(v = opt_value(argc, argv, i, a)))
 			return -1;
-		if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0) {
-			fprintf(stderr, "rdpwhy: unknown format '%s' (text or json)\n", v);
+		if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0 && strcmp(v, "html") != 0) {
+			fprintf(stderr, "rdpwhy: unknown format '%s' (text, json or html)\n", v);
 			return -1;
 		}
 		o->format = v;
-		return add_set(o, "format", v);
+		/* html is one page at the end (capture_html.c), not an output's format. */
+		return strcmp(v, "html") != 0 ? add_set(o, "format", v) : 1;
 	}
 	if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
 		if (!(v = opt_value(argc, argv, i, a)))
 			return -1;
 		o->output_given = true;
+		o->output = v;
 		return add_set(o, "output", v);
 	}
 	if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
@@ -133,6 +139,10 @@ int rw_capture_opt(struct rw_capture_opts *o, int argc, char **argv, int *i)
 	}
 	if (!strcmp(a, "--summary")) {
 		o->summary = true;
+		return 1;
+	}
+	if (!strcmp(a, "--fix")) {
+		o->fix = true;
 		return 1;
 	}
 	if (!strcmp(a, "--only-ports")) {
@@ -231,6 +241,32 @@ void rw_capture_on_record(const struct rw_record *rec, void *arg)
 		rw_outputs_write(k->out, rec);
 	if (k->sum)
 		rw_summary_add(k->sum, rec);
+	if (k->html)
+		rw_html_add(k->html, rec);
+	if ((unsigned)rec->verdict.cause < RW_CAUSE_COUNT)
+		k->seen[rec->verdict.cause] = true;
+}
+
+int rw_capture_print_fixes(const struct rw_capture_sink *k)
+{
+	const struct rw_doc *doc = rw_doc_find("causes");
+	size_t printed[RW_CAUSE_COUNT]; /* section starts: a shared section once */
+	size_t n = 0;
+	for (int c = 0; c < RW_CAUSE_COUNT && doc; c++) {
+		const char *name = rw_cause_name((enum rw_cause)c);
+		size_t b, e, fb, fe, j = 0;
+		if (!k->seen[c] || !rw_doc_section(doc, name, &b, &e))
+			continue;
+		while (j < n && printed[j] != b)
+			j++;
+		if (j < n || !rw_doc_subsection(doc, b, e, "Fix", &fb, &fe))
+			continue;
+		printed[n++] = b;
+		printf("\n%s\n", doc->lines[b]);
+		for (size_t i = fb; i < fe; i++)
+			printf("%s\n", doc->lines[i]);
+	}
+	return fflush(stdout) == 0 ? 0 : -1;
 }
 
 int rw_capture_print_summary(const struct rw_capture_opts *o, const struct rw_summary *sum)

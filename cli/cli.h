@@ -8,6 +8,7 @@
 
 #include "capture.h"
 #include "config.h"
+#include "html.h"
 #include "log.h"
 #include "outputs.h"
 #include "summary.h"
@@ -25,6 +26,8 @@ struct rw_capture_opts {
 	bool summary;       /* --summary: counts at the end (the records only to -o) */
 	bool output_given;  /* -o on the command line */
 	const char *format; /* --format's last value, NULL for the default (text) */
+	const char *output; /* -o's last value (--format html: the page's file) */
+	bool fix;           /* --fix: each cause's fix page after the records */
 };
 
 /* Where a capture's records go: the outputs (NULL: none, --summary alone)
@@ -32,7 +35,22 @@ struct rw_capture_opts {
 struct rw_capture_sink {
 	struct rw_outputs *out;
 	struct rw_summary *sum;
+	struct rw_html *html; /* --format html: the page, written at the end */
+	FILE *html_out;
+	bool seen[RW_CAUSE_COUNT]; /* the causes of the records so far (--fix) */
 };
+/* --fix: the "#### Fix" subsection of docs/causes.md for each cause seen,
+ * once each, to stdout; 0, or -1 when it could not be written. */
+int rw_capture_print_fixes(const struct rw_capture_sink *k);
+/* capture_html.c: --format html. open: the page's collector and its file
+ * (-o FILE, or stdout), opened first so that a bad path fails before a long
+ * run; 0, or an exit status after printing why. write: the page, at the end;
+ * 0 or -1. close: frees both. */
+bool rw_capture_html_wanted(const struct rw_capture_opts *o);
+int rw_capture_html_open(const struct rw_capture_opts *o, struct rw_capture_sink *k,
+                         const char *who);
+int rw_capture_html_write(struct rw_capture_sink *k);
+void rw_capture_html_close(struct rw_capture_sink *k);
 /* Prints the summary to stdout in o's format; 0, or -1 when it could not. */
 int rw_capture_print_summary(const struct rw_capture_opts *o, const struct rw_summary *sum);
 /* Checks a BPF filter's syntax before any file or interface is opened: a

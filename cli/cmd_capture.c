@@ -66,8 +66,8 @@ static void help(FILE *f)
 
 int cmd_capture(int argc, char **argv)
 {
-	static const char *const flags[] = {"--only-ports", "--help", "--no-promisc", "--summary",
-	                                    NULL};
+	static const char *const flags[] = {"--only-ports", "--help", "--no-promisc",
+	                                    "--summary",    "--fix",  NULL};
 	if (rw_cli_expand_eq("capture", &argc, &argv, flags) < 0)
 		return 2;
 	struct rw_capture_opts o;
@@ -150,17 +150,27 @@ int cmd_capture(int argc, char **argv)
 
 	struct rw_log log = {0};
 	rw_log_open(&log, false, 0);
-	struct rw_capture_sink sink = {NULL, NULL};
+	struct rw_capture_sink sink = {0};
 	int status = 0;
 	/* --summary alone prints only the summary (at the stop); -o (or a config
 	 * file's outputs) still get every record. */
-	if (!o.summary || o.output_given || o.config_path) {
+	bool html = rw_capture_html_wanted(&o);
+	if (html && o.fix && !o.output_given) {
+		/* The pages would follow the HTML on stdout: the page carries each
+		 * failure's fix already; the full pages need their own stream. */
+		fprintf(stderr,
+		        "rdpwhy capture: --fix with --format html needs -o FILE for the page\n");
+		return 2;
+	}
+	if (html && (status = rw_capture_html_open(&o, &sink, "capture")) != 0)
+		return status;
+	if (!html && (!o.summary || o.output_given || o.config_path)) {
 		sink.out = rw_capture_outputs_open(&o, false, &log, &status);
 		if (!sink.out)
 			return status;
 	}
-	if (o.summary) {
-		if (!(sink.sum = rw_summary_new())) {
+	if (o.summary || html) {
+		if (!sink.sum && !(sink.sum = rw_summary_new())) {
 			fprintf(stderr, "rdpwhy capture: out of memory\n");
 			rw_outputs_close(sink.out);
 			return 1;
@@ -204,7 +214,12 @@ int cmd_capture(int argc, char **argv)
 		        (unsigned long long)st->kernel_drops);
 	rw_capture_free(c);
 	int written = sink.out ? rw_outputs_close(sink.out) : 0;
-	if (sink.sum && rw_capture_print_summary(&o, sink.sum) < 0)
+	if (o.fix && rw_capture_print_fixes(&sink) < 0)
+		written = -1;
+	if (html && rw_capture_html_write(&sink) < 0)
+		written = -1;
+	rw_capture_html_close(&sink);
+	if (!html && sink.sum && rw_capture_print_summary(&o, sink.sum) < 0)
 		written = -1;
 	rw_summary_free(sink.sum);
 	return rc < 0 || written < 0 ? 1 : 0;

@@ -101,7 +101,7 @@ static void say_nothing_found(const struct rw_capture_opts *o, const struct rw_c
 
 int cmd_replay(int argc, char **argv)
 {
-	static const char *const flags[] = {"--only-ports", "--help", "--summary", NULL};
+	static const char *const flags[] = {"--only-ports", "--help", "--summary", "--fix", NULL};
 	if (rw_cli_expand_eq("replay", &argc, &argv, flags) < 0)
 		return 2;
 	struct rw_capture_opts o;
@@ -142,16 +142,26 @@ int cmd_replay(int argc, char **argv)
 
 	struct rw_log log = {0};
 	rw_log_open(&log, false, 0);
-	struct rw_capture_sink sink = {NULL, NULL};
+	struct rw_capture_sink sink = {0};
 	int status = 0;
 	/* --summary alone prints only the summary; -o (or a config file's
 	 * outputs) still get every record. */
-	if (!o.summary || o.output_given || o.config_path) {
+	bool html = rw_capture_html_wanted(&o);
+	if (html && o.fix && !o.output_given) {
+		/* The pages would follow the HTML on stdout: the page carries each
+		 * failure's fix already; the full pages need their own stream. */
+		fprintf(stderr,
+		        "rdpwhy replay: --fix with --format html needs -o FILE for the page\n");
+		return 2;
+	}
+	if (html && (status = rw_capture_html_open(&o, &sink, "replay")) != 0)
+		return status;
+	if (!html && (!o.summary || o.output_given || o.config_path)) {
 		sink.out = rw_capture_outputs_open(&o, true, &log, &status);
 		if (!sink.out)
 			return status;
 	}
-	if (o.summary && !(sink.sum = rw_summary_new())) {
+	if (o.summary && !sink.sum && !(sink.sum = rw_summary_new())) {
 		fprintf(stderr, "rdpwhy replay: out of memory\n");
 		rw_outputs_close(sink.out);
 		return 1;
@@ -197,7 +207,16 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "rdpwhy replay: cannot write the output\n");
 		status = 1;
 	}
-	if (sink.sum && rw_capture_print_summary(&o, sink.sum) < 0) {
+	if (o.fix && rw_capture_print_fixes(&sink) < 0) {
+		fprintf(stderr, "rdpwhy replay: cannot write the fix pages\n");
+		status = 1;
+	}
+	if (html && rw_capture_html_write(&sink) < 0) {
+		fprintf(stderr, "rdpwhy replay: cannot write the HTML page\n");
+		status = 1;
+	}
+	rw_capture_html_close(&sink);
+	if (!html && sink.sum && rw_capture_print_summary(&o, sink.sum) < 0) {
 		fprintf(stderr, "rdpwhy replay: cannot write the summary\n");
 		status = 1;
 	}

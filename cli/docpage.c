@@ -169,3 +169,30 @@ void rw_doc_summary(const struct rw_doc *d, size_t begin, size_t end, char *buf,
 	if (len > 0 && buf[len - 1] == '.')
 		buf[len - 1] = '\0';
 }
+
+bool rw_doc_subsection(const struct rw_doc *d, size_t begin, size_t end, const char *title,
+                       size_t *sub_begin, size_t *sub_end)
+{
+	bool fenced = false, found = false;
+	size_t i = begin;
+	for (; i < end && i < d->n_lines; i++) {
+		const char *line = d->lines[i];
+		if (is_fence(line)) {
+			fenced = !fenced;
+			continue;
+		}
+		int level = fenced || i == begin ? 0 : heading_level(line);
+		if (found && level >= 1 && level <= 4)
+			break;
+		if (!found && level == 4 && !strcmp(line + 5, title)) {
+			found = true;
+			*sub_begin = i;
+		}
+	}
+	if (!found)
+		return false;
+	while (i > *sub_begin + 1 && d->lines[i - 1][0] == '\0')
+		i--;
+	*sub_end = i;
+	return true;
+}

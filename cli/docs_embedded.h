@@ -35,4 +35,11 @@ bool rw_doc_heading_name(const char *line, size_t i, char *buf, size_t cap);
  * into buf; "" when there is none. */
 void rw_doc_summary(const struct rw_doc *d, size_t begin, size_t end, char *buf, size_t cap);
 
+/* Inside the section [begin, end): the subsection whose heading is
+ * "#### TITLE" (exactly), lines [*sub_begin, *sub_end), the heading first, up
+ * to the next heading of level 1 to 4 or the section's end, without the blank
+ * lines before it. Fenced code is not searched. False when there is none. */
+bool rw_doc_subsection(const struct rw_doc *d, size_t begin, size_t end, const char *title,
+                       size_t *sub_begin, size_t *sub_end);
+
 #endif

@@ -14,6 +14,7 @@
  *                sha256 <hex>
  *     evidence   - fact one
  *                - fact two
+ *     ladder     client                 server   (ladder_text.c: one line per flight)
  *     bytes      client 1234, server 5678
  *
  * Lines without facts are left out. */
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "ladder.h"
 #include "rw_types.h"
 #include "tls_hello.h"
 #include "x224.h"
@@ -472,6 +474,8 @@ int rw_record_text(const struct rw_record *rec, struct rw_buf *out)
 	tls_line(&t, rec);
 	cert_lines(&t, rec);
 	evidence_lines(&t, rec);
+	if (!t.err)
+		t.err = rw_ladder_text(rec, out);
 	tail_lines(&t, rec);
 	if (t.err) {
 		rw_buf_truncate(out, mark);

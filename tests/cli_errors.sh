@@ -117,6 +117,9 @@ PY
 expect 0 "frames in the text report" -- "$bin" replay "$dir/tls_ok.pcap"
 grep_out out "^  frames     1-[0-9]* of .*tls_ok.pcap$"
 
+expect 2 "--fix with --format html to stdout" -- "$bin" replay --format html --fix "$dir/tls_ok.pcap"
+grep_out err "needs -o FILE"
+
 # --summary: counts per cause, server, client and cookie; records only to -o.
 expect 0 "--summary" -- "$bin" replay --summary "$dir/tls_ok.pcap" "$dir/cert_rejected.pcap" "$dir/port_closed.pcap"
 grep_out out "^summary    3 connections, 2 failed"

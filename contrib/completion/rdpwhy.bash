@@ -73,7 +73,7 @@ _rdpwhy()
 	fi
 
 	local common="-f --format -o --output -c --config --set -p --port --only-ports
-		-F --filter --max-flows --idle-timeout --expected-cert --summary -h --help"
+		-F --filter --max-flows --idle-timeout --expected-cert --summary --fix -h --help"
 	local opts
 	case $cmd in
 	replay) opts="$common" ;;
@@ -94,7 +94,11 @@ _rdpwhy()
 
 	case $prev in
 	-f | --format)
-		COMPREPLY=($(compgen -W "text json" -- "$cur"))
+		if [[ $cmd == replay || $cmd == capture ]]; then
+			COMPREPLY=($(compgen -W "text json html" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "text json" -- "$cur"))
+		fi
 		return 0
 		;;
 	-c | --config)

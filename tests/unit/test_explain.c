@@ -72,6 +72,71 @@ static void test_every_page_names_a_cause(void **state)
 	assert_true(pages >= RW_CAUSE_COUNT);
 }
 
+/* Every cause's section has a "#### Fix" subsection with a body (what
+ * `replay --fix` prints), and every "#### Fix" sits inside a ### section that
+ * names causes (test_every_page_names_a_cause checks those names). */
+static void test_every_cause_has_a_fix(void **state)
+{
+	(void)state;
+	const struct rw_doc *d = rw_doc_find("causes");
+	assert_non_null(d);
+	int missing = 0;
+	for (int c = 0; c < RW_CAUSE_COUNT; c++) {
+		const char *name = rw_cause_name((enum rw_cause)c);
+		size_t b, e, fb, fe;
+		if (!rw_doc_section(d, name, &b, &e))
+			continue; /* test_every_cause_has_a_page says so */
+		if (!rw_doc_subsection(d, b, e, "Fix", &fb, &fe) || fe < fb + 2) {
+			fprintf(stderr, "docs/causes.md: ### `%s` has no #### Fix subsection\n",
+			        name);
+			missing++;
+		}
+	}
+	int strays = 0;
+	bool in_cause = false, fenced = false;
+	for (size_t i = 0; i < d->n_lines; i++) {
+		const char *l = d->lines[i];
+		char name[128];
+		if (!strncmp(l, "```", 3))
+			fenced = !fenced;
+		if (fenced)
+			continue;
+		if (!strncmp(l, "# ", 2) || !strncmp(l, "## ", 3) || !strncmp(l, "### ", 4))
+			in_cause = rw_doc_heading_name(l, 0, name, sizeof(name)) && is_cause(name);
+		if (!strcmp(l, "#### Fix") && !in_cause) {
+			fprintf(stderr, "docs/causes.md:%zu: #### Fix outside a cause's section\n",
+			        i + 1);
+			strays++;
+		}
+	}
+	assert_int_equal(missing, 0);
+	assert_int_equal(strays, 0);
+}
+
+static const char *const fix_lines[] = {
+        "### `a`",   "- **Wire:** x", "#### Fix", "- one", "```",
+        "#### Fix",  "```",           "- two",    "",      "#### Other",
+        "- not fix", "### `b`",       "#### Fix", "",      "## End",
+        NULL,
+};
+static const struct rw_doc fix_sample = {"fix", fix_lines, 15};
+
+static void test_subsection(void **state)
+{
+	(void)state;
+	size_t b, e, fb, fe;
+	assert_true(rw_doc_section(&fix_sample, "a", &b, &e));
+	assert_true(rw_doc_subsection(&fix_sample, b, e, "Fix", &fb, &fe));
+	assert_int_equal(fb, 2);
+	assert_int_equal(fe, 8); /* the fenced #### is text; the blank before #### Other dropped */
+	assert_false(rw_doc_subsection(&fix_sample, b, e, "Nope", &fb, &fe));
+	assert_false(rw_doc_subsection(&fix_sample, b, e, "Fi", &fb, &fe));
+	assert_true(rw_doc_section(&fix_sample, "b", &b, &e));
+	assert_true(rw_doc_subsection(&fix_sample, b, e, "Fix", &fb, &fe));
+	assert_int_equal(fb, 12);
+	assert_int_equal(fe, 13); /* the heading alone: the section ends at ## End */
+}
+
 static const char *const sample_lines[] = {
         "# Title",
         "",
@@ -198,6 +263,8 @@ int main(void)
 	        cmocka_unit_test(test_every_cause_has_a_page),
 	        cmocka_unit_test(test_every_page_names_a_cause),
 	        cmocka_unit_test(test_sections),
+	        cmocka_unit_test(test_every_cause_has_a_fix),
+	        cmocka_unit_test(test_subsection),
 	        cmocka_unit_test(test_code_tables),
 	        cmocka_unit_test(test_lookups),
 	};

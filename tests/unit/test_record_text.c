@@ -35,6 +35,15 @@ static const char full_text[] =
         "             sha256 00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF\n"
         "  evidence   - client sent alert unknown_ca after the Certificate\n"
         "             - certificate issued by Example CA\n"
+        "  ladder                client                                 server\n"
+        "             +0.000 ms  SYN -------------------------------------->\n"
+        "                        <---------------------------------- SYN-ACK\n"
+        "                        X.224 CR (ssl|hybrid) -------------------->\n"
+        "                        <--------------------------- X.224 CC (ssl)\n"
+        "                        ClientHello ------------------------------>\n"
+        "                        <------------- ServerHello 1.2, Certificate\n"
+        "             +3.500 ms  TLS alert unknown_ca --------------------->\n"
+        "             +1234 ms   FIN -------------------------------------->\n"
         "  bytes      client 1234, server 5678; retransmits client 1, server 2\n"
         "  proxy      original destination 10.0.0.9:3389, upstream connect 3 ms\n";
 
