@@ -1,15 +1,15 @@
 /* The proxy's configuration: defaults, the "key = value" file format and the
  * checks that run before start-up. No globals, no printing, no exit(): every
- * error is a message in the caller's buffer. */
+ * error is a message in the caller's buffer. The address parsing is in
+ * config_addr.c, the printout in config_format.c. */
 #include "config.h"
+#include "config_impl.h"
 #include "output_spec.h"
 #include "values.h"
 
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,174 +19,6 @@
 
 #define LINE_MAX_CHARS 4096 /* longest line accepted, without its line ending */
 #define KEY_MAX        32   /* longer keys are unknown anyway */
-
-/* IPv6 text with an optional "%zone" (interface name or index). */
-static int parse_ipv6(const char *s, size_t n, struct sockaddr_in6 *sin6, char *err, size_t errlen)
-{
-	char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
-	if (n >= sizeof(buf))
-		return rw_conf_fail(err, errlen, "'%s' is not an IPv6 address", rw_show_n(s, n).s);
-	memcpy(buf, s, n);
-	buf[n] = 0;
-	char *zone = strchr(buf, '%');
-	if (zone)
-		*zone++ = 0;
-	if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) != 1)
-		return rw_conf_fail(err, errlen, "'%s' is not an IPv6 address", rw_show(buf).s);
-	if (zone) {
-		uint64_t idx;
-		if (rw_parse_uint(zone, strlen(zone), UINT32_MAX, &idx) == 0 && idx > 0)
-			sin6->sin6_scope_id = (uint32_t)idx;
-		else if ((sin6->sin6_scope_id = if_nametoindex(zone)) == 0)
-			return rw_conf_fail(err, errlen, "unknown interface '%s' after '%%'",
-			                    rw_show(zone).s);
-	}
-	return 0;
-}
-
-int rw_parse_listen(const char *text, struct rw_listen *out, char *err, size_t errlen)
-{
-	size_t len = strlen(text);
-	memset(out, 0, sizeof(*out));
-	if (len == 0)
-		return rw_conf_fail(err, errlen,
-		                    "empty address (use ADDR:PORT, [V6]:PORT or :PORT)");
-	if (len >= sizeof(out->text))
-		return rw_conf_fail(err, errlen, "'%s' is too long", rw_show(text).s);
-
-	const char *host = text, *port;
-	size_t host_len;
-	bool v6 = false;
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-		if (!close || close[1] != ':')
-			return rw_conf_fail(err, errlen, "'%s': expected [V6]:PORT",
-			                    rw_show(text).s);
-		host = text + 1;
-		host_len = (size_t)(close - host);
-		port = close + 2;
-		v6 = true;
-	} else {
-		const char *colon = strrchr(text, ':');
-		if (colon && colon != strchr(text, ':'))
-			return rw_conf_fail(err, errlen,
-			                    "'%s': IPv6 addresses need brackets: [V6]:PORT",
-			                    rw_show(text).s);
-		if (!colon && strchr(text, '.'))
-			return rw_conf_fail(err, errlen, "'%s': missing port (use ADDR:PORT)",
-			                    rw_show(text).s);
-		port = colon ? colon + 1 : text;
-		host_len = colon ? (size_t)(colon - text) : 0;
-	}
-
-	uint16_t p;
-	if (rw_parse_port(port, strlen(port), &p) < 0) {
-		if (port == text)
-			return rw_conf_fail(err, errlen, "bad port '%s' (use 1-65535)",
-			                    rw_show(port).s);
-		return rw_conf_fail(err, errlen, "bad port '%s' in '%s' (use 1-65535)",
-		                    rw_show(port).s, rw_show(text).s);
-	}
-
-	if (host_len == 0 && !v6) {
-		/* All addresses: one IPv6 socket that also takes IPv4. */
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_any;
-		sin6->sin6_port = htons(p);
-		out->addr_len = sizeof(*sin6);
-		out->dual_stack = true;
-	} else if (v6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(p);
-		if (parse_ipv6(host, host_len, sin6, err, errlen) < 0)
-			return -1;
-		out->addr_len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
-		char buf[INET_ADDRSTRLEN];
-		bool ok = host_len < sizeof(buf);
-		if (ok) {
-			memcpy(buf, host, host_len);
-			buf[host_len] = 0;
-			ok = inet_pton(AF_INET, buf, &sin->sin_addr) == 1;
-		}
-		if (!ok)
-			return rw_conf_fail(err, errlen,
-			                    "'%s' is not a numeric IPv4 address (names are not "
-			                    "accepted; IPv6 goes in brackets: [V6]:PORT)",
-			                    rw_show_n(host, host_len).s);
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(p);
-		out->addr_len = sizeof(*sin);
-	}
-	memcpy(out->text, text, len + 1);
-	return 0;
-}
-
-/* A host name: letters, digits, '-', '_' and dots (RFC 1123, plus '_'). */
-static bool is_hostname(const char *s, size_t n)
-{
-	if (n == 0 || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || rw_is_digit(ch) ||
-		      ch == '-' || ch == '_' || ch == '.'))
-			return false;
-	}
-	return s[0] != '.' && s[0] != '-';
-}
-
-/* "HOST:PORT" or "[V6]:PORT"; the host is stored without brackets and the
- * port as a plain decimal number. */
-static int parse_upstream(const char *v, char host_out[256], char port_out[16], char *err,
-                          size_t errlen)
-{
-	const char *host = v, *port;
-	size_t host_len;
-	if (v[0] == '[') {
-		const char *close = strchr(v, ']');
-		if (!close || close[1] != ':')
-			return rw_conf_fail(err, errlen, "upstream: '%s': expected [V6]:PORT",
-			                    rw_show(v).s);
-		host = v + 1;
-		host_len = (size_t)(close - host);
-		port = close + 2;
-		struct sockaddr_in6 sin6;
-		char msg[RW_CONF_ERR];
-		if (parse_ipv6(host, host_len, &sin6, msg, sizeof(msg)) < 0)
-			return rw_conf_fail(err, errlen, "upstream: %s", msg);
-	} else {
-		const char *colon = strrchr(v, ':');
-		if (!colon)
-			return rw_conf_fail(err, errlen,
-			                    "upstream: '%s': missing port (use HOST:PORT)",
-			                    rw_show(v).s);
-		if (colon != strchr(v, ':'))
-			return rw_conf_fail(
-			        err, errlen,
-			        "upstream: '%s': IPv6 addresses need brackets: [V6]:PORT",
-			        rw_show(v).s);
-		host_len = (size_t)(colon - v);
-		port = colon + 1;
-		if (!is_hostname(host, host_len))
-			return rw_conf_fail(err, errlen,
-			                    "upstream: bad host '%s' in '%s' (use HOST:PORT)",
-			                    rw_show_n(host, host_len).s, rw_show(v).s);
-	}
-	uint16_t p;
-	if (rw_parse_port(port, strlen(port), &p) < 0)
-		return rw_conf_fail(err, errlen, "upstream: bad port '%s' in '%s' (use 1-65535)",
-		                    rw_show(port).s, rw_show(v).s);
-	if (host_len >= 256)
-		return rw_conf_fail(err, errlen, "upstream: host name too long");
-	memcpy(host_out, host, host_len);
-	host_out[host_len] = 0;
-	snprintf(port_out, 16, "%u", (unsigned)p);
-	return 0;
-}
 
 static int parse_sha256(const char *v, char out[65], char *err, size_t errlen)
 {
@@ -219,38 +51,15 @@ static int parse_sha256(const char *v, char out[65], char *err, size_t errlen)
 
 /* ---- the key table ----------------------------------------------------- */
 
-enum key_kind {
-	K_LISTEN,
-	K_UPSTREAM,
-	K_MODE, /* yes/no switch for a mode (arg = the mode) */
-	K_OUTPUT,
-	K_FORMAT,
-	K_STRING, /* char[] at off, size cap; "" allowed */
-	K_BOOL,
-	K_DURATION, /* unsigned ms, at most arg ms (0 = no limit but the type's) */
-	K_SECONDS,  /* unsigned ms, whole seconds, 0 or cap..arg seconds */
-	K_SIZE,     /* size_t bytes, at least arg */
-	K_COUNT,    /* unsigned, cap..arg (arg 0 = no upper limit) */
-	K_SHA256,
-	K_CHOICE, /* unsigned: index of the value in choices[arg] */
-};
-
 /* Values of the K_CHOICE keys, in the order of their numbers. */
-static const char *const choices[][4] = {
+const char *const rw_conf_choices[][4] = {
         {"drop-oldest", "drop-newest", NULL},
         {"json", "rfc5424", "cef", NULL},
 };
 
-struct key {
-	const char *name;
-	enum key_kind kind;
-	size_t off, cap;
-	unsigned arg;
-};
-
 #define F(f) offsetof(struct rw_proxy_config, f)
 #define S(f) sizeof(((struct rw_proxy_config *)0)->f)
-static const struct key keys[] = {
+const struct key rw_conf_keys[] = {
         {"listen", K_LISTEN, 0, 0, 0},
         {"upstream", K_UPSTREAM, 0, 0, 0},
         {"transparent", K_MODE, 0, 0, RW_UPSTREAM_TRANSPARENT},
@@ -291,11 +100,11 @@ static const struct key keys[] = {
 };
 #undef F
 #undef S
-#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+const size_t rw_conf_n_keys = sizeof(rw_conf_keys) / sizeof(rw_conf_keys[0]);
 
 const char *rw_config_key(size_t i)
 {
-	return i < N_KEYS ? keys[i].name : NULL;
+	return i < rw_conf_n_keys ? rw_conf_keys[i].name : NULL;
 }
 
 const char *rw_upstream_mode_name(enum rw_upstream_mode m)
@@ -348,11 +157,11 @@ static int unknown_key(const char *key, char *err, size_t errlen)
 {
 	const char *best = NULL;
 	unsigned best_d = 3; /* suggest only close matches */
-	for (size_t i = 0; i < N_KEYS; i++) {
-		unsigned d = edit_distance(key, keys[i].name);
+	for (size_t i = 0; i < rw_conf_n_keys; i++) {
+		unsigned d = edit_distance(key, rw_conf_keys[i].name);
 		if (d < best_d) {
 			best_d = d;
-			best = keys[i].name;
+			best = rw_conf_keys[i].name;
 		}
 	}
 	if (best)
@@ -373,8 +182,8 @@ static int set_mode(struct rw_proxy_config *c, enum rw_upstream_mode m, char *er
 /* The number of v among the values of the K_CHOICE key k, or -1. */
 static int choice_index(const struct key *k, const char *v)
 {
-	for (int i = 0; choices[k->arg][i]; i++)
-		if (!strcmp(v, choices[k->arg][i]))
+	for (int i = 0; rw_conf_choices[k->arg][i]; i++)
+		if (!strcmp(v, rw_conf_choices[k->arg][i]))
 			return i;
 	return -1;
 }
@@ -404,11 +213,11 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 	}
 	case K_UPSTREAM: {
 		_Static_assert(sizeof(c->upstream_host) == 256 && sizeof(c->upstream_port) == 16,
-		               "parse_upstream's buffers");
+		               "rw_conf_parse_upstream's buffers");
 		char host[256] = "", port[16] = "";
 		if (c->mode != RW_UPSTREAM_NONE && c->mode != RW_UPSTREAM_FIXED)
 			return set_mode(c, RW_UPSTREAM_FIXED, err, errlen);
-		if (parse_upstream(v, host, port, err, errlen) < 0)
+		if (rw_conf_parse_upstream(v, host, port, err, errlen) < 0)
 			return -1;
 		memcpy(c->upstream_host, host, sizeof(host));
 		memcpy(c->upstream_port, port, sizeof(port));
@@ -532,12 +341,14 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 			*(unsigned *)(void *)field = (unsigned)i;
 			return 0;
 		}
-		if (choices[k->arg][2])
+		if (rw_conf_choices[k->arg][2])
 			return rw_conf_fail(err, errlen, "%s: expected %s, %s or %s, not '%s'",
-			                    k->name, choices[k->arg][0], choices[k->arg][1],
-			                    choices[k->arg][2], rw_show(v).s);
+			                    k->name, rw_conf_choices[k->arg][0],
+			                    rw_conf_choices[k->arg][1], rw_conf_choices[k->arg][2],
+			                    rw_show(v).s);
 		return rw_conf_fail(err, errlen, "%s: expected %s or %s, not '%s'", k->name,
-		                    choices[k->arg][0], choices[k->arg][1], rw_show(v).s);
+		                    rw_conf_choices[k->arg][0], rw_conf_choices[k->arg][1],
+		                    rw_show(v).s);
 	}
 	case K_SHA256:
 		if (!*v) {
@@ -559,17 +370,17 @@ int rw_config_set(struct rw_proxy_config *c, const char *key, const char *value,
 	/* "pcap-dir" (a flag's spelling) is "pcap_dir". */
 	for (size_t i = 0; i <= n; i++)
 		name[i] = key[i] == '-' ? '_' : key[i];
-	for (size_t i = 0; i < N_KEYS; i++)
-		if (!strcmp(name, keys[i].name))
-			return set_key(c, &keys[i], value, err, errlen);
+	for (size_t i = 0; i < rw_conf_n_keys; i++)
+		if (!strcmp(name, rw_conf_keys[i].name))
+			return set_key(c, &rw_conf_keys[i], value, err, errlen);
 	return unknown_key(name, err, errlen);
 }
 
 int rw_config_choice(const char *key, const char *v)
 {
-	for (size_t i = 0; i < N_KEYS; i++)
-		if (keys[i].kind == K_CHOICE && !strcmp(key, keys[i].name))
-			return choice_index(&keys[i], v);
+	for (size_t i = 0; i < rw_conf_n_keys; i++)
+		if (rw_conf_keys[i].kind == K_CHOICE && !strcmp(key, rw_conf_keys[i].name))
+			return choice_index(&rw_conf_keys[i], v);
 	return -1;
 }
 
@@ -843,111 +654,4 @@ int rw_config_validate(const struct rw_proxy_config *c, char *err, size_t errlen
 			                    rw_show(c->pcap_dir).s);
 	}
 	return 0;
-}
-
-/* ---- writing a config back ------------------------------------------------ */
-
-struct out {
-	char *buf;
-	size_t cap, len;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	size_t room = o->len < o->cap ? o->cap - o->len : 0;
-	int n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len += (size_t)n;
-}
-
-static void put_quoted(struct out *o, const char *key, const char *v)
-{
-	put(o, "%s = \"", key);
-	for (; *v; v++)
-		put(o, "%s%c", (*v == '"' || *v == '\\') ? "\\" : "", *v);
-	put(o, "\"\n");
-}
-
-static void put_duration(struct out *o, const char *key, unsigned ms)
-{
-	if (ms == 0)
-		put(o, "%s = 0\n", key);
-	else if (ms % 3600000 == 0)
-		put(o, "%s = %uh\n", key, ms / 3600000);
-	else if (ms % 60000 == 0)
-		put(o, "%s = %um\n", key, ms / 60000);
-	else if (ms % 1000 == 0)
-		put(o, "%s = %us\n", key, ms / 1000);
-	else
-		put(o, "%s = %ums\n", key, ms);
-}
-
-/* Sizes the way a person writes them: 256M, 4G, 100k, 1000. */
-static void put_size(struct out *o, const char *key, size_t v)
-{
-	static const char unit[] = "GMk";
-	for (int i = 0; i < 3 && v; i++) {
-		size_t m = (size_t)1 << (10 * (3 - i));
-		if (v % m == 0) {
-			put(o, "%s = %zu%c\n", key, v / m, unit[i]);
-			return;
-		}
-	}
-	put(o, "%s = %zu\n", key, v);
-}
-
-size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len)
-{
-	struct out o = {buf, len, 0};
-	if (len)
-		buf[0] = 0;
-	for (size_t i = 0; i < c->n_listen; i++)
-		put(&o, "listen = %s\n", c->listen[i].text);
-	if (c->mode == RW_UPSTREAM_FIXED)
-		put(&o,
-		    strchr(c->upstream_host, ':') ? "upstream = [%s]:%s\n" : "upstream = %s:%s\n",
-		    c->upstream_host, c->upstream_port);
-	else if (c->mode != RW_UPSTREAM_NONE)
-		put(&o, "%s = yes\n", rw_upstream_mode_name(c->mode));
-	for (size_t i = 0; i < c->n_outputs; i++)
-		put_quoted(&o, "output", c->outputs[i]);
-	put(&o, "format = %s\n", c->json ? "json" : "text");
-	put_quoted(&o, "pcap_dir", c->pcap_dir);
-	put_size(&o, "pcap_max_file", c->pcap_max_file);
-	put_size(&o, "pcap_max_total", c->pcap_max_total);
-	put_size(&o, "pcap_queue_max", c->pcap_queue_max);
-	put_quoted(&o, "user", c->user);
-	put(&o, "syslog = %s\n", c->syslog ? "yes" : "no");
-	for (size_t i = 0; i < N_KEYS; i++)
-		if (keys[i].kind == K_DURATION || keys[i].kind == K_SECONDS)
-			put_duration(
-			        &o, keys[i].name,
-			        *(const unsigned *)(const void *)((const char *)c + keys[i].off));
-	if (c->max_buffer % (1024 * 1024) == 0)
-		put(&o, "max_buffer = %zuM\n", c->max_buffer / (1024 * 1024));
-	else if (c->max_buffer % 1024 == 0)
-		put(&o, "max_buffer = %zuk\n", c->max_buffer / 1024);
-	else
-		put(&o, "max_buffer = %zu\n", c->max_buffer);
-	put(&o, "max_connections = %u\n", c->max_connections);
-	put(&o, "keepalive_count = %u\n", c->keepalive_count);
-	put(&o, "expected_cert_sha256 = \"%s\"\n", c->expected_cert_sha256);
-	put_quoted(&o, "siem_ca_file", c->siem_ca_file);
-	put_quoted(&o, "siem_cert_file", c->siem_cert_file);
-	put_quoted(&o, "siem_key_file", c->siem_key_file);
-	put_quoted(&o, "siem_spool_dir", c->siem_spool_dir);
-	if (c->siem_spool_max % (1024 * 1024) == 0)
-		put(&o, "siem_spool_max = %zuM\n", c->siem_spool_max / (1024 * 1024));
-	else if (c->siem_spool_max % 1024 == 0)
-		put(&o, "siem_spool_max = %zuk\n", c->siem_spool_max / 1024);
-	else
-		put(&o, "siem_spool_max = %zu\n", c->siem_spool_max);
-	put(&o, "siem_spool_policy = %s\n",
-	    choices[0][c->siem_spool_policy < 2 ? c->siem_spool_policy : 0]);
-	put(&o, "siem_format = %s\n", choices[1][c->siem_format < 3 ? c->siem_format : 0]);
-	put_duration(&o, "siem_flush_timeout", c->siem_flush_ms);
-	return o.len;
 }
