@@ -1,0 +1,96 @@
+/* conf/config_format.c: rw_config_format prints a config that parses back to
+ * the same config, and sizes its output like snprintf. Split from
+ * test_config.c: one job per test file. */
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "config_fixtures.h"
+
+/* ---- writing back -------------------------------------------------------------- */
+
+static void test_format_round_trip(void **state)
+{
+	(void)state;
+	static struct rw_proxy_config first;
+	static char text[1 << 16];
+	expect_ok("listen = :3389\n"
+	          "listen = [fe80::1%7]:1\n"
+	          "upstream = [2001:db8::1]:3390\n"
+	          "output = \"we#ird \\\"name\\\" \\\\ \"\n"
+	          "output = -\n"
+	          "format = json\n"
+	          "pcap_dir = \"/tmp/a b\"\n"
+	          "syslog = yes\n"
+	          "connect_timeout = 1500ms\n"
+	          "x224_timeout = 90s\n"
+	          "nla_timeout = 2h\n"
+	          "idle_timeout = 61m\n"
+	          "grace = 0\n"
+	          "max_buffer = 5000\n"
+	          "max_connections = 7\n"
+	          "expected_cert_sha256 = "
+	          "3a5f0c9e11428bd7602a4c93e81d75b0c4198e2f6da3570b91ee483cd27a06f5\n"
+	          "siem_ca_file = /etc/ca.pem\n"
+	          "siem_cert_file = \"/etc/c d.pem\"\n"
+	          "siem_key_file = /etc/k.pem\n"
+	          "siem_spool_dir = /var/spool/rdpwhy\n"
+	          "siem_spool_max = 3000k\n"
+	          "siem_spool_policy = drop-newest\n"
+	          "siem_format = cef\n");
+	assert_int_equal(cfg.siem_spool_max, 3000 * 1024);
+	assert_int_equal(cfg.siem_spool_policy, RW_CONF_DROP_NEWEST);
+	assert_int_equal(cfg.siem_format, RW_CONF_SIEM_CEF);
+	first = cfg;
+	size_t n = rw_config_format(&first, text, sizeof(text));
+	assert_int_equal(n, strlen(text));
+	assert_non_null(strstr(text, "upstream = [2001:db8::1]:3390\n"));
+	assert_non_null(strstr(text, "connect_timeout = 1500ms\n"));
+	assert_non_null(strstr(text, "x224_timeout = 90s\n"));
+	assert_non_null(strstr(text, "nla_timeout = 2h\n"));
+	assert_non_null(strstr(text, "idle_timeout = 61m\n"));
+	assert_non_null(strstr(text, "grace = 0\n"));
+	assert_non_null(strstr(text, "max_buffer = 5000\n"));
+	assert_non_null(strstr(text, "user = \"\"\n"));
+	expect_ok(text);
+	assert_memory_equal(&cfg, &first, sizeof(cfg));
+
+	/* Every mode, and the defaults. */
+	const char *modes[] = {"", "transparent = yes\n", "tproxy = yes\n", "upstream = h:1\n"};
+	for (size_t i = 0; i < 4; i++) {
+		expect_ok(modes[i]);
+		first = cfg;
+		rw_config_format(&first, text, sizeof(text));
+		expect_ok(text);
+		assert_memory_equal(&cfg, &first, sizeof(cfg));
+	}
+	assert_non_null(strstr(text, "max_buffer = 256k\n"));
+
+	/* snprintf-style with a short buffer. */
+	char small[10];
+	size_t need = rw_config_format(&first, small, sizeof(small));
+	assert_int_equal(need, strlen(text));
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_int_equal(rw_config_format(&first, NULL, 0), need);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_format_round_trip),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
