@@ -34,7 +34,10 @@ static struct rw_ladder_event *add(struct builder *b, enum rw_ladder_arrow arrow
 	e->timed = ts != 0;
 	e->t_us = rel(b->rec, ts ? ts : after);
 	e->inferred = inferred;
-	snprintf(e->label, sizeof(e->label), "%s%s", label, inferred ? " (inferred)" : "");
+	/* Labels are short by construction; one cut short is still a label. */
+	int n = snprintf(e->label, sizeof(e->label), "%s%s", label, inferred ? " (inferred)" : "");
+	if (n < 0)
+		e->label[0] = '\0';
 	return e;
 }
 
