@@ -74,6 +74,8 @@ load_halfclose.py; this file keeps the command line.
 """
 import sys
 
+# The role modules beside this file: leave no __pycache__ in the source tree.
+sys.dont_write_bytecode = True
 from load_common import fails
 from load_upstream import upstream
 from load_clients import idle, slowloris, normal
