@@ -52,14 +52,14 @@ static int parse_sha256(const char *v, char out[65], char *err, size_t errlen)
 /* ---- the key table ----------------------------------------------------- */
 
 /* Values of the K_CHOICE keys, in the order of their numbers. */
-const char *const rw_conf_choices[][4] = {
+static const char *const choices[][4] = {
         {"drop-oldest", "drop-newest", NULL},
         {"json", "rfc5424", "cef", NULL},
 };
 
 #define F(f) offsetof(struct rw_proxy_config, f)
 #define S(f) sizeof(((struct rw_proxy_config *)0)->f)
-const struct key rw_conf_keys[] = {
+static const struct key keys[] = {
         {"listen", K_LISTEN, 0, 0, 0},
         {"upstream", K_UPSTREAM, 0, 0, 0},
         {"transparent", K_MODE, 0, 0, RW_UPSTREAM_TRANSPARENT},
@@ -100,11 +100,16 @@ const struct key rw_conf_keys[] = {
 };
 #undef F
 #undef S
-const size_t rw_conf_n_keys = sizeof(rw_conf_keys) / sizeof(rw_conf_keys[0]);
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* The table as config_format.c sees it (config_impl.h). */
+const struct key *const rw_conf_keys = keys;
+const size_t rw_conf_n_keys = N_KEYS;
+const char *const (*const rw_conf_choices)[4] = choices;
 
 const char *rw_config_key(size_t i)
 {
-	return i < rw_conf_n_keys ? rw_conf_keys[i].name : NULL;
+	return i < N_KEYS ? keys[i].name : NULL;
 }
 
 const char *rw_upstream_mode_name(enum rw_upstream_mode m)
@@ -157,11 +162,11 @@ static int unknown_key(const char *key, char *err, size_t errlen)
 {
 	const char *best = NULL;
 	unsigned best_d = 3; /* suggest only close matches */
-	for (size_t i = 0; i < rw_conf_n_keys; i++) {
-		unsigned d = edit_distance(key, rw_conf_keys[i].name);
+	for (size_t i = 0; i < N_KEYS; i++) {
+		unsigned d = edit_distance(key, keys[i].name);
 		if (d < best_d) {
 			best_d = d;
-			best = rw_conf_keys[i].name;
+			best = keys[i].name;
 		}
 	}
 	if (best)
@@ -182,8 +187,8 @@ static int set_mode(struct rw_proxy_config *c, enum rw_upstream_mode m, char *er
 /* The number of v among the values of the K_CHOICE key k, or -1. */
 static int choice_index(const struct key *k, const char *v)
 {
-	for (int i = 0; rw_conf_choices[k->arg][i]; i++)
-		if (!strcmp(v, rw_conf_choices[k->arg][i]))
+	for (int i = 0; choices[k->arg][i]; i++)
+		if (!strcmp(v, choices[k->arg][i]))
 			return i;
 	return -1;
 }
@@ -341,14 +346,12 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 			*(unsigned *)(void *)field = (unsigned)i;
 			return 0;
 		}
-		if (rw_conf_choices[k->arg][2])
+		if (choices[k->arg][2])
 			return rw_conf_fail(err, errlen, "%s: expected %s, %s or %s, not '%s'",
-			                    k->name, rw_conf_choices[k->arg][0],
-			                    rw_conf_choices[k->arg][1], rw_conf_choices[k->arg][2],
-			                    rw_show(v).s);
+			                    k->name, choices[k->arg][0], choices[k->arg][1],
+			                    choices[k->arg][2], rw_show(v).s);
 		return rw_conf_fail(err, errlen, "%s: expected %s or %s, not '%s'", k->name,
-		                    rw_conf_choices[k->arg][0], rw_conf_choices[k->arg][1],
-		                    rw_show(v).s);
+		                    choices[k->arg][0], choices[k->arg][1], rw_show(v).s);
 	}
 	case K_SHA256:
 		if (!*v) {
@@ -370,17 +373,17 @@ int rw_config_set(struct rw_proxy_config *c, const char *key, const char *value,
 	/* "pcap-dir" (a flag's spelling) is "pcap_dir". */
 	for (size_t i = 0; i <= n; i++)
 		name[i] = key[i] == '-' ? '_' : key[i];
-	for (size_t i = 0; i < rw_conf_n_keys; i++)
-		if (!strcmp(name, rw_conf_keys[i].name))
-			return set_key(c, &rw_conf_keys[i], value, err, errlen);
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (!strcmp(name, keys[i].name))
+			return set_key(c, &keys[i], value, err, errlen);
 	return unknown_key(name, err, errlen);
 }
 
 int rw_config_choice(const char *key, const char *v)
 {
-	for (size_t i = 0; i < rw_conf_n_keys; i++)
-		if (rw_conf_keys[i].kind == K_CHOICE && !strcmp(key, rw_conf_keys[i].name))
-			return choice_index(&rw_conf_keys[i], v);
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (keys[i].kind == K_CHOICE && !strcmp(key, keys[i].name))
+			return choice_index(&keys[i], v);
 	return -1;
 }
 

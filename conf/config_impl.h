@@ -21,7 +21,7 @@ enum key_kind {
 	K_SIZE,     /* size_t bytes, at least arg */
 	K_COUNT,    /* unsigned, cap..arg (arg 0 = no upper limit) */
 	K_SHA256,
-	K_CHOICE, /* unsigned: index of the value in rw_conf_choices[arg] */
+	K_CHOICE, /* unsigned: index of the value in choices[arg] */
 };
 
 struct key {
@@ -31,10 +31,10 @@ struct key {
 	unsigned arg;
 };
 
-extern const struct key rw_conf_keys[];
+extern const struct key *const rw_conf_keys;
 extern const size_t rw_conf_n_keys;
 /* Values of the K_CHOICE keys, in the order of their numbers. */
-extern const char *const rw_conf_choices[][4];
+extern const char *const (*const rw_conf_choices)[4];
 
 /* "HOST:PORT" or "[V6]:PORT"; the host is stored without brackets and the
  * port as a plain decimal number. */
