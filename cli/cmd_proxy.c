@@ -104,7 +104,7 @@ static const struct {
 
 int cmd_proxy(int argc, char **argv)
 {
-	static const char *const flags[] = {"--transparent", "--tproxy", "--syslog", "--help",
+	static const char *const flags[] = {"--transparent",  "--tproxy",  "--syslog", "--help",
 	                                    "--check-config", "--verbose", NULL};
 	if (rw_cli_expand_eq("proxy", &argc, &argv, flags) < 0)
 		return 2;
@@ -180,6 +180,24 @@ int cmd_proxy(int argc, char **argv)
 		goto out;
 	}
 	if (check_only) {
+		/* What start would do first: a fixed upstream's name must resolve
+		 * (a shipped example with a placeholder host passes the syntax and
+		 * fails here, as it would at start). */
+		if (px->cfg.mode == RW_UPSTREAM_FIXED) {
+			struct sockaddr_storage up;
+			socklen_t up_len;
+			if (rw_upstream_resolve(&px->cfg, &up, &up_len, err, sizeof(err)) < 0) {
+				fprintf(stderr, "rdpwhy proxy: %s\n", err);
+				status = 2;
+				goto out;
+			}
+		}
+		if (verbosity > 0) {
+			/* The effective configuration: file, flags and defaults merged. */
+			static char buf[64 * 1024];
+			size_t n = rw_config_format(&px->cfg, buf, sizeof(buf));
+			fwrite(buf, 1, n < sizeof(buf) ? n : sizeof(buf) - 1, stdout);
+		}
 		printf("%s: configuration ok\n", px->src.path ? px->src.path : "flags");
 		status = 0;
 		goto out;

@@ -459,9 +459,19 @@ def config_errors():
     if p:
         check(name, (bad + ":4:") in p.stderr, p.stderr)
     good = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "conf", "rdpwhy.conf")
-    name = "shipped conf/rdpwhy.conf passes --check-config"
-    if judged(name, [BIN, "proxy", "-c", good, "--check-config"], 0):
-        check(name, True)
+    # --check-config does what start does first: the shipped example's
+    # placeholder upstream does not resolve (exit 2, the name said); with a
+    # real one it passes, and -v prints the effective configuration.
+    name = "shipped conf/rdpwhy.conf: --check-config resolves its placeholder upstream and fails"
+    p = judged(name, [BIN, "proxy", "-c", good, "--check-config"], 2)
+    if p:
+        check(name, "rdp-host.example.net" in p.stderr, p.stderr)
+    name = "shipped conf/rdpwhy.conf with a real upstream passes --check-config -v"
+    p = judged(name, [BIN, "proxy", "-c", good, "--set", "upstream=127.0.0.1:3390",
+                      "--check-config", "-v"], 0)
+    if p:
+        check(name, "upstream = 127.0.0.1:3390" in p.stdout and
+              "connect_timeout = " in p.stdout and "configuration ok" in p.stdout, p.stdout)
     name = "no upstream mode: exit 2, clear error"
     p = judged(name, [BIN, "proxy", "--listen", "127.0.0.1:1"], 2)
     if p:
