@@ -108,7 +108,7 @@ enum rw_end_reason {
 };
 
 struct rw_record {
-	uint64_t id;          /* caller-assigned sequence number */
+	uint64_t id; /* caller-assigned sequence number */
 	/* Capture files: where the connection's first and last packets are
 	 * (frame numbers count from 1 in each file, as Wireshark's do); NULL
 	 * and 0 when it did not come from a file. Not owned. */
@@ -227,18 +227,18 @@ struct rw_record {
 	/* One-direction captures: what the seen side's sequence and acknowledgement
 	 * numbers told about the side never captured (capture only). */
 	enum rw_directions directions;
-	bool inferred_syn[2];         /* its SYN / SYN-ACK, from the peer's first ACK */
-	uint64_t inferred_bytes[2];   /* bytes the peer acknowledged, content unknown */
-	bool inferred_fin[2];         /* an ACK one past its last byte */
-	bool inferred_alert[2];       /* its last bytes were of a TLS alert's size, then FIN */
-	bool inferred_rst[2];         /* the seen side stopped retransmitting: its peer's RST */
+	bool inferred_syn[2];           /* its SYN / SYN-ACK, from the peer's first ACK */
+	uint64_t inferred_bytes[2];     /* bytes the peer acknowledged, content unknown */
+	bool inferred_fin[2];           /* an ACK one past its last byte */
+	bool inferred_alert[2];         /* its last bytes were of a TLS alert's size, then FIN */
+	bool inferred_rst[2];           /* the seen side stopped retransmitting: its peer's RST */
 	uint64_t inferred_rst_quiet_us; /* how long the seen side stayed silent after */
-	bool cc_inferred;             /* the server answered the CR (bytes acknowledged) */
-	bool cr_inferred;             /* the client's first bytes, unseen, taken as its CR */
-	uint64_t inferred_answer_len; /* client-only: the server's first stretch after the
-	                                 ClientHello */
-	bool client_hello_inferred;   /* server-only: the client's bytes after a CC that
-	                                 selected TLS, taken as its ClientHello (ch_ts_us) */
+	bool cc_inferred;               /* the server answered the CR (bytes acknowledged) */
+	bool cr_inferred;               /* the client's first bytes, unseen, taken as its CR */
+	uint64_t inferred_answer_len;   /* client-only: the server's first stretch after the
+	                                   ClientHello */
+	bool client_hello_inferred;     /* server-only: the client's bytes after a CC that
+	                                   selected TLS, taken as its ClientHello (ch_ts_us) */
 	uint64_t cc_inferred_ts_us;
 	uint64_t cc_inferred_len;    /* client-only: the bytes of that first answer */
 	uint64_t last_data_ts_us[2]; /* each side's latest bytes (seen or inferred) */
