@@ -105,5 +105,8 @@ int cmd_capture(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+/* colour.c: removes --color[=WHEN] / --no-color from argv[1..] and sets
+ * the text outputs' colour; -1 (message printed) on a bad WHEN. */
+int rw_cli_take_colour(int *argc, char **argv);
 
 #endif

@@ -18,7 +18,9 @@ static void usage(FILE *f)
 	           "  probe HOST[:PORT]  ask a host what it accepts and which clients it refuses\n"
 	           "  explain 0x904 0x7  what mstsc's codes mean; explain CAUSE: a cause's page\n"
 	           "\n"
-	           "'rdpwhy COMMAND --help' explains each command's options.\n");
+	           "'rdpwhy COMMAND --help' explains each command's options. Every command\n"
+	           "takes --color=auto|always|never: auto colours the text report on a\n"
+	           "terminal unless NO_COLOR is set.\n");
 }
 
 int main(int argc, char **argv)
@@ -36,6 +38,8 @@ int main(int argc, char **argv)
 		printf("rdpwhy %s\n", RDPWHY_VERSION);
 		return 0;
 	}
+	if (rw_cli_take_colour(&argc, argv) < 0)
+		return 2;
 	if (!strcmp(cmd, "replay"))
 		return cmd_replay(argc - 1, argv + 1);
 	if (!strcmp(cmd, "capture"))

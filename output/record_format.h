@@ -27,6 +27,9 @@ int rw_record_json_ex(const struct rw_record *rec, const char *host, const char 
  * strings are escaped (\xhh) so that they cannot forge lines or drive the
  * terminal. Returns 0 or -1 as above. */
 int rw_record_text(const struct rw_record *rec, struct rw_buf *out);
+/* The same, with the cause (and a low confidence) coloured by SGR codes
+ * when colour is set: for a terminal only, never a file. */
+int rw_record_text_ex(const struct rw_record *rec, struct rw_buf *out, bool colour);
 
 /* Helpers shared by the two formatters. */
 #define RW_IP_STR_MAX 46 /* INET6_ADDRSTRLEN */

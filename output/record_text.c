@@ -83,7 +83,13 @@ static int esc(struct rw_buf *b, const void *src, size_t n, bool quoted)
 struct text {
 	struct rw_buf *b;
 	int err;
+	bool colour; /* ECMA-48 SGR codes: a terminal that asked for them */
 };
+
+#define SGR_BAD   "\033[1;31m" /* bold red */
+#define SGR_GOOD  "\033[32m"   /* green */
+#define SGR_WARN  "\033[33m"   /* yellow */
+#define SGR_RESET "\033[0m"
 
 static void puts_(struct text *t, const char *s)
 {
@@ -99,6 +105,12 @@ static void RW_PRINTF(2, 3) printf_(struct text *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	t->err = rw_buf_vprintf(t->b, fmt, ap);
 	va_end(ap);
+}
+
+static void paint(struct text *t, const char *sgr)
+{
+	if (t->colour && sgr[0])
+		puts_(t, sgr);
 }
 
 static void raw(struct text *t, const void *p, size_t n)
@@ -173,7 +185,15 @@ static void head_line(struct text *t, const struct rw_record *rec)
 static void verdict_lines(struct text *t, const struct rw_record *rec)
 {
 	const struct rw_verdict *v = &rec->verdict;
-	printf_(t, INDENT "cause      %-30s   (", rw_cause_name(v->cause));
+	/* Colour marks the one word a tired eye looks for; the padding stays
+	 * outside the escape codes so that the columns line up either way. */
+	const char *name = rw_cause_name(v->cause);
+	int pad = 30 - (int)strlen(name);
+	puts_(t, INDENT "cause      ");
+	paint(t, v->cause == RW_CAUSE_NORMAL_CLOSE ? SGR_GOOD : SGR_BAD);
+	puts_(t, name);
+	paint(t, SGR_RESET);
+	printf_(t, "%*s   (", pad > 0 ? pad : 0, "");
 	if (v->closed_by == RW_SIDE_NONE)
 		puts_(t, "not closed");
 	else
@@ -185,7 +205,11 @@ static void verdict_lines(struct text *t, const struct rw_record *rec)
 		raw(t, v->remediation, strlen(v->remediation));
 		puts_(t, "\n");
 	}
-	printf_(t, INDENT "confidence %s\n", rw_confidence_name(v->confidence));
+	puts_(t, INDENT "confidence ");
+	paint(t, v->confidence == RW_CONFIDENCE_LOW ? SGR_WARN : "");
+	puts_(t, rw_confidence_name(v->confidence));
+	paint(t, v->confidence == RW_CONFIDENCE_LOW ? SGR_RESET : "");
+	puts_(t, "\n");
 	if (v->n_alternatives) {
 		puts_(t, INDENT "could be   ");
 		for (size_t i = 0; i < v->n_alternatives && i < RW_MAX_ALTERNATIVES; i++)
@@ -465,7 +489,12 @@ static void tail_lines(struct text *t, const struct rw_record *rec)
 
 int rw_record_text(const struct rw_record *rec, struct rw_buf *out)
 {
-	struct text t = {out, 0};
+	return rw_record_text_ex(rec, out, false);
+}
+
+int rw_record_text_ex(const struct rw_record *rec, struct rw_buf *out, bool colour)
+{
+	struct text t = {out, 0, colour};
 	size_t mark = out->len;
 	head_line(&t, rec);
 	verdict_lines(&t, rec);

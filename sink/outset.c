@@ -46,11 +46,18 @@ struct rw_outset {
 	bool failed;
 };
 
+static bool colour_stdout;
+
+void rw_outset_set_colour(bool on)
+{
+	colour_stdout = on;
+}
+
 static enum rw_slot slot_of(const struct rw_output_spec *s)
 {
 	switch (s->format) {
 	case RW_OUTF_TEXT:
-		return RW_SLOT_TEXT;
+		return colour_stdout && s->kind == RW_OUT_STDOUT ? RW_SLOT_TEXT_TTY : RW_SLOT_TEXT;
 	case RW_OUTF_JSON:
 		/* Kafka carries the record itself, as files do: no syslog header. */
 		return s->kind == RW_OUT_FILE || s->kind == RW_OUT_STDOUT || s->kind == RW_OUT_KAFKA
@@ -113,7 +120,8 @@ int rw_format_record(const struct rw_record *rec, unsigned mask, const char *hos
 		int rc;
 		switch ((enum rw_slot)s) {
 		case RW_SLOT_TEXT:
-			rc = rw_record_text(rec, &f->buf);
+		case RW_SLOT_TEXT_TTY:
+			rc = rw_record_text_ex(rec, &f->buf, s == RW_SLOT_TEXT_TTY);
 			if (rc == 0)
 				rc = rw_buf_putc(&f->buf, '\n'); /* a blank line between reports */
 			break;

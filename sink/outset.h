@@ -20,6 +20,7 @@
 /* The formats a record is rendered in, one slot each. */
 enum rw_slot {
 	RW_SLOT_TEXT,      /* files: the text report */
+	RW_SLOT_TEXT_TTY,  /* stdout on a terminal that wants colour */
 	RW_SLOT_JSON,      /* files: a JSON line */
 	RW_SLOT_SIEM_JSON, /* syslog and streams: RFC 5424 messages */
 	RW_SLOT_SIEM_RFC5424,
@@ -39,6 +40,11 @@ struct rw_formatted {
 	size_t sd_off[RW_SLOT_COUNT];  /* SIEM slots: structured data and MSG, */
 	size_t msg_off[RW_SLOT_COUNT]; /*   relative to off (for syslog(3)) */
 };
+
+/* Whether text on stdout is coloured (cli/colour.c decides: --color,
+ * NO_COLOR, a terminal); off unless set. Files are never coloured. */
+enum { RW_COLOUR_AUTO, RW_COLOUR_ALWAYS, RW_COLOUR_NEVER };
+void rw_outset_set_colour(bool on);
 
 /* The slots cfg's outputs use (a bit mask of 1 << enum rw_slot). */
 unsigned rw_outset_slots(const struct rw_proxy_config *cfg);
