@@ -1,7 +1,9 @@
 /* Certificate facts through OpenSSL: X.509 is not something to parse by hand. */
 #include "tls_cert.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
@@ -95,11 +97,8 @@ static void sans(X509 *x, struct rw_cert *out)
 	GENERAL_NAMES_free(gens);
 }
 
-int rw_cert_parse_der(const uint8_t *der, size_t n, struct rw_cert *out)
+static int parse_der(const uint8_t *der, size_t n, struct rw_cert *out)
 {
-	memset(out, 0, sizeof(*out));
-	if (n > (size_t)INT32_MAX)
-		return RW_E_LENGTH;
 	const unsigned char *q = der;
 	X509 *x = d2i_X509(NULL, &q, (long)n);
 	if (!x)
@@ -150,6 +149,146 @@ int rw_cert_parse_der(const uint8_t *der, size_t n, struct rw_cert *out)
 	X509_free(x);
 	/* d2i may stop early inside a longer buffer: the entry length is the truth. */
 	return (size_t)(q - der) == n ? (int)n : RW_E_TRAILING;
+}
+
+/* ---- the cache ----------------------------------------------------------
+ *
+ * A server presents the same certificate on every connection, and decoding
+ * one with OpenSSL 3 costs tens of microseconds (it builds the public key
+ * through its provider machinery): a capture of thousands of short TLS
+ * sessions spent about half of its time there. Results are kept by the
+ * DER's hash, in a set-associative table (CACHE_SETS sets of CACHE_WAYS
+ * entries, least recently used replaced within a set), so memory is bounded:
+ * CACHE_SETS * CACHE_WAYS entries of a struct rw_cert and a copy of the DER
+ * (at most CACHE_MAX_DER bytes; larger ones are not cached). A hit compares
+ * the whole DER, so a hash collision can never give another certificate's
+ * facts: the result is the one parse_der gives, byte for byte. One lock
+ * (replay workers and proxy threads share the table); OpenSSL runs outside
+ * it. */
+#define CACHE_SETS    64
+#define CACHE_WAYS    4
+#define CACHE_MAX_DER (16 * 1024)
+
+struct cache_entry {
+	uint64_t hash, used;
+	uint8_t *der; /* NULL: empty */
+	size_t len;
+	int status;
+	struct rw_cert cert;
+};
+
+static struct cache_entry cache[CACHE_SETS][CACHE_WAYS];
+static uint64_t cache_clock;
+static atomic_flag cache_lock = ATOMIC_FLAG_INIT;
+static atomic_bool cache_off;
+
+static void lock(void)
+{
+	while (atomic_flag_test_and_set_explicit(&cache_lock, memory_order_acquire))
+		;
+}
+
+static void unlock(void)
+{
+	atomic_flag_clear_explicit(&cache_lock, memory_order_release);
+}
+
+static uint64_t der_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	for (; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 32);
+}
+
+void rw_cert_cache_enable(bool on)
+{
+	atomic_store(&cache_off, !on);
+}
+
+static uint64_t cache_hits, cache_misses;
+
+void rw_cert_cache_stats(uint64_t *hits, uint64_t *misses)
+{
+	lock();
+	*hits = cache_hits;
+	*misses = cache_misses;
+	unlock();
+}
+
+void rw_cert_cache_clear(void)
+{
+	lock();
+	for (size_t s = 0; s < CACHE_SETS; s++)
+		for (size_t w = 0; w < CACHE_WAYS; w++) {
+			free(cache[s][w].der);
+			cache[s][w].der = NULL;
+		}
+	cache_hits = cache_misses = 0;
+	unlock();
+}
+
+int rw_cert_parse_der(const uint8_t *der, size_t n, struct rw_cert *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (n > (size_t)INT32_MAX)
+		return RW_E_LENGTH;
+	if (n > CACHE_MAX_DER || atomic_load_explicit(&cache_off, memory_order_relaxed))
+		return parse_der(der, n, out);
+	uint64_t h = der_hash(der, n);
+	struct cache_entry *set = cache[h % CACHE_SETS];
+	lock();
+	for (size_t w = 0; w < CACHE_WAYS; w++) {
+		struct cache_entry *e = &set[w];
+		if (e->der && e->hash == h && e->len == n && !memcmp(e->der, der, n)) {
+			e->used = ++cache_clock;
+			cache_hits++;
+			*out = e->cert;
+			int status = e->status;
+			unlock();
+			return status;
+		}
+	}
+	cache_misses++;
+	unlock();
+	int status = parse_der(der, n, out);
+	uint8_t *copy = malloc(n ? n : 1);
+	if (!copy)
+		return status;
+	memcpy(copy, der, n);
+	lock();
+	struct cache_entry *victim = &set[0];
+	for (size_t w = 0; w < CACHE_WAYS; w++) {
+		struct cache_entry *e = &set[w];
+		if (e->der && e->hash == h && e->len == n && !memcmp(e->der, der, n)) {
+			victim = NULL; /* another thread put it there meanwhile */
+			break;
+		}
+		if (!e->der || (victim->der && e->used < victim->used))
+			victim = e;
+	}
+	if (victim) {
+		free(victim->der);
+		victim->der = copy;
+		copy = NULL;
+		victim->hash = h;
+		victim->len = n;
+		victim->status = status;
+		victim->cert = *out;
+		victim->used = ++cache_clock;
+	}
+	unlock();
+	free(copy);
+	return status;
 }
 
 int rw_cert_parse_message(const uint8_t *p, size_t n, struct rw_cert *leaf, size_t *chain_len)
