@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rw_types.h"
+
 struct rw_tsrequest {
 	uint32_t version;
 	/* The first negoToken (an SPNEGO or raw NTLM message); points into the
@@ -44,5 +46,10 @@ int rw_tsrequest_parse(const uint8_t *p, size_t n, struct rw_tsrequest *out);
 /* "STATUS_LOGON_FAILURE", ... for the NTSTATUS values MS-CSSP and Windows
  * hosts use in errorCode; NULL when unknown. */
 const char *rw_ntstatus_name(uint32_t status);
+
+/* The cause an NTSTATUS errorCode stands for (verdict_rules_inspect.c):
+ * grouped, the status itself goes in the evidence; RW_CAUSE_NLA_FAILED for
+ * the ones no group takes. */
+enum rw_cause rw_ntstatus_cause(uint32_t status);
 
 #endif
