@@ -1,0 +1,679 @@
+/* Connections whose TLS rdpwhy terminates with the host's own certificate
+ * and key (proxy/inspect_tls.h). relay.c hands a connection over right
+ * after relaying a Connection Confirm that selected TLS; from then on:
+ *
+ *   client socket ── TLS (rdpwhy as server, the host's certificate) ──┐
+ *                                                     plaintext, both ways,
+ *                                          shown to rw_session_plaintext
+ *   host socket ──── TLS (rdpwhy as client, nothing verified) ───────┘
+ *
+ * The host's leg shakes hands first, while the client's ClientHello waits:
+ * the host's certificate must carry inspect_cert's public key (else NLA's
+ * public-key binding would fail through rdpwhy: the destination is relayed
+ * blind from then on and this connection is closed), and the client is then
+ * shown that very certificate.
+ *
+ * The TLS engines are OpenSSL objects over memory BIOs driven here, not
+ * libevent's bufferevent_openssl: the ciphertext of the client's leg must be
+ * seen as it crosses the socket (the session's TLS analyzers, the pcap file,
+ * in order with its FIN and RST), and a FIN must follow exactly the bytes
+ * that preceded it, which a filter bufferevent reports out of order.
+ *
+ * The session (and the pcap file) see the client's leg as the client saw it:
+ * its ClientHello, rdpwhy's ServerHello with the host's certificate, the
+ * encrypted records; the FINs and RSTs are each side's own (the host's FIN
+ * is the server's). Back-pressure: a leg is not read while the other one
+ * has max_buffer bytes to write. Close: a close_notify becomes a
+ * close_notify on the other leg, a FIN a FIN once everything before it was
+ * written, an RST an RST. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "inspect.h"
+#include "inspect_priv.h"
+#include "inspect_tls.h"
+#include "pcap_writer.h"
+#include "proxy.h"
+
+struct rw_ileg {
+	struct rw_iconn *c;
+	struct bufferevent *bev;
+	int fd;
+	enum rw_dir rx; /* direction of the bytes read from this leg */
+	SSL *ssl;
+	BIO *rbio, *wbio; /* owned by ssl */
+	bool hs_done;
+	bool dead;        /* its TLS failed: bytes from it are counted, not relayed */
+	bool notify_in;   /* close_notify received from it */
+	bool notify_out;  /* close_notify sent to it */
+	bool eof;         /* its peer sent FIN */
+	bool shut;        /* FIN sent towards it */
+	bool read_paused; /* the other leg has max_buffer bytes to write */
+	bool blocked;     /* plaintext waits in its TLS for the other leg's room */
+	bool bios_owned;  /* rbio and wbio belong to ssl */
+};
+
+struct rw_iconn {
+	struct rw_proxy *px;
+	struct rw_inspect_tls *t;
+	uint64_t id, t_accept_us, t_last_us;
+	enum rw_dir last_rx;
+	struct rw_session *session;
+	struct rw_pcapw *pcap;
+	struct event *timer;
+	struct rw_ileg client, server;
+	struct sockaddr_storage dst;
+	/* Ended (conn_end): freed on the next loop turn, so that the callers
+	 * up the stack may look at this flag. */
+	bool ended;
+	char peer_text[80], dst_text[80];
+	LIST_ENTRY(rw_iconn) link;
+};
+
+static uint64_t now_us(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+static struct rw_ileg *other(struct rw_ileg *l)
+{
+	return l == &l->c->client ? &l->c->server : &l->c->client;
+}
+
+static const char *leg_name(const struct rw_ileg *l)
+{
+	return l->rx == RW_C2S ? "client" : "host";
+}
+
+static size_t out_len(const struct rw_ileg *l)
+{
+	return evbuffer_get_length(bufferevent_get_output(l->bev));
+}
+
+/* OpenSSL's reason for the last failure on this thread, and clears it. */
+static const char *tls_reason(char *buf, size_t n)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+	snprintf(buf, n, "%s", r ? r : "connection closed");
+	ERR_clear_error();
+	return buf;
+}
+
+/* ---- timers -------------------------------------------------------------- */
+
+static unsigned timeout_ms(const struct rw_iconn *c)
+{
+	const struct rw_proxy_config *cfg = &c->px->cfg;
+	enum rw_phase ph = rw_session_phase(c->session);
+	unsigned ms;
+	switch (ph) {
+	case RW_PHASE_TCP_CONNECT:
+	case RW_PHASE_X224:
+		ms = cfg->x224_timeout_ms;
+		break;
+	case RW_PHASE_TLS_HANDSHAKE:
+		ms = cfg->tls_timeout_ms;
+		break;
+	case RW_PHASE_NLA:
+		ms = cfg->nla_timeout_ms;
+		break;
+	case RW_PHASE_RDP:
+		ms = cfg->rdp_timeout_ms;
+		break;
+	default:
+		return cfg->idle_timeout_ms;
+	}
+	/* Waiting on the client during TLS or NLA: a person at a prompt may
+	 * be reading it (relay.c waits the same way, there from its socket's
+	 * facts). */
+	if (ms && c->last_rx == RW_S2C && (ph == RW_PHASE_TLS_HANDSHAKE || ph == RW_PHASE_NLA) &&
+	    cfg->prompt_timeout_ms > ms)
+		ms = cfg->prompt_timeout_ms;
+	return ms;
+}
+
+static void arm_timer(struct rw_iconn *c)
+{
+	unsigned ms = timeout_ms(c);
+	if (ms == 0) {
+		evtimer_del(c->timer);
+		return;
+	}
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	evtimer_add(c->timer, &tv);
+}
+
+/* ---- teardown ------------------------------------------------------------ */
+
+static void leg_free(struct rw_ileg *l, bool reset)
+{
+	if (l->ssl) {
+		SSL_free(l->ssl);
+		l->ssl = NULL;
+	}
+	if (!l->bios_owned) {
+		BIO_free(l->rbio);
+		BIO_free(l->wbio);
+	}
+	l->rbio = l->wbio = NULL;
+	l->bios_owned = true;
+	if (l->bev) {
+		/* Inside one of its callbacks libevent frees it only on return:
+		 * its events go now, while the descriptor is still open. */
+		bufferevent_disable(l->bev, EV_READ | EV_WRITE);
+		bufferevent_setcb(l->bev, NULL, NULL, NULL, NULL);
+		bufferevent_free(l->bev);
+		l->bev = NULL;
+	}
+	if (l->fd >= 0) {
+		if (reset) {
+			struct linger lg = {1, 0};
+			setsockopt(l->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		} else {
+			char sink[4096];
+			while (recv(l->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+				;
+		}
+		close(l->fd);
+		l->fd = -1;
+	}
+}
+
+static void free_later(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	free(arg);
+}
+
+/* The single exit, as relay.c's conn_end: the record is written here. */
+static void conn_end(struct rw_iconn *c, bool reset_client, bool reset_server, const char *why)
+{
+	struct rw_proxy *px = c->px;
+	uint64_t t = now_us();
+	if (c->ended)
+		return;
+	c->ended = true;
+	leg_free(&c->client, reset_client);
+	leg_free(&c->server, reset_server);
+	if (c->timer) {
+		event_free(c->timer);
+		c->timer = NULL;
+	}
+	if (c->pcap) {
+		if (reset_client)
+			rw_pcapw_rst(c->pcap, RW_S2C, t);
+		else
+			rw_pcapw_fin(c->pcap, RW_S2C, t);
+		if (reset_server)
+			rw_pcapw_rst(c->pcap, RW_C2S, t);
+		else
+			rw_pcapw_fin(c->pcap, RW_C2S, t);
+		if (rw_pcapw_close(c->pcap) < 0)
+			rw_logx(&px->log, LOG_WARNING, "conn %llu: pcap file incomplete",
+			        (unsigned long long)c->id);
+		c->pcap = NULL;
+	}
+	struct rw_record *rec = rw_session_record(c->session);
+	snprintf(rec->expected_cert_sha256, sizeof(rec->expected_cert_sha256), "%s",
+	         px->cfg.expected_cert_sha256);
+	rw_session_close(c->session, t);
+	rec->id = c->id;
+	rw_logx(&px->log, LOG_INFO,
+	        "conn %llu: %s -> %s closed (%s, inspected): %s by %s, %s, phase %s",
+	        (unsigned long long)c->id, c->peer_text, c->dst_text, why,
+	        rw_cause_name(rec->verdict.cause), rw_side_name(rec->verdict.closed_by),
+	        rw_close_kind_name(rec->verdict.close_kind), rw_phase_name(rec->verdict.phase));
+	rw_outputs_write(px->outputs, rec);
+	rw_session_free(c->session);
+	c->session = NULL;
+	LIST_REMOVE(c, link);
+	static const struct timeval now = {0, 0};
+	if (event_base_once(px->base, -1, EV_TIMEOUT, free_later, c, &now) < 0)
+		rw_logx(&px->log, LOG_WARNING, "conn %llu: %zu bytes not freed",
+		        (unsigned long long)c->id, sizeof(*c));
+	px->stats.closed++;
+	px->stats.active--;
+	rw_proxy_conn_closed(px);
+}
+
+static void maybe_done(struct rw_iconn *c)
+{
+	if (c->client.eof && c->server.shut && c->server.eof && c->client.shut)
+		conn_end(c, false, false, "both sides closed");
+}
+
+/* ---- the client's leg on the wire ------------------------------------------ */
+
+/* Bytes that crossed the client's socket: the session and the pcap see them. */
+static void tap(struct rw_iconn *c, enum rw_dir dir, uint64_t t, const uint8_t *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (rw_session_inspecting(c->session))
+		rw_session_data(c->session, dir, t, p, n);
+	else
+		rw_session_count(c->session, dir, t, n);
+	if (c->pcap)
+		rw_pcapw_data(c->pcap, dir, t, p, n);
+}
+
+/* What the TLS engine of l wrote goes to l's socket. */
+static void flush(struct rw_ileg *l)
+{
+	uint8_t buf[16384];
+	int n;
+	uint64_t t = 0;
+	while ((n = BIO_read(l->wbio, buf, sizeof(buf))) > 0) {
+		if (l == &l->c->client) {
+			if (!t)
+				t = now_us();
+			tap(l->c, RW_S2C, t, buf, (size_t)n);
+		}
+		bufferevent_write(l->bev, buf, (size_t)n);
+	}
+}
+
+/* ---- relaying ------------------------------------------------------------- */
+
+static void pump(struct rw_ileg *l);
+
+/* FIN towards `to` once its peer's FIN came and everything before it went. */
+static void propagate_fin(struct rw_ileg *to)
+{
+	struct rw_ileg *from = other(to);
+	if (!from->eof || from->blocked || to->shut || !to->bev || out_len(to) > 0)
+		return;
+	if (shutdown(to->fd, SHUT_WR) < 0 && errno != ENOTCONN)
+		rw_logerr(&to->c->px->log, LOG_DEBUG, "conn %llu: shutdown towards %s",
+		          (unsigned long long)to->c->id, leg_name(to));
+	to->shut = true;
+	if (to == &to->c->client && to->c->pcap)
+		rw_pcapw_fin(to->c->pcap, RW_S2C, now_us());
+	maybe_done(to->c);
+}
+
+/* The host's certificate, once its leg's handshake is done: the client's
+ * leg may begin with it, or the destination is relayed blind. false when
+ * the connection was ended. */
+static bool host_ready(struct rw_iconn *c)
+{
+	SSL *h = c->server.ssl;
+	X509 *cert = SSL_get1_peer_certificate(h);
+	char have[72], want[72];
+	if (!rw_inspect_tls_host_key_ok(c->t, cert)) {
+		rw_inspect_tls_key_text(cert, have, sizeof(have));
+		rw_logx(&c->px->log, LOG_ERR,
+		        "conn %llu: INSPECTION OFF for %s: the host's certificate key (SHA-256 %s) "
+		        "is not inspect_cert's (%s): NLA would fail through rdpwhy (CredSSP binds "
+		        "the host's public key); connections to it are relayed blind from now on "
+		        "and this one is closed. Give rdpwhy the host's own certificate and key.",
+		        (unsigned long long)c->id, c->dst_text, have[0] ? have : "none",
+		        c->t->cert_path);
+		X509_free(cert);
+		rw_inspect_tls_mark_blind(c->t, (struct sockaddr *)&c->dst);
+		conn_end(c, false, false, "host certificate is not inspect_cert");
+		return false;
+	}
+	rw_inspect_tls_key_text(cert, want, sizeof(want));
+	rw_logx(&c->px->log, LOG_DEBUG, "conn %llu: host TLS %s %s, key SHA-256 %s",
+	        (unsigned long long)c->id, SSL_get_version(h), SSL_get_cipher_name(h), want);
+	c->client.ssl =
+	        rw_inspect_tls_client_ssl(c->t, cert, SSL_get_peer_cert_chain(h), SSL_version(h));
+	X509_free(cert);
+	if (!c->client.ssl) {
+		rw_logx(&c->px->log, LOG_ERR, "conn %llu: cannot set up the client's TLS",
+		        (unsigned long long)c->id);
+		conn_end(c, true, true, "local error");
+		return false;
+	}
+	/* The ciphertext read from the client meanwhile waits in rbio. */
+	SSL_set_bio(c->client.ssl, c->client.rbio, c->client.wbio);
+	c->client.bios_owned = true;
+	rw_session_set_inspected(c->session, true);
+	return true;
+}
+
+/* A leg's TLS failed (a handshake refused, a bad record): its bytes are
+ * from now on counted, not relayed; the TCP closes pass on as they come. */
+static void tls_failed(struct rw_ileg *l, const char *what)
+{
+	char why[160];
+	l->dead = true;
+	l->blocked = false;
+	flush(l); /* the alert OpenSSL sent, if any */
+	rw_logx(&l->c->px->log, LOG_INFO, "conn %llu: %s leg: TLS %s: %s",
+	        (unsigned long long)l->c->id, leg_name(l), what, tls_reason(why, sizeof(why)));
+	propagate_fin(other(l));
+}
+
+/* Runs l's TLS on what it holds: the handshake, then plaintext to the
+ * other leg while that one has room. The connection may end inside. */
+static void pump(struct rw_ileg *l)
+{
+	struct rw_iconn *c = l->c;
+	struct rw_ileg *o = other(l);
+	if (c->ended || l->dead || !l->ssl)
+		return;
+	if (!l->hs_done) {
+		ERR_clear_error();
+		int r = SSL_do_handshake(l->ssl);
+		flush(l);
+		if (r != 1) {
+			int e = SSL_get_error(l->ssl, r);
+			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+				tls_failed(l, "handshake failed");
+			return;
+		}
+		l->hs_done = true;
+		if (l == &c->server) {
+			if (host_ready(c))
+				pump(&c->client); /* the client's ClientHello, held until now */
+			return;
+		}
+		rw_logx(&c->px->log, LOG_DEBUG, "conn %llu: inspecting: client TLS %s %s",
+		        (unsigned long long)c->id, SSL_get_version(l->ssl),
+		        SSL_get_cipher_name(l->ssl));
+		/* What the host said meanwhile goes now. */
+		pump(o);
+		if (c->ended)
+			return;
+	}
+	l->blocked = false;
+	if (!o->hs_done || o->dead || !o->ssl)
+		return; /* plaintext stays in l's TLS until o is ready */
+	uint8_t buf[16384];
+	uint64_t t = 0;
+	for (;;) {
+		/* o's TLS closed: nothing can carry more; it is dropped. */
+		bool sink = o->notify_out || o->shut;
+		if (!sink && out_len(o) >= c->px->cfg.max_buffer) {
+			l->blocked = true;
+			break;
+		}
+		ERR_clear_error();
+		int r = SSL_read(l->ssl, buf, sizeof(buf));
+		if (r > 0) {
+			if (!t)
+				t = now_us();
+			rw_session_plaintext(c->session, l->rx, t, buf, (size_t)r);
+			if (sink)
+				continue;
+			if (SSL_write(o->ssl, buf, r) != r) {
+				/* Memory BIOs take everything: only a failed
+				 * TLS gets here. */
+				tls_failed(o, "write failed");
+				return;
+			}
+			flush(o);
+			continue;
+		}
+		int e = SSL_get_error(l->ssl, r);
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			/* close_notify: the same towards the other side. */
+			l->notify_in = true;
+			if (!sink) {
+				o->notify_out = true;
+				SSL_shutdown(o->ssl);
+				flush(o);
+			}
+		} else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			tls_failed(l, "record refused");
+			return;
+		}
+		break;
+	}
+	flush(l); /* post-handshake messages, key updates */
+	if (l->blocked && !l->read_paused && l->bev) {
+		bufferevent_disable(l->bev, EV_READ);
+		l->read_paused = true;
+	}
+}
+
+/* Ciphertext from l's socket into its TLS engine. */
+static void take_input(struct rw_ileg *l)
+{
+	struct rw_iconn *c = l->c;
+	struct evbuffer *in = bufferevent_get_input(l->bev);
+	size_t n = evbuffer_get_length(in);
+	if (n == 0)
+		return;
+	uint64_t t = now_us();
+	int nvec = evbuffer_peek(in, (ev_ssize_t)n, NULL, NULL, 0);
+	struct evbuffer_iovec stackvec[16];
+	struct evbuffer_iovec *vec = nvec <= 16 ? stackvec : malloc(sizeof(*vec) * (size_t)nvec);
+	if (vec) {
+		nvec = evbuffer_peek(in, (ev_ssize_t)n, NULL, vec, nvec);
+		for (int i = 0; i < nvec; i++) {
+			if (l == &c->client)
+				tap(c, RW_C2S, t, vec[i].iov_base, vec[i].iov_len);
+			if (!l->dead)
+				BIO_write(l->rbio, vec[i].iov_base, (int)vec[i].iov_len);
+		}
+		if (vec != stackvec)
+			free(vec);
+	}
+	evbuffer_drain(in, n);
+	c->t_last_us = t;
+	c->last_rx = l->rx;
+	arm_timer(c);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct rw_ileg *l = arg;
+	(void)bev;
+	take_input(l);
+	/* The client's leg starts once the host's is done (host_ready). */
+	pump(l);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct rw_ileg *to = arg;
+	struct rw_ileg *from = other(to);
+	(void)bev;
+	if (from->read_paused && from->bev && !from->eof) {
+		from->read_paused = false;
+		bufferevent_enable(from->bev, EV_READ);
+	}
+	if (from->blocked) {
+		pump(from);
+		if (to->c->ended)
+			return;
+	}
+	propagate_fin(to);
+}
+
+static void on_eof(struct rw_ileg *l)
+{
+	struct rw_iconn *c = l->c;
+	take_input(l);
+	uint64_t t = now_us();
+	l->eof = true;
+	rw_session_fin(c->session, l->rx, t);
+	if (l == &c->client && c->pcap)
+		rw_pcapw_fin(c->pcap, RW_C2S, t);
+	pump(l);
+	if (c->ended)
+		return;
+	/* A handshake that began and cannot finish now. */
+	if (l->ssl && !l->hs_done && !l->dead)
+		tls_failed(l, "handshake cut by the peer's FIN");
+	else
+		propagate_fin(other(l));
+}
+
+static bool peer_lost_errno(int err)
+{
+	return err == ETIMEDOUT || err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN;
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct rw_ileg *l = arg;
+	struct rw_iconn *c = l->c;
+	(void)bev;
+	if (what & BEV_EVENT_EOF) {
+		on_eof(l);
+		return;
+	}
+	if (!(what & BEV_EVENT_ERROR))
+		return;
+	int err = EVUTIL_SOCKET_ERROR(), soerr = 0;
+	socklen_t len = sizeof(soerr);
+	if ((!err || !peer_lost_errno(err)) &&
+	    getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr)
+		err = soerr;
+	uint64_t t = now_us();
+	bool client = l->rx == RW_C2S;
+	if (peer_lost_errno(err)) {
+		struct rw_record *rec = rw_session_record(c->session);
+		rec->proxy_stop = RW_PROXY_STOP_LOST;
+		rec->proxy_side = l->rx;
+		rec->proxy_tcp[l->rx].known = true;
+		rec->proxy_tcp[l->rx].error = err;
+		rw_session_timeout(c->session, t);
+		rw_logx(&c->px->log, LOG_NOTICE, "conn %llu: %s vanished: %s",
+		        (unsigned long long)c->id, leg_name(l), strerror(err));
+		conn_end(c, !client, client,
+		         client ? "client vanished, reset passed to server"
+		                : "server vanished, reset passed to client");
+		return;
+	}
+	rw_session_rst(c->session, l->rx, t, -1);
+	if (client && c->pcap)
+		rw_pcapw_rst(c->pcap, RW_C2S, t);
+	rw_logx(&c->px->log, LOG_DEBUG, "conn %llu: %s: %s", (unsigned long long)c->id, leg_name(l),
+	        strerror(err ? err : ECONNRESET));
+	conn_end(c, !client, client,
+	         client ? "client reset, reset passed to server"
+	                : "server reset, reset passed to client");
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct rw_iconn *c = arg;
+	(void)fd;
+	(void)what;
+	uint64_t t = now_us();
+	struct rw_record *rec = rw_session_record(c->session);
+	enum rw_dir waited = c->last_rx == RW_C2S ? RW_S2C : RW_C2S;
+	rec->proxy_stop = RW_PROXY_STOP_WAITED;
+	rec->proxy_side = waited;
+	rw_session_timeout(c->session, t);
+	rw_logx(&c->px->log, LOG_INFO, "conn %llu: idle timeout in phase %s, waiting on the %s",
+	        (unsigned long long)c->id, rw_phase_name(rw_session_phase(c->session)),
+	        waited == RW_C2S ? "client" : "server");
+	conn_end(c, false, false, "timeout");
+}
+
+/* ---- hand-over from relay.c ------------------------------------------------- */
+
+static bool selects_tls(uint32_t p)
+{
+	return p == 0x1 || p == 0x2 || p == 0x8; /* SSL, HYBRID, HYBRID_EX */
+}
+
+static void leg_init(struct rw_iconn *c, struct rw_ileg *l, struct bufferevent *bev, int fd,
+                     enum rw_dir rx)
+{
+	l->c = c;
+	l->bev = bev;
+	l->fd = fd;
+	l->rx = rx;
+	l->rbio = BIO_new(BIO_s_mem());
+	l->wbio = BIO_new(BIO_s_mem());
+	if (l->rbio)
+		BIO_set_mem_eof_return(l->rbio, -1);
+}
+
+bool rw_inspect_take(struct rw_proxy *px, const struct rw_inspect_legs *legs)
+{
+	struct rw_inspect_tls *t = px->inspect;
+	if (!t)
+		return false;
+	const struct rw_record *r = rw_session_record(legs->session);
+	if (!r->cc_seen || !r->neg_rsp_present || !selects_tls(r->selected_protocol) ||
+	    r->bytes_after_cc[RW_C2S] || r->bytes_after_cc[RW_S2C])
+		return false;
+	struct sockaddr_storage dst;
+	socklen_t dlen = sizeof(dst);
+	if (getpeername(legs->server_fd, (struct sockaddr *)&dst, &dlen) < 0 ||
+	    rw_inspect_tls_is_blind(t, (struct sockaddr *)&dst))
+		return false;
+	struct rw_iconn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return false;
+	c->px = px;
+	c->t = t;
+	c->dst = dst;
+	leg_init(c, &c->client, legs->client_bev, legs->client_fd, RW_C2S);
+	leg_init(c, &c->server, legs->server_bev, legs->server_fd, RW_S2C);
+	c->server.ssl = rw_inspect_tls_host_ssl(t);
+	c->timer = evtimer_new(px->base, on_timer, c);
+	if (!c->client.rbio || !c->client.wbio || !c->server.rbio || !c->server.wbio ||
+	    !c->server.ssl || !c->timer) {
+		rw_logx(&px->log, LOG_ERR, "conn %llu: cannot set up inspection; relayed blind",
+		        (unsigned long long)legs->id);
+		BIO_free(c->client.rbio);
+		BIO_free(c->client.wbio);
+		BIO_free(c->server.rbio);
+		BIO_free(c->server.wbio);
+		SSL_free(c->server.ssl);
+		if (c->timer)
+			event_free(c->timer);
+		free(c);
+		return false;
+	}
+	SSL_set_bio(c->server.ssl, c->server.rbio, c->server.wbio);
+	c->server.bios_owned = true;
+	c->id = legs->id;
+	c->t_accept_us = legs->t_accept_us;
+	c->session = legs->session;
+	c->pcap = legs->pcap;
+	c->last_rx = RW_S2C;
+	snprintf(c->peer_text, sizeof(c->peer_text), "%s", legs->peer_text);
+	snprintf(c->dst_text, sizeof(c->dst_text), "%s", legs->dst_text);
+	LIST_INSERT_HEAD(&t->conns, c, link);
+	struct rw_ileg *ls[2] = {&c->client, &c->server};
+	for (int i = 0; i < 2; i++) {
+		bufferevent_setcb(ls[i]->bev, on_read, on_write, on_event, ls[i]);
+		bufferevent_setwatermark(ls[i]->bev, EV_WRITE, px->cfg.max_buffer / 2, 0);
+		bufferevent_enable(ls[i]->bev, EV_READ | EV_WRITE);
+	}
+	rw_logx(&px->log, LOG_DEBUG, "conn %llu: TLS selected: inspecting with the host's key",
+	        (unsigned long long)c->id);
+	arm_timer(c);
+	/* Our ClientHello to the host; the client's waits until it answered. */
+	pump(&c->server);
+	return true;
+}
+
+void rw_inspect_abort_all(struct rw_proxy *px)
+{
+	struct rw_iconn *c;
+	if (!px->inspect)
+		return;
+	while ((c = LIST_FIRST(&px->inspect->conns)) != NULL) {
+		rw_session_timeout(c->session, now_us());
+		conn_end(c, false, false, "shutdown grace period over");
+	}
+}
