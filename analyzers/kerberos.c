@@ -7,6 +7,7 @@
  * headers said. */
 #include "kerberos.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "rw_types.h"
@@ -415,7 +416,8 @@ static int token(struct region r, struct rw_auth_token_info *out, int depth)
 int rw_auth_token_parse(const uint8_t *p, size_t n, struct rw_auth_token_info *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct region r = {p, n, n};
+	/* The caller's bytes may be a prefix: what encloses them is unknown. */
+	struct region r = {p, n, SIZE_MAX};
 	int x = token(r, out, 0);
 	return x < 0 ? x : RW_OK;
 }
