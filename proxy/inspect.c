@@ -44,6 +44,7 @@
 #include <openssl/x509.h>
 
 #include "inspect.h"
+#include "x224.h"
 #include "inspect_priv.h"
 #include "inspect_tls.h"
 #include "pcap_writer.h"
@@ -80,6 +81,9 @@ struct rw_iconn {
 	/* Ended (conn_end): freed on the next loop turn, so that the callers
 	 * up the stack may look at this flag. */
 	bool ended;
+	/* The host's key is not inspect_cert's: relayed blind over a second
+	 * connection to the host (reconnecting: its X.224 exchange is on). */
+	bool blind, reconnecting;
 	char peer_text[80], dst_text[80];
 	LIST_ENTRY(rw_iconn) link;
 };
@@ -198,13 +202,27 @@ static void leg_free(struct rw_ileg *l, bool reset)
 
 static void free_later(evutil_socket_t fd, short what, void *arg)
 {
+	struct rw_iconn *c = arg;
 	(void)fd;
 	(void)what;
-	free(arg);
+	LIST_REMOVE(c, link);
+	free(c);
 }
 
-/* The single exit, as relay.c's conn_end: the record is written here. */
-static void conn_end(struct rw_iconn *c, bool reset_client, bool reset_server, const char *why)
+void rw_inspect_free_ended(struct rw_inspect_tls *t)
+{
+	struct rw_iconn *c;
+	while ((c = LIST_FIRST(&t->ended)) != NULL) {
+		LIST_REMOVE(c, link);
+		free(c);
+	}
+}
+
+/* The single exit, as relay.c's conn_end: the record is written here. c is
+ * freed now (free_now: not inside one of its callbacks) or on the next loop
+ * turn. */
+static void conn_end_ex(struct rw_iconn *c, bool reset_client, bool reset_server, const char *why,
+                        bool free_now)
 {
 	struct rw_proxy *px = c->px;
 	uint64_t t = now_us();
@@ -246,12 +264,22 @@ static void conn_end(struct rw_iconn *c, bool reset_client, bool reset_server, c
 	c->session = NULL;
 	LIST_REMOVE(c, link);
 	static const struct timeval now = {0, 0};
-	if (event_base_once(px->base, -1, EV_TIMEOUT, free_later, c, &now) < 0)
-		rw_logx(&px->log, LOG_WARNING, "conn %llu: %zu bytes not freed",
-		        (unsigned long long)c->id, sizeof(*c));
+	if (free_now) {
+		free(c);
+	} else {
+		LIST_INSERT_HEAD(&c->t->ended, c, link);
+		if (event_base_once(px->base, -1, EV_TIMEOUT, free_later, c, &now) < 0)
+			rw_logx(&px->log, LOG_WARNING, "conn %llu: freed at exit",
+			        (unsigned long long)c->id);
+	}
 	px->stats.closed++;
 	px->stats.active--;
 	rw_proxy_conn_closed(px);
+}
+
+static void conn_end(struct rw_iconn *c, bool reset_client, bool reset_server, const char *why)
+{
+	conn_end_ex(c, reset_client, reset_server, why, false);
 }
 
 static void maybe_done(struct rw_iconn *c)
@@ -299,7 +327,8 @@ static void pump(struct rw_ileg *l);
 static void propagate_fin(struct rw_ileg *to)
 {
 	struct rw_ileg *from = other(to);
-	if (!from->eof || from->blocked || to->shut || !to->bev || out_len(to) > 0)
+	if (!from->eof || from->blocked || to->shut || !to->bev || out_len(to) > 0 ||
+	    to->c->reconnecting)
 		return;
 	if (shutdown(to->fd, SHUT_WR) < 0 && errno != ENOTCONN)
 		rw_logerr(&to->c->px->log, LOG_DEBUG, "conn %llu: shutdown towards %s",
@@ -310,9 +339,10 @@ static void propagate_fin(struct rw_ileg *to)
 	maybe_done(to->c);
 }
 
+static void go_blind(struct rw_iconn *c);
+
 /* The host's certificate, once its leg's handshake is done: the client's
- * leg may begin with it, or the destination is relayed blind. false when
- * the connection was ended. */
+ * leg may begin with it (true), or the destination is relayed blind. */
 static bool host_ready(struct rw_iconn *c)
 {
 	SSL *h = c->server.ssl;
@@ -323,13 +353,14 @@ static bool host_ready(struct rw_iconn *c)
 		rw_logx(&c->px->log, LOG_ERR,
 		        "conn %llu: INSPECTION OFF for %s: the host's certificate key (SHA-256 %s) "
 		        "is not inspect_cert's (%s): NLA would fail through rdpwhy (CredSSP binds "
-		        "the host's public key); connections to it are relayed blind from now on "
-		        "and this one is closed. Give rdpwhy the host's own certificate and key.",
+		        "the host's public key); connections to it are relayed blind from now on, "
+		        "this one over a new connection to the host. Give rdpwhy the host's own "
+		        "certificate and key.",
 		        (unsigned long long)c->id, c->dst_text, have[0] ? have : "none",
 		        c->t->cert_path);
 		X509_free(cert);
 		rw_inspect_tls_mark_blind(c->t, (struct sockaddr *)&c->dst);
-		conn_end(c, false, false, "host certificate is not inspect_cert");
+		go_blind(c);
 		return false;
 	}
 	rw_inspect_tls_key_text(cert, want, sizeof(want));
@@ -370,7 +401,7 @@ static void pump(struct rw_ileg *l)
 {
 	struct rw_iconn *c = l->c;
 	struct rw_ileg *o = other(l);
-	if (c->ended || l->dead || !l->ssl)
+	if (c->ended || c->blind || l->dead || !l->ssl)
 		return;
 	if (!l->hs_done) {
 		ERR_clear_error();
@@ -464,11 +495,22 @@ static void take_input(struct rw_ileg *l)
 		for (int i = 0; i < nvec; i++) {
 			if (l == &c->client)
 				tap(c, RW_C2S, t, vec[i].iov_base, vec[i].iov_len);
-			if (!l->dead)
+			else if (c->blind)
+				tap(c, RW_S2C, t, vec[i].iov_base, vec[i].iov_len);
+			if (!l->dead && (!c->blind || c->reconnecting))
 				BIO_write(l->rbio, vec[i].iov_base, (int)vec[i].iov_len);
 		}
 		if (vec != stackvec)
 			free(vec);
+	}
+	struct rw_ileg *o = other(l);
+	if (c->blind && !c->reconnecting && o->bev && !o->shut) {
+		/* Blind: the bytes themselves, with back-pressure. */
+		evbuffer_add_buffer(bufferevent_get_output(o->bev), in);
+		if (out_len(o) >= c->px->cfg.max_buffer && !l->read_paused) {
+			bufferevent_disable(l->bev, EV_READ);
+			l->read_paused = true;
+		}
 	}
 	evbuffer_drain(in, n);
 	c->t_last_us = t;
@@ -585,6 +627,162 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	conn_end(c, false, false, "timeout");
 }
 
+/* ---- a host whose key is not inspect_cert's: blind again ------------------- */
+
+/* The client's X.224 Connection Request again, from what the session kept
+ * of it (cookie or routing token, RDP_NEG_REQ; not a correlation info): its
+ * length, or 0 when it does not fit. */
+static size_t build_cr(const struct rw_record *r, uint8_t *out, size_t cap)
+{
+	uint8_t ud[512];
+	size_t u = 0;
+	if (r->token && r->token_len + 24 < sizeof(ud)) {
+		if (r->token_kind == RW_TOKEN_COOKIE) {
+			memcpy(ud, "Cookie: mstshash=", 17);
+			u = 17;
+		}
+		if (r->token_kind == RW_TOKEN_COOKIE || r->token_kind == RW_TOKEN_ROUTING) {
+			memcpy(ud + u, r->token, r->token_len);
+			u += r->token_len;
+			ud[u++] = '\r';
+			ud[u++] = '\n';
+		}
+	}
+	if (r->neg_req_present) {
+		uint8_t neg[8] = {0x01,
+		                  r->neg_req_flags,
+		                  8,
+		                  0,
+		                  (uint8_t)r->requested_protocols,
+		                  (uint8_t)(r->requested_protocols >> 8),
+		                  (uint8_t)(r->requested_protocols >> 16),
+		                  (uint8_t)(r->requested_protocols >> 24)};
+		memcpy(ud + u, neg, 8);
+		u += 8;
+	}
+	size_t total = 11 + u;
+	if (total > cap || total - 5 > 254)
+		return 0;
+	uint8_t hdr[11] = {
+	        3, 0, (uint8_t)(total >> 8), (uint8_t)total, (uint8_t)(total - 5), 0xE0, 0, 0, 0,
+	        0, 0};
+	memcpy(out, hdr, 11);
+	memcpy(out + 11, ud, u);
+	return total;
+}
+
+static void blind_failed(struct rw_iconn *c, const char *what)
+{
+	rw_logx(&c->px->log, LOG_NOTICE,
+	        "conn %llu: relaying blind: the second connection to %s: %s",
+	        (unsigned long long)c->id, c->dst_text, what);
+	conn_end(c, false, false, "no second connection to the host");
+}
+
+/* The host's Connection Confirm on the second connection: swallowed (the
+ * client had the first one); then the two legs are relayed as they are. */
+static void blind_cc_read(struct bufferevent *bev, void *arg)
+{
+	struct rw_iconn *c = arg;
+	struct rw_ileg *s = &c->server;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t have = evbuffer_get_length(in);
+	uint8_t *p = evbuffer_pullup(in, have < 4 ? (ev_ssize_t)have : 4);
+	int len = rw_tpkt_length(p, have < 4 ? have : 4);
+	if (len == RW_E_NEED_MORE)
+		return;
+	if (len < 11 || len > 4096) {
+		blind_failed(c, "its answer is not a TPKT");
+		return;
+	}
+	if (have < (size_t)len)
+		return;
+	p = evbuffer_pullup(in, len);
+	struct rw_x224 x;
+	const struct rw_record *r = rw_session_record(c->session);
+	if (rw_x224_parse(p + 4, (size_t)len - 4, &x) < 0 || x.code != RW_X224_CC ||
+	    !x.neg_present || x.neg_type != 2 || x.neg_value != r->selected_protocol) {
+		blind_failed(c, "its Connection Confirm is not the first one's");
+		return;
+	}
+	evbuffer_drain(in, (size_t)len);
+	c->reconnecting = false;
+	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
+	bufferevent_setwatermark(s->bev, EV_WRITE, c->px->cfg.max_buffer / 2, 0);
+	/* What the client sent meanwhile (its ClientHello), already seen. */
+	uint8_t buf[16384];
+	int n;
+	while ((n = BIO_read(c->client.rbio, buf, sizeof(buf))) > 0)
+		bufferevent_write(s->bev, buf, (size_t)n);
+	rw_logx(&c->px->log, LOG_NOTICE, "conn %llu: relayed blind over a second connection to %s",
+	        (unsigned long long)c->id, c->dst_text);
+	take_input(s);
+	propagate_fin(s);
+}
+
+static void blind_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct rw_iconn *c = arg;
+	if (what & BEV_EVENT_CONNECTED) {
+		uint8_t cr[600];
+		size_t n = build_cr(rw_session_record(c->session), cr, sizeof(cr));
+		if (!n) {
+			blind_failed(c, "the client's Connection Request cannot be rebuilt");
+			return;
+		}
+		bufferevent_write(bev, cr, n);
+		bufferevent_setcb(bev, blind_cc_read, NULL, blind_event, c);
+		bufferevent_enable(bev, EV_READ | EV_WRITE);
+		return;
+	}
+	int err = EVUTIL_SOCKET_ERROR();
+	blind_failed(c, (what & BEV_EVENT_EOF) ? "closed before its Connection Confirm"
+	                                       : (err ? strerror(err) : "failed"));
+}
+
+/* Our TLS with the host ends (FIN); a second connection to it carries the
+ * client's bytes as they are, starting with its ClientHello, held so far. */
+static void go_blind(struct rw_iconn *c)
+{
+	struct rw_ileg *s = &c->server;
+	const struct rw_proxy_config *cfg = &c->px->cfg;
+	leg_free(s, false);
+	s->hs_done = s->dead = s->notify_in = s->notify_out = false;
+	s->eof = s->shut = s->read_paused = s->blocked = false;
+	c->blind = c->reconnecting = true;
+	int one = 1;
+	int fd = socket(c->dst.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || evutil_make_socket_nonblocking(fd) < 0) {
+		if (fd >= 0)
+			close(fd);
+		blind_failed(c, strerror(errno));
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	unsigned uto = cfg->user_timeout_ms;
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto));
+	if (cfg->keepalive_idle_ms) {
+		int idle = (int)(cfg->keepalive_idle_ms / 1000);
+		int intvl = (int)(cfg->keepalive_interval_ms / 1000),
+		    cnt = (int)cfg->keepalive_count;
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	}
+	s->fd = fd;
+	s->bev = bufferevent_socket_new(c->px->base, fd, 0);
+	if (!s->bev) {
+		blind_failed(c, "out of memory");
+		return;
+	}
+	bufferevent_setcb(s->bev, NULL, NULL, blind_event, c);
+	socklen_t len = c->dst.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                             : sizeof(struct sockaddr_in);
+	if (bufferevent_socket_connect(s->bev, (struct sockaddr *)&c->dst, (int)len) < 0)
+		blind_failed(c, strerror(EVUTIL_SOCKET_ERROR()));
+}
+
 /* ---- hand-over from relay.c ------------------------------------------------- */
 
 static bool selects_tls(uint32_t p)
@@ -674,6 +872,6 @@ void rw_inspect_abort_all(struct rw_proxy *px)
 		return;
 	while ((c = LIST_FIRST(&px->inspect->conns)) != NULL) {
 		rw_session_timeout(c->session, now_us());
-		conn_end(c, false, false, "shutdown grace period over");
+		conn_end_ex(c, false, false, "shutdown grace period over", true);
 	}
 }

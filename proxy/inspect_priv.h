@@ -22,6 +22,12 @@ struct rw_inspect_tls {
 	struct sockaddr_storage *blind;
 	size_t n_blind, next_blind;
 	LIST_HEAD(, rw_iconn) conns; /* the connections inspect.c owns */
+	/* Ended, freed on the next loop turn (or by rw_inspect_tls_free when
+	 * the loop stopped first). */
+	LIST_HEAD(, rw_iconn) ended;
 };
+
+/* inspect.c: frees the connections on t->ended. */
+void rw_inspect_free_ended(struct rw_inspect_tls *t);
 
 #endif

@@ -122,6 +122,7 @@ int rw_inspect_tls_open(const struct rw_proxy_config *cfg, struct rw_inspect_tls
 		return fail(err, errlen, "out of memory");
 	t->keylog_fd = -1;
 	LIST_INIT(&t->conns);
+	LIST_INIT(&t->ended);
 	ERR_clear_error();
 	t->server_ctx = SSL_CTX_new(TLS_server_method());
 	t->client_ctx = SSL_CTX_new(TLS_client_method());
@@ -198,6 +199,7 @@ void rw_inspect_tls_free(struct rw_inspect_tls *t)
 {
 	if (!t)
 		return;
+	rw_inspect_free_ended(t);
 	SSL_CTX_free(t->server_ctx);
 	SSL_CTX_free(t->client_ctx);
 	EVP_PKEY_free(t->key);
