@@ -120,6 +120,11 @@ static int quoted(struct rw_json *j, const void *p, size_t n)
 
 int rw_json_key(struct rw_json *j, const char *key)
 {
+	return rw_json_key_n(j, key, strlen(key));
+}
+
+int rw_json_key_n(struct rw_json *j, const char *key, size_t n)
+{
 	if (j->error)
 		return -1;
 	uint32_t bit = 1u << j->depth;
@@ -128,7 +133,7 @@ int rw_json_key(struct rw_json *j, const char *key)
 	size_t mark = j->out->len;
 	if ((j->has_items & bit) && put(j, ",", 1) < 0)
 		return -1;
-	if (quoted(j, key, strlen(key)) < 0 || put(j, ":", 1) < 0) {
+	if (quoted(j, key, n) < 0 || put(j, ":", 1) < 0) {
 		rw_buf_truncate(j->out, mark);
 		return -1;
 	}
@@ -200,6 +205,94 @@ int rw_json_null(struct rw_json *j)
 	return number(j, "null");
 }
 
+int rw_json_hex(struct rw_json *j, const void *src, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (before_value(j) < 0)
+		return -1;
+	const uint8_t *p = src;
+	size_t mark = j->out->len;
+	char chunk[128];
+	size_t k = 0;
+	chunk[k++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		chunk[k++] = hex[p[i] >> 4];
+		chunk[k++] = hex[p[i] & 0xF];
+		if (k >= sizeof(chunk) - 2) {
+			if (rw_buf_append(j->out, chunk, k) < 0)
+				goto oom;
+			k = 0;
+		}
+	}
+	chunk[k++] = '"';
+	if (rw_buf_append(j->out, chunk, k) < 0)
+		goto oom;
+	return 0;
+oom:
+	rw_buf_truncate(j->out, mark);
+	return fail(j);
+}
+
+/* ---- dotted keys, flat or nested ---- */
+
+void rw_json_path_init(struct rw_json_path *p, struct rw_json *j, bool nested)
+{
+	p->j = j;
+	p->nested = nested;
+	p->prev = NULL;
+}
+
+/* The objects a key opens: its segments but the last. */
+static unsigned interior(const char *key)
+{
+	unsigned n = 0;
+	for (; *key; key++)
+		n += *key == '.';
+	return n;
+}
+
+int rw_json_path_key(struct rw_json_path *p, const char *key)
+{
+	struct rw_json *j = p->j;
+	if (!p->nested) {
+		p->prev = key;
+		return rw_json_key(j, key);
+	}
+	/* The objects both keys are in: equal leading segments, each ended
+	 * by a dot in both. */
+	unsigned common = 0;
+	const char *a = p->prev, *b = key;
+	if (a) {
+		for (;;) {
+			const char *da = strchr(a, '.'), *db = strchr(b, '.');
+			if (!da || !db || da - a != db - b || memcmp(a, b, (size_t)(da - a)) != 0)
+				break;
+			common++;
+			a = da + 1;
+			b = db + 1;
+		}
+		for (unsigned n = interior(p->prev); n > common; n--)
+			if (rw_json_end_object(j) < 0)
+				return -1;
+	}
+	/* b: the first segment this key adds. */
+	for (const char *d; (d = strchr(b, '.')); b = d + 1)
+		if (rw_json_key_n(j, b, (size_t)(d - b)) < 0 || rw_json_begin_object(j) < 0)
+			return -1;
+	p->prev = key;
+	return rw_json_key(j, b);
+}
+
+int rw_json_path_end(struct rw_json_path *p)
+{
+	if (p->nested && p->prev)
+		for (unsigned n = interior(p->prev); n > 0; n--)
+			if (rw_json_end_object(p->j) < 0)
+				return -1;
+	p->prev = NULL;
+	return p->j->error ? -1 : 0;
+}
+
 int rw_json_kv_string(struct rw_json *j, const char *key, const void *p, size_t n)
 {
 	if (rw_json_key(j, key) < 0)
@@ -236,13 +329,9 @@ int rw_json_kv_wire(struct rw_json *j, const char *key, const void *p, size_t n)
 	int kl = snprintf(hkey, sizeof(hkey), "%s_hex", key);
 	if (kl < 0 || (size_t)kl >= sizeof(hkey))
 		return fail(j);
-	char *h = malloc(2 * n + 1);
-	if (!h)
-		return fail(j);
-	rw_hex(p, n, h, 2 * n + 1);
-	int r = rw_json_kv_string(j, hkey, h, 2 * n);
-	free(h);
-	return r;
+	if (rw_json_key(j, hkey) < 0)
+		return -1;
+	return rw_json_hex(j, p, n);
 }
 
 int rw_json_kv_cstr(struct rw_json *j, const char *key, const char *s)

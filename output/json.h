@@ -54,6 +54,8 @@ int rw_json_end_object(struct rw_json *j);
 int rw_json_begin_array(struct rw_json *j);
 int rw_json_end_array(struct rw_json *j);
 int rw_json_key(struct rw_json *j, const char *key);
+/* A key of n bytes (need not be NUL-terminated). */
+int rw_json_key_n(struct rw_json *j, const char *key, size_t n);
 
 int rw_json_string(struct rw_json *j, const void *p, size_t n);
 int rw_json_cstr(struct rw_json *j, const char *s);
@@ -63,6 +65,8 @@ int rw_json_int(struct rw_json *j, int64_t v);
  * (1234, 3) gives 1.234. Avoids binary floating point in the output. */
 int rw_json_decimal(struct rw_json *j, int64_t value, unsigned scale);
 int rw_json_bool(struct rw_json *j, bool v);
+/* p[0..n) as a string of lower-case hex digits (no allocation). */
+int rw_json_hex(struct rw_json *j, const void *p, size_t n);
 int rw_json_null(struct rw_json *j);
 
 /* key + value in one call. */
@@ -71,6 +75,24 @@ int rw_json_kv_cstr(struct rw_json *j, const char *key, const char *s);
 int rw_json_kv_uint(struct rw_json *j, const char *key, uint64_t v);
 int rw_json_kv_int(struct rw_json *j, const char *key, int64_t v);
 int rw_json_kv_bool(struct rw_json *j, const char *key, bool v);
+
+/* Dotted key names ("tls.client.ja3") written flat, as they are, or nested
+ * ({"tls":{"client":{"ja3":...}}}). rw_json_path_key writes the key of the
+ * next member (its value follows with the calls above): nested, it closes
+ * the objects the previous key opened that this one does not share and
+ * opens the ones it adds. The caller gives each prefix's keys in one run
+ * (a prefix closed is never reopened: that would repeat a key) and never a
+ * key that is also another's prefix; key names are written unescaped and
+ * must stay valid until the next call. rw_json_path_end closes what is
+ * open (before the enclosing object's end). */
+struct rw_json_path {
+	struct rw_json *j;
+	bool nested;
+	const char *prev; /* the previous key, NULL before the first */
+};
+void rw_json_path_init(struct rw_json_path *p, struct rw_json *j, bool nested);
+int rw_json_path_key(struct rw_json_path *p, const char *key);
+int rw_json_path_end(struct rw_json_path *p);
 
 /* A wire string: KEY as a string and, when it is not plain (rw_json_plain),
  * KEY_hex with its raw bytes in lower-case hex, so nothing is lost. */

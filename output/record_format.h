@@ -13,15 +13,37 @@
 #include "buf.h"
 #include "record.h"
 
-/* One JSON object on one line, newline-terminated. Keys are flat dotted names;
- * a fact that is unknown or absent has no key (no nulls). The rdpwhy.* verdict
- * keys are always present. host: the observer's name for host.name, or NULL.
+/* The shape of the JSON record: nested objects (ECS's own form, what jq and
+ * Elasticsearch expect: {"event":{"kind":...},"rdpwhy":{"cause":...}}), or
+ * one flat object with dotted keys ({"event.kind":...,"rdpwhy.cause":...}).
+ * The config key json_style and the outputs' json_style= option. */
+enum rw_json_style {
+	RW_JSON_NESTED = 0,
+	RW_JSON_FLAT = 1,
+};
+/* "nested", "flat". */
+const char *rw_json_style_name(enum rw_json_style s);
+/* An enum rw_json_style, or -1 when s is neither name. */
+int rw_json_style_parse(const char *s);
+
+/* One JSON object on one line, newline-terminated. The keys are those of
+ * record_keys.h, in its order; a fact that is unknown, absent or that the
+ * front end could not see has no key (no nulls, no stand-in 0). host: the
+ * observer's name for host.name, or NULL. record_id, when not NULL, is
+ * event.id and "rdpwhy.record_id" (the record's unique id), the last key.
  * Returns 0, or -1 on allocation failure (errno set by rw_buf). */
+int rw_record_json_style(const struct rw_record *rec, const char *host, const char *record_id,
+                         enum rw_json_style style, struct rw_buf *out);
+/* The same, nested. */
 int rw_record_json(const struct rw_record *rec, const char *host, struct rw_buf *out);
-/* The same with "rdpwhy.record_id" (the record's unique id) as the last key
- * when record_id is not NULL. */
 int rw_record_json_ex(const struct rw_record *rec, const char *host, const char *record_id,
                       struct rw_buf *out);
+
+/* evidence_at.c: the mark evidence line i rests on, NULL when none; and
+ * how it is written ("frame 12", "x.pcap frame 3", "client byte 517, +1.250
+ * ms"); 0, or -1 when out is too small. */
+const struct rw_mark *rw_evidence_mark(const struct rw_record *rec, size_t i);
+int rw_format_mark(const struct rw_record *rec, const struct rw_mark *m, char *out, size_t n);
 
 /* A few lines for a person (see record_text.c), each newline-terminated. Wire
  * strings are escaped (\xhh) so that they cannot forge lines or drive the
@@ -46,7 +68,8 @@ const char *rw_format_cipher(uint16_t c, char tmp[8]);
 /* The first alert seen (earlier timestamp; the server's on a tie), or NULL;
  * *from gets its sender. */
 const struct rw_alert *rw_format_first_alert(const struct rw_record *rec, enum rw_dir *from);
-/* Alert description name, "encrypted" when it could not be read, or "0x2A". */
+/* Alert description name, "encrypted" when it could not be read, or "0x2A"
+ * (for the text report; the JSON record has tls.alert.encrypted instead). */
 const char *rw_format_alert_desc(const struct rw_alert *a, char tmp[8]);
 
 #endif

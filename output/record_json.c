@@ -1,41 +1,14 @@
 /* The JSON line of a record. Key names follow the Elastic Common Schema
- * (https://www.elastic.co/guide/en/ecs/current/) where it has one; order is
- * fixed so that two records diff cleanly. Keys, in output order, and when
- * they appear (users build dashboards on these: add, never rename):
+ * (https://www.elastic.co/guide/en/ecs/current/) where it has one. Every key
+ * is named through the table of record_keys.h, in the table's order, which
+ * is the output's: fixed, so that two records diff cleanly, and grouped by
+ * prefix, so that the nested form opens each object once. A key out of the
+ * table's order is a bug: the record is not written (-1), and the unit tests
+ * and fuzz targets, which format every kind of record, fail.
  *
- *   always        @timestamp event.kind event.category event.type event.start
- *                 event.id network.transport source.bytes destination.bytes
- *   close >= open event.end event.duration (ns)
- *   host given    host.name
- *   known family  network.type source.ip source.port destination.ip destination.port
- *   any TLS seen  tls.established
- *   ServerHello   tls.version tls.version_protocol tls.cipher tls.next_protocol
- *                 tls.server.ja3s
- *   ClientHello   tls.client.server_name tls.client.ja3 tls.client.ja4
- *                 tls.client.supported_ciphers
- *   Certificate   tls.server.x509.{subject,issuer}.{common_name,distinguished_name}
- *                 tls.server.x509.serial_number .not_before .not_after
- *                 .alternative_names .public_key_algorithm .public_key_size
- *                 tls.server.hash.sha1 tls.server.hash.sha256
- *   an alert      tls.alert.description tls.alert.from
- *   X.224         rdp.cookie | rdp.routing_token, rdp.requested_protocols,
- *                 rdp.neg_req_flags, rdp.selected_protocol, rdp.neg_rsp_flags,
- *                 rdp.neg_failure
- *   always        rdpwhy.cause .closed_by .close_kind .phase .evidence
- *                 .remediation .timeline .midstream .capture.directions
- *                 .tcp.retransmits.{client,server}
- *                 .tls.encrypted_records.{client,server}
- *   when known    rdpwhy.tls.sslv2_client_hello rdpwhy.tls.client_versions
- *                 rdpwhy.tls.client_alpn rdpwhy.tls.cert_chain_length
- *                 rdpwhy.tls.cert_self_signed rdpwhy.proxy.connect_ms
- *                 rdpwhy.original_destination.{ip,port}
- *                 rdpwhy.proxy.{waited_on,waiting_for,lost,socket_error,
- *                 unacked_bytes,last_ack_ms,silent_ms,prompt_wait_ms}
- *                 rdpwhy.tcp.{retransmitted_bytes,largest_retransmit,mss}.{client,server}
- *                 rdpwhy.capture.{gaps,gap_bytes}.{client,server}
- *   always        rdpwhy.version
- *   id given      rdpwhy.record_id (unique per record, for de-duplication)
- */
+ * A fact the front end could not see has no key, never a 0 (no nulls
+ * either): the proxy reports no TCP retransmissions, a one-direction capture
+ * no byte count for the side it never held. */
 #include "record_format.h"
 
 #include <arpa/inet.h>
@@ -45,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "json.h"
+#include "record_keys.h"
 #include "rw_types.h"
 #include "tls_hello.h"
 #include "x224.h"
@@ -116,7 +90,108 @@ const char *rw_format_alert_desc(const struct rw_alert *a, char tmp[8])
 	return name_or_hex(rw_tls_alert_name(a->description), a->description, 2, tmp, 8);
 }
 
-static void kv_time(struct rw_json *j, const char *key, uint64_t ts_us)
+/* ---- the key table (record_keys.h) ---- */
+
+const struct rw_record_key rw_record_keys[RW_K_COUNT] = {
+#define RW_KEY_ROW(id, name, type, presence, when, unit, meaning)                                  \
+	[RW_K_##id] = {name, RW_KT_##type, RW_KP_##presence, when, unit, meaning},
+        RW_RECORD_KEYS(RW_KEY_ROW)
+#undef RW_KEY_ROW
+};
+
+const char *rw_key_type_name(enum rw_key_type t)
+{
+	switch (t) {
+	case RW_KT_STRING:
+		return "string";
+	case RW_KT_DATE:
+		return "date";
+	case RW_KT_INT:
+		return "integer";
+	case RW_KT_BOOL:
+		return "boolean";
+	case RW_KT_STRINGS:
+		return "array of strings";
+	}
+	return "?";
+}
+
+/* A table cell: '|' would end it, a newline the row. */
+static int cell(struct rw_buf *out, const char *s)
+{
+	for (; *s; s++) {
+		int rc = *s == '|'    ? rw_buf_puts(out, "\\|")
+		         : *s == '\n' ? rw_buf_putc(out, ' ')
+		                      : rw_buf_putc(out, *s);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int rw_record_keys_markdown(struct rw_buf *out)
+{
+	size_t mark = out->len;
+	if (rw_buf_puts(out, "| key | type | present when | unit | meaning |\n"
+	                     "|---|---|---|---|---|\n") < 0)
+		goto oom;
+	for (size_t i = 0; i < RW_K_COUNT; i++) {
+		const struct rw_record_key *k = &rw_record_keys[i];
+		const char *when = k->presence == RW_KP_ALWAYS   ? "always"
+		                   : k->presence == RW_KP_OUTPUT ? "always"
+		                                                 : k->when;
+		if (rw_buf_printf(out, "| `%s` | %s | ", k->name, rw_key_type_name(k->type)) < 0 ||
+		    cell(out, when) < 0 || rw_buf_puts(out, " | ") < 0 || cell(out, k->unit) < 0 ||
+		    rw_buf_puts(out, " | ") < 0 ||
+		    cell(out, k->meaning[0] ? k->meaning : "as above") < 0 ||
+		    rw_buf_puts(out, " |\n") < 0)
+			goto oom;
+	}
+	return 0;
+oom:
+	rw_buf_truncate(out, mark);
+	return -1;
+}
+
+/* ---- the writer: rw_json, the dotted keys flat or nested, the table order ---- */
+struct w {
+	struct rw_json j;
+	struct rw_json_path p;
+	int last; /* the last key written, -1 before the first */
+};
+
+static struct rw_json *key(struct w *w, enum rw_key k)
+{
+	if ((int)k <= w->last) {
+		w->j.error = true; /* out of order: a bug (see the top) */
+		return &w->j;
+	}
+	w->last = (int)k;
+	rw_json_path_key(&w->p, rw_record_keys[k].name);
+	return &w->j;
+}
+
+static void kv_cstr(struct w *w, enum rw_key k, const char *s)
+{
+	rw_json_cstr(key(w, k), s);
+}
+
+static void kv_string(struct w *w, enum rw_key k, const void *p, size_t n)
+{
+	rw_json_string(key(w, k), p, n);
+}
+
+static void kv_uint(struct w *w, enum rw_key k, uint64_t v)
+{
+	rw_json_uint(key(w, k), v);
+}
+
+static void kv_bool(struct w *w, enum rw_key k, bool v)
+{
+	rw_json_bool(key(w, k), v);
+}
+
+static void kv_time(struct w *w, enum rw_key k, uint64_t ts_us)
 {
 	struct tm tm;
 	if (!rw_format_utc((int64_t)(ts_us / 1000000), &tm))
@@ -125,10 +200,10 @@ static void kv_time(struct rw_json *j, const char *key, uint64_t ts_us)
 	snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
 	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 	         (unsigned)(ts_us % 1000000));
-	rw_json_kv_cstr(j, key, s);
+	kv_cstr(w, k, s);
 }
 
-static void kv_date(struct rw_json *j, const char *key, int64_t sec)
+static void kv_date(struct w *w, enum rw_key k, int64_t sec)
 {
 	struct tm tm;
 	if (!rw_format_utc(sec, &tm))
@@ -136,19 +211,19 @@ static void kv_date(struct rw_json *j, const char *key, int64_t sec)
 	char s[96];
 	snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
 	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	rw_json_kv_cstr(j, key, s);
+	kv_cstr(w, k, s);
 }
 
 /* A fixed-size char field the analyzers filled: bounded, possibly empty. */
-static void kv_field(struct rw_json *j, const char *key, const char *s, size_t size)
+static void kv_field(struct w *w, enum rw_key k, const char *s, size_t size)
 {
 	size_t n = strnlen(s, size);
 	if (n)
-		rw_json_kv_string(j, key, s, n);
+		kv_string(w, k, s, n);
 }
 
 /* ECS keeps hashes and serials in upper-case hex. */
-static void kv_upper_hex(struct rw_json *j, const char *key, const char *s, size_t size)
+static void kv_upper_hex(struct w *w, enum rw_key k, const char *s, size_t size)
 {
 	char up[160];
 	size_t n = strnlen(s, size);
@@ -156,58 +231,80 @@ static void kv_upper_hex(struct rw_json *j, const char *key, const char *s, size
 		return;
 	for (size_t i = 0; i < n; i++)
 		up[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 'a' + 'A') : s[i];
-	rw_json_kv_string(j, key, up, n);
+	kv_string(w, k, up, n);
 }
 
-static void endpoint(struct rw_json *j, const char *ip_key, const char *port_key,
-                     const struct rw_endpoint *ep)
+/* A wire string: the value and, when it is not plain, its raw bytes in hex
+ * (json.h). */
+static void kv_wire(struct w *w, enum rw_key k, enum rw_key k_hex, const void *p, size_t n)
+{
+	kv_string(w, k, p, n);
+	if (!rw_json_plain(p, n))
+		rw_json_hex(key(w, k_hex), p, n);
+}
+
+/* ip, port (keys k, k + 1) of an endpoint whose family is known. */
+static void endpoint(struct w *w, enum rw_key k, const struct rw_endpoint *ep)
 {
 	char ip[RW_IP_STR_MAX];
 	if (!rw_format_ip(ep, ip))
 		return;
-	rw_json_kv_cstr(j, ip_key, ip);
-	rw_json_kv_uint(j, port_key, ep->port);
+	kv_cstr(w, k, ip);
+	kv_uint(w, (enum rw_key)(k + 1), ep->port);
 }
 
-static void event_fields(struct rw_json *j, const struct rw_record *rec, const char *host,
+/* Whether the front end saw that side's packets: the proxy always; a
+ * capture of one direction only the side it held. */
+static bool side_seen(const struct rw_record *rec, enum rw_dir d)
+{
+	if (rec->directions == RW_DIRS_CLIENT_ONLY)
+		return d == RW_C2S;
+	if (rec->directions == RW_DIRS_SERVER_ONLY)
+		return d == RW_S2C;
+	return true;
+}
+
+static void event_fields(struct w *w, const struct rw_record *rec, const char *host,
                          const char *record_id)
 {
-	kv_time(j, "@timestamp", rec->ts_open_us);
-	rw_json_kv_cstr(j, "event.kind", "event");
-	rw_json_key(j, "event.category");
+	kv_time(w, RW_K_TIMESTAMP, rec->ts_open_us);
+	kv_cstr(w, RW_K_EVENT_KIND, "event");
+	struct rw_json *j = key(w, RW_K_EVENT_CATEGORY);
 	rw_json_begin_array(j);
 	rw_json_cstr(j, "network");
 	rw_json_end_array(j);
-	rw_json_key(j, "event.type");
+	j = key(w, RW_K_EVENT_TYPE);
 	rw_json_begin_array(j);
 	rw_json_cstr(j, "connection");
 	rw_json_end_array(j);
-	kv_time(j, "event.start", rec->ts_open_us);
+	kv_time(w, RW_K_EVENT_START, rec->ts_open_us);
 	if (rec->ts_close_us >= rec->ts_open_us && rec->ts_close_us != 0) {
-		kv_time(j, "event.end", rec->ts_close_us);
+		kv_time(w, RW_K_EVENT_END, rec->ts_close_us);
 		uint64_t d = rec->ts_close_us - rec->ts_open_us;
 		if (d <= UINT64_MAX / 1000)
-			rw_json_kv_uint(j, "event.duration", d * 1000);
+			kv_uint(w, RW_K_EVENT_DURATION, d * 1000);
 	}
 	/* The record id where the output gave one: stable across runs of the
 	 * same capture, unlike a per-run counter (which only standalone uses,
 	 * such as the tests, fall back to). */
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRIu64, rec->id);
-	rw_json_kv_cstr(j, "event.id", record_id ? record_id : id);
+	kv_cstr(w, RW_K_EVENT_ID, record_id ? record_id : id);
 	if (host)
-		rw_json_kv_cstr(j, "host.name", host);
+		kv_cstr(w, RW_K_HOST_NAME, host);
 }
 
-static void network_fields(struct rw_json *j, const struct rw_record *rec)
+static void network_fields(struct w *w, const struct rw_record *rec)
 {
-	rw_json_kv_cstr(j, "network.transport", "tcp");
+	kv_cstr(w, RW_K_NETWORK_TRANSPORT, "tcp");
 	if (rec->client.family == 2 || rec->client.family == 10)
-		rw_json_kv_cstr(j, "network.type", rec->client.family == 2 ? "ipv4" : "ipv6");
-	endpoint(j, "source.ip", "source.port", &rec->client);
-	rw_json_kv_uint(j, "source.bytes", rec->bytes[RW_C2S]);
-	endpoint(j, "destination.ip", "destination.port", &rec->server);
-	rw_json_kv_uint(j, "destination.bytes", rec->bytes[RW_S2C]);
+		kv_cstr(w, RW_K_NETWORK_TYPE, rec->client.family == 2 ? "ipv4" : "ipv6");
+	endpoint(w, RW_K_SOURCE_IP, &rec->client);
+	if (side_seen(rec, RW_C2S))
+		kv_uint(w, RW_K_SOURCE_BYTES, rec->bytes[RW_C2S]);
+	endpoint(w, RW_K_DESTINATION_IP, &rec->server);
+	if (side_seen(rec, RW_S2C))
+		kv_uint(w, RW_K_DESTINATION_BYTES, rec->bytes[RW_S2C]);
 }
 
 static bool any_tls(const struct rw_record *rec)
@@ -216,19 +313,39 @@ static bool any_tls(const struct rw_record *rec)
 	       rec->server_hello_seen || rec->sslv2_client_hello;
 }
 
-static void tls_client_fields(struct rw_json *j, const struct rw_record *rec)
+static void tls_server_hello(struct w *w, const struct rw_record *rec)
+{
+	const struct rw_tls_server_hello *sh = &rec->sh;
+	if (!rec->server_hello_seen)
+		return;
+	char tmp[8];
+	const char *v = rw_format_tls_version(sh->version, tmp);
+	/* ECS splits "SSLv3" into protocol "ssl" and version "3.0". */
+	if (strcmp(v, "ssl3") == 0 || strcmp(v, "ssl2") == 0) {
+		kv_cstr(w, RW_K_TLS_VERSION, v[3] == '3' ? "3.0" : "2.0");
+		kv_cstr(w, RW_K_TLS_VERSION_PROTOCOL, "ssl");
+	} else {
+		kv_cstr(w, RW_K_TLS_VERSION, v);
+		kv_cstr(w, RW_K_TLS_VERSION_PROTOCOL, "tls");
+	}
+	kv_cstr(w, RW_K_TLS_CIPHER, rw_format_cipher(sh->cipher, tmp));
+	if (sh->n_alpn)
+		kv_field(w, RW_K_TLS_NEXT_PROTOCOL, sh->alpn, sizeof(sh->alpn));
+}
+
+static void tls_client_fields(struct w *w, const struct rw_record *rec)
 {
 	const struct rw_tls_client_hello *ch = &rec->ch;
 	if (!rec->client_hello_seen)
 		return;
 	if (ch->has_sni) {
 		size_t n = ch->sni_len < sizeof(ch->sni) ? ch->sni_len : sizeof(ch->sni);
-		rw_json_kv_string(j, "tls.client.server_name", ch->sni, n);
+		kv_string(w, RW_K_TLS_CLIENT_SERVER_NAME, ch->sni, n);
 	}
-	kv_field(j, "tls.client.ja3", rec->ja3_md5, sizeof(rec->ja3_md5));
-	kv_field(j, "tls.client.ja4", rec->ja4, sizeof(rec->ja4));
+	kv_field(w, RW_K_TLS_CLIENT_JA3, rec->ja3_md5, sizeof(rec->ja3_md5));
+	kv_field(w, RW_K_TLS_CLIENT_JA4, rec->ja4, sizeof(rec->ja4));
 	size_t n = ch->n_ciphers < RW_TLS_MAX_CIPHERS ? ch->n_ciphers : RW_TLS_MAX_CIPHERS;
-	rw_json_key(j, "tls.client.supported_ciphers");
+	struct rw_json *j = key(w, RW_K_TLS_CLIENT_SUPPORTED_CIPHERS);
 	rw_json_begin_array(j);
 	for (size_t i = 0; i < n; i++) {
 		char tmp[8];
@@ -238,77 +355,64 @@ static void tls_client_fields(struct rw_json *j, const struct rw_record *rec)
 	rw_json_end_array(j);
 }
 
-static void tls_server_fields(struct rw_json *j, const struct rw_record *rec)
-{
-	const struct rw_tls_server_hello *sh = &rec->sh;
-	if (!rec->server_hello_seen)
-		return;
-	char tmp[8];
-	const char *v = rw_format_tls_version(sh->version, tmp);
-	/* ECS splits "SSLv3" into protocol "ssl" and version "3.0". */
-	if (strcmp(v, "ssl3") == 0 || strcmp(v, "ssl2") == 0) {
-		rw_json_kv_cstr(j, "tls.version", v[3] == '3' ? "3.0" : "2.0");
-		rw_json_kv_cstr(j, "tls.version_protocol", "ssl");
-	} else {
-		rw_json_kv_cstr(j, "tls.version", v);
-		rw_json_kv_cstr(j, "tls.version_protocol", "tls");
-	}
-	rw_json_kv_cstr(j, "tls.cipher", rw_format_cipher(sh->cipher, tmp));
-	if (sh->n_alpn)
-		kv_field(j, "tls.next_protocol", sh->alpn, sizeof(sh->alpn));
-	kv_field(j, "tls.server.ja3s", rec->ja3s_md5, sizeof(rec->ja3s_md5));
-}
-
-static void cert_fields(struct rw_json *j, const struct rw_record *rec)
+static void cert_fields(struct w *w, const struct rw_record *rec)
 {
 	const struct rw_cert *c = &rec->cert;
+	if (rec->server_hello_seen)
+		kv_field(w, RW_K_TLS_SERVER_JA3S, rec->ja3s_md5, sizeof(rec->ja3s_md5));
 	if (!rec->certificate_seen)
 		return;
-	kv_field(j, "tls.server.x509.subject.common_name", c->subject_cn, sizeof(c->subject_cn));
-	kv_field(j, "tls.server.x509.subject.distinguished_name", c->subject, sizeof(c->subject));
-	kv_field(j, "tls.server.x509.issuer.common_name", c->issuer_cn, sizeof(c->issuer_cn));
-	kv_field(j, "tls.server.x509.issuer.distinguished_name", c->issuer, sizeof(c->issuer));
-	kv_upper_hex(j, "tls.server.x509.serial_number", c->serial_hex, sizeof(c->serial_hex));
-	kv_date(j, "tls.server.x509.not_before", c->not_before);
-	kv_date(j, "tls.server.x509.not_after", c->not_after);
+	kv_field(w, RW_K_TLS_SERVER_X509_SUBJECT_CN, c->subject_cn, sizeof(c->subject_cn));
+	kv_field(w, RW_K_TLS_SERVER_X509_SUBJECT_DN, c->subject, sizeof(c->subject));
+	kv_field(w, RW_K_TLS_SERVER_X509_ISSUER_CN, c->issuer_cn, sizeof(c->issuer_cn));
+	kv_field(w, RW_K_TLS_SERVER_X509_ISSUER_DN, c->issuer, sizeof(c->issuer));
+	kv_upper_hex(w, RW_K_TLS_SERVER_X509_SERIAL, c->serial_hex, sizeof(c->serial_hex));
+	kv_date(w, RW_K_TLS_SERVER_X509_NOT_BEFORE, c->not_before);
+	kv_date(w, RW_K_TLS_SERVER_X509_NOT_AFTER, c->not_after);
 	size_t n = c->n_san < RW_CERT_MAX_SAN ? c->n_san : RW_CERT_MAX_SAN;
 	if (n) {
-		rw_json_key(j, "tls.server.x509.alternative_names");
+		struct rw_json *j = key(w, RW_K_TLS_SERVER_X509_SAN);
 		rw_json_begin_array(j);
 		for (size_t i = 0; i < n; i++)
 			rw_json_string(j, c->san[i], strnlen(c->san[i], sizeof(c->san[i])));
 		rw_json_end_array(j);
 	}
-	kv_field(j, "tls.server.x509.public_key_algorithm", c->key_type, sizeof(c->key_type));
+	kv_field(w, RW_K_TLS_SERVER_X509_KEY_ALG, c->key_type, sizeof(c->key_type));
 	if (c->key_bits > 0)
-		rw_json_kv_uint(j, "tls.server.x509.public_key_size", (uint64_t)c->key_bits);
-	kv_upper_hex(j, "tls.server.hash.sha1", c->sha1_hex, sizeof(c->sha1_hex));
-	kv_upper_hex(j, "tls.server.hash.sha256", c->sha256_hex, sizeof(c->sha256_hex));
+		kv_uint(w, RW_K_TLS_SERVER_X509_KEY_SIZE, (uint64_t)c->key_bits);
+	kv_upper_hex(w, RW_K_TLS_SERVER_HASH_SHA1, c->sha1_hex, sizeof(c->sha1_hex));
+	kv_upper_hex(w, RW_K_TLS_SERVER_HASH_SHA256, c->sha256_hex, sizeof(c->sha256_hex));
 }
 
-static void tls_fields(struct rw_json *j, const struct rw_record *rec)
+static void tls_fields(struct w *w, const struct rw_record *rec)
 {
 	if (!any_tls(rec))
 		return;
-	rw_json_kv_bool(j, "tls.established", rw_record_tls_established(rec));
-	tls_server_fields(j, rec);
-	tls_client_fields(j, rec);
-	cert_fields(j, rec);
+	kv_bool(w, RW_K_TLS_ESTABLISHED, rw_record_tls_established(rec));
+	tls_server_hello(w, rec);
+	tls_client_fields(w, rec);
+	cert_fields(w, rec);
 	enum rw_dir from;
 	const struct rw_alert *a = rw_format_first_alert(rec, &from);
 	if (a) {
-		char tmp[8];
-		rw_json_kv_cstr(j, "tls.alert.description", rw_format_alert_desc(a, tmp));
-		rw_json_kv_cstr(j, "tls.alert.from", from == RW_C2S ? "client" : "server");
+		/* A name, or no description: "encrypted" is not an alert. */
+		if (a->encrypted) {
+			kv_bool(w, RW_K_TLS_ALERT_ENCRYPTED, true);
+		} else {
+			const char *name = rw_tls_alert_name(a->description);
+			if (name)
+				kv_cstr(w, RW_K_TLS_ALERT_DESCRIPTION, name);
+			kv_uint(w, RW_K_TLS_ALERT_CODE, a->description);
+		}
+		kv_cstr(w, RW_K_TLS_ALERT_FROM, from == RW_C2S ? "client" : "server");
 	}
 }
 
-static void flag_names(struct rw_json *j, const char *key, uint8_t flags,
-                       const char *const names[8])
+static void flag_names(struct w *w, enum rw_key k, uint8_t flags, const char *const names[8])
 {
 	if (!flags)
 		return;
-	rw_json_key(j, key);
+	struct rw_json *j = key(w, k);
 	rw_json_begin_array(j);
 	for (unsigned bit = 0; bit < 8; bit++) {
 		if (!(flags & (1u << bit)))
@@ -325,13 +429,13 @@ static void flag_names(struct rw_json *j, const char *key, uint8_t flags,
 }
 
 /* The name of a 32-bit code, or "0x0000000A" when it has none. */
-static void kv_name_or_hex32(struct rw_json *j, const char *key, const char *name, uint32_t v)
+static void kv_name_or_hex32(struct w *w, enum rw_key k, const char *name, uint32_t v)
 {
 	char tmp[16];
-	rw_json_kv_cstr(j, key, name_or_hex(name, v, 8, tmp, sizeof(tmp)));
+	kv_cstr(w, k, name_or_hex(name, v, 8, tmp, sizeof(tmp)));
 }
 
-static void rdp_fields(struct rw_json *j, const struct rw_record *rec)
+static void rdp_fields(struct w *w, const struct rw_record *rec)
 {
 	/* MS-RDPBCGR 2.2.1.1.1 and 2.2.1.2.1. */
 	static const char *const req_flags[8] = {
@@ -349,140 +453,132 @@ static void rdp_fields(struct rw_json *j, const struct rw_record *rec)
 	};
 	if (rec->token && rec->token_len) {
 		if (rec->token_kind == RW_TOKEN_COOKIE)
-			rw_json_kv_wire(j, "rdp.cookie", rec->token, rec->token_len);
+			kv_wire(w, RW_K_RDP_COOKIE, RW_K_RDP_COOKIE_HEX, rec->token,
+			        rec->token_len);
 		else if (rec->token_kind == RW_TOKEN_ROUTING)
-			rw_json_kv_wire(j, "rdp.routing_token", rec->token, rec->token_len);
+			kv_wire(w, RW_K_RDP_ROUTING_TOKEN, RW_K_RDP_ROUTING_TOKEN_HEX, rec->token,
+			        rec->token_len);
 	}
 	if (rec->cr_seen && !rec->cr_inferred) {
 		const char *names[8];
 		size_t n = rw_proto_names(rec->requested_protocols, names);
-		rw_json_key(j, "rdp.requested_protocols");
+		struct rw_json *j = key(w, RW_K_RDP_REQUESTED_PROTOCOLS);
 		rw_json_begin_array(j);
 		for (size_t i = 0; i < n && i < 8; i++)
 			rw_json_cstr(j, names[i] ? names[i] : "unknown");
 		rw_json_end_array(j);
 		if (rec->neg_req_present)
-			flag_names(j, "rdp.neg_req_flags", rec->neg_req_flags, req_flags);
+			flag_names(w, RW_K_RDP_NEG_REQ_FLAGS, rec->neg_req_flags, req_flags);
 	}
 	if (rec->neg_rsp_present) {
-		kv_name_or_hex32(j, "rdp.selected_protocol", rw_proto_name(rec->selected_protocol),
-		                 rec->selected_protocol);
-		flag_names(j, "rdp.neg_rsp_flags", rec->neg_rsp_flags, rsp_flags);
+		kv_name_or_hex32(w, RW_K_RDP_SELECTED_PROTOCOL,
+		                 rw_proto_name(rec->selected_protocol), rec->selected_protocol);
+		flag_names(w, RW_K_RDP_NEG_RSP_FLAGS, rec->neg_rsp_flags, rsp_flags);
 	} else if (rec->cc_seen && !rec->neg_failure_present) {
 		/* A Connection Confirm without RDP_NEG_RSP selects standard RDP
 		 * security (MS-RDPBCGR 2.2.1.2): the protocol is known. */
-		rw_json_kv_cstr(j, "rdp.selected_protocol", "rdp");
+		kv_cstr(w, RW_K_RDP_SELECTED_PROTOCOL, "rdp");
 	}
 	if (rec->neg_failure_present)
-		kv_name_or_hex32(j, "rdp.neg_failure", rw_neg_failure_name(rec->neg_failure_code),
-		                 rec->neg_failure_code);
-	if (rec->scan.on) {
-		rw_json_kv_uint(j, "rdpwhy.scan.attempts", rec->scan.attempts);
-		rw_json_kv_uint(j, "rdpwhy.scan.refused", rec->scan.refused);
-		rw_json_kv_uint(j, "rdpwhy.scan.unanswered", rec->scan.unanswered);
-		rw_json_kv_uint(j, "rdpwhy.scan.half_open", rec->scan.half_open);
-		rw_json_kv_uint(j, "rdpwhy.scan.client_reset", rec->scan.client_reset);
-		rw_json_kv_uint(j,
-		                rec->scan.by_target ? "rdpwhy.scan.sources" : "rdpwhy.scan.targets",
-		                rec->scan.others);
-		rw_json_kv_uint(j, "rdpwhy.scan.ports", rec->scan.ports);
-	}
+		kv_name_or_hex32(w, RW_K_RDP_NEG_FAILURE,
+		                 rw_neg_failure_name(rec->neg_failure_code), rec->neg_failure_code);
 	/* Seconds, signed (host minus local): what an admin compares with
 	 * Kerberos' 300 s. */
 	if (rec->host_clock_seen)
-		rw_json_kv_int(j, "rdp.nla.host_clock_offset_s",
-		               rec->host_clock_offset_us / 1000000);
+		rw_json_int(key(w, RW_K_RDP_NLA_HOST_CLOCK_OFFSET),
+		            rec->host_clock_offset_us / 1000000);
 }
 
-/* Per direction, present when not zero: what was retransmitted, the
- * full-size payload the MSS rule judged by, and the holes the capture lost
- * (acknowledged by the receiver or cut by the snapshot length). */
-static void tcp_fields(struct rw_json *j, const struct rw_record *rec)
-{
-	static const char *const keys[][5] = {
-	        {"rdpwhy.tcp.retransmitted_bytes.client", "rdpwhy.tcp.largest_retransmit.client",
-	         "rdpwhy.tcp.mss.client", "rdpwhy.capture.gaps.client",
-	         "rdpwhy.capture.gap_bytes.client"},
-	        {"rdpwhy.tcp.retransmitted_bytes.server", "rdpwhy.tcp.largest_retransmit.server",
-	         "rdpwhy.tcp.mss.server", "rdpwhy.capture.gaps.server",
-	         "rdpwhy.capture.gap_bytes.server"},
-	};
-	for (int d = 0; d < 2; d++) {
-		const struct rw_tcp_stats *t = &rec->tcp[d];
-		uint64_t v[5] = {t->retransmitted_bytes, t->max_retransmit, t->mss, t->capture_gaps,
-		                 t->capture_gap_bytes};
-		for (int k = 0; k < 5; k++)
-			if (v[k])
-				rw_json_kv_uint(j, keys[d][k], v[k]);
-	}
-}
-
-/* The capture file and frame numbers (replay): what to open in Wireshark. */
-static void source_fields(struct rw_json *j, const struct rw_record *rec)
-{
-	if (!rec->file_first)
-		return;
-	rw_json_kv_string(j, "rdpwhy.file", rec->file_first, strlen(rec->file_first));
-	if (rec->file_last && strcmp(rec->file_last, rec->file_first) != 0)
-		rw_json_kv_string(j, "rdpwhy.file_last", rec->file_last, strlen(rec->file_last));
-	rw_json_kv_uint(j, "rdpwhy.frames.first", rec->frame_first);
-	rw_json_kv_uint(j, "rdpwhy.frames.last", rec->frame_last);
-}
-
-static void rdpwhy_fields(struct rw_json *j, const struct rw_record *rec)
+static void verdict_fields(struct w *w, const struct rw_record *rec)
 {
 	const struct rw_verdict *v = &rec->verdict;
-	rw_json_kv_cstr(j, "rdpwhy.cause", rw_cause_name(v->cause));
-	rw_json_kv_cstr(j, "rdpwhy.closed_by", rw_side_name(v->closed_by));
-	rw_json_kv_cstr(j, "rdpwhy.close_kind", rw_close_kind_name(v->close_kind));
-	rw_json_kv_cstr(j, "rdpwhy.phase", rw_phase_name(v->phase));
-	rw_json_key(j, "rdpwhy.evidence");
+	kv_cstr(w, RW_K_RDPWHY_CAUSE, rw_cause_name(v->cause));
+	kv_cstr(w, RW_K_RDPWHY_CLOSED_BY, rw_side_name(v->closed_by));
+	kv_cstr(w, RW_K_RDPWHY_CLOSE_KIND, rw_close_kind_name(v->close_kind));
+	kv_cstr(w, RW_K_RDPWHY_PHASE, rw_phase_name(v->phase));
+	struct rw_json *j = key(w, RW_K_RDPWHY_EVIDENCE);
 	rw_json_begin_array(j);
 	for (size_t i = 0; i < v->n_evidence && i < RW_MAX_EVIDENCE; i++)
 		rw_json_string(j, v->evidence[i], strnlen(v->evidence[i], RW_EVIDENCE_LEN));
 	rw_json_end_array(j);
-	rw_json_kv_cstr(j, "rdpwhy.remediation", v->remediation ? v->remediation : "");
-	rw_json_kv_cstr(j, "rdpwhy.confidence", rw_confidence_name(v->confidence));
+	kv_cstr(w, RW_K_RDPWHY_REMEDIATION, v->remediation ? v->remediation : "");
+	kv_cstr(w, RW_K_RDPWHY_CONFIDENCE, rw_confidence_name(v->confidence));
 	if (v->n_alternatives) {
-		rw_json_key(j, "rdpwhy.alternatives");
+		j = key(w, RW_K_RDPWHY_ALTERNATIVES);
 		rw_json_begin_array(j);
 		for (size_t i = 0; i < v->n_alternatives && i < RW_MAX_ALTERNATIVES; i++)
 			rw_json_cstr(j, rw_cause_name(v->alternatives[i]));
 		rw_json_end_array(j);
 	}
 	if (v->tell_apart)
-		rw_json_kv_cstr(j, "rdpwhy.tell_apart", v->tell_apart);
+		kv_cstr(w, RW_K_RDPWHY_TELL_APART, v->tell_apart);
 
-	/* Milliseconds with microsecond precision: on a LAN every phase starts
-	 * within the first millisecond and whole milliseconds would all read 0. */
-	rw_json_key(j, "rdpwhy.timeline");
-	rw_json_begin_object(j);
+	/* Whole microseconds since event.start: on a LAN every phase starts
+	 * within the first millisecond. */
+	_Static_assert(RW_K_RDPWHY_TIMELINE_ESTABLISHED - RW_K_RDPWHY_TIMELINE_TCP_CONNECT ==
+	                       RW_PHASE_COUNT - 1,
+	               "one timeline key per phase, in phase order");
 	for (int p = 0; p < RW_PHASE_COUNT; p++) {
 		if (!rw_record_shows_phase(rec, (enum rw_phase)p))
 			continue;
 		uint64_t ts = rec->phase_ts_us[p];
-		uint64_t d = ts > rec->ts_open_us ? ts - rec->ts_open_us : 0;
-		rw_json_key(j, rw_phase_name((enum rw_phase)p));
-		rw_json_decimal(j, d > INT64_MAX ? INT64_MAX : (int64_t)d, 3);
+		kv_uint(w, (enum rw_key)(RW_K_RDPWHY_TIMELINE_TCP_CONNECT + p),
+		        ts > rec->ts_open_us ? ts - rec->ts_open_us : 0);
 	}
-	rw_json_end_object(j);
+	kv_bool(w, RW_K_RDPWHY_MIDSTREAM, rec->midstream);
+}
 
-	rw_json_kv_bool(j, "rdpwhy.midstream", rec->midstream);
-	rw_json_kv_cstr(j, "rdpwhy.capture.directions",
-	                rec->directions == RW_DIRS_CLIENT_ONLY   ? "client_only"
-	                : rec->directions == RW_DIRS_SERVER_ONLY ? "server_only"
-	                                                         : "both");
-	rw_json_kv_uint(j, "rdpwhy.tcp.retransmits.client", rec->tcp[RW_C2S].retransmits);
-	rw_json_kv_uint(j, "rdpwhy.tcp.retransmits.server", rec->tcp[RW_S2C].retransmits);
-	tcp_fields(j, rec);
-	rw_json_kv_uint(j, "rdpwhy.tls.encrypted_records.client", rec->encrypted_records[RW_C2S]);
-	rw_json_kv_uint(j, "rdpwhy.tls.encrypted_records.server", rec->encrypted_records[RW_S2C]);
+/* Per direction, present when not zero: what was retransmitted, the
+ * full-size payload the MSS rule judged by, and the holes the capture lost
+ * (acknowledged by the receiver or cut by the snapshot length). Keys come
+ * in client/server pairs: k + d. */
+static void per_side(struct w *w, enum rw_key k, uint64_t client, uint64_t server)
+{
+	if (client)
+		kv_uint(w, k, client);
+	if (server)
+		kv_uint(w, (enum rw_key)(k + 1), server);
+}
+
+static void capture_fields(struct w *w, const struct rw_record *rec)
+{
+	const struct rw_tcp_stats *c = &rec->tcp[RW_C2S], *s = &rec->tcp[RW_S2C];
+	kv_cstr(w, RW_K_RDPWHY_CAPTURE_DIRECTIONS,
+	        rec->directions == RW_DIRS_CLIENT_ONLY   ? "client_only"
+	        : rec->directions == RW_DIRS_SERVER_ONLY ? "server_only"
+	                                                 : "both");
+	per_side(w, RW_K_RDPWHY_CAPTURE_GAPS_CLIENT, c->capture_gaps, s->capture_gaps);
+	per_side(w, RW_K_RDPWHY_CAPTURE_GAP_BYTES_CLIENT, c->capture_gap_bytes,
+	         s->capture_gap_bytes);
+	/* The proxy reads its sockets, not the segments: it cannot count
+	 * retransmissions. */
+	for (int d = 0; d < 2; d++)
+		if (!rec->proxy && side_seen(rec, (enum rw_dir)d))
+			kv_uint(w, (enum rw_key)(RW_K_RDPWHY_TCP_RETRANSMITS_CLIENT + d),
+			        rec->tcp[d].retransmits);
+	per_side(w, RW_K_RDPWHY_TCP_RETRANSMITTED_BYTES_CLIENT, c->retransmitted_bytes,
+	         s->retransmitted_bytes);
+	per_side(w, RW_K_RDPWHY_TCP_LARGEST_RETRANSMIT_CLIENT, c->max_retransmit,
+	         s->max_retransmit);
+	per_side(w, RW_K_RDPWHY_TCP_MSS_CLIENT, c->mss, s->mss);
+	for (int d = 0; d < 2; d++)
+		if (!side_seen(rec, (enum rw_dir)d))
+			kv_uint(w, (enum rw_key)(RW_K_RDPWHY_INFERRED_BYTES_CLIENT + d),
+			        rec->inferred_bytes[d]);
+}
+
+static void rdpwhy_tls_fields(struct w *w, const struct rw_record *rec)
+{
+	for (int d = 0; d < 2; d++)
+		if (side_seen(rec, (enum rw_dir)d))
+			kv_uint(w, (enum rw_key)(RW_K_RDPWHY_TLS_ENCRYPTED_RECORDS_CLIENT + d),
+			        rec->encrypted_records[d]);
 	if (rec->sslv2_client_hello)
-		rw_json_kv_bool(j, "rdpwhy.tls.sslv2_client_hello", true);
+		kv_bool(w, RW_K_RDPWHY_TLS_SSLV2_CLIENT_HELLO, true);
 	if (rec->client_hello_seen && rec->ch.n_versions) {
 		size_t n = rec->ch.n_versions < RW_TLS_MAX_VERSIONS ? rec->ch.n_versions
 		                                                    : RW_TLS_MAX_VERSIONS;
-		rw_json_key(j, "rdpwhy.tls.client_versions");
+		struct rw_json *j = key(w, RW_K_RDPWHY_TLS_CLIENT_VERSIONS);
 		rw_json_begin_array(j);
 		for (size_t i = 0; i < n; i++) {
 			char tmp[8];
@@ -493,72 +589,127 @@ static void rdpwhy_fields(struct rw_json *j, const struct rw_record *rec)
 	}
 	if (rec->client_hello_seen && rec->ch.n_alpn) {
 		size_t n = rec->ch.n_alpn < RW_TLS_MAX_ALPN ? rec->ch.n_alpn : RW_TLS_MAX_ALPN;
-		rw_json_key(j, "rdpwhy.tls.client_alpn");
+		struct rw_json *j = key(w, RW_K_RDPWHY_TLS_CLIENT_ALPN);
 		rw_json_begin_array(j);
 		for (size_t i = 0; i < n; i++)
 			rw_json_string(j, rec->ch.alpn[i], rec->ch.alpn_len[i]);
 		rw_json_end_array(j);
 	}
 	if (rec->certificate_seen) {
-		rw_json_kv_uint(j, "rdpwhy.tls.cert_chain_length", rec->cert_chain_len);
-		rw_json_kv_bool(j, "rdpwhy.tls.cert_self_signed", rec->cert.self_signed);
+		kv_uint(w, RW_K_RDPWHY_TLS_CERT_CHAIN_LENGTH, rec->cert_chain_len);
+		kv_bool(w, RW_K_RDPWHY_TLS_CERT_SELF_SIGNED, rec->cert.self_signed);
 	}
+}
+
+static void scan_fields(struct w *w, const struct rw_record *rec)
+{
+	if (!rec->scan.on)
+		return;
+	kv_uint(w, RW_K_RDPWHY_SCAN_ATTEMPTS, rec->scan.attempts);
+	kv_uint(w, RW_K_RDPWHY_SCAN_REFUSED, rec->scan.refused);
+	kv_uint(w, RW_K_RDPWHY_SCAN_UNANSWERED, rec->scan.unanswered);
+	kv_uint(w, RW_K_RDPWHY_SCAN_HALF_OPEN, rec->scan.half_open);
+	kv_uint(w, RW_K_RDPWHY_SCAN_CLIENT_RESET, rec->scan.client_reset);
+	kv_uint(w, rec->scan.by_target ? RW_K_RDPWHY_SCAN_SOURCES : RW_K_RDPWHY_SCAN_TARGETS,
+	        rec->scan.others);
+	kv_uint(w, RW_K_RDPWHY_SCAN_PORTS, rec->scan.ports);
+}
+
+static void proxy_fields(struct w *w, const struct rw_record *rec)
+{
 	if (rec->proxy)
-		rw_json_kv_uint(j, "rdpwhy.proxy.connect_ms", rec->proxy_connect_ms);
+		kv_uint(w, RW_K_RDPWHY_PROXY_CONNECT_MS, rec->proxy_connect_ms);
 	if (rec->proxy_stop != RW_PROXY_STOP_NONE) {
 		/* The side the proxy waited on (its timer) or lost (its kernel
 		 * gave up), and what the socket to it showed. */
 		const struct rw_peer_tcp *p = &rec->proxy_tcp[rec->proxy_side];
 		const char *side = rec->proxy_side == RW_C2S ? "client" : "server";
 		if (rec->proxy_stop == RW_PROXY_STOP_LOST) {
-			rw_json_kv_cstr(j, "rdpwhy.proxy.lost", side);
+			kv_cstr(w, RW_K_RDPWHY_PROXY_LOST, side);
 			if (p->error_name[0])
-				rw_json_kv_cstr(j, "rdpwhy.proxy.socket_error", p->error_name);
+				kv_field(w, RW_K_RDPWHY_PROXY_SOCKET_ERROR, p->error_name,
+				         sizeof(p->error_name));
 		} else {
-			rw_json_kv_cstr(j, "rdpwhy.proxy.waited_on", side);
+			kv_cstr(w, RW_K_RDPWHY_PROXY_WAITED_ON, side);
 			if (p->known)
-				rw_json_kv_cstr(j, "rdpwhy.proxy.waiting_for",
-				                p->unacked_bytes ? "network" : "peer");
+				kv_cstr(w, RW_K_RDPWHY_PROXY_WAITING_FOR,
+				        p->unacked_bytes ? "network" : "peer");
 		}
 		if (p->known) {
-			rw_json_kv_uint(j, "rdpwhy.proxy.unacked_bytes", p->unacked_bytes);
-			rw_json_kv_uint(j, "rdpwhy.proxy.last_ack_ms", p->last_ack_ms);
-			rw_json_kv_uint(j, "rdpwhy.proxy.silent_ms", p->silent_ms);
+			kv_uint(w, RW_K_RDPWHY_PROXY_UNACKED_BYTES, p->unacked_bytes);
+			kv_uint(w, RW_K_RDPWHY_PROXY_LAST_ACK_MS, p->last_ack_ms);
+			kv_uint(w, RW_K_RDPWHY_PROXY_SILENT_MS, p->silent_ms);
 		}
 		if (rec->proxy_prompt_wait_ms)
-			rw_json_kv_uint(j, "rdpwhy.proxy.prompt_wait_ms",
-			                rec->proxy_prompt_wait_ms);
+			kv_uint(w, RW_K_RDPWHY_PROXY_PROMPT_WAIT_MS, rec->proxy_prompt_wait_ms);
 	}
 	if (rec->has_original_dst)
-		endpoint(j, "rdpwhy.original_destination.ip", "rdpwhy.original_destination.port",
-		         &rec->original_dst);
-	rw_json_kv_cstr(j, "rdpwhy.version", RDPWHY_VERSION);
+		endpoint(w, RW_K_RDPWHY_ORIGINAL_DESTINATION_IP, &rec->original_dst);
+}
+
+/* The capture file and frame numbers (replay): what to open in Wireshark. */
+static void source_fields(struct w *w, const struct rw_record *rec)
+{
+	if (!rec->file_first)
+		return;
+	kv_cstr(w, RW_K_RDPWHY_FILE, rec->file_first);
+	if (rec->file_last && strcmp(rec->file_last, rec->file_first) != 0)
+		kv_cstr(w, RW_K_RDPWHY_FILE_LAST, rec->file_last);
+	kv_uint(w, RW_K_RDPWHY_FRAMES_FIRST, rec->frame_first);
+	kv_uint(w, RW_K_RDPWHY_FRAMES_LAST, rec->frame_last);
 }
 
 int rw_record_json(const struct rw_record *rec, const char *host, struct rw_buf *out)
 {
-	return rw_record_json_ex(rec, host, NULL, out);
+	return rw_record_json_style(rec, host, NULL, RW_JSON_NESTED, out);
 }
 
 int rw_record_json_ex(const struct rw_record *rec, const char *host, const char *record_id,
                       struct rw_buf *out)
 {
+	return rw_record_json_style(rec, host, record_id, RW_JSON_NESTED, out);
+}
+
+int rw_record_json_style(const struct rw_record *rec, const char *host, const char *record_id,
+                         enum rw_json_style style, struct rw_buf *out)
+{
 	size_t mark = out->len;
-	struct rw_json j;
-	rw_json_init(&j, out);
-	rw_json_begin_object(&j);
-	event_fields(&j, rec, host, record_id);
-	network_fields(&j, rec);
-	tls_fields(&j, rec);
-	rdp_fields(&j, rec);
-	rdpwhy_fields(&j, rec);
-	source_fields(&j, rec);
+	struct w w = {.last = -1};
+	rw_json_init(&w.j, out);
+	rw_json_path_init(&w.p, &w.j, style != RW_JSON_FLAT);
+	rw_json_begin_object(&w.j);
+	event_fields(&w, rec, host, record_id);
+	network_fields(&w, rec);
+	tls_fields(&w, rec);
+	rdp_fields(&w, rec);
+	verdict_fields(&w, rec);
+	capture_fields(&w, rec);
+	rdpwhy_tls_fields(&w, rec);
+	scan_fields(&w, rec);
+	proxy_fields(&w, rec);
+	source_fields(&w, rec);
+	kv_cstr(&w, RW_K_RDPWHY_VERSION, RDPWHY_VERSION);
 	if (record_id)
-		rw_json_kv_cstr(&j, "rdpwhy.record_id", record_id);
-	rw_json_end_object(&j);
-	if (rw_json_finish(&j) < 0 || rw_buf_putc(out, '\n') < 0) {
+		kv_cstr(&w, RW_K_RDPWHY_RECORD_ID, record_id);
+	rw_json_path_end(&w.p);
+	rw_json_end_object(&w.j);
+	if (rw_json_finish(&w.j) < 0 || rw_buf_putc(out, '\n') < 0) {
 		rw_buf_truncate(out, mark);
 		return -1;
 	}
 	return 0;
+}
+
+const char *rw_json_style_name(enum rw_json_style s)
+{
+	return s == RW_JSON_FLAT ? "flat" : "nested";
+}
+
+int rw_json_style_parse(const char *s)
+{
+	if (!strcmp(s, "nested"))
+		return RW_JSON_NESTED;
+	if (!strcmp(s, "flat"))
+		return RW_JSON_FLAT;
+	return -1;
 }

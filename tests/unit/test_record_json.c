@@ -1,6 +1,9 @@
 /* The JSON line of a record: exact output for a fully populated record and a
- * minimal one, which keys appear when, hostile wire strings, and all-or-nothing
- * output on allocation failure. */
+ * minimal one, flat and nested, which keys appear when (and that a fact the
+ * front end could not see has no key), hostile wire strings, the key table
+ * (record_keys.h) against what the writer emits, and all-or-nothing output
+ * on allocation failure. Most checks read the flat form, whose top-level
+ * keys are the dotted names. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,6 +18,7 @@
 #include "record.h"
 #include "check.h"
 #include "record_format.h"
+#include "record_keys.h"
 #include "record_fixtures.h"
 #include "session.h"
 
@@ -34,15 +38,21 @@ static bool has_key_prefix(const struct check_json *l, const char *prefix)
 	return check_json_has_key(l, prefix, true);
 }
 
-/* Formats rec as JSON, checks it is valid, returns it (caller frees b). */
-static void json_of(const struct rw_record *r, const char *host, struct rw_buf *b,
-                    struct check_json *l)
+/* Formats rec as flat JSON, checks it is valid, returns it (caller frees b). */
+static void json_style_of(const struct rw_record *r, const char *host, enum rw_json_style st,
+                          struct rw_buf *b, struct check_json *l)
 {
 	rw_buf_init(b, 0);
-	assert_int_equal(rw_record_json(r, host, b), 0);
+	assert_int_equal(rw_record_json_style(r, host, NULL, st, b), 0);
 	const char *why = NULL;
 	if (!check_json_line(b->data, b->len, l, &why))
 		fail_msg("invalid JSON line (%s): %s", why, b->data);
+}
+
+static void json_of(const struct rw_record *r, const char *host, struct rw_buf *b,
+                    struct check_json *l)
+{
+	json_style_of(r, host, RW_JSON_FLAT, b, l);
 }
 
 /* ---- JSON: exact output ---- */
@@ -69,13 +79,13 @@ static const char full_json[] =
         "\"tls.version\":\"1.2\","
         "\"tls.version_protocol\":\"tls\","
         "\"tls.cipher\":\"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\","
-        "\"tls.server.ja3s\":\"fedcba9876543210fedcba9876543210\","
         "\"tls.client.server_name\":\"rdp.example.com\","
         "\"tls.client.ja3\":\"0123456789abcdef0123456789abcdef\","
         "\"tls.client.ja4\":\"t13d1516h2_8daaf6152771_e5627efa2ab1\","
         "\"tls.client.supported_ciphers\":[\"TLS_AES_128_GCM_SHA256\","
         "\"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\",\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\","
         "\"0x1234\"],"
+        "\"tls.server.ja3s\":\"fedcba9876543210fedcba9876543210\","
         "\"tls.server.x509.subject.common_name\":\"rdp.example.com\","
         "\"tls.server.x509.subject.distinguished_name\":\"CN=rdp.example.com\","
         "\"tls.server.x509.issuer.common_name\":\"Example CA\","
@@ -90,6 +100,7 @@ static const char full_json[] =
         "\"tls.server.hash.sha256\":"
         "\"00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF\","
         "\"tls.alert.description\":\"unknown_ca\","
+        "\"tls.alert.code\":48,"
         "\"tls.alert.from\":\"client\","
         "\"rdp.cookie\":\"alice\","
         "\"rdp.requested_protocols\":[\"ssl\",\"hybrid\"],"
@@ -105,11 +116,12 @@ static const char full_json[] =
         "\"certificate issued by Example CA\"],"
         "\"rdpwhy.remediation\":\"Make the client trust the host's certificate issuer\","
         "\"rdpwhy.confidence\":\"high\","
-        "\"rdpwhy.timeline\":{\"tcp_connect\":0.000,\"x224\":1.000,\"tls_handshake\":3.250},"
+        "\"rdpwhy.timeline.tcp_connect\":0,"
+        "\"rdpwhy.timeline.x224\":1000,"
+        "\"rdpwhy.timeline.tls_handshake\":3250,"
         "\"rdpwhy.midstream\":false,"
         "\"rdpwhy.capture.directions\":\"both\","
-        "\"rdpwhy.tcp.retransmits.client\":1,"
-        "\"rdpwhy.tcp.retransmits.server\":2,"
+        /* the proxy: no rdpwhy.tcp.retransmits.* (it cannot see segments) */
         "\"rdpwhy.tls.encrypted_records.client\":0,"
         "\"rdpwhy.tls.encrypted_records.server\":0,"
         "\"rdpwhy.tls.client_versions\":[\"1.3\",\"1.2\"],"
@@ -119,6 +131,55 @@ static const char full_json[] =
         "\"rdpwhy.original_destination.ip\":\"10.0.0.9\","
         "\"rdpwhy.original_destination.port\":3389,"
         "\"rdpwhy.version\":\"" RDPWHY_VERSION "\"}\n";
+
+/* The same record nested: each prefix one object, in the same order. */
+static const char full_json_nested[] =
+        "{\"@timestamp\":\"2026-11-24T17:05:03.123456Z\","
+        "\"event\":{\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"connection\"],"
+        "\"start\":\"2026-11-24T17:05:03.123456Z\",\"end\":\"2026-11-24T17:05:04.358023Z\","
+        "\"duration\":1234567000,\"id\":\"42\"},"
+        "\"host\":{\"name\":\"sensor-1\"},"
+        "\"network\":{\"transport\":\"tcp\",\"type\":\"ipv4\"},"
+        "\"source\":{\"ip\":\"10.0.0.1\",\"port\":50000,\"bytes\":1234},"
+        "\"destination\":{\"ip\":\"10.0.0.2\",\"port\":3389,\"bytes\":5678},"
+        "\"tls\":{\"established\":false,\"version\":\"1.2\",\"version_protocol\":\"tls\","
+        "\"cipher\":\"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\","
+        "\"client\":{\"server_name\":\"rdp.example.com\","
+        "\"ja3\":\"0123456789abcdef0123456789abcdef\","
+        "\"ja4\":\"t13d1516h2_8daaf6152771_e5627efa2ab1\","
+        "\"supported_ciphers\":[\"TLS_AES_128_GCM_SHA256\","
+        "\"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\",\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\","
+        "\"0x1234\"]},"
+        "\"server\":{\"ja3s\":\"fedcba9876543210fedcba9876543210\","
+        "\"x509\":{\"subject\":{\"common_name\":\"rdp.example.com\","
+        "\"distinguished_name\":\"CN=rdp.example.com\"},"
+        "\"issuer\":{\"common_name\":\"Example CA\","
+        "\"distinguished_name\":\"CN=Example CA,O=Example\"},"
+        "\"serial_number\":\"0A1B2C\",\"not_before\":\"2026-01-01T00:00:00Z\","
+        "\"not_after\":\"2027-01-01T00:00:00Z\","
+        "\"alternative_names\":[\"DNS:rdp.example.com\",\"IP:10.0.0.2\"],"
+        "\"public_key_algorithm\":\"rsa\",\"public_key_size\":2048},"
+        "\"hash\":{\"sha1\":\"00112233445566778899AABBCCDDEEFF00112233\","
+        "\"sha256\":\"00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF\"}},"
+        "\"alert\":{\"description\":\"unknown_ca\",\"code\":48,\"from\":\"client\"}},"
+        "\"rdp\":{\"cookie\":\"alice\",\"requested_protocols\":[\"ssl\",\"hybrid\"],"
+        "\"neg_req_flags\":[\"correlation_info_present\"],\"selected_protocol\":\"ssl\","
+        "\"neg_rsp_flags\":[\"extended_client_data_supported\","
+        "\"dynvc_gfx_protocol_supported\"]},"
+        "\"rdpwhy\":{\"cause\":\"certificate_rejected_by_client\",\"closed_by\":\"client\","
+        "\"close_kind\":\"fin\",\"phase\":\"tls_handshake\","
+        "\"evidence\":[\"client sent alert unknown_ca after the Certificate\","
+        "\"certificate issued by Example CA\"],"
+        "\"remediation\":\"Make the client trust the host's certificate issuer\","
+        "\"confidence\":\"high\","
+        "\"timeline\":{\"tcp_connect\":0,\"x224\":1000,\"tls_handshake\":3250},"
+        "\"midstream\":false,\"capture\":{\"directions\":\"both\"},"
+        "\"tls\":{\"encrypted_records\":{\"client\":0,\"server\":0},"
+        "\"client_versions\":[\"1.3\",\"1.2\"],\"cert_chain_length\":2,"
+        "\"cert_self_signed\":false},"
+        "\"proxy\":{\"connect_ms\":3},"
+        "\"original_destination\":{\"ip\":\"10.0.0.9\",\"port\":3389},"
+        "\"version\":\"" RDPWHY_VERSION "\"}}\n";
 
 static const char minimal_json[] = "{\"@timestamp\":\"2026-11-24T17:05:03.123456Z\","
                                    "\"event.kind\":\"event\","
@@ -144,7 +205,7 @@ static const char minimal_json[] = "{\"@timestamp\":\"2026-11-24T17:05:03.123456
                                    "\"rdpwhy.remediation\":"
                                    "\"Check that TermService listens on the port\","
                                    "\"rdpwhy.confidence\":\"high\","
-                                   "\"rdpwhy.timeline\":{\"tcp_connect\":0.000},"
+                                   "\"rdpwhy.timeline.tcp_connect\":0,"
                                    "\"rdpwhy.midstream\":false,"
                                    "\"rdpwhy.capture.directions\":\"both\","
                                    "\"rdpwhy.tcp.retransmits.client\":0,"
@@ -152,6 +213,24 @@ static const char minimal_json[] = "{\"@timestamp\":\"2026-11-24T17:05:03.123456
                                    "\"rdpwhy.tls.encrypted_records.client\":0,"
                                    "\"rdpwhy.tls.encrypted_records.server\":0,"
                                    "\"rdpwhy.version\":\"" RDPWHY_VERSION "\"}\n";
+
+static const char minimal_json_nested[] =
+        "{\"@timestamp\":\"2026-11-24T17:05:03.123456Z\","
+        "\"event\":{\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"connection\"],"
+        "\"start\":\"2026-11-24T17:05:03.123456Z\",\"end\":\"2026-11-24T17:05:03.124456Z\","
+        "\"duration\":1000000,\"id\":\"7\"},"
+        "\"network\":{\"transport\":\"tcp\",\"type\":\"ipv4\"},"
+        "\"source\":{\"ip\":\"10.0.0.1\",\"port\":50000,\"bytes\":0},"
+        "\"destination\":{\"ip\":\"10.0.0.2\",\"port\":3389,\"bytes\":0},"
+        "\"rdpwhy\":{\"cause\":\"upstream_refused\",\"closed_by\":\"server\","
+        "\"close_kind\":\"refused\",\"phase\":\"tcp_connect\","
+        "\"evidence\":[\"SYN answered by RST\"],"
+        "\"remediation\":\"Check that TermService listens on the port\","
+        "\"confidence\":\"high\",\"timeline\":{\"tcp_connect\":0},\"midstream\":false,"
+        "\"capture\":{\"directions\":\"both\"},"
+        "\"tcp\":{\"retransmits\":{\"client\":0,\"server\":0}},"
+        "\"tls\":{\"encrypted_records\":{\"client\":0,\"server\":0}},"
+        "\"version\":\"" RDPWHY_VERSION "\"}}\n";
 
 static void assert_json_equal(const struct rw_buf *b, const char *want)
 {
@@ -177,6 +256,33 @@ static void test_json_full_record(void **state)
 	rw_buf_free(&b);
 }
 
+static void test_json_nested_records(void **state)
+{
+	(void)state;
+	struct rw_record r;
+	struct rw_buf b;
+	struct check_json l;
+	fill_full(&r);
+	json_style_of(&r, "sensor-1", RW_JSON_NESTED, &b, &l);
+	assert_json_equal(&b, full_json_nested);
+	rw_buf_free(&b);
+	/* rw_record_json is the nested form. */
+	rw_buf_init(&b, 0);
+	assert_int_equal(rw_record_json(&r, "sensor-1", &b), 0);
+	assert_json_equal(&b, full_json_nested);
+	rw_buf_free(&b);
+	fill_minimal(&r);
+	json_style_of(&r, NULL, RW_JSON_NESTED, &b, &l);
+	assert_json_equal(&b, minimal_json_nested);
+	rw_buf_free(&b);
+	/* The record id last, inside rdpwhy; event.id takes it too. */
+	rw_buf_init(&b, 0);
+	assert_int_equal(rw_record_json_ex(&r, NULL, "abc", &b), 0);
+	assert_contains(&b, ",\"id\":\"abc\"},");
+	assert_contains(&b, ",\"version\":\"" RDPWHY_VERSION "\",\"record_id\":\"abc\"}}\n");
+	rw_buf_free(&b);
+}
+
 static void test_json_minimal_record(void **state)
 {
 	(void)state;
@@ -198,35 +304,13 @@ static void test_json_appends(void **state)
 	struct rw_buf b = RW_BUF_INIT;
 	assert_int_equal(rw_record_json(&r, NULL, &b), 0);
 	assert_int_equal(rw_record_json(&r, NULL, &b), 0);
-	assert_int_equal(b.len, 2 * strlen(minimal_json));
-	assert_memory_equal(b.data + strlen(minimal_json), minimal_json, strlen(minimal_json));
+	assert_int_equal(b.len, 2 * strlen(minimal_json_nested));
+	assert_memory_equal(b.data + strlen(minimal_json_nested), minimal_json_nested,
+	                    strlen(minimal_json_nested));
 	rw_buf_free(&b);
 }
 
 /* ---- JSON: which keys appear when ---- */
-
-static const char *const always_keys[] = {
-        "@timestamp",
-        "event.kind",
-        "event.category",
-        "event.id",
-        "network.transport",
-        "source.bytes",
-        "destination.bytes",
-        "rdpwhy.cause",
-        "rdpwhy.closed_by",
-        "rdpwhy.close_kind",
-        "rdpwhy.phase",
-        "rdpwhy.evidence",
-        "rdpwhy.remediation",
-        "rdpwhy.timeline",
-        "rdpwhy.midstream",
-        "rdpwhy.tcp.retransmits.client",
-        "rdpwhy.tcp.retransmits.server",
-        "rdpwhy.tls.encrypted_records.client",
-        "rdpwhy.tls.encrypted_records.server",
-        "rdpwhy.version",
-};
 
 static void test_json_minimal_omits_unknown_facts(void **state)
 {
@@ -238,9 +322,10 @@ static void test_json_minimal_omits_unknown_facts(void **state)
 	struct rw_buf b;
 	struct check_json l;
 	json_of(&r, NULL, &b, &l);
-	for (size_t i = 0; i < sizeof(always_keys) / sizeof(always_keys[0]); i++)
-		if (!has_key(&l, always_keys[i]))
-			fail_msg("missing %s", always_keys[i]);
+	for (size_t i = 0; i < RW_K_COUNT; i++)
+		if (rw_record_keys[i].presence == RW_KP_ALWAYS &&
+		    !has_key(&l, rw_record_keys[i].name))
+			fail_msg("missing %s", rw_record_keys[i].name);
 	assert_false(has_key(&l, "host.name"));
 	assert_false(has_key_prefix(&l, "tls."));
 	assert_false(has_key_prefix(&l, "rdp."));
@@ -273,6 +358,55 @@ static void test_json_cert_facts_need_certificate(void **state)
 	assert_false(has_key(&l, "rdpwhy.tls.client_versions"));
 	assert_false(has_key(&l, "rdpwhy.tls.cert_chain_length"));
 	assert_true(has_key(&l, "tls.alert.description"));
+	rw_buf_free(&b);
+}
+
+/* A fact the front end could not see has no key, never a 0. */
+static void test_json_unseen_left_out(void **state)
+{
+	(void)state;
+	struct rw_record r;
+	struct rw_buf b;
+	struct check_json l;
+
+	/* The proxy reads sockets, not segments: no retransmission counts
+	 * (fill_full is a proxy record with stale counts in the struct). */
+	fill_full(&r);
+	json_of(&r, NULL, &b, &l);
+	assert_false(has_key_prefix(&l, "rdpwhy.tcp.retransmits."));
+	assert_true(has_key(&l, "source.bytes"));
+	assert_true(has_key(&l, "destination.bytes"));
+	rw_buf_free(&b);
+
+	/* A capture of the client's packets only: nothing counted for the
+	 * server's side, which the acknowledgements tell about instead. */
+	fill_minimal(&r);
+	r.directions = RW_DIRS_CLIENT_ONLY;
+	r.bytes[RW_C2S] = 19;
+	r.inferred_bytes[RW_S2C] = 1460;
+	r.tcp[RW_C2S].retransmits = 2;
+	json_of(&r, NULL, &b, &l);
+	assert_contains(&b, "\"source.bytes\":19,");
+	assert_false(has_key(&l, "destination.bytes"));
+	assert_contains(&b, "\"rdpwhy.tcp.retransmits.client\":2,");
+	assert_false(has_key(&l, "rdpwhy.tcp.retransmits.server"));
+	assert_contains(&b, "\"rdpwhy.inferred.bytes.server\":1460,");
+	assert_false(has_key(&l, "rdpwhy.inferred.bytes.client"));
+	assert_true(has_key(&l, "rdpwhy.tls.encrypted_records.client"));
+	assert_false(has_key(&l, "rdpwhy.tls.encrypted_records.server"));
+	assert_contains(&b, "\"rdpwhy.capture.directions\":\"client_only\"");
+	rw_buf_free(&b);
+
+	/* And the other way round. */
+	fill_minimal(&r);
+	r.directions = RW_DIRS_SERVER_ONLY;
+	r.inferred_bytes[RW_C2S] = 0; /* known: the server acknowledged nothing */
+	json_of(&r, NULL, &b, &l);
+	assert_false(has_key(&l, "source.bytes"));
+	assert_contains(&b, "\"destination.bytes\":0,");
+	assert_false(has_key(&l, "rdpwhy.tcp.retransmits.client"));
+	assert_contains(&b, "\"rdpwhy.tcp.retransmits.server\":0,");
+	assert_contains(&b, "\"rdpwhy.inferred.bytes.client\":0,");
 	rw_buf_free(&b);
 }
 
@@ -347,8 +481,7 @@ static void alert_case(struct rw_alert c, struct rw_alert s, const char *want)
 	if (want) {
 		assert_contains(&b, want);
 	} else {
-		assert_false(has_key(&l, "tls.alert.description"));
-		assert_false(has_key(&l, "tls.alert.from"));
+		assert_false(has_key_prefix(&l, "tls.alert."));
 	}
 	rw_buf_free(&b);
 }
@@ -368,14 +501,34 @@ static void test_json_first_alert(void **state)
 
 	alert_case(none, none, NULL);
 	alert_case(c40, s70,
-	           "\"tls.alert.description\":\"handshake_failure\",\"tls.alert.from\":\"client\"");
+	           "\"tls.alert.description\":\"handshake_failure\",\"tls.alert.code\":40,"
+	           "\"tls.alert.from\":\"client\"");
 	alert_case(c40, s70_early,
-	           "\"tls.alert.description\":\"protocol_version\",\"tls.alert.from\":\"server\"");
-	alert_case(c40, s70_tie, "\"tls.alert.from\":\"server\"");
+	           "\"tls.alert.description\":\"protocol_version\",\"tls.alert.code\":70,"
+	           "\"tls.alert.from\":\"server\"");
+	alert_case(c40, s70_tie, "\"tls.alert.code\":70,\"tls.alert.from\":\"server\"");
 	alert_case(none, s70, "\"tls.alert.from\":\"server\"");
-	alert_case(enc, none,
-	           "\"tls.alert.description\":\"encrypted\",\"tls.alert.from\":\"client\"");
-	alert_case(odd, none, "\"tls.alert.description\":\"0xFA\"");
+	/* An encrypted alert has no description ("encrypted" is not an alert)
+	 * and no code: tls.alert.encrypted says so. */
+	alert_case(enc, none, ",\"tls.alert.encrypted\":true,\"tls.alert.from\":\"client\"");
+	/* An unregistered code: no name, the number. */
+	alert_case(odd, none, ",\"tls.alert.code\":250,\"tls.alert.from\":\"client\"");
+	struct rw_record r;
+	fill_minimal(&r);
+	r.tls_seen[RW_C2S] = true;
+	r.alert[RW_C2S] = enc;
+	struct rw_buf b;
+	struct check_json l;
+	json_of(&r, NULL, &b, &l);
+	assert_false(has_key(&l, "tls.alert.description"));
+	assert_false(has_key(&l, "tls.alert.code"));
+	assert_false(strstr(b.data, "\"encrypted\""));
+	rw_buf_free(&b);
+	r.alert[RW_C2S] = odd;
+	json_of(&r, NULL, &b, &l);
+	assert_false(has_key(&l, "tls.alert.description"));
+	assert_false(has_key(&l, "tls.alert.encrypted"));
+	rw_buf_free(&b);
 }
 
 static void test_json_tls_variants(void **state)
@@ -484,7 +637,7 @@ static void test_json_times(void **state)
 	json_of(&r, NULL, &b, &l);
 	assert_false(has_key(&l, "event.duration"));
 	assert_false(has_key(&l, "event.end"));
-	assert_contains(&b, "\"rdpwhy.timeline\":{\"tcp_connect\":0.000}");
+	assert_contains(&b, ",\"rdpwhy.timeline.tcp_connect\":0,");
 	rw_buf_free(&b);
 
 	/* The epoch, and certificate dates outside what RFC 3339 can write. */
@@ -498,23 +651,24 @@ static void test_json_times(void **state)
 	assert_contains(&b, "\"@timestamp\":\"1970-01-01T00:00:00.000000Z\"");
 	assert_false(has_key(&l, "tls.server.x509.not_before"));
 	assert_false(has_key(&l, "tls.server.x509.not_after"));
-	assert_contains(&b, "\"rdpwhy.timeline\":{}");
+	assert_false(has_key_prefix(&l, "rdpwhy.timeline"));
 	rw_buf_free(&b);
 
-	/* Long phases in ms with microseconds. */
+	/* Whole microseconds since event.start. */
 	fill_minimal(&r);
 	r.phase_reached[RW_PHASE_ESTABLISHED] = true;
 	r.phase_ts_us[RW_PHASE_ESTABLISHED] = T0 + 61234567;
 	r.verdict.phase = RW_PHASE_ESTABLISHED;
 	json_of(&r, NULL, &b, &l);
-	assert_contains(&b, "\"established\":61234.567}");
+	assert_contains(&b, "\"rdpwhy.timeline.established\":61234567,");
 	rw_buf_free(&b);
 	/* The timeline holds the phases entered before the close: a phase the
 	 * record reached after it (the peer's bytes after a FIN) is left out. */
 	rw_buf_free(&b);
 	r.verdict.phase = RW_PHASE_TCP_CONNECT;
 	json_of(&r, NULL, &b, &l);
-	assert_contains(&b, "\"rdpwhy.timeline\":{\"tcp_connect\":0.000}");
+	assert_contains(&b, ",\"rdpwhy.timeline.tcp_connect\":0,");
+	assert_false(has_key(&l, "rdpwhy.timeline.established"));
 	rw_buf_free(&b);
 }
 
@@ -550,6 +704,9 @@ static void test_json_hostile_strings(void **state)
 	/* The injected key stayed inside strings: the real cause is intact. */
 	assert_contains(&b, "\"rdpwhy.cause\":\"certificate_rejected_by_client\"");
 	rw_buf_free(&b);
+	json_style_of(&r, "host\n\"name", RW_JSON_NESTED, &b, &l);
+	assert_contains(&b, ",\"rdpwhy\":{\"cause\":\"certificate_rejected_by_client\",");
+	rw_buf_free(&b);
 }
 
 /* ---- all or nothing ---- */
@@ -559,10 +716,224 @@ static int json_fmt(const struct rw_record *r, struct rw_buf *out)
 	return rw_record_json(r, "h", out);
 }
 
+static int json_flat_fmt(const struct rw_record *r, struct rw_buf *out)
+{
+	return rw_record_json_style(r, "h", "id", RW_JSON_FLAT, out);
+}
+
 static void test_json_all_or_nothing(void **state)
 {
 	(void)state;
 	check_all_or_nothing(json_fmt);
+	check_all_or_nothing(json_flat_fmt);
+}
+
+/* ---- the key table ---- */
+
+/* Segment i (from 0) of a dotted name: its start and length; false past
+ * the last. */
+static bool segment(const char *name, size_t i, const char **p, size_t *n)
+{
+	const char *s = name;
+	for (; i > 0; i--) {
+		s = strchr(s, '.');
+		if (!s)
+			return false;
+		s++;
+	}
+	const char *d = strchr(s, '.');
+	*p = s;
+	*n = d ? (size_t)(d - s) : strlen(s);
+	return true;
+}
+
+/* The prefix of name up to (not including) its k-th dot; 0 when it has
+ * fewer dots. */
+static size_t prefix_len(const char *name, size_t k)
+{
+	const char *s = name;
+	for (size_t i = 0; i <= k; i++) {
+		s = strchr(s, '.');
+		if (!s)
+			return 0;
+		if (i < k)
+			s++;
+	}
+	return (size_t)(s - name);
+}
+
+static void test_keys_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < RW_K_COUNT; i++) {
+		const struct rw_record_key *k = &rw_record_keys[i];
+		assert_non_null(k->name);
+		assert_non_null(k->when);
+		assert_non_null(k->unit);
+		assert_non_null(k->meaning);
+		/* Lower-case names, dot-separated, nothing JSON would escape. */
+		for (const char *c = k->name; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+			      *c == '.' || (*c == '@' && c == k->name)))
+				fail_msg("key %s: character '%c'", k->name, *c);
+		const char *p;
+		size_t n;
+		for (size_t s = 0; segment(k->name, s, &p, &n); s++)
+			if (n == 0)
+				fail_msg("key %s: an empty segment", k->name);
+		if ((k->presence == RW_KP_WHEN) != (k->when[0] != 0))
+			fail_msg("key %s: 'when' is for the keys present only sometimes", k->name);
+		if (i == 0 && !k->meaning[0])
+			fail_msg("the first key needs a meaning");
+		for (size_t j = 0; j < i; j++) {
+			const char *o = rw_record_keys[j].name;
+			if (!strcmp(o, k->name))
+				fail_msg("key %s twice", k->name);
+			/* No key is also another's object. */
+			size_t lo = strlen(o), lk = strlen(k->name);
+			if ((lo < lk && !strncmp(o, k->name, lo) && k->name[lo] == '.') ||
+			    (lk < lo && !strncmp(o, k->name, lk) && o[lk] == '.'))
+				fail_msg("%s is both a key and an object (%s)",
+				         lo < lk ? o : k->name, lo < lk ? k->name : o);
+		}
+		/* Each object's keys in one run: from the first key with a prefix
+		 * to this one, every key has it (the nested form would repeat
+		 * the object otherwise). */
+		for (size_t d = 0; prefix_len(k->name, d); d++) {
+			size_t pl = prefix_len(k->name, d);
+			size_t j = 0;
+			while (j < i && !(!strncmp(rw_record_keys[j].name, k->name, pl) &&
+			                  rw_record_keys[j].name[pl] == '.'))
+				j++;
+			for (; j < i; j++)
+				if (strncmp(rw_record_keys[j].name, k->name, pl) ||
+				    rw_record_keys[j].name[pl] != '.')
+					fail_msg("%.*s.* is not contiguous: %s comes between",
+					         (int)pl, k->name, rw_record_keys[j].name);
+		}
+	}
+}
+
+/* The value's JSON type agrees with the table's. */
+static void check_type(const char *name, enum rw_key_type t, char c)
+{
+	bool ok = t == RW_KT_STRING || t == RW_KT_DATE ? c == '"'
+	          : t == RW_KT_INT                     ? (c == '-' || (c >= '0' && c <= '9'))
+	          : t == RW_KT_BOOL                    ? (c == 't' || c == 'f')
+	                                               : c == '[';
+	if (!ok)
+		fail_msg("%s: a value starting '%c' is not a %s", name, c, rw_key_type_name(t));
+}
+
+/* Every key a record emits is in the table, in the table's order, with its
+ * type; the keys always present are there. */
+static void check_keys(const struct rw_record *r, const char *host, const char *id)
+{
+	struct rw_buf b = RW_BUF_INIT;
+	assert_int_equal(rw_record_json_style(r, host, id, RW_JSON_FLAT, &b), 0);
+	struct check_json l;
+	const char *why = NULL;
+	if (!check_json_line(b.data, b.len, &l, &why))
+		fail_msg("invalid JSON line (%s): %s", why, b.data);
+	size_t next = 0;
+	for (size_t i = 0; i < l.n_keys; i++) {
+		const char *kp = l.line + l.key_off[i];
+		size_t kl = l.key_len[i];
+		size_t k = 0;
+		while (k < RW_K_COUNT && !(strlen(rw_record_keys[k].name) == kl &&
+		                           !memcmp(rw_record_keys[k].name, kp, kl)))
+			k++;
+		if (k == RW_K_COUNT)
+			fail_msg("key %.*s is not in record_keys.h", (int)kl, kp);
+		if (k < next)
+			fail_msg("key %.*s out of the table's order", (int)kl, kp);
+		next = k + 1;
+		check_type(rw_record_keys[k].name, rw_record_keys[k].type, kp[kl + 2]);
+	}
+	for (size_t k = 0; k < RW_K_COUNT; k++)
+		if ((rw_record_keys[k].presence == RW_KP_ALWAYS ||
+		     (rw_record_keys[k].presence == RW_KP_OUTPUT && host && id)) &&
+		    !has_key(&l, rw_record_keys[k].name))
+			fail_msg("'always' key %s missing", rw_record_keys[k].name);
+	rw_buf_free(&b);
+}
+
+static void test_keys_of_fixtures(void **state)
+{
+	(void)state;
+	struct rw_record r;
+	fill_minimal(&r);
+	check_keys(&r, NULL, NULL);
+	check_keys(&r, "h", "id");
+	fill_full(&r);
+	check_keys(&r, "h", "id");
+	make_hostile(&r);
+	check_keys(&r, "h", "id");
+	/* The keys fill_full leaves out: the other branches. */
+	fill_full(&r);
+	r.proxy = false;
+	r.token_kind = RW_TOKEN_ROUTING;
+	r.alert[RW_C2S].encrypted = true;
+	r.sh.n_alpn = 1;
+	strcpy(r.sh.alpn, "h2");
+	r.sslv2_client_hello = true;
+	r.ch.n_alpn = 1;
+	memcpy(r.ch.alpn[0], "h2", 3);
+	r.ch.alpn_len[0] = 2;
+	r.host_clock_seen = true;
+	r.host_clock_offset_us = -400 * 1000000LL;
+	r.neg_failure_present = true;
+	r.neg_failure_code = 1;
+	r.verdict.n_alternatives = 1;
+	r.verdict.tell_apart = "a capture on the other side";
+	r.phase_reached[RW_PHASE_NLA] = r.phase_reached[RW_PHASE_RDP] = true;
+	r.phase_reached[RW_PHASE_ESTABLISHED] = true;
+	r.phase_ts_us[RW_PHASE_NLA] = T0 + 5000;
+	r.phase_ts_us[RW_PHASE_RDP] = T0 + 6000;
+	r.phase_ts_us[RW_PHASE_ESTABLISHED] = T0 + 7000;
+	r.verdict.phase = RW_PHASE_ESTABLISHED;
+	for (int d = 0; d < 2; d++) {
+		r.tcp[d].capture_gaps = 1;
+		r.tcp[d].capture_gap_bytes = 100;
+		r.tcp[d].retransmitted_bytes = 1460;
+		r.tcp[d].max_retransmit = 1460;
+		r.tcp[d].mss = 1448;
+	}
+	r.scan.on = true;
+	r.scan.attempts = 10;
+	r.proxy_stop = RW_PROXY_STOP_WAITED;
+	r.proxy_side = RW_S2C;
+	r.proxy_tcp[RW_S2C].known = true;
+	r.proxy_prompt_wait_ms = 5;
+	r.file_first = "a.pcap";
+	r.file_last = "b.pcap";
+	r.frame_first = 1;
+	r.frame_last = 9;
+	check_keys(&r, "h", "id");
+	r.token_kind = RW_TOKEN_COOKIE;
+	r.scan.by_target = true;
+	r.proxy_stop = RW_PROXY_STOP_LOST;
+	strcpy(r.proxy_tcp[RW_S2C].error_name, "ETIMEDOUT");
+	r.directions = RW_DIRS_SERVER_ONLY;
+	check_keys(&r, "h", "id");
+	r.directions = RW_DIRS_CLIENT_ONLY;
+	check_keys(&r, "h", "id");
+}
+
+static void test_keys_markdown(void **state)
+{
+	(void)state;
+	struct rw_buf b = RW_BUF_INIT;
+	assert_int_equal(rw_record_keys_markdown(&b), 0);
+	/* A header, a rule, one row per key. */
+	size_t lines = 0;
+	for (size_t i = 0; i < b.len; i++)
+		lines += b.data[i] == '\n';
+	assert_int_equal(lines, 2 + RW_K_COUNT);
+	assert_contains(&b, "\n| `rdpwhy.cause` | string | always |  | the verdict");
+	assert_contains(&b, "\n| `event.duration` | integer | its end is known | ns | ");
+	assert_contains(&b, "\n| `rdpwhy.timeline.x224` | integer | the phase was reached | µs | ");
+	rw_buf_free(&b);
 }
 
 int main(void)
@@ -570,6 +941,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_json_full_record),
 	        cmocka_unit_test(test_json_minimal_record),
+	        cmocka_unit_test(test_json_nested_records),
+	        cmocka_unit_test(test_json_unseen_left_out),
+	        cmocka_unit_test(test_keys_table),
+	        cmocka_unit_test(test_keys_of_fixtures),
+	        cmocka_unit_test(test_keys_markdown),
 	        cmocka_unit_test(test_json_appends),
 	        cmocka_unit_test(test_json_minimal_omits_unknown_facts),
 	        cmocka_unit_test(test_json_cert_facts_need_certificate),
