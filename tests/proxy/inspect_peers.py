@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""inspect_peers.py — the two ends of tests/proxy/inspect_relay.sh, with
+Python's ssl module (OpenSSL), on 127.0.0.1:
+
+  host PORT CERT KEY CASE        an RDP host: reads the X.224 Connection
+                                 Request, answers a Confirm that selects ssl
+                                 (RDP_NEG_RSP, MS-RDPBCGR 2.2.1.2.1), then TLS
+                                 as a server with CERT/KEY, then CASE
+  client PORT CASE CERT          an RDP client: Connection Request
+                                 (RDP_NEG_REQ ssl|hybrid), reads the Confirm,
+                                 TLS as a client, then CASE; checks that the
+                                 certificate it was shown is CERT, byte for byte
+
+CASEs (each side knows its part; every outcome is printed as "result: ..."
+on stdout and the exit status is 0 when it is what the case expects):
+
+  down      host sends N bytes (a pattern) then close_notify and FIN; the
+            client reads nothing for 2 s (back-pressure), then everything:
+            same SHA-256, then a clean TLS end (close_notify, not a ragged EOF)
+  up        the client sends N bytes, then close_notify and FIN; the host
+            reads nothing for 2 s, then everything: same SHA-256, clean end
+  ragged    host sends 1000 bytes then FIN without close_notify: the client
+            reads 1000 bytes, then no close_notify, and its socket got a FIN
+            (TCP state CLOSE_WAIT)
+  reset     host sends 1000 bytes then an RST (SO_LINGER 0): the client reads
+            1000 bytes, and its socket got an RST (TCP state CLOSE)
+"""
+import hashlib
+import socket
+import ssl
+import struct
+import sys
+import time
+
+N = 24 * 1024 * 1024
+
+
+def pattern(n):
+    block = bytes(range(256)) * 64  # 16 KiB
+    out, left = [], n
+    while left > 0:
+        out.append(block[: min(left, len(block))])
+        left -= len(block)
+    return b"".join(out)
+
+
+def recv_tpkt(s):
+    hdr = b""
+    while len(hdr) < 4:
+        b = s.recv(4 - len(hdr))
+        if not b:
+            raise SystemExit("result: closed before a TPKT")
+        hdr += b
+    n = struct.unpack(">H", hdr[2:4])[0]
+    body = b""
+    while len(body) < n - 4:
+        b = s.recv(n - 4 - len(body))
+        if not b:
+            raise SystemExit("result: closed inside a TPKT")
+        body += b
+    return hdr + body
+
+
+def x224_cr():
+    cookie = b"Cookie: mstshash=inspect\r\n"
+    neg = bytes([1, 0, 8, 0]) + struct.pack("<I", 0x3)
+    body = bytes([0xE0, 0, 0, 0, 0, 0]) + cookie + neg
+    return bytes([3, 0]) + struct.pack(">H", 5 + len(body)) + bytes([len(body)]) + body
+
+
+def x224_cc():
+    neg = bytes([2, 0, 8, 0]) + struct.pack("<I", 0x1)
+    body = bytes([0xD0, 0, 0, 0x12, 0x34, 0]) + neg
+    return bytes([3, 0]) + struct.pack(">H", 5 + len(body)) + bytes([len(body)]) + body
+
+
+def result(ok, msg):
+    print("result: %s%s" % ("" if ok else "FAIL ", msg), flush=True)
+    sys.exit(0 if ok else 1)
+
+
+def host(port, cert, key, case):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(4)
+    print("listening", flush=True)
+    raw, _ = ls.accept()
+    recv_tpkt(raw)
+    raw.sendall(x224_cc())
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    s = ctx.wrap_socket(raw, server_side=True, suppress_ragged_eofs=False)
+    if case == "down":
+        s.sendall(pattern(N))
+        raw2 = s.unwrap()  # close_notify, and the client's
+        raw2.shutdown(socket.SHUT_WR)
+        raw2.recv(1)
+        result(True, "sent %d bytes, close_notify exchanged" % N)
+    elif case == "up":
+        time.sleep(2)  # the proxy must stop reading the client meanwhile
+        h, n = hashlib.sha256(), 0
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                h.update(b)
+                n += len(b)
+        except ssl.SSLEOFError:
+            result(False, "ragged EOF after %d bytes" % n)
+        s.unwrap()  # our close_notify back
+        want = hashlib.sha256(pattern(N)).hexdigest()
+        result(n == N and h.hexdigest() == want, "received %d bytes, sha256 %s, clean end" % (n, "same" if h.hexdigest() == want else "DIFFERENT"))
+    elif case == "ragged":
+        s.sendall(b"x" * 1000)
+        time.sleep(0.3)
+        s.shutdown(socket.SHUT_WR)
+        # Open until the client closes: no RST for bytes left unread.
+        s.settimeout(20)
+        while socket.socket.recv(s, 65536):
+            pass
+        s.close()
+        result(True, "FIN without close_notify")
+    elif case == "reset":
+        s.sendall(b"x" * 1000)
+        time.sleep(0.3)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        result(True, "RST")
+
+
+def client(port, case, cert):
+    raw = socket.create_connection(("127.0.0.1", port))
+    raw.sendall(x224_cr())
+    cc = recv_tpkt(raw)
+    if cc[5] != 0xD0:
+        result(False, "no Connection Confirm: %s" % cc.hex())
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = ctx.wrap_socket(raw, suppress_ragged_eofs=False)
+    shown = s.getpeercert(binary_form=True)
+    want = ssl.PEM_cert_to_DER_cert(open(cert).read())
+    if shown != want:
+        result(False, "the certificate shown is not the host's")
+    if case == "down":
+        time.sleep(2)  # the proxy must stop reading the host meanwhile
+        h, n = hashlib.sha256(), 0
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                h.update(b)
+                n += len(b)
+        except ssl.SSLEOFError:
+            result(False, "ragged EOF after %d bytes (no close_notify passed on)" % n)
+        s.unwrap()
+        want = hashlib.sha256(pattern(N)).hexdigest()
+        result(n == N and h.hexdigest() == want, "received %d bytes, sha256 %s, close_notify" % (n, "same" if h.hexdigest() == want else "DIFFERENT"))
+    elif case == "up":
+        s.sendall(pattern(N))
+        raw2 = s.unwrap()
+        raw2.shutdown(socket.SHUT_WR)
+        raw2.recv(1)
+        result(True, "sent %d bytes, close_notify exchanged" % N)
+    elif case in ("ragged", "reset"):
+        # The TLS layer tells a clean end from the others; the socket's TCP
+        # state tells a FIN (CLOSE_WAIT) from an RST (CLOSE). OpenSSL 3 reads
+        # both as an unexpected EOF, directly as through the proxy.
+        n, how = 0, None
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    how = "a clean TLS end (close_notify)"
+                    break
+                n += len(b)
+        except ssl.SSLEOFError:
+            how = "an EOF without close_notify"
+        except ConnectionResetError:
+            how = "a reset"
+        time.sleep(0.2)
+        state = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+        tcp = {1: "ESTABLISHED", 7: "CLOSE (RST received)", 8: "CLOSE_WAIT (FIN received)"}.get(state, str(state))
+        want = "CLOSE_WAIT (FIN received)" if case == "ragged" else "CLOSE (RST received)"
+        result(n == 1000 and how != "a clean TLS end (close_notify)" and tcp == want,
+               "%d bytes, then %s, TCP state %s" % (n, how, tcp))
+
+if __name__ == "__main__":
+    a = sys.argv[1:]
+    if a and a[0] == "host" and len(a) == 5:
+        host(int(a[1]), a[2], a[3], a[4])
+    elif a and a[0] == "client" and len(a) == 4:
+        client(int(a[1]), a[2], a[3])
+    else:
+        sys.exit(__doc__)
