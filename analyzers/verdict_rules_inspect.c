@@ -46,7 +46,7 @@ enum rw_cause rw_ntstatus_cause(uint32_t st)
 	case 0xC0000190: /* STATUS_TRUST_FAILURE */
 	case 0xC0000199: /* STATUS_NOLOGON_WORKSTATION_TRUST_ACCOUNT */
 	case 0x80090311: /* SEC_E_NO_AUTHENTICATING_AUTHORITY */
-		return RW_CAUSE_NLA_NO_AUTHENTICATING_AUTHORITY;
+		return RW_CAUSE_NLA_NO_AUTHORITY;
 	case 0xC0000133: /* STATUS_TIME_DIFFERENCE_AT_DC */
 	case 0x80090324: /* SEC_E_TIME_SKEW */
 		return RW_CAUSE_CLOCK_SKEW;
@@ -137,7 +137,7 @@ bool rw_rule_insp_logon_type(struct ctx *c)
 
 bool rw_rule_insp_no_authority(struct ctx *c)
 {
-	return ntstatus_is(c, RW_CAUSE_NLA_NO_AUTHENTICATING_AUTHORITY);
+	return ntstatus_is(c, RW_CAUSE_NLA_NO_AUTHORITY);
 }
 
 /* KRB_AP_ERR_SKEW in the host's answer, or a time-skew errorCode. */
