@@ -57,11 +57,20 @@ struct rw_capture_stats {
 };
 
 typedef void (*rw_record_cb)(const struct rw_record *rec, void *arg);
+/* A record handed over with its session: the callback owns s from then on
+ * and frees it with rw_session_free when done with rec (which lives in
+ * it), possibly in another thread. s is NULL for a record that is not a
+ * session's (a scan_or_flood summary): rec is then valid only during the
+ * call. */
+typedef void (*rw_record_take_cb)(struct rw_record *rec, struct rw_session *s, void *arg);
 
 struct rw_capture;
 
 void rw_capture_config_defaults(struct rw_capture_config *cfg);
 struct rw_capture *rw_capture_new(const struct rw_capture_config *cfg, rw_record_cb cb, void *arg);
+/* Records go to take (with their sessions) instead of the callback given to
+ * rw_capture_new: replay -j formats them in another thread. */
+void rw_capture_set_take(struct rw_capture *c, rw_record_take_cb take, void *arg);
 /* One packet as libpcap gives it: DLT link type, timestamp, captured bytes. */
 void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint8_t *p,
                        size_t caplen, size_t wirelen);
@@ -84,6 +93,12 @@ void rw_capture_free(struct rw_capture *c);
  * several files can be replayed as one capture; the caller does. */
 int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool *truncated,
                    char *err, size_t errlen);
+/* The same, each packet to fn instead of a capture (replay -j reads in a
+ * thread of its own): data is valid only during the call. */
+typedef void (*rw_packet_fn)(void *arg, int dlt, uint64_t ts_us, const uint8_t *p, size_t caplen,
+                             size_t wirelen);
+int rw_pcap_read(const char *path, const char *bpf, rw_packet_fn fn, void *arg, bool *truncated,
+                 char *err, size_t errlen);
 /* The same from an open stream (fmemopen, a pipe: the fuzz target of whole
  * files); the stream is closed in every case. NAME is for messages. */
 int rw_pcap_replay_fp(FILE *fp, const char *name, const char *bpf, struct rw_capture *c,

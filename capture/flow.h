@@ -109,6 +109,8 @@ struct held_frame {
 struct rw_capture {
 	struct rw_capture_config cfg;
 	rw_record_cb cb;
+	rw_record_take_cb take; /* NULL: cb */
+	void *take_arg;
 	void *arg;
 	uint8_t portmap[65536 / 8];
 	struct flow **buckets;

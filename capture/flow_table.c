@@ -88,15 +88,24 @@ static void touch(struct flow *f)
 
 uint32_t rw_flow_key_hash(const struct rw_capture *c, const struct flow_key *k)
 {
-	/* FNV-1a, seeded per table so crafted traffic cannot aim at a chain
-	 * known in advance. */
+	/* Seeded per table so crafted traffic cannot aim at a chain known in
+	 * advance; eight bytes at a time (it runs for every packet). The key's
+	 * padding is zeroed by rw_flow_make_key. */
 	const uint8_t *p = (const uint8_t *)k;
-	uint32_t h = 2166136261u ^ c->seed;
-	for (size_t i = 0; i < sizeof(*k); i++) {
-		h ^= p[i];
-		h *= 16777619u;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ c->seed;
+	size_t i = 0;
+	for (; i + 8 <= sizeof(*k); i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
 	}
-	return h ^ (h >> 15);
+	uint64_t w = 0;
+	memcpy(&w, p + i, sizeof(*k) - i);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
+	h *= 0xff51afd7ed558ccdull;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 struct flow *rw_flow_lookup(const struct rw_capture *c, const struct flow_key *k, uint32_t h)
@@ -202,7 +211,10 @@ static void emit_summary(struct rw_record *rec, void *arg)
 	rec->id = ++c->next_id;
 	c->st.records++;
 	c->st.scan_records++;
-	c->cb(rec, c->arg);
+	if (c->take)
+		c->take(rec, NULL, c->take_arg);
+	else
+		c->cb(rec, c->arg);
 }
 
 static void deliver(struct flow *f, enum rw_dir d, uint64_t ts, const uint8_t *p, size_t n)
@@ -404,7 +416,12 @@ static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flo
 			c->st.expired++;
 		else if (why == END_EVICT)
 			c->st.evicted++;
-		c->cb(rec, c->arg);
+		if (c->take) {
+			c->take(rec, f->s, c->take_arg);
+			f->s = NULL;
+		} else {
+			c->cb(rec, c->arg);
+		}
 	}
 	rw_session_free(f->s);
 	f->s = NULL;
@@ -526,6 +543,8 @@ void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet
 	}
 	f->file_last = c->cur_file;
 	f->frame_last = c->cur_frame;
+	if (f->s) /* what this frame makes the session note points at it */
+		rw_session_at(f->s, c->cur_file, c->cur_frame);
 	/* Per-flow time never runs backwards: a frame stamped before its flow's
 	 * last one (merged interfaces, a clock stepped back) counts as at the
 	 * flow's last time, so durations and timers stay sane. */
@@ -680,6 +699,12 @@ struct rw_capture *rw_capture_new(const struct rw_capture_config *cfg, rw_record
 	/* Without it (no memory) every attempt is simply reported on its own. */
 	c->scan = rw_scan_tally_new(emit_summary, c);
 	return c;
+}
+
+void rw_capture_set_take(struct rw_capture *c, rw_record_take_cb take, void *arg)
+{
+	c->take = take;
+	c->take_arg = arg;
 }
 
 static void expire_list(struct rw_capture *c, struct lru *l, uint64_t now_us)

@@ -1,6 +1,11 @@
 /* rdpwhy replay: diagnose the connections in capture files. */
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -14,7 +19,11 @@ static void help(FILE *f)
 	           "\n"
 	           "options:\n");
 	rw_capture_opts_help(f);
-	fprintf(f, "  -h, --help              this help\n"
+	fprintf(f, "  -j, --jobs N            threads (default: the number of cores): with\n"
+	           "                          2 or more, reading the files, analysing and\n"
+	           "                          formatting the records run side by side; the\n"
+	           "                          output is the same as with -j 1\n"
+	           "  -h, --help              this help\n"
 	           "\n"
 	           "exit status: 0 when every file was read (whatever the verdicts; a\n"
 	           "truncated file gives its records and a warning), 1 when a file could\n"
@@ -99,6 +108,327 @@ static void say_nothing_found(const struct rw_capture_opts *o, const struct rw_c
 	        (unsigned)top[0].port, files[0]);
 }
 
+/* ---- -j N: a pipeline ------------------------------------------------------
+ *
+ * The capture engine stays one sequential state machine (record ids, the
+ * capture clock, scan tallies, the flow table's limit and the record order
+ * are capture-wide), so -j N gives the same records in the same order as
+ * -j 1 by construction. What runs beside it: a reader thread (libpcap,
+ * decompression) hands packets over in batches of copied bytes, and a sink
+ * thread formats and writes the records, each taken with its session (freed
+ * there). Both queues are bounded: memory does not grow with the file. */
+
+#define BATCH_BYTES (1024 * 1024)
+#define N_BATCHES   8
+#define N_RECS      1024
+
+enum { ENT_PACKET, ENT_SOURCE };
+
+struct ent { /* in a batch, followed by caplen bytes, padded to 8 */
+	uint64_t ts_us;
+	uint32_t caplen, wirelen;
+	int32_t dlt;
+	uint32_t kind; /* ENT_PACKET, or ENT_SOURCE: file index in wirelen */
+};
+
+struct batch {
+	size_t used;
+	bool last; /* the end of the input */
+	uint8_t data[BATCH_BYTES];
+};
+
+/* A bounded queue of batch pointers, one producer, one consumer. */
+struct pq {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch *items[N_BATCHES];
+	size_t head, n;
+};
+
+static void pq_push(struct pq *q, struct batch *b)
+{
+	pthread_mutex_lock(&q->mu);
+	while (q->n == N_BATCHES)
+		pthread_cond_wait(&q->cv, &q->mu);
+	q->items[(q->head + q->n++) % N_BATCHES] = b;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static struct batch *pq_pop(struct pq *q)
+{
+	pthread_mutex_lock(&q->mu);
+	while (q->n == 0)
+		pthread_cond_wait(&q->cv, &q->mu);
+	struct batch *b = q->items[q->head];
+	q->head = (q->head + 1) % N_BATCHES;
+	q->n--;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return b;
+}
+
+/* What the sink thread gets, in order: a record with the session it lives
+ * in, a copy of a summary record, a new file's name (for --summary), or the
+ * end. */
+enum { REC_SESSION, REC_COPY, REC_SOURCE, REC_END };
+struct rec_item {
+	int kind;
+	struct rw_record *rec;
+	struct rw_session *s;
+	const char *source;
+};
+
+struct rq {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct rec_item items[N_RECS];
+	size_t head, n;
+	bool busy; /* the consumer is handling an item */
+};
+
+static void rq_push(struct rq *q, struct rec_item it)
+{
+	pthread_mutex_lock(&q->mu);
+	while (q->n == N_RECS)
+		pthread_cond_wait(&q->cv, &q->mu);
+	q->items[(q->head + q->n++) % N_RECS] = it;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static struct rec_item rq_pop(struct rq *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->busy = false;
+	pthread_cond_broadcast(&q->cv);
+	while (q->n == 0)
+		pthread_cond_wait(&q->cv, &q->mu);
+	struct rec_item it = q->items[q->head];
+	q->head = (q->head + 1) % N_RECS;
+	q->n--;
+	q->busy = true;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return it;
+}
+
+/* Until the consumer has handled everything and waits for more. */
+static void rq_drain(struct rq *q)
+{
+	pthread_mutex_lock(&q->mu);
+	while (q->n || q->busy)
+		pthread_cond_wait(&q->cv, &q->mu);
+	pthread_mutex_unlock(&q->mu);
+}
+
+struct pipe {
+	const char **files;
+	int n_files;
+	const char *bpf;
+	struct pq full, empty; /* batches */
+	struct rq recs;
+	struct batch *cur; /* the reader's */
+	struct rw_capture_sink *sink;
+	int status; /* the reader's: 1 when a file could not be read */
+};
+
+static const char *source_name(const char *file)
+{
+	return strcmp(file, "-") != 0 ? file : "(stdin)";
+}
+
+static void put_ent(struct pipe *pp, uint32_t kind, int dlt, uint64_t ts_us, const uint8_t *p,
+                    size_t caplen, size_t wirelen)
+{
+	size_t need = sizeof(struct ent) + ((caplen + 7) & ~(size_t)7);
+	if (pp->cur && pp->cur->used + need > BATCH_BYTES) {
+		pq_push(&pp->full, pp->cur);
+		pp->cur = NULL;
+	}
+	if (!pp->cur) {
+		pp->cur = pq_pop(&pp->empty);
+		pp->cur->used = 0;
+		pp->cur->last = false;
+	}
+	struct ent e = {ts_us, (uint32_t)caplen, (uint32_t)wirelen, dlt, kind};
+	memcpy(pp->cur->data + pp->cur->used, &e, sizeof(e));
+	if (caplen)
+		memcpy(pp->cur->data + pp->cur->used + sizeof(e), p, caplen);
+	pp->cur->used += need;
+}
+
+static void reader_packet(void *arg, int dlt, uint64_t ts_us, const uint8_t *p, size_t caplen,
+                          size_t wirelen)
+{
+	/* A frame larger than a batch (libpcap allows 256 KiB) keeps what fits,
+	 * as a shorter snapshot length would. */
+	size_t max = BATCH_BYTES - sizeof(struct ent);
+	put_ent(arg, ENT_PACKET, dlt, ts_us, p, caplen < max ? caplen : max, wirelen);
+}
+
+static void *reader_main(void *arg)
+{
+	struct pipe *pp = arg;
+	for (int f = 0; f < pp->n_files; f++) {
+		put_ent(pp, ENT_SOURCE, 0, 0, NULL, 0, (size_t)f);
+		char err[512];
+		bool truncated = false;
+		if (rw_pcap_read(pp->files[f], pp->bpf, reader_packet, pp, &truncated, err,
+		                 sizeof(err)) < 0) {
+			fprintf(stderr, "rdpwhy replay: %s\n", err);
+			pp->status = 1;
+			continue;
+		}
+		if (truncated)
+			fprintf(stderr,
+			        "rdpwhy replay: warning: %s is truncated or damaged (%s); the "
+			        "connections in the packets before it are reported\n",
+			        pp->files[f], err[0] ? err : "last packet incomplete");
+	}
+	if (!pp->cur) {
+		pp->cur = pq_pop(&pp->empty);
+		pp->cur->used = 0;
+	}
+	pp->cur->last = true;
+	pq_push(&pp->full, pp->cur);
+	pp->cur = NULL;
+	return NULL;
+}
+
+static void take_record(struct rw_record *rec, struct rw_session *s, void *arg)
+{
+	struct pipe *pp = arg;
+	if (s) {
+		rq_push(&pp->recs, (struct rec_item){REC_SESSION, rec, s, NULL});
+		return;
+	}
+	struct rw_record *copy = malloc(sizeof(*copy));
+	if (copy) {
+		*copy = *rec;
+		rq_push(&pp->recs, (struct rec_item){REC_COPY, copy, NULL, NULL});
+		return;
+	}
+	/* No memory for the copy: the sink thread finishes what it has, then
+	 * this one is written from here, still in its place. */
+	rq_drain(&pp->recs);
+	rw_capture_on_record(rec, pp->sink);
+}
+
+static void *sink_main(void *arg)
+{
+	struct pipe *pp = arg;
+	for (;;) {
+		struct rec_item it = rq_pop(&pp->recs);
+		if (it.kind == REC_END)
+			break;
+		if (it.kind == REC_SOURCE) {
+			if (pp->sink->sum)
+				rw_summary_source(pp->sink->sum, it.source);
+			continue;
+		}
+		rw_capture_on_record(it.rec, pp->sink);
+		if (it.kind == REC_SESSION)
+			rw_session_free(it.s);
+		else
+			free(it.rec);
+	}
+	return NULL;
+}
+
+/* Replays the files with a reader and a sink thread; the capture runs here.
+ * 0 or 1 (a file could not be read), like the sequential loop; -1 when the
+ * threads could not be started (nothing was read: the caller falls back). */
+static int replay_pipeline(const char **files, int n_files, const char *bpf, struct rw_capture *c,
+                           struct rw_capture_sink *sink)
+{
+	struct pipe *pp = calloc(1, sizeof(*pp));
+	struct batch *batches = malloc(N_BATCHES * sizeof(*batches));
+	if (!pp || !batches) {
+		free(pp);
+		free(batches);
+		return -1;
+	}
+	pp->files = files;
+	pp->n_files = n_files;
+	pp->bpf = bpf;
+	pp->sink = sink;
+	pthread_mutex_init(&pp->full.mu, NULL);
+	pthread_cond_init(&pp->full.cv, NULL);
+	pthread_mutex_init(&pp->empty.mu, NULL);
+	pthread_cond_init(&pp->empty.cv, NULL);
+	pthread_mutex_init(&pp->recs.mu, NULL);
+	pthread_cond_init(&pp->recs.cv, NULL);
+	for (int i = 0; i < N_BATCHES; i++)
+		pq_push(&pp->empty, &batches[i]);
+	pthread_t reader, writer;
+	int rc = -1;
+	if (pthread_create(&writer, NULL, sink_main, pp) != 0)
+		goto out;
+	if (pthread_create(&reader, NULL, reader_main, pp) != 0) {
+		rq_push(&pp->recs, (struct rec_item){REC_END, NULL, NULL, NULL});
+		pthread_join(writer, NULL);
+		goto out;
+	}
+	rw_capture_set_take(c, take_record, pp);
+	for (bool last = false; !last;) {
+		struct batch *b = pq_pop(&pp->full);
+		for (size_t off = 0; off < b->used;) {
+			struct ent e;
+			memcpy(&e, b->data + off, sizeof(e));
+			const uint8_t *data = b->data + off + sizeof(e);
+			off += sizeof(e) + ((e.caplen + 7) & ~(size_t)7);
+			if (e.kind == ENT_SOURCE) {
+				const char *name = source_name(files[e.wirelen]);
+				rq_push(&pp->recs, (struct rec_item){REC_SOURCE, NULL, NULL,
+				                                     files[e.wirelen]});
+				rw_capture_set_source(c, name);
+				continue;
+			}
+			rw_capture_packet(c, e.dlt, e.ts_us, data, e.caplen, e.wirelen);
+		}
+		last = b->last;
+		pq_push(&pp->empty, b);
+	}
+	pthread_join(reader, NULL);
+	rw_capture_finish(c);
+	rq_push(&pp->recs, (struct rec_item){REC_END, NULL, NULL, NULL});
+	pthread_join(writer, NULL);
+	rw_capture_set_take(c, NULL, NULL);
+	rc = pp->status;
+out:
+	pthread_mutex_destroy(&pp->full.mu);
+	pthread_cond_destroy(&pp->full.cv);
+	pthread_mutex_destroy(&pp->empty.mu);
+	pthread_cond_destroy(&pp->empty.cv);
+	pthread_mutex_destroy(&pp->recs.mu);
+	pthread_cond_destroy(&pp->recs.cv);
+	free(batches);
+	free(pp);
+	return rc;
+}
+
+static int default_jobs(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+static int parse_jobs(const char *v, int *jobs)
+{
+	char *end;
+	long n = v ? strtol(v, &end, 10) : 0;
+	if (!v || !*v || *end || n < 1 || n > 1024) {
+		fprintf(stderr, "rdpwhy replay: -j needs a number of threads from 1 to 1024\n");
+		return -1;
+	}
+	*jobs = (int)n;
+	return 0;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	static const char *const flags[] = {"--only-ports", "--help", "--summary", "--fix", NULL};
@@ -108,6 +438,7 @@ int cmd_replay(int argc, char **argv)
 	rw_capture_opts_init(&o);
 	const char *files[argc > 0 ? argc : 1];
 	int n_files = 0;
+	int jobs = default_jobs();
 	bool opts_done = false;
 	for (int i = 1; i < argc; i++) {
 		if (!opts_done && argv[i][0] == '-' && argv[i][1]) {
@@ -118,6 +449,16 @@ int cmd_replay(int argc, char **argv)
 			if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 				help(stdout);
 				return 0;
+			}
+			if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--jobs")) {
+				if (parse_jobs(i + 1 < argc ? argv[++i] : NULL, &jobs) < 0)
+					return 2;
+				continue;
+			}
+			if (!strncmp(argv[i], "-j", 2)) {
+				if (parse_jobs(argv[i] + 2, &jobs) < 0)
+					return 2;
+				continue;
 			}
 			int r = rw_capture_opt(&o, argc, argv, &i);
 			if (r < 0)
@@ -173,10 +514,13 @@ int cmd_replay(int argc, char **argv)
 		rw_summary_free(sink.sum);
 		return 1;
 	}
-	for (int f = 0; f < n_files; f++) {
+	int piped = jobs > 1 ? replay_pipeline(files, n_files, o.bpf, c, &sink) : -1;
+	if (piped > 0)
+		status = piped;
+	for (int f = 0; piped < 0 && f < n_files; f++) {
 		if (sink.sum)
 			rw_summary_source(sink.sum, files[f]);
-		rw_capture_set_source(c, strcmp(files[f], "-") != 0 ? files[f] : "(stdin)");
+		rw_capture_set_source(c, source_name(files[f]));
 		char err[512];
 		bool truncated = false;
 		if (rw_pcap_replay(files[f], o.bpf, c, &truncated, err, sizeof(err)) < 0) {
@@ -190,7 +534,8 @@ int cmd_replay(int argc, char **argv)
 			        "connections in the packets before it are reported\n",
 			        files[f], err[0] ? err : "last packet incomplete");
 	}
-	rw_capture_finish(c);
+	if (piped < 0)
+		rw_capture_finish(c);
 	const struct rw_capture_stats *st = rw_capture_stats(c);
 	if (st->decode_errors || st->evicted)
 		fprintf(stderr,
