@@ -180,9 +180,9 @@ static void on_token(struct rw_session *s, enum rw_dir dir, uint64_t ts, const u
 {
 	struct rw_inspect_facts *f = &s->rec.inspect;
 	struct rw_auth_token_info info;
-	if (rw_auth_token_parse(tok, len, &info) < 0 && info.kind == RW_TOKEN_UNKNOWN)
+	if (rw_auth_token_parse(tok, len, &info) < 0 && info.kind == RW_AUTH_UNKNOWN)
 		return;
-	if (info.kind == RW_TOKEN_NTLM && info.ntlm_type) {
+	if (info.kind == RW_AUTH_NTLM && info.ntlm_type) {
 		f->ntlm_seen[dir] |= (uint8_t)(1u << info.ntlm_type);
 		if (dir == RW_C2S && info.ntlm_type == 3)
 			f->auth_then_silence = true;
@@ -193,10 +193,10 @@ static void on_token(struct rw_session *s, enum rw_dir dir, uint64_t ts, const u
 				rw_session_host_clock(s, ts, rw_filetime_to_unix_us(ch.timestamp));
 		}
 	}
-	if (info.mech_kerberos || info.kind == RW_TOKEN_KRB_AP_REQ ||
-	    info.kind == RW_TOKEN_KRB_AP_REP || info.kind == RW_TOKEN_KRB_ERROR)
+	if (info.mech_kerberos || info.kind == RW_AUTH_KRB_AP_REQ ||
+	    info.kind == RW_AUTH_KRB_AP_REP || info.kind == RW_AUTH_KRB_ERROR)
 		f->kerberos = true;
-	if (dir == RW_S2C && info.kind == RW_TOKEN_KRB_ERROR) {
+	if (dir == RW_S2C && info.kind == RW_AUTH_KRB_ERROR) {
 		f->has_krb_error = true;
 		f->krb_error = info.krb_error;
 		f->krb_error_ts_us = ts;

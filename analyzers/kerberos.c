@@ -206,7 +206,7 @@ static int krb_error(struct region body, struct rw_auth_token_info *out)
 				return RW_E_VALUE;
 		}
 		if (num == 6) {
-			out->kind = RW_TOKEN_KRB_ERROR;
+			out->kind = RW_AUTH_KRB_ERROR;
 			break; /* nothing after error-code is wanted (e-text, e-data) */
 		}
 		f = after(f, &e);
@@ -215,8 +215,8 @@ static int krb_error(struct region body, struct rw_auth_token_info *out)
 		out->has_stime = true;
 		out->stime_unix_us = stime * 1000000 + (have_susec ? susec : 0);
 	}
-	if (out->kind != RW_TOKEN_KRB_ERROR) {
-		out->kind = RW_TOKEN_KRB_ERROR;
+	if (out->kind != RW_AUTH_KRB_ERROR) {
+		out->kind = RW_AUTH_KRB_ERROR;
 		out->krb_error = -1;
 		out->truncated = true;
 	}
@@ -273,8 +273,8 @@ static int negotiation(const struct elem *nt, struct rw_auth_token_info *out, in
 		f = after(f, &e);
 	}
 done:
-	if (out->kind == RW_TOKEN_UNKNOWN)
-		out->kind = RW_TOKEN_SPNEGO;
+	if (out->kind == RW_AUTH_UNKNOWN)
+		out->kind = RW_AUTH_SPNEGO;
 	return RW_OK;
 }
 
@@ -283,21 +283,21 @@ static int kerberos_message(struct region r, struct rw_auth_token_info *out)
 	out->mech_kerberos = true;
 	if (r.avail == 0) {
 		out->truncated = true;
-		out->kind = RW_TOKEN_KRB_OTHER;
+		out->kind = RW_AUTH_KRB_OTHER;
 		return RW_OK;
 	}
 	struct elem e;
 	int x = next(r, &e, &out->truncated);
 	switch (r.p[0]) {
 	case 0x6E: /* [APPLICATION 14] AP-REQ: never read further */
-		out->kind = RW_TOKEN_KRB_AP_REQ;
+		out->kind = RW_AUTH_KRB_AP_REQ;
 		return x == RW_E_NEED_MORE || x == RW_OK ? RW_OK : x;
 	case 0x6F: /* [APPLICATION 15] AP-REP */
-		out->kind = RW_TOKEN_KRB_AP_REP;
+		out->kind = RW_AUTH_KRB_AP_REP;
 		return x == RW_E_NEED_MORE || x == RW_OK ? RW_OK : x;
 	case 0x7E: /* [APPLICATION 30] KRB-ERROR */
 		if (x == RW_E_NEED_MORE) {
-			out->kind = RW_TOKEN_KRB_ERROR;
+			out->kind = RW_AUTH_KRB_ERROR;
 			out->krb_error = -1;
 			return RW_OK;
 		}
@@ -306,7 +306,7 @@ static int kerberos_message(struct region r, struct rw_auth_token_info *out)
 		return krb_error(e.c, out);
 	default:
 		if ((r.p[0] & 0xE0) == 0x60) {
-			out->kind = RW_TOKEN_KRB_OTHER;
+			out->kind = RW_AUTH_KRB_OTHER;
 			return RW_OK;
 		}
 		return RW_E_TYPE;
@@ -318,13 +318,13 @@ static int ntlm(struct region r, struct rw_auth_token_info *out)
 	int t = rw_ntlm_message_type(r.p, r.avail);
 	if (t == RW_E_NEED_MORE && r.avail < r.decl) {
 		out->truncated = true;
-		out->kind = RW_TOKEN_NTLM;
+		out->kind = RW_AUTH_NTLM;
 		out->mech_ntlm = true;
 		return RW_OK;
 	}
 	if (t < 0)
 		return RW_E_TYPE;
-	out->kind = RW_TOKEN_NTLM;
+	out->kind = RW_AUTH_NTLM;
 	out->mech_ntlm = true;
 	out->ntlm_type = (uint8_t)t;
 	out->ntlm = r.p;
@@ -367,7 +367,7 @@ static int token(struct region r, struct rw_auth_token_info *out, int depth)
 			x = next(inner, &nt, &out->truncated);
 			out->spnego = true;
 			if (x == RW_E_NEED_MORE) {
-				out->kind = RW_TOKEN_SPNEGO;
+				out->kind = RW_AUTH_SPNEGO;
 				return RW_OK;
 			}
 			if (x < 0)
@@ -383,7 +383,7 @@ static int token(struct region r, struct rw_auth_token_info *out, int depth)
 				return RW_E_LENGTH;
 			if (inner.avail < 2) {
 				out->truncated = true;
-				out->kind = RW_TOKEN_KRB_OTHER;
+				out->kind = RW_AUTH_KRB_OTHER;
 				return RW_OK;
 			}
 			struct region m = {inner.p + 2, inner.avail - 2, inner.decl - 2};
@@ -400,7 +400,7 @@ static int token(struct region r, struct rw_auth_token_info *out, int depth)
 		x = next(r, &e, &out->truncated);
 		if (x == RW_E_NEED_MORE) {
 			out->spnego = true;
-			out->kind = RW_TOKEN_SPNEGO;
+			out->kind = RW_AUTH_SPNEGO;
 			return RW_OK;
 		}
 		if (x < 0)

@@ -14,13 +14,13 @@
 #include <stdint.h>
 
 enum rw_auth_token {
-	RW_TOKEN_UNKNOWN = 0,
-	RW_TOKEN_NTLM, /* an NTLM message: ntlm_type says which */
-	RW_TOKEN_KRB_AP_REQ,
-	RW_TOKEN_KRB_AP_REP,
-	RW_TOKEN_KRB_ERROR, /* krb_error, stime... */
-	RW_TOKEN_KRB_OTHER, /* Kerberos framing, another message (TGT request/reply...) */
-	RW_TOKEN_SPNEGO,    /* SPNEGO without an inner token (negState alone, mechListMIC) */
+	RW_AUTH_UNKNOWN = 0,
+	RW_AUTH_NTLM, /* an NTLM message: ntlm_type says which */
+	RW_AUTH_KRB_AP_REQ,
+	RW_AUTH_KRB_AP_REP,
+	RW_AUTH_KRB_ERROR, /* krb_error, stime... */
+	RW_AUTH_KRB_OTHER, /* Kerberos framing, another message (TGT request/reply...) */
+	RW_AUTH_SPNEGO,    /* SPNEGO without an inner token (negState alone, mechListMIC) */
 };
 
 struct rw_auth_token_info {

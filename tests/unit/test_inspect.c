@@ -56,7 +56,7 @@ static void test_krb_error(void **state)
 	iw_spnego_krb_error(&b, 37, "20231114222320Z", 123456);
 	struct rw_auth_token_info t;
 	assert_int_equal(rw_auth_token_parse(b.p, b.n, &t), 0);
-	assert_int_equal(t.kind, RW_TOKEN_KRB_ERROR);
+	assert_int_equal(t.kind, RW_AUTH_KRB_ERROR);
 	assert_true(t.spnego && t.mech_kerberos && t.has_neg_state);
 	assert_int_equal(t.neg_state, 2); /* reject */
 	assert_int_equal(t.krb_error, 37);
@@ -69,7 +69,7 @@ static void test_krb_error(void **state)
 		struct rw_auth_token_info u;
 		int r = rw_auth_token_parse(b.p, k, &u);
 		assert_true(r == 0 || r < 0);
-		if (u.kind == RW_TOKEN_KRB_ERROR)
+		if (u.kind == RW_AUTH_KRB_ERROR)
 			assert_true(u.krb_error == 37 || u.krb_error == -1 || u.krb_error == 0);
 	}
 	b.n = 0;
@@ -94,11 +94,11 @@ static void test_krb_ap_req(void **state)
 	iw_spnego_krb_ap_req(&b, ticket, sizeof(ticket));
 	struct rw_auth_token_info t;
 	assert_int_equal(rw_auth_token_parse(b.p, b.n, &t), 0);
-	assert_int_equal(t.kind, RW_TOKEN_KRB_AP_REQ);
+	assert_int_equal(t.kind, RW_AUTH_KRB_AP_REQ);
 	assert_true(t.spnego && t.mech_kerberos);
 	/* The head alone names it (a TSRequest longer than the decoder keeps). */
 	assert_int_equal(rw_auth_token_parse(b.p, 70, &t), 0);
-	assert_int_equal(t.kind, RW_TOKEN_KRB_AP_REQ);
+	assert_int_equal(t.kind, RW_AUTH_KRB_AP_REQ);
 	assert_true(t.truncated);
 	/* Not a token. */
 	assert_true(rw_auth_token_parse((const uint8_t *)"\x30\x00", 2, &t) < 0);
@@ -120,7 +120,7 @@ static void test_ntlm_types(void **state)
 	assert_int_equal(rw_ntlm_message_type(four, 12), RW_E_TYPE);
 	struct rw_auth_token_info t;
 	assert_int_equal(rw_auth_token_parse(a.p, a.n, &t), 0);
-	assert_int_equal(t.kind, RW_TOKEN_NTLM);
+	assert_int_equal(t.kind, RW_AUTH_NTLM);
 	assert_int_equal(t.ntlm_type, 3);
 	assert_string_equal(rw_ntlm_type_name(3), "AUTHENTICATE");
 }
@@ -466,6 +466,14 @@ static void test_kerberos_skew(void **state)
 	const struct rw_inspect_facts *f = &rw_session_record(s)->inspect;
 	assert_true(f->kerberos && f->has_krb_error && f->has_krb_stime);
 	assert_int_equal(f->krb_error, 37);
+	/* the text report's inspection line */
+	struct rw_buf out;
+	rw_buf_init(&out, 0);
+	assert_int_equal(rw_record_text(rw_session_record(s), &out), 0);
+	if (!strstr(out.data,
+	            "inspected  KRB-ERROR KRB_AP_ERR_SKEW host time 2023-11-14T22:23:20Z"))
+		fail_msg("text report: %s", out.data);
+	rw_buf_free(&out);
 	rw_session_free(s);
 
 	/* KRB_AP_ERR_MODIFIED: named, nla_failed. */
