@@ -75,6 +75,8 @@
 #                             closed port, so a logon fails fast and no xrdp-sesman is needed.
 #                             Daemon name: xrdp. Log: $LAB_WORK/xrdp/xrdp.log.
 #   lab_xrdp_stop
+#   lab_xrdp_restart          xrdp stopped and started again with the same xrdp.ini (after an
+#                             edit: `systemctl restart xrdp`).
 #   lab_haproxy_start CFGFILE  haproxy -db -f CFGFILE in the middlebox ns; waits for port 3389
 #                             there. Daemon name: haproxy.
 #   lab_haproxy_stop
@@ -113,7 +115,8 @@
 #                             $LAB_CASE_DIR/client.pcap (daemon tcpdump), and the two
 #                             one-direction captures of the same interface: -Q out →
 #                             client_only.pcap (only the client's packets; daemon tcpdump_co),
-#                             -Q in → server_only.pcap (only the server side's; tcpdump_so).
+#                             -Q in → server_only.pcap (only the server side's; tcpdump_so);
+#                             with LAB_CAPTURE_HALVES=0, client.pcap only.
 #   lab_tcpdump NAME NS IFACE FILE [TCPDUMP_OPTION...]  one such tcpdump daemon, started once
 #                             it says it listens.
 #   lab_capture_stop
@@ -191,6 +194,10 @@
 #   lab_record_field SIDE FIELD   after lab_expect: the value of FIELD in the last checked
 #                             inline or capture record (SIDE = inline|capture), as lab_expect
 #                             formats it ("" when absent).
+#   The fixed re-runs (issue #17; fixpage.sh, sourced here, documents them): lab_fix_bullet,
+#   lab_fix_code, lab_fix_has (the change read from docs/causes.md's fix page), lab_fix_run,
+#   lab_fix_service, lab_xrdp_ini_set, lab_fix_ipt_delete (applied in the lab),
+#   lab_fixed_client_ok, lab_expect_fixed (the connection then completes: normal_close).
 #   lab_finish                 prints the scenario's verdict and exits 0 (all passed) or 1.
 #
 # Environment: RDPWHY (binary), LAB_UPDATE=1 (rewrite tests/data/lab), LAB_KEEP=1 (keep
@@ -226,6 +233,8 @@ LAB_XVFB_DISPLAY=
 LAB_LAST_VERDICT=
 LAB_NSES=()
 LAB_SCENARIO=
+LAB_XRDP_NS=
+LAB_XRDP_PORT=
 LAB_T0=$(date +%s.%N)
 
 lab_log() { printf '[lab %s] %s\n' "${LAB_SCENARIO:-?}" "$*" >&2; }
@@ -459,9 +468,17 @@ lab_xrdp_start() { # [KEY=VALUE...]
         "crypt_level=${o[crypt_level]}" "certificate=${o[certificate]}" "key_file=${o[key_file]}" \
         "ssl_protocols=${o[ssl_protocols]}" "tls_ciphers=${o[tls_ciphers]}" "log=$d/xrdp.log" \
         dead_ip=127.0.0.1 "dead_port=$LAB_DEAD_PORT" || lab_die "cannot write $d/xrdp.ini"
+    LAB_XRDP_NS=${o[ns]} LAB_XRDP_PORT=${o[port]}
     lab_daemon xrdp "${o[ns]}" "${o[port]}" xrdp --nodaemon --config "$d/xrdp.ini"
 }
 lab_xrdp_stop() { lab_daemon_stop xrdp; }
+# lab_xrdp_restart: xrdp stopped (if running) and started again with the same
+# $LAB_WORK/xrdp/xrdp.ini (what `systemctl restart xrdp` does after an edit).
+lab_xrdp_restart() {
+    [[ -f $LAB_WORK/xrdp/xrdp.ini ]] || lab_die "lab_xrdp_restart: no xrdp.ini (lab_xrdp_start first)"
+    lab_xrdp_stop
+    lab_daemon xrdp "${LAB_XRDP_NS:-$LAB_NS_HOST}" "${LAB_XRDP_PORT:-3389}" xrdp --nodaemon --config "$LAB_WORK/xrdp/xrdp.ini"
+}
 
 lab_haproxy_start() { # CFGFILE
     haproxy -c -f "$1" >"$LAB_WORK/haproxy.check" 2>&1 || { cat "$LAB_WORK/haproxy.check" >&2; lab_die "haproxy config $1 is invalid"; }
@@ -562,6 +579,8 @@ lab_tcpdump() {
 lab_capture_start() {
     [[ -n $LAB_CASE_DIR ]] || lab_die "lab_capture_start outside a case (use lab_begin)"
     lab_tcpdump tcpdump "$LAB_NS_CLIENT" c0 "$LAB_CASE_DIR/client.pcap"
+    # LAB_CAPTURE_HALVES=0: no one-direction captures (lab_begin_fixed)
+    [[ ${LAB_CAPTURE_HALVES:-1} == 1 ]] || return 0
     lab_tcpdump tcpdump_co "$LAB_NS_CLIENT" c0 "$LAB_CASE_DIR/client_only.pcap" -Q out
     lab_tcpdump tcpdump_so "$LAB_NS_CLIENT" c0 "$LAB_CASE_DIR/server_only.pcap" -Q in
 }
@@ -764,6 +783,9 @@ lab_xfreerdp() { # SECONDS [ARGS...]
 # lab_expect, lab_half_expect, lab_path_expect, lab_record_field
 # shellcheck source=verdicts.sh
 . "$LAB_DIR/verdicts.sh"
+# lab_fix_*, lab_expect_fixed: the fixed re-runs, with the change from docs/causes.md
+# shellcheck source=fixpage.sh
+. "$LAB_DIR/fixpage.sh"
 
 lab_finish() {
     lab_end

@@ -30,6 +30,17 @@
 #   server FIN before it is covered by the client's ACK).
 # The fault, checked first: xrdp's OpenSSL logs "unsupported protocol";
 # xfreerdp exits 143 (XF_EXIT_TLS_CONNECT_FAILED) with ERRCONNECT_TLS_CONNECT_FAILED.
+#
+# 02_tls_version_fixed — the fix page's change (issue #17): the xrdp line of
+# tls_protocol_version_mismatch's "Change it" (`ssl_protocols=TLSv1.2, TLSv1.3`,
+# read from docs/causes.md) written over the host's ssl_protocols line, xrdp
+# restarted (`systemctl restart xrdp` on the page), then the same client
+# (+enforce-tlsv1_2). Both sides now have TLS 1.2: the handshake completes in
+# TLS 1.2 and +auth-only disconnects once connected -> normal_close, client,
+# fin, established, tls.version 1.2, inline and from the capture; the halves
+# (LAB_FIXED_HALVES=1) as in 01_healthy. The fix, checked first: xfreerdp exits 0, xrdp logs the TLS
+# connection. Were the page's line to leave TLS 1.2 off, the alert of the case
+# above would come again and the statement would fail.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -48,4 +59,16 @@ lab_expect 02_tls_version tls_protocol_version_mismatch \
     'client_only:verdict=tls_alert/client|server/fin|rst/tls_handshake' client_only:rdpwhy.confidence=low \
     client_only:rdpwhy.alternatives~tls_protocol_version_mismatch \
     --note "xrdp ssl_protocols=TLSv1.3 only, xfreerdp /sec:tls +enforce-tlsv1_2 (ClientHello up to TLS 1.2); the host answers with a cleartext fatal alert 70 protocol_version, no ServerHello"
+
+# fixed: the fix page's xrdp change, then the same client
+lab_fix_has tls_protocol_version_mismatch xrdp: 'systemctl restart xrdp'
+lab_xrdp_ini_set "$(lab_fix_code tls_protocol_version_mismatch xrdp: '^ssl_protocols=')"
+lab_fix_service 'systemctl restart xrdp'
+lab_begin_fixed 02_tls_version_fixed
+lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only +enforce-tlsv1_2
+lab_fixed_client_ok
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'TLS connection established from'
+lab_expect_fixed 02_tls_version_fixed \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=true tls.version=1.2 \
+    --note "as 02_tls_version after docs/causes.md's xrdp change (ssl_protocols=TLSv1.2, TLSv1.3; xrdp restarted): the same +enforce-tlsv1_2 client connects in TLS 1.2"
 lab_finish

@@ -34,6 +34,22 @@
 # after "self-signed certificate (18)", "No certificate stored, automatically
 # denying" (/cert:deny) and "certificate not trusted, aborting"; xrdp selected
 # SSL and lost the client before the MCS Connect Initial.
+#
+# 05_cert_untrusted_fixed — the fix page's change (issue #17):
+# certificate_rejected_by_client's "Change it", read from docs/causes.md:
+# Host: "a certificate for the name the clients connect to, from a CA they
+# trust, bound as in certificate_expired (... xrdp `certificate=`/`key_file=`)":
+# a certificate for the host's address from the lab CA, bound with those two
+# xrdp.ini keys, xrdp restarted; Clients: "add the issuing CA to their trust
+# store" (the page's `update-ca-certificates` would change this machine's own
+# store: the lab gives the client the CA with SSL_CERT_FILE instead). The same
+# client as a (/cert:deny, empty HOME, TLS 1.3): the certificate now verifies,
+# the handshake completes and +auth-only disconnects -> normal_close, client,
+# fin, established, tls.version 1.3; the halves (LAB_FIXED_HALVES=1) as in 01_healthy. With only
+# the client change (the self-signed certificate still bound) or only the host
+# change (the CA not trusted) verification would fail as in a. The fix,
+# checked first: xfreerdp exits 0 and logs no verification failure, xrdp logs
+# the TLS connection.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -71,4 +87,28 @@ lab_expect 05_cert_untrusted_tls12 certificate_rejected_by_client \
     server_only@unacked:verdict=still_open/none/none/tls_handshake \
     client_only:verdict=certificate_rejected_by_client/client/fin/tls_handshake \
     --note "xrdp ssl_protocols=TLSv1.2 with a self-signed certificate (in date); xfreerdp /sec:tls /cert:deny, empty HOME; certificate in cleartext; full handshake, then the client's encrypted alert and FIN"
+
+# fixed: the fix page's host change (a CA's certificate bound with xrdp's
+# certificate=/key_file=) and client change (trust the CA), then a's client
+# shellcheck disable=SC2016 # the page's backquotes, verbatim
+lab_fix_has certificate_rejected_by_client Host: 'from a CA they trust' 'xrdp `certificate=`/`key_file=`'
+lab_fix_has certificate_rejected_by_client Clients: 'add the issuing CA to their trust store'
+lab_cert host_ca --ca
+lab_xrdp_ini_set "$(lab_fix_code certificate_rejected_by_client Host: '^certificate=$')$LAB_CERTS/host_ca.pem" \
+    "$(lab_fix_code certificate_rejected_by_client Host: '^key_file=$')$LAB_CERTS/host_ca.key" \
+    "ssl_protocols=TLSv1.2, TLSv1.3"
+lab_fix_service 'systemctl restart xrdp'
+lab_begin_fixed 05_cert_untrusted_fixed
+lab_xfreerdp 15 SSL_CERT_FILE="$LAB_CERTS/ca.pem" /sec:tls /cert:deny +auth-only
+lab_fixed_client_ok
+LAB_CHECKS=$((LAB_CHECKS + 1))
+if grep -aq 'Certificate verification failure' "$LAB_CASE_DIR/xfreerdp.log"; then
+    lab_fail "05_cert_untrusted_fixed: xfreerdp still logs a verification failure"
+else
+    lab_log "fix check ok: xfreerdp logs no certificate verification failure"
+fi
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'TLS connection established from'
+lab_expect_fixed 05_cert_untrusted_fixed \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=true tls.version=1.3 \
+    --note "as 05_cert_untrusted after docs/causes.md's change: the host's certificate from the lab CA (xrdp certificate=/key_file=, restarted), the client trusting that CA"
 lab_finish

@@ -65,6 +65,24 @@
 #      refused by it or refuses its choice -> security_negotiation_failure,
 #      client, fin, x224, low (the CC is not seen), client_cancelled the
 #      alternative.
+#
+# The fixed re-runs (issue #17), the changes of security_negotiation_failure's
+# "Change it", read from docs/causes.md:
+#   06_sec_tls_only_fixed, after a: the FreeRDP bullet (`/sec:tls`, to match
+#   the host) in place of a's /sec:rdp, a's host unchanged (security_layer=tls):
+#   TLS, the connection completes, +auth-only disconnects -> normal_close,
+#   client, fin, established, requested and selected ssl; the halves (LAB_FIXED_HALVES=1) as in
+#   01_healthy. (The xrdp bullet's security_layer=negotiate does not fix a:
+#   xrdp then accepts a's standard RDP security, but xrdp 0.9.21 and FreeRDP
+#   2.11 fail right after the MCS exchange on it, "MAC checksum error for
+#   non-FIPS PDU", with or without rdpwhy between them: the record becomes
+#   rdp_closed_by_server in phase rdp. The page now says a client asking for
+#   standard RDP security is fixed on the client.)
+#   06_sec_rdp_only_fixed, after b: the xrdp bullet (`security_layer=negotiate`)
+#   written over the host's security_layer line, xrdp restarted, b's client
+#   (/sec:tls): the host now selects SSL -> the same statement as above.
+# The fix, checked first: xfreerdp exits 0; xrdp's "Security protocol" line
+# says selected [SSL], and it logs the TLS connection.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -83,6 +101,17 @@ lab_expect 06_sec_tls_only security_negotiation_failure \
     client_only@rst:verdict=still_open/none/none/rdp \
     client_only@fin:verdict=security_negotiation_failure/server/fin/rdp \
     --note "xrdp security_layer=tls, xfreerdp /sec:rdp: CR with cookie only (no RDP_NEG_REQ, legacy standard RDP security); xrdp logs 'Server requires TLS for security, but the client did not request TLS' yet sends a bare CC (no RDP_NEG_FAILURE: nothing to answer) and right after it an MCS Disconnect Provider Ultimatum and a close (RST if the client's MCS Connect Initial arrived first, else FIN: a race). Cause: security layer refused: security_negotiation_failure."
+
+# fixed a: the fix page's FreeRDP change (/sec:tls to match the host), a's host unchanged
+sec=$(lab_fix_code security_negotiation_failure FreeRDP: '^/sec:tls$')
+lab_begin_fixed 06_sec_tls_only_fixed
+lab_xfreerdp 15 "$sec" /cert:ignore +auth-only
+lab_fixed_client_ok
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'Security protocol: configured \[SSL\], requested \[SSL\|RDP\], selected \[SSL\]' \
+    'TLS connection established from'
+lab_expect_fixed 06_sec_tls_only_fixed \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=true \
+    --note "as 06_sec_tls_only after docs/causes.md's FreeRDP change (/sec:tls instead of /sec:rdp, to match the TLS host)"
 lab_xrdp_stop
 
 lab_xrdp_start security_layer=rdp
@@ -98,4 +127,17 @@ lab_expect 06_sec_rdp_only security_negotiation_failure \
     client_only:verdict=security_negotiation_failure/client/fin/x224 client_only:rdpwhy.confidence=low \
     client_only:rdpwhy.alternatives~client_cancelled client_only:rdp.requested_protocols=ssl \
     --note "xrdp security_layer=rdp, xfreerdp /sec:tls: CR requests SSL only, xrdp's CC selects PROTOCOL_RDP (no RDP_NEG_FAILURE); the client closes after the CC"
+
+# fixed b: the fix page's xrdp change, then b's client
+lab_fix_has security_negotiation_failure xrdp: 'systemctl restart xrdp'
+lab_xrdp_ini_set "$(lab_fix_code security_negotiation_failure xrdp: '^security_layer=')"
+lab_fix_service 'systemctl restart xrdp'
+lab_begin_fixed 06_sec_rdp_only_fixed
+lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
+lab_fixed_client_ok
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'Security protocol: configured \[SSL\|RDP\], requested \[SSL\|RDP\], selected \[SSL\]' \
+    'TLS connection established from'
+lab_expect_fixed 06_sec_rdp_only_fixed \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=true \
+    --note "as 06_sec_rdp_only after docs/causes.md's xrdp change (security_layer=negotiate, restarted): the /sec:tls client gets TLS"
 lab_finish

@@ -44,6 +44,17 @@
 #   and FreeRDP, reset, sends nothing more. The close is not in this half:
 #   still_open, none, none, tls_handshake (medium: the unseen side may have
 #   reset, and the record says so by not being high).
+#
+# 07_fw_reset_fixed — the fix page's change (issue #17): the inline and client-side
+# verdict is tls_rejected_without_alert, whose page sends "an RST from a device
+# in the path" to reset_injected (the path capture's verdict); its Linux bullet,
+# read from docs/causes.md: find the rule(s) the bullet names (REJECT) with
+# `iptables -L FORWARD -n --line-numbers` and delete each by its number,
+# `iptables -D FORWARD N`, in the middlebox.
+# Then the same client: the ClientHello reaches xrdp, the
+# connection completes, +auth-only disconnects -> normal_close, client, fin,
+# established; the halves (LAB_FIXED_HALVES=1) as in 01_healthy. The fix, checked first: no such
+# rule is left for TCP 3389, xfreerdp exits 0, xrdp logs the TLS connection.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -73,4 +84,14 @@ lab_path_expect 07_fw_reset_path tls_rejected_without_alert/reset_injected \
     rdpwhy.closed_by=server rdpwhy.close_kind=rst rdpwhy.phase=tls_handshake \
     "capture:rdpwhy.evidence~RST claiming to be from the server has TTL 64, its other packets TTL 63" \
     --note "as 07_fw_reset.pcap, captured between gateway and middlebox (gm): the host's packets arrive with TTL 63 (routed by the middlebox), the RST forged by the middlebox's REJECT with TTL 64; inline the proxy sees only ECONNRESET"
+
+# fixed: the fix page's iptables change in the middlebox, then the same client
+lab_fix_ipt_page "$LAB_NS_MB" reset_injected Linux: FORWARD
+lab_begin_fixed 07_fw_reset_fixed
+lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
+lab_fixed_client_ok
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'TLS connection established from'
+lab_expect_fixed 07_fw_reset_fixed \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=true \
+    --note "as 07_fw_reset after docs/causes.md's change (the middlebox's REJECT rule deleted by number with iptables -D FORWARD N)"
 lab_finish

@@ -55,6 +55,22 @@
 # The fault, checked first: the DROP rule counted one packet, the REJECT rule
 # at least two (the retransmission and the second connection's ClientHello);
 # xrdp selected SSL and never completed TLS; xfreerdp exits 143 both times.
+#
+# 07b_fw_reset_late_fixed — the fix page's change (issue #17): the inline and client-side
+# verdict is tls_rejected_without_alert, whose page sends "an RST from a device
+# in the path" to reset_injected (the path capture's verdict); its Linux bullet,
+# read from docs/causes.md: find the rule(s) the bullet names (REJECT, and any
+# DROP rule for the same traffic: here the DROP rule drops the first
+# ClientHello, so deleting the REJECT rule alone leaves every ClientHello
+# dropped and the handshake times out) with `iptables -L FORWARD -n
+# --line-numbers` and delete each by its number, `iptables -D FORWARD N`, in
+# the middlebox (by number: the spec `iptables -S` prints for the xt_recent
+# rules is not found again by this iptables-nft, "Bad rule"; the page's
+# earlier "delete by spec, the REJECT rule" failed here on both counts).
+# Then the same client: the ClientHello reaches xrdp, the
+# connection completes, +auth-only disconnects -> normal_close, client, fin,
+# established; the halves (LAB_FIXED_HALVES=1) as in 01_healthy. The fix, checked first: no such
+# rule is left for TCP 3389, xfreerdp exits 0, xrdp logs the TLS connection.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -91,4 +107,14 @@ lab_path_expect 07b_fw_reset_late_path tls_rejected_without_alert/reset_injected
     "client_only:rdpwhy.evidence~retransmitted and then fell silent" \
     'server_only:verdict=reset_injected/server/rst/x224|tls_handshake' \
     --note "as 07b_fw_reset_late.pcap, captured between gateway and middlebox (gm): rdpwhy's ClientHello dropped, its retransmission answered by the middlebox's forged RST (TTL 64, the host's packets TTL 63)"
+
+# fixed: the fix page's iptables change in the middlebox, then the same client
+lab_fix_ipt_page "$LAB_NS_MB" reset_injected Linux: FORWARD
+lab_begin_fixed 07b_fw_reset_late_fixed
+lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
+lab_fixed_client_ok
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'TLS connection established from'
+lab_expect_fixed 07b_fw_reset_late_fixed \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=true \
+    --note "as 07b_fw_reset_late after docs/causes.md's change (the middlebox's REJECT and DROP rules deleted by number with iptables -D FORWARD N)"
 lab_finish

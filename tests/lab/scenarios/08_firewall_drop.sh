@@ -52,6 +52,18 @@
 #   x224, not high. server_only: the handshake answered, the request
 #   acknowledged (the client's first bytes: its CR), 4 s of silence, the
 #   server side's FIN -> the same.
+#
+# 08_syn_dropped_fixed — the fix page's change (issue #17), after a: the
+# inline verdict is upstream_unreachable; its "Linux (iptables)" bullet, read
+# from docs/causes.md (`iptables -I FORWARD -p tcp --dport 3389 -j ACCEPT`), run
+# as it is in the middlebox, in front of the DROP rule (which stays). Then the
+# same client: rdpwhy's SYN is answered, the connection completes, +auth-only
+# disconnects -> normal_close, client, fin, established; the halves (LAB_FIXED_HALVES=1) as in
+# 01_healthy. The fix, checked first: the page's ACCEPT rule counted the
+# connection's packets, xfreerdp exits 0, xrdp logs the TLS connection. The
+# page's undo (`iptables -D FORWARD -p tcp --dport 3389 -j ACCEPT`) is run
+# after it and must succeed. b (port closed) has no fixed re-run: its page's
+# Linux change is starting xrdp, which is a healthy host (01_healthy).
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -77,6 +89,19 @@ lab_path_expect 08_syn_dropped_path upstream_unreachable \
     rdpwhy.phase=tcp_connect inline:rdpwhy.closed_by=proxy inline:rdpwhy.close_kind=timeout \
     capture:rdpwhy.closed_by=client capture:rdpwhy.close_kind=unreachable \
     --note "as 08_syn_dropped.pcap, captured between gateway and middlebox (gm): rdpwhy's SYN to the host at 0, 1 and 3 s, never answered (the middlebox drops them), then nothing (connect timeout 4 s)"
+
+# fixed a: the fix page's iptables change in the middlebox (the DROP rule stays)
+lab_fix_run "$LAB_NS_MB" "$(lab_fix_code upstream_unreachable 'Linux (iptables):' '^iptables -I FORWARD ')"
+lab_begin_fixed 08_syn_dropped_fixed
+lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
+lab_ipt_expect "$LAB_NS_MB" filter FORWARD 'ACCEPT .*tcp dpt:3389' 3 "the fix page's ACCEPT rule"
+lab_fixed_client_ok
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'TLS connection established from'
+lab_expect_fixed 08_syn_dropped_fixed \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=true \
+    --note "as 08_syn_dropped after docs/causes.md's change (iptables -I FORWARD -p tcp --dport 3389 -j ACCEPT in the middlebox, before its DROP rule)"
+# the page's undo
+lab_fix_run "$LAB_NS_MB" "$(lab_fix_code upstream_unreachable 'Linux (iptables):' '^iptables -D FORWARD ')"
 lab_ns "$LAB_NS_MB" iptables -w -D FORWARD -p tcp --dport 3389 --tcp-flags SYN,ACK,RST SYN -j DROP
 
 # b. port closed: nothing listens on the host

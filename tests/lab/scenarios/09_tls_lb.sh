@@ -40,6 +40,20 @@
 #   FIN with no byte before it -> the same, low. b) stunnel's RST is never
 #   acknowledged and FreeRDP, reset, sends nothing: the half just stops after
 #   the request: still_open, none, x224.
+#
+# 09_haproxy_ssl_fixed — the fix page's change (issue #17): the HAProxy
+# bullet of tls_terminating_middlebox's "Change it", read from docs/causes.md:
+# `mode tcp` (the lab's configuration has it) and the bind line without
+# `ssl crt ...` (removed from the lab's bind line, its address kept), checked
+# with the page's `haproxy -c -f /etc/haproxy/haproxy.cfg` (the lab's file) and
+# HAProxy reloaded (`systemctl reload haproxy`: the lab's HAProxy restarted).
+# Then the same client to the VIP: HAProxy passes the bytes to xrdp, the TLS
+# handshake is xrdp's, the connection completes, +auth-only disconnects ->
+# normal_close, client, fin, established, inline destination the VIP; the
+# halves (LAB_FIXED_HALVES=1) as in 01_healthy. The fix, checked first: xfreerdp exits 0, xrdp logs
+# the TLS connection from the middlebox, HAProxy logs no SSL handshake failure.
+# b (stunnel) has no fixed re-run: the page gives no stunnel change (a TLS
+# terminator's own configuration; the lab says so with a SKIP line).
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -64,6 +78,31 @@ lab_expect 09_haproxy_ssl tls_terminating_middlebox \
     client_only:verdict=tls_terminating_middlebox/server/fin/x224 client_only:rdpwhy.confidence=low \
     server_only:verdict=tls_terminating_middlebox/server/fin/x224 server_only:rdpwhy.confidence=low \
     --note "HAProxy 2.6 in the middlebox, bind VIP:3389 ssl crt (TLS from the first byte), mode tcp to xrdp; xfreerdp /sec:tls to the VIP: its cleartext X.224 request fails HAProxy's TLS handshake (log: SSL handshake failure); OpenSSL sends no alert for a record that does not look like TLS, HAProxy closes with FIN at once: no TLS byte on the wire; rdpwhy reads the quick silent close as a TLS endpoint"
+
+# fixed: the fix page's HAProxy change, then the same client
+# shellcheck disable=SC2016 # the page's backquotes, verbatim
+lab_fix_has tls_terminating_middlebox HAProxy: '`mode tcp`' '`bind :3389` without `ssl crt ...`' '`systemctl reload haproxy`'
+LAB_CHECKS=$((LAB_CHECKS + 1))
+if grep -qE '^[[:space:]]*mode tcp$' "$LAB_WORK/haproxy.cfg"; then
+    lab_log "fix page: haproxy.cfg has mode tcp"
+else
+    lab_fail "09_haproxy_ssl_fixed: the lab's haproxy.cfg has no 'mode tcp'"
+fi
+nossl=$(lab_fix_code tls_terminating_middlebox HAProxy: '^ssl crt')
+nossl=${nossl%...}
+sed -i -E "s/^([[:space:]]*bind[[:space:]]+[^[:space:]]+)[[:space:]]+${nossl% }.*/\1/" "$LAB_WORK/haproxy.cfg"
+lab_log "fix page: bind without '$nossl...': $(grep -E '^[[:space:]]*bind' "$LAB_WORK/haproxy.cfg")"
+grep -qE '^[[:space:]]*bind .* ssl' "$LAB_WORK/haproxy.cfg" && lab_die "the bind line still has ssl"
+lab_fix_run "$LAB_NS_MB" "$(lab_fix_code tls_terminating_middlebox HAProxy: '^haproxy -c -f ')"
+lab_fix_service 'systemctl reload haproxy'
+lab_begin_fixed 09_haproxy_ssl_fixed
+lab_xfreerdp 15 /v:"$LAB_IP_MB_G" /sec:tls /cert:ignore +auth-only
+lab_fixed_client_ok
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" "TLS connection established from ${LAB_IP_MB_H//./\\.} "
+lab_log_absent HAProxy "$LAB_WORK/haproxy.log" 'SSL handshake failure'
+lab_expect_fixed 09_haproxy_ssl_fixed \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=true inline:destination.ip="$LAB_IP_MB_G" \
+    --note "as 09_haproxy_ssl after docs/causes.md's change (HAProxy mode tcp, bind without ssl crt, checked with haproxy -c and reloaded): TCP pass-through to xrdp"
 lab_haproxy_stop
 
 # b. stunnel4 in server mode
@@ -91,4 +130,5 @@ lab_expect 09_stunnel tls_terminating_middlebox \
     server_only:verdict=tls_terminating_middlebox/server/rst/x224 server_only:rdpwhy.confidence=low \
     --note "stunnel4 (server mode) in the middlebox on the VIP, connect = xrdp; xfreerdp /sec:tls to the VIP: stunnel's SSL_accept fails on the cleartext X.224 request (wrong version number), no alert, stunnel resets the connection"
 lab_daemon_stop stunnel
+lab_fix_skip 09_stunnel_fixed "the fix page of tls_terminating_middlebox gives HAProxy's change and an RD Gateway, nothing for stunnel (a TLS terminator whose fix is its own configuration)"
 lab_finish

@@ -30,6 +30,17 @@
 # the server side's FIN (no byte before it); server_only: the request
 # acknowledged (the client's first bytes), 4 s of silence, the server side's
 # FIN -> x224_no_response, server, fin, x224, not high.
+#
+# 12_hung_host_fixed — the fix page's change (issue #17): x224_no_response's
+# "Change it" restarts the RDP service (`systemctl restart xrdp`, read from
+# docs/causes.md; Windows: Restart-Service TermService). The lab's hung service
+# is socat; the restart is emulated as what it does on a real host: the hung
+# process ends and the RDP service starts again (xrdp, security_layer=tls). The
+# page's command itself cannot be wrong here, only missing (the test then
+# fails): this re-run checks that the lab's verdict clears once the service
+# answers. Then the same client -> normal_close, client, fin, established; the
+# halves (LAB_FIXED_HALVES=1) as in 01_healthy. The fix, checked first: xfreerdp exits 0, xrdp logs
+# the TLS connection.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -55,4 +66,18 @@ lab_path_expect 12_hung_host_path x224_no_response \
     capture:rdpwhy.closed_by=client capture:rdpwhy.close_kind=fin \
     "capture:rdpwhy.evidence~no X.224 Connection Confirm (39[0-9]{2}|4[0-9]{3}) ms after the request" \
     --note "as 12_hung_host.pcap, captured between gateway and middlebox (gm): rdpwhy's request to the host is ACKed and never answered; rdpwhy closes with FIN after its 4 s x224_timeout, socat's FIN follows"
+
+# fixed: the hung service restarted (the page's `systemctl restart xrdp`)
+# shellcheck disable=SC2016 # the page's backquotes, verbatim
+lab_fix_has x224_no_response xrdp: '`systemctl restart xrdp`'
+lab_log "fix page: systemctl restart xrdp (the lab's hung service, socat, ends; xrdp starts)"
+lab_daemon_stop socat
+lab_xrdp_start security_layer=tls
+lab_begin_fixed 12_hung_host_fixed --set x224_timeout=4s
+lab_xfreerdp 15 /sec:tls /cert:ignore +auth-only
+lab_fixed_client_ok
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'TLS connection established from'
+lab_expect_fixed 12_hung_host_fixed \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=true \
+    --note "as 12_hung_host after the restart docs/causes.md gives (the hung listener replaced by xrdp)"
 lab_finish

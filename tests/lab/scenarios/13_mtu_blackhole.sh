@@ -52,6 +52,19 @@
 # checked against that capture).
 # Timing: the 5 s timer never fires early, but late on a loaded 2-core
 # machine or under ASan: the evidence may say 4900-5999 ms.
+#
+# 13_mtu_blackhole_fixed — the fix page's change (issue #17): mtu_blackhole's "VPN
+# gateway (iptables)" bullet, read from docs/causes.md (`iptables -t mangle -A
+# FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`), run as
+# it is in the middlebox, the router with the narrow link; the narrow link
+# and the ICMP filter stay. The clamp takes the smaller of the MTUs of the
+# routes towards the SYN's destination and back to its source (xt_TCPMSS), so
+# the gateway's SYN reaches the host with MSS 960 (MTU 1000 - 40) although it
+# leaves by the 1500-byte link; the host's flight then fits. The same client
+# -> normal_close, client, fin, established, TLS 1.3; the halves (LAB_FIXED_HALVES=1) as in
+# 01_healthy. The fix, checked first: the TCPMSS rule counted the SYN and the
+# SYN-ACK (2 packets), the link still has MTU 1000, xfreerdp exits 0, xrdp logs
+# the TLS connection.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -92,4 +105,21 @@ lab_path_expect 13_mtu_blackhole_path handshake_timeout/mtu_blackhole \
     capture:rdpwhy.closed_by=client capture:rdpwhy.close_kind=fin \
     "capture:rdpwhy.evidence~full-size server segments \\(1448 bytes\\) retransmitted, never acknowledged" \
     --note "as 13_mtu_blackhole.pcap, captured on the host side of the black hole (the middlebox's interface towards the host): xrdp's 1448-byte segment of its TLS 1.3 flight retransmitted with backoff and never acknowledged, the small tail segment acknowledged by SACK only; rdpwhy's FIN at its 5 s timeout"
+
+# fixed: the fix page's MSS clamp in the middlebox (the narrow link and the ICMP filter stay)
+lab_fix_run "$LAB_NS_MB" "$(lab_fix_code mtu_blackhole 'VPN gateway (iptables):' '^iptables -t mangle -A FORWARD ')"
+lab_begin_fixed 13_mtu_blackhole_fixed --set tls_timeout=5s
+lab_xfreerdp 12 /sec:tls /cert:ignore +auth-only
+lab_ipt_expect "$LAB_NS_MB" mangle FORWARD 'TCPMSS' 2 "the fix page's TCPMSS clamp (SYN and SYN-ACK)"
+LAB_CHECKS=$((LAB_CHECKS + 1))
+if ip -n "$LAB_NS_MB" link show "$LAB_IF_MB_G" | grep -q ' mtu 1000 '; then
+    lab_log "fix check ok: $LAB_IF_MB_G still has MTU 1000"
+else
+    lab_fail "13_mtu_blackhole_fixed: $LAB_IF_MB_G no longer has MTU 1000"
+fi
+lab_fixed_client_ok
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'TLS connection established from'
+lab_expect_fixed 13_mtu_blackhole_fixed \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=true tls.version=1.3 \
+    --note "as 13_mtu_blackhole after docs/causes.md's change (iptables -t mangle -A FORWARD ... -j TCPMSS --clamp-mss-to-pmtu in the middlebox)"
 lab_finish

@@ -40,6 +40,20 @@
 # The path captures: lab_path_capture_start --tag / lab_path_expect --capture.
 # The fault, checked first: as 13 (the ICMP DROP counter, xrdp's failed TLS
 # accept, xfreerdp 143), and TSO/GSO/GRO are on for every veth (ethtool -k).
+#
+# 13b_mtu_blackhole_fixed — the fix page's change (issue #17): mtu_blackhole's "VPN
+# gateway (iptables)" bullet, read from docs/causes.md (`iptables -t mangle -A
+# FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`), run as
+# it is in the middlebox, the router with the narrow link; the narrow link
+# and the ICMP filter stay. The clamp takes the smaller of the MTUs of the
+# routes towards the SYN's destination and back to its source (xt_TCPMSS), so
+# the gateway's SYN reaches the host with MSS 960 (MTU 1000 - 40) although it
+# leaves by the 1500-byte link; the host's flight then fits. The same client
+# -> normal_close, client, fin, established, TLS 1.3; the halves (LAB_FIXED_HALVES=1) as in
+# 01_healthy. Offloads stay on: the host's super-segments are cut
+# to the clamped MSS. The fix, checked first: the TCPMSS rule counted the SYN and the
+# SYN-ACK (2 packets), the link still has MTU 1000, xfreerdp exits 0, xrdp logs
+# the TLS connection.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -103,4 +117,21 @@ lab_path_expect 13b_mtu_blackhole_receiver --capture receiver 'handshake_timeout
     'capture:rdpwhy.confidence~^(medium|low)$' '!capture:rdpwhy.capture.gaps.server' \
     'capture:rdpwhy.evidence~1448 bytes missing from the server stream, never captured nor acknowledged' \
     --note "as 13b_mtu_blackhole.pcap, captured on the receiving side of the black hole (the gateway's interface towards the middlebox, GRO on): the full-size segments never arrive, the tail does"
+
+# fixed: the fix page's MSS clamp in the middlebox (the narrow link and the ICMP filter stay)
+lab_fix_run "$LAB_NS_MB" "$(lab_fix_code mtu_blackhole 'VPN gateway (iptables):' '^iptables -t mangle -A FORWARD ')"
+lab_begin_fixed 13b_mtu_blackhole_fixed --set tls_timeout=5s
+lab_xfreerdp 12 /sec:tls /cert:ignore +auth-only
+lab_ipt_expect "$LAB_NS_MB" mangle FORWARD 'TCPMSS' 2 "the fix page's TCPMSS clamp (SYN and SYN-ACK)"
+LAB_CHECKS=$((LAB_CHECKS + 1))
+if ip -n "$LAB_NS_MB" link show "$LAB_IF_MB_G" | grep -q ' mtu 1000 '; then
+    lab_log "fix check ok: $LAB_IF_MB_G still has MTU 1000"
+else
+    lab_fail "13b_mtu_blackhole_fixed: $LAB_IF_MB_G no longer has MTU 1000"
+fi
+lab_fixed_client_ok
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'TLS connection established from'
+lab_expect_fixed 13b_mtu_blackhole_fixed \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=true tls.version=1.3 \
+    --note "as 13b_mtu_blackhole after docs/causes.md's change (iptables -t mangle -A FORWARD ... -j TCPMSS --clamp-mss-to-pmtu in the middlebox)"
 lab_finish

@@ -36,6 +36,18 @@
 # The fault, checked first: the REJECT rule counted the request; xrdp never got
 # an X.224 request (no "Security protocol" line); xfreerdp fails on the
 # transport (147; 131, connect failed, when the RST beats its connect check).
+#
+# 15_rdp_firewall_fixed — the fix page's change (issue #17): the path
+# capture names reset_injected; its Linux bullet, read from docs/causes.md:
+# find the rule(s) the bullet names (REJECT) with `iptables -L FORWARD -n
+# --line-numbers` and delete each by its number, `iptables -D FORWARD N`, in
+# the middlebox. (The two other causes of
+# the low-confidence set have no Linux change for this wire: the HAProxy bullet
+# of tls_terminating_middlebox is 09's, a connection limit is Windows'.) Then
+# the same client: the request reaches xrdp, the connection completes,
+# +auth-only disconnects -> normal_close, client, fin, established; the
+# halves (LAB_FIXED_HALVES=1) as in 01_healthy. The fix, checked first: no such rule is left for
+# TCP 3389, xfreerdp exits 0, xrdp logs the TLS connection.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -66,4 +78,14 @@ lab_path_expect 15_rdp_firewall_path "$(IFS='|'; echo "${QUICK_CLOSE[*]}")/reset
     rdpwhy.closed_by=server rdpwhy.close_kind=rst rdpwhy.phase=x224 inline:rdpwhy.confidence=low \
     "capture:rdpwhy.evidence~RST claiming to be from the server has TTL 64, its SYN-ACK TTL 63" \
     --note "as 15_rdp_firewall.pcap, captured between gateway and middlebox (gm): the host's SYN-ACK with TTL 63, the middlebox's RST with TTL 64 (nearer than what answered the handshake: not the host's)"
+
+# fixed: the fix page's iptables change in the middlebox, then the same client
+lab_fix_ipt_page "$LAB_NS_MB" reset_injected Linux: FORWARD
+lab_begin_fixed 15_rdp_firewall_fixed
+lab_xfreerdp 12 /sec:tls /cert:ignore +auth-only
+lab_fixed_client_ok
+lab_log_expect xrdp "$LAB_WORK/xrdp/xrdp.log" 'TLS connection established from'
+lab_expect_fixed 15_rdp_firewall_fixed \
+    rdp.requested_protocols=ssl rdp.selected_protocol=ssl tls.established=true \
+    --note "as 15_rdp_firewall after docs/causes.md's change (the middlebox's REJECT rule deleted by number with iptables -D FORWARD N)"
 lab_finish
