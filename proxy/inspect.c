@@ -44,6 +44,7 @@
 #include <openssl/x509.h>
 
 #include "inspect.h"
+#include "tls_hello.h"
 #include "x224.h"
 #include "inspect_priv.h"
 #include "inspect_tls.h"
@@ -84,6 +85,8 @@ struct rw_iconn {
 	/* The host's key is not inspect_cert's: relayed blind over a second
 	 * connection to the host (reconnecting: its X.224 exchange is on). */
 	bool blind, reconnecting;
+	bool host_started;  /* our ClientHello went to the host */
+	uint64_t client_in; /* bytes from the client since the hand-over */
 	char peer_text[80], dst_text[80];
 	LIST_ENTRY(rw_iconn) link;
 };
@@ -513,16 +516,70 @@ static void take_input(struct rw_ileg *l)
 		}
 	}
 	evbuffer_drain(in, n);
+	if (l == &c->client)
+		c->client_in += n;
 	c->t_last_us = t;
 	c->last_rx = l->rx;
 	arm_timer(c);
 }
 
+/* The highest TLS version a ClientHello offers (GREASE values skipped). */
+static int hello_max_version(const struct rw_tls_client_hello *ch)
+{
+	int v = ch->legacy_version;
+	if (ch->n_versions) {
+		v = 0;
+		for (size_t i = 0; i < ch->n_versions && i < RW_TLS_MAX_VERSIONS; i++)
+			if ((ch->versions[i] & 0x0f0f) != 0x0a0a && ch->versions[i] > v &&
+			    ch->versions[i] <= TLS1_3_VERSION)
+				v = ch->versions[i];
+	}
+	return v >= TLS1_VERSION && v <= TLS1_3_VERSION ? v : 0;
+}
+
+/* Our TLS to the host begins once the client's ClientHello is in (or what
+ * it sent cannot be one), shaped by it: the same server name, no version
+ * above the client's highest, so that the host chooses what it would
+ * choose for the client. */
+static void start_host(struct rw_iconn *c)
+{
+	const struct rw_record *r = rw_session_record(c->session);
+	if (c->host_started || c->blind || c->ended)
+		return;
+	if (!r->client_hello_seen && !r->tls_framing_error[RW_C2S] && !r->sslv2_client_hello &&
+	    c->client_in < 18 * 1024)
+		return;
+	c->host_started = true;
+	SSL *h = c->server.ssl;
+	int v = 0;
+	bool sni = false;
+	if (r->client_hello_seen) {
+		sni = r->ch.has_sni && r->ch.sni[0] && SSL_set_tlsext_host_name(h, r->ch.sni) == 1;
+		v = hello_max_version(&r->ch);
+		if (v)
+			SSL_set_max_proto_version(h, v);
+	}
+	rw_logx(&c->px->log, LOG_DEBUG,
+	        "conn %llu: TLS to the host: server name %s%s%s, versions up to %s",
+	        (unsigned long long)c->id, sni ? "'" : "", sni ? r->ch.sni : "none", sni ? "'" : "",
+	        v == TLS1_3_VERSION   ? "1.3"
+	        : v == TLS1_2_VERSION ? "1.2"
+	        : v == TLS1_1_VERSION ? "1.1"
+	        : v == TLS1_VERSION   ? "1.0"
+	                              : "any");
+	pump(&c->server);
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct rw_ileg *l = arg;
+	struct rw_iconn *c = l->c;
 	(void)bev;
 	take_input(l);
+	if (l == &c->client && !c->host_started) {
+		start_host(c);
+		return;
+	}
 	/* The client's leg starts once the host's is done (host_ready). */
 	pump(l);
 }
@@ -553,6 +610,8 @@ static void on_eof(struct rw_ileg *l)
 	rw_session_fin(c->session, l->rx, t);
 	if (l == &c->client && c->pcap)
 		rw_pcapw_fin(c->pcap, RW_C2S, t);
+	if (l == &c->client)
+		start_host(c); /* a ClientHello that came with the FIN */
 	pump(l);
 	if (c->ended)
 		return;
@@ -860,8 +919,8 @@ bool rw_inspect_take(struct rw_proxy *px, const struct rw_inspect_legs *legs)
 	rw_logx(&px->log, LOG_DEBUG, "conn %llu: TLS selected: inspecting with the host's key",
 	        (unsigned long long)c->id);
 	arm_timer(c);
-	/* Our ClientHello to the host; the client's waits until it answered. */
-	pump(&c->server);
+	/* Our ClientHello goes to the host once the client's is in
+	 * (start_host); the client's waits until the host answered. */
 	return true;
 }
 

@@ -11,6 +11,9 @@ Python's ssl module (OpenSSL), on 127.0.0.1:
                                  TLS as a client, then CASE; checks that the
                                  certificate it was shown is CERT, byte for byte
 
+The client sends the server name rdp-host.inspect.test (and, in "up", no
+TLS version above 1.2): the host checks it sees exactly that, as directly.
+
 CASEs (each side knows its part; every outcome is printed as "result: ..."
 on stdout and the exit status is 0 when it is what the case expects):
 
@@ -33,6 +36,7 @@ import sys
 import time
 
 N = 24 * 1024 * 1024
+SNI = "rdp-host.inspect.test"
 
 
 def pattern(n):
@@ -90,7 +94,14 @@ def host(port, cert, key, case):
     raw.sendall(x224_cc())
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
+    seen = []
+    ctx.sni_callback = lambda sock, name, c: seen.append(name)
     s = ctx.wrap_socket(raw, server_side=True, suppress_ragged_eofs=False)
+    # What the client asked for reached the host: its server name, and no
+    # TLS version above its own highest (the "up" client stops at 1.2).
+    want_version = "TLSv1.2" if case == "up" else "TLSv1.3"
+    if seen != [SNI] or s.version() != want_version:
+        result(False, "the host saw server name %r and %s, not %r and %s" % (seen, s.version(), [SNI], want_version))
     if case == "down":
         s.sendall(pattern(N))
         raw2 = s.unwrap()  # close_notify, and the client's
@@ -139,7 +150,9 @@ def client(port, case, cert):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    s = ctx.wrap_socket(raw, suppress_ragged_eofs=False)
+    if case == "up":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    s = ctx.wrap_socket(raw, suppress_ragged_eofs=False, server_hostname=SNI)
     shown = s.getpeercert(binary_form=True)
     want = ssl.PEM_cert_to_DER_cert(open(cert).read())
     if shown != want:

@@ -4,7 +4,9 @@
 # RDP host that answers the X.224 request with a Confirm selecting ssl, then
 # TLS with its own certificate and key (made here with openssl), given to the
 # proxy as --inspect-cert/--inspect-key; a client that checks it is shown that
-# very certificate (DER equal).
+# very certificate (DER equal). The host checks it sees the client's server
+# name (rdp-host.inspect.test) and no TLS version above the client's highest
+# (1.2 in "up", 1.3 otherwise), as it would directly.
 #
 #   down     24 MiB host → client while the client reads nothing for 2 s:
 #            every byte arrives (SHA-256), and meanwhile the proxy's resident
