@@ -73,3 +73,26 @@ for r in rows:
     print(f"- {r['name']}: `{r['cmd']}`")
 if suri_note:
     print(f"- {suri_note}")
+
+# Issue #14's targets: >= 50x tshark and >= 70 % of the bare libpcap loop's
+# speed (its time / rdpwhy's), by mean wall time, and by CPU time.
+by = {r["name"]: r for r in rows}
+floor = by.get("pcap_next_ex loop (floor)")
+tshark = next((r for r in rows if r["name"].startswith("tshark")), None)
+ratios = []
+for r in rows:
+    if not r["name"].startswith("rdpwhy -j") or "max-flows" in r["name"]:
+        continue
+    m = statistics.mean(r["times"])
+    parts = []
+    if tshark:
+        parts.append(f"{statistics.mean(tshark['times']) / m:.1f}x tshark "
+                     f"(CPU {tshark['cpu'] / r['cpu']:.1f}x)")
+    if floor:
+        parts.append(f"{100 * statistics.mean(floor['times']) / m:.0f} % of the pcap_next_ex "
+                     f"floor's speed (CPU {100 * floor['cpu'] / r['cpu']:.0f} %)")
+    if parts:
+        ratios.append(f"- {r['name']}: " + ", ".join(parts))
+if ratios:
+    print()
+    print("\n".join(ratios))

@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Replay benchmark: rdpwhy against the tools an engineer would otherwise use.
 #
-#   bench/run.sh [--size-mb N] [--runs N] [--slow-runs N] [--pcap FILE]
-#                [--out DIR] [--regen] [--crosscheck] [--no-install]
+#   bench/run.sh [--kind bulk|handshake] [--size-mb N] [--runs N] [--slow-runs N]
+#                [--pcap FILE] [--out DIR] [--regen] [--crosscheck] [--no-install]
 #
-# Builds rdpwhy (Release, in a build directory of its own), generates the
-# capture with bench/make_pcap.py when it is missing (or was made with other
-# arguments), checks rdpwhy's records against what was generated, then times
-# in the same run, on the same file, with a warm page cache:
-#   rdpwhy replay --format json FILE                  (default flow table)
-#   rdpwhy replay --format json --max-flows 1000 FILE (bounded flow table)
-#   tcpdump -nn -r FILE -w /dev/null                  (the floor: libpcap reading)
+# Builds rdpwhy (Release, in a build directory of its own) and
+# bench/pcap_loop.c, generates the capture with bench/make_pcap.py when it is
+# missing (or was made with other arguments): --kind bulk (the default):
+# 20,000 short connections and 8 long TLS sessions whose bulk data fills
+# --size-mb; --kind handshake: the 20,000 short connections alone (about
+# 70 MiB, thousands of short TLS sessions; --size-mb is ignored). Checks
+# rdpwhy's records against what was generated, then times in the same run, on
+# the same file, with a warm page cache:
+#   rdpwhy replay -j 1 --format json FILE             (one thread)
+#   rdpwhy replay -j 2 --format json FILE             (reader, analysis, formatting)
+#   rdpwhy replay -j 1 --format json --max-flows 1000 FILE (bounded flow table)
+#   pcap_loop FILE                                    (the floor: pcap_open_offline
+#                                                      + a bare pcap_next_ex loop)
+#   tcpdump -nn -r FILE -w /dev/null                  (libpcap reading and writing)
 #   tshark ... -Y 'tls.handshake.type==1' ...         (the usual manual way)
 #   suricata -r FILE (tls/eve only)                   (when installable)
 # with hyperfine (else a loop with /usr/bin/time), and each command's peak RSS
@@ -20,6 +27,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZE_MB=1024
+KIND=bulk
 RUNS=5
 SLOW_RUNS=2
 PCAP=
@@ -33,6 +41,7 @@ usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--size-mb) SIZE_MB=$2; shift 2 ;;
+	--kind) KIND=$2; shift 2 ;;
 	--runs) RUNS=$2; shift 2 ;;
 	--slow-runs) SLOW_RUNS=$2; shift 2 ;;
 	--pcap) PCAP=$2; shift 2 ;;
@@ -44,8 +53,13 @@ while [ $# -gt 0 ]; do
 	*) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
 	esac
 done
-PCAP=${PCAP:-/tmp/rdpwhy-bench-${SIZE_MB}mb.pcap}
-OUT=${OUT:-/tmp/rdpwhy-bench-${SIZE_MB}mb}
+case "$KIND" in
+bulk) GEN_ARGS=(--size-mb "$SIZE_MB"); TAG=${SIZE_MB}mb ;;
+handshake) SIZE_MB=1; GEN_ARGS=(--short 20000 --long 0 --size-mb 1); TAG=handshake ;;
+*) echo "run.sh: --kind is bulk or handshake" >&2; exit 2 ;;
+esac
+PCAP=${PCAP:-/tmp/rdpwhy-bench-${TAG}.pcap}
+OUT=${OUT:-/tmp/rdpwhy-bench-${TAG}}
 mkdir -p "$OUT"
 rm -f "$OUT"/*.rss "$OUT"/*.hf.json "$OUT"/*.status "$OUT"/*.name "$OUT"/*.cmd "$OUT"/*.times "$OUT"/*.stderr "$OUT"/apt-*.log
 log() { printf '== %s\n' "$*" >&2; }
@@ -87,16 +101,18 @@ if ! build; then
 	build || { tail -30 "$OUT/build.log" >&2; exit 1; }
 fi
 RDPWHY="$BUILD/rdpwhy"
+PCAP_LOOP="$BUILD/pcap_loop"
+cc -O2 -o "$PCAP_LOOP" "$ROOT/bench/pcap_loop.c" -lpcap
 
 # ---- the capture ----------------------------------------------------------------
 gen_ok() {
 	[ -f "$PCAP" ] && [ -f "$PCAP.info.json" ] && [ -f "$PCAP.expected.tsv" ] &&
-		python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if float(d["size_mb"])==float(sys.argv[2]) else 1)' \
-			"$PCAP.info.json" "$SIZE_MB"
+		python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if float(d["size_mb"])==float(sys.argv[2]) and d["long"]==(0 if sys.argv[3]=="handshake" else 8) else 1)' \
+			"$PCAP.info.json" "$SIZE_MB" "$KIND"
 }
 if [ "$REGEN" = 1 ] || ! gen_ok; then
-	log "generating $PCAP (${SIZE_MB} MiB)"
-	python3 "$ROOT/bench/make_pcap.py" --size-mb "$SIZE_MB" -o "$PCAP"
+	log "generating $PCAP ($KIND, ${GEN_ARGS[*]})"
+	python3 "$ROOT/bench/make_pcap.py" "${GEN_ARGS[@]}" -o "$PCAP"
 else
 	log "using existing $PCAP"
 fi
@@ -110,16 +126,18 @@ cat "$PCAP" >/dev/null # warm the page cache: every tool reads from memory
 # ---- correctness first ------------------------------------------------------------
 log "checking rdpwhy's records against the generated connections"
 CHECK=OK
-"$RDPWHY" replay --format json "$PCAP" >"$OUT/rdpwhy.json" 2>"$OUT/rdpwhy.stderr" || CHECK=FAILED
+"$RDPWHY" replay -j 1 --format json "$PCAP" >"$OUT/rdpwhy.json" 2>"$OUT/rdpwhy.stderr" || CHECK=FAILED
 python3 "$ROOT/bench/check_records.py" "$PCAP.expected.tsv" "$OUT/rdpwhy.json" \
 	>"$OUT/check.txt" || CHECK=FAILED
+"$RDPWHY" replay -j 2 --format json "$PCAP" >"$OUT/rdpwhy-j2.json" 2>>"$OUT/rdpwhy.stderr" || CHECK=FAILED
+cmp -s "$OUT/rdpwhy.json" "$OUT/rdpwhy-j2.json" || { echo "-j 2's records differ from -j 1's" >&2; CHECK=FAILED; }
 "$RDPWHY" replay --format json --max-flows 1000 "$PCAP" >"$OUT/rdpwhy-1000.json" \
 	2>"$OUT/rdpwhy-1000.stderr" || CHECK=FAILED
 python3 "$ROOT/bench/check_records.py" "$PCAP.expected.tsv" "$OUT/rdpwhy-1000.json" \
 	>"$OUT/check-1000.txt" || CHECK=FAILED
 cat "$OUT/check.txt" >&2
 echo "--max-flows 1000: $(tail -1 "$OUT/check-1000.txt"); $(cat "$OUT/rdpwhy-1000.stderr")" >&2
-rm -f "$OUT/rdpwhy.json" "$OUT/rdpwhy-1000.json"
+rm -f "$OUT/rdpwhy.json" "$OUT/rdpwhy-j2.json" "$OUT/rdpwhy-1000.json"
 
 # ---- suricata: only if it runs offline with a minimal config -----------------------------
 SURICATA_NOTE=
@@ -180,9 +198,11 @@ fi
 # ---- timing ---------------------------------------------------------------------------------
 # name|runs|command  (stdout to /dev/null; stderr kept per tool)
 CMDS=(
-	"rdpwhy|$RUNS|$RDPWHY replay --format json $PCAP"
-	"rdpwhy --max-flows 1000|$RUNS|$RDPWHY replay --format json --max-flows 1000 $PCAP"
-	"tcpdump (libpcap read floor)|$RUNS|tcpdump -nn -r $PCAP -w /dev/null"
+	"rdpwhy -j 1|$RUNS|$RDPWHY replay -j 1 --format json $PCAP"
+	"rdpwhy -j 2|$RUNS|$RDPWHY replay -j 2 --format json $PCAP"
+	"rdpwhy -j 1 --max-flows 1000|$RUNS|$RDPWHY replay -j 1 --format json --max-flows 1000 $PCAP"
+	"pcap_next_ex loop (floor)|$RUNS|$PCAP_LOOP $PCAP"
+	"tcpdump (read and write)|$RUNS|tcpdump -nn -r $PCAP -w /dev/null"
 	"tshark ClientHello filter|$SLOW_RUNS|tshark -n -r $PCAP -d tcp.port==3389,tls -Y 'tls.handshake.type==1' -T fields -e tcp.stream"
 )
 [ -n "$SURI_CMD" ] && CMDS+=("suricata (tls eve)|$SLOW_RUNS|$SURI_CMD")
