@@ -5,6 +5,7 @@
  *   loadgen server --listen 127.0.0.1:PORT
  *   loadgen bulk   --connect 127.0.0.1:PORT --dir c2s|s2c|both --bytes N [--tls]
  *   loadgen rate   --connect 127.0.0.1:PORT --conns N --concurrency C
+ *   loadgen idle   --connect 127.0.0.1:PORT --conns N
  *
  * Every connection starts like RDP: the client sends an X.224 Connection
  * Request (TPKT), the server answers a Connection Confirm.
@@ -25,6 +26,11 @@
  *     its own bytes, it sends an 8-byte trailer (bytes it received) and
  *     closes. The client's clock runs from the CC to that close, so every
  *     byte has reached the far end. Both sides check the byte counts.
+ *   - idle: N connections, one after the other, each sends the rate CR and
+ *     checks the CC; then one JSON line ("ready": connections open) and
+ *     they stay open, silent, until SIGTERM/SIGINT, when they are closed
+ *     (for resident memory per idle connection; run several processes for
+ *     more connections than one process may hold descriptors).
  *
  * Output: one JSON line on stdout. Single-threaded, epoll / poll, non-blocking. */
 #define _GNU_SOURCE
@@ -676,12 +682,56 @@ static int cmd_rate(const char *to, long n_total, int conc)
 
 /* ---- main ------------------------------------------------------------------- */
 
+static int cmd_idle(const char *to, long n)
+{
+	struct sockaddr_in sa;
+	parse_hostport(to, &sa);
+	int *fds = calloc((size_t)n, sizeof(int));
+	if (!fds)
+		die("calloc");
+	signal(SIGTERM, on_sig);
+	signal(SIGINT, on_sig);
+	long ok = 0, errors = 0;
+	char first_error[128] = "";
+	for (long i = 0; i < n && !stop; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		uint8_t cc[sizeof(CC_SSL)];
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			if (!errors++)
+				snprintf(first_error, sizeof(first_error), "connect: %s",
+				         strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		write_all(fd, CR_NEG, sizeof(CR_NEG));
+		read_all(fd, cc, sizeof(cc));
+		if (memcmp(cc, CC_SSL, sizeof(cc)) != 0) {
+			if (!errors++)
+				snprintf(first_error, sizeof(first_error), "CC differs");
+			close(fd);
+			continue;
+		}
+		fds[ok++] = fd;
+	}
+	printf("{\"ready\": %ld, \"errors\": %ld, \"first_error\": \"%s\"}\n", ok, errors,
+	       first_error);
+	fflush(stdout);
+	while (!stop)
+		pause();
+	for (long i = 0; i < ok; i++)
+		close(fds[i]);
+	free(fds);
+	return errors ? 1 : 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage:\n"
 			"  loadgen server --listen IP:PORT\n"
 			"  loadgen bulk --connect IP:PORT --dir c2s|s2c|both --bytes N [--tls]\n"
-			"  loadgen rate --connect IP:PORT --conns N --concurrency C\n");
+			"  loadgen rate --connect IP:PORT --conns N --concurrency C\n"
+			"  loadgen idle --connect IP:PORT --conns N\n");
 	exit(2);
 }
 
@@ -720,6 +770,8 @@ int main(int argc, char **argv)
 		return cmd_bulk(addr, dir, bytes, tls);
 	if (!strcmp(mode, "rate"))
 		return cmd_rate(addr, conns, conc);
+	if (!strcmp(mode, "idle"))
+		return cmd_idle(addr, conns);
 	usage();
 	return 2;
 }
