@@ -165,8 +165,13 @@ int rw_inspect_tls_open(const struct rw_proxy_config *cfg, struct rw_inspect_tls
 	EVP_PKEY_up_ref(t->key);
 	EVP_PKEY_up_ref(t->cert_pubkey);
 	/* Clients as old as the host allows: what the client may negotiate
-	 * is capped per connection at the version the host chose. */
+	 * is capped per connection at the version the host chose (and the
+	 * host leg offers nothing above the client's highest), so the client
+	 * gets what it would directly; OpenSSL's default security level would
+	 * refuse TLS 1.0/1.1 that an old host and client agree on. */
 	SSL_CTX_set_min_proto_version(t->server_ctx, TLS1_VERSION);
+	SSL_CTX_set_security_level(t->server_ctx, 0);
+	SSL_CTX_set_cipher_list(t->server_ctx, "DEFAULT:@SECLEVEL=0");
 	SSL_CTX_set_min_proto_version(t->client_ctx, TLS1_VERSION);
 	/* Towards the operator's own host: nothing verified (its key is
 	 * compared instead), whatever it offers accepted. */

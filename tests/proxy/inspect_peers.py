@@ -22,6 +22,9 @@ on stdout and the exit status is 0 when it is what the case expects):
             same SHA-256, then a clean TLS end (close_notify, not a ragged EOF)
   up        the client sends N bytes, then close_notify and FIN; the host
             reads nothing for 2 s, then everything: same SHA-256, clean end
+  old       TLS 1.0 only (an old host, an old client; OpenSSL's security level
+            0 on both, as they would have to be directly): 1000 bytes from
+            the host, close_notify both ways
   ragged    host sends 1000 bytes then FIN without close_notify: the client
             reads 1000 bytes, then no close_notify, and its socket got a FIN
             (TCP state CLOSE_WAIT)
@@ -34,6 +37,9 @@ import ssl
 import struct
 import sys
 import time
+import warnings
+
+warnings.simplefilter("ignore", DeprecationWarning)  # ssl.TLSVersion.TLSv1
 
 N = 24 * 1024 * 1024
 SNI = "rdp-host.inspect.test"
@@ -94,12 +100,15 @@ def host(port, cert, key, case):
     raw.sendall(x224_cc())
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
+    if case == "old":
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     seen = []
     ctx.sni_callback = lambda sock, name, c: seen.append(name)
     s = ctx.wrap_socket(raw, server_side=True, suppress_ragged_eofs=False)
     # What the client asked for reached the host: its server name, and no
     # TLS version above its own highest (the "up" client stops at 1.2).
-    want_version = "TLSv1.2" if case == "up" else "TLSv1.3"
+    want_version = {"up": "TLSv1.2", "old": "TLSv1"}.get(case, "TLSv1.3")
     if seen != [SNI] or s.version() != want_version:
         result(False, "the host saw server name %r and %s, not %r and %s" % (seen, s.version(), [SNI], want_version))
     if case == "down":
@@ -123,6 +132,12 @@ def host(port, cert, key, case):
         s.unwrap()  # our close_notify back
         want = hashlib.sha256(pattern(N)).hexdigest()
         result(n == N and h.hexdigest() == want, "received %d bytes, sha256 %s, clean end" % (n, "same" if h.hexdigest() == want else "DIFFERENT"))
+    elif case == "old":
+        s.sendall(b"x" * 1000)
+        raw2 = s.unwrap()
+        raw2.shutdown(socket.SHUT_WR)
+        raw2.recv(1)
+        result(True, "TLS 1.0: sent 1000 bytes, close_notify exchanged")
     elif case == "ragged":
         s.sendall(b"x" * 1000)
         time.sleep(0.3)
@@ -152,6 +167,9 @@ def client(port, case, cert):
     ctx.verify_mode = ssl.CERT_NONE
     if case == "up":
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if case == "old":
+        ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     s = ctx.wrap_socket(raw, suppress_ragged_eofs=False, server_hostname=SNI)
     shown = s.getpeercert(binary_form=True)
     want = ssl.PEM_cert_to_DER_cert(open(cert).read())
@@ -178,6 +196,18 @@ def client(port, case, cert):
         raw2.shutdown(socket.SHUT_WR)
         raw2.recv(1)
         result(True, "sent %d bytes, close_notify exchanged" % N)
+    elif case == "old":
+        n = 0
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                n += len(b)
+        except ssl.SSLEOFError:
+            result(False, "ragged EOF after %d bytes" % n)
+        s.unwrap()
+        result(n == 1000, "TLS 1.0: received %d bytes, close_notify" % n)
     elif case in ("ragged", "reset"):
         # The TLS layer tells a clean end from the others; the socket's TCP
         # state tells a FIN (CLOSE_WAIT) from an RST (CLOSE). OpenSSL 3 reads

@@ -15,6 +15,8 @@
 #            close_notify reaches the client as a close_notify (no ragged
 #            EOF).
 #   up       the same client → host.
+#   old      TLS 1.0 only on both sides (security level 0, as an old host and
+#            client need directly): it works through the proxy too.
 #   ragged   the host's FIN without close_notify reaches the client as a FIN
 #            without close_notify (Python: SSLEOFError), as directly.
 #   reset    the host's RST reaches the client as an RST (ECONNRESET).
@@ -128,12 +130,12 @@ sys.exit(1 if fails else 0)
 PY
 }
 
-for c in down up ragged reset; do
+for c in down up old ragged reset; do
     run_case "$c"
 done
 
 if ((ERRORS)); then
-    for c in down up ragged reset; do show_file "$c: proxy stderr" "$WORK/$c/proxy.stderr" 20; done
+    for c in down up old ragged reset; do show_file "$c: proxy stderr" "$WORK/$c/proxy.stderr" 20; done
     die "$ERRORS check(s) failed (KEEP_WORK=1 keeps $WORK)"
 fi
 FAILED=0
