@@ -143,6 +143,8 @@ int rw_rdp_pdu_parse(const uint8_t *p, size_t n, size_t total, struct rw_rdp_pdu
 	memset(out, 0, sizeof(*out));
 	if (n > total)
 		n = total;
+	if (total < 7) /* TPKT header + X.224 Data header */
+		return RW_E_LENGTH;
 	int len = rw_tpkt_length(p, n);
 	if (len < 0)
 		return len;
@@ -193,7 +195,9 @@ int rw_rdp_pdu_parse(const uint8_t *p, size_t n, size_t total, struct rw_rdp_pdu
 		}
 		if (mtotal < at || ulen != mtotal - at)
 			return RW_E_LENGTH;
-		return share_pdu(m + at, mn - at, out);
+		int r = share_pdu(m + at, mn - at, out);
+		/* the whole packet seen: a field past its end is a bad length */
+		return r == RW_E_NEED_MORE && n == total ? RW_E_LENGTH : r;
 	}
 	default:
 		return RW_OK;
