@@ -7,17 +7,20 @@
  *                                          shown to rw_session_plaintext
  *   host socket ──── TLS (rdpwhy as client, nothing verified) ───────┘
  *
- * The host's leg shakes hands first, while the client's ClientHello waits:
- * the host's certificate must carry inspect_cert's public key (else NLA's
- * public-key binding would fail through rdpwhy: the destination is relayed
- * blind from then on and this connection is closed), and the client is then
- * shown that very certificate.
+ * Once the client's ClientHello is in, rdpwhy shakes hands with the host
+ * (the client's server name, no version above the client's highest) while
+ * that ClientHello waits: the host's certificate must carry inspect_cert's
+ * public key (else NLA's public-key binding would fail through rdpwhy: the
+ * destination is relayed blind from then on, and this connection goes on
+ * blind over a second connection to the host), and the client is then shown
+ * that very certificate.
  *
  * The TLS engines are OpenSSL objects over memory BIOs driven here, not
  * libevent's bufferevent_openssl: the ciphertext of the client's leg must be
  * seen as it crosses the socket (the session's TLS analyzers, the pcap file,
  * in order with its FIN and RST), and a FIN must follow exactly the bytes
- * that preceded it, which a filter bufferevent reports out of order.
+ * that preceded it; a filter bufferevent hides the first and passes the
+ * underlying EOF up as an event of its own.
  *
  * The session (and the pcap file) see the client's leg as the client saw it:
  * its ClientHello, rdpwhy's ServerHello with the host's certificate, the
