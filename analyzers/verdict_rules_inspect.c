@@ -146,7 +146,11 @@ bool rw_rule_insp_clock_skew(struct ctx *c)
 	const struct rw_inspect_facts *f = &c->r->inspect;
 	if (f->logon_seen)
 		return false;
-	if (f->has_krb_error && f->krb_error == RW_KRB_AP_ERR_SKEW) {
+	/* A Kerberos client corrects its clock from the KRB-ERROR's stime and
+	 * tries again: the skew ended this connection only if CredSSP never
+	 * completed after it. */
+	if (f->has_krb_error && f->krb_error == RW_KRB_AP_ERR_SKEW && !f->credentials_sent &&
+	    !f->rdp_seen[RW_S2C]) {
 		ev(c, "host answered the client's Kerberos AP-REQ with KRB-ERROR KRB_AP_ERR_SKEW "
 		      "(37): the client's authenticator is more than the allowed skew (5 min by "
 		      "default) from the host's clock");

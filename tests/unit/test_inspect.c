@@ -476,6 +476,38 @@ static void test_kerberos_skew(void **state)
 	rw_buf_free(&out);
 	rw_session_free(s);
 
+	/* The client corrects its clock from the stime and retries: CredSSP then
+	 * completes, and the skew is not what ended the connection. */
+	bytes ts_pka = {.n = 0}, pka = {.n = 0}, ci = {.n = 0};
+	rw_test_put(&pka, "server-pubkeyauth-server-pubkey", 31);
+	iw_tsreq(&ts_pka, 6, NULL, NULL, &pka, false, 0);
+	iw_mcs_connect_initial(&ci, 300);
+	struct rw_step retry[] = {DATA(C, w.cr),
+	                          DATA(S, w.cc),
+	                          DATA(C, w.ch),
+	                          DATA(S, w.sf),
+	                          DATA(C, w.cf),
+	                          DATA(S, w.sfin),
+	                          DATA(C, w.c_rec),
+	                          PLAIN(C, ts_ap),
+	                          DATA(S, w.s_rec),
+	                          PLAIN(S, ts_kerr),
+	                          DATA(C, w.c_rec),
+	                          PLAIN(C, ts_ap),
+	                          DATA(S, w.s_rec),
+	                          PLAIN(S, ts_pka),
+	                          DATA(C, w.c_rec),
+	                          PLAIN(C, w.ts_creds),
+	                          DATA(C, w.c_rec),
+	                          PLAIN(C, ci),
+	                          FIN(C),
+	                          FIN(S),
+	                          END};
+	s = run(retry, SPLIT_WHOLE);
+	assert_int_not_equal(rw_session_record(s)->verdict.cause, RW_CAUSE_CLOCK_SKEW);
+	assert_true(rw_session_record(s)->inspect.has_krb_error);
+	rw_session_free(s);
+
 	/* KRB_AP_ERR_MODIFIED: named, nla_failed. */
 	kerr.n = ts_kerr.n = 0;
 	iw_spnego_krb_error(&kerr, 41, "20231114221320Z", 0);
