@@ -11,7 +11,12 @@ generated. Prints a summary; exits 1 on any mismatch.
 """
 import collections
 import json
+import os
 import sys
+
+# Records by dotted names, nested (json_style's default) or flat.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+from records import flatten  # noqa: E402
 
 FIELDS = [("cause", "rdpwhy.cause"), ("closed_by", "rdpwhy.closed_by"),
           ("close_kind", "rdpwhy.close_kind"), ("phase", "rdpwhy.phase"),
@@ -39,7 +44,7 @@ def main():
             if not line.strip():
                 continue
             n += 1
-            r = json.loads(line)
+            r = flatten(json.loads(line))
             key = (r.get("source.ip"), r.get("source.port"), r.get("destination.ip"),
                    r.get("destination.port"))
             row = expected.get(key)

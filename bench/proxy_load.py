@@ -23,6 +23,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+from records import flatten  # noqa: E402  records by dotted names, nested or flat
+
 CLK = os.sysconf("SC_CLK_TCK")
 GIB = 1 << 30
 
@@ -255,7 +258,7 @@ def check_records(path, expect, stderr_path, pcap_dir=None):
         with open(path) as f:
             for line in f:
                 try:
-                    recs.append(json.loads(line))
+                    recs.append(flatten(json.loads(line)))  # dotted names
                 except json.JSONDecodeError:
                     bad += 1
     except OSError:

@@ -21,6 +21,10 @@ expect() { # expect STATUS DESCRIPTION -- command...
 	fi
 }
 grep_out() { grep -q -- "$2" "$tmp/$1" || { echo "FAIL: '$2' not in $1"; cat "$tmp/$1"; fail=1; }; }
+# jq_out FILE FILTER: the JSON records (nested, the default) answer FILTER true.
+jq_out() { jq -e "$2" "$tmp/$1" >/dev/null || { echo "FAIL: jq '$2' not true on $1"; cat "$tmp/$1"; fail=1; }; }
+# Python reads records by dotted names, nested or flat (tests/lib/records.py).
+export PYTHONPATH="$(cd "$(dirname "$0")" && pwd)/lib${PYTHONPATH:+:$PYTHONPATH}"
 
 expect 0 "--help" -- "$bin" --help
 grep_out out "replay FILE"
@@ -53,7 +57,28 @@ grep_out err "^rdpwhy capture: --filter 'tcp port'"
 
 # --opt=value wherever --opt value works; a flag given a value is a usage error.
 expect 0 "--format=json" -- "$bin" replay --format=json "$dir/tls_ok.pcap"
-grep_out out '"rdpwhy.cause":"normal_close"'
+# Nested by default: jq paths as ECS writes them.
+jq_out out '.rdpwhy.cause == "normal_close" and .event.kind == "event" and (.source.port | type) == "number"'
+grep -q '"rdpwhy\.' "$tmp/out" && { echo "FAIL: a dotted rdpwhy. key in the default (nested) record"; fail=1; }
+# --json-style flat: the dotted keys, same values; --json-style=nested as the default.
+expect 0 "--json-style flat" -- "$bin" replay --format json --json-style flat "$dir/tls_ok.pcap"
+grep_out out '^{"@timestamp":"[^"]*","event.kind":"event",'
+grep_out out '"rdpwhy.cause":"normal_close","rdpwhy.closed_by":"'
+cp "$tmp/out" "$tmp/flat.json"
+expect 0 "--json-style=nested" -- "$bin" replay --format json --json-style=nested "$dir/tls_ok.pcap"
+python3 -c 'import json, sys
+from records import flatten
+a, b = (json.loads(open(f).readline()) for f in sys.argv[1:])
+sys.exit(list(flatten(a).items()) != list(b.items()))' "$tmp/out" "$tmp/flat.json" ||
+	{ echo "FAIL: the nested record flattened is not the flat one"; fail=1; }
+expect 0 "--set json_style=flat" -- "$bin" replay --format json --set json_style=flat "$dir/tls_ok.pcap"
+cmp -s "$tmp/out" "$tmp/flat.json" || { echo "FAIL: --set json_style=flat differs from --json-style flat"; fail=1; }
+expect 0 "-o - json_style=flat" -- "$bin" replay --format json -o "- json_style=flat" "$dir/tls_ok.pcap"
+cmp -s "$tmp/out" "$tmp/flat.json" || { echo "FAIL: the output's json_style=flat differs from --json-style flat"; fail=1; }
+expect 2 "--json-style bogus" -- "$bin" replay --format json --json-style bogus "$dir/tls_ok.pcap"
+grep_out err "unknown JSON style 'bogus' (nested or flat)"
+expect 2 "-o - json_style=bogus" -- "$bin" replay --format json -o "- json_style=bogus" "$dir/tls_ok.pcap"
+grep_out err "json_style: expected nested or flat, not 'bogus'"
 expect 0 "--port=3389 --filter=tcp" -- "$bin" replay --port=3389 --filter=tcp "$dir/tls_ok.pcap"
 grep_out out "normal_close"
 expect 2 "--only-ports=yes" -- "$bin" replay --only-ports=yes "$dir/tls_ok.pcap"
@@ -75,7 +100,7 @@ grep_out err "No such file or directory"
 expect 1 "empty file" -- "$bin" replay "$tmp/empty.pcap"
 grep_out err "empty.pcap: is empty (0 bytes), not a capture file"
 expect 0 "stdin" -- "$bin" replay --format json - <"$dir/tls_ok.pcap"
-grep_out out '"rdpwhy.cause":"normal_close"'
+jq_out out '.rdpwhy.cause == "normal_close"'
 
 # Compressed captures (tcpdump -z gzip, zstd archives): the same records; a
 # cut stream is a truncated file (exit 0, a warning), garbage a clear error.
@@ -85,8 +110,9 @@ expect 0 "plain, for comparison" -- "$bin" replay --format json "$dir/tls_ok.pca
 cp "$tmp/out" "$tmp/plain.json"
 for z in gz zst; do
 	expect 0 "$z capture" -- "$bin" replay --format json "$tmp/t.pcap.$z"
-	python3 -c 'import json, sys
-a, b = ([{k: v for k, v in json.loads(l).items() if k != "rdpwhy.file"} for l in open(f)] for f in sys.argv[1:])
+	python3 -c 'import sys
+from records import loads
+a, b = ([{k: v for k, v in loads(l).items() if k != "rdpwhy.file"} for l in open(f)] for f in sys.argv[1:])
 sys.exit(a != b)' "$tmp/out" "$tmp/plain.json" || { echo "FAIL: the .$z capture gives other records"; fail=1; }
 done
 head -c 3000 "$tmp/t.pcap.gz" >"$tmp/cut.pcap.gz"
@@ -104,8 +130,9 @@ n1=$(tcpdump -r "$dir/tls_ok.pcap" 2>/dev/null | grep -c .)
 mergecap -a -F pcap -w "$tmp/two.pcap" "$dir/tls_ok.pcap" "$dir/cert_rejected.pcap"
 expect 0 "frames in a file of two connections" -- "$bin" replay --format json "$tmp/two.pcap" "$dir/port_closed.pcap"
 python3 - "$tmp/out" "$n1" "$tmp/two.pcap" "$dir/port_closed.pcap" <<'PY' || fail=1
-import json, sys
-recs = sorted((json.loads(l) for l in open(sys.argv[1]) if l.strip()), key=lambda r: (r["rdpwhy.file"], r["rdpwhy.frames.first"]))
+import sys
+from records import load
+recs = sorted(load(sys.argv[1]), key=lambda r: (r["rdpwhy.file"], r["rdpwhy.frames.first"]))
 n1, two, third = int(sys.argv[2]), sys.argv[3], sys.argv[4]
 got = [(r["rdpwhy.file"], r["rdpwhy.frames.first"]) for r in recs]
 want = sorted([(two, 1), (two, n1 + 1), (third, 1)])
@@ -130,8 +157,9 @@ grep -q "cause      " "$tmp/out" && { echo "FAIL: --summary alone printed record
 expect 0 "--summary --format json, records to -o" -- "$bin" replay --summary --format json -o "$tmp/recs.json" "$dir/tls_ok.pcap" "$dir/cert_rejected.pcap"
 python3 - "$tmp/out" "$tmp/recs.json" <<'PY' || fail=1
 import json, sys
+from records import load
 s = json.loads(open(sys.argv[1]).read())["rdpwhy.summary"]
-recs = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+recs = load(sys.argv[2])
 bad = []
 if s["connections"] != 2 or len(recs) != 2: bad.append("2 connections, 2 records: %s %d" % (s["connections"], len(recs)))
 if s["causes"] != {"normal_close": 1, "certificate_rejected_by_client": 1}: bad.append("causes %s" % s["causes"])
@@ -146,12 +174,12 @@ PY
 # a re-originating middlebox.
 f="$dir/cert_rejected_tls12.pcap"
 expect 0 "replay for the certificate hash" -- "$bin" replay --format json "$f"
-sha=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["tls.server.hash.sha256"])' <"$tmp/out") ||
+sha=$(jq -er '.tls.server.hash.sha256' "$tmp/out") ||
 	{ echo "FAIL: no tls.server.hash.sha256 in the record"; fail=1; }
 expect 0 "expected cert matches" -- "$bin" replay --format json --expected-cert "$sha" "$f"
-grep_out out '"rdpwhy.cause":"certificate_rejected_by_client"'
+jq_out out '.rdpwhy.cause == "certificate_rejected_by_client"'
 expect 0 "expected cert differs" -- "$bin" replay --format json --expected-cert "$(printf 'ab%.0s' $(seq 32))" "$f"
-grep_out out '"rdpwhy.cause":"tls_stream_altered"'
+jq_out out '.rdpwhy.cause == "tls_stream_altered"'
 expect 2 "bad expected cert" -- "$bin" replay --expected-cert 1234 "$f"
 
 # A capture cut in the middle of a packet still yields its records.
@@ -160,7 +188,7 @@ size=$(wc -c <"$src")
 head -c $((size - 30)) "$src" >"$tmp/cut.pcap"
 expect 0 "truncated pcap" -- "$bin" replay --format json "$tmp/cut.pcap"
 grep_out err "truncated"
-grep_out out '"rdpwhy.cause"'
+jq_out out '.rdpwhy.cause | type == "string"'
 
 # Several files in one run, and the JSON is one valid object per line.
 expect 0 "several files" -- "$bin" replay --format json "$dir/tls_ok.pcap" "$dir/port_closed.pcap"

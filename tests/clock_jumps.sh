@@ -23,9 +23,9 @@ want=$(awk -F'\t' '$1 == "tls_ok.pcap" { print $2 " " $3 " " $4 " " $5 }' "$data
 
 verdicts() { # JSON file -> one line per record: cause closed_by close_kind phase duration_s
     python3 -c '
-import json, sys
-for l in open(sys.argv[1]):
-    r = json.loads(l)
+import sys
+from records import load  # tests/lib: dotted names, nested or flat
+for r in load(sys.argv[1]):
     print(r["rdpwhy.cause"], r["rdpwhy.closed_by"], r["rdpwhy.close_kind"], r["rdpwhy.phase"],
           r["event.duration"] // 10**9)' "$1"
 }

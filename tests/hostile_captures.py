@@ -65,6 +65,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.path.insert(0, os.path.join(HERE, "captures"))
 from rdpwhy_run import run, check_end  # noqa: E402
+from records import loads  # noqa: E402
 import pcapfile  # noqa: E402
 
 ASAN = "asan" in sys.argv[1] or os.environ.get("RW_ASAN")
@@ -195,8 +196,7 @@ def want_skip(case, err, at, size):
 
 
 def verdict(line):
-    import json
-    r = json.loads(line)
+    r = loads(line)
     return [r["rdpwhy.cause"], r["rdpwhy.closed_by"], r["rdpwhy.close_kind"], r["rdpwhy.phase"]]
 
 

@@ -168,7 +168,7 @@ try:  # the proxy passes the refusal on as a reset, maybe before connect returns
     c.recv(1)
 except OSError:
     pass' "$lport"
-	rw_wait_line "$tmp/proxy.json" '"rdpwhy.cause"' "$px" 20 "the proxy's record" &&
+	rw_wait_line "$tmp/proxy.json" '"rdpwhy":\{"cause"' "$px" 20 "the proxy's record" &&
 		ok "pcap_dir through a planted link: the connection is still recorded" ||
 		fail "pcap_dir through a planted link: no record"
 	kill -TERM "$px"
@@ -265,7 +265,7 @@ t.join()
 PY
 	# Records come as each connection ends: wait for both, then stop.
 	for i in $(seq 1 100); do
-		[ "$(grep -c '"rdpwhy.cause"' "$tmp/z.out" 2>/dev/null)" -ge 2 ] && break
+		[ "$(grep -c '"rdpwhy":{"cause"' "$tmp/z.out" 2>/dev/null)" -ge 2 ] && break
 		sleep 0.1
 	done
 	kill -INT "$zp"
@@ -274,13 +274,14 @@ PY
 	rw_check_end "rdpwhy capture -Z nobody (SIGINT)" "$rc" 0 "$tmp/z.err" &&
 		ok "capture -Z nobody: SIGINT, exit 0" || fail "capture -Z nobody: end"
 	python3 - "$tmp/z.out" <<'PY' && ok "capture -Z nobody: both records, right causes" || fail "capture -Z nobody: records"
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+import sys
+from records import load  # tests/lib: dotted names, nested or flat
+recs = load(sys.argv[1])
 causes = sorted(r["rdpwhy.cause"] for r in recs)
 assert causes == ["security_negotiation_failure", "upstream_refused"], causes
 PY
 	# Records go into segment files, many to a file (sink/spool_seg.h).
-	spooled=$(cat "$tmp"/zspool/[0-9]* 2>/dev/null | grep -a -o '"rdpwhy.cause"' | wc -l)
+	spooled=$(cat "$tmp"/zspool/[0-9]* 2>/dev/null | grep -a -o '"rdpwhy":{"cause"' | wc -l)
 	owners=$(find "$tmp/zspool" -maxdepth 1 -type f \( -name '[0-9]*' -o -name removed \) -printf '%u %m\n' | sort -u | tr '\n' ';')
 	[ "$spooled" -ge 2 ] && [ "$owners" = "nobody 600;" ] &&
 		ok "capture -Z nobody: $spooled records spooled by nobody (mode 600), into the directory given to it" ||
@@ -330,7 +331,7 @@ cp "$pcap" "$tmp/nobody/in.pcap"
 chmod 0644 "$tmp/nobody/in.pcap"
 rw_run 0 "$tmp/o" "$tmp/e" setpriv --reuid=nobody --regid="$nobody_gid" --clear-groups \
 	"$bin" replay "$tmp/nobody/in.pcap" --format json -o "$tmp/nobody/out.json" &&
-	[ "$(grep -c '"rdpwhy.cause"' "$tmp/nobody/out.json")" -ge 1 ] &&
+	[ "$(grep -c '"rdpwhy":{"cause"' "$tmp/nobody/out.json")" -ge 1 ] &&
 	[ "$(stat -c %U "$tmp/nobody/out.json")" = nobody ] &&
 	ok "replay as nobody: records written, no root needed" || fail "replay as nobody"
 

@@ -83,8 +83,9 @@ cap_pid=""
 rw_check_end "rdpwhy capture (SIGINT)" "$rc" 0 "$tmp/err" || { echo "FAIL: rdpwhy capture"; exit 1; }
 
 python3 - "$tmp/out" "$closed" "$host" <<'PY'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1])]
+import sys
+from records import load  # tests/lib: dotted names, nested or flat
+recs = load(sys.argv[1])
 by_port = {r["destination.port"]: r for r in recs}
 closed, host = int(sys.argv[2]), int(sys.argv[3])
 assert len(recs) == 2, recs

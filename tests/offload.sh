@@ -48,11 +48,12 @@ while IFS=$'\t' read -r file cause asserts; do
         continue
     fi
     if ! python3 - "$tmp/$file.json" "$file" "$cause" "$asserts" "$orig" <<'EOF'; then
-import json, sys
+import sys
+from records import load  # tests/lib: dotted names, nested or flat
 
 path, name, cause, asserts, orig = sys.argv[1:6]
 bad = []
-recs = [json.loads(l) for l in open(path, encoding="utf-8").read().splitlines() if l.strip()]
+recs = load(path)
 if len(recs) != 1:
     print("FAIL %s: %d records, want 1" % (name, len(recs)))
     sys.exit(1)

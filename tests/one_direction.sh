@@ -91,9 +91,10 @@ for row in "${cases[@]}"; do
     other=$([[ $seen == client ]] && echo server || echo client)
     if msg=$(python3 - "$tmp/$name-$half.json" "$cause" "$closed" "$kind" "$phase" "$conf" \
         "$alt" "$half" "$seen" <<'EOF'
-import json, sys
+import sys
+from records import load  # tests/lib: dotted names, nested or flat
 path, cause, closed, kind, phase, conf, alt, half, seen = sys.argv[1:]
-recs = [json.loads(l) for l in open(path) if l.strip()]
+recs = load(path)
 if len(recs) != 1:
     print("%d records, want 1" % len(recs))
     sys.exit(1)
@@ -132,8 +133,9 @@ for f in "$data"/*.pcap "$data"/lab/*.pcap; do
         continue
     fi
     if python3 -c '
-import json, sys
-sys.exit(any(json.loads(l).get("rdpwhy.capture.directions") != "both" for l in open(sys.argv[1]) if l.strip()))' "$tmp/$n.json"; then
+import sys
+from records import load
+sys.exit(any(r.get("rdpwhy.capture.directions") != "both" for r in load(sys.argv[1])))' "$tmp/$n.json"; then
         :
     else
         bad "$n: a record of a two-direction capture is not rdpwhy.capture.directions both"

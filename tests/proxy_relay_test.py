@@ -20,6 +20,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import rdpwhy_run as rw  # noqa: E402
+from records import loads, parse_lines  # noqa: E402
 
 BIN = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="rdpwhy-relay-")
@@ -62,7 +63,7 @@ class Proxy:
     def records(self):
         try:
             with open(self.out) as f:
-                return [json.loads(l) for l in f if l.strip()]
+                return [loads(l) for l in f if l.strip()]
         except FileNotFoundError:
             return []
 
@@ -336,7 +337,7 @@ def replay_pcap(case, pcap_dir, *opts):
     except rw.RunFailed as e:
         check("%s: replay of the proxy's pcap" % case, False, str(e))
         return None
-    recs = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    recs = parse_lines(p.stdout)
     check("%s: the pcap replays to one record" % case, len(recs) == 1, recs)
     return recs[0] if recs else None
 

@@ -103,9 +103,10 @@ PY
 	wait "$spid" 2>/dev/null || true # s_server, killed: its status says nothing
 	local got
 	got=$(python3 - "$tmp/$name.json" "$want" "${5:-}" <<'PY'
-import json, sys
+import sys
+from records import load  # tests/lib: dotted names, nested or flat
 try:
-    recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+    recs = load(sys.argv[1])
 except FileNotFoundError:
     recs = []
 if len(recs) != 1:

@@ -16,6 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from rdpwhy_run import run  # noqa: E402
+from records import loads  # noqa: E402
 
 PHASES = ["tcp_connect", "x224", "tls_handshake", "nla", "rdp", "established"]
 HANDSHAKE_FAILURES = {"tls_protocol_version_mismatch", "tls_cipher_mismatch",
@@ -35,10 +36,14 @@ def check(cond, name, msg):
 for cap in caps:
     name = os.path.basename(cap)
     for line in run([BIN, "replay", "--format", "json", cap], want=0).stdout.splitlines():
-        r = json.loads(line)
+        r = loads(line)  # dotted names (tests/lib/records.py)
         n += 1
         phase, cause = r["rdpwhy.phase"], r["rdpwhy.cause"]
-        tl = list(r["rdpwhy.timeline"].keys())
+        # rdpwhy.timeline.PHASE: integer microseconds since event.start.
+        tl = [k[len("rdpwhy.timeline."):] for k in r if k.startswith("rdpwhy.timeline.")]
+        check(all(isinstance(r["rdpwhy.timeline." + p], int) and r["rdpwhy.timeline." + p] >= 0
+                  for p in tl), name, "timeline values not whole microseconds: %s"
+              % {p: r["rdpwhy.timeline." + p] for p in tl})
         check(all(p in PHASES for p in tl), name, "unknown phase in timeline %s" % tl)
         idx = [PHASES.index(p) for p in tl if p in PHASES]
         check(idx == sorted(idx), name, "timeline out of order: %s" % tl)

@@ -26,14 +26,13 @@ trap 'rm -rf "$tmp"' EXIT
 
 # check JSON TEXT CAUSE CLOSED_BY CLOSE_KIND PHASE: prints what is wrong.
 check() {
-	python3 - "$@" <<'EOF'
-import json, sys
+	PYTHONPATH="$here/lib" python3 - "$@" <<'EOF'
+import sys
+from records import load
 
 jpath, tpath, cause, closed_by, kind, phase = sys.argv[1:7]
 bad = []
-with open(jpath, encoding="utf-8") as f:
-    lines = f.read().splitlines()
-recs = [json.loads(l) for l in lines if l.strip()]
+recs = load(jpath)  # nested (the default) read by dotted names
 fix = None
 if len(recs) != 1:
     bad.append("json: %d records, want 1" % len(recs))

@@ -36,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(HERE, "lib")]
 import siem_rsyslog as S  # noqa: E402
 import siem_formats as F  # noqa: E402
+from records import loads  # noqa: E402
 import rdpwhy_run as rw  # noqa: E402
 
 RDPWHY = S.RDPWHY
@@ -55,7 +56,7 @@ def ids_received(rs):
     out = []
     for ln in rs.lines():
         try:
-            rec = json.loads(ln)
+            rec = loads(ln)
         except ValueError:
             fail(f"malformed line {ln[:200]!r}")
         out.append(rec["rdpwhy.record_id"])
@@ -98,7 +99,7 @@ def test_replay(work):
     want = []
     for line in judged("replay --format json", [RDPWHY, "replay", "--format", "json", *captures]
                        ).stdout.splitlines():
-        want.append(json.loads(line)["rdpwhy.record_id"])
+        want.append(loads(line)["rdpwhy.record_id"])
     if len(want) < 10 or len(set(want)) != len(want):
         fail(f"replay gave {len(want)} records, {len(set(want))} distinct ids")
     rport = S.free_port()
@@ -167,7 +168,7 @@ def test_capture(work):
         S.check(rs, cookies, timeout=20)
     except SystemExit:
         log("capture's stderr: " + open(err.name).read()[-2000:])
-        got = [json.loads(ln).get("rdp.cookie") for ln in rs.lines()]
+        got = [loads(ln).get("rdp.cookie") for ln in rs.lines()]
         log(f"rsyslog has {len(got)} records: {got}")
         raise
     log("capture: live records delivered to rsyslog")
@@ -226,7 +227,7 @@ def test_reload(work):
     wait_for(lambda: set(b) <= cef_cookies(), 20, "CEF records at the second rsyslog")
     if set(a) & cef_cookies():
         fail("records from before the reload reached the new output")
-    file_cookies = {json.loads(ln).get("rdp.cookie") for ln in open(jfile)}
+    file_cookies = {loads(ln).get("rdp.cookie") for ln in open(jfile)}
     if not set(b) <= file_cookies or set(a) & file_cookies:
         fail("the file output added by the reload has the wrong records")
     connects = open(errp).read().count(f"output tcp://127.0.0.1:{p1}: connected")
@@ -301,7 +302,7 @@ def test_stuck_output(work):
     t.start()
     stopped("proxy (stuck output)", px, errp)
     t.join(10)
-    got = {json.loads(ln).get("rdp.cookie") for ln in buf.splitlines()}
+    got = {loads(ln).get("rdp.cookie") for ln in buf.splitlines()}
     if not set(cookies) <= got:
         fail(f"{len(set(cookies) - got)} records lost behind the stuck output")
     log("stuck output: every record came out once the pipe was read")

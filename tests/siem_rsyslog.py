@@ -44,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import siem_formats as F  # noqa: E402
 import rdpwhy_run as rw  # noqa: E402
+from records import loads  # noqa: E402
 
 F.PROG = "siem_rsyslog"
 RDPWHY = os.path.abspath(sys.argv[1])
@@ -240,7 +241,7 @@ def check(rs, cookies, timeout=120):
         lines = rs.lines()
         for ln in lines:
             try:
-                rec = json.loads(ln)
+                rec = loads(ln)
             except ValueError:
                 bad.append(ln[:200])
                 continue

@@ -122,6 +122,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.environ["RW_TESTS_LIB"])
 import siem_formats as F  # noqa: E402
+from records import loads  # noqa: E402  (a record by dotted names, nested or flat)
 
 F.PROG = "siem_syslog_ng"
 fail = F.fail
@@ -204,7 +205,7 @@ def wait_port(port, timeout):
 
 def spooled(spool, prefix, want, timeout):
     """Waits until at least WANT spooled records have a cookie starting with PREFIX."""
-    needle = b'"rdp.cookie":"' + prefix.encode()
+    needle = b'"rdp":{"cookie":"' + prefix.encode()  # nested JSON: the rdp object's first key
     deadline = time.time() + float(timeout)
     while True:
         n = 0
@@ -292,7 +293,7 @@ def largest(port, path, timeout):
         cookies = []
         for ln in read_lines(path):
             try:
-                cookies.append(json.loads(ln.decode("utf-8"))["rdp.cookie"])
+                cookies.append(loads(ln.decode("utf-8"))["rdp.cookie"])
             except (ValueError, KeyError):
                 fail(f"not a JSON record with a cookie: {ln[:200]!r}")
         if "after0" in cookies or time.time() > deadline:
@@ -320,7 +321,7 @@ def refused(port, path, timeout):
         cookies = set()
         for ln in read_lines(path):
             try:
-                cookies.add(json.loads(ln.decode("utf-8"))["rdp.cookie"])
+                cookies.add(loads(ln.decode("utf-8"))["rdp.cookie"])
             except (ValueError, KeyError):
                 fail(f"not a JSON record with a cookie: {ln[:200]!r}")
         if want <= cookies or time.time() > deadline:
@@ -481,7 +482,7 @@ log "syslog-ng stopped"
 H drive "$RWPORT" b 50 || exit 1
 n=$(H spooled "$W/spool" b 50 10)
 [ "$n" -ge 50 ] || fail "only $n of 50 records spooled while syslog-ng was down"
-if grep -q '"rdp.cookie":"b' "$OUT"; then
+if grep -q '"rdp":{"cookie":"b' "$OUT"; then
 	fail "records arrived while syslog-ng was stopped"
 fi
 log "TCP: 50 records made and spooled while syslog-ng was down"

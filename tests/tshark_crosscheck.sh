@@ -46,6 +46,7 @@ import xml.etree.ElementTree as ET
 BIN, DATA, LIB = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.path.insert(0, LIB)
 from rdpwhy_run import RunFailed, check_end  # noqa: E402
+from records import flatten  # noqa: E402  (records by dotted names, nested or flat)
 TSHARK_ONLY = BIN == "--tshark-only"
 ALLOW_EXTRA = os.environ.get("CROSSCHECK_ALLOW_EXTRA") == "1"
 
@@ -198,7 +199,7 @@ def rdpwhy_records(path):
             return None, "line %d of '%s' is not JSON (%s): %r" % (n, " ".join(cmd), e, line[:200])
         if not isinstance(obj, dict):
             return None, "line %d of '%s' is not a JSON object" % (n, " ".join(cmd))
-        recs.append(obj)
+        recs.append(flatten(obj))
     # Every capture in index.tsv is a good one: rdpwhy must exit 0 on it, with
     # no sanitizer report on stderr, whatever records it printed.
     try:

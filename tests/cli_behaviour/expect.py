@@ -10,7 +10,9 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 import pcaptool  # noqa: E402
+from records import flatten  # noqa: E402
 
 failed = 0
 
@@ -30,14 +32,15 @@ def done():
 
 
 def load(path):
-    """The JSON records of a run, one object per line (a bad line fails)."""
+    """The JSON records of a run, one object per line (a bad line fails),
+    by dotted key names whatever the json_style (tests/lib/records.py)."""
     recs = []
     with open(path) as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                recs.append(json.loads(line))
+                recs.append(flatten(json.loads(line)))
             except ValueError as e:
                 check(f"{path}:{n} is JSON", False, str(e))
     return recs

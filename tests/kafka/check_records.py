@@ -16,7 +16,7 @@ import sys
 
 
 def record_id(rec):
-    # Flat keys today; nested objects (json_style) tomorrow: accept both.
+    # Nested objects by default, dotted keys with json_style = flat: accept both.
     if "rdpwhy.record_id" in rec:
         return rec["rdpwhy.record_id"]
     return rec.get("rdpwhy", {}).get("record_id")

@@ -48,6 +48,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+from records import flatten  # noqa: E402  records by dotted names, nested or flat
+
 VERDICT = ("rdpwhy.cause", "rdpwhy.closed_by", "rdpwhy.close_kind", "rdpwhy.phase")
 SIDES = ("inline", "capture")
 
@@ -58,7 +61,7 @@ def load_lines(f):
         for line in open(f):
             line = line.strip()
             if line:
-                out.append(json.loads(line))
+                out.append(flatten(json.loads(line)))
     except OSError:
         pass
     return out
@@ -93,6 +96,18 @@ def get(r, k):
             rest = ".".join(parts[i + 1:])
             return cur[head] if not rest else get(cur[head], rest)
     return None
+
+
+def translate(op, k, v):
+    """An expectation in the record's keys. The statements' spelling of an
+    encrypted alert, tls.alert.description=encrypted, is tls.alert.encrypted
+    true and no description (the record names an alert only when it can read
+    it); "!tls.alert.description" (no alert) rules out an encrypted one too."""
+    if k == "tls.alert.description" and op == "=" and v == "encrypted":
+        return [("=", "tls.alert.encrypted", "true"), ("!", "tls.alert.description", None)]
+    if k == "tls.alert.description" and op == "!":
+        return [("!", "tls.alert.description", None), ("!", "tls.alert.encrypted", None)]
+    return [(op, k, v)]
 
 
 def parse(cause, exps):
@@ -247,7 +262,7 @@ def wire_checks(stated, others, wire, expect):
     opts = {(op, k): v for s, op, k, v in others if s == "capture"}
     alerts = wire["tls"]["alerts"]
     enc = wire["tls"]["encrypted_alerts"]
-    if opts.get(("=", "tls.alert.description")) == "encrypted":
+    if opts.get(("=", "tls.alert.description")) == "encrypted" or opts.get(("=", "tls.alert.encrypted")) == "true":
         # An alert only its sender and receiver can read: no cleartext alert on
         # the wire; TLS 1.2 shows its record type (21) after ChangeCipherSpec,
         # TLS 1.3 hides it in an application data record.
@@ -308,7 +323,7 @@ def cmd_check(name, cause, recf, repf, wiref, port, outf, exps):
         if len(stated["capture"][k]) > 1:
             got = fmt(get(cap, k))
             expect(got == w, "capture %s == %s, the one on this wire (got %s)" % (k, w, got or "<absent>"))
-    for s, op, k, v in others:
+    for s, op, k, v in [(s, *t) for s, op, k, v in others for t in translate(op, k, v)]:
         r = inl if s == "inline" else cap
         got = get(r, k)
         if op == "!":
@@ -367,7 +382,7 @@ def cmd_half(name, cause, half, repf, wiref, port, capfacts, outf, knownf, exps)
     else:
         expect(len(m) == 1, "rdpwhy replay: exactly one record for client port %d (of %d)" % (port, len(reps)))
         keys = {k for _, op, k, _ in stmts if op in "=~"}
-        for c, op, k, v in stmts:
+        for c, op, k, v in [(c, *t) for c, op, k, v in stmts for t in translate(op, k, v)]:
             got = get(rec, k)
             if op == "!":
                 expect(rec is not None and got is None, "%s absent (got %s)" % (k, fmt(got)))

@@ -30,9 +30,12 @@ lab_path_expect() { # NAME [--capture TAG] CAUSE [EXPECTATION...] [--conn N] [--
     # matched in order to the proxy's records of the case.
     local conns
     conns=$(python3 "$LAB_WIRE_FACTS" --list "$d/client.pcap") || lab_fail "$name: wire_facts.py --list $d/client.pcap failed"
-    python3 - "$src/records.json" "$(awk '{ print $3 }' <<<"$conns" | paste -sd ,)" >"$d/records.json" <<'PY' ||
+    python3 - "$src/records.json" "$(awk '{ print $3 }' <<<"$conns" | paste -sd ,)" \
+        "$(dirname "$LAB_EXPECT_PY")/../lib" >"$d/records.json" <<'PY' ||
 import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+sys.path.insert(0, sys.argv[3])
+from records import load  # by dotted names, nested or flat: written back flat
+recs = load(sys.argv[1])
 ports = [int(p) for p in sys.argv[2].split(",") if p]
 if len(recs) != len(ports):
     sys.exit("the path capture holds %d TCP connections, the proxy wrote %d records" % (len(ports), len(recs)))

@@ -171,6 +171,7 @@ PY
 # The clients' library: expect(), line clients, log and record helpers.
 cat >"$WORK/dlib.py" <<'PY'
 import errno, json, os, re, socket, sys, time
+from records import loads  # tests/lib: a record by dotted names, nested or flat
 NAME = os.environ.get("CASE", "?")
 fails = []
 
@@ -307,7 +308,7 @@ def wait_log(path, regex, count=1, timeout=3.0):
 
 def records(path):
     try:
-        return [json.loads(l) for l in open(path) if l.strip()]
+        return [loads(l) for l in open(path) if l.strip()]
     except OSError:
         return []
 

@@ -38,9 +38,10 @@ wait_lines "$WORK/records.json" "$NCONN" 30 || true
 finish_proxy
 check "one record per connection, saying who closed and how" python3 - "$WORK" "$NCONN" "$FULL" <<'PY'
 import json, sys
+from records import loads  # tests/lib: a record by dotted names, nested or flat
 work, n = sys.argv[1], int(sys.argv[2])
 res = json.load(open(work + "/halfclose.json"))["conns"]
-recs = {r["source.port"]: r for r in map(json.loads, open(work + "/records.json"))}
+recs = {r["source.port"]: r for r in map(loads, open(work + "/records.json"))}
 bad = []
 for p in res:
     r = recs.get(p["client_port"], {})

@@ -83,6 +83,7 @@ log "proxy RSS after relaying: $(rss "$PROXY_PID") KiB"
 finish_proxy
 check "every connection relayed after the idle period, one client/fin record each" python3 - "$WORK" "$N" "$PROCS" <<'PY'
 import json, sys
+from records import loads  # tests/lib: a record by dotted names, nested or flat
 work, n, procs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 ok, ports, problems, relay = 0, [], [], []
 for i in range(procs):
@@ -91,7 +92,7 @@ for i in range(procs):
     ports += d["ports"]
     problems += d["problems"]
     relay.append(d["relay_s"])
-recs = {r["source.port"]: r for r in map(json.loads, open(work + "/records.json"))}
+recs = {r["source.port"]: r for r in map(loads, open(work + "/records.json"))}
 bad = [p for p in ports if (recs.get(p, {}).get("rdpwhy.closed_by"), recs.get(p, {}).get("rdpwhy.close_kind")) != ("client", "fin")]
 print("  ..   %d of %d exchanges ok (all at once, %.1f s); %d records; %d without a client/fin record"
       % (ok, n, max(relay), len(recs), len(bad)), file=sys.stderr)

@@ -136,6 +136,7 @@ check() {
     local d=$1 body=$2
     python3 - "$d" "$body" <<'PY' || { dump "$1"; die "$(basename "$1"): see the failures above"; }
 import json, os, sys
+from records import loads  # tests/lib: a record by dotted names, nested or flat
 d, body = sys.argv[1], sys.argv[2]
 name = os.path.basename(d)
 fails = []
@@ -152,7 +153,7 @@ def load(f):
         return {}
 recs = []
 try:
-    recs = [json.loads(l) for l in open(os.path.join(d, "records.json")) if l.strip()]
+    recs = [loads(l) for l in open(os.path.join(d, "records.json")) if l.strip()]
 except (OSError, ValueError) as e:
     expect(False, "cannot read records.json: %s" % e)
 rc = open(os.path.join(d, "proxy.rc")).read().strip()

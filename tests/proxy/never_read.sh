@@ -24,9 +24,10 @@ wait_lines "$WORK/records.json" 1 10 || true
 finish_proxy
 check "the record: closed_by client, fin, source.bytes = what the client sent" python3 - "$WORK" <<'PY'
 import json, sys
+from records import loads  # tests/lib: a record by dotted names, nested or flat
 work = sys.argv[1]
 res = json.load(open(work + "/never_read.json"))
-recs = [json.loads(l) for l in open(work + "/records.json")]
+recs = [loads(l) for l in open(work + "/records.json")]
 r = recs[0] if len(recs) == 1 else {}
 print("  ..   stalled after %.1f MiB; proxy RSS %d KiB before, %d KiB stalled; drained in %.1f s"
       % (res["stalled_after_bytes"] / 2**20, res["rss_before_kib"], res["rss_stalled_kib"], res["drain_s"]), file=sys.stderr)

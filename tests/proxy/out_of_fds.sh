@@ -32,9 +32,10 @@ wait_lines "$WORK/records.json" $((N + 20)) 20 || true
 finish_proxy
 check "$((N + 20)) records, each closed_by client, close_kind fin" python3 - "$WORK" $((N + 20)) <<'PY'
 import json, sys
+from records import loads  # tests/lib: a record by dotted names, nested or flat
 work, n = sys.argv[1], int(sys.argv[2])
 ports = json.load(open(work + "/fds.json"))["ports"]
-recs = {r["source.port"]: r for r in map(json.loads, open(work + "/records.json"))}
+recs = {r["source.port"]: r for r in map(loads, open(work + "/records.json"))}
 bad = [p for p in ports if (recs.get(p, {}).get("rdpwhy.closed_by"), recs.get(p, {}).get("rdpwhy.close_kind")) != ("client", "fin")]
 if bad or len(recs) != n:
     print("    %d records; %d clients without a client/fin record" % (len(recs), len(bad)), file=sys.stderr)

@@ -66,9 +66,10 @@ check "one 'incomplete' line per truncated file" \
 check "a truncated file still shows the close: replay finds one connection closed with a FIN" \
     python3 - "$BIN" "$D/$newest" "$UP" <<'PY'
 import json, subprocess, sys
+from records import loads  # tests/lib: a record by dotted names, nested or flat
 p = subprocess.run([sys.argv[1], "replay", "--port", sys.argv[3], "--format", "json", sys.argv[2]],
                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-recs = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+recs = [loads(l) for l in p.stdout.splitlines() if l.strip()]
 r = recs[0] if len(recs) == 1 else {}
 print("  ..   replay of the newest file: exit %d, %d record(s), closed_by %s, close_kind %s"
       % (p.returncode, len(recs), r.get("rdpwhy.closed_by"), r.get("rdpwhy.close_kind")), file=sys.stderr)

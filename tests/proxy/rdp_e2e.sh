@@ -217,6 +217,8 @@ check() {
     local name=$1 kind=$2
     RW_TESTS_LIB=$SCRIPT_DIR/../lib python3 - "$WORK/$name" "$WORK/${name}_direct" "$kind" "$BIN" "$PORT1" "$CLIENT_USER" <<'PY' || { dump_logs "$name"; die "$name: see the failures above"; }
 import glob, json, os, re, stat, subprocess, sys
+sys.path.insert(0, os.environ["RW_TESTS_LIB"])
+from records import loads  # tests/lib: a record by dotted names, nested or flat
 import xml.etree.ElementTree as ET
 
 d, dd, kind, BIN, PORT1, USER = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
@@ -320,7 +322,7 @@ def facts(pcap):
 def records(path):
     try:
         with open(path) as fh:
-            return [json.loads(l) for l in fh if l.strip()]
+            return [loads(l) for l in fh if l.strip()]
     except (OSError, ValueError) as e:
         fail("cannot read JSON records from %s: %s" % (path, e))
         return []
@@ -414,7 +416,7 @@ p = subprocess.run([BIN, "replay", "--format", "json", pcap], stdout=subprocess.
 if not expect(p.returncode == 0 and not sanitizer_report(p.stderr),
               "rdpwhy replay of the pcap exits 0, no sanitizer report (got %d: %s)" % (p.returncode, p.stderr.strip()[-2000:])):
     sys.exit(1)
-rr = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+rr = [loads(l) for l in p.stdout.splitlines() if l.strip()]
 if expect(len(rr) == 1, "replay of the pcap gives one record (got %d)" % len(rr)):
     for k in ("rdpwhy.cause", "rdpwhy.closed_by", "rdpwhy.close_kind", "rdpwhy.phase", "rdp.cookie",
               "rdp.requested_protocols", "rdp.selected_protocol", "tls.version", "tls.cipher",

@@ -202,7 +202,7 @@ wait_lines "$WORK/records.json" "$((L[connections] + 3))" 5 || true
 expect "a record for each connection ($((L[connections] + 3)), got $(wc -l <"$WORK/records.json"))" \
     test "$(wc -l <"$WORK/records.json")" = "$((L[connections] + 3))"
 expect "the records carry the original destinations" \
-    grep -q "\"rdpwhy.original_destination.port\":3390" "$WORK/records.json"
+    grep -qE '"original_destination":\{"ip":"[^"]*","port":3390\}' "$WORK/records.json"
 
 stop_proxy "$PROXY_PID" 10 "$WORK/proxy.stderr"
 expect "rdpwhy exits 0 on SIGTERM, no sanitizer report (got $STOP_RC)" test "$STOP_RC" = 0

@@ -52,10 +52,11 @@ finish_proxy
 
 check "slow and normal connections: the clients' and the records' view" python3 - "$WORK" "$ASAN" <<'PY'
 import json, sys
+from records import loads  # tests/lib: a record by dotted names, nested or flat
 work, asan = sys.argv[1], sys.argv[2] == "1"
 slow = json.load(open(work + "/slow.json"))["conns"]
 norm = json.load(open(work + "/normal.json"))
-recs = {r["source.port"]: r for r in map(json.loads, open(work + "/records.json"))}
+recs = {r["source.port"]: r for r in map(loads, open(work + "/records.json"))}
 bad = []
 def want(cond, msg):
     if not cond:

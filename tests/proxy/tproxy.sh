@@ -237,6 +237,7 @@ log "client exit $client_rc, host exit $host_rc; loop client saw $(cat "$D/loop.
 
 python3 - "$D" "$client_rc" "$host_rc" <<PY || { dump; die "see the failures above"; }
 import json, os, re, sys
+from records import loads  # tests/lib: a record by dotted names, nested or flat
 d, client_rc, host_rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 fails = []
 def expect(cond, msg):
@@ -263,7 +264,7 @@ expect(h.get("cr") is not None and h.get("cr") == c.get("cr"), "host received ex
 expect(h.get("peer") == "$GWS", "host saw the connection come from the gateway $GWS, i.e. through rdpwhy (got %s)" % h.get("peer"))
 recs = []
 try:
-    recs = [json.loads(l) for l in open(os.path.join(d, "records.json")) if l.strip()]
+    recs = [loads(l) for l in open(os.path.join(d, "records.json")) if l.strip()]
 except (OSError, ValueError) as e:
     expect(False, "cannot read records.json: %s" % e)
 expect(len(recs) == 1, "exactly one record (got %d)" % len(recs))

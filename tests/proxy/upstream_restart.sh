@@ -51,6 +51,7 @@ wait_lines "$WORK/records.json" "$N" 20 || true
 finish_proxy
 check "one record per connection, each with the cause of what happened" python3 - "$WORK" "$N" <<'PY'
 import json, sys
+from records import loads  # tests/lib: a record by dotted names, nested or flat
 work, n = sys.argv[1], int(sys.argv[2])
 res = json.load(open(work + "/restart.json"))
 conns, down = res["conns"], res["down"]
@@ -59,7 +60,7 @@ conns, down = res["conns"], res["down"]
 # request) goes to the client of its source port that has no record yet, in
 # order.
 recs, by_port = {}, {}
-all_recs = [json.loads(l) for l in open(work + "/records.json")]
+all_recs = [loads(l) for l in open(work + "/records.json")]
 for r in all_recs:
     if "rdp.cookie" in r:
         recs.setdefault(r["rdp.cookie"].replace("mstshash=", ""), []).append(r)

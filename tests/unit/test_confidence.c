@@ -232,7 +232,7 @@ static void test_text_and_json_show_it(void **state)
 	assert_non_null(strstr(t, "\n  could be   x224_closed_by_server, reset_injected, "
 	                          "upstream_refused; to tell: "));
 	rw_buf_reset(&b);
-	assert_int_equal(rw_record_json(r, NULL, &b), 0);
+	assert_int_equal(rw_record_json_style(r, NULL, NULL, RW_JSON_FLAT, &b), 0);
 	t = rw_buf_str(&b);
 	assert_non_null(strstr(t, "\"rdpwhy.confidence\":\"low\""));
 	assert_non_null(strstr(t, "\"rdpwhy.alternatives\":[\"x224_closed_by_server\","

@@ -219,7 +219,8 @@ static void test_replay_waits(void **state)
 	assert_int_equal(r.lines, n);
 }
 
-/* The record ids of a file: rdpwhy.record_id of each JSON line. */
+/* The record ids of a file: rdpwhy.record_id of each JSON line (nested:
+ * "rdpwhy":{...,"record_id":"..."}). */
 static size_t ids_of(const char *path, char ids[][33], size_t max)
 {
 	FILE *f = fopen(path, "r");
@@ -227,14 +228,14 @@ static size_t ids_of(const char *path, char ids[][33], size_t max)
 	char line[8192];
 	size_t n = 0;
 	while (n < max && fgets(line, sizeof(line), f)) {
-		const char *p = strstr(line, "\"rdpwhy.record_id\":\"");
+		const char *p = strstr(line, "\"record_id\":\"");
 		assert_non_null(p);
-		p += strlen("\"rdpwhy.record_id\":\"");
+		p += strlen("\"record_id\":\"");
 		assert_non_null(strchr(p, '"'));
 		assert_int_equal(strchr(p, '"') - p, 32);
 		memcpy(ids[n], p, 32);
 		ids[n][32] = 0;
-		assert_non_null(strstr(line, "\"host.name\":\""));
+		assert_non_null(strstr(line, "\"host\":{\"name\":\""));
 		n++;
 	}
 	fclose(f);
