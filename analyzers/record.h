@@ -76,6 +76,19 @@ enum rw_proxy_stop {
 
 #define RW_MAX_ALTERNATIVES 4
 
+/* Where a fact a verdict may rest on was seen, so that an evidence line can
+ * point at it: the frame (replay and capture: its file and its number there,
+ * from 1 as Wireshark counts) or, in the proxy, the byte offset in that
+ * side's stream of the read that carried it; and when. */
+struct rw_mark {
+	uint64_t ts_us;
+	const char *file; /* not owned; NULL when not from a file */
+	uint64_t frame;   /* 0: no frame (the proxy) */
+	uint64_t offset;  /* bytes that side sent before it */
+	uint8_t dir;      /* enum rw_dir of the side that sent it */
+};
+#define RW_MAX_MARKS 16
+
 struct rw_verdict {
 	enum rw_cause cause;
 	enum rw_side closed_by;
@@ -83,6 +96,8 @@ struct rw_verdict {
 	enum rw_phase phase;
 	size_t n_evidence;
 	char evidence[RW_MAX_EVIDENCE][RW_EVIDENCE_LEN];
+	/* The mark (rw_record.marks) each evidence line rests on; -1: none. */
+	int8_t evidence_mark[RW_MAX_EVIDENCE];
 	const char *remediation;
 	enum rw_confidence confidence;
 	/* Other causes the same wire fits, most likely first, and what would
@@ -176,6 +191,7 @@ struct rw_record {
 	bool sslv2_client_hello;
 	bool client_hello_seen, server_hello_seen, certificate_seen;
 	uint64_t ch_ts_us; /* when the ClientHello arrived */
+	uint64_t sh_ts_us; /* when the ServerHello arrived */
 	struct rw_tls_client_hello ch;
 	struct rw_tls_server_hello sh;
 	struct rw_cert cert; /* leaf (TLS <= 1.2 only) */
@@ -257,6 +273,12 @@ struct rw_record {
 	/* The host certificate's expected SHA-256 (lower-case hex), "" = none:
 	 * another certificate means something re-originates TLS. */
 	char expected_cert_sha256[65];
+
+	/* The session's notable events (CR, CC, ClientHello, certificate,
+	 * alerts, FIN, RST, ...) in order; a full table keeps its last slot for
+	 * the latest, so that the close is always there. */
+	struct rw_mark marks[RW_MAX_MARKS];
+	size_t n_marks;
 
 	struct rw_verdict verdict;
 };

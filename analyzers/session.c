@@ -116,18 +116,21 @@ static void check_tls12_done(struct rw_session *s)
 	    r->encrypted_records[0] > 0 && r->encrypted_records[1] > 0) {
 		r->tls_established = true;
 		r->tls_done_ts_us = s->now_us;
+		sess_mark(s, RW_C2S);
 	}
 }
 
 static void infer_client_alert(struct rw_session *s)
 {
 	struct rw_alert *a = &s->rec.alert[RW_C2S];
-	if (!a->seen)
-		*a = (struct rw_alert){.seen = true,
-		                       .encrypted = true,
-		                       .inferred = true,
-		                       .phase = s->phase,
-		                       .ts_us = s->now_us};
+	if (a->seen)
+		return;
+	*a = (struct rw_alert){.seen = true,
+	                       .encrypted = true,
+	                       .inferred = true,
+	                       .phase = s->phase,
+	                       .ts_us = s->now_us};
+	sess_mark(s, RW_C2S);
 }
 
 static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, bool encrypted)
@@ -174,6 +177,7 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 			return;
 		}
 		r->tls_done_ts_us = s->now_us;
+		sess_mark(s, RW_C2S);
 		if (!s->client_enc_hs)
 			return;
 	} else if (!r->tls_established) {
@@ -186,6 +190,7 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 		}
 		r->tls_established = true; /* the client's Finished */
 		r->tls_done_ts_us = s->now_us;
+		sess_mark(s, RW_C2S);
 		return;
 	}
 	if (alert_sized) {
@@ -225,6 +230,7 @@ static void on_alert(void *arg, uint8_t level, uint8_t desc, bool encrypted)
 	                       .description = desc,
 	                       .phase = c->s->phase,
 	                       .ts_us = c->s->now_us};
+	sess_mark(c->s, c->dir);
 }
 
 static void on_sslv2(void *arg, uint16_t version, size_t len)
@@ -245,6 +251,7 @@ static void on_tls_error(void *arg, int status, const char *what)
 		r->tls_framing_error[c->dir] = true;
 		r->tls_framing_status[c->dir] = status;
 		r->tls_framing_ts_us[c->dir] = c->s->now_us;
+		sess_mark(c->s, c->dir);
 	}
 	c->s->mode[c->dir] = M_OPAQUE;
 	rw_tls_stream_stop(&c->s->tls[c->dir]);
@@ -264,6 +271,7 @@ static void client_hello(struct rw_session *s, const uint8_t *p, size_t n)
 	r->ch = ch;
 	r->client_hello_seen = true;
 	r->ch_ts_us = s->now_us;
+	sess_mark(s, RW_C2S);
 	rw_ja3(&r->ch, r->ja3, sizeof(r->ja3), r->ja3_md5);
 	rw_ja4(&r->ch, 't', r->ja4);
 }
@@ -282,6 +290,8 @@ static void server_hello(struct rw_session *s, const uint8_t *p, size_t n)
 	}
 	r->sh = sh;
 	r->server_hello_seen = true;
+	r->sh_ts_us = s->now_us;
+	sess_mark(s, RW_S2C);
 	rw_ja3s(&r->sh, r->ja3s, sizeof(r->ja3s), r->ja3s_md5);
 	if (sh.version == 0x0304) {
 		/* Everything after a TLS 1.3 ServerHello is encrypted (RFC 8446 2). */
@@ -300,6 +310,7 @@ static void on_handshake(void *arg, uint8_t type, const uint8_t *p, size_t n, bo
 			r->certificate_seen = true;
 			r->cert_parse_failed = true;
 			r->cert_ts_us = s->now_us;
+			sess_mark(s, RW_S2C);
 		}
 		return;
 	}
@@ -310,6 +321,7 @@ static void on_handshake(void *arg, uint8_t type, const uint8_t *p, size_t n, bo
 	} else if (type == RW_HS_CERTIFICATE && c->dir == RW_S2C && !r->certificate_seen) {
 		r->certificate_seen = true;
 		r->cert_ts_us = s->now_us;
+		sess_mark(s, RW_S2C);
 		if (rw_cert_parse_message(p, n, &r->cert, &r->cert_chain_len) < 0)
 			r->cert_parse_failed = true;
 	}
@@ -335,12 +347,14 @@ static void on_x224(struct rw_session *s, enum rw_dir dir, const uint8_t *p, siz
 		if (!r->x224_error[dir]) {
 			r->x224_error[dir] = true;
 			r->x224_status[dir] = st;
+			sess_mark(s, dir);
 		}
 		return;
 	}
 	if (x.code == RW_X224_CR && dir == RW_C2S && !r->cr_seen) {
 		r->cr_seen = true;
 		r->cr_ts_us = s->now_us;
+		sess_mark(s, dir);
 		if (x.token_kind != RW_TOKEN_NONE) {
 			r->token = malloc(x.token_len + 1);
 			if (r->token) {
@@ -358,6 +372,7 @@ static void on_x224(struct rw_session *s, enum rw_dir dir, const uint8_t *p, siz
 	} else if (x.code == RW_X224_CC && dir == RW_S2C && !r->cc_seen) {
 		r->cc_seen = true;
 		r->cc_ts_us = s->now_us;
+		sess_mark(s, dir);
 		/* Where the CC ends in each stream, whatever the segmentation. */
 		s->bytes_at_cc[RW_S2C] = s->tpkt_off[RW_S2C];
 		s->bytes_at_cc[RW_C2S] = r->bytes[RW_C2S];
@@ -384,6 +399,7 @@ static void on_x224(struct rw_session *s, enum rw_dir dir, const uint8_t *p, siz
 		}
 	} else if (x.code == RW_X224_DR) {
 		r->dr_seen[dir] = true;
+		sess_mark(s, dir);
 	}
 }
 
@@ -429,6 +445,7 @@ static size_t feed_tpkt(struct rw_session *s, enum rw_dir dir, const uint8_t *p,
 			if (len < 0) {
 				s->rec.x224_error[dir] = true;
 				s->rec.x224_status[dir] = len;
+				sess_mark(s, dir);
 				s->mode[dir] = M_OPAQUE;
 				break;
 			}
@@ -564,6 +581,32 @@ void rw_session_open(struct rw_session *s, uint64_t ts_us, const struct rw_endpo
 		s->rec.server = *server;
 }
 
+void rw_session_at(struct rw_session *s, const char *file, uint64_t frame)
+{
+	s->at_file = file;
+	s->at_frame = frame;
+}
+
+void sess_mark(struct rw_session *s, enum rw_dir dir)
+{
+	struct rw_record *r = &s->rec;
+	struct rw_mark m = {.ts_us = s->now_us,
+	                    .file = s->at_file,
+	                    .frame = s->at_frame,
+	                    .offset = s->chunk_off[dir],
+	                    .dir = (uint8_t)dir};
+	/* Several facts of one packet share its mark. */
+	if (r->n_marks) {
+		const struct rw_mark *l = &r->marks[r->n_marks - 1];
+		if (l->ts_us == m.ts_us && l->dir == m.dir && l->frame == m.frame &&
+		    l->offset == m.offset)
+			return;
+	}
+	if (r->n_marks < RW_MAX_MARKS)
+		r->n_marks++;
+	r->marks[r->n_marks - 1] = m;
+}
+
 void rw_session_syn(struct rw_session *s, enum rw_dir dir, uint64_t ts_us)
 {
 	touch(s, ts_us);
@@ -579,6 +622,7 @@ void sess_data_common(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, siz
 {
 	struct rw_record *r = &s->rec;
 	touch(s, ts_us);
+	s->chunk_off[dir] = r->bytes[dir];
 	r->bytes[dir] += n;
 	r->last_data_ts_us[dir] = ts_us;
 	if (r->cc_seen)

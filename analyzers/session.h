@@ -28,6 +28,9 @@ struct rw_session *rw_session_new(const struct rw_session_config *cfg);
 void rw_session_free(struct rw_session *s);
 
 /* Events. */
+/* The frame the next events come from (replay and capture; the proxy has
+ * none and its marks carry stream offsets). file is not copied. */
+void rw_session_at(struct rw_session *s, const char *file, uint64_t frame);
 void rw_session_open(struct rw_session *s, uint64_t ts_us, const struct rw_endpoint *client,
                      const struct rw_endpoint *server);
 /* The capture saw (or did not see) the TCP handshake. */

@@ -57,6 +57,11 @@ void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, 
 			 * so it had arrived before that FIN was sent). */
 			r->fin_seen[dir] = true;
 			r->fin_ts_us[dir] = ts_us;
+			uint64_t now = s->now_us; /* the mark is stamped with the FIN's time */
+			s->now_us = ts_us;
+			s->chunk_off[dir] = r->bytes[dir];
+			sess_mark(s, dir);
+			s->now_us = now;
 			r->first_close_dir = dir;
 			r->first_close_kind = RW_CLOSE_FIN;
 			r->first_close_ts_us = ts_us;
@@ -71,10 +76,12 @@ void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, 
 	}
 	if (n == 0)
 		return;
+	bool notable = what == RW_INFER_ALERT; /* a fact evidence may point at */
 	if (dir == RW_S2C && r->cr_seen && !r->cc_seen && !r->cc_inferred &&
 	    s->phase == RW_PHASE_X224 && what == RW_INFER_DATA) {
 		/* The server answered the request: a Confirm or a refusal, unseen. */
 		r->cc_inferred = true;
+		notable = true;
 		r->cc_inferred_ts_us = ts_us;
 		r->cc_inferred_len = n;
 		if (!r->neg_req_present) {
@@ -89,6 +96,7 @@ void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, 
 		/* The client's first bytes, unseen: its Connection Request. */
 		r->cr_seen = true;
 		r->cr_inferred = true;
+		notable = true;
 		r->cr_ts_us = ts_us;
 	}
 	if (dir == RW_C2S && r->cc_seen && r->neg_rsp_present &&
@@ -97,6 +105,7 @@ void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, 
 		/* After a Confirm that selects SSL, HYBRID, RDSTLS or HYBRID_EX the
 		 * client's next bytes are its TLS ClientHello (MS-RDPBCGR 5.4.5). */
 		r->client_hello_inferred = true;
+		notable = true;
 		r->ch_ts_us = ts_us;
 		enter_phase(s, RW_PHASE_TLS_HANDSHAKE);
 	}
@@ -104,6 +113,8 @@ void rw_session_inferred(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, 
 	    r->ch_ts_us <= ts_us)
 		r->inferred_answer_len = n;
 	sess_data_common(s, dir, ts_us, n);
+	if (notable)
+		sess_mark(s, dir);
 	r->inferred_bytes[dir] += n;
 	s->mode[dir] = M_OPAQUE;
 	if (what == RW_INFER_ALERT) {

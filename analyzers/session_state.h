@@ -40,7 +40,15 @@ struct rw_session {
 	bool rec_counted[2];
 	uint64_t owed[2];
 	uint64_t now_us; /* timestamp of the event being handled */
+	/* Where the event being handled came from (rw_session_at), and the
+	 * stream offset of the data being handled, per side. */
+	const char *at_file;
+	uint64_t at_frame;
+	uint64_t chunk_off[2];
 };
+
+/* Notes where the fact just recorded (at now_us, sent by dir) was seen. */
+void sess_mark(struct rw_session *s, enum rw_dir dir);
 
 /* Phases only move forward; a skipped one (nla without NLA) stays unreached. */
 static inline void enter_phase(struct rw_session *s, enum rw_phase p)

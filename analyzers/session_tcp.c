@@ -21,6 +21,8 @@ void rw_session_fin(struct rw_session *s, enum rw_dir dir, uint64_t ts_us)
 		return;
 	s->rec.fin_seen[dir] = true;
 	s->rec.fin_ts_us[dir] = ts_us;
+	s->chunk_off[dir] = s->rec.bytes[dir]; /* a FIN follows the side's last byte */
+	sess_mark(s, dir);
 	first_close(s, dir, RW_CLOSE_FIN);
 }
 
@@ -32,6 +34,8 @@ void rw_session_rst(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, int t
 	s->rec.rst_seen[dir] = true;
 	s->rec.rst_ts_us[dir] = ts_us;
 	s->rec.rst_ttl[dir] = ttl;
+	s->chunk_off[dir] = s->rec.bytes[dir];
+	sess_mark(s, dir);
 	first_close(s, dir, RW_CLOSE_RST);
 }
 

@@ -117,23 +117,26 @@ static bool one_direction(struct ctx *c)
 	   r->inferred_syn[u] ? ", its SYN" : "", r->inferred_fin[u] ? " and its FIN" : "",
 	   side_of(seen));
 	if (r->inferred_fin[u] && r->inferred_alert[u])
-		ev(c,
-		   "the %s's last bytes before its FIN have the size of a TLS alert (inferred "
-		   "from the %s's acknowledgements)",
-		   side_of(u), side_of(seen));
+		ev_at(c, u, r->fin_ts_us[u],
+		      "the %s's last bytes before its FIN have the size of a TLS alert (inferred "
+		      "from the %s's acknowledgements)",
+		      side_of(u), side_of(seen));
 	if (r->inferred_rst[u])
-		ev(c,
-		   "the %s retransmitted and then fell silent for %.1f s while the capture "
-		   "went on, without FIN: a stack stops retransmitting before its timer runs out "
-		   "only when answered, so the %s's RST (never acknowledged, never captured) is "
-		   "inferred",
-		   side_of(seen), r->inferred_rst_quiet_us / 1e6, side_of(u));
+		ev_at(c, u, r->rst_ts_us[u],
+		      "the %s retransmitted and then fell silent for %.1f s while the capture "
+		      "went on, without FIN: a stack stops retransmitting before its timer runs "
+		      "out "
+		      "only when answered, so the %s's RST (never acknowledged, never captured) is "
+		      "inferred",
+		      side_of(seen), r->inferred_rst_quiet_us / 1e6, side_of(u));
 	if (r->cr_inferred)
-		ev(c, "the client's first bytes (unseen) taken as its X.224 Connection Request");
+		ev_at(c, RW_C2S, r->cr_ts_us,
+		      "the client's first bytes (unseen) taken as its X.224 Connection Request");
 	if (r->client_hello_inferred)
-		ev(c,
-		   "the client's bytes after the Confirm that selected TLS (unseen) taken as its "
-		   "ClientHello");
+		ev_at(c, RW_C2S, r->ch_ts_us,
+		      "the client's bytes after the Confirm that selected TLS (unseen) taken as "
+		      "its "
+		      "ClientHello");
 	if (seen == RW_C2S && r->cc_inferred && r->phase_reached[RW_PHASE_NLA])
 		ev(c, "NLA assumed selected: the client requested it and the server's Confirm was "
 		      "not captured");

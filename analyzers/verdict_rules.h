@@ -46,17 +46,55 @@ static inline void tell(struct ctx *c, const char *how)
 	c->v->tell_apart = how;
 }
 
-static inline void ev(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static inline void ev(struct ctx *c, const char *fmt, ...)
+static inline void ev_v(struct ctx *c, int mark, const char *fmt, va_list ap)
 {
 	struct rw_verdict *v = c->v;
 	if (v->n_evidence >= RW_MAX_EVIDENCE)
 		return;
+	v->evidence_mark[v->n_evidence] = (int8_t)mark;
+	vsnprintf(v->evidence[v->n_evidence++], RW_EVIDENCE_LEN, fmt, ap);
+}
+
+/* A fact that rests on no one packet (a count, a silence, a summary). */
+static inline void ev(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void ev(struct ctx *c, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(v->evidence[v->n_evidence++], RW_EVIDENCE_LEN, fmt, ap);
+	ev_v(c, -1, fmt, ap);
 	va_end(ap);
 }
+
+/* The mark of what `dir` sent at ts_us (any side's when none of dir's
+ * matches); -1 when the session noted nothing then. */
+static inline int mark_of(const struct rw_record *r, enum rw_dir dir, uint64_t ts_us)
+{
+	int any = -1;
+	for (size_t i = 0; i < r->n_marks && i < RW_MAX_MARKS; i++) {
+		if (r->marks[i].ts_us != ts_us)
+			continue;
+		if (r->marks[i].dir == (uint8_t)dir)
+			return (int)i;
+		if (any < 0)
+			any = (int)i;
+	}
+	return any;
+}
+
+/* A fact seen in what `dir` sent at ts_us: the line points at that packet
+ * (its frame, or the proxy's stream offset). */
+static inline void ev_at(struct ctx *c, enum rw_dir dir, uint64_t ts_us, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static inline void ev_at(struct ctx *c, enum rw_dir dir, uint64_t ts_us, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	ev_v(c, mark_of(c->r, dir, ts_us), fmt, ap);
+	va_end(ap);
+}
+
+/* A fact about the connection's first close (FIN or RST): points at it. */
+#define ev_close(c, ...) ev_at((c), (c)->r->first_close_dir, (c)->r->first_close_ts_us, __VA_ARGS__)
 
 static inline const char *side_of(enum rw_dir d)
 {
@@ -152,6 +190,28 @@ bool rw_rule_clock_skew(struct ctx *c);
 bool rw_rule_nla_failed(struct ctx *c);
 bool rw_rule_nla_auth_only(struct ctx *c);
 bool rw_rule_rdp_closed_by_server(struct ctx *c);
+
+/* verdict_rules_inspect.c: inspection with the host's key (inside TLS) */
+bool rw_rule_insp_clock_skew(struct ctx *c);
+bool rw_rule_insp_logon_failure(struct ctx *c);
+bool rw_rule_insp_password_expired(struct ctx *c);
+bool rw_rule_insp_account_restricted(struct ctx *c);
+bool rw_rule_insp_account_disabled(struct ctx *c);
+bool rw_rule_insp_account_locked_out(struct ctx *c);
+bool rw_rule_insp_account_expired(struct ctx *c);
+bool rw_rule_insp_logon_type(struct ctx *c);
+bool rw_rule_insp_no_authority(struct ctx *c);
+bool rw_rule_insp_nla_other(struct ctx *c);
+bool rw_rule_insp_server_denied(struct ctx *c);
+bool rw_rule_insp_session_ended(struct ctx *c);
+bool rw_rule_insp_time_limit(struct ctx *c);
+bool rw_rule_insp_licensing(struct ctx *c);
+bool rw_rule_insp_broker(struct ctx *c);
+bool rw_rule_insp_host_failure(struct ctx *c);
+bool rw_rule_insp_protocol_error(struct ctx *c);
+bool rw_rule_insp_errinfo_logon(struct ctx *c);
+bool rw_rule_insp_errinfo_other(struct ctx *c);
+void rw_inspect_evidence(struct ctx *c);
 
 /* verdict_rules_close.c: timeouts, resets and plain closes */
 bool rw_rule_idle_closed(struct ctx *c);

@@ -93,10 +93,10 @@ bool rw_rule_timeout(struct ctx *c)
 	if (hello_sent(r) && !r->server_hello_seen && !r->inferred_answer_len &&
 	    closed_by(r, RW_S2C) && !r->alert[RW_S2C].seen &&
 	    r->first_close_ts_us - r->ch_ts_us >= SILENT_CLOSE_US) {
-		ev(c,
-		   "server side silent for %.0f ms after the ClientHello, then closed: a "
-		   "timeout (a proxy, balancer or the host gave up)",
-		   ms(r->ch_ts_us, r->first_close_ts_us));
+		ev_close(c,
+		         "server side silent for %.0f ms after the ClientHello, then closed: a "
+		         "timeout (a proxy, balancer or the host gave up)",
+		         ms(r->ch_ts_us, r->first_close_ts_us));
 		timeout_alternatives(c);
 		return true;
 	}
@@ -109,10 +109,11 @@ bool rw_rule_timeout(struct ctx *c)
 	    closed_by(r, RW_S2C) && in_phase(r, RW_PHASE_TLS_HANDSHAKE) && !r->alert[RW_S2C].seen &&
 	    !r->alert[RW_C2S].seen && r->last_data_ts_us[RW_C2S] >= r->last_data_ts_us[RW_S2C] &&
 	    r->first_close_ts_us - r->last_data_ts_us[RW_C2S] >= SILENT_CLOSE_US) {
-		ev(c,
-		   "server side silent for %.0f ms after the client's last handshake message, then "
-		   "closed: a timeout (a proxy, balancer or the host gave up)",
-		   ms(r->last_data_ts_us[RW_C2S], r->first_close_ts_us));
+		ev_close(c,
+		         "server side silent for %.0f ms after the client's last handshake "
+		         "message, then "
+		         "closed: a timeout (a proxy, balancer or the host gave up)",
+		         ms(r->last_data_ts_us[RW_C2S], r->first_close_ts_us));
 		return true;
 	}
 	return false;
@@ -133,7 +134,7 @@ bool rw_rule_reset_by_server(struct ctx *c)
 {
 	if (!closed_by(c->r, RW_S2C) || c->r->first_close_kind != RW_CLOSE_RST)
 		return false;
-	ev(c, "server sent RST in phase %s", rw_phase_name(c->r->first_close_phase));
+	ev_close(c, "server sent RST in phase %s", rw_phase_name(c->r->first_close_phase));
 	unverified_reset(c, RW_S2C);
 	return true;
 }
@@ -142,7 +143,7 @@ bool rw_rule_reset_by_client(struct ctx *c)
 {
 	if (!closed_by(c->r, RW_C2S) || c->r->first_close_kind != RW_CLOSE_RST)
 		return false;
-	ev(c, "client sent RST in phase %s", rw_phase_name(c->r->first_close_phase));
+	ev_close(c, "client sent RST in phase %s", rw_phase_name(c->r->first_close_phase));
 	unverified_reset(c, RW_C2S);
 	return true;
 }
@@ -154,8 +155,8 @@ bool rw_rule_normal(struct ctx *c)
 		return false;
 	if (r->first_close_phase < RW_PHASE_RDP && !(r->tls_established && !r->cc_seen))
 		return false;
-	ev(c, "%s closed with FIN in phase %s", side_of(r->first_close_dir),
-	   rw_phase_name(r->first_close_phase));
+	ev_close(c, "%s closed with FIN in phase %s", side_of(r->first_close_dir),
+	         rw_phase_name(r->first_close_phase));
 	return true;
 }
 
@@ -164,7 +165,7 @@ bool rw_rule_client_cancelled_late(struct ctx *c)
 	const struct rw_record *r = c->r;
 	if (!closed_by(r, RW_C2S) || r->first_close_kind != RW_CLOSE_FIN)
 		return false;
-	ev(c, "client closed with FIN in phase %s", rw_phase_name(r->first_close_phase));
+	ev_close(c, "client closed with FIN in phase %s", rw_phase_name(r->first_close_phase));
 	return true;
 }
 

@@ -87,12 +87,12 @@ bool rw_rule_reset_injected(struct ctx *c)
 		 * SYN-ACK makes the host look further away, never nearer.) */
 		if (r->rst_seen[d] && r->rst_ttl[d] >= 0 && r->ttl_lo[d] < 0 &&
 		    r->syn_ttl[d] >= 0 && r->rst_ttl[d] > r->syn_ttl[d]) {
-			ev(c,
-			   "RST claiming to be from the %s has TTL %d, its %s TTL %d: sent from "
-			   "nearer "
-			   "than what answered the handshake",
-			   side_of((enum rw_dir)d), r->rst_ttl[d], d == RW_S2C ? "SYN-ACK" : "SYN",
-			   r->syn_ttl[d]);
+			ev_at(c, (enum rw_dir)d, r->rst_ts_us[d],
+			      "RST claiming to be from the %s has TTL %d, its %s TTL %d: sent from "
+			      "nearer "
+			      "than what answered the handshake",
+			      side_of((enum rw_dir)d), r->rst_ttl[d],
+			      d == RW_S2C ? "SYN-ACK" : "SYN", r->syn_ttl[d]);
 			maybe(c, d == RW_S2C ? RW_CAUSE_RESET_BY_SERVER : RW_CAUSE_RESET_BY_CLIENT);
 			tell(c,
 			     "an RDP-aware firewall resets a connection right after the request "
@@ -106,12 +106,14 @@ bool rw_rule_reset_injected(struct ctx *c)
 		    (r->rst_ttl[d] >= r->ttl_lo[d] && r->rst_ttl[d] <= r->ttl_hi[d]))
 			continue;
 		if (r->ttl_lo[d] == r->ttl_hi[d])
-			ev(c, "RST claiming to be from the %s has TTL %d, its other packets TTL %d",
-			   side_of((enum rw_dir)d), r->rst_ttl[d], r->ttl_lo[d]);
+			ev_at(c, (enum rw_dir)d, r->rst_ts_us[d],
+			      "RST claiming to be from the %s has TTL %d, its other packets TTL %d",
+			      side_of((enum rw_dir)d), r->rst_ttl[d], r->ttl_lo[d]);
 		else
-			ev(c,
-			   "RST claiming to be from the %s has TTL %d, its other packets TTL %d-%d",
-			   side_of((enum rw_dir)d), r->rst_ttl[d], r->ttl_lo[d], r->ttl_hi[d]);
+			ev_at(c, (enum rw_dir)d, r->rst_ts_us[d],
+			      "RST claiming to be from the %s has TTL %d, its other packets TTL "
+			      "%d-%d",
+			      side_of((enum rw_dir)d), r->rst_ttl[d], r->ttl_lo[d], r->ttl_hi[d]);
 		maybe(c, d == RW_S2C ? RW_CAUSE_RESET_BY_SERVER : RW_CAUSE_RESET_BY_CLIENT);
 		tell(c, "load-balanced or asymmetric paths also change TTLs: a capture next to the "
 		        "host shows whether the host itself sent that RST");

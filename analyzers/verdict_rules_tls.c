@@ -13,8 +13,9 @@ static bool cert_not_expected(struct ctx *c)
 	if (!r->expected_cert_sha256[0] || !r->certificate_seen || r->cert_parse_failed ||
 	    strcasecmp(r->expected_cert_sha256, r->cert.sha256_hex) == 0)
 		return false;
-	ev(c, "server certificate sha256 %.16s... is not the host's expected %.16s...",
-	   r->cert.sha256_hex, r->expected_cert_sha256);
+	ev_at(c, RW_S2C, r->cert_ts_us,
+	      "server certificate sha256 %.16s... is not the host's expected %.16s...",
+	      r->cert.sha256_hex, r->expected_cert_sha256);
 	return true;
 }
 
@@ -60,8 +61,9 @@ bool rw_rule_tls_altered(struct ctx *c)
 	const struct rw_record *r = c->r;
 	for (int d = 0; d < 2; d++) {
 		if (framing_broke(r, (enum rw_dir)d)) {
-			ev(c, "%s TLS stream broken: %s", side_of((enum rw_dir)d),
-			   rw_status_name(r->tls_framing_status[d]));
+			ev_at(c, (enum rw_dir)d, r->tls_framing_ts_us[d],
+			      "%s TLS stream broken: %s", side_of((enum rw_dir)d),
+			      rw_status_name(r->tls_framing_status[d]));
 			return true;
 		}
 	}
@@ -70,18 +72,21 @@ bool rw_rule_tls_altered(struct ctx *c)
 	bool altered = cert_not_expected(c);
 	if (!rw_tls_client_offered_cipher(&r->ch, r->sh.cipher)) {
 		const char *n = rw_tls_cipher_name(r->sh.cipher);
-		ev(c, "ServerHello picked %s (0x%04x), which the client never offered",
-		   n ? n : "a suite", r->sh.cipher);
+		ev_at(c, RW_S2C, r->sh_ts_us,
+		      "ServerHello picked %s (0x%04x), which the client never offered",
+		      n ? n : "a suite", r->sh.cipher);
 		altered = true;
 	}
 	if (!rw_tls_client_offered_version(&r->ch, r->sh.version) && !host_version_too_old(r)) {
 		const char *n = rw_tls_version_name(r->sh.version);
-		ev(c, "ServerHello picked TLS %s, which the client never offered", n ? n : "?");
+		ev_at(c, RW_S2C, r->sh_ts_us,
+		      "ServerHello picked TLS %s, which the client never offered", n ? n : "?");
 		altered = true;
 	}
 	if (r->sh.downgrade_sentinel && rw_tls_client_max_version(&r->ch) >= 0x0304) {
-		ev(c, "ServerHello.random carries the TLS 1.3 downgrade sentinel (%s)",
-		   r->sh.downgrade_sentinel == 12 ? "DOWNGRD01" : "DOWNGRD00");
+		ev_at(c, RW_S2C, r->sh_ts_us,
+		      "ServerHello.random carries the TLS 1.3 downgrade sentinel (%s)",
+		      r->sh.downgrade_sentinel == 12 ? "DOWNGRD01" : "DOWNGRD00");
 		altered = true;
 	}
 	return altered;
@@ -100,10 +105,11 @@ static bool host_version_refused(struct ctx *c, bool alerted)
 		return false;
 	const char *hv = rw_tls_version_name(r->sh.version);
 	const char *lo = rw_tls_version_name(client_min_version(&r->ch));
-	ev(c, "ServerHello picked TLS %s, below the lowest version the client offers (TLS %s)",
-	   hv ? hv : "?", lo ? lo : "?");
+	ev_at(c, RW_S2C, r->sh_ts_us,
+	      "ServerHello picked TLS %s, below the lowest version the client offers (TLS %s)",
+	      hv ? hv : "?", lo ? lo : "?");
 	if (!alerted)
-		ev(c, "client closed without continuing the handshake");
+		ev_close(c, "client closed without continuing the handshake");
 	return true;
 }
 
@@ -113,10 +119,10 @@ bool rw_rule_alert_version(struct ctx *c)
 	const struct rw_alert *a = handshake_alert(c->r, &from);
 	if (!a || a->encrypted || a->description != 70)
 		return host_version_refused(c, false);
-	ev(c, "%s sent TLS alert protocol_version", side_of(from));
+	ev_at(c, from, a->ts_us, "%s sent TLS alert protocol_version", side_of(from));
 	if (c->r->client_hello_seen) {
 		const char *n = rw_tls_version_name(rw_tls_client_max_version(&c->r->ch));
-		ev(c, "client offered up to TLS %s", n ? n : "?");
+		ev_at(c, RW_C2S, c->r->ch_ts_us, "client offered up to TLS %s", n ? n : "?");
 	}
 	host_version_refused(c, true);
 	return true;
@@ -128,9 +134,10 @@ bool rw_rule_alert_cipher(struct ctx *c)
 	const struct rw_alert *a = handshake_alert(c->r, &from);
 	if (!a || a->encrypted || (a->description != 40 && a->description != 71))
 		return false;
-	ev(c, "%s sent TLS alert %s", side_of(from), alert_name(a));
+	ev_at(c, from, a->ts_us, "%s sent TLS alert %s", side_of(from), alert_name(a));
 	if (c->r->client_hello_seen)
-		ev(c, "client offered %zu cipher suites", c->r->ch.n_ciphers);
+		ev_at(c, RW_C2S, c->r->ch_ts_us, "client offered %zu cipher suites",
+		      c->r->ch.n_ciphers);
 	if (!c->r->server_hello_seen)
 		ev(c, "no ServerHello");
 	return true;
@@ -156,7 +163,7 @@ bool rw_rule_cert_expired(struct ctx *c)
 	const struct rw_alert *a = handshake_alert(r, &from);
 	bool client_alert = a && from == RW_C2S;
 	if (client_alert && !a->encrypted && a->description == 45) {
-		ev(c, "client sent TLS alert certificate_expired");
+		ev_at(c, RW_C2S, a->ts_us, "client sent TLS alert certificate_expired");
 		return true;
 	}
 	/* The client gave up after the certificate, and the certificate was
@@ -166,9 +173,10 @@ bool rw_rule_cert_expired(struct ctx *c)
 		return false;
 	if (cert_is_expired(r) && in_phase(r, RW_PHASE_TLS_HANDSHAKE) &&
 	    (client_alert || closed_by(r, RW_C2S))) {
-		ev(c, "server certificate expired (notAfter before the handshake time)");
+		ev_at(c, RW_S2C, r->cert_ts_us,
+		      "server certificate expired (notAfter before the handshake time)");
 		if (client_alert)
-			ev(c, "client sent TLS alert %s", alert_name(a));
+			ev_at(c, RW_C2S, a->ts_us, "client sent TLS alert %s", alert_name(a));
 		return true;
 	}
 	return false;
@@ -204,11 +212,11 @@ bool rw_rule_cert_rejected(struct ctx *c)
 		bool cert_alert = a->encrypted || is_cert_alert(a->description);
 		/* (client-only capture: the server's flight was acknowledged, unseen) */
 		if (cert_alert && (r->server_hello_seen || r->directions == RW_DIRS_CLIENT_ONLY)) {
-			ev(c,
-			   a->inferred ? "client sent an encrypted record of alert size instead "
-			                 "of Finished"
-			               : "client sent TLS alert %s",
-			   alert_name(a));
+			ev_at(c, RW_C2S, a->ts_us,
+			      a->inferred ? "client sent an encrypted record of alert size instead "
+			                    "of Finished"
+			                  : "client sent TLS alert %s",
+			      alert_name(a));
 			if (a->encrypted)
 				cert_rejected_alternatives(c);
 			else
@@ -224,9 +232,11 @@ bool rw_rule_cert_rejected(struct ctx *c)
 	if (r->server_hello_seen && !r->tls_established && closed_by(r, RW_C2S) &&
 	    in_phase(r, RW_PHASE_TLS_HANDSHAKE) && (r->certificate_seen || r->tls13) &&
 	    !r->ccs_seen[RW_C2S] && r->client_first_encrypted_len == 0) {
-		ev(c, r->tls13
-		              ? "client closed after the server's encrypted flight without Finished"
-		              : "client closed after the server Certificate without continuing");
+		ev_close(c,
+		         r->tls13
+		                 ? "client closed after the server's encrypted flight without "
+		                   "Finished"
+		                 : "client closed after the server Certificate without continuing");
 		cert_rejected_alternatives(c);
 		return true;
 	}
@@ -240,11 +250,11 @@ bool rw_rule_tls_rejected_no_alert(struct ctx *c)
 	    r->alert[RW_S2C].seen || r->first_close_ts_us - r->ch_ts_us >= SILENT_CLOSE_US)
 		return false;
 	const char *n = rw_tls_version_name(rw_tls_client_max_version(&r->ch));
-	ev(c, "server %s after the ClientHello, no ServerHello, no alert",
-	   r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed");
+	ev_close(c, "server %s after the ClientHello, no ServerHello, no alert",
+	         r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed");
 	if (r->client_hello_seen)
-		ev(c, "client offered up to TLS %s with %zu cipher suites", n ? n : "?",
-		   r->ch.n_ciphers);
+		ev_at(c, RW_C2S, r->ch_ts_us, "client offered up to TLS %s with %zu cipher suites",
+		      n ? n : "?", r->ch.n_ciphers);
 	if (r->first_close_kind == RW_CLOSE_RST && r->ttl_lo[RW_S2C] < 0)
 		maybe(c, RW_CAUSE_RESET_INJECTED);
 	maybe(c, RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH);
@@ -261,7 +271,8 @@ bool rw_rule_other_alert(struct ctx *c)
 	const struct rw_alert *a = handshake_alert(c->r, &from);
 	if (!a)
 		return false;
-	ev(c, "%s sent TLS alert %s during the handshake", side_of(from), alert_name(a));
+	ev_at(c, from, a->ts_us, "%s sent TLS alert %s during the handshake", side_of(from),
+	      alert_name(a));
 	if (a->encrypted) {
 		sure(c, RW_CONFIDENCE_LOW);
 		if (from == RW_C2S)
@@ -289,10 +300,10 @@ bool rw_rule_alert_sized_answer(struct ctx *c)
 	    r->inferred_answer_len != TLS_CLEAR_ALERT_LEN || !closed_by(r, RW_C2S) ||
 	    !in_phase(r, RW_PHASE_TLS_HANDSHAKE))
 		return false;
-	ev(c,
-	   "server answered the ClientHello with %u bytes (not captured): the size of a "
-	   "cleartext TLS alert; then the client closed",
-	   TLS_CLEAR_ALERT_LEN);
+	ev_close(c,
+	         "server answered the ClientHello with %u bytes (not captured): the size of a "
+	         "cleartext TLS alert; then the client closed",
+	         TLS_CLEAR_ALERT_LEN);
 	sure(c, RW_CONFIDENCE_LOW);
 	maybe(c, RW_CAUSE_TLS_PROTOCOL_VERSION_MISMATCH);
 	maybe(c, RW_CAUSE_TLS_CIPHER_MISMATCH);

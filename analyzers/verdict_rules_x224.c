@@ -22,8 +22,8 @@ bool rw_rule_neg_failure(struct ctx *c)
 	const struct rw_record *r = c->r;
 	if (r->neg_failure_present) {
 		const char *n = rw_neg_failure_name(r->neg_failure_code);
-		ev(c, "X.224 Connection Confirm carries RDP_NEG_FAILURE %s",
-		   n ? n : "unknown code");
+		ev_at(c, RW_S2C, r->cc_ts_us, "X.224 Connection Confirm carries RDP_NEG_FAILURE %s",
+		      n ? n : "unknown code");
 		return true;
 	}
 	/* A client asking for standard RDP security only (no RDP_NEG_REQ) cannot
@@ -40,18 +40,20 @@ bool rw_rule_neg_failure(struct ctx *c)
 	                               : r->inferred_bytes[RW_S2C] - r->cc_inferred_len;
 	if (r->cr_seen && bare_cc && !r->neg_req_present && closed_by(r, RW_S2C) &&
 	    after_cc <= 16 && r->first_close_ts_us - cc_ts < 1000000) {
-		ev(c, r->cr_inferred
+		ev_at(c, RW_C2S, r->cr_ts_us,
+		      r->cr_inferred
 		              ? "client requested standard RDP security only (its request was "
 		                "not captured, but a Confirm without negotiation data answers "
 		                "only a request without RDP_NEG_REQ)"
 		              : "client requested standard RDP security only (no RDP_NEG_REQ)");
 		if (!r->cc_seen)
-			ev(c,
-			   "the server's answer (not captured) was %u bytes, a Connection Confirm "
-			   "without negotiation data",
-			   (unsigned)r->cc_inferred_len);
-		ev(c, "server closed %.0f ms after its Connection Confirm, sending %u bytes",
-		   ms(cc_ts, r->first_close_ts_us), (unsigned)after_cc);
+			ev_at(c, RW_S2C, r->cc_inferred_ts_us,
+			      "the server's answer (not captured) was %u bytes, a Connection "
+			      "Confirm "
+			      "without negotiation data",
+			      (unsigned)r->cc_inferred_len);
+		ev_close(c, "server closed %.0f ms after its Connection Confirm, sending %u bytes",
+		         ms(cc_ts, r->first_close_ts_us), (unsigned)after_cc);
 		sure(c, RW_CONFIDENCE_MEDIUM);
 		maybe(c, RW_CAUSE_RDP_CLOSED_BY_SERVER);
 		tell(c, "the host's log says why it disconnected (xrdp: 'requires TLS'; Windows: "
@@ -67,12 +69,12 @@ bool rw_rule_neg_failure(struct ctx *c)
 	    !r->cr_inferred && r->neg_req_present && r->requested_protocols != RW_PROTO_RDP &&
 	    closed_by(r, RW_C2S) && r->first_close_phase <= RW_PHASE_X224 && !r->tls_seen[RW_C2S] &&
 	    r->first_close_ts_us - r->cc_inferred_ts_us < 1000000) {
-		ev(c,
-		   "the server's answer (not captured) was %u bytes, a Connection Confirm with "
-		   "RDP_NEG_RSP or RDP_NEG_FAILURE",
-		   (unsigned)r->cc_inferred_len);
-		ev(c, "client closed %.0f ms after it without starting TLS",
-		   ms(r->cc_inferred_ts_us, r->first_close_ts_us));
+		ev_at(c, RW_S2C, r->cc_inferred_ts_us,
+		      "the server's answer (not captured) was %u bytes, a Connection Confirm with "
+		      "RDP_NEG_RSP or RDP_NEG_FAILURE",
+		      (unsigned)r->cc_inferred_len);
+		ev_close(c, "client closed %.0f ms after it without starting TLS",
+		         ms(r->cc_inferred_ts_us, r->first_close_ts_us));
 		sure(c, RW_CONFIDENCE_LOW);
 		maybe(c, RW_CAUSE_CLIENT_CANCELLED);
 		tell(c,
@@ -95,11 +97,12 @@ bool rw_rule_neg_failure(struct ctx *c)
 		snprintf(reqs + strlen(reqs), sizeof(reqs) - strlen(reqs), "%s%s", i ? "," : "",
 		         names[i]);
 	const char *sn = rw_proto_name(sel);
-	ev(c, "server selected %s, client requested %s", sn ? sn : "an unknown protocol",
-	   r->cr_inferred ? "(not captured)" : reqs);
-	ev(c, unrequested ? "client closed right after the Connection Confirm"
-	                  : "client closed without starting the selected protocol (it insists on "
-	                    "another, e.g. NLA)");
+	ev_at(c, RW_S2C, r->cc_ts_us, "server selected %s, client requested %s",
+	      sn ? sn : "an unknown protocol", r->cr_inferred ? "(not captured)" : reqs);
+	ev_close(c, unrequested
+	                    ? "client closed right after the Connection Confirm"
+	                    : "client closed without starting the selected protocol (it insists on "
+	                      "another, e.g. NLA)");
 	if (!unrequested) {
 		sure(c, RW_CONFIDENCE_MEDIUM);
 		maybe(c, RW_CAUSE_CLIENT_CANCELLED);
@@ -140,11 +143,12 @@ bool rw_rule_tls_middlebox(struct ctx *c)
 	 * or stunnel do with a TPKT header where a ClientHello should be. */
 	if (r->cr_seen && !r->cc_seen && closed_by(r, RW_S2C) && r->bytes[RW_S2C] == 0 &&
 	    r->first_close_ts_us - r->cr_ts_us < TLS_ENDPOINT_CLOSE_US) {
-		ev(c,
-		   "server side %s %.0f ms after the X.224 Connection Request without a byte, "
-		   "as a TLS endpoint does with non-TLS input",
-		   r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed",
-		   ms(r->cr_ts_us, r->first_close_ts_us));
+		ev_close(
+		        c,
+		        "server side %s %.0f ms after the X.224 Connection Request without a byte, "
+		        "as a TLS endpoint does with non-TLS input",
+		        r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed",
+		        ms(r->cr_ts_us, r->first_close_ts_us));
 		quick_close_alternatives(c);
 		c->remediation =
 		        "Something closed the connection right after the RDP request: if a load "
@@ -170,8 +174,9 @@ static bool https_client(struct ctx *c)
 	for (size_t i = 0; i < r->ch.n_alpn && i < RW_TLS_MAX_ALPN; i++) {
 		if (strcmp(r->ch.alpn[i], "http/1.1") != 0 && strcmp(r->ch.alpn[i], "h2") != 0)
 			continue;
-		ev(c, "client started with a TLS ClientHello offering ALPN %s and no X.224 request",
-		   r->ch.alpn[i]);
+		ev_at(c, RW_C2S, r->ch_ts_us,
+		      "client started with a TLS ClientHello offering ALPN %s and no X.224 request",
+		      r->ch.alpn[i]);
 		return true;
 	}
 	return false;
@@ -193,9 +198,9 @@ bool rw_rule_x224_closed(struct ctx *c)
 	if (!r->cr_seen || r->cc_seen || !closed_by(r, RW_S2C) || r->bytes[RW_S2C] > 0 ||
 	    r->first_close_ts_us - r->cr_ts_us >= SILENT_CLOSE_US)
 		return false;
-	ev(c, "server %s %.0f ms after the X.224 Connection Request, with no answer",
-	   r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed",
-	   ms(r->cr_ts_us, r->first_close_ts_us));
+	ev_close(c, "server %s %.0f ms after the X.224 Connection Request, with no answer",
+	         r->first_close_kind == RW_CLOSE_RST ? "reset" : "closed",
+	         ms(r->cr_ts_us, r->first_close_ts_us));
 	quick_close_alternatives(c);
 	sure(c, RW_CONFIDENCE_MEDIUM);
 	return true;
@@ -219,9 +224,10 @@ bool rw_rule_x224_no_response(struct ctx *c)
 	}
 	if (end - r->cr_ts_us < X224_PATIENCE_US)
 		return false;
-	ev(c, "no X.224 Connection Confirm %.0f ms after the request", ms(r->cr_ts_us, end));
+	ev_at(c, RW_C2S, r->cr_ts_us, "no X.224 Connection Confirm %.0f ms after the request",
+	      ms(r->cr_ts_us, end));
 	if (closed_by(r, RW_S2C)) {
-		ev(c, "then the server side closed: a proxy or load balancer timeout");
+		ev_close(c, "then the server side closed: a proxy or load balancer timeout");
 		maybe(c, RW_CAUSE_UPSTREAM_UNREACHABLE);
 		tell(c, "a capture between the proxy and the host shows whether the proxy's SYN "
 		        "was answered (no: upstream_unreachable) or its request went unanswered "

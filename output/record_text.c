@@ -415,6 +415,13 @@ static void evidence_lines(struct text *t, const struct rw_record *rec)
 	for (size_t i = 0; i < v->n_evidence && i < RW_MAX_EVIDENCE; i++) {
 		puts_(t, i ? CONT "- " : INDENT "evidence   - ");
 		raw(t, v->evidence[i], strnlen(v->evidence[i], RW_EVIDENCE_LEN));
+		const struct rw_mark *m = rw_evidence_mark(rec, i);
+		char at[320];
+		if (m && rw_format_mark(rec, m, at, sizeof(at)) == 0) {
+			puts_(t, "  [");
+			raw(t, at, strlen(at)); /* a file name is the user's bytes */
+			puts_(t, "]");
+		}
 		puts_(t, "\n");
 	}
 }

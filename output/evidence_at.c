@@ -1,0 +1,41 @@
+/* Where an evidence line's fact was seen, said the same way by every
+ * format: "frame 12" (Wireshark's numbering, in the record's file), "other.pcap
+ * frame 3" when the connection spans files, or, from the proxy, which side's
+ * stream and at which byte, with the time since the connection opened. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "record_format.h"
+
+const struct rw_mark *rw_evidence_mark(const struct rw_record *rec, size_t i)
+{
+	const struct rw_verdict *v = &rec->verdict;
+	if (i >= v->n_evidence || i >= RW_MAX_EVIDENCE)
+		return NULL;
+	int m = v->evidence_mark[i];
+	if (m < 0 || (size_t)m >= rec->n_marks || m >= RW_MAX_MARKS)
+		return NULL;
+	return &rec->marks[m];
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+int rw_format_mark(const struct rw_record *rec, const struct rw_mark *m, char *out, size_t n)
+{
+	uint64_t since = m->ts_us > rec->ts_open_us ? m->ts_us - rec->ts_open_us : 0;
+	int k;
+	if (m->frame && m->file && rec->file_first && strcmp(m->file, rec->file_first) != 0)
+		k = snprintf(out, n, "%s frame %" PRIu64, base_name(m->file), m->frame);
+	else if (m->frame)
+		k = snprintf(out, n, "frame %" PRIu64, m->frame);
+	else
+		k = snprintf(out, n, "%s byte %" PRIu64 ", +%" PRIu64 ".%03u ms",
+		             m->dir == RW_C2S ? "client" : "server", m->offset, since / 1000,
+		             (unsigned)(since % 1000));
+	return k < 0 || (size_t)k >= n ? -1 : 0;
+}
