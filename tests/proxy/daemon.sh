@@ -431,7 +431,7 @@ fail() { # fail MSG: dump the case's logs and end the case (subshell) with 1
 py() {
     local code pid
     code=$(cat)
-    CASE=$CASE D=$D PYTHONPATH=$WORK timeout 120 python3 -c "$code" "$@" "$WORK" &
+    CASE=$CASE D=$D PYTHONPATH=$WORK${PYTHONPATH:+:$PYTHONPATH} timeout 120 python3 -c "$code" "$@" "$WORK" &
     pid=$!
     track "$pid"
     wait "$pid" || fail "see the failed assertions above"
