@@ -3,6 +3,7 @@
  * a clock (live idle expiry). */
 #include "capture.h"
 #include "compressed.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -78,6 +79,15 @@ static int replay_handle(pcap_t *p, const char *name, const char *bpf, rw_packet
 	off_t good_end = fp ? ftello(fp) : -1;
 	bool counted = good_end == 24;
 	bpf_u_int32 snap = (bpf_u_int32)pcap_snapshot(p);
+	/* A regular file's size gives a person at a terminal a progress line
+	 * (a pipe or a decompressed stream has no size to go by). */
+	struct rw_progress pg;
+	struct stat st0;
+	int fd0 = fp ? fileno(fp) : -1;
+	rw_progress_start(&pg, name,
+	                  fd0 >= 0 && good_end >= 0 && fstat(fd0, &st0) == 0 && S_ISREG(st0.st_mode)
+	                          ? (uint64_t)st0.st_size
+	                          : 0);
 	uint64_t n = 0;
 	struct pcap_pkthdr *h;
 	const u_char *data;
@@ -94,10 +104,13 @@ static int replay_handle(pcap_t *p, const char *name, const char *bpf, rw_packet
 			if (counted && at != good_end + 16 + (off_t)h->caplen && h->caplen < snap)
 				counted = false;
 			good_end = at;
+			if (n % 4096 == 0)
+				rw_progress_update(&pg, (uint64_t)good_end);
 		} else {
 			good_end += 16 + (off_t)h->caplen;
 		}
 	}
+	rw_progress_end(&pg);
 	/* A damaged compressed stream ends like a file cut short, or even
 	 * cleanly at a record boundary: its reader knows. */
 	const char *zwhy = fp ? rw_compressed_error(fp) : "";
