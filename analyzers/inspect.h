@@ -20,8 +20,8 @@ struct rw_session;
 /* Plaintext the inspecting proxy relayed inside TLS, in order, per direction
  * (RW_C2S from the client, RW_S2C from the host). Any chunking; the decoder
  * buffers what it needs (bounded) and never keeps credentials. */
-void rw_session_plaintext(struct rw_session *s, enum rw_dir dir, uint64_t ts_us,
-                          const uint8_t *p, size_t n);
+void rw_session_plaintext(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, const uint8_t *p,
+                          size_t n);
 /* The proxy terminated TLS with the host's key on this connection. */
 void rw_session_set_inspected(struct rw_session *s, bool on);
 
