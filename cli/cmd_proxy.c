@@ -214,8 +214,10 @@ int cmd_proxy(int argc, char **argv)
 	LIST_INIT(&px->conns);
 	struct rw_outputs_opts oo = {.flow_ids = false, .block_when_full = false};
 	px->outputs = rw_outputs_open(&px->cfg, &oo, &px->log, err, sizeof(err));
-	if (px->outputs)
+	if (px->outputs) {
+		rw_outputs_keep_summary(px->outputs); /* logged on SIGUSR1 and at the stop */
 		px->pcapq = rw_pcapq_new(px->cfg.pcap_queue_max, &px->log, err, sizeof(err));
+	}
 	if (!px->outputs || !px->pcapq || rw_proxy_listen(px, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rdpwhy proxy: %s\n", err);
 		status = 1;

@@ -10,6 +10,8 @@
 
 #define KEY_MAX     160 /* a cookie is cut here: enough to tell users apart */
 #define MAX_SOURCES 64
+#define MAX_ROWS    50000 /* per table (servers, clients, cookies) */
+#define OTHERS      "(others)"
 
 struct row {
 	char *key;
@@ -103,6 +105,10 @@ static struct row *find(struct table *t, const char *key)
 			return &t->rows[j];
 		j = (j + 1) & (t->cap - 1);
 	}
+	/* A proxy that runs for months meets more clients than a summary needs
+	 * to name: past MAX_ROWS, new ones are counted together. */
+	if (t->n >= MAX_ROWS && strcmp(key, OTHERS) != 0)
+		return find(t, OTHERS);
 	char *k = strdup(key);
 	if (!k)
 		return NULL;

@@ -561,6 +561,8 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	log_counters(arg);
+	struct rw_proxy *px = arg;
+	rw_outputs_log_summary(px->outputs, "SIGUSR1");
 }
 
 int rw_proxy_run(struct rw_proxy *px)
@@ -596,6 +598,7 @@ int rw_proxy_run(struct rw_proxy *px)
 	close_listeners(px);
 	rw_conn_abort_all(px);
 	log_counters(px);
+	rw_outputs_log_summary(px->outputs, "stop");
 	event_free(px->sig_term);
 	event_free(px->sig_int);
 	event_free(px->sig_hup);

@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "outset.h"
 #include "rw_types.h"
+#include "summary.h"
 
 #define COUNTERS_PERIOD_S  300
 #define FLUSH_POLL_MS      100
@@ -58,6 +59,11 @@ struct rw_outputs {
 	unsigned char id_key[40]; /* 32 random bytes, then the counter */
 	uint64_t id_counter;
 	uint64_t drop_log_us;
+
+	/* What the records so far add up to (rw_outputs_keep_summary), for
+	 * the proxy's SIGUSR1 and stop; sum_mu: any producer thread. */
+	pthread_mutex_t sum_mu;
+	struct rw_summary *sum;
 
 	/* Counters both sides read. */
 	atomic_uint_fast64_t records, queue_drops;
@@ -249,6 +255,11 @@ static void enqueue(struct rw_outputs *o, struct msg *m)
 void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec)
 {
 	atomic_fetch_add(&o->records, 1);
+	if (o->sum) {
+		pthread_mutex_lock(&o->sum_mu);
+		rw_summary_add(o->sum, rec); /* out of memory: counted in the totals */
+		pthread_mutex_unlock(&o->sum_mu);
+	}
 	char id[RW_RECORD_ID_HEX + 1];
 	record_id(o, rec, id);
 	struct msg *m = calloc(1, sizeof(*m));
@@ -320,6 +331,36 @@ void rw_outputs_log_counters(struct rw_outputs *o)
 	enqueue(o, m);
 }
 
+void rw_outputs_keep_summary(struct rw_outputs *o)
+{
+	pthread_mutex_lock(&o->sum_mu);
+	if (!o->sum)
+		o->sum = rw_summary_new();
+	pthread_mutex_unlock(&o->sum_mu);
+}
+
+void rw_outputs_log_summary(struct rw_outputs *o, const char *when)
+{
+	struct rw_buf b;
+	rw_buf_init(&b, 0);
+	pthread_mutex_lock(&o->sum_mu);
+	int rc = o->sum ? rw_summary_text(o->sum, &b, 10) : -1;
+	pthread_mutex_unlock(&o->sum_mu);
+	if (rc < 0 || !b.data) {
+		if (o->sum)
+			rw_logx(o->log, LOG_ERR, "summary: out of memory");
+		rw_buf_free(&b);
+		return;
+	}
+	/* One log line per line of the text summary: syslog and journald keep
+	 * lines, not blocks. */
+	rw_logx(o->log, LOG_NOTICE, "summary (%s) follows", when);
+	char *save = NULL;
+	for (char *l = strtok_r(b.data, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		rw_logx(o->log, LOG_NOTICE, "summary: %s", l);
+	rw_buf_free(&b);
+}
+
 static void teardown(struct rw_outputs *o)
 {
 	rw_outset_close(o->set);
@@ -337,6 +378,8 @@ static void teardown(struct rw_outputs *o)
 		close(o->wake_fd);
 	pthread_cond_destroy(&o->room);
 	pthread_mutex_destroy(&o->mu);
+	pthread_mutex_destroy(&o->sum_mu);
+	rw_summary_free(o->sum);
 	free(o);
 }
 
@@ -354,6 +397,7 @@ struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg,
 	o->tail = &o->head;
 	o->flush_ms = cfg->siem_flush_ms;
 	pthread_mutex_init(&o->mu, NULL);
+	pthread_mutex_init(&o->sum_mu, NULL);
 	pthread_cond_init(&o->room, NULL);
 	if (gethostname(o->host, sizeof(o->host) - 1) < 0)
 		o->host[0] = 0;

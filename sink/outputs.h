@@ -52,6 +52,11 @@ void rw_outputs_stats(struct rw_outputs *o, struct rw_outputs_stats *st);
 /* Logs the counters: the queue's at once, then each output's, in order
  * with the records (also every 5 minutes). */
 void rw_outputs_log_counters(struct rw_outputs *o);
+/* From now on, count every record written into a summary (per cause,
+ * server, client, cookie; output/summary.h), which rw_outputs_log_summary
+ * logs as text, one line per line, after "summary (WHEN) follows". */
+void rw_outputs_keep_summary(struct rw_outputs *o);
+void rw_outputs_log_summary(struct rw_outputs *o, const char *when);
 /* Writes what is queued, gives streams up to siem_flush_timeout to deliver
  * their spools (what is left stays spooled for the next start), stops the
  * thread. Returns 0, or -1 when a record could not be written to a file or

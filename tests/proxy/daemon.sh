@@ -67,7 +67,8 @@
 #      answer within 3 s and the upstream sees its connection; 4 records;
 #      exit 0 on SIGTERM.
 #   f. SIGUSR1 with one closed and one open connection: "counters: accepted 2,
-#      active 1, closed 1, upstream failures 0, loops refused 0"; the proxy
+#      active 1, closed 1, upstream failures 0, loops refused 0" and the summary
+#      of the records so far (one, under its cause; both at the stop); the proxy
 #      keeps running and the open connection still relays; exit 0 on SIGTERM.
 #
 # Every proxy is used once its ready line is out, and must exit 0 on SIGTERM
@@ -852,6 +853,15 @@ expect(b.ping("b") == "U1:b", "second connection relayed (stays open)")
 os.kill(pid, signal.SIGUSR1)
 want = r"counters: accepted 2, active 1, closed 1, upstream failures 0, loops refused 0$"
 expect(wait_log(errlog, want, 1, 2), "USR1 logs 'counters: accepted 2, active 1, closed 1, upstream failures 0, loops refused 0'")
+# The summary of the records written so far: the closed connection's only
+# (the open one has no record yet), counted under the cause its record names.
+import re
+cause = wait_records(rec, 1)[0]["rdpwhy.cause"]
+expect(wait_log(errlog, r"summary \(SIGUSR1\) follows$", 1, 2), "USR1 logs the summary")
+expect(wait_log(errlog, r"summary: summary +1 connection, ", 1, 2),
+       "the summary counts the one record written")
+expect(wait_log(errlog, r"summary: +1  " + re.escape(cause) + "$", 1, 2),
+       f"the summary counts it under its record's cause ({cause})")
 time.sleep(0.2)
 expect(not proc_exited(pid), "the proxy keeps running after USR1")
 expect(b.ping("b2") == "U1:b2", "the open connection still relays after USR1")
@@ -861,6 +871,9 @@ PY
     term_and_reap
     grep -q "counters: accepted 2, active 0, closed 2," "$D/proxy.stderr" ||
         fail "no final 'counters: accepted 2, active 0, closed 2' line at exit"
+    grep -q "summary (stop) follows" "$D/proxy.stderr" || fail "no summary at the stop"
+    grep -qE "summary: summary +2 connections, " "$D/proxy.stderr" ||
+        fail "the summary at the stop does not count both records"
 }
 
 # ------------------------------------------------------------------ run
