@@ -42,9 +42,11 @@ static const struct rw_mstsc_reading d_server = {
                 "inside the encrypted channel.",
         .tell = "rdpwhy sees the server's FIN: normal_close once established, "
                 "rdp_closed_by_server during the connection sequence (rdpwhy.phase rdp). The "
-                "errorInfo itself is encrypted: rdpwhy cannot read it without inspection with "
-                "the host's key (issue #15, not built yet).",
-        CAUSES(RW_CAUSE_NORMAL_CLOSE, RW_CAUSE_RDP_CLOSED_BY_SERVER),
+                "errorInfo itself is encrypted: rdpwhy reads it only with inspection with the "
+                "host's key (rdpwhy proxy --inspect-cert/--inspect-key), which names the "
+                "errorInfo's cause (session_ended_by_host, session_time_limit...).",
+        CAUSES(RW_CAUSE_NORMAL_CLOSE, RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_CAUSE_SESSION_ENDED_BY_HOST,
+               RW_CAUSE_SESSION_TIME_LIMIT),
 };
 
 static const struct rw_mstsc_reading d_name = {
@@ -164,11 +166,14 @@ static const struct rw_mstsc_reading d_licensing = {
 static const struct rw_mstsc_reading d_logon = {
         .wire = "NLA (CredSSP, inside TLS) failed: the logon was refused, or no authority could "
                 "check it.",
-        .tell = "rdpwhy.phase nla: nla_failed. The reason (an NTSTATUS) is inside TLS; the host's "
-                "Security log (event 4625) names it. rdpwhy probe HOST reads the host's clock "
+        .tell = "rdpwhy.phase nla: nla_failed. The reason (an NTSTATUS) is inside TLS: "
+                "inspection with the host's key reads it (nla_logon_failure, "
+                "nla_no_authority...); the host's Security log (event 4625) names it too. rdpwhy "
+                "probe HOST reads the host's clock "
                 "from NTLM (rdp.nla.host_clock_offset_s): beyond 5 minutes Kerberos logons fail "
                 "(clock_skew).",
-        CAUSES(RW_CAUSE_NLA_FAILED, RW_CAUSE_CLOCK_SKEW),
+        CAUSES(RW_CAUSE_NLA_FAILED, RW_CAUSE_CLOCK_SKEW, RW_CAUSE_NLA_LOGON_FAILURE,
+               RW_CAUSE_NLA_NO_AUTHORITY),
 };
 
 static const struct rw_mstsc_reading d_account = {
@@ -177,8 +182,13 @@ static const struct rw_mstsc_reading d_account = {
                 "required, or the smart card blocked or its PIN wrong.",
         .tell = "rdpwhy.phase nla: nla_failed (the client may hang up first, right after the "
                 "host's error-sized answer). The account's state is on the domain controller or "
-                "the host (Security log, event 4625), not on the network.",
-        CAUSES(RW_CAUSE_NLA_FAILED, RW_CAUSE_CLIENT_CANCELLED),
+                "the host (Security log, event 4625), not on the network; inspection with the "
+                "host's key reads the NTSTATUS (nla_account_disabled, nla_account_locked_out, "
+                "nla_password_expired...).",
+        CAUSES(RW_CAUSE_NLA_FAILED, RW_CAUSE_CLIENT_CANCELLED, RW_CAUSE_NLA_LOGON_FAILURE,
+               RW_CAUSE_NLA_ACCOUNT_DISABLED, RW_CAUSE_NLA_ACCOUNT_RESTRICTED,
+               RW_CAUSE_NLA_ACCOUNT_LOCKED_OUT, RW_CAUSE_NLA_ACCOUNT_EXPIRED,
+               RW_CAUSE_NLA_PASSWORD_EXPIRED),
 };
 
 static const struct rw_mstsc_reading d_delegation = {
@@ -211,10 +221,11 @@ static const struct rw_mstsc_reading e_ended = {
         .wire = "The session was ended on the host on purpose (an administrative tool, a "
                 "logoff, another connection taking the session over), announced in the server's "
                 "Set Error Info PDU inside the encrypted channel.",
-        .tell = "The server's FIN after established: normal_close. The errorInfo is encrypted: "
-                "rdpwhy cannot read it without inspection with the host's key (issue #15, not "
-                "built yet); the host's TerminalServices-LocalSessionManager log says who.",
-        CAUSES(RW_CAUSE_NORMAL_CLOSE, RW_CAUSE_RDP_CLOSED_BY_SERVER),
+        .tell = "With inspection with the host's key: session_ended_by_host. Without, the "
+                "server's FIN after established: normal_close (the errorInfo is encrypted); "
+                "the host's TerminalServices-LocalSessionManager log says who.",
+        CAUSES(RW_CAUSE_NORMAL_CLOSE, RW_CAUSE_RDP_CLOSED_BY_SERVER,
+               RW_CAUSE_SESSION_ENDED_BY_HOST),
 };
 
 static const struct rw_mstsc_reading e_limit = {
@@ -222,8 +233,9 @@ static const struct rw_mstsc_reading e_limit = {
                 "announced in the encrypted Set Error Info PDU.",
         .tell = "The server's FIN in established: normal_close. Not rdpwhy's own idle_timeout "
                 "(rdpwhy.closed_by proxy, and the client gets no errorInfo). The host's limits: "
-                "Group Policy Remote Desktop Session Host > Session Time Limits.",
-        CAUSES(RW_CAUSE_NORMAL_CLOSE),
+                "Group Policy Remote Desktop Session Host > Session Time Limits. With inspection "
+                "with the host's key: session_time_limit.",
+        CAUSES(RW_CAUSE_NORMAL_CLOSE, RW_CAUSE_SESSION_TIME_LIMIT),
 };
 
 /* 0x7 and its kin: a Set Error Info PDU only comes once the security layer is
@@ -234,7 +246,9 @@ static const struct rw_mstsc_reading e_denied = {
                 "(TLS, NLA) had completed. The Set Error Info PDU carrying the reason is "
                 "encrypted: rdpwhy names the close rdp_closed_by_server; telling "
                 "server_denied_connection (and the other errorInfo values) from the wire needs "
-                "inspection with the host's key (issue #15, not built yet).",
+                "inspection with the host's key (issue #15: rdpwhy proxy "
+                "--inspect-cert/--inspect-key), "
+                "which reads it.",
         .tell = "rdpwhy.phase rdp, rdpwhy.closed_by server. If rdpwhy's record of the attempt "
                 "ended earlier (x224, tls_handshake, nla), the server never got far enough to "
                 "send errorInfo on that connection: the disconnect reason's causes (below) "
@@ -242,15 +256,17 @@ static const struct rw_mstsc_reading e_denied = {
                 "TerminalServices-RemoteConnectionManager logs name the refusal (the user's "
                 "right to log on through Remote Desktop Services, the Remote Desktop Users "
                 "group, a connection limit).",
-        CAUSES(RW_CAUSE_RDP_CLOSED_BY_SERVER),
+        CAUSES(RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_CAUSE_SERVER_DENIED_CONNECTION),
 };
 
 static const struct rw_mstsc_reading e_license = {
         .wire = "Licensing (MS-RDPELE) failed: a step of the RDP connection sequence after the "
                 "security layer, inside the encrypted channel.",
         .tell = "rdpwhy.phase rdp, closed by the server: rdp_closed_by_server. The host's "
-                "licensing mode, license server and CALs (RD Licensing Diagnoser, System log).",
-        CAUSES(RW_CAUSE_RDP_CLOSED_BY_SERVER),
+                "licensing mode, license server and CALs (RD Licensing Diagnoser, System log). "
+                "With "
+                "inspection with the host's key: rdp_licensing_failed.",
+        CAUSES(RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_CAUSE_RDP_LICENSING_FAILED),
 };
 
 static const struct rw_mstsc_reading e_broker = {
@@ -261,7 +277,8 @@ static const struct rw_mstsc_reading e_broker = {
                 "Connection Request; the server's close follows (rdp_closed_by_server, or "
                 "x224_closed_by_server when nothing answered the request). The Connection "
                 "Broker's log says why.",
-        CAUSES(RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_CAUSE_X224_CLOSED_BY_SERVER),
+        CAUSES(RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_CAUSE_X224_CLOSED_BY_SERVER,
+               RW_CAUSE_CONNECTION_BROKER_FAILED),
 };
 
 static const struct rw_mstsc_reading e_hostfail = {
@@ -269,7 +286,7 @@ static const struct rw_mstsc_reading e_hostfail = {
                 "host is shutting down or rebooting: a host problem, not the network.",
         .tell = "The server's close in rdp (rdp_closed_by_server) or established (normal_close). "
                 "The host's System and Application logs at that time.",
-        CAUSES(RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_CAUSE_NORMAL_CLOSE),
+        CAUSES(RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_CAUSE_NORMAL_CLOSE, RW_CAUSE_HOST_SESSION_FAILURE),
 };
 
 static const struct rw_mstsc_reading e_protocol = {
@@ -280,7 +297,7 @@ static const struct rw_mstsc_reading e_protocol = {
                 "client and host disagree on RDP itself, not the network. Update the client or "
                 "leave out the feature concerned (monitors, RemoteApp, graphics mode); the "
                 "host's RemoteDesktopServices-RdpCoreTS log.",
-        CAUSES(RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_CAUSE_NORMAL_CLOSE),
+        CAUSES(RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_CAUSE_NORMAL_CLOSE, RW_CAUSE_RDP_PROTOCOL_ERROR),
 };
 
 static const struct rw_mstsc_reading e_stdsec = {
@@ -289,7 +306,8 @@ static const struct rw_mstsc_reading e_stdsec = {
         .tell = "rdp.selected_protocol rdp (Standard RDP Security) and the server's close in rdp: "
                 "rdp_closed_by_server. rdpwhy probe HOST lists the encryption methods the host "
                 "accepts (rdpwhy.probe.rdp_encryption); requesting TLS or NLA avoids them.",
-        CAUSES(RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_CAUSE_SECURITY_NEGOTIATION_FAILURE),
+        CAUSES(RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_CAUSE_SECURITY_NEGOTIATION_FAILURE,
+               RW_CAUSE_RDP_PROTOCOL_ERROR),
 };
 
 static const struct rw_mstsc_reading e_credentials = {
@@ -297,7 +315,7 @@ static const struct rw_mstsc_reading e_credentials = {
         .tell = "With NLA, in phase nla: nla_failed. Without NLA the logon happens inside the "
                 "session and the host closes later (rdp_closed_by_server). The host's Security "
                 "log, event 4625.",
-        CAUSES(RW_CAUSE_NLA_FAILED, RW_CAUSE_RDP_CLOSED_BY_SERVER),
+        CAUSES(RW_CAUSE_NLA_FAILED, RW_CAUSE_RDP_CLOSED_BY_SERVER, RW_CAUSE_NLA_LOGON_FAILURE),
 };
 
 /* --- The disconnect reasons: IMsTscAxEvents::OnDisconnected --------------- */

@@ -94,6 +94,21 @@ const char *rw_cause_name(enum rw_cause c)
 	        [RW_CAUSE_PEER_VANISHED] = "peer_vanished",
 	        [RW_CAUSE_IDLE_TIMEOUT] = "idle_timeout",
 	        [RW_CAUSE_SCAN_OR_FLOOD] = "scan_or_flood",
+	        [RW_CAUSE_NLA_LOGON_FAILURE] = "nla_logon_failure",
+	        [RW_CAUSE_NLA_PASSWORD_EXPIRED] = "nla_password_expired",
+	        [RW_CAUSE_NLA_ACCOUNT_RESTRICTED] = "nla_account_restricted",
+	        [RW_CAUSE_NLA_ACCOUNT_DISABLED] = "nla_account_disabled",
+	        [RW_CAUSE_NLA_ACCOUNT_LOCKED_OUT] = "nla_account_locked_out",
+	        [RW_CAUSE_NLA_ACCOUNT_EXPIRED] = "nla_account_expired",
+	        [RW_CAUSE_NLA_LOGON_TYPE_NOT_GRANTED] = "nla_logon_type_not_granted",
+	        [RW_CAUSE_NLA_NO_AUTHORITY] = "nla_no_authority",
+	        [RW_CAUSE_SERVER_DENIED_CONNECTION] = "server_denied_connection",
+	        [RW_CAUSE_SESSION_ENDED_BY_HOST] = "session_ended_by_host",
+	        [RW_CAUSE_SESSION_TIME_LIMIT] = "session_time_limit",
+	        [RW_CAUSE_RDP_LICENSING_FAILED] = "rdp_licensing_failed",
+	        [RW_CAUSE_CONNECTION_BROKER_FAILED] = "connection_broker_failed",
+	        [RW_CAUSE_HOST_SESSION_FAILURE] = "host_session_failure",
+	        [RW_CAUSE_RDP_PROTOCOL_ERROR] = "rdp_protocol_error",
 	};
 	return NAME_OR(t, c, "unknown");
 }

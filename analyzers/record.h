@@ -230,6 +230,42 @@ struct rw_record {
 	bool host_clock_seen;
 	int64_t host_clock_offset_us;
 
+	/* Inspection with the host's key (analyzers/inspect.c): what the
+	 * plaintext inside TLS said. Codes and message types only: never a
+	 * credential, a hash, a ticket or a key. */
+	struct rw_inspect_facts {
+		bool inspected; /* the proxy terminated TLS with the host's key */
+		bool credssp;   /* a TSRequest was decoded */
+		uint32_t tsrequests[2];
+		uint32_t credssp_version; /* the server's TSRequest.version */
+		uint8_t ntlm_seen[2];     /* bit k: NTLM message type k (1..3) from that side */
+		bool kerberos;            /* a Kerberos token was exchanged */
+		bool auth_then_silence; /* the client's NTLM AUTHENTICATE got no server TSRequest */
+		bool credentials_sent;  /* the client's TSRequest with authInfo (never kept) */
+		bool has_ntstatus;      /* the server's TSRequest.errorCode */
+		uint32_t ntstatus;
+		uint64_t ntstatus_ts_us;
+		bool has_krb_error; /* a KRB-ERROR in the server's token */
+		int32_t krb_error;  /* -1: cut off before its error-code */
+		bool has_krb_stime;
+		int64_t krb_stime_us;     /* the server's time in it (us since 1970) */
+		uint64_t krb_error_ts_us; /* when it arrived (event clock) */
+		bool has_early_auth;      /* HYBRID_EX Early User Authorization Result */
+		uint32_t early_auth;
+		bool rdp_seen[2];    /* TPKT (MCS) after CredSSP from that side */
+		bool demand_active;  /* the server's Demand Active PDU */
+		bool has_error_info; /* the server's Set Error Info PDU (the last non-zero one) */
+		uint32_t error_info;
+		uint64_t error_info_ts_us;
+		bool logon_seen; /* Save Session Info: a logon notification */
+		uint32_t logon_info_type;
+		bool has_logon_error; /* ... with Logon Errors Info */
+		uint32_t logon_error_type, logon_error_data;
+		bool ultimatum[2]; /* MCS Disconnect Provider Ultimatum from that side */
+		uint8_t ultimatum_reason[2];
+		int decode_error[2]; /* rw_status of the first undecodable bytes, 0 none */
+	} inspect;
+
 	/* A scan_or_flood summary (capture/scan_tally.c): the connection
 	 * attempts it stands for, never one connection. */
 	struct {

@@ -79,6 +79,54 @@ static const char *const remediation[RW_CAUSE_COUNT] = {
                                    "one host (a SYN flood). Identify the source; block or "
                                    "rate-limit it at the edge, keep SYN cookies on; exclude "
                                    "known scanners and health checks from the capture.",
+        [RW_CAUSE_NLA_LOGON_FAILURE] = "The host refused the user name or password: check the "
+                                       "account and domain the client sends, clear stale saved "
+                                       "credentials (cmdkey), and read Security 4625 on the host.",
+        [RW_CAUSE_NLA_PASSWORD_EXPIRED] = "The account's password expired or must be changed: "
+                                          "change it (Ctrl+Alt+Del on a console, or the "
+                                          "domain's password tools), then reconnect.",
+        [RW_CAUSE_NLA_ACCOUNT_RESTRICTED] = "An account restriction refused the logon (a blank "
+                                            "password, logon hours, allowed workstations, an "
+                                            "authentication policy): adjust the account's "
+                                            "restrictions in Active Directory or local policy.",
+        [RW_CAUSE_NLA_ACCOUNT_DISABLED] = "The account is disabled: re-enable it (Active "
+                                          "Directory or lusrmgr.msc), or use another account.",
+        [RW_CAUSE_NLA_ACCOUNT_LOCKED_OUT] = "The account is locked out: unlock it, and find what "
+                                            "keeps sending a wrong password (stale saved "
+                                            "credentials, a mapped drive, a service).",
+        [RW_CAUSE_NLA_ACCOUNT_EXPIRED] = "The account expired: extend its expiry date in Active "
+                                         "Directory (or net user /expires).",
+        [RW_CAUSE_NLA_LOGON_TYPE_NOT_GRANTED] = "The user lacks the right to log on through Remote "
+                                                "Desktop Services: add it to the host's Remote "
+                                                "Desktop Users group, and check the Deny log on "
+                                                "through RDS policy.",
+        [RW_CAUSE_NLA_NO_AUTHORITY] = "The host could not reach a domain controller "
+                                      "or its trust is broken: check the host's DNS "
+                                      "and DC connectivity (nltest /sc_verify) and "
+                                      "its computer account.",
+        [RW_CAUSE_SERVER_DENIED_CONNECTION] = "The host refused the session after authentication: "
+                                              "the user's right to log on remotely (Remote Desktop "
+                                              "Users), the host's connection policy and limits.",
+        [RW_CAUSE_SESSION_ENDED_BY_HOST] =
+                "Nothing to fix on the network: the session was ended on "
+                "the host (an administrator, a logoff, another "
+                "connection taking it over); the host's session logs "
+                "say who.",
+        [RW_CAUSE_SESSION_TIME_LIMIT] = "A session time limit on the host elapsed (idle or active "
+                                        "time): review the host's Session Time Limits policy.",
+        [RW_CAUSE_RDP_LICENSING_FAILED] = "RD Licensing failed: check the host's licensing mode, "
+                                          "its license server and the CALs (RD Licensing "
+                                          "Diagnoser).",
+        [RW_CAUSE_CONNECTION_BROKER_FAILED] = "The Connection Broker could not place the "
+                                              "connection: check the collection, its hosts or "
+                                              "VMs and the broker's log.",
+        [RW_CAUSE_HOST_SESSION_FAILURE] =
+                "The session failed on the host (out of memory, a display "
+                "driver, DWM, Winlogon or CSRSS failure, a shutdown): "
+                "read the host's System and Application logs.",
+        [RW_CAUSE_RDP_PROTOCOL_ERROR] = "The host refused something the client sent in RDP itself: "
+                                        "update the client, or leave out the feature named by the "
+                                        "errorInfo (monitors, RemoteApp, graphics mode).",
         [RW_CAUSE_STILL_OPEN] = "The connection was still open when rdpwhy stopped following "
                                 "it: capture longer (or raise --max-flows / --idle-timeout).",
 };

@@ -565,7 +565,85 @@ void rw_session_free(struct rw_session *s)
 		free(s->tpkt[d]);
 	}
 	free(s->rec.token);
+	sess_inspect_free(s->insp);
 	free(s);
+}
+
+/* The image is the struct's bytes with its runs of zeros left out (a
+ * session's record is mostly zeros until TLS is parsed): pairs of u16 zero
+ * run and u16 literal count, then the literal bytes. Whatever the struct
+ * points to (buffers, the token) stays where it is; its pointers into itself
+ * are set again by unpack. */
+#define PACK_RUN_MAX 0xffff
+
+void *rw_session_pack(struct rw_session *s, size_t *len)
+{
+	const uint8_t *b = (const uint8_t *)s;
+	size_t n = sizeof(*s), need = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		uint8_t *img = pass ? malloc(need) : NULL;
+		if (pass && !img)
+			return NULL;
+		size_t i = 0, o = 0;
+		while (i < n) {
+			size_t z = 0, l = 0;
+			while (i + z < n && b[i + z] == 0 && z < PACK_RUN_MAX)
+				z++;
+			/* Literals run until 8 zero bytes in a row (a shorter
+			 * gap costs less inside the literal than a new pair). */
+			size_t j = i + z;
+			while (j + l < n && l < PACK_RUN_MAX) {
+				size_t k = 0;
+				while (k < 8 && j + l + k < n && b[j + l + k] == 0)
+					k++;
+				if (k == 8 || j + l + k == n)
+					break;
+				l += k + 1;
+			}
+			if (l > PACK_RUN_MAX)
+				l = PACK_RUN_MAX;
+			if (pass) {
+				uint16_t h[2] = {(uint16_t)z, (uint16_t)l};
+				memcpy(img + o, h, sizeof(h));
+				memcpy(img + o + sizeof(h), b + j, l);
+			}
+			o += 2 * sizeof(uint16_t) + l;
+			i = j + l;
+		}
+		if (pass) {
+			*len = o;
+			free(s);
+			return img;
+		}
+		need = o;
+	}
+	return NULL;
+}
+
+struct rw_session *rw_session_unpack(const void *img, size_t len)
+{
+	struct rw_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	uint8_t *b = (uint8_t *)s;
+	const uint8_t *p = img;
+	size_t i = 0, o = 0;
+	while (o + 2 * sizeof(uint16_t) <= len) {
+		uint16_t h[2];
+		memcpy(h, p + o, sizeof(h));
+		o += sizeof(h);
+		i += h[0];
+		if (i + h[1] > sizeof(*s) || o + h[1] > len)
+			break; /* cannot happen with rw_session_pack's image */
+		memcpy(b + i, p + o, h[1]);
+		i += h[1];
+		o += h[1];
+	}
+	for (int d = 0; d < 2; d++) {
+		s->ctx[d].s = s;
+		s->tls[d].arg = &s->ctx[d];
+	}
+	return s;
 }
 
 void rw_session_open(struct rw_session *s, uint64_t ts_us, const struct rw_endpoint *client,

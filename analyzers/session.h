@@ -26,6 +26,12 @@ struct rw_session_config {
 
 struct rw_session *rw_session_new(const struct rw_session_config *cfg);
 void rw_session_free(struct rw_session *s);
+/* An idle session kept small (the proxy's idle connections): pack returns
+ * a malloc'd image of *len bytes and frees s (NULL, s untouched, when out of
+ * memory); unpack gives the same session back from it (NULL when out of
+ * memory; the image is the caller's to free). */
+void *rw_session_pack(struct rw_session *s, size_t *len);
+struct rw_session *rw_session_unpack(const void *img, size_t len);
 
 /* Events. */
 /* The frame the next events come from (replay and capture; the proxy has

@@ -45,6 +45,7 @@ struct rw_session {
 	const char *at_file;
 	uint64_t at_frame;
 	uint64_t chunk_off[2];
+	struct rw_inspect *insp; /* inspection's decoder (inspect.c), NULL when off */
 };
 
 /* Notes where the fact just recorded (at now_us, sent by dir) was seen. */
@@ -71,5 +72,8 @@ static inline void touch(struct rw_session *s, uint64_t ts_us)
 void sess_count_flight(struct rw_session *s, enum rw_dir dir, size_t len);
 void sess_start_app(struct rw_session *s);
 void sess_data_common(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, size_t n);
+/* inspect.c */
+struct rw_inspect;
+void sess_inspect_free(struct rw_inspect *in);
 
 #endif

@@ -36,6 +36,26 @@ static const struct rule rules[] = {
         {RW_CAUSE_TLS_REJECTED_WITHOUT_ALERT, rw_rule_tls_rejected_no_alert, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_TLS_ALERT, rw_rule_other_alert, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_TLS_ALERT, rw_rule_alert_sized_answer, RW_CONFIDENCE_LOW},
+        /* inspection with the host's key: the host's own reason */
+        {RW_CAUSE_CLOCK_SKEW, rw_rule_insp_clock_skew, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_NLA_LOGON_FAILURE, rw_rule_insp_logon_failure, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_NLA_PASSWORD_EXPIRED, rw_rule_insp_password_expired, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_NLA_ACCOUNT_RESTRICTED, rw_rule_insp_account_restricted, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_NLA_ACCOUNT_DISABLED, rw_rule_insp_account_disabled, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_NLA_ACCOUNT_LOCKED_OUT, rw_rule_insp_account_locked_out, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_NLA_ACCOUNT_EXPIRED, rw_rule_insp_account_expired, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_NLA_LOGON_TYPE_NOT_GRANTED, rw_rule_insp_logon_type, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_NLA_NO_AUTHORITY, rw_rule_insp_no_authority, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_NLA_FAILED, rw_rule_insp_nla_other, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_SERVER_DENIED_CONNECTION, rw_rule_insp_server_denied, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_SESSION_ENDED_BY_HOST, rw_rule_insp_session_ended, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_SESSION_TIME_LIMIT, rw_rule_insp_time_limit, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_RDP_LICENSING_FAILED, rw_rule_insp_licensing, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_CONNECTION_BROKER_FAILED, rw_rule_insp_broker, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_HOST_SESSION_FAILURE, rw_rule_insp_host_failure, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_RDP_PROTOCOL_ERROR, rw_rule_insp_protocol_error, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_NLA_LOGON_FAILURE, rw_rule_insp_errinfo_logon, RW_CONFIDENCE_HIGH},
+        {RW_CAUSE_RDP_CLOSED_BY_SERVER, rw_rule_insp_errinfo_other, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_CLOCK_SKEW, rw_rule_clock_skew, RW_CONFIDENCE_HIGH},
         {RW_CAUSE_NLA_FAILED, rw_rule_nla_failed, RW_CONFIDENCE_MEDIUM},
         {RW_CAUSE_IDLE_TIMEOUT, rw_rule_idle_closed, RW_CONFIDENCE_HIGH},
@@ -207,6 +227,7 @@ void rw_verdict_decide(struct rw_record *r)
 		c.remediation = NULL;
 	}
 	proxy_wait_evidence(&c);
+	rw_inspect_evidence(&c);
 	if (r->cc_seen && r->neg_rsp_present && v->cause != RW_CAUSE_SECURITY_NEGOTIATION_FAILURE) {
 		const char *n = rw_proto_name(r->selected_protocol);
 		ev(&c, "security protocol %s selected", n ? n : "unknown");

@@ -33,6 +33,8 @@ void rw_capture_opts_help(FILE *f)
 	        "  -f, --format text|json|html  text: a report per connection (default);\n"
 	        "                          json: one ECS JSON object per line; html: one\n"
 	        "                          page (summary, table, ladders) to stdout or -o FILE\n"
+	        "      --json-style nested|flat  JSON records as nested objects (default;\n"
+	        "                          jq '.rdpwhy.cause') or flat dotted keys\n"
 	        "  -o, --output SPEC       '-' (stdout, the default), a file, 'syslog', or\n"
 	        "                          tcp://H:P, tls://H:P, udp://H:P, then options\n"
 	        "                          ('tcp://siem:514 format=cef spool_dir=/var/spool/x');\n"
@@ -94,6 +96,15 @@ int rw_capture_opt(struct rw_capture_opts *o, int argc, char **argv, int *i)
 		o->format = v;
 		/* html is one page at the end (capture_html.c), not an output's format. */
 		return strcmp(v, "html") != 0 ? add_set(o, "format", v) : 1;
+	}
+	if (!strcmp(a, "--json-style")) {
+		if (!(v = opt_value(argc, argv, i, a)))
+			return -1;
+		if (strcmp(v, "nested") != 0 && strcmp(v, "flat") != 0) {
+			fprintf(stderr, "rdpwhy: unknown JSON style '%s' (nested or flat)\n", v);
+			return -1;
+		}
+		return add_set(o, "json_style", v);
 	}
 	if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
 		if (!(v = opt_value(argc, argv, i, a)))

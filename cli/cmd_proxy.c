@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "cli.h"
+#include "inspect_tls.h"
 #include "pcap_queue.h"
 #include "proxy.h"
 
@@ -40,6 +41,8 @@ static void help(FILE *f)
 	        "                          ('tls://siem:6514 format=cef ca_file=/etc/ca.pem');\n"
 	        "                          repeatable (conf/README.md)\n"
 	        "  -f, --format text|json  record format (default text)\n"
+	        "      --json-style nested|flat  JSON records as nested objects (default) or\n"
+	        "                          flat dotted keys\n"
 	        "      --pcap-dir DIR      write each connection as a pcap file (mode 0600)\n"
 	        "      --user NAME         run as NAME once listening (keeping only the\n"
 	        "                          capabilities a reload needs to open listeners)\n"
@@ -53,6 +56,12 @@ static void help(FILE *f)
 	        "                          TCP keepalive on both legs (default 60s, 10s, 6;\n"
 	        "                          --keepalive-idle 0 = off)\n"
 	        "      --user-timeout D    TCP_USER_TIMEOUT on both legs (default 120s)\n"
+	        "      --inspect-cert PEM, --inspect-key PEM\n"
+	        "                          the host's own certificate and private key: rdpwhy\n"
+	        "                          terminates TLS with them and reads the reason inside\n"
+	        "                          (CredSSP, Set Error Info); the key file must be 0600\n"
+	        "      --keylog FILE       append both TLS legs' secrets to FILE (NSS key log,\n"
+	        "                          for Wireshark; secret material, created 0600)\n"
 	        "      --set KEY=VALUE     any config key (e.g. --set tls_timeout=20s)\n"
 	        "  -v, --verbose           more log lines (repeat for debug)\n"
 	        "  -h, --help              this help\n"
@@ -89,6 +98,7 @@ static const struct {
         {"-o", "output", true},
         {"--format", "format", true},
         {"-f", "format", true},
+        {"--json-style", "json_style", true},
         {"--pcap-dir", "pcap_dir", true},
         {"--user", "user", true},
         {"--transparent", "transparent", false},
@@ -100,6 +110,9 @@ static const struct {
         {"--keepalive-interval", "keepalive_interval", true},
         {"--keepalive-count", "keepalive_count", true},
         {"--user-timeout", "user_timeout", true},
+        {"--inspect-cert", "inspect_cert", true},
+        {"--inspect-key", "inspect_key", true},
+        {"--keylog", "keylog", true},
 };
 
 int cmd_proxy(int argc, char **argv)
@@ -179,6 +192,13 @@ int cmd_proxy(int argc, char **argv)
 		status = 2; /* the configuration must change: nothing was started */
 		goto out;
 	}
+	/* The host's certificate and key for inspection: loaded and checked
+	 * before anything starts (and by --check-config). */
+	if (rw_inspect_tls_open(&px->cfg, &px->inspect, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rdpwhy proxy: %s\n", err);
+		status = 2;
+		goto out;
+	}
 	if (check_only) {
 		/* What start would do first: a fixed upstream's name must resolve
 		 * (a shipped example with a placeholder host passes the syntax and
@@ -244,6 +264,7 @@ out:
 	 * disk gets 5 s, then the files are left as they are). */
 	rw_pcapq_free(px->pcapq, 5000);
 	rw_outputs_close(px->outputs);
+	rw_inspect_tls_free(px->inspect);
 	if (px->base)
 		event_base_free(px->base);
 	rw_log_close(&px->log);

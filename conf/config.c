@@ -55,6 +55,7 @@ static int parse_sha256(const char *v, char out[65], char *err, size_t errlen)
 static const char *const choices[][4] = {
         {"drop-oldest", "drop-newest", NULL},
         {"json", "rfc5424", "cef", NULL},
+        {"nested", "flat", NULL},
 };
 
 #define F(f) offsetof(struct rw_proxy_config, f)
@@ -66,6 +67,7 @@ static const struct key keys[] = {
         {"tproxy", K_MODE, 0, 0, RW_UPSTREAM_TPROXY},
         {"output", K_OUTPUT, 0, 0, 0},
         {"format", K_FORMAT, 0, 0, 0},
+        {"json_style", K_CHOICE, F(json_style), 0, 2},
         {"pcap_dir", K_STRING, F(pcap_dir), S(pcap_dir), 0},
         {"pcap_max_file", K_SIZE, F(pcap_max_file), 0, 0},
         {"pcap_max_total", K_SIZE, F(pcap_max_total), 0, 0},
@@ -89,6 +91,9 @@ static const struct key keys[] = {
         {"max_buffer", K_SIZE, F(max_buffer), 0, RW_CONF_MIN_BUFFER},
         {"max_connections", K_COUNT, F(max_connections), 0, 0},
         {"expected_cert_sha256", K_SHA256, F(expected_cert_sha256), 0, 0},
+        {"inspect_cert", K_STRING, F(inspect_cert), S(inspect_cert), 0},
+        {"inspect_key", K_STRING, F(inspect_key), S(inspect_key), 0},
+        {"keylog", K_STRING, F(keylog), S(keylog), 0},
         {"siem_ca_file", K_STRING, F(siem_ca_file), S(siem_ca_file), 0},
         {"siem_cert_file", K_STRING, F(siem_cert_file), S(siem_cert_file), 0},
         {"siem_key_file", K_STRING, F(siem_key_file), S(siem_key_file), 0},

@@ -40,6 +40,7 @@ struct rw_proxy_config {
 	char outputs[RW_CONF_MAX_OUTPUTS][PATH_MAX];
 	size_t n_outputs;
 	bool json;               /* format = json (else text) */
+	unsigned json_style;     /* RW_CONF_JSON_NESTED (default) or RW_CONF_JSON_FLAT */
 	char pcap_dir[PATH_MAX]; /* "" = off */
 	char user[64];           /* drop privileges to this user after binding ("" = stay) */
 	bool syslog;             /* also log rdpwhy's own events to syslog */
@@ -72,6 +73,12 @@ struct rw_proxy_config {
 	size_t max_buffer;        /* per-direction high-water mark in bytes (default 256 KiB) */
 	unsigned max_connections; /* 0 = unlimited */
 	char expected_cert_sha256[65]; /* lower-case hex; "" = no expectation */
+	/* Inspection with the host's own certificate and key (PEM files; both
+	 * set = on; proxy/inspect_tls.c loads and checks them at start), and
+	 * where both TLS legs' secrets go (NSS key log format; "" = nowhere). */
+	char inspect_cert[PATH_MAX];
+	char inspect_key[PATH_MAX];
+	char keylog[PATH_MAX];
 	/* Defaults of the outputs' options (conf/output_spec.h). */
 	char siem_ca_file[PATH_MAX];   /* tls://: CAs the receiver's certificate must chain to */
 	char siem_cert_file[PATH_MAX]; /* tls://: client certificate ("" = none) */
@@ -92,6 +99,9 @@ struct rw_proxy_config {
 #define RW_CONF_SIEM_JSON    0
 #define RW_CONF_SIEM_RFC5424 1
 #define RW_CONF_SIEM_CEF     2
+/* Values of json_style (the same numbers as enum rw_json_style). */
+#define RW_CONF_JSON_NESTED 0
+#define RW_CONF_JSON_FLAT   1
 
 void rw_config_defaults(struct rw_proxy_config *c);
 /* Parses the file; on error returns -1 with "FILE:LINE: message" in err. */

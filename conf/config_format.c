@@ -79,6 +79,7 @@ size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len)
 	for (size_t i = 0; i < c->n_outputs; i++)
 		put_quoted(&o, "output", c->outputs[i]);
 	put(&o, "format = %s\n", c->json ? "json" : "text");
+	put(&o, "json_style = %s\n", rw_conf_choices[2][c->json_style < 2 ? c->json_style : 0]);
 	put_quoted(&o, "pcap_dir", c->pcap_dir);
 	put_size(&o, "pcap_max_file", c->pcap_max_file);
 	put_size(&o, "pcap_max_total", c->pcap_max_total);
@@ -99,6 +100,9 @@ size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len)
 	put(&o, "max_connections = %u\n", c->max_connections);
 	put(&o, "keepalive_count = %u\n", c->keepalive_count);
 	put(&o, "expected_cert_sha256 = \"%s\"\n", c->expected_cert_sha256);
+	put_quoted(&o, "inspect_cert", c->inspect_cert);
+	put_quoted(&o, "inspect_key", c->inspect_key);
+	put_quoted(&o, "keylog", c->keylog);
 	put_quoted(&o, "siem_ca_file", c->siem_ca_file);
 	put_quoted(&o, "siem_cert_file", c->siem_cert_file);
 	put_quoted(&o, "siem_key_file", c->siem_key_file);

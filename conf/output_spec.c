@@ -306,13 +306,21 @@ static int set_option(struct rw_output_spec *s, const char *key, const char *v, 
 		}
 		return 0;
 	}
+	if (!strcmp(key, "json_style")) {
+		int st = rw_config_choice("json_style", v);
+		if (st < 0)
+			return fail(err, errlen, "json_style: expected nested or flat, not '%s'",
+			            rw_show(v).s);
+		s->json_style = st == RW_CONF_JSON_FLAT ? RW_OUTJ_FLAT : RW_OUTJ_NESTED;
+		return 0;
+	}
 	if (!strncmp(key, "sasl_", 5) || !strcmp(key, "security_protocol"))
 		return kafka ? set_kafka_option(s, key, v, err, errlen)
 		             : fail(err, errlen, "%s applies to kafka:// outputs only", key);
 	return fail(err, errlen,
-	            "unknown option '%s' (known: format, mode, ca_file, cert_file, key_file, "
-	            "spool_dir, spool_max, spool_policy, security_protocol, sasl_mechanism, "
-	            "sasl_username, sasl_password; paths cannot contain blanks)",
+	            "unknown option '%s' (known: format, json_style, mode, ca_file, cert_file, "
+	            "key_file, spool_dir, spool_max, spool_policy, security_protocol, "
+	            "sasl_mechanism, sasl_username, sasl_password; paths cannot contain blanks)",
 	            rw_show(key).s);
 }
 
@@ -429,6 +437,8 @@ int rw_output_spec_resolve(struct rw_output_spec *s, const struct rw_proxy_confi
 			            : c->siem_format == RW_CONF_SIEM_RFC5424 ? RW_OUTF_RFC5424
 			                                                     : RW_OUTF_JSON;
 	}
+	if (s->json_style == RW_OUTJ_DEFAULT)
+		s->json_style = c->json_style == RW_CONF_JSON_FLAT ? RW_OUTJ_FLAT : RW_OUTJ_NESTED;
 	if (s->kind == RW_OUT_TLS) {
 		if (!s->ca_file[0])
 			memcpy(s->ca_file, c->siem_ca_file, sizeof(s->ca_file));

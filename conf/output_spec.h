@@ -10,6 +10,7 @@
  *
  *   format=text|json            files and stdout (default: format)
  *   format=json|rfc5424|cef     syslog and streams (default: siem_format)
+ *   json_style=nested|flat      the JSON record's shape (default: json_style)
  *   mode=0640                   files: permissions (set on every open)
  *   ca_file= cert_file= key_file=       tls:// (default: siem_ca_file...)
  *   spool_dir= spool_max= spool_policy= tcp://, tls:// and kafka://
@@ -60,12 +61,20 @@ enum rw_out_format {
 	RW_OUTF_CEF,     /* syslog/streams: ArcSight CEF */
 };
 
+/* json_style=: RW_OUTJ_DEFAULT until resolved from the global key. */
+enum rw_out_json_style {
+	RW_OUTJ_DEFAULT = 0,
+	RW_OUTJ_NESTED,
+	RW_OUTJ_FLAT,
+};
+
 struct rw_output_spec {
 	enum rw_output_kind kind;
 	char target[PATH_MAX]; /* as written: "-", the path, "syslog" or the URL */
 	char host[256];        /* streams */
 	char port[16];
 	enum rw_out_format format;
+	enum rw_out_json_style json_style;
 	char ca_file[PATH_MAX];
 	char cert_file[PATH_MAX];
 	char key_file[PATH_MAX]; /* "" = in cert_file */

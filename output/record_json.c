@@ -17,7 +17,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "credssp.h"
 #include "json.h"
+#include "kerberos.h"
+#include "rdp_pdu.h"
 #include "record_keys.h"
 #include "rw_types.h"
 #include "tls_hello.h"
@@ -501,6 +504,21 @@ static void verdict_fields(struct w *w, const struct rw_record *rec)
 	for (size_t i = 0; i < v->n_evidence && i < RW_MAX_EVIDENCE; i++)
 		rw_json_string(j, v->evidence[i], strnlen(v->evidence[i], RW_EVIDENCE_LEN));
 	rw_json_end_array(j);
+	bool any_at = false;
+	for (size_t i = 0; i < v->n_evidence && i < RW_MAX_EVIDENCE; i++)
+		any_at = any_at || rw_evidence_mark(rec, i);
+	if (any_at) {
+		j = key(w, RW_K_RDPWHY_EVIDENCE_AT);
+		rw_json_begin_array(j);
+		for (size_t i = 0; i < v->n_evidence && i < RW_MAX_EVIDENCE; i++) {
+			const struct rw_mark *m = rw_evidence_mark(rec, i);
+			char at[320] = "";
+			if (m && rw_format_mark(rec, m, at, sizeof(at)) < 0)
+				at[0] = '\0';
+			rw_json_string(j, at, strlen(at));
+		}
+		rw_json_end_array(j);
+	}
 	kv_cstr(w, RW_K_RDPWHY_REMEDIATION, v->remediation ? v->remediation : "");
 	kv_cstr(w, RW_K_RDPWHY_CONFIDENCE, rw_confidence_name(v->confidence));
 	if (v->n_alternatives) {
@@ -601,6 +619,73 @@ static void rdpwhy_tls_fields(struct w *w, const struct rw_record *rec)
 	}
 }
 
+static void ntlm_types(struct w *w, enum rw_key k, uint8_t seen)
+{
+	struct rw_json *j = key(w, k);
+	rw_json_begin_array(j);
+	for (unsigned t = 1; t <= 3; t++) {
+		const char *n = rw_ntlm_type_name(t);
+		if (seen & (1u << t))
+			rw_json_string(j, n ? n : "?", strlen(n ? n : "?"));
+	}
+	rw_json_end_array(j);
+}
+
+/* Inspection with the host's key: codes and message types, never credentials. */
+static void inspect_fields(struct w *w, const struct rw_record *rec)
+{
+	const struct rw_inspect_facts *f = &rec->inspect;
+	if (!f->inspected)
+		return;
+	char hex[16];
+	kv_bool(w, RW_K_RDPWHY_INSPECTED, true);
+	if (f->tsrequests[RW_S2C])
+		kv_uint(w, RW_K_RDPWHY_NLA_CREDSSP_VERSION, f->credssp_version);
+	if (f->ntlm_seen[RW_C2S])
+		ntlm_types(w, RW_K_RDPWHY_NLA_NTLM_CLIENT, f->ntlm_seen[RW_C2S]);
+	if (f->ntlm_seen[RW_S2C])
+		ntlm_types(w, RW_K_RDPWHY_NLA_NTLM_SERVER, f->ntlm_seen[RW_S2C]);
+	if (f->kerberos)
+		kv_bool(w, RW_K_RDPWHY_NLA_KERBEROS, true);
+	if (f->has_ntstatus) {
+		snprintf(hex, sizeof(hex), "0x%08" PRIX32, f->ntstatus);
+		kv_cstr(w, RW_K_RDPWHY_NLA_NTSTATUS, hex);
+		const char *n = rw_ntstatus_name(f->ntstatus);
+		if (n)
+			kv_cstr(w, RW_K_RDPWHY_NLA_NTSTATUS_NAME, n);
+	}
+	if (f->has_early_auth)
+		kv_cstr(w, RW_K_RDPWHY_NLA_EARLY_AUTH,
+		        f->early_auth == RW_AUTHZ_SUCCESS ? "AUTHZ_SUCCESS"
+		                                          : "AUTHZ_ACCESS_DENIED");
+	if (f->has_krb_error) {
+		if (f->krb_error >= 0)
+			kv_uint(w, RW_K_RDPWHY_KERBEROS_ERROR, (uint64_t)f->krb_error);
+		const char *n = f->krb_error >= 0 ? rw_krb_error_name(f->krb_error) : NULL;
+		if (n)
+			kv_cstr(w, RW_K_RDPWHY_KERBEROS_ERROR_NAME, n);
+		if (f->has_krb_stime && f->krb_stime_us >= 0)
+			kv_time(w, RW_K_RDPWHY_KERBEROS_SERVER_TIME, (uint64_t)f->krb_stime_us);
+	}
+	if (f->has_error_info) {
+		snprintf(hex, sizeof(hex), "0x%" PRIX32, f->error_info);
+		kv_cstr(w, RW_K_RDPWHY_RDP_ERROR_INFO, hex);
+		const char *n = rw_errinfo_name(f->error_info);
+		if (n)
+			kv_cstr(w, RW_K_RDPWHY_RDP_ERROR_INFO_NAME, n);
+	}
+	kv_bool(w, RW_K_RDPWHY_RDP_LOGON, f->logon_seen);
+	for (int d = 0; d < 2; d++) {
+		if (!f->ultimatum[d])
+			continue;
+		kv_cstr(w, RW_K_RDPWHY_RDP_ULTIMATUM_FROM, d == RW_C2S ? "client" : "server");
+		const char *n = rw_mcs_reason_name(f->ultimatum_reason[d]);
+		snprintf(hex, sizeof(hex), "%u", (unsigned)f->ultimatum_reason[d]);
+		kv_cstr(w, RW_K_RDPWHY_RDP_ULTIMATUM_REASON, n ? n : hex);
+		break; /* the first side's: the one that ended it */
+	}
+}
+
 static void scan_fields(struct w *w, const struct rw_record *rec)
 {
 	if (!rec->scan.on)
@@ -685,6 +770,7 @@ int rw_record_json_style(const struct rw_record *rec, const char *host, const ch
 	verdict_fields(&w, rec);
 	capture_fields(&w, rec);
 	rdpwhy_tls_fields(&w, rec);
+	inspect_fields(&w, rec);
 	scan_fields(&w, rec);
 	proxy_fields(&w, rec);
 	source_fields(&w, rec);

@@ -164,6 +164,11 @@ enum rw_key_presence {
 	  "`established`")                                                                         \
 	X(RDPWHY_EVIDENCE, "rdpwhy.evidence", STRINGS, ALWAYS, "", "",                             \
 	  "short facts the verdict rests on")                                                      \
+	X(RDPWHY_EVIDENCE_AT, "rdpwhy.evidence_at", STRINGS, WHEN,                                 \
+	  "an evidence line rests on one packet", "",                                              \
+	  "beside each `rdpwhy.evidence` line, where its fact is: `frame 12` (Wireshark's number " \
+	  "in `rdpwhy.file`), `other.pcap frame 3`, or from the proxy `server byte 517, +1.250 "   \
+	  "ms`; `\"\"` for a line that rests on no one packet")                                    \
 	X(RDPWHY_REMEDIATION, "rdpwhy.remediation", STRING, ALWAYS, "", "", "the fix, one line")   \
 	X(RDPWHY_CONFIDENCE, "rdpwhy.confidence", STRING, ALWAYS, "", "",                          \
 	  "`high` (the wire names the cause), `medium` (a pattern one other cause could also "     \
@@ -237,6 +242,41 @@ enum rw_key_presence {
 	  "a certificate was seen", "", "certificates in the chain the server sent")               \
 	X(RDPWHY_TLS_CERT_SELF_SIGNED, "rdpwhy.tls.cert_self_signed", BOOL, WHEN,                  \
 	  "a certificate was seen", "", "whether the server certificate is self-signed")           \
+	X(RDPWHY_INSPECTED, "rdpwhy.inspected", BOOL, WHEN, "proxy with `inspect_cert`", "",       \
+	  "`true`: the proxy terminated TLS with the host's own key and read what followed")       \
+	X(RDPWHY_NLA_CREDSSP_VERSION, "rdpwhy.nla.credssp_version", INT, WHEN,                     \
+	  "inspected, a server TSRequest", "", "the host's CredSSP TSRequest.version")             \
+	X(RDPWHY_NLA_NTLM_CLIENT, "rdpwhy.nla.ntlm.client", STRINGS, WHEN, "inspected, NTLM seen", \
+	  "",                                                                                      \
+	  "the NTLM message types the client sent (never their "                                   \
+	  "contents)")                                                                             \
+	X(RDPWHY_NLA_NTLM_SERVER, "rdpwhy.nla.ntlm.server", STRINGS, WHEN, "inspected, NTLM seen", \
+	  "", "the NTLM message types the host sent")                                              \
+	X(RDPWHY_NLA_KERBEROS, "rdpwhy.nla.kerberos", BOOL, WHEN, "inspected, Kerberos seen", "",  \
+	  "`true`: a Kerberos token was exchanged (never the tickets)")                            \
+	X(RDPWHY_NLA_NTSTATUS, "rdpwhy.nla.ntstatus", STRING, WHEN,                                \
+	  "inspected, TSRequest.errorCode", "", "the host's NTSTATUS, `0xC000006D`")               \
+	X(RDPWHY_NLA_NTSTATUS_NAME, "rdpwhy.nla.ntstatus_name", STRING, WHEN,                      \
+	  "inspected, a known errorCode", "", "its name, `STATUS_LOGON_FAILURE`")                  \
+	X(RDPWHY_NLA_EARLY_AUTH, "rdpwhy.nla.early_auth", STRING, WHEN, "inspected, HYBRID_EX",    \
+	  "", "the Early User Authorization Result: `AUTHZ_SUCCESS` or `AUTHZ_ACCESS_DENIED`")     \
+	X(RDPWHY_KERBEROS_ERROR, "rdpwhy.kerberos.error", INT, WHEN, "inspected, a KRB-ERROR", "", \
+	  "its error-code (RFC 4120 7.5.9): 37 is KRB_AP_ERR_SKEW")                                \
+	X(RDPWHY_KERBEROS_ERROR_NAME, "rdpwhy.kerberos.error_name", STRING, WHEN,                  \
+	  "inspected, a known KRB-ERROR", "", "its name, `KRB_AP_ERR_SKEW`")                       \
+	X(RDPWHY_KERBEROS_SERVER_TIME, "rdpwhy.kerberos.server_time", DATE, WHEN,                  \
+	  "inspected, a KRB-ERROR with stime", "", "the host's clock as the KRB-ERROR gave it")    \
+	X(RDPWHY_RDP_ERROR_INFO, "rdpwhy.rdp.error_info", STRING, WHEN,                            \
+	  "inspected, a Set Error Info PDU", "", "the host's errorInfo, `0x7`")                    \
+	X(RDPWHY_RDP_ERROR_INFO_NAME, "rdpwhy.rdp.error_info_name", STRING, WHEN,                  \
+	  "inspected, a known errorInfo", "", "its name, `ERRINFO_SERVER_DENIED_CONNECTION`")      \
+	X(RDPWHY_RDP_LOGON, "rdpwhy.rdp.logon", BOOL, WHEN, "inspected", "",                       \
+	  "whether the host sent a logon notification (Save Session Info)")                        \
+	X(RDPWHY_RDP_ULTIMATUM_FROM, "rdpwhy.rdp.ultimatum.from", STRING, WHEN,                    \
+	  "inspected, an MCS Disconnect Provider Ultimatum", "", "`client` or `server`")           \
+	X(RDPWHY_RDP_ULTIMATUM_REASON, "rdpwhy.rdp.ultimatum.reason", STRING, WHEN,                \
+	  "inspected, an MCS Disconnect Provider Ultimatum", "",                                   \
+	  "its reason, `rn-user-requested`")                                                       \
 	X(RDPWHY_SCAN_ATTEMPTS, "rdpwhy.scan.attempts", INT, WHEN, "`scan_or_flood` summaries",    \
 	  "", "the connection attempts the record stands for (capture)")                           \
 	X(RDPWHY_SCAN_REFUSED, "rdpwhy.scan.refused", INT, WHEN, "`scan_or_flood` summaries", "",  \

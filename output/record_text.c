@@ -24,8 +24,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "credssp.h"
 #include "json.h"
+#include "kerberos.h"
 #include "ladder.h"
+#include "rdp_pdu.h"
 #include "rw_types.h"
 #include "tls_hello.h"
 #include "x224.h"
@@ -345,6 +348,47 @@ static void tls_line(struct text *t, const struct rw_record *rec)
 	puts_(t, "\n");
 }
 
+/* Inspection with the host's key: the host's own codes (never credentials). */
+static void inspect_line(struct text *t, const struct rw_record *rec)
+{
+	const struct rw_inspect_facts *f = &rec->inspect;
+	if (!f->inspected)
+		return;
+	bool first = true;
+	puts_(t, INDENT "inspected  ");
+	if (f->has_ntstatus) {
+		const char *n = rw_ntstatus_name(f->ntstatus);
+		sep(t, &first);
+		printf_(t, "errorCode 0x%08" PRIX32 " %s", f->ntstatus, n ? n : "(undocumented)");
+	}
+	if (f->has_krb_error) {
+		const char *n = rw_krb_error_name(f->krb_error);
+		sep(t, &first);
+		printf_(t, "KRB-ERROR %s", n ? n : "(undocumented)");
+		struct tm tm;
+		if (f->has_krb_stime && rw_format_utc(f->krb_stime_us / 1000000, &tm))
+			printf_(t, " host time %04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+			        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	}
+	if (f->has_error_info) {
+		const char *n = rw_errinfo_name(f->error_info);
+		sep(t, &first);
+		printf_(t, "errorInfo 0x%" PRIX32 " %s", f->error_info, n ? n : "(undocumented)");
+	}
+	if (f->has_early_auth) {
+		sep(t, &first);
+		puts_(t,
+		      f->early_auth == RW_AUTHZ_SUCCESS ? "AUTHZ_SUCCESS" : "AUTHZ_ACCESS_DENIED");
+	}
+	if (f->logon_seen) {
+		sep(t, &first);
+		puts_(t, "logon notified");
+	}
+	if (first)
+		puts_(t, f->credssp ? "CredSSP seen, no error code" : "nothing decoded yet");
+	puts_(t, "\n");
+}
+
 static void cert_lines(struct text *t, const struct rw_record *rec)
 {
 	const struct rw_cert *c = &rec->cert;
@@ -508,6 +552,7 @@ int rw_record_text_ex(const struct rw_record *rec, struct rw_buf *out, bool colo
 	timeline_line(&t, rec);
 	rdp_line(&t, rec);
 	tls_line(&t, rec);
+	inspect_line(&t, rec);
 	cert_lines(&t, rec);
 	evidence_lines(&t, rec);
 	if (!t.err)

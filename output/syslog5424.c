@@ -310,7 +310,9 @@ static int sd_param(const char *name, const char *v, size_t n, struct rw_buf *ou
 
 static int json_body(const struct rw_record *rec, const struct rw_siem_meta *m, struct rw_buf *out)
 {
-	if (rw_record_json_ex(rec, m->host && *m->host ? m->host : NULL, m->id, out) < 0)
+	if (rw_record_json_style(rec, m->host && *m->host ? m->host : NULL, m->id,
+	                         m->json_style == RW_JSON_FLAT ? RW_JSON_FLAT : RW_JSON_NESTED,
+	                         out) < 0)
 		return -1;
 	rw_buf_truncate(out, out->len - 1); /* MSG has no newline */
 	return 0;

@@ -16,7 +16,7 @@
 
 /* SD-ID of rdpwhy's structured data. 32473 is the private enterprise number
  * reserved for documentation (RFC 5612). */
-#define RW_SD_ID "rdpwhy@32473"
+#define RW_SD_ID         "rdpwhy@32473"
 #define RW_RECORD_ID_HEX 32 /* 128-bit unique id as lower-case hex */
 
 enum rw_siem_format {
@@ -34,6 +34,7 @@ struct rw_siem_meta {
 	long pid;         /* PROCID; <= 0 = "-" */
 	const char *id;   /* the record's unique id (RW_RECORD_ID_HEX hex digits) */
 	int facility;     /* 0..23; LOG_LOCAL0 is 16 */
+	int json_style;   /* format json: enum rw_json_style (0, nested, by default) */
 };
 
 /* One complete RFC 5424 message, no trailing newline, no frame:
@@ -42,13 +43,13 @@ struct rw_siem_meta {
  * Severity: 6 (informational) for a normal close, 4 (warning) otherwise.
  * Returns 0 or -1 (errno from rw_buf; EINVAL for a bad id). */
 int rw_siem_message(enum rw_siem_format fmt, const struct rw_record *rec,
-		    const struct rw_siem_meta *m, struct rw_buf *out);
+                    const struct rw_siem_meta *m, struct rw_buf *out);
 /* The same; *sd_off and *msg_off (either may be NULL) get the offsets in out
  * of the structured data ("[rdpwhy@...") and of MSG, e.g. for syslog(3),
  * which writes its own header. */
 int rw_siem_message_parts(enum rw_siem_format fmt, const struct rw_record *rec,
-			  const struct rw_siem_meta *m, struct rw_buf *out, size_t *sd_off,
-			  size_t *msg_off);
+                          const struct rw_siem_meta *m, struct rw_buf *out, size_t *sd_off,
+                          size_t *msg_off);
 
 /* RFC 6587 octet counting: "LEN SP MSG". */
 int rw_syslog_frame(const char *msg, size_t len, struct rw_buf *out);

@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 
 #include "pcap_queue.h"
+#include "inspect_tls.h"
 #include "proxy.h"
 
 /* How long accepting stays paused after EMFILE/ENFILE if no connection
@@ -445,6 +446,8 @@ static void log_counters(struct rw_proxy *px)
 	        (unsigned long long)px->stats.accepted, (unsigned long long)px->stats.active,
 	        (unsigned long long)px->stats.closed, (unsigned long long)px->stats.upstream_failed,
 	        (unsigned long long)px->stats.refused_loop);
+	rw_logx(&px->log, LOG_NOTICE, "fast relay: %llu connections, %llu bytes spliced",
+	        (unsigned long long)px->stats.fast, (unsigned long long)px->stats.spliced);
 	rw_outputs_log_counters(px->outputs);
 	rw_pcapq_log_counters(px->pcapq, &px->log);
 }
@@ -457,6 +460,7 @@ static void on_grace_over(evutil_socket_t fd, short what, void *arg)
 	rw_logx(&px->log, LOG_NOTICE, "grace period over: closing %llu connections",
 	        (unsigned long long)px->stats.active);
 	rw_conn_abort_all(px);
+	rw_inspect_abort_all(px);
 	event_base_loopexit(px->base, NULL);
 }
 
@@ -537,6 +541,11 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		rw_logx(&px->log, LOG_WARNING,
 		        "reload: user = '%s' takes effect at the next start (running as '%s')",
 		        next->user, px->cfg.user);
+	if (strcmp(next->inspect_cert, px->cfg.inspect_cert) ||
+	    strcmp(next->inspect_key, px->cfg.inspect_key) || strcmp(next->keylog, px->cfg.keylog))
+		rw_logx(&px->log, LOG_WARNING,
+		        "reload: inspect_cert, inspect_key and keylog take effect at the next "
+		        "start");
 	px->cfg = *next;
 	px->upstream = up;
 	px->upstream_len = up_len;
@@ -556,6 +565,13 @@ keep_outputs:
 	free(plan);
 }
 
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	rw_relay_sweep(arg);
+}
+
 static void on_usr1(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
@@ -573,8 +589,9 @@ int rw_proxy_run(struct rw_proxy *px)
 	px->sig_usr1 = evsignal_new(px->base, SIGUSR1, on_usr1, px);
 	px->grace_timer = evtimer_new(px->base, on_grace_over, px);
 	px->accept_retry = evtimer_new(px->base, on_accept_retry, px);
+	px->sweep = event_new(px->base, -1, EV_PERSIST, on_sweep, px);
 	if (!px->sig_term || !px->sig_int || !px->sig_hup || !px->sig_usr1 || !px->grace_timer ||
-	    !px->accept_retry) {
+	    !px->accept_retry || !px->sweep) {
 		rw_logx(&px->log, LOG_ERR, "out of memory");
 		return -1;
 	}
@@ -582,6 +599,8 @@ int rw_proxy_run(struct rw_proxy *px)
 	evsignal_add(px->sig_int, NULL);
 	evsignal_add(px->sig_hup, NULL);
 	evsignal_add(px->sig_usr1, NULL);
+	struct timeval second = {1, 0};
+	event_add(px->sweep, &second);
 	/* One line that says the listeners accept and the signals are handled:
 	 * what tests and supervisors wait for instead of a sleep. */
 	char where[512] = "";
@@ -597,6 +616,8 @@ int rw_proxy_run(struct rw_proxy *px)
 	int rc = event_base_dispatch(px->base);
 	close_listeners(px);
 	rw_conn_abort_all(px);
+	rw_inspect_abort_all(px);
+	rw_relay_pipes_free(px);
 	log_counters(px);
 	rw_outputs_log_summary(px->outputs, "stop");
 	event_free(px->sig_term);
@@ -605,5 +626,6 @@ int rw_proxy_run(struct rw_proxy *px)
 	event_free(px->sig_usr1);
 	event_free(px->grace_timer);
 	event_free(px->accept_retry);
+	event_free(px->sweep);
 	return rc < 0 ? -1 : 0;
 }

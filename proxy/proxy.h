@@ -20,6 +20,7 @@
 struct rw_proxy;
 struct rw_conn;
 struct rw_pcapq;
+struct rw_inspect_tls;
 
 /* ---- upstream destinations (upstream.c) --------------------------------- */
 /* Fixed upstream, resolved once (start and SIGHUP). */
@@ -65,7 +66,12 @@ const char *rw_privs_hint(const struct rw_privs *p, const struct rw_listen *wher
 
 struct rw_stats {
 	uint64_t accepted, refused_loop, upstream_failed, closed, active;
+	uint64_t fast, spliced; /* connections on the fast relay; bytes moved by splice */
 };
+
+/* Empty pipes kept for splice (relay.c): a connection holds one per direction
+ * only while bytes are in it. */
+#define RW_PIPE_POOL 64
 
 struct rw_proxy {
 	struct event_base *base;
@@ -76,7 +82,9 @@ struct rw_proxy {
 	struct rw_privs privs;
 	struct rw_log log;
 	struct rw_outputs *outputs;
-	struct rw_pcapq *pcapq; /* pcap_dir's writer thread (pcap_queue.h) */
+	struct rw_pcapq *pcapq;         /* pcap_dir's writer thread (pcap_queue.h) */
+	struct rw_inspect_tls *inspect; /* inspection with the host's key, NULL = off
+	                                   (inspect_tls.h) */
 	struct rw_listener listeners[RW_CONF_MAX_LISTEN];
 	size_t n_listeners;
 	struct sockaddr_storage upstream;
@@ -90,6 +98,11 @@ struct rw_proxy {
 	bool fd_episode; /* out of descriptors since the last successful accept */
 	uint64_t next_id;
 	struct rw_stats stats;
+	int pipes[RW_PIPE_POOL][2];
+	size_t n_pipes;
+	bool splice_broken;  /* splice(2) failed in a way that says it never will work */
+	struct event *sweep; /* every second: idle connections made small (relay.c) */
+	size_t released;     /* bytes the sweep freed since it last trimmed the heap */
 	LIST_HEAD(, rw_conn) conns;
 };
 
@@ -98,6 +111,10 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
                     const struct rw_listener *l);
 /* Shutdown: close every connection now (after the grace period). */
 void rw_conn_abort_all(struct rw_proxy *px);
+/* Closes the pipes kept for splice. */
+void rw_relay_pipes_free(struct rw_proxy *px);
+/* Packs the sessions of connections idle for a while (every second). */
+void rw_relay_sweep(struct rw_proxy *px);
 
 /* proxy.c */
 /* Start-up: resolves a fixed upstream and opens every listener of px->cfg

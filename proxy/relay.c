@@ -11,6 +11,8 @@
  * side itself (everything acknowledged, nothing said): a client silent that
  * way during TLS or NLA is a person at a prompt and is waited for longer. */
 #include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,7 +27,9 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 
+#include "inspect_tls.h"
 #include "pcap_writer.h"
 #include "proxy.h"
 
@@ -41,13 +45,43 @@ struct rw_leg {
 
 enum conn_state { CONNECTING, RELAYING };
 
+/* A connection moves to the fast relay only once it carried this much: a
+ * short one (X.224 and a close, a TLS refusal) would pay more for the move
+ * than it saves. */
+#define FAST_AFTER (32 * 1024)
+
+/* The fast relay (see "fast relay" below): one direction's bytes in flight,
+ * in a pipe (splice, zero-copy) or in a buffer of ours (large reads). */
+struct rw_pump {
+	int pipe[2]; /* -1 -1: none */
+	size_t in_pipe;
+	uint8_t *buf;
+	size_t off, len;
+};
+
+struct rw_fast {
+	/* By the leg's rx: rd[d] reads the leg whose bytes go direction d,
+	 * wr[d] writes to it (the bytes of the other direction). */
+	struct event rd[2], wr[2];
+	bool rd_on[2], wr_on[2];
+	struct rw_pump pump[2]; /* by rw_dir of the bytes */
+};
+
 struct rw_conn {
 	struct rw_proxy *px;
 	uint64_t id;
 	enum conn_state state;
 	struct rw_leg client, server;
+	/* NULL while the connection sleeps: its session packed (see "idle
+	 * connections"); every event handler wakes it first. */
 	struct rw_session *session;
+	void *packed;
+	size_t packed_len;
+	uint64_t t_event_us; /* last event handled, for the sweep */
 	struct rw_pcapw *pcap;
+	/* Past the X.224 exchange the legs leave their bufferevents for the fast
+	 * relay (NULL until then). */
+	struct rw_fast *fast;
 	struct event *timer;
 	uint64_t t_accept_us;
 	uint64_t t_data_us[2]; /* last bytes read from each side (rw_dir), 0 none yet */
@@ -55,6 +89,7 @@ struct rw_conn {
 	enum rw_dir last_rx;  /* the side that spoke last */
 	uint64_t t_prompt_us; /* when a silent client's wait was extended, 0 = not */
 	bool request_armed;   /* timer armed at the first byte of an unfinished request */
+	uint32_t bev_bytes;   /* relayed by the bufferevents (capped), for fast_try */
 	char peer_text[80], dst_text[80];
 	LIST_ENTRY(rw_conn) link;
 };
@@ -74,6 +109,39 @@ static struct rw_leg *other(struct rw_leg *l)
 static const char *leg_name(const struct rw_leg *l)
 {
 	return l->rx == RW_C2S ? "client" : "server";
+}
+
+static void fast_free(struct rw_conn *c);
+static void fast_try(struct rw_conn *c, bool idle);
+
+/* ---- idle connections --------------------------------------------------------
+ * A connection that handled no event for IDLE_PACK_MS is made small by the
+ * sweep (rw_relay_sweep, every second): its session, about 17 KiB and
+ * mostly zeros until TLS is parsed, is packed (rw_session_pack), it moves
+ * to the fast relay if it can (smaller than two bufferevents) and the fast
+ * relay's drained buffers are released; the first event after that unpacks
+ * it. The same bytes, so the same verdict. */
+#define IDLE_PACK_MS 2000
+/* Freed memory goes back to the kernel (malloc_trim) once this much was
+ * released by packing. */
+#define TRIM_AFTER (1024 * 1024)
+
+static void conn_wake(struct rw_conn *c)
+{
+	c->t_event_us = now_us();
+	if (c->session)
+		return;
+	struct rw_session *s = rw_session_unpack(c->packed, c->packed_len);
+	if (!s) {
+		/* Nothing to go on without it: the record is its only state. */
+		rw_logx(&c->px->log, LOG_CRIT, "conn %llu: out of memory unpacking its session",
+		        (unsigned long long)c->id);
+		abort();
+	}
+	c->session = s;
+	free(c->packed);
+	c->packed = NULL;
+	c->packed_len = 0;
 }
 
 /* ---- timers ---------------------------------------------------------------- */
@@ -189,6 +257,11 @@ static void leg_tcp(const struct rw_leg *l, uint64_t t, struct rw_peer_tcp *out)
 	out->unsent_bytes = unsent > 0 ? (uint64_t)unsent : 0;
 	if (l->bev)
 		out->unsent_bytes += evbuffer_get_length(bufferevent_get_output(l->bev));
+	if (c->fast) {
+		/* The fast relay's bytes for this side: the other direction's. */
+		const struct rw_pump *p = &c->fast->pump[l->rx == RW_C2S ? RW_S2C : RW_C2S];
+		out->unsent_bytes += p->in_pipe + p->len;
+	}
 	out->last_ack_ms = ti.tcpi_last_ack_recv;
 	uint64_t since = c->t_data_us[l->rx] ? c->t_data_us[l->rx] : c->t_accept_us;
 	out->silent_ms = t > since ? (uint32_t)((t - since) / 1000) : 0;
@@ -274,6 +347,7 @@ static void conn_end(struct rw_conn *c, bool reset_client, bool reset_server, co
 {
 	struct rw_proxy *px = c->px;
 	uint64_t t = now_us();
+	fast_free(c);
 	leg_free(&c->client, reset_client);
 	leg_free(&c->server, reset_server);
 	if (c->timer) {
@@ -309,6 +383,7 @@ static void conn_end(struct rw_conn *c, bool reset_client, bool reset_server, co
 	        rw_close_kind_name(rec->verdict.close_kind), rw_phase_name(rec->verdict.phase));
 	rw_outputs_write(px->outputs, rec);
 	rw_session_free(c->session);
+	free(c->packed);
 	LIST_REMOVE(c, link);
 	free(c);
 	px->stats.closed++;
@@ -372,6 +447,8 @@ static void relay(struct rw_leg *from)
 	c->last_rx = from->rx;
 	c->any_data = true;
 	c->t_prompt_us = 0;
+	if (c->bev_bytes < FAST_AFTER)
+		c->bev_bytes += n < FAST_AFTER ? (uint32_t)n : FAST_AFTER;
 	if (to->bev && !to->shut) {
 		evbuffer_add_buffer(bufferevent_get_output(to->bev), in);
 	} else {
@@ -387,8 +464,23 @@ static void relay(struct rw_leg *from)
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
+	struct rw_leg *l = arg;
+	struct rw_conn *c = l->conn;
+	conn_wake(c);
 	(void)bev;
-	relay(arg);
+	relay(l);
+	/* Inspection with the host's key (inspect.c): after a Confirm that
+	 * selected TLS, inspect.c takes the legs, session, pcap and record. */
+	if (c->px->inspect && l->rx == RW_S2C && !c->client.eof && !c->client.shut) {
+		struct rw_inspect_legs h = {
+		        c->id,         c->t_accept_us, c->session,   c->pcap,      c->client.bev,
+		        c->server.bev, c->client.fd,   c->server.fd, c->peer_text, c->dst_text};
+		if (rw_inspect_take(c->px, &h)) {
+			event_free(c->timer);
+			LIST_REMOVE(c, link);
+			free(c);
+		}
+	}
 }
 
 /* Half-close towards `to` once its output holds nothing that preceded the FIN. */
@@ -410,13 +502,20 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct rw_leg *to = arg;
 	struct rw_leg *from = other(to);
+	conn_wake(to->conn);
 	(void)bev;
 	/* Output drained below the low-water mark: the reader may go on. */
 	if (from->read_paused && from->bev && !from->eof) {
 		from->read_paused = false;
 		bufferevent_enable(from->bev, EV_READ);
 	}
-	propagate_fin(to);
+	if (from->eof) {
+		propagate_fin(to); /* may end the connection */
+		return;
+	}
+	/* Drained: the fast relay may take over. */
+	if (evbuffer_get_length(bufferevent_get_output(to->bev)) == 0)
+		fast_try(to->conn, false);
 }
 
 static void on_eof(struct rw_leg *l)
@@ -472,6 +571,7 @@ static void on_lost(struct rw_leg *l, int err)
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct rw_leg *l = arg;
+	conn_wake(l->conn);
 	(void)bev;
 	if (what & BEV_EVENT_EOF) {
 		on_eof(l);
@@ -491,6 +591,332 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		else
 			on_reset(l, err ? err : ECONNRESET);
 	}
+}
+
+/* ---- fast relay ----------------------------------------------------------
+ * Past the X.224 exchange (the Confirm seen and relayed; a connection that
+ * inspection with the host's key takes was taken in on_read by then), a
+ * connection that carried FAST_AFTER bytes leaves its bufferevents, whose
+ * reads libevent 2.1 caps at 4 KiB with an ioctl(FIONREAD) each and whose
+ * writes wait for the next loop turn. The legs get plain events instead,
+ * and each direction moves its bytes one of two ways:
+ *  - splice(2) through a pipe: zero-copy, when nothing needs the bytes
+ *    (the analyzers only count once the set-up phases are over, and no
+ *    pcap_dir capture): the counts come from splice's return values;
+ *  - read(2) of up to max_buffer into a buffer of ours, seen by the
+ *    analyzers and the pcap writer there, then send(2) at once.
+ * Either way the bytes are written in the same loop turn as they were read;
+ * what the far side does not take stays in the pipe or buffer, and the near
+ * side is not read again until it is gone (back-pressure: at most one read,
+ * max_buffer, per direction). A FIN is passed on once everything before it
+ * was written, an RST as one, as on the bufferevent path. */
+
+static int fast_cap(const struct rw_conn *c)
+{
+	size_t cap = c->px->cfg.max_buffer;
+	if (cap > 1024 * 1024)
+		cap = 1024 * 1024;
+	return (int)cap;
+}
+
+static void fast_event(struct rw_conn *c, bool write, enum rw_dir d, bool on)
+{
+	struct rw_fast *f = c->fast;
+	bool *state = write ? &f->wr_on[d] : &f->rd_on[d];
+	struct event *ev = write ? &f->wr[d] : &f->rd[d];
+	if (*state == on)
+		return;
+	*state = on;
+	if (on)
+		event_add(ev, NULL);
+	else
+		event_del(ev);
+}
+
+static int pipe_get(struct rw_conn *c, int fds[2])
+{
+	struct rw_proxy *px = c->px;
+	if (px->n_pipes > 0) {
+		px->n_pipes--;
+		fds[0] = px->pipes[px->n_pipes][0];
+		fds[1] = px->pipes[px->n_pipes][1];
+		return 0;
+	}
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	/* A pipe holds 16 pages by default: one splice of up to max_buffer
+	 * needs room for it (best effort: the pipe works either way). */
+	fcntl(fds[0], F_SETPIPE_SZ, fast_cap(c));
+	return 0;
+}
+
+static void pipe_put(struct rw_proxy *px, int fds[2], bool empty)
+{
+	if (fds[0] < 0)
+		return;
+	if (empty && px->n_pipes < RW_PIPE_POOL) {
+		px->pipes[px->n_pipes][0] = fds[0];
+		px->pipes[px->n_pipes][1] = fds[1];
+		px->n_pipes++;
+	} else {
+		close(fds[0]);
+		close(fds[1]);
+	}
+	fds[0] = fds[1] = -1;
+}
+
+void rw_relay_pipes_free(struct rw_proxy *px)
+{
+	while (px->n_pipes > 0) {
+		px->n_pipes--;
+		close(px->pipes[px->n_pipes][0]);
+		close(px->pipes[px->n_pipes][1]);
+	}
+}
+
+static void fast_free(struct rw_conn *c)
+{
+	struct rw_fast *f = c->fast;
+	if (!f)
+		return;
+	for (int d = 0; d < 2; d++) {
+		fast_event(c, false, (enum rw_dir)d, false);
+		fast_event(c, true, (enum rw_dir)d, false);
+		pipe_put(c->px, f->pump[d].pipe, f->pump[d].in_pipe == 0);
+		free(f->pump[d].buf);
+	}
+	free(f);
+	c->fast = NULL;
+}
+
+/* Bytes read from `from` that went into its pump (the analyzers saw them
+ * already when they inspect). */
+static void fast_took(struct rw_conn *c, struct rw_leg *from, size_t n, uint64_t t, bool counted)
+{
+	if (!counted)
+		rw_session_count(c->session, from->rx, t, n);
+	c->t_data_us[from->rx] = t;
+	arm_timer_after(c, from->rx);
+	c->last_rx = from->rx;
+	c->any_data = true;
+	c->t_prompt_us = 0;
+}
+
+/* The socket of `l` failed with err (read or write): what the bufferevent
+ * path does on BEV_EVENT_ERROR. Ends the connection. */
+static void fast_failed(struct rw_leg *l, int err)
+{
+	if (!err || !peer_lost_errno(err)) {
+		int soerr = 0;
+		socklen_t len = sizeof(soerr);
+		if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr)
+			err = soerr;
+	}
+	if (peer_lost_errno(err))
+		on_lost(l, err);
+	else
+		on_reset(l, err ? err : ECONNRESET);
+}
+
+static bool blocked(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
+
+/* Writes what direction d holds to `to`. false: the connection ended. */
+static bool fast_write(struct rw_conn *c, struct rw_leg *to)
+{
+	struct rw_leg *from = other(to);
+	struct rw_pump *p = &c->fast->pump[from->rx];
+	while (p->in_pipe > 0) {
+		ssize_t n = splice(p->pipe[0], NULL, to->fd, NULL, p->in_pipe,
+		                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			p->in_pipe -= (size_t)n;
+			c->px->stats.spliced += (uint64_t)n;
+			continue;
+		}
+		if (n < 0 && blocked(errno))
+			break;
+		fast_failed(to, n < 0 ? errno : EPIPE);
+		return false;
+	}
+	while (p->len > 0) {
+		ssize_t n = send(to->fd, p->buf + p->off, p->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			p->off += (size_t)n;
+			p->len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && blocked(errno))
+			break;
+		fast_failed(to, n < 0 ? errno : EPIPE);
+		return false;
+	}
+	if (p->in_pipe > 0 || p->len > 0) {
+		/* The far side's window is full: wait for it, read no more. */
+		fast_event(c, true, to->rx, true);
+		fast_event(c, false, from->rx, false);
+		from->read_paused = true;
+		return true;
+	}
+	p->off = 0;
+	fast_event(c, true, to->rx, false);
+	pipe_put(c->px, p->pipe, true);
+	if (from->read_paused && !from->eof) {
+		from->read_paused = false;
+		fast_event(c, false, from->rx, true);
+	}
+	if (from->eof && !to->shut) {
+		/* Everything before the FIN is written: pass the FIN on. */
+		if (shutdown(to->fd, SHUT_WR) < 0 && errno != ENOTCONN)
+			rw_logerr(&c->px->log, LOG_DEBUG, "conn %llu: shutdown towards %s",
+			          (unsigned long long)c->id, leg_name(to));
+		to->shut = true;
+		if (c->client.eof && c->server.shut && c->server.eof && c->client.shut) {
+			conn_end(c, false, false, "both sides closed");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Splice, unless something needs the bytes or splice does not work here. */
+static bool fast_splices(const struct rw_conn *c, const struct rw_pump *p)
+{
+	return !c->pcap && p->len == 0 && !c->px->splice_broken &&
+	       !rw_session_inspecting(c->session);
+}
+
+/* One read from `from` into its (empty) pump, then the write. false: the
+ * connection ended. */
+static bool fast_read(struct rw_conn *c, struct rw_leg *from)
+{
+	struct rw_leg *to = other(from);
+	struct rw_pump *p = &c->fast->pump[from->rx];
+	size_t cap = (size_t)fast_cap(c);
+	ssize_t n = -1;
+	int err = 0;
+	bool counted = false;
+	bool via_pipe = fast_splices(c, p) && (p->pipe[0] >= 0 || pipe_get(c, p->pipe) == 0);
+	if (via_pipe) {
+		n = splice(from->fd, NULL, p->pipe[1], NULL, cap - p->in_pipe,
+		           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		err = n < 0 ? errno : 0;
+		if (n < 0 && (err == EINVAL || err == ENOSYS)) {
+			/* Not for these descriptors: say so once, read instead. */
+			c->px->splice_broken = true;
+			rw_logx(&c->px->log, LOG_WARNING, "splice: %s: relaying with read/write",
+			        strerror(err));
+			pipe_put(c->px, p->pipe, p->in_pipe == 0);
+			via_pipe = false;
+		} else if (n > 0) {
+			p->in_pipe += (size_t)n;
+		}
+	}
+	uint64_t t = 0;
+	if (!via_pipe) {
+		if (!p->buf && !(p->buf = malloc(cap))) {
+			rw_logx(&c->px->log, LOG_ERR, "conn %llu: out of memory",
+			        (unsigned long long)c->id);
+			conn_end(c, true, true, "local error");
+			return false;
+		}
+		n = recv(from->fd, p->buf + p->off + p->len, cap - p->off - p->len, 0);
+		err = n < 0 ? errno : 0;
+		if (n > 0) {
+			t = now_us();
+			const uint8_t *b = p->buf + p->off + p->len;
+			if (rw_session_inspecting(c->session)) {
+				rw_session_data(c->session, from->rx, t, b, (size_t)n);
+				counted = true;
+			}
+			if (c->pcap)
+				rw_pcapw_data(c->pcap, from->rx, t, b, (size_t)n);
+			p->len += (size_t)n;
+		}
+	}
+	if (n < 0) {
+		if (blocked(err))
+			return true;
+		fast_failed(from, err);
+		return false;
+	}
+	if (!t)
+		t = now_us();
+	if (n == 0) {
+		/* FIN: read no more; pass it on once the pump is empty. */
+		from->eof = true;
+		fast_event(c, false, from->rx, false);
+		rw_session_fin(c->session, from->rx, t);
+		if (c->pcap)
+			rw_pcapw_fin(c->pcap, from->rx, t);
+		return fast_write(c, to);
+	}
+	fast_took(c, from, (size_t)n, t, counted);
+	return fast_write(c, to);
+}
+
+static void fast_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct rw_leg *l = arg;
+	conn_wake(l->conn);
+	(void)fd;
+	(void)what;
+	fast_read(l->conn, l);
+}
+
+static void fast_on_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct rw_leg *to = arg;
+	conn_wake(to->conn);
+	(void)fd;
+	(void)what;
+	fast_write(to->conn, to);
+}
+
+/* Moves the connection to the fast relay when it can: past the X.224
+ * exchange, FAST_AFTER bytes carried (or idle: called by the sweep),
+ * nothing held in the bufferevents, neither side closed. */
+static void fast_try(struct rw_conn *c, bool idle)
+{
+	if (c->fast || c->state != RELAYING || !c->client.bev || !c->server.bev ||
+	    (c->bev_bytes < FAST_AFTER && !idle))
+		return;
+	/* Before a Confirm the hook in on_read may still take the connection,
+	 * unless none can come: the client did not start with a TPKT. */
+	const struct rw_record *r = rw_session_record(c->session);
+	if (!r->cc_seen && rw_session_phase(c->session) <= RW_PHASE_X224 && !r->not_tpkt[RW_C2S] &&
+	    !r->client_tls_without_x224)
+		return;
+	struct rw_leg *legs[2] = {&c->client, &c->server};
+	for (int i = 0; i < 2; i++) {
+		struct rw_leg *l = legs[i];
+		if (l->eof || l->shut || evbuffer_get_length(bufferevent_get_input(l->bev)) ||
+		    evbuffer_get_length(bufferevent_get_output(l->bev)))
+			return;
+	}
+	struct rw_fast *f = calloc(1, sizeof(*f));
+	if (!f)
+		return; /* stays on the bufferevents */
+	for (int i = 0; i < 2; i++) {
+		struct rw_leg *l = legs[i];
+		f->pump[i].pipe[0] = f->pump[i].pipe[1] = -1;
+		event_assign(&f->rd[l->rx], c->px->base, l->fd, EV_READ | EV_PERSIST, fast_on_read,
+		             l);
+		event_assign(&f->wr[l->rx], c->px->base, l->fd, EV_WRITE | EV_PERSIST,
+		             fast_on_write, l);
+	}
+	/* Inside a bufferevent callback: libevent frees it when that returns. */
+	for (int i = 0; i < 2; i++) {
+		bufferevent_free(legs[i]->bev);
+		legs[i]->bev = NULL;
+		legs[i]->read_paused = false;
+	}
+	c->fast = f;
+	c->px->stats.fast++;
+	fast_event(c, false, RW_C2S, true);
+	fast_event(c, false, RW_S2C, true);
 }
 
 /* The original destination is one of our listeners: the client connected to
@@ -571,6 +997,7 @@ static void connect_failed(struct rw_conn *c, enum rw_close_kind kind, int err)
 static void on_connect_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct rw_conn *c = arg;
+	conn_wake(c);
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		on_connected(c);
@@ -597,6 +1024,7 @@ static void on_connect_event(struct bufferevent *bev, short what, void *arg)
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct rw_conn *c = arg;
+	conn_wake(c);
 	(void)fd;
 	(void)what;
 	if (c->state == CONNECTING) {
@@ -685,6 +1113,7 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 	c->id = ++px->next_id;
 	c->session = s;
 	c->t_accept_us = now_us();
+	c->t_event_us = c->t_accept_us;
 	c->state = CONNECTING;
 	snprintf(c->peer_text, sizeof(c->peer_text), "%s", peer_text);
 	rw_sockaddr_text((struct sockaddr *)&dst, c->dst_text, sizeof(c->dst_text));
@@ -760,7 +1189,50 @@ void rw_conn_abort_all(struct rw_proxy *px)
 {
 	struct rw_conn *c;
 	while ((c = LIST_FIRST(&px->conns)) != NULL) {
+		conn_wake(c);
 		rw_session_timeout(c->session, now_us());
 		conn_end(c, false, false, "shutdown grace period over");
 	}
+}
+
+void rw_relay_sweep(struct rw_proxy *px)
+{
+	size_t released = px->released;
+	uint64_t t = now_us();
+	struct rw_conn *c;
+	LIST_FOREACH(c, &px->conns, link)
+	{
+		if (c->state != RELAYING || t - c->t_event_us < IDLE_PACK_MS * 1000u)
+			continue;
+		/* Quiet: its bufferevents (about 1.3 KiB) give way to the fast
+		 * relay's events (0.6 KiB), as far as fast_try allows. */
+		if (c->session)
+			fast_try(c, true);
+		if (c->fast) {
+			for (int d = 0; d < 2; d++) {
+				struct rw_pump *p = &c->fast->pump[d];
+				if (p->buf && p->len == 0) {
+					free(p->buf);
+					p->buf = NULL;
+					p->off = 0;
+					released += (size_t)fast_cap(c);
+				}
+			}
+		}
+		if (c->session) {
+			size_t len;
+			void *img = rw_session_pack(c->session, &len);
+			if (img) {
+				c->session = NULL;
+				c->packed = img;
+				c->packed_len = len;
+				released += 16384;
+			}
+		}
+	}
+	if (released >= TRIM_AFTER) {
+		malloc_trim(0);
+		released = 0;
+	}
+	px->released = released;
 }

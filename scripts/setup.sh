@@ -15,7 +15,7 @@
 set -eu
 
 BUILD_PKGS="cmake make gcc pkg-config libevent-dev libssl-dev libpcap-dev libcmocka-dev zlib1g-dev libzstd-dev librdkafka-dev"
-TEST_PKGS="zstd tshark tcpdump python3 openssl xrdp freerdp2-x11 xvfb xauth iptables iproute2 clang haproxy stunnel4 sslsplit freerdp2-shadow-x11 winpr-utils socat ethtool rsyslog rsyslog-gnutls nmap sslscan faketime kcat dpkg-dev man-db groff-base zsh chromium"
+TEST_PKGS="zstd jq tshark tcpdump python3 openssl xrdp freerdp2-x11 xvfb xauth iptables iproute2 clang haproxy stunnel4 sslsplit freerdp2-shadow-x11 winpr-utils socat ethtool rsyslog rsyslog-gnutls nmap sslscan faketime kcat dpkg-dev man-db groff-base zsh chromium"
 CAPTURE_PKGS="xrdp freerdp2-x11 xvfb xauth"
 
 pkgs="$BUILD_PKGS"

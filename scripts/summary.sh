@@ -6,7 +6,7 @@ bin=$1
 dir=$2
 printf '%-34s %-8s %-11s %-14s %s\n' capture closed_by close_kind phase cause
 tail -n +2 "$dir/index.tsv" | while IFS='	' read -r file _rest; do
-	"$bin" replay --format json "$dir/$file" | python3 -c '
+	"$bin" replay --format json --json-style flat "$dir/$file" | python3 -c '
 import json, sys
 name = sys.argv[1]
 for line in sys.stdin:

@@ -58,11 +58,13 @@ static enum rw_slot slot_of(const struct rw_output_spec *s)
 	switch (s->format) {
 	case RW_OUTF_TEXT:
 		return colour_stdout && s->kind == RW_OUT_STDOUT ? RW_SLOT_TEXT_TTY : RW_SLOT_TEXT;
-	case RW_OUTF_JSON:
+	case RW_OUTF_JSON: {
+		bool flat = s->json_style == RW_OUTJ_FLAT;
 		/* Kafka carries the record itself, as files do: no syslog header. */
-		return s->kind == RW_OUT_FILE || s->kind == RW_OUT_STDOUT || s->kind == RW_OUT_KAFKA
-		               ? RW_SLOT_JSON
-		               : RW_SLOT_SIEM_JSON;
+		if (s->kind == RW_OUT_FILE || s->kind == RW_OUT_STDOUT || s->kind == RW_OUT_KAFKA)
+			return flat ? RW_SLOT_JSON_FLAT : RW_SLOT_JSON;
+		return flat ? RW_SLOT_SIEM_JSON_FLAT : RW_SLOT_SIEM_JSON;
+	}
 	case RW_OUTF_RFC5424:
 		return RW_SLOT_SIEM_RFC5424;
 	case RW_OUTF_CEF:
@@ -112,7 +114,7 @@ int rw_format_record(const struct rw_record *rec, unsigned mask, const char *hos
 	f->conn_id = rec->id;
 	snprintf(f->id, sizeof(f->id), "%s", id ? id : "");
 	f->warning = rec->verdict.cause != RW_CAUSE_NORMAL_CLOSE;
-	struct rw_siem_meta m = {host, pid, id, LOG_LOCAL0 >> 3};
+	struct rw_siem_meta m = {host, pid, id, LOG_LOCAL0 >> 3, RW_JSON_NESTED};
 	for (int s = 0; s < RW_SLOT_COUNT; s++) {
 		if (!(mask & (1u << s)))
 			continue;
@@ -126,13 +128,18 @@ int rw_format_record(const struct rw_record *rec, unsigned mask, const char *hos
 				rc = rw_buf_putc(&f->buf, '\n'); /* a blank line between reports */
 			break;
 		case RW_SLOT_JSON:
-			rc = rw_record_json_ex(rec, host, id, &f->buf);
+		case RW_SLOT_JSON_FLAT:
+			rc = rw_record_json_style(
+			        rec, host, id,
+			        s == RW_SLOT_JSON_FLAT ? RW_JSON_FLAT : RW_JSON_NESTED, &f->buf);
 			break;
 		default:
-			rc = rw_siem_message_parts(s == RW_SLOT_SIEM_JSON      ? RW_SIEM_JSON
-			                           : s == RW_SLOT_SIEM_RFC5424 ? RW_SIEM_RFC5424
-			                                                       : RW_SIEM_CEF,
-			                           rec, &m, &f->buf, &sd, &msg);
+			m.json_style = s == RW_SLOT_SIEM_JSON_FLAT ? RW_JSON_FLAT : RW_JSON_NESTED;
+			rc = rw_siem_message_parts(
+			        s == RW_SLOT_SIEM_JSON || s == RW_SLOT_SIEM_JSON_FLAT ? RW_SIEM_JSON
+			        : s == RW_SLOT_SIEM_RFC5424 ? RW_SIEM_RFC5424
+			                                    : RW_SIEM_CEF,
+			        rec, &m, &f->buf, &sd, &msg);
 			/* NUL-terminated for syslog(3); not part of the message */
 			if (rc == 0)
 				rc = rw_buf_putc(&f->buf, '\0');

@@ -22,7 +22,9 @@ enum rw_slot {
 	RW_SLOT_TEXT,      /* files: the text report */
 	RW_SLOT_TEXT_TTY,  /* stdout on a terminal that wants colour */
 	RW_SLOT_JSON,      /* files: a JSON line */
+	RW_SLOT_JSON_FLAT, /* the same, json_style=flat */
 	RW_SLOT_SIEM_JSON, /* syslog and streams: RFC 5424 messages */
+	RW_SLOT_SIEM_JSON_FLAT,
 	RW_SLOT_SIEM_RFC5424,
 	RW_SLOT_SIEM_CEF,
 	RW_SLOT_COUNT,

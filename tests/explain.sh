@@ -27,8 +27,9 @@ expect 0 "0x904 0x7" -- "$bin" explain 0x904 0x7
 has out "disconnectReasonAtClientWinsockFDCLOSE"
 has out "ERRINFO_SERVER_DENIED_CONNECTION (exDiscReasonServerDeniedConnection)"
 has out "  1\. rdp_closed_by_server"            # the Set Error Info reading first
-has out "  2\. tls_rejected_without_alert"      # then 0x904's set-up causes
-has out "12\. reset_by_server"
+has out "  2\. server_denied_connection"       # what inspection reads from it
+has out "  3\. tls_rejected_without_alert"      # then 0x904's set-up causes
+has out "13\. reset_by_server"
 has out "issue #15"                              # errorInfo needs inspection
 has out "rdp.neg_failure"                        # how to tell them apart
 has out "ms-rdpbcgr/a21a1bd9"                    # the tables' sources

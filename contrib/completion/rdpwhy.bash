@@ -5,11 +5,11 @@
 # COMPREPLY=($(compgen ...)): completion words hold no blanks.
 # shellcheck disable=SC2207
 
-_rdpwhy_config_keys="listen upstream transparent tproxy output format pcap_dir
+_rdpwhy_config_keys="listen upstream transparent tproxy output format json_style pcap_dir
 pcap_max_file pcap_max_total pcap_queue_max user syslog connect_timeout
 x224_timeout tls_timeout nla_timeout rdp_timeout idle_timeout prompt_timeout
 keepalive_idle keepalive_interval keepalive_count user_timeout grace max_buffer
-max_connections expected_cert_sha256 siem_ca_file siem_cert_file siem_key_file
+max_connections expected_cert_sha256 inspect_cert inspect_key keylog siem_ca_file siem_cert_file siem_key_file
 siem_spool_dir siem_spool_max siem_spool_policy siem_format siem_flush_timeout"
 
 # Words for a file argument: directories, and files matching the glob $2 (all if empty).
@@ -72,17 +72,17 @@ _rdpwhy()
 		cur=${cur#*=}
 	fi
 
-	local common="-f --format -o --output -c --config --set -p --port --only-ports
+	local common="-f --format --json-style -o --output -c --config --set -p --port --only-ports
 		-F --filter --max-flows --idle-timeout --expected-cert --summary --fix -h --help"
 	local opts
 	case $cmd in
-	replay) opts="$common" ;;
+	replay) opts="$common -j --jobs" ;;
 	capture) opts="$common -i --interface -s --snaplen --no-promisc -Z --user" ;;
 	proxy)
 		opts="-c --config --check-config -l --listen -u --upstream --transparent
-			--tproxy -o --output -f --format --pcap-dir --user --syslog --idle-timeout
+			--tproxy -o --output -f --format --json-style --pcap-dir --user --syslog --idle-timeout
 			--prompt-timeout --keepalive-idle --keepalive-interval --keepalive-count
-			--user-timeout --set -v --verbose -h --help"
+			--user-timeout --inspect-cert --inspect-key --keylog --set -v --verbose -h --help"
 		;;
 	probe)
 		opts="--format --timeout --pace --max-connections --profiles --server-name
@@ -93,6 +93,10 @@ _rdpwhy()
 	esac
 
 	case $prev in
+	--json-style)
+		COMPREPLY=($(compgen -W "nested flat" -- "$cur"))
+		return 0
+		;;
 	-f | --format)
 		if [[ $cmd == replay || $cmd == capture ]]; then
 			COMPREPLY=($(compgen -W "text json html" -- "$cur"))
@@ -137,7 +141,7 @@ _rdpwhy()
 		compopt -o nospace 2>/dev/null
 		return 0
 		;;
-	-p | --port | -F | --filter | --max-flows | --idle-timeout | --expected-cert | \
+	-p | --port | -F | --filter | --max-flows | --idle-timeout | --expected-cert | -j | --jobs | \
 		-s | --snaplen | -l | --listen | -u | --upstream | --prompt-timeout | \
 		--keepalive-idle | --keepalive-interval | --keepalive-count | --user-timeout | \
 		--timeout | --pace | --max-connections | --server-name)

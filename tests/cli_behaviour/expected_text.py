@@ -51,8 +51,13 @@ def bytes_line(p):
 
 
 def evidence_lines(rec):
+    """The evidence as the JSON gives it; the text ends a line with where its
+    fact is (rdpwhy.evidence_at, checked against the packets by
+    tests/evidence_frames.py) when there is one."""
     ev = rec["rdpwhy.evidence"]
-    return [("  evidence   - " if i == 0 else CONT + "- ") + e for i, e in enumerate(ev)]
+    at = rec.get("rdpwhy.evidence_at") or [""] * len(ev)
+    return [("  evidence   - " if i == 0 else CONT + "- ") + e + (f"  [{a}]" if a else "")
+            for i, (e, a) in enumerate(zip(ev, at))]
 
 
 def rdp_line(p, confirm):

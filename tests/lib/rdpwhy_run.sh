@@ -18,6 +18,11 @@
 #       started in the background and waited for).
 #   rw_sanitizer_report FILE
 #       0 when FILE holds a sanitizer report (and prints its first lines).
+#
+# Sourcing it also puts tests/lib on PYTHONPATH, so that a test's Python reads
+# JSON records by dotted names whatever their json_style:
+#   python3 - FILE <<'EOF'  ...  from records import load; r = load(FILE)[0]; r["rdpwhy.cause"]
+export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
 
 rw_sanitizer_report() {
     [[ -f $1 ]] || return 1

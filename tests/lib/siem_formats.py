@@ -11,7 +11,8 @@ exit 1; a test sets PROG to its own name.
                                 newline, control bytes, invalid UTF-8 and a €.
   as_text(raw, fmt)             what a cookie must decode to in format FMT (no
                                 check: the value the others are compared with).
-  json_record(text, what)       checks TEXT is exactly one JSON object.
+  json_record(text, what)       checks TEXT is exactly one JSON object; the
+                                record by dotted names (records.flatten).
   is_record_id(rid)             checks RID is a record id (32 lower-case hex).
   sd_value(text, i)             checks one RFC 5424 SD-PARAM value: only ", \\
                                 and ] escaped, no bare ], closed by its quote.
@@ -28,6 +29,8 @@ exit 1; a test sets PROG to its own name.
 import json
 import re
 import sys
+
+from records import flatten  # same directory (tests/lib)
 
 PROG = "siem"
 
@@ -93,7 +96,7 @@ def json_record(text, what="json"):
         fail(f"{what}: not one JSON object ({e}): {text[:300]!r}")
     if not isinstance(rec, dict):
         fail(f"{what}: not a JSON object: {text[:300]!r}")
-    return rec
+    return flatten(rec)  # dotted names, whatever the json_style
 
 
 def is_record_id(rid):

@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "record_format.h"
+#include "inspect_wire.h"
 #include "session.h"
 #include "testutil.h"
 
@@ -40,7 +41,7 @@ static void expect_run(const struct rw_step *steps, bool syn, const char *cause,
 		struct rw_record *r = rw_session_record(s);
 		struct rw_buf out;
 		rw_buf_init(&out, 0);
-		assert_int_equal(rw_record_json(r, NULL, &out), 0);
+		assert_int_equal(rw_record_json_style(r, NULL, NULL, RW_JSON_FLAT, &out), 0);
 		if (!strstr(out.data, want)) {
 			print_error("split %d: want %s\nin %s", split, want, out.data);
 			fail();
@@ -625,6 +626,126 @@ static void test_rdp_closed_by_server(void **state)
 	expect(st, "rdp_closed_by_server", "server", "fin", "rdp");
 }
 
+/* Inspection with the host's key (issue #15): the host's own reason read
+ * inside TLS. The plaintext (inspect_wire.c, from MS-CSSP, MS-NLMP, RFC 4120
+ * and MS-RDPBCGR) goes beside the TLS records that carry it. */
+static void test_inspected(void **state)
+{
+	(void)state;
+	bytes cr = {0}, cc = {0}, ch = {0}, sf = {0}, cf = {0}, sfin = {0}, c_rec = {0},
+	      s_rec = {0}, neg = {0}, chal = {0}, auth = {0}, ts_neg = {0}, ts_chal = {0},
+	      ts_auth = {0}, ts_pka = {0}, pka = {0}, ts_creds = {0}, creds = {0}, ci = {0},
+	      cresp = {0};
+	tls_start(&cr, &cc, &ch, RW_PROTO_HYBRID, NULL, 0);
+	tls12_full(&sf, &cf, &sfin);
+	rw_test_opaque(&c_rec, 23, 90);
+	rw_test_opaque(&s_rec, 23, 200);
+	iw_ntlm_negotiate(&neg);
+	iw_ntlm_challenge(&chal, 0);
+	iw_ntlm_authenticate(&auth, (const uint8_t *)"ntlmv2-response-ntlmv2-response", 31);
+	iw_tsreq(&ts_neg, 6, &neg, NULL, NULL, false, 0);
+	iw_tsreq(&ts_chal, 6, &chal, NULL, NULL, false, 0);
+	iw_tsreq(&ts_auth, 6, &auth, NULL, NULL, false, 0);
+	rw_test_put(&pka, "server-pubkeyauth-server-pubkey", 31);
+	iw_tsreq(&ts_pka, 6, NULL, NULL, &pka, false, 0);
+	rw_test_put(&creds, "encrypted-tscredentials", 23);
+	iw_tsreq(&ts_creds, 6, NULL, &creds, NULL, false, 0);
+	iw_mcs_connect_initial(&ci, 300);
+	iw_mcs_connect_response(&cresp, 100);
+
+	/* FreeRDP 2's server: no errorCode, the close right after AUTHENTICATE. */
+	struct rw_step freerdp[] = {DATA(C, cr),
+	                            DATA(S, cc),
+	                            DATA(C, ch),
+	                            DATA(S, sf),
+	                            DATA(C, cf),
+	                            DATA(S, sfin),
+	                            DATA(C, c_rec),
+	                            PLAIN(C, ts_neg),
+	                            DATA(S, s_rec),
+	                            PLAIN(S, ts_chal),
+	                            DATA(C, c_rec),
+	                            PLAIN(C, ts_auth),
+	                            FIN(S),
+	                            FIN(C),
+	                            END};
+	expect(freerdp, "nla_logon_failure", "server", "fin", "nla");
+
+	/* Windows: TSRequest.errorCode; the client reads it and leaves first. */
+	static const struct {
+		uint32_t status;
+		const char *cause;
+	} nt[] = {
+	        {0xC0000071, "nla_password_expired"}, {0xC000006E, "nla_account_restricted"},
+	        {0xC0000072, "nla_account_disabled"}, {0xC0000234, "nla_account_locked_out"},
+	        {0xC0000193, "nla_account_expired"},  {0xC000015B, "nla_logon_type_not_granted"},
+	        {0xC000005E, "nla_no_authority"},
+	};
+	for (size_t i = 0; i < sizeof(nt) / sizeof(nt[0]); i++) {
+		bytes err = {0};
+		iw_tsreq(&err, 6, NULL, NULL, NULL, true, nt[i].status);
+		struct rw_step st[] = {DATA(C, cr),
+		                       DATA(S, cc),
+		                       DATA(C, ch),
+		                       DATA(S, sf),
+		                       DATA(C, cf),
+		                       DATA(S, sfin),
+		                       DATA(C, c_rec),
+		                       PLAIN(C, ts_neg),
+		                       DATA(S, s_rec),
+		                       PLAIN(S, ts_chal),
+		                       DATA(C, c_rec),
+		                       PLAIN(C, ts_auth),
+		                       DATA(S, s_rec),
+		                       PLAIN(S, err),
+		                       FIN(C),
+		                       FIN(S),
+		                       END};
+		expect(st, nt[i].cause, "client", "fin", "nla");
+	}
+
+	/* The Set Error Info PDU after CredSSP, then the host's close. */
+	static const struct {
+		uint32_t code;
+		const char *cause;
+	} ei[] = {
+	        {0x7, "server_denied_connection"},   {0x1, "session_ended_by_host"},
+	        {0x3, "session_time_limit"},         {0x102, "rdp_licensing_failed"},
+	        {0x400, "connection_broker_failed"}, {0x1A, "host_session_failure"},
+	        {0x10D3, "rdp_protocol_error"},
+	};
+	for (size_t i = 0; i < sizeof(ei) / sizeof(ei[0]); i++) {
+		bytes sei = {0};
+		iw_set_error_info(&sei, ei[i].code);
+		struct rw_step st[] = {DATA(C, cr),
+		                       DATA(S, cc),
+		                       DATA(C, ch),
+		                       DATA(S, sf),
+		                       DATA(C, cf),
+		                       DATA(S, sfin),
+		                       DATA(C, c_rec),
+		                       PLAIN(C, ts_neg),
+		                       DATA(S, s_rec),
+		                       PLAIN(S, ts_chal),
+		                       DATA(C, c_rec),
+		                       PLAIN(C, ts_auth),
+		                       DATA(S, s_rec),
+		                       PLAIN(S, ts_pka),
+		                       DATA(C, c_rec),
+		                       PLAIN(C, ts_creds),
+		                       DATA(C, c_rec),
+		                       PLAIN(C, ci),
+		                       DATA(S, s_rec),
+		                       PLAIN(S, cresp),
+		                       DATA(S, s_rec),
+		                       PLAIN(S, sei),
+		                       FIN(S),
+		                       FIN(C),
+		                       END};
+		expect(st, ei[i].cause, "server", "fin", "rdp");
+	}
+}
+
 /* ---- the names ---------------------------------------------------------- */
 
 /* In enum order: a rename, a removal or a reorder fails here. New codes are
@@ -659,6 +780,21 @@ static const char *const cause_names[] = {
         "peer_vanished",
         "idle_timeout",
         "scan_or_flood",
+        "nla_logon_failure",
+        "nla_password_expired",
+        "nla_account_restricted",
+        "nla_account_disabled",
+        "nla_account_locked_out",
+        "nla_account_expired",
+        "nla_logon_type_not_granted",
+        "nla_no_authority",
+        "server_denied_connection",
+        "session_ended_by_host",
+        "session_time_limit",
+        "rdp_licensing_failed",
+        "connection_broker_failed",
+        "host_session_failure",
+        "rdp_protocol_error",
 };
 #define N_NAMES (sizeof(cause_names) / sizeof(cause_names[0]))
 
@@ -781,6 +917,7 @@ int main(void)
 	        cmocka_unit_test(test_still_open),
 	        cmocka_unit_test(test_rdp_closed_by_server),
 	        cmocka_unit_test(test_clock_skew),
+	        cmocka_unit_test(test_inspected),
 	        cmocka_unit_test(test_name_table),
 	        cmocka_unit_test(test_readme_table),
 	        cmocka_unit_test(test_every_cause_produced),

@@ -240,8 +240,9 @@ static void test_lookups(void **state)
 	assert_non_null(c);
 	assert_string_equal(c->name, "ERRINFO_SERVER_DENIED_CONNECTION");
 	assert_string_equal(c->alt_name, "exDiscReasonServerDeniedConnection");
-	assert_int_equal(c->reading->n_causes, 1);
+	assert_int_equal(c->reading->n_causes, 2);
 	assert_int_equal(c->reading->causes[0], RW_CAUSE_RDP_CLOSED_BY_SERVER);
+	assert_int_equal(c->reading->causes[1], RW_CAUSE_SERVER_DENIED_CONNECTION);
 	c = rw_mstsc_ext_lookup(0x8); /* only in ExtendedDisconnectReasonCode */
 	assert_null(c->name);
 	assert_string_equal(c->alt_name, "exDiscReasonServerDeniedConnectionFips");

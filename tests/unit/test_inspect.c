@@ -22,21 +22,10 @@
 #include "session.h"
 #include "testutil.h"
 
-/* Transitional: until the shared build files that link inspect.c and
- * inspect_wire.c and add PLAIN to testutil.h are committed with this file's
- * own, a tree without them builds this test as a notice. Remove with them. */
-#ifndef PLAIN
-int main(void)
-{
-	puts("test_inspect: built without inspection (testutil.h has no PLAIN step)");
-	return 0;
-}
-#else
-
 typedef struct rw_test_bytes bytes;
 
 /* 2023-11-14T22:13:20Z: the test clock's start (testutil.c). */
-#define T0_S       1700000000LL
+#define T0_S 1700000000LL
 
 static bool contains(const void *hay, size_t n, const void *needle, size_t k)
 {
@@ -749,4 +738,3 @@ int main(void)
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
-#endif

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "record.h"
+#include "record_format.h"
 #include "syslog5424.h"
 
 #define T0 (1795539903ull * 1000000ull + 123456ull) /* 2026-11-24T17:05:03.123456Z */
@@ -44,7 +45,7 @@ static void fill(struct rw_record *r, char *cookie, size_t cookie_len)
 	}
 }
 
-static const struct rw_siem_meta meta = {"gw-1", 4242, ID, 16};
+static const struct rw_siem_meta meta = {"gw-1", 4242, ID, 16, RW_JSON_NESTED};
 
 /* ---- readers ---------------------------------------------------------------- */
 
@@ -308,6 +309,18 @@ static void test_header_and_json(void **state)
 	assert_memory_equal(b.data, want, strlen(want));
 	const char *msg = parse_5424(b.data, NULL, NULL);
 	assert_true(json_ok(msg));
+	/* The record nested (json_style's default)... */
+	assert_non_null(strstr(msg, ",\"record_id\":\"" ID "\"}}"));
+	assert_non_null(strstr(msg, "\"host\":{\"name\":\"gw-1\"}"));
+	assert_non_null(strstr(msg, "\"rdp\":{\"cookie\":\"alice\""));
+	assert_int_equal(b.data[b.len - 1], '}');
+	/* ... or flat, as the output's json_style says. */
+	struct rw_siem_meta flat = meta;
+	flat.json_style = RW_JSON_FLAT;
+	rw_buf_reset(&b);
+	assert_int_equal(rw_siem_message(RW_SIEM_JSON, &r, &flat, &b), 0);
+	msg = parse_5424(b.data, NULL, NULL);
+	assert_true(json_ok(msg));
 	assert_non_null(strstr(msg, ",\"rdpwhy.record_id\":\"" ID "\"}"));
 	assert_non_null(strstr(msg, "\"host.name\":\"gw-1\""));
 	assert_non_null(strstr(msg, "\"rdp.cookie\":\"alice\""));
@@ -321,7 +334,7 @@ static void test_header_and_json(void **state)
 	/* A normal close is informational; no host, no pid: "-". */
 	rw_buf_reset(&b);
 	r.verdict.cause = RW_CAUSE_NORMAL_CLOSE;
-	struct rw_siem_meta m = {NULL, 0, ID, 3};
+	struct rw_siem_meta m = {NULL, 0, ID, 3, RW_JSON_NESTED};
 	assert_int_equal(rw_siem_message(RW_SIEM_JSON, &r, &m, &b), 0);
 	want = "<30>1 2026-11-24T17:05:03.123456Z - rdpwhy - - [rdpwhy@32473 id=";
 	assert_memory_equal(b.data, want, strlen(want));
@@ -348,7 +361,7 @@ static void test_header_fields(void **state)
 	/* A hostile host name still gives a valid header. */
 	struct rw_record r;
 	fill(&r, NULL, 0);
-	struct rw_siem_meta m = {"evil host\n[x]", 1, ID, 16};
+	struct rw_siem_meta m = {"evil host\n[x]", 1, ID, 16, RW_JSON_NESTED};
 	rw_buf_reset(&b);
 	assert_int_equal(rw_siem_message(RW_SIEM_RFC5424, &r, &m, &b), 0);
 	assert_one_line(&b);
@@ -445,10 +458,10 @@ static void test_hostile_cookie(void **state)
 	assert_one_line(&b);
 	const char *msg = parse_5424(b.data, NULL, NULL);
 	assert_true(json_ok(msg));
-	assert_non_null(strstr(msg, "\"rdp.cookie\":\"a\\nb\\r\\\"q\\\"\\\\s]x|y=z\\u0001"));
+	assert_non_null(strstr(msg, "\"rdp\":{\"cookie\":\"a\\nb\\r\\\"q\\\"\\\\s]x|y=z\\u0001"));
 	/* Not plain: the raw bytes too, so nothing is lost. */
-	assert_non_null(strstr(
-	        msg, "\"rdp.cookie_hex\":\"610a620d2271225c735d787c793d7a011f7fffc328e282ac20"));
+	assert_non_null(
+	        strstr(msg, "\"cookie_hex\":\"610a620d2271225c735d787c793d7a011f7fffc328e282ac20"));
 
 	/* Structured data. */
 	rw_buf_reset(&b);

@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include "inspect.h"
+
 #include <stdarg.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -84,6 +86,20 @@ struct rw_session *rw_test_run_ex(const struct rw_step *steps, enum rw_split spl
 			r->proxy_tcp[st->dir] = ps.tcp;
 			r->proxy_prompt_wait_ms = ps.prompt_wait_ms;
 			rw_session_timeout(s, ts);
+			break;
+		}
+		case STEP_PLAIN: {
+			rw_session_set_inspected(s, true);
+			size_t off = 0;
+			while (off < st->n) {
+				size_t len = st->n - off;
+				if (split == SPLIT_BYTES)
+					len = 1;
+				else if (split == SPLIT_RANDOM)
+					len = 1 + next_rand(&seed) % (len < 97 ? len : 97);
+				rw_session_plaintext(s, st->dir, ts, st->p + off, len);
+				off += len;
+			}
 			break;
 		}
 		case STEP_END:

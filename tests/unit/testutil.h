@@ -23,6 +23,7 @@ enum rw_step_kind {
 	STEP_HOST_CLOCK, /* the host's clock read from CredSSP: arg seconds from ours */
 	STEP_PROXY_STOP, /* the inline proxy's timer fired or a leg failed: p points to a
 	                  * struct rw_test_proxy_stop, n is its size; dir is the side */
+	STEP_PLAIN, /* plaintext inside TLS an inspecting proxy relayed (turns inspection on) */
 	STEP_END
 };
 /* What the proxy's socket to the side showed (relay.c writes the same record
@@ -86,6 +87,10 @@ struct rw_step {
 #define PROXY_STOP(d, ps)                                                                          \
 	{                                                                                          \
 		STEP_PROXY_STOP, d, (const uint8_t *)(ps), sizeof(*(ps)), 0                        \
+	}
+#define PLAIN(d, b)                                                                                \
+	{                                                                                          \
+		STEP_PLAIN, d, (b).p, (b).n, 0                                                     \
 	}
 #define END                                                                                        \
 	{                                                                                          \
