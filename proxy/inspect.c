@@ -241,31 +241,16 @@ static void conn_end_ex(struct rw_iconn *c, bool reset_client, bool reset_server
 		event_free(c->timer);
 		c->timer = NULL;
 	}
-	if (c->pcap) {
-		if (reset_client)
-			rw_pcapw_rst(c->pcap, RW_S2C, t);
-		else
-			rw_pcapw_fin(c->pcap, RW_S2C, t);
-		if (reset_server)
-			rw_pcapw_rst(c->pcap, RW_C2S, t);
-		else
-			rw_pcapw_fin(c->pcap, RW_C2S, t);
-		if (rw_pcapw_close(c->pcap) < 0)
-			rw_logx(&px->log, LOG_WARNING, "conn %llu: pcap file incomplete",
-			        (unsigned long long)c->id);
-		c->pcap = NULL;
-	}
-	struct rw_record *rec = rw_session_record(c->session);
-	snprintf(rec->expected_cert_sha256, sizeof(rec->expected_cert_sha256), "%s",
-	         px->cfg.expected_cert_sha256);
-	rw_session_close(c->session, t);
-	rec->id = c->id;
-	rw_logx(&px->log, LOG_INFO,
-	        "conn %llu: %s -> %s closed (%s, inspected): %s by %s, %s, phase %s",
-	        (unsigned long long)c->id, c->peer_text, c->dst_text, why,
-	        rw_cause_name(rec->verdict.cause), rw_side_name(rec->verdict.closed_by),
-	        rw_close_kind_name(rec->verdict.close_kind), rw_phase_name(rec->verdict.phase));
-	rw_outputs_write(px->outputs, rec);
+	rw_proxy_conn_report(px, &(struct rw_conn_end){.id = c->id,
+	                                               .t = t,
+	                                               .session = c->session,
+	                                               .pcap = &c->pcap,
+	                                               .reset_client = reset_client,
+	                                               .reset_server = reset_server,
+	                                               .inspected = true,
+	                                               .peer = c->peer_text,
+	                                               .dst = c->dst_text,
+	                                               .why = why});
 	rw_session_free(c->session);
 	c->session = NULL;
 	LIST_REMOVE(c, link);

@@ -129,4 +129,19 @@ int rw_proxy_run(struct rw_proxy *px);
 void rw_proxy_accept_pause(struct rw_proxy *px);
 void rw_proxy_conn_closed(struct rw_proxy *px);
 
+/* conn_report.c: how a connection ended, for rw_proxy_conn_report. */
+struct rw_pcapw;
+struct rw_conn_end {
+	uint64_t id, t; /* t: when it ended (us) */
+	struct rw_session *session;
+	struct rw_pcapw **pcap;          /* its capture file or NULL; set to NULL once finished */
+	bool reset_client, reset_server; /* how rdpwhy closed each leg */
+	bool inspected;
+	const char *peer, *dst, *why;
+};
+/* Finishes the capture file (with the closes rdpwhy made), closes the
+ * record, logs it and writes it to the outputs. The session stays the
+ * caller's to free. */
+void rw_proxy_conn_report(struct rw_proxy *px, const struct rw_conn_end *e);
+
 #endif
