@@ -9,6 +9,13 @@ ClientHello 1, ServerHello 2, Certificate 11). A fact belongs to the frame
 whose payload completes it, as a receiver's stack delivers it.
 
 usage: evidence_frames.py RDPWHY CAPTURE...
+       evidence_frames.py --proxy RECORDS.json PCAP_DIR
+
+With --proxy, the records of an rdpwhy proxy and the captures its pcap_dir
+wrote (one connection each): a line's "[SIDE byte N, +T ms]" must name the
+read that carried its fact, i.e. N is where a whole TPKT packet or TLS record
+of SIDE's stream begins, at or before the fact's own (its FIN: N is all SIDE
+sent).
 """
 import re
 import subprocess
@@ -49,11 +56,11 @@ def facts(rows, server_port=3389):
         if not r["payload"]:
             continue
         key = (r["sport"], r["dport"])
-        st = streams.setdefault(key, {"buf": b"", "ends": [], "pos": 0, "hs": b""})
+        st = streams.setdefault(key, {"buf": b"", "ends": [], "pos": 0, "hs": b"", "items": []})
         st["buf"] += r["payload"]
         st["ends"].append((len(st["buf"]), r["n"]))
         parse(st, out)
-    return out, side
+    return out, side, streams
 
 
 def frame_at(st, end):
@@ -76,6 +83,7 @@ def parse(st, out):
             code = buf[p + 5] & 0xF0
             n = frame_at(st, p + ln)
             out[n].add({0xE0: "cr", 0xD0: "cc"}.get(code, "tpkt"))
+            st["items"].append((p, {0xE0: "cr", 0xD0: "cc"}.get(code, "tpkt")))
             st["pos"] = p + ln
         elif buf[p] in (20, 21, 22, 23) and buf[p + 1] == 3:  # TLS record
             ln = int.from_bytes(buf[p + 3:p + 5], "big")
@@ -83,8 +91,10 @@ def parse(st, out):
                 return
             n = frame_at(st, p + 5 + ln)
             body = buf[p + 5:p + 5 + ln]
+            st["items"].append((p, "record"))
             if buf[p] == 21 or (buf[p] == 23 and ln <= 40):
                 out[n].add("alert")  # cleartext, or a TLS 1.3 record of alert size
+                st["items"].append((p, "alert"))
             if buf[p] == 22:
                 st["hs"] += body
                 hs = st["hs"]
@@ -94,6 +104,7 @@ def parse(st, out):
                     if len(hs) - q < 4 + hl:
                         break
                     out[n].add({1: "ch", 2: "sh", 11: "cert"}.get(hs[q], "hs"))
+                    st["items"].append((p, {1: "ch", 2: "sh", 11: "cert"}.get(hs[q], "hs")))
                     q += 4 + hl
                 st["hs"] = hs[q:]
                 if st["hs"] and st["hs"][0] not in (1, 2, 11, 12, 13, 14, 15, 16, 20, 4, 8):
@@ -132,12 +143,65 @@ def claim(text):
     return None, None
 
 
+def proxy_main(records_path, pcap_dir):
+    """The proxy's offsets against its own pcap_dir captures."""
+    import glob
+    import os
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+    from records import load
+    recs = load(records_path)
+    pcaps = sorted(glob.glob(os.path.join(pcap_dir, "*.pcap")))
+    fail = checked = 0
+    if len(recs) != 1 or len(pcaps) != 1:
+        print(f"FAIL want one record and one capture, got {len(recs)} and {len(pcaps)}")
+        return 1
+    r, cap = recs[0], pcaps[0]
+    rows = frames(cap)
+    sport = r["destination.port"]
+    _, _, streams = facts(rows, server_port=sport)
+    by_side = {}
+    for (a, b), st in streams.items():
+        by_side["server" if a == sport else "client"] = st
+    for text, at in zip(r["rdpwhy.evidence"], r.get("rdpwhy.evidence_at") or []):
+        if not at:
+            continue
+        m = re.fullmatch(r"(client|server) byte (\d+), \+\d+\.\d{3} ms", at)
+        checked += 1
+        if not m:
+            print(f"FAIL '{text}': '{at}' is not 'SIDE byte N, +T ms'")
+            fail += 1
+            continue
+        who, n = m.group(1), int(m.group(2))
+        st = by_side.get(who, {"buf": b"", "items": []})
+        kind, _ = claim(text)
+        total = len(st["buf"])
+        starts = sorted({p for p, _ in st["items"]})
+        if kind == "close":
+            ok = n == total
+            why = f"a close must be at the end of the {who}'s {total} bytes"
+        else:
+            want = {"alert": "alert", "ch": "ch", "sh": "sh", "cert": "cert", "cc": "cc",
+                    "cr": "cr"}.get(kind)
+            fact = [p for p, k in st["items"] if k == want]
+            ok = bool(fact) and n in starts + [0] and n <= fact[0]
+            why = (f"the {who}'s {want} begins at byte {fact[0] if fact else '?'}; N must be "
+                   f"a packet or record boundary at or before it ({starts[:12]})")
+        print(f"{'ok  ' if ok else 'FAIL'} '{text}' [{at}]" + ("" if ok else f": {why}"))
+        fail += not ok
+    if checked == 0:
+        print("FAIL no evidence line named a byte offset")
+        fail += 1
+    return 1 if fail else 0
+
+
 def main():
+    if sys.argv[1] == "--proxy":
+        return proxy_main(sys.argv[2], sys.argv[3])
     rdpwhy, caps = sys.argv[1], sys.argv[2:]
     fail = checked = 0
     for cap in caps:
         rows = frames(cap)
-        got, side = facts(rows)
+        got, side, _ = facts(rows)
         rep = subprocess.run([rdpwhy, "replay", "--color=never", cap], capture_output=True,
                              text=True)
         if rep.returncode not in (0, 1):

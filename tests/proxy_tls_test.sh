@@ -7,6 +7,7 @@
 # once their ready lines are out (s_server's ACCEPT, rdpwhy's "ready:").
 set -euo pipefail
 bin=$(readlink -f "$1")
+here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 pids=()
 # shellcheck disable=SC2317 # run by the EXIT trap
@@ -53,8 +54,10 @@ run_case() {
 		fail=1
 		return
 	fi
+	mkdir -p "$tmp/$name.pcaps"
 	"$bin" proxy --listen "127.0.0.1:$pport" --upstream "127.0.0.1:$sport" \
-		--format json --output "$tmp/$name.json" 2>"$tmp/$name.proxy" &
+		--format json --output "$tmp/$name.json" --pcap-dir "$tmp/$name.pcaps" \
+		2>"$tmp/$name.proxy" &
 	ppid=$!
 	pids+=("$ppid")
 	if ! rw_wait_ready "$tmp/$name.proxy" "$ppid"; then
@@ -122,6 +125,14 @@ PY
 		sed 's/^/    client: /' "$tmp/$name.client" | tail -5
 		sed 's/^/    proxy: /' "$tmp/$name.proxy" | tail -5
 		fail=1
+	fi
+	# Evidence you can click, from the proxy: each line's "[SIDE byte N, +T ms]"
+	# against the connection's own capture (pcap_dir).
+	if python3 "$here/evidence_frames.py" --proxy "$tmp/$name.json" "$tmp/$name.pcaps" \
+		>"$tmp/$name.at" 2>&1; then
+		echo "ok   $name: evidence offsets match the capture ($(grep -c '^ok' "$tmp/$name.at") lines)"
+	else
+		echo "FAIL $name: evidence offsets"; sed 's/^/    /' "$tmp/$name.at"; fail=1
 	fi
 }
 
