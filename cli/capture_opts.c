@@ -209,6 +209,17 @@ int rw_capture_opt(struct rw_capture_opts *o, int argc, char **argv, int *i)
 	return 0;
 }
 
+/* The configuration the outputs and the summary follow: the file (-c),
+ * then the flags. 0, or -1 with err set. */
+static int build_config(const struct rw_capture_opts *o, struct rw_proxy_config *cfg, char *err,
+                        size_t errlen)
+{
+	rw_config_defaults(cfg);
+	if (o->config_path && rw_config_load(o->config_path, cfg, err, errlen) < 0)
+		return -1;
+	return rw_config_apply_flags(cfg, o->set_keys, o->set_values, o->n_sets, err, errlen);
+}
+
 struct rw_outputs *rw_capture_outputs_open(const struct rw_capture_opts *o, bool replay,
                                            struct rw_log *log, int *status)
 {
@@ -219,11 +230,8 @@ struct rw_outputs *rw_capture_outputs_open(const struct rw_capture_opts *o, bool
 		return NULL;
 	}
 	char err[RW_CONF_ERR];
-	rw_config_defaults(cfg);
 	struct rw_outputs *out = NULL;
-	if (o->config_path && rw_config_load(o->config_path, cfg, err, sizeof(err)) < 0)
-		goto fail;
-	if (rw_config_apply_flags(cfg, o->set_keys, o->set_values, o->n_sets, err, sizeof(err)) < 0)
+	if (build_config(o, cfg, err, sizeof(err)) < 0)
 		goto fail;
 	if (rw_config_validate_outputs(cfg, err, sizeof(err)) < 0)
 		goto fail;
@@ -285,7 +293,16 @@ int rw_capture_print_summary(const struct rw_capture_opts *o, const struct rw_su
 	struct rw_buf b;
 	rw_buf_init(&b, 0);
 	bool json = o->format && !strcmp(o->format, "json");
-	int rc = json ? rw_summary_json(sum, &b) : rw_summary_text(sum, &b, 10);
+	bool flat = false;
+	if (json) {
+		/* The records' json_style (checked when the outputs opened). */
+		struct rw_proxy_config *cfg = malloc(sizeof(*cfg));
+		char err[RW_CONF_ERR];
+		flat = cfg && build_config(o, cfg, err, sizeof(err)) == 0 &&
+		       cfg->json_style == RW_CONF_JSON_FLAT;
+		free(cfg);
+	}
+	int rc = json ? rw_summary_json(sum, &b, flat) : rw_summary_text(sum, &b, 10);
 	if (rc == 0 && (fwrite(rw_buf_str(&b), 1, b.len, stdout) != b.len || fflush(stdout) != 0))
 		rc = -1;
 	rw_buf_free(&b);

@@ -316,14 +316,25 @@ int rw_summary_text(const struct rw_summary *s, struct rw_buf *out, size_t top)
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-int rw_summary_json(const struct rw_summary *s, struct rw_buf *out)
+int rw_summary_json(const struct rw_summary *s, struct rw_buf *out, bool flat)
 {
 	struct rw_json j;
 	char a[32];
 	rw_json_init(&j, out);
 	rw_json_begin_object(&j);
-	rw_json_kv_cstr(&j, "event.kind", "metric");
-	rw_json_key(&j, "rdpwhy.summary");
+	/* The records' two forms (json_style): nested objects, or dotted keys. */
+	if (flat) {
+		rw_json_kv_cstr(&j, "event.kind", "metric");
+		rw_json_key(&j, "rdpwhy.summary");
+	} else {
+		rw_json_key(&j, "event");
+		rw_json_begin_object(&j);
+		rw_json_kv_cstr(&j, "kind", "metric");
+		rw_json_end_object(&j);
+		rw_json_key(&j, "rdpwhy");
+		rw_json_begin_object(&j);
+		rw_json_key(&j, "summary");
+	}
 	rw_json_begin_object(&j);
 	rw_json_kv_uint(&j, "connections", s->records);
 	rw_json_kv_uint(&j, "failed", s->failed);
@@ -373,7 +384,9 @@ int rw_summary_json(const struct rw_summary *s, struct rw_buf *out)
 		rw_json_end_array(&j);
 		free(v);
 	}
-	rw_json_end_object(&j);
+	rw_json_end_object(&j); /* the summary */
+	if (!flat)
+		rw_json_end_object(&j); /* rdpwhy */
 	rw_json_end_object(&j);
 	if (rc < 0 || rw_json_finish(&j) < 0)
 		return -1;

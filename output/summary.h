@@ -23,8 +23,9 @@ void rw_summary_source(struct rw_summary *s, const char *name);
  * cookie: everything but a normal close and a connection still open. */
 bool rw_summary_is_failure(enum rw_cause c);
 /* The summary as a text report (top N rows per table) or as one JSON line
- * (every row). 0, or -1 when out of memory. */
+ * (every row): {"event":{"kind":"metric"},"rdpwhy":{"summary":{...}}}, or
+ * with flat the dotted keys of json_style = flat. 0, or -1 when out of memory. */
 int rw_summary_text(const struct rw_summary *s, struct rw_buf *out, size_t top);
-int rw_summary_json(const struct rw_summary *s, struct rw_buf *out);
+int rw_summary_json(const struct rw_summary *s, struct rw_buf *out, bool flat);
 
 #endif

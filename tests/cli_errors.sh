@@ -158,9 +158,11 @@ expect 0 "--summary --format json, records to -o" -- "$bin" replay --summary --f
 python3 - "$tmp/out" "$tmp/recs.json" <<'PY' || fail=1
 import json, sys
 from records import load
-s = json.loads(open(sys.argv[1]).read())["rdpwhy.summary"]
+whole = json.loads(open(sys.argv[1]).read())
+s = whole["rdpwhy"]["summary"]  # nested, as the records are by default
 recs = load(sys.argv[2])
 bad = []
+if whole.get("event") != {"kind": "metric"}: bad.append("event %s" % whole.get("event"))
 if s["connections"] != 2 or len(recs) != 2: bad.append("2 connections, 2 records: %s %d" % (s["connections"], len(recs)))
 if s["causes"] != {"normal_close": 1, "certificate_rejected_by_client": 1}: bad.append("causes %s" % s["causes"])
 if s["failed"] != 1: bad.append("failed %s" % s["failed"])
@@ -168,6 +170,14 @@ if [x["address"] for x in s["servers"]] != sorted({r["destination.ip"] + ":" + s
 if len(s["sources"]) != 2: bad.append("sources %s" % s["sources"])
 for b in bad: print("FAIL summary json:", b)
 sys.exit(1 if bad else 0)
+PY
+expect 0 "--summary --format json --json-style flat" -- "$bin" replay --summary --format json --json-style flat -o "$tmp/recs_flat.json" "$dir/tls_ok.pcap"
+python3 - "$tmp/out" <<'PY' || fail=1
+import json, sys
+s = json.loads(open(sys.argv[1]).read())
+ok = s.get("event.kind") == "metric" and s["rdpwhy.summary"]["connections"] == 1
+print("ok   flat summary: dotted keys" if ok else "FAIL flat summary: %s" % s)
+sys.exit(0 if ok else 1)
 PY
 
 # --expected-cert: the host's own certificate changes nothing, another one is
