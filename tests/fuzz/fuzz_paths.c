@@ -73,6 +73,9 @@
  *                         packets; the proxy reads a byte stream
  *   rdpwhy.proxy.*        the proxy flag's connect time: the inline proxy's
  *                         own measurement
+ *   rdpwhy.evidence_at    where each fact is: a frame in a capture, a byte
+ *                         offset of the proxy's stream (the lines themselves,
+ *                         rdpwhy.evidence, must be equal)
  *   rdpwhy.alternatives   reset_injected only, and rdpwhy.tell_apart with
  *                         it, when the first close was an RST: the proxy
  *                         cannot read an RST's TTL (ttl -1), so it cannot
@@ -680,7 +683,8 @@ static const struct member *find(const struct member *m, size_t n, const struct 
 /* What only one front end knows (the comment at the top says why). */
 static bool excluded(const struct member *m)
 {
-	return key_starts(m, "rdpwhy.tcp.") || key_starts(m, "rdpwhy.proxy.");
+	return key_starts(m, "rdpwhy.tcp.") || key_starts(m, "rdpwhy.proxy.") ||
+	       key_starts(m, "rdpwhy.evidence_at");
 }
 
 /* The proxy's alternatives without the reset_injected that only its unknown

@@ -216,6 +216,16 @@ static void run(const uint8_t *data, size_t size, bool split, struct result *res
 	check_phase(s, &last);
 	FUZZ_CHECK(rw_session_record(s) == rec);
 	FUZZ_CHECK(rec->ts_close_us >= rec->ts_open_us);
+	/* Marks name the stream offset of the read that carried a fact (the
+	 * proxy's packet, rdpwhy.evidence_at): within what this side sent, and
+	 * by design the one thing that depends on how the data was split; the
+	 * rest of the record must not. */
+	FUZZ_CHECK(rec->n_marks <= RW_MAX_MARKS);
+	for (size_t i = 0; i < rec->n_marks; i++) {
+		FUZZ_CHECK(rec->marks[i].dir <= RW_S2C);
+		FUZZ_CHECK(rec->marks[i].offset <= rec->bytes[rec->marks[i].dir]);
+		rec->marks[i].offset = 0;
+	}
 	res->hash = fuzz_check_record(rec, fmt | (uint32_t)now << 8);
 	rw_session_free(s);
 }
