@@ -156,6 +156,9 @@ static bool start_session(struct rw_capture *c, struct flow *f)
 	f->id = ++c->next_id;
 	c->st.flows++;
 	set_state(f, FLOW_ACTIVE);
+	/* Started by the frame being handled: what it makes the session note
+	 * points at it (rw_flow_packet tells the session each later frame). */
+	rw_session_at(f->s, c->cur_file, c->cur_frame);
 	/* A candidate's handshake happened before the session existed. */
 	rw_session_open(f->s, f->first_ts, &f->ep[f->client], &f->ep[1 - f->client]);
 	if (f->syn_seen)

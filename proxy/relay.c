@@ -173,6 +173,10 @@ static void arm_timer_ms(struct rw_conn *c, unsigned ms)
 		return;
 	}
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	/* libevent counts from the time it cached when this loop turn began,
+	 * which can be milliseconds before the accept or the byte this timer
+	 * follows (stamped with the clock): a timeout must never fire early. */
+	event_base_update_cache_time(c->px->base);
 	evtimer_add(c->timer, &tv);
 }
 

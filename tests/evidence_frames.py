@@ -209,6 +209,10 @@ def main():
             fail += 1
             continue
         for line in rep.stdout.splitlines():
+            if re.search(r"\[(client|server) byte \d+, \+[\d.]+ ms\]$", line):
+                print(f"FAIL {cap}: '{line.strip()}' names a byte offset: a capture has frames")
+                fail += 1
+                continue
             m = EVIDENCE.match(line)
             if not m:
                 continue
