@@ -137,7 +137,16 @@ def halfclose(host, port, upaddr, upport, nconn, mib, seed, out):
                         e.closed = True
                         live -= 1
                         continue
-                    e.s.shutdown(socket.SHUT_WR)
+                    try:
+                        e.s.shutdown(socket.SHUT_WR)
+                    except OSError as x:
+                        # The other end's RST can land between the last send
+                        # and this shutdown (ENOTCONN): the reset is still
+                        # pending on the socket, and the next recv reports it
+                        # (ECONNRESET) as it would have without the race.
+                        if x.errno != errno.ENOTCONN:
+                            failed(e, x.errno)
+                            continue
             if e.closed:
                 continue
             if e.wr_done and e.rd_end:
