@@ -225,7 +225,15 @@ int cmd_proxy(int argc, char **argv)
 	/* A peer that vanishes must not kill us with SIGPIPE on write. */
 	signal(SIGPIPE, SIG_IGN);
 	rw_log_open(&px->log, px->cfg.syslog, verbosity);
-	px->base = event_base_new();
+	/* Precise timers: libevent otherwise reads a coarse monotonic clock
+	 * (ticks of several ms), and a phase timeout could end a connection a
+	 * few milliseconds before its time by the records' own clock. */
+	struct event_config *ec = event_config_new();
+	if (ec)
+		event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+	px->base = ec ? event_base_new_with_config(ec) : NULL;
+	if (ec)
+		event_config_free(ec);
 	if (!px->base) {
 		fprintf(stderr, "rdpwhy proxy: cannot create the event loop\n");
 		status = 1;
