@@ -341,8 +341,10 @@ def spool_count(work, cookie_prefix=None):
         if os.path.basename(root) == "rejected":
             continue
         for text in spool_records(root):
+            # The cookie key as either json_style writes it: "rdp.cookie"
+            # (flat) or "rdp":{"cookie" (nested, the default).
             if cookie_prefix is None or \
-                    b'"rdp.cookie":"' + cookie_prefix.encode() in text:
+                    b'cookie":"' + cookie_prefix.encode() in text:
                 n += 1
     return n
 
