@@ -10,14 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RW_TLS_MAX_CIPHERS 256
-#define RW_TLS_MAX_EXTS 64
-#define RW_TLS_MAX_GROUPS 64
-#define RW_TLS_MAX_SIGALGS 64
-#define RW_TLS_MAX_VERSIONS 16
+#define RW_TLS_MAX_CIPHERS       256
+#define RW_TLS_MAX_EXTS          64
+#define RW_TLS_MAX_GROUPS        64
+#define RW_TLS_MAX_SIGALGS       64
+#define RW_TLS_MAX_VERSIONS      16
 #define RW_TLS_MAX_POINT_FORMATS 16
-#define RW_TLS_MAX_ALPN 8
-#define RW_TLS_MAX_NAME 256 /* SNI host name and one ALPN protocol */
+#define RW_TLS_MAX_ALPN          8
+#define RW_TLS_MAX_NAME          256 /* SNI host name and one ALPN protocol */
 
 /* Handshake message types we care about (RFC 8446 4). */
 enum {
@@ -57,7 +57,7 @@ struct rw_tls_client_hello {
 	uint8_t alpn_len[RW_TLS_MAX_ALPN];
 	bool has_sni;
 	char sni[RW_TLS_MAX_NAME]; /* server_name host_name, NUL-terminated (raw) */
-	size_t sni_len; /* bytes kept in sni: a longer name is cut to RW_TLS_MAX_NAME - 1 */
+	size_t sni_len;  /* bytes kept in sni: a longer name is cut to RW_TLS_MAX_NAME - 1 */
 	bool has_grease; /* at least one GREASE value seen anywhere */
 };
 
@@ -97,8 +97,8 @@ bool rw_tls_client_offered_version(const struct rw_tls_client_hello *ch, uint16_
 uint16_t rw_tls_client_max_version(const struct rw_tls_client_hello *ch);
 
 /* Names. Unknown values give NULL (callers print the number). */
-const char *rw_tls_cipher_name(uint16_t cipher);   /* IANA name, e.g. TLS_AES_128_GCM_SHA256 */
-const char *rw_tls_version_name(uint16_t version); /* "1.2", "1.3", "1.0", "1.1", "ssl3", "ssl2" */
+const char *rw_tls_cipher_name(uint16_t cipher);    /* IANA name, e.g. TLS_AES_128_GCM_SHA256 */
+const char *rw_tls_version_name(uint16_t version);  /* "1.2", "1.3", "1.0", "1.1", "ssl3", "ssl2" */
 const char *rw_tls_alert_name(uint8_t description); /* "handshake_failure", ... (RFC 8446 6) */
 
 /* Fingerprints (fingerprint.c). Output buffers are NUL-terminated strings.

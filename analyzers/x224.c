@@ -7,11 +7,11 @@
 
 #include "rw_types.h"
 
-#define NEG_REQ 0x01
-#define NEG_RSP 0x02
-#define NEG_FAILURE 0x03
+#define NEG_REQ         0x01
+#define NEG_RSP         0x02
+#define NEG_FAILURE     0x03
 #define NEG_CORRELATION 0x06
-#define NEG_LEN 8
+#define NEG_LEN         8
 #define CORRELATION_LEN 36
 
 int rw_tpkt_length(const uint8_t *p, size_t n)
@@ -40,7 +40,7 @@ static int parse_cr_user_data(const uint8_t *p, size_t n, struct rw_x224 *out)
 	/* A negotiation block is exactly 8 (+36) bytes starting with type 1; anything
 	 * else before it is a token line ended by CR LF. */
 	bool neg_first = n >= NEG_LEN && p[0] == NEG_REQ && rw_le16(p + 2) == NEG_LEN &&
-			 (n == NEG_LEN || n == NEG_LEN + CORRELATION_LEN);
+	                 (n == NEG_LEN || n == NEG_LEN + CORRELATION_LEN);
 	if (n > 0 && !neg_first) {
 		const uint8_t *crlf = NULL;
 		for (size_t i = 0; i + 1 < n; i++) {
@@ -116,8 +116,8 @@ int rw_x224_parse(const uint8_t *p, size_t n, struct rw_x224 *out)
 		return RW_E_LENGTH;
 	uint8_t code = p[1];
 	/* CR and CC carry a credit in the low nibble; DT/DR/ER do not. */
-	uint8_t kind = (code & 0xF0) == RW_X224_CR || (code & 0xF0) == RW_X224_CC ? code & 0xF0
-										  : code;
+	uint8_t kind =
+	        (code & 0xF0) == RW_X224_CR || (code & 0xF0) == RW_X224_CC ? code & 0xF0 : code;
 	out->code = kind;
 	switch (kind) {
 	case RW_X224_CR:
@@ -132,7 +132,7 @@ int rw_x224_parse(const uint8_t *p, size_t n, struct rw_x224 *out)
 		const uint8_t *ud = p + 7;
 		size_t udn = n - 7;
 		int r = kind == RW_X224_CR ? parse_cr_user_data(ud, udn, out)
-					   : parse_cc_user_data(ud, udn, out);
+		                           : parse_cc_user_data(ud, udn, out);
 		return r < 0 ? r : (int)n;
 	}
 	case RW_X224_DR:
@@ -192,13 +192,13 @@ size_t rw_proto_names(uint32_t protocols, const char *names[8])
 const char *rw_neg_failure_name(uint32_t code)
 {
 	static const char *const t[] = {
-		NULL,
-		"ssl_required_by_server",
-		"ssl_not_allowed_by_server",
-		"ssl_cert_not_on_server",
-		"inconsistent_flags",
-		"hybrid_required_by_server",
-		"ssl_with_user_auth_required_by_server",
+	        NULL,
+	        "ssl_required_by_server",
+	        "ssl_not_allowed_by_server",
+	        "ssl_cert_not_on_server",
+	        "inconsistent_flags",
+	        "hybrid_required_by_server",
+	        "ssl_with_user_auth_required_by_server",
 	};
 	return code < sizeof(t) / sizeof(t[0]) ? t[code] : NULL;
 }

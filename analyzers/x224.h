@@ -46,20 +46,20 @@ enum {
 enum rw_x224_token_kind { RW_TOKEN_NONE = 0, RW_TOKEN_COOKIE, RW_TOKEN_ROUTING };
 
 struct rw_x224 {
-	uint8_t code;        /* RW_X224_CR, CC, DR, DT, ER */
-	uint8_t li;          /* length indicator */
+	uint8_t code; /* RW_X224_CR, CC, DR, DT, ER */
+	uint8_t li;   /* length indicator */
 	uint16_t dst_ref, src_ref;
 	uint8_t class_opt;
-	uint8_t dr_reason;   /* DR only */
+	uint8_t dr_reason; /* DR only */
 	/* CR user data: the cookie value (after "Cookie: mstshash=") or the whole
 	 * routing token line, without CR LF. Points into the caller's buffer. */
 	enum rw_x224_token_kind token_kind;
 	const uint8_t *token;
 	size_t token_len;
-	bool neg_present;    /* RDP_NEG_REQ / RSP / FAILURE present */
-	uint8_t neg_type;    /* 1 REQ, 2 RSP, 3 FAILURE */
+	bool neg_present; /* RDP_NEG_REQ / RSP / FAILURE present */
+	uint8_t neg_type; /* 1 REQ, 2 RSP, 3 FAILURE */
 	uint8_t neg_flags;
-	uint32_t neg_value;  /* requestedProtocols, selectedProtocol or failureCode */
+	uint32_t neg_value;       /* requestedProtocols, selectedProtocol or failureCode */
 	bool correlation_present; /* RDP_NEG_CORRELATION_INFO after RDP_NEG_REQ */
 	uint8_t correlation_id[16];
 	size_t user_data_len; /* DT: payload length (MCS etc.) */
@@ -74,9 +74,9 @@ int rw_tpkt_length(const uint8_t *p, size_t n);
 int rw_x224_parse(const uint8_t *p, size_t n, struct rw_x224 *out);
 
 /* Names for the JSON output. */
-const char *rw_proto_name(uint32_t single_bit);   /* "rdp","ssl","hybrid",... */
-const char *rw_neg_failure_name(uint32_t code);   /* "ssl_required_by_server",... */
-const char *rw_x224_code_name(uint8_t code);      /* "connection_request",... */
+const char *rw_proto_name(uint32_t single_bit); /* "rdp","ssl","hybrid",... */
+const char *rw_neg_failure_name(uint32_t code); /* "ssl_required_by_server",... */
+const char *rw_x224_code_name(uint8_t code);    /* "connection_request",... */
 /* Writes names of the set bits of requestedProtocols; 0 means "rdp".
  * Returns how many names were stored (max 8). Unknown bits give "0x...". */
 size_t rw_proto_names(uint32_t protocols, const char *names[8]);

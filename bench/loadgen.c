@@ -52,22 +52,22 @@
 #include <unistd.h>
 
 static const uint8_t CR_NEG[19] = {0x03, 0x00, 0x00, 0x13, 0x0e, 0xe0, 0x00, 0x00, 0x00, 0x00,
-				   0x00, 0x01, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00};
+                                   0x00, 0x01, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00};
 static const uint8_t CC_SSL[19] = {0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0x00, 0x00, 0x12, 0x34,
-				   0x00, 0x02, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00};
+                                   0x00, 0x02, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00};
 static const uint8_t CR_LEGACY[11] = {0x03, 0x00, 0x00, 0x0b, 0x06, 0xe0,
-				      0x00, 0x00, 0x00, 0x00, 0x00};
+                                      0x00, 0x00, 0x00, 0x00, 0x00};
 static const uint8_t CC_LEGACY[11] = {0x03, 0x00, 0x00, 0x0b, 0x06, 0xd0,
-				      0x00, 0x00, 0x12, 0x34, 0x00};
+                                      0x00, 0x00, 0x12, 0x34, 0x00};
 
-#define CMD_LEN 21
-#define DIR_C2S 1u
-#define DIR_S2C 2u
+#define CMD_LEN     21
+#define DIR_C2S     1u
+#define DIR_S2C     2u
 #define REC_PAYLOAD 16384
-#define REC_LEN (5 + REC_PAYLOAD)
-#define PAT_RECS 64
-#define PAT_LEN ((size_t)REC_LEN * PAT_RECS)
-#define IO_CHUNK (256 * 1024)
+#define REC_LEN     (5 + REC_PAYLOAD)
+#define PAT_RECS    64
+#define PAT_LEN     ((size_t)REC_LEN * PAT_RECS)
+#define IO_CHUNK    (256 * 1024)
 
 static uint8_t *pattern; /* TLS-shaped application-data records, cyclic */
 static uint8_t iobuf[IO_CHUNK];
@@ -241,7 +241,7 @@ static void s_bulk_check_done(struct sconn *c)
 		return;
 	if (c->received != c->expect_in) {
 		fprintf(stderr, "loadgen server: received %llu bytes, expected %llu\n",
-			(unsigned long long)c->received, (unsigned long long)c->expect_in);
+		        (unsigned long long)c->received, (unsigned long long)c->expect_in);
 		s_errors++;
 	}
 	uint8_t t[8];
@@ -323,7 +323,7 @@ static void s_event(struct sconn *c, uint32_t ev)
 					return;
 				}
 				c->dir = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
-					 (uint32_t)p[6] << 8 | p[7];
+				         (uint32_t)p[6] << 8 | p[7];
 				c->expect_in = get_u64(p + 8);
 				c->to_send = (c->dir & DIR_S2C) ? c->expect_in : 0;
 				if (!(c->dir & DIR_C2S)) {
@@ -394,7 +394,8 @@ static int cmd_server(const char *listen_at)
 			struct sconn *c = evs[i].data.ptr;
 			if (!c) {
 				for (;;) {
-					int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+					int fd = accept4(lfd, NULL, NULL,
+					                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 					if (fd < 0)
 						break;
 					nodelay(fd);
@@ -453,10 +454,10 @@ static int cmd_bulk(const char *to, const char *dirs, uint64_t bytes, bool tls)
 {
 	struct sockaddr_in sa;
 	parse_hostport(to, &sa);
-	uint32_t dir = !strcmp(dirs, "c2s") ? DIR_C2S
-		     : !strcmp(dirs, "s2c") ? DIR_S2C
-		     : !strcmp(dirs, "both") ? (DIR_C2S | DIR_S2C)
-					     : 0;
+	uint32_t dir = !strcmp(dirs, "c2s")    ? DIR_C2S
+	               : !strcmp(dirs, "s2c")  ? DIR_S2C
+	               : !strcmp(dirs, "both") ? (DIR_C2S | DIR_S2C)
+	                                       : 0;
 	if (!dir) {
 		fprintf(stderr, "loadgen: --dir c2s|s2c|both\n");
 		return 2;
@@ -494,7 +495,7 @@ static int cmd_bulk(const char *to, const char *dirs, uint64_t bytes, bool tls)
 		struct pollfd p = {.fd = fd, .events = POLLIN | (wr_done ? 0 : POLLOUT)};
 		if (poll(&p, 1, 60000) <= 0) {
 			fprintf(stderr, "loadgen: stalled (sent %llu, received %llu)\n",
-				(unsigned long long)sent, (unsigned long long)received);
+			        (unsigned long long)sent, (unsigned long long)received);
 			return 1;
 		}
 		if (!wr_done && (p.revents & (POLLOUT | POLLERR | POLLHUP))) {
@@ -578,15 +579,15 @@ static int cmd_rate(const char *to, long n_total, int conc)
 	char first_error[160] = "";
 	double t_start = now_s();
 
-#define FAIL(r, why)                                                                     \
-	do {                                                                             \
-		if (!first_error[0])                                                     \
-			snprintf(first_error, sizeof(first_error), "%s: %s", why,         \
-				 strerror(errno));                                       \
-		errors++;                                                        \
-		done++;                                                                  \
-		close((r)->fd);                                                          \
-		(r)->fd = -1;                                                            \
+#define FAIL(r, why)                                                                               \
+	do {                                                                                       \
+		if (!first_error[0])                                                               \
+			snprintf(first_error, sizeof(first_error), "%s: %s", why,                  \
+			         strerror(errno));                                                 \
+		errors++;                                                                          \
+		done++;                                                                            \
+		close((r)->fd);                                                                    \
+		(r)->fd = -1;                                                                      \
 	} while (0)
 
 	/* start() on a free slot */
@@ -621,7 +622,8 @@ static int cmd_rate(const char *to, long n_total, int conc)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			fprintf(stderr, "loadgen rate: stalled with %ld of %ld done\n", done, n_total);
+			fprintf(stderr, "loadgen rate: stalled with %ld of %ld done\n", done,
+			        n_total);
 			break;
 		}
 		for (int k = 0; k < n; k++) {
@@ -638,11 +640,13 @@ static int cmd_rate(const char *to, long n_total, int conc)
 					continue;
 				}
 				r->connected = true;
-				if (write(r->fd, CR_NEG, sizeof(CR_NEG)) != (ssize_t)sizeof(CR_NEG)) {
+				if (write(r->fd, CR_NEG, sizeof(CR_NEG)) !=
+				    (ssize_t)sizeof(CR_NEG)) {
 					FAIL(r, "write CR");
 					continue;
 				}
-				struct epoll_event ev = {.events = EPOLLIN, .data.u32 = evs[k].data.u32};
+				struct epoll_event ev = {.events = EPOLLIN,
+				                         .data.u32 = evs[k].data.u32};
 				epoll_ctl(e, EPOLL_CTL_MOD, r->fd, &ev);
 				continue;
 			}
@@ -728,10 +732,10 @@ static int cmd_idle(const char *to, long n)
 static void usage(void)
 {
 	fprintf(stderr, "usage:\n"
-			"  loadgen server --listen IP:PORT\n"
-			"  loadgen bulk --connect IP:PORT --dir c2s|s2c|both --bytes N [--tls]\n"
-			"  loadgen rate --connect IP:PORT --conns N --concurrency C\n"
-			"  loadgen idle --connect IP:PORT --conns N\n");
+	                "  loadgen server --listen IP:PORT\n"
+	                "  loadgen bulk --connect IP:PORT --dir c2s|s2c|both --bytes N [--tls]\n"
+	                "  loadgen rate --connect IP:PORT --conns N --concurrency C\n"
+	                "  loadgen idle --connect IP:PORT --conns N\n");
 	exit(2);
 }
 

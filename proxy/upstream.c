@@ -21,14 +21,14 @@
 #endif
 
 int rw_upstream_resolve(const struct rw_proxy_config *cfg, struct sockaddr_storage *out,
-			socklen_t *outlen, char *err, size_t errlen)
+                        socklen_t *outlen, char *err, size_t errlen)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(cfg->upstream_host, cfg->upstream_port, &hints, &res);
 	if (rc != 0 || !res) {
 		snprintf(err, errlen, "upstream %s:%s: %s", cfg->upstream_host, cfg->upstream_port,
-			 rc ? gai_strerror(rc) : "no address");
+		         rc ? gai_strerror(rc) : "no address");
 		return -1;
 	}
 	memcpy(out, res->ai_addr, res->ai_addrlen);
@@ -38,7 +38,7 @@ int rw_upstream_resolve(const struct rw_proxy_config *cfg, struct sockaddr_stora
 }
 
 int rw_original_dst(enum rw_upstream_mode mode, int fd, struct sockaddr_storage *out,
-		    socklen_t *outlen)
+                    socklen_t *outlen)
 {
 	*outlen = sizeof(*out);
 	if (mode == RW_UPSTREAM_TPROXY)

@@ -63,7 +63,7 @@ static void cb_error(void *arg, int status, const char *what)
 }
 
 static const struct rw_tls_callbacks cbs = {cb_record, cb_handshake, cb_alert,
-					    cb_ccs,    cb_sslv2,     cb_error};
+                                            cb_ccs,    cb_sslv2,     cb_error};
 
 /* Feeds `hex` whole, byte by byte and in 50 random splits (each piece from an
  * exact-size heap copy) and checks every run logs exactly `want`. */
@@ -116,11 +116,11 @@ static void test_several_messages_per_record(void **state)
 static void test_alert_ccs_and_encryption(void **state)
 {
 	(void)state;
-	check("15 0303 0002 02 28"         /* cleartext fatal handshake_failure */
-	      "14 0303 0001 01"            /* CCS: what follows is encrypted */
-	      "16 0303 0004 11 22 33 44"   /* encrypted Finished: opaque */
-	      "15 0303 0003 aa bb cc"      /* encrypted alert */
-	      "17 0303 0000",              /* empty application data is legal */
+	check("15 0303 0002 02 28"       /* cleartext fatal handshake_failure */
+	      "14 0303 0001 01"          /* CCS: what follows is encrypted */
+	      "16 0303 0004 11 22 33 44" /* encrypted Finished: opaque */
+	      "15 0303 0003 aa bb cc"    /* encrypted alert */
+	      "17 0303 0000",            /* empty application data is legal */
 	      0, "R21/0303/2 A2/40 R20/0303/1 C R22/0303/4e R21/0303/3e A0/0e R23/0303/0e ");
 }
 
@@ -154,12 +154,12 @@ static void test_sslv2_client_hello(void **state)
 static void test_framing_errors(void **state)
 {
 	(void)state;
-	check("63 0303 0002 0000", 0, "E-4 ");                  /* content type 99 */
-	check("16 0203 0002 0000", 0, "E-2 ");                  /* major version 2 */
-	check("17 0303 4801", 0, "E-3 ");                       /* 18433 > 2^14+2048 */
-	check("15 0303 0003 020a00", 0, "E-3 ");                /* cleartext alert of 3 bytes */
-	check("14 0303 0002 0101", 0, "E-3 ");                  /* CCS of 2 bytes */
-	check("16 0303 0000", 0, "E-3 ");                       /* empty handshake record */
+	check("63 0303 0002 0000", 0, "E-4 ");   /* content type 99 */
+	check("16 0203 0002 0000", 0, "E-2 ");   /* major version 2 */
+	check("17 0303 4801", 0, "E-3 ");        /* 18433 > 2^14+2048 */
+	check("15 0303 0003 020a00", 0, "E-3 "); /* cleartext alert of 3 bytes */
+	check("14 0303 0002 0101", 0, "E-3 ");   /* CCS of 2 bytes */
+	check("16 0303 0000", 0, "E-3 ");        /* empty handshake record */
 	check("16 0303 0004 0e000000 47 45 54 20", 0, "R22/0303/4 H14/0/0 E-4 "); /* then "GET " */
 	uint8_t junk[] = {'G', 'E', 'T'};
 	assert_false(rw_tls_looks_like_record(junk, sizeof(junk)));
@@ -170,12 +170,12 @@ static void test_framing_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_handshake_split_over_records),
-		cmocka_unit_test(test_several_messages_per_record),
-		cmocka_unit_test(test_alert_ccs_and_encryption),
-		cmocka_unit_test(test_oversized_message),
-		cmocka_unit_test(test_sslv2_client_hello),
-		cmocka_unit_test(test_framing_errors),
+	        cmocka_unit_test(test_handshake_split_over_records),
+	        cmocka_unit_test(test_several_messages_per_record),
+	        cmocka_unit_test(test_alert_ccs_and_encryption),
+	        cmocka_unit_test(test_oversized_message),
+	        cmocka_unit_test(test_sslv2_client_hello),
+	        cmocka_unit_test(test_framing_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@
 
 /* MS-RDPBCGR 4.1.1: Client X.224 Connection Request PDU. */
 static const char *cr_spec = "03 00 00 2c 27 e0 00 00 00 00 00 43 6f 6f 6b 69 65 3a 20 6d 73 74 73"
-			     "68 61 73 68 3d 65 6c 74 6f 6e 73 0d 0a 01 00 08 00 00 00 00 00";
+                             "68 61 73 68 3d 65 6c 74 6f 6e 73 0d 0a 01 00 08 00 00 00 00 00";
 /* MS-RDPBCGR 4.1.2: Server X.224 Connection Confirm PDU. */
 static const char *cc_spec = "03 00 00 13 0e d0 00 00 12 34 00 02 00 08 00 00 00 00 00";
 
@@ -86,14 +86,15 @@ static void test_neg_failure_codes(void **state)
 {
 	(void)state;
 	const char *names[] = {NULL,
-			       "ssl_required_by_server",
-			       "ssl_not_allowed_by_server",
-			       "ssl_cert_not_on_server",
-			       "inconsistent_flags",
-			       "hybrid_required_by_server",
-			       "ssl_with_user_auth_required_by_server"};
+	                       "ssl_required_by_server",
+	                       "ssl_not_allowed_by_server",
+	                       "ssl_cert_not_on_server",
+	                       "inconsistent_flags",
+	                       "hybrid_required_by_server",
+	                       "ssl_with_user_auth_required_by_server"};
 	for (uint8_t code = 1; code <= 6; code++) {
-		uint8_t b[] = {3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0, 3, 0, 8, 0, code, 0, 0, 0};
+		uint8_t b[] = {3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34,
+		               0, 3, 0, 8,  0,  code, 0, 0, 0};
 		struct rw_x224 x;
 		assert_int_equal(parse_packet(b, sizeof(b), &x), 15);
 		assert_int_equal(x.neg_type, 3);
@@ -108,8 +109,8 @@ static void test_requested_protocols_and_flags(void **state)
 {
 	(void)state;
 	/* No cookie; RDP_NEG_REQ with all protocols and the correlation info. */
-	uint8_t b[4 + 7 + 8 + 36] = {3, 0, 0, sizeof(b), sizeof(b) - 5, 0xe0, 0, 0, 0, 0, 0,
-				     1, 0x0b, 8, 0, 0x1f, 0, 0, 0};
+	uint8_t b[4 + 7 + 8 + 36] = {3, 0,    0, sizeof(b), sizeof(b) - 5, 0xe0, 0, 0, 0, 0, 0,
+	                             1, 0x0b, 8, 0,         0x1f,          0,    0, 0};
 	b[19] = 6;
 	b[21] = 36;
 	for (int i = 0; i < 16; i++)
@@ -194,14 +195,14 @@ static void test_dt_and_dr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cr_spec),
-		cmocka_unit_test(test_cc_spec),
-		cmocka_unit_test(test_every_truncation_fails),
-		cmocka_unit_test(test_neg_failure_codes),
-		cmocka_unit_test(test_requested_protocols_and_flags),
-		cmocka_unit_test(test_routing_token_and_standard_security),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_dt_and_dr),
+	        cmocka_unit_test(test_cr_spec),
+	        cmocka_unit_test(test_cc_spec),
+	        cmocka_unit_test(test_every_truncation_fails),
+	        cmocka_unit_test(test_neg_failure_codes),
+	        cmocka_unit_test(test_requested_protocols_and_flags),
+	        cmocka_unit_test(test_routing_token_and_standard_security),
+	        cmocka_unit_test(test_malformed),
+	        cmocka_unit_test(test_dt_and_dr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
