@@ -54,15 +54,7 @@ read -r PORT DEAD_PORT <<<"$(free_ports 2)"
 WORK=$(mktemp -d /tmp/rdpwhy-mcs-xrdp.XXXXXX)
 FAILED=1
 
-cleanup() {
-    local rc=$?
-    exec 2>&9
-    stop_all_pids
-    end_test "$rc"
-}
-exec 9>&2
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+on_exit_stop_all
 
 rp_xrdp_keys || die "xrdp-keygen failed"
 # security_layer=rdp uses no certificate, but the ini wants one.
@@ -93,11 +85,6 @@ stop_xrdp() {
     XRDP_PID=
 }
 
-ERRORS=0
-bad() {
-    log "FAIL: $*"
-    ERRORS=$((ERRORS + 1))
-}
 
 # field FILE KEY: the value of KEY= in FILE (empty when absent)
 field() { sed -n "s/^$2=//p" "$1" | head -1; }

@@ -50,22 +50,8 @@ T0=$SECONDS
 # --timeout 1: a silent host costs 1 s per connection (12 connections)
 TIMEOUT_S=1
 
-cleanup() {
-    local rc=$?
-    exec 2>&9
-    stop_all_pids
-    remove_namespaces
-    end_test "$rc"
-}
-exec 9>&2
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+on_exit_stop_all remove_namespaces
 
-ERRORS=0
-bad() {
-    log "FAIL: $*"
-    ERRORS=$((ERRORS + 1))
-}
 
 cat >"$WORK/listener.py" <<'PY'
 # listener.py MODE ADDR PORT LOG: accepts every connection; per connection,

@@ -63,50 +63,15 @@ WORK=$(mktemp -d /tmp/rdpwhy-probe-nla.XXXXXX)
 FAILED=1
 T0=$SECONDS
 
-cleanup() {
-    local rc=$?
-    exec 2>&9
-    stop_all_pids
-    end_test "$rc"
-}
-exec 9>&2
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-ERRORS=0
-bad() {
-    log "FAIL: $*"
-    ERRORS=$((ERRORS + 1))
-}
+on_exit_stop_all
 
 winpr-hash -u rdpwhy -p rdpwhy-test-pw -f sam >"$WORK/sam" || die "winpr-hash failed"
 grep -Eq '^rdpwhy:::[0-9a-f]{32}:::$' "$WORK/sam" || die "unexpected SAM line: $(cat "$WORK/sam")"
 
 rp_xvfb_start 160 199 "$WORK/xvfb.log" || die "Xvfb did not start: $(cat "$WORK/xvfb.log")"
 PIDS+=("$RP_XVFB_PID")
-# Its socket exists before it accepts X clients, and an X server resets when
-# its last client leaves (a stopped shadow server; a check's own connection),
-# refusing connections meanwhile: one X client stays connected for the whole
-# test (started here, once its connection setup succeeded).
-"$PYTHON3" - "$RP_DISPLAY" >"$WORK/xhold.out" 2>&1 <<'PY' &
-import socket, struct, sys, time
-for _ in range(100):
-    try:
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(1)
-        s.connect("/tmp/.X11-unix/X" + sys.argv[1])
-        s.sendall(struct.pack("<cxHHHHxx", b"l", 11, 0, 0, 0))  # connection setup, no auth
-        if s.recv(1) == b"\x01":
-            print("connected", flush=True)
-            s.settimeout(None)
-            while s.recv(65536):
-                pass
-            sys.exit(0)
-    except OSError:
-        pass
-    time.sleep(0.05)
-sys.exit(1)
-PY
+# One X client stays connected for the whole test (tests/lib/x_hold.py says why).
+"$PYTHON3" "$SCRIPT_DIR/../lib/x_hold.py" "$RP_DISPLAY" --hold >"$WORK/xhold.out" 2>&1 &
 PIDS+=("$!")
 rw_wait_line "$WORK/xhold.out" '^connected' "$!" 10 "an X client of Xvfb :$RP_DISPLAY" ||
     die "Xvfb :$RP_DISPLAY does not accept X clients"

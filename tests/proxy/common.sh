@@ -101,6 +101,34 @@ end_test() {
     exit "$rc"
 }
 
+# on_exit_stop_all [FN]: the usual ending of a test that starts processes.
+# On exit (and on INT/TERM/HUP, as 130) it logs to the script's own stderr
+# again (a signal can arrive inside a function called with redirections),
+# stops every process in PIDS, runs FN if given (remove_namespaces, say),
+# then end_test.
+on_exit_stop_all() {
+    _ON_EXIT_FN=${1:-}
+    exec 9>&2
+    trap _stop_all_and_end EXIT
+    trap 'exit 130' INT TERM HUP
+}
+_stop_all_and_end() {
+    local rc=$?
+    exec 2>&9
+    stop_all_pids
+    [[ -z $_ON_EXIT_FN ]] || "$_ON_EXIT_FN"
+    end_test "$rc"
+}
+
+# bad WHAT / ok WHAT: a check that failed (counted in ERRORS, the test goes
+# on and fails at its end) or passed.
+ERRORS=0
+bad() {
+    log "FAIL: $*"
+    ERRORS=$((ERRORS + 1))
+}
+ok() { log "ok: $*"; }
+
 # stop_proxy PID SECONDS [STDERR]: SIGTERM, wait up to SECONDS for it to exit
 # by itself; sets STOP_RC to its exit status ("timeout" if it had to be
 # killed, "exited-before-SIGTERM" if it was gone already, "sanitizer-report"

@@ -43,22 +43,7 @@ WORK=$(mktemp -d /tmp/rdpwhy-inspect-relay.XXXXXX)
 FAILED=1
 T0=$SECONDS
 
-cleanup() {
-    local rc=$?
-    exec 2>&9
-    stop_all_pids
-    end_test "$rc"
-}
-exec 9>&2
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-ERRORS=0
-bad() {
-    log "FAIL: $*"
-    ERRORS=$((ERRORS + 1))
-}
-ok() { log "ok: $*"; }
+on_exit_stop_all
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=inspect-host" \
     -keyout "$WORK/host.key" -out "$WORK/host.crt" >/dev/null 2>&1 || die "openssl req failed"

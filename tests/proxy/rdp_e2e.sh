@@ -66,17 +66,7 @@ WORK=$(mktemp -d /tmp/rdpwhy-proxy-e2e.XXXXXX)
 chmod 755 "$WORK"
 FAILED=1
 
-cleanup() {
-    local rc=$?
-    # A signal can arrive inside a function called with redirections: log to
-    # the script's own stderr again.
-    exec 2>&9
-    stop_all_pids
-    end_test "$rc"
-}
-exec 9>&2 # the script's stderr, for cleanup
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+on_exit_stop_all
 
 # ------------------------------------------------------------------ X server
 xvfb_ok=0

@@ -70,18 +70,9 @@ TABLE=100
 WORK=$(mktemp -d /tmp/rdpwhy-proxy-tproxy.XXXXXX)
 FAILED=1
 
-cleanup() {
-    local rc=$?
-    exec 2>&9
-    stop_all_pids
-    # The iptables rule, ip rule and route live in the gateway namespace:
-    # deleting the namespace removes them.
-    remove_namespaces
-    end_test "$rc"
-}
-exec 9>&2
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+# The iptables rule, ip rule and route live in the gateway namespace:
+# removing the namespaces removes them.
+on_exit_stop_all remove_namespaces
 
 # ------------------------------------------------------------------ topology
 # No forwarding: a connection to the server can only work through TPROXY.

@@ -74,16 +74,7 @@ PEERS=$SCRIPT_DIR/vanish_peers.py
 WORK=$(mktemp -d /tmp/rdpwhy-proxy-vanish.XXXXXX)
 FAILED=1
 
-cleanup() {
-    local rc=$?
-    exec 2>&9
-    stop_all_pids
-    remove_namespaces
-    end_test "$rc"
-}
-exec 9>&2
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+on_exit_stop_all remove_namespaces
 
 gateway_topology 0
 log "namespaces $NS_C/$NS_G/$NS_S up: client $CLI, gateway $GWC|$GWS, server $SRV"

@@ -57,23 +57,9 @@ grep -Eq "^$LAB_USER:::[0-9a-f]{32}:::\$" "$LAB_WORK/sam" || lab_die "unexpected
 # socket is a file, reachable from every namespace); it keeps its generated
 # TLS certificate under its own HOME.
 lab_xvfb
-# Its socket file exists before it accepts X clients: wait for a successful
-# X connection setup from the host namespace.
-lab_ns "$LAB_NS_HOST" python3 - "$LAB_XVFB_DISPLAY" <<'PY' || lab_die "Xvfb :$LAB_XVFB_DISPLAY does not accept X clients"
-import socket, struct, sys, time
-for _ in range(100):
-    try:
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(1)
-        s.connect("/tmp/.X11-unix/X" + sys.argv[1])
-        s.sendall(struct.pack("<cxHHHHxx", b"l", 11, 0, 0, 0))  # connection setup, no auth
-        if s.recv(1) == b"\x01":
-            sys.exit(0)
-    except OSError:
-        pass
-    time.sleep(0.05)
-sys.exit(1)
-PY
+# Wait for a successful X connection setup from the host namespace.
+lab_ns "$LAB_NS_HOST" python3 "$LAB_DIR/../lib/x_hold.py" "$LAB_XVFB_DISPLAY" ||
+    lab_die "Xvfb :$LAB_XVFB_DISPLAY does not accept X clients"
 mkdir -p "$LAB_WORK/shadow-home"
 lab_daemon shadow "$LAB_NS_HOST" 3389 env HOME="$LAB_WORK/shadow-home" DISPLAY=":$LAB_XVFB_DISPLAY" \
     freerdp-shadow-cli /port:3389 /sec:nla "/sam-file:$LAB_WORK/sam"
