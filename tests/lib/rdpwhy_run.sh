@@ -101,3 +101,41 @@ rw_wait_line() { # FILE ERE PID SECONDS WHAT
 rw_wait_ready() { # FILE PID [SECONDS]
     rw_wait_line "$1" "$RW_READY_RE" "$2" "${3:-${RW_READY_TIMEOUT:-30}}" "rdpwhy ready line"
 }
+
+# Checks on one rdpwhy run at a time (cli_errors.sh, explain.sh):
+#   rw_checks_begin      makes $tmp (a scratch directory removed at exit) and
+#                        sets fail=0; the script ends with `exit $fail`.
+#   rw_expect STATUS DESC -- CMD...
+#                        runs CMD into $tmp/out and $tmp/err (rw_run) and prints
+#                        "ok" or "FAIL" with DESC; a failure sets fail=1.
+#   rw_has FILE PATTERN / rw_hasnt FILE PATTERN
+#                        $tmp/FILE holds (does not hold) the grep PATTERN;
+#                        otherwise FAIL, the file shown, fail=1.
+rw_checks_begin() {
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2064 # $tmp is fixed now
+    trap "rm -rf '$tmp'" EXIT
+    fail=0
+}
+rw_expect() {
+    local want=$1 desc=$2
+    shift 3
+    if rw_run "$want" "$tmp/out" "$tmp/err" "$@"; then
+        echo "ok   $desc"
+    else
+        echo "FAIL $desc"
+        fail=1
+    fi
+}
+rw_has() {
+    grep -q -- "$2" "$tmp/$1" && return 0
+    echo "FAIL: '$2' not in $1"
+    cat "$tmp/$1"
+    fail=1
+}
+rw_hasnt() {
+    ! grep -q -- "$2" "$tmp/$1" && return 0
+    echo "FAIL: '$2' in $1"
+    cat "$tmp/$1"
+    fail=1
+}
