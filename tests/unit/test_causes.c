@@ -99,6 +99,20 @@ static void tls12_full(bytes *sflight, bytes *cfin, bytes *sfin)
 	rw_test_opaque(sfin, 22, 40);
 }
 
+/* The bytes of a TLS 1.2 session up to both Finished messages, over the
+ * security protocol proto (tls_start, then tls12_full). */
+struct tls12 {
+	bytes cr, cc, ch, sf, cf, sfin;
+};
+static void tls12_session(struct tls12 *t, int proto)
+{
+	tls_start(&t->cr, &t->cc, &t->ch, proto, NULL, 0);
+	tls12_full(&t->sf, &t->cf, &t->sfin);
+}
+#define TLS12_STEPS(t)                                                                             \
+	DATA(C, (t).cr), DATA(S, (t).cc), DATA(C, (t).ch), DATA(S, (t).sf), DATA(C, (t).cf),       \
+	        DATA(S, (t).sfin)
+
 /* ---- one test per cause ------------------------------------------------- */
 
 static void test_unknown(void **state)
@@ -119,15 +133,18 @@ static void test_unknown(void **state)
 static void test_normal_close(void **state)
 {
 	(void)state;
-	bytes cr = {0}, cc = {0}, ch = {0}, sf = {0}, cf = {0}, sfin = {0}, app_c = {0},
-	      app_s = {0};
-	tls_start(&cr, &cc, &ch, RW_PROTO_SSL, NULL, 0);
-	tls12_full(&sf, &cf, &sfin);
+	struct tls12 t = {0};
+	bytes app_c = {0}, app_s = {0};
+	tls12_session(&t, RW_PROTO_SSL);
 	rw_test_opaque(&app_c, 23, 120); /* MCS Connect Initial */
 	rw_test_opaque(&app_s, 23, 90);  /* MCS Connect Response */
-	struct rw_step st[] = {DATA(C, cr),    DATA(S, cc),   DATA(C, ch),    DATA(S, sf),
-	                       DATA(C, cf),    DATA(S, sfin), DATA(C, app_c), DATA(S, app_s),
-	                       DATA(C, app_c), FIN(C),        FIN(S),         END};
+	struct rw_step st[] = {TLS12_STEPS(t),
+	                       DATA(C, app_c),
+	                       DATA(S, app_s),
+	                       DATA(C, app_c),
+	                       FIN(C),
+	                       FIN(S),
+	                       END};
 	expect(st, "normal_close", "client", "fin", "rdp");
 	/* FreeRDP +auth-only: CredSSP completes (three client messages), the
 	 * client leaves. */
@@ -138,9 +155,9 @@ static void test_normal_close(void **state)
 	struct rw_step nla[] = {DATA(C, hcr),
 	                        DATA(S, hcc),
 	                        DATA(C, hch),
-	                        DATA(S, sf),
-	                        DATA(C, cf),
-	                        DATA(S, sfin),
+	                        DATA(S, t.sf),
+	                        DATA(C, t.cf),
+	                        DATA(S, t.sfin),
 	                        DATA(C, tsreq),
 	                        DATA(S, tsrsp),
 	                        DATA(C, tsreq),
@@ -313,15 +330,12 @@ static void test_reset_injected(void **state)
 static void test_resets(void **state)
 {
 	(void)state;
-	bytes cr = {0}, cc = {0}, ch = {0}, sf = {0}, cf = {0}, sfin = {0}, app_c = {0},
-	      app_s = {0};
-	tls_start(&cr, &cc, &ch, RW_PROTO_SSL, NULL, 0);
-	tls12_full(&sf, &cf, &sfin);
+	struct tls12 t = {0};
+	bytes app_c = {0}, app_s = {0};
+	tls12_session(&t, RW_PROTO_SSL);
 	rw_test_opaque(&app_c, 23, 120);
 	rw_test_opaque(&app_s, 23, 90);
-	struct rw_step st[] = {
-	        DATA(C, cr),   DATA(S, cc),    DATA(C, ch),    DATA(S, sf), DATA(C, cf),
-	        DATA(S, sfin), DATA(C, app_c), DATA(S, app_s), RST(S),      END};
+	struct rw_step st[] = {TLS12_STEPS(t), DATA(C, app_c), DATA(S, app_s), RST(S), END};
 	expect(st, "reset_by_server", "server", "rst", "rdp");
 	st[8] = (struct rw_step)RST(C);
 	expect(st, "reset_by_client", "client", "rst", "rdp");
@@ -332,15 +346,18 @@ static void test_nla_failed(void **state)
 	(void)state;
 	/* CredSSP with a wrong password: NEGOTIATE, CHALLENGE, AUTHENTICATE,
 	 * then the host closes. */
-	bytes cr = {0}, cc = {0}, ch = {0}, sf = {0}, cf = {0}, sfin = {0}, tsreq = {0},
-	      tsrsp = {0};
-	tls_start(&cr, &cc, &ch, RW_PROTO_HYBRID, NULL, 0);
-	tls12_full(&sf, &cf, &sfin);
+	struct tls12 t = {0};
+	bytes tsreq = {0}, tsrsp = {0};
+	tls12_session(&t, RW_PROTO_HYBRID);
 	rw_test_opaque(&tsreq, 23, 90);
 	rw_test_opaque(&tsrsp, 23, 200);
-	struct rw_step st[] = {DATA(C, cr),    DATA(S, cc),   DATA(C, ch),    DATA(S, sf),
-	                       DATA(C, cf),    DATA(S, sfin), DATA(C, tsreq), DATA(S, tsrsp),
-	                       DATA(C, tsreq), FIN(S),        FIN(C),         END};
+	struct rw_step st[] = {TLS12_STEPS(t),
+	                       DATA(C, tsreq),
+	                       DATA(S, tsrsp),
+	                       DATA(C, tsreq),
+	                       FIN(S),
+	                       FIN(C),
+	                       END};
 	expect(st, "nla_failed", "server", "fin", "nla");
 }
 
@@ -350,55 +367,21 @@ static void test_clock_skew(void **state)
 	/* The same NLA failure, but the host's CHALLENGE said its clock is 10
 	 * minutes ahead (a front end that decrypts CredSSP reports it): Kerberos
 	 * refused before any password was checked. */
-	bytes cr = {0}, cc = {0}, ch = {0}, sf = {0}, cf = {0}, sfin = {0}, tsreq = {0},
-	      tsrsp = {0};
-	tls_start(&cr, &cc, &ch, RW_PROTO_HYBRID, NULL, 0);
-	tls12_full(&sf, &cf, &sfin);
+	struct tls12 t = {0};
+	bytes tsreq = {0}, tsrsp = {0};
+	tls12_session(&t, RW_PROTO_HYBRID);
 	rw_test_opaque(&tsreq, 23, 90);
 	rw_test_opaque(&tsrsp, 23, 200);
-	struct rw_step st[] = {DATA(C, cr),
-	                       DATA(S, cc),
-	                       DATA(C, ch),
-	                       DATA(S, sf),
-	                       DATA(C, cf),
-	                       DATA(S, sfin),
-	                       DATA(C, tsreq),
-	                       DATA(S, tsrsp),
-	                       HOST_CLOCK(600),
-	                       DATA(C, tsreq),
-	                       FIN(S),
-	                       FIN(C),
-	                       END};
+	struct rw_step st[] = {TLS12_STEPS(t), DATA(C, tsreq), DATA(S, tsrsp), HOST_CLOCK(600),
+	                       DATA(C, tsreq), FIN(S),         FIN(C),         END};
 	expect(st, "clock_skew", "server", "fin", "nla");
 	/* 4 minutes off is within Kerberos' tolerance: the plain NLA failure. */
-	struct rw_step near[] = {DATA(C, cr),
-	                         DATA(S, cc),
-	                         DATA(C, ch),
-	                         DATA(S, sf),
-	                         DATA(C, cf),
-	                         DATA(S, sfin),
-	                         DATA(C, tsreq),
-	                         DATA(S, tsrsp),
-	                         HOST_CLOCK(-240),
-	                         DATA(C, tsreq),
-	                         FIN(S),
-	                         FIN(C),
-	                         END};
+	struct rw_step near[] = {TLS12_STEPS(t), DATA(C, tsreq), DATA(S, tsrsp), HOST_CLOCK(-240),
+	                         DATA(C, tsreq), FIN(S),         FIN(C),         END};
 	expect(near, "nla_failed", "server", "fin", "nla");
 	/* Behind by 10 minutes counts the same as ahead. */
-	struct rw_step behind[] = {DATA(C, cr),
-	                           DATA(S, cc),
-	                           DATA(C, ch),
-	                           DATA(S, sf),
-	                           DATA(C, cf),
-	                           DATA(S, sfin),
-	                           DATA(C, tsreq),
-	                           DATA(S, tsrsp),
-	                           HOST_CLOCK(-600),
-	                           DATA(C, tsreq),
-	                           FIN(S),
-	                           FIN(C),
-	                           END};
+	struct rw_step behind[] = {TLS12_STEPS(t), DATA(C, tsreq), DATA(S, tsrsp), HOST_CLOCK(-600),
+	                           DATA(C, tsreq), FIN(S),         FIN(C),         END};
 	expect(behind, "clock_skew", "server", "fin", "nla");
 }
 
@@ -425,15 +408,18 @@ static const struct rw_test_proxy_stop client_unacked = {.how = RW_PROXY_STOP_WA
 static void test_proxy_waits(void **state)
 {
 	(void)state;
-	bytes cr = {0}, cc = {0}, ch = {0}, sf = {0}, cf = {0}, sfin = {0};
-	tls_start(&cr, &cc, &ch, RW_PROTO_HYBRID, NULL, 0);
-	tls12_full(&sf, &cf, &sfin);
+	struct tls12 t = {0};
+	tls12_session(&t, RW_PROTO_HYBRID);
 	/* The server's flight reached the client (acknowledged), the client says
 	 * nothing: a person at mstsc's prompt, not the network. */
 	struct rw_test_proxy_stop prompt = client_acked;
 	prompt.prompt_wait_ms = 270000;
-	struct rw_step person[] = {DATA(C, cr), DATA(S, cc),   DATA(C, ch),
-	                           DATA(S, sf), SLEEP(300000), PROXY_STOP(C, &prompt),
+	struct rw_step person[] = {DATA(C, t.cr),
+	                           DATA(S, t.cc),
+	                           DATA(C, t.ch),
+	                           DATA(S, t.sf),
+	                           SLEEP(300000),
+	                           PROXY_STOP(C, &prompt),
 	                           END};
 	expect(person, "client_cancelled", "proxy", "timeout", "tls_handshake");
 	expect_evidence(person, "all data acknowledged; the client was silent for 30 s in phase "
@@ -450,16 +436,8 @@ static void test_proxy_waits(void **state)
 	bytes tsreq = {0}, tsrsp = {0};
 	rw_test_opaque(&tsreq, 23, 90);
 	rw_test_opaque(&tsrsp, 23, 200);
-	struct rw_step pin[] = {DATA(C, cr),
-	                        DATA(S, cc),
-	                        DATA(C, ch),
-	                        DATA(S, sf),
-	                        DATA(C, cf),
-	                        DATA(S, sfin),
-	                        DATA(C, tsreq),
-	                        DATA(S, tsrsp),
-	                        PROXY_STOP(C, &client_acked),
-	                        END};
+	struct rw_step pin[] = {TLS12_STEPS(t), DATA(C, tsreq), DATA(S, tsrsp),
+	                        PROXY_STOP(C, &client_acked), END};
 	expect(pin, "client_cancelled", "proxy", "timeout", "nla");
 	s = rw_test_run(pin, SPLIT_WHOLE, 0);
 	v = &rw_session_record(s)->verdict;
@@ -468,8 +446,12 @@ static void test_proxy_waits(void **state)
 	assert_int_equal(v->alternatives[1], RW_CAUSE_MTU_BLACKHOLE);
 	rw_session_free(s);
 	/* The server's flight never acknowledged by the client: the network. */
-	struct rw_step net[] = {DATA(C, cr), DATA(S, cc),  DATA(C, ch),
-	                        DATA(S, sf), SLEEP(30000), PROXY_STOP(C, &client_unacked),
+	struct rw_step net[] = {DATA(C, t.cr),
+	                        DATA(S, t.cc),
+	                        DATA(C, t.ch),
+	                        DATA(S, t.sf),
+	                        SLEEP(30000),
+	                        PROXY_STOP(C, &client_unacked),
 	                        END};
 	expect(net, "handshake_timeout", "proxy", "timeout", "tls_handshake");
 	expect_evidence(net,
@@ -478,12 +460,12 @@ static void test_proxy_waits(void **state)
 	/* The request never acknowledged by the host's TCP: not a hung
 	 * TermService (x224_no_response) but the network. */
 	struct rw_test_proxy_stop server_unacked = client_unacked;
-	struct rw_step x224[] = {DATA(C, cr), SLEEP(30000), PROXY_STOP(S, &server_unacked), END};
+	struct rw_step x224[] = {DATA(C, t.cr), SLEEP(30000), PROXY_STOP(S, &server_unacked), END};
 	expect(x224, "handshake_timeout", "proxy", "timeout", "x224");
 	/* Acknowledged by the host, never answered: x224_no_response as before,
 	 * with what the socket showed. */
 	struct rw_test_proxy_stop server_acked = client_acked;
-	struct rw_step hung[] = {DATA(C, cr), SLEEP(30000), PROXY_STOP(S, &server_acked), END};
+	struct rw_step hung[] = {DATA(C, t.cr), SLEEP(30000), PROXY_STOP(S, &server_acked), END};
 	expect(hung, "x224_no_response", "proxy", "timeout", "x224");
 	expect_evidence(hung, "waiting on the server: all data sent to it acknowledged, the server "
 	                      "silent for 30 s");
@@ -492,10 +474,9 @@ static void test_proxy_waits(void **state)
 static void test_peer_vanished(void **state)
 {
 	(void)state;
-	bytes cr = {0}, cc = {0}, ch = {0}, sf = {0}, cf = {0}, sfin = {0}, app_c = {0},
-	      app_s = {0};
-	tls_start(&cr, &cc, &ch, RW_PROTO_SSL, NULL, 0);
-	tls12_full(&sf, &cf, &sfin);
+	struct tls12 t = {0};
+	bytes app_c = {0}, app_s = {0};
+	tls12_session(&t, RW_PROTO_SSL);
 	rw_test_opaque(&app_c, 23, 120);
 	rw_test_opaque(&app_s, 23, 8000);
 	/* The laptop sleeps: keepalive probes go unanswered for 2 minutes. */
@@ -508,9 +489,9 @@ static void test_peer_vanished(void **state)
 	                                                       .error_name = "ETIMEDOUT"}};
 	/* Past 64 KiB from the server after the security layer: established. */
 #define SESSION                                                                                    \
-	DATA(C, cr), DATA(S, cc), DATA(C, ch), DATA(S, sf), DATA(C, cf), DATA(S, sfin),            \
-	        DATA(C, app_c), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s),    \
-	        DATA(S, app_s), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s)
+	TLS12_STEPS(t), DATA(C, app_c), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s),            \
+	        DATA(S, app_s), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s), DATA(S, app_s),    \
+	        DATA(S, app_s)
 	struct rw_step st[] = {SESSION, SLEEP(120000), PROXY_STOP(C, &gone), END};
 	expect(st, "peer_vanished", "proxy", "timeout", "established");
 	expect_evidence(st, "the client vanished: the proxy's socket to it failed with ETIMEDOUT");
@@ -518,8 +499,13 @@ static void test_peer_vanished(void **state)
 	/* The host goes away with the client's input outstanding. */
 	struct rw_test_proxy_stop host = gone;
 	host.tcp.unacked_bytes = 310;
-	struct rw_step srv[] = {DATA(C, cr), DATA(S, cc),          DATA(C, ch), DATA(S, sf),
-	                        DATA(C, cf), PROXY_STOP(S, &host), END};
+	struct rw_step srv[] = {DATA(C, t.cr),
+	                        DATA(S, t.cc),
+	                        DATA(C, t.ch),
+	                        DATA(S, t.sf),
+	                        DATA(C, t.cf),
+	                        PROXY_STOP(S, &host),
+	                        END};
 	expect(srv, "peer_vanished", "proxy", "timeout", "tls_handshake");
 	expect_evidence(srv,
 	                "no ACK from the server for 120 s (data outstanding: TCP_USER_TIMEOUT)");
@@ -606,23 +592,12 @@ static void test_rdp_closed_by_server(void **state)
 {
 	(void)state;
 	/* TLS security, MCS under way, then the host ends it (licensing). */
-	bytes cr = {0}, cc = {0}, ch = {0}, sf = {0}, cf = {0}, sfin = {0}, app_c = {0},
-	      app_s = {0};
-	tls_start(&cr, &cc, &ch, RW_PROTO_SSL, NULL, 0);
-	tls12_full(&sf, &cf, &sfin);
+	struct tls12 t = {0};
+	bytes app_c = {0}, app_s = {0};
+	tls12_session(&t, RW_PROTO_SSL);
 	rw_test_opaque(&app_c, 23, 120);
 	rw_test_opaque(&app_s, 23, 90);
-	struct rw_step st[] = {DATA(C, cr),
-	                       DATA(S, cc),
-	                       DATA(C, ch),
-	                       DATA(S, sf),
-	                       DATA(C, cf),
-	                       DATA(S, sfin),
-	                       DATA(C, app_c),
-	                       DATA(S, app_s),
-	                       FIN(S),
-	                       FIN(C),
-	                       END};
+	struct rw_step st[] = {TLS12_STEPS(t), DATA(C, app_c), DATA(S, app_s), FIN(S), FIN(C), END};
 	expect(st, "rdp_closed_by_server", "server", "fin", "rdp");
 }
 
@@ -632,12 +607,11 @@ static void test_rdp_closed_by_server(void **state)
 static void test_inspected(void **state)
 {
 	(void)state;
-	bytes cr = {0}, cc = {0}, ch = {0}, sf = {0}, cf = {0}, sfin = {0}, c_rec = {0},
-	      s_rec = {0}, neg = {0}, chal = {0}, auth = {0}, ts_neg = {0}, ts_chal = {0},
-	      ts_auth = {0}, ts_pka = {0}, pka = {0}, ts_creds = {0}, creds = {0}, ci = {0},
-	      cresp = {0};
-	tls_start(&cr, &cc, &ch, RW_PROTO_HYBRID, NULL, 0);
-	tls12_full(&sf, &cf, &sfin);
+	struct tls12 t = {0};
+	bytes c_rec = {0}, s_rec = {0}, neg = {0}, chal = {0}, auth = {0}, ts_neg = {0},
+	      ts_chal = {0}, ts_auth = {0}, ts_pka = {0}, pka = {0}, ts_creds = {0}, creds = {0},
+	      ci = {0}, cresp = {0};
+	tls12_session(&t, RW_PROTO_HYBRID);
 	rw_test_opaque(&c_rec, 23, 90);
 	rw_test_opaque(&s_rec, 23, 200);
 	iw_ntlm_negotiate(&neg);
@@ -654,12 +628,7 @@ static void test_inspected(void **state)
 	iw_mcs_connect_response(&cresp, 100);
 
 	/* FreeRDP 2's server: no errorCode, the close right after AUTHENTICATE. */
-	struct rw_step freerdp[] = {DATA(C, cr),
-	                            DATA(S, cc),
-	                            DATA(C, ch),
-	                            DATA(S, sf),
-	                            DATA(C, cf),
-	                            DATA(S, sfin),
+	struct rw_step freerdp[] = {TLS12_STEPS(t),
 	                            DATA(C, c_rec),
 	                            PLAIN(C, ts_neg),
 	                            DATA(S, s_rec),
@@ -684,12 +653,7 @@ static void test_inspected(void **state)
 	for (size_t i = 0; i < sizeof(nt) / sizeof(nt[0]); i++) {
 		bytes err = {0};
 		iw_tsreq(&err, 6, NULL, NULL, NULL, true, nt[i].status);
-		struct rw_step st[] = {DATA(C, cr),
-		                       DATA(S, cc),
-		                       DATA(C, ch),
-		                       DATA(S, sf),
-		                       DATA(C, cf),
-		                       DATA(S, sfin),
+		struct rw_step st[] = {TLS12_STEPS(t),
 		                       DATA(C, c_rec),
 		                       PLAIN(C, ts_neg),
 		                       DATA(S, s_rec),
@@ -717,12 +681,7 @@ static void test_inspected(void **state)
 	for (size_t i = 0; i < sizeof(ei) / sizeof(ei[0]); i++) {
 		bytes sei = {0};
 		iw_set_error_info(&sei, ei[i].code);
-		struct rw_step st[] = {DATA(C, cr),
-		                       DATA(S, cc),
-		                       DATA(C, ch),
-		                       DATA(S, sf),
-		                       DATA(C, cf),
-		                       DATA(S, sfin),
+		struct rw_step st[] = {TLS12_STEPS(t),
 		                       DATA(C, c_rec),
 		                       PLAIN(C, ts_neg),
 		                       DATA(S, s_rec),
