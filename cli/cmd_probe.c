@@ -24,6 +24,8 @@ static void usage(FILE *f)
 	           "options:\n"
 	           "  --format text|json      text matrix (default) or JSON lines: one for the\n"
 	           "                          host, one per profile\n"
+	           "  --json-style nested|flat  JSON keys as nested objects (default) or\n"
+	           "                          dotted names (\"rdpwhy.probe.tcp\")\n"
 	           "  --timeout SECONDS       per step (default 5)\n"
 	           "  --pace MS               pause between connections (default 100)\n"
 	           "  --max-connections N     at most N connections in all (default 64); the\n"
@@ -107,6 +109,7 @@ int cmd_probe(int argc, char **argv)
 		return 2;
 	struct rw_probe_opts o = {.timeout_ms = 5000, .pace_ms = 100, .max_connections = 64};
 	const char *target = NULL, *format = "text";
+	bool nested = true;
 	unsigned timeout_s = 5;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -120,6 +123,14 @@ int cmd_probe(int argc, char **argv)
 				return 2;
 			}
 			format = v;
+			i++;
+		} else if (!strcmp(a, "--json-style")) {
+			if (!v || (strcmp(v, "nested") && strcmp(v, "flat"))) {
+				fprintf(stderr,
+				        "rdpwhy probe: --json-style wants nested or flat\n");
+				return 2;
+			}
+			nested = !strcmp(v, "nested");
 			i++;
 		} else if (!strcmp(a, "--timeout")) {
 			if (uint_arg(a, v, 1, 600, &timeout_s) < 0)
@@ -197,7 +208,7 @@ int cmd_probe(int argc, char **argv)
 		rw_buf_init(&out, 0);
 		int w = 0;
 		if (!strcmp(format, "json"))
-			w = rw_probe_json(f, &out);
+			w = rw_probe_json(f, nested, &out);
 		else
 			rw_probe_text(f, &out);
 		if (w < 0 || fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout)) {

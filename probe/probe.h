@@ -180,6 +180,7 @@ void rw_probe_judge(const struct rw_probe_findings *f, struct rw_probe_profile *
 /* Outputs (probe/probe_report.c). */
 struct rw_buf;
 void rw_probe_text(const struct rw_probe_findings *f, struct rw_buf *out);
-int rw_probe_json(const struct rw_probe_findings *f, struct rw_buf *out);
+/* JSON lines (one for the host, one per profile), keys nested or flat. */
+int rw_probe_json(const struct rw_probe_findings *f, bool nested, struct rw_buf *out);
 
 #endif

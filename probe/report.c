@@ -190,23 +190,72 @@ void rw_probe_text(const struct rw_probe_findings *f, struct rw_buf *o)
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-static void common(struct rw_json *j, const struct rw_probe_findings *f, const char *kind)
+/* The keys go through a path writer: dotted as they are (flat) or as nested
+ * objects; each prefix's keys come in one run (ECS, rdp, tls, rdpwhy), as
+ * in the connection records. */
+struct pj {
+	struct rw_json j;
+	struct rw_json_path p;
+};
+
+static void key(struct pj *w, const char *k)
+{
+	rw_json_path_key(&w->p, k);
+}
+static void kv_cstr(struct pj *w, const char *k, const char *v)
+{
+	key(w, k);
+	rw_json_cstr(&w->j, v);
+}
+static void kv_uint(struct pj *w, const char *k, uint64_t v)
+{
+	key(w, k);
+	rw_json_uint(&w->j, v);
+}
+static void kv_int(struct pj *w, const char *k, int64_t v)
+{
+	key(w, k);
+	rw_json_int(&w->j, v);
+}
+static void kv_bool(struct pj *w, const char *k, bool v)
+{
+	key(w, k);
+	rw_json_bool(&w->j, v);
+}
+
+static void begin(struct pj *w, struct rw_buf *out, bool nested)
+{
+	rw_json_init(&w->j, out);
+	rw_json_path_init(&w->p, &w->j, nested);
+	rw_json_begin_object(&w->j);
+}
+static int end(struct pj *w, struct rw_buf *out)
+{
+	kv_cstr(w, "rdpwhy.version", RDPWHY_VERSION);
+	rw_json_path_end(&w->p);
+	rw_json_end_object(&w->j);
+	rw_buf_putc(out, '\n');
+	return rw_json_finish(&w->j);
+}
+
+static void common(struct pj *w, const struct rw_probe_findings *f, const char *kind)
 {
 	char t[32];
 	when(f->started_us, t, sizeof(t));
-	rw_json_kv_cstr(j, "@timestamp", t);
-	rw_json_kv_cstr(j, "event.kind", "state");
-	rw_json_kv_cstr(j, "event.category", "network");
-	rw_json_kv_cstr(j, "event.type", "info");
-	rw_json_kv_cstr(j, "event.dataset", kind);
-	rw_json_kv_cstr(j, "destination.address", f->opts.host);
-	rw_json_kv_cstr(j, "destination.ip", f->address);
-	rw_json_kv_uint(j, "destination.port", f->opts.port);
+	kv_cstr(w, "@timestamp", t);
+	kv_cstr(w, "event.kind", "state");
+	kv_cstr(w, "event.category", "network");
+	kv_cstr(w, "event.type", "info");
+	kv_cstr(w, "event.dataset", kind);
+	kv_cstr(w, "destination.address", f->opts.host);
+	kv_cstr(w, "destination.ip", f->address);
+	kv_uint(w, "destination.port", f->opts.port);
 }
 
-static void json_layers(struct rw_json *j, const struct rw_probe_findings *f)
+static void json_layers(struct pj *w, const struct rw_probe_findings *f)
 {
-	rw_json_key(j, "rdpwhy.probe.security_layers");
+	struct rw_json *j = &w->j;
+	key(w, "rdpwhy.probe.security_layers");
 	rw_json_begin_object(j);
 	for (int i = 0; i < RW_PROBE_LAYERS; i++) {
 		const struct rw_probe_layer *l = &f->layers[i];
@@ -226,9 +275,25 @@ static void json_layers(struct rw_json *j, const struct rw_probe_findings *f)
 	rw_json_end_object(j);
 }
 
-static void json_tls(struct rw_json *j, const struct rw_probe_findings *f)
+static void json_encryption(struct pj *w, const struct rw_probe_findings *f)
 {
-	rw_json_key(j, "rdpwhy.probe.tls_versions");
+	key(w, "rdpwhy.probe.rdp_encryption");
+	rw_json_begin_object(&w->j);
+	for (int i = 0; i < RW_PROBE_ENC_METHODS; i++) {
+		const struct rw_probe_enc *e = &f->enc[i];
+		const char *m = rw_encryption_method_name(e->method);
+		rw_json_kv_cstr(&w->j, m ? m : "?",
+		                e->accepted                   ? "accepted"
+		                : e->outcome == RW_PO_NOT_RUN ? "not_run"
+		                                              : "refused");
+	}
+	rw_json_end_object(&w->j);
+}
+
+static void json_tls(struct pj *w, const struct rw_probe_findings *f)
+{
+	struct rw_json *j = &w->j;
+	key(w, "rdpwhy.probe.tls_versions");
 	rw_json_begin_object(j);
 	for (int i = 0; i < RW_PROBE_TLS_VERSIONS; i++) {
 		const struct rw_probe_tls_version *v = &f->versions[i];
@@ -244,7 +309,7 @@ static void json_tls(struct rw_json *j, const struct rw_probe_findings *f)
 		rw_json_end_object(j);
 	}
 	rw_json_end_object(j);
-	rw_json_key(j, "rdpwhy.probe.tls_suites");
+	key(w, "rdpwhy.probe.tls_suites");
 	rw_json_begin_array(j);
 	for (size_t i = 0; i < f->n_suites; i++) {
 		rw_json_begin_object(j);
@@ -255,35 +320,40 @@ static void json_tls(struct rw_json *j, const struct rw_probe_findings *f)
 	}
 	rw_json_end_array(j);
 	if (f->suites_cut)
-		rw_json_kv_bool(j, "rdpwhy.probe.tls_suites_cut", true);
-	const struct rw_probe_cert *c = &f->cert;
-	if (!c->seen)
-		return;
-	char t[32];
-	rw_json_kv_cstr(j, "tls.server.x509.subject.distinguished_name", c->leaf.subject);
-	rw_json_kv_cstr(j, "tls.server.x509.issuer.distinguished_name", c->leaf.issuer);
-	when(c->leaf.not_before * 1000000, t, sizeof(t));
-	rw_json_kv_cstr(j, "tls.server.x509.not_before", t);
-	when(c->leaf.not_after * 1000000, t, sizeof(t));
-	rw_json_kv_cstr(j, "tls.server.x509.not_after", t);
-	rw_json_kv_cstr(j, "tls.server.x509.public_key_algorithm", c->leaf.key_type);
-	rw_json_kv_int(j, "tls.server.x509.public_key_size", c->leaf.key_bits);
-	rw_json_kv_cstr(j, "tls.server.x509.signature_algorithm", c->sig_alg);
-	rw_json_kv_cstr(j, "tls.server.hash.sha256", c->leaf.sha256_hex);
-	rw_json_kv_int(j, "rdpwhy.probe.cert.days_left", c->days_left);
-	rw_json_kv_bool(j, "rdpwhy.probe.cert.expired", c->expired || c->not_yet_valid);
-	if (c->name_match >= 0)
-		rw_json_kv_bool(j, "rdpwhy.probe.cert.name_match", c->name_match == 1);
-	rw_json_kv_bool(j, "rdpwhy.probe.cert.trusted", c->trusted);
-	if (!c->trusted)
-		rw_json_kv_cstr(j, "rdpwhy.probe.cert.verify_error", c->verify_error);
-	rw_json_kv_uint(j, "rdpwhy.tls.cert_chain_length", c->chain_len);
+		kv_bool(w, "rdpwhy.probe.tls_suites_cut", true);
 }
 
-static void json_nla(struct rw_json *j, const struct rw_probe_findings *f)
+/* The certificate as in the connection records (tls.server.*). */
+static void json_cert_tls(struct pj *w, const struct rw_probe_cert *c)
 {
-	const struct rw_probe_nla *n = &f->nla;
-	rw_json_kv_cstr(j, "rdpwhy.probe.nla", rw_probe_outcome_name(n->outcome));
+	char t[32];
+	kv_cstr(w, "tls.server.x509.subject.distinguished_name", c->leaf.subject);
+	kv_cstr(w, "tls.server.x509.issuer.distinguished_name", c->leaf.issuer);
+	when(c->leaf.not_before * 1000000, t, sizeof(t));
+	kv_cstr(w, "tls.server.x509.not_before", t);
+	when(c->leaf.not_after * 1000000, t, sizeof(t));
+	kv_cstr(w, "tls.server.x509.not_after", t);
+	kv_cstr(w, "tls.server.x509.public_key_algorithm", c->leaf.key_type);
+	kv_int(w, "tls.server.x509.public_key_size", c->leaf.key_bits);
+	kv_cstr(w, "tls.server.x509.signature_algorithm", c->sig_alg);
+	kv_cstr(w, "tls.server.hash.sha256", c->leaf.sha256_hex);
+}
+
+/* What the probe judged of it (rdpwhy.probe.cert.*). */
+static void json_cert_judged(struct pj *w, const struct rw_probe_cert *c)
+{
+	kv_int(w, "rdpwhy.probe.cert.days_left", c->days_left);
+	kv_bool(w, "rdpwhy.probe.cert.expired", c->expired || c->not_yet_valid);
+	if (c->name_match >= 0)
+		kv_bool(w, "rdpwhy.probe.cert.name_match", c->name_match == 1);
+	kv_bool(w, "rdpwhy.probe.cert.trusted", c->trusted);
+	if (!c->trusted)
+		kv_cstr(w, "rdpwhy.probe.cert.verify_error", c->verify_error);
+}
+
+/* The host's NTLM identity and clock (rdp.nla.*). */
+static void json_nla_rdp(struct pj *w, const struct rw_probe_nla *n)
+{
 	if (n->challenge) {
 		const struct rw_ntlm_challenge *ch = &n->ch;
 		static const char *const keys[] = {"rdp.nla.netbios_computer",
@@ -293,94 +363,86 @@ static void json_nla(struct rw_json *j, const struct rw_probe_findings *f)
 		                      ch->dns_domain, ch->dns_tree};
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (vals[i][0])
-				rw_json_kv_cstr(j, keys[i], vals[i]);
+				kv_cstr(w, keys[i], vals[i]);
 		if (ch->has_version) {
 			char v[32];
 			snprintf(v, sizeof(v), "%u.%u.%u", ch->os_major, ch->os_minor,
 			         ch->os_build);
-			rw_json_kv_cstr(j, "rdp.nla.os_version", v);
+			kv_cstr(w, "rdp.nla.os_version", v);
 		}
 		if (n->has_offset)
-			rw_json_kv_int(j, "rdp.nla.host_clock_offset_s", n->offset_us / 1000000);
+			kv_int(w, "rdp.nla.host_clock_offset_s", n->offset_us / 1000000);
 	}
 	if (n->error_reply)
-		rw_json_kv_uint(j, "rdp.nla.error_code", n->error_code);
-	if (n->outcome != RW_PO_OK && n->outcome != RW_PO_NOT_RUN)
-		rw_json_kv_cstr(j, "rdpwhy.probe.nla_detail", n->detail);
+		kv_uint(w, "rdp.nla.error_code", n->error_code);
 }
 
-static int json_host(const struct rw_probe_findings *f, struct rw_buf *out)
+static int json_host(const struct rw_probe_findings *f, bool nested, struct rw_buf *out)
 {
-	struct rw_json j;
-	rw_json_init(&j, out);
-	rw_json_begin_object(&j);
-	common(&j, f, "rdpwhy.probe.host");
-	rw_json_kv_cstr(&j, "rdpwhy.probe.tcp", rw_probe_outcome_name(f->tcp));
-	rw_json_kv_uint(&j, "rdpwhy.probe.tcp_ms", f->tcp_ms);
-	rw_json_kv_uint(&j, "rdpwhy.probe.connections", f->connections);
-	rw_json_kv_bool(&j, "rdpwhy.probe.budget_reached", f->budget_hit);
-	if (f->tcp == RW_PO_OK) {
-		json_layers(&j, f);
-		rw_json_kv_bool(&j, "rdpwhy.probe.tls_first", f->tls_first);
-		rw_json_key(&j, "rdpwhy.probe.rdp_encryption");
-		rw_json_begin_object(&j);
-		for (int i = 0; i < RW_PROBE_ENC_METHODS; i++) {
-			const struct rw_probe_enc *e = &f->enc[i];
-			const char *m = rw_encryption_method_name(e->method);
-			rw_json_kv_cstr(&j, m ? m : "?",
-			                e->accepted                   ? "accepted"
-			                : e->outcome == RW_PO_NOT_RUN ? "not_run"
-			                                              : "refused");
-		}
-		rw_json_end_object(&j);
-		json_tls(&j, f);
-		json_nla(&j, f);
+	struct pj w;
+	begin(&w, out, nested);
+	common(&w, f, "rdpwhy.probe.host");
+	bool up = f->tcp == RW_PO_OK;
+	if (up)
+		json_nla_rdp(&w, &f->nla);
+	if (up && f->cert.seen)
+		json_cert_tls(&w, &f->cert);
+	kv_cstr(&w, "rdpwhy.probe.tcp", rw_probe_outcome_name(f->tcp));
+	kv_uint(&w, "rdpwhy.probe.tcp_ms", f->tcp_ms);
+	kv_uint(&w, "rdpwhy.probe.connections", f->connections);
+	kv_bool(&w, "rdpwhy.probe.budget_reached", f->budget_hit);
+	if (up) {
+		json_layers(&w, f);
+		kv_bool(&w, "rdpwhy.probe.tls_first", f->tls_first);
+		json_encryption(&w, f);
+		json_tls(&w, f);
+		if (f->cert.seen)
+			json_cert_judged(&w, &f->cert);
+		const struct rw_probe_nla *n = &f->nla;
+		kv_cstr(&w, "rdpwhy.probe.nla", rw_probe_outcome_name(n->outcome));
+		if (n->outcome != RW_PO_OK && n->outcome != RW_PO_NOT_RUN)
+			kv_cstr(&w, "rdpwhy.probe.nla_detail", n->detail);
+		if (f->cert.seen)
+			kv_uint(&w, "rdpwhy.tls.cert_chain_length", f->cert.chain_len);
 	}
-	rw_json_kv_cstr(&j, "rdpwhy.version", RDPWHY_VERSION);
-	rw_json_end_object(&j);
-	rw_buf_putc(out, '\n');
-	return rw_json_finish(&j);
+	return end(&w, out);
 }
 
 static int json_profile(const struct rw_probe_findings *f, const struct rw_probe_profile *pp,
-                        struct rw_buf *out)
+                        bool nested, struct rw_buf *out)
 {
-	struct rw_json j;
-	rw_json_init(&j, out);
-	rw_json_begin_object(&j);
-	common(&j, f, "rdpwhy.probe.profile");
-	rw_json_kv_cstr(&j, "rdpwhy.probe.profile", pp->profile->id);
-	rw_json_kv_cstr(&j, "rdpwhy.probe.profile_name", pp->profile->name);
-	rw_json_kv_cstr(&j, "rdpwhy.probe.result", rw_probe_verdict_name(pp->verdict));
+	struct pj w;
+	begin(&w, out, nested);
+	common(&w, f, "rdpwhy.probe.profile");
+	if (pp->x224 == RW_PO_OK)
+		kv_cstr(&w, "rdp.selected_protocol", proto_or(pp->selected));
+	if (pp->tls == RW_PO_OK) {
+		kv_cstr(&w, "tls.version", rw_tls_version_label(pp->version));
+		kv_cstr(&w, "tls.cipher", pp->cipher);
+	}
+	kv_cstr(&w, "rdpwhy.probe.profile", pp->profile->id);
+	kv_cstr(&w, "rdpwhy.probe.profile_name", pp->profile->name);
+	kv_cstr(&w, "rdpwhy.probe.result", rw_probe_verdict_name(pp->verdict));
+	if (pp->not_offered)
+		kv_uint(&w, "rdpwhy.probe.suites_not_offered", pp->not_offered);
 	/* A warning without a failure cause (the host chose standard RDP
 	 * security) is "none": the evidence says why it warns. */
 	bool no_cause = pp->verdict == RW_PV_CONNECTS ||
 	                (pp->verdict == RW_PV_WARNS && pp->cause == RW_CAUSE_UNKNOWN);
-	rw_json_kv_cstr(&j, "rdpwhy.cause", no_cause ? "none" : rw_cause_name(pp->cause));
-	rw_json_key(&j, "rdpwhy.evidence");
-	rw_json_begin_array(&j);
+	kv_cstr(&w, "rdpwhy.cause", no_cause ? "none" : rw_cause_name(pp->cause));
+	key(&w, "rdpwhy.evidence");
+	rw_json_begin_array(&w.j);
 	if (pp->why[0])
-		rw_json_cstr(&j, pp->why);
-	rw_json_end_array(&j);
-	rw_json_kv_cstr(&j, "rdpwhy.remediation", pp->verdict == RW_PV_CONNECTS ? "" : pp->fix);
-	if (pp->x224 == RW_PO_OK)
-		rw_json_kv_cstr(&j, "rdp.selected_protocol", proto_or(pp->selected));
-	if (pp->tls == RW_PO_OK) {
-		rw_json_kv_cstr(&j, "tls.version", rw_tls_version_label(pp->version));
-		rw_json_kv_cstr(&j, "tls.cipher", pp->cipher);
-	}
-	if (pp->not_offered)
-		rw_json_kv_uint(&j, "rdpwhy.probe.suites_not_offered", pp->not_offered);
-	rw_json_kv_cstr(&j, "rdpwhy.version", RDPWHY_VERSION);
-	rw_json_end_object(&j);
-	rw_buf_putc(out, '\n');
-	return rw_json_finish(&j);
+		rw_json_cstr(&w.j, pp->why);
+	rw_json_end_array(&w.j);
+	kv_cstr(&w, "rdpwhy.remediation", pp->verdict == RW_PV_CONNECTS ? "" : pp->fix);
+	return end(&w, out);
 }
 
-int rw_probe_json(const struct rw_probe_findings *f, struct rw_buf *out)
+int rw_probe_json(const struct rw_probe_findings *f, bool nested, struct rw_buf *out)
 {
-	int rc = json_host(f, out);
+	int rc = json_host(f, nested, out);
 	for (size_t i = 0; i < f->n_profiles; i++)
-		rc |= json_profile(f, &f->profiles[i], out);
+		rc |= json_profile(f, &f->profiles[i], nested, out);
 	return rc;
 }

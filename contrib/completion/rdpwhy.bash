@@ -85,8 +85,8 @@ _rdpwhy()
 			--user-timeout --inspect-cert --inspect-key --keylog --set -v --verbose -h --help"
 		;;
 	probe)
-		opts="--format --timeout --pace --max-connections --profiles --server-name
-			--ca -h --help"
+		opts="--format --json-style --timeout --pace --max-connections --profiles
+			--server-name --ca -h --help"
 		;;
 	explain) opts="--list-causes --list-codes -h --help" ;;
 	*) return 0 ;;

@@ -17,14 +17,16 @@ table forbids it), and flatten() refuses one rather than silently merging.
 import json
 
 
-def flatten(obj, prefix="", out=None):
-    """The dotted-key form of a record (nested or already flat)."""
+def flatten(obj, prefix="", out=None, keep=()):
+    """The dotted-key form of a record (nested or already flat). Keys named
+    in keep have objects as values (the probe's rdpwhy.probe.tls_versions,
+    say) and stay objects."""
     if out is None:
         out = {}
     for k, v in obj.items():
         name = prefix + k if not prefix else prefix + "." + k
-        if isinstance(v, dict):
-            flatten(v, name, out)
+        if isinstance(v, dict) and name not in keep:
+            flatten(v, name, out, keep)
         else:
             if name in out:
                 raise ValueError("key %s twice" % name)

@@ -57,6 +57,9 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from records import flatten  # noqa: E402  (tests/lib)
+
 ERRORS = []
 
 # `openssl` results by command line, kept in DIR/openssl-cache.json between
@@ -113,6 +116,11 @@ def finish():
 # ---- the probe's output ------------------------------------------------------
 
 
+# The probe's keys whose values are objects (README "probe").
+PROBE_OBJECTS = ("rdpwhy.probe.security_layers", "rdpwhy.probe.rdp_encryption",
+                 "rdpwhy.probe.tls_versions")
+
+
 def load_probe(path):
     host, profiles = None, {}
     with open(path) as f:
@@ -120,10 +128,19 @@ def load_probe(path):
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
+                raw = json.loads(line)
+                rec = flatten(raw, keep=PROBE_OBJECTS)
             except ValueError as e:
                 bad("%s:%d is not JSON: %s" % (path, n, e))
                 continue
+            # The style asked for (run_probe's STYLE; nested by default):
+            # nested has no dotted top-level key, flat has no object but
+            # the probe's own object values.
+            style = os.environ.get("PROBE_JSON_STYLE", "nested")
+            dotted = [k for k in raw if "." in k]
+            objects = [k for k, v in raw.items() if isinstance(v, dict) and k not in PROBE_OBJECTS]
+            if (style == "nested" and dotted) or (style == "flat" and objects):
+                bad("%s:%d: not %s JSON: %s" % (path, n, style, (dotted or objects)[:3]))
             kind = rec.get("event.dataset")
             if kind == "rdpwhy.probe.host":
                 if host is not None:

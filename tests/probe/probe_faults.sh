@@ -99,7 +99,9 @@ while True:
 PY
 
 # run_probe KIND BOUND_S PREFIX... -- ADDR:PORT: the probe, exit 1, within BOUND_S
-# seconds, then probe_expect.py fault KIND.
+# seconds, then probe_expect.py fault KIND. STYLE: the JSON style asked for,
+# nested (the default) in every case but one, which checks flat keys.
+STYLE=nested
 run_probe() {
     local kind=$1 bound=$2 t0 el
     shift 2
@@ -109,10 +111,11 @@ run_probe() {
     mkdir -p "$WORK/$kind"
     t0=$(date +%s%N)
     rw_run 1 "$WORK/$kind/probe.json" "$WORK/$kind/probe.err" "${pre[@]}" timeout 60 "$BIN" probe --format json \
-        --pace 0 --timeout "$TIMEOUT_S" --profiles "$PROFILES" "$1" || bad "$kind: rdpwhy probe ended badly"
+        --json-style "$STYLE" --pace 0 --timeout "$TIMEOUT_S" --profiles "$PROFILES" "$1" ||
+        bad "$kind: rdpwhy probe ended badly"
     el=$((($(date +%s%N) - t0) / 1000000))
     ((el <= bound * 1000)) || bad "$kind: the probe took $el ms, more than $bound s"
-    if python3 "$EXPECT" fault "$kind" "$WORK/$kind" "$PROFILES" >"$WORK/$kind/checks.txt" 2>&1; then
+    if PROBE_JSON_STYLE=$STYLE python3 "$EXPECT" fault "$kind" "$WORK/$kind" "$PROFILES" >"$WORK/$kind/checks.txt" 2>&1; then
         log "$kind: $(grep -c '^ok:' "$WORK/$kind/checks.txt") checks ok, $el ms"
     else
         grep -E '^(FAIL|Traceback|  )' "$WORK/$kind/checks.txt" | head -30 | sed "s/^/[$kind] /" >&2
@@ -123,7 +126,7 @@ run_probe() {
 # refused: nothing listens there (checked)
 read -r PORT <<<"$(free_ports 1)"
 port_listening "$PORT" && die "port $PORT is taken"
-run_probe refused 10 -- "$ADDR:$PORT"
+STYLE=flat run_probe refused 10 -- "$ADDR:$PORT"
 
 # dropped: a namespace of our own, lo up, the probe's SYNs dropped
 ip netns add "$NS" 2>"$WORK/netns.err" || die "cannot create namespace $NS: $(cat "$WORK/netns.err")"
