@@ -4,6 +4,8 @@
 Contenders, each a fresh process per measurement, on 127.0.0.1:
   direct       no proxy
   rdpwhy       rdpwhy proxy (this tree)
+  rdpwhy-2w    the same with workers = 2 (two event loops, SO_REUSEPORT):
+               compare with haproxy-2t
   rdpwhy-base  rdpwhy proxy built from --baseline (when given)
   haproxy-1t   HAProxy mode tcp, nbthread 1
   haproxy-2t   HAProxy mode tcp, nbthread 2
@@ -98,11 +100,13 @@ class Contender:
             self.port = U
             return
         if self.name.startswith("rdpwhy"):
-            binp = a.rdpwhy if self.name == "rdpwhy" else a.rdpwhy_base
+            binp = a.rdpwhy_base if self.name == "rdpwhy-base" else a.rdpwhy
             cmd = [binp, "proxy", "--listen", "127.0.0.1:%d" % P, "--upstream",
                    "127.0.0.1:%d" % U, "--format", "json", "--output",
                    os.path.join(a.out, "records-%s.json" % self.name),
                    "--set", "x224_timeout=5m"]
+            if self.name == "rdpwhy-2w":
+                cmd += ["--workers", "2"]
         elif self.name.startswith("haproxy"):
             cfg = os.path.join(a.out, "haproxy-%s.cfg" % self.name)
             with open(cfg, "w") as f:
@@ -218,9 +222,13 @@ def main():
     ap.add_argument("--idle", type=int, default=9500)
     ap.add_argument("--tests", default="iperf1,iperf8,bulk,bulk-tls,rate,idle")
     ap.add_argument("--base-port", type=int, default=22389)
+    ap.add_argument("--contenders", help="comma-separated subset of the contenders (default all)")
     a = ap.parse_args()
-    names = ["direct", "rdpwhy"] + (["rdpwhy-base"] if a.rdpwhy_base else []) + \
+    names = ["direct", "rdpwhy", "rdpwhy-2w"] + (["rdpwhy-base"] if a.rdpwhy_base else []) + \
         ["haproxy-1t", "haproxy-2t", "socat"]
+    if a.contenders:
+        want = a.contenders.split(",")
+        names = [n for n in names if n in want]
     up_iperf, up_lg = a.base_port, a.base_port + 1
     servers = [subprocess.Popen(["iperf3", "-s", "-p", str(up_iperf)], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL),
@@ -235,7 +243,7 @@ def main():
         for rnd in range(a.runs):
             for t in tests:
                 for i, n in enumerate(names):
-                    if t == "idle" and n in ("direct", "socat", "haproxy-2t"):
+                    if t == "idle" and n in ("direct", "socat", "haproxy-2t", "rdpwhy-2w"):
                         continue
                     if t == "bulk-tls" and not n.startswith("rdpwhy"):
                         continue
@@ -309,6 +317,11 @@ def report(results, names, tests):
                                                        fmt(c) if n != "direct" else "-",
                                                        ratio(c, hc) if n != "direct" else "-"))
             print()
+            g2, h2 = med(results, t, "rdpwhy-2w", "gbit_s"), med(results, t, "haproxy-2t", "gbit_s")
+            if g2 is not None and h2:
+                print("rdpwhy-2w vs HAProxy nbthread 2: %s (Gbit/s), CPU %s\n" % (
+                    ratio(g2, h2), ratio(med(results, t, "rdpwhy-2w", "cpu_s"),
+                                         med(results, t, "haproxy-2t", "cpu_s"))))
         elif t == "rate":
             print("#### short connections: X.224 CR/CC, close (50 at a time)\n")
             print("| contender | conn/s | vs HAProxy 1t | p50 ms | p99 ms | p99 added over direct "
@@ -335,6 +348,9 @@ def report(results, names, tests):
                     fmt(statistics.median(added)) if added and n != "direct" else "-",
                     fmt(cpu * 1e6 / conns, 0) if n != "direct" else "-"))
             print()
+            c2, h2 = med(results, t, "rdpwhy-2w", "conn_s"), med(results, t, "haproxy-2t", "conn_s")
+            if c2 is not None and h2:
+                print("rdpwhy-2w vs HAProxy nbthread 2: %s (conn/s)\n" % ratio(c2, h2))
         elif t == "idle":
             print("#### idle connections (CR sent, CC received, silent)\n")
             print("| contender | connections | RSS before (KiB) | RSS with them (KiB) | "

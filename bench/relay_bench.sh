@@ -5,6 +5,7 @@
 #   bench/relay_bench.sh [--runs N] [--secs S] [--bulk-mib N] [--conns N] [--idle N]
 #                        [--tests iperf1,iperf8,bulk,bulk-tls,rate,idle]
 #                        [--baseline GITREV] [--out DIR] [--no-install]
+#                        [--contenders direct,rdpwhy,rdpwhy-2w,haproxy-1t,haproxy-2t,socat]
 #
 # Installs iperf3, haproxy and socat with apt when missing (root, Debian),
 # builds rdpwhy (Release) from this tree in /tmp/rw-rbench (never build/),
@@ -22,12 +23,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=3 SECS=5 BULK_MIB=1024 CONNS=5000 IDLE=9500
 TESTS=iperf1,iperf8,bulk,bulk-tls,rate,idle
-BASELINE= OUT=/tmp/rdpwhy-relay-bench INSTALL=1
+BASELINE= OUT=/tmp/rdpwhy-relay-bench INSTALL=1 CONTENDERS=
 BUILD=${RDPWHY_RBENCH_BUILD:-/tmp/rw-rbench}
 # The tree to build (default: this one; another copy when this one is mid-edit).
 SRC=${RDPWHY_RBENCH_SRC:-$ROOT}
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) RUNS=$2; shift 2 ;;
@@ -39,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--baseline) BASELINE=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--no-install) INSTALL=0; shift ;;
+	--contenders) CONTENDERS=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "relay_bench.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
 	esac
@@ -104,7 +106,8 @@ cat "$OUT/versions.md" >&2
 rc=0
 python3 "$ROOT/bench/relay_bench.py" --rdpwhy "$BUILD/rdpwhy" "${BASE_ARGS[@]}" \
 	--loadgen "$LOADGEN" --out "$OUT" --runs "$RUNS" --secs "$SECS" --bulk-mib "$BULK_MIB" \
-	--conns "$CONNS" --idle "$IDLE" --tests "$TESTS" >"$OUT/tables.md" || rc=$?
+	--conns "$CONNS" --idle "$IDLE" --tests "$TESTS" ${CONTENDERS:+--contenders "$CONTENDERS"} \
+	>"$OUT/tables.md" || rc=$?
 echo "- load after: $(uptime | sed 's/.*load average/load average/')" >>"$OUT/versions.md"
 { cat "$OUT/versions.md"; echo; cat "$OUT/tables.md"; } >"$OUT/report.md"
 cat "$OUT/report.md"

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -27,6 +29,21 @@
 #define LISTEN_BACKLOG 4096
 
 static void set_accepting(struct rw_proxy *px, bool on);
+static void finish_if_done(struct rw_proxy *px);
+
+/* max_connections is split evenly across the workers (each pauses its own
+ * listeners at its share): the whole limit with one. */
+static uint64_t conn_limit(const struct rw_proxy *px)
+{
+	unsigned n = px->team ? px->team->n : 1;
+	return px->cfg.max_connections ? (px->cfg.max_connections + n - 1) / n : 0;
+}
+
+uint64_t rw_proxy_next_id(struct rw_proxy *px)
+{
+	struct rw_proxy *m = px->main ? px->main : px;
+	return atomic_fetch_add_explicit(&m->next_id, 1, memory_order_relaxed) + 1;
+}
 
 static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
@@ -40,8 +57,7 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	}
 	rw_conn_accept(px, fd, sa, (socklen_t)salen, l);
 	/* At the limit, new clients wait in the kernel's backlog. */
-	if (px->cfg.max_connections && px->stats.active >= px->cfg.max_connections &&
-	    !px->at_limit) {
+	if (conn_limit(px) && px->stats.active >= conn_limit(px) && !px->at_limit) {
 		px->at_limit = true;
 		set_accepting(px, false);
 		rw_logx(&px->log, LOG_NOTICE, "max_connections (%u) reached: accepting paused",
@@ -124,7 +140,7 @@ void rw_proxy_conn_closed(struct rw_proxy *px)
 		}
 	}
 	if (px->stopping && px->stats.active == 0)
-		event_base_loopexit(px->base, NULL);
+		finish_if_done(px);
 }
 
 /* ---- listeners ------------------------------------------------------------
@@ -155,6 +171,11 @@ static int open_listener(struct rw_proxy *px, struct rw_listener *l, const struc
 	if (fd < 0)
 		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Every worker listens on the same address: the kernel spreads the
+	 * connections over their sockets. */
+	step = "SO_REUSEPORT";
+	if (px->team && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
 	if (fam == AF_INET6) {
 		/* "[::]:P" is IPv6 only, so that "0.0.0.0:P" can sit beside it;
 		 * ":P" / "P" take both. */
@@ -186,7 +207,10 @@ static int open_listener(struct rw_proxy *px, struct rw_listener *l, const struc
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->lev, on_accept_error);
-	rw_logx(&px->log, LOG_NOTICE, "listening on %s", where->text);
+	if (px->worker == 0)
+		rw_logx(&px->log, LOG_NOTICE, "listening on %s", where->text);
+	else
+		rw_logx(&px->log, LOG_DEBUG, "worker %u: listening on %s", px->worker, where->text);
 	return 0;
 fail:;
 	int e = errno;
@@ -235,8 +259,7 @@ static void drain_listener(struct rw_proxy *px, struct rw_listener *l)
 {
 	int fd = evconnlistener_get_fd(l->lev);
 	unsigned n = 0;
-	while (!px->accept_paused &&
-	       !(px->cfg.max_connections && px->stats.active >= px->cfg.max_connections)) {
+	while (!px->accept_paused && !(conn_limit(px) && px->stats.active >= conn_limit(px))) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
 		int c = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -416,7 +439,7 @@ static void plan_commit(struct rw_proxy *px, struct listen_plan *p)
 		l->where = p->cfg->listen[j];
 		evconnlistener_set_cb(l->lev, on_accept, l);
 	}
-	bool full = px->cfg.max_connections && px->stats.active >= px->cfg.max_connections;
+	bool full = conn_limit(px) && px->stats.active >= conn_limit(px);
 	px->at_limit = full;
 	set_accepting(px, !full && !px->accept_paused);
 }
@@ -434,22 +457,94 @@ int rw_proxy_listen(struct rw_proxy *px, char *err, size_t errlen)
 	int rc = plan_prepare(px, p, &px->cfg, err, errlen);
 	if (rc == 0)
 		plan_commit(px, p);
+	/* The other workers: the same addresses, sockets of their own. */
+	for (unsigned i = 1; rc == 0 && px->team && i < px->team->n; i++) {
+		struct rw_proxy *w = px->team->w[i];
+		w->upstream = px->upstream;
+		w->upstream_len = px->upstream_len;
+		rc = plan_prepare(w, p, &w->cfg, err, errlen);
+		if (rc == 0)
+			plan_commit(w, p);
+	}
 	free(p);
 	return rc;
 }
 
+/* The workers' counters added up (px's own with one worker). */
+struct stats_sum {
+	unsigned long long accepted, refused_loop, upstream_failed, closed, active, fast, spliced;
+};
+
+static void stats_add(struct stats_sum *t, const struct rw_stats *s)
+{
+	t->accepted += atomic_load_explicit(&s->accepted, memory_order_relaxed);
+	t->refused_loop += atomic_load_explicit(&s->refused_loop, memory_order_relaxed);
+	t->upstream_failed += atomic_load_explicit(&s->upstream_failed, memory_order_relaxed);
+	t->closed += atomic_load_explicit(&s->closed, memory_order_relaxed);
+	t->active += atomic_load_explicit(&s->active, memory_order_relaxed);
+	t->fast += atomic_load_explicit(&s->fast, memory_order_relaxed);
+	t->spliced += atomic_load_explicit(&s->spliced, memory_order_relaxed);
+}
+
+static struct stats_sum stats_total(const struct rw_proxy *px)
+{
+	struct stats_sum t = {0};
+	if (!px->team) {
+		stats_add(&t, &px->stats);
+		return t;
+	}
+	for (unsigned i = 0; i < px->team->n; i++)
+		stats_add(&t, &px->team->w[i]->stats);
+	return t;
+}
+
 static void log_counters(struct rw_proxy *px)
 {
+	struct stats_sum t = stats_total(px);
 	rw_logx(&px->log, LOG_NOTICE,
 	        "counters: accepted %llu, active %llu, closed %llu, upstream failures %llu, "
 	        "loops refused %llu",
-	        (unsigned long long)px->stats.accepted, (unsigned long long)px->stats.active,
-	        (unsigned long long)px->stats.closed, (unsigned long long)px->stats.upstream_failed,
-	        (unsigned long long)px->stats.refused_loop);
-	rw_logx(&px->log, LOG_NOTICE, "fast relay: %llu connections, %llu bytes spliced",
-	        (unsigned long long)px->stats.fast, (unsigned long long)px->stats.spliced);
+	        t.accepted, t.active, t.closed, t.upstream_failed, t.refused_loop);
+	for (unsigned i = 0; px->team && i < px->team->n; i++) {
+		struct stats_sum w = {0};
+		stats_add(&w, &px->team->w[i]->stats);
+		rw_logx(&px->log, LOG_NOTICE,
+		        "worker %u: accepted %llu, active %llu, closed %llu, upstream failures "
+		        "%llu, loops refused %llu",
+		        i, w.accepted, w.active, w.closed, w.upstream_failed, w.refused_loop);
+	}
+	rw_logx(&px->log, LOG_NOTICE, "fast relay: %llu connections, %llu bytes spliced", t.fast,
+	        t.spliced);
 	rw_outputs_log_counters(px->outputs);
 	rw_pcapq_log_counters(px->pcapq, &px->log);
+}
+
+/* ---- workers ---------------------------------------------------------------
+ * The main thread (worker 0) handles the signals and tells the others over
+ * a pipe each: 'T' stop accepting and drain, 'G' close everything now, 'H'
+ * apply the configuration in team->next_cfg. A worker whose loop ended
+ * (drained or closed) writes 'D' to the main's pipe; the main's loop ends
+ * once its own connections and every worker are done. */
+
+static void tell(struct rw_proxy *w, char cmd)
+{
+	if (w->cmd[1] >= 0 && write(w->cmd[1], &cmd, 1) < 0)
+		rw_logerr(&w->log, LOG_ERR, "worker %u: command '%c' lost", w->worker, cmd);
+}
+
+static void tell_workers(struct rw_proxy *px, char cmd)
+{
+	for (unsigned i = 1; px->team && i < px->team->n; i++)
+		tell(px->team->w[i], cmd);
+}
+
+/* Stopping and no connection left: this worker's loop ends (the main's
+ * once every worker's did). */
+static void finish_if_done(struct rw_proxy *px)
+{
+	if (px->worker == 0 && px->team && px->team->done + 1 < px->team->n)
+		return;
+	event_base_loopexit(px->base, NULL);
 }
 
 static void on_grace_over(evutil_socket_t fd, short what, void *arg)
@@ -457,11 +552,28 @@ static void on_grace_over(evutil_socket_t fd, short what, void *arg)
 	struct rw_proxy *px = arg;
 	(void)fd;
 	(void)what;
+	if (px->worker == 0)
+		tell_workers(px, 'G');
 	rw_logx(&px->log, LOG_NOTICE, "grace period over: closing %llu connections",
 	        (unsigned long long)px->stats.active);
 	rw_conn_abort_all(px);
 	rw_inspect_abort_all(px);
+	/* The main's loop ends here: the workers, told, end theirs at once. */
 	event_base_loopexit(px->base, NULL);
+}
+
+/* Not accepting any more; the loop ends when the last connection does, or
+ * when the grace period is over. */
+static void stop_accepting(struct rw_proxy *px)
+{
+	px->stopping = true;
+	close_listeners(px);
+	if (px->stats.active == 0) {
+		finish_if_done(px);
+		return;
+	}
+	struct timeval tv = {px->cfg.grace_ms / 1000, (px->cfg.grace_ms % 1000) * 1000};
+	evtimer_add(px->grace_timer, &tv);
 }
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
@@ -473,17 +585,11 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 		on_grace_over(-1, 0, px);
 		return;
 	}
-	px->stopping = true;
-	close_listeners(px);
+	tell_workers(px, 'T');
 	rw_logx(&px->log, LOG_NOTICE,
 	        "signal %d: not accepting; %llu connections open, grace %u ms", (int)sig,
-	        (unsigned long long)px->stats.active, px->cfg.grace_ms);
-	if (px->stats.active == 0) {
-		event_base_loopexit(px->base, NULL);
-		return;
-	}
-	struct timeval tv = {px->cfg.grace_ms / 1000, (px->cfg.grace_ms % 1000) * 1000};
-	evtimer_add(px->grace_timer, &tv);
+	        stats_total(px).active, px->cfg.grace_ms);
+	stop_accepting(px);
 }
 
 /* "A, B, C" */
@@ -550,6 +656,15 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	px->upstream = up;
 	px->upstream_len = up_len;
 	plan_commit(px, plan);
+	if (px->team) {
+		/* The other workers apply it to their own listeners. */
+		pthread_mutex_lock(&px->team->mu);
+		*px->team->next_cfg = *next;
+		px->team->next_upstream = up;
+		px->team->next_upstream_len = up_len;
+		pthread_mutex_unlock(&px->team->mu);
+		tell_workers(px, 'H');
+	}
 	rw_outputs_reload(px->outputs, &px->cfg);
 	listener_list(px, where, sizeof(where));
 	rw_logx(&px->log, LOG_NOTICE,
@@ -563,6 +678,79 @@ keep_outputs:
 	rw_outputs_reload(px->outputs, &px->cfg);
 	free(next);
 	free(plan);
+}
+
+/* 'H' in a worker: the configuration the main thread applied, applied to
+ * this worker's listeners (the main's succeeded: these open as it did). */
+static void worker_reload(struct rw_proxy *px)
+{
+	struct rw_proxy_config *next = malloc(sizeof(*next));
+	struct listen_plan *plan = malloc(sizeof(*plan));
+	char err[RW_CONF_ERR];
+	if (!next || !plan || px->stopping) {
+		if (!px->stopping)
+			rw_logx(&px->log, LOG_ERR, "worker %u: reload: out of memory", px->worker);
+		free(next);
+		free(plan);
+		return;
+	}
+	pthread_mutex_lock(&px->team->mu);
+	*next = *px->team->next_cfg;
+	struct sockaddr_storage up = px->team->next_upstream;
+	socklen_t up_len = px->team->next_upstream_len;
+	pthread_mutex_unlock(&px->team->mu);
+	if (plan_prepare(px, plan, next, err, sizeof(err)) < 0) {
+		rw_logx(&px->log, LOG_ERR, "worker %u: reload: %s; its listeners unchanged",
+		        px->worker, err);
+	} else {
+		px->cfg = *next;
+		px->upstream = up;
+		px->upstream_len = up_len;
+		plan_commit(px, plan);
+	}
+	free(next);
+	free(plan);
+}
+
+static void on_cmd(evutil_socket_t fd, short what, void *arg)
+{
+	struct rw_proxy *px = arg;
+	(void)what;
+	char cmds[64];
+	ssize_t n = read(fd, cmds, sizeof(cmds));
+	for (ssize_t i = 0; i < n; i++) {
+		switch (cmds[i]) {
+		case 'T':
+			if (!px->stopping)
+				stop_accepting(px);
+			break;
+		case 'G':
+			on_grace_over(-1, 0, px);
+			break;
+		case 'H':
+			worker_reload(px);
+			break;
+		case 'D': /* the main's pipe: a worker finished */
+			px->team->done++;
+			if (px->stopping && px->stats.active == 0)
+				finish_if_done(px);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct rw_proxy *px = arg;
+	event_base_dispatch(px->base);
+	close_listeners(px);
+	rw_conn_abort_all(px);
+	rw_inspect_abort_all(px);
+	rw_relay_pipes_free(px);
+	tell(px->main, 'D');
+	return NULL;
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
@@ -581,26 +769,191 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 	rw_outputs_log_summary(px->outputs, "SIGUSR1");
 }
 
+/* What every worker's loop runs besides its connections. */
+static int loop_events_new(struct rw_proxy *px)
+{
+	px->grace_timer = evtimer_new(px->base, on_grace_over, px);
+	px->accept_retry = evtimer_new(px->base, on_accept_retry, px);
+	px->sweep = event_new(px->base, -1, EV_PERSIST, on_sweep, px);
+	if (px->team && px->cmd[0] >= 0) {
+		px->cmd_ev = event_new(px->base, px->cmd[0], EV_READ | EV_PERSIST, on_cmd, px);
+		if (!px->cmd_ev || event_add(px->cmd_ev, NULL) < 0)
+			return -1;
+	}
+	if (!px->grace_timer || !px->accept_retry || !px->sweep)
+		return -1;
+	struct timeval second = {1, 0};
+	event_add(px->sweep, &second);
+	return 0;
+}
+
+static void loop_events_free(struct rw_proxy *px)
+{
+	if (px->grace_timer)
+		event_free(px->grace_timer);
+	if (px->accept_retry)
+		event_free(px->accept_retry);
+	if (px->sweep)
+		event_free(px->sweep);
+	if (px->cmd_ev)
+		event_free(px->cmd_ev);
+	px->grace_timer = px->accept_retry = px->sweep = px->cmd_ev = NULL;
+}
+
+static struct event_base *base_new(void)
+{
+	/* Precise timers: libevent otherwise reads a coarse monotonic clock
+	 * (ticks of several ms), and a phase timeout could end a connection a
+	 * few milliseconds before its time by the records' own clock. */
+	struct event_config *ec = event_config_new();
+	if (ec)
+		event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+	struct event_base *b = ec ? event_base_new_with_config(ec) : NULL;
+	if (ec)
+		event_config_free(ec);
+	return b;
+}
+
+int rw_proxy_workers_new(struct rw_proxy *px, unsigned n, char *err, size_t errlen)
+{
+	px->main = px;
+	px->cmd[0] = px->cmd[1] = -1;
+	if (n <= 1)
+		return 0;
+	struct rw_workers *t = calloc(1, sizeof(*t));
+	if (!t || !(t->w = calloc(n, sizeof(*t->w))) ||
+	    !(t->threads = calloc(n, sizeof(*t->threads))) ||
+	    !(t->next_cfg = malloc(sizeof(*t->next_cfg)))) {
+		if (t) {
+			free(t->w);
+			free(t->threads);
+		}
+		free(t);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&t->mu, NULL);
+	t->n = 1;
+	t->w[0] = px;
+	px->team = t;
+	if (pipe2(px->cmd, O_NONBLOCK | O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "workers: pipe: %s", strerror(errno));
+		return -1;
+	}
+	for (unsigned i = 1; i < n; i++) {
+		struct rw_proxy *w = calloc(1, sizeof(*w));
+		if (!w) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		t->w[t->n++] = w;
+		w->worker = i;
+		w->main = px;
+		w->team = t;
+		w->cfg = px->cfg;
+		w->log = px->log;
+		w->outputs = px->outputs;
+		w->pcapq = px->pcapq;
+		w->cmd[0] = w->cmd[1] = -1;
+		w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		LIST_INIT(&w->conns);
+		if (!(w->base = base_new())) {
+			snprintf(err, errlen, "cannot create worker %u's event loop", i);
+			return -1;
+		}
+		if (pipe2(w->cmd, O_NONBLOCK | O_CLOEXEC) < 0) {
+			snprintf(err, errlen, "workers: pipe: %s", strerror(errno));
+			return -1;
+		}
+		/* Inspection: contexts of its own (the key log appended to by each). */
+		if (px->inspect && rw_inspect_tls_open(&w->cfg, &w->inspect, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void rw_proxy_workers_privs(struct rw_proxy *px)
+{
+	for (unsigned i = 1; px->team && i < px->team->n; i++)
+		px->team->w[i]->privs = px->privs;
+}
+
+void rw_proxy_workers_free(struct rw_proxy *px)
+{
+	struct rw_workers *t = px->team;
+	if (!t)
+		return;
+	for (unsigned i = 1; i < t->n; i++) {
+		struct rw_proxy *w = t->w[i];
+		close_listeners(w);
+		loop_events_free(w);
+		if (w->base)
+			event_base_free(w->base);
+		rw_inspect_tls_free(w->inspect);
+		if (w->reserve_fd >= 0)
+			close(w->reserve_fd);
+		for (int k = 0; k < 2; k++)
+			if (w->cmd[k] >= 0)
+				close(w->cmd[k]);
+		free(w);
+	}
+	for (int k = 0; k < 2; k++)
+		if (px->cmd[k] >= 0)
+			close(px->cmd[k]);
+	px->cmd[0] = px->cmd[1] = -1;
+	pthread_mutex_destroy(&t->mu);
+	free(t->next_cfg);
+	free(t->w);
+	free(t->threads);
+	free(t);
+	px->team = NULL;
+}
+
 int rw_proxy_run(struct rw_proxy *px)
 {
 	px->sig_term = evsignal_new(px->base, SIGTERM, on_stop, px);
 	px->sig_int = evsignal_new(px->base, SIGINT, on_stop, px);
 	px->sig_hup = evsignal_new(px->base, SIGHUP, on_hup, px);
 	px->sig_usr1 = evsignal_new(px->base, SIGUSR1, on_usr1, px);
-	px->grace_timer = evtimer_new(px->base, on_grace_over, px);
-	px->accept_retry = evtimer_new(px->base, on_accept_retry, px);
-	px->sweep = event_new(px->base, -1, EV_PERSIST, on_sweep, px);
-	if (!px->sig_term || !px->sig_int || !px->sig_hup || !px->sig_usr1 || !px->grace_timer ||
-	    !px->accept_retry || !px->sweep) {
+	int bad = !px->sig_term || !px->sig_int || !px->sig_hup || !px->sig_usr1;
+	unsigned nw = px->team ? px->team->n : 1;
+	for (unsigned i = 0; i < nw && !bad; i++)
+		bad = loop_events_new(i ? px->team->w[i] : px) < 0;
+	if (bad) {
 		rw_logx(&px->log, LOG_ERR, "out of memory");
+		for (unsigned i = 1; i < nw; i++)
+			loop_events_free(px->team->w[i]);
+		loop_events_free(px);
 		return -1;
 	}
 	evsignal_add(px->sig_term, NULL);
 	evsignal_add(px->sig_int, NULL);
 	evsignal_add(px->sig_hup, NULL);
 	evsignal_add(px->sig_usr1, NULL);
-	struct timeval second = {1, 0};
-	event_add(px->sweep, &second);
+	/* The other workers' threads: signals are the main thread's alone. */
+	unsigned started = 1;
+	if (nw > 1) {
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		for (; started < nw; started++) {
+			int e = pthread_create(&px->team->threads[started], NULL, worker_main,
+			                       px->team->w[started]);
+			if (e) {
+				rw_logx(&px->log, LOG_ERR, "cannot start worker %u: %s", started,
+				        strerror(e));
+				break;
+			}
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (started < nw) {
+			/* Those started are told to stop; the loop ends with them. */
+			for (unsigned i = 1; i < started; i++)
+				tell(px->team->w[i], 'G');
+			px->team->n = started;
+			px->stopping = true;
+		}
+	}
 	/* One line that says the listeners accept and the signals are handled:
 	 * what tests and supervisors wait for instead of a sleep. */
 	char where[512] = "";
@@ -612,20 +965,29 @@ int rw_proxy_run(struct rw_proxy *px)
 			break;
 		off += (size_t)n;
 	}
-	rw_logx(&px->log, LOG_NOTICE, "ready: listening on %s", where);
-	int rc = event_base_dispatch(px->base);
+	int rc = -1;
+	if (!px->stopping) {
+		if (nw > 1)
+			rw_logx(&px->log, LOG_NOTICE, "%u workers", nw);
+		rw_logx(&px->log, LOG_NOTICE, "ready: listening on %s", where);
+		rc = event_base_dispatch(px->base);
+	}
 	close_listeners(px);
 	rw_conn_abort_all(px);
 	rw_inspect_abort_all(px);
 	rw_relay_pipes_free(px);
+	/* Every worker ended or was told to end now: wait for them. */
+	tell_workers(px, 'G');
+	for (unsigned i = 1; i < started; i++)
+		pthread_join(px->team->threads[i], NULL);
 	log_counters(px);
 	rw_outputs_log_summary(px->outputs, "stop");
 	event_free(px->sig_term);
 	event_free(px->sig_int);
 	event_free(px->sig_hup);
 	event_free(px->sig_usr1);
-	event_free(px->grace_timer);
-	event_free(px->accept_retry);
-	event_free(px->sweep);
+	for (unsigned i = 1; i < nw; i++)
+		loop_events_free(px->team->w[i]);
+	loop_events_free(px);
 	return rc < 0 ? -1 : 0;
 }

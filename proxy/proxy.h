@@ -3,6 +3,7 @@
 #ifndef RW_PROXY_H
 #define RW_PROXY_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,17 +65,41 @@ void rw_privs_lower(const struct rw_privs *p);
 const char *rw_privs_hint(const struct rw_privs *p, const struct rw_listen *where, bool transparent,
                           int err);
 
+/* A worker's counters: written by its own thread only, read by the main
+ * thread for SIGUSR1 and the stop (summed over the workers). */
 struct rw_stats {
-	uint64_t accepted, refused_loop, upstream_failed, closed, active;
-	uint64_t fast, spliced; /* connections on the fast relay; bytes moved by splice */
+	_Atomic uint64_t accepted, refused_loop, upstream_failed, closed, active;
+	_Atomic uint64_t fast, spliced; /* connections on the fast relay; bytes moved by splice */
 };
 
 /* Empty pipes kept for splice (relay.c): a connection holds one per direction
  * only while bytes are in it. */
 #define RW_PIPE_POOL 64
 
+/* workers = N: N threads, each a struct rw_proxy with its own event loop,
+ * SO_REUSEPORT listeners, connections, timers, sweep and pipes. Worker 0
+ * is the main thread: it alone handles the signals and tells the others
+ * (a command pipe each: see proxy.c). The outputs, the pcap_dir queue, the
+ * log and the record ids are shared (thread-safe). */
+struct rw_workers {
+	unsigned n;
+	struct rw_proxy **w;              /* w[0] is the main one */
+	pthread_t *threads;               /* [1..n-1] */
+	unsigned done;                    /* workers that finished (main thread only) */
+	pthread_mutex_t mu;               /* guards what follows */
+	struct rw_proxy_config *next_cfg; /* the configuration a reload applies */
+	struct sockaddr_storage next_upstream;
+	socklen_t next_upstream_len;
+};
+
 struct rw_proxy {
 	struct event_base *base;
+	unsigned worker;         /* 0: the main thread */
+	struct rw_proxy *main;   /* worker 0 (itself there) */
+	struct rw_workers *team; /* NULL with one worker */
+	int cmd[2];              /* commands from the main thread (workers > 1) */
+	struct event *cmd_ev;
+	_Atomic uint64_t next_id; /* record ids: the main's, for every worker */
 	struct rw_proxy_config cfg;
 	/* The config file and the command line's key = value settings (argv
 	 * strings, not owned): SIGHUP builds the configuration again from them. */
@@ -96,7 +121,6 @@ struct rw_proxy {
 	bool at_limit;   /* max_connections reached */
 	int reserve_fd;  /* spare descriptor, given up to serve an accepted client */
 	bool fd_episode; /* out of descriptors since the last successful accept */
-	uint64_t next_id;
 	struct rw_stats stats;
 	int pipes[RW_PIPE_POOL][2];
 	size_t n_pipes;
@@ -127,6 +151,17 @@ int rw_proxy_listen(struct rw_proxy *px, char *err, size_t errlen);
  * change that cannot be applied leaves the running configuration as it was. */
 int rw_proxy_run(struct rw_proxy *px);
 void rw_proxy_accept_pause(struct rw_proxy *px);
+/* The next record id (unique across workers: 1, 2, 3... with one). */
+uint64_t rw_proxy_next_id(struct rw_proxy *px);
+/* workers = N: the N-1 other workers, set up beside px (worker 0, its
+ * configuration built, outputs and pcap queue open, listeners not yet):
+ * each gets its own event loop and inspection contexts. Then
+ * rw_proxy_listen opens every worker's listeners (SO_REUSEPORT), and
+ * rw_proxy_run starts their threads. -1 with a message. */
+int rw_proxy_workers_new(struct rw_proxy *px, unsigned n, char *err, size_t errlen);
+/* After the privileges were dropped: the workers get the same. */
+void rw_proxy_workers_privs(struct rw_proxy *px);
+void rw_proxy_workers_free(struct rw_proxy *px);
 void rw_proxy_conn_closed(struct rw_proxy *px);
 
 /* conn_report.c: how a connection ended, for rw_proxy_conn_report. */

@@ -1095,7 +1095,7 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 		return;
 	}
 	c->px = px;
-	c->id = ++px->next_id;
+	c->id = rw_proxy_next_id(px);
 	c->session = s;
 	c->t_accept_us = now_us();
 	c->t_event_us = c->t_accept_us;

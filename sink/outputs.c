@@ -37,6 +37,7 @@ struct msg {
 	struct msg *next;
 	enum msg_kind kind;
 	size_t bytes;                /* counted against the queue bound */
+	unsigned slots;              /* MSG_RECORD: formatted for; MSG_RELOAD: to format for */
 	struct rw_formatted rec;     /* MSG_RECORD */
 	struct rw_proxy_config *cfg; /* MSG_RELOAD (owned) */
 };
@@ -53,12 +54,12 @@ struct rw_outputs {
 	size_t queued_bytes;
 	bool stop;
 
-	/* The producer's side (the caller's thread). */
-	unsigned slots; /* formats the current outputs need */
+	/* The producers' side (the proxy's workers: any number of threads). */
+	atomic_uint slots; /* formats the current outputs need (set under mu) */
 	long pid;
 	unsigned char id_key[40]; /* 32 random bytes, then the counter */
-	uint64_t id_counter;
-	uint64_t drop_log_us;
+	atomic_uint_fast64_t id_counter;
+	atomic_uint_fast64_t drop_log_us;
 
 	/* What the records so far add up to (rw_outputs_keep_summary), for
 	 * the proxy's SIGUSR1 and stop; sum_mu: any producer thread. */
@@ -103,9 +104,11 @@ static void record_id(struct rw_outputs *o, const struct rw_record *rec,
 	} else {
 		/* A secret drawn once and a counter: unique, unpredictable, and no
 		 * system call per record (RAND_bytes checks the pid every time). */
-		uint64_t n = o->id_counter++;
-		memcpy(o->id_key + sizeof(o->id_key) - 8, &n, 8);
-		SHA256(o->id_key, sizeof(o->id_key), r);
+		uint64_t n = atomic_fetch_add_explicit(&o->id_counter, 1, memory_order_relaxed);
+		unsigned char key[sizeof(o->id_key)];
+		memcpy(key, o->id_key, sizeof(key) - 8);
+		memcpy(key + sizeof(key) - 8, &n, 8);
+		SHA256(key, sizeof(key), r);
 	}
 	rw_hex(r, RW_RECORD_ID_HEX / 2, out, RW_RECORD_ID_HEX + 1);
 }
@@ -214,9 +217,18 @@ static void *thread_main(void *arg)
 
 /* ---- the caller's side ------------------------------------------------------- */
 
-static void enqueue(struct rw_outputs *o, struct msg *m)
+/* false: a record formatted for outputs a reload replaced meanwhile (the
+ * caller formats it again). */
+static bool enqueue(struct rw_outputs *o, struct msg *m)
 {
 	pthread_mutex_lock(&o->mu);
+	if (m->kind == MSG_RECORD && m->slots != atomic_load(&o->slots)) {
+		pthread_mutex_unlock(&o->mu);
+		return false;
+	}
+	/* From here on, records are formatted for the new outputs. */
+	if (m->kind == MSG_RELOAD)
+		atomic_store(&o->slots, m->slots);
 	if (m->kind == MSG_RECORD) {
 		while (o->opts.block_when_full && o->queued_bytes &&
 		       o->queued_bytes + m->bytes > RW_OUTPUTS_QUEUE_MAX)
@@ -226,17 +238,18 @@ static void enqueue(struct rw_outputs *o, struct msg *m)
 			uint64_t drops = atomic_fetch_add(&o->queue_drops, 1) + 1;
 			atomic_store(&o->failed, true);
 			uint64_t now = rw_mono_us();
-			if (drops == 1 || now - o->drop_log_us >= DROP_LOG_PERIOD_US) {
+			if (drops == 1 ||
+			    now - atomic_load(&o->drop_log_us) >= DROP_LOG_PERIOD_US) {
 				rw_logx(o->log, LOG_ERR,
 				        "outputs: the output queue is full (outputs slower than "
 				        "connections end): record of conn %llu dropped, %llu so "
 				        "far",
 				        (unsigned long long)m->rec.conn_id,
 				        (unsigned long long)drops);
-				o->drop_log_us = now;
+				atomic_store(&o->drop_log_us, now);
 			}
 			msg_free(m);
-			return;
+			return true;
 		}
 	}
 	/* The output thread takes the whole list when woken: only the first
@@ -250,6 +263,7 @@ static void enqueue(struct rw_outputs *o, struct msg *m)
 	uint64_t one = 1;
 	if (wake && write(o->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		rw_logerr(o->log, LOG_ERR, "outputs: cannot wake the output thread");
+	return true;
 }
 
 void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec)
@@ -262,19 +276,27 @@ void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec)
 	}
 	char id[RW_RECORD_ID_HEX + 1];
 	record_id(o, rec, id);
-	struct msg *m = calloc(1, sizeof(*m));
-	if (!m ||
-	    rw_format_record(rec, o->slots, o->host[0] ? o->host : NULL, o->pid, id, &m->rec) < 0) {
-		free(m);
-		atomic_fetch_add(&o->queue_drops, 1);
-		atomic_store(&o->failed, true);
-		rw_logx(o->log, LOG_ERR, "conn %llu: out of memory formatting the record (dropped)",
-		        (unsigned long long)rec->id);
-		return;
+	for (;;) {
+		struct msg *m = calloc(1, sizeof(*m));
+		unsigned slots = atomic_load(&o->slots);
+		if (!m || rw_format_record(rec, slots, o->host[0] ? o->host : NULL, o->pid, id,
+		                           &m->rec) < 0) {
+			free(m);
+			atomic_fetch_add(&o->queue_drops, 1);
+			atomic_store(&o->failed, true);
+			rw_logx(o->log, LOG_ERR,
+			        "conn %llu: out of memory formatting the record (dropped)",
+			        (unsigned long long)rec->id);
+			return;
+		}
+		m->kind = MSG_RECORD;
+		m->slots = slots;
+		m->bytes = m->rec.buf.cap + sizeof(*m);
+		if (enqueue(o, m))
+			return;
+		/* Another thread's reload changed the outputs meanwhile. */
+		msg_free(m);
 	}
-	m->kind = MSG_RECORD;
-	m->bytes = m->rec.buf.cap + sizeof(*m);
-	enqueue(o, m);
 }
 
 void rw_outputs_reload(struct rw_outputs *o, const struct rw_proxy_config *cfg)
@@ -289,8 +311,7 @@ void rw_outputs_reload(struct rw_outputs *o, const struct rw_proxy_config *cfg)
 	}
 	*m->cfg = *cfg;
 	m->kind = MSG_RELOAD;
-	/* From here on, records are formatted for the new outputs. */
-	o->slots = rw_outset_slots(cfg);
+	m->slots = rw_outset_slots(cfg);
 	enqueue(o, m);
 }
 

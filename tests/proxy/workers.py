@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""rdpwhy proxy with workers = 2 on loopback: connections land on both
+workers (SO_REUSEPORT), each connection gets exactly one record, bytes are
+relayed exactly both ways, a FIN and an RST are passed on from either side,
+SIGUSR1's totals are the sum of the workers' lines, and SIGTERM drains both
+workers' connections (and closes them when the grace period is over).
+
+usage: workers.py RDPWHY_BINARY
+The expected values come from what the test's peers did: the number of
+connections made, the bytes sent, who closed and how."""
+
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import rdpwhy_run as rw  # noqa: E402
+from records import load  # noqa: E402
+
+BIN = sys.argv[1]
+TMP = tempfile.mkdtemp(prefix="rdpwhy-workers-")
+failures = []
+
+
+def check(name, cond, detail=""):
+    print("%s: %s%s" % ("ok" if cond else "FAIL", name, (" (%s)" % detail) if detail and not cond else ""))
+    if not cond:
+        failures.append(name)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Upstream:
+    """The host side. The first byte of a connection says what to do:
+    E echo everything, then FIN after the client's FIN; R read 4 bytes then
+    reset (SO_LINGER 0); C echo and note how the client's side ended."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1024)
+        self.port = self.sock.getsockname()[1]
+        self.ends = {}  # client tag -> "fin" / "rst"
+        self.lock = threading.Lock()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(c,), daemon=True).start()
+
+    def handle(self, c):
+        tag = b""
+        end = "fin"
+        try:
+            first = c.recv(1)
+            if first == b"R":
+                c.recv(4)
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                c.close()
+                return
+            if first:
+                c.sendall(first)
+                tag = first
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                if len(tag) < 9:
+                    tag += d[: 9 - len(tag)]
+                c.sendall(d)
+        except ConnectionResetError:
+            end = "rst"
+        with self.lock:
+            self.ends[tag] = end
+        try:
+            c.close()
+        except OSError:
+            pass
+
+
+class Proxy:
+    def __init__(self, upstream_port, *extra):
+        self.port = free_port()
+        self.out = os.path.join(TMP, "records-%d.json" % self.port)
+        self.errpath = os.path.join(TMP, "stderr-%d.log" % self.port)
+        self.proc = subprocess.Popen(
+            [BIN, "proxy", "--listen", "127.0.0.1:%d" % self.port,
+             "--upstream", "127.0.0.1:%d" % upstream_port, "--format", "json",
+             "--output", self.out, "--workers", "2", *extra],
+            stderr=open(self.errpath, "w"))
+        rw.wait_ready(self.errpath, self.proc)
+
+    def log(self):
+        with open(self.errpath) as f:
+            return f.read()
+
+    def usr1(self):
+        """The counters lines SIGUSR1 logs: (total, [worker 0, worker 1])."""
+        before = len(self.log())
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            text = self.log()[before:]
+            if "fast relay:" in text:
+                return parse_counters(text)
+            time.sleep(0.05)
+        raise AssertionError("no counters after SIGUSR1:\n" + self.log()[-2000:])
+
+
+COUNTER = re.compile(r"(counters|worker (\d+)): accepted (\d+), active (\d+), closed (\d+), "
+                     r"upstream failures (\d+), loops refused (\d+)")
+
+
+def parse_counters(text):
+    total, workers = None, {}
+    for m in COUNTER.finditer(text):
+        vals = tuple(int(x) for x in m.groups()[2:])
+        if m.group(1) == "counters":
+            total = vals
+        else:
+            workers[int(m.group(2))] = vals
+    return total, [workers[k] for k in sorted(workers)]
+
+
+def connect(port):
+    return socket.create_connection(("127.0.0.1", port), timeout=20)
+
+
+def read_to_end(s):
+    got = bytearray()
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return bytes(got)
+        got += d
+
+
+def recv_exact(s, n):
+    got = b""
+    while len(got) < n:
+        d = s.recv(n - len(got))
+        if not d:
+            break
+        got += d
+    return got
+
+
+def echo_conn(port, n, tag):
+    """E + tag + n bytes, half-close, the same bytes back, then the FIN."""
+    payload = b"E" + tag + os.urandom(n)
+    s = connect(port)
+    sender = threading.Thread(target=lambda: (s.sendall(payload), s.shutdown(socket.SHUT_WR)))
+    sender.start()
+    got = read_to_end(s)
+    sender.join()
+    s.close()
+    return got == payload
+
+
+def main():
+    up = Upstream()
+    px = Proxy(up.port, "-v")
+    port = px.port
+
+    # 1. Many connections, a few at a time: every byte back, each one record.
+    sizes = [0, 1, 100, 5000, 70000, 1 << 20]
+    results = {}
+
+    def one(i):
+        tag = b"%08d" % i
+        results[i] = echo_conn(port, sizes[i % len(sizes)], tag)
+
+    n_echo = 48
+    for start in range(0, n_echo, 8):
+        ts = [threading.Thread(target=one, args=(i,)) for i in range(start, start + 8)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+    check("echo: every connection's bytes back exactly", all(results.get(i) for i in range(n_echo)),
+          "failed: %s" % [i for i in range(n_echo) if not results.get(i)])
+
+    # 2. RSTs passed on: the client resets (the host sees ECONNRESET), the
+    # host resets (the client sees ECONNRESET).
+    s = connect(port)
+    s.sendall(b"E" + b"RSTCLIENT" + b"x" * 100)
+    time.sleep(0.2)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    s = connect(port)
+    s.sendall(b"R1234")
+    try:
+        extra = read_to_end(s)
+        host_rst = False
+        detail = "clean EOF after %d bytes" % len(extra)
+    except ConnectionResetError:
+        host_rst, detail = True, ""
+    s.close()
+    check("host's RST reaches the client as an RST", host_rst, detail)
+    deadline = time.time() + 10
+    while time.time() < deadline and b"ERSTCLIEN"[:9] not in up.ends:
+        time.sleep(0.05)
+    check("client's RST reaches the host as an RST", up.ends.get(b"ERSTCLIEN") == "rst",
+          up.ends.get(b"ERSTCLIEN"))
+    echo_tags = [b"E%08d" % i for i in range(n_echo)]
+    check("client's FIN reaches the host as a FIN on every echo connection",
+          all(up.ends.get(t) == "fin" for t in echo_tags))
+
+    n_conns = n_echo + 2
+    recs = []
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        recs = load(px.out) if os.path.exists(px.out) else []
+        if len(recs) >= n_conns:
+            break
+        time.sleep(0.1)
+    time.sleep(0.3)
+    recs = load(px.out)
+    check("one record per connection: %d records for %d connections" % (len(recs), n_conns),
+          len(recs) == n_conns)
+    ports = [r.get("source.port") for r in recs]
+    check("no connection has two records", len(set(ports)) == len(ports))
+    ids = [r.get("event.id") for r in recs]
+    check("record ids unique", len(set(ids)) == len(ids) and None not in ids)
+    log = px.log()
+    conn_ids = re.findall(r"conn (\d+): \S+ -> \S+ closed", log)
+    check("log: one close line per connection, ids 1..%d once each" % n_conns,
+          sorted(int(x) for x in conn_ids) == list(range(1, n_conns + 1)),
+          "ids %s" % sorted(int(x) for x in conn_ids))
+    by_port = {r.get("source.port"): r for r in recs}
+    rst_recs = [r for r in recs if r.get("rdpwhy.close_kind") == "rst"]
+    check("two connections recorded as reset", len(rst_recs) == 2,
+          [(r.get("rdpwhy.closed_by"), r.get("rdpwhy.close_kind")) for r in rst_recs])
+    check("the resets' sides: one by the client, one by the server",
+          sorted(r.get("rdpwhy.closed_by") for r in rst_recs) == ["client", "server"])
+    big = [r for r in recs if r.get("source.bytes") == (1 << 20) + 9]
+    check("the 1 MiB connections' bytes counted both ways",
+          len(big) == n_echo // len(sizes) and
+          all(r.get("destination.bytes") == (1 << 20) + 9 for r in big),
+          [(r.get("source.bytes"), r.get("destination.bytes")) for r in big])
+    del by_port
+
+    # 3. SIGUSR1: both workers took connections, the total is their sum.
+    total, workers = px.usr1()
+    check("SIGUSR1: a line for each of the 2 workers", len(workers) == 2, workers)
+    check("SIGUSR1: total accepted = connections made", total and total[0] == n_conns, total)
+    check("SIGUSR1: both workers accepted connections",
+          len(workers) == 2 and all(w[0] > 0 for w in workers), workers)
+    check("SIGUSR1: each total is the workers' sum",
+          total and all(total[k] == sum(w[k] for w in workers) for k in range(5)),
+          (total, workers))
+
+    # 4. SIGTERM drains both workers: connections open on each go on until
+    # their ends close them, new ones are refused, then a clean exit.
+    held = []
+    for i in range(64):
+        s = connect(port)
+        tag = b"H%08d" % i
+        s.sendall(tag)
+        if recv_exact(s, len(tag)) != tag:
+            check("held connection %d relays" % i, False)
+        held.append((s, tag))
+        if i >= 7:
+            _, ws = px.usr1()
+            if all(w[1] > 0 for w in ws):
+                break
+    _, ws = px.usr1()
+    check("connections held open on both workers", all(w[1] > 0 for w in ws), ws)
+    px.proc.send_signal(signal.SIGTERM)
+    rw.wait_line(px.errpath, r"signal 15: not accepting; %d connections open" % len(held),
+                 px.proc, what="the stop line")
+    time.sleep(0.3)
+    refused = False
+    try:
+        c = connect(port)
+        c.close()
+    except ConnectionRefusedError:
+        refused = True
+    check("after SIGTERM no worker accepts", refused)
+    ok = True
+    for s, tag in held:
+        more = os.urandom(3000)
+        s.sendall(more)
+        s.shutdown(socket.SHUT_WR)
+        ok = ok and read_to_end(s) == more
+        s.close()
+    check("held connections relayed to their end after SIGTERM", ok)
+    try:
+        rc = px.proc.wait(timeout=8)
+    except subprocess.TimeoutExpired:
+        px.proc.kill()
+        rc = None
+    check("exit 0 once both workers drained (before the 10 s grace)", rc == 0, rc)
+    recs = load(px.out)
+    check("records after the stop: %d" % (n_conns + len(held)), len(recs) == n_conns + len(held),
+          len(recs))
+    log = px.log()
+    report = rw.sanitizer_report(log)
+    check("no sanitizer report", not report, report)
+    m = re.findall(r"counters: accepted (\d+), active (\d+), closed (\d+)", log)
+    check("stop counters: all accepted, none active, all closed",
+          m and m[-1] == (str(n_conns + len(held)), "0", str(n_conns + len(held))), m[-1:])
+
+    # 5. The grace period over: both workers close what is still open.
+    px2 = Proxy(up.port, "--set", "grace=1s", "-v")
+    held = []
+    for i in range(64):
+        s = connect(px2.port)
+        tag = b"G%08d" % i
+        s.sendall(tag)
+        recv_exact(s, len(tag))
+        held.append(s)
+        if i >= 7:
+            _, ws = px2.usr1()
+            if all(w[1] > 0 for w in ws):
+                break
+    _, ws = px2.usr1()
+    check("grace: connections open on both workers", all(w[1] > 0 for w in ws), ws)
+    t0 = time.time()
+    px2.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = px2.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        px2.proc.kill()
+        rc = None
+    took = time.time() - t0
+    check("grace: exit 0 about 1 s after SIGTERM", rc == 0 and 0.9 <= took < 5,
+          "rc %s after %.2f s" % (rc, took))
+    ends = 0
+    for s in held:
+        s.settimeout(5)
+        try:
+            read_to_end(s)
+            ends += 1
+        except OSError:
+            pass
+        s.close()
+    check("grace: every held client saw its connection closed", ends == len(held))
+    recs = load(px2.out)
+    check("grace: one record per held connection", len(recs) == len(held), len(recs))
+    log2 = px2.log()
+    check("grace: both workers closed theirs",
+          len(re.findall(r"grace period over: closing [1-9]\d* connections", log2)) == 2,
+          re.findall(r"grace period over.*", log2))
+
+    if failures:
+        print("FAILED: %s" % ", ".join(failures))
+        print("log tail:\n" + px.log()[-3000:])
+        return 1
+    print("all workers checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
