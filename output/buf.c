@@ -64,7 +64,7 @@ int rw_buf_reserve(struct rw_buf *b, size_t extra)
 
 int rw_buf_append(struct rw_buf *b, const void *p, size_t n)
 {
-	if (rw_buf_reserve(b, n) < 0)
+	if (rw_buf_room(b, n) < 0)
 		return -1;
 	if (n)
 		memcpy(b->data + b->len, p, n);
@@ -75,7 +75,11 @@ int rw_buf_append(struct rw_buf *b, const void *p, size_t n)
 
 int rw_buf_putc(struct rw_buf *b, char c)
 {
-	return rw_buf_append(b, &c, 1);
+	if (rw_buf_room(b, 1) < 0)
+		return -1;
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+	return 0;
 }
 
 int rw_buf_puts(struct rw_buf *b, const char *s)

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #if defined(__GNUC__)
 #define RW_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -39,6 +40,34 @@ void rw_buf_truncate(struct rw_buf *b, size_t len);
  * unchanged. */
 int rw_buf_reserve(struct rw_buf *b, size_t extra);
 int rw_buf_append(struct rw_buf *b, const void *p, size_t n);
+/* rw_buf_append for the hot paths (the formatters): when the spare room and
+ * the limit already allow n more bytes, copies them inline; otherwise calls
+ * rw_buf_append. Same result, same errors. */
+static inline int rw_buf_add(struct rw_buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len > n && (!b->limit || (b->len <= b->limit && n <= b->limit - b->len))) {
+		if (n)
+			memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return rw_buf_append(b, p, n);
+}
+/* Room for n more bytes (and the NUL) is allocated and within the limit:
+ * the caller may then write up to n bytes at b->data + b->len directly and
+ * commit them with rw_buf_commit. */
+static inline int rw_buf_room(struct rw_buf *b, size_t n)
+{
+	if (b->cap - b->len > n && (!b->limit || (b->len <= b->limit && n <= b->limit - b->len)))
+		return 0;
+	return rw_buf_reserve(b, n);
+}
+static inline void rw_buf_commit(struct rw_buf *b, size_t n)
+{
+	b->len += n;
+	b->data[b->len] = '\0';
+}
 int rw_buf_putc(struct rw_buf *b, char c);
 int rw_buf_puts(struct rw_buf *b, const char *s);
 int rw_buf_printf(struct rw_buf *b, const char *fmt, ...) RW_PRINTF(2, 3);

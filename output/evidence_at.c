@@ -31,9 +31,19 @@ int rw_format_mark(const struct rw_record *rec, const struct rw_mark *m, char *o
 	int k;
 	if (m->frame && m->file && rec->file_first && strcmp(m->file, rec->file_first) != 0)
 		k = snprintf(out, n, "%s frame %" PRIu64, base_name(m->file), m->frame);
-	else if (m->frame)
-		k = snprintf(out, n, "frame %" PRIu64, m->frame);
-	else
+	else if (m->frame) {
+		/* The common case, by hand: "frame %" PRIu64. */
+		char d[20], *e = d + sizeof(d), *b = e;
+		for (uint64_t v = m->frame; v; v /= 10)
+			*--b = (char)('0' + v % 10);
+		size_t len = 6 + (size_t)(e - b);
+		if (len >= n)
+			return -1;
+		memcpy(out, "frame ", 6);
+		memcpy(out + 6, b, (size_t)(e - b));
+		out[len] = '\0';
+		return 0;
+	} else
 		k = snprintf(out, n, "%s byte %" PRIu64 ", +%" PRIu64 ".%03u ms",
 		             m->dir == RW_C2S ? "client" : "server", m->offset, since / 1000,
 		             (unsigned)(since % 1000));

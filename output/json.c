@@ -28,7 +28,7 @@ static int fail(struct rw_json *j)
 
 static int put(struct rw_json *j, const void *p, size_t n)
 {
-	if (rw_buf_append(j->out, p, n) < 0)
+	if (rw_buf_add(j->out, p, n) < 0)
 		return fail(j);
 	return 0;
 }
@@ -161,18 +161,40 @@ static int number(struct rw_json *j, const char *s)
 	return put(j, s, strlen(s));
 }
 
+/* The decimal digits of v, right-aligned to end: returns the first. */
+static char *u64_digits(uint64_t v, char *end)
+{
+	char *s = end;
+	do {
+		*--s = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return s;
+}
+
+static int number_n(struct rw_json *j, const char *s, size_t n)
+{
+	if (before_value(j) < 0)
+		return -1;
+	return put(j, s, n);
+}
+
 int rw_json_uint(struct rw_json *j, uint64_t v)
 {
 	char s[24];
-	snprintf(s, sizeof(s), "%" PRIu64, v);
-	return number(j, s);
+	char *b = u64_digits(v, s + sizeof(s));
+	return number_n(j, b, (size_t)(s + sizeof(s) - b));
 }
 
 int rw_json_int(struct rw_json *j, int64_t v)
 {
 	char s[24];
-	snprintf(s, sizeof(s), "%" PRId64, v);
-	return number(j, s);
+	/* The magnitude, so INT64_MIN does not overflow. */
+	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	char *b = u64_digits(mag, s + sizeof(s));
+	if (v < 0)
+		*--b = '-';
+	return number_n(j, b, (size_t)(s + sizeof(s) - b));
 }
 
 int rw_json_decimal(struct rw_json *j, int64_t value, unsigned scale)
@@ -240,15 +262,34 @@ void rw_json_path_init(struct rw_json_path *p, struct rw_json *j, bool nested)
 	p->j = j;
 	p->nested = nested;
 	p->prev = NULL;
+	p->depth = 0;
 }
 
-/* The objects a key opens: its segments but the last. */
-static unsigned interior(const char *key)
+/* A key known to need no escaping (json.h: path keys): the same checks and
+ * bytes as rw_json_key_n, written in one piece. */
+static int key_raw(struct rw_json *j, const char *key, size_t n)
 {
-	unsigned n = 0;
-	for (; *key; key++)
-		n += *key == '.';
-	return n;
+	if (j->error)
+		return -1;
+	uint32_t bit = 1u << j->depth;
+	if (j->depth == 0 || (j->is_array & bit) || j->want_value)
+		return fail(j);
+	size_t need = n + 4; /* , " " : */
+	if (need < n || rw_buf_room(j->out, need) < 0)
+		return fail(j);
+	char *o = j->out->data + j->out->len;
+	size_t k = 0;
+	if (j->has_items & bit)
+		o[k++] = ',';
+	o[k++] = '"';
+	memcpy(o + k, key, n);
+	k += n;
+	o[k++] = '"';
+	o[k++] = ':';
+	rw_buf_commit(j->out, k);
+	j->has_items |= bit;
+	j->want_value = true;
+	return 0;
 }
 
 int rw_json_path_key(struct rw_json_path *p, const char *key)
@@ -256,40 +297,44 @@ int rw_json_path_key(struct rw_json_path *p, const char *key)
 	struct rw_json *j = p->j;
 	if (!p->nested) {
 		p->prev = key;
-		return rw_json_key(j, key);
+		return key_raw(j, key, strlen(key));
 	}
-	/* The objects both keys are in: equal leading segments, each ended
-	 * by a dot in both. */
+	/* The objects both keys are in: the dots in their common leading
+	 * bytes (a segment that differs, or ends in one key only, differs at
+	 * or before its dot). */
 	unsigned common = 0;
-	const char *a = p->prev, *b = key;
-	if (a) {
-		for (;;) {
-			const char *da = strchr(a, '.'), *db = strchr(b, '.');
-			if (!da || !db || da - a != db - b || memcmp(a, b, (size_t)(da - a)) != 0)
-				break;
-			common++;
-			a = da + 1;
-			b = db + 1;
-		}
-		for (unsigned n = interior(p->prev); n > common; n--)
+	const char *b = key;
+	if (p->prev) {
+		const char *a = p->prev;
+		size_t i = 0;
+		for (; a[i] && a[i] == key[i]; i++)
+			common += a[i] == '.';
+		/* Back to the start of the first segment that differs. */
+		while (i > 0 && key[i - 1] != '.')
+			i--;
+		b = key + i;
+		for (unsigned n = p->depth; n > common; n--)
 			if (rw_json_end_object(j) < 0)
 				return -1;
 	}
 	/* b: the first segment this key adds. */
-	for (const char *d; (d = strchr(b, '.')); b = d + 1)
-		if (rw_json_key_n(j, b, (size_t)(d - b)) < 0 || rw_json_begin_object(j) < 0)
+	unsigned depth = common;
+	for (const char *d; (d = strchr(b, '.')); b = d + 1, depth++)
+		if (key_raw(j, b, (size_t)(d - b)) < 0 || rw_json_begin_object(j) < 0)
 			return -1;
 	p->prev = key;
-	return rw_json_key(j, b);
+	p->depth = depth;
+	return key_raw(j, b, strlen(b));
 }
 
 int rw_json_path_end(struct rw_json_path *p)
 {
 	if (p->nested && p->prev)
-		for (unsigned n = interior(p->prev); n > 0; n--)
+		for (unsigned n = p->depth; n > 0; n--)
 			if (rw_json_end_object(p->j) < 0)
 				return -1;
 	p->prev = NULL;
+	p->depth = 0;
 	return p->j->error ? -1 : 0;
 }
 
@@ -306,10 +351,63 @@ static bool is_control(uint32_t cp)
 	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
 }
 
+/* 1: a byte that is written as it is, in a string and in a plain one
+ * (printable ASCII but '"' and '\\'); 2: '"' and '\\' (plain, but
+ * escaped); 0: the rest (controls, DEL, bytes of 0x80 and above), looked at
+ * one by one. */
+static const uint8_t byte_class[256] = {
+#define R4(c)  c, c, c, c
+#define R16(c) R4(c), R4(c), R4(c), R4(c)
+        R16(0), R16(0),                                        /* 0x00..0x1F */
+        1,      1,      2,      1,      R4(1),  R4(1),  R4(1), /* 0x20..0x2F: '"' */
+        R16(1),                                                /* 0x30..0x3F */
+        R16(1),                                                /* 0x40..0x4F */
+        R4(1),  R4(1),  R4(1),  2,      1,      1,      1,     /* 0x50..0x5F: backslash */
+        R16(1),                                                /* 0x60..0x6F */
+        R4(1),  R4(1),  R4(1),  1,      1,      1,      0,     /* 0x70..0x7F: DEL */
+        R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0),
+#undef R16
+#undef R4
+};
+
+/* Whether all 8 bytes of x are of class 1 (none below 0x20, none of 0x80
+ * and above, no '"', '\\' or DEL): the word-at-a-time tests of
+ * https://graphics.stanford.edu/~seander/bithacks.html#HasLessInWord and
+ * #ValueInWord, exact as a yes/no answer. */
+static inline bool word_passes(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\'), d = x ^ (ones * 0x7F);
+	uint64_t bad = (x & high) | ((x - ones * 0x20) & ~x & high) | ((q - ones) & ~q & high) |
+	               ((b - ones) & ~b & high) | ((d - ones) & ~d & high);
+	return bad == 0;
+}
+
+/* The end of the run of class-1 bytes from p[i]. */
+static inline size_t pass_run(const uint8_t *p, size_t i, size_t n)
+{
+	for (; n - i >= 8; i += 8) {
+		uint64_t x;
+		memcpy(&x, p + i, 8);
+		if (!word_passes(x))
+			break;
+	}
+	while (i < n && byte_class[p[i]] == 1)
+		i++;
+	return i;
+}
+
 bool rw_json_plain(const void *src, size_t n)
 {
 	const uint8_t *p = src;
 	for (size_t i = 0; i < n;) {
+		i = pass_run(p, i, n);
+		if (i == n)
+			break;
+		if (byte_class[p[i]]) {
+			i++;
+			continue;
+		}
 		uint32_t cp;
 		size_t len = rw_utf8_seq(p + i, n - i, &cp);
 		if (len == 0 || is_control(cp))
@@ -412,50 +510,62 @@ int rw_json_escape(struct rw_buf *out, const void *src, size_t n)
 	size_t mark = out->len;
 	size_t run = 0; /* start of the pending run of bytes that pass through */
 	size_t i = 0;
-	while (i < n) {
-		uint32_t cp;
-		size_t len = rw_utf8_seq(p + i, n - i, &cp);
+	for (;;) {
+		/* The fast path: printable ASCII, copied later as one run. */
+		i = pass_run(p, i, n);
+		if (i == n)
+			break;
+		uint8_t c = p[i];
 		char esc[8];
-		size_t esc_len;
-		if (len == 0) {
+		size_t esc_len, len = 1;
+		if (c >= 0x80) {
+			uint32_t cp;
+			len = rw_utf8_seq(p + i, n - i, &cp);
+			if (len && cp > 0x9F) {
+				i += len; /* valid UTF-8, not a C1 control */
+				continue;
+			}
 			esc[0] = '\\';
-			esc[1] = '\\';
-			esc[2] = 'x';
-			esc[3] = hex[p[i] >> 4];
-			esc[4] = hex[p[i] & 0xF];
-			esc_len = 5;
-			len = 1;
-		} else if (cp == '"' || cp == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)cp;
-			esc_len = 2;
-		} else if (is_control(cp)) {
-			static const char short_esc[0x20] = {['\b'] = 'b',
-			                                     ['\f'] = 'f',
-			                                     ['\n'] = 'n',
-			                                     ['\r'] = 'r',
-			                                     ['\t'] = 't'};
-			esc[0] = '\\';
-			if (cp < 0x20 && short_esc[cp]) {
-				esc[1] = short_esc[cp];
-				esc_len = 2;
+			if (len == 0) {
+				esc[1] = '\\';
+				esc[2] = 'x';
+				esc[3] = hex[c >> 4];
+				esc[4] = hex[c & 0xF];
+				esc_len = 5;
+				len = 1;
 			} else {
 				memcpy(esc + 1, "u00", 3);
 				esc[4] = hex[cp >> 4];
 				esc[5] = hex[cp & 0xF];
 				esc_len = 6;
 			}
-		} else {
-			i += len;
-			continue;
+		} else if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			esc_len = 2;
+		} else { /* C0 controls and DEL */
+			static const char short_esc[0x20] = {['\b'] = 'b',
+			                                     ['\f'] = 'f',
+			                                     ['\n'] = 'n',
+			                                     ['\r'] = 'r',
+			                                     ['\t'] = 't'};
+			esc[0] = '\\';
+			if (c < 0x20 && short_esc[c]) {
+				esc[1] = short_esc[c];
+				esc_len = 2;
+			} else {
+				memcpy(esc + 1, "u00", 3);
+				esc[4] = hex[c >> 4];
+				esc[5] = hex[c & 0xF];
+				esc_len = 6;
+			}
 		}
-		if (rw_buf_append(out, p + run, i - run) < 0 ||
-		    rw_buf_append(out, esc, esc_len) < 0)
+		if (rw_buf_add(out, p + run, i - run) < 0 || rw_buf_add(out, esc, esc_len) < 0)
 			goto oom;
 		i += len;
 		run = i;
 	}
-	if (rw_buf_append(out, p + run, n - run) < 0)
+	if (rw_buf_add(out, p + run, n - run) < 0)
 		goto oom;
 	return 0;
 oom:

@@ -89,6 +89,7 @@ struct rw_json_path {
 	struct rw_json *j;
 	bool nested;
 	const char *prev; /* the previous key, NULL before the first */
+	unsigned depth;   /* the objects prev opened (nested) */
 };
 void rw_json_path_init(struct rw_json_path *p, struct rw_json *j, bool nested);
 int rw_json_path_key(struct rw_json_path *p, const char *key);

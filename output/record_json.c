@@ -50,7 +50,61 @@ bool rw_format_utc(int64_t sec, struct tm *tm)
 	time_t t = (time_t)sec;
 	if ((int64_t)t != sec) /* 32-bit time_t */
 		return false;
-	return gmtime_r(&t, tm) != NULL;
+	/* What gmtime_r gives (the proleptic Gregorian calendar, UTC), without
+	 * its lock and time zone work: H. Hinnant's civil_from_days
+	 * (https://howardhinnant.github.io/date_algorithms.html). The unit
+	 * tests compare it with gmtime_r over the whole range. */
+	int64_t days = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
+	int64_t rem = sec - days * 86400; /* 0..86399 */
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;                                      /* [0, 146096] */
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+	int64_t mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
+	int64_t d = doy - (153 * mp + 2) / 5 + 1;                            /* [1, 31] */
+	int64_t m = mp < 10 ? mp + 3 : mp - 9;                               /* [1, 12] */
+	int64_t y = yoe + era * 400 + (m <= 2);
+	static const int before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	memset(tm, 0, sizeof(*tm));
+	tm->tm_year = (int)(y - 1900);
+	tm->tm_mon = (int)(m - 1);
+	tm->tm_mday = (int)d;
+	tm->tm_hour = (int)(rem / 3600);
+	tm->tm_min = (int)(rem / 60 % 60);
+	tm->tm_sec = (int)(rem % 60);
+	tm->tm_yday = before[m - 1] + (int)d - 1 + (leap && m > 2);
+	/* 1970-01-01 was a Thursday (4). */
+	int64_t wd = (days % 7 + 7 + 4) % 7;
+	tm->tm_wday = (int)wd;
+	return true;
+}
+
+/* The decimal digits of v, zero-padded to width, at o: returns width. */
+static size_t put_dec(char *o, unsigned v, size_t width)
+{
+	for (size_t i = width; i-- > 0; v /= 10)
+		o[i] = (char)('0' + v % 10);
+	return width;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" of a tm from rw_format_utc (years 0..9999): 19
+ * bytes at o, as "%04d-%02d-%02dT%02d:%02d:%02d" would write them. */
+static size_t put_datetime(char *o, const struct tm *tm)
+{
+	size_t k = put_dec(o, (unsigned)(tm->tm_year + 1900), 4);
+	o[k++] = '-';
+	k += put_dec(o + k, (unsigned)(tm->tm_mon + 1), 2);
+	o[k++] = '-';
+	k += put_dec(o + k, (unsigned)tm->tm_mday, 2);
+	o[k++] = 'T';
+	k += put_dec(o + k, (unsigned)tm->tm_hour, 2);
+	o[k++] = ':';
+	k += put_dec(o + k, (unsigned)tm->tm_min, 2);
+	o[k++] = ':';
+	k += put_dec(o + k, (unsigned)tm->tm_sec, 2);
+	return k;
 }
 
 /* name, or else v as "0x" and `digits` hex digits, written into tmp. */
@@ -194,16 +248,18 @@ static void kv_bool(struct w *w, enum rw_key k, bool v)
 	rw_json_bool(key(w, k), v);
 }
 
+/* "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ": digits only, nothing to escape. */
 static void kv_time(struct w *w, enum rw_key k, uint64_t ts_us)
 {
 	struct tm tm;
 	if (!rw_format_utc((int64_t)(ts_us / 1000000), &tm))
 		return;
-	char s[96]; /* sized for any int fields, as -Wformat-truncation assumes */
-	snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	         (unsigned)(ts_us % 1000000));
-	kv_cstr(w, k, s);
+	char s[32];
+	size_t n = put_datetime(s, &tm);
+	s[n++] = '.';
+	n += put_dec(s + n, (unsigned)(ts_us % 1000000), 6);
+	s[n++] = 'Z';
+	kv_string(w, k, s, n);
 }
 
 static void kv_date(struct w *w, enum rw_key k, int64_t sec)
@@ -211,10 +267,10 @@ static void kv_date(struct w *w, enum rw_key k, int64_t sec)
 	struct tm tm;
 	if (!rw_format_utc(sec, &tm))
 		return;
-	char s[96];
-	snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	kv_cstr(w, k, s);
+	char s[32];
+	size_t n = put_datetime(s, &tm);
+	s[n++] = 'Z';
+	kv_string(w, k, s, n);
 }
 
 /* A fixed-size char field the analyzers filled: bounded, possibly empty. */

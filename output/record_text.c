@@ -54,23 +54,35 @@ static int esc(struct rw_buf *b, const void *src, size_t n, bool quoted)
 	size_t mark = b->len;
 	size_t i = 0;
 	while (i < n) {
+		/* The fast path: a run of printable ASCII that stays as it is,
+		 * copied at once. */
+		size_t run = i;
+		while (i < n && p[i] >= 0x20 && p[i] < 0x7F && p[i] != '\\' &&
+		       !(quoted && p[i] == '"'))
+			i++;
+		if (i > run && rw_buf_add(b, p + run, i - run) < 0) {
+			rw_buf_truncate(b, mark);
+			return -1;
+		}
+		if (i == n)
+			break;
 		uint32_t cp;
 		size_t len = rw_utf8_seq(p + i, n - i, &cp);
 		bool plain = len > 0 && cp >= 0x20 && cp != 0x7F && !(cp >= 0x80 && cp < 0xA0) &&
 		             !deceptive(cp) && cp != '\\' && !(quoted && cp == '"');
 		int r;
 		if (plain) {
-			r = rw_buf_append(b, p + i, len);
+			r = rw_buf_add(b, p + i, len);
 		} else if (len > 0 && (cp == '\\' || cp == '"')) {
 			char e[2] = {'\\', (char)cp};
-			r = rw_buf_append(b, e, 2);
+			r = rw_buf_add(b, e, 2);
 		} else {
 			if (len == 0)
 				len = 1;
 			r = 0;
 			for (size_t k = 0; k < len && r == 0; k++) {
 				char e[4] = {'\\', 'x', hex[p[i + k] >> 4], hex[p[i + k] & 0xF]};
-				r = rw_buf_append(b, e, 4);
+				r = rw_buf_add(b, e, 4);
 			}
 		}
 		if (r < 0) {
@@ -97,7 +109,26 @@ struct text {
 static void puts_(struct text *t, const char *s)
 {
 	if (!t->err)
-		t->err = rw_buf_puts(t->b, s);
+		t->err = rw_buf_add(t->b, s, strlen(s));
+}
+
+static void put_n(struct text *t, const char *s, size_t n)
+{
+	if (!t->err)
+		t->err = rw_buf_add(t->b, s, n);
+}
+
+/* v in decimal, at least `width` digits (zero-padded): "%0*" PRIu64. */
+static void put_uint(struct text *t, uint64_t v, size_t width)
+{
+	char d[24], *e = d + sizeof(d), *b = e;
+	do {
+		*--b = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while ((size_t)(e - b) < width && b > d)
+		*--b = '0';
+	put_n(t, b, (size_t)(e - b));
 }
 
 static void RW_PRINTF(2, 3) printf_(struct text *t, const char *fmt, ...)
@@ -143,10 +174,16 @@ static void endpoint(struct text *t, const struct rw_endpoint *ep)
 	char ip[RW_IP_STR_MAX];
 	if (!rw_format_ip(ep, ip))
 		puts_(t, "?");
-	else if (ep->family == 10)
-		printf_(t, "[%s]:%u", ip, ep->port);
-	else
-		printf_(t, "%s:%u", ip, ep->port);
+	else if (ep->family == 10) {
+		put_n(t, "[", 1);
+		puts_(t, ip);
+		put_n(t, "]:", 2);
+		put_uint(t, ep->port, 1);
+	} else {
+		puts_(t, ip);
+		put_n(t, ":", 1);
+		put_uint(t, ep->port, 1);
+	}
 }
 
 static void date(struct text *t, int64_t sec)
@@ -161,10 +198,14 @@ static void date(struct text *t, int64_t sec)
 /* Sub-10 ms delays with microseconds (LAN), longer ones in whole ms. */
 static void ms(struct text *t, uint64_t us)
 {
-	if (us < 10000)
-		printf_(t, "%u.%03u ms", (unsigned)(us / 1000), (unsigned)(us % 1000));
-	else
-		printf_(t, "%" PRIu64 " ms", us / 1000);
+	if (us < 10000) {
+		put_uint(t, us / 1000, 1);
+		put_n(t, ".", 1);
+		put_uint(t, us % 1000, 3);
+	} else {
+		put_uint(t, us / 1000, 1);
+	}
+	put_n(t, " ms", 3);
 }
 
 static void head_line(struct text *t, const struct rw_record *rec)
@@ -173,14 +214,31 @@ static void head_line(struct text *t, const struct rw_record *rec)
 	puts_(t, " -> ");
 	endpoint(t, &rec->server);
 	struct tm tm;
-	if (rw_format_utc((int64_t)(rec->ts_open_us / 1000000), &tm))
-		printf_(t, "  %04d-%02d-%02d %02d:%02d:%02d.%03u UTC", tm.tm_year + 1900,
-		        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		        (unsigned)(rec->ts_open_us % 1000000 / 1000));
+	if (rw_format_utc((int64_t)(rec->ts_open_us / 1000000), &tm)) {
+		/* "  %04d-%02d-%02d %02d:%02d:%02d.%03u UTC" (years 0..9999) */
+		put_n(t, "  ", 2);
+		put_uint(t, (uint64_t)(tm.tm_year + 1900), 4);
+		put_n(t, "-", 1);
+		put_uint(t, (uint64_t)(tm.tm_mon + 1), 2);
+		put_n(t, "-", 1);
+		put_uint(t, (uint64_t)tm.tm_mday, 2);
+		put_n(t, " ", 1);
+		put_uint(t, (uint64_t)tm.tm_hour, 2);
+		put_n(t, ":", 1);
+		put_uint(t, (uint64_t)tm.tm_min, 2);
+		put_n(t, ":", 1);
+		put_uint(t, (uint64_t)tm.tm_sec, 2);
+		put_n(t, ".", 1);
+		put_uint(t, rec->ts_open_us % 1000000 / 1000, 3);
+		put_n(t, " UTC", 4);
+	}
 	if (rec->ts_close_us >= rec->ts_open_us && rec->ts_close_us != 0) {
 		uint64_t d = rec->ts_close_us - rec->ts_open_us;
-		printf_(t, "  duration %" PRIu64 ".%03u s", d / 1000000,
-		        (unsigned)(d % 1000000 / 1000));
+		put_n(t, "  duration ", 11);
+		put_uint(t, d / 1000000, 1);
+		put_n(t, ".", 1);
+		put_uint(t, d % 1000000 / 1000, 3);
+		put_n(t, " s", 2);
 	}
 	puts_(t, "\n");
 }
@@ -196,13 +254,20 @@ static void verdict_lines(struct text *t, const struct rw_record *rec)
 	paint(t, v->cause == RW_CAUSE_NORMAL_CLOSE ? SGR_GOOD : SGR_BAD);
 	puts_(t, name);
 	paint(t, SGR_RESET);
-	printf_(t, "%*s   (", pad > 0 ? pad : 0, "");
-	if (v->closed_by == RW_SIDE_NONE)
+	static const char spaces[] = "                              "; /* 30 */
+	put_n(t, spaces, pad > 0 ? (size_t)pad : 0);
+	put_n(t, "   (", 4);
+	if (v->closed_by == RW_SIDE_NONE) {
 		puts_(t, "not closed");
-	else
-		printf_(t, "closed by %s, %s", rw_side_name(v->closed_by),
-		        rw_close_kind_name(v->close_kind));
-	printf_(t, ", in %s)\n", rw_phase_name(v->phase));
+	} else {
+		puts_(t, "closed by ");
+		puts_(t, rw_side_name(v->closed_by));
+		put_n(t, ", ", 2);
+		puts_(t, rw_close_kind_name(v->close_kind));
+	}
+	puts_(t, ", in ");
+	puts_(t, rw_phase_name(v->phase));
+	put_n(t, ")\n", 2);
 	if (v->remediation && v->remediation[0]) {
 		puts_(t, INDENT "fix        ");
 		raw(t, v->remediation, strlen(v->remediation));
@@ -241,7 +306,8 @@ static void timeline_line(struct text *t, const struct rw_record *rec)
 		uint64_t ts = rec->phase_ts_us[p];
 		puts_(t, "+");
 		ms(t, ts > rec->ts_open_us ? ts - rec->ts_open_us : 0);
-		printf_(t, " %s", rw_phase_name((enum rw_phase)p));
+		put_n(t, " ", 1);
+		puts_(t, rw_phase_name((enum rw_phase)p));
 	}
 	if (!first)
 		puts_(t, "\n");
@@ -304,8 +370,9 @@ static void tls_line(struct text *t, const struct rw_record *rec)
 	puts_(t, INDENT "tls        ");
 	if (rec->server_hello_seen) {
 		sep(t, &first);
-		printf_(t, "%s %s", rw_format_tls_version(rec->sh.version, tmp),
-		        rw_format_cipher(rec->sh.cipher, tmp2));
+		puts_(t, rw_format_tls_version(rec->sh.version, tmp));
+		put_n(t, " ", 1);
+		puts_(t, rw_format_cipher(rec->sh.cipher, tmp2));
 	} else if (rec->client_hello_seen) {
 		/* No answer: what the client offered is what the server refused. */
 		const struct rw_tls_client_hello *ch = &rec->ch;
@@ -317,13 +384,16 @@ static void tls_line(struct text *t, const struct rw_record *rec)
 		for (size_t i = 0; i < n; i++) {
 			if (rw_tls_is_grease(ch->versions[i]))
 				continue;
-			printf_(t, "%s%s", any ? "," : "",
-			        rw_format_tls_version(ch->versions[i], tmp));
+			if (any)
+				put_n(t, ",", 1);
+			puts_(t, rw_format_tls_version(ch->versions[i], tmp));
 			any = true;
 		}
 		if (!any)
 			puts_(t, rw_format_tls_version(ch->legacy_version, tmp));
-		printf_(t, " with %zu cipher suites", ch->n_ciphers);
+		puts_(t, " with ");
+		put_uint(t, ch->n_ciphers, 1);
+		puts_(t, " cipher suites");
 	}
 	if (rec->sslv2_client_hello) {
 		sep(t, &first);
@@ -472,8 +542,10 @@ static void evidence_lines(struct text *t, const struct rw_record *rec)
 
 static void tail_lines(struct text *t, const struct rw_record *rec)
 {
-	printf_(t, INDENT "bytes      client %" PRIu64 ", server %" PRIu64, rec->bytes[RW_C2S],
-	        rec->bytes[RW_S2C]);
+	puts_(t, INDENT "bytes      client ");
+	put_uint(t, rec->bytes[RW_C2S], 1);
+	puts_(t, ", server ");
+	put_uint(t, rec->bytes[RW_S2C], 1);
 	if (rec->tcp[RW_C2S].retransmits || rec->tcp[RW_S2C].retransmits)
 		printf_(t, "; retransmits client %" PRIu32 ", server %" PRIu32,
 		        rec->tcp[RW_C2S].retransmits, rec->tcp[RW_S2C].retransmits);
@@ -518,8 +590,11 @@ static void tail_lines(struct text *t, const struct rw_record *rec)
 	}
 	if (rec->file_first) {
 		/* Where to look in Wireshark: "Go to packet" takes these numbers. */
-		printf_(t, INDENT "frames     %" PRIu64 "-%" PRIu64 " of ", rec->frame_first,
-		        rec->frame_last);
+		puts_(t, INDENT "frames     ");
+		put_uint(t, rec->frame_first, 1);
+		put_n(t, "-", 1);
+		put_uint(t, rec->frame_last, 1);
+		put_n(t, " of ", 4);
 		raw(t, rec->file_first, strlen(rec->file_first));
 		if (rec->file_last && strcmp(rec->file_last, rec->file_first) != 0) {
 			puts_(t, " (the last in ");

@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "buf.h"
+#include "json.h"
 #include "record.h"
 #include "check.h"
 #include "record_format.h"
@@ -936,6 +938,184 @@ static void test_keys_markdown(void **state)
 	rw_buf_free(&b);
 }
 
+/* ---- the fast paths of output/json.c and rw_format_utc against references ---- */
+
+/* json.h's escaping rules written the plain way, one code point at a time
+ * (the writer before its fast path): the specification the fast path must
+ * match byte for byte. */
+static void ref_escape(struct rw_buf *out, const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = rw_utf8_seq(p + i, n - i, &cp);
+		char e[8];
+		if (len == 0) {
+			snprintf(e, sizeof(e), "\\\\x%c%c", hex[p[i] >> 4], hex[p[i] & 0xF]);
+			len = 1;
+		} else if (cp == '"' || cp == '\\') {
+			snprintf(e, sizeof(e), "\\%c", (char)cp);
+		} else if (cp == '\b' || cp == '\f' || cp == '\n' || cp == '\r' || cp == '\t') {
+			snprintf(e, sizeof(e), "\\%c",
+			         cp == '\b'   ? 'b'
+			         : cp == '\f' ? 'f'
+			         : cp == '\n' ? 'n'
+			         : cp == '\r' ? 'r'
+			                      : 't');
+		} else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+			snprintf(e, sizeof(e), "\\u00%c%c", hex[cp >> 4], hex[cp & 0xF]);
+		} else {
+			assert_int_equal(rw_buf_append(out, p + i, len), 0);
+			i += len;
+			continue;
+		}
+		assert_int_equal(rw_buf_puts(out, e), 0);
+		i += len;
+	}
+}
+
+static bool ref_plain(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = rw_utf8_seq(p + i, n - i, &cp);
+		if (len == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+static void check_escape(const uint8_t *p, size_t n)
+{
+	struct rw_buf got = RW_BUF_INIT, want = RW_BUF_INIT;
+	assert_int_equal(rw_json_escape(&got, p, n), 0);
+	ref_escape(&want, p, n);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(rw_buf_str(&got), rw_buf_str(&want), got.len);
+	assert_int_equal(rw_json_plain(p, n), ref_plain(p, n));
+	rw_buf_free(&got);
+	rw_buf_free(&want);
+}
+
+static void test_json_escape_fast_path(void **state)
+{
+	(void)state;
+	/* Every byte, and every pair of bytes, at every offset of a word
+	 * (the fast path reads 8 bytes at a time). */
+	uint8_t s[24];
+	for (unsigned a = 0; a < 256; a++) {
+		for (size_t off = 0; off < 16; off++) {
+			memset(s, 'a', sizeof(s));
+			s[off] = (uint8_t)a;
+			check_escape(s, off + 1);
+			check_escape(s, sizeof(s));
+		}
+		for (unsigned b = 0; b < 256; b++) {
+			memset(s, 'x', sizeof(s));
+			s[7] = (uint8_t)a;
+			s[8] = (uint8_t)b;
+			check_escape(s, sizeof(s));
+			check_escape(s + 7, 2);
+		}
+	}
+	/* Random strings mixing ASCII, controls, UTF-8 sequences (valid,
+	 * cut short, overlong, surrogates, C1) and stray bytes. */
+	static const uint8_t pieces[][4] = {
+	        {1, 'A'},
+	        {1, '"'},
+	        {1, '\\'},
+	        {1, 0x7F},
+	        {1, 0x00},
+	        {1, '\n'},
+	        {1, 0x1F},
+	        {1, 0x80},
+	        {2, 0xC2, 0x85},
+	        {2, 0xC3, 0xA9},
+	        {2, 0xC0, 0xAF},
+	        {3, 0xE2, 0x82, 0xAC},
+	        {3, 0xED, 0xA0, 0x80},
+	        {2, 0xE2, 0x82},
+	        {1, 0xFF},
+	        {1, ' '},
+	};
+	uint32_t rnd = 12345;
+	for (int iter = 0; iter < 20000; iter++) {
+		uint8_t buf[128];
+		size_t n = 0;
+		rnd = rnd * 1103515245u + 12345u;
+		size_t want_len = (rnd >> 16) % 100;
+		while (n + 4 <= want_len) {
+			rnd = rnd * 1103515245u + 12345u;
+			unsigned k = (rnd >> 16) % 40;
+			if (k >= 16) { /* mostly printable ASCII runs */
+				buf[n++] = (uint8_t)(0x20 + (rnd >> 8) % 95);
+				continue;
+			}
+			memcpy(buf + n, pieces[k] + 1, pieces[k][0]);
+			n += pieces[k][0];
+		}
+		check_escape(buf, n);
+	}
+}
+
+static void test_format_utc_matches_gmtime(void **state)
+{
+	(void)state;
+	const int64_t lo = -62167219200LL, hi = 253402300799LL;
+	int64_t edges[] = {lo,
+	                   lo + 1,
+	                   -86401,
+	                   -86400,
+	                   -86399,
+	                   -1,
+	                   0,
+	                   1,
+	                   86399,
+	                   86400,
+	                   951782400 /* 2000-02-29 */,
+	                   4107542400LL /* 2100-03-01 */,
+	                   hi - 1,
+	                   hi};
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) + 4000000; i++) {
+		int64_t sec =
+		        i < sizeof(edges) / sizeof(edges[0])
+		                ? edges[i]
+		                : lo + (int64_t)(i - sizeof(edges) / sizeof(edges[0])) * 78914LL;
+		if (sec > hi)
+			break;
+		struct tm got, want;
+		time_t t = (time_t)sec;
+		assert_true(rw_format_utc(sec, &got));
+		assert_non_null(gmtime_r(&t, &want));
+		assert_int_equal(got.tm_year, want.tm_year);
+		assert_int_equal(got.tm_mon, want.tm_mon);
+		assert_int_equal(got.tm_mday, want.tm_mday);
+		assert_int_equal(got.tm_hour, want.tm_hour);
+		assert_int_equal(got.tm_min, want.tm_min);
+		assert_int_equal(got.tm_sec, want.tm_sec);
+		assert_int_equal(got.tm_wday, want.tm_wday);
+		assert_int_equal(got.tm_yday, want.tm_yday);
+	}
+	struct tm tm;
+	assert_false(rw_format_utc(lo - 1, &tm));
+	assert_false(rw_format_utc(hi + 1, &tm));
+}
+
+/* The writer copies key names as they are (json.h: path keys are written
+ * unescaped): every name in the table must be one that needs no escaping. */
+static void test_keys_need_no_escaping(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < RW_K_COUNT; i++) {
+		const char *k = rw_record_keys[i].name;
+		assert_true(k[0] != '\0');
+		for (const char *c = k; *c; c++)
+			assert_true((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+			            *c == '_' || *c == '.' || *c == '@');
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -956,6 +1136,9 @@ int main(void)
 	        cmocka_unit_test(test_json_times),
 	        cmocka_unit_test(test_json_hostile_strings),
 	        cmocka_unit_test(test_json_all_or_nothing),
+	        cmocka_unit_test(test_json_escape_fast_path),
+	        cmocka_unit_test(test_format_utc_matches_gmtime),
+	        cmocka_unit_test(test_keys_need_no_escaping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
