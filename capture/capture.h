@@ -66,11 +66,35 @@ typedef void (*rw_record_take_cb)(struct rw_record *rec, struct rw_session *s, v
 
 struct rw_capture;
 
+/* Sharded analysis (replay -j N): see rw_capture_shard. */
+typedef void (*rw_record_seq_cb)(uint64_t seq, struct rw_record *rec, struct rw_session *s,
+                                 void *arg);
+typedef bool (*rw_seq_room_cb)(uint64_t seq, bool wait, void *arg);
+
 void rw_capture_config_defaults(struct rw_capture_config *cfg);
 struct rw_capture *rw_capture_new(const struct rw_capture_config *cfg, rw_record_cb cb, void *arg);
 /* Records go to take (with their sessions) instead of the callback given to
  * rw_capture_new: replay -j formats them in another thread. */
 void rw_capture_set_take(struct rw_capture *c, rw_record_take_cb take, void *arg);
+/* Sessions analysed by n worker threads (a flow's always by the same one):
+ * everything capture-wide (decoding, the flow table, its bound, expiry,
+ * reassembly, scan tallies, record ids) stays in the calling thread, which
+ * sends each session's calls to its worker in batches. Every record gets
+ * the sequence number of its place in the -j 1 order (summary records and
+ * rw_capture_seq's too): out receives it, from a worker thread (s set: out
+ * owns s, as with take) or from the calling thread (s NULL: rec valid only
+ * during the call), in any order; the caller puts them back in order.
+ * room(seq, wait) says whether seq may be handed out yet (false: the
+ * consumer is too far behind); with wait, it blocks until it may, and is
+ * only called after every worker got everything sent so far. 0, or -1 when
+ * the threads could not be started (nothing changed). */
+int rw_capture_shard(struct rw_capture *c, int n, rw_record_seq_cb out, rw_seq_room_cb room,
+                     void *arg);
+/* The next sequence number, for an item of the caller's (a new file). */
+uint64_t rw_capture_seq(struct rw_capture *c);
+/* After rw_capture_finish: waits for the workers to hand over every record,
+ * then stops them. Also done by rw_capture_free. */
+void rw_capture_shard_stop(struct rw_capture *c);
 /* One packet as libpcap gives it: DLT link type, timestamp, captured bytes. */
 void rw_capture_packet(struct rw_capture *c, int dlt, uint64_t ts_us, const uint8_t *p,
                        size_t caplen, size_t wirelen);

@@ -72,6 +72,7 @@ struct flow {
 	int probe_side;
 
 	struct rw_session *s;
+	struct shard_sess *sh; /* replay -j: s is analysed by a worker */
 	struct rw_reasm rs[2]; /* rs[side]: the bytes that side sent */
 
 	/* A side never captured (one-direction captures): its bytes are what
@@ -129,6 +130,9 @@ struct rw_capture {
 	uint64_t expire_hold_until;
 	struct held_frame held;
 	struct rw_capture_stats st;
+	/* replay -j: the workers, and the next record's sequence number. */
+	struct rw_shard *shard;
+	uint64_t out_seq;
 	/* The file being read (rw_capture_set_source) and the frame number in
 	 * it; the file and number of the frame being processed (a held frame's
 	 * own, when it is released). */
@@ -155,6 +159,13 @@ struct flow *rw_flow_lookup(const struct rw_capture *c, const struct flow_key *k
 struct flow *rw_flow_new(struct rw_capture *c, const struct flow_key *k, uint32_t h,
                          const struct rw_packet *p);
 void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet *p);
+
+/* flow_table.c, sharded analysis: a session's calls, made at once or sent
+ * to its worker. */
+void rw_fs_inferred(struct flow *f, enum rw_dir d, uint64_t ts, enum rw_infer what, uint64_t n);
+void rw_fs_inferred_reset(struct flow *f, enum rw_dir d, uint64_t ts, uint64_t dur);
+/* The session's phase now (replay -j: once its worker caught up). */
+enum rw_phase rw_fs_phase(struct flow *f);
 
 /* flow_infer.c */
 bool rw_flow_fin_sized(uint32_t adv);

@@ -31,7 +31,7 @@ void rw_flow_infer_peer(struct flow *f, int side, const struct rw_packet *p)
 		if (side == f->client && !syn && f->syn_seen && !f->synack_seen) {
 			f->synack_seen = true;
 			f->synack_ts = p->ts_us;
-			rw_session_inferred(f->s, RW_S2C, p->ts_us, RW_INFER_SYN, 0);
+			rw_fs_inferred(f, RW_S2C, p->ts_us, RW_INFER_SYN, 0);
 		}
 		/* The client's SYN, from the SYN-ACK, is inferred at the end
 		 * (flow_end), once no packet of the client came. */
@@ -44,7 +44,9 @@ void rw_flow_infer_peer(struct flow *f, int side, const struct rw_packet *p)
 	uint32_t adv = p->ack - r->next;
 	f->last_adv[u] = adv;
 	f->last_adv_ts[u] = p->ts_us;
-	enum rw_phase ph = rw_session_phase(f->s);
+	/* The phase only when it decides (replay -j waits for it). */
+	enum rw_phase ph =
+	        adv != 1 && rw_flow_fin_sized(adv) ? rw_fs_phase(f) : RW_PHASE_ESTABLISHED;
 	if (adv == 1 ||
 	    (rw_flow_fin_sized(adv) && ph >= RW_PHASE_TLS_HANDSHAKE && ph < RW_PHASE_ESTABLISHED)) {
 		rw_reasm_fin(r, p->ts_us, p->ack - 1);
@@ -83,6 +85,6 @@ void rw_flow_unseen_reset(struct rw_capture *c, struct flow *f)
 			wait = RTO_WAIT_MAX_US;
 		if (c->now <= f->rtx_ts[a] || c->now - f->rtx_ts[a] < wait)
 			continue;
-		rw_session_inferred_reset(f->s, dir_of(f, u), f->rtx_ts[a], c->now - f->rtx_ts[a]);
+		rw_fs_inferred_reset(f, dir_of(f, u), f->rtx_ts[a], c->now - f->rtx_ts[a]);
 	}
 }

@@ -402,6 +402,15 @@ void rw_reasm_segment(struct rw_reasm *r, uint64_t ts_us, uint32_t seq, const ui
 		skip_first_hole(r, ts_us);
 }
 
+bool rw_reasm_may_buffer(const struct rw_reasm *r, uint32_t seq, size_t caplen, size_t seglen)
+{
+	/* add_piece inserts payload only when its first new byte is ahead of
+	 * next: before it delivered anything in the call. */
+	if (seglen == 0 || seglen > ACK_GAP_MAX || caplen == 0 || !r->started)
+		return false;
+	return rw_seq_gt(seq, r->next);
+}
+
 void rw_reasm_fin(struct rw_reasm *r, uint64_t ts_us, uint32_t fin_seq)
 {
 	if (r->fin_seen)

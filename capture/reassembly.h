@@ -153,6 +153,11 @@ void rw_reasm_flush(struct rw_reasm *r, uint64_t ts_us);
  * longer looks at the content); sequence tracking stays exact. */
 void rw_reasm_keep_payload(struct rw_reasm *r, bool keep);
 
+/* Whether rw_reasm_segment with these arguments could buffer payload bytes
+ * ahead of a hole (the only place rw_reasm_keep_payload matters): replay -j
+ * settles its keep_payload state first. Never false when it could. */
+bool rw_reasm_may_buffer(const struct rw_reasm *r, uint32_t seq, size_t caplen, size_t seglen);
+
 /* The flow ends before the peer could answer this side's last packets (its
  * FIN completed the close; the peer's final ACK is not awaited): the
  * retransmissions sent since the peer's last packet are forgotten, as they

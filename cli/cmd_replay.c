@@ -19,10 +19,11 @@ static void help(FILE *f)
 	           "\n"
 	           "options:\n");
 	rw_capture_opts_help(f);
-	fprintf(f, "  -j, --jobs N            threads (default: the number of cores): with\n"
-	           "                          2 or more, reading the files, analysing and\n"
-	           "                          formatting the records run side by side; the\n"
-	           "                          output is the same as with -j 1\n"
+	fprintf(f, "  -j, --jobs N            analysis threads (default: the number of\n"
+	           "                          cores): with 2 or more, the connections are\n"
+	           "                          analysed by N threads while others read the\n"
+	           "                          files and format the records; the output is\n"
+	           "                          the same as with -j 1\n"
 	           "  -h, --help              this help\n"
 	           "\n"
 	           "exit status: 0 when every file was read (whatever the verdicts; a\n"
@@ -108,15 +109,17 @@ static void say_nothing_found(const struct rw_capture_opts *o, const struct rw_c
 	        (unsigned)top[0].port, files[0]);
 }
 
-/* ---- -j N: a pipeline ------------------------------------------------------
+/* ---- -j N: a pipeline, sessions sharded ----------------------------------
  *
- * The capture engine stays one sequential state machine (record ids, the
- * capture clock, scan tallies, the flow table's limit and the record order
- * are capture-wide), so -j N gives the same records in the same order as
- * -j 1 by construction. What runs beside it: a reader thread (libpcap,
- * decompression) hands packets over in batches of copied bytes, and a sink
- * thread formats and writes the records, each taken with its session (freed
- * there). Both queues are bounded: memory does not grow with the file. */
+ * A reader thread (libpcap, decompression) hands packets over in batches of
+ * copied bytes to this thread, which runs the capture engine: decoding, the
+ * flow table and its bound, expiry, reassembly, scan tallies and record ids
+ * stay sequential here, and the sessions' analysis runs in N workers, each
+ * flow's always in the same one (rw_capture_shard). Each record carries its
+ * place in -j 1's output; a sink thread takes them back in that order (a
+ * reorder window of N_RECS: this thread waits when the sink is that far
+ * behind), formats and writes them, and frees the sessions. Every queue is
+ * bounded: memory does not grow with the file. */
 
 #define BATCH_BYTES (1024 * 1024)
 #define N_BATCHES   8
@@ -169,9 +172,9 @@ static struct batch *pq_pop(struct pq *q)
 }
 
 /* What the sink thread gets, in order: a record with the session it lives
- * in, a copy of a summary record, a new file's name (for --summary), or the
- * end. */
-enum { REC_SESSION, REC_COPY, REC_SOURCE, REC_END };
+ * in, a copy of a summary record, a new file's name (for --summary), the
+ * end, or nothing (a summary written in its place without the sink). */
+enum { REC_SESSION, REC_COPY, REC_SOURCE, REC_END, REC_SKIP };
 struct rec_item {
 	int kind;
 	struct rw_record *rec;
@@ -179,45 +182,62 @@ struct rec_item {
 	const char *source;
 };
 
+/* The records put back in order: each item comes with its sequence number
+ * (its place in -j 1's output), from the capture thread or a worker, in any
+ * order; the sink takes them in sequence. Bounded: the capture thread asks
+ * for room before handing out a number N_RECS past the sink's. */
 struct rq {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct rec_item items[N_RECS];
-	size_t head, n;
-	bool busy; /* the consumer is handling an item */
+	bool full[N_RECS];
+	uint64_t next;    /* the sink's next sequence number */
+	uint64_t handled; /* items the sink is done with */
 };
 
-static void rq_push(struct rq *q, struct rec_item it)
+static void rq_put(struct rq *q, uint64_t seq, struct rec_item it)
 {
 	pthread_mutex_lock(&q->mu);
-	while (q->n == N_RECS)
-		pthread_cond_wait(&q->cv, &q->mu);
-	q->items[(q->head + q->n++) % N_RECS] = it;
+	q->items[seq % N_RECS] = it;
+	q->full[seq % N_RECS] = true;
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
+}
+
+static bool rq_room(struct rq *q, uint64_t seq, bool wait)
+{
+	pthread_mutex_lock(&q->mu);
+	while (seq >= q->next + N_RECS) {
+		if (!wait) {
+			pthread_mutex_unlock(&q->mu);
+			return false;
+		}
+		pthread_cond_wait(&q->cv, &q->mu);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return true;
 }
 
 static struct rec_item rq_pop(struct rq *q)
 {
 	pthread_mutex_lock(&q->mu);
-	q->busy = false;
+	q->handled = q->next;
 	pthread_cond_broadcast(&q->cv);
-	while (q->n == 0)
+	while (!q->full[q->next % N_RECS])
 		pthread_cond_wait(&q->cv, &q->mu);
-	struct rec_item it = q->items[q->head];
-	q->head = (q->head + 1) % N_RECS;
-	q->n--;
-	q->busy = true;
+	struct rec_item it = q->items[q->next % N_RECS];
+	q->full[q->next % N_RECS] = false;
+	q->next++;
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 	return it;
 }
 
-/* Until the consumer has handled everything and waits for more. */
-static void rq_drain(struct rq *q)
+/* Until the sink handled every item before seq. */
+static void rq_wait_handled(struct rq *q, uint64_t seq)
 {
 	pthread_mutex_lock(&q->mu);
-	while (q->n || q->busy)
+	while (q->handled < seq)
 		pthread_cond_wait(&q->cv, &q->mu);
 	pthread_mutex_unlock(&q->mu);
 }
@@ -296,23 +316,30 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-static void take_record(struct rw_record *rec, struct rw_session *s, void *arg)
+static bool room(uint64_t seq, bool wait, void *arg)
+{
+	struct pipe *pp = arg;
+	return rq_room(&pp->recs, seq, wait);
+}
+
+static void take_record(uint64_t seq, struct rw_record *rec, struct rw_session *s, void *arg)
 {
 	struct pipe *pp = arg;
 	if (s) {
-		rq_push(&pp->recs, (struct rec_item){REC_SESSION, rec, s, NULL});
+		rq_put(&pp->recs, seq, (struct rec_item){REC_SESSION, rec, s, NULL});
 		return;
 	}
 	struct rw_record *copy = malloc(sizeof(*copy));
 	if (copy) {
 		*copy = *rec;
-		rq_push(&pp->recs, (struct rec_item){REC_COPY, copy, NULL, NULL});
+		rq_put(&pp->recs, seq, (struct rec_item){REC_COPY, copy, NULL, NULL});
 		return;
 	}
-	/* No memory for the copy: the sink thread finishes what it has, then
+	/* No memory for the copy: once the sink handled everything before it,
 	 * this one is written from here, still in its place. */
-	rq_drain(&pp->recs);
+	rq_wait_handled(&pp->recs, seq);
 	rw_capture_on_record(rec, pp->sink);
+	rq_put(&pp->recs, seq, (struct rec_item){REC_SKIP, NULL, NULL, NULL});
 }
 
 static void *sink_main(void *arg)
@@ -322,6 +349,8 @@ static void *sink_main(void *arg)
 		struct rec_item it = rq_pop(&pp->recs);
 		if (it.kind == REC_END)
 			break;
+		if (it.kind == REC_SKIP)
+			continue;
 		if (it.kind == REC_SOURCE) {
 			if (pp->sink->sum)
 				rw_summary_source(pp->sink->sum, it.source);
@@ -336,11 +365,12 @@ static void *sink_main(void *arg)
 	return NULL;
 }
 
-/* Replays the files with a reader and a sink thread; the capture runs here.
- * 0 or 1 (a file could not be read), like the sequential loop; -1 when the
- * threads could not be started (nothing was read: the caller falls back). */
+/* Replays the files with a reader thread, jobs analysis workers and a sink
+ * thread; the capture runs here. 0 or 1 (a file could not be read), like
+ * the sequential loop; -1 when the threads could not be started (nothing
+ * was read: the caller falls back). */
 static int replay_pipeline(const char **files, int n_files, const char *bpf, struct rw_capture *c,
-                           struct rw_capture_sink *sink)
+                           struct rw_capture_sink *sink, int jobs)
 {
 	struct pipe *pp = calloc(1, sizeof(*pp));
 	struct batch *batches = malloc(N_BATCHES * sizeof(*batches));
@@ -363,14 +393,20 @@ static int replay_pipeline(const char **files, int n_files, const char *bpf, str
 		pq_push(&pp->empty, &batches[i]);
 	pthread_t reader, writer;
 	int rc = -1;
-	if (pthread_create(&writer, NULL, sink_main, pp) != 0)
+	if (rw_capture_shard(c, jobs, take_record, room, pp) < 0)
 		goto out;
+	if (pthread_create(&writer, NULL, sink_main, pp) != 0) {
+		rw_capture_shard_stop(c);
+		goto out;
+	}
 	if (pthread_create(&reader, NULL, reader_main, pp) != 0) {
-		rq_push(&pp->recs, (struct rec_item){REC_END, NULL, NULL, NULL});
+		rw_capture_shard_stop(c);
+		uint64_t seq = rw_capture_seq(c);
+		rq_room(&pp->recs, seq, true);
+		rq_put(&pp->recs, seq, (struct rec_item){REC_END, NULL, NULL, NULL});
 		pthread_join(writer, NULL);
 		goto out;
 	}
-	rw_capture_set_take(c, take_record, pp);
 	for (bool last = false; !last;) {
 		struct batch *b = pq_pop(&pp->full);
 		for (size_t off = 0; off < b->used;) {
@@ -380,8 +416,8 @@ static int replay_pipeline(const char **files, int n_files, const char *bpf, str
 			off += sizeof(e) + ((e.caplen + 7) & ~(size_t)7);
 			if (e.kind == ENT_SOURCE) {
 				const char *name = source_name(files[e.wirelen]);
-				rq_push(&pp->recs, (struct rec_item){REC_SOURCE, NULL, NULL,
-				                                     files[e.wirelen]});
+				rq_put(&pp->recs, rw_capture_seq(c),
+				       (struct rec_item){REC_SOURCE, NULL, NULL, files[e.wirelen]});
 				rw_capture_set_source(c, name);
 				continue;
 			}
@@ -392,9 +428,11 @@ static int replay_pipeline(const char **files, int n_files, const char *bpf, str
 	}
 	pthread_join(reader, NULL);
 	rw_capture_finish(c);
-	rq_push(&pp->recs, (struct rec_item){REC_END, NULL, NULL, NULL});
+	rw_capture_shard_stop(c); /* every record handed over */
+	uint64_t seq = rw_capture_seq(c);
+	rq_room(&pp->recs, seq, true);
+	rq_put(&pp->recs, seq, (struct rec_item){REC_END, NULL, NULL, NULL});
 	pthread_join(writer, NULL);
-	rw_capture_set_take(c, NULL, NULL);
 	rc = pp->status;
 out:
 	pthread_mutex_destroy(&pp->full.mu);
@@ -514,7 +552,7 @@ int cmd_replay(int argc, char **argv)
 		rw_summary_free(sink.sum);
 		return 1;
 	}
-	int piped = jobs > 1 ? replay_pipeline(files, n_files, o.bpf, c, &sink) : -1;
+	int piped = jobs > 1 ? replay_pipeline(files, n_files, o.bpf, c, &sink, jobs) : -1;
 	if (piped > 0)
 		status = piped;
 	for (int f = 0; piped < 0 && f < n_files; f++) {
