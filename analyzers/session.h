@@ -33,6 +33,32 @@ void rw_session_free(struct rw_session *s);
 void *rw_session_pack(struct rw_session *s, size_t *len);
 struct rw_session *rw_session_unpack(const void *img, size_t len);
 
+/* Sessions' memory: page-aligned slots in mmap'd regions, shared by all
+ * threads (a session may be freed or packed in another thread than the one
+ * that made it). A freed session's slot is zeroed and kept for the next
+ * one (no more are kept than there were live sessions at the peak). A
+ * packed session's slot goes back to the kernel (in batches of 64, unless
+ * fewer than 32 are kept), and with it the kept ones beyond as many as
+ * there are live sessions (64 at least): packed sessions cost no memory but
+ * their image, whatever the heap holds. */
+struct rw_session_pool_stats {
+	size_t session_bytes;   /* sizeof(struct rw_session) */
+	size_t slot_bytes;      /* whole pages (0 before the first session) */
+	size_t live;            /* sessions allocated and not freed or packed */
+	size_t warm;            /* free slots kept zeroed (resident) */
+	size_t dirty;           /* packed sessions' slots not yet given back */
+	size_t clean;           /* free slots whose pages were given back (or never used) */
+	size_t mapped_bytes;    /* address space the slots take */
+	uint64_t reused;        /* sessions made in a kept slot */
+	uint64_t fresh;         /* sessions made in a clean slot (its pages fault in) */
+	uint64_t released;      /* slots given back to the kernel */
+	uint64_t release_calls; /* madvise calls that did it (one per run of adjacent slots) */
+};
+void rw_session_pool_stats(struct rw_session_pool_stats *st);
+/* Gives the pages of every free slot back to the kernel, the warm ones too
+ * (for a caller that knows no session will come for a while). */
+void rw_session_pool_trim(void);
+
 /* Events. */
 /* The frame the next events come from (replay and capture; the proxy has
  * none and its marks carry stream offsets). file is not copied. */

@@ -17,6 +17,42 @@
 #include "session.h"
 #include "testutil.h"
 
+static struct rw_test_bytes cr, cc, ch, sh, cert, done, alert;
+
+/* Other connections come and go while one is packed (the allocator hands
+ * out the slots they leave, warm, dirty or given back). */
+static int churn;
+
+static void other_sessions(void)
+{
+	struct rw_session *o[200];
+	for (int i = 0; i < churn; i++) {
+		o[i] = rw_session_new(NULL);
+		assert_non_null(o[i]);
+		rw_session_open(o[i], 1, NULL, NULL);
+		rw_session_data(o[i], RW_C2S, 2, cr.p, cr.n);
+		rw_session_data(o[i], RW_S2C, 3, cc.p, cc.n);
+		rw_session_data(o[i], RW_C2S, 4, ch.p, ch.n);
+	}
+	static void *img[200];
+	static size_t len[200];
+	for (int i = 0; i < churn; i++) {
+		if (i % 2) {
+			rw_session_free(o[i]);
+			continue;
+		}
+		img[i] = rw_session_pack(o[i], &len[i]);
+		assert_non_null(img[i]);
+	}
+	/* What a packed session points to is still its own. */
+	for (int i = 0; i < churn; i += 2) {
+		struct rw_session *s = rw_session_unpack(img[i], len[i]);
+		assert_non_null(s);
+		free(img[i]);
+		rw_session_free(s);
+	}
+}
+
 static struct rw_session *repack(struct rw_session *s, size_t *max_len)
 {
 	size_t len = 0;
@@ -24,6 +60,7 @@ static struct rw_session *repack(struct rw_session *s, size_t *max_len)
 	assert_non_null(img);
 	if (len > *max_len)
 		*max_len = len;
+	other_sessions();
 	struct rw_session *t = rw_session_unpack(img, len);
 	assert_non_null(t);
 	free(img);
@@ -39,8 +76,6 @@ static char *json_of(struct rw_session *s)
 	rw_buf_free(&b);
 	return out;
 }
-
-static struct rw_test_bytes cr, cc, ch, sh, cert, done, alert;
 
 /* The set-up of a TLS connection that fails on the certificate: CR with a
  * cookie, CC selecting TLS, ClientHello, ServerHello + Certificate + Done,
@@ -115,6 +150,38 @@ static void test_pack_is_invisible(void **state)
 	}
 }
 
+/* The same with other sessions made, packed and freed between every two
+ * events: 1 (the packed session comes back in the slot just left), or 200
+ * (beyond the allocator's warm slots and a release batch: slots given back
+ * and dirty ones are handed out too). */
+static void test_pack_cycles_reuse_slots(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t chunk;
+		int churn;
+	} cases[] = {{1, 1}, {7, 1}, {100000, 1}, {100000, 200}, {300, 200}};
+	build();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *plain, *packed;
+		size_t max_len = 0, unused = 0;
+		churn = 0;
+		run(cases[i].chunk, false, &plain, &unused);
+		churn = cases[i].churn;
+		run(cases[i].chunk, true, &packed, &max_len);
+		churn = 0;
+		if (strcmp(plain, packed) != 0)
+			fail_msg("chunk %zu, %d others: packed session's record differs:\n%s\n%s",
+			         cases[i].chunk, cases[i].churn, plain, packed);
+		free(plain);
+		free(packed);
+	}
+	struct rw_session_pool_stats st;
+	rw_session_pool_stats(&st);
+	assert_int_equal(st.live, 0);
+	assert_true(st.released > 0);
+}
+
 /* What makes it worth it: a session waiting after the Confirm packs to a
  * small fraction of its size. */
 static void test_pack_is_small(void **state)
@@ -143,6 +210,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_pack_is_invisible),
+	        cmocka_unit_test(test_pack_cycles_reuse_slots),
 	        cmocka_unit_test(test_pack_is_small),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
