@@ -214,8 +214,25 @@ size_t rw_ladder_build(const struct rw_record *rec, struct rw_ladder_event ev[RW
 
 void rw_ladder_time(uint64_t us, char out[24])
 {
-	if (us < 10000)
-		snprintf(out, 24, "+%u.%03u ms", (unsigned)(us / 1000), (unsigned)(us % 1000));
-	else
-		snprintf(out, 24, "+%" PRIu64 " ms", us / 1000);
+	/* "+1.234 ms" below 10 ms, "+1234 ms" from there; by hand, as the
+	 * other formatters (no snprintf per ladder line). */
+	char d[21];
+	size_t nd = 0;
+	uint64_t v = us / 1000;
+	do {
+		d[nd++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	size_t k = 0;
+	out[k++] = '+';
+	while (nd)
+		out[k++] = d[--nd];
+	if (us < 10000) {
+		unsigned f = (unsigned)(us % 1000);
+		out[k++] = '.';
+		out[k++] = (char)('0' + f / 100);
+		out[k++] = (char)('0' + f / 10 % 10);
+		out[k++] = (char)('0' + f % 10);
+	}
+	memcpy(out + k, " ms", 4);
 }
