@@ -6,6 +6,7 @@
 #                        [--tests iperf1,iperf8,bulk,bulk-tls,rate,idle]
 #                        [--baseline GITREV] [--out DIR] [--no-install]
 #                        [--contenders direct,rdpwhy,rdpwhy-2w,haproxy-1t,haproxy-2t,socat]
+#                        [--base-port P]  (ports P to P+8; default 22389)
 #
 # Installs iperf3, haproxy and socat with apt when missing (root, Debian),
 # builds rdpwhy (Release) from this tree in /tmp/rw-rbench (never build/),
@@ -23,12 +24,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=3 SECS=5 BULK_MIB=1024 CONNS=5000 IDLE=9500
 TESTS=iperf1,iperf8,bulk,bulk-tls,rate,idle
-BASELINE= OUT=/tmp/rdpwhy-relay-bench INSTALL=1 CONTENDERS=
+BASELINE= OUT=/tmp/rdpwhy-relay-bench INSTALL=1 CONTENDERS= BASE_PORT=22389
 BUILD=${RDPWHY_RBENCH_BUILD:-/tmp/rw-rbench}
 # The tree to build (default: this one; another copy when this one is mid-edit).
 SRC=${RDPWHY_RBENCH_SRC:-$ROOT}
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) RUNS=$2; shift 2 ;;
@@ -41,6 +42,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift 2 ;;
 	--no-install) INSTALL=0; shift ;;
 	--contenders) CONTENDERS=$2; shift 2 ;;
+	--base-port) BASE_PORT=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "relay_bench.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
 	esac
@@ -106,7 +108,7 @@ cat "$OUT/versions.md" >&2
 rc=0
 python3 "$ROOT/bench/relay_bench.py" --rdpwhy "$BUILD/rdpwhy" "${BASE_ARGS[@]}" \
 	--loadgen "$LOADGEN" --out "$OUT" --runs "$RUNS" --secs "$SECS" --bulk-mib "$BULK_MIB" \
-	--conns "$CONNS" --idle "$IDLE" --tests "$TESTS" ${CONTENDERS:+--contenders "$CONTENDERS"} \
+	--conns "$CONNS" --idle "$IDLE" --tests "$TESTS" ${CONTENDERS:+--contenders "$CONTENDERS"} --base-port "$BASE_PORT" \
 	>"$OUT/tables.md" || rc=$?
 echo "- load after: $(uptime | sed 's/.*load average/load average/')" >>"$OUT/versions.md"
 { cat "$OUT/versions.md"; echo; cat "$OUT/tables.md"; } >"$OUT/report.md"

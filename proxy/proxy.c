@@ -199,7 +199,9 @@ static int open_listener(struct rw_proxy *px, struct rw_listener *l, const struc
 	 * libevent's 128, and a burst of clients would overflow the queue (their
 	 * handshakes then complete only as SYN-ACKs are retransmitted, seconds
 	 * later). */
-	l->lev = evconnlistener_new(px->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE, 0, fd);
+	l->tuned = rw_relay_tune_listener(&px->cfg, fd) == 0;
+	l->lev = evconnlistener_new(px->base, on_accept, l,
+	                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (!l->lev) {
 		snprintf(err, errlen, "listen %s: out of memory", where->text);
 		close(fd);
@@ -437,6 +439,8 @@ static void plan_commit(struct rw_proxy *px, struct listen_plan *p)
 		*l = p->next[j];
 		l->px = px;
 		l->where = p->cfg->listen[j];
+		/* The new keepalive and timeouts for the connections it accepts. */
+		l->tuned = rw_relay_tune_listener(p->cfg, evconnlistener_get_fd(l->lev)) == 0;
 		evconnlistener_set_cb(l->lev, on_accept, l);
 	}
 	bool full = conn_limit(px) && px->stats.active >= conn_limit(px);
@@ -800,7 +804,7 @@ static void loop_events_free(struct rw_proxy *px)
 	px->grace_timer = px->accept_retry = px->sweep = px->cmd_ev = NULL;
 }
 
-static struct event_base *base_new(void)
+struct event_base *rw_proxy_base_new(bool changelist)
 {
 	/* Precise timers: libevent otherwise reads a coarse monotonic clock
 	 * (ticks of several ms), and a phase timeout could end a connection a
@@ -808,6 +812,14 @@ static struct event_base *base_new(void)
 	struct event_config *ec = event_config_new();
 	if (ec)
 		event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+	/* epoll changes made in one loop turn are applied together when it
+	 * ends: an event enabled and disabled again (a bufferevent's write
+	 * event, each time its output empties) costs no epoll_ctl. Safe here:
+	 * the proxy never dup()s a descriptor it polls. One worker only: the
+	 * removal of a closed descriptor comes after close(), when another
+	 * worker's thread may already have that number. */
+	if (ec && changelist)
+		event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	struct event_base *b = ec ? event_base_new_with_config(ec) : NULL;
 	if (ec)
 		event_config_free(ec);
@@ -857,7 +869,7 @@ int rw_proxy_workers_new(struct rw_proxy *px, unsigned n, char *err, size_t errl
 		w->cmd[0] = w->cmd[1] = -1;
 		w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		LIST_INIT(&w->conns);
-		if (!(w->base = base_new())) {
+		if (!(w->base = rw_proxy_base_new(false))) {
 			snprintf(err, errlen, "cannot create worker %u's event loop", i);
 			return -1;
 		}

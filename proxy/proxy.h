@@ -41,6 +41,8 @@ struct rw_listener {
 	struct evconnlistener *lev;
 	struct rw_listen where;
 	bool transparent; /* IP_TRANSPARENT set (tproxy) */
+	bool tuned;       /* TCP_NODELAY, keepalive, TCP_USER_TIMEOUT set for accepted sockets
+	                     to inherit (with accept4's O_NONBLOCK): none to set per connection */
 	struct rw_proxy *px;
 };
 
@@ -135,6 +137,9 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
                     const struct rw_listener *l);
 /* Shutdown: close every connection now (after the grace period). */
 void rw_conn_abort_all(struct rw_proxy *px);
+/* TCP_NODELAY, keepalive and TCP_USER_TIMEOUT of cfg on a listening socket
+ * (accepted sockets inherit them). 0, or -1 with errno. */
+int rw_relay_tune_listener(const struct rw_proxy_config *cfg, int fd);
 /* Closes the pipes kept for splice. */
 void rw_relay_pipes_free(struct rw_proxy *px);
 /* Packs the sessions of connections idle for a while (every second). */
@@ -151,6 +156,9 @@ int rw_proxy_listen(struct rw_proxy *px, char *err, size_t errlen);
  * change that cannot be applied leaves the running configuration as it was. */
 int rw_proxy_run(struct rw_proxy *px);
 void rw_proxy_accept_pause(struct rw_proxy *px);
+/* An event loop for a worker (precise timers; epoll changes batched per
+ * loop turn when changelist: with one worker). */
+struct event_base *rw_proxy_base_new(bool changelist);
 /* The next record id (unique across workers: 1, 2, 3... with one). */
 uint64_t rw_proxy_next_id(struct rw_proxy *px);
 /* workers = N: the N-1 other workers, set up beside px (worker 0, its

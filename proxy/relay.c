@@ -303,9 +303,8 @@ static void note_stop(struct rw_conn *c, enum rw_proxy_stop how, const struct rw
 
 /* TCP keepalive and TCP_USER_TIMEOUT (conf/rdpwhy.conf says why these
  * defaults). Best effort: a leg without them is still relayed. */
-static void tune_tcp(const struct rw_conn *c, int fd, const char *leg)
+static int tune_keepalive(const struct rw_proxy_config *cfg, int fd)
 {
-	const struct rw_proxy_config *cfg = &c->px->cfg;
 	int on = cfg->keepalive_idle_ms > 0;
 	int idle = (int)(cfg->keepalive_idle_ms / 1000);
 	int intvl = (int)(cfg->keepalive_interval_ms / 1000);
@@ -316,6 +315,21 @@ static void tune_tcp(const struct rw_conn *c, int fd, const char *leg)
 	            setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) < 0 ||
 	            setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) < 0)) ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto)) < 0)
+		return -1;
+	return 0;
+}
+
+int rw_relay_tune_listener(const struct rw_proxy_config *cfg, int fd)
+{
+	int one = 1;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		return -1;
+	return tune_keepalive(cfg, fd);
+}
+
+static void tune_tcp(const struct rw_conn *c, int fd, const char *leg)
+{
+	if (tune_keepalive(&c->px->cfg, fd) < 0)
 		rw_logerr(&c->px->log, LOG_WARNING,
 		          "conn %llu: %s leg: keepalive/TCP_USER_TIMEOUT not set",
 		          (unsigned long long)c->id, leg);
@@ -330,7 +344,9 @@ static void leg_free(struct rw_leg *l, bool reset)
 		l->bev = NULL;
 	}
 	if (l->fd >= 0) {
-		if (reset) {
+		if (l->eof && !reset) {
+			/* Its peer's FIN was read: nothing can be unread. */
+		} else if (reset) {
 			/* Zero linger: close() sends RST instead of FIN. */
 			struct linger lg = {1, 0};
 			setsockopt(l->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -1046,10 +1062,16 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	conn_end(c, false, false, "timeout");
 }
 
-static int set_nonblock_nodelay(int fd)
+static int set_nodelay(int fd)
 {
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return 0;
+}
+
+static int set_nonblock_nodelay(int fd)
+{
+	set_nodelay(fd);
 	return evutil_make_socket_nonblocking(fd);
 }
 
@@ -1131,14 +1153,18 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 			        (unsigned long long)c->id, err);
 	}
 
-	int sfd = socket(dst.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int sfd = socket(dst.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (sfd < 0 && (errno == EMFILE || errno == ENFILE) && px->reserve_fd >= 0) {
 		close(px->reserve_fd);
 		px->reserve_fd = -1;
-		sfd = socket(dst.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		sfd = socket(dst.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		rw_proxy_accept_pause(px);
 	}
-	if (sfd < 0 || set_nonblock_nodelay(fd) < 0 || set_nonblock_nodelay(sfd) < 0 || !c->timer) {
+	/* A client accepted from a tuned listener is non-blocking (accept4) and
+	 * has TCP_NODELAY, keepalive and TCP_USER_TIMEOUT already: Linux copies
+	 * them from the listener. */
+	if (sfd < 0 || (!l->tuned && set_nonblock_nodelay(fd) < 0) || set_nodelay(sfd) < 0 ||
+	    !c->timer) {
 		int err = errno;
 		if (sfd >= 0)
 			close(sfd);
@@ -1150,7 +1176,8 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 		return;
 	}
 	c->server.fd = sfd;
-	tune_tcp(c, fd, "client");
+	if (!l->tuned)
+		tune_tcp(c, fd, "client");
 	tune_tcp(c, sfd, "server");
 	/* We own the fds (no BEV_OPT_CLOSE_ON_FREE): SO_LINGER must be set
 	 * before close when an RST is to be passed on. */
