@@ -211,9 +211,9 @@ struct rw_record {
 	bool tls_framing_error[2];
 	int tls_framing_status[2]; /* rw_status of the first framing error */
 	uint64_t tls_framing_ts_us[2];
-	char ja3[RW_JA3_STR_MAX];
+	/* The fingerprints' hashes only: no output names the JA3/JA3S strings,
+	 * and the 4 KiB they took made every session a page larger. */
 	char ja3_md5[33];
-	char ja3s[256];
 	char ja3s_md5[33];
 	char ja4[40];
 
