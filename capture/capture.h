@@ -83,7 +83,9 @@ void rw_capture_set_take(struct rw_capture *c, rw_record_take_cb take, void *arg
  * the sequence number of its place in the -j 1 order (summary records and
  * rw_capture_seq's too): out receives it, from a worker thread (s set: out
  * owns s, as with take) or from the calling thread (s NULL: rec valid only
- * during the call), in any order; the caller puts them back in order.
+ * during the call), in any order; the caller puts them back in order. rec
+ * NULL: nothing at that place (a worker found no memory for the session,
+ * which -j 1 would have found before giving the flow a record id).
  * room(seq, wait) says whether seq may be handed out yet (false: the
  * consumer is too far behind); with wait, it blocks until it may, and is
  * only called after every worker got everything sent so far. 0, or -1 when

@@ -37,7 +37,7 @@ void rw_flow_infer_peer(struct flow *f, int side, const struct rw_packet *p)
 		 * (flow_end), once no packet of the client came. */
 		return;
 	}
-	if (!f->s)
+	if (!f->s && !f->sh)
 		return; /* an attempt: only its handshake so far */
 	if (r->fin_seen || !rw_seq_gt(p->ack, r->next) || p->ack - r->next > (1u << 30))
 		return;

@@ -165,12 +165,16 @@ void rw_flow_make_key(const struct rw_packet *p, struct flow_key *k)
  * - the session's phase, for a one-direction capture's ACK of a FIN's or an
  *   alert's size: the dispatcher waits for the worker, then reads it.
  * Both waits are rare (a flow's out-of-order segments while it inspects;
- * one-direction captures). */
+ * one-direction captures). The worker also allocates the session (the
+ * capture thread would otherwise spend a third of its time there); the sink
+ * frees it. Only without memory does -j N differ: -j 1 finds it before the
+ * flow gets an id and ignores the flow; -j N leaves its record out. */
 
 #define SHARD_BATCH   (512 * 1024)
 #define SHARD_BATCHES 4 /* per worker */
 
 enum shard_op {
+	OP_NEW,
 	OP_AT,
 	OP_OPEN,
 	OP_SYN,
@@ -249,9 +253,27 @@ struct rw_shard {
 static void apply(struct rw_shard *sh, const struct cmd *cm, const uint8_t *x)
 {
 	struct shard_sess *h = cm->h;
-	struct rw_session *s = h->s;
 	enum rw_dir d = (enum rw_dir)cm->dir;
+	if (cm->op == OP_NEW) {
+		/* Allocated here, not by the capture thread, which it would slow. */
+		h->s = rw_session_new(cm->ptr);
+		return;
+	}
+	struct rw_session *s = h->s;
+	if (!s) {
+		/* No memory for the session (which -j 1 would have found before
+		 * giving the flow an id): its record is left out. */
+		if (cm->op == OP_END) {
+			struct cmd_end e;
+			memcpy(&e, x, sizeof(e));
+			free(h);
+			sh->out(e.seq, NULL, NULL, sh->arg);
+		}
+		return;
+	}
 	switch ((enum shard_op)cm->op) {
+	case OP_NEW:
+		break;
 	case OP_AT:
 		rw_session_at(s, cm->ptr, cm->a);
 		break;
@@ -476,9 +498,10 @@ static void settle_counting(struct flow *f)
 
 enum rw_phase rw_fs_phase(struct flow *f)
 {
-	if (f->sh)
-		shard_sync(f->sh->w);
-	return rw_session_phase(f->s);
+	if (!f->sh)
+		return rw_session_phase(f->s);
+	shard_sync(f->sh->w);
+	return f->sh->s ? rw_session_phase(f->sh->s) : RW_PHASE_ESTABLISHED;
 }
 
 static void fs_at(struct flow *f, const char *file, uint64_t frame)
@@ -602,7 +625,6 @@ static struct shard_sess *shard_sess_new(struct rw_shard *sh, struct flow *f)
 	struct shard_sess *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
-	h->s = f->s;
 	h->w = &sh->w[f->hash % (uint32_t)sh->n];
 	atomic_init(&h->counting_seen, false);
 	return h;
@@ -687,15 +709,15 @@ int rw_capture_shard(struct rw_capture *c, int n, rw_record_seq_cb out, rw_seq_r
 
 static bool start_session(struct rw_capture *c, struct flow *f)
 {
-	f->s = rw_session_new(&c->cfg.session);
-	if (!f->s) {
-		c->st.nomem++;
-		set_state(f, FLOW_IGNORED);
-		return false;
-	}
-	if (c->shard && !(f->sh = shard_sess_new(c->shard, f))) {
-		rw_session_free(f->s);
-		f->s = NULL;
+	if (c->shard) {
+		/* The worker allocates the session (OP_NEW). */
+		if (!(f->sh = shard_sess_new(c->shard, f))) {
+			c->st.nomem++;
+			set_state(f, FLOW_IGNORED);
+			return false;
+		}
+		fs_cmd(f, OP_NEW, 0, 0, 0, 0, &c->cfg.session, NULL, 0);
+	} else if (!(f->s = rw_session_new(&c->cfg.session))) {
 		c->st.nomem++;
 		set_state(f, FLOW_IGNORED);
 		return false;
@@ -1120,7 +1142,7 @@ void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet
 	}
 	f->file_last = c->cur_file;
 	f->frame_last = c->cur_frame;
-	if (f->s) /* what this frame makes the session note points at it */
+	if (f->s || f->sh) /* what this frame makes the session note points at it */
 		fs_at(f, c->cur_file, c->cur_frame);
 	/* Per-flow time never runs backwards: a frame stamped before its flow's
 	 * last one (merged interfaces, a clock stepped back) counts as at the
@@ -1354,7 +1376,10 @@ void rw_capture_free(struct rw_capture *c)
 	for (int i = 0; i < 3; i++) {
 		while (lists[i]->head) {
 			struct flow *f = lists[i]->head;
-			free(f->sh); /* the workers stopped */
+			if (f->sh) { /* the workers stopped */
+				rw_session_free(f->sh->s);
+				free(f->sh);
+			}
 			rw_session_free(f->s);
 			for (int side = 0; side < 2; side++)
 				rw_reasm_free(&f->rs[side]);

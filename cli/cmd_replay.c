@@ -325,6 +325,10 @@ static bool room(uint64_t seq, bool wait, void *arg)
 static void take_record(uint64_t seq, struct rw_record *rec, struct rw_session *s, void *arg)
 {
 	struct pipe *pp = arg;
+	if (!rec) { /* none at this place (a session without memory) */
+		rq_put(&pp->recs, seq, (struct rec_item){REC_SKIP, NULL, NULL, NULL});
+		return;
+	}
 	if (s) {
 		rq_put(&pp->recs, seq, (struct rec_item){REC_SESSION, rec, s, NULL});
 		return;
