@@ -6,6 +6,7 @@
  * counts still use the true totals. No real client comes near the limits. */
 #include "tls_hello.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -92,13 +93,27 @@ static void ja3_list(struct sb *b, const uint16_t *v, size_t n)
 	}
 }
 
-static void hexdigest(const EVP_MD *md, const char *s, size_t len, char *out, size_t hexlen)
+/* The digests are fetched once: EVP_md5() and EVP_sha256() make OpenSSL 3
+ * look the algorithm up (a locked method store) on every EVP_Digest, which
+ * was most of the fingerprints' cost on a replay of short sessions. They
+ * live as long as the process. */
+static EVP_MD *md5_md, *sha256_md;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_fetch(void)
+{
+	md5_md = EVP_MD_fetch(NULL, "MD5", NULL);
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void hexdigest(EVP_MD **mdp, const char *s, size_t len, char *out, size_t hexlen)
 {
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int dl = 0;
+	pthread_once(&md_once, md_fetch);
 	/* A provider without the algorithm (MD5 under FIPS) gives an empty
 	 * fingerprint rather than a wrong one. */
-	if (!EVP_Digest(s, len, d, &dl, md, NULL) || dl * 2 < hexlen) {
+	if (!*mdp || !EVP_Digest(s, len, d, &dl, *mdp, NULL) || dl * 2 < hexlen) {
 		out[0] = '\0';
 		return;
 	}
@@ -118,7 +133,7 @@ static void start_ja3(struct sb *b, char *buf, size_t cap, uint16_t version)
 /* The hash always covers the whole string, even if the caller's copy is cut. */
 static void finish_ja3(const struct sb *b, char *str, size_t str_size, char md5hex[33])
 {
-	hexdigest(EVP_md5(), b->p, b->len, md5hex, 32);
+	hexdigest(&md5_md, b->p, b->len, md5hex, 32);
 	if (str && str_size) {
 		size_t k = b->len < str_size - 1 ? b->len : str_size - 1;
 		memcpy(str, b->p, k);
@@ -248,7 +263,7 @@ static void put_hash12(struct sb *out, const struct sb *in, size_t n_items)
 	if (n_items == 0)
 		memcpy(h, "000000000000", sizeof(h));
 	else
-		hexdigest(EVP_sha256(), in->p, in->len, h, 12);
+		hexdigest(&sha256_md, in->p, in->len, h, 12);
 	for (size_t i = 0; h[i]; i++)
 		sb_putc(out, h[i]);
 }
