@@ -62,6 +62,8 @@ static void help(FILE *f)
 	        "                          (CredSSP, Set Error Info); the key file must be 0600\n"
 	        "      --keylog FILE       append both TLS legs' secrets to FILE (NSS key log,\n"
 	        "                          for Wireshark; secret material, created 0600)\n"
+	        "      --workers N         N event loops, one thread each, on the same listeners\n"
+	        "                          (SO_REUSEPORT; default 1, 0 = one per CPU)\n"
 	        "      --set KEY=VALUE     any config key (e.g. --set tls_timeout=20s)\n"
 	        "  -v, --verbose           more log lines (repeat for debug)\n"
 	        "  -h, --help              this help\n"
@@ -113,6 +115,7 @@ static const struct {
         {"--inspect-cert", "inspect_cert", true},
         {"--inspect-key", "inspect_key", true},
         {"--keylog", "keylog", true},
+        {"--workers", "workers", true},
 };
 
 int cmd_proxy(int argc, char **argv)
@@ -225,15 +228,13 @@ int cmd_proxy(int argc, char **argv)
 	/* A peer that vanishes must not kill us with SIGPIPE on write. */
 	signal(SIGPIPE, SIG_IGN);
 	rw_log_open(&px->log, px->cfg.syslog, verbosity);
-	/* Precise timers: libevent otherwise reads a coarse monotonic clock
-	 * (ticks of several ms), and a phase timeout could end a connection a
-	 * few milliseconds before its time by the records' own clock. */
-	struct event_config *ec = event_config_new();
-	if (ec)
-		event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
-	px->base = ec ? event_base_new_with_config(ec) : NULL;
-	if (ec)
-		event_config_free(ec);
+	/* workers = 0: one per CPU. */
+	unsigned n_workers = px->cfg.workers;
+	if (n_workers == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n_workers = cpus > 0 ? (unsigned)cpus : 1;
+	}
+	px->base = rw_proxy_base_new(n_workers == 1); /* proxy.c says what it sets */
 	if (!px->base) {
 		fprintf(stderr, "rdpwhy proxy: cannot create the event loop\n");
 		status = 1;
@@ -246,7 +247,9 @@ int cmd_proxy(int argc, char **argv)
 		rw_outputs_keep_summary(px->outputs); /* logged on SIGUSR1 and at the stop */
 		px->pcapq = rw_pcapq_new(px->cfg.pcap_queue_max, &px->log, err, sizeof(err));
 	}
-	if (!px->outputs || !px->pcapq || rw_proxy_listen(px, err, sizeof(err)) < 0) {
+	if (!px->outputs || !px->pcapq ||
+	    rw_proxy_workers_new(px, n_workers, err, sizeof(err)) < 0 ||
+	    rw_proxy_listen(px, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rdpwhy proxy: %s\n", err);
 		status = 1;
 		goto out;
@@ -259,6 +262,7 @@ int cmd_proxy(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	rw_proxy_workers_privs(px);
 	if (px->cfg.user[0])
 		rw_logx(&px->log, LOG_NOTICE, "running as %s%s%s", px->cfg.user,
 		        note[0] ? "; " : "", note);
@@ -266,6 +270,7 @@ int cmd_proxy(int argc, char **argv)
 		rw_logx(&px->log, LOG_NOTICE, "capabilities %s", note);
 	status = rw_proxy_run(px) < 0 ? 1 : 0;
 out:
+	rw_proxy_workers_free(px);
 	if (px->reserve_fd >= 0)
 		close(px->reserve_fd);
 	/* Every connection is closed: the pcaps are written out (a stalled

@@ -90,6 +90,7 @@ static const struct key keys[] = {
         {"grace", K_DURATION, F(grace_ms), 0, 0},
         {"max_buffer", K_SIZE, F(max_buffer), 0, RW_CONF_MIN_BUFFER},
         {"max_connections", K_COUNT, F(max_connections), 0, 0},
+        {"workers", K_COUNT, F(workers), 0, 1024},
         {"expected_cert_sha256", K_SHA256, F(expected_cert_sha256), 0, 0},
         {"inspect_cert", K_STRING, F(inspect_cert), S(inspect_cert), 0},
         {"inspect_key", K_STRING, F(inspect_key), S(inspect_key), 0},
@@ -459,6 +460,7 @@ void rw_config_defaults(struct rw_proxy_config *c)
 	c->grace_ms = 10000;
 	c->max_buffer = 256 * 1024;
 	c->max_connections = 0;
+	c->workers = 1;
 	c->siem_spool_max = 64 * 1024 * 1024;
 	c->pcap_max_file = (size_t)256 * 1024 * 1024;
 	c->pcap_max_total = (size_t)4 * 1024 * 1024 * 1024;

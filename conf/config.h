@@ -72,6 +72,7 @@ struct rw_proxy_config {
 	unsigned grace_ms;        /* SIGTERM: open connections get this long (default 10000) */
 	size_t max_buffer;        /* per-direction high-water mark in bytes (default 256 KiB) */
 	unsigned max_connections; /* 0 = unlimited */
+	unsigned workers;         /* event loops, one thread each (default 1; 0 = one per CPU) */
 	char expected_cert_sha256[65]; /* lower-case hex; "" = no expectation */
 	/* Inspection with the host's own certificate and key (PEM files; both
 	 * set = on; proxy/inspect_tls.c loads and checks them at start), and

@@ -98,6 +98,7 @@ size_t rw_config_format(const struct rw_proxy_config *c, char *buf, size_t len)
 	else
 		put(&o, "max_buffer = %zu\n", c->max_buffer);
 	put(&o, "max_connections = %u\n", c->max_connections);
+	put(&o, "workers = %u\n", c->workers);
 	put(&o, "keepalive_count = %u\n", c->keepalive_count);
 	put(&o, "expected_cert_sha256 = \"%s\"\n", c->expected_cert_sha256);
 	put_quoted(&o, "inspect_cert", c->inspect_cert);

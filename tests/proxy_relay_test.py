@@ -48,7 +48,10 @@ class Proxy:
         self.proc = subprocess.Popen(
             [BIN, "proxy", "--listen", "%s:%d" % (listen_host, self.port),
              "--upstream", "%s:%d" % (upstream_host, upstream_port), "--format", "json",
-             "--output", self.out, "-v", "-v", *extra],
+             "--output", self.out, "-v", "-v", *extra,
+             # RDPWHY_TEST_WORKERS=N: every case again with N event loops.
+             *(["--workers", os.environ["RDPWHY_TEST_WORKERS"]]
+               if os.environ.get("RDPWHY_TEST_WORKERS") else [])],
             stderr=open(self.errpath, "w"), env=env)
         # Ready once it logged its ready line (a probe connection would reach
         # the test's upstream and disturb the case). Bounded; the failure

@@ -9,7 +9,7 @@ _rdpwhy_config_keys="listen upstream transparent tproxy output format json_style
 pcap_max_file pcap_max_total pcap_queue_max user syslog connect_timeout
 x224_timeout tls_timeout nla_timeout rdp_timeout idle_timeout prompt_timeout
 keepalive_idle keepalive_interval keepalive_count user_timeout grace max_buffer
-max_connections expected_cert_sha256 inspect_cert inspect_key keylog siem_ca_file siem_cert_file siem_key_file
+max_connections workers expected_cert_sha256 inspect_cert inspect_key keylog siem_ca_file siem_cert_file siem_key_file
 siem_spool_dir siem_spool_max siem_spool_policy siem_format siem_flush_timeout"
 
 # Words for a file argument: directories, and files matching the glob $2 (all if empty).
@@ -82,7 +82,7 @@ _rdpwhy()
 		opts="-c --config --check-config -l --listen -u --upstream --transparent
 			--tproxy -o --output -f --format --json-style --pcap-dir --user --syslog --idle-timeout
 			--prompt-timeout --keepalive-idle --keepalive-interval --keepalive-count
-			--user-timeout --inspect-cert --inspect-key --keylog --set -v --verbose -h --help"
+			--user-timeout --inspect-cert --inspect-key --keylog --workers --set -v --verbose -h --help"
 		;;
 	probe)
 		opts="--format --json-style --timeout --pace --max-connections --profiles

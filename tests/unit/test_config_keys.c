@@ -384,8 +384,8 @@ static void test_unknown_keys(void **state)
 	size_t n = 0;
 	while (rw_config_key(n))
 		n++;
-	/* 35, json_style, inspect_cert, inspect_key, keylog */
-	assert_int_equal(n, 39);
+	/* 35, json_style, inspect_cert, inspect_key, keylog, workers */
+	assert_int_equal(n, 40);
 	assert_string_equal(rw_config_key(0), "listen");
 	assert_null(rw_config_key(1000));
 	assert_string_equal(rw_upstream_mode_name(RW_UPSTREAM_NONE), "none");
