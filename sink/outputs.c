@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -30,6 +31,12 @@
 #define FLUSH_POLL_MS      100
 #define BATCH_US           2000
 #define DROP_LOG_PERIOD_US 10000000u
+/* Record messages the output thread hands back, with their buffers, for the
+ * next records: no malloc or free per record, and none across threads (the
+ * allocator's lock, contended between the producer and the output thread,
+ * was a visible part of a replay). Buffers larger than SPARE_BUF_MAX go. */
+#define SPARE_MAX     256
+#define SPARE_BUF_MAX (64 * 1024)
 
 enum msg_kind { MSG_RECORD, MSG_RELOAD, MSG_COUNTERS };
 
@@ -53,6 +60,8 @@ struct rw_outputs {
 	struct msg *head, **tail;
 	size_t queued_bytes;
 	bool stop;
+	struct msg *spare; /* recycled record messages, n_spare of them */
+	size_t n_spare;
 
 	/* The producers' side (the proxy's workers: any number of threads). */
 	atomic_uint slots; /* formats the current outputs need (set under mu) */
@@ -89,6 +98,23 @@ static void put_endpoint(unsigned char *p, const struct rw_endpoint *ep)
 	p[18] = (unsigned char)ep->port;
 }
 
+/* SHA-256 fetched once: SHA256() makes OpenSSL 3 look it up in its locked
+ * method store on every call. Lives as long as the process. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void sha256(const unsigned char *p, size_t n, unsigned char out[SHA256_DIGEST_LENGTH])
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	if (!sha256_md || !EVP_Digest(p, n, out, NULL, sha256_md, NULL))
+		SHA256(p, n, out);
+}
+
 static void record_id(struct rw_outputs *o, const struct rw_record *rec,
                       char out[RW_RECORD_ID_HEX + 1])
 {
@@ -100,7 +126,7 @@ static void record_id(struct rw_outputs *o, const struct rw_record *rec,
 		put_endpoint(key + 19, &rec->server);
 		for (int i = 0; i < 8; i++)
 			key[38 + i] = (unsigned char)(rec->ts_open_us >> (8 * i));
-		SHA256(key, sizeof(key), r);
+		sha256(key, sizeof(key), r);
 	} else {
 		/* A secret drawn once and a counter: unique, unpredictable, and no
 		 * system call per record (RAND_bytes checks the pid every time). */
@@ -108,7 +134,7 @@ static void record_id(struct rw_outputs *o, const struct rw_record *rec,
 		unsigned char key[sizeof(o->id_key)];
 		memcpy(key, o->id_key, sizeof(key) - 8);
 		memcpy(key + sizeof(key) - 8, &n, 8);
-		SHA256(key, sizeof(key), r);
+		sha256(key, sizeof(key), r);
 	}
 	rw_hex(r, RW_RECORD_ID_HEX / 2, out, RW_RECORD_ID_HEX + 1);
 }
@@ -121,6 +147,48 @@ static void msg_free(struct msg *m)
 		rw_buf_free(&m->rec.buf);
 	free(m->cfg);
 	free(m);
+}
+
+/* The written record messages of a batch (linked by next) go back to the
+ * spare list, up to SPARE_MAX; the rest are freed. */
+static void spare_put(struct rw_outputs *o, struct msg *list)
+{
+	pthread_mutex_lock(&o->mu);
+	while (list && o->n_spare < SPARE_MAX) {
+		struct msg *m = list;
+		list = m->next;
+		m->next = o->spare;
+		o->spare = m;
+		o->n_spare++;
+	}
+	pthread_mutex_unlock(&o->mu);
+	while (list) {
+		struct msg *next = list->next;
+		msg_free(list);
+		list = next;
+	}
+}
+
+/* A record message with an empty buffer: a spare one, else a new one. */
+static struct msg *spare_get(struct rw_outputs *o)
+{
+	pthread_mutex_lock(&o->mu);
+	struct msg *m = o->spare;
+	if (m) {
+		o->spare = m->next;
+		o->n_spare--;
+	}
+	pthread_mutex_unlock(&o->mu);
+	if (!m) {
+		m = calloc(1, sizeof(*m));
+		if (m)
+			rw_buf_init(&m->rec.buf, 0);
+	}
+	if (m) {
+		m->next = NULL;
+		m->kind = MSG_RECORD;
+	}
+	return m;
 }
 
 static void on_flush_poll(evutil_socket_t fd, short what, void *arg)
@@ -171,11 +239,18 @@ static void on_batch(evutil_socket_t fd, short what, void *arg)
 	bool stop = o->stop;
 	pthread_cond_broadcast(&o->room);
 	pthread_mutex_unlock(&o->mu);
+	struct msg *done = NULL;
 	while (m) {
 		struct msg *next = m->next;
 		switch (m->kind) {
 		case MSG_RECORD:
 			rw_outset_write(o->set, &m->rec);
+			if (m->rec.buf.cap <= SPARE_BUF_MAX) {
+				m->next = done;
+				done = m;
+				m = next;
+				continue;
+			}
 			break;
 		case MSG_RELOAD:
 			o->set = rw_outset_reload(o->set, m->cfg);
@@ -189,6 +264,7 @@ static void on_batch(evutil_socket_t fd, short what, void *arg)
 		msg_free(m);
 		m = next;
 	}
+	spare_put(o, done);
 	rw_outset_flush(o->set);
 	if (stop && !evtimer_pending(o->flush_ev, NULL)) {
 		event_del(o->wake_ev);
@@ -277,11 +353,11 @@ void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec)
 	char id[RW_RECORD_ID_HEX + 1];
 	record_id(o, rec, id);
 	for (;;) {
-		struct msg *m = calloc(1, sizeof(*m));
+		struct msg *m = spare_get(o);
 		unsigned slots = atomic_load(&o->slots);
 		if (!m || rw_format_record(rec, slots, o->host[0] ? o->host : NULL, o->pid, id,
 		                           &m->rec) < 0) {
-			free(m);
+			free(m); /* rw_format_record freed its buffer */
 			atomic_fetch_add(&o->queue_drops, 1);
 			atomic_store(&o->failed, true);
 			rw_logx(o->log, LOG_ERR,
@@ -397,6 +473,11 @@ static void teardown(struct rw_outputs *o)
 		event_base_free(o->base);
 	if (o->wake_fd >= 0)
 		close(o->wake_fd);
+	while (o->spare) {
+		struct msg *next = o->spare->next;
+		msg_free(o->spare);
+		o->spare = next;
+	}
 	pthread_cond_destroy(&o->room);
 	pthread_mutex_destroy(&o->mu);
 	pthread_mutex_destroy(&o->sum_mu);

@@ -109,8 +109,12 @@ unsigned rw_outset_slots(const struct rw_proxy_config *cfg)
 int rw_format_record(const struct rw_record *rec, unsigned mask, const char *host, long pid,
                      const char *id, struct rw_formatted *f)
 {
+	/* The buffer may be one kept from an earlier record: emptied, its
+	 * allocation reused. */
+	struct rw_buf keep = f->buf;
 	memset(f, 0, sizeof(*f));
-	rw_buf_init(&f->buf, 0);
+	f->buf = keep;
+	rw_buf_reset(&f->buf);
 	f->conn_id = rec->id;
 	snprintf(f->id, sizeof(f->id), "%s", id ? id : "");
 	f->warning = rec->verdict.cause != RW_CAUSE_NORMAL_CLOSE;

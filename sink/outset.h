@@ -50,8 +50,10 @@ void rw_outset_set_colour(bool on);
 
 /* The slots cfg's outputs use (a bit mask of 1 << enum rw_slot). */
 unsigned rw_outset_slots(const struct rw_proxy_config *cfg);
-/* Formats rec into f (initialised here; rw_buf_free(&f->buf) after) for
- * the slots in mask. host and id go into the JSON and SIEM formats, pid
+/* Formats rec into f for the slots in mask. f->buf is the caller's:
+ * rw_buf_init'ed, or kept from an earlier record (emptied here, its
+ * allocation reused); rw_buf_free(&f->buf) after, and on failure it is
+ * freed here. host and id go into the JSON and SIEM formats, pid
  * into syslog's PROCID. 0 or -1 (out of memory). */
 int rw_format_record(const struct rw_record *rec, unsigned mask, const char *host, long pid,
                      const char *id, struct rw_formatted *f);
