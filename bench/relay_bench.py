@@ -6,6 +6,8 @@ Contenders, each a fresh process per measurement, on 127.0.0.1:
   rdpwhy       rdpwhy proxy (this tree)
   rdpwhy-2w    the same with workers = 2 (two event loops, SO_REUSEPORT):
                compare with haproxy-2t
+  rdpwhy-noan  rdpwhy with RDPWHY_BENCH_ANALYZERS=off, in bulk-tls only: the same
+               read/write path with the analyzers not fed ("analyzers on vs off")
   rdpwhy-base  rdpwhy proxy built from --baseline (when given)
   haproxy-1t   HAProxy mode tcp, nbthread 1
   haproxy-2t   HAProxy mode tcp, nbthread 2
@@ -107,6 +109,11 @@ class Contender:
                    "--set", "x224_timeout=5m"]
             if self.name == "rdpwhy-2w":
                 cmd += ["--workers", "2"]
+            env = dict(os.environ)
+            if self.name == "rdpwhy-noan":
+                # The same read/write path with the analyzers not fed (relay.c):
+                # what the analyzers themselves cost on a stream they read.
+                env["RDPWHY_BENCH_ANALYZERS"] = "off"
         elif self.name.startswith("haproxy"):
             cfg = os.path.join(a.out, "haproxy-%s.cfg" % self.name)
             with open(cfg, "w") as f:
@@ -122,7 +129,8 @@ class Contender:
                    "TCP:127.0.0.1:%d" % U]
         self.cmd = cmd
         self.err = open(os.path.join(a.out, "stderr-%s.log" % self.name), "a")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.err)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.err,
+                                     env=env if self.name.startswith("rdpwhy") else None)
         if not wait_listen(P):
             raise SystemExit("%s did not listen: %s" % (self.name, cmd))
 
@@ -224,7 +232,8 @@ def main():
     ap.add_argument("--base-port", type=int, default=22389)
     ap.add_argument("--contenders", help="comma-separated subset of the contenders (default all)")
     a = ap.parse_args()
-    names = ["direct", "rdpwhy", "rdpwhy-2w"] + (["rdpwhy-base"] if a.rdpwhy_base else []) + \
+    names = ["direct", "rdpwhy", "rdpwhy-2w", "rdpwhy-noan"] + \
+        (["rdpwhy-base"] if a.rdpwhy_base else []) + \
         ["haproxy-1t", "haproxy-2t", "socat"]
     if a.contenders:
         want = a.contenders.split(",")
@@ -246,6 +255,8 @@ def main():
                     if t == "idle" and n in ("direct", "socat", "haproxy-2t", "rdpwhy-2w"):
                         continue
                     if t == "bulk-tls" and not n.startswith("rdpwhy"):
+                        continue
+                    if n == "rdpwhy-noan" and t != "bulk-tls":
                         continue
                     up = up_iperf if t.startswith("iperf") else up_lg
                     c = Contender(a, n, a.base_port + 2 + i, up)
@@ -317,6 +328,11 @@ def report(results, names, tests):
                                                        fmt(c) if n != "direct" else "-",
                                                        ratio(c, hc) if n != "direct" else "-"))
             print()
+            con, coff = med(results, t, "rdpwhy", "cpu_s"), med(results, t, "rdpwhy-noan", "cpu_s")
+            if t == "bulk-tls" and con is not None and coff:
+                print("analyzers on vs off (rdpwhy vs rdpwhy-noan, same read/write path): CPU %s, "
+                      "Gbit/s %s\n" % (ratio(con, coff), ratio(med(results, t, "rdpwhy", "gbit_s"),
+                                                             med(results, t, "rdpwhy-noan", "gbit_s"))))
             g2, h2 = med(results, t, "rdpwhy-2w", "gbit_s"), med(results, t, "haproxy-2t", "gbit_s")
             if g2 is not None and h2:
                 print("rdpwhy-2w vs HAProxy nbthread 2: %s (Gbit/s), CPU %s\n" % (

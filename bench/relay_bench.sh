@@ -5,7 +5,7 @@
 #   bench/relay_bench.sh [--runs N] [--secs S] [--bulk-mib N] [--conns N] [--idle N]
 #                        [--tests iperf1,iperf8,bulk,bulk-tls,rate,idle]
 #                        [--baseline GITREV] [--out DIR] [--no-install]
-#                        [--contenders direct,rdpwhy,rdpwhy-2w,haproxy-1t,haproxy-2t,socat]
+#                        [--contenders direct,rdpwhy,rdpwhy-2w,rdpwhy-noan,haproxy-1t,haproxy-2t,socat]
 #                        [--base-port P]  (ports P to P+8; default 22389)
 #
 # Installs iperf3, haproxy and socat with apt when missing (root, Debian),
