@@ -32,6 +32,7 @@
 
 #include "inspect_tls.h"
 #include "pcap_writer.h"
+#include "clock.h"
 #include "proxy.h"
 
 struct rw_leg {
@@ -84,6 +85,9 @@ struct rw_conn {
 	 * relay (NULL until then). */
 	struct rw_fast *fast;
 	struct event *timer;
+	/* The timeout is due at deadline_us (monotonic, 0 = none); the timer
+	 * itself is set for timer_due_us, which may be earlier (see arm_timer_ms). */
+	uint64_t deadline_us, timer_due_us;
 	uint64_t t_accept_us;
 	uint64_t t_data_us[2]; /* last bytes read from each side (rw_dir), 0 none yet */
 	bool any_data;
@@ -167,18 +171,35 @@ static unsigned phase_timeout_ms(const struct rw_conn *c)
 	}
 }
 
-static void arm_timer_ms(struct rw_conn *c, unsigned ms)
+/* Sets the libevent timer for the deadline (ms from now). */
+static void set_timer(struct rw_conn *c, uint64_t now, uint64_t us)
 {
-	if (ms == 0) {
-		evtimer_del(c->timer);
-		return;
-	}
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	struct timeval tv = {(time_t)(us / 1000000), (suseconds_t)(us % 1000000)};
 	/* libevent counts from the time it cached when this loop turn began,
 	 * which can be milliseconds before the accept or the byte this timer
 	 * follows (stamped with the clock): a timeout must never fire early. */
 	event_base_update_cache_time(c->px->base);
 	evtimer_add(c->timer, &tv);
+	c->timer_due_us = now + us;
+}
+
+/* The timeout restarts on every byte, but the timer is set again only when
+ * it would otherwise fire late: with precise timers each evtimer_add of the
+ * earliest timer is a timerfd_settime(2), one per read of a busy
+ * connection. A timer that fires before the deadline (it was set for an
+ * earlier one) is set again for what is left (on_timer). */
+static void arm_timer_ms(struct rw_conn *c, unsigned ms)
+{
+	if (ms == 0) {
+		evtimer_del(c->timer);
+		c->deadline_us = 0;
+		return;
+	}
+	uint64_t now = rw_mono_us();
+	c->deadline_us = now + (uint64_t)ms * 1000;
+	if (evtimer_pending(c->timer, NULL) && c->timer_due_us <= c->deadline_us)
+		return;
+	set_timer(c, now, (uint64_t)ms * 1000);
 }
 
 /* Idle timers restart on every byte: a slow but moving set-up is fine. */
@@ -1048,6 +1069,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	conn_wake(c);
 	(void)fd;
 	(void)what;
+	uint64_t mono = rw_mono_us();
+	if (c->deadline_us > mono) {
+		/* Bytes came after it was set: not due yet. */
+		set_timer(c, mono, c->deadline_us - mono);
+		return;
+	}
 	if (c->state == CONNECTING) {
 		connect_failed(c, RW_CLOSE_TIMEOUT, 0);
 		return;
