@@ -140,18 +140,38 @@ static void note_full(struct rw_pcapq *q)
 	q->full_since_log = 0;
 }
 
-int rw_pcapq_put(struct rw_pcapq *q, struct rw_pcapq_file *f, const void *rec, size_t n)
+/* Under mu: whether a record of n bytes has no room now; if so it is
+ * counted as dropped. *waste: the ring's tail end skipped to fit it. */
+static bool no_room(struct rw_pcapq *q, struct rw_pcapq_file *f, size_t n, size_t *waste)
 {
 	size_t need = entry_size(n);
-	pthread_mutex_lock(&q->mu);
 	size_t idx = (size_t)(q->head % q->cap), to_end = q->cap - idx;
-	size_t waste = to_end < need ? to_end : 0;
-	if (n > UINT32_MAX || q->head - q->tail + waste + need > q->cap) {
-		q->st.queue_drop_frames++;
-		q->st.queue_drop_bytes += n;
-		f->queue_frames++;
-		f->queue_bytes += n;
-		note_full(q);
+	*waste = to_end < need ? to_end : 0;
+	if (n <= UINT32_MAX && q->head - q->tail + *waste + need <= q->cap)
+		return false;
+	q->st.queue_drop_frames++;
+	q->st.queue_drop_bytes += n;
+	f->queue_frames++;
+	f->queue_bytes += n;
+	note_full(q);
+	return true;
+}
+
+bool rw_pcapq_full(struct rw_pcapq *q, struct rw_pcapq_file *f, size_t n)
+{
+	size_t waste;
+	pthread_mutex_lock(&q->mu);
+	bool full = no_room(q, f, n, &waste);
+	pthread_mutex_unlock(&q->mu);
+	return full;
+}
+
+int rw_pcapq_put(struct rw_pcapq *q, struct rw_pcapq_file *f, const void *rec, size_t n)
+{
+	size_t need = entry_size(n), waste;
+	pthread_mutex_lock(&q->mu);
+	size_t idx = (size_t)(q->head % q->cap);
+	if (no_room(q, f, n, &waste)) {
 		pthread_mutex_unlock(&q->mu);
 		return -1;
 	}

@@ -53,6 +53,10 @@ struct rw_pcapq_file *rw_pcapq_file_new(struct rw_pcapq *q, const char *dir,
 /* Queues one record (16-byte pcap record header + frame, contiguous) of f:
  * 0, or -1 when the ring has no room (the frame is dropped and counted). */
 int rw_pcapq_put(struct rw_pcapq *q, struct rw_pcapq_file *f, const void *rec, size_t n);
+/* Whether a record of n bytes would be dropped now, the ring being full:
+ * counted as rw_pcapq_put counts it, so that the producer need not build
+ * (copy, checksum) a frame that would be thrown away. */
+bool rw_pcapq_full(struct rw_pcapq *q, struct rw_pcapq_file *f, size_t n);
 /* Whether f's file failed in the writer (could not be created, a write
  * error): its later records would only be thrown away, so the producer
  * need not build them. */

@@ -361,8 +361,9 @@ static size_t frame_len(const struct rw_pcapw *w, uint8_t flags, size_t n)
 	       ((flags & TH_SYN) ? TCP_OPT_MSS : 0) + n;
 }
 
-/* A record that will not be written (past pcap_max_file, or its file failed
- * in the writer thread: a full disk) is counted and never built: the event
+/* A record that will not be written (past pcap_max_file, its file failed
+ * in the writer thread: a full disk, or the queue is full) is counted and
+ * never built: the event
  * loop does not checksum bytes nobody will read. */
 static bool skip_record(struct rw_pcapw *w, size_t n)
 {
@@ -375,7 +376,9 @@ static bool skip_record(struct rw_pcapw *w, size_t n)
 		rw_pcapq_lost(w->qf, n);
 		return true;
 	}
-	return false;
+	/* The queue full (a frozen or slow disk): dropped and counted now,
+	 * not built; the relay must not slow down for the disk. */
+	return w->qf && rw_pcapq_full(w->q, w->qf, n);
 }
 
 /* Writes one packet from the side sending in dir: its sequence number is
