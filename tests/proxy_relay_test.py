@@ -28,17 +28,10 @@ MIB = 1024 * 1024
 failures = []
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 class Proxy:
     def __init__(self, upstream_port, *extra, listen_host="127.0.0.1", upstream_host="127.0.0.1"):
-        self.port = free_port()
+        self.port = rw.free_port()
         self.out = os.path.join(TMP, "records-%d.json" % self.port)
         self.errpath = os.path.join(TMP, "stderr-%d.log" % self.port)
         # ASan's quarantine keeps freed buffers; bound it so RSS shows the
@@ -285,7 +278,7 @@ def back_pressure():
 
 
 def refused():
-    port = free_port()  # nothing listens there
+    port = rw.free_port()  # nothing listens there
     px = Proxy(port)
     cl = socket.create_connection(("127.0.0.1", px.port))
     try:

@@ -61,11 +61,6 @@ def fail(msg):
     sys.exit(1)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def cr(cookie):
     body = b"Cookie: mstshash=" + cookie.encode() + b"\r\n" + bytes.fromhex("0100080003000000")
@@ -197,7 +192,7 @@ ruleset(name="rdpwhy") {{
 
 class Proxy:
     def __init__(self, work, upstream, output, extra=()):
-        self.port = free_port()
+        self.port = rw.free_port()
         self.args = [RDPWHY, "proxy", "--listen", f"127.0.0.1:{self.port}",
                      "--upstream", f"127.0.0.1:{upstream}", "--output", output,
                      "--set", f"siem_spool_dir={work}/spool", *extra]
@@ -380,7 +375,7 @@ atexit.register(cleanup)
 def test_tcp(work):
     host = FakeHost()
     host.start()
-    rport = free_port()
+    rport = rw.free_port()
     rs = Rsyslog(work, rport)
     rs.start()
     px = Proxy(work, host.port, f"tcp://127.0.0.1:{rport}")
@@ -451,7 +446,7 @@ def test_hostile(work):
     for fmt in ("json", "rfc5424", "cef"):
         d = os.path.join(work, fmt)
         os.makedirs(d)
-        rport, uport = free_port(), free_port()
+        rport, uport = rw.free_port(), rw.free_port()
         rs = Rsyslog(d, rport, udp_port=uport, template="%structured-data% %msg%\\n")
         rs.start()
         px = Proxy(d, host.port, f"tcp://127.0.0.1:{rport}",
@@ -512,7 +507,7 @@ def refused(rs, px, prefix, n, why):
 def test_tls(work, pki):
     host = FakeHost()
     host.start()
-    rport = free_port()
+    rport = rw.free_port()
     rs = Rsyslog(work, rport, tls=pki)
     rs.start()
     # Wrong CA: refused, records stay spooled.

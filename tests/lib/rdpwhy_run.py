@@ -8,16 +8,25 @@ must hold no sanitizer report (the ASan build prints LeakSanitizer's at exit).
     check_end("proxy", proc.returncode, 0, stderr_text)  # for a process run by hand
     wait_ready(stderr_path, proc)                        # rdpwhy's ready line, bounded
     stop(proc, "proxy", stderr_path)                     # SIGTERM, exit 0, no sanitizer report
+    port = free_port()                                   # a free TCP port on 127.0.0.1
 """
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 
 SANITIZER = re.compile(
     r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer"
     r"|SUMMARY: (Address|Leak|UndefinedBehavior|Thread)Sanitizer")
+
+
+def free_port():
+    """A TCP port nothing listens on at 127.0.0.1 now (the kernel's choice)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class RunFailed(AssertionError):

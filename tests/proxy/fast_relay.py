@@ -60,17 +60,10 @@ def check(name, cond, detail=""):
         failures.append(name)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 class Proxy:
     def __init__(self, upstream_port, *extra):
-        self.port = free_port()
+        self.port = rw.free_port()
         self.out = os.path.join(TMP, "records-%d.json" % self.port)
         self.errpath = os.path.join(TMP, "stderr-%d.log" % self.port)
         env = dict(os.environ)
