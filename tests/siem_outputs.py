@@ -102,7 +102,7 @@ def test_replay(work):
         want.append(loads(line)["rdpwhy.record_id"])
     if len(want) < 10 or len(set(want)) != len(want):
         fail(f"replay gave {len(want)} records, {len(set(want))} distinct ids")
-    rport = S.free_port()
+    rport = rw.free_port()
     rs = S.Rsyslog(work, rport)
     rs.start()
     spool = ["--set", f"siem_spool_dir={work}/spool", "--set", "siem_flush_timeout=2s"]
@@ -149,7 +149,7 @@ def test_replay(work):
 def test_capture(work):
     host = S.FakeHost()
     host.start()
-    rport = S.free_port()
+    rport = rw.free_port()
     rs = S.Rsyslog(work, rport)
     rs.start()
     err = open(os.path.join(work, "capture.err"), "w")
@@ -181,12 +181,12 @@ def test_reload(work):
     d1, d2 = os.path.join(work, "r1"), os.path.join(work, "r2")
     os.makedirs(d1)
     os.makedirs(d2)
-    p1, p2 = S.free_port(), S.free_port()
+    p1, p2 = rw.free_port(), rw.free_port()
     rs1 = S.Rsyslog(d1, p1)
     rs2 = S.Rsyslog(d2, p2, template="%msg%\\n")
     rs1.start()
     rs2.start()
-    port = S.free_port()
+    port = rw.free_port()
     conf = os.path.join(work, "rdpwhy.conf")
     jfile = os.path.join(work, "records.json")
     base = (f"listen = 127.0.0.1:{port}\nupstream = 127.0.0.1:{host.port}\n"
@@ -266,7 +266,7 @@ def test_stuck_output(work):
     fifo = os.path.join(work, "stuck.fifo")
     os.mkfifo(fifo)
     rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open, not read
-    port = S.free_port()
+    port = rw.free_port()
     errp = os.path.join(work, "rdpwhy.err")
     px = subprocess.Popen([RDPWHY, "proxy", "--listen", f"127.0.0.1:{port}", "--upstream",
                            f"127.0.0.1:{host.port}", "--output", f"{fifo} format=json"],
