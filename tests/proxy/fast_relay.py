@@ -30,7 +30,6 @@ import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import rdpwhy_run as rw  # noqa: E402
 from records import loads, parse_lines  # noqa: E402
+from echo_peer import Accept, linger0, listener, read_until_eof, recv_exact  # noqa: E402
 
 BIN = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="rdpwhy-fast-")
@@ -112,41 +112,6 @@ class Proxy:
         return tuple(map(int, m[-1])) if m else (None, None)
 
 
-def listener():
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    return srv
-
-
-def recv_exact(sock, n):
-    b = b""
-    while len(b) < n:
-        k = sock.recv(n - len(b))
-        if not k:
-            break
-        b += k
-    return b
-
-
-def read_until_eof(sock, delay=0.0):
-    time.sleep(delay)
-    h = hashlib.sha256()
-    n = 0
-    how = "fin"
-    try:
-        while True:
-            b = sock.recv(262144)
-            if not b:
-                break
-            h.update(b)
-            n += len(b)
-    except ConnectionResetError:
-        how = "rst"
-    return h.hexdigest(), n, how
-
-
 def half_close_side(sock, data, first):
     if first:
         sock.sendall(data)
@@ -172,19 +137,9 @@ def exchange(case, first_closer, cc, size, *extra, pcap=None):
     px = Proxy(srv.getsockname()[1], *args)
     c_data, s_data = os.urandom(size), os.urandom(size)
     got = {}
-    accepted = threading.Event()
-    conns = {}
-
-    def server():
-        conns["s"], _ = srv.accept()
-        accepted.set()
-
-    st = threading.Thread(target=server)
-    st.start()
+    acc = Accept(srv)
     cl = socket.create_connection(("127.0.0.1", px.port))
-    accepted.wait(10)
-    st.join()
-    conn = conns["s"]
+    conn = acc.conn()
     got["x224"] = x224(cl, conn, cc)
 
     def server_side():
@@ -262,7 +217,7 @@ def rst_case(resetter):
         done.wait(10)
         if resetter == "server":
             time.sleep(0.2)
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            linger0(conn)
         else:
             seen["server"] = read_until_eof(conn)[2]
         conn.close()
@@ -277,7 +232,7 @@ def rst_case(resetter):
     done.set()
     if resetter == "client":
         time.sleep(0.2)
-        cl.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        linger0(cl)
     else:
         seen["client"] = read_until_eof(cl)[2]
     cl.close()

@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import rdpwhy_run as rw  # noqa: E402
 from records import load  # noqa: E402
+from echo_peer import EchoUpstream, linger0, read_to_end, recv_exact  # noqa: E402
 
 BIN = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="rdpwhy-workers-")
@@ -34,59 +34,6 @@ def check(name, cond, detail=""):
     if not cond:
         failures.append(name)
 
-
-
-class Upstream:
-    """The host side. The first byte of a connection says what to do:
-    E echo everything, then FIN after the client's FIN; R read 4 bytes then
-    reset (SO_LINGER 0); C echo and note how the client's side ended."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1024)
-        self.port = self.sock.getsockname()[1]
-        self.ends = {}  # client tag -> "fin" / "rst"
-        self.lock = threading.Lock()
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.handle, args=(c,), daemon=True).start()
-
-    def handle(self, c):
-        tag = b""
-        end = "fin"
-        try:
-            first = c.recv(1)
-            if first == b"R":
-                c.recv(4)
-                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                c.close()
-                return
-            if first:
-                c.sendall(first)
-                tag = first
-            while True:
-                d = c.recv(65536)
-                if not d:
-                    break
-                if len(tag) < 9:
-                    tag += d[: 9 - len(tag)]
-                c.sendall(d)
-        except ConnectionResetError:
-            end = "rst"
-        with self.lock:
-            self.ends[tag] = end
-        try:
-            c.close()
-        except OSError:
-            pass
 
 
 class Proxy:
@@ -137,25 +84,6 @@ def connect(port):
     return socket.create_connection(("127.0.0.1", port), timeout=20)
 
 
-def read_to_end(s):
-    got = bytearray()
-    while True:
-        d = s.recv(65536)
-        if not d:
-            return bytes(got)
-        got += d
-
-
-def recv_exact(s, n):
-    got = b""
-    while len(got) < n:
-        d = s.recv(n - len(got))
-        if not d:
-            break
-        got += d
-    return got
-
-
 def echo_conn(port, n, tag):
     """E + tag + n bytes, half-close, the same bytes back, then the FIN."""
     payload = b"E" + tag + os.urandom(n)
@@ -169,7 +97,7 @@ def echo_conn(port, n, tag):
 
 
 def main():
-    up = Upstream()
+    up = EchoUpstream()
     px = Proxy(up.port, "-v")
     port = px.port
 
@@ -196,7 +124,7 @@ def main():
     s = connect(port)
     s.sendall(b"E" + b"RSTCLIENT" + b"x" * 100)
     time.sleep(0.2)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    linger0(s)
     s.close()
     s = connect(port)
     s.sendall(b"R1234")
