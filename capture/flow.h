@@ -1,8 +1,9 @@
 /* The flow table's types, private to capture/: a flow, its LRU lists, the
  * table (struct rw_capture), and the functions its files share: flow_table.c
  * (hash, lists, a flow's life, per packet), flow_infer.c (what a one-direction
- * capture tells of the side never captured) and flow_clock.c (frames in along
- * the capture clock). */
+ * capture tells of the side never captured), flow_clock.c (frames in along
+ * the capture clock) and flow_shard.c (a flow's calls on its session, and
+ * replay -j's workers: flow_shard.h). */
 #ifndef RW_FLOW_H
 #define RW_FLOW_H
 
@@ -159,13 +160,6 @@ struct flow *rw_flow_lookup(const struct rw_capture *c, const struct flow_key *k
 struct flow *rw_flow_new(struct rw_capture *c, const struct flow_key *k, uint32_t h,
                          const struct rw_packet *p);
 void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet *p);
-
-/* flow_table.c, sharded analysis: a session's calls, made at once or sent
- * to its worker. */
-void rw_fs_inferred(struct flow *f, enum rw_dir d, uint64_t ts, enum rw_infer what, uint64_t n);
-void rw_fs_inferred_reset(struct flow *f, enum rw_dir d, uint64_t ts, uint64_t dur);
-/* The session's phase now (replay -j: once its worker caught up). */
-enum rw_phase rw_fs_phase(struct flow *f);
 
 /* flow_infer.c */
 bool rw_flow_fin_sized(uint32_t adv);

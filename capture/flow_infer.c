@@ -1,7 +1,7 @@
 /* One-direction captures: what the side never captured sent, told by the
  * other side's ACKs (its bytes, its SYN, a FIN or an alert and a FIN), and its
  * RST, told by the seen side's retransmissions stopping. */
-#include "flow.h"
+#include "flow_shard.h"
 
 /* Stretches a side's ACK can close with, beyond its peer's last byte: a FIN
  * alone, a TLS alert record and its FIN (7 bytes in clear; 24 in TLS 1.3;
@@ -31,7 +31,8 @@ void rw_flow_infer_peer(struct flow *f, int side, const struct rw_packet *p)
 		if (side == f->client && !syn && f->syn_seen && !f->synack_seen) {
 			f->synack_seen = true;
 			f->synack_ts = p->ts_us;
-			rw_fs_inferred(f, RW_S2C, p->ts_us, RW_INFER_SYN, 0);
+			RW_FS(f, .op = RW_FS_INFERRED, .dir = RW_S2C, .ts = p->ts_us,
+			      .kind = RW_INFER_SYN);
 		}
 		/* The client's SYN, from the SYN-ACK, is inferred at the end
 		 * (flow_end), once no packet of the client came. */
@@ -85,6 +86,7 @@ void rw_flow_unseen_reset(struct rw_capture *c, struct flow *f)
 			wait = RTO_WAIT_MAX_US;
 		if (c->now <= f->rtx_ts[a] || c->now - f->rtx_ts[a] < wait)
 			continue;
-		rw_fs_inferred_reset(f, dir_of(f, u), f->rtx_ts[a], c->now - f->rtx_ts[a]);
+		RW_FS(f, .op = RW_FS_INFERRED_RESET, .dir = dir_of(f, u), .ts = f->rtx_ts[a],
+		      .a = c->now - f->rtx_ts[a]);
 	}
 }

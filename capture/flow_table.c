@@ -13,12 +13,12 @@
  * to go when the table is full.
  *
  * What one-direction captures tell of the side never captured is in
- * flow_infer.c; frames come in along the capture clock in flow_clock.c.
+ * flow_infer.c; frames come in along the capture clock in flow_clock.c;
+ * a flow's calls on its session, and replay -j's workers, are in
+ * flow_shard.c.
  */
-#include "flow.h"
+#include "flow_shard.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -145,579 +145,11 @@ void rw_flow_make_key(const struct rw_packet *p, struct flow_key *k)
 	}
 }
 
-/* ---- sharded analysis (replay -j) ------------------------------------------
- *
- * Everything that couples flows stays in the thread that feeds packets (the
- * dispatcher): decoding, the flow table and its bound, expiry, reassembly,
- * which flows get a session, scan tallies, record ids. Only the sessions'
- * own work (the analyzers, the verdict) runs in the workers: each call a
- * flow makes on its session becomes a command in its worker's batch, run
- * there in the same order. A record leaves the worker tagged with the
- * sequence number of its place among -j 1's records.
- *
- * Two facts flow the other way, from a session to the flow table:
- * - whether the session still inspects payload: once it does not, its
- *   flow's reassembly buffers out-of-order bytes by range only, which
- *   changes how soon the buffer bound gives up a hole. The worker publishes
- *   it (a hint: once true, true in -j 1 by then too); before a segment that
- *   could be buffered while the hint is still false, the dispatcher waits
- *   for the worker to catch up and reads the exact answer;
- * - the session's phase, for a one-direction capture's ACK of a FIN's or an
- *   alert's size: the dispatcher waits for the worker, then reads it.
- * Both waits are rare (a flow's out-of-order segments while it inspects;
- * one-direction captures). The worker also allocates the session (the
- * capture thread would otherwise spend a third of its time there); the sink
- * frees it. Only without memory does -j N differ: -j 1 finds it before the
- * flow gets an id and ignores the flow; -j N leaves its record out. */
-
-#define SHARD_BATCH   (512 * 1024)
-#define SHARD_BATCHES 4 /* per worker */
-
-enum shard_op {
-	OP_NEW,
-	OP_AT,
-	OP_OPEN,
-	OP_SYN,
-	OP_TTL,
-	OP_SYN_TTL,
-	OP_DATA_TTL,
-	OP_DATA,
-	OP_COUNT,
-	OP_INFERRED,
-	OP_INFERRED_RESET,
-	OP_GAP,
-	OP_FIN,
-	OP_RST,
-	OP_CONNECT_FAILED,
-	OP_DIRECTIONS,
-	OP_TCP_STATS,
-	OP_END,
-};
-
-struct shard_worker;
-
-struct shard_sess {
-	struct rw_session *s;
-	struct shard_worker *w;
-	bool counting;             /* the worker's: the session stopped inspecting */
-	atomic_bool counting_seen; /* published: a hint for the dispatcher */
-};
-
-/* In a batch, followed by n bytes padded to 8. */
-struct cmd {
-	struct shard_sess *h;
-	const void *ptr;
-	uint64_t ts, a;
-	uint32_t n;
-	uint8_t op, dir, kind, pad;
-};
-
-struct cmd_end {
-	uint64_t seq, id, frame_first, frame_last;
-	const char *file_first, *file_last;
-	int reason;
-};
-
-struct shard_batch {
-	size_t used;
-	struct shard_batch *next;
-	uint8_t data[SHARD_BATCH];
-};
-
-struct shard_worker {
-	struct rw_shard *sh;
-	pthread_t th;
-	bool started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct shard_batch *qhead, *qtail; /* to run, oldest first */
-	struct shard_batch *free;
-	uint64_t pushed, done;
-	bool stop;
-	struct shard_batch *cur; /* the dispatcher's, being filled */
-};
-
-struct rw_shard {
-	int n;
-	struct shard_worker *w;
-	struct shard_batch *mem;
-	rw_record_seq_cb out;
-	rw_seq_room_cb room;
-	void *arg;
-	/* RDPWHY_SHARD_NO_HINT (tests): the dispatcher ignores the workers'
-	 * counting hints, so that every buffered segment settles the exact
-	 * answer by waiting. Slower, same output. */
-	bool no_hint;
-};
-
-static void apply(struct rw_shard *sh, const struct cmd *cm, const uint8_t *x)
-{
-	struct shard_sess *h = cm->h;
-	enum rw_dir d = (enum rw_dir)cm->dir;
-	if (cm->op == OP_NEW) {
-		/* Allocated here, not by the capture thread, which it would slow. */
-		h->s = rw_session_new(cm->ptr);
-		return;
-	}
-	struct rw_session *s = h->s;
-	if (!s) {
-		/* No memory for the session (which -j 1 would have found before
-		 * giving the flow an id): its record is left out. */
-		if (cm->op == OP_END) {
-			struct cmd_end e;
-			memcpy(&e, x, sizeof(e));
-			free(h);
-			sh->out(e.seq, NULL, NULL, sh->arg);
-		}
-		return;
-	}
-	switch ((enum shard_op)cm->op) {
-	case OP_NEW:
-		break;
-	case OP_AT:
-		rw_session_at(s, cm->ptr, cm->a);
-		break;
-	case OP_OPEN: {
-		struct rw_endpoint ep[2];
-		memcpy(ep, x, sizeof(ep));
-		rw_session_open(s, cm->ts, &ep[0], &ep[1]);
-		break;
-	}
-	case OP_SYN:
-		rw_session_syn(s, d, cm->ts);
-		break;
-	case OP_TTL:
-		rw_session_ttl(s, d, (int)cm->a);
-		break;
-	case OP_SYN_TTL:
-		rw_session_syn_ttl(s, d, (int)cm->a);
-		break;
-	case OP_DATA_TTL:
-		rw_session_data_ttl(s, d, (int)cm->a);
-		break;
-	case OP_DATA:
-		/* As deliver does in -j 1. */
-		if (h->counting) {
-			rw_session_count(s, d, cm->ts, cm->n);
-			break;
-		}
-		rw_session_data(s, d, cm->ts, x, cm->n);
-		if (!rw_session_inspecting(s)) {
-			h->counting = true;
-			atomic_store_explicit(&h->counting_seen, true, memory_order_release);
-		}
-		break;
-	case OP_COUNT:
-		rw_session_count(s, d, cm->ts, (size_t)cm->a);
-		break;
-	case OP_INFERRED:
-		rw_session_inferred(s, d, cm->ts, (enum rw_infer)cm->kind, cm->a);
-		break;
-	case OP_INFERRED_RESET:
-		rw_session_inferred_reset(s, d, cm->ts, cm->a);
-		break;
-	case OP_GAP:
-		rw_session_gap(s, d, cm->ts, cm->a);
-		break;
-	case OP_FIN:
-		rw_session_fin(s, d, cm->ts);
-		break;
-	case OP_RST:
-		rw_session_rst(s, d, cm->ts, (int)cm->a);
-		break;
-	case OP_CONNECT_FAILED:
-		rw_session_connect_failed(s, cm->ts, (enum rw_close_kind)cm->kind);
-		break;
-	case OP_DIRECTIONS:
-		rw_session_set_directions(s, (enum rw_directions)cm->kind);
-		break;
-	case OP_TCP_STATS: {
-		struct rw_tcp_stats st;
-		memcpy(&st, x, sizeof(st));
-		rw_session_tcp_stats(s, d, &st);
-		break;
-	}
-	case OP_END: {
-		/* As flow_end does in -j 1. */
-		struct cmd_end e;
-		memcpy(&e, x, sizeof(e));
-		struct rw_record *rec = rw_session_record(s);
-		rec->end_reason = (enum rw_end_reason)e.reason;
-		rw_session_close(s, cm->ts);
-		rec->id = e.id;
-		rec->file_first = e.file_first;
-		rec->file_last = e.file_last;
-		rec->frame_first = e.frame_first;
-		rec->frame_last = e.frame_last;
-		free(h);
-		sh->out(e.seq, rec, s, sh->arg);
-		break;
-	}
-	}
-}
-
-static void *worker_main(void *arg)
-{
-	struct shard_worker *w = arg;
-	for (;;) {
-		pthread_mutex_lock(&w->mu);
-		while (!w->qhead && !w->stop)
-			pthread_cond_wait(&w->cv, &w->mu);
-		struct shard_batch *b = w->qhead;
-		if (!b) {
-			pthread_mutex_unlock(&w->mu);
-			break;
-		}
-		w->qhead = b->next;
-		if (!w->qhead)
-			w->qtail = NULL;
-		pthread_mutex_unlock(&w->mu);
-		for (size_t off = 0; off < b->used;) {
-			struct cmd cm;
-			memcpy(&cm, b->data + off, sizeof(cm));
-			apply(w->sh, &cm, b->data + off + sizeof(cm));
-			off += sizeof(cm) + (((size_t)cm.n + 7) & ~(size_t)7);
-		}
-		pthread_mutex_lock(&w->mu);
-		b->next = w->free;
-		w->free = b;
-		w->done++;
-		pthread_cond_broadcast(&w->cv);
-		pthread_mutex_unlock(&w->mu);
-	}
-	return NULL;
-}
-
-/* Sends the batch being filled. */
-static void shard_push(struct shard_worker *w)
-{
-	struct shard_batch *b = w->cur;
-	if (!b || !b->used)
-		return;
-	w->cur = NULL;
-	b->next = NULL;
-	pthread_mutex_lock(&w->mu);
-	if (w->qtail)
-		w->qtail->next = b;
-	else
-		w->qhead = b;
-	w->qtail = b;
-	w->pushed++;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-/* Until the worker ran everything sent to it. */
-static void shard_sync(struct shard_worker *w)
-{
-	shard_push(w);
-	pthread_mutex_lock(&w->mu);
-	while (w->done != w->pushed)
-		pthread_cond_wait(&w->cv, &w->mu);
-	pthread_mutex_unlock(&w->mu);
-}
-
-static void shard_flush_all(struct rw_shard *sh)
-{
-	for (int i = 0; i < sh->n; i++)
-		shard_push(&sh->w[i]);
-}
-
-/* Room for need bytes in the worker's batch, NULL when no batch holds it. */
-static uint8_t *cmd_space(struct shard_worker *w, size_t need)
-{
-	if (need > SHARD_BATCH)
-		return NULL;
-	if (w->cur && w->cur->used + need > SHARD_BATCH)
-		shard_push(w);
-	if (!w->cur) {
-		pthread_mutex_lock(&w->mu);
-		while (!w->free)
-			pthread_cond_wait(&w->cv, &w->mu);
-		w->cur = w->free;
-		w->free = w->cur->next;
-		pthread_mutex_unlock(&w->mu);
-		w->cur->used = 0;
-	}
-	return w->cur->data + w->cur->used;
-}
-
-static void fs_cmd(struct flow *f, enum shard_op op, int dir, uint64_t ts, uint64_t a, int kind,
-                   const void *ptr, const void *x, size_t n)
-{
-	struct shard_worker *w = f->sh->w;
-	struct cmd cm = {f->sh,        ptr,           ts, a, (uint32_t)n, (uint8_t)op,
-	                 (uint8_t)dir, (uint8_t)kind, 0};
-	size_t need = sizeof(cm) + ((n + 7) & ~(size_t)7);
-	uint8_t *p = cmd_space(w, need);
-	if (!p) {
-		/* Larger than a batch: run here, once the worker is idle. */
-		shard_sync(w);
-		apply(w->sh, &cm, x);
-		return;
-	}
-	memcpy(p, &cm, sizeof(cm));
-	if (n)
-		memcpy(p + sizeof(cm), x, n);
-	w->cur->used += need;
-}
-
-/* The next record's (or the caller's item's) place in the output. */
-static uint64_t seq_next(struct rw_capture *c)
-{
-	uint64_t seq = c->out_seq++;
-	struct rw_shard *sh = c->shard;
-	if (sh && !sh->room(seq, false, sh->arg)) {
-		/* The consumer waits for records still in the batches. */
-		shard_flush_all(sh);
-		sh->room(seq, true, sh->arg);
-	}
-	return seq;
-}
-
-uint64_t rw_capture_seq(struct rw_capture *c)
-{
-	return seq_next(c);
-}
-
-static void learn_counting(struct flow *f)
-{
-	f->counting = true;
-	rw_reasm_keep_payload(&f->rs[0], false);
-	rw_reasm_keep_payload(&f->rs[1], false);
-}
-
-/* Before a segment that could be buffered: whether the session still
- * inspects, exactly. */
-static void settle_counting(struct flow *f)
-{
-	shard_sync(f->sh->w);
-	if (f->sh->counting)
-		learn_counting(f);
-}
-
-enum rw_phase rw_fs_phase(struct flow *f)
-{
-	if (!f->sh)
-		return rw_session_phase(f->s);
-	shard_sync(f->sh->w);
-	return f->sh->s ? rw_session_phase(f->sh->s) : RW_PHASE_ESTABLISHED;
-}
-
-static void fs_at(struct flow *f, const char *file, uint64_t frame)
-{
-	if (f->sh)
-		fs_cmd(f, OP_AT, 0, 0, frame, 0, file, NULL, 0);
-	else
-		rw_session_at(f->s, file, frame);
-}
-
-static void fs_open(struct flow *f, uint64_t ts, const struct rw_endpoint *client,
-                    const struct rw_endpoint *server)
-{
-	if (f->sh) {
-		struct rw_endpoint ep[2] = {*client, *server};
-		fs_cmd(f, OP_OPEN, 0, ts, 0, 0, NULL, ep, sizeof(ep));
-	} else {
-		rw_session_open(f->s, ts, client, server);
-	}
-}
-
-static void fs_syn(struct flow *f, enum rw_dir d, uint64_t ts)
-{
-	if (f->sh)
-		fs_cmd(f, OP_SYN, d, ts, 0, 0, NULL, NULL, 0);
-	else
-		rw_session_syn(f->s, d, ts);
-}
-
-static void fs_ttl(struct flow *f, enum rw_dir d, int ttl)
-{
-	if (f->sh)
-		fs_cmd(f, OP_TTL, d, 0, (uint64_t)ttl, 0, NULL, NULL, 0);
-	else
-		rw_session_ttl(f->s, d, ttl);
-}
-
-static void fs_syn_ttl(struct flow *f, enum rw_dir d, int ttl)
-{
-	if (f->sh)
-		fs_cmd(f, OP_SYN_TTL, d, 0, (uint64_t)ttl, 0, NULL, NULL, 0);
-	else
-		rw_session_syn_ttl(f->s, d, ttl);
-}
-
-static void fs_data_ttl(struct flow *f, enum rw_dir d, int ttl)
-{
-	if (f->sh)
-		fs_cmd(f, OP_DATA_TTL, d, 0, (uint64_t)ttl, 0, NULL, NULL, 0);
-	else
-		rw_session_data_ttl(f->s, d, ttl);
-}
-
-void rw_fs_inferred(struct flow *f, enum rw_dir d, uint64_t ts, enum rw_infer what, uint64_t n)
-{
-	if (f->sh)
-		fs_cmd(f, OP_INFERRED, d, ts, n, what, NULL, NULL, 0);
-	else
-		rw_session_inferred(f->s, d, ts, what, n);
-}
-
-void rw_fs_inferred_reset(struct flow *f, enum rw_dir d, uint64_t ts, uint64_t dur)
-{
-	if (f->sh)
-		fs_cmd(f, OP_INFERRED_RESET, d, ts, dur, 0, NULL, NULL, 0);
-	else
-		rw_session_inferred_reset(f->s, d, ts, dur);
-}
-
-static void fs_gap(struct flow *f, enum rw_dir d, uint64_t ts, uint64_t missing)
-{
-	if (f->sh)
-		fs_cmd(f, OP_GAP, d, ts, missing, 0, NULL, NULL, 0);
-	else
-		rw_session_gap(f->s, d, ts, missing);
-}
-
-static void fs_fin(struct flow *f, enum rw_dir d, uint64_t ts)
-{
-	if (f->sh)
-		fs_cmd(f, OP_FIN, d, ts, 0, 0, NULL, NULL, 0);
-	else
-		rw_session_fin(f->s, d, ts);
-}
-
-static void fs_rst(struct flow *f, enum rw_dir d, uint64_t ts, int ttl)
-{
-	if (f->sh)
-		fs_cmd(f, OP_RST, d, ts, (uint64_t)ttl, 0, NULL, NULL, 0);
-	else
-		rw_session_rst(f->s, d, ts, ttl);
-}
-
-static void fs_connect_failed(struct flow *f, uint64_t ts, enum rw_close_kind kind)
-{
-	if (f->sh)
-		fs_cmd(f, OP_CONNECT_FAILED, 0, ts, 0, kind, NULL, NULL, 0);
-	else
-		rw_session_connect_failed(f->s, ts, kind);
-}
-
-static void fs_set_directions(struct flow *f, enum rw_directions dirs)
-{
-	if (f->sh)
-		fs_cmd(f, OP_DIRECTIONS, 0, 0, 0, dirs, NULL, NULL, 0);
-	else
-		rw_session_set_directions(f->s, dirs);
-}
-
-static void fs_tcp_stats(struct flow *f, enum rw_dir d, const struct rw_tcp_stats *st)
-{
-	if (f->sh)
-		fs_cmd(f, OP_TCP_STATS, d, 0, 0, 0, NULL, st, sizeof(*st));
-	else
-		rw_session_tcp_stats(f->s, d, st);
-}
-
-/* The flow's session goes to its worker from now on. */
-static struct shard_sess *shard_sess_new(struct rw_shard *sh, struct flow *f)
-{
-	struct shard_sess *h = calloc(1, sizeof(*h));
-	if (!h)
-		return NULL;
-	h->w = &sh->w[f->hash % (uint32_t)sh->n];
-	atomic_init(&h->counting_seen, false);
-	return h;
-}
-
-static void shard_free(struct rw_shard *sh)
-{
-	for (int i = 0; i < sh->n; i++) {
-		pthread_mutex_destroy(&sh->w[i].mu);
-		pthread_cond_destroy(&sh->w[i].cv);
-	}
-	free(sh->w);
-	free(sh->mem);
-	free(sh);
-}
-
-void rw_capture_shard_stop(struct rw_capture *c)
-{
-	struct rw_shard *sh = c->shard;
-	if (!sh)
-		return;
-	for (int i = 0; i < sh->n; i++) {
-		struct shard_worker *w = &sh->w[i];
-		if (!w->started)
-			continue;
-		shard_push(w);
-		pthread_mutex_lock(&w->mu);
-		w->stop = true;
-		pthread_cond_broadcast(&w->cv);
-		pthread_mutex_unlock(&w->mu);
-		pthread_join(w->th, NULL);
-	}
-	c->shard = NULL;
-	shard_free(sh);
-}
-
-int rw_capture_shard(struct rw_capture *c, int n, rw_record_seq_cb out, rw_seq_room_cb room,
-                     void *arg)
-{
-	if (c->shard || n < 1)
-		return -1;
-	struct rw_shard *sh = calloc(1, sizeof(*sh));
-	if (!sh)
-		return -1;
-	sh->n = n;
-	sh->out = out;
-	sh->room = room;
-	sh->arg = arg;
-	const char *nh = getenv("RDPWHY_SHARD_NO_HINT");
-	sh->no_hint = nh && *nh && strcmp(nh, "0") != 0;
-	sh->w = calloc((size_t)n, sizeof(*sh->w));
-	sh->mem = malloc((size_t)n * SHARD_BATCHES * sizeof(*sh->mem));
-	if (!sh->w || !sh->mem) {
-		free(sh->w);
-		free(sh->mem);
-		free(sh);
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		struct shard_worker *w = &sh->w[i];
-		w->sh = sh;
-		pthread_mutex_init(&w->mu, NULL);
-		pthread_cond_init(&w->cv, NULL);
-		for (int j = 0; j < SHARD_BATCHES; j++) {
-			struct shard_batch *b = &sh->mem[i * SHARD_BATCHES + j];
-			b->next = w->free;
-			w->free = b;
-		}
-	}
-	c->shard = sh;
-	for (int i = 0; i < n; i++) {
-		if (pthread_create(&sh->w[i].th, NULL, worker_main, &sh->w[i]) != 0) {
-			rw_capture_shard_stop(c);
-			return -1;
-		}
-		sh->w[i].started = true;
-	}
-	return 0;
-}
-
 /* ---- session plumbing -------------------------------------------------- */
 
 static bool start_session(struct rw_capture *c, struct flow *f)
 {
-	if (c->shard) {
-		/* The worker allocates the session (OP_NEW). */
-		if (!(f->sh = shard_sess_new(c->shard, f))) {
-			c->st.nomem++;
-			set_state(f, FLOW_IGNORED);
-			return false;
-		}
-		fs_cmd(f, OP_NEW, 0, 0, 0, 0, &c->cfg.session, NULL, 0);
-	} else if (!(f->s = rw_session_new(&c->cfg.session))) {
+	if (!rw_fs_new(c, f)) {
 		c->st.nomem++;
 		set_state(f, FLOW_IGNORED);
 		return false;
@@ -727,18 +159,21 @@ static bool start_session(struct rw_capture *c, struct flow *f)
 	set_state(f, FLOW_ACTIVE);
 	/* Started by the frame being handled: what it makes the session note
 	 * points at it (rw_flow_packet tells the session each later frame). */
-	fs_at(f, c->cur_file, c->cur_frame);
+	RW_FS(f, .op = RW_FS_AT, .ptr = c->cur_file, .a = c->cur_frame);
 	/* A candidate's handshake happened before the session existed. */
-	fs_open(f, f->first_ts, &f->ep[f->client], &f->ep[1 - f->client]);
+	struct rw_endpoint ep[2] = {f->ep[f->client], f->ep[1 - f->client]};
+	RW_FS(f, .op = RW_FS_OPEN, .ts = f->first_ts, .x = ep, .n = sizeof(ep));
 	if (f->syn_seen)
-		fs_syn(f, RW_C2S, f->syn_ts);
+		RW_FS(f, .op = RW_FS_SYN, .dir = RW_C2S, .ts = f->syn_ts);
 	if (f->synack_seen)
-		fs_syn(f, RW_S2C, f->synack_ts);
+		RW_FS(f, .op = RW_FS_SYN, .dir = RW_S2C, .ts = f->synack_ts);
 	for (int side = 0; side < 2; side++) {
 		if (f->first_ttl[side] >= 0)
-			fs_ttl(f, dir_of(f, side), f->first_ttl[side]);
+			RW_FS(f, .op = RW_FS_TTL, .dir = dir_of(f, side),
+			      .a = (uint64_t)f->first_ttl[side]);
 		if (f->syn_ttl[side] >= 0)
-			fs_syn_ttl(f, dir_of(f, side), f->syn_ttl[side]);
+			RW_FS(f, .op = RW_FS_SYN_TTL, .dir = dir_of(f, side),
+			      .a = (uint64_t)f->syn_ttl[side]);
 	}
 	return true;
 }
@@ -784,37 +219,11 @@ static void emit_summary(struct rw_record *rec, void *arg)
 	c->st.records++;
 	c->st.scan_records++;
 	if (c->shard)
-		c->shard->out(seq_next(c), rec, NULL, c->shard->arg);
+		rw_fs_summary(c, rec);
 	else if (c->take)
 		c->take(rec, NULL, c->take_arg);
 	else
 		c->cb(rec, c->arg);
-}
-
-static void deliver(struct flow *f, enum rw_dir d, uint64_t ts, const uint8_t *p, size_t n)
-{
-	if (f->sh) {
-		/* The worker decides between data and count, as below. */
-		if (!f->counting && !f->cap->shard->no_hint &&
-		    atomic_load_explicit(&f->sh->counting_seen, memory_order_acquire))
-			learn_counting(f);
-		if (!p || f->counting)
-			fs_cmd(f, OP_COUNT, d, ts, n, 0, NULL, NULL, 0);
-		else
-			fs_cmd(f, OP_DATA, d, ts, 0, 0, NULL, p, n);
-		return;
-	}
-	if (!p || f->counting) {
-		rw_session_count(f->s, d, ts, n);
-		return;
-	}
-	rw_session_data(f->s, d, ts, p, n);
-	if (!f->counting && !rw_session_inspecting(f->s)) {
-		/* From here on only byte counts matter: stop copying payload. */
-		f->counting = true;
-		rw_reasm_keep_payload(&f->rs[0], false);
-		rw_reasm_keep_payload(&f->rs[1], false);
-	}
 }
 
 /* The first bytes of an X.224 Connection Request in TPKT: 03 00 LL LL,
@@ -859,9 +268,9 @@ static void probe(struct rw_capture *c, struct flow *f, int side, uint64_t ts, c
 	f->client = side;
 	if (!start_session(c, f))
 		return;
-	deliver(f, RW_C2S, ts, f->probe, f->probe_len);
+	rw_fs_deliver(f, RW_C2S, ts, f->probe, f->probe_len);
 	if (n > take)
-		deliver(f, RW_C2S, ts, p + take, n - take);
+		rw_fs_deliver(f, RW_C2S, ts, p + take, n - take);
 }
 
 static void on_data(void *arg, int side, uint64_t ts, const uint8_t *p, size_t n)
@@ -869,7 +278,7 @@ static void on_data(void *arg, int side, uint64_t ts, const uint8_t *p, size_t n
 	struct flow *f = arg;
 	f->payload_seen = true;
 	if (f->state == FLOW_ACTIVE)
-		deliver(f, dir_of(f, side), ts, p, n);
+		rw_fs_deliver(f, dir_of(f, side), ts, p, n);
 	else if (f->state == FLOW_CANDIDATE)
 		probe(f->cap, f, side, ts, p, n);
 }
@@ -880,10 +289,10 @@ static void on_gap(void *arg, int side, uint64_t ts, uint64_t missing)
 	f->payload_seen = true;
 	if (f->state == FLOW_ACTIVE && f->packets[side] == 0)
 		/* Never captured, only acknowledged: inferred, not a capture gap. */
-		rw_fs_inferred(f, dir_of(f, side), ts,
-		               f->infer_alert ? RW_INFER_ALERT : RW_INFER_DATA, missing);
+		RW_FS(f, .op = RW_FS_INFERRED, .dir = dir_of(f, side), .ts = ts,
+		      .kind = f->infer_alert ? RW_INFER_ALERT : RW_INFER_DATA, .a = missing);
 	else if (f->state == FLOW_ACTIVE)
-		fs_gap(f, dir_of(f, side), ts, missing);
+		RW_FS(f, .op = RW_FS_GAP, .dir = dir_of(f, side), .ts = ts, .a = missing);
 	else if (f->state == FLOW_CANDIDATE)
 		ignore_flow(f->cap, f); /* the first bytes are lost: cannot tell */
 }
@@ -892,9 +301,10 @@ static void on_fin(void *arg, int side, uint64_t ts)
 {
 	struct flow *f = arg;
 	if (f->state == FLOW_ACTIVE && f->packets[side] == 0)
-		rw_fs_inferred(f, dir_of(f, side), ts, RW_INFER_FIN, 0);
+		RW_FS(f, .op = RW_FS_INFERRED, .dir = dir_of(f, side), .ts = ts,
+		      .kind = RW_INFER_FIN);
 	else if (f->state == FLOW_ACTIVE)
-		fs_fin(f, dir_of(f, side), ts);
+		RW_FS(f, .op = RW_FS_FIN, .dir = dir_of(f, side), .ts = ts);
 }
 
 static const struct rw_reasm_ops reasm_ops = {on_data, on_gap, on_fin};
@@ -955,24 +365,28 @@ static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flo
 			 * FIN's size (or an alert's and a FIN's): it closed then. */
 			if (f->packets[u] == 0 && f->packets[1 - u] > 0 && !f->rs[u].fin_seen &&
 			    rw_flow_fin_sized(f->last_adv[u]))
-				rw_fs_inferred(f, dir_of(f, u), f->last_adv_ts[u], RW_INFER_FIN, 0);
+				RW_FS(f, .op = RW_FS_INFERRED, .dir = dir_of(f, u),
+				      .ts = f->last_adv_ts[u], .kind = RW_INFER_FIN);
 		}
 		if (f->packets[f->client] == 0 && f->synack_seen)
-			rw_fs_inferred(f, RW_C2S, f->synack_ts, RW_INFER_SYN, 0);
+			RW_FS(f, .op = RW_FS_INFERRED, .dir = RW_C2S, .ts = f->synack_ts,
+			      .kind = RW_INFER_SYN);
 		if (why != END_CLOSE)
 			rw_flow_unseen_reset(c, f);
 		/* One direction only: a side never captured that its peer
 		 * acknowledged (a SYN never answered is not one). */
 		bool seen_c = f->packets[f->client] > 0 || !f->acked_unseen[f->client];
 		bool seen_s = f->packets[server] > 0 || !f->acked_unseen[server];
-		fs_set_directions(f, !seen_s   ? RW_DIRS_CLIENT_ONLY
-		                     : !seen_c ? RW_DIRS_SERVER_ONLY
-		                               : RW_DIRS_BOTH);
+		RW_FS(f, .op = RW_FS_DIRECTIONS,
+		      .kind = !seen_s   ? RW_DIRS_CLIENT_ONLY
+		              : !seen_c ? RW_DIRS_SERVER_ONLY
+		                        : RW_DIRS_BOTH);
 		if (why != END_CLOSE && f->syn_seen && !f->synack_seen && f->packets[server] == 0 &&
 		    f->syns > 1)
 			/* The client retransmitted its SYN and nothing ever came back:
 			 * it gave up waiting. One unanswered SYN proves nothing. */
-			fs_connect_failed(f, f->last_ts, RW_CLOSE_UNREACHABLE);
+			RW_FS(f, .op = RW_FS_CONNECT_FAILED, .ts = f->last_ts,
+			      .kind = RW_CLOSE_UNREACHABLE);
 		for (int side = 0; side < 2; side++) {
 			struct rw_tcp_stats st = {0};
 			rw_reasm_tcp_stats(&f->rs[side], &st);
@@ -982,7 +396,8 @@ static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flo
 				st.gaps = st.capture_gaps = 0;
 				st.gap_bytes = st.capture_gap_bytes = 0;
 			}
-			fs_tcp_stats(f, dir_of(f, side), &st);
+			RW_FS(f, .op = RW_FS_TCP_STATS, .dir = dir_of(f, side), .x = &st,
+			      .n = sizeof(st));
 		}
 		enum rw_end_reason reason = why == END_EXPIRE  ? RW_END_IDLE
 		                            : why == END_EVICT ? RW_END_EVICTED
@@ -993,19 +408,8 @@ static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flo
 			c->st.expired++;
 		else if (why == END_EVICT)
 			c->st.evicted++;
-		if (f->sh) {
-			struct cmd_end e = {seq_next(c),
-			                    f->id,
-			                    f->file_first ? f->frame_first : 0,
-			                    f->file_last ? f->frame_last : 0,
-			                    f->file_first,
-			                    f->file_last,
-			                    (int)reason};
-			fs_cmd(f, OP_END, 0, ts, 0, 0, NULL, &e, sizeof(e));
-			f->sh = NULL; /* freed by the worker */
-			f->s = NULL;
-			goto ended;
-		}
+		if (rw_fs_end(c, f, ts, reason))
+			goto ended; /* by its worker */
 		struct rw_record *rec = rw_session_record(f->s);
 		rec->end_reason = reason;
 		rw_session_close(f->s, ts);
@@ -1116,13 +520,13 @@ static void handle_rst(struct rw_capture *c, struct flow *f, int side, const str
 	}
 	enum rw_dir d = dir_of(f, side);
 	if (f->syn_seen && !f->synack_seen && !f->payload_seen && side != f->client) {
-		fs_rst(f, d, p->ts_us, p->ttl);
-		fs_connect_failed(f, p->ts_us, RW_CLOSE_REFUSED);
+		RW_FS(f, .op = RW_FS_RST, .dir = d, .ts = p->ts_us, .a = (uint64_t)p->ttl);
+		RW_FS(f, .op = RW_FS_CONNECT_FAILED, .ts = p->ts_us, .kind = RW_CLOSE_REFUSED);
 	} else {
 		/* What was sent before the RST is delivered before it. */
 		for (int s = 0; s < 2; s++)
 			rw_reasm_flush(&f->rs[s], p->ts_us);
-		fs_rst(f, d, p->ts_us, p->ttl);
+		RW_FS(f, .op = RW_FS_RST, .dir = d, .ts = p->ts_us, .a = (uint64_t)p->ttl);
 	}
 	flow_end(c, f, p->ts_us, END_CLOSE);
 }
@@ -1143,7 +547,7 @@ void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet
 	f->file_last = c->cur_file;
 	f->frame_last = c->cur_frame;
 	if (f->s || f->sh) /* what this frame makes the session note points at it */
-		fs_at(f, c->cur_file, c->cur_frame);
+		RW_FS(f, .op = RW_FS_AT, .ptr = c->cur_file, .a = c->cur_frame);
 	/* Per-flow time never runs backwards: a frame stamped before its flow's
 	 * last one (merged interfaces, a clock stepped back) counts as at the
 	 * flow's last time, so durations and timers stay sane. */
@@ -1167,7 +571,7 @@ void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet
 			f->syn_ts = p->ts_us;
 			rw_reasm_syn(&f->rs[side], p->seq);
 			if (f->state == FLOW_ACTIVE && side == f->client)
-				fs_syn(f, RW_C2S, p->ts_us);
+				RW_FS(f, .op = RW_FS_SYN, .dir = RW_C2S, .ts = p->ts_us);
 		}
 		if (side == f->syn_side)
 			f->syns++;
@@ -1178,7 +582,7 @@ void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet
 			f->client = 1 - side;
 		rw_reasm_syn(&f->rs[side], p->seq);
 		if (f->state == FLOW_ACTIVE && side != f->client)
-			fs_syn(f, RW_S2C, p->ts_us);
+			RW_FS(f, .op = RW_FS_SYN, .dir = RW_S2C, .ts = p->ts_us);
 	}
 
 	/* The handshake completed or a byte flowed: a connection, not an attempt. */
@@ -1205,13 +609,15 @@ void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet
 	}
 	if (syn) {
 		if (f->state == FLOW_ACTIVE)
-			fs_syn_ttl(f, dir_of(f, side), p->ttl);
+			RW_FS(f, .op = RW_FS_SYN_TTL, .dir = dir_of(f, side),
+			      .a = (uint64_t)p->ttl);
 		else if (f->syn_ttl[side] < 0)
 			f->syn_ttl[side] = p->ttl;
 	} else if (f->state == FLOW_ACTIVE) {
-		fs_ttl(f, dir_of(f, side), p->ttl);
+		RW_FS(f, .op = RW_FS_TTL, .dir = dir_of(f, side), .a = (uint64_t)p->ttl);
 		if (p->seg_len) /* the baseline from data-bearing packets */
-			fs_data_ttl(f, dir_of(f, side), p->ttl);
+			RW_FS(f, .op = RW_FS_DATA_TTL, .dir = dir_of(f, side),
+			      .a = (uint64_t)p->ttl);
 	} else if (f->first_ttl[side] < 0) {
 		f->first_ttl[side] = p->ttl;
 	}
@@ -1230,7 +636,7 @@ void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet
 	if (p->seg_len && alive(f)) {
 		if (f->sh && !f->counting &&
 		    rw_reasm_may_buffer(&f->rs[side], seq, p->payload_len, p->seg_len))
-			settle_counting(f);
+			rw_fs_settle(f);
 		uint32_t before = f->rs[side].st.retransmits;
 		rw_reasm_segment(&f->rs[side], p->ts_us, seq, p->payload, p->payload_len,
 		                 p->seg_len);
@@ -1376,11 +782,7 @@ void rw_capture_free(struct rw_capture *c)
 	for (int i = 0; i < 3; i++) {
 		while (lists[i]->head) {
 			struct flow *f = lists[i]->head;
-			if (f->sh) { /* the workers stopped */
-				rw_session_free(f->sh->s);
-				free(f->sh);
-			}
-			rw_session_free(f->s);
+			rw_fs_free(f); /* the workers stopped */
 			for (int side = 0; side < 2; side++)
 				rw_reasm_free(&f->rs[side]);
 			flow_remove(c, f);
