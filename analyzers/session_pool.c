@@ -1,0 +1,273 @@
+/* The sessions' memory (rw_session_new, rw_session_free, rw_session_pack,
+ * rw_session_unpack; rw_session_pool_stats, rw_session_pool_trim).
+ *
+ * A session is a large struct, mostly zeros (about 18 KiB: the record's
+ * ClientHello, certificate and evidence lines), made and dropped once per
+ * connection. calloc/free of that size costs a memset of cold memory,
+ * malloc's search of its large bins and page faults, and the freed chunks
+ * leave holes in the heap that keep the proxy's idle connections (packed,
+ * rw_session_pack) from being small. So sessions live in page-aligned slots
+ * of large mmap'd regions instead, and a free slot is one of:
+ * - zeroed: a freed session's slot, zeroed by the thread that frees it,
+ *   when the record was just written out and is still in its cache (in
+ *   replay -j, the sink thread, not the engine's); the next session takes
+ *   the latest one. A capture's sessions end in bursts (a flow table's
+ *   expiry, replay -j's records handed over by the thousand, the end of the
+ *   capture), and a page fault or a madvise call costs more than zeroing a
+ *   whole slot (here 15 us a page, 100 us a call, 1.3 us a slot), so freed
+ *   slots are kept, no more than there were live sessions at the peak (as
+ *   a heap keeps them); but whenever a session is packed (its connection
+ *   went idle) those beyond as many as there are live sessions
+ *   (POOL_KEEP_MIN at least) go back, the oldest first, and
+ *   rw_session_pool_trim gives them all back;
+ * - clean: its pages given back to the kernel (or never touched); they read
+ *   as zeros, so the slot needs no memset, but its first use faults them in.
+ *   A packed session's slot goes there unless fewer than POOL_WARM_MAX are
+ *   zeroed: it belongs to an idle connection, and few of those wake up.
+ * Pages go back in batches of POOL_RELEASE_BATCH slots or more, sorted, one
+ * MADV_DONTNEED per run of adjacent slots: each call flushes the TLB, which
+ * costs more than the pages. Regions are never unmapped (address space
+ * only, once their slots are clean). One lock: sessions are made in one
+ * thread and freed in another (replay -j hands records over with their
+ * sessions; the proxy's event loops). Under AddressSanitizer free slots are
+ * poisoned and the regions are LeakSanitizer roots (what a live session
+ * points to is not a leak). */
+#include "session_pool.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "session_state.h"
+
+#define POOL_REGION_BYTES  (2u << 20)
+#define POOL_WARM_MAX      32
+#define POOL_KEEP_MIN      64
+#define POOL_RELEASE_BATCH 64
+#define POOL_RELEASE_MAX   1024 /* slots released by one call */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL_ASAN 1
+#endif
+#endif
+#ifdef POOL_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/lsan_interface.h>
+#define POOL_POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define POOL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POOL_POISON(p, n)   ((void)(p), (void)(n))
+#define POOL_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+static struct {
+	pthread_mutex_t lock;
+	size_t slot;       /* sizeof(struct rw_session) rounded up to whole pages */
+	size_t per_region; /* slots per mmap'd region */
+	size_t cap;        /* slots mapped: the room in zeroed[] and clean[] */
+	void **zeroed;     /* oldest first */
+	size_t n_zeroed;
+	size_t zeroing; /* packed sessions' slots being zeroed on their way there */
+	void *packed[POOL_RELEASE_BATCH]; /* packed sessions' slots, to release */
+	size_t n_packed;
+	void **clean;
+	size_t n_clean;
+	size_t live;
+	uint64_t reused, fresh, released, madvised;
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Maps one more region; its slots join the clean ones, the lowest on top.
+ * Under the lock. */
+static bool pool_grow(void)
+{
+	if (!pool.slot) {
+		long pg = sysconf(_SC_PAGESIZE);
+		size_t page = pg > 0 ? (size_t)pg : 4096;
+		pool.slot = (sizeof(struct rw_session) + page - 1) / page * page;
+		pool.per_region = POOL_REGION_BYTES / pool.slot ? POOL_REGION_BYTES / pool.slot : 1;
+	}
+	size_t n = pool.per_region;
+	void **nz = realloc(pool.zeroed, (pool.cap + n) * sizeof(*nz));
+	if (!nz)
+		return false;
+	pool.zeroed = nz;
+	void **nc = realloc(pool.clean, (pool.cap + n) * sizeof(*nc));
+	if (!nc)
+		return false;
+	pool.clean = nc;
+	size_t bytes = n * pool.slot;
+	uint8_t *base =
+	        mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return false;
+#ifdef MADV_NOHUGEPAGE
+	/* Small pages, so that one slot's pages can be given back alone. */
+	(void)madvise(base, bytes, MADV_NOHUGEPAGE);
+#endif
+#ifdef POOL_ASAN
+	__lsan_register_root_region(base, bytes);
+#endif
+	POOL_POISON(base, bytes);
+	for (size_t i = n; i-- > 0;)
+		pool.clean[pool.n_clean++] = base + i * pool.slot;
+	pool.cap += n;
+	return true;
+}
+
+static int by_address(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Gives the pages of n free slots (taken off the lists) back to the kernel,
+ * one madvise per run of adjacent slots, and makes them clean. */
+static void pool_release(void **v, size_t n, size_t slot)
+{
+	qsort(v, n, sizeof(*v), by_address);
+	size_t calls = 0;
+	for (size_t i = 0; i < n;) {
+		size_t k = 1;
+		while (i + k < n && (uint8_t *)v[i + k] == (uint8_t *)v[i] + k * slot)
+			k++;
+		calls++;
+		if (madvise(v[i], k * slot, MADV_DONTNEED) != 0) {
+			/* Cannot happen on a mapping of ours; zero them all the same. */
+			for (size_t j = i; j < i + k; j++) {
+				POOL_UNPOISON(v[j], sizeof(struct rw_session));
+				memset(v[j], 0, sizeof(struct rw_session));
+				POOL_POISON(v[j], sizeof(struct rw_session));
+			}
+		}
+		i += k;
+	}
+	pthread_mutex_lock(&pool.lock);
+	/* The lowest on top: a burst of new sessions takes adjacent slots,
+	 * which are then likely to be released together again. */
+	for (size_t i = n; i-- > 0;)
+		pool.clean[pool.n_clean++] = v[i];
+	pool.released += n;
+	pool.madvised += calls;
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* A zeroed session's memory, NULL when out of memory. */
+struct rw_session *rw_session_slot_get(void)
+{
+	void *p = NULL;
+	bool zero = true;
+	pthread_mutex_lock(&pool.lock);
+	if (pool.n_zeroed) {
+		p = pool.zeroed[--pool.n_zeroed];
+		pool.reused++;
+	} else if (pool.n_packed) {
+		p = pool.packed[--pool.n_packed];
+		zero = false;
+		pool.reused++;
+	} else if (pool.n_clean || pool_grow()) {
+		p = pool.clean[--pool.n_clean];
+		pool.fresh++;
+	}
+	if (p)
+		pool.live++;
+	pthread_mutex_unlock(&pool.lock);
+	if (p) {
+		POOL_UNPOISON(p, sizeof(struct rw_session));
+		if (!zero)
+			memset(p, 0, sizeof(struct rw_session));
+	}
+	return p;
+}
+
+/* A slot back: packed says its connection went idle. */
+void rw_session_slot_put(struct rw_session *s, bool packed)
+{
+	void *batch[POOL_RELEASE_MAX];
+	size_t n_batch = 0, slot;
+	if (!packed) {
+		memset(s, 0, sizeof(*s)); /* outside the lock */
+		POOL_POISON(s, sizeof(*s));
+		pthread_mutex_lock(&pool.lock);
+		pool.zeroed[pool.n_zeroed++] = s;
+		pool.live--;
+		pthread_mutex_unlock(&pool.lock);
+		return;
+	}
+	pthread_mutex_lock(&pool.lock);
+	slot = pool.slot;
+	if (pool.n_zeroed + pool.zeroing < POOL_WARM_MAX) {
+		pool.zeroing++;
+		pthread_mutex_unlock(&pool.lock);
+		memset(s, 0, sizeof(*s));
+		POOL_POISON(s, sizeof(*s));
+		pthread_mutex_lock(&pool.lock);
+		pool.zeroing--;
+		pool.zeroed[pool.n_zeroed++] = s;
+		pool.live--;
+		pthread_mutex_unlock(&pool.lock);
+		return;
+	}
+	POOL_POISON(s, sizeof(*s));
+	pool.live--;
+	pool.packed[pool.n_packed++] = s;
+	/* Released once there are enough for a batch, with the oldest zeroed
+	 * slots beyond as many as there are live sessions. */
+	size_t keep = pool.live > POOL_KEEP_MIN ? pool.live : POOL_KEEP_MIN;
+	size_t excess = pool.n_zeroed > keep ? pool.n_zeroed - keep : 0;
+	if (excess + pool.n_packed >= POOL_RELEASE_BATCH) {
+		if (excess > POOL_RELEASE_MAX - POOL_RELEASE_BATCH)
+			excess = POOL_RELEASE_MAX - POOL_RELEASE_BATCH;
+		memcpy(batch, pool.zeroed, excess * sizeof(*batch));
+		pool.n_zeroed -= excess;
+		memmove(pool.zeroed, pool.zeroed + excess, pool.n_zeroed * sizeof(*pool.zeroed));
+		memcpy(batch + excess, pool.packed, pool.n_packed * sizeof(*batch));
+		n_batch = excess + pool.n_packed;
+		pool.n_packed = 0;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	if (n_batch)
+		pool_release(batch, n_batch, slot);
+}
+
+void rw_session_pool_trim(void)
+{
+	for (;;) {
+		void *v[POOL_RELEASE_MAX];
+		size_t n = 0, slot;
+		pthread_mutex_lock(&pool.lock);
+		slot = pool.slot;
+		while (pool.n_packed && n < POOL_RELEASE_MAX)
+			v[n++] = pool.packed[--pool.n_packed];
+		while (pool.n_zeroed && n < POOL_RELEASE_MAX)
+			v[n++] = pool.zeroed[--pool.n_zeroed];
+		pthread_mutex_unlock(&pool.lock);
+		if (!n)
+			return;
+		pool_release(v, n, slot);
+	}
+}
+
+void rw_session_pool_stats(struct rw_session_pool_stats *st)
+{
+	pthread_mutex_lock(&pool.lock);
+	*st = (struct rw_session_pool_stats){
+	        .session_bytes = sizeof(struct rw_session),
+	        .slot_bytes = pool.slot,
+	        .live = pool.live,
+	        .warm = pool.n_zeroed,
+	        .dirty = pool.n_packed,
+	        .clean = pool.n_clean,
+	        .mapped_bytes = pool.cap * pool.slot,
+	        .reused = pool.reused,
+	        .fresh = pool.fresh,
+	        .released = pool.released,
+	        .release_calls = pool.madvised,
+	};
+	pthread_mutex_unlock(&pool.lock);
+}
