@@ -752,7 +752,7 @@ static void *worker_main(void *arg)
 	close_listeners(px);
 	rw_conn_abort_all(px);
 	rw_inspect_abort_all(px);
-	rw_relay_pipes_free(px);
+	rw_relay_pools_free(px);
 	tell(px->main, 'D');
 	return NULL;
 }
@@ -987,7 +987,7 @@ int rw_proxy_run(struct rw_proxy *px)
 	close_listeners(px);
 	rw_conn_abort_all(px);
 	rw_inspect_abort_all(px);
-	rw_relay_pipes_free(px);
+	rw_relay_pools_free(px);
 	/* Every worker ended or was told to end now: wait for them. */
 	tell_workers(px, 'G');
 	for (unsigned i = 1; i < started; i++)

@@ -126,7 +126,9 @@ struct rw_proxy {
 	struct rw_stats stats;
 	int pipes[RW_PIPE_POOL][2];
 	size_t n_pipes;
-	bool splice_broken;  /* splice(2) failed in a way that says it never will work */
+	bool splice_broken; /* splice(2) failed in a way that says it never will work */
+	uint8_t *scratch;   /* the fast relay's read buffer, shared (relay.c) */
+	size_t scratch_len;
 	struct event *sweep; /* every second: idle connections made small (relay.c) */
 	size_t released;     /* bytes the sweep freed since it last trimmed the heap */
 	LIST_HEAD(, rw_conn) conns;
@@ -140,8 +142,8 @@ void rw_conn_abort_all(struct rw_proxy *px);
 /* TCP_NODELAY, keepalive and TCP_USER_TIMEOUT of cfg on a listening socket
  * (accepted sockets inherit them). 0, or -1 with errno. */
 int rw_relay_tune_listener(const struct rw_proxy_config *cfg, int fd);
-/* Closes the pipes kept for splice. */
-void rw_relay_pipes_free(struct rw_proxy *px);
+/* Closes the pipes kept for splice and frees the shared read buffer. */
+void rw_relay_pools_free(struct rw_proxy *px);
 /* Packs the sessions of connections idle for a while (every second). */
 void rw_relay_sweep(struct rw_proxy *px);
 

@@ -58,6 +58,7 @@ struct rw_pump {
 	int pipe[2]; /* -1 -1: none */
 	size_t in_pipe;
 	uint8_t *buf;
+	size_t buf_cap; /* what buf holds: max_buffer when it was allocated */
 	size_t off, len;
 };
 
@@ -95,6 +96,7 @@ struct rw_conn {
 	uint64_t t_prompt_us; /* when a silent client's wait was extended, 0 = not */
 	bool request_armed;   /* timer armed at the first byte of an unfinished request */
 	uint32_t bev_bytes;   /* relayed by the bufferevents (capped), for fast_try */
+	bool server_tuned;    /* keepalive and TCP_USER_TIMEOUT set on the server leg */
 	char peer_text[80], dst_text[80];
 	LIST_ENTRY(rw_conn) link;
 };
@@ -130,6 +132,11 @@ static void fast_try(struct rw_conn *c, bool idle);
 /* Freed memory goes back to the kernel (malloc_trim) once this much was
  * released by packing. */
 #define TRIM_AFTER (1024 * 1024)
+/* The server leg gets its keepalive and TCP_USER_TIMEOUT once the
+ * connection is this old (the sweep sets them, so within a second more):
+ * the kernel applies a TCP_USER_TIMEOUT set late to data already in
+ * flight, and keepalive counts from the leg's last segment either way. */
+#define TUNE_AFTER_MS 1000
 
 static void conn_wake(struct rw_conn *c)
 {
@@ -617,17 +624,20 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 }
 
 /* ---- fast relay ----------------------------------------------------------
- * Past the X.224 exchange (the Confirm seen and relayed; a connection that
- * inspection with the host's key takes was taken in on_read by then), a
- * connection that carried FAST_AFTER bytes leaves its bufferevents, whose
- * reads libevent 2.1 caps at 4 KiB with an ioctl(FIONREAD) each and whose
- * writes wait for the next loop turn. The legs get plain events instead,
- * and each direction moves its bytes one of two ways:
+ * libevent 2.1's bufferevents cap a read at 4 KiB with an ioctl(FIONREAD)
+ * each, and their writes wait for the next loop turn. Without inspection
+ * with the host's key a connection never has them: it is on the fast relay
+ * from its accept (the upstream's connect watched by fast_on_connect). With
+ * inspection it starts on bufferevents, which inspect.c takes after a
+ * Confirm selecting TLS (on_read); one it does not take moves here past the
+ * X.224 exchange once it carried FAST_AFTER bytes (fast_try). The legs have
+ * plain events, and each direction moves its bytes one of two ways:
  *  - splice(2) through a pipe: zero-copy, when nothing needs the bytes
  *    (the analyzers only count once the set-up phases are over, and no
  *    pcap_dir capture): the counts come from splice's return values;
- *  - read(2) of up to max_buffer into a buffer of ours, seen by the
- *    analyzers and the pcap writer there, then send(2) at once.
+ *  - recv(2) of up to max_buffer into the worker's buffer (or the
+ *    connection's own, while it holds bytes back), seen by the analyzers
+ *    and the pcap writer there, then send(2) at once.
  * Either way the bytes are written in the same loop turn as they were read;
  * what the far side does not take stays in the pipe or buffer, and the near
  * side is not read again until it is gone (back-pressure: at most one read,
@@ -688,13 +698,16 @@ static void pipe_put(struct rw_proxy *px, int fds[2], bool empty)
 	fds[0] = fds[1] = -1;
 }
 
-void rw_relay_pipes_free(struct rw_proxy *px)
+void rw_relay_pools_free(struct rw_proxy *px)
 {
 	while (px->n_pipes > 0) {
 		px->n_pipes--;
 		close(px->pipes[px->n_pipes][0]);
 		close(px->pipes[px->n_pipes][1]);
 	}
+	free(px->scratch);
+	px->scratch = NULL;
+	px->scratch_len = 0;
 }
 
 static void fast_free(struct rw_conn *c)
@@ -792,16 +805,72 @@ static bool fast_write(struct rw_conn *c, struct rw_leg *to)
 	}
 	if (from->eof && !to->shut) {
 		/* Everything before the FIN is written: pass the FIN on. */
-		if (shutdown(to->fd, SHUT_WR) < 0 && errno != ENOTCONN)
-			rw_logerr(&c->px->log, LOG_DEBUG, "conn %llu: shutdown towards %s",
-			          (unsigned long long)c->id, leg_name(to));
 		to->shut = true;
-		if (c->client.eof && c->server.shut && c->server.eof && c->client.shut) {
+		if (to->eof && from->shut) {
+			/* The last one: close(2) in conn_end sends it (nothing is
+			 * left unread on a leg whose FIN was read). */
 			conn_end(c, false, false, "both sides closed");
 			return false;
 		}
+		if (shutdown(to->fd, SHUT_WR) < 0 && errno != ENOTCONN)
+			rw_logerr(&c->px->log, LOG_DEBUG, "conn %llu: shutdown towards %s",
+			          (unsigned long long)c->id, leg_name(to));
 	}
 	return true;
+}
+
+/* The worker's read buffer (max_buffer, up to 1 MiB), shared by its
+ * connections: a connection owns a buffer only while the far side holds
+ * bytes back. */
+static uint8_t *scratch(struct rw_proxy *px, size_t cap)
+{
+	if (px->scratch_len < cap) {
+		free(px->scratch);
+		px->scratch = malloc(cap);
+		px->scratch_len = px->scratch ? cap : 0;
+	}
+	return px->scratch;
+}
+
+/* Writes n bytes read into the worker's buffer to `to`; what it does not
+ * take goes into the pump of their direction, written by fast_write when
+ * `to` can take more. false: the connection ended. */
+static bool fast_send(struct rw_conn *c, struct rw_leg *to, const uint8_t *b, size_t n)
+{
+	struct rw_pump *p = &c->fast->pump[other(to)->rx];
+	size_t sent = 0;
+	while (sent < n) {
+		ssize_t k = send(to->fd, b + sent, n - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k > 0) {
+			sent += (size_t)k;
+			continue;
+		}
+		if (k < 0 && blocked(errno))
+			break;
+		fast_failed(to, k < 0 ? errno : EPIPE);
+		return false;
+	}
+	if (sent < n) {
+		if (p->buf && p->buf_cap < n - sent) {
+			free(p->buf); /* max_buffer grew at a reload */
+			p->buf = NULL;
+		}
+		if (!p->buf) {
+			p->buf_cap =
+			        (size_t)fast_cap(c) > n - sent ? (size_t)fast_cap(c) : n - sent;
+			p->buf = malloc(p->buf_cap);
+		}
+		if (!p->buf) {
+			rw_logx(&c->px->log, LOG_ERR, "conn %llu: out of memory",
+			        (unsigned long long)c->id);
+			conn_end(c, true, true, "local error");
+			return false;
+		}
+		memcpy(p->buf, b + sent, n - sent);
+		p->off = 0;
+		p->len = n - sent;
+	}
+	return fast_write(c, to);
 }
 
 /* Splice, unless something needs the bytes or splice does not work here. */
@@ -858,23 +927,32 @@ static bool fast_read(struct rw_conn *c, struct rw_leg *from)
 	}
 	uint64_t t = 0;
 	if (!via_pipe) {
-		if (!p->buf && !(p->buf = malloc(cap))) {
+		/* An empty pump reads into the loop's buffer and is written from
+		 * there at once; only what the far side does not take is kept. */
+		bool direct = !p->buf && p->len == 0;
+		uint8_t *b = direct ? scratch(c->px, cap) : p->buf;
+		if (!b) {
 			rw_logx(&c->px->log, LOG_ERR, "conn %llu: out of memory",
 			        (unsigned long long)c->id);
 			conn_end(c, true, true, "local error");
 			return false;
 		}
-		n = recv(from->fd, p->buf + p->off + p->len, cap - p->off - p->len, 0);
+		if (!direct)
+			b += p->off + p->len;
+		n = recv(from->fd, b, direct ? cap : p->buf_cap - p->off - p->len, 0);
 		err = n < 0 ? errno : 0;
 		if (n > 0) {
 			t = now_us();
-			const uint8_t *b = p->buf + p->off + p->len;
 			if (rw_session_inspecting(c->session) && !analyzers_off()) {
 				rw_session_data(c->session, from->rx, t, b, (size_t)n);
 				counted = true;
 			}
 			if (c->pcap)
 				rw_pcapw_data(c->pcap, from->rx, t, b, (size_t)n);
+			if (direct) {
+				fast_took(c, from, (size_t)n, t, counted);
+				return fast_send(c, to, b, (size_t)n);
+			}
 			p->len += (size_t)n;
 		}
 	}
@@ -917,6 +995,67 @@ static void fast_on_write(evutil_socket_t fd, short what, void *arg)
 	fast_write(to->conn, to);
 }
 
+static void connect_result(struct rw_conn *c, bool connected, int err);
+static void on_connected(struct rw_conn *c);
+
+/* The upstream's connect(2) finished, one way or the other. Watched for
+ * reading too: a socket that is only writable is connected (no
+ * getsockopt); a failed one is also readable (EPOLLERR, EPOLLHUP), and so
+ * is one whose server spoke or closed at once, which SO_ERROR tells apart. */
+static void fast_on_connect(evutil_socket_t fd, short what, void *arg)
+{
+	struct rw_conn *c = arg;
+	struct rw_fast *f = c->fast;
+	conn_wake(c);
+	f->wr_on[RW_S2C] = false; /* not persistent: no longer pending */
+	event_assign(&f->wr[RW_S2C], c->px->base, fd, EV_WRITE | EV_PERSIST, fast_on_write,
+	             &c->server);
+	int err = 0;
+	if (what & EV_READ) {
+		socklen_t len = sizeof(err);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+	}
+	if (err) {
+		connect_result(c, false, err);
+		return;
+	}
+	on_connected(c);
+	/* A client speaks first and at once (its X.224 request), and the
+	 * upstream's handshake took a round trip: its bytes are almost always
+	 * waiting. Reading them now saves a loop turn of latency; when they are
+	 * not there it costs one recv(2) that says EAGAIN. */
+	fast_read(c, &c->client);
+}
+
+/* The fast relay's events for a connection whose legs have their fds
+ * (the server's connecting). false: out of memory. */
+static bool fast_new(struct rw_conn *c)
+{
+	struct rw_fast *f = calloc(1, sizeof(*f));
+	if (!f)
+		return false;
+	struct rw_leg *legs[2] = {&c->client, &c->server};
+	for (int i = 0; i < 2; i++) {
+		struct rw_leg *l = legs[i];
+		f->pump[i].pipe[0] = f->pump[i].pipe[1] = -1;
+		event_assign(&f->rd[l->rx], c->px->base, l->fd, EV_READ | EV_PERSIST, fast_on_read,
+		             l);
+		event_assign(&f->wr[l->rx], c->px->base, l->fd, EV_WRITE | EV_PERSIST,
+		             fast_on_write, l);
+	}
+	c->fast = f;
+	return true;
+}
+
+/* Both legs connected: read them. */
+static void fast_start(struct rw_conn *c)
+{
+	c->px->stats.fast++;
+	fast_event(c, false, RW_C2S, true);
+	fast_event(c, false, RW_S2C, true);
+}
+
 /* Moves the connection to the fast relay when it can: past the X.224
  * exchange, FAST_AFTER bytes carried (or idle: called by the sweep),
  * nothing held in the bufferevents, neither side closed. */
@@ -938,27 +1077,15 @@ static void fast_try(struct rw_conn *c, bool idle)
 		    evbuffer_get_length(bufferevent_get_output(l->bev)))
 			return;
 	}
-	struct rw_fast *f = calloc(1, sizeof(*f));
-	if (!f)
+	if (!fast_new(c))
 		return; /* stays on the bufferevents */
-	for (int i = 0; i < 2; i++) {
-		struct rw_leg *l = legs[i];
-		f->pump[i].pipe[0] = f->pump[i].pipe[1] = -1;
-		event_assign(&f->rd[l->rx], c->px->base, l->fd, EV_READ | EV_PERSIST, fast_on_read,
-		             l);
-		event_assign(&f->wr[l->rx], c->px->base, l->fd, EV_WRITE | EV_PERSIST,
-		             fast_on_write, l);
-	}
 	/* Inside a bufferevent callback: libevent frees it when that returns. */
 	for (int i = 0; i < 2; i++) {
 		bufferevent_free(legs[i]->bev);
 		legs[i]->bev = NULL;
 		legs[i]->read_paused = false;
 	}
-	c->fast = f;
-	c->px->stats.fast++;
-	fast_event(c, false, RW_C2S, true);
-	fast_event(c, false, RW_S2C, true);
+	fast_start(c);
 }
 
 /* The original destination is one of our listeners: the client connected to
@@ -1013,8 +1140,12 @@ static void on_connected(struct rw_conn *c)
 	if (c->pcap)
 		rw_pcapw_synack(c->pcap, t);
 	c->state = RELAYING;
-	leg_start(&c->client);
-	leg_start(&c->server);
+	if (c->fast) {
+		fast_start(c);
+	} else {
+		leg_start(&c->client);
+		leg_start(&c->server);
+	}
 	arm_timer(c);
 	rw_logx(&c->px->log, LOG_DEBUG, "conn %llu: upstream %s connected in %llu ms",
 	        (unsigned long long)c->id, c->dst_text, (unsigned long long)rec->proxy_connect_ms);
@@ -1036,19 +1167,13 @@ static void connect_failed(struct rw_conn *c, enum rw_close_kind kind, int err)
 	         kind == RW_CLOSE_REFUSED ? "upstream refused" : "upstream unreachable");
 }
 
-static void on_connect_event(struct bufferevent *bev, short what, void *arg)
+/* The upstream's connect finished: connected, or failed with err (0 when
+ * nothing says why). */
+static void connect_result(struct rw_conn *c, bool connected, int err)
 {
-	struct rw_conn *c = arg;
-	conn_wake(c);
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
+	if (connected) {
 		on_connected(c);
 		return;
-	}
-	int err = EVUTIL_SOCKET_ERROR();
-	if (err == 0) {
-		socklen_t len = sizeof(err);
-		getsockopt(c->server.fd, SOL_SOCKET, SO_ERROR, &err, &len);
 	}
 	if (err == ECONNRESET) {
 		/* The host completed the handshake and reset the connection before
@@ -1061,6 +1186,22 @@ static void on_connect_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	connect_failed(c, err == ECONNREFUSED ? RW_CLOSE_REFUSED : RW_CLOSE_UNREACHABLE, err);
+}
+
+static void on_connect_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct rw_conn *c = arg;
+	conn_wake(c);
+	(void)bev;
+	int err = 0;
+	if (!(what & BEV_EVENT_CONNECTED)) {
+		err = EVUTIL_SOCKET_ERROR();
+		if (err == 0) {
+			socklen_t len = sizeof(err);
+			getsockopt(c->server.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		}
+	}
+	connect_result(c, what & BEV_EVENT_CONNECTED, err);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -1225,7 +1366,36 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 	c->server.fd = sfd;
 	if (!l->tuned)
 		tune_tcp(c, fd, "client");
-	tune_tcp(c, sfd, "server");
+	/* The server leg's keepalive and TCP_USER_TIMEOUT wait for the sweep
+	 * (TUNE_AFTER_MS): most connections that end in their first second
+	 * (an X.224 exchange and a refusal, a scan, a health check) would pay
+	 * five system calls for timers of a minute or more. Inspection takes
+	 * connections out of the sweep's reach: it gets them tuned. */
+	if (px->inspect) {
+		tune_tcp(c, sfd, "server");
+		c->server_tuned = true;
+	}
+	if (!px->inspect) {
+		/* Nothing may take the connection after its Confirm: it is on the
+		 * fast relay from the start (see "fast relay"). */
+		if (!fast_new(c)) {
+			rw_logx(&px->log, LOG_ERR, "conn %llu: out of memory",
+			        (unsigned long long)c->id);
+			conn_end(c, true, false, "local error");
+			return;
+		}
+		arm_timer(c);
+		if (connect(sfd, (struct sockaddr *)&dst, dstlen) == 0 || errno == EINPROGRESS) {
+			event_assign(&c->fast->wr[RW_S2C], px->base, sfd, EV_READ | EV_WRITE,
+			             fast_on_connect, c);
+			fast_event(c, true, RW_S2C, true);
+			return;
+		}
+		int err = errno;
+		connect_failed(c, err == ECONNREFUSED ? RW_CLOSE_REFUSED : RW_CLOSE_UNREACHABLE,
+		               err);
+		return;
+	}
 	/* We own the fds (no BEV_OPT_CLOSE_ON_FREE): SO_LINGER must be set
 	 * before close when an RST is to be passed on. */
 	c->client.bev = bufferevent_socket_new(px->base, fd, 0);
@@ -1261,6 +1431,11 @@ void rw_relay_sweep(struct rw_proxy *px)
 	struct rw_conn *c;
 	LIST_FOREACH(c, &px->conns, link)
 	{
+		if (!c->server_tuned && c->server.fd >= 0 &&
+		    t - c->t_accept_us >= TUNE_AFTER_MS * 1000u) {
+			tune_tcp(c, c->server.fd, "server");
+			c->server_tuned = true;
+		}
 		if (c->state != RELAYING || t - c->t_event_us < IDLE_PACK_MS * 1000u)
 			continue;
 		/* Quiet: its bufferevents (about 1.3 KiB) give way to the fast
