@@ -1,7 +1,7 @@
 /* One proxied connection: two legs relayed byte for byte, close propagated
  * as it happened (a FIN becomes a half-close once everything before it was
  * written, an RST becomes an RST), set-up phases watched by idle timers,
- * every event handed to the session analyzer. conn_end() is the single exit:
+ * every event handed to the session analyzer. rw_conn_end() is the single exit:
  * it closes the verdict, writes the record and frees everything.
  *
  * Peers that vanish: both legs get TCP keepalive and TCP_USER_TIMEOUT, so the
@@ -11,8 +11,6 @@
  * side itself (everything acknowledged, nothing said): a client silent that
  * way during TLS or NLA is a person at a prompt and is waited for longer. */
 #include <errno.h>
-#include <pthread.h>
-#include <fcntl.h>
 #include <malloc.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -33,93 +31,7 @@
 #include "inspect_tls.h"
 #include "pcap_writer.h"
 #include "clock.h"
-#include "proxy.h"
-
-struct rw_leg {
-	struct rw_conn *conn;
-	struct bufferevent *bev;
-	int fd;
-	enum rw_dir rx;   /* direction of the bytes read from this leg */
-	bool eof;         /* its peer sent FIN */
-	bool shut;        /* we sent FIN towards it (shutdown SHUT_WR) */
-	bool read_paused; /* back-pressure: the other leg's output is full */
-};
-
-enum conn_state { CONNECTING, RELAYING };
-
-/* A connection moves to the fast relay only once it carried this much: a
- * short one (X.224 and a close, a TLS refusal) would pay more for the move
- * than it saves. */
-#define FAST_AFTER (32 * 1024)
-
-/* The fast relay (see "fast relay" below): one direction's bytes in flight,
- * in a pipe (splice, zero-copy) or in a buffer of ours (large reads). */
-struct rw_pump {
-	int pipe[2]; /* -1 -1: none */
-	size_t in_pipe;
-	uint8_t *buf;
-	size_t buf_cap; /* what buf holds: max_buffer when it was allocated */
-	size_t off, len;
-};
-
-struct rw_fast {
-	/* By the leg's rx: rd[d] reads the leg whose bytes go direction d,
-	 * wr[d] writes to it (the bytes of the other direction). */
-	struct event rd[2], wr[2];
-	bool rd_on[2], wr_on[2];
-	struct rw_pump pump[2]; /* by rw_dir of the bytes */
-};
-
-struct rw_conn {
-	struct rw_proxy *px;
-	uint64_t id;
-	enum conn_state state;
-	struct rw_leg client, server;
-	/* NULL while the connection sleeps: its session packed (see "idle
-	 * connections"); every event handler wakes it first. */
-	struct rw_session *session;
-	void *packed;
-	size_t packed_len;
-	uint64_t t_event_us; /* last event handled, for the sweep */
-	struct rw_pcapw *pcap;
-	/* Past the X.224 exchange the legs leave their bufferevents for the fast
-	 * relay (NULL until then). */
-	struct rw_fast *fast;
-	struct event *timer;
-	/* The timeout is due at deadline_us (monotonic, 0 = none); the timer
-	 * itself is set for timer_due_us, which may be earlier (see arm_timer_ms). */
-	uint64_t deadline_us, timer_due_us;
-	uint64_t t_accept_us;
-	uint64_t t_data_us[2]; /* last bytes read from each side (rw_dir), 0 none yet */
-	bool any_data;
-	enum rw_dir last_rx;  /* the side that spoke last */
-	uint64_t t_prompt_us; /* when a silent client's wait was extended, 0 = not */
-	bool request_armed;   /* timer armed at the first byte of an unfinished request */
-	uint32_t bev_bytes;   /* relayed by the bufferevents (capped), for fast_try */
-	bool server_tuned;    /* keepalive and TCP_USER_TIMEOUT set on the server leg */
-	char peer_text[80], dst_text[80];
-	LIST_ENTRY(rw_conn) link;
-};
-
-static uint64_t now_us(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
-}
-
-static struct rw_leg *other(struct rw_leg *l)
-{
-	return l == &l->conn->client ? &l->conn->server : &l->conn->client;
-}
-
-static const char *leg_name(const struct rw_leg *l)
-{
-	return l->rx == RW_C2S ? "client" : "server";
-}
-
-static void fast_free(struct rw_conn *c);
-static void fast_try(struct rw_conn *c, bool idle);
+#include "relay_conn.h"
 
 /* ---- idle connections --------------------------------------------------------
  * A connection that handled no event for IDLE_PACK_MS is made small by the
@@ -138,7 +50,7 @@ static void fast_try(struct rw_conn *c, bool idle);
  * flight, and keepalive counts from the leg's last segment either way. */
 #define TUNE_AFTER_MS 1000
 
-static void conn_wake(struct rw_conn *c)
+void rw_conn_wake(struct rw_conn *c)
 {
 	c->t_event_us = now_us();
 	if (c->session)
@@ -392,11 +304,11 @@ static void leg_free(struct rw_leg *l, bool reset)
 	}
 }
 
-static void conn_end(struct rw_conn *c, bool reset_client, bool reset_server, const char *why)
+void rw_conn_end(struct rw_conn *c, bool reset_client, bool reset_server, const char *why)
 {
 	struct rw_proxy *px = c->px;
 	uint64_t t = now_us();
-	fast_free(c);
+	rw_fast_free(c);
 	leg_free(&c->client, reset_client);
 	leg_free(&c->server, reset_server);
 	if (c->timer) {
@@ -425,7 +337,7 @@ static void conn_end(struct rw_conn *c, bool reset_client, bool reset_server, co
 static void maybe_done(struct rw_conn *c)
 {
 	if (c->client.eof && c->server.shut && c->server.eof && c->client.shut)
-		conn_end(c, false, false, "both sides closed");
+		rw_conn_end(c, false, false, "both sides closed");
 }
 
 /* ---- relaying --------------------------------------------------------------- */
@@ -472,11 +384,7 @@ static void relay(struct rw_leg *from)
 		return;
 	uint64_t t = now_us();
 	inspect(c, from->rx, in, n, t);
-	c->t_data_us[from->rx] = t;
-	arm_timer_after(c, from->rx);
-	c->last_rx = from->rx;
-	c->any_data = true;
-	c->t_prompt_us = 0;
+	rw_conn_took(c, from->rx, t);
 	if (c->bev_bytes < FAST_AFTER)
 		c->bev_bytes += n < FAST_AFTER ? (uint32_t)n : FAST_AFTER;
 	if (to->bev && !to->shut) {
@@ -496,7 +404,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct rw_leg *l = arg;
 	struct rw_conn *c = l->conn;
-	conn_wake(c);
+	rw_conn_wake(c);
 	(void)bev;
 	relay(l);
 	/* Inspection with the host's key (inspect.c): after a Confirm that
@@ -532,7 +440,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct rw_leg *to = arg;
 	struct rw_leg *from = other(to);
-	conn_wake(to->conn);
+	rw_conn_wake(to->conn);
 	(void)bev;
 	/* Output drained below the low-water mark: the reader may go on. */
 	if (from->read_paused && from->bev && !from->eof) {
@@ -545,7 +453,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 	}
 	/* Drained: the fast relay may take over. */
 	if (evbuffer_get_length(bufferevent_get_output(to->bev)) == 0)
-		fast_try(to->conn, false);
+		rw_fast_try(to->conn, false);
 }
 
 static void on_eof(struct rw_leg *l)
@@ -573,9 +481,9 @@ static void on_reset(struct rw_leg *l, int err)
 	rw_logx(&c->px->log, LOG_DEBUG, "conn %llu: %s: %s", (unsigned long long)c->id, leg_name(l),
 	        strerror(err));
 	bool from_client = l->rx == RW_C2S;
-	conn_end(c, !from_client, from_client,
-	         from_client ? "client reset, reset passed to server"
-	                     : "server reset, reset passed to client");
+	rw_conn_end(c, !from_client, from_client,
+	            from_client ? "client reset, reset passed to server"
+	                        : "server reset, reset passed to client");
 }
 
 /* The kernel gave up on the peer of `l` (no ACK to our data within
@@ -593,156 +501,24 @@ static void on_lost(struct rw_leg *l, int err)
 	        (unsigned long long)c->id, leg_name(l), strerror(err), p->last_ack_ms,
 	        (unsigned long long)p->unacked_bytes);
 	bool client = l->rx == RW_C2S;
-	conn_end(c, !client, client,
-	         client ? "client vanished, reset passed to server"
-	                : "server vanished, reset passed to client");
+	rw_conn_end(c, !client, client,
+	            client ? "client vanished, reset passed to server"
+	                   : "server vanished, reset passed to client");
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
+void rw_conn_took(struct rw_conn *c, enum rw_dir from, uint64_t t)
 {
-	struct rw_leg *l = arg;
-	conn_wake(l->conn);
-	(void)bev;
-	if (what & BEV_EVENT_EOF) {
-		on_eof(l);
-		return;
-	}
-	if (what & BEV_EVENT_ERROR) {
-		int err = EVUTIL_SOCKET_ERROR();
-		if (!err || !peer_lost_errno(err)) {
-			/* The error the socket holds, if libevent's errno is not it. */
-			int soerr = 0;
-			socklen_t len = sizeof(soerr);
-			if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr)
-				err = soerr;
-		}
-		if (peer_lost_errno(err))
-			on_lost(l, err);
-		else
-			on_reset(l, err ? err : ECONNRESET);
-	}
-}
-
-/* ---- fast relay ----------------------------------------------------------
- * libevent 2.1's bufferevents cap a read at 4 KiB with an ioctl(FIONREAD)
- * each, and their writes wait for the next loop turn. Without inspection
- * with the host's key a connection never has them: it is on the fast relay
- * from its accept (the upstream's connect watched by fast_on_connect). With
- * inspection it starts on bufferevents, which inspect.c takes after a
- * Confirm selecting TLS (on_read); one it does not take moves here past the
- * X.224 exchange once it carried FAST_AFTER bytes (fast_try). The legs have
- * plain events, and each direction moves its bytes one of two ways:
- *  - splice(2) through a pipe: zero-copy, when nothing needs the bytes
- *    (the analyzers only count once the set-up phases are over, and no
- *    pcap_dir capture): the counts come from splice's return values;
- *  - recv(2) of up to max_buffer into the worker's buffer (or the
- *    connection's own, while it holds bytes back), seen by the analyzers
- *    and the pcap writer there, then send(2) at once.
- * Either way the bytes are written in the same loop turn as they were read;
- * what the far side does not take stays in the pipe or buffer, and the near
- * side is not read again until it is gone (back-pressure: at most one read,
- * max_buffer, per direction). A FIN is passed on once everything before it
- * was written, an RST as one, as on the bufferevent path. */
-
-static int fast_cap(const struct rw_conn *c)
-{
-	size_t cap = c->px->cfg.max_buffer;
-	if (cap > 1024 * 1024)
-		cap = 1024 * 1024;
-	return (int)cap;
-}
-
-static void fast_event(struct rw_conn *c, bool write, enum rw_dir d, bool on)
-{
-	struct rw_fast *f = c->fast;
-	bool *state = write ? &f->wr_on[d] : &f->rd_on[d];
-	struct event *ev = write ? &f->wr[d] : &f->rd[d];
-	if (*state == on)
-		return;
-	*state = on;
-	if (on)
-		event_add(ev, NULL);
-	else
-		event_del(ev);
-}
-
-static int pipe_get(struct rw_conn *c, int fds[2])
-{
-	struct rw_proxy *px = c->px;
-	if (px->n_pipes > 0) {
-		px->n_pipes--;
-		fds[0] = px->pipes[px->n_pipes][0];
-		fds[1] = px->pipes[px->n_pipes][1];
-		return 0;
-	}
-	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
-		return -1;
-	/* A pipe holds 16 pages by default: one splice of up to max_buffer
-	 * needs room for it (best effort: the pipe works either way). */
-	fcntl(fds[0], F_SETPIPE_SZ, fast_cap(c));
-	return 0;
-}
-
-static void pipe_put(struct rw_proxy *px, int fds[2], bool empty)
-{
-	if (fds[0] < 0)
-		return;
-	if (empty && px->n_pipes < RW_PIPE_POOL) {
-		px->pipes[px->n_pipes][0] = fds[0];
-		px->pipes[px->n_pipes][1] = fds[1];
-		px->n_pipes++;
-	} else {
-		close(fds[0]);
-		close(fds[1]);
-	}
-	fds[0] = fds[1] = -1;
-}
-
-void rw_relay_pools_free(struct rw_proxy *px)
-{
-	while (px->n_pipes > 0) {
-		px->n_pipes--;
-		close(px->pipes[px->n_pipes][0]);
-		close(px->pipes[px->n_pipes][1]);
-	}
-	free(px->scratch);
-	px->scratch = NULL;
-	px->scratch_len = 0;
-}
-
-static void fast_free(struct rw_conn *c)
-{
-	struct rw_fast *f = c->fast;
-	if (!f)
-		return;
-	for (int d = 0; d < 2; d++) {
-		fast_event(c, false, (enum rw_dir)d, false);
-		fast_event(c, true, (enum rw_dir)d, false);
-		pipe_put(c->px, f->pump[d].pipe, f->pump[d].in_pipe == 0);
-		free(f->pump[d].buf);
-	}
-	free(f);
-	c->fast = NULL;
-}
-
-/* Bytes read from `from` that went into its pump (the analyzers saw them
- * already when they inspect). */
-static void fast_took(struct rw_conn *c, struct rw_leg *from, size_t n, uint64_t t, bool counted)
-{
-	if (!counted)
-		rw_session_count(c->session, from->rx, t, n);
-	c->t_data_us[from->rx] = t;
-	arm_timer_after(c, from->rx);
-	c->last_rx = from->rx;
+	c->t_data_us[from] = t;
+	arm_timer_after(c, from);
+	c->last_rx = from;
 	c->any_data = true;
 	c->t_prompt_us = 0;
 }
 
-/* The socket of `l` failed with err (read or write): what the bufferevent
- * path does on BEV_EVENT_ERROR. Ends the connection. */
-static void fast_failed(struct rw_leg *l, int err)
+void rw_leg_failed(struct rw_leg *l, int err)
 {
 	if (!err || !peer_lost_errno(err)) {
+		/* The error the socket holds, if errno is not it. */
 		int soerr = 0;
 		socklen_t len = sizeof(soerr);
 		if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr)
@@ -754,338 +530,17 @@ static void fast_failed(struct rw_leg *l, int err)
 		on_reset(l, err ? err : ECONNRESET);
 }
 
-static bool blocked(int err)
-{
-	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
-}
-
-/* Writes what direction d holds to `to`. false: the connection ended. */
-static bool fast_write(struct rw_conn *c, struct rw_leg *to)
-{
-	struct rw_leg *from = other(to);
-	struct rw_pump *p = &c->fast->pump[from->rx];
-	while (p->in_pipe > 0) {
-		ssize_t n = splice(p->pipe[0], NULL, to->fd, NULL, p->in_pipe,
-		                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n > 0) {
-			p->in_pipe -= (size_t)n;
-			c->px->stats.spliced += (uint64_t)n;
-			continue;
-		}
-		if (n < 0 && blocked(errno))
-			break;
-		fast_failed(to, n < 0 ? errno : EPIPE);
-		return false;
-	}
-	while (p->len > 0) {
-		ssize_t n = send(to->fd, p->buf + p->off, p->len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			p->off += (size_t)n;
-			p->len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && blocked(errno))
-			break;
-		fast_failed(to, n < 0 ? errno : EPIPE);
-		return false;
-	}
-	if (p->in_pipe > 0 || p->len > 0) {
-		/* The far side's window is full: wait for it, read no more. */
-		fast_event(c, true, to->rx, true);
-		fast_event(c, false, from->rx, false);
-		from->read_paused = true;
-		return true;
-	}
-	p->off = 0;
-	fast_event(c, true, to->rx, false);
-	pipe_put(c->px, p->pipe, true);
-	if (from->read_paused && !from->eof) {
-		from->read_paused = false;
-		fast_event(c, false, from->rx, true);
-	}
-	if (from->eof && !to->shut) {
-		/* Everything before the FIN is written: pass the FIN on. */
-		to->shut = true;
-		if (to->eof && from->shut) {
-			/* The last one: close(2) in conn_end sends it (nothing is
-			 * left unread on a leg whose FIN was read). */
-			conn_end(c, false, false, "both sides closed");
-			return false;
-		}
-		if (shutdown(to->fd, SHUT_WR) < 0 && errno != ENOTCONN)
-			rw_logerr(&c->px->log, LOG_DEBUG, "conn %llu: shutdown towards %s",
-			          (unsigned long long)c->id, leg_name(to));
-	}
-	return true;
-}
-
-/* The worker's read buffer (max_buffer, up to 1 MiB), shared by its
- * connections: a connection owns a buffer only while the far side holds
- * bytes back. */
-static uint8_t *scratch(struct rw_proxy *px, size_t cap)
-{
-	if (px->scratch_len < cap) {
-		free(px->scratch);
-		px->scratch = malloc(cap);
-		px->scratch_len = px->scratch ? cap : 0;
-	}
-	return px->scratch;
-}
-
-/* Writes n bytes read into the worker's buffer to `to`; what it does not
- * take goes into the pump of their direction, written by fast_write when
- * `to` can take more. false: the connection ended. */
-static bool fast_send(struct rw_conn *c, struct rw_leg *to, const uint8_t *b, size_t n)
-{
-	struct rw_pump *p = &c->fast->pump[other(to)->rx];
-	size_t sent = 0;
-	while (sent < n) {
-		ssize_t k = send(to->fd, b + sent, n - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (k > 0) {
-			sent += (size_t)k;
-			continue;
-		}
-		if (k < 0 && blocked(errno))
-			break;
-		fast_failed(to, k < 0 ? errno : EPIPE);
-		return false;
-	}
-	if (sent < n) {
-		if (p->buf && p->buf_cap < n - sent) {
-			free(p->buf); /* max_buffer grew at a reload */
-			p->buf = NULL;
-		}
-		if (!p->buf) {
-			p->buf_cap =
-			        (size_t)fast_cap(c) > n - sent ? (size_t)fast_cap(c) : n - sent;
-			p->buf = malloc(p->buf_cap);
-		}
-		if (!p->buf) {
-			rw_logx(&c->px->log, LOG_ERR, "conn %llu: out of memory",
-			        (unsigned long long)c->id);
-			conn_end(c, true, true, "local error");
-			return false;
-		}
-		memcpy(p->buf, b + sent, n - sent);
-		p->off = 0;
-		p->len = n - sent;
-	}
-	return fast_write(c, to);
-}
-
-/* Splice, unless something needs the bytes or splice does not work here. */
-static bool fast_splices(const struct rw_conn *c, const struct rw_pump *p)
-{
-	return !c->pcap && p->len == 0 && !c->px->splice_broken &&
-	       !rw_session_inspecting(c->session);
-}
-
-/* One read from `from` into its (empty) pump, then the write. false: the
- * connection ended. */
-/* RDPWHY_BENCH_ANALYZERS=off (bench/relay_bench.sh only, undocumented for
- * users): the fast relay's reads are not given to the analyzers, while the
- * path stays the one they would take (read/write, not splice), so that the
- * analyzers' own cost on a stream they read is measured apart. */
-static bool bench_analyzers_off;
-static pthread_once_t bench_once = PTHREAD_ONCE_INIT;
-
-static void bench_read_env(void)
-{
-	const char *v = getenv("RDPWHY_BENCH_ANALYZERS");
-	bench_analyzers_off = v && !strcmp(v, "off");
-}
-
-static bool analyzers_off(void)
-{
-	pthread_once(&bench_once, bench_read_env);
-	return bench_analyzers_off;
-}
-
-static bool fast_read(struct rw_conn *c, struct rw_leg *from)
-{
-	struct rw_leg *to = other(from);
-	struct rw_pump *p = &c->fast->pump[from->rx];
-	size_t cap = (size_t)fast_cap(c);
-	ssize_t n = -1;
-	int err = 0;
-	bool counted = false;
-	bool via_pipe = fast_splices(c, p) && (p->pipe[0] >= 0 || pipe_get(c, p->pipe) == 0);
-	if (via_pipe) {
-		n = splice(from->fd, NULL, p->pipe[1], NULL, cap - p->in_pipe,
-		           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		err = n < 0 ? errno : 0;
-		if (n < 0 && (err == EINVAL || err == ENOSYS)) {
-			/* Not for these descriptors: say so once, read instead. */
-			c->px->splice_broken = true;
-			rw_logx(&c->px->log, LOG_WARNING, "splice: %s: relaying with read/write",
-			        strerror(err));
-			pipe_put(c->px, p->pipe, p->in_pipe == 0);
-			via_pipe = false;
-		} else if (n > 0) {
-			p->in_pipe += (size_t)n;
-		}
-	}
-	uint64_t t = 0;
-	if (!via_pipe) {
-		/* An empty pump reads into the loop's buffer and is written from
-		 * there at once; only what the far side does not take is kept. */
-		bool direct = !p->buf && p->len == 0;
-		uint8_t *b = direct ? scratch(c->px, cap) : p->buf;
-		if (!b) {
-			rw_logx(&c->px->log, LOG_ERR, "conn %llu: out of memory",
-			        (unsigned long long)c->id);
-			conn_end(c, true, true, "local error");
-			return false;
-		}
-		if (!direct)
-			b += p->off + p->len;
-		n = recv(from->fd, b, direct ? cap : p->buf_cap - p->off - p->len, 0);
-		err = n < 0 ? errno : 0;
-		if (n > 0) {
-			t = now_us();
-			if (rw_session_inspecting(c->session) && !analyzers_off()) {
-				rw_session_data(c->session, from->rx, t, b, (size_t)n);
-				counted = true;
-			}
-			if (c->pcap)
-				rw_pcapw_data(c->pcap, from->rx, t, b, (size_t)n);
-			if (direct) {
-				fast_took(c, from, (size_t)n, t, counted);
-				return fast_send(c, to, b, (size_t)n);
-			}
-			p->len += (size_t)n;
-		}
-	}
-	if (n < 0) {
-		if (blocked(err))
-			return true;
-		fast_failed(from, err);
-		return false;
-	}
-	if (!t)
-		t = now_us();
-	if (n == 0) {
-		/* FIN: read no more; pass it on once the pump is empty. */
-		from->eof = true;
-		fast_event(c, false, from->rx, false);
-		rw_session_fin(c->session, from->rx, t);
-		if (c->pcap)
-			rw_pcapw_fin(c->pcap, from->rx, t);
-		return fast_write(c, to);
-	}
-	fast_took(c, from, (size_t)n, t, counted);
-	return fast_write(c, to);
-}
-
-static void fast_on_read(evutil_socket_t fd, short what, void *arg)
+static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct rw_leg *l = arg;
-	conn_wake(l->conn);
-	(void)fd;
-	(void)what;
-	fast_read(l->conn, l);
-}
-
-static void fast_on_write(evutil_socket_t fd, short what, void *arg)
-{
-	struct rw_leg *to = arg;
-	conn_wake(to->conn);
-	(void)fd;
-	(void)what;
-	fast_write(to->conn, to);
-}
-
-static void connect_result(struct rw_conn *c, bool connected, int err);
-static void on_connected(struct rw_conn *c);
-
-/* The upstream's connect(2) finished, one way or the other. Watched for
- * reading too: a socket that is only writable is connected (no
- * getsockopt); a failed one is also readable (EPOLLERR, EPOLLHUP), and so
- * is one whose server spoke or closed at once, which SO_ERROR tells apart. */
-static void fast_on_connect(evutil_socket_t fd, short what, void *arg)
-{
-	struct rw_conn *c = arg;
-	struct rw_fast *f = c->fast;
-	conn_wake(c);
-	f->wr_on[RW_S2C] = false; /* not persistent: no longer pending */
-	event_assign(&f->wr[RW_S2C], c->px->base, fd, EV_WRITE | EV_PERSIST, fast_on_write,
-	             &c->server);
-	int err = 0;
-	if (what & EV_READ) {
-		socklen_t len = sizeof(err);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			err = errno;
-	}
-	if (err) {
-		connect_result(c, false, err);
+	rw_conn_wake(l->conn);
+	(void)bev;
+	if (what & BEV_EVENT_EOF) {
+		on_eof(l);
 		return;
 	}
-	on_connected(c);
-	/* A client speaks first and at once (its X.224 request), and the
-	 * upstream's handshake took a round trip: its bytes are almost always
-	 * waiting. Reading them now saves a loop turn of latency; when they are
-	 * not there it costs one recv(2) that says EAGAIN. */
-	fast_read(c, &c->client);
-}
-
-/* The fast relay's events for a connection whose legs have their fds
- * (the server's connecting). false: out of memory. */
-static bool fast_new(struct rw_conn *c)
-{
-	struct rw_fast *f = calloc(1, sizeof(*f));
-	if (!f)
-		return false;
-	struct rw_leg *legs[2] = {&c->client, &c->server};
-	for (int i = 0; i < 2; i++) {
-		struct rw_leg *l = legs[i];
-		f->pump[i].pipe[0] = f->pump[i].pipe[1] = -1;
-		event_assign(&f->rd[l->rx], c->px->base, l->fd, EV_READ | EV_PERSIST, fast_on_read,
-		             l);
-		event_assign(&f->wr[l->rx], c->px->base, l->fd, EV_WRITE | EV_PERSIST,
-		             fast_on_write, l);
-	}
-	c->fast = f;
-	return true;
-}
-
-/* Both legs connected: read them. */
-static void fast_start(struct rw_conn *c)
-{
-	c->px->stats.fast++;
-	fast_event(c, false, RW_C2S, true);
-	fast_event(c, false, RW_S2C, true);
-}
-
-/* Moves the connection to the fast relay when it can: past the X.224
- * exchange, FAST_AFTER bytes carried (or idle: called by the sweep),
- * nothing held in the bufferevents, neither side closed. */
-static void fast_try(struct rw_conn *c, bool idle)
-{
-	if (c->fast || c->state != RELAYING || !c->client.bev || !c->server.bev ||
-	    (c->bev_bytes < FAST_AFTER && !idle))
-		return;
-	/* Before a Confirm the hook in on_read may still take the connection,
-	 * unless none can come: the client did not start with a TPKT. */
-	const struct rw_record *r = rw_session_record(c->session);
-	if (!r->cc_seen && rw_session_phase(c->session) <= RW_PHASE_X224 && !r->not_tpkt[RW_C2S] &&
-	    !r->client_tls_without_x224)
-		return;
-	struct rw_leg *legs[2] = {&c->client, &c->server};
-	for (int i = 0; i < 2; i++) {
-		struct rw_leg *l = legs[i];
-		if (l->eof || l->shut || evbuffer_get_length(bufferevent_get_input(l->bev)) ||
-		    evbuffer_get_length(bufferevent_get_output(l->bev)))
-			return;
-	}
-	if (!fast_new(c))
-		return; /* stays on the bufferevents */
-	/* Inside a bufferevent callback: libevent frees it when that returns. */
-	for (int i = 0; i < 2; i++) {
-		bufferevent_free(legs[i]->bev);
-		legs[i]->bev = NULL;
-		legs[i]->read_paused = false;
-	}
-	fast_start(c);
+	if (what & BEV_EVENT_ERROR)
+		rw_leg_failed(l, EVUTIL_SOCKET_ERROR());
 }
 
 /* The original destination is one of our listeners: the client connected to
@@ -1141,7 +596,7 @@ static void on_connected(struct rw_conn *c)
 		rw_pcapw_synack(c->pcap, t);
 	c->state = RELAYING;
 	if (c->fast) {
-		fast_start(c);
+		rw_fast_start(c);
 	} else {
 		leg_start(&c->client);
 		leg_start(&c->server);
@@ -1163,8 +618,8 @@ static void connect_failed(struct rw_conn *c, enum rw_close_kind kind, int err)
 	rw_logx(&c->px->log, LOG_NOTICE, "conn %llu: upstream %s: %s", (unsigned long long)c->id,
 	        c->dst_text, err ? strerror(err) : "connect timeout");
 	/* Refused: the client sees what a closed port would send, an RST. */
-	conn_end(c, kind == RW_CLOSE_REFUSED, false,
-	         kind == RW_CLOSE_REFUSED ? "upstream refused" : "upstream unreachable");
+	rw_conn_end(c, kind == RW_CLOSE_REFUSED, false,
+	            kind == RW_CLOSE_REFUSED ? "upstream refused" : "upstream unreachable");
 }
 
 /* The upstream's connect finished: connected, or failed with err (0 when
@@ -1188,10 +643,37 @@ static void connect_result(struct rw_conn *c, bool connected, int err)
 	connect_failed(c, err == ECONNREFUSED ? RW_CLOSE_REFUSED : RW_CLOSE_UNREACHABLE, err);
 }
 
+/* The upstream's connect(2) finished, one way or the other. Watched for
+ * reading too: a socket that is only writable is connected (no
+ * getsockopt); a failed one is also readable (EPOLLERR, EPOLLHUP), and so
+ * is one whose server spoke or closed at once, which SO_ERROR tells apart. */
+static void fast_on_connect(evutil_socket_t fd, short what, void *arg)
+{
+	struct rw_conn *c = arg;
+	rw_conn_wake(c);
+	rw_fast_connected(c);
+	int err = 0;
+	if (what & EV_READ) {
+		socklen_t len = sizeof(err);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+	}
+	if (err) {
+		connect_result(c, false, err);
+		return;
+	}
+	on_connected(c);
+	/* A client speaks first and at once (its X.224 request), and the
+	 * upstream's handshake took a round trip: its bytes are almost always
+	 * waiting. Reading them now saves a loop turn of latency; when they are
+	 * not there it costs one recv(2) that says EAGAIN. */
+	rw_fast_read(c, &c->client);
+}
+
 static void on_connect_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct rw_conn *c = arg;
-	conn_wake(c);
+	rw_conn_wake(c);
 	(void)bev;
 	int err = 0;
 	if (!(what & BEV_EVENT_CONNECTED)) {
@@ -1207,7 +689,7 @@ static void on_connect_event(struct bufferevent *bev, short what, void *arg)
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct rw_conn *c = arg;
-	conn_wake(c);
+	rw_conn_wake(c);
 	(void)fd;
 	(void)what;
 	uint64_t mono = rw_mono_us();
@@ -1247,7 +729,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	        "unacknowledged, silent %u ms)",
 	        (unsigned long long)c->id, rw_phase_name(phase), leg_name(w),
 	        (unsigned long long)p.unacked_bytes, p.silent_ms);
-	conn_end(c, false, false, "timeout");
+	rw_conn_end(c, false, false, "timeout");
 }
 
 static int set_nodelay(int fd)
@@ -1360,7 +842,7 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 			rw_proxy_accept_pause(px);
 		rw_logerr(&px->log, LOG_WARNING, "conn %llu: cannot set up upstream socket",
 		          (unsigned long long)c->id);
-		conn_end(c, true, false, "local error");
+		rw_conn_end(c, true, false, "local error");
 		return;
 	}
 	c->server.fd = sfd;
@@ -1378,17 +860,15 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 	if (!px->inspect) {
 		/* Nothing may take the connection after its Confirm: it is on the
 		 * fast relay from the start (see "fast relay"). */
-		if (!fast_new(c)) {
+		if (!rw_fast_new(c)) {
 			rw_logx(&px->log, LOG_ERR, "conn %llu: out of memory",
 			        (unsigned long long)c->id);
-			conn_end(c, true, false, "local error");
+			rw_conn_end(c, true, false, "local error");
 			return;
 		}
 		arm_timer(c);
 		if (connect(sfd, (struct sockaddr *)&dst, dstlen) == 0 || errno == EINPROGRESS) {
-			event_assign(&c->fast->wr[RW_S2C], px->base, sfd, EV_READ | EV_WRITE,
-			             fast_on_connect, c);
-			fast_event(c, true, RW_S2C, true);
+			rw_fast_connecting(c, fast_on_connect);
 			return;
 		}
 		int err = errno;
@@ -1402,7 +882,7 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 	c->server.bev = bufferevent_socket_new(px->base, sfd, 0);
 	if (!c->client.bev || !c->server.bev) {
 		rw_logx(&px->log, LOG_ERR, "conn %llu: out of memory", (unsigned long long)c->id);
-		conn_end(c, true, false, "local error");
+		rw_conn_end(c, true, false, "local error");
 		return;
 	}
 	bufferevent_setcb(c->server.bev, NULL, NULL, on_connect_event, c);
@@ -1418,9 +898,9 @@ void rw_conn_abort_all(struct rw_proxy *px)
 {
 	struct rw_conn *c;
 	while ((c = LIST_FIRST(&px->conns)) != NULL) {
-		conn_wake(c);
+		rw_conn_wake(c);
 		rw_session_timeout(c->session, now_us());
-		conn_end(c, false, false, "shutdown grace period over");
+		rw_conn_end(c, false, false, "shutdown grace period over");
 	}
 }
 
@@ -1439,20 +919,10 @@ void rw_relay_sweep(struct rw_proxy *px)
 		if (c->state != RELAYING || t - c->t_event_us < IDLE_PACK_MS * 1000u)
 			continue;
 		/* Quiet: its bufferevents (about 1.3 KiB) give way to the fast
-		 * relay's events (0.6 KiB), as far as fast_try allows. */
+		 * relay's events (0.6 KiB), as far as rw_fast_try allows. */
 		if (c->session)
-			fast_try(c, true);
-		if (c->fast) {
-			for (int d = 0; d < 2; d++) {
-				struct rw_pump *p = &c->fast->pump[d];
-				if (p->buf && p->len == 0) {
-					free(p->buf);
-					p->buf = NULL;
-					p->off = 0;
-					released += (size_t)fast_cap(c);
-				}
-			}
-		}
+			rw_fast_try(c, true);
+		released += rw_fast_release(c);
 		if (c->session) {
 			size_t len;
 			void *img = rw_session_pack(c->session, &len);
