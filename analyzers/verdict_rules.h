@@ -47,6 +47,8 @@ static inline void tell(struct ctx *c, const char *how)
 }
 
 static inline void ev_v(struct ctx *c, int mark, const char *fmt, va_list ap)
+        __attribute__((format(printf, 3, 0)));
+static inline void ev_v(struct ctx *c, int mark, const char *fmt, va_list ap)
 {
 	struct rw_verdict *v = c->v;
 	if (v->n_evidence >= RW_MAX_EVIDENCE)
