@@ -1,6 +1,8 @@
 #!/bin/sh
 # Configures and builds rdpwhy into build/ (RelWithDebInfo), build-asan/ with
-# --asan (Debug, ASan+UBSan) or build-release/ with --release (Release: -O3).
+# --asan (Debug, ASan+UBSan), build-release/ with --release (Release: -O3) or
+# build-clang/ with --clang (Release, the rdpwhy binary only, built with clang
+# so that the product's code is checked by both compilers' warnings).
 #
 # Warnings are errors only when RDPWHY_WERROR=ON in the environment, as CI
 # sets it (.ci/run): another compiler or flag set (a packager's, a user's)
@@ -28,10 +30,15 @@ case "${1:-}" in
 	dir=build-release
 	opts="-DCMAKE_BUILD_TYPE=Release -DRDPWHY_LAB=OFF"
 	;;
+--clang)
+	dir=build-clang
+	opts="-DCMAKE_BUILD_TYPE=Release -DRDPWHY_LAB=OFF -DCMAKE_C_COMPILER=clang"
+	target="--target rdpwhy"
+	;;
 *)
-	echo "usage: $0 [--asan | --release]" >&2
+	echo "usage: $0 [--asan | --release | --clang]" >&2
 	exit 2
 	;;
 esac
 cmake -S . -B "$dir" $opts -DRDPWHY_WERROR="$werror" >/dev/null
-cmake --build "$dir" -j "$(nproc)"
+cmake --build "$dir" -j "$(nproc)" ${target:-}

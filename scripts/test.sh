@@ -12,7 +12,8 @@
 # CI (.ci/run) sets RDPWHY_WERROR=ON: every build then treats warnings as
 # errors, and a third build, Release (-O3, where GCC's -Wformat-truncation
 # and other flow-based warnings see most), is made into build-release/ only
-# to be warning-free; the tests do not run on it. Without it (a user, a
+# to be warning-free, and the rdpwhy binary is built with clang into
+# build-clang/ for clang's warnings; the tests run on neither. Without it (a user, a
 # packager) warnings stay warnings (scripts/build.sh).
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,6 +23,8 @@ cd "$(dirname "$0")/.."
 if [ "${RDPWHY_WERROR:-OFF}" = ON ]; then
 	echo "== Release build with -Werror (build-release/) =="
 	./scripts/build.sh --release
+	echo "== clang build with -Werror (build-clang/, the rdpwhy binary) =="
+	./scripts/build.sh --clang
 fi
 
 skipped_total=0
