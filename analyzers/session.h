@@ -58,6 +58,11 @@ void rw_session_pool_stats(struct rw_session_pool_stats *st);
 /* Gives the pages of every free slot back to the kernel, the warm ones too
  * (for a caller that knows no session will come for a while). */
 void rw_session_pool_trim(void);
+/* For replay, which makes sessions by the thousand and never packs them: the
+ * pool's new regions come with their pages faulted in at once (on a huge
+ * page when the kernel gives one) instead of one page fault per page of
+ * each new slot. Freed and packed slots are handled as without it. */
+void rw_session_pool_prefault(bool on);
 
 /* Events. */
 /* The frame the next events come from (replay and capture; the proxy has

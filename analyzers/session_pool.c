@@ -80,7 +80,61 @@ static struct {
 	size_t n_clean;
 	size_t live;
 	uint64_t reused, fresh, released, madvised;
+	bool prefault; /* rw_session_pool_prefault */
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* A region of small pages, so that one slot's pages can be given back
+ * alone. */
+static uint8_t *map_region(size_t bytes)
+{
+	void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+#ifdef MADV_NOHUGEPAGE
+	(void)madvise(m, bytes, MADV_NOHUGEPAGE);
+#endif
+	return m;
+}
+
+/* rw_session_pool_prefault: a region whose pages are all there at once (one
+ * huge page when the region is one, and the kernel gives it). */
+static uint8_t *map_prefaulted(size_t bytes)
+{
+	size_t huge = POOL_REGION_BYTES;
+	uint8_t *base = NULL;
+	if (bytes == huge) {
+		/* Aligned to its size, as a huge page must be. */
+		uint8_t *m = mmap(NULL, 2 * huge, PROT_READ | PROT_WRITE,
+		                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED) {
+			uintptr_t a = ((uintptr_t)m + huge - 1) & ~(uintptr_t)(huge - 1);
+			base = (uint8_t *)a;
+			if (base > m)
+				munmap(m, (size_t)(base - m));
+			if (base + huge < m + 2 * huge)
+				munmap(base + huge, (size_t)(m + 2 * huge - (base + huge)));
+#ifdef MADV_HUGEPAGE
+			(void)madvise(base, huge, MADV_HUGEPAGE);
+#endif
+		}
+	}
+	if (!base) {
+		void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		               0);
+		if (m == MAP_FAILED)
+			return NULL;
+		base = m;
+	}
+#ifdef MADV_POPULATE_WRITE
+	if (madvise(base, bytes, MADV_POPULATE_WRITE) == 0)
+		return base;
+#endif
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t page = pg > 0 ? (size_t)pg : 4096;
+	for (size_t i = 0; i < bytes; i += page)
+		((volatile uint8_t *)base)[i] = 0;
+	return base;
+}
 
 /* Maps one more region; its slots join the clean ones, the lowest on top.
  * Under the lock. */
@@ -102,14 +156,9 @@ static bool pool_grow(void)
 		return false;
 	pool.clean = nc;
 	size_t bytes = n * pool.slot;
-	uint8_t *base =
-	        mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED)
+	uint8_t *base = pool.prefault ? map_prefaulted(bytes) : map_region(bytes);
+	if (!base)
 		return false;
-#ifdef MADV_NOHUGEPAGE
-	/* Small pages, so that one slot's pages can be given back alone. */
-	(void)madvise(base, bytes, MADV_NOHUGEPAGE);
-#endif
 #ifdef POOL_ASAN
 	__lsan_register_root_region(base, bytes);
 #endif
@@ -269,5 +318,12 @@ void rw_session_pool_stats(struct rw_session_pool_stats *st)
 	        .released = pool.released,
 	        .release_calls = pool.madvised,
 	};
+	pthread_mutex_unlock(&pool.lock);
+}
+
+void rw_session_pool_prefault(bool on)
+{
+	pthread_mutex_lock(&pool.lock);
+	pool.prefault = on;
 	pthread_mutex_unlock(&pool.lock);
 }
