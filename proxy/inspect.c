@@ -51,6 +51,7 @@
 #include "x224.h"
 #include "inspect_priv.h"
 #include "inspect_tls.h"
+#include "conn_timer.h"
 #include "pcap_writer.h"
 #include "proxy.h"
 
@@ -79,7 +80,7 @@ struct rw_iconn {
 	enum rw_dir last_rx;
 	struct rw_session *session;
 	struct rw_pcapw *pcap;
-	struct event *timer;
+	struct rw_conn_timer timer;
 	struct rw_ileg client, server;
 	struct sockaddr_storage dst;
 	/* Ended (conn_end): freed on the next loop turn, so that the callers
@@ -132,24 +133,7 @@ static unsigned timeout_ms(const struct rw_iconn *c)
 {
 	const struct rw_proxy_config *cfg = &c->px->cfg;
 	enum rw_phase ph = rw_session_phase(c->session);
-	unsigned ms;
-	switch (ph) {
-	case RW_PHASE_TCP_CONNECT:
-	case RW_PHASE_X224:
-		ms = cfg->x224_timeout_ms;
-		break;
-	case RW_PHASE_TLS_HANDSHAKE:
-		ms = cfg->tls_timeout_ms;
-		break;
-	case RW_PHASE_NLA:
-		ms = cfg->nla_timeout_ms;
-		break;
-	case RW_PHASE_RDP:
-		ms = cfg->rdp_timeout_ms;
-		break;
-	default:
-		return cfg->idle_timeout_ms;
-	}
+	unsigned ms = rw_phase_timeout_ms(cfg, ph);
 	/* Waiting on the client during TLS or NLA: a person at a prompt may
 	 * be reading it (relay.c waits the same way, there from its socket's
 	 * facts). */
@@ -161,13 +145,7 @@ static unsigned timeout_ms(const struct rw_iconn *c)
 
 static void arm_timer(struct rw_iconn *c)
 {
-	unsigned ms = timeout_ms(c);
-	if (ms == 0) {
-		evtimer_del(c->timer);
-		return;
-	}
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	evtimer_add(c->timer, &tv);
+	rw_conn_timer_arm_ms(&c->timer, timeout_ms(c));
 }
 
 /* ---- teardown ------------------------------------------------------------ */
@@ -237,10 +215,7 @@ static void conn_end_ex(struct rw_iconn *c, bool reset_client, bool reset_server
 	c->ended = true;
 	leg_free(&c->client, reset_client);
 	leg_free(&c->server, reset_server);
-	if (c->timer) {
-		event_free(c->timer);
-		c->timer = NULL;
-	}
+	rw_conn_timer_free(&c->timer);
 	rw_proxy_conn_report(px, &(struct rw_conn_end){.id = c->id,
 	                                               .t = t,
 	                                               .session = c->session,
@@ -662,6 +637,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	struct rw_iconn *c = arg;
 	(void)fd;
 	(void)what;
+	if (!rw_conn_timer_due(&c->timer))
+		return; /* bytes came after it was set */
 	uint64_t t = now_us();
 	struct rw_record *rec = rw_session_record(c->session);
 	enum rw_dir waited = c->last_rx == RW_C2S ? RW_S2C : RW_C2S;
@@ -873,9 +850,9 @@ bool rw_inspect_take(struct rw_proxy *px, const struct rw_inspect_legs *legs)
 	leg_init(c, &c->client, legs->client_bev, legs->client_fd, RW_C2S);
 	leg_init(c, &c->server, legs->server_bev, legs->server_fd, RW_S2C);
 	c->server.ssl = rw_inspect_tls_host_ssl(t);
-	c->timer = evtimer_new(px->base, on_timer, c);
+	rw_conn_timer_new(&c->timer, px->base, on_timer, c);
 	if (!c->client.rbio || !c->client.wbio || !c->server.rbio || !c->server.wbio ||
-	    !c->server.ssl || !c->timer) {
+	    !c->server.ssl || !c->timer.ev) {
 		rw_logx(&px->log, LOG_ERR, "conn %llu: cannot set up inspection; relayed blind",
 		        (unsigned long long)legs->id);
 		BIO_free(c->client.rbio);
@@ -883,8 +860,7 @@ bool rw_inspect_take(struct rw_proxy *px, const struct rw_inspect_legs *legs)
 		BIO_free(c->server.rbio);
 		BIO_free(c->server.wbio);
 		SSL_free(c->server.ssl);
-		if (c->timer)
-			event_free(c->timer);
+		rw_conn_timer_free(&c->timer);
 		free(c);
 		return false;
 	}

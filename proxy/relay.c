@@ -31,6 +31,7 @@
 #include "inspect_tls.h"
 #include "pcap_writer.h"
 #include "clock.h"
+#include "conn_timer.h"
 #include "relay_conn.h"
 
 /* ---- idle connections --------------------------------------------------------
@@ -70,61 +71,14 @@ void rw_conn_wake(struct rw_conn *c)
 
 /* ---- timers ---------------------------------------------------------------- */
 
-static unsigned phase_timeout_ms(const struct rw_conn *c)
-{
-	const struct rw_proxy_config *cfg = &c->px->cfg;
-	if (c->state == CONNECTING)
-		return cfg->connect_timeout_ms;
-	switch (rw_session_phase(c->session)) {
-	case RW_PHASE_TCP_CONNECT:
-	case RW_PHASE_X224:
-		return cfg->x224_timeout_ms;
-	case RW_PHASE_TLS_HANDSHAKE:
-		return cfg->tls_timeout_ms;
-	case RW_PHASE_NLA:
-		return cfg->nla_timeout_ms;
-	case RW_PHASE_RDP:
-		return cfg->rdp_timeout_ms;
-	default:
-		return cfg->idle_timeout_ms;
-	}
-}
-
-/* Sets the libevent timer for the deadline (ms from now). */
-static void set_timer(struct rw_conn *c, uint64_t now, uint64_t us)
-{
-	struct timeval tv = {(time_t)(us / 1000000), (suseconds_t)(us % 1000000)};
-	/* libevent counts from the time it cached when this loop turn began,
-	 * which can be milliseconds before the accept or the byte this timer
-	 * follows (stamped with the clock): a timeout must never fire early. */
-	event_base_update_cache_time(c->px->base);
-	evtimer_add(c->timer, &tv);
-	c->timer_due_us = now + us;
-}
-
-/* The timeout restarts on every byte, but the timer is set again only when
- * it would otherwise fire late: with precise timers each evtimer_add of the
- * earliest timer is a timerfd_settime(2), one per read of a busy
- * connection. A timer that fires before the deadline (it was set for an
- * earlier one) is set again for what is left (on_timer). */
-static void arm_timer_ms(struct rw_conn *c, unsigned ms)
-{
-	if (ms == 0) {
-		evtimer_del(c->timer);
-		c->deadline_us = 0;
-		return;
-	}
-	uint64_t now = rw_mono_us();
-	c->deadline_us = now + (uint64_t)ms * 1000;
-	if (evtimer_pending(c->timer, NULL) && c->timer_due_us <= c->deadline_us)
-		return;
-	set_timer(c, now, (uint64_t)ms * 1000);
-}
-
 /* Idle timers restart on every byte: a slow but moving set-up is fine. */
 static void arm_timer(struct rw_conn *c)
 {
-	arm_timer_ms(c, phase_timeout_ms(c));
+	const struct rw_proxy_config *cfg = &c->px->cfg;
+	rw_conn_timer_arm_ms(&c->timer,
+	                     c->state == CONNECTING
+	                             ? cfg->connect_timeout_ms
+	                             : rw_phase_timeout_ms(cfg, rw_session_phase(c->session)));
 }
 
 /* The client began a TPKT (its X.224 request) and has not finished it. */
@@ -311,10 +265,7 @@ void rw_conn_end(struct rw_conn *c, bool reset_client, bool reset_server, const 
 	rw_fast_free(c);
 	leg_free(&c->client, reset_client);
 	leg_free(&c->server, reset_server);
-	if (c->timer) {
-		event_free(c->timer);
-		c->timer = NULL;
-	}
+	rw_conn_timer_free(&c->timer);
 	rw_proxy_conn_report(px, &(struct rw_conn_end){.id = c->id,
 	                                               .t = t,
 	                                               .session = c->session,
@@ -414,7 +365,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 		        c->id,         c->t_accept_us, c->session,   c->pcap,      c->client.bev,
 		        c->server.bev, c->client.fd,   c->server.fd, c->peer_text, c->dst_text};
 		if (rw_inspect_take(c->px, &h)) {
-			event_free(c->timer);
+			rw_conn_timer_free(&c->timer);
 			LIST_REMOVE(c, link);
 			free(c);
 		}
@@ -692,12 +643,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	rw_conn_wake(c);
 	(void)fd;
 	(void)what;
-	uint64_t mono = rw_mono_us();
-	if (c->deadline_us > mono) {
-		/* Bytes came after it was set: not due yet. */
-		set_timer(c, mono, c->deadline_us - mono);
-		return;
-	}
+	if (!rw_conn_timer_due(&c->timer))
+		return; /* bytes came after it was set */
 	if (c->state == CONNECTING) {
 		connect_failed(c, RW_CLOSE_TIMEOUT, 0);
 		return;
@@ -719,7 +666,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		        "conn %llu: client silent %u ms in phase %s with everything acknowledged: "
 		        "waiting up to prompt_timeout (%u ms)",
 		        (unsigned long long)c->id, p.silent_ms, rw_phase_name(phase), cap);
-		arm_timer_ms(c, cap - p.silent_ms);
+		rw_conn_timer_arm_ms(&c->timer, cap - p.silent_ms);
 		return;
 	}
 	note_stop(c, RW_PROXY_STOP_WAITED, w, 0, t);
@@ -811,7 +758,7 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 		rec->has_original_dst = true;
 		rec->original_dst = sep;
 	}
-	c->timer = evtimer_new(px->base, on_timer, c);
+	rw_conn_timer_new(&c->timer, px->base, on_timer, c);
 	if (cfg->pcap_dir[0]) {
 		char err[256];
 		/* SYN now; the SYN-ACK (or the RST of a refusal) when the upstream answers. */
@@ -834,7 +781,7 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 	 * has TCP_NODELAY, keepalive and TCP_USER_TIMEOUT already: Linux copies
 	 * them from the listener. */
 	if (sfd < 0 || (!l->tuned && set_nonblock_nodelay(fd) < 0) || set_nodelay(sfd) < 0 ||
-	    !c->timer) {
+	    !c->timer.ev) {
 		int err = errno;
 		if (sfd >= 0)
 			close(sfd);

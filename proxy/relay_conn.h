@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "conn_timer.h"
 #include "proxy.h"
 
 struct rw_leg {
@@ -64,10 +65,7 @@ struct rw_conn {
 	/* Past the X.224 exchange the legs leave their bufferevents for the fast
 	 * relay (NULL until then). */
 	struct rw_fast *fast;
-	struct event *timer;
-	/* The timeout is due at deadline_us (monotonic, 0 = none); the timer
-	 * itself is set for timer_due_us, which may be earlier (see arm_timer_ms). */
-	uint64_t deadline_us, timer_due_us;
+	struct rw_conn_timer timer;
 	uint64_t t_accept_us;
 	uint64_t t_data_us[2]; /* last bytes read from each side (rw_dir), 0 none yet */
 	bool any_data;

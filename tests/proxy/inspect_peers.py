@@ -45,6 +45,9 @@ N = 24 * 1024 * 1024
 SNI = "rdp-host.inspect.test"
 
 
+IDLE_SENDS, IDLE_GAP = 8, 0.5  # "idle": 4 s of bytes, twice the timeout
+
+
 def pattern(n):
     block = bytes(range(256)) * 64  # 16 KiB
     out, left = [], n
@@ -154,6 +157,19 @@ def host(port, cert, key, case):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
         result(True, "RST")
+    elif case == "idle":
+        # Reads the client's bytes until the proxy's timeout ends the leg.
+        n = 0
+        s.settimeout(30)
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                n += len(b)
+        except (ssl.SSLEOFError, ConnectionResetError):
+            pass
+        result(n == IDLE_SENDS, "received %d of %d bytes before the proxy closed" % (n, IDLE_SENDS))
 
 
 def client(port, case, cert):
@@ -230,6 +246,25 @@ def client(port, case, cert):
         want = "CLOSE_WAIT (FIN received)" if case == "ragged" else "CLOSE (RST received)"
         result(n == 1000 and how != "a clean TLS end (close_notify)" and tcp == want,
                "%d bytes, then %s, TCP state %s" % (n, how, tcp))
+
+    elif case == "idle":
+        # One byte every IDLE_GAP s for longer than the proxy's 2 s timeout:
+        # each byte restarts it. Then silence: it ends the connection 2 s
+        # after the last byte, not earlier, and not much later.
+        s.settimeout(30)
+        for _ in range(IDLE_SENDS):
+            s.sendall(b"x")
+            time.sleep(IDLE_GAP)
+        last = time.monotonic() - IDLE_GAP
+        try:
+            while s.recv(65536):
+                pass
+        except (ssl.SSLEOFError, ConnectionResetError):
+            pass
+        dt = time.monotonic() - last
+        result(1.9 <= dt <= 4.5, "closed by the proxy %.2f s after the last byte (timeout 2 s), "
+               "%d bytes %.1f s apart before it" % (dt, IDLE_SENDS, IDLE_GAP))
+
 
 if __name__ == "__main__":
     a = sys.argv[1:]

@@ -20,9 +20,15 @@
 #   ragged   the host's FIN without close_notify reaches the client as a FIN
 #            without close_notify (Python: SSLEOFError), as directly.
 #   reset    the host's RST reaches the client as an RST (ECONNRESET).
+#   idle     the phases' timeouts at 2 s; the client sends a byte every
+#            0.5 s for 4 s, then nothing: every byte reaches the host, the
+#            proxy closes the connection 1.9-4.5 s after the last byte (the
+#            timeout restarts on each byte, and never fires early), and the
+#            record says closed_by proxy, close_kind timeout, waited on the
+#            server (the client spoke last; the host never answered).
 #
 # Each case: one record, rdp.selected_protocol ssl, closed_by server for
-# ragged and reset (close_kind fin / rst), and the proxy exits 0 on SIGTERM
+# ragged and reset (close_kind fin / rst), proxy for idle (timeout), and the proxy exits 0 on SIGTERM
 # with no sanitizer report. Root only because the CI runs the proxy tests so
 # (nothing here needs it); exits 77 otherwise. KEEP_WORK=1 keeps the scratch
 # directory. ~30 s.
@@ -60,11 +66,14 @@ run_case() {
     local host_pid=$!
     PIDS+=("$host_pid")
     rw_wait_line "$d/host.out" '^listening' "$host_pid" 10 "the host ($c)" || die "$c: the host did not start"
+    local extra=()
+    [[ $c == idle ]] && extra=(--set x224_timeout=2s --set tls_timeout=2s --set nla_timeout=2s
+        --set rdp_timeout=2s --set prompt_timeout=2s)
     # An ASan build keeps freed memory in quarantine (256 MiB): kept small
     # here, so that resident memory says what the proxy holds.
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1:thread_local_quarantine_size_kb=64" \
         "$BIN" proxy --listen "$ADDR:$pp" --upstream "$ADDR:$hp" --format json --output "$d/records.json" \
-        --inspect-cert "$WORK/host.crt" --inspect-key "$WORK/host.key" -v -v \
+        --inspect-cert "$WORK/host.crt" --inspect-key "$WORK/host.key" -v -v "${extra[@]}" \
         >"$d/proxy.stdout" 2>"$d/proxy.stderr" &
     local proxy_pid=$!
     PIDS+=("$proxy_pid")
@@ -106,21 +115,25 @@ r = recs[0]
 w = r.get("rdpwhy", {})
 if r.get("rdp", {}).get("selected_protocol") != "ssl":
     fails.append("rdp.selected_protocol %r" % r.get("rdp", {}).get("selected_protocol"))
-want = {"ragged": ("server", "fin"), "reset": ("server", "rst")}.get(case)
+want = {"ragged": ("server", "fin"), "reset": ("server", "rst"), "idle": ("proxy", "timeout")}.get(case)
 if want and (w.get("closed_by"), w.get("close_kind")) != want:
     fails.append("closed_by/close_kind %r/%r, want %r/%r" % (w.get("closed_by"), w.get("close_kind"), *want))
+# The client spoke last and the host never answered: the side expected to
+# speak next, the one waited on, is the server.
+if case == "idle" and w.get("proxy", {}).get("waited_on") != "server":
+    fails.append("rdpwhy.proxy.waited_on %r, want 'server'" % w.get("proxy", {}).get("waited_on"))
 for f in fails:
     print("[inspect_relay]   %s: %s" % (case, f), file=sys.stderr)
 sys.exit(1 if fails else 0)
 PY
 }
 
-for c in down up old ragged reset; do
+for c in down up old ragged reset idle; do
     run_case "$c"
 done
 
 if ((ERRORS)); then
-    for c in down up old ragged reset; do show_file "$c: proxy stderr" "$WORK/$c/proxy.stderr" 20; done
+    for c in down up old ragged reset idle; do show_file "$c: proxy stderr" "$WORK/$c/proxy.stderr" 20; done
     die "$ERRORS check(s) failed (KEEP_WORK=1 keeps $WORK)"
 fi
 FAILED=0
