@@ -968,15 +968,8 @@ int rw_proxy_run(struct rw_proxy *px)
 	}
 	/* One line that says the listeners accept and the signals are handled:
 	 * what tests and supervisors wait for instead of a sleep. */
-	char where[512] = "";
-	size_t off = 0;
-	for (size_t i = 0; i < px->n_listeners && off < sizeof(where); i++) {
-		int n = snprintf(where + off, sizeof(where) - off, "%s%s", i ? ", " : "",
-		                 px->listeners[i].where.text);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
+	char where[512];
+	listener_list(px, where, sizeof(where));
 	int rc = -1;
 	if (!px->stopping) {
 		if (nw > 1)
