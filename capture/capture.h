@@ -125,6 +125,35 @@ typedef void (*rw_packet_fn)(void *arg, int dlt, uint64_t ts_us, const uint8_t *
                              size_t wirelen);
 int rw_pcap_read(const char *path, const char *bpf, rw_packet_fn fn, void *arg, bool *truncated,
                  char *err, size_t errlen);
+/* The same, the first skip packets read but not handed to fn. */
+int rw_pcap_read_skip(const char *path, const char *bpf, uint64_t skip, rw_packet_fn fn, void *arg,
+                      bool *truncated, char *err, size_t errlen);
+/* replay -j's reader: a classic pcap file (version 2.4, microseconds or
+ * nanoseconds, either byte order, a link type libpcap hands over as it is,
+ * no filter, not compressed) read as it is on disk, without libpcap's copy
+ * of every packet. rw_pcap_raw_open gives a descriptor at its first record,
+ * or -1 (nothing read: use rw_pcap_read). rw_pcap_raw_whole: the length of
+ * the whole records that begin p, counted into *records; *odd when it stops
+ * at one libpcap must read (longer than the snapshot length: libpcap cuts
+ * it or finds it damaged; rw_pcap_read_skip goes on from there, as it does
+ * at the end of a file cut short). rw_pcap_raw_each hands such records to
+ * fn as rw_pcap_read would. */
+struct rw_pcap_raw {
+	int dlt;
+	uint32_t snap;
+	bool swapped, nsec;
+};
+int rw_pcap_raw_open(const char *path, const char *bpf, struct rw_pcap_raw *fmt);
+size_t rw_pcap_raw_whole(const struct rw_pcap_raw *fmt, const uint8_t *p, size_t n,
+                         uint64_t *records, bool *odd);
+void rw_pcap_raw_each(const struct rw_pcap_raw *fmt, const uint8_t *p, size_t n, rw_packet_fn fn,
+                      void *arg);
+/* rw_pcap_read, through rw_pcap_raw_* when the file is one to read so (what
+ * rw_pcap_replay does): the same packets, the same messages. */
+int rw_pcap_read_fast(const char *path, const char *bpf, rw_packet_fn fn, void *arg,
+                      bool *truncated, char *err, size_t errlen);
+/* read(2) until n bytes, the end of the file or an error (*bad). */
+size_t rw_pcap_raw_read(int fd, uint8_t *buf, size_t n, bool *bad);
 /* The same from an open stream (fmemopen, a pipe: the fuzz target of whole
  * files); the stream is closed in every case. NAME is for messages. */
 int rw_pcap_replay_fp(FILE *fp, const char *name, const char *bpf, struct rw_capture *c,

@@ -6,13 +6,16 @@
 #include "progress.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #define US_PER_S 1000000ull
 
@@ -135,6 +138,179 @@ static int replay_handle(pcap_t *p, const char *name, const char *bpf, rw_packet
 	return 0;
 }
 
+/* ---- replay -j: classic pcap records read as they are on disk ----------- */
+
+#define RAW_SNAP_MAX 262144u /* libpcap's largest snapshot for the link types below */
+
+/* Link types libpcap hands over as they are in the file: pcap_post_process
+ * changes nothing of theirs (the cooked headers' CAN fix-ups apply only to
+ * byte-swapped files). */
+static bool raw_dlt(int dlt, bool swapped)
+{
+	switch (dlt) {
+	case DLT_EN10MB:
+	case DLT_RAW:
+	case DLT_NULL:
+	case DLT_LOOP:
+#ifdef DLT_IPV4
+	case DLT_IPV4:
+#endif
+#ifdef DLT_IPV6
+	case DLT_IPV6:
+#endif
+		return true;
+	case DLT_LINUX_SLL:
+#ifdef DLT_LINUX_SLL2
+	case DLT_LINUX_SLL2:
+#endif
+		return !swapped;
+	default:
+		return false;
+	}
+}
+
+static uint32_t raw_u32(const uint8_t *p, bool swapped)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return swapped ? __builtin_bswap32(v) : v;
+}
+
+int rw_pcap_raw_open(const char *path, const char *bpf, struct rw_pcap_raw *fmt)
+{
+	/* A regular file only: a pipe's bytes cannot be read twice. */
+	struct stat sb;
+	if (bpf || strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+		return -1;
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return -1;
+	uint8_t h[24];
+	bool ok = fread(h, 1, sizeof(h), fp) == sizeof(h);
+	fclose(fp);
+	if (!ok)
+		return -1;
+	uint32_t magic;
+	memcpy(&magic, h, 4);
+	bool swapped, nsec;
+	if (magic == 0xa1b2c3d4u || magic == 0xa1b23c4du)
+		swapped = false;
+	else if (magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u)
+		swapped = true;
+	else
+		return -1; /* pcapng, compressed, a variant, not a capture: libpcap's */
+	nsec = raw_u32(h, swapped) == 0xa1b23c4du;
+	uint16_t major, minor;
+	memcpy(&major, h + 4, 2);
+	memcpy(&minor, h + 6, 2);
+	if (swapped) {
+		major = __builtin_bswap16(major);
+		minor = __builtin_bswap16(minor);
+	}
+	if (major != 2 || minor != 4)
+		return -1;
+	/* libpcap's reading of the header: the link type and the snapshot
+	 * length as it adjusts them. */
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *p =
+	        pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	if (!p)
+		return -1;
+	int dlt = pcap_datalink(p);
+	int snap = pcap_snapshot(p);
+	pcap_close(p);
+	if (!raw_dlt(dlt, swapped) || snap <= 0 || (unsigned)snap > RAW_SNAP_MAX)
+		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (lseek(fd, 24, SEEK_SET) != 24) {
+		close(fd);
+		return -1;
+	}
+	*fmt = (struct rw_pcap_raw){dlt, (uint32_t)snap, swapped, nsec};
+	return fd;
+}
+
+size_t rw_pcap_raw_whole(const struct rw_pcap_raw *fmt, const uint8_t *p, size_t n,
+                         uint64_t *records, bool *odd)
+{
+	size_t off = 0;
+	*odd = false;
+	while (n - off >= 16) {
+		uint32_t caplen = raw_u32(p + off + 8, fmt->swapped);
+		if (caplen > fmt->snap) {
+			/* libpcap cuts it, or finds it damaged: its words. */
+			*odd = true;
+			break;
+		}
+		if (n - off - 16 < caplen)
+			break;
+		off += 16 + (size_t)caplen;
+		(*records)++;
+	}
+	return off;
+}
+
+void rw_pcap_raw_each(const struct rw_pcap_raw *fmt, const uint8_t *p, size_t n, rw_packet_fn fn,
+                      void *arg)
+{
+	for (size_t off = 0; off + 16 <= n;) {
+		const uint8_t *h = p + off;
+		/* As libpcap reads them (signed 32-bit seconds and fraction, the
+		 * nanoseconds divided down) and tv_us takes them. */
+		struct timeval tv;
+		tv.tv_sec = (int32_t)raw_u32(h, fmt->swapped);
+		tv.tv_usec = (int32_t)raw_u32(h + 4, fmt->swapped);
+		if (fmt->nsec)
+			tv.tv_usec = tv.tv_usec / 1000;
+		uint32_t caplen = raw_u32(h + 8, fmt->swapped), len = raw_u32(h + 12, fmt->swapped);
+		fn(arg, fmt->dlt, tv_us(&tv), h + 16, caplen, len);
+		off += 16 + (size_t)caplen;
+	}
+}
+
+size_t rw_pcap_raw_read(int fd, uint8_t *buf, size_t n, bool *bad)
+{
+	size_t have = 0;
+	*bad = false;
+	while (have < n) {
+		ssize_t k = read(fd, buf + have, n - have);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			*bad = k < 0;
+			break;
+		}
+		have += (size_t)k;
+	}
+	return have;
+}
+
+struct skip_ctx {
+	rw_packet_fn fn;
+	void *arg;
+	uint64_t left;
+};
+
+static void skip_packet(void *arg, int dlt, uint64_t ts_us, const uint8_t *p, size_t caplen,
+                        size_t wirelen)
+{
+	struct skip_ctx *sc = arg;
+	if (sc->left) {
+		sc->left--;
+		return;
+	}
+	sc->fn(sc->arg, dlt, ts_us, p, caplen, wirelen);
+}
+
+int rw_pcap_read_skip(const char *path, const char *bpf, uint64_t skip, rw_packet_fn fn, void *arg,
+                      bool *truncated, char *err, size_t errlen)
+{
+	struct skip_ctx sc = {fn, arg, skip};
+	return rw_pcap_read(path, bpf, skip_packet, &sc, truncated, err, errlen);
+}
+
 /* A gzip or zstd capture: libpcap reads the decompressed stream; a damaged
  * stream ends it early, reported as a truncated file with the reason. */
 static int replay_compressed(FILE *zf, const char *path, enum rw_compression kind, const char *bpf,
@@ -160,10 +336,66 @@ static void to_capture(void *arg, int dlt, uint64_t ts_us, const uint8_t *p, siz
 	rw_capture_packet(arg, dlt, ts_us, p, caplen, wirelen);
 }
 
+/* A classic pcap file's records handed to the capture where they were read
+ * (rw_pcap_raw_open), a block at a time: libpcap would copy each packet out
+ * of its stream's buffer first. What libpcap must read (see
+ * rw_pcap_raw_whole) it reads, from there on. */
+#define RAW_BLOCK_BYTES (1024 * 1024) /* at least twice the largest record */
+
+int rw_pcap_read_fast(const char *path, const char *bpf, rw_packet_fn fn, void *arg,
+                      bool *truncated, char *err, size_t errlen)
+{
+	struct rw_pcap_raw fmt;
+	int fd = rw_pcap_raw_open(path, bpf, &fmt);
+	uint8_t *buf = fd >= 0 ? malloc(RAW_BLOCK_BYTES) : NULL;
+	if (!buf) {
+		if (fd >= 0)
+			close(fd);
+		return rw_pcap_read(path, bpf, fn, arg, truncated, err, errlen);
+	}
+	*truncated = false;
+	if (errlen)
+		err[0] = '\0';
+	struct stat st;
+	struct rw_progress pg;
+	rw_progress_start(&pg, path,
+	                  fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
+	uint64_t records = 0, offset = 24, next_progress = 4096;
+	size_t n_carry = 0;
+	bool rest = false;
+	for (;;) {
+		bool bad, odd;
+		size_t have = n_carry +
+		              rw_pcap_raw_read(fd, buf + n_carry, RAW_BLOCK_BYTES - n_carry, &bad);
+		size_t whole = rw_pcap_raw_whole(&fmt, buf, have, &records, &odd);
+		rw_pcap_raw_each(&fmt, buf, whole, fn, arg);
+		offset += whole;
+		if (records >= next_progress) {
+			rw_progress_update(&pg, offset);
+			next_progress = records + 4096;
+		}
+		n_carry = have - whole;
+		memmove(buf, buf + whole, n_carry);
+		bool end = have < RAW_BLOCK_BYTES; /* the end of the file, or an error */
+		if (odd || bad || (end && n_carry)) {
+			rest = true;
+			break;
+		}
+		if (end)
+			break;
+	}
+	rw_progress_end(&pg);
+	free(buf);
+	close(fd);
+	if (!rest)
+		return 0;
+	return rw_pcap_read_skip(path, bpf, records, fn, arg, truncated, err, errlen);
+}
+
 int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool *truncated,
                    char *err, size_t errlen)
 {
-	return rw_pcap_read(path, bpf, to_capture, c, truncated, err, errlen);
+	return rw_pcap_read_fast(path, bpf, to_capture, c, truncated, err, errlen);
 }
 
 int rw_pcap_read(const char *path, const char *bpf, rw_packet_fn fn, void *arg, bool *truncated,

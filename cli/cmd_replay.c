@@ -4,10 +4,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "progress.h"
 
 static void help(FILE *f)
 {
@@ -125,13 +127,18 @@ static void say_nothing_found(const struct rw_capture_opts *o, const struct rw_c
 #define N_BATCHES   8
 #define N_RECS      1024
 
-enum { ENT_PACKET, ENT_SOURCE };
+/* ENT_RAW: caplen bytes of whole pcap records as they are in the file
+ * (rw_pcap_raw_open), the link type in dlt, RAW_SWAPPED / RAW_NSEC in
+ * wirelen: the reader does not copy them packet by packet, it reads them
+ * into the batch. */
+enum { ENT_PACKET, ENT_SOURCE, ENT_RAW };
+enum { RAW_SWAPPED = 1, RAW_NSEC = 2 };
 
 struct ent { /* in a batch, followed by caplen bytes, padded to 8 */
 	uint64_t ts_us;
 	uint32_t caplen, wirelen;
 	int32_t dlt;
-	uint32_t kind; /* ENT_PACKET, or ENT_SOURCE: file index in wirelen */
+	uint32_t kind; /* ENT_PACKET, ENT_RAW, or ENT_SOURCE: file index in wirelen */
 };
 
 struct batch {
@@ -287,15 +294,87 @@ static void reader_packet(void *arg, int dlt, uint64_t ts_us, const uint8_t *p, 
 	put_ent(arg, ENT_PACKET, dlt, ts_us, p, caplen < max ? caplen : max, wirelen);
 }
 
+/* A classic pcap file read into the batches as it is (ENT_RAW), whole
+ * records in each. Returns the records so read, or -1 when the file is not
+ * one to read so (nothing was read). *rest says that libpcap must read what
+ * follows them (a record longer than the snapshot length, the end of a file
+ * cut short, a read error): it says how, as it would have from the start. */
+static int64_t read_raw(struct pipe *pp, const char *path, bool *rest)
+{
+	struct rw_pcap_raw fmt;
+	int fd = rw_pcap_raw_open(path, pp->bpf, &fmt);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	struct rw_progress pg;
+	rw_progress_start(&pg, path,
+	                  fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
+	uint64_t records = 0, offset = 24, next_progress = 4096;
+	uint32_t flags = (fmt.swapped ? RAW_SWAPPED : 0) | (fmt.nsec ? RAW_NSEC : 0);
+	uint8_t *carry = NULL; /* the start of a record the last block did not hold */
+	size_t n_carry = 0;
+	*rest = false;
+	for (;;) {
+		/* A batch with room for a whole block (the batch being filled if
+		 * it has, else the next one), the carried bytes first. */
+		struct batch *b = pp->cur;
+		if (b && b->used + sizeof(struct ent) + (2u << 18) + 16 > BATCH_BYTES)
+			b = NULL;
+		if (!b) {
+			b = pq_pop(&pp->empty);
+			b->used = 0;
+			b->last = false;
+		}
+		uint8_t *base = b->data + b->used + sizeof(struct ent);
+		size_t room = (BATCH_BYTES - b->used - sizeof(struct ent)) & ~(size_t)7;
+		if (n_carry)
+			memmove(base, carry, n_carry);
+		if (b != pp->cur) {
+			if (pp->cur)
+				pq_push(&pp->full, pp->cur);
+			pp->cur = b;
+		}
+		bool bad;
+		size_t have = n_carry + rw_pcap_raw_read(fd, base + n_carry, room - n_carry, &bad);
+		bool odd;
+		size_t whole = rw_pcap_raw_whole(&fmt, base, have, &records, &odd);
+		if (whole) {
+			struct ent e = {0, (uint32_t)whole, flags, fmt.dlt, ENT_RAW};
+			memcpy(b->data + b->used, &e, sizeof(e));
+			b->used += sizeof(e) + ((whole + 7) & ~(size_t)7);
+			offset += whole;
+			if (records >= next_progress) {
+				rw_progress_update(&pg, offset);
+				next_progress = records + 4096;
+			}
+		}
+		carry = base + whole;
+		n_carry = have - whole;
+		bool end = have < room; /* the end of the file, or an error */
+		if (odd || bad || (end && n_carry)) {
+			*rest = true;
+			break;
+		}
+		if (end)
+			break;
+	}
+	rw_progress_end(&pg);
+	close(fd);
+	return (int64_t)records;
+}
+
 static void *reader_main(void *arg)
 {
 	struct pipe *pp = arg;
 	for (int f = 0; f < pp->n_files; f++) {
 		put_ent(pp, ENT_SOURCE, 0, 0, NULL, 0, (size_t)f);
 		char err[512];
-		bool truncated = false;
-		if (rw_pcap_read(pp->files[f], pp->bpf, reader_packet, pp, &truncated, err,
-		                 sizeof(err)) < 0) {
+		bool truncated = false, rest = false;
+		int64_t raw = read_raw(pp, pp->files[f], &rest);
+		if (raw >= 0 && !rest)
+			continue;
+		if (rw_pcap_read_skip(pp->files[f], pp->bpf, raw > 0 ? (uint64_t)raw : 0,
+		                      reader_packet, pp, &truncated, err, sizeof(err)) < 0) {
 			fprintf(stderr, "rdpwhy replay: %s\n", err);
 			pp->status = 1;
 			continue;
@@ -314,6 +393,12 @@ static void *reader_main(void *arg)
 	pq_push(&pp->full, pp->cur);
 	pp->cur = NULL;
 	return NULL;
+}
+
+static void capture_packet(void *arg, int dlt, uint64_t ts_us, const uint8_t *p, size_t caplen,
+                           size_t wirelen)
+{
+	rw_capture_packet(arg, dlt, ts_us, p, caplen, wirelen);
 }
 
 static bool room(uint64_t seq, bool wait, void *arg)
@@ -418,6 +503,12 @@ static int replay_pipeline(const char **files, int n_files, const char *bpf, str
 			memcpy(&e, b->data + off, sizeof(e));
 			const uint8_t *data = b->data + off + sizeof(e);
 			off += sizeof(e) + ((e.caplen + 7) & ~(size_t)7);
+			if (e.kind == ENT_RAW) {
+				struct rw_pcap_raw fmt = {e.dlt, 0, (e.wirelen & RAW_SWAPPED) != 0,
+				                          (e.wirelen & RAW_NSEC) != 0};
+				rw_pcap_raw_each(&fmt, data, e.caplen, capture_packet, c);
+				continue;
+			}
 			if (e.kind == ENT_SOURCE) {
 				const char *name = source_name(files[e.wirelen]);
 				rq_put(&pp->recs, rw_capture_seq(c),
