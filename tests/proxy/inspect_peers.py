@@ -87,6 +87,24 @@ def x224_cc():
     return bytes([3, 0]) + struct.pack(">H", 5 + len(body)) + bytes([len(body)]) + body
 
 
+def read_all(s):
+    """Reads s to its end: (bytes, their SHA-256 hex, how it ended:
+    "close_notify", "ragged" (an EOF without close_notify) or "reset")."""
+    h, n, end = hashlib.sha256(), 0, "close_notify"
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+    except ssl.SSLEOFError:
+        end = "ragged"
+    except ConnectionResetError:
+        end = "reset"
+    return n, h.hexdigest(), end
+
+
 def result(ok, msg):
     print("result: %s%s" % ("" if ok else "FAIL ", msg), flush=True)
     sys.exit(0 if ok else 1)
@@ -122,19 +140,12 @@ def host(port, cert, key, case):
         result(True, "sent %d bytes, close_notify exchanged" % N)
     elif case == "up":
         time.sleep(2)  # the proxy must stop reading the client meanwhile
-        h, n = hashlib.sha256(), 0
-        try:
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                h.update(b)
-                n += len(b)
-        except ssl.SSLEOFError:
-            result(False, "ragged EOF after %d bytes" % n)
+        n, sha, end = read_all(s)
+        if end != "close_notify":
+            result(False, "%s after %d bytes" % (end, n))
         s.unwrap()  # our close_notify back
         want = hashlib.sha256(pattern(N)).hexdigest()
-        result(n == N and h.hexdigest() == want, "received %d bytes, sha256 %s, clean end" % (n, "same" if h.hexdigest() == want else "DIFFERENT"))
+        result(n == N and sha == want, "received %d bytes, sha256 %s, clean end" % (n, "same" if sha == want else "DIFFERENT"))
     elif case == "old":
         s.sendall(b"x" * 1000)
         raw2 = s.unwrap()
@@ -159,16 +170,8 @@ def host(port, cert, key, case):
         result(True, "RST")
     elif case == "idle":
         # Reads the client's bytes until the proxy's timeout ends the leg.
-        n = 0
         s.settimeout(30)
-        try:
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                n += len(b)
-        except (ssl.SSLEOFError, ConnectionResetError):
-            pass
+        n, _, _ = read_all(s)
         result(n == IDLE_SENDS, "received %d of %d bytes before the proxy closed" % (n, IDLE_SENDS))
 
 
@@ -193,19 +196,12 @@ def client(port, case, cert):
         result(False, "the certificate shown is not the host's")
     if case == "down":
         time.sleep(2)  # the proxy must stop reading the host meanwhile
-        h, n = hashlib.sha256(), 0
-        try:
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                h.update(b)
-                n += len(b)
-        except ssl.SSLEOFError:
-            result(False, "ragged EOF after %d bytes (no close_notify passed on)" % n)
+        n, sha, end = read_all(s)
+        if end != "close_notify":
+            result(False, "%s after %d bytes (no close_notify passed on)" % (end, n))
         s.unwrap()
         want = hashlib.sha256(pattern(N)).hexdigest()
-        result(n == N and h.hexdigest() == want, "received %d bytes, sha256 %s, close_notify" % (n, "same" if h.hexdigest() == want else "DIFFERENT"))
+        result(n == N and sha == want, "received %d bytes, sha256 %s, close_notify" % (n, "same" if sha == want else "DIFFERENT"))
     elif case == "up":
         s.sendall(pattern(N))
         raw2 = s.unwrap()
@@ -213,33 +209,18 @@ def client(port, case, cert):
         raw2.recv(1)
         result(True, "sent %d bytes, close_notify exchanged" % N)
     elif case == "old":
-        n = 0
-        try:
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                n += len(b)
-        except ssl.SSLEOFError:
-            result(False, "ragged EOF after %d bytes" % n)
+        n, _, end = read_all(s)
+        if end != "close_notify":
+            result(False, "%s after %d bytes" % (end, n))
         s.unwrap()
         result(n == 1000, "TLS 1.0: received %d bytes, close_notify" % n)
     elif case in ("ragged", "reset"):
         # The TLS layer tells a clean end from the others; the socket's TCP
         # state tells a FIN (CLOSE_WAIT) from an RST (CLOSE). OpenSSL 3 reads
         # both as an unexpected EOF, directly as through the proxy.
-        n, how = 0, None
-        try:
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    how = "a clean TLS end (close_notify)"
-                    break
-                n += len(b)
-        except ssl.SSLEOFError:
-            how = "an EOF without close_notify"
-        except ConnectionResetError:
-            how = "a reset"
+        n, _, end = read_all(s)
+        how = {"close_notify": "a clean TLS end (close_notify)", "ragged": "an EOF without close_notify",
+               "reset": "a reset"}[end]
         time.sleep(0.2)
         state = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
         tcp = {1: "ESTABLISHED", 7: "CLOSE (RST received)", 8: "CLOSE_WAIT (FIN received)"}.get(state, str(state))
@@ -256,11 +237,7 @@ def client(port, case, cert):
             s.sendall(b"x")
             time.sleep(IDLE_GAP)
         last = time.monotonic() - IDLE_GAP
-        try:
-            while s.recv(65536):
-                pass
-        except (ssl.SSLEOFError, ConnectionResetError):
-            pass
+        read_all(s)
         dt = time.monotonic() - last
         result(1.9 <= dt <= 4.5, "closed by the proxy %.2f s after the last byte (timeout 2 s), "
                "%d bytes %.1f s apart before it" % (dt, IDLE_SENDS, IDLE_GAP))
