@@ -198,8 +198,9 @@ static uint8_t *scratch(struct rw_proxy *px, size_t cap)
 }
 
 /* Writes n bytes read into the worker's buffer to `to`; what it does not
- * take goes into the pump of their direction, written by fast_write when
- * `to` can take more. false: the connection ended. */
+ * take goes into the pump of their direction (which has no buffer: it
+ * would have been read into), written by fast_write when `to` can take
+ * more. false: the connection ended. */
 static bool fast_send(struct rw_conn *c, struct rw_leg *to, const uint8_t *b, size_t n)
 {
 	struct rw_pump *p = &c->fast->pump[other(to)->rx];
@@ -216,16 +217,9 @@ static bool fast_send(struct rw_conn *c, struct rw_leg *to, const uint8_t *b, si
 		return false;
 	}
 	if (sent < n) {
-		if (p->buf && p->buf_cap < n - sent) {
-			free(p->buf); /* max_buffer grew at a reload */
-			p->buf = NULL;
-		}
-		if (!p->buf) {
-			p->buf_cap =
-			        (size_t)fast_cap(c) > n - sent ? (size_t)fast_cap(c) : n - sent;
-			p->buf = malloc(p->buf_cap);
-		}
-		if (!p->buf) {
+		/* n <= max_buffer, unless a reload made it smaller since the read. */
+		p->buf_cap = (size_t)fast_cap(c) > n - sent ? (size_t)fast_cap(c) : n - sent;
+		if (!(p->buf = malloc(p->buf_cap))) {
 			rw_logx(&c->px->log, LOG_ERR, "conn %llu: out of memory",
 			        (unsigned long long)c->id);
 			rw_conn_end(c, true, true, "local error");
