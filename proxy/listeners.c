@@ -372,7 +372,12 @@ void rw_listen_plan_commit(struct rw_proxy *px, struct rw_listen_plan *p)
 		drain_listener(px, old);
 		evconnlistener_free(old->lev);
 		old->lev = NULL;
-		rw_logx(&px->log, LOG_NOTICE, "no longer listening on %s", old->where.text);
+		/* Said once, as "listening on" is: every worker closes its own. */
+		if (px->worker == 0)
+			rw_logx(&px->log, LOG_NOTICE, "no longer listening on %s", old->where.text);
+		else
+			rw_logx(&px->log, LOG_DEBUG, "worker %u: no longer listening on %s",
+			        px->worker, old->where.text);
 		p->n_closed++;
 	}
 	for (size_t i = 0; i < px->n_listeners; i++)
@@ -383,11 +388,12 @@ void rw_listen_plan_commit(struct rw_proxy *px, struct rw_listen_plan *p)
 		struct rw_listener *old = &px->listeners[p->from[j]];
 		p->next[j].lev = old->lev;
 		p->next[j].transparent = p->transparent;
-		if (old->transparent != p->transparent)
+		if (old->transparent != p->transparent && px->worker == 0)
 			rw_logx(&px->log, LOG_NOTICE, "%s: IP_TRANSPARENT %s",
 			        p->cfg->listen[j].text, p->transparent ? "on" : "off");
-		rw_logx(&px->log, LOG_INFO, "still listening on %s (the same socket)",
-		        p->cfg->listen[j].text);
+		if (px->worker == 0)
+			rw_logx(&px->log, LOG_INFO, "still listening on %s (the same socket)",
+			        p->cfg->listen[j].text);
 	}
 	px->n_listeners = p->cfg->n_listen;
 	for (size_t j = 0; j < px->n_listeners; j++) {

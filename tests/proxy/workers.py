@@ -2,8 +2,9 @@
 """rdpwhy proxy with workers = 2 on loopback: connections land on both
 workers (SO_REUSEPORT), each connection gets exactly one record, bytes are
 relayed exactly both ways, a FIN and an RST are passed on from either side,
-SIGUSR1's totals are the sum of the workers' lines, and SIGTERM drains both
-workers' connections (and closes them when the grace period is over).
+SIGUSR1's totals are the sum of the workers' lines, SIGTERM drains both
+workers' connections (and closes them when the grace period is over), and a
+reload that moves the listener moves it in both workers (logged once).
 
 usage: workers.py RDPWHY_BINARY
 The expected values come from what the test's peers did: the number of
@@ -67,6 +68,19 @@ class Proxy:
 
 COUNTER = re.compile(r"(counters|worker (\d+)): accepted (\d+), active (\d+), closed (\d+), "
                      r"upstream failures (\d+), loops refused (\d+)")
+
+
+def usr1_text(proc, errpath):
+    """SIGUSR1 to a proxy started by hand: the counters lines it logged."""
+    before = len(open(errpath).read())
+    proc.send_signal(signal.SIGUSR1)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        text = open(errpath).read()[before:]
+        if "fast relay:" in text:
+            return text
+        time.sleep(0.05)
+    return ""
 
 
 def parse_counters(text):
@@ -281,6 +295,58 @@ def main():
     check("grace: both workers closed theirs",
           len(re.findall(r"grace period over: closing [1-9]\d* connections", log2)) == 2,
           re.findall(r"grace period over.*", log2))
+
+    # 6. A reload moves the listener: both workers close the old port and
+    # accept on the new one; the main thread logs each change once.
+    p1, p2 = rw.free_port(), rw.free_port()
+    conf = os.path.join(TMP, "reload.conf")
+    out3 = os.path.join(TMP, "records-reload.json")
+    err3 = os.path.join(TMP, "stderr-reload.log")
+
+    def write_conf(p):
+        with open(conf + ".tmp", "w") as f:
+            f.write("listen = 127.0.0.1:%d\nupstream = 127.0.0.1:%d\nworkers = 2\n"
+                    "format = json\noutput = %s\n" % (p, up.port, out3))
+        os.replace(conf + ".tmp", conf)
+
+    write_conf(p1)
+    px3 = subprocess.Popen([BIN, "proxy", "-c", conf, "-v"], stderr=open(err3, "w"))
+    rw.wait_ready(err3, px3)
+    write_conf(p2)
+    px3.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while time.time() < deadline and "configuration reloaded" not in open(err3).read():
+        time.sleep(0.05)
+    try:
+        connect(p1).close()
+        old_closed = False
+    except OSError:
+        old_closed = True
+    check("reload: the old port refuses connections (both workers closed it)", old_closed)
+    held = []
+    for i in range(64):
+        s = connect(p2)
+        tag = b"H%08d" % i
+        s.sendall(b"E" + tag)
+        recv_exact(s, len(tag) + 1)
+        held.append(s)
+        if i >= 7 and len(re.findall(r"worker 1: accepted [1-9]", usr1_text(px3, err3))) == 1:
+            break
+    text = usr1_text(px3, err3)
+    check("reload: both workers accept on the new port",
+          re.search(r"worker 0: accepted [1-9]", text) and re.search(r"worker 1: accepted [1-9]", text),
+          text[-600:])
+    for s in held:
+        s.close()
+    px3.send_signal(signal.SIGTERM)
+    px3.wait(timeout=20)
+    log3 = open(err3).read()
+    n_no_longer = len(re.findall(r"\[notice\]: no longer listening on 127\.0\.0\.1:%d" % p1, log3))
+    check("reload: 'no longer listening' logged once (not once per worker)", n_no_longer == 1,
+          re.findall(r".*no longer listening.*", log3))
+    n_listening = len(re.findall(r"\[notice\]: listening on 127\.0\.0\.1:%d" % p2, log3))
+    check("reload: 'listening on' the new port logged once", n_listening == 1,
+          re.findall(r".*listening on.*", log3))
 
     if failures:
         print("FAILED: %s" % ", ".join(failures))
