@@ -20,6 +20,8 @@
 #   ragged   the host's FIN without close_notify reaches the client as a FIN
 #            without close_notify (Python: SSLEOFError), as directly.
 #   reset    the host's RST reaches the client as an RST (ECONNRESET).
+#   down-w2, reset-w2  down and reset with workers = 2 (each worker has its
+#            own inspection contexts).
 #   idle     the phases' timeouts at 2 s; the client sends a byte every
 #            0.5 s for 4 s, then nothing: every byte reaches the host, the
 #            proxy closes the connection 1.9-4.5 s after the last byte (the
@@ -62,13 +64,14 @@ run_case() {
     local c=$1 d=$WORK/$1 hp pp rss0 rss1 peak
     mkdir -p "$d"
     read -r hp pp <<<"$(free_ports 2)"
-    "$PYTHON3" "$PEERS" host "$hp" "$WORK/host.crt" "$WORK/host.key" "$c" >"$d/host.out" 2>&1 &
+    "$PYTHON3" "$PEERS" host "$hp" "$WORK/host.crt" "$WORK/host.key" "${c%-w2}" >"$d/host.out" 2>&1 &
     local host_pid=$!
     PIDS+=("$host_pid")
     rw_wait_line "$d/host.out" '^listening' "$host_pid" 10 "the host ($c)" || die "$c: the host did not start"
     local extra=()
     [[ $c == idle ]] && extra=(--set x224_timeout=2s --set tls_timeout=2s --set nla_timeout=2s
         --set rdp_timeout=2s --set prompt_timeout=2s)
+    [[ $c == *-w2 ]] && extra=(--workers 2)
     # An ASan build keeps freed memory in quarantine (256 MiB): kept small
     # here, so that resident memory says what the proxy holds.
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1:thread_local_quarantine_size_kb=64" \
@@ -79,7 +82,7 @@ run_case() {
     PIDS+=("$proxy_pid")
     rw_wait_ready "$d/proxy.stderr" "$proxy_pid" || die "$c: the proxy did not get ready"
     rss0=$(rss_kb "$proxy_pid")
-    timeout 60 "$PYTHON3" "$PEERS" client "$pp" "$c" "$WORK/host.crt" >"$d/client.out" 2>&1 &
+    timeout 60 "$PYTHON3" "$PEERS" client "$pp" "${c%-w2}" "$WORK/host.crt" >"$d/client.out" 2>&1 &
     local client_pid=$!
     PIDS+=("$client_pid")
     peak=$rss0
@@ -99,12 +102,12 @@ run_case() {
     [[ $STOP_RC == 0 ]] || bad "$c: the proxy ended with $STOP_RC"
     ((crc == 0)) && ok "$c: client $(grep '^result' "$d/client.out")" || bad "$c: client (exit $crc): $(tail -3 "$d/client.out")"
     ((hrc == 0)) && ok "$c: host $(grep '^result' "$d/host.out")" || bad "$c: host (exit $hrc): $(tail -3 "$d/host.out")"
-    if [[ $c == down || $c == up ]]; then
+    if [[ $c == down* || $c == up ]]; then
         local grew=$(((peak - rss0) / 1024))
         ((grew < 16)) && ok "$c: the proxy's memory grew by $grew MiB (peak $((peak / 1024)) MiB)" ||
             bad "$c: the proxy's memory grew by $grew MiB (from $((rss0 / 1024)) to $((peak / 1024)) MiB): no back-pressure?"
     fi
-    "$PYTHON3" - "$d/records.json" "$c" <<'PY' || bad "$c: the record"
+    "$PYTHON3" - "$d/records.json" "${c%-w2}" <<'PY' || bad "$c: the record"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 case = sys.argv[2]
@@ -128,12 +131,12 @@ sys.exit(1 if fails else 0)
 PY
 }
 
-for c in down up old ragged reset idle; do
+for c in down up old ragged reset idle down-w2 reset-w2; do
     run_case "$c"
 done
 
 if ((ERRORS)); then
-    for c in down up old ragged reset idle; do show_file "$c: proxy stderr" "$WORK/$c/proxy.stderr" 20; done
+    for c in down up old ragged reset idle down-w2 reset-w2; do show_file "$c: proxy stderr" "$WORK/$c/proxy.stderr" 20; done
     die "$ERRORS check(s) failed (KEEP_WORK=1 keeps $WORK)"
 fi
 FAILED=0
