@@ -17,6 +17,8 @@
 # medians with ratios to HAProxy nbthread 1 (see relay_bench.py for what
 # each test does). --idle defaults to 9,500 connections: the open-file cap
 # here is 20,000 per process and the proxy holds 2 per connection.
+# With bulk-tls, bench/analyzer_cost.c also measures the analyzers alone on
+# that stream (CPU per GiB), built against the same analyzers library.
 # Everything is kept in --out (default /tmp/rdpwhy-relay-bench): report.md,
 # results.jsonl, each contender's stderr and rdpwhy's records.
 set -euo pipefail
@@ -96,6 +98,11 @@ if [ -n "$BASELINE" ]; then
 fi
 LOADGEN=$BUILD/relay-loadgen
 gcc -O2 -Wall -Wextra -o "$LOADGEN" "$ROOT/bench/loadgen.c"
+# The analyzers alone on bulk-tls's stream, against the analyzers library of
+# the proxy just built (bench/analyzer_cost.c).
+ACOST=$BUILD/analyzer-cost
+gcc -O2 -Wall -Wextra -I"$SRC/analyzers" -o "$ACOST" "$ROOT/bench/analyzer_cost.c" \
+	"$BUILD/librdpwhy_analyzers.a" -lssl -lcrypto
 
 {
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME"), RLIMIT_NOFILE $(ulimit -n)"
@@ -110,6 +117,24 @@ python3 "$ROOT/bench/relay_bench.py" --rdpwhy "$BUILD/rdpwhy" "${BASE_ARGS[@]}" 
 	--loadgen "$LOADGEN" --out "$OUT" --runs "$RUNS" --secs "$SECS" --bulk-mib "$BULK_MIB" \
 	--conns "$CONNS" --idle "$IDLE" --tests "$TESTS" ${CONTENDERS:+--contenders "$CONTENDERS"} --base-port "$BASE_PORT" \
 	>"$OUT/tables.md" || rc=$?
+case ",$TESTS," in
+*,bulk-tls,*)
+	# What the analyzers cost per GiB of the stream bulk-tls relays (16 KiB
+	# records), and of the same stream cut in 1 KiB and 100-byte records
+	# (more headers to parse); set beside the proxy's CPU per GiB above.
+	{
+		echo
+		echo "#### the analyzers alone on bulk-tls's stream (bench/analyzer_cost.c)"
+		echo
+		echo "| TLS record payload | CPU s per GiB |"
+		echo "|---:|---:|"
+		for rec in 16384 1024 100; do
+			"$ACOST" --mib "$BULK_MIB" --record "$rec" |
+				python3 -c 'import json, sys; j = json.load(sys.stdin); print("| %d | %.4f |" % (j["record"], j["cpu_s_per_gib"]))'
+		done
+	} >>"$OUT/tables.md" || rc=$?
+	;;
+esac
 echo "- load after: $(uptime | sed 's/.*load average/load average/')" >>"$OUT/versions.md"
 { cat "$OUT/versions.md"; echo; cat "$OUT/tables.md"; } >"$OUT/report.md"
 cat "$OUT/report.md"
