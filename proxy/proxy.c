@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "pcap_queue.h"
 #include "inspect_tls.h"
