@@ -63,6 +63,10 @@ void rw_session_pool_trim(void);
  * page when the kernel gives one) instead of one page fault per page of
  * each new slot. Freed and packed slots are handled as without it. */
 void rw_session_pool_prefault(bool on);
+/* Anonymous memory of that many bytes, every page faulted in now (a 2 MiB
+ * region on a huge page when the kernel gives one); NULL when out of
+ * memory. Never unmapped by the pool: the caller munmaps it. */
+void *rw_map_prefaulted(size_t bytes);
 
 /* Events. */
 /* The frame the next events come from (replay and capture; the proxy has

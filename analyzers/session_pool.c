@@ -98,7 +98,7 @@ static uint8_t *map_region(size_t bytes)
 
 /* rw_session_pool_prefault: a region whose pages are all there at once (one
  * huge page when the region is one, and the kernel gives it). */
-static uint8_t *map_prefaulted(size_t bytes)
+void *rw_map_prefaulted(size_t bytes)
 {
 	size_t huge = POOL_REGION_BYTES;
 	uint8_t *base = NULL;
@@ -156,7 +156,7 @@ static bool pool_grow(void)
 		return false;
 	pool.clean = nc;
 	size_t bytes = n * pool.slot;
-	uint8_t *base = pool.prefault ? map_prefaulted(bytes) : map_region(bytes);
+	uint8_t *base = pool.prefault ? rw_map_prefaulted(bytes) : map_region(bytes);
 	if (!base)
 		return false;
 #ifdef POOL_ASAN

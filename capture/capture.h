@@ -24,6 +24,10 @@ struct rw_capture_config {
 	uint64_t idle_timeout_us; /* flow expiry without packets (default 300 s) */
 	size_t max_ooo_bytes;     /* out-of-order bytes buffered per direction (default 256 KiB) */
 	struct rw_session_config session; /* passed to every session (zero: defaults) */
+	/* Flows from 2 MiB regions faulted in at once (rw_map_prefaulted)
+	 * instead of calloc'd (replay: tens of thousands of flows, a page
+	 * fault per 4 KiB of new heap otherwise). Default off. */
+	bool flow_regions;
 };
 
 struct rw_capture_stats {

@@ -131,6 +131,10 @@ struct rw_capture {
 	uint64_t expire_hold_until;
 	struct held_frame held;
 	struct rw_capture_stats st;
+	/* cfg.flow_regions: the regions (linked by their first bytes) and
+	 * the free flows in them (linked by hnext). */
+	void *flow_regions;
+	struct flow *flow_free;
 	/* replay -j: the workers, and the next record's sequence number. */
 	struct rw_shard *shard;
 	uint64_t out_seq;

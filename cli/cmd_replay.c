@@ -643,6 +643,7 @@ int cmd_replay(int argc, char **argv)
 	/* Sessions by the thousand, none packed: their memory faulted in by
 	 * the region, not by the page. */
 	rw_session_pool_prefault(true);
+	o.cfg.flow_regions = true;
 	struct rw_capture *c = rw_capture_new(&o.cfg, rw_capture_on_record, &sink);
 	if (!c) {
 		fprintf(stderr, "rdpwhy replay: out of memory\n");
