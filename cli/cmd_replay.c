@@ -22,10 +22,11 @@ static void help(FILE *f)
 	           "options:\n");
 	rw_capture_opts_help(f);
 	fprintf(f, "  -j, --jobs N            analysis threads (default: the number of\n"
-	           "                          cores): with 2 or more, the connections are\n"
-	           "                          analysed by N threads while others read the\n"
-	           "                          files and format the records; the output is\n"
-	           "                          the same as with -j 1\n"
+	           "                          cores with 4 or more, else 1): with 2 or\n"
+	           "                          more, the connections are analysed by N\n"
+	           "                          threads while others read the files and\n"
+	           "                          format the records; the output is the same\n"
+	           "                          as with -j 1\n"
 	           "  -h, --help              this help\n"
 	           "\n"
 	           "exit status: 0 when every file was read (whatever the verdicts; a\n"
@@ -541,13 +542,21 @@ out:
 	return rc;
 }
 
+/* The threaded pipeline keeps four threads busy (reader, flow table, an
+ * analysis worker, formatting) and costs 1.5-2x -j 1's CPU: on 2 cores it
+ * was 11 % (handshakes) to 45 % (bulk) slower than -j 1 (docs/benchmarks.md),
+ * so by default it runs only where each of those threads has a core. */
+#define PIPELINE_MIN_CORES 4
+
 static int default_jobs(void)
 {
 	cpu_set_t set;
+	long n = 0;
 	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)n : 1;
+		n = CPU_COUNT(&set);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n >= PIPELINE_MIN_CORES ? (int)n : 1;
 }
 
 static int parse_jobs(const char *v, int *jobs)
