@@ -80,6 +80,7 @@ struct flow {
 	 * the other side acknowledged. The last stretch acknowledged, and
 	 * whether the one being delivered is a TLS alert before a FIN. */
 	bool infer_alert;
+	bool in_region;       /* from a 2 MiB region of flows (flow_table.c), not calloc'd */
 	bool acked_unseen[2]; /* the peer acknowledged this side, never captured */
 	uint32_t last_adv[2];
 	uint64_t last_adv_ts[2];

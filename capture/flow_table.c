@@ -52,6 +52,7 @@ void rw_capture_config_defaults(struct rw_capture_config *cfg)
 #endif
 #endif
 
+#ifndef FLOW_ASAN
 static bool flow_grow(struct rw_capture *c)
 {
 	uint8_t *r = rw_map_prefaulted(FLOW_REGION_BYTES);
@@ -68,6 +69,7 @@ static bool flow_grow(struct rw_capture *c)
 	}
 	return true;
 }
+#endif
 
 static struct flow *flow_alloc(struct rw_capture *c)
 {
@@ -76,24 +78,23 @@ static struct flow *flow_alloc(struct rw_capture *c)
 		struct flow *f = c->flow_free;
 		c->flow_free = f->hnext;
 		memset(f, 0, sizeof(*f));
+		f->in_region = true;
 		return f;
 	}
+#else
+	(void)c;
 #endif
 	return calloc(1, sizeof(struct flow));
 }
 
 static void flow_dealloc(struct rw_capture *c, struct flow *f)
 {
-	uint8_t *p = (uint8_t *)f;
-	for (uint8_t *r = c->flow_regions; r;) {
-		if (p >= r && p < r + FLOW_REGION_BYTES) {
-			f->hnext = c->flow_free;
-			c->flow_free = f;
-			return;
-		}
-		memcpy(&r, r, sizeof(void *));
+	if (!f->in_region) {
+		free(f);
+		return;
 	}
-	free(f);
+	f->hnext = c->flow_free;
+	c->flow_free = f;
 }
 
 /* ---- LRU lists and the hash table -------------------------------------- */
@@ -548,11 +549,13 @@ static void flow_restart(struct rw_capture *c, struct flow *f, const struct rw_p
 	struct flow_key k = f->key;
 	uint32_t h = f->hash;
 	struct flow *hnext = f->hnext;
+	bool in_region = f->in_region;
 	lru_unlink(f);
 	memset(f, 0, sizeof(*f));
 	f->key = k;
 	f->hash = h;
 	f->hnext = hnext;
+	f->in_region = in_region;
 	flow_setup(c, f, p);
 }
 
