@@ -12,7 +12,8 @@ Contenders, each a fresh process per measurement, on 127.0.0.1:
   haproxy-1t   HAProxy mode tcp, nbthread 1
   haproxy-2t   HAProxy mode tcp, nbthread 2
   socat        socat TCP-LISTEN:P,fork,reuseaddr,backlog=1024
-Tests (each round runs every contender once, in turn; --runs rounds; the
+Tests (each round runs every contender once, in turn, each round starting
+with the next one; --runs rounds; the
 tables show medians and ratios to HAProxy nbthread 1):
   iperf1 / iperf8  iperf3 -c through the contender, -P 1 / -P 8, --secs s:
                    received Gbit/s and the contender's CPU seconds
@@ -250,8 +251,12 @@ def main():
     tests = a.tests.split(",")
     try:
         for rnd in range(a.runs):
+            # Each round starts with the next contender: the first of a
+            # round tended to measure a little high in CPU.
+            order = list(enumerate(names))
+            order = order[rnd % len(order):] + order[:rnd % len(order)]
             for t in tests:
-                for i, n in enumerate(names):
+                for i, n in order:
                     if t == "idle" and n in ("direct", "socat", "haproxy-2t", "rdpwhy-2w"):
                         continue
                     if t == "bulk-tls" and not n.startswith("rdpwhy"):
