@@ -573,6 +573,12 @@ static void connect_failed(struct rw_conn *c, enum rw_close_kind kind, int err)
 	            kind == RW_CLOSE_REFUSED ? "upstream refused" : "upstream unreachable");
 }
 
+/* The upstream's connect failed with err: a refusal, or unreachable. */
+static void connect_error(struct rw_conn *c, int err)
+{
+	connect_failed(c, err == ECONNREFUSED ? RW_CLOSE_REFUSED : RW_CLOSE_UNREACHABLE, err);
+}
+
 /* The upstream's connect finished: connected, or failed with err (0 when
  * nothing says why). */
 static void connect_result(struct rw_conn *c, bool connected, int err)
@@ -591,7 +597,7 @@ static void connect_result(struct rw_conn *c, bool connected, int err)
 		on_reset(&c->server, err);
 		return;
 	}
-	connect_failed(c, err == ECONNREFUSED ? RW_CLOSE_REFUSED : RW_CLOSE_UNREACHABLE, err);
+	connect_error(c, err);
 }
 
 /* The upstream's connect(2) finished, one way or the other. Watched for
@@ -798,12 +804,7 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 	/* The server leg's keepalive and TCP_USER_TIMEOUT wait for the sweep
 	 * (TUNE_AFTER_MS): most connections that end in their first second
 	 * (an X.224 exchange and a refusal, a scan, a health check) would pay
-	 * five system calls for timers of a minute or more. Inspection takes
-	 * connections out of the sweep's reach: it gets them tuned. */
-	if (px->inspect) {
-		tune_tcp(c, sfd, "server");
-		c->server_tuned = true;
-	}
+	 * five system calls for timers of a minute or more. */
 	if (!px->inspect) {
 		/* Nothing may take the connection after its Confirm: it is on the
 		 * fast relay from the start (see "fast relay"). */
@@ -814,15 +815,15 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 			return;
 		}
 		arm_timer(c);
-		if (connect(sfd, (struct sockaddr *)&dst, dstlen) == 0 || errno == EINPROGRESS) {
+		if (connect(sfd, (struct sockaddr *)&dst, dstlen) == 0 || errno == EINPROGRESS)
 			rw_fast_connecting(c, fast_on_connect);
-			return;
-		}
-		int err = errno;
-		connect_failed(c, err == ECONNREFUSED ? RW_CLOSE_REFUSED : RW_CLOSE_UNREACHABLE,
-		               err);
+		else
+			connect_error(c, errno);
 		return;
 	}
+	/* Inspection takes connections out of the sweep's reach: tuned now. */
+	tune_tcp(c, sfd, "server");
+	c->server_tuned = true;
 	/* We own the fds (no BEV_OPT_CLOSE_ON_FREE): SO_LINGER must be set
 	 * before close when an RST is to be passed on. */
 	c->client.bev = bufferevent_socket_new(px->base, fd, 0);
@@ -834,11 +835,8 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 	}
 	bufferevent_setcb(c->server.bev, NULL, NULL, on_connect_event, c);
 	arm_timer(c);
-	if (bufferevent_socket_connect(c->server.bev, (struct sockaddr *)&dst, (int)dstlen) < 0) {
-		int err = EVUTIL_SOCKET_ERROR();
-		connect_failed(c, err == ECONNREFUSED ? RW_CLOSE_REFUSED : RW_CLOSE_UNREACHABLE,
-		               err);
-	}
+	if (bufferevent_socket_connect(c->server.bev, (struct sockaddr *)&dst, (int)dstlen) < 0)
+		connect_error(c, EVUTIL_SOCKET_ERROR());
 }
 
 void rw_conn_abort_all(struct rw_proxy *px)

@@ -124,6 +124,32 @@ static bool blocked(int err)
 	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
 }
 
+/* Sends as much of b[0..n) as `to` takes now: the bytes sent, or -1 when
+ * its socket failed (rw_leg_failed: the connection ended). */
+static ssize_t send_some(struct rw_leg *to, const uint8_t *b, size_t n)
+{
+	size_t sent = 0;
+	while (sent < n) {
+		ssize_t k = send(to->fd, b + sent, n - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k > 0) {
+			sent += (size_t)k;
+			continue;
+		}
+		if (k < 0 && blocked(errno))
+			break;
+		rw_leg_failed(to, k < 0 ? errno : EPIPE);
+		return -1;
+	}
+	return (ssize_t)sent;
+}
+
+/* Out of memory for a connection's bytes: it ends (both sides reset). */
+static void fast_oom(struct rw_conn *c)
+{
+	rw_logx(&c->px->log, LOG_ERR, "conn %llu: out of memory", (unsigned long long)c->id);
+	rw_conn_end(c, true, true, "local error");
+}
+
 /* Writes what direction d holds to `to`. false: the connection ended. */
 static bool fast_write(struct rw_conn *c, struct rw_leg *to)
 {
@@ -142,17 +168,12 @@ static bool fast_write(struct rw_conn *c, struct rw_leg *to)
 		rw_leg_failed(to, n < 0 ? errno : EPIPE);
 		return false;
 	}
-	while (p->len > 0) {
-		ssize_t n = send(to->fd, p->buf + p->off, p->len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			p->off += (size_t)n;
-			p->len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && blocked(errno))
-			break;
-		rw_leg_failed(to, n < 0 ? errno : EPIPE);
-		return false;
+	if (p->len > 0) {
+		ssize_t n = send_some(to, p->buf + p->off, p->len);
+		if (n < 0)
+			return false;
+		p->off += (size_t)n;
+		p->len -= (size_t)n;
 	}
 	if (p->in_pipe > 0 || p->len > 0) {
 		/* The far side's window is full: wait for it, read no more. */
@@ -204,25 +225,15 @@ static uint8_t *scratch(struct rw_proxy *px, size_t cap)
 static bool fast_send(struct rw_conn *c, struct rw_leg *to, const uint8_t *b, size_t n)
 {
 	struct rw_pump *p = &c->fast->pump[other(to)->rx];
-	size_t sent = 0;
-	while (sent < n) {
-		ssize_t k = send(to->fd, b + sent, n - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (k > 0) {
-			sent += (size_t)k;
-			continue;
-		}
-		if (k < 0 && blocked(errno))
-			break;
-		rw_leg_failed(to, k < 0 ? errno : EPIPE);
+	ssize_t k = send_some(to, b, n);
+	if (k < 0)
 		return false;
-	}
+	size_t sent = (size_t)k;
 	if (sent < n) {
 		/* n <= max_buffer, unless a reload made it smaller since the read. */
 		p->buf_cap = (size_t)fast_cap(c) > n - sent ? (size_t)fast_cap(c) : n - sent;
 		if (!(p->buf = malloc(p->buf_cap))) {
-			rw_logx(&c->px->log, LOG_ERR, "conn %llu: out of memory",
-			        (unsigned long long)c->id);
-			rw_conn_end(c, true, true, "local error");
+			fast_oom(c);
 			return false;
 		}
 		memcpy(p->buf, b + sent, n - sent);
@@ -268,6 +279,7 @@ bool rw_fast_read(struct rw_conn *c, struct rw_leg *from)
 	ssize_t n = -1;
 	int err = 0;
 	bool counted = false;
+	const uint8_t *sent_from = NULL; /* read into the worker's buffer: sent from there */
 	bool via_pipe = fast_splices(c, p) && (p->pipe[0] >= 0 || pipe_get(c, p->pipe) == 0);
 	if (via_pipe) {
 		n = splice(from->fd, NULL, p->pipe[1], NULL, cap - p->in_pipe,
@@ -291,9 +303,7 @@ bool rw_fast_read(struct rw_conn *c, struct rw_leg *from)
 		bool direct = !p->buf && p->len == 0;
 		uint8_t *b = direct ? scratch(c->px, cap) : p->buf;
 		if (!b) {
-			rw_logx(&c->px->log, LOG_ERR, "conn %llu: out of memory",
-			        (unsigned long long)c->id);
-			rw_conn_end(c, true, true, "local error");
+			fast_oom(c);
 			return false;
 		}
 		if (!direct)
@@ -308,13 +318,10 @@ bool rw_fast_read(struct rw_conn *c, struct rw_leg *from)
 			}
 			if (c->pcap)
 				rw_pcapw_data(c->pcap, from->rx, t, b, (size_t)n);
-			if (direct) {
-				if (!counted)
-					rw_session_count(c->session, from->rx, t, (size_t)n);
-				rw_conn_took(c, from->rx, t);
-				return fast_send(c, to, b, (size_t)n);
-			}
-			p->len += (size_t)n;
+			if (direct)
+				sent_from = b;
+			else
+				p->len += (size_t)n;
 		}
 	}
 	if (n < 0) {
@@ -337,7 +344,7 @@ bool rw_fast_read(struct rw_conn *c, struct rw_leg *from)
 	if (!counted)
 		rw_session_count(c->session, from->rx, t, (size_t)n);
 	rw_conn_took(c, from->rx, t);
-	return fast_write(c, to);
+	return sent_from ? fast_send(c, to, sent_from, (size_t)n) : fast_write(c, to);
 }
 
 static void fast_on_read(evutil_socket_t fd, short what, void *arg)

@@ -55,15 +55,10 @@ class Proxy:
 
     def usr1(self):
         """The counters lines SIGUSR1 logs: (total, [worker 0, worker 1])."""
-        before = len(self.log())
-        self.proc.send_signal(signal.SIGUSR1)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            text = self.log()[before:]
-            if "fast relay:" in text:
-                return parse_counters(text)
-            time.sleep(0.05)
-        raise AssertionError("no counters after SIGUSR1:\n" + self.log()[-2000:])
+        text = usr1_text(self.proc, self.errpath)
+        if not text:
+            raise AssertionError("no counters after SIGUSR1:\n" + self.log()[-2000:])
+        return parse_counters(text)
 
 
 COUNTER = re.compile(r"(counters|worker (\d+)): accepted (\d+), active (\d+), closed (\d+), "
