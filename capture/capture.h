@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "port_tally.h"
+#include "progress.h"
 
 #include "../analyzers/record.h"
 #include "../analyzers/session.h"
@@ -132,32 +133,44 @@ int rw_pcap_read(const char *path, const char *bpf, rw_packet_fn fn, void *arg, 
 /* The same, the first skip packets read but not handed to fn. */
 int rw_pcap_read_skip(const char *path, const char *bpf, uint64_t skip, rw_packet_fn fn, void *arg,
                       bool *truncated, char *err, size_t errlen);
-/* replay -j's reader: a classic pcap file (version 2.4, microseconds or
- * nanoseconds, either byte order, a link type libpcap hands over as it is,
- * no filter, not compressed) read as it is on disk, without libpcap's copy
- * of every packet. rw_pcap_raw_open gives a descriptor at its first record,
- * or -1 (nothing read: use rw_pcap_read). rw_pcap_raw_whole: the length of
- * the whole records that begin p, counted into *records; *odd when it stops
- * at one libpcap must read (longer than the snapshot length: libpcap cuts
- * it or finds it damaged; rw_pcap_read_skip goes on from there, as it does
- * at the end of a file cut short). rw_pcap_raw_each hands such records to
- * fn as rw_pcap_read would. */
+/* A classic pcap file (version 2.4, microseconds or nanoseconds, either
+ * byte order, a link type libpcap hands over as it is, no filter, not
+ * compressed) read as it is on disk, a block at a time into the caller's
+ * buffers, without libpcap's copy of every packet (rw_pcap_read_fast and
+ * replay -j's reader). */
 struct rw_pcap_raw {
 	int dlt;
 	uint32_t snap;
 	bool swapped, nsec;
 };
-int rw_pcap_raw_open(const char *path, const char *bpf, struct rw_pcap_raw *fmt);
-size_t rw_pcap_raw_whole(const struct rw_pcap_raw *fmt, const uint8_t *p, size_t n,
-                         uint64_t *records, bool *odd);
+struct rw_pcap_raw_file {
+	struct rw_pcap_raw fmt;
+	int fd;
+	uint64_t records; /* whole records handed over so far */
+	uint64_t offset, next_progress;
+	struct rw_progress pg;
+	/* libpcap must read on from record `records` (rw_pcap_read_skip): one
+	 * longer than the snapshot length (libpcap cuts it or finds it
+	 * damaged), the end of a file cut short, a read error. */
+	bool rest;
+};
+/* 0, or -1 when the file is not one to read so (nothing read, nothing
+ * open: rw_pcap_read it). */
+int rw_pcap_raw_begin(struct rw_pcap_raw_file *r, const char *path, const char *bpf);
+/* Fills buf up to room after the n_carry bytes already at its start (the
+ * beginning of a record the last block did not hold): *whole bytes from
+ * buf on are whole records, *left bytes after them are the next block's
+ * n_carry. false: nothing more to read (the end of the file, or r->rest). */
+bool rw_pcap_raw_block(struct rw_pcap_raw_file *r, uint8_t *buf, size_t room, size_t n_carry,
+                       size_t *whole, size_t *left);
+void rw_pcap_raw_end(struct rw_pcap_raw_file *r);
+/* Hands the whole records p[0..n) to fn as rw_pcap_read would. */
 void rw_pcap_raw_each(const struct rw_pcap_raw *fmt, const uint8_t *p, size_t n, rw_packet_fn fn,
                       void *arg);
 /* rw_pcap_read, through rw_pcap_raw_* when the file is one to read so (what
  * rw_pcap_replay does): the same packets, the same messages. */
 int rw_pcap_read_fast(const char *path, const char *bpf, rw_packet_fn fn, void *arg,
                       bool *truncated, char *err, size_t errlen);
-/* read(2) until n bytes, the end of the file or an error (*bad). */
-size_t rw_pcap_raw_read(int fd, uint8_t *buf, size_t n, bool *bad);
 /* The same from an open stream (fmemopen, a pipe: the fuzz target of whole
  * files); the stream is closed in every case. NAME is for messages. */
 int rw_pcap_replay_fp(FILE *fp, const char *name, const char *bpf, struct rw_capture *c,

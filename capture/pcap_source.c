@@ -176,7 +176,7 @@ static uint32_t raw_u32(const uint8_t *p, bool swapped)
 	return swapped ? __builtin_bswap32(v) : v;
 }
 
-int rw_pcap_raw_open(const char *path, const char *bpf, struct rw_pcap_raw *fmt)
+static int raw_open(const char *path, const char *bpf, struct rw_pcap_raw *fmt)
 {
 	/* A regular file only: a pipe's bytes cannot be read twice. */
 	struct stat sb;
@@ -232,8 +232,10 @@ int rw_pcap_raw_open(const char *path, const char *bpf, struct rw_pcap_raw *fmt)
 	return fd;
 }
 
-size_t rw_pcap_raw_whole(const struct rw_pcap_raw *fmt, const uint8_t *p, size_t n,
-                         uint64_t *records, bool *odd)
+/* The length of the whole records that begin p, counted into *records;
+ * *odd when it stops at one libpcap must read. */
+static size_t raw_whole(const struct rw_pcap_raw *fmt, const uint8_t *p, size_t n,
+                        uint64_t *records, bool *odd)
 {
 	size_t off = 0;
 	*odd = false;
@@ -270,7 +272,8 @@ void rw_pcap_raw_each(const struct rw_pcap_raw *fmt, const uint8_t *p, size_t n,
 	}
 }
 
-size_t rw_pcap_raw_read(int fd, uint8_t *buf, size_t n, bool *bad)
+/* read(2) until n bytes, the end of the file or an error (*bad). */
+static size_t raw_read(int fd, uint8_t *buf, size_t n, bool *bad)
 {
 	size_t have = 0;
 	*bad = false;
@@ -285,6 +288,48 @@ size_t rw_pcap_raw_read(int fd, uint8_t *buf, size_t n, bool *bad)
 		have += (size_t)k;
 	}
 	return have;
+}
+
+int rw_pcap_raw_begin(struct rw_pcap_raw_file *r, const char *path, const char *bpf)
+{
+	int fd = raw_open(path, bpf, &r->fmt);
+	if (fd < 0)
+		return -1;
+	r->fd = fd;
+	r->records = 0;
+	r->offset = 24;
+	r->next_progress = 4096;
+	r->rest = false;
+	struct stat st;
+	rw_progress_start(&r->pg, path,
+	                  fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
+	return 0;
+}
+
+bool rw_pcap_raw_block(struct rw_pcap_raw_file *r, uint8_t *buf, size_t room, size_t n_carry,
+                       size_t *whole, size_t *left)
+{
+	bool bad, odd;
+	size_t have = n_carry + raw_read(r->fd, buf + n_carry, room - n_carry, &bad);
+	*whole = raw_whole(&r->fmt, buf, have, &r->records, &odd);
+	*left = have - *whole;
+	r->offset += *whole;
+	if (r->records >= r->next_progress) {
+		rw_progress_update(&r->pg, r->offset);
+		r->next_progress = r->records + 4096;
+	}
+	bool end = have < room; /* the end of the file, or an error */
+	if (odd || bad || (end && *left)) {
+		r->rest = true;
+		return false;
+	}
+	return !end;
+}
+
+void rw_pcap_raw_end(struct rw_pcap_raw_file *r)
+{
+	rw_progress_end(&r->pg);
+	close(r->fd);
 }
 
 struct skip_ctx {
@@ -336,60 +381,38 @@ static void to_capture(void *arg, int dlt, uint64_t ts_us, const uint8_t *p, siz
 	rw_capture_packet(arg, dlt, ts_us, p, caplen, wirelen);
 }
 
-/* A classic pcap file's records handed to the capture where they were read
- * (rw_pcap_raw_open), a block at a time: libpcap would copy each packet out
- * of its stream's buffer first. What libpcap must read (see
- * rw_pcap_raw_whole) it reads, from there on. */
+/* A classic pcap file's records handed over where they were read
+ * (rw_pcap_raw_block), a block at a time: libpcap would copy each packet
+ * out of its stream's buffer first. What libpcap must read (r.rest) it
+ * reads, from there on. */
 #define RAW_BLOCK_BYTES (1024 * 1024) /* at least twice the largest record */
 
 int rw_pcap_read_fast(const char *path, const char *bpf, rw_packet_fn fn, void *arg,
                       bool *truncated, char *err, size_t errlen)
 {
-	struct rw_pcap_raw fmt;
-	int fd = rw_pcap_raw_open(path, bpf, &fmt);
-	uint8_t *buf = fd >= 0 ? malloc(RAW_BLOCK_BYTES) : NULL;
+	struct rw_pcap_raw_file r;
+	if (rw_pcap_raw_begin(&r, path, bpf) < 0)
+		return rw_pcap_read(path, bpf, fn, arg, truncated, err, errlen);
+	uint8_t *buf = malloc(RAW_BLOCK_BYTES);
 	if (!buf) {
-		if (fd >= 0)
-			close(fd);
+		rw_pcap_raw_end(&r);
 		return rw_pcap_read(path, bpf, fn, arg, truncated, err, errlen);
 	}
 	*truncated = false;
 	if (errlen)
 		err[0] = '\0';
-	struct stat st;
-	struct rw_progress pg;
-	rw_progress_start(&pg, path,
-	                  fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
-	uint64_t records = 0, offset = 24, next_progress = 4096;
 	size_t n_carry = 0;
-	bool rest = false;
-	for (;;) {
-		bool bad, odd;
-		size_t have = n_carry +
-		              rw_pcap_raw_read(fd, buf + n_carry, RAW_BLOCK_BYTES - n_carry, &bad);
-		size_t whole = rw_pcap_raw_whole(&fmt, buf, have, &records, &odd);
-		rw_pcap_raw_each(&fmt, buf, whole, fn, arg);
-		offset += whole;
-		if (records >= next_progress) {
-			rw_progress_update(&pg, offset);
-			next_progress = records + 4096;
-		}
-		n_carry = have - whole;
+	for (bool more = true; more;) {
+		size_t whole;
+		more = rw_pcap_raw_block(&r, buf, RAW_BLOCK_BYTES, n_carry, &whole, &n_carry);
+		rw_pcap_raw_each(&r.fmt, buf, whole, fn, arg);
 		memmove(buf, buf + whole, n_carry);
-		bool end = have < RAW_BLOCK_BYTES; /* the end of the file, or an error */
-		if (odd || bad || (end && n_carry)) {
-			rest = true;
-			break;
-		}
-		if (end)
-			break;
 	}
-	rw_progress_end(&pg);
+	rw_pcap_raw_end(&r);
 	free(buf);
-	close(fd);
-	if (!rest)
+	if (!r.rest)
 		return 0;
-	return rw_pcap_read_skip(path, bpf, records, fn, arg, truncated, err, errlen);
+	return rw_pcap_read_skip(path, bpf, r.records, fn, arg, truncated, err, errlen);
 }
 
 int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool *truncated,

@@ -4,12 +4,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "progress.h"
 
 static void help(FILE *f)
 {
@@ -129,7 +127,7 @@ static void say_nothing_found(const struct rw_capture_opts *o, const struct rw_c
 #define N_RECS      1024
 
 /* ENT_RAW: caplen bytes of whole pcap records as they are in the file
- * (rw_pcap_raw_open), the link type in dlt, RAW_SWAPPED / RAW_NSEC in
+ * (rw_pcap_raw_block), the link type in dlt, RAW_SWAPPED / RAW_NSEC in
  * wirelen: the reader does not copy them packet by packet, it reads them
  * into the batch. */
 enum { ENT_PACKET, ENT_SOURCE, ENT_RAW };
@@ -302,20 +300,13 @@ static void reader_packet(void *arg, int dlt, uint64_t ts_us, const uint8_t *p, 
  * cut short, a read error): it says how, as it would have from the start. */
 static int64_t read_raw(struct pipe *pp, const char *path, bool *rest)
 {
-	struct rw_pcap_raw fmt;
-	int fd = rw_pcap_raw_open(path, pp->bpf, &fmt);
-	if (fd < 0)
+	struct rw_pcap_raw_file r;
+	if (rw_pcap_raw_begin(&r, path, pp->bpf) < 0)
 		return -1;
-	struct stat st;
-	struct rw_progress pg;
-	rw_progress_start(&pg, path,
-	                  fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
-	uint64_t records = 0, offset = 24, next_progress = 4096;
-	uint32_t flags = (fmt.swapped ? RAW_SWAPPED : 0) | (fmt.nsec ? RAW_NSEC : 0);
+	uint32_t flags = (r.fmt.swapped ? RAW_SWAPPED : 0) | (r.fmt.nsec ? RAW_NSEC : 0);
 	uint8_t *carry = NULL; /* the start of a record the last block did not hold */
 	size_t n_carry = 0;
-	*rest = false;
-	for (;;) {
+	for (bool more = true; more;) {
 		/* A batch with room for a whole block (the batch being filled if
 		 * it has, else the next one), the carried bytes first. */
 		struct batch *b = pp->cur;
@@ -335,33 +326,18 @@ static int64_t read_raw(struct pipe *pp, const char *path, bool *rest)
 				pq_push(&pp->full, pp->cur);
 			pp->cur = b;
 		}
-		bool bad;
-		size_t have = n_carry + rw_pcap_raw_read(fd, base + n_carry, room - n_carry, &bad);
-		bool odd;
-		size_t whole = rw_pcap_raw_whole(&fmt, base, have, &records, &odd);
+		size_t whole;
+		more = rw_pcap_raw_block(&r, base, room, n_carry, &whole, &n_carry);
 		if (whole) {
-			struct ent e = {0, (uint32_t)whole, flags, fmt.dlt, ENT_RAW};
+			struct ent e = {0, (uint32_t)whole, flags, r.fmt.dlt, ENT_RAW};
 			memcpy(b->data + b->used, &e, sizeof(e));
 			b->used += sizeof(e) + ((whole + 7) & ~(size_t)7);
-			offset += whole;
-			if (records >= next_progress) {
-				rw_progress_update(&pg, offset);
-				next_progress = records + 4096;
-			}
 		}
 		carry = base + whole;
-		n_carry = have - whole;
-		bool end = have < room; /* the end of the file, or an error */
-		if (odd || bad || (end && n_carry)) {
-			*rest = true;
-			break;
-		}
-		if (end)
-			break;
 	}
-	rw_progress_end(&pg);
-	close(fd);
-	return (int64_t)records;
+	rw_pcap_raw_end(&r);
+	*rest = r.rest;
+	return (int64_t)r.records;
 }
 
 static void *reader_main(void *arg)
