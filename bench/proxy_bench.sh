@@ -24,6 +24,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# log, apt_install, need
+. "$ROOT/bench/lib.sh"
 RUNS=3
 BULK_MIB=2048
 CONNS=5000
@@ -54,21 +56,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 mkdir -p "$OUT"
-log() { printf '== %s\n' "$*" >&2; }
 
 # ---- tools ------------------------------------------------------------------
-apt_install() {
-	[ "$INSTALL" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || return 1
-	if [ ! -f "$OUT/.apt-updated" ]; then
-		apt-get update -qq >/dev/null 2>&1 || true
-		touch "$OUT/.apt-updated"
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$OUT/apt-$1.log" 2>&1
-}
-need() { # command package
-	command -v "$1" >/dev/null 2>&1 || apt_install "$2" || true
-	command -v "$1" >/dev/null 2>&1 || { echo "proxy_bench.sh: $1 (Debian package $2) is needed" >&2; exit 1; }
-}
 need cmake cmake
 need gcc gcc
 need python3 python3

@@ -24,6 +24,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# log, apt_install, need
+. "$ROOT/bench/lib.sh"
 RUNS=3 SECS=5 BULK_MIB=1024 CONNS=5000 IDLE=9500
 TESTS=iperf1,iperf8,bulk,bulk-tls,rate,idle
 BASELINE= OUT=/tmp/rdpwhy-relay-bench INSTALL=1 CONTENDERS= BASE_PORT=22389
@@ -50,20 +52,6 @@ while [ $# -gt 0 ]; do
 	esac
 done
 mkdir -p "$OUT"
-log() { printf '== %s\n' "$*" >&2; }
-
-apt_install() {
-	[ "$INSTALL" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || return 1
-	if [ ! -f "$OUT/.apt-updated" ]; then
-		apt-get update -qq >/dev/null 2>&1 || true
-		touch "$OUT/.apt-updated"
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$OUT/apt-$1.log" 2>&1
-}
-need() { # command package
-	command -v "$1" >/dev/null 2>&1 || apt_install "$2" || true
-	command -v "$1" >/dev/null 2>&1 || { echo "relay_bench.sh: $1 (Debian package $2) is needed" >&2; exit 1; }
-}
 need cmake cmake
 need gcc gcc
 need python3 python3
