@@ -572,53 +572,52 @@ void rw_session_free(struct rw_session *s)
 
 /* The image is the struct's bytes with its runs of zeros left out (a
  * session's record is mostly zeros until TLS is parsed): pairs of u16 zero
- * run and u16 literal count, then the literal bytes. Whatever the struct
- * points to (buffers, the token) stays where it is; its pointers into itself
- * are set again by unpack. */
-#define PACK_RUN_MAX 0xffff
+ * run and u16 literal count, then the literal bytes. Runs are found a word
+ * at a time (a quiet flow is packed in replay too, so this is on a hot
+ * path): a literal ends at a zero word, which costs no more as a new pair.
+ * Whatever the struct points to (buffers, the token) stays where it is; its
+ * pointers into itself are set again by unpack. */
+#define PACK_RUN_MAX 0xfff8 /* whole words */
+#define PACK_WORD    sizeof(uint64_t)
+
+static bool zero_word(const uint8_t *b, size_t i, size_t n)
+{
+	uint64_t w = 0;
+	memcpy(&w, b + i, i + PACK_WORD <= n ? PACK_WORD : n - i);
+	return w == 0;
+}
 
 void *rw_session_pack(struct rw_session *s, size_t *len)
 {
 	const uint8_t *b = (const uint8_t *)s;
-	size_t n = sizeof(*s), need = 0;
-	for (int pass = 0; pass < 2; pass++) {
-		uint8_t *img = pass ? malloc(need) : NULL;
-		if (pass && !img)
-			return NULL;
-		size_t i = 0, o = 0;
-		while (i < n) {
-			size_t z = 0, l = 0;
-			while (i + z < n && b[i + z] == 0 && z < PACK_RUN_MAX)
-				z++;
-			/* Literals run until 8 zero bytes in a row (a shorter
-			 * gap costs less inside the literal than a new pair). */
-			size_t j = i + z;
-			while (j + l < n && l < PACK_RUN_MAX) {
-				size_t k = 0;
-				while (k < 8 && j + l + k < n && b[j + l + k] == 0)
-					k++;
-				if (k == 8 || j + l + k == n)
-					break;
-				l += k + 1;
-			}
-			if (l > PACK_RUN_MAX)
-				l = PACK_RUN_MAX;
-			if (pass) {
-				uint16_t h[2] = {(uint16_t)z, (uint16_t)l};
-				memcpy(img + o, h, sizeof(h));
-				memcpy(img + o + sizeof(h), b + j, l);
-			}
-			o += 2 * sizeof(uint16_t) + l;
-			i = j + l;
-		}
-		if (pass) {
-			*len = o;
-			rw_session_slot_put(s, true);
-			return img;
-		}
-		need = o;
+	const size_t n = sizeof(*s);
+	/* The worst case: every other word a literal. */
+	uint8_t tmp[sizeof(*s) + (sizeof(*s) / PACK_WORD + 2) * 2 * sizeof(uint16_t)];
+	size_t i = 0, o = 0;
+	while (i < n) {
+		size_t z = 0, l = 0;
+		while (i + z < n && z < PACK_RUN_MAX && zero_word(b, i + z, n))
+			z += PACK_WORD;
+		if (i + z > n)
+			z = n - i;
+		size_t j = i + z;
+		while (j + l < n && l < PACK_RUN_MAX && !zero_word(b, j + l, n))
+			l += PACK_WORD;
+		if (j + l > n)
+			l = n - j;
+		uint16_t h[2] = {(uint16_t)z, (uint16_t)l};
+		memcpy(tmp + o, h, sizeof(h));
+		memcpy(tmp + o + sizeof(h), b + j, l);
+		o += sizeof(h) + l;
+		i = j + l;
 	}
-	return NULL;
+	uint8_t *img = malloc(o);
+	if (!img)
+		return NULL;
+	memcpy(img, tmp, o);
+	*len = o;
+	rw_session_slot_put(s, true);
+	return img;
 }
 
 struct rw_session *rw_session_unpack(const void *img, size_t len)

@@ -23,7 +23,9 @@
  * - clean: its pages given back to the kernel (or never touched); they read
  *   as zeros, so the slot needs no memset, but its first use faults them in.
  *   A packed session's slot goes there unless fewer than POOL_WARM_MAX are
- *   zeroed: it belongs to an idle connection, and few of those wake up.
+ *   zeroed: it belongs to an idle connection, and few of those wake up
+ *   (replay, rw_session_pool_prefault: it is zeroed and kept all the same:
+ *   a capture's quiet flows are packed as new ones keep coming).
  * Pages go back in batches of POOL_RELEASE_BATCH slots or more, sorted, one
  * MADV_DONTNEED per run of adjacent slots: each call flushes the TLB, which
  * costs more than the pages. Regions are never unmapped (address space
@@ -239,6 +241,14 @@ void rw_session_slot_put(struct rw_session *s, bool packed)
 {
 	void *batch[POOL_RELEASE_MAX];
 	size_t n_batch = 0, slot;
+	if (packed) {
+		/* Replay's (prefault): a quiet flow's slot is the next
+		 * session's, as an ended one's; giving its pages back would
+		 * only fault them in again. */
+		pthread_mutex_lock(&pool.lock);
+		packed = !pool.prefault;
+		pthread_mutex_unlock(&pool.lock);
+	}
 	if (!packed) {
 		memset(s, 0, sizeof(*s)); /* outside the lock */
 		POOL_POISON(s, sizeof(*s));

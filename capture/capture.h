@@ -43,6 +43,7 @@ struct rw_capture_stats {
 	uint64_t evicted;       /* analysed connections reported early: table full */
 	uint64_t ignored_flows; /* detect_any_port flows whose first bytes were not a CR */
 	uint64_t nomem;         /* flows or segments dropped for lack of memory */
+	uint64_t packed;        /* quiet connections whose session was packed (10 s) */
 	uint64_t kernel_drops;  /* live: packets the kernel dropped before we read them */
 	uint64_t tcp_packets;   /* every decoded TCP packet, analysed or not */
 	/* Where the TCP went, for "no RDP found: try --port N": server ports of
@@ -128,6 +129,9 @@ int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool
  * thread of its own): data is valid only during the call. */
 typedef void (*rw_packet_fn)(void *arg, int dlt, uint64_t ts_us, const uint8_t *p, size_t caplen,
                              size_t wirelen);
+/* rw_capture_packet as an rw_packet_fn: arg is the struct rw_capture. */
+void rw_capture_packet_cb(void *arg, int dlt, uint64_t ts_us, const uint8_t *p, size_t caplen,
+                          size_t wirelen);
 int rw_pcap_read(const char *path, const char *bpf, rw_packet_fn fn, void *arg, bool *truncated,
                  char *err, size_t errlen);
 /* The same, the first skip packets read but not handed to fn. */

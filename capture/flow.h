@@ -74,6 +74,10 @@ struct flow {
 
 	struct rw_session *s;
 	struct shard_sess *sh; /* replay -j: s is analysed by a worker */
+	/* A quiet flow's session, packed (rw_fs_pack): s is NULL until its
+	 * next packet or its end unpacks it. */
+	void *img;
+	size_t img_len;
 	struct rw_reasm rs[2]; /* rs[side]: the bytes that side sent */
 
 	/* A side never captured (one-direction captures): its bytes are what
@@ -122,6 +126,9 @@ struct rw_capture {
 	struct lru live;    /* candidates and active flows */
 	struct lru pending; /* attempts: first to go when the table is full, after tombstones */
 	struct lru dead;    /* ignored and closed flows */
+	/* The first flow of live that the packing sweep has not passed yet
+	 * (NULL: all of them); see rw_flow_pack_quiet. */
+	struct flow *pack_from;
 	struct rw_scan_tally *scan;
 	uint32_t seed;
 	uint64_t next_id;
@@ -165,6 +172,7 @@ struct flow *rw_flow_lookup(const struct rw_capture *c, const struct flow_key *k
 struct flow *rw_flow_new(struct rw_capture *c, const struct flow_key *k, uint32_t h,
                          const struct rw_packet *p);
 void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet *p);
+void rw_flow_pack_quiet(struct rw_capture *c, uint64_t now_us);
 
 /* flow_infer.c */
 bool rw_flow_fin_sized(uint32_t adv);

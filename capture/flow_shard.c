@@ -513,8 +513,34 @@ void rw_fs_summary(struct rw_capture *c, struct rw_record *rec)
 	c->shard->out(seq_next(c), rec, NULL, c->shard->arg);
 }
 
+void rw_fs_pack(struct flow *f)
+{
+	if (!f->s || f->sh)
+		return;
+	size_t len;
+	void *img = rw_session_pack(f->s, &len);
+	if (!img)
+		return; /* no memory: it stays unpacked */
+	f->img = img;
+	f->img_len = len;
+	f->s = NULL;
+}
+
+bool rw_fs_unpack(struct flow *f)
+{
+	if (!f->img)
+		return true;
+	if (!(f->s = rw_session_unpack(f->img, f->img_len)))
+		return false;
+	free(f->img);
+	f->img = NULL;
+	return true;
+}
+
 void rw_fs_free(struct flow *f)
 {
+	free(f->img);
+	f->img = NULL;
 	if (f->sh) { /* the workers stopped */
 		rw_session_free(f->sh->s);
 		free(f->sh);

@@ -104,6 +104,8 @@ static void lru_unlink(struct flow *f)
 	struct lru *l = f->list;
 	if (!l)
 		return;
+	if (f->cap->pack_from == f)
+		f->cap->pack_from = f->next;
 	if (f->prev)
 		f->prev->next = f->next;
 	else
@@ -118,6 +120,8 @@ static void lru_unlink(struct flow *f)
 
 static void lru_append(struct lru *l, struct flow *f)
 {
+	if (l == &f->cap->live && !f->cap->pack_from)
+		f->cap->pack_from = f; /* the sweep had passed them all */
 	f->list = l;
 	f->next = NULL;
 	f->prev = l->tail;
@@ -416,6 +420,11 @@ static void flow_setup(struct rw_capture *c, struct flow *f, const struct rw_pac
 /* Reports an analysed flow and leaves a tombstone. */
 static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flow_end why)
 {
+	if (!rw_fs_unpack(f)) {
+		/* No memory to report it: dropped, as a flow that found none. */
+		c->st.nomem++;
+		rw_fs_free(f);
+	}
 	if (f->state == FLOW_PENDING)
 		attempt_ended(c, f, ts,
 		              f->synack_seen ? RW_ATTEMPT_HALF_OPEN : RW_ATTEMPT_UNANSWERED);
@@ -598,6 +607,10 @@ static void handle_rst(struct rw_capture *c, struct flow *f, int side, const str
 
 void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet *p)
 {
+	if (!rw_fs_unpack(f)) {
+		c->st.nomem++; /* the packet is lost to its session, not the flow */
+		return;
+	}
 	int side = !(f->ep[0].port == p->sport && !memcmp(f->ep[0].addr, p->src, 16));
 	if (starts_new_connection(f, p, side)) {
 		flow_restart(c, f, p);
@@ -793,6 +806,29 @@ static void expire_list(struct rw_capture *c, struct lru *l, uint64_t now_us)
 	}
 }
 
+/* A connection quiet this long (capture time) has its session packed: a
+ * capture holds many such (hung or idle sessions, or simply open when the
+ * capture ends), each a 14 KiB session that is mostly zeros and otherwise
+ * fresh memory for the next one. A pack and an unpack cost a few us; a
+ * busy RDP session is never quiet that long. */
+#define PACK_AFTER_US (10 * US_PER_S)
+
+/* The live list is in order of last activity (nearly: a clock stepped
+ * back), so the sweep goes on from where it stopped; touch() and the
+ * lists' moves keep c->pack_from right. */
+void rw_flow_pack_quiet(struct rw_capture *c, uint64_t now_us)
+{
+	struct flow *f = c->pack_from;
+	while (f && f->last_ts <= now_us && now_us - f->last_ts >= PACK_AFTER_US) {
+		if (f->s && !f->sh) {
+			rw_fs_pack(f);
+			c->st.packed += f->img != NULL;
+		}
+		f = f->next;
+	}
+	c->pack_from = f;
+}
+
 void rw_capture_expire(struct rw_capture *c, uint64_t now_us)
 {
 	/* Live: the wall clock settles a held frame that no packet followed. */
@@ -803,6 +839,8 @@ void rw_capture_expire(struct rw_capture *c, uint64_t now_us)
 	expire_list(c, &c->live, now_us);
 	expire_list(c, &c->pending, now_us);
 	expire_list(c, &c->dead, now_us);
+	if (!c->shard)
+		rw_flow_pack_quiet(c, now_us);
 	if (c->scan)
 		rw_scan_tally_flush(c->scan, now_us);
 }

@@ -381,6 +381,64 @@ static void test_expiry(void **state)
 	assert_int_equal(n_recs, 2);
 }
 
+/* A connection quiet for 30 s in the middle of its ClientHello, while
+ * another one keeps the capture clock going: its session is packed after
+ * 10 s and unpacked by its next packet, and the record is the one the
+ * whole exchange makes: the hello parsed across the gap, the server's
+ * alert, both byte counts, the FINs. */
+static void test_quiet_flow_packed(void **state)
+{
+	(void)state;
+	uint8_t hello[600];
+	size_t n = rw_test_hex(ch_tls12, hello + 9, sizeof(hello) - 9);
+	assert_true(n > 0);
+	const uint8_t head[9] = {0x16,
+	                         0x03,
+	                         0x01,
+	                         (uint8_t)((n + 4) >> 8),
+	                         (uint8_t)(n + 4),
+	                         0x01,
+	                         0x00,
+	                         (uint8_t)(n >> 8),
+	                         (uint8_t)n};
+	memcpy(hello, head, sizeof(head));
+	size_t hello_len = n + 9, cut = 40;
+	static const uint8_t alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
+
+	struct conn a = conn4(40, 42000, 3389), b = conn4(41, 42001, 3389);
+	handshake(&a);
+	seg(&a, true, RW_TCP_PSH, cr, sizeof(cr));
+	seg(&a, false, RW_TCP_PSH, cc_ssl, sizeof(cc_ssl));
+	seg(&a, true, RW_TCP_PSH, hello, cut);
+	handshake(&b);
+	for (int i = 0; i < 30; i++) {
+		now_us += 1000000ull;
+		seg(&b, true, RW_TCP_ACK, NULL, 0);
+	}
+	assert_int_equal(rw_capture_stats(cap)->packed, 1);
+	seg(&a, true, RW_TCP_PSH, hello + cut, hello_len - cut);
+	seg(&a, false, RW_TCP_PSH, alert, sizeof(alert));
+	close_both(&a);
+	assert_int_equal(n_recs, 1);
+	const struct rw_record *r = &recs[0];
+	check_endpoints(r, &a);
+	assert_true(r->cr_seen && r->cc_seen);
+	assert_true(r->client_hello_seen);
+	assert_true(r->ch.has_sni);
+	assert_string_equal(r->ch.sni, "example.test");
+	assert_true(r->alert[RW_S2C].seen);
+	assert_int_equal(r->alert[RW_S2C].level, 2);
+	assert_int_equal(r->alert[RW_S2C].description, 40); /* handshake_failure */
+	assert_int_equal(r->bytes[RW_C2S], sizeof(cr) + hello_len);
+	assert_int_equal(r->bytes[RW_S2C], sizeof(cc_ssl) + sizeof(alert));
+	assert_true(r->fin_seen[RW_C2S] && r->fin_seen[RW_S2C]);
+	/* b, quiet since its last ACK 0 s ago, is still whole. */
+	rw_capture_finish(cap);
+	assert_int_equal(n_recs, 2);
+	check_endpoints(&recs[1], &b);
+	assert_int_equal(rw_capture_stats(cap)->packed, 1);
+}
+
 static void test_ipv6_flow(void **state)
 {
 	(void)state;
@@ -618,6 +676,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_mtu_blackhole, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_eviction, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_quiet_flow_packed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_ipv6_flow, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_decode_stats, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_pcap_replay, setup, teardown),
