@@ -292,39 +292,63 @@ static int key_raw(struct rw_json *j, const char *key, size_t n)
 	return 0;
 }
 
-int rw_json_path_key(struct rw_json_path *p, const char *key)
+bool rw_json_pkey_split(struct rw_json_pkey *k, const char *name)
+{
+	size_t n = strlen(name);
+	if (n > UINT8_MAX)
+		return false;
+	k->name = name;
+	k->len = (uint8_t)n;
+	k->nseg = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (name[i] != '.' && name[i] != '\0')
+			continue;
+		if (k->nseg == RW_JSON_PATH_SEGS)
+			return false;
+		k->end[k->nseg++] = (uint8_t)i;
+	}
+	return true;
+}
+
+int rw_json_path_key_split(struct rw_json_path *p, const struct rw_json_pkey *k, unsigned common)
 {
 	struct rw_json *j = p->j;
-	if (!p->nested) {
-		p->prev = key;
-		return key_raw(j, key, strlen(key));
+	p->prev = k->name;
+	if (!p->nested)
+		return key_raw(j, k->name, k->len);
+	for (unsigned n = p->depth; n > common; n--)
+		if (rw_json_end_object(j) < 0)
+			return -1;
+	/* The segments this key adds, then its last: the member. */
+	unsigned last = k->nseg - 1u;
+	for (unsigned s = common; s < last; s++) {
+		unsigned from = s ? k->end[s - 1] + 1u : 0;
+		if (key_raw(j, k->name + from, k->end[s] - from) < 0 || rw_json_begin_object(j) < 0)
+			return -1;
 	}
-	/* The objects both keys are in: the dots in their common leading
-	 * bytes (a segment that differs, or ends in one key only, differs at
-	 * or before its dot). */
+	p->depth = last;
+	unsigned from = last ? k->end[last - 1] + 1u : 0;
+	return key_raw(j, k->name + from, k->len - from);
+}
+
+int rw_json_path_key(struct rw_json_path *p, const char *key)
+{
+	struct rw_json_pkey k;
+	if (!rw_json_pkey_split(&k, key))
+		return fail(p->j);
+	/* The objects both keys are in: their leading segments alike (a
+	 * segment that ends in one key only differs). */
 	unsigned common = 0;
-	const char *b = key;
-	if (p->prev) {
+	if (p->nested && p->prev) {
 		const char *a = p->prev;
 		size_t i = 0;
 		for (; a[i] && a[i] == key[i]; i++)
-			common += a[i] == '.';
-		/* Back to the start of the first segment that differs. */
-		while (i > 0 && key[i - 1] != '.')
-			i--;
-		b = key + i;
-		for (unsigned n = p->depth; n > common; n--)
-			if (rw_json_end_object(j) < 0)
-				return -1;
+			if (key[i] == '.')
+				common++;
+		if (common > p->depth)
+			common = p->depth;
 	}
-	/* b: the first segment this key adds. */
-	unsigned depth = common;
-	for (const char *d; (d = strchr(b, '.')); b = d + 1, depth++)
-		if (key_raw(j, b, (size_t)(d - b)) < 0 || rw_json_begin_object(j) < 0)
-			return -1;
-	p->prev = key;
-	p->depth = depth;
-	return key_raw(j, b, strlen(b));
+	return rw_json_path_key_split(p, &k, common);
 }
 
 int rw_json_path_end(struct rw_json_path *p)

@@ -95,6 +95,22 @@ void rw_json_path_init(struct rw_json_path *p, struct rw_json *j, bool nested);
 int rw_json_path_key(struct rw_json_path *p, const char *key);
 int rw_json_path_end(struct rw_json_path *p);
 
+/* A dotted key split once, for a writer that writes the same keys record
+ * after record (record_json.c's table): rw_json_path_key_split then needs
+ * no string scans. At most RW_JSON_PATH_SEGS segments and 255 bytes
+ * (rw_json_pkey_split: false beyond; rw_json_path_key fails the same). */
+#define RW_JSON_PATH_SEGS 16
+struct rw_json_pkey {
+	const char *name;
+	uint8_t len;                    /* strlen(name) */
+	uint8_t nseg;                   /* its dots, plus one */
+	uint8_t end[RW_JSON_PATH_SEGS]; /* where each segment ends: its dot, or len */
+};
+bool rw_json_pkey_split(struct rw_json_pkey *k, const char *name);
+/* common: the leading segments k shares with the previous key, which the
+ * caller knows (at most one less than either's nseg). */
+int rw_json_path_key_split(struct rw_json_path *p, const struct rw_json_pkey *k, unsigned common);
+
 /* A wire string: KEY as a string and, when it is not plain (rw_json_plain),
  * KEY_hex with its raw bytes in lower-case hex, so nothing is lost. */
 int rw_json_kv_wire(struct rw_json *j, const char *key, const void *p, size_t n);

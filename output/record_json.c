@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -217,14 +218,61 @@ struct w {
 	int last; /* the last key written, -1 before the first */
 };
 
+/* The table's keys split once, and for each of a key's leading segments
+ * the first key with the same ones: two keys share their first d segments
+ * when their groups agree up to d, with no string compared per record. */
+_Static_assert(RW_K_COUNT <= UINT8_MAX + 1, "a group is a key's index in a uint8_t");
+static struct split_key {
+	struct rw_json_pkey k;
+	uint8_t group[RW_JSON_PATH_SEGS];
+} split_keys[RW_K_COUNT];
+static bool keys_split;
+static pthread_once_t split_once = PTHREAD_ONCE_INIT;
+
+static bool same_segment(const struct rw_json_pkey *a, const struct rw_json_pkey *b, unsigned s)
+{
+	return s < a->nseg && s < b->nseg && a->end[s] == b->end[s] &&
+	       !memcmp(a->name, b->name, a->end[s]);
+}
+
+static void split_table(void)
+{
+	for (size_t i = 0; i < RW_K_COUNT; i++) {
+		struct split_key *x = &split_keys[i];
+		if (!rw_json_pkey_split(&x->k, rw_record_keys[i].name))
+			return; /* keys_split stays false: every key is split as written */
+		for (unsigned s = 0; s < x->k.nseg; s++) {
+			size_t g = 0;
+			while (g < i && !same_segment(&split_keys[g].k, &x->k, s))
+				g++;
+			x->group[s] = (uint8_t)g;
+		}
+	}
+	keys_split = true;
+}
+
 static struct rw_json *key(struct w *w, enum rw_key k)
 {
 	if ((int)k <= w->last) {
 		w->j.error = true; /* out of order: a bug (see the top) */
 		return &w->j;
 	}
+	pthread_once(&split_once, split_table);
+	if (!keys_split) {
+		w->last = (int)k;
+		rw_json_path_key(&w->p, rw_record_keys[k].name);
+		return &w->j;
+	}
+	const struct split_key *x = &split_keys[k];
+	unsigned common = 0;
+	if (w->last >= 0) {
+		const struct split_key *prev = &split_keys[w->last];
+		unsigned lim = (prev->k.nseg < x->k.nseg ? prev->k.nseg : x->k.nseg) - 1u;
+		while (common < lim && prev->group[common] == x->group[common])
+			common++;
+	}
 	w->last = (int)k;
-	rw_json_path_key(&w->p, rw_record_keys[k].name);
+	rw_json_path_key_split(&w->p, &x->k, common);
 	return &w->j;
 }
 

@@ -52,6 +52,21 @@ static void file_buffer(struct output *o)
 		setvbuf(o->f, o->iobuf, _IOFBF, FILE_BUFFER);
 }
 
+/* stdout into a pipe or a file gets the same: replay's records to stdout
+ * were a write(2) per 4 KiB. Once per process, before its first byte (a
+ * reload opens stdout again, after I/O); a terminal keeps its line
+ * buffering. The buffer is static: stdout outlives every output. */
+static void stdout_buffer(void)
+{
+	static bool done;
+	static char buf[FILE_BUFFER];
+	if (done)
+		return;
+	done = true;
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, buf, _IOFBF, sizeof(buf));
+}
+
 struct rw_outset {
 	struct output *out[RW_CONF_MAX_OUTPUTS];
 	size_t n;
@@ -279,6 +294,7 @@ static struct output *output_open(struct rw_outset *set, const struct rw_output_
 	switch (spec->kind) {
 	case RW_OUT_STDOUT:
 		o->f = stdout; /* flushed after each batch (rw_outset_flush) */
+		stdout_buffer();
 		return o;
 	case RW_OUT_SYSLOG:
 		return o;
