@@ -375,8 +375,8 @@ static int replay_compressed(FILE *zf, const char *path, enum rw_compression kin
 	return replay_handle(p, path, bpf, fn, arg, truncated, err, errlen);
 }
 
-static void to_capture(void *arg, int dlt, uint64_t ts_us, const uint8_t *p, size_t caplen,
-                       size_t wirelen)
+void rw_capture_packet_cb(void *arg, int dlt, uint64_t ts_us, const uint8_t *p, size_t caplen,
+                          size_t wirelen)
 {
 	rw_capture_packet(arg, dlt, ts_us, p, caplen, wirelen);
 }
@@ -418,7 +418,7 @@ int rw_pcap_read_fast(const char *path, const char *bpf, rw_packet_fn fn, void *
 int rw_pcap_replay(const char *path, const char *bpf, struct rw_capture *c, bool *truncated,
                    char *err, size_t errlen)
 {
-	return rw_pcap_read_fast(path, bpf, to_capture, c, truncated, err, errlen);
+	return rw_pcap_read_fast(path, bpf, rw_capture_packet_cb, c, truncated, err, errlen);
 }
 
 int rw_pcap_read(const char *path, const char *bpf, rw_packet_fn fn, void *arg, bool *truncated,
@@ -483,7 +483,7 @@ int rw_pcap_replay_fp(FILE *fp, const char *name, const char *bpf, struct rw_cap
 		fclose(fp);
 		return -1;
 	}
-	return replay_handle(p, name, bpf, to_capture, c, truncated, err, errlen);
+	return replay_handle(p, name, bpf, rw_capture_packet_cb, c, truncated, err, errlen);
 }
 
 struct live_ctx {

@@ -372,12 +372,6 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-static void capture_packet(void *arg, int dlt, uint64_t ts_us, const uint8_t *p, size_t caplen,
-                           size_t wirelen)
-{
-	rw_capture_packet(arg, dlt, ts_us, p, caplen, wirelen);
-}
-
 static bool room(uint64_t seq, bool wait, void *arg)
 {
 	struct pipe *pp = arg;
@@ -483,7 +477,7 @@ static int replay_pipeline(const char **files, int n_files, const char *bpf, str
 			if (e.kind == ENT_RAW) {
 				struct rw_pcap_raw fmt = {e.dlt, 0, (e.wirelen & RAW_SWAPPED) != 0,
 				                          (e.wirelen & RAW_NSEC) != 0};
-				rw_pcap_raw_each(&fmt, data, e.caplen, capture_packet, c);
+				rw_pcap_raw_each(&fmt, data, e.caplen, rw_capture_packet_cb, c);
 				continue;
 			}
 			if (e.kind == ENT_SOURCE) {
