@@ -125,22 +125,30 @@ static bool blocked(int err)
 }
 
 /* Sends as much of b[0..n) as `to` takes now: the bytes sent, or -1 when
- * its socket failed (rw_leg_failed: the connection ended). */
+ * its socket failed (rw_leg_failed: the connection ended). One send: when
+ * it takes less than n, the socket's buffer is full and another would be
+ * refused (EAGAIN); the rest waits for EV_WRITE (fast_wait). */
 static ssize_t send_some(struct rw_leg *to, const uint8_t *b, size_t n)
 {
-	size_t sent = 0;
-	while (sent < n) {
-		ssize_t k = send(to->fd, b + sent, n - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (k > 0) {
-			sent += (size_t)k;
-			continue;
-		}
-		if (k < 0 && blocked(errno))
-			break;
-		rw_leg_failed(to, k < 0 ? errno : EPIPE);
-		return -1;
-	}
-	return (ssize_t)sent;
+	if (n == 0)
+		return 0;
+	ssize_t k = send(to->fd, b, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (k > 0)
+		return k;
+	if (k < 0 && blocked(errno))
+		return 0;
+	rw_leg_failed(to, k < 0 ? errno : EPIPE);
+	return -1;
+}
+
+/* `to` takes no more now (the far side's window is full): fast_write when
+ * it is writable, and no read from the other leg until then. */
+static void fast_wait(struct rw_conn *c, struct rw_leg *to)
+{
+	struct rw_leg *from = other(to);
+	rw_fast_event(c, true, to->rx, true);
+	rw_fast_event(c, false, from->rx, false);
+	from->read_paused = true;
 }
 
 /* Out of memory for a connection's bytes: it ends (both sides reset). */
@@ -176,10 +184,7 @@ static bool fast_write(struct rw_conn *c, struct rw_leg *to)
 		p->len -= (size_t)n;
 	}
 	if (p->in_pipe > 0 || p->len > 0) {
-		/* The far side's window is full: wait for it, read no more. */
-		rw_fast_event(c, true, to->rx, true);
-		rw_fast_event(c, false, from->rx, false);
-		from->read_paused = true;
+		fast_wait(c, to);
 		return true;
 	}
 	p->off = 0;
@@ -220,8 +225,9 @@ static uint8_t *scratch(struct rw_proxy *px, size_t cap)
 
 /* Writes n bytes read into the worker's buffer to `to`; what it does not
  * take goes into the pump of their direction (which has no buffer: it
- * would have been read into), written by fast_write when `to` can take
- * more. false: the connection ended. */
+ * would have been read into), written by fast_write when `to` is writable
+ * again (not at once: it just took all it could). false: the connection
+ * ended. */
 static bool fast_send(struct rw_conn *c, struct rw_leg *to, const uint8_t *b, size_t n)
 {
 	struct rw_pump *p = &c->fast->pump[other(to)->rx];
@@ -239,6 +245,8 @@ static bool fast_send(struct rw_conn *c, struct rw_leg *to, const uint8_t *b, si
 		memcpy(p->buf, b + sent, n - sent);
 		p->off = 0;
 		p->len = n - sent;
+		fast_wait(c, to);
+		return true;
 	}
 	return fast_write(c, to);
 }
