@@ -15,7 +15,7 @@ the truth about the records (issue #13 item 6):
      jq-style paths (r["rdpwhy"]["cause"]).
 
 The unit fixtures' records (tests/unit/record_fixtures.c) are held to the same
-table by test_record_json (test_keys_of_fixtures), which also checks the
+table by test_record_json_keys (test_keys_of_fixtures), which also checks the
 table's order is the writer's.
 """
 import glob

@@ -1,4 +1,4 @@
-/* Records for the formatter tests (test_record_json.c, test_record_text.c):
+/* Records for the formatter tests (test_record_json_*.c, test_record_text.c):
  * a minimal one, a fully populated one, one full of hostile wire strings,
  * and the checks both formats share. */
 #ifndef RW_TEST_RECORD_FIXTURES_H
