@@ -106,8 +106,19 @@ int rw_json_end_array(struct rw_json *j)
 	return end(j, true);
 }
 
+static inline size_t pass_run(const uint8_t *p, size_t i, size_t n);
+
 static int quoted(struct rw_json *j, const void *p, size_t n)
 {
+	/* Most strings need no escape: one copy between the quotes. */
+	if (n && n < SIZE_MAX - 2 && pass_run(p, 0, n) == n && rw_buf_room(j->out, n + 2) == 0) {
+		char *o = j->out->data + j->out->len;
+		o[0] = '"';
+		memcpy(o + 1, p, n);
+		o[n + 1] = '"';
+		rw_buf_commit(j->out, n + 2);
+		return 0;
+	}
 	size_t mark = j->out->len;
 	if (put(j, "\"", 1) < 0)
 		return -1;
