@@ -31,10 +31,13 @@ enum flow_end {
 	END_RESTART, /* a new connection reuses the 4-tuple */
 };
 
+/* A connection's endpoints in a canonical order (the lower address, or
+ * port, first), in five words: the lower endpoint's address, the higher's,
+ * then both ports and the family (rw_flow_make_key). Written and compared
+ * a word at a time: hashing a key stored with narrower writes stalls on
+ * store forwarding, once per packet. */
 struct flow_key {
-	uint8_t lo[16], hi[16]; /* address of the lower / higher endpoint */
-	uint16_t plo, phi;
-	uint8_t family;
+	uint64_t w[5];
 };
 
 /* An LRU list, least recently active first. */
