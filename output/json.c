@@ -318,7 +318,36 @@ bool rw_json_pkey_split(struct rw_json_pkey *k, const char *name)
 			return false;
 		k->end[k->nseg++] = (uint8_t)i;
 	}
+	size_t o = 0;
+	for (unsigned s = 0; s < k->nseg; s++) {
+		unsigned from = s ? k->end[s - 1] + 1u : 0;
+		k->start[s] = (uint16_t)o;
+		k->open[o++] = '"';
+		memcpy(k->open + o, name + from, k->end[s] - from);
+		o += k->end[s] - from;
+		memcpy(k->open + o, s + 1u < k->nseg ? "\":{" : "\":", s + 1u < k->nseg ? 3 : 2);
+		o += s + 1u < k->nseg ? 3 : 2;
+	}
+	k->open_len = (uint16_t)o;
 	return true;
+}
+
+/* Closes n objects at once: the checks and bytes of n rw_json_end_object. */
+static int close_objects(struct rw_json *j, unsigned n)
+{
+	if (j->error)
+		return -1;
+	if (n > j->depth || j->want_value)
+		return fail(j);
+	for (unsigned d = j->depth; d > j->depth - n; d--)
+		if (j->is_array & (1u << d))
+			return fail(j);
+	if (rw_buf_room(j->out, n) < 0)
+		return fail(j);
+	memset(j->out->data + j->out->len, '}', n);
+	rw_buf_commit(j->out, n);
+	j->depth -= n;
+	return 0;
 }
 
 int rw_json_path_key_split(struct rw_json_path *p, const struct rw_json_pkey *k, unsigned common)
@@ -327,19 +356,37 @@ int rw_json_path_key_split(struct rw_json_path *p, const struct rw_json_pkey *k,
 	p->prev = k->name;
 	if (!p->nested)
 		return key_raw(j, k->name, k->len);
-	for (unsigned n = p->depth; n > common; n--)
-		if (rw_json_end_object(j) < 0)
-			return -1;
-	/* The segments this key adds, then its last: the member. */
+	if (p->depth > common && close_objects(j, p->depth - common) < 0)
+		return -1;
+	/* The objects this key opens and its member's key, in one piece: the
+	 * checks, bytes and state of key_raw and rw_json_begin_object in
+	 * turn. */
 	unsigned last = k->nseg - 1u;
+	if (j->error)
+		return -1;
+	uint32_t bit = 1u << j->depth;
+	if (j->depth == 0 || (j->is_array & bit) || j->want_value ||
+	    j->depth + (last - common) >= RW_JSON_MAX_DEPTH)
+		return fail(j);
+	size_t n = (size_t)(k->open_len - k->start[common]);
+	if (rw_buf_room(j->out, n + 1) < 0)
+		return fail(j);
+	char *o = j->out->data + j->out->len;
+	size_t w = 0;
+	if (j->has_items & bit)
+		o[w++] = ',';
+	memcpy(o + w, k->open + k->start[common], n);
+	rw_buf_commit(j->out, w + n);
+	j->has_items |= bit;
 	for (unsigned s = common; s < last; s++) {
-		unsigned from = s ? k->end[s - 1] + 1u : 0;
-		if (key_raw(j, k->name + from, k->end[s] - from) < 0 || rw_json_begin_object(j) < 0)
-			return -1;
+		j->depth++;
+		bit = 1u << j->depth;
+		j->has_items |= bit; /* the next segment's key, written above */
+		j->is_array &= ~bit;
 	}
+	j->want_value = true;
 	p->depth = last;
-	unsigned from = last ? k->end[last - 1] + 1u : 0;
-	return key_raw(j, k->name + from, k->len - from);
+	return 0;
 }
 
 int rw_json_path_key(struct rw_json_path *p, const char *key)

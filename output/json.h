@@ -100,11 +100,16 @@ int rw_json_path_end(struct rw_json_path *p);
  * no string scans. At most RW_JSON_PATH_SEGS segments and 255 bytes
  * (rw_json_pkey_split: false beyond; rw_json_path_key fails the same). */
 #define RW_JSON_PATH_SEGS 16
+#define RW_JSON_PATH_OPEN (UINT8_MAX + 4 * RW_JSON_PATH_SEGS)
 struct rw_json_pkey {
 	const char *name;
 	uint8_t len;                    /* strlen(name) */
 	uint8_t nseg;                   /* its dots, plus one */
 	uint8_t end[RW_JSON_PATH_SEGS]; /* where each segment ends: its dot, or len */
+	/* Nested, what the key writes from each segment on: "a":{"b":{"c": */
+	char open[RW_JSON_PATH_OPEN];
+	uint16_t open_len;
+	uint16_t start[RW_JSON_PATH_SEGS]; /* where segment s begins in open */
 };
 bool rw_json_pkey_split(struct rw_json_pkey *k, const char *name);
 /* common: the leading segments k shares with the previous key, which the

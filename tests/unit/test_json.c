@@ -3,6 +3,7 @@
  * with an independent decoder. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -683,6 +684,95 @@ static void test_utf8_seq(void **state)
 	                 0);
 }
 
+/* ---- dotted keys (rw_json_path) ---- */
+
+/* Writes keys[i] = i, by name or split (rw_json_pkey_split, with the common
+ * segments counted here from the names), into one object. */
+static void path_object(bool nested, bool split, const char *const *keys, size_t n,
+                        struct rw_buf *b)
+{
+	struct rw_json j;
+	struct rw_json_path p;
+	rw_json_init(&j, b);
+	rw_json_path_init(&p, &j, nested);
+	assert_int_equal(rw_json_begin_object(&j), 0);
+	struct rw_json_pkey prev = {0}, k;
+	for (size_t i = 0; i < n; i++) {
+		if (split) {
+			assert_true(rw_json_pkey_split(&k, keys[i]));
+			unsigned common = 0;
+			while (i && common + 1 < prev.nseg && common + 1 < k.nseg &&
+			       prev.end[common] == k.end[common] &&
+			       !memcmp(prev.name, k.name, k.end[common]))
+				common++;
+			assert_int_equal(rw_json_path_key_split(&p, &k, common), 0);
+			prev = k;
+		} else {
+			assert_int_equal(rw_json_path_key(&p, keys[i]), 0);
+		}
+		assert_int_equal(rw_json_uint(&j, i), 0);
+	}
+	assert_int_equal(rw_json_path_end(&p), 0);
+	assert_int_equal(rw_json_end_object(&j), 0);
+	assert_int_equal(rw_json_finish(&j), 0);
+}
+
+static void test_json_path_keys(void **state)
+{
+	(void)state;
+	/* Objects opened several at a time, closed several at a time, a
+	 * segment name shared by two keys at different places (b.x, c.b). */
+	static const char *const keys[] = {"a",     "b.x.y.z", "b.x.y.w", "b.x.v", "b.u",
+	                                   "c.b.x", "c.b.y",   "c.d",     "e"};
+	static const char nested[] = "{\"a\":0,\"b\":{\"x\":{\"y\":{\"z\":1,\"w\":2},\"v\":3},"
+	                             "\"u\":4},\"c\":{\"b\":{\"x\":5,\"y\":6},\"d\":7},\"e\":8}";
+	static const char flat[] = "{\"a\":0,\"b.x.y.z\":1,\"b.x.y.w\":2,\"b.x.v\":3,\"b.u\":4,"
+	                           "\"c.b.x\":5,\"c.b.y\":6,\"c.d\":7,\"e\":8}";
+	size_t n = sizeof(keys) / sizeof(keys[0]);
+	for (int split = 0; split < 2; split++) {
+		struct rw_buf b = RW_BUF_INIT;
+		path_object(true, split, keys, n, &b);
+		assert_string_equal(rw_buf_str(&b), nested);
+		rw_buf_reset(&b);
+		path_object(false, split, keys, n, &b);
+		assert_string_equal(rw_buf_str(&b), flat);
+		rw_buf_free(&b);
+	}
+}
+
+static void test_json_path_misuse(void **state)
+{
+	(void)state;
+	struct rw_buf b = RW_BUF_INIT;
+	struct rw_json j;
+	struct rw_json_path p;
+	/* A key while the previous key's value is still due. */
+	rw_json_init(&j, &b);
+	rw_json_path_init(&p, &j, true);
+	rw_json_begin_object(&j);
+	assert_int_equal(rw_json_path_key(&p, "a.b"), 0);
+	assert_int_equal(rw_json_path_key(&p, "a.c"), -1);
+	assert_int_not_equal(rw_json_finish(&j), 0);
+	/* A key inside an array. */
+	rw_buf_reset(&b);
+	rw_json_init(&j, &b);
+	rw_json_path_init(&p, &j, true);
+	rw_json_begin_array(&j);
+	assert_int_equal(rw_json_path_key(&p, "a.b"), -1);
+	/* Deeper than RW_JSON_PATH_SEGS segments, or than the writer's depth. */
+	struct rw_json_pkey k;
+	assert_false(rw_json_pkey_split(&k, "1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17"));
+	rw_buf_reset(&b);
+	rw_json_init(&j, &b);
+	rw_json_path_init(&p, &j, true);
+	rw_json_begin_object(&j);
+	for (int i = 0; i < RW_JSON_MAX_DEPTH - 3; i++)
+		rw_json_begin_array(&j);
+	rw_json_begin_object(&j);
+	assert_int_equal(rw_json_path_key(&p, "x.y.z"), -1);
+	rw_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -694,6 +784,8 @@ int main(void)
 	        cmocka_unit_test(test_json_decimal),
 	        cmocka_unit_test(test_json_misuse_is_an_error),
 	        cmocka_unit_test(test_json_max_depth_ok),
+	        cmocka_unit_test(test_json_path_keys),
+	        cmocka_unit_test(test_json_path_misuse),
 	        cmocka_unit_test(test_json_allocation_failure),
 	        cmocka_unit_test(test_escape_json_specials),
 	        cmocka_unit_test(test_escape_nul_inside),
