@@ -796,6 +796,15 @@ void rw_session_close(struct rw_session *s, uint64_t ts_us)
 		for (int d = 0; d < 2; d++)
 			s->rec.bytes_after_cc[d] = s->rec.bytes[d] - s->bytes_at_cc[d];
 	rw_verdict_decide(&s->rec);
+	/* Nothing is parsed after the close: the parsers' buffers go now, in
+	 * the thread that made them (replay hands the session to another
+	 * thread, which writes the record and frees the rest). */
+	for (int d = 0; d < 2; d++) {
+		rw_tls_stream_free(&s->tls[d]);
+		free(s->tpkt[d]);
+		s->tpkt[d] = NULL;
+		s->tpkt_cap[d] = s->tpkt_have[d] = s->tpkt_need[d] = 0;
+	}
 }
 
 enum rw_phase rw_session_phase(const struct rw_session *s)

@@ -378,50 +378,62 @@ static bool room(uint64_t seq, bool wait, void *arg)
 	return rq_room(&pp->recs, seq, wait);
 }
 
+/* A record handed over for another thread to write: with its session
+ * (which that thread frees), or a copy (a summary record, valid only during
+ * the call); REC_SKIP when there is no memory for the copy (the caller then
+ * writes it itself, in its place). */
+static struct rec_item handed_over(struct rw_record *rec, struct rw_session *s)
+{
+	if (s)
+		return (struct rec_item){REC_SESSION, rec, s, NULL};
+	struct rw_record *copy = malloc(sizeof(*copy));
+	if (!copy)
+		return (struct rec_item){REC_SKIP, NULL, NULL, NULL};
+	*copy = *rec;
+	return (struct rec_item){REC_COPY, copy, NULL, NULL};
+}
+
+/* What the writing thread does with an item; false at the end. */
+static bool write_item(struct rw_capture_sink *sink, struct rec_item it)
+{
+	switch (it.kind) {
+	case REC_END:
+		return false;
+	case REC_SKIP:
+		return true;
+	case REC_SOURCE:
+		if (sink->sum)
+			rw_summary_source(sink->sum, it.source);
+		return true;
+	default:
+		rw_capture_on_record(it.rec, sink);
+		if (it.kind == REC_SESSION)
+			rw_session_free(it.s);
+		else
+			free(it.rec);
+		return true;
+	}
+}
+
 static void take_record(uint64_t seq, struct rw_record *rec, struct rw_session *s, void *arg)
 {
 	struct pipe *pp = arg;
-	if (!rec) { /* none at this place (a session without memory) */
-		rq_put(&pp->recs, seq, (struct rec_item){REC_SKIP, NULL, NULL, NULL});
-		return;
+	struct rec_item it =
+	        rec ? handed_over(rec, s) : (struct rec_item){REC_SKIP, NULL, NULL, NULL};
+	if (rec && it.kind == REC_SKIP) {
+		/* No memory for the copy: once the sink handled everything before
+		 * it, this one is written from here, still in its place. */
+		rq_wait_handled(&pp->recs, seq);
+		rw_capture_on_record(rec, pp->sink);
 	}
-	if (s) {
-		rq_put(&pp->recs, seq, (struct rec_item){REC_SESSION, rec, s, NULL});
-		return;
-	}
-	struct rw_record *copy = malloc(sizeof(*copy));
-	if (copy) {
-		*copy = *rec;
-		rq_put(&pp->recs, seq, (struct rec_item){REC_COPY, copy, NULL, NULL});
-		return;
-	}
-	/* No memory for the copy: once the sink handled everything before it,
-	 * this one is written from here, still in its place. */
-	rq_wait_handled(&pp->recs, seq);
-	rw_capture_on_record(rec, pp->sink);
-	rq_put(&pp->recs, seq, (struct rec_item){REC_SKIP, NULL, NULL, NULL});
+	rq_put(&pp->recs, seq, it);
 }
 
 static void *sink_main(void *arg)
 {
 	struct pipe *pp = arg;
-	for (;;) {
-		struct rec_item it = rq_pop(&pp->recs);
-		if (it.kind == REC_END)
-			break;
-		if (it.kind == REC_SKIP)
-			continue;
-		if (it.kind == REC_SOURCE) {
-			if (pp->sink->sum)
-				rw_summary_source(pp->sink->sum, it.source);
-			continue;
-		}
-		rw_capture_on_record(it.rec, pp->sink);
-		if (it.kind == REC_SESSION)
-			rw_session_free(it.s);
-		else
-			free(it.rec);
-	}
+	while (write_item(pp->sink, rq_pop(&pp->recs)))
+		;
 	return NULL;
 }
 
@@ -518,15 +530,137 @@ out:
  * so by default it runs only where each of those threads has a core. */
 #define PIPELINE_MIN_CORES 4
 
-static int default_jobs(void)
+static long cores(void)
 {
 	cpu_set_t set;
-	long n = 0;
 	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		n = CPU_COUNT(&set);
-	else
-		n = sysconf(_SC_NPROCESSORS_ONLN);
+		return CPU_COUNT(&set);
+	return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+static int default_jobs(void)
+{
+	long n = cores();
 	return n >= PIPELINE_MIN_CORES ? (int)n : 1;
+}
+
+/* ---- -j 1 with a second core: records written on a thread of their own --
+ *
+ * Formatting a record and freeing its session is a fifth of a replay of
+ * short connections; on a second core it runs while this thread reads and
+ * analyses the next ones (rw_capture_set_take). One queue, in -j 1's
+ * order, so the output is the same; bounded, so a slow output holds the
+ * replay back rather than piling up sessions. */
+#define FMT_QUEUE 256
+#define FMT_BATCH                                                                                  \
+	32 /* the writer is woken for this many (a wake per record cost more than the formatting)  \
+	    */
+
+struct fmt {
+	pthread_mutex_t mu;
+	pthread_cond_t more, room;
+	struct rec_item items[FMT_QUEUE];
+	size_t head, n;
+	uint64_t put, done; /* items queued, items written */
+	bool idle;          /* the writer waits for items */
+	struct rw_capture_sink *sink;
+	pthread_t th;
+};
+
+static void fmt_put(struct fmt *q, struct rec_item it)
+{
+	pthread_mutex_lock(&q->mu);
+	while (q->n == FMT_QUEUE)
+		pthread_cond_wait(&q->room, &q->mu);
+	q->items[(q->head + q->n++) % FMT_QUEUE] = it;
+	q->put++;
+	if (q->idle && (q->n >= FMT_BATCH || it.kind == REC_END))
+		pthread_cond_signal(&q->more);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static void *fmt_main(void *arg)
+{
+	struct fmt *q = arg;
+	struct rec_item got[FMT_BATCH];
+	for (bool more = true; more;) {
+		pthread_mutex_lock(&q->mu);
+		while (q->n == 0) {
+			q->idle = true;
+			pthread_cond_wait(&q->more, &q->mu);
+		}
+		q->idle = false;
+		size_t k = q->n < FMT_BATCH ? q->n : FMT_BATCH;
+		for (size_t i = 0; i < k; i++)
+			got[i] = q->items[(q->head + i) % FMT_QUEUE];
+		q->head = (q->head + k) % FMT_QUEUE;
+		q->n -= k;
+		pthread_mutex_unlock(&q->mu);
+		for (size_t i = 0; i < k && more; i++)
+			more = write_item(q->sink, got[i]);
+		pthread_mutex_lock(&q->mu);
+		q->done += k;
+		pthread_cond_broadcast(&q->room);
+		pthread_mutex_unlock(&q->mu);
+	}
+	return NULL;
+}
+
+static void fmt_take(struct rw_record *rec, struct rw_session *s, void *arg)
+{
+	struct fmt *q = arg;
+	struct rec_item it = handed_over(rec, s);
+	if (it.kind != REC_SKIP) {
+		fmt_put(q, it);
+		return;
+	}
+	/* No memory for the copy: written from here once the writer is done
+	 * with everything before it. */
+	pthread_mutex_lock(&q->mu);
+	if (q->idle)
+		pthread_cond_signal(&q->more);
+	while (q->done != q->put)
+		pthread_cond_wait(&q->room, &q->mu);
+	pthread_mutex_unlock(&q->mu);
+	rw_capture_on_record(rec, q->sink);
+}
+
+/* NULL (records written by this thread, as before) on one core, or when
+ * the thread cannot be started. */
+static struct fmt *fmt_start(struct rw_capture *c, struct rw_capture_sink *sink)
+{
+	if (cores() < 2)
+		return NULL;
+	struct fmt *q = calloc(1, sizeof(*q));
+	if (!q)
+		return NULL;
+	q->sink = sink;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->more, NULL);
+	pthread_cond_init(&q->room, NULL);
+	if (pthread_create(&q->th, NULL, fmt_main, q) != 0) {
+		pthread_mutex_destroy(&q->mu);
+		pthread_cond_destroy(&q->more);
+		pthread_cond_destroy(&q->room);
+		free(q);
+		return NULL;
+	}
+	rw_capture_set_take(c, fmt_take, q);
+	return q;
+}
+
+/* Every record written: the writer ends. */
+static void fmt_stop(struct rw_capture *c, struct fmt *q)
+{
+	if (!q)
+		return;
+	fmt_put(q, (struct rec_item){REC_END, NULL, NULL, NULL});
+	pthread_join(q->th, NULL);
+	rw_capture_set_take(c, NULL, NULL);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->more);
+	pthread_cond_destroy(&q->room);
+	free(q);
 }
 
 static int parse_jobs(const char *v, int *jobs)
@@ -633,8 +767,11 @@ int cmd_replay(int argc, char **argv)
 	int piped = jobs > 1 ? replay_pipeline(files, n_files, o.bpf, c, &sink, jobs) : -1;
 	if (piped > 0)
 		status = piped;
+	struct fmt *fq = piped < 0 ? fmt_start(c, &sink) : NULL;
 	for (int f = 0; piped < 0 && f < n_files; f++) {
-		if (sink.sum)
+		if (sink.sum && fq)
+			fmt_put(fq, (struct rec_item){REC_SOURCE, NULL, NULL, files[f]});
+		else if (sink.sum)
 			rw_summary_source(sink.sum, files[f]);
 		rw_capture_set_source(c, source_name(files[f]));
 		char err[512];
@@ -652,6 +789,7 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (piped < 0)
 		rw_capture_finish(c);
+	fmt_stop(c, fq);
 	const struct rw_capture_stats *st = rw_capture_stats(c);
 	if (st->decode_errors || st->evicted)
 		fprintf(stderr,
