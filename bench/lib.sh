@@ -1,4 +1,4 @@
-# Shell helpers sourced by bench/relay_bench.sh and bench/proxy_bench.sh
+# Shell helpers sourced by bench/relay_bench.sh, bench/proxy_bench.sh and bench/run.sh
 # (not run on its own). They read the script's INSTALL (1: apt-get may
 # install what is missing) and OUT (where apt's logs and the .apt-updated
 # stamp go) when called, so it is sourced before either is set.

@@ -62,27 +62,21 @@ PCAP=${PCAP:-/tmp/rdpwhy-bench-${TAG}.pcap}
 OUT=${OUT:-/tmp/rdpwhy-bench-${TAG}}
 mkdir -p "$OUT"
 rm -f "$OUT"/*.rss "$OUT"/*.hf.json "$OUT"/*.status "$OUT"/*.name "$OUT"/*.cmd "$OUT"/*.times "$OUT"/*.stderr "$OUT"/apt-*.log
-log() { printf '== %s\n' "$*" >&2; }
+. "$ROOT/bench/lib.sh" # log, apt_install
 
 # ---- tools ----------------------------------------------------------------
-apt_install() {
-	[ "$INSTALL" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || return 1
-	if [ ! -f "$OUT/.apt-updated" ]; then
-		apt-get update -qq >/dev/null 2>&1 || true
-		touch "$OUT/.apt-updated"
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$OUT/apt-$1.log" 2>&1
-}
-need() { # command package
+# Each tool is installed when missing; one that is still missing is skipped
+# (its row says so), unlike lib.sh's need.
+want() { # command package
 	command -v "$1" >/dev/null 2>&1 || apt_install "$2" || true
 }
-need cmake cmake
-need pkg-config pkg-config
+want cmake cmake
+want pkg-config pkg-config
 [ -x /usr/bin/time ] || apt_install time || true
-need hyperfine hyperfine
-need tcpdump tcpdump
-need tshark tshark
-need suricata suricata
+want hyperfine hyperfine
+want tcpdump tcpdump
+want tshark tshark
+want suricata suricata
 if [ ! -x /usr/bin/time ]; then
 	echo "run.sh: /usr/bin/time (Debian package 'time') is needed" >&2
 	exit 1

@@ -14,6 +14,7 @@
 
 #include "flow_frames.h"
 #include "testutil.h"
+#include "tls_vectors.h"
 
 /* ---- records the capture reports ----------------------------------------- */
 
@@ -186,4 +187,22 @@ bool has_evidence(const struct rw_record *r, const char *needle)
 		if (strstr(r->verdict.evidence[i], needle))
 			return true;
 	return false;
+}
+
+size_t client_hello_record(uint8_t *out, size_t room)
+{
+	assert_true(room > 9);
+	size_t n = rw_test_hex(ch_tls12, out + 9, room - 9);
+	assert_true(n > 0);
+	const uint8_t head[9] = {0x16,
+	                         0x03,
+	                         0x01,
+	                         (uint8_t)((n + 4) >> 8),
+	                         (uint8_t)(n + 4),
+	                         0x01,
+	                         0x00,
+	                         (uint8_t)(n >> 8),
+	                         (uint8_t)n};
+	memcpy(out, head, sizeof(head));
+	return n + 9;
 }

@@ -46,6 +46,9 @@ int teardown(void **state);
 void new_capture(const struct rw_capture_config *cfg);
 void check_endpoints(const struct rw_record *r, const struct conn *c);
 bool has_evidence(const struct rw_record *r, const char *needle);
+/* A real ClientHello (OpenSSL's TLS 1.2 one, tls_vectors.c) in its TLS
+ * record: its length (the test fails when it does not fit in room). */
+size_t client_hello_record(uint8_t *out, size_t room);
 
 /* X.224 Connection Request with RDP_NEG_REQ (SSL | HYBRID) and Connection
  * Confirms selecting SSL or standard RDP security. */

@@ -390,19 +390,7 @@ static void test_quiet_flow_packed(void **state)
 {
 	(void)state;
 	uint8_t hello[600];
-	size_t n = rw_test_hex(ch_tls12, hello + 9, sizeof(hello) - 9);
-	assert_true(n > 0);
-	const uint8_t head[9] = {0x16,
-	                         0x03,
-	                         0x01,
-	                         (uint8_t)((n + 4) >> 8),
-	                         (uint8_t)(n + 4),
-	                         0x01,
-	                         0x00,
-	                         (uint8_t)(n >> 8),
-	                         (uint8_t)n};
-	memcpy(hello, head, sizeof(head));
-	size_t hello_len = n + 9, cut = 40;
+	size_t hello_len = client_hello_record(hello, sizeof(hello)), cut = 40;
 	static const uint8_t alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
 
 	struct conn a = conn4(40, 42000, 3389), b = conn4(41, 42001, 3389);

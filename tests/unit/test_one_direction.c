@@ -189,19 +189,7 @@ static size_t hello_len;
 /* A real ClientHello (OpenSSL's, tls_vectors.c) in its record. */
 static void build_hello(void)
 {
-	size_t n = rw_test_hex(ch_tls12, hello_min + 9, sizeof(hello_min) - 9);
-	assert_true(n > 0);
-	const uint8_t head[9] = {0x16,
-	                         0x03,
-	                         0x01,
-	                         (uint8_t)((n + 4) >> 8),
-	                         (uint8_t)(n + 4),
-	                         0x01,
-	                         0x00,
-	                         (uint8_t)(n >> 8),
-	                         (uint8_t)n};
-	memcpy(hello_min, head, sizeof(head));
-	hello_len = n + 9;
+	hello_len = client_hello_record(hello_min, sizeof(hello_min));
 }
 
 static void client_only_hello(struct conn *c, bool retransmit)
