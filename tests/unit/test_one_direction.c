@@ -16,7 +16,6 @@
 #include "flow_frames.h"
 #include "session.h" /* rw_session_* for test_inferred_fin_in_the_fin_packet */
 #include "testutil.h"
-#include "tls_vectors.h"
 
 /* Only the client's packets (a SPAN of its side): the server's SYN-ACK, its
  * Confirm and its FIN are known from the client's ACKs alone. */
