@@ -579,11 +579,12 @@ void rw_session_free(struct rw_session *s)
  * pointers into itself are set again by unpack. */
 #define PACK_RUN_MAX 0xfff8 /* whole words */
 #define PACK_WORD    sizeof(uint64_t)
+_Static_assert(sizeof(struct rw_session) % PACK_WORD == 0, "a session is whole words");
 
-static bool zero_word(const uint8_t *b, size_t i, size_t n)
+static bool zero_word(const uint8_t *b)
 {
-	uint64_t w = 0;
-	memcpy(&w, b + i, i + PACK_WORD <= n ? PACK_WORD : n - i);
+	uint64_t w;
+	memcpy(&w, b, PACK_WORD);
 	return w == 0;
 }
 
@@ -596,15 +597,11 @@ void *rw_session_pack(struct rw_session *s, size_t *len)
 	size_t i = 0, o = 0;
 	while (i < n) {
 		size_t z = 0, l = 0;
-		while (i + z < n && z < PACK_RUN_MAX && zero_word(b, i + z, n))
+		while (i + z < n && z < PACK_RUN_MAX && zero_word(b + i + z))
 			z += PACK_WORD;
-		if (i + z > n)
-			z = n - i;
 		size_t j = i + z;
-		while (j + l < n && l < PACK_RUN_MAX && !zero_word(b, j + l, n))
+		while (j + l < n && l < PACK_RUN_MAX && !zero_word(b + j + l))
 			l += PACK_WORD;
-		if (j + l > n)
-			l = n - j;
 		uint16_t h[2] = {(uint16_t)z, (uint16_t)l};
 		memcpy(tmp + o, h, sizeof(h));
 		memcpy(tmp + o + sizeof(h), b + j, l);

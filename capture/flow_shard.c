@@ -513,17 +513,18 @@ void rw_fs_summary(struct rw_capture *c, struct rw_record *rec)
 	c->shard->out(seq_next(c), rec, NULL, c->shard->arg);
 }
 
-void rw_fs_pack(struct flow *f)
+bool rw_fs_pack(struct flow *f)
 {
 	if (!f->s || f->sh)
-		return;
+		return false;
 	size_t len;
 	void *img = rw_session_pack(f->s, &len);
 	if (!img)
-		return; /* no memory: it stays unpacked */
+		return false; /* no memory: it stays unpacked */
 	f->img = img;
 	f->img_len = len;
 	f->s = NULL;
+	return true;
 }
 
 bool rw_fs_unpack(struct flow *f)

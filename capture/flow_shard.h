@@ -53,9 +53,10 @@ void rw_fs_settle(struct flow *f);
 /* The session's phase now (replay -j: once its worker caught up). */
 enum rw_phase rw_fs_phase(struct flow *f);
 /* A quiet flow's session packed into a small image, its slot freed for
- * the next session; unpacked (false: no memory, the image kept) before
- * the flow's next packet or its end. Not replay -j's (f->sh). */
-void rw_fs_pack(struct flow *f);
+ * the next session (true: packed; not a flow without a session, nor replay
+ * -j's, f->sh); unpacked (false: no memory, the image kept) before the
+ * flow's next packet or its end. */
+bool rw_fs_pack(struct flow *f);
 bool rw_fs_unpack(struct flow *f);
 /* Frees the flow's session (the workers stopped). */
 void rw_fs_free(struct flow *f);

@@ -428,9 +428,11 @@ static void flow_setup(struct rw_capture *c, struct flow *f, const struct rw_pac
 static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flow_end why)
 {
 	if (!rw_fs_unpack(f)) {
-		/* No memory to report it: dropped, as a flow that found none. */
+		/* No memory to report it: dropped, as a flow that found none
+		 * (start_session); nothing below may call the session. */
 		c->st.nomem++;
 		rw_fs_free(f);
+		set_state(f, FLOW_IGNORED);
 	}
 	if (f->state == FLOW_PENDING)
 		attempt_ended(c, f, ts,
@@ -827,10 +829,7 @@ void rw_flow_pack_quiet(struct rw_capture *c, uint64_t now_us)
 {
 	struct flow *f = c->pack_from;
 	while (f && f->last_ts <= now_us && now_us - f->last_ts >= PACK_AFTER_US) {
-		if (f->s && !f->sh) {
-			rw_fs_pack(f);
-			c->st.packed += f->img != NULL;
-		}
+		c->st.packed += rw_fs_pack(f);
 		f = f->next;
 	}
 	c->pack_from = f;

@@ -553,9 +553,9 @@ static int default_jobs(void)
  * order, so the output is the same; bounded, so a slow output holds the
  * replay back rather than piling up sessions. */
 #define FMT_QUEUE 256
-#define FMT_BATCH                                                                                  \
-	32 /* the writer is woken for this many (a wake per record cost more than the formatting)  \
-	    */
+/* The writer is woken for this many: a wake per record cost more than the
+ * formatting. */
+#define FMT_BATCH 32
 
 struct fmt {
 	pthread_mutex_t mu;
