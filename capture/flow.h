@@ -1,9 +1,9 @@
 /* The flow table's types, private to capture/: a flow, its LRU lists, the
- * table (struct rw_capture), and the functions its files share: flow_table.c
- * (hash, lists, a flow's life, per packet), flow_infer.c (what a one-direction
- * capture tells of the side never captured), flow_clock.c (frames in along
- * the capture clock) and flow_shard.c (a flow's calls on its session, and
- * replay -j's workers: flow_shard.h). */
+ * table (struct rw_capture), and the functions its files share: flow_key.c
+ * (the key, its hash, the lookup), flow_table.c (lists, a flow's life, per
+ * packet), flow_infer.c (what a one-direction capture tells of the side
+ * never captured), flow_clock.c (frames in along the capture clock) and flow_shard.c (a flow's
+ * calls on its session, and replay -j's workers: flow_shard.h). */
 #ifndef RW_FLOW_H
 #define RW_FLOW_H
 
@@ -168,10 +168,12 @@ static inline enum rw_dir dir_of(const struct flow *f, int side)
 	return side == f->client ? RW_C2S : RW_S2C;
 }
 
-/* flow_table.c */
+/* flow_key.c */
 void rw_flow_make_key(const struct rw_packet *p, struct flow_key *k);
 uint32_t rw_flow_key_hash(const struct rw_capture *c, const struct flow_key *k);
 struct flow *rw_flow_lookup(const struct rw_capture *c, const struct flow_key *k, uint32_t h);
+
+/* flow_table.c */
 struct flow *rw_flow_new(struct rw_capture *c, const struct flow_key *k, uint32_t h,
                          const struct rw_packet *p);
 void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet *p);

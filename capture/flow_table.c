@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 
 void rw_capture_config_defaults(struct rw_capture_config *cfg)
 {
@@ -155,68 +154,12 @@ static void touch(struct flow *f)
 	}
 }
 
-uint32_t rw_flow_key_hash(const struct rw_capture *c, const struct flow_key *k)
-{
-	/* Seeded per table so crafted traffic cannot aim at a chain known in
-	 * advance (it runs for every packet). */
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ c->seed;
-	for (size_t i = 0; i < 4; i++) {
-		h = (h ^ k->w[i]) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	h = (h ^ k->w[4]) * 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 29;
-	h *= 0xff51afd7ed558ccdull;
-	return (uint32_t)(h ^ (h >> 32));
-}
-
-static bool same_key(const struct flow_key *a, const struct flow_key *b)
-{
-	uint64_t d = 0;
-	for (size_t i = 0; i < 5; i++)
-		d |= a->w[i] ^ b->w[i];
-	return d == 0;
-}
-
-struct flow *rw_flow_lookup(const struct rw_capture *c, const struct flow_key *k, uint32_t h)
-{
-	for (struct flow *f = c->buckets[h & c->mask]; f; f = f->hnext)
-		if (f->hash == h && same_key(&f->key, k))
-			return f;
-	return NULL;
-}
-
 static void unhash(struct rw_capture *c, struct flow *f)
 {
 	struct flow **pp = &c->buckets[f->hash & c->mask];
 	while (*pp != f)
 		pp = &(*pp)->hnext;
 	*pp = f->hnext;
-}
-
-/* An address as two words: IPv4's in the first, the second zero. */
-static void addr_words(const uint8_t *a, int family, uint64_t w[2])
-{
-	if (family == AF_INET) {
-		uint32_t v4;
-		memcpy(&v4, a, 4);
-		w[0] = v4;
-		w[1] = 0;
-	} else {
-		memcpy(&w[0], a, 8);
-		memcpy(&w[1], a + 8, 8);
-	}
-}
-
-void rw_flow_make_key(const struct rw_packet *p, struct flow_key *k)
-{
-	size_t alen = p->family == AF_INET ? 4 : 16;
-	int cmp = memcmp(p->src, p->dst, alen);
-	bool fwd = cmp < 0 || (cmp == 0 && p->sport <= p->dport);
-	addr_words(fwd ? p->src : p->dst, p->family, &k->w[0]);
-	addr_words(fwd ? p->dst : p->src, p->family, &k->w[2]);
-	uint64_t plo = fwd ? p->sport : p->dport, phi = fwd ? p->dport : p->sport;
-	k->w[4] = plo | phi << 16 | (uint64_t)(uint8_t)p->family << 32;
 }
 
 /* ---- session plumbing -------------------------------------------------- */
