@@ -1,4 +1,4 @@
-/* Every key of the JSON record, in one table (instantiated in record_json.c): its name, JSON type,
+/* Every key of the JSON record, in one table (instantiated in record_keys.c): its name, JSON type,
  * when it is present, its unit and what it means. The writer (record_json.c) names keys only
  * through this table and in its order, which is the order of the output; the README's key table is
  * printed from it (tools/record_keys_md.c), and a test fails when the two differ. Keys are an API:
