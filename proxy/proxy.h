@@ -129,6 +129,14 @@ struct rw_proxy {
 	bool splice_broken; /* splice(2) failed in a way that says it never will work */
 	uint8_t *scratch;   /* the fast relay's read buffer, shared (relay.c) */
 	size_t scratch_len;
+	/* The fast relay's legs: an edge-triggered epoll set of the worker's,
+	 * watched by fast_ev (relay_fast.c); created with its first connection. */
+	int fast_ep;
+	struct event *fast_ev, *fast_kick;
+	TAILQ_HEAD(rw_fast_runq, rw_fast) fast_run, fast_later;
+	struct rw_fast *fast_current; /* the connection whose turn it is */
+	unsigned fast_round;
+	bool fast_running;
 	struct event *sweep; /* every second: idle connections made small (relay.c) */
 	size_t released;     /* bytes the sweep freed since it last trimmed the heap */
 	LIST_HEAD(, rw_conn) conns;

@@ -809,16 +809,14 @@ void rw_conn_accept(struct rw_proxy *px, int fd, const struct sockaddr *peer, so
 		/* Nothing may take the connection after its Confirm: it is on the
 		 * fast relay from the start (see "fast relay"). */
 		if (!rw_fast_new(c)) {
-			rw_logx(&px->log, LOG_ERR, "conn %llu: out of memory",
-			        (unsigned long long)c->id);
 			rw_conn_end(c, true, false, "local error");
 			return;
 		}
 		arm_timer(c);
-		if (connect(sfd, (struct sockaddr *)&dst, dstlen) == 0 || errno == EINPROGRESS)
-			rw_fast_connecting(c, fast_on_connect);
-		else
+		if (connect(sfd, (struct sockaddr *)&dst, dstlen) < 0 && errno != EINPROGRESS)
 			connect_error(c, errno);
+		else if (!rw_fast_connecting(c, fast_on_connect))
+			rw_conn_end(c, true, false, "local error");
 		return;
 	}
 	/* Inspection takes connections out of the sweep's reach: tuned now. */

@@ -43,11 +43,20 @@ struct rw_pump {
 };
 
 struct rw_fast {
-	/* By the leg's rx: rd[d] reads the leg whose bytes go direction d,
-	 * wr[d] writes to it (the bytes of the other direction). */
-	struct event rd[2], wr[2];
-	bool rd_on[2], wr_on[2];
+	struct rw_conn *conn;
 	struct rw_pump pump[2]; /* by rw_dir of the bytes */
+	/* By the leg's rx (the direction of the bytes read from it): */
+	bool rd_on[2], wr_on[2]; /* wanted: read it, write to it */
+	/* Ready as far as we know: set by its events, cleared by a call that
+	 * would block (the events are edge-triggered). */
+	bool rd_ok[2], wr_ok[2];
+	bool hup[2]; /* its events said FIN, RST or error: read until recv(2) says */
+	bool polled[2], out_polled[2]; /* in the worker's set; for EPOLLOUT too */
+	bool connecting;               /* the server leg's first event is for on_connect */
+	event_callback_fn on_connect;
+	unsigned char queued; /* 0, or in fast_run (1) or fast_later (2) */
+	unsigned ran;         /* the round it last ran in */
+	TAILQ_ENTRY(rw_fast) run;
 };
 
 struct rw_conn {
@@ -108,12 +117,13 @@ void rw_conn_took(struct rw_conn *c, enum rw_dir from, uint64_t t);
 void rw_leg_failed(struct rw_leg *l, int err);
 
 /* relay_fast.c */
-/* The fast relay's events for c (its legs have their fds). false: out of
- * memory. */
+/* The fast relay's state for c, its client leg watched (not read until
+ * rw_fast_start). false: out of memory or descriptors, logged. */
 bool rw_fast_new(struct rw_conn *c);
-/* The upstream's connect(2) is watched by the event that writes to the
- * server (read and write, once: cb(fd, what, c)) until rw_fast_connected. */
-void rw_fast_connecting(struct rw_conn *c, event_callback_fn cb);
+/* The upstream's connect(2) is watched by the server leg's first event
+ * (cb(fd, what, c), what: EV_READ and/or EV_WRITE) until rw_fast_connected.
+ * false: it cannot be watched, logged. */
+bool rw_fast_connecting(struct rw_conn *c, event_callback_fn cb);
 void rw_fast_connected(struct rw_conn *c);
 /* Both legs connected: read them. */
 void rw_fast_start(struct rw_conn *c);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -24,8 +25,9 @@
  * from its accept (the upstream's connect watched by fast_on_connect). With
  * inspection it starts on bufferevents, which inspect.c takes after a
  * Confirm selecting TLS (on_read); one it does not take moves here past the
- * X.224 exchange once it carried FAST_AFTER bytes (rw_fast_try). The legs have
- * plain events, and each direction moves its bytes one of two ways:
+ * X.224 exchange once it carried FAST_AFTER bytes (rw_fast_try). The legs are
+ * watched by an epoll set of the worker's (see "events" below), and each
+ * direction moves its bytes one of two ways:
  *  - splice(2) through a pipe: zero-copy, when nothing needs the bytes
  *    (the analyzers only count once the set-up phases are over, and no
  *    pcap_dir capture): the counts come from splice's return values;
@@ -46,18 +48,221 @@ static int fast_cap(const struct rw_conn *c)
 	return (int)cap;
 }
 
+/* ---- events ----------------------------------------------------------------
+ * libevent's epoll removes a descriptor with epoll_ctl before or after its
+ * close(2), and every pause and resume of a direction is one more: five
+ * epoll_ctl for a short connection, each a system call, where the two that
+ * add its legs are enough. So the legs are in an epoll set of the worker's,
+ * edge-triggered, which the loop watches as one descriptor (fast_ev):
+ *  - a leg is added once (EPOLLIN; EPOLLOUT with it the first time a write
+ *    has to wait, or from the start for the server's connect) and close(2)
+ *    removes it: the proxy never dup()s one;
+ *  - its events set rd_ok/wr_ok, and a call that would block clears them
+ *    (a short recv(2) or send(2) too: more bytes or room make a new edge);
+ *  - rd_on/wr_on say what the relay wants, which costs no system call; a
+ *    connection that wants what is ready is queued (fast_run) and run once
+ *    per round (fast_step). The events of a round are all read before any
+ *    connection runs, so none of them can point to one that ended.
+ * One that is still ready after its turn (a read that filled the buffer)
+ * waits for the next loop turn (fast_later, fast_kick), so that a bulk
+ * transfer does not starve the loop's other events. */
+
+static const struct timeval next_turn = {0, 0};
+
+static bool wants(const struct rw_fast *f)
+{
+	for (int d = 0; d < 2; d++)
+		if ((f->rd_on[d] && f->rd_ok[d]) || (f->wr_on[d] && f->wr_ok[d]))
+			return true;
+	return f->connecting && (f->rd_ok[RW_S2C] || f->wr_ok[RW_S2C]);
+}
+
+static void fast_queue(struct rw_conn *c)
+{
+	struct rw_proxy *px = c->px;
+	struct rw_fast *f = c->fast;
+	/* The one running is queued again, if it must be, when its turn ends. */
+	if (f->queued || f == px->fast_current)
+		return;
+	if (px->fast_running && f->ran == px->fast_round) {
+		f->queued = 2;
+		TAILQ_INSERT_TAIL(&px->fast_later, f, run);
+	} else {
+		f->queued = 1;
+		TAILQ_INSERT_TAIL(&px->fast_run, f, run);
+	}
+	if (!px->fast_running && !evtimer_pending(px->fast_kick, NULL))
+		evtimer_add(px->fast_kick, &next_turn);
+}
+
+static void fast_unqueue(struct rw_proxy *px, struct rw_fast *f)
+{
+	if (f->queued == 1)
+		TAILQ_REMOVE(&px->fast_run, f, run);
+	else if (f->queued == 2)
+		TAILQ_REMOVE(&px->fast_later, f, run);
+	f->queued = 0;
+}
+
+/* Watches leg l (EPOLLOUT too when out). false: errno set. */
+static bool leg_poll(struct rw_conn *c, struct rw_leg *l, bool out)
+{
+	struct rw_fast *f = c->fast;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (out ? EPOLLOUT : 0u),
+	                         .data.ptr = l};
+	if (epoll_ctl(c->px->fast_ep, f->polled[l->rx] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, l->fd,
+	              &ev) < 0)
+		return false;
+	f->polled[l->rx] = true;
+	f->out_polled[l->rx] = out;
+	return true;
+}
+
 void rw_fast_event(struct rw_conn *c, bool write, enum rw_dir d, bool on)
 {
 	struct rw_fast *f = c->fast;
-	bool *state = write ? &f->wr_on[d] : &f->rd_on[d];
-	struct event *ev = write ? &f->wr[d] : &f->rd[d];
-	if (*state == on)
-		return;
-	*state = on;
-	if (on)
-		event_add(ev, NULL);
+	if (write)
+		f->wr_on[d] = on;
 	else
-		event_del(ev);
+		f->rd_on[d] = on;
+	if (!on)
+		return;
+	if (write && !f->out_polled[d]) {
+		struct rw_leg *to = d == RW_C2S ? &c->client : &c->server;
+		/* On failure the leg's next read or write, or the timers, end the
+		 * connection: nothing else can be done here. */
+		if (!leg_poll(c, to, true))
+			rw_logerr(&c->px->log, LOG_WARNING, "conn %llu: epoll_ctl",
+			          (unsigned long long)c->id);
+	}
+	if (write ? f->wr_ok[d] : f->rd_ok[d])
+		fast_queue(c);
+}
+
+static void fast_on_connect_step(struct rw_conn *c)
+{
+	struct rw_fast *f = c->fast;
+	short what = (short)((f->wr_ok[RW_S2C] ? EV_WRITE : 0) | (f->rd_ok[RW_S2C] ? EV_READ : 0));
+	f->connecting = false;
+	f->on_connect(c->server.fd, what, c);
+}
+
+static bool fast_write(struct rw_conn *c, struct rw_leg *to);
+
+/* A connection's turn: the writes that wait, then the reads. */
+static void fast_step(struct rw_conn *c)
+{
+	struct rw_proxy *px = c->px;
+	struct rw_fast *f = c->fast;
+	rw_conn_wake(c);
+	px->fast_current = f;
+	if (f->connecting) {
+		fast_on_connect_step(c);
+		if (px->fast_current != f)
+			return; /* it ended (rw_fast_free) */
+	}
+	struct rw_leg *legs[2] = {&c->client, &c->server};
+	for (int i = 0; i < 2; i++) {
+		struct rw_leg *to = legs[i];
+		if (f->wr_on[to->rx] && f->wr_ok[to->rx] && !fast_write(c, to))
+			return;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct rw_leg *from = legs[i];
+		if (f->rd_on[from->rx] && f->rd_ok[from->rx] && !rw_fast_read(c, from))
+			return;
+		/* Bytes and the FIN (or an error) behind them: both this turn. */
+		if (f->hup[from->rx] && f->rd_on[from->rx] && f->rd_ok[from->rx] &&
+		    !rw_fast_read(c, from))
+			return;
+	}
+	px->fast_current = NULL;
+	if (wants(f))
+		fast_queue(c);
+}
+
+/* A round begins: what is queued from now on runs in it (no kick), unless
+ * it ran in it already. */
+static void fast_round_begin(struct rw_proxy *px)
+{
+	px->fast_running = true;
+	px->fast_round++;
+}
+
+static void fast_run(struct rw_proxy *px)
+{
+	struct rw_fast *f;
+	while ((f = TAILQ_FIRST(&px->fast_run)) != NULL) {
+		fast_unqueue(px, f);
+		f->ran = px->fast_round;
+		fast_step(f->conn);
+	}
+	px->fast_running = false;
+	if (!TAILQ_EMPTY(&px->fast_later)) {
+		TAILQ_CONCAT(&px->fast_run, &px->fast_later, run);
+		TAILQ_FOREACH(f, &px->fast_run, run)
+		f->queued = 1;
+		evtimer_add(px->fast_kick, &next_turn);
+	}
+}
+
+static void fast_on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	fast_round_begin(arg);
+	fast_run(arg);
+}
+
+static void fast_dispatch(evutil_socket_t fd, short what, void *arg)
+{
+	struct rw_proxy *px = arg;
+	struct epoll_event evs[256];
+	(void)what;
+	fast_round_begin(px);
+	int n = epoll_wait(fd, evs, (int)(sizeof(evs) / sizeof(evs[0])), 0);
+	for (int i = 0; i < n; i++) {
+		struct rw_leg *l = evs[i].data.ptr;
+		struct rw_fast *f = l->conn->fast;
+		uint32_t u = evs[i].events;
+		if (!f)
+			continue;
+		if (u & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+			f->rd_ok[l->rx] = true;
+		if (u & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+			f->hup[l->rx] = true;
+		if (u & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			f->wr_ok[l->rx] = true;
+		if (wants(f))
+			fast_queue(l->conn);
+	}
+	fast_run(px);
+}
+
+/* The worker's epoll set for its fast relay, made with its first
+ * connection. false: errno set. */
+static bool fast_loop(struct rw_proxy *px)
+{
+	if (px->fast_ev)
+		return true;
+	TAILQ_INIT(&px->fast_run);
+	TAILQ_INIT(&px->fast_later);
+	px->fast_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (px->fast_ep < 0)
+		return false;
+	px->fast_ev = event_new(px->base, px->fast_ep, EV_READ | EV_PERSIST, fast_dispatch, px);
+	px->fast_kick = evtimer_new(px->base, fast_on_kick, px);
+	if (!px->fast_ev || !px->fast_kick || event_add(px->fast_ev, NULL) < 0) {
+		if (px->fast_ev)
+			event_free(px->fast_ev);
+		if (px->fast_kick)
+			event_free(px->fast_kick);
+		px->fast_ev = px->fast_kick = NULL;
+		close(px->fast_ep);
+		errno = ENOMEM;
+		return false;
+	}
+	return true;
 }
 
 static int pipe_get(struct rw_conn *c, int fds[2])
@@ -102,6 +307,12 @@ void rw_relay_pools_free(struct rw_proxy *px)
 	free(px->scratch);
 	px->scratch = NULL;
 	px->scratch_len = 0;
+	if (px->fast_ev) {
+		event_free(px->fast_ev);
+		event_free(px->fast_kick);
+		px->fast_ev = px->fast_kick = NULL;
+		close(px->fast_ep);
+	}
 }
 
 void rw_fast_free(struct rw_conn *c)
@@ -109,9 +320,11 @@ void rw_fast_free(struct rw_conn *c)
 	struct rw_fast *f = c->fast;
 	if (!f)
 		return;
+	/* Its legs leave the epoll set with their close(2). */
+	fast_unqueue(c->px, f);
+	if (c->px->fast_current == f)
+		c->px->fast_current = NULL;
 	for (int d = 0; d < 2; d++) {
-		rw_fast_event(c, false, (enum rw_dir)d, false);
-		rw_fast_event(c, true, (enum rw_dir)d, false);
 		pipe_put(c->px, f->pump[d].pipe, f->pump[d].in_pipe == 0);
 		free(f->pump[d].buf);
 	}
@@ -133,10 +346,15 @@ static ssize_t send_some(struct rw_leg *to, const uint8_t *b, size_t n)
 	if (n == 0)
 		return 0;
 	ssize_t k = send(to->fd, b, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (k > 0)
+	if (k > 0) {
+		if ((size_t)k < n)
+			to->conn->fast->wr_ok[to->rx] = false;
 		return k;
-	if (k < 0 && blocked(errno))
+	}
+	if (k < 0 && blocked(errno)) {
+		to->conn->fast->wr_ok[to->rx] = false;
 		return 0;
+	}
 	rw_leg_failed(to, k < 0 ? errno : EPIPE);
 	return -1;
 }
@@ -171,8 +389,10 @@ static bool fast_write(struct rw_conn *c, struct rw_leg *to)
 			c->px->stats.spliced += (uint64_t)n;
 			continue;
 		}
-		if (n < 0 && blocked(errno))
+		if (n < 0 && blocked(errno)) {
+			c->fast->wr_ok[to->rx] = false;
 			break;
+		}
 		rw_leg_failed(to, n < 0 ? errno : EPIPE);
 		return false;
 	}
@@ -290,6 +510,9 @@ bool rw_fast_read(struct rw_conn *c, struct rw_leg *from)
 	const uint8_t *sent_from = NULL; /* read into the worker's buffer: sent from there */
 	bool via_pipe = fast_splices(c, p) && (p->pipe[0] >= 0 || pipe_get(c, p->pipe) == 0);
 	if (via_pipe) {
+		/* The pipe is empty (a direction is read only once what it read
+		 * was written), so EAGAIN says the socket is: a short splice may
+		 * have filled the pipe's slots, and leaves rd_ok set. */
 		n = splice(from->fd, NULL, p->pipe[1], NULL, cap - p->in_pipe,
 		           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		err = n < 0 ? errno : 0;
@@ -316,8 +539,14 @@ bool rw_fast_read(struct rw_conn *c, struct rw_leg *from)
 		}
 		if (!direct)
 			b += p->off + p->len;
-		n = recv(from->fd, b, direct ? cap : p->buf_cap - p->off - p->len, 0);
+		size_t want = direct ? cap : p->buf_cap - p->off - p->len;
+		n = recv(from->fd, b, want, 0);
 		err = n < 0 ? errno : 0;
+		/* A short read emptied the socket: its next bytes make an edge.
+		 * Not its FIN if that came with them (the edge was spent): a leg
+		 * whose events said so is read until recv(2) says 0. */
+		if (n > 0 && (size_t)n < want && !c->fast->hup[from->rx])
+			c->fast->rd_ok[from->rx] = false;
 		if (n > 0) {
 			t = now_us();
 			if (rw_session_inspecting(c->session) && !analyzers_off()) {
@@ -333,8 +562,10 @@ bool rw_fast_read(struct rw_conn *c, struct rw_leg *from)
 		}
 	}
 	if (n < 0) {
-		if (blocked(err))
+		if (blocked(err)) {
+			c->fast->rd_ok[from->rx] = false;
 			return true;
+		}
 		rw_leg_failed(from, err);
 		return false;
 	}
@@ -355,56 +586,44 @@ bool rw_fast_read(struct rw_conn *c, struct rw_leg *from)
 	return sent_from ? fast_send(c, to, sent_from, (size_t)n) : fast_write(c, to);
 }
 
-static void fast_on_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct rw_leg *l = arg;
-	rw_conn_wake(l->conn);
-	(void)fd;
-	(void)what;
-	rw_fast_read(l->conn, l);
-}
-
-static void fast_on_write(evutil_socket_t fd, short what, void *arg)
-{
-	struct rw_leg *to = arg;
-	rw_conn_wake(to->conn);
-	(void)fd;
-	(void)what;
-	fast_write(to->conn, to);
-}
-
-/* The fast relay's events for a connection whose legs have their fds
- * (the server's connecting). false: out of memory. */
+/* The fast relay's state for a connection whose legs have their fds (the
+ * server's maybe connecting), its client leg watched. false: logged. */
 bool rw_fast_new(struct rw_conn *c)
 {
+	struct rw_proxy *px = c->px;
 	struct rw_fast *f = calloc(1, sizeof(*f));
-	if (!f)
+	if (!f || !fast_loop(px)) {
+		free(f);
+		rw_logx(&px->log, LOG_ERR, "conn %llu: out of memory", (unsigned long long)c->id);
 		return false;
-	struct rw_leg *legs[2] = {&c->client, &c->server};
-	for (int i = 0; i < 2; i++) {
-		struct rw_leg *l = legs[i];
-		f->pump[i].pipe[0] = f->pump[i].pipe[1] = -1;
-		event_assign(&f->rd[l->rx], c->px->base, l->fd, EV_READ | EV_PERSIST, fast_on_read,
-		             l);
-		event_assign(&f->wr[l->rx], c->px->base, l->fd, EV_WRITE | EV_PERSIST,
-		             fast_on_write, l);
 	}
+	f->conn = c;
+	for (int i = 0; i < 2; i++)
+		f->pump[i].pipe[0] = f->pump[i].pipe[1] = -1;
 	c->fast = f;
+	if (!leg_poll(c, &c->client, false)) {
+		rw_logerr(&px->log, LOG_ERR, "conn %llu: epoll_ctl", (unsigned long long)c->id);
+		free(f);
+		c->fast = NULL;
+		return false;
+	}
 	return true;
 }
 
-void rw_fast_connecting(struct rw_conn *c, event_callback_fn cb)
+bool rw_fast_connecting(struct rw_conn *c, event_callback_fn cb)
 {
-	event_assign(&c->fast->wr[RW_S2C], c->px->base, c->server.fd, EV_READ | EV_WRITE, cb, c);
-	rw_fast_event(c, true, RW_S2C, true);
+	struct rw_fast *f = c->fast;
+	f->connecting = true;
+	f->on_connect = cb;
+	if (leg_poll(c, &c->server, true))
+		return true;
+	rw_logerr(&c->px->log, LOG_ERR, "conn %llu: epoll_ctl", (unsigned long long)c->id);
+	return false;
 }
 
 void rw_fast_connected(struct rw_conn *c)
 {
-	struct rw_fast *f = c->fast;
-	f->wr_on[RW_S2C] = false; /* not persistent: no longer pending */
-	event_assign(&f->wr[RW_S2C], c->px->base, c->server.fd, EV_WRITE | EV_PERSIST,
-	             fast_on_write, &c->server);
+	c->fast->connecting = false;
 }
 
 /* Both legs connected: read them. */
@@ -438,6 +657,14 @@ void rw_fast_try(struct rw_conn *c, bool idle)
 	}
 	if (!rw_fast_new(c))
 		return; /* stays on the bufferevents */
+	if (!leg_poll(c, &c->server, false)) {
+		rw_logerr(&c->px->log, LOG_WARNING, "conn %llu: epoll_ctl",
+		          (unsigned long long)c->id);
+		/* Stays on the bufferevents: its client leg leaves the set. */
+		epoll_ctl(c->px->fast_ep, EPOLL_CTL_DEL, c->client.fd, NULL);
+		rw_fast_free(c);
+		return;
+	}
 	/* Inside a bufferevent callback: libevent frees it when that returns. */
 	for (int i = 0; i < 2; i++) {
 		bufferevent_free(legs[i]->bev);
