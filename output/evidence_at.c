@@ -25,27 +25,47 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* v in decimal, ending at e: where it starts. */
+static char *u64_before(char *e, uint64_t v)
+{
+	do
+		*--e = (char)('0' + v % 10);
+	while (v /= 10);
+	return e;
+}
+
 int rw_format_mark(const struct rw_record *rec, const struct rw_mark *m, char *out, size_t n)
 {
 	uint64_t since = m->ts_us > rec->ts_open_us ? m->ts_us - rec->ts_open_us : 0;
-	int k;
-	if (m->frame && m->file && rec->file_first && strcmp(m->file, rec->file_first) != 0)
-		k = snprintf(out, n, "%s frame %" PRIu64, base_name(m->file), m->frame);
-	else if (m->frame) {
-		/* The common case, by hand: "frame %" PRIu64. */
-		char d[20], *e = d + sizeof(d), *b = e;
-		for (uint64_t v = m->frame; v; v /= 10)
-			*--b = (char)('0' + v % 10);
-		size_t len = 6 + (size_t)(e - b);
-		if (len >= n)
-			return -1;
-		memcpy(out, "frame ", 6);
-		memcpy(out + 6, b, (size_t)(e - b));
-		out[len] = '\0';
-		return 0;
-	} else
-		k = snprintf(out, n, "%s byte %" PRIu64 ", +%" PRIu64 ".%03u ms",
-		             m->dir == RW_C2S ? "client" : "server", m->offset, since / 1000,
-		             (unsigned)(since % 1000));
-	return k < 0 || (size_t)k >= n ? -1 : 0;
+	if (m->frame && m->file && rec->file_first && strcmp(m->file, rec->file_first) != 0) {
+		int k = snprintf(out, n, "%s frame %" PRIu64, base_name(m->file), m->frame);
+		return k < 0 || (size_t)k >= n ? -1 : 0;
+	}
+	/* The common cases by hand (every evidence line of every record):
+	 * "frame %" PRIu64, and "%s byte %" PRIu64 ", +%" PRIu64 ".%03u ms". */
+	char d[80], *e = d + sizeof(d), *b = e;
+	if (m->frame) {
+		b = u64_before(b, m->frame);
+		b -= 6;
+		memcpy(b, "frame ", 6);
+	} else {
+		memcpy(b -= 3, " ms", 3);
+		unsigned ms = (unsigned)(since % 1000);
+		*--b = (char)('0' + ms % 10);
+		*--b = (char)('0' + ms / 10 % 10);
+		*--b = (char)('0' + ms / 100);
+		*--b = '.';
+		b = u64_before(b, since / 1000);
+		memcpy(b -= 3, ", +", 3);
+		b = u64_before(b, m->offset);
+		memcpy(b -= 6, " byte ", 6);
+		const char *side = m->dir == RW_C2S ? "client" : "server";
+		memcpy(b -= 6, side, 6);
+	}
+	size_t len = (size_t)(e - b);
+	if (len >= n)
+		return -1;
+	memcpy(out, b, len);
+	out[len] = '\0';
+	return 0;
 }

@@ -36,6 +36,22 @@ bool rw_format_ip(const struct rw_endpoint *ep, char out[RW_IP_STR_MAX])
 	/* The record stores Linux numbers so that it means the same on every
 	 * platform that reads a saved record. */
 	int af = ep->family == 2 ? AF_INET : ep->family == 10 ? AF_INET6 : -1;
+	if (af == AF_INET) {
+		/* Every record has two: inet_ntop formats IPv4 with sprintf. */
+		char *o = out;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = ep->addr[i];
+			if (i)
+				*o++ = '.';
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+		}
+		*o = '\0';
+		return true;
+	}
 	if (af < 0 || !inet_ntop(af, ep->addr, out, RW_IP_STR_MAX)) {
 		out[0] = '\0';
 		return false;
