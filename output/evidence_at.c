@@ -25,15 +25,6 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* v in decimal, ending at e: where it starts. */
-static char *u64_before(char *e, uint64_t v)
-{
-	do
-		*--e = (char)('0' + v % 10);
-	while (v /= 10);
-	return e;
-}
-
 int rw_format_mark(const struct rw_record *rec, const struct rw_mark *m, char *out, size_t n)
 {
 	uint64_t since = m->ts_us > rec->ts_open_us ? m->ts_us - rec->ts_open_us : 0;
@@ -43,29 +34,28 @@ int rw_format_mark(const struct rw_record *rec, const struct rw_mark *m, char *o
 	}
 	/* The common cases by hand (every evidence line of every record):
 	 * "frame %" PRIu64, and "%s byte %" PRIu64 ", +%" PRIu64 ".%03u ms". */
-	char d[80], *e = d + sizeof(d), *b = e;
+	char d[80];
+	size_t len;
 	if (m->frame) {
-		b = u64_before(b, m->frame);
-		b -= 6;
-		memcpy(b, "frame ", 6);
+		memcpy(d, "frame ", 6);
+		len = 6 + rw_format_u64(d + 6, m->frame);
 	} else {
-		memcpy(b -= 3, " ms", 3);
+		memcpy(d, m->dir == RW_C2S ? "client byte " : "server byte ", 12);
+		len = 12 + rw_format_u64(d + 12, m->offset);
+		memcpy(d + len, ", +", 3);
+		len += 3;
+		len += rw_format_u64(d + len, since / 1000);
 		unsigned ms = (unsigned)(since % 1000);
-		*--b = (char)('0' + ms % 10);
-		*--b = (char)('0' + ms / 10 % 10);
-		*--b = (char)('0' + ms / 100);
-		*--b = '.';
-		b = u64_before(b, since / 1000);
-		memcpy(b -= 3, ", +", 3);
-		b = u64_before(b, m->offset);
-		memcpy(b -= 6, " byte ", 6);
-		const char *side = m->dir == RW_C2S ? "client" : "server";
-		memcpy(b -= 6, side, 6);
+		d[len++] = '.';
+		d[len++] = (char)('0' + ms / 100);
+		d[len++] = (char)('0' + ms / 10 % 10);
+		d[len++] = (char)('0' + ms % 10);
+		memcpy(d + len, " ms", 3);
+		len += 3;
 	}
-	size_t len = (size_t)(e - b);
 	if (len >= n)
 		return -1;
-	memcpy(out, b, len);
+	memcpy(out, d, len);
 	out[len] = '\0';
 	return 0;
 }

@@ -58,6 +58,10 @@ int rw_record_text_ex(const struct rw_record *rec, struct rw_buf *out, bool colo
 
 /* Numeric address of an endpoint; false when the family is neither 2 nor 10. */
 bool rw_format_ip(const struct rw_endpoint *ep, char out[RW_IP_STR_MAX]);
+/* v in decimal, NUL-terminated (printf's PRIu64 without printf: the record
+ * paths call it several times a record): its length. */
+#define RW_U64_STR_MAX 21
+size_t rw_format_u64(char out[RW_U64_STR_MAX], uint64_t v);
 /* UTC calendar time of seconds since the epoch; false when the year is not
  * within 0..9999 (RFC 3339 has four-digit years). */
 bool rw_format_utc(int64_t sec, struct tm *tm);

@@ -31,6 +31,18 @@
 #define RDPWHY_VERSION "unknown"
 #endif
 
+size_t rw_format_u64(char out[RW_U64_STR_MAX], uint64_t v)
+{
+	char d[20], *e = d + sizeof(d), *b = e;
+	do
+		*--b = (char)('0' + v % 10);
+	while (v /= 10);
+	size_t n = (size_t)(e - b);
+	memcpy(out, b, n);
+	out[n] = '\0';
+	return n;
+}
+
 bool rw_format_ip(const struct rw_endpoint *ep, char out[RW_IP_STR_MAX])
 {
 	/* The record stores Linux numbers so that it means the same on every
@@ -347,8 +359,8 @@ static void event_fields(struct w *w, const struct rw_record *rec, const char *h
 	/* The record id where the output gave one: stable across runs of the
 	 * same capture, unlike a per-run counter (which only standalone uses,
 	 * such as the tests, fall back to). */
-	char id[24];
-	snprintf(id, sizeof(id), "%" PRIu64, rec->id);
+	char id[RW_U64_STR_MAX];
+	rw_format_u64(id, rec->id);
 	kv_cstr(w, RW_K_EVENT_ID, record_id ? record_id : id);
 	if (host)
 		kv_cstr(w, RW_K_HOST_NAME, host);

@@ -135,6 +135,16 @@ static void endpoint_key(const struct rw_endpoint *ep, bool port, char *out, siz
 	char ip[RW_IP_STR_MAX];
 	if (!rw_format_ip(ep, ip))
 		snprintf(ip, sizeof(ip), "?");
+	size_t k = strlen(ip);
+	if (ep->family != 10 && n >= k + 1 + RW_U64_STR_MAX) {
+		/* Twice a record: by hand. */
+		memcpy(out, ip, k + 1);
+		if (port) {
+			out[k] = ':';
+			rw_format_u64(out + k + 1, ep->port);
+		}
+		return;
+	}
 	if (!port)
 		snprintf(out, n, "%s", ip);
 	else if (ep->family == 10)

@@ -2,6 +2,7 @@
  * (relay.c) or inspected (inspect.c): its capture file finished, its record
  * closed, logged and handed to the outputs. */
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 
 #include "pcap_writer.h"
@@ -29,8 +30,9 @@ void rw_proxy_conn_report(struct rw_proxy *px, const struct rw_conn_end *e)
 		*e->pcap = NULL;
 	}
 	struct rw_record *rec = rw_session_record(e->session);
-	snprintf(rec->expected_cert_sha256, sizeof(rec->expected_cert_sha256), "%s",
-	         px->cfg.expected_cert_sha256);
+	size_t pin = strnlen(px->cfg.expected_cert_sha256, sizeof(rec->expected_cert_sha256) - 1);
+	memcpy(rec->expected_cert_sha256, px->cfg.expected_cert_sha256, pin);
+	rec->expected_cert_sha256[pin] = '\0';
 	rw_session_close(e->session, e->t);
 	rec->id = e->id;
 	rw_logx(&px->log, LOG_INFO, "conn %llu: %s -> %s closed (%s%s): %s by %s, %s, phase %s",

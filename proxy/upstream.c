@@ -99,13 +99,7 @@ void rw_sockaddr_text(const struct sockaddr *sa, char *out, size_t outlen)
 		size_t k = strlen(ip);
 		memcpy(out, ip, k);
 		out[k++] = ':';
-		char d[5], *e = d + sizeof(d), *b = e;
-		unsigned v = ep.port;
-		do
-			*--b = (char)('0' + v % 10);
-		while (v /= 10);
-		memcpy(out + k, b, (size_t)(e - b));
-		out[k + (size_t)(e - b)] = '\0';
+		rw_format_u64(out + k, ep.port);
 		return;
 	}
 	if (ep.family)

@@ -1,5 +1,5 @@
 /* The hand-written formatters on every record's path (evidence positions,
- * IPv4 addresses, the proxy's address:port) against what the printf family
+ * numbers, IPv4 addresses, the proxy's address:port) against what the printf family
  * and inet_ntop they replaced say, over edge values and a sweep. */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -95,6 +95,28 @@ static void test_mark_examples_and_room(void **state)
 	assert_string_equal(out, "b.pcap frame 12");
 }
 
+static void test_u64_matches_printf(void **state)
+{
+	(void)state;
+	char got[RW_U64_STR_MAX], want[32];
+	uint64_t v = 0;
+	/* 0, then every power of ten and its neighbours, then the top. */
+	for (int i = 0; i < 20; i++) {
+		for (int d = -1; d <= 1; d++) {
+			uint64_t x = v + (uint64_t)d;
+			if (v == 0 && d < 0)
+				continue;
+			size_t n = rw_format_u64(got, x);
+			snprintf(want, sizeof(want), "%" PRIu64, x);
+			assert_string_equal(got, want);
+			assert_int_equal(n, strlen(want));
+		}
+		v = v ? v * 10 : 1;
+	}
+	assert_int_equal(rw_format_u64(got, UINT64_MAX), 20);
+	assert_string_equal(got, "18446744073709551615");
+}
+
 static void test_ipv4_matches_inet_ntop(void **state)
 {
 	(void)state;
@@ -149,6 +171,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_mark_matches_printf),
 	        cmocka_unit_test(test_mark_examples_and_room),
+	        cmocka_unit_test(test_u64_matches_printf),
 	        cmocka_unit_test(test_ipv4_matches_inet_ntop),
 	        cmocka_unit_test(test_sockaddr_text),
 	};
