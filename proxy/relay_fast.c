@@ -201,7 +201,9 @@ static void fast_run(struct rw_proxy *px)
 	if (!TAILQ_EMPTY(&px->fast_later)) {
 		TAILQ_CONCAT(&px->fast_run, &px->fast_later, run);
 		TAILQ_FOREACH(f, &px->fast_run, run)
-		f->queued = 1;
+		{
+			f->queued = 1;
+		}
 		evtimer_add(px->fast_kick, &next_turn);
 	}
 }
