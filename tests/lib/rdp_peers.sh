@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # rdp_peers.sh — the real peers' setup shared by the scripts that run xrdp,
 # xfreerdp or openssl s_server (sourced, not run): tests/lab/lib.sh,
-# tests/proxy/rdp_e2e.sh, tests/proxy_tls_test.sh, tests/captures/make_captures.sh.
+# tests/proxy/rdp_e2e.sh, tests/proxy_tls_test.sh, tests/captures/make_captures.sh,
+# tests/probe/probe_xrdp.sh, tests/probe/probe_nla.sh.
 # The functions never exit: they return non-zero on failure (after writing
 # what went wrong to stderr or to the given log) and the caller dies its own way.
 #
@@ -40,6 +41,12 @@
 #                              in the background with its output in LOG; waits up to 5 s for
 #                              its socket. Sets RP_DISPLAY (the number, also on failure once
 #                              chosen) and RP_XVFB_PID (the caller stops it).
+#   rp_sslscan DIR HOST:PORT   sslscan --rdp (no groups, heartbleed, renegotiation,
+#                              compression or fallback checks) into DIR/sslscan.xml, its
+#                              output in DIR/sslscan.out; a second try when it fails or its
+#                              XML does not parse (sslscan 2.0 now and then dies without a
+#                              word: once in a CI run with cases in parallel), the first
+#                              failure said on stderr. Non-zero when both failed.
 
 rp_ca() { # DIR NAME CN
     openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout "$1/$2.key" -out "$1/$2.pem" \
@@ -162,5 +169,21 @@ rp_xvfb_start() { # FIRST LAST LOG [PREFIX...]
         sleep 0.05
     done
     echo "Xvfb :$RP_DISPLAY did not create its socket" >>"$logf"
+    return 1
+}
+
+rp_sslscan() { # DIR HOST:PORT
+    local dir=$1 target=$2 try rc
+    for try in 1 2; do
+        rm -f "$dir/sslscan.xml"
+        timeout 120 sslscan --rdp --no-colour --no-groups --no-heartbleed --no-renegotiation \
+            --no-compression --no-fallback "--xml=$dir/sslscan.xml" "$target" >"$dir/sslscan.out" 2>&1
+        rc=$?
+        if [[ $rc == 0 ]] && python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' \
+            "$dir/sslscan.xml" 2>/dev/null; then
+            return 0
+        fi
+        [[ $try == 1 ]] && echo "sslscan $target: exit $rc, $(wc -c <"$dir/sslscan.out") bytes of output; trying again" >&2
+    done
     return 1
 }

@@ -124,9 +124,8 @@ run_case() {
         --pace 0 --timeout 2 --max-connections "$budget" --profiles "$PROFILES" --server-name "$CN" --ca "$CERT" \
         "$ADDR:$PORT" || bad "$n: rdpwhy probe ended badly (want exit $want)"
     if ((full)); then
-        timeout 120 sslscan --rdp --no-colour --no-groups --no-heartbleed --no-renegotiation --no-compression \
-            --no-fallback "--xml=$WORK/$n/sslscan.xml" "$ADDR:$PORT" >"$WORK/$n/sslscan.out" 2>&1 ||
-            bad "$n: sslscan failed: $(tail -3 "$WORK/$n/sslscan.out")"
+        rp_sslscan "$WORK/$n" "$ADDR:$PORT" ||
+            bad "$n: sslscan failed twice: $(tail -3 "$WORK/$n/sslscan.out")"
     fi
     epoch=$(date +%s.%N)
     timeout 120 nmap -Pn -n -sT -p "$PORT" -d --script "$scripts" \

@@ -174,9 +174,7 @@ probe() {
 }
 
 sslscan_run() { # CASE
-    timeout 120 sslscan --rdp --no-colour --no-groups --no-heartbleed --no-renegotiation --no-compression \
-        --no-fallback "--xml=$WORK/$1/sslscan.xml" "$ADDR:$PORT" >"$WORK/$1/sslscan.out" 2>&1 ||
-        bad "$1: sslscan failed: $(tail -3 "$WORK/$1/sslscan.out")"
+    rp_sslscan "$WORK/$1" "$ADDR:$PORT" || bad "$1: sslscan failed twice: $(tail -3 "$WORK/$1/sslscan.out")"
 }
 
 nmap_run() { # CASE
