@@ -71,13 +71,8 @@ static void esc(struct out *o, const char *s, size_t n)
 
 static void endpoint(struct out *o, const struct rw_endpoint *ep)
 {
-	char ip[RW_IP_STR_MAX];
-	if (!rw_format_ip(ep, ip))
-		puts_(o, "?");
-	else if (ep->family == 10)
-		printf_(o, "[%s]:%u", ip, ep->port);
-	else
-		printf_(o, "%s:%u", ip, ep->port);
+	char t[RW_IP_PORT_STR_MAX];
+	puts_(o, rw_format_ip_port(ep, t) ? t : "?");
 }
 
 static void when(struct out *o, uint64_t us)

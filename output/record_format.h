@@ -58,6 +58,9 @@ int rw_record_text_ex(const struct rw_record *rec, struct rw_buf *out, bool colo
 
 /* Numeric address of an endpoint; false when the family is neither 2 nor 10. */
 bool rw_format_ip(const struct rw_endpoint *ep, char out[RW_IP_STR_MAX]);
+/* "ip:port", or "[ip]:port" for IPv6; false (and "") as rw_format_ip. */
+#define RW_IP_PORT_STR_MAX (RW_IP_STR_MAX + 8)
+bool rw_format_ip_port(const struct rw_endpoint *ep, char out[RW_IP_PORT_STR_MAX]);
 /* v in decimal, NUL-terminated (printf's PRIu64 without printf: the record
  * paths call it several times a record): its length. */
 #define RW_U64_STR_MAX 21

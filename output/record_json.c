@@ -169,6 +169,23 @@ const struct rw_alert *rw_format_first_alert(const struct rw_record *rec, enum r
 	return NULL;
 }
 
+bool rw_format_ip_port(const struct rw_endpoint *ep, char out[RW_IP_PORT_STR_MAX])
+{
+	size_t v6 = ep->family == 10;
+	if (!rw_format_ip(ep, out + v6)) {
+		out[0] = '\0';
+		return false;
+	}
+	size_t k = v6 + strlen(out + v6);
+	if (v6) {
+		out[0] = '[';
+		out[k++] = ']';
+	}
+	out[k++] = ':';
+	rw_format_u64(out + k, ep->port);
+	return true;
+}
+
 const char *rw_format_alert_desc(const struct rw_alert *a, char tmp[8])
 {
 	if (a->encrypted)

@@ -130,27 +130,12 @@ static int count(struct rw_summary *s, int t, const char *key, enum rw_cause c, 
 	return 0;
 }
 
-static void endpoint_key(const struct rw_endpoint *ep, bool port, char *out, size_t n)
+_Static_assert(KEY_MAX >= RW_IP_PORT_STR_MAX, "an address and port fit a key");
+
+static void endpoint_key(const struct rw_endpoint *ep, bool port, char out[KEY_MAX])
 {
-	char ip[RW_IP_STR_MAX];
-	if (!rw_format_ip(ep, ip))
-		snprintf(ip, sizeof(ip), "?");
-	size_t k = strlen(ip);
-	if (ep->family != 10 && n >= k + 1 + RW_U64_STR_MAX) {
-		/* Twice a record: by hand. */
-		memcpy(out, ip, k + 1);
-		if (port) {
-			out[k] = ':';
-			rw_format_u64(out + k + 1, ep->port);
-		}
-		return;
-	}
-	if (!port)
-		snprintf(out, n, "%s", ip);
-	else if (ep->family == 10)
-		snprintf(out, n, "[%s]:%u", ip, (unsigned)ep->port);
-	else
-		snprintf(out, n, "%s:%u", ip, (unsigned)ep->port);
+	if (!(port ? rw_format_ip_port(ep, out) : rw_format_ip(ep, out)))
+		snprintf(out, KEY_MAX, port ? "?:%u" : "?", (unsigned)ep->port);
 }
 
 int rw_summary_add(struct rw_summary *s, const struct rw_record *rec)
@@ -175,9 +160,9 @@ int rw_summary_add(struct rw_summary *s, const struct rw_record *rec)
 		s->last_us = end;
 	char key[KEY_MAX];
 	int rc = 0;
-	endpoint_key(&rec->server, true, key, sizeof(key));
+	endpoint_key(&rec->server, true, key);
 	rc |= count(s, T_SERVER, key, c, failed);
-	endpoint_key(&rec->client, false, key, sizeof(key));
+	endpoint_key(&rec->client, false, key);
 	rc |= count(s, T_CLIENT, key, c, failed);
 	if (rec->token_kind == RW_TOKEN_COOKIE && rec->token && rec->token_len) {
 		size_t n = rec->token_len < sizeof(key) - 1 ? rec->token_len : sizeof(key) - 1;

@@ -88,23 +88,19 @@ void rw_sockaddr_to_endpoint(const struct sockaddr *sa, struct rw_endpoint *ep)
 void rw_sockaddr_text(const struct sockaddr *sa, char *out, size_t outlen)
 {
 	struct rw_endpoint ep;
-	char ip[INET6_ADDRSTRLEN] = "?";
 	rw_sockaddr_to_endpoint(sa, &ep);
-	if (ep.family == AF_INET && outlen >= sizeof("255.255.255.255:65535")) {
-		/* Each accepted connection: by hand, as snprintf costs more than the
-		 * rest of its set-up in user space. */
-		struct rw_endpoint rec_ep = {.family = 2};
-		memcpy(rec_ep.addr, ep.addr, 4);
-		rw_format_ip(&rec_ep, ip);
-		size_t k = strlen(ip);
-		memcpy(out, ip, k);
-		out[k++] = ':';
-		rw_format_u64(out + k, ep.port);
+	/* The record's family numbers (Linux's), which rw_format_ip_port reads:
+	 * by hand, as each accepted connection formats two and snprintf cost
+	 * more than the rest of its set-up in user space. */
+	ep.family = ep.family == AF_INET ? 2 : ep.family == AF_INET6 ? 10 : 0;
+	char t[RW_IP_PORT_STR_MAX];
+	if (!rw_format_ip_port(&ep, t))
+		snprintf(t, sizeof(t), "?:%u", ep.port);
+	if (outlen == 0)
 		return;
-	}
-	if (ep.family)
-		inet_ntop(ep.family, ep.addr, ip, sizeof(ip));
-	snprintf(out, outlen, ep.family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, ep.port);
+	size_t k = strnlen(t, outlen - 1); /* cut as snprintf would */
+	memcpy(out, t, k);
+	out[k] = '\0';
 }
 
 bool rw_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b)

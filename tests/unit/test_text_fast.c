@@ -135,6 +135,27 @@ static void test_ipv4_matches_inet_ntop(void **state)
 			}
 }
 
+static void test_ip_port(void **state)
+{
+	(void)state;
+	char out[RW_IP_PORT_STR_MAX];
+	struct rw_endpoint ep = {.family = 2, .port = 3389};
+	inet_pton(AF_INET, "10.0.100.9", ep.addr);
+	assert_true(rw_format_ip_port(&ep, out));
+	assert_string_equal(out, "10.0.100.9:3389");
+	/* The longest inet_ntop writes here; RW_IP_PORT_STR_MAX has room for
+	 * INET6_ADDRSTRLEN's worst case and the port. */
+	ep.family = 10;
+	ep.port = 65535;
+	inet_pton(AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ep.addr);
+	assert_true(rw_format_ip_port(&ep, out));
+	assert_string_equal(out, "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+	assert_int_equal(RW_IP_PORT_STR_MAX, INET6_ADDRSTRLEN + strlen("[]:65535"));
+	ep.family = 0;
+	assert_false(rw_format_ip_port(&ep, out));
+	assert_string_equal(out, "");
+}
+
 static void test_sockaddr_text(void **state)
 {
 	(void)state;
@@ -173,6 +194,7 @@ int main(void)
 	        cmocka_unit_test(test_mark_examples_and_room),
 	        cmocka_unit_test(test_u64_matches_printf),
 	        cmocka_unit_test(test_ipv4_matches_inet_ntop),
+	        cmocka_unit_test(test_ip_port),
 	        cmocka_unit_test(test_sockaddr_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
