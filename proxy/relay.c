@@ -608,7 +608,6 @@ static void fast_on_connect(evutil_socket_t fd, short what, void *arg)
 {
 	struct rw_conn *c = arg;
 	rw_conn_wake(c);
-	rw_fast_connected(c);
 	int err = 0;
 	if (what & EV_READ) {
 		socklen_t len = sizeof(err);

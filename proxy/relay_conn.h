@@ -120,11 +120,10 @@ void rw_leg_failed(struct rw_leg *l, int err);
 /* The fast relay's state for c, its client leg watched (not read until
  * rw_fast_start). false: out of memory or descriptors, logged. */
 bool rw_fast_new(struct rw_conn *c);
-/* The upstream's connect(2) is watched by the server leg's first event
- * (cb(fd, what, c), what: EV_READ and/or EV_WRITE) until rw_fast_connected.
+/* The upstream's connect(2) is watched by the server leg's first event,
+ * which calls cb(fd, what, c) once (what: EV_READ and/or EV_WRITE).
  * false: it cannot be watched, logged. */
 bool rw_fast_connecting(struct rw_conn *c, event_callback_fn cb);
-void rw_fast_connected(struct rw_conn *c);
 /* Both legs connected: read them. */
 void rw_fast_start(struct rw_conn *c);
 void rw_fast_free(struct rw_conn *c);

@@ -169,12 +169,11 @@ static void fast_step(struct rw_conn *c)
 	}
 	for (int i = 0; i < 2; i++) {
 		struct rw_leg *from = legs[i];
-		if (f->rd_on[from->rx] && f->rd_ok[from->rx] && !rw_fast_read(c, from))
-			return;
 		/* Bytes and the FIN (or an error) behind them: both this turn. */
-		if (f->hup[from->rx] && f->rd_on[from->rx] && f->rd_ok[from->rx] &&
-		    !rw_fast_read(c, from))
-			return;
+		for (int reads = f->hup[from->rx] ? 2 : 1;
+		     reads-- > 0 && f->rd_on[from->rx] && f->rd_ok[from->rx];)
+			if (!rw_fast_read(c, from))
+				return;
 	}
 	px->fast_current = NULL;
 	if (wants(f))
@@ -348,15 +347,13 @@ static ssize_t send_some(struct rw_leg *to, const uint8_t *b, size_t n)
 	if (n == 0)
 		return 0;
 	ssize_t k = send(to->fd, b, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (k > 0) {
-		if ((size_t)k < n)
-			to->conn->fast->wr_ok[to->rx] = false;
-		return k;
-	}
-	if (k < 0 && blocked(errno)) {
+	/* Full (short or refused): its room will make an edge. */
+	if (k > 0 ? (size_t)k < n : k < 0 && blocked(errno))
 		to->conn->fast->wr_ok[to->rx] = false;
+	if (k > 0)
+		return k;
+	if (k < 0 && blocked(errno))
 		return 0;
-	}
 	rw_leg_failed(to, k < 0 ? errno : EPIPE);
 	return -1;
 }
@@ -595,8 +592,9 @@ bool rw_fast_new(struct rw_conn *c)
 	struct rw_proxy *px = c->px;
 	struct rw_fast *f = calloc(1, sizeof(*f));
 	if (!f || !fast_loop(px)) {
+		/* calloc's ENOMEM, or epoll_create1's (EMFILE...). */
+		rw_logerr(&px->log, LOG_ERR, "conn %llu: fast relay", (unsigned long long)c->id);
 		free(f);
-		rw_logx(&px->log, LOG_ERR, "conn %llu: out of memory", (unsigned long long)c->id);
 		return false;
 	}
 	f->conn = c;
@@ -621,11 +619,6 @@ bool rw_fast_connecting(struct rw_conn *c, event_callback_fn cb)
 		return true;
 	rw_logerr(&c->px->log, LOG_ERR, "conn %llu: epoll_ctl", (unsigned long long)c->id);
 	return false;
-}
-
-void rw_fast_connected(struct rw_conn *c)
-{
-	c->fast->connecting = false;
 }
 
 /* Both legs connected: read them. */
