@@ -172,8 +172,7 @@ static int number(struct rw_json *j, const char *s)
 	return put(j, s, strlen(s));
 }
 
-/* The decimal digits of v, right-aligned to end: returns the first. */
-static char *u64_digits(uint64_t v, char *end)
+char *rw_u64_digits(uint64_t v, char *end)
 {
 	char *s = end;
 	do {
@@ -193,7 +192,7 @@ static int number_n(struct rw_json *j, const char *s, size_t n)
 int rw_json_uint(struct rw_json *j, uint64_t v)
 {
 	char s[24];
-	char *b = u64_digits(v, s + sizeof(s));
+	char *b = rw_u64_digits(v, s + sizeof(s));
 	return number_n(j, b, (size_t)(s + sizeof(s) - b));
 }
 
@@ -202,7 +201,7 @@ int rw_json_int(struct rw_json *j, int64_t v)
 	char s[24];
 	/* The magnitude, so INT64_MIN does not overflow. */
 	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-	char *b = u64_digits(mag, s + sizeof(s));
+	char *b = rw_u64_digits(mag, s + sizeof(s));
 	if (v < 0)
 		*--b = '-';
 	return number_n(j, b, (size_t)(s + sizeof(s) - b));

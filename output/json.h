@@ -60,6 +60,9 @@ int rw_json_key_n(struct rw_json *j, const char *key, size_t n);
 int rw_json_string(struct rw_json *j, const void *p, size_t n);
 int rw_json_cstr(struct rw_json *j, const char *s);
 int rw_json_uint(struct rw_json *j, uint64_t v);
+/* The decimal digits of v (at most 20) written right-aligned to end, with
+ * no NUL: the first. The formatters' one digit writer (no printf). */
+char *rw_u64_digits(uint64_t v, char *end);
 int rw_json_int(struct rw_json *j, int64_t v);
 /* value / 10^scale written exactly with `scale` decimals (scale <= 18):
  * (1234, 3) gives 1.234. Avoids binary floating point in the output. */

@@ -216,17 +216,8 @@ void rw_ladder_time(uint64_t us, char out[24])
 {
 	/* "+1.234 ms" below 10 ms, "+1234 ms" from there; by hand, as the
 	 * other formatters (no snprintf per ladder line). */
-	char d[21];
-	size_t nd = 0;
-	uint64_t v = us / 1000;
-	do {
-		d[nd++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	size_t k = 0;
-	out[k++] = '+';
-	while (nd)
-		out[k++] = d[--nd];
+	out[0] = '+';
+	size_t k = 1 + rw_format_u64(out + 1, us / 1000); /* at most 17 digits */
 	if (us < 10000) {
 		unsigned f = (unsigned)(us % 1000);
 		out[k++] = '.';

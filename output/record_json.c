@@ -33,10 +33,7 @@
 
 size_t rw_format_u64(char out[RW_U64_STR_MAX], uint64_t v)
 {
-	char d[20], *e = d + sizeof(d), *b = e;
-	do
-		*--b = (char)('0' + v % 10);
-	while (v /= 10);
+	char d[20], *e = d + sizeof(d), *b = rw_u64_digits(v, e);
 	size_t n = (size_t)(e - b);
 	memcpy(out, b, n);
 	out[n] = '\0';

@@ -121,11 +121,7 @@ static void put_n(struct text *t, const char *s, size_t n)
 /* v in decimal, at least `width` digits (zero-padded): "%0*" PRIu64. */
 static void put_uint(struct text *t, uint64_t v, size_t width)
 {
-	char d[24], *e = d + sizeof(d), *b = e;
-	do {
-		*--b = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	char d[24], *e = d + sizeof(d), *b = rw_u64_digits(v, e);
 	while ((size_t)(e - b) < width && b > d)
 		*--b = '0';
 	put_n(t, b, (size_t)(e - b));
