@@ -42,16 +42,9 @@ int rw_format_mark(const struct rw_record *rec, const struct rw_mark *m, char *o
 	} else {
 		memcpy(d, m->dir == RW_C2S ? "client byte " : "server byte ", 12);
 		len = 12 + rw_format_u64(d + 12, m->offset);
-		memcpy(d + len, ", +", 3);
-		len += 3;
-		len += rw_format_u64(d + len, since / 1000);
-		unsigned ms = (unsigned)(since % 1000);
-		d[len++] = '.';
-		d[len++] = (char)('0' + ms / 100);
-		d[len++] = (char)('0' + ms / 10 % 10);
-		d[len++] = (char)('0' + ms % 10);
-		memcpy(d + len, " ms", 3);
-		len += 3;
+		memcpy(d + len, ", ", 2);
+		len += 2;
+		len += rw_format_plus_ms(since, true, d + len);
 	}
 	if (len >= n)
 		return -1;

@@ -35,7 +35,7 @@ int rw_html_ladder_svg(const struct rw_record *rec, struct rw_buf *out)
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const struct rw_ladder_event *e = &ev[i];
 		int y = TOP + (int)i * ROW + 8;
-		char t[24] = "";
+		char t[RW_PLUS_MS_STR_MAX] = "";
 		if (e->timed)
 			rw_ladder_time(e->t_us, t);
 		r = rw_buf_printf(out, "<text x=\"4\" y=\"%d\" class=\"t\">%s</text>", y + 4, t);

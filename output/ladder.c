@@ -212,18 +212,8 @@ size_t rw_ladder_build(const struct rw_record *rec, struct rw_ladder_event ev[RW
 	return b.n;
 }
 
-void rw_ladder_time(uint64_t us, char out[24])
+void rw_ladder_time(uint64_t us, char out[RW_PLUS_MS_STR_MAX])
 {
-	/* "+1.234 ms" below 10 ms, "+1234 ms" from there; by hand, as the
-	 * other formatters (no snprintf per ladder line). */
-	out[0] = '+';
-	size_t k = 1 + rw_format_u64(out + 1, us / 1000); /* at most 17 digits */
-	if (us < 10000) {
-		unsigned f = (unsigned)(us % 1000);
-		out[k++] = '.';
-		out[k++] = (char)('0' + f / 100);
-		out[k++] = (char)('0' + f / 10 % 10);
-		out[k++] = (char)('0' + f % 10);
-	}
-	memcpy(out + k, " ms", 4);
+	/* "+1.234 ms" below 10 ms, "+1234 ms" from there. */
+	rw_format_plus_ms(us, us < 10000, out);
 }

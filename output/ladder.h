@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "record.h"
+#include "record_format.h"
 
 enum rw_ladder_arrow {
 	RW_LADDER_C2S = 0, /* sent by the client */
@@ -35,7 +36,7 @@ struct rw_ladder_event {
 size_t rw_ladder_build(const struct rw_record *rec, struct rw_ladder_event ev[RW_LADDER_MAX]);
 
 /* The time column: "+0.120 ms" (microseconds under 10 ms), "+9812 ms". */
-void rw_ladder_time(uint64_t us, char out[24]);
+void rw_ladder_time(uint64_t us, char out[RW_PLUS_MS_STR_MAX]);
 
 /* The ladder as text lines under the report's "ladder" label (see
  * ladder_text.c); nothing when there are no events. 0, or -1 on allocation

@@ -25,7 +25,7 @@ static int line(struct rw_buf *b, const struct rw_ladder_event *e)
 	size_t dashes = len + 3 < WIDTH ? WIDTH - len - 3 : 3;
 	memset(l, ' ', n + TIME_COL);
 	if (e->timed) {
-		char t[24];
+		char t[RW_PLUS_MS_STR_MAX];
 		rw_ladder_time(e->t_us, t);
 		size_t tl = strlen(t);
 		memcpy(l + n, t, tl);

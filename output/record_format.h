@@ -61,6 +61,10 @@ bool rw_format_ip(const struct rw_endpoint *ep, char out[RW_IP_STR_MAX]);
 /* "ip:port", or "[ip]:port" for IPv6; false (and "") as rw_format_ip. */
 #define RW_IP_PORT_STR_MAX (RW_IP_STR_MAX + 8)
 bool rw_format_ip_port(const struct rw_endpoint *ep, char out[RW_IP_PORT_STR_MAX]);
+/* "+<ms> ms" of a time in µs since the connection opened, with the µs as
+ * ".ddd" after the ms when frac ("+12.345 ms"): its length. */
+#define RW_PLUS_MS_STR_MAX 26
+size_t rw_format_plus_ms(uint64_t us, bool frac, char out[RW_PLUS_MS_STR_MAX]);
 /* v in decimal, NUL-terminated (printf's PRIu64 without printf: the record
  * paths call it several times a record): its length. */
 #define RW_U64_STR_MAX 21

@@ -40,6 +40,21 @@ size_t rw_format_u64(char out[RW_U64_STR_MAX], uint64_t v)
 	return n;
 }
 
+size_t rw_format_plus_ms(uint64_t us, bool frac, char out[RW_PLUS_MS_STR_MAX])
+{
+	out[0] = '+';
+	size_t k = 1 + rw_format_u64(out + 1, us / 1000); /* at most 17 digits */
+	if (frac) {
+		unsigned f = (unsigned)(us % 1000);
+		out[k++] = '.';
+		out[k++] = (char)('0' + f / 100);
+		out[k++] = (char)('0' + f / 10 % 10);
+		out[k++] = (char)('0' + f % 10);
+	}
+	memcpy(out + k, " ms", 4);
+	return k + 3;
+}
+
 bool rw_format_ip(const struct rw_endpoint *ep, char out[RW_IP_STR_MAX])
 {
 	/* The record stores Linux numbers so that it means the same on every

@@ -254,7 +254,7 @@ static void test_first_close_and_scan(void **state)
 static void test_time_format(void **state)
 {
 	(void)state;
-	char t[24];
+	char t[RW_PLUS_MS_STR_MAX];
 	rw_ladder_time(0, t);
 	assert_string_equal(t, "+0.000 ms");
 	rw_ladder_time(9999, t);
