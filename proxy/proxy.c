@@ -101,18 +101,24 @@ static void log_counters(struct rw_proxy *px)
  * a pipe each: 'T' stop accepting and drain, 'G' close everything now, 'H'
  * apply the configuration in team->next_cfg. A worker whose loop ended
  * (drained or closed) writes 'D' to the main's pipe; the main's loop ends
- * once its own connections and every worker are done. */
+ * once its own connections and every worker are done. A worker that applied
+ * (or refused) a reload writes 'R'. */
 
-static void tell(struct rw_proxy *w, char cmd)
+static bool tell(struct rw_proxy *w, char cmd)
 {
-	if (w->cmd[1] >= 0 && write(w->cmd[1], &cmd, 1) < 0)
-		rw_logerr(&w->log, LOG_ERR, "worker %u: command '%c' lost", w->worker, cmd);
+	if (w->cmd[1] >= 0 && write(w->cmd[1], &cmd, 1) == 1)
+		return true;
+	rw_logerr(&w->log, LOG_ERR, "worker %u: command '%c' lost", w->worker, cmd);
+	return false;
 }
 
-static void tell_workers(struct rw_proxy *px, char cmd)
+/* How many workers were told. */
+static unsigned tell_workers(struct rw_proxy *px, char cmd)
 {
+	unsigned told = 0;
 	for (unsigned i = 1; px->team && i < px->team->n; i++)
-		tell(px->team->w[i], cmd);
+		told += tell(px->team->w[i], cmd);
+	return told;
 }
 
 /* Stopping and no connection left: this worker's loop ends (the main's
@@ -240,13 +246,21 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		px->team->next_upstream = up;
 		px->team->next_upstream_len = up_len;
 		pthread_mutex_unlock(&px->team->mu);
-		tell_workers(px, 'H');
 	}
 	rw_outputs_reload(px->outputs, &px->cfg);
 	listener_list(px, where, sizeof(where));
-	rw_logx(&px->log, LOG_NOTICE,
-	        "configuration reloaded: listening on %s (%u kept, %u opened, %u closed)", where,
-	        plan->n_kept, plan->n_opened, plan->n_closed);
+	char said[RW_RELOAD_LINE];
+	snprintf(said, sizeof(said),
+	         "configuration reloaded: listening on %.500s (%u kept, %u opened, %u closed)",
+	         where, plan->n_kept, plan->n_opened, plan->n_closed);
+	/* With workers the line waits for each one's 'R' (a later reload's line
+	 * replaces a waiting one: it is said once all have applied both). */
+	if (px->team) {
+		memcpy(px->team->reload_said, said, sizeof(said));
+		px->team->reload_acks += tell_workers(px, 'H');
+	}
+	if (!px->team || px->team->reload_acks == 0)
+		rw_logx(&px->log, LOG_NOTICE, "%s", said);
 	free(next);
 	free(plan);
 	return;
@@ -269,6 +283,7 @@ static void worker_reload(struct rw_proxy *px)
 			rw_logx(&px->log, LOG_ERR, "worker %u: reload: out of memory", px->worker);
 		free(next);
 		free(plan);
+		tell(px->main, 'R');
 		return;
 	}
 	pthread_mutex_lock(&px->team->mu);
@@ -287,6 +302,7 @@ static void worker_reload(struct rw_proxy *px)
 	}
 	free(next);
 	free(plan);
+	tell(px->main, 'R');
 }
 
 static void on_cmd(evutil_socket_t fd, short what, void *arg)
@@ -306,6 +322,10 @@ static void on_cmd(evutil_socket_t fd, short what, void *arg)
 			break;
 		case 'H':
 			worker_reload(px);
+			break;
+		case 'R': /* the main's pipe: a worker applied the reload */
+			if (px->team->reload_acks > 0 && --px->team->reload_acks == 0)
+				rw_logx(&px->log, LOG_NOTICE, "%s", px->team->reload_said);
 			break;
 		case 'D': /* the main's pipe: a worker finished */
 			px->team->done++;

@@ -83,11 +83,16 @@ struct rw_stats {
  * is the main thread: it alone handles the signals and tells the others
  * (a command pipe each: see proxy.c). The outputs, the pcap_dir queue, the
  * log and the record ids are shared (thread-safe). */
+#define RW_RELOAD_LINE 640
 struct rw_workers {
 	unsigned n;
-	struct rw_proxy **w;              /* w[0] is the main one */
-	pthread_t *threads;               /* [1..n-1] */
-	unsigned done;                    /* workers that finished (main thread only) */
+	struct rw_proxy **w; /* w[0] is the main one */
+	pthread_t *threads;  /* [1..n-1] */
+	unsigned done;       /* workers that finished (main thread only) */
+	/* A reload is said done once every worker applied it ('R' on the
+	 * main's pipe), so that the old port refuses when the log says so. */
+	unsigned reload_acks;             /* outstanding (main thread only) */
+	char reload_said[RW_RELOAD_LINE]; /* the line to log then */
 	pthread_mutex_t mu;               /* guards what follows */
 	struct rw_proxy_config *next_cfg; /* the configuration a reload applies */
 	struct sockaddr_storage next_upstream;
