@@ -748,9 +748,23 @@ lab_xvfb() {
     rp_xvfb_start 140 199 "$LAB_WORK/xvfb.log" ip netns exec "$LAB_NS_CLIENT" || ok=1
     LAB_XVFB_DISPLAY=$RP_DISPLAY
     [[ -z $RP_XVFB_PID ]] || LAB_PID[xvfb]=$RP_XVFB_PID
-    ((ok == 0)) && return 0
+    if ((ok != 0)); then
+        cat "$LAB_WORK/xvfb.log" >&2
+        lab_die "Xvfb :$LAB_XVFB_DISPLAY did not start"
+    fi
+    # One X client stays connected for the scenario: an X server resets when
+    # its last client leaves and refuses connections meanwhile, so a shadow
+    # server or an xfreerdp started just after another client left would fail
+    # to open the display (tests/lib/x_hold.py).
+    lab_daemon xhold "$LAB_NS_CLIENT" "" python3 "$LAB_DIR/../lib/x_hold.py" "$LAB_XVFB_DISPLAY" --hold
+    local i
+    for ((i = 0; i < 200; i++)); do
+        grep -q '^connected' "$LAB_WORK/xhold.log" 2>/dev/null && return 0
+        kill -0 "${LAB_PID[xhold]}" 2>/dev/null || break
+        sleep 0.05
+    done
     cat "$LAB_WORK/xvfb.log" >&2
-    lab_die "Xvfb :$LAB_XVFB_DISPLAY did not start"
+    lab_die "Xvfb :$LAB_XVFB_DISPLAY does not accept X clients"
 }
 
 lab_xfreerdp() { # SECONDS [ARGS...]

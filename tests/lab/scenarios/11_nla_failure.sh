@@ -56,8 +56,10 @@ grep -Eq "^$LAB_USER:::[0-9a-f]{32}:::\$" "$LAB_WORK/sam" || lab_die "unexpected
 # The shadow server shares the X display the client uses (lib.sh's Xvfb; its
 # socket is a file, reachable from every namespace); it keeps its generated
 # TLS certificate under its own HOME.
+# lab_xvfb keeps one X client connected, so the display does not reset when
+# another leaves. Then an X connection from the host namespace, as the shadow
+# server will make.
 lab_xvfb
-# Wait for a successful X connection setup from the host namespace.
 lab_ns "$LAB_NS_HOST" python3 "$LAB_DIR/../lib/x_hold.py" "$LAB_XVFB_DISPLAY" ||
     lab_die "Xvfb :$LAB_XVFB_DISPLAY does not accept X clients"
 mkdir -p "$LAB_WORK/shadow-home"
