@@ -38,8 +38,17 @@ bool rw_rule_neg_failure(struct ctx *c)
 	uint64_t cc_ts = r->cc_seen ? r->cc_ts_us : r->cc_inferred_ts_us;
 	uint64_t after_cc = r->cc_seen ? r->bytes_after_cc[RW_S2C]
 	                               : r->inferred_bytes[RW_S2C] - r->cc_inferred_len;
-	if (r->cr_seen && bare_cc && !r->neg_req_present && closed_by(r, RW_S2C) &&
-	    after_cc <= 16 && r->first_close_ts_us - cc_ts < 1000000) {
+	/* Which FIN comes first is a race when the host says goodbye before it
+	 * closes: a client that reads the Ultimatum may close before the host's
+	 * FIN reaches it (or the capture point: a proxy between them relays the
+	 * bytes and the FIN apart). The host's short PDU, all it sent, came
+	 * before the client's close. */
+	bool server_first = closed_by(r, RW_S2C);
+	bool client_after_goodbye = closed_by(r, RW_C2S) && after_cc > 0 &&
+	                            r->last_data_ts_us[RW_S2C] <= r->first_close_ts_us;
+	if (r->cr_seen && bare_cc && !r->neg_req_present &&
+	    (server_first || client_after_goodbye) && after_cc <= 16 &&
+	    r->first_close_ts_us - cc_ts < 1000000) {
 		ev_at(c, RW_C2S, r->cr_ts_us,
 		      r->cr_inferred
 		              ? "client requested standard RDP security only (its request was "
@@ -52,8 +61,18 @@ bool rw_rule_neg_failure(struct ctx *c)
 			      "Confirm "
 			      "without negotiation data",
 			      (unsigned)r->cc_inferred_len);
-		ev_close(c, "server closed %.0f ms after its Connection Confirm, sending %u bytes",
-		         ms(cc_ts, r->first_close_ts_us), (unsigned)after_cc);
+		if (server_first)
+			ev_close(c,
+			         "server closed %.0f ms after its Connection Confirm, sending %u "
+			         "bytes",
+			         ms(cc_ts, r->first_close_ts_us), (unsigned)after_cc);
+		else
+			ev_close(
+			        c,
+			        "client closed %.0f ms after the server's Confirm, on the %u bytes "
+			        "the server sent after it (an MCS Disconnect Provider Ultimatum is "
+			        "9)",
+			        ms(cc_ts, r->first_close_ts_us), (unsigned)after_cc);
 		sure(c, RW_CONFIDENCE_MEDIUM);
 		maybe(c, RW_CAUSE_RDP_CLOSED_BY_SERVER);
 		tell(c, "the host's log says why it disconnected (xrdp: 'requires TLS'; Windows: "

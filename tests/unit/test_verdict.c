@@ -130,6 +130,24 @@ static void test_standard_security_refused(void **state)
 	                 (struct expect){RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, RW_SIDE_SERVER,
 	                                 RW_CLOSE_FIN, RW_PHASE_RDP},
 	                 "std_security_refused_fin");
+	/* The other race: the client reads the Ultimatum and its FIN goes
+	 * first (its MCS Connect Initial already on its way): the same cause,
+	 * closed by the client, as its packets show. */
+	struct rw_step client_first[] = {DATA(C, a), DATA(S, b), DATA(C, mcs), FIN(C), FIN(S), END};
+	check_all_splits(client_first,
+	                 (struct expect){RW_CAUSE_SECURITY_NEGOTIATION_FAILURE, RW_SIDE_CLIENT,
+	                                 RW_CLOSE_FIN, RW_PHASE_RDP},
+	                 "std_security_refused_client_first");
+	/* Without the host's goodbye, a client that hangs up on a bare Confirm
+	 * answering its own request is not refused by the host. */
+	struct rw_test_bytes cc_only = {.n = 0};
+	rw_test_put(&cc_only, bare_cc, sizeof(bare_cc));
+	struct rw_step no_goodbye[] = {DATA(C, a), DATA(S, cc_only), DATA(C, mcs),
+	                               FIN(C),     FIN(S),           END};
+	check_all_splits(
+	        no_goodbye,
+	        (struct expect){RW_CAUSE_NORMAL_CLOSE, RW_SIDE_CLIENT, RW_CLOSE_FIN, RW_PHASE_RDP},
+	        "std_security_client_hangs_up");
 }
 
 static void test_x224_closed_and_no_response(void **state)
