@@ -40,5 +40,5 @@ void rw_proxy_conn_report(struct rw_proxy *px, const struct rw_conn_end *e)
 	        e->inspected ? ", inspected" : "", rw_cause_name(rec->verdict.cause),
 	        rw_side_name(rec->verdict.closed_by), rw_close_kind_name(rec->verdict.close_kind),
 	        rw_phase_name(rec->verdict.phase));
-	rw_outputs_write(px->outputs, rec);
+	rw_outputs_write_session(px->outputs, e->session); /* the session goes with it */
 }

@@ -226,8 +226,7 @@ static void conn_end_ex(struct rw_iconn *c, bool reset_client, bool reset_server
 	                                               .peer = c->peer_text,
 	                                               .dst = c->dst_text,
 	                                               .why = why});
-	rw_session_free(c->session);
-	c->session = NULL;
+	c->session = NULL; /* the outputs' now */
 	LIST_REMOVE(c, link);
 	static const struct timeval now = {0, 0};
 	if (free_now) {

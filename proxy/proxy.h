@@ -198,8 +198,8 @@ struct rw_conn_end {
 	const char *peer, *dst, *why;
 };
 /* Finishes the capture file (with the closes rdpwhy made), closes the
- * record, logs it and writes it to the outputs. The session stays the
- * caller's to free. */
+ * record, logs it and writes it to the outputs, which take the session
+ * (rw_outputs_write_session): the caller no longer has it. */
 void rw_proxy_conn_report(struct rw_proxy *px, const struct rw_conn_end *e);
 
 #endif

@@ -275,7 +275,7 @@ void rw_conn_end(struct rw_conn *c, bool reset_client, bool reset_server, const 
 	                                               .peer = c->peer_text,
 	                                               .dst = c->dst_text,
 	                                               .why = why});
-	rw_session_free(c->session);
+	c->session = NULL; /* the outputs' now */
 	free(c->packed);
 	LIST_REMOVE(c, link);
 	free(c);

@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "outset.h"
 #include "rw_types.h"
+#include "session.h"
 #include "summary.h"
 
 #define COUNTERS_PERIOD_S  300
@@ -37,15 +38,20 @@
  * was a visible part of a replay). Buffers larger than SPARE_BUF_MAX go. */
 #define SPARE_MAX     256
 #define SPARE_BUF_MAX (64 * 1024)
+/* Sessions handed over whole (rw_outputs_write_session) while the output
+ * thread keeps up; past this many waiting, the producer formats them itself
+ * as before, so that a stuck output holds compact records, not sessions. */
+#define SESSIONS_QUEUED_MAX 256
 
-enum msg_kind { MSG_RECORD, MSG_RELOAD, MSG_COUNTERS };
+enum msg_kind { MSG_RECORD, MSG_SESSION, MSG_RELOAD, MSG_COUNTERS };
 
 struct msg {
 	struct msg *next;
 	enum msg_kind kind;
-	size_t bytes;                /* counted against the queue bound */
-	unsigned slots;              /* MSG_RECORD: formatted for; MSG_RELOAD: to format for */
-	struct rw_formatted rec;     /* MSG_RECORD */
+	size_t bytes;            /* counted against the queue bound */
+	unsigned slots;          /* MSG_RECORD: formatted for; MSG_RELOAD: to format for */
+	struct rw_formatted rec; /* MSG_RECORD; MSG_SESSION: its buffer, for the output thread */
+	struct rw_session *sess; /* MSG_SESSION (owned): formatted by the output thread */
 	struct rw_proxy_config *cfg; /* MSG_RELOAD (owned) */
 };
 
@@ -59,6 +65,7 @@ struct rw_outputs {
 	pthread_cond_t room;
 	struct msg *head, **tail;
 	size_t queued_bytes;
+	unsigned queued_sessions;
 	bool stop;
 	struct msg *spare; /* recycled record messages, n_spare of them */
 	size_t n_spare;
@@ -85,6 +92,7 @@ struct rw_outputs {
 	struct event_base *base;
 	struct event *wake_ev, *batch_ev, *counters_ev, *flush_ev;
 	struct rw_outset *set;
+	unsigned set_slots; /* the formats set needs */
 	unsigned flush_ms;
 	uint64_t flush_deadline_us;
 	atomic_bool failed;
@@ -143,10 +151,40 @@ static void record_id(struct rw_outputs *o, const struct rw_record *rec,
 
 static void msg_free(struct msg *m)
 {
-	if (m->kind == MSG_RECORD)
+	if (m->kind == MSG_RECORD || m->kind == MSG_SESSION)
 		rw_buf_free(&m->rec.buf);
+	rw_session_free(m->sess);
 	free(m->cfg);
 	free(m);
+}
+
+static uint64_t msg_conn_id(const struct msg *m)
+{
+	return m->sess ? rw_session_record(m->sess)->id : m->rec.conn_id;
+}
+
+/* A session's record formatted and written here, the session freed: the
+ * event loop that handed it over did neither. false: out of memory (the
+ * record is lost, counted; m's buffer is gone). */
+static bool write_session(struct rw_outputs *o, struct msg *m)
+{
+	const struct rw_record *rec = rw_session_record(m->sess);
+	char id[RW_RECORD_ID_HEX + 1];
+	record_id(o, rec, id);
+	bool ok = rw_format_record(rec, o->set_slots, o->host[0] ? o->host : NULL, o->pid, id,
+	                           &m->rec) == 0;
+	if (ok)
+		rw_outset_write(o->set, &m->rec);
+	else {
+		atomic_fetch_add(&o->queue_drops, 1);
+		atomic_store(&o->failed, true);
+		rw_logx(o->log, LOG_ERR, "conn %llu: out of memory formatting the record (dropped)",
+		        (unsigned long long)rec->id);
+	}
+	rw_session_free(m->sess);
+	m->sess = NULL;
+	m->kind = MSG_RECORD;
+	return ok;
 }
 
 /* The written record messages of a batch (linked by next) go back to the
@@ -187,6 +225,7 @@ static struct msg *spare_get(struct rw_outputs *o)
 	if (m) {
 		m->next = NULL;
 		m->kind = MSG_RECORD;
+		m->sess = NULL;
 	}
 	return m;
 }
@@ -236,6 +275,7 @@ static void on_batch(evutil_socket_t fd, short what, void *arg)
 	o->head = NULL;
 	o->tail = &o->head;
 	o->queued_bytes = 0;
+	o->queued_sessions = 0;
 	bool stop = o->stop;
 	pthread_cond_broadcast(&o->room);
 	pthread_mutex_unlock(&o->mu);
@@ -243,8 +283,16 @@ static void on_batch(evutil_socket_t fd, short what, void *arg)
 	while (m) {
 		struct msg *next = m->next;
 		switch (m->kind) {
+		case MSG_SESSION:
 		case MSG_RECORD:
-			rw_outset_write(o->set, &m->rec);
+			if (m->kind == MSG_SESSION) {
+				if (!write_session(o, m)) {
+					free(m); /* its buffer went with the failure */
+					m = next;
+					continue;
+				}
+			} else
+				rw_outset_write(o->set, &m->rec);
 			if (m->rec.buf.cap <= SPARE_BUF_MAX) {
 				m->next = done;
 				done = m;
@@ -254,6 +302,7 @@ static void on_batch(evutil_socket_t fd, short what, void *arg)
 			break;
 		case MSG_RELOAD:
 			o->set = rw_outset_reload(o->set, m->cfg);
+			o->set_slots = m->slots;
 			o->flush_ms = m->cfg->siem_flush_ms;
 			break;
 		case MSG_COUNTERS:
@@ -293,19 +342,21 @@ static void *thread_main(void *arg)
 
 /* ---- the caller's side ------------------------------------------------------- */
 
-/* false: a record formatted for outputs a reload replaced meanwhile (the
- * caller formats it again). */
+/* false: not queued, the caller formats it (again): a record formatted for
+ * outputs a reload replaced meanwhile, or a session while the output
+ * thread is behind. */
 static bool enqueue(struct rw_outputs *o, struct msg *m)
 {
 	pthread_mutex_lock(&o->mu);
-	if (m->kind == MSG_RECORD && m->slots != atomic_load(&o->slots)) {
+	if ((m->kind == MSG_RECORD && m->slots != atomic_load(&o->slots)) ||
+	    (m->kind == MSG_SESSION && o->queued_sessions >= SESSIONS_QUEUED_MAX)) {
 		pthread_mutex_unlock(&o->mu);
 		return false;
 	}
 	/* From here on, records are formatted for the new outputs. */
 	if (m->kind == MSG_RELOAD)
 		atomic_store(&o->slots, m->slots);
-	if (m->kind == MSG_RECORD) {
+	if (m->kind == MSG_RECORD || m->kind == MSG_SESSION) {
 		while (o->opts.block_when_full && o->queued_bytes &&
 		       o->queued_bytes + m->bytes > RW_OUTPUTS_QUEUE_MAX)
 			pthread_cond_wait(&o->room, &o->mu);
@@ -320,7 +371,7 @@ static bool enqueue(struct rw_outputs *o, struct msg *m)
 				        "outputs: the output queue is full (outputs slower than "
 				        "connections end): record of conn %llu dropped, %llu so "
 				        "far",
-				        (unsigned long long)m->rec.conn_id,
+				        (unsigned long long)msg_conn_id(m),
 				        (unsigned long long)drops);
 				atomic_store(&o->drop_log_us, now);
 			}
@@ -335,6 +386,7 @@ static bool enqueue(struct rw_outputs *o, struct msg *m)
 	*o->tail = m;
 	o->tail = &m->next;
 	o->queued_bytes += m->bytes;
+	o->queued_sessions += m->kind == MSG_SESSION;
 	pthread_mutex_unlock(&o->mu);
 	uint64_t one = 1;
 	if (wake && write(o->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
@@ -342,7 +394,8 @@ static bool enqueue(struct rw_outputs *o, struct msg *m)
 	return true;
 }
 
-void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec)
+/* Counted and summed once, in the order the connections ended. */
+static void count_record(struct rw_outputs *o, const struct rw_record *rec)
 {
 	atomic_fetch_add(&o->records, 1);
 	if (o->sum) {
@@ -350,6 +403,18 @@ void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec)
 		rw_summary_add(o->sum, rec); /* out of memory: counted in the totals */
 		pthread_mutex_unlock(&o->sum_mu);
 	}
+}
+
+static void format_and_queue(struct rw_outputs *o, const struct rw_record *rec);
+
+void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec)
+{
+	count_record(o, rec);
+	format_and_queue(o, rec);
+}
+
+static void format_and_queue(struct rw_outputs *o, const struct rw_record *rec)
+{
 	char id[RW_RECORD_ID_HEX + 1];
 	record_id(o, rec, id);
 	for (;;) {
@@ -375,6 +440,28 @@ void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec)
 	}
 }
 
+void rw_outputs_write_session(struct rw_outputs *o, struct rw_session *s)
+{
+	const struct rw_record *rec = rw_session_record(s);
+	/* Counted before the hand-over: once queued, the session is the output
+	 * thread's. */
+	count_record(o, rec);
+	struct msg *m = spare_get(o);
+	if (m) {
+		m->kind = MSG_SESSION;
+		m->sess = s;
+		m->bytes = m->rec.buf.cap + sizeof(*m) + sizeof(struct rw_record);
+		if (enqueue(o, m))
+			return; /* queued, or dropped with the queue full (and freed) */
+		m->sess = NULL;
+		spare_put(o, m);
+	}
+	/* The output thread is behind (or no memory for a message): formatted
+	 * here, as rw_outputs_write does. */
+	format_and_queue(o, rec);
+	rw_session_free(s);
+}
+
 void rw_outputs_reload(struct rw_outputs *o, const struct rw_proxy_config *cfg)
 {
 	struct msg *m = calloc(1, sizeof(*m));
@@ -398,7 +485,7 @@ void rw_outputs_stats(struct rw_outputs *o, struct rw_outputs_stats *st)
 	pthread_mutex_lock(&o->mu);
 	st->queued = 0;
 	for (const struct msg *m = o->head; m; m = m->next)
-		st->queued += m->kind == MSG_RECORD;
+		st->queued += m->kind == MSG_RECORD || m->kind == MSG_SESSION;
 	st->queued_bytes = o->queued_bytes;
 	pthread_mutex_unlock(&o->mu);
 }
@@ -529,6 +616,7 @@ struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg,
 	if (!(o->set = rw_outset_open(cfg, o->base, log, err, errlen)))
 		goto fail;
 	o->slots = rw_outset_slots(cfg);
+	o->set_slots = o->slots;
 	event_add(o->wake_ev, NULL);
 	struct timeval period = {COUNTERS_PERIOD_S, 0};
 	evtimer_add(o->counters_ev, &period);

@@ -38,6 +38,14 @@ struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg,
                                    char *err, size_t errlen);
 /* Never blocks on I/O (unless block_when_full). */
 void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec);
+/* The same for a closed session's record, and the session goes with it: the
+ * output thread formats the record and frees the session, off the caller's
+ * event loop (the proxy's: a short connection's JSON and its session's
+ * zeroing are a few percent of its loop). When that thread is behind, the
+ * record is formatted here as rw_outputs_write does, so that a stuck output
+ * holds compact records, not sessions. */
+struct rw_session;
+void rw_outputs_write_session(struct rw_outputs *o, struct rw_session *s);
 /* SIGHUP: reopen files, and switch to cfg's outputs (outset.h for what
  * carries over). Applies in order: records queued before go to the old
  * outputs. */
