@@ -57,6 +57,8 @@
 #   lab_daemon NAME NS PORT CMD...   start CMD in the background in NS, logs in
 #                             $LAB_WORK/NAME.log; if PORT is not empty, wait until it listens
 #                             there (die otherwise). Its pid is ${LAB_PID[NAME]}.
+#   lab_daemon_wait_line NAME ERE SECONDS   wait until NAME's log has a line matching ERE
+#                             (1 = it died or SECONDS passed first)
 #   lab_daemon_stop NAME [SIGNAL=TERM] [SECONDS=3]  SIGNAL, then SIGKILL after SECONDS; reaps
 #                             it; its exit status in ${LAB_RC[NAME]}. No-op if not running.
 #   lab_cert NAME [--cn CN] [--san SAN] [--expired] [--ca]
@@ -284,6 +286,18 @@ lab_daemon() { # NAME NS PORT CMD...
     done
     tail -n 20 "$LAB_WORK/$name.log" >&2 || true
     lab_die "$name ($*) did not listen on port $port in $ns"
+}
+
+# Waits until daemon NAME's log has a line matching ERE (0), or it died or
+# SECONDS passed (1).
+lab_daemon_wait_line() { # NAME ERE SECONDS
+    local name=$1 re=$2 i
+    for ((i = 0; i < $3 * 20; i++)); do
+        grep -aqE "$re" "$LAB_WORK/$name.log" 2>/dev/null && return 0
+        kill -0 "${LAB_PID[$name]}" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
 }
 
 lab_daemon_stop() { # NAME [SIGNAL] [SECONDS]
@@ -518,12 +532,7 @@ lab_rdpwhy_start() { # [ARGS...]
         --set connect_timeout=3s --set tls_timeout=5s --set grace=3s -v "$@"
     # The proxy says when its listeners accept (and its signals are handled):
     # wait for that line (20 s: an ASan build on a loaded machine starts slowly).
-    local i
-    for ((i = 0; i < 400; i++)); do
-        grep -aq 'ready: listening on' "$LAB_WORK/rdpwhy.log" 2>/dev/null && return 0
-        kill -0 "${LAB_PID[rdpwhy]}" 2>/dev/null || break
-        sleep 0.05
-    done
+    lab_daemon_wait_line rdpwhy 'ready: listening on' 20 && return 0
     tail -n 20 "$LAB_WORK/rdpwhy.log" >&2 || true
     lab_die "rdpwhy proxy did not log 'ready: listening on' (log: $LAB_WORK/rdpwhy.log)"
 }
@@ -557,15 +566,11 @@ lab_fail() {
 # writing FILE ('tcp port 3389' only, whole packets, each written at once),
 # started once it says it listens (so no packet of the case is missed).
 lab_tcpdump() {
-    local name=$1 ns=$2 ifc=$3 file=$4 i
+    local name=$1 ns=$2 ifc=$3 file=$4
     shift 4
     lab_daemon "$name" "$ns" "" tcpdump -i "$ifc" "$@" -n -s 0 -U --immediate-mode -Z root \
         -w "$file" 'tcp port 3389'
-    for ((i = 0; i < 100; i++)); do
-        grep -q 'listening on' "$LAB_WORK/$name.log" 2>/dev/null && return 0
-        kill -0 "${LAB_PID[$name]}" 2>/dev/null || break
-        sleep 0.05
-    done
+    lab_daemon_wait_line "$name" 'listening on' 5 && return 0
     cat "$LAB_WORK/$name.log" >&2
     lab_die "tcpdump $* on $ifc in $ns did not start"
 }
@@ -757,12 +762,7 @@ lab_xvfb() {
     # server or an xfreerdp started just after another client left would fail
     # to open the display (tests/lib/x_hold.py).
     lab_daemon xhold "$LAB_NS_CLIENT" "" python3 "$LAB_DIR/../lib/x_hold.py" "$LAB_XVFB_DISPLAY" --hold
-    local i
-    for ((i = 0; i < 200; i++)); do
-        grep -q '^connected' "$LAB_WORK/xhold.log" 2>/dev/null && return 0
-        kill -0 "${LAB_PID[xhold]}" 2>/dev/null || break
-        sleep 0.05
-    done
+    lab_daemon_wait_line xhold '^connected' 10 && return 0
     cat "$LAB_WORK/xvfb.log" >&2
     lab_die "Xvfb :$LAB_XVFB_DISPLAY does not accept X clients"
 }
