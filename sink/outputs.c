@@ -163,19 +163,17 @@ static uint64_t msg_conn_id(const struct msg *m)
 	return m->sess ? rw_session_record(m->sess)->id : m->rec.conn_id;
 }
 
-/* A session's record formatted and written here, the session freed: the
- * event loop that handed it over did neither. false: out of memory (the
- * record is lost, counted; m's buffer is gone). */
-static bool write_session(struct rw_outputs *o, struct msg *m)
+/* A session's record formatted here and the session freed (the event loop
+ * that handed it over did neither): m becomes a record message. false: out
+ * of memory (the record is lost, counted; m's buffer is gone). */
+static bool format_session(struct rw_outputs *o, struct msg *m)
 {
 	const struct rw_record *rec = rw_session_record(m->sess);
 	char id[RW_RECORD_ID_HEX + 1];
 	record_id(o, rec, id);
 	bool ok = rw_format_record(rec, o->set_slots, o->host[0] ? o->host : NULL, o->pid, id,
 	                           &m->rec) == 0;
-	if (ok)
-		rw_outset_write(o->set, &m->rec);
-	else {
+	if (!ok) {
 		atomic_fetch_add(&o->queue_drops, 1);
 		atomic_store(&o->failed, true);
 		rw_logx(o->log, LOG_ERR, "conn %llu: out of memory formatting the record (dropped)",
@@ -284,15 +282,15 @@ static void on_batch(evutil_socket_t fd, short what, void *arg)
 		struct msg *next = m->next;
 		switch (m->kind) {
 		case MSG_SESSION:
+			/* Formatted, it is written as a record. */
+			if (!format_session(o, m)) {
+				free(m); /* its buffer went with the failure */
+				m = next;
+				continue;
+			}
+			/* fall through */
 		case MSG_RECORD:
-			if (m->kind == MSG_SESSION) {
-				if (!write_session(o, m)) {
-					free(m); /* its buffer went with the failure */
-					m = next;
-					continue;
-				}
-			} else
-				rw_outset_write(o->set, &m->rec);
+			rw_outset_write(o->set, &m->rec);
 			if (m->rec.buf.cap <= SPARE_BUF_MAX) {
 				m->next = done;
 				done = m;
