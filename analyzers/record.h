@@ -211,11 +211,9 @@ struct rw_record {
 	bool tls_framing_error[2];
 	int tls_framing_status[2]; /* rw_status of the first framing error */
 	uint64_t tls_framing_ts_us[2];
-	/* The fingerprints' hashes only: no output names the JA3/JA3S strings,
-	 * and the 4 KiB they took made every session a page larger. */
-	char ja3_md5[33];
-	char ja3s_md5[33];
-	char ja4[40];
+	/* No JA3/JA3S/JA4 here: they are functions of ch and sh, hashed where
+	 * the record is formatted (output/record_json.c), which is off the
+	 * capture thread and the proxy's event loop. */
 
 	/* NLA / RDP. */
 	uint32_t nla_flights[2]; /* direction changes counted as flights */

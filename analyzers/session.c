@@ -273,8 +273,6 @@ static void client_hello(struct rw_session *s, const uint8_t *p, size_t n)
 	r->client_hello_seen = true;
 	r->ch_ts_us = s->now_us;
 	sess_mark(s, RW_C2S);
-	rw_ja3(&r->ch, NULL, 0, r->ja3_md5);
-	rw_ja4(&r->ch, 't', r->ja4);
 }
 
 static void server_hello(struct rw_session *s, const uint8_t *p, size_t n)
@@ -293,7 +291,6 @@ static void server_hello(struct rw_session *s, const uint8_t *p, size_t n)
 	r->server_hello_seen = true;
 	r->sh_ts_us = s->now_us;
 	sess_mark(s, RW_S2C);
-	rw_ja3s(&r->sh, NULL, 0, r->ja3s_md5);
 	if (sh.version == 0x0304) {
 		/* Everything after a TLS 1.3 ServerHello is encrypted (RFC 8446 2). */
 		r->tls13 = true;

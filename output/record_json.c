@@ -443,8 +443,13 @@ static void tls_client_fields(struct w *w, const struct rw_record *rec)
 		size_t n = ch->sni_len < sizeof(ch->sni) ? ch->sni_len : sizeof(ch->sni);
 		kv_string(w, RW_K_TLS_CLIENT_SERVER_NAME, ch->sni, n);
 	}
-	kv_field(w, RW_K_TLS_CLIENT_JA3, rec->ja3_md5, sizeof(rec->ja3_md5));
-	kv_field(w, RW_K_TLS_CLIENT_JA4, rec->ja4, sizeof(rec->ja4));
+	/* Hashed here rather than when the hello was parsed: the formatter runs
+	 * on the output or formatting thread, the parser on the busiest one. */
+	char ja3[33], ja4[40];
+	rw_ja3(ch, NULL, 0, ja3);
+	rw_ja4(ch, 't', ja4);
+	kv_field(w, RW_K_TLS_CLIENT_JA3, ja3, sizeof(ja3));
+	kv_field(w, RW_K_TLS_CLIENT_JA4, ja4, sizeof(ja4));
 	size_t n = ch->n_ciphers < RW_TLS_MAX_CIPHERS ? ch->n_ciphers : RW_TLS_MAX_CIPHERS;
 	struct rw_json *j = key(w, RW_K_TLS_CLIENT_SUPPORTED_CIPHERS);
 	rw_json_begin_array(j);
@@ -459,8 +464,11 @@ static void tls_client_fields(struct w *w, const struct rw_record *rec)
 static void cert_fields(struct w *w, const struct rw_record *rec)
 {
 	const struct rw_cert *c = &rec->cert;
-	if (rec->server_hello_seen)
-		kv_field(w, RW_K_TLS_SERVER_JA3S, rec->ja3s_md5, sizeof(rec->ja3s_md5));
+	if (rec->server_hello_seen) {
+		char ja3s[33];
+		rw_ja3s(&rec->sh, NULL, 0, ja3s);
+		kv_field(w, RW_K_TLS_SERVER_JA3S, ja3s, sizeof(ja3s));
+	}
 	if (!rec->certificate_seen)
 		return;
 	kv_field(w, RW_K_TLS_SERVER_X509_SUBJECT_CN, c->subject_cn, sizeof(c->subject_cn));

@@ -274,9 +274,6 @@ uint64_t fuzz_check_record(const struct rw_record *rec, uint32_t sel)
 		fuzz_touch(rec->token, rec->token_len + 1);
 		FUZZ_CHECK(rec->token[rec->token_len] == 0);
 	}
-	FUZZ_CHECK(fuzz_cstr_in(rec->ja3_md5, sizeof(rec->ja3_md5)));
-	FUZZ_CHECK(fuzz_cstr_in(rec->ja3s_md5, sizeof(rec->ja3s_md5)));
-	FUZZ_CHECK(fuzz_cstr_in(rec->ja4, sizeof(rec->ja4)));
 	fuzz_check_cert(&rec->cert);
 	check_hellos(rec);
 	for (int d = 0; d < 2; d++)

@@ -382,9 +382,14 @@ static void on_record(const struct rw_record *r, void *arg)
 	o->tls_established = r->tls_established;
 	o->client_hello_seen = r->client_hello_seen;
 	o->server_hello_seen = r->server_hello_seen;
-	memcpy(o->ja3_md5, r->ja3_md5, sizeof(o->ja3_md5));
-	memcpy(o->ja3s_md5, r->ja3s_md5, sizeof(o->ja3s_md5));
-	memcpy(o->ja4, r->ja4, sizeof(o->ja4));
+	/* The fingerprints sum up the hellos both sides saw. */
+	o->ja3_md5[0] = o->ja3s_md5[0] = o->ja4[0] = '\0';
+	if (r->client_hello_seen) {
+		rw_ja3(&r->ch, NULL, 0, o->ja3_md5);
+		rw_ja4(&r->ch, 't', o->ja4);
+	}
+	if (r->server_hello_seen)
+		rw_ja3s(&r->sh, NULL, 0, o->ja3s_md5);
 	o->ts_open = r->ts_open_us;
 	o->ts_close = r->ts_close_us;
 }

@@ -80,9 +80,6 @@ void fill_full(struct rw_record *r)
 	r->ch.sni_len = 15;
 	r->sh.legacy_version = r->sh.version = 0x0303;
 	r->sh.cipher = 0xC030;
-	strcpy(r->ja3_md5, "0123456789abcdef0123456789abcdef");
-	strcpy(r->ja4, "t13d1516h2_8daaf6152771_e5627efa2ab1");
-	strcpy(r->ja3s_md5, "fedcba9876543210fedcba9876543210");
 
 	struct rw_cert *c = &r->cert;
 	strcpy(c->subject, "CN=rdp.example.com");

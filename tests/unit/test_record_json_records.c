@@ -30,6 +30,12 @@
 
 /* ---- JSON: exact output ---- */
 
+/* The fingerprints are those of fill_full's hellos, computed outside rdpwhy
+ * (Python's hashlib): JA3 = MD5("771,4865-49200-49199-4660,,,"), JA3S =
+ * MD5("771,49200,"), JA4 = "t13d040000_" + SHA-256("1234,1301,c02f,c030")[:12]
+ * + "_000000000000" (TLS 1.3 offered, SNI, 4 ciphers, no extensions, no
+ * ALPN). */
+
 static const char full_json[] =
         "{\"@timestamp\":\"2026-11-24T17:05:03.123456Z\","
         "\"event.kind\":\"event\","
@@ -53,12 +59,12 @@ static const char full_json[] =
         "\"tls.version_protocol\":\"tls\","
         "\"tls.cipher\":\"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\","
         "\"tls.client.server_name\":\"rdp.example.com\","
-        "\"tls.client.ja3\":\"0123456789abcdef0123456789abcdef\","
-        "\"tls.client.ja4\":\"t13d1516h2_8daaf6152771_e5627efa2ab1\","
+        "\"tls.client.ja3\":\"171ad9ee567d8d0b87f0c45d890ec380\","
+        "\"tls.client.ja4\":\"t13d040000_b7c849f854c5_000000000000\","
         "\"tls.client.supported_ciphers\":[\"TLS_AES_128_GCM_SHA256\","
         "\"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\",\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\","
         "\"0x1234\"],"
-        "\"tls.server.ja3s\":\"fedcba9876543210fedcba9876543210\","
+        "\"tls.server.ja3s\":\"7770094a92b1cbfa5a6de2017cfb682a\","
         "\"tls.server.x509.subject.common_name\":\"rdp.example.com\","
         "\"tls.server.x509.subject.distinguished_name\":\"CN=rdp.example.com\","
         "\"tls.server.x509.issuer.common_name\":\"Example CA\","
@@ -118,12 +124,12 @@ static const char full_json_nested[] =
         "\"tls\":{\"established\":false,\"version\":\"1.2\",\"version_protocol\":\"tls\","
         "\"cipher\":\"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\","
         "\"client\":{\"server_name\":\"rdp.example.com\","
-        "\"ja3\":\"0123456789abcdef0123456789abcdef\","
-        "\"ja4\":\"t13d1516h2_8daaf6152771_e5627efa2ab1\","
+        "\"ja3\":\"171ad9ee567d8d0b87f0c45d890ec380\","
+        "\"ja4\":\"t13d040000_b7c849f854c5_000000000000\","
         "\"supported_ciphers\":[\"TLS_AES_128_GCM_SHA256\","
         "\"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\",\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\","
         "\"0x1234\"]},"
-        "\"server\":{\"ja3s\":\"fedcba9876543210fedcba9876543210\","
+        "\"server\":{\"ja3s\":\"7770094a92b1cbfa5a6de2017cfb682a\","
         "\"x509\":{\"subject\":{\"common_name\":\"rdp.example.com\","
         "\"distinguished_name\":\"CN=rdp.example.com\"},"
         "\"issuer\":{\"common_name\":\"Example CA\","
@@ -376,7 +382,6 @@ static void set_unknown_version_established(struct rw_record *r)
 	r->cert.key_bits = 0;
 	r->cert.n_san = 0;
 	r->cert.serial_hex[0] = '\0';
-	r->ja4[0] = '\0';
 }
 
 /* More SANs than kept: the kept ones only, no overrun. */
@@ -635,9 +640,9 @@ static const struct json_case json_cases[] = {
          .contains = {"\"tls.established\":true",
                       "\"tls.version\":\"0x7F17\",\"tls.version_protocol\":\"tls\"",
                       "\"rdpwhy.tls.client_alpn\":[\"h2\",\"x\\u0000\\n\"]"},
-         .keys = {"tls.client.ja3"},
+         .keys = {"tls.client.ja3", "tls.client.ja4"},
          .no_keys = {"tls.server.x509.public_key_size", "tls.server.x509.alternative_names",
-                     "tls.server.x509.serial_number", "tls.client.ja4"}},
+                     "tls.server.x509.serial_number"}},
         {.name = "tls: more SANs than kept", .setup = set_many_sans, .contains = {"\"DNS:h15\"]"}},
 
         /* ---- endpoints ---- */

@@ -40,7 +40,7 @@ static void setup_bytes(void)
 }
 
 /* Writes all over a session's record: cookie, negotiation, ClientHello
- * (ja3, cipher lists), close and verdict. */
+ * (cipher lists), close and verdict. */
 static void dirty(struct rw_session *s, uint64_t ts)
 {
 	struct rw_endpoint c = {.family = 2, .addr = {10, 0, 0, 1}, .port = 50000};

@@ -517,8 +517,11 @@ static void test_tls13(void **state)
 	assert_int_equal(r->sh.version, 0x0304);
 	assert_true(r->tls_established);
 	assert_string_equal(r->ch.sni, "rdp.local");
-	assert_true(r->ja3_md5[0] != 0);
-	assert_true(r->ja4[0] == 't');
+	char ja3[33], ja4[40];
+	rw_ja3(&r->ch, NULL, 0, ja3);
+	rw_ja4(&r->ch, 't', ja4);
+	assert_int_equal(strlen(ja3), 32);
+	assert_true(ja4[0] == 't');
 	rw_session_free(s);
 }
 
