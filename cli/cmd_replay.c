@@ -556,6 +556,11 @@ static int default_jobs(void)
 /* The writer is woken for this many: a wake per record cost more than the
  * formatting. */
 #define FMT_BATCH 32
+/* A full queue's producer is woken when the writer has brought it down to
+ * this: once per FMT_QUEUE - FMT_LOW records, not once per batch (each
+ * wake is a futex call on both sides, a tenth of the writer's time when
+ * it was the slower thread). */
+#define FMT_LOW (FMT_QUEUE / 2)
 
 struct fmt {
 	pthread_mutex_t mu;
@@ -564,6 +569,7 @@ struct fmt {
 	size_t head, n;
 	uint64_t put, done; /* items queued, items written */
 	bool idle;          /* the writer waits for items */
+	bool waiting;       /* the producer waits for room (or for done == put) */
 	struct rw_capture_sink *sink;
 	pthread_t th;
 };
@@ -571,8 +577,10 @@ struct fmt {
 static void fmt_put(struct fmt *q, struct rec_item it)
 {
 	pthread_mutex_lock(&q->mu);
-	while (q->n == FMT_QUEUE)
+	while (q->n == FMT_QUEUE) {
+		q->waiting = true;
 		pthread_cond_wait(&q->room, &q->mu);
+	}
 	q->items[(q->head + q->n++) % FMT_QUEUE] = it;
 	q->put++;
 	if (q->idle && (q->n >= FMT_BATCH || it.kind == REC_END))
@@ -601,7 +609,10 @@ static void *fmt_main(void *arg)
 			more = write_item(q->sink, got[i]);
 		pthread_mutex_lock(&q->mu);
 		q->done += k;
-		pthread_cond_broadcast(&q->room);
+		if (q->waiting && (q->n <= FMT_LOW || q->done == q->put || !more)) {
+			q->waiting = false;
+			pthread_cond_broadcast(&q->room);
+		}
 		pthread_mutex_unlock(&q->mu);
 	}
 	return NULL;
@@ -620,8 +631,10 @@ static void fmt_take(struct rw_record *rec, struct rw_session *s, void *arg)
 	pthread_mutex_lock(&q->mu);
 	if (q->idle)
 		pthread_cond_signal(&q->more);
-	while (q->done != q->put)
+	while (q->done != q->put) {
+		q->waiting = true;
 		pthread_cond_wait(&q->room, &q->mu);
+	}
 	pthread_mutex_unlock(&q->mu);
 	rw_capture_on_record(rec, q->sink);
 }
