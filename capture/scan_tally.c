@@ -31,6 +31,10 @@ struct rw_scan_tally {
 	uint32_t individual;   /* reported one by one in it, all sources */
 	uint64_t counted, records;
 	uint32_t n_used; /* slots ever used since the last reset: none, nothing to flush */
+	/* No slot's window ends before this: until then a flush has nothing to
+	 * do, and the 4096 slots (740 KiB) are walked about once a window
+	 * rather than every second of capture. */
+	uint64_t due;
 	struct slot slots[RW_SCAN_SLOTS];
 };
 
@@ -40,6 +44,7 @@ struct rw_scan_tally *rw_scan_tally_new(void (*emit)(struct rw_record *rec, void
 	if (t) {
 		t->emit = emit;
 		t->arg = arg;
+		t->due = UINT64_MAX;
 	}
 	return t;
 }
@@ -166,6 +171,8 @@ static struct slot *find(struct rw_scan_tally *t, bool by_target, const struct r
 			s->family = (uint8_t)key->family;
 			memcpy(s->addr, key->addr, 16);
 			reset_slot(s, ts);
+			if (ts + RW_SCAN_WINDOW_US < t->due)
+				t->due = ts + RW_SCAN_WINDOW_US;
 			return s;
 		}
 		if (s->by_target == by_target && s->family == key->family &&
@@ -178,6 +185,7 @@ static struct slot *find(struct rw_scan_tally *t, bool by_target, const struct r
 	rw_scan_tally_flush(t, UINT64_MAX);
 	memset(t->slots, 0, sizeof(t->slots));
 	t->n_used = 0;
+	t->due = UINT64_MAX;
 	return find(t, by_target, key, ts, true);
 }
 
@@ -186,6 +194,9 @@ static void roll(struct rw_scan_tally *t, struct slot *s, uint64_t ts)
 	if (ts >= s->window_start + RW_SCAN_WINDOW_US || ts < s->window_start) {
 		emit_slot(t, s);
 		reset_slot(s, ts);
+		/* Earlier than due when the capture's clock went back. */
+		if (ts + RW_SCAN_WINDOW_US < t->due)
+			t->due = ts + RW_SCAN_WINDOW_US;
 	}
 }
 
@@ -236,16 +247,21 @@ void rw_scan_tally_flush(struct rw_scan_tally *t, uint64_t now_us)
 {
 	/* Called once a second of capture time: a capture without attempts
 	 * (most) does not walk the 4096 slots each time. */
-	if (t->n_used == 0)
+	if (t->n_used == 0 || (now_us != UINT64_MAX && now_us < t->due))
 		return;
+	uint64_t due = UINT64_MAX;
 	for (size_t i = 0; i < RW_SCAN_SLOTS; i++) {
 		struct slot *s = &t->slots[i];
-		if (s->used &&
-		    (now_us == UINT64_MAX || now_us >= s->window_start + RW_SCAN_WINDOW_US)) {
+		if (!s->used)
+			continue;
+		if (now_us == UINT64_MAX || now_us >= s->window_start + RW_SCAN_WINDOW_US) {
 			emit_slot(t, s);
 			reset_slot(s, now_us == UINT64_MAX ? s->window_start : now_us);
 		}
+		if (s->window_start + RW_SCAN_WINDOW_US < due)
+			due = s->window_start + RW_SCAN_WINDOW_US;
 	}
+	t->due = due;
 }
 
 uint64_t rw_scan_tally_counted(const struct rw_scan_tally *t)

@@ -1,0 +1,158 @@
+/* capture/scan_tally.c: when a scanning source's summary comes out. The
+ * expectations are the header's contract: attempts beyond the first
+ * RW_SCAN_INDIVIDUAL_PER_SOURCE of a window are counted, and their summary
+ * is emitted by the first flush at or after the window's end (60 s after its
+ * first attempt), never before, and at the end with UINT64_MAX. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "scan_tally.h"
+
+#define S (1000000ull)
+
+struct got {
+	unsigned n;
+	uint32_t attempts[8];
+	uint64_t close_us[8];
+};
+
+static void on_summary(struct rw_record *rec, void *arg)
+{
+	struct got *g = arg;
+	assert_int_equal(rec->verdict.cause, RW_CAUSE_SCAN_OR_FLOOD);
+	if (g->n < 8) {
+		g->attempts[g->n] = rec->scan.attempts;
+		g->close_us[g->n] = rec->ts_close_us;
+	}
+	g->n++;
+}
+
+static struct rw_endpoint ep(uint8_t last, uint16_t port)
+{
+	struct rw_endpoint e;
+	memset(&e, 0, sizeof(e));
+	e.family = 2;
+	e.addr[0] = 10;
+	e.addr[3] = last;
+	e.port = port;
+	return e;
+}
+
+/* One source, n attempts one second apart from t0 (to n hosts). Returns how
+ * many were to be reported one by one. */
+static unsigned scan(struct rw_scan_tally *t, uint8_t src, uint64_t t0, unsigned n)
+{
+	struct rw_endpoint c = ep(src, 40000);
+	unsigned alone = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct rw_endpoint v = ep((uint8_t)(100 + i), 3389);
+		alone += rw_scan_tally_attempt(t, &c, &v, 0, t0 + i * S, RW_ATTEMPT_REFUSED);
+	}
+	return alone;
+}
+
+/* Flushes once a capture second, as the flow table does, from..to. */
+static void tick(struct rw_scan_tally *t, uint64_t from, uint64_t to)
+{
+	for (uint64_t now = from; now <= to; now += S)
+		rw_scan_tally_flush(t, now);
+}
+
+static void test_summary_when_the_window_closes(void **state)
+{
+	(void)state;
+	struct got g = {0};
+	struct rw_scan_tally *t = rw_scan_tally_new(on_summary, &g);
+	assert_non_null(t);
+	uint64_t t0 = 1000 * S;
+	unsigned alone = scan(t, 1, t0, 20);
+	assert_int_equal(alone, RW_SCAN_INDIVIDUAL_PER_SOURCE);
+	tick(t, t0 + 20 * S, t0 + 59 * S);
+	assert_int_equal(g.n, 0); /* the window is still open */
+	tick(t, t0 + 60 * S, t0 + 60 * S);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.attempts[0], 20 - RW_SCAN_INDIVIDUAL_PER_SOURCE);
+	/* Nothing more from that source: later flushes emit nothing new. */
+	tick(t, t0 + 61 * S, t0 + 200 * S);
+	rw_scan_tally_flush(t, UINT64_MAX);
+	assert_int_equal(g.n, 1);
+	rw_scan_tally_free(t);
+}
+
+/* A second source that starts later closes its own window later: the first
+ * flush after the first window must not hide the second one's. */
+static void test_two_sources_two_windows(void **state)
+{
+	(void)state;
+	struct got g = {0};
+	struct rw_scan_tally *t = rw_scan_tally_new(on_summary, &g);
+	assert_non_null(t);
+	uint64_t t0 = 1000 * S;
+	scan(t, 1, t0, 10);
+	tick(t, t0 + 10 * S, t0 + 29 * S);
+	scan(t, 2, t0 + 30 * S, 10);
+	tick(t, t0 + 40 * S, t0 + 60 * S);
+	assert_int_equal(g.n, 1);
+	tick(t, t0 + 61 * S, t0 + 89 * S);
+	assert_int_equal(g.n, 1);
+	tick(t, t0 + 90 * S, t0 + 90 * S);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.attempts[1], 10 - RW_SCAN_INDIVIDUAL_PER_SOURCE);
+	rw_scan_tally_free(t);
+}
+
+/* The capture's clock steps back (merged captures, a host's clock set):
+ * the source's window restarts at the earlier time and closes 60 s after it,
+ * not at the old window's end. */
+static void test_clock_back_restarts_the_window(void **state)
+{
+	(void)state;
+	struct got g = {0};
+	struct rw_scan_tally *t = rw_scan_tally_new(on_summary, &g);
+	assert_non_null(t);
+	uint64_t t0 = 5000 * S;
+	scan(t, 1, t0, 10);
+	tick(t, t0 + 10 * S, t0 + 20 * S);
+	uint64_t back = t0 - 1000 * S;
+	scan(t, 1, back, 10); /* the first of these closes the old window */
+	assert_int_equal(g.n, 1);
+	tick(t, back + 10 * S, back + 59 * S);
+	assert_int_equal(g.n, 1);
+	tick(t, back + 60 * S, back + 60 * S);
+	assert_int_equal(g.n, 2);
+	rw_scan_tally_free(t);
+}
+
+/* Whatever is still counted comes out at the end. */
+static void test_end_of_capture_flushes_all(void **state)
+{
+	(void)state;
+	struct got g = {0};
+	struct rw_scan_tally *t = rw_scan_tally_new(on_summary, &g);
+	assert_non_null(t);
+	scan(t, 1, 10 * S, 12);
+	scan(t, 2, 15 * S, 30);
+	tick(t, 20 * S, 40 * S);
+	assert_int_equal(g.n, 0);
+	rw_scan_tally_flush(t, UINT64_MAX);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.attempts[0] + g.attempts[1],
+	                 12 + 30 - 2 * RW_SCAN_INDIVIDUAL_PER_SOURCE);
+	assert_int_equal(rw_scan_tally_counted(t), 12 + 30 - 2 * RW_SCAN_INDIVIDUAL_PER_SOURCE);
+	rw_scan_tally_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_summary_when_the_window_closes),
+	        cmocka_unit_test(test_two_sources_two_windows),
+	        cmocka_unit_test(test_clock_back_restarts_the_window),
+	        cmocka_unit_test(test_end_of_capture_flushes_all),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
