@@ -53,8 +53,18 @@ static void addr_words(const uint8_t *a, int family, uint64_t w[2])
 
 void rw_flow_make_key(const struct rw_packet *p, struct flow_key *k)
 {
-	size_t alen = p->family == AF_INET ? 4 : 16;
-	int cmp = memcmp(p->src, p->dst, alen);
+	/* IPv4's 4 bytes compared as one big-endian word: a call to memcmp for
+	 * them was 2 % of a replay of short connections. */
+	int cmp;
+	if (p->family == AF_INET) {
+		uint32_t a = (uint32_t)p->src[0] << 24 | (uint32_t)p->src[1] << 16 |
+		             (uint32_t)p->src[2] << 8 | p->src[3];
+		uint32_t b = (uint32_t)p->dst[0] << 24 | (uint32_t)p->dst[1] << 16 |
+		             (uint32_t)p->dst[2] << 8 | p->dst[3];
+		cmp = (a > b) - (a < b);
+	} else {
+		cmp = memcmp(p->src, p->dst, 16);
+	}
 	bool fwd = cmp < 0 || (cmp == 0 && p->sport <= p->dport);
 	addr_words(fwd ? p->src : p->dst, p->family, &k->w[0]);
 	addr_words(fwd ? p->dst : p->src, p->family, &k->w[2]);
