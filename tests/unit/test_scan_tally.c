@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -55,6 +56,34 @@ static unsigned scan(struct rw_scan_tally *t, uint8_t src, uint64_t t0, unsigned
 	return alone;
 }
 
+/* Each test's tally and the summaries it emitted. */
+struct fixture {
+	struct got g;
+	struct rw_scan_tally *t;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	f->t = rw_scan_tally_new(on_summary, &f->g);
+	if (!f->t) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	rw_scan_tally_free(f->t);
+	free(f);
+	return 0;
+}
+
 /* Flushes once a capture second, as the flow table does, from..to. */
 static void tick(struct rw_scan_tally *t, uint64_t from, uint64_t to)
 {
@@ -62,47 +91,48 @@ static void tick(struct rw_scan_tally *t, uint64_t from, uint64_t to)
 		rw_scan_tally_flush(t, now);
 }
 
+/* Flushing every second from `from`, the next summary comes out at `at`,
+ * not a second before. */
+static void next_summary_at(struct fixture *f, uint64_t from, uint64_t at)
+{
+	unsigned before = f->g.n;
+	tick(f->t, from, at - S);
+	assert_int_equal(f->g.n, before);
+	tick(f->t, at, at);
+	assert_int_equal(f->g.n, before + 1);
+}
+
 static void test_summary_when_the_window_closes(void **state)
 {
-	(void)state;
-	struct got g = {0};
-	struct rw_scan_tally *t = rw_scan_tally_new(on_summary, &g);
-	assert_non_null(t);
+	struct fixture *f = *state;
+	struct rw_scan_tally *t = f->t;
+	struct got *g = &f->g;
 	uint64_t t0 = 1000 * S;
 	unsigned alone = scan(t, 1, t0, 20);
 	assert_int_equal(alone, RW_SCAN_INDIVIDUAL_PER_SOURCE);
-	tick(t, t0 + 20 * S, t0 + 59 * S);
-	assert_int_equal(g.n, 0); /* the window is still open */
-	tick(t, t0 + 60 * S, t0 + 60 * S);
-	assert_int_equal(g.n, 1);
-	assert_int_equal(g.attempts[0], 20 - RW_SCAN_INDIVIDUAL_PER_SOURCE);
+	next_summary_at(f, t0 + 20 * S, t0 + 60 * S);
+	assert_int_equal(g->attempts[0], 20 - RW_SCAN_INDIVIDUAL_PER_SOURCE);
+	assert_int_equal(g->close_us[0], t0 + 19 * S); /* its last attempt */
 	/* Nothing more from that source: later flushes emit nothing new. */
 	tick(t, t0 + 61 * S, t0 + 200 * S);
 	rw_scan_tally_flush(t, UINT64_MAX);
-	assert_int_equal(g.n, 1);
-	rw_scan_tally_free(t);
+	assert_int_equal(g->n, 1);
 }
 
 /* A second source that starts later closes its own window later: the first
  * flush after the first window must not hide the second one's. */
 static void test_two_sources_two_windows(void **state)
 {
-	(void)state;
-	struct got g = {0};
-	struct rw_scan_tally *t = rw_scan_tally_new(on_summary, &g);
-	assert_non_null(t);
+	struct fixture *f = *state;
+	struct rw_scan_tally *t = f->t;
+	struct got *g = &f->g;
 	uint64_t t0 = 1000 * S;
 	scan(t, 1, t0, 10);
 	tick(t, t0 + 10 * S, t0 + 29 * S);
 	scan(t, 2, t0 + 30 * S, 10);
-	tick(t, t0 + 40 * S, t0 + 60 * S);
-	assert_int_equal(g.n, 1);
-	tick(t, t0 + 61 * S, t0 + 89 * S);
-	assert_int_equal(g.n, 1);
-	tick(t, t0 + 90 * S, t0 + 90 * S);
-	assert_int_equal(g.n, 2);
-	assert_int_equal(g.attempts[1], 10 - RW_SCAN_INDIVIDUAL_PER_SOURCE);
-	rw_scan_tally_free(t);
+	next_summary_at(f, t0 + 40 * S, t0 + 60 * S);
+	next_summary_at(f, t0 + 61 * S, t0 + 90 * S);
+	assert_int_equal(g->attempts[1], 10 - RW_SCAN_INDIVIDUAL_PER_SOURCE);
 }
 
 /* The capture's clock steps back (merged captures, a host's clock set):
@@ -110,49 +140,44 @@ static void test_two_sources_two_windows(void **state)
  * not at the old window's end. */
 static void test_clock_back_restarts_the_window(void **state)
 {
-	(void)state;
-	struct got g = {0};
-	struct rw_scan_tally *t = rw_scan_tally_new(on_summary, &g);
-	assert_non_null(t);
+	struct fixture *f = *state;
+	struct rw_scan_tally *t = f->t;
+	struct got *g = &f->g;
 	uint64_t t0 = 5000 * S;
 	scan(t, 1, t0, 10);
 	tick(t, t0 + 10 * S, t0 + 20 * S);
 	uint64_t back = t0 - 1000 * S;
 	scan(t, 1, back, 10); /* the first of these closes the old window */
-	assert_int_equal(g.n, 1);
-	tick(t, back + 10 * S, back + 59 * S);
-	assert_int_equal(g.n, 1);
-	tick(t, back + 60 * S, back + 60 * S);
-	assert_int_equal(g.n, 2);
-	rw_scan_tally_free(t);
+	assert_int_equal(g->n, 1);
+	next_summary_at(f, back + 10 * S, back + 60 * S);
 }
 
 /* Whatever is still counted comes out at the end. */
 static void test_end_of_capture_flushes_all(void **state)
 {
-	(void)state;
-	struct got g = {0};
-	struct rw_scan_tally *t = rw_scan_tally_new(on_summary, &g);
-	assert_non_null(t);
+	struct fixture *f = *state;
+	struct rw_scan_tally *t = f->t;
+	struct got *g = &f->g;
 	scan(t, 1, 10 * S, 12);
 	scan(t, 2, 15 * S, 30);
 	tick(t, 20 * S, 40 * S);
-	assert_int_equal(g.n, 0);
+	assert_int_equal(g->n, 0);
 	rw_scan_tally_flush(t, UINT64_MAX);
-	assert_int_equal(g.n, 2);
-	assert_int_equal(g.attempts[0] + g.attempts[1],
+	assert_int_equal(g->n, 2);
+	assert_int_equal(g->attempts[0] + g->attempts[1],
 	                 12 + 30 - 2 * RW_SCAN_INDIVIDUAL_PER_SOURCE);
 	assert_int_equal(rw_scan_tally_counted(t), 12 + 30 - 2 * RW_SCAN_INDIVIDUAL_PER_SOURCE);
-	rw_scan_tally_free(t);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_summary_when_the_window_closes),
-	        cmocka_unit_test(test_two_sources_two_windows),
-	        cmocka_unit_test(test_clock_back_restarts_the_window),
-	        cmocka_unit_test(test_end_of_capture_flushes_all),
+	        cmocka_unit_test_setup_teardown(test_summary_when_the_window_closes, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_two_sources_two_windows, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_clock_back_restarts_the_window, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_end_of_capture_flushes_all, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
