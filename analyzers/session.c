@@ -778,6 +778,12 @@ void rw_session_host_clock(struct rw_session *s, uint64_t ts_us, int64_t host_un
 
 void rw_session_close(struct rw_session *s, uint64_t ts_us)
 {
+	rw_session_close_undecided(s, ts_us);
+	rw_verdict_decide(&s->rec);
+}
+
+void rw_session_close_undecided(struct rw_session *s, uint64_t ts_us)
+{
 	touch(s, ts_us);
 	for (int d = 0; d < 2; d++) {
 		/* A direction that sent fewer bytes than the head in all was never classified. */
@@ -789,7 +795,6 @@ void rw_session_close(struct rw_session *s, uint64_t ts_us)
 	if (s->rec.cc_seen)
 		for (int d = 0; d < 2; d++)
 			s->rec.bytes_after_cc[d] = s->rec.bytes[d] - s->bytes_at_cc[d];
-	rw_verdict_decide(&s->rec);
 	/* Nothing is parsed after the close: the parsers' buffers go now, in
 	 * the thread that made them (replay hands the session to another
 	 * thread, which writes the record and frees the rest). */

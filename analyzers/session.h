@@ -115,6 +115,10 @@ void rw_session_tcp_stats(struct rw_session *s, enum rw_dir dir, const struct rw
 void rw_session_host_clock(struct rw_session *s, uint64_t ts_us, int64_t host_unix_us);
 /* End of the connection (or of the capture): computes the verdict. */
 void rw_session_close(struct rw_session *s, uint64_t ts_us);
+/* The same without the verdict, which is a function of the record alone:
+ * whoever the record is handed to decides it (rw_verdict_decide) before
+ * using it, possibly in another thread (replay -j 1's formatting thread). */
+void rw_session_close_undecided(struct rw_session *s, uint64_t ts_us);
 
 /* True once payload no longer needs inspecting (the front end may then
  * only report byte counts with rw_session_count). */

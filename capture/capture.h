@@ -65,9 +65,11 @@ struct rw_capture_stats {
 typedef void (*rw_record_cb)(const struct rw_record *rec, void *arg);
 /* A record handed over with its session: the callback owns s from then on
  * and frees it with rw_session_free when done with rec (which lives in
- * it), possibly in another thread. s is NULL for a record that is not a
- * session's (a scan_or_flood summary): rec is then valid only during the
- * call. */
+ * it), possibly in another thread. Such a record comes without its
+ * verdict: the callback's side decides it (rw_verdict_decide) first, which
+ * takes that work off the capture's thread too. s is NULL for a record
+ * that is not a session's (a scan_or_flood summary, verdict included): rec
+ * is then valid only during the call. */
 typedef void (*rw_record_take_cb)(struct rw_record *rec, struct rw_session *s, void *arg);
 
 struct rw_capture;

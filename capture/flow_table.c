@@ -436,7 +436,7 @@ static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flo
 			goto ended; /* by its worker */
 		struct rw_record *rec = rw_session_record(f->s);
 		rec->end_reason = reason;
-		rw_session_close(f->s, ts);
+		rw_session_close_undecided(f->s, ts);
 		rec->id = f->id;
 		rec->file_first = f->file_first;
 		rec->file_last = f->file_last;
@@ -446,6 +446,7 @@ static void flow_end(struct rw_capture *c, struct flow *f, uint64_t ts, enum flo
 			c->take(rec, f->s, c->take_arg);
 			f->s = NULL;
 		} else {
+			rw_verdict_decide(rec);
 			c->cb(rec, c->arg);
 		}
 	}

@@ -187,6 +187,7 @@ struct rec_item {
 	struct rw_record *rec;
 	struct rw_session *s;
 	const char *source;
+	bool decide; /* a session's record from rw_capture_set_take: no verdict yet */
 };
 
 /* The records put back in order: each item comes with its sequence number
@@ -386,12 +387,12 @@ static bool room(uint64_t seq, bool wait, void *arg)
 static struct rec_item handed_over(struct rw_record *rec, struct rw_session *s)
 {
 	if (s)
-		return (struct rec_item){REC_SESSION, rec, s, NULL};
+		return (struct rec_item){.kind = REC_SESSION, .rec = rec, .s = s, .source = NULL};
 	struct rw_record *copy = malloc(sizeof(*copy));
 	if (!copy)
-		return (struct rec_item){REC_SKIP, NULL, NULL, NULL};
+		return (struct rec_item){.kind = REC_SKIP, .rec = NULL, .s = NULL, .source = NULL};
 	*copy = *rec;
-	return (struct rec_item){REC_COPY, copy, NULL, NULL};
+	return (struct rec_item){.kind = REC_COPY, .rec = copy, .s = NULL, .source = NULL};
 }
 
 /* What the writing thread does with an item; false at the end. */
@@ -407,6 +408,8 @@ static bool write_item(struct rw_capture_sink *sink, struct rec_item it)
 			rw_summary_source(sink->sum, it.source);
 		return true;
 	default:
+		if (it.decide)
+			rw_verdict_decide(it.rec);
 		rw_capture_on_record(it.rec, sink);
 		if (it.kind == REC_SESSION)
 			rw_session_free(it.s);
@@ -420,7 +423,8 @@ static void take_record(uint64_t seq, struct rw_record *rec, struct rw_session *
 {
 	struct pipe *pp = arg;
 	struct rec_item it =
-	        rec ? handed_over(rec, s) : (struct rec_item){REC_SKIP, NULL, NULL, NULL};
+	        rec ? handed_over(rec, s)
+	            : (struct rec_item){.kind = REC_SKIP, .rec = NULL, .s = NULL, .source = NULL};
 	if (rec && it.kind == REC_SKIP) {
 		/* No memory for the copy: once the sink handled everything before
 		 * it, this one is written from here, still in its place. */
@@ -476,7 +480,8 @@ static int replay_pipeline(const char **files, int n_files, const char *bpf, str
 		rw_capture_shard_stop(c);
 		uint64_t seq = rw_capture_seq(c);
 		rq_room(&pp->recs, seq, true);
-		rq_put(&pp->recs, seq, (struct rec_item){REC_END, NULL, NULL, NULL});
+		rq_put(&pp->recs, seq,
+		       (struct rec_item){.kind = REC_END, .rec = NULL, .s = NULL, .source = NULL});
 		pthread_join(writer, NULL);
 		goto out;
 	}
@@ -496,7 +501,10 @@ static int replay_pipeline(const char **files, int n_files, const char *bpf, str
 			if (e.kind == ENT_SOURCE) {
 				const char *name = source_name(files[e.wirelen]);
 				rq_put(&pp->recs, rw_capture_seq(c),
-				       (struct rec_item){REC_SOURCE, NULL, NULL, files[e.wirelen]});
+				       (struct rec_item){.kind = REC_SOURCE,
+				                         .rec = NULL,
+				                         .s = NULL,
+				                         .source = files[e.wirelen]});
 				rw_capture_set_source(c, name);
 				continue;
 			}
@@ -510,7 +518,8 @@ static int replay_pipeline(const char **files, int n_files, const char *bpf, str
 	rw_capture_shard_stop(c); /* every record handed over */
 	uint64_t seq = rw_capture_seq(c);
 	rq_room(&pp->recs, seq, true);
-	rq_put(&pp->recs, seq, (struct rec_item){REC_END, NULL, NULL, NULL});
+	rq_put(&pp->recs, seq,
+	       (struct rec_item){.kind = REC_END, .rec = NULL, .s = NULL, .source = NULL});
 	pthread_join(writer, NULL);
 	rc = pp->status;
 out:
@@ -622,6 +631,7 @@ static void fmt_take(struct rw_record *rec, struct rw_session *s, void *arg)
 {
 	struct fmt *q = arg;
 	struct rec_item it = handed_over(rec, s);
+	it.decide = s != NULL;
 	if (it.kind != REC_SKIP) {
 		fmt_put(q, it);
 		return;
@@ -668,7 +678,7 @@ static void fmt_stop(struct rw_capture *c, struct fmt *q)
 {
 	if (!q)
 		return;
-	fmt_put(q, (struct rec_item){REC_END, NULL, NULL, NULL});
+	fmt_put(q, (struct rec_item){.kind = REC_END, .rec = NULL, .s = NULL, .source = NULL});
 	pthread_join(q->th, NULL);
 	rw_capture_set_take(c, NULL, NULL);
 	pthread_mutex_destroy(&q->mu);
@@ -784,7 +794,10 @@ int cmd_replay(int argc, char **argv)
 	struct fmt *fq = piped < 0 ? fmt_start(c, &sink) : NULL;
 	for (int f = 0; piped < 0 && f < n_files; f++) {
 		if (sink.sum && fq)
-			fmt_put(fq, (struct rec_item){REC_SOURCE, NULL, NULL, files[f]});
+			fmt_put(fq, (struct rec_item){.kind = REC_SOURCE,
+			                              .rec = NULL,
+			                              .s = NULL,
+			                              .source = files[f]});
 		else if (sink.sum)
 			rw_summary_source(sink.sum, files[f]);
 		rw_capture_set_source(c, source_name(files[f]));
