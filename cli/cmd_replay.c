@@ -187,7 +187,6 @@ struct rec_item {
 	struct rw_record *rec;
 	struct rw_session *s;
 	const char *source;
-	bool decide; /* a session's record from rw_capture_set_take: no verdict yet */
 };
 
 /* The records put back in order: each item comes with its sequence number
@@ -387,12 +386,12 @@ static bool room(uint64_t seq, bool wait, void *arg)
 static struct rec_item handed_over(struct rw_record *rec, struct rw_session *s)
 {
 	if (s)
-		return (struct rec_item){.kind = REC_SESSION, .rec = rec, .s = s, .source = NULL};
+		return (struct rec_item){.kind = REC_SESSION, .rec = rec, .s = s};
 	struct rw_record *copy = malloc(sizeof(*copy));
 	if (!copy)
-		return (struct rec_item){.kind = REC_SKIP, .rec = NULL, .s = NULL, .source = NULL};
+		return (struct rec_item){.kind = REC_SKIP};
 	*copy = *rec;
-	return (struct rec_item){.kind = REC_COPY, .rec = copy, .s = NULL, .source = NULL};
+	return (struct rec_item){.kind = REC_COPY, .rec = copy};
 }
 
 /* What the writing thread does with an item; false at the end. */
@@ -408,8 +407,6 @@ static bool write_item(struct rw_capture_sink *sink, struct rec_item it)
 			rw_summary_source(sink->sum, it.source);
 		return true;
 	default:
-		if (it.decide)
-			rw_verdict_decide(it.rec);
 		rw_capture_on_record(it.rec, sink);
 		if (it.kind == REC_SESSION)
 			rw_session_free(it.s);
@@ -422,9 +419,7 @@ static bool write_item(struct rw_capture_sink *sink, struct rec_item it)
 static void take_record(uint64_t seq, struct rw_record *rec, struct rw_session *s, void *arg)
 {
 	struct pipe *pp = arg;
-	struct rec_item it =
-	        rec ? handed_over(rec, s)
-	            : (struct rec_item){.kind = REC_SKIP, .rec = NULL, .s = NULL, .source = NULL};
+	struct rec_item it = rec ? handed_over(rec, s) : (struct rec_item){.kind = REC_SKIP};
 	if (rec && it.kind == REC_SKIP) {
 		/* No memory for the copy: once the sink handled everything before
 		 * it, this one is written from here, still in its place. */
@@ -480,8 +475,7 @@ static int replay_pipeline(const char **files, int n_files, const char *bpf, str
 		rw_capture_shard_stop(c);
 		uint64_t seq = rw_capture_seq(c);
 		rq_room(&pp->recs, seq, true);
-		rq_put(&pp->recs, seq,
-		       (struct rec_item){.kind = REC_END, .rec = NULL, .s = NULL, .source = NULL});
+		rq_put(&pp->recs, seq, (struct rec_item){.kind = REC_END});
 		pthread_join(writer, NULL);
 		goto out;
 	}
@@ -502,8 +496,6 @@ static int replay_pipeline(const char **files, int n_files, const char *bpf, str
 				const char *name = source_name(files[e.wirelen]);
 				rq_put(&pp->recs, rw_capture_seq(c),
 				       (struct rec_item){.kind = REC_SOURCE,
-				                         .rec = NULL,
-				                         .s = NULL,
 				                         .source = files[e.wirelen]});
 				rw_capture_set_source(c, name);
 				continue;
@@ -518,8 +510,7 @@ static int replay_pipeline(const char **files, int n_files, const char *bpf, str
 	rw_capture_shard_stop(c); /* every record handed over */
 	uint64_t seq = rw_capture_seq(c);
 	rq_room(&pp->recs, seq, true);
-	rq_put(&pp->recs, seq,
-	       (struct rec_item){.kind = REC_END, .rec = NULL, .s = NULL, .source = NULL});
+	rq_put(&pp->recs, seq, (struct rec_item){.kind = REC_END});
 	pthread_join(writer, NULL);
 	rc = pp->status;
 out:
@@ -614,8 +605,12 @@ static void *fmt_main(void *arg)
 		q->head = (q->head + k) % FMT_QUEUE;
 		q->n -= k;
 		pthread_mutex_unlock(&q->mu);
-		for (size_t i = 0; i < k && more; i++)
+		for (size_t i = 0; i < k && more; i++) {
+			/* rw_capture_set_take hands sessions over undecided. */
+			if (got[i].kind == REC_SESSION)
+				rw_verdict_decide(got[i].rec);
 			more = write_item(q->sink, got[i]);
+		}
 		pthread_mutex_lock(&q->mu);
 		q->done += k;
 		if (q->waiting && (q->n <= FMT_LOW || q->done == q->put || !more)) {
@@ -631,7 +626,6 @@ static void fmt_take(struct rw_record *rec, struct rw_session *s, void *arg)
 {
 	struct fmt *q = arg;
 	struct rec_item it = handed_over(rec, s);
-	it.decide = s != NULL;
 	if (it.kind != REC_SKIP) {
 		fmt_put(q, it);
 		return;
@@ -678,7 +672,7 @@ static void fmt_stop(struct rw_capture *c, struct fmt *q)
 {
 	if (!q)
 		return;
-	fmt_put(q, (struct rec_item){.kind = REC_END, .rec = NULL, .s = NULL, .source = NULL});
+	fmt_put(q, (struct rec_item){.kind = REC_END});
 	pthread_join(q->th, NULL);
 	rw_capture_set_take(c, NULL, NULL);
 	pthread_mutex_destroy(&q->mu);
@@ -794,10 +788,7 @@ int cmd_replay(int argc, char **argv)
 	struct fmt *fq = piped < 0 ? fmt_start(c, &sink) : NULL;
 	for (int f = 0; piped < 0 && f < n_files; f++) {
 		if (sink.sum && fq)
-			fmt_put(fq, (struct rec_item){.kind = REC_SOURCE,
-			                              .rec = NULL,
-			                              .s = NULL,
-			                              .source = files[f]});
+			fmt_put(fq, (struct rec_item){.kind = REC_SOURCE, .source = files[f]});
 		else if (sink.sum)
 			rw_summary_source(sink.sum, files[f]);
 		rw_capture_set_source(c, source_name(files[f]));
