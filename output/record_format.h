@@ -72,6 +72,9 @@ size_t rw_format_u64(char out[RW_U64_STR_MAX], uint64_t v);
 /* UTC calendar time of seconds since the epoch; false when the year is not
  * within 0..9999 (RFC 3339 has four-digit years). */
 bool rw_format_utc(int64_t sec, struct tm *tm);
+/* name, or else v as "0x" and `digits` hex digits, written into tmp (size
+ * bytes): the fallback of every name below. */
+const char *rw_format_name_or_hex(const char *name, uint32_t v, int digits, char *tmp, size_t size);
 /* Display string of a TLS version: "1.2", "ssl3", or "0x7F17" when unknown. */
 const char *rw_format_tls_version(uint16_t v, char tmp[8]);
 /* IANA cipher suite name, or "0xC02F" when unknown. */
