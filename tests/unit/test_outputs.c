@@ -88,6 +88,21 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* A JSON output to a new FIFO `name` in dir; the FIFO's read end, opened
+ * non-blocking (so that the open does not wait for a writer) and never read
+ * yet, in *rfd. */
+static struct rw_outputs *fifo_output(const char *name, int *rfd, bool flow_ids, bool block)
+{
+	char fifo[128], spec[160];
+	snprintf(fifo, sizeof(fifo), "%s/%s", dir, name);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	*rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(*rfd >= 0);
+	snprintf(spec, sizeof(spec), "%s format=json", fifo);
+	const char *specs[] = {spec};
+	return open_outputs(specs, 1, flow_ids, block);
+}
+
 /* Reads a FIFO to its end, counting lines; slow = pauses now and then. */
 struct reader {
 	int fd;
@@ -137,14 +152,8 @@ static bool log_has(const char *needle)
 static void test_blocked_output(void **state)
 {
 	(void)state;
-	char fifo[128], spec[160];
-	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
-	assert_int_equal(mkfifo(fifo, 0600), 0);
-	int rfd = open(fifo, O_RDONLY | O_NONBLOCK); /* open, never read (yet) */
-	assert_true(rfd >= 0);
-	snprintf(spec, sizeof(spec), "%s format=json", fifo);
-	const char *specs[] = {spec};
-	struct rw_outputs *o = open_outputs(specs, 1, false, false);
+	int rfd;
+	struct rw_outputs *o = fifo_output("fifo", &rfd, false, false);
 	struct rw_record rec;
 	struct rw_outputs_stats st = {0};
 	uint64_t worst = 0, n = 0, slow = 0;
@@ -217,14 +226,8 @@ static void *read_lines(void *arg)
 static void test_sessions_handed_over(void **state)
 {
 	(void)state;
-	char fifo[128], spec[160];
-	snprintf(fifo, sizeof(fifo), "%s/fifo-s", dir);
-	assert_int_equal(mkfifo(fifo, 0600), 0);
-	int rfd = open(fifo, O_RDONLY | O_NONBLOCK);
-	assert_true(rfd >= 0);
-	snprintf(spec, sizeof(spec), "%s format=json", fifo);
-	const char *specs[] = {spec};
-	struct rw_outputs *o = open_outputs(specs, 1, false, false);
+	int rfd;
+	struct rw_outputs *o = fifo_output("fifo-s", &rfd, false, false);
 	struct rw_outputs_stats st = {0};
 	struct rw_session_pool_stats ps;
 	size_t most_live = 0;
@@ -270,16 +273,9 @@ static void test_sessions_handed_over(void **state)
 static void test_replay_waits(void **state)
 {
 	(void)state;
-	char fifo[128];
-	snprintf(fifo, sizeof(fifo), "%s/fifo2", dir);
-	assert_int_equal(mkfifo(fifo, 0600), 0);
-	int rfd = open(fifo, O_RDONLY | O_NONBLOCK);
-	assert_true(rfd >= 0);
-	fcntl(rfd, F_SETFL, 0);
-	char spec[160];
-	snprintf(spec, sizeof(spec), "%s format=json", fifo);
-	const char *specs[] = {spec};
-	struct rw_outputs *o = open_outputs(specs, 1, true, true);
+	int rfd;
+	struct rw_outputs *o = fifo_output("fifo2", &rfd, true, true);
+	fcntl(rfd, F_SETFL, 0); /* the reader below blocks */
 	struct reader r = {rfd, true, 0};
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, read_all, &r), 0);
