@@ -163,6 +163,15 @@ static uint64_t msg_conn_id(const struct msg *m)
 	return m->sess ? rw_session_record(m->sess)->id : m->rec.conn_id;
 }
 
+/* A record lost for want of memory to format it: counted as a drop. */
+static void drop_unformatted(struct rw_outputs *o, const struct rw_record *rec)
+{
+	atomic_fetch_add(&o->queue_drops, 1);
+	atomic_store(&o->failed, true);
+	rw_logx(o->log, LOG_ERR, "conn %llu: out of memory formatting the record (dropped)",
+	        (unsigned long long)rec->id);
+}
+
 /* A session's record formatted here and the session freed (the event loop
  * that handed it over did neither): m becomes a record message. false: out
  * of memory (the record is lost, counted; m's buffer is gone). */
@@ -173,12 +182,8 @@ static bool format_session(struct rw_outputs *o, struct msg *m)
 	record_id(o, rec, id);
 	bool ok = rw_format_record(rec, o->set_slots, o->host[0] ? o->host : NULL, o->pid, id,
 	                           &m->rec) == 0;
-	if (!ok) {
-		atomic_fetch_add(&o->queue_drops, 1);
-		atomic_store(&o->failed, true);
-		rw_logx(o->log, LOG_ERR, "conn %llu: out of memory formatting the record (dropped)",
-		        (unsigned long long)rec->id);
-	}
+	if (!ok)
+		drop_unformatted(o, rec);
 	rw_session_free(m->sess);
 	m->sess = NULL;
 	m->kind = MSG_RECORD;
@@ -421,11 +426,7 @@ static void format_and_queue(struct rw_outputs *o, const struct rw_record *rec)
 		if (!m || rw_format_record(rec, slots, o->host[0] ? o->host : NULL, o->pid, id,
 		                           &m->rec) < 0) {
 			free(m); /* rw_format_record freed its buffer */
-			atomic_fetch_add(&o->queue_drops, 1);
-			atomic_store(&o->failed, true);
-			rw_logx(o->log, LOG_ERR,
-			        "conn %llu: out of memory formatting the record (dropped)",
-			        (unsigned long long)rec->id);
+			drop_unformatted(o, rec);
 			return;
 		}
 		m->kind = MSG_RECORD;
