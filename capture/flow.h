@@ -11,6 +11,7 @@
 #include "decode.h"
 #include "reassembly.h"
 #include "scan_tally.h"
+#include <stddef.h>
 
 #define US_PER_S 1000000ull
 
@@ -45,19 +46,29 @@ struct lru {
 	struct flow *head, *tail;
 };
 
+/* A flow, and a tombstone: once a flow is over (FLOW_CLOSED, FLOW_IGNORED)
+ * all its late packets need is its key, its list and its last time, so it is
+ * replaced by a tombstone (rw_flow_bury): the head of a flow alone, up to
+ * FLOW_TOMB_BYTES, allocated that size. Nothing past the head may be read
+ * or written on a flow with tomb set; under AddressSanitizer tombstones are
+ * allocated exactly that size, so the tests catch it. */
 struct flow {
 	struct flow *hnext;
-	struct flow *prev, *next; /* in c->live or c->dead */
+	struct flow *prev, *next; /* in c->live, c->pending or c->dead */
 	struct lru *list;
 	struct flow_key key;
 	uint32_t hash;
 	enum flow_state state;
 	struct rw_capture *cap;
+	uint64_t last_ts;
+	bool in_region; /* from a 2 MiB region (flow_table.c), not calloc'd */
+	bool tomb;      /* the head alone (see above) */
+	/* ---- the head ends here (FLOW_TOMB_BYTES) ---- */
 
 	struct rw_endpoint ep[2]; /* ep[0] sent the first packet */
 	int client;               /* side of the client, -1 not known yet */
 	uint64_t id;
-	uint64_t first_ts, last_ts;
+	uint64_t first_ts;
 
 	bool syn_seen, synack_seen;
 	int syn_side;
@@ -87,7 +98,6 @@ struct flow {
 	 * the other side acknowledged. The last stretch acknowledged, and
 	 * whether the one being delivered is a TLS alert before a FIN. */
 	bool infer_alert;
-	bool in_region;       /* from a 2 MiB region of flows (flow_table.c), not calloc'd */
 	bool acked_unseen[2]; /* the peer acknowledged this side, never captured */
 	uint32_t last_adv[2];
 	uint64_t last_adv_ts[2];
@@ -100,6 +110,8 @@ struct flow {
 	const char *file_first, *file_last;
 	uint64_t frame_first, frame_last;
 };
+
+#define FLOW_TOMB_BYTES offsetof(struct flow, ep)
 
 /* A frame whose timestamp jumped far from the capture clock waits here for
  * the next frame (or, live, the wall clock) to say whether the clock really
@@ -143,9 +155,9 @@ struct rw_capture {
 	struct held_frame held;
 	struct rw_capture_stats st;
 	/* cfg.flow_regions: the regions (linked by their first bytes) and
-	 * the free flows in them (linked by hnext). */
-	void *flow_regions;
-	struct flow *flow_free;
+	 * the free flows in them (linked by hnext); the same for tombstones. */
+	void *flow_regions, *tomb_regions;
+	struct flow *flow_free, *tomb_free;
 	/* replay -j: the workers, and the next record's sequence number. */
 	struct rw_shard *shard;
 	uint64_t out_seq;

@@ -36,12 +36,12 @@ void rw_capture_config_defaults(struct rw_capture_config *cfg)
 
 /* ---- flow memory -------------------------------------------------------- */
 
-/* cfg.flow_regions: flows live in 2 MiB regions faulted in at once, the
- * free ones on a list (one thread: the capture's), instead of calloc'd:
- * replay's flows (tombstones included) take tens of MiB of fresh heap, a
- * page fault per 4 KiB, each a trap costing about 15 us on a virtual
- * machine. Under AddressSanitizer, calloc and free all the same (its
- * checks). */
+/* cfg.flow_regions: flows, and tombstones apart, live in 2 MiB regions
+ * faulted in at once, the free ones on a list (one thread: the capture's),
+ * instead of calloc'd: replay's flows take MiBs of fresh heap, a page fault
+ * per 4 KiB, each a trap costing about 15 us on a virtual machine. Under
+ * AddressSanitizer, calloc and free all the same (its checks), tombstones
+ * exactly their size. */
 #define FLOW_REGION_BYTES (2u << 20)
 #if defined(__SANITIZE_ADDRESS__)
 #define FLOW_ASAN 1
@@ -52,38 +52,58 @@ void rw_capture_config_defaults(struct rw_capture_config *cfg)
 #endif
 
 #ifndef FLOW_ASAN
-static bool flow_grow(struct rw_capture *c)
+/* One more region of slots of the given size on *free (linked by hnext). */
+static bool region_grow(void **regions, struct flow **free_list, size_t slot)
 {
 	uint8_t *r = rw_map_prefaulted(FLOW_REGION_BYTES);
 	if (!r)
 		return false;
-	memcpy(r, &c->flow_regions, sizeof(void *));
-	c->flow_regions = r;
+	memcpy(r, regions, sizeof(void *));
+	*regions = r;
 	size_t first = (sizeof(void *) + _Alignof(struct flow) - 1) & ~(_Alignof(struct flow) - 1);
-	size_t n = (FLOW_REGION_BYTES - first) / sizeof(struct flow);
+	size_t n = (FLOW_REGION_BYTES - first) / slot;
 	for (size_t i = n; i-- > 0;) {
-		struct flow *f = (struct flow *)(r + first + i * sizeof(struct flow));
-		f->hnext = c->flow_free;
-		c->flow_free = f;
+		struct flow *f = (struct flow *)(r + first + i * slot);
+		f->hnext = *free_list;
+		*free_list = f;
 	}
 	return true;
 }
+
+static void regions_unmap(void **regions)
+{
+	while (*regions) {
+		void *r = *regions;
+		memcpy(regions, r, sizeof(void *));
+		munmap(r, FLOW_REGION_BYTES);
+	}
+}
 #endif
 
-static struct flow *flow_alloc(struct rw_capture *c)
+/* A zeroed flow, or with tomb a zeroed head of one (FLOW_TOMB_BYTES). */
+static struct flow *flow_alloc(struct rw_capture *c, bool tomb)
 {
-#ifndef FLOW_ASAN
-	if (c->cfg.flow_regions && (c->flow_free || flow_grow(c))) {
-		struct flow *f = c->flow_free;
-		c->flow_free = f->hnext;
-		memset(f, 0, sizeof(*f));
+	size_t size = tomb ? FLOW_TOMB_BYTES : sizeof(struct flow);
+#ifdef FLOW_ASAN
+	(void)c;
+#else
+	void **regions = tomb ? &c->tomb_regions : &c->flow_regions;
+	struct flow **free_list = tomb ? &c->tomb_free : &c->flow_free;
+	if (c->cfg.flow_regions && (*free_list || region_grow(regions, free_list, size))) {
+		struct flow *f = *free_list;
+		*free_list = f->hnext;
+		memset(f, 0, size);
 		f->in_region = true;
+		f->tomb = tomb;
 		return f;
 	}
-#else
-	(void)c;
 #endif
-	return calloc(1, sizeof(struct flow));
+	/* Through memcpy: a tombstone is no whole struct flow (the sanitizer
+	 * checking object sizes would say so of a member write). */
+	struct flow *f = calloc(1, size);
+	if (f)
+		memcpy((char *)f + offsetof(struct flow, tomb), &tomb, sizeof(tomb));
+	return f;
 }
 
 static void flow_dealloc(struct rw_capture *c, struct flow *f)
@@ -92,8 +112,9 @@ static void flow_dealloc(struct rw_capture *c, struct flow *f)
 		free(f);
 		return;
 	}
-	f->hnext = c->flow_free;
-	c->flow_free = f;
+	struct flow **free_list = f->tomb ? &c->tomb_free : &c->flow_free;
+	f->hnext = *free_list;
+	*free_list = f;
 }
 
 /* ---- LRU lists and the hash table -------------------------------------- */
@@ -487,7 +508,7 @@ struct flow *rw_flow_new(struct rw_capture *c, const struct flow_key *k, uint32_
 	while (c->n_flows >= c->cfg.max_flows)
 		if (!evict_one(c))
 			break;
-	struct flow *f = flow_alloc(c);
+	struct flow *f = flow_alloc(c, false);
 	if (!f) {
 		c->st.nomem++;
 		return NULL;
@@ -519,6 +540,64 @@ static void flow_restart(struct rw_capture *c, struct flow *f, const struct rw_p
 	f->hnext = hnext;
 	f->in_region = in_region;
 	flow_setup(c, f, p);
+}
+
+/* ---- tombstones ------------------------------------------------------------ */
+
+/* A flow that is over takes a tombstone's place: the tombstone takes the
+ * flow's in its hash chain and list, and the flow's memory goes back. A
+ * capture of short connections keeps tens of thousands of flows over (until
+ * they expire or the table is full) and only a few alive: the whole flows
+ * were most of replay's fresh memory, each page a fault. Without memory
+ * for the tombstone the flow stays whole, only bigger. */
+static void flow_bury(struct rw_capture *c, struct flow *f)
+{
+	if (f->s || f->sh || f->img)
+		return; /* never, once over: left whole rather than freed here */
+	struct flow *t = flow_alloc(c, true);
+	if (!t)
+		return;
+	for (int side = 0; side < 2; side++)
+		rw_reasm_free(&f->rs[side]);
+	/* The head up to its memory flags, which are t's own. */
+	memcpy(t, f, offsetof(struct flow, in_region));
+	struct flow **pp = &c->buckets[f->hash & c->mask];
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = t;
+	if (f->prev)
+		f->prev->next = t;
+	else
+		f->list->head = t;
+	if (f->next)
+		f->next->prev = t;
+	else
+		f->list->tail = t;
+	if (c->pack_from == f)
+		c->pack_from = t;
+	flow_dealloc(c, f);
+}
+
+/* A new connection on a tombstone's 4-tuple: a whole flow in its place, set
+ * up from the packet, as flow_restart does for a flow still whole. */
+static struct flow *flow_revive(struct rw_capture *c, struct flow *t, const struct rw_packet *p)
+{
+	struct flow *f = flow_alloc(c, false);
+	if (!f) {
+		c->st.nomem++;
+		return NULL;
+	}
+	f->key = t->key;
+	f->hash = t->hash;
+	f->hnext = t->hnext;
+	struct flow **pp = &c->buckets[t->hash & c->mask];
+	while (*pp != t)
+		pp = &(*pp)->hnext;
+	*pp = f;
+	lru_unlink(t);
+	flow_dealloc(c, t);
+	flow_setup(c, f, p);
+	return f;
 }
 
 static bool starts_new_connection(const struct flow *f, const struct rw_packet *p, int side)
@@ -558,7 +637,7 @@ static void handle_rst(struct rw_capture *c, struct flow *f, int side, const str
 	flow_end(c, f, p->ts_us, END_CLOSE);
 }
 
-void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet *p)
+static void flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet *p)
 {
 	if (!rw_fs_unpack(f)) {
 		c->st.nomem++; /* the packet is lost to its session, not the flow */
@@ -701,6 +780,25 @@ void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet
 	}
 }
 
+void rw_flow_packet(struct rw_capture *c, struct flow *f, const struct rw_packet *p)
+{
+	if (f->tomb) {
+		if ((p->flags & (RW_TCP_SYN | RW_TCP_ACK | RW_TCP_RST)) != RW_TCP_SYN) {
+			/* A late packet of a connection over: as on a whole flow
+			 * over, it only keeps the flow from expiring. */
+			if (p->ts_us > f->last_ts)
+				f->last_ts = p->ts_us;
+			touch(f);
+			return;
+		}
+		if (!(f = flow_revive(c, f, p)))
+			return;
+	}
+	flow_packet(c, f, p);
+	if (f->state == FLOW_CLOSED || f->state == FLOW_IGNORED)
+		flow_bury(c, f);
+}
+
 /* ---- table ---------------------------------------------------------------- */
 
 struct rw_capture *rw_capture_new(const struct rw_capture_config *cfg, rw_record_cb cb, void *arg)
@@ -835,18 +933,19 @@ void rw_capture_free(struct rw_capture *c)
 	for (int i = 0; i < 3; i++) {
 		while (lists[i]->head) {
 			struct flow *f = lists[i]->head;
-			rw_fs_free(f); /* the workers stopped */
-			for (int side = 0; side < 2; side++)
-				rw_reasm_free(&f->rs[side]);
+			if (!f->tomb) {
+				rw_fs_free(f); /* the workers stopped */
+				for (int side = 0; side < 2; side++)
+					rw_reasm_free(&f->rs[side]);
+			}
 			flow_remove(c, f);
 		}
 	}
 	rw_scan_tally_free(c->scan);
 	free(c->buckets);
-	while (c->flow_regions) {
-		void *r = c->flow_regions;
-		memcpy(&c->flow_regions, r, sizeof(void *));
-		munmap(r, FLOW_REGION_BYTES);
-	}
+#ifndef FLOW_ASAN
+	regions_unmap(&c->flow_regions);
+	regions_unmap(&c->tomb_regions);
+#endif
 	free(c);
 }

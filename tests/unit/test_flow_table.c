@@ -353,6 +353,78 @@ static void test_eviction(void **state)
 	check_endpoints(&recs[3], &e);
 }
 
+/* A connection over leaves a tombstone (flow_table.c): its late packets
+ * are swallowed for as long as they keep coming (the idle timeout counts
+ * from the last one), a SYN on its 4-tuple starts a new connection with a
+ * record of its own, and once quiet for the idle timeout it is gone, so
+ * that a stray segment then is a connection seen mid-stream. Run with
+ * flows from the heap and from replay's regions. */
+static void tombstone_scenario(bool regions)
+{
+	struct rw_capture_config cfg;
+	rw_capture_config_defaults(&cfg);
+	cfg.idle_timeout_us = 10 * 1000000ull;
+	cfg.flow_regions = regions;
+	new_capture(&cfg);
+	n_recs = 0;
+	struct conn c = conn4(32, 42000, 3389);
+	handshake(&c);
+	seg(&c, true, RW_TCP_PSH, cr, sizeof(cr));
+	seg(&c, false, RW_TCP_PSH, cc_ssl, sizeof(cc_ssl));
+	close_both(&c);
+	assert_int_equal(n_recs, 1);
+
+	/* Late: a retransmitted FIN at 8 s, data at 16 s (8 s after it). */
+	now_us += 8 * 1000000ull;
+	seg_at(&c, false, RW_TCP_FIN | RW_TCP_ACK, c.sseq - 1, c.cseq, NULL, 0, 64);
+	now_us += 8 * 1000000ull;
+	seg_at(&c, true, RW_TCP_PSH | RW_TCP_ACK, c.cseq, c.sseq, cr, sizeof(cr), 128);
+	assert_int_equal(n_recs, 1);
+
+	/* The client connects again from the same port. */
+	c.cseq += 100000;
+	c.sseq += 200000;
+	handshake(&c);
+	seg(&c, true, RW_TCP_PSH, cr, sizeof(cr));
+	seg(&c, false, RW_TCP_PSH, cc_rdp, sizeof(cc_rdp));
+	close_both(&c);
+	assert_int_equal(n_recs, 2);
+	const struct rw_record *r = &recs[1];
+	check_endpoints(r, &c);
+	assert_int_equal(r->id, 2);
+	assert_true(r->saw_syn && r->saw_synack);
+	assert_false(r->midstream);
+	assert_int_equal(r->tcp[RW_C2S].packets, 4); /* SYN, ACK, CR, FIN */
+	assert_int_equal(r->tcp[RW_S2C].packets, 3);
+	assert_int_equal(r->bytes[RW_S2C], sizeof(cc_rdp));
+	assert_true(r->fin_seen[RW_C2S] && r->fin_seen[RW_S2C]);
+
+	/* Quiet for 11 s, with another connection keeping the clock: the
+	 * tombstone expires, and a segment on the 4-tuple is a new flow. */
+	struct conn other = conn4(33, 42001, 3389);
+	now_us += 11 * 1000000ull;
+	handshake(&other);
+	seg_at(&c, true, RW_TCP_PSH | RW_TCP_ACK, c.cseq, c.sseq, cr, sizeof(cr), 128);
+	assert_int_equal(n_recs, 2);
+	rw_capture_finish(cap);
+	assert_int_equal(n_recs, 4);
+	/* Least recently active first. */
+	check_endpoints(&recs[2], &other);
+	check_endpoints(&recs[3], &c);
+	assert_true(recs[3].midstream);
+	assert_false(recs[3].saw_syn);
+	const struct rw_capture_stats *st = rw_capture_stats(cap);
+	assert_int_equal(st->flows, 4);
+	assert_int_equal(st->expired, 0);
+}
+
+static void test_tombstone(void **state)
+{
+	(void)state;
+	tombstone_scenario(false);
+	tombstone_scenario(true);
+}
+
 static void test_expiry(void **state)
 {
 	(void)state;
@@ -663,6 +735,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_counting_after_inspection, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_mtu_blackhole, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_eviction, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_tombstone, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_quiet_flow_packed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_ipv6_flow, setup, teardown),
