@@ -165,6 +165,13 @@ int rw_json_cstr(struct rw_json *j, const char *s)
 	return rw_json_string(j, s, strlen(s));
 }
 
+int rw_json_raw(struct rw_json *j, const char *v, size_t n)
+{
+	if (before_value(j) < 0)
+		return -1;
+	return put(j, v, n);
+}
+
 static int number(struct rw_json *j, const char *s)
 {
 	if (before_value(j) < 0)

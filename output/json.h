@@ -71,6 +71,9 @@ int rw_json_bool(struct rw_json *j, bool v);
 /* p[0..n) as a string of lower-case hex digits (no allocation). */
 int rw_json_hex(struct rw_json *j, const void *p, size_t n);
 int rw_json_null(struct rw_json *j);
+/* v[0..n): one whole JSON value this writer made before (a cached array,
+ * say), copied as the next value; it is not checked again. */
+int rw_json_raw(struct rw_json *j, const char *v, size_t n);
 
 /* key + value in one call. */
 int rw_json_kv_string(struct rw_json *j, const char *key, const void *p, size_t n);

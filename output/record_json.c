@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "credssp.h"
+#include "hello_cache.h"
 #include "json.h"
 #include "kerberos.h"
 #include "rdp_pdu.h"
@@ -295,20 +296,26 @@ static void tls_client_fields(struct w *w, const struct rw_record *rec)
 	}
 	/* Hashed here rather than when the hello was parsed: the formatter runs
 	 * on the output or formatting thread, the parser on the busiest one. */
-	char ja3[33], ja4[40];
-	rw_ja3(ch, NULL, 0, ja3);
-	rw_ja4(ch, 't', ja4);
-	kv_field(w, RW_K_TLS_CLIENT_JA3, ja3, sizeof(ja3));
-	kv_field(w, RW_K_TLS_CLIENT_JA4, ja4, sizeof(ja4));
-	size_t n = ch->n_ciphers < RW_TLS_MAX_CIPHERS ? ch->n_ciphers : RW_TLS_MAX_CIPHERS;
+	struct rw_hello_cached *hc = rw_hello_cache_get(ch);
+	kv_field(w, RW_K_TLS_CLIENT_JA3, hc->ja3, sizeof(hc->ja3));
+	kv_field(w, RW_K_TLS_CLIENT_JA4, hc->ja4, sizeof(hc->ja4));
 	struct rw_json *j = key(w, RW_K_TLS_CLIENT_SUPPORTED_CIPHERS);
+	if (hc->ciphers_len) {
+		rw_json_raw(j, hc->ciphers, hc->ciphers_len);
+		return;
+	}
+	size_t mark = j->out->len; /* the array's first byte: a key's value has no comma */
+	size_t n = ch->n_ciphers < RW_TLS_MAX_CIPHERS ? ch->n_ciphers : RW_TLS_MAX_CIPHERS;
 	rw_json_begin_array(j);
 	for (size_t i = 0; i < n; i++) {
 		char tmp[8];
 		if (!rw_tls_is_grease(ch->ciphers[i]))
 			rw_json_cstr(j, rw_format_cipher(ch->ciphers[i], tmp));
 	}
-	rw_json_end_array(j);
+	if (rw_json_end_array(j) == 0 && j->out->len - mark <= sizeof(hc->ciphers)) {
+		hc->ciphers_len = j->out->len - mark;
+		memcpy(hc->ciphers, j->out->data + mark, hc->ciphers_len);
+	}
 }
 
 static void cert_fields(struct w *w, const struct rw_record *rec)

@@ -238,6 +238,54 @@ static void test_json_appends(void **state)
 	rw_buf_free(&b);
 }
 
+/* The writer keeps what it derives from a ClientHello for the last few
+ * distinct ones (output/hello_cache.c). Six hellos that differ in their last
+ * cipher, more than it keeps, twice over, with the random, session id and
+ * server name changed on the second pass: each line holds its own hello's
+ * fingerprints (computed outside rdpwhy, as above, for ciphers 1301, c030,
+ * c02f and 0x1234 + k), cipher list and name. */
+static void test_json_hello_cache(void **state)
+{
+	(void)state;
+	static const char *const want[6][2] = {
+	        {"171ad9ee567d8d0b87f0c45d890ec380", "t13d040000_b7c849f854c5_000000000000"},
+	        {"5c11602fdfbf056139c4c84cc0ff5e38", "t13d040000_35aa6227206d_000000000000"},
+	        {"626c71e8f3cf8684acd241aee46c0641", "t13d040000_3d247884fa3c_000000000000"},
+	        {"a86a32a333b6b76546bd872b82cce17f", "t13d040000_9ce45237996a_000000000000"},
+	        {"3fcaec5ea4799331949e25197ef80863", "t13d040000_9664547cd89a_000000000000"},
+	        {"fe7c2727079d273742d9648b7ec3f9f1", "t13d040000_f80856c3fef1_000000000000"},
+	};
+	static struct rw_record r;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int k = 0; k < 6; k++) {
+			fill_full(&r);
+			r.ch.ciphers[4] = (uint16_t)(0x1234 + k); /* after a GREASE value */
+			if (pass) {
+				memset(r.ch.random, 0xA5, sizeof(r.ch.random));
+				r.ch.session_id_len = 32;
+				strcpy(r.ch.sni, "other.example.org");
+				r.ch.sni_len = 17;
+			}
+			struct rw_buf b = RW_BUF_INIT;
+			assert_int_equal(rw_record_json_style(&r, NULL, NULL, RW_JSON_FLAT, &b), 0);
+			char ja3[64], ja4[64], list[128];
+			snprintf(ja3, sizeof(ja3), "\"tls.client.ja3\":\"%s\"", want[k][0]);
+			snprintf(ja4, sizeof(ja4), "\"tls.client.ja4\":\"%s\"", want[k][1]);
+			snprintf(list, sizeof(list),
+			         "\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\",\"0x%04X\"]",
+			         0x1234 + k);
+			assert_non_null(strstr(b.data, ja3));
+			assert_non_null(strstr(b.data, ja4));
+			assert_non_null(strstr(b.data, list));
+			assert_non_null(strstr(b.data, pass ? "\"tls.client.server_name\":"
+			                                      "\"other.example.org\""
+			                                    : "\"tls.client.server_name\":"
+			                                      "\"rdp.example.com\""));
+			rw_buf_free(&b);
+		}
+	}
+}
+
 /* ---- JSON: the records and what their lines hold, one table ---- */
 
 /* How a case renders its record. */
@@ -789,6 +837,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_json_cases),
 	        cmocka_unit_test(test_json_appends),
+	        cmocka_unit_test(test_json_hello_cache),
 	        cmocka_unit_test(test_json_all_or_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
