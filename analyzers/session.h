@@ -35,8 +35,8 @@ struct rw_session *rw_session_unpack(const void *img, size_t len);
 
 /* Sessions' memory: page-aligned slots in mmap'd regions, shared by all
  * threads (a session may be freed or packed in another thread than the one
- * that made it). A freed session's slot is zeroed and kept for the next
- * one (no more are kept than there were live sessions at the peak). A
+ * that made it). A freed session's slot is kept for the next one, which
+ * zeroes it (no more are kept than there were live sessions at the peak). A
  * packed session's slot goes back to the kernel (in batches of 64, unless
  * fewer than 32 are kept), and with it the kept ones beyond as many as
  * there are live sessions (64 at least): packed sessions cost no memory but
@@ -45,7 +45,7 @@ struct rw_session_pool_stats {
 	size_t session_bytes;   /* sizeof(struct rw_session) */
 	size_t slot_bytes;      /* whole pages (0 before the first session) */
 	size_t live;            /* sessions allocated and not freed or packed */
-	size_t warm;            /* free slots kept zeroed (resident) */
+	size_t warm;            /* free slots kept resident (zeroed when taken, or before) */
 	size_t dirty;           /* packed sessions' slots not yet given back */
 	size_t clean;           /* free slots whose pages were given back (or never used) */
 	size_t mapped_bytes;    /* address space the slots take */
