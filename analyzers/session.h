@@ -35,8 +35,8 @@ struct rw_session *rw_session_unpack(const void *img, size_t len);
 
 /* Sessions' memory: page-aligned slots in mmap'd regions, shared by all
  * threads (a session may be freed or packed in another thread than the one
- * that made it). A freed session's slot is kept for the next one, which
- * zeroes it (no more are kept than there were live sessions at the peak). A
+ * that made it). A freed session's slot is zeroed and kept for the next
+ * one (no more are kept than there were live sessions at the peak). A
  * packed session's slot goes back to the kernel (in batches of 64, unless
  * fewer than 32 are kept), and with it the kept ones beyond as many as
  * there are live sessions (64 at least): packed sessions cost no memory but
@@ -45,7 +45,7 @@ struct rw_session_pool_stats {
 	size_t session_bytes;   /* sizeof(struct rw_session) */
 	size_t slot_bytes;      /* whole pages (0 before the first session) */
 	size_t live;            /* sessions allocated and not freed or packed */
-	size_t warm;            /* free slots kept resident (zeroed when taken, or before) */
+	size_t warm;            /* free slots kept resident (zeroed; in replay, when taken) */
 	size_t dirty;           /* packed sessions' slots not yet given back */
 	size_t clean;           /* free slots whose pages were given back (or never used) */
 	size_t mapped_bytes;    /* address space the slots take */
@@ -58,10 +58,11 @@ void rw_session_pool_stats(struct rw_session_pool_stats *st);
 /* Gives the pages of every free slot back to the kernel, the warm ones too
  * (for a caller that knows no session will come for a while). */
 void rw_session_pool_trim(void);
-/* For replay, which makes sessions by the thousand and never packs them: the
- * pool's new regions come with their pages faulted in at once (on a huge
- * page when the kernel gives one) instead of one page fault per page of
- * each new slot. Freed and packed slots are handled as without it. */
+/* For replay, which makes sessions by the thousand: the pool's new regions
+ * come with their pages faulted in at once (on a huge page when the kernel
+ * gives one) instead of one page fault per page of each new slot, and freed
+ * and packed sessions' slots are all kept, each zeroed by the thread that
+ * makes the next session in it rather than by the one that frees it. */
 void rw_session_pool_prefault(bool on);
 /* Anonymous memory of that many bytes, every page faulted in now (a 2 MiB
  * region on a huge page when the kernel gives one); NULL when out of

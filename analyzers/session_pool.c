@@ -9,13 +9,14 @@
  * rw_session_pack) from being small. So sessions live in page-aligned slots
  * of large mmap'd regions instead, and a free slot is one of:
  * - warm: a freed session's slot, its pages kept; the next session takes
- *   the latest one. An ended session's slot is zeroed by the thread that
- *   takes it again, not by the one that frees it: in replay and the proxy
- *   another thread writes the record out and frees it, and a slot zeroed
- *   there has every line of it in that core's cache, to be moved back line
- *   by line to the core that writes the next session (replay of short
- *   connections: 7 to 10 % faster and 8 % less CPU, zeroing on the taking
- *   side).
+ *   the latest one. In the proxy an ended session's slot is zeroed by the
+ *   thread that frees it (the output thread, once the record is written),
+ *   which keeps the memset off the event loops. In replay
+ *   (rw_session_pool_prefault) it is zeroed by the thread that takes it
+ *   again: the formatting thread frees what the capture thread makes, and
+ *   a slot zeroed there has every line of it in that core's cache, to be
+ *   moved back line by line to the core that writes the next session
+ *   (replay of short connections: 7 to 10 % faster and 8 % less CPU).
  *   A capture's sessions end in bursts (a flow table's expiry, replay -j's
  *   records handed over by the thousand, the end of the capture), and a
  *   page fault or a madvise call costs more than zeroing a whole slot
@@ -256,19 +257,21 @@ void rw_session_slot_put(struct rw_session *s, bool packed)
 {
 	void *batch[POOL_RELEASE_MAX];
 	size_t n_batch = 0, slot;
-	if (packed) {
-		/* Replay's (prefault): a quiet flow's slot is the next
-		 * session's, as an ended one's; giving its pages back would
-		 * only fault them in again. */
-		pthread_mutex_lock(&pool.lock);
-		packed = !pool.prefault;
-		pthread_mutex_unlock(&pool.lock);
-	}
+	pthread_mutex_lock(&pool.lock);
+	bool replay = pool.prefault;
+	pthread_mutex_unlock(&pool.lock);
+	/* Replay's: a quiet flow's slot is the next session's, as an ended
+	 * one's; giving its pages back would only fault them in again. */
+	if (packed && replay)
+		packed = false;
 	if (!packed) {
-		/* Zeroed by the thread that takes it (see the top). */
+		/* In replay, zeroed by the thread that takes it (see the top);
+		 * in the proxy here, off the event loop that takes it. */
+		if (!replay)
+			memset(s, 0, sizeof(*s));
 		POOL_POISON(s, sizeof(*s));
 		pthread_mutex_lock(&pool.lock);
-		pool.warm[pool.n_warm++] = (void *)((uintptr_t)s | WARM_DIRTY);
+		pool.warm[pool.n_warm++] = replay ? (void *)((uintptr_t)s | WARM_DIRTY) : s;
 		pool.live--;
 		pthread_mutex_unlock(&pool.lock);
 		return;

@@ -6,7 +6,9 @@
  * - packing idle sessions gives their pages back: after packing many, the
  *   pool keeps at most its bounded cache resident (mincore on the slots);
  * - sessions made in one thread and freed (or packed) in another, as replay
- *   -j and the proxy's event loops do, are all accounted for. */
+ *   -j and the proxy's event loops do, are all accounted for, and in
+ *   replay's pool, where the next session's thread zeroes a slot, start as
+ *   new all the same. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -273,9 +275,8 @@ static void *consumer(void *arg)
 	return NULL;
 }
 
-static void test_cross_thread(void **state)
+static void cross_thread(void)
 {
-	(void)state;
 	struct pair p[2];
 	pthread_t t[4];
 	for (int i = 0; i < 2; i++) {
@@ -303,12 +304,30 @@ static void test_cross_thread(void **state)
 	assert_true(st.mapped_bytes / st.slot_bytes < 2 * (QN + 2) + 32 + 64 + MANY + 256);
 }
 
+static void test_cross_thread(void **state)
+{
+	(void)state;
+	cross_thread();
+}
+
+/* Replay's pool (rw_session_pool_prefault): freed and packed slots are kept
+ * and zeroed by the thread that makes the next session in them, here the
+ * producer; each new session must still start as the first one did. */
+static void test_cross_thread_replay(void **state)
+{
+	(void)state;
+	rw_session_pool_prefault(true);
+	cross_thread();
+	rw_session_pool_prefault(false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_reuse_is_zeroed),
 	        cmocka_unit_test(test_pack_gives_pages_back),
 	        cmocka_unit_test(test_cross_thread),
+	        cmocka_unit_test(test_cross_thread_replay),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
