@@ -80,6 +80,10 @@ static void regions_unmap(void **regions)
 }
 #endif
 
+/* A tombstone's slot in a region: its head, rounded up so that the next
+ * one is aligned as a flow. */
+#define TOMB_SLOT ((FLOW_TOMB_BYTES + _Alignof(struct flow) - 1) & ~(_Alignof(struct flow) - 1))
+
 /* A zeroed flow, or with tomb a zeroed head of one (FLOW_TOMB_BYTES). */
 static struct flow *flow_alloc(struct rw_capture *c, bool tomb)
 {
@@ -89,7 +93,8 @@ static struct flow *flow_alloc(struct rw_capture *c, bool tomb)
 #else
 	void **regions = tomb ? &c->tomb_regions : &c->flow_regions;
 	struct flow **free_list = tomb ? &c->tomb_free : &c->flow_free;
-	if (c->cfg.flow_regions && (*free_list || region_grow(regions, free_list, size))) {
+	size_t slot = tomb ? TOMB_SLOT : sizeof(struct flow);
+	if (c->cfg.flow_regions && (*free_list || region_grow(regions, free_list, slot))) {
 		struct flow *f = *free_list;
 		*free_list = f->hnext;
 		memset(f, 0, size);
@@ -552,8 +557,10 @@ static void flow_restart(struct rw_capture *c, struct flow *f, const struct rw_p
  * for the tombstone the flow stays whole, only bigger. */
 static void flow_bury(struct rw_capture *c, struct flow *f)
 {
+	/* flow_end freed its session; should one ever remain, the flow stays
+	 * whole rather than the session be freed here. */
 	if (f->s || f->sh || f->img)
-		return; /* never, once over: left whole rather than freed here */
+		return;
 	struct flow *t = flow_alloc(c, true);
 	if (!t)
 		return;
