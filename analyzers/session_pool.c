@@ -44,6 +44,7 @@
 #include "session_pool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +91,10 @@ static struct {
 	size_t n_clean;
 	size_t live;
 	uint64_t reused, fresh, released, madvised;
-	bool prefault; /* rw_session_pool_prefault */
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+/* rw_session_pool_prefault: replay's pool. Read without the lock by every
+ * slot_put, which needs it before it takes the lock. */
+static atomic_bool pool_replay;
 
 /* A region of small pages, so that one slot's pages can be given back
  * alone. */
@@ -166,7 +169,9 @@ static bool pool_grow(void)
 		return false;
 	pool.clean = nc;
 	size_t bytes = n * pool.slot;
-	uint8_t *base = pool.prefault ? rw_map_prefaulted(bytes) : map_region(bytes);
+	uint8_t *base = atomic_load_explicit(&pool_replay, memory_order_relaxed)
+	                        ? rw_map_prefaulted(bytes)
+	                        : map_region(bytes);
 	if (!base)
 		return false;
 #ifdef POOL_ASAN
@@ -257,9 +262,7 @@ void rw_session_slot_put(struct rw_session *s, bool packed)
 {
 	void *batch[POOL_RELEASE_MAX];
 	size_t n_batch = 0, slot;
-	pthread_mutex_lock(&pool.lock);
-	bool replay = pool.prefault;
-	pthread_mutex_unlock(&pool.lock);
+	bool replay = atomic_load_explicit(&pool_replay, memory_order_relaxed);
 	/* Replay's: a quiet flow's slot is the next session's, as an ended
 	 * one's; giving its pages back would only fault them in again. */
 	if (packed && replay)
@@ -352,7 +355,5 @@ void rw_session_pool_stats(struct rw_session_pool_stats *st)
 
 void rw_session_pool_prefault(bool on)
 {
-	pthread_mutex_lock(&pool.lock);
-	pool.prefault = on;
-	pthread_mutex_unlock(&pool.lock);
+	atomic_store_explicit(&pool_replay, on, memory_order_relaxed);
 }
