@@ -22,15 +22,18 @@ static bool alike(const struct rw_tls_client_hello *a, const struct rw_tls_clien
 	return !memcmp(x, y, r1) && !memcmp(x + r2, y + r2, r2_end - r2) &&
 	       !memcmp(x + r3, y + r3, sizeof(*a) - r3);
 }
-_Static_assert(offsetof(struct rw_tls_client_hello, random) <
-                               offsetof(struct rw_tls_client_hello, session_id_len) &&
-                       offsetof(struct rw_tls_client_hello, session_id_len) <
-                               offsetof(struct rw_tls_client_hello, n_ciphers) &&
-                       offsetof(struct rw_tls_client_hello, sni) <
-                               offsetof(struct rw_tls_client_hello, sni_len) &&
-                       offsetof(struct rw_tls_client_hello, sni_len) <
-                               offsetof(struct rw_tls_client_hello, has_grease),
-               "alike() skips random and session_id_len, then sni and sni_len, as runs");
+#define CH_OFF(f)  offsetof(struct rw_tls_client_hello, f)
+#define CH_SIZE(f) sizeof(((struct rw_tls_client_hello *)0)->f)
+/* The skipped runs hold those four fields and padding, nothing else: a field
+ * added there would not be compared. */
+_Static_assert(CH_OFF(session_id_len) == CH_OFF(random) + CH_SIZE(random) &&
+                       CH_OFF(n_ciphers) - CH_OFF(session_id_len) - CH_SIZE(session_id_len) <
+                               _Alignof(size_t),
+               "alike() skips random and session_id_len as one run");
+_Static_assert(CH_OFF(sni_len) >= CH_OFF(sni) + CH_SIZE(sni) &&
+                       CH_OFF(sni_len) - CH_OFF(sni) - CH_SIZE(sni) < _Alignof(size_t) &&
+                       CH_OFF(has_grease) == CH_OFF(sni_len) + CH_SIZE(sni_len),
+               "alike() skips sni and sni_len as one run");
 
 struct rw_hello_cached *rw_hello_cache_get(const struct rw_tls_client_hello *ch)
 {
