@@ -185,6 +185,13 @@ void rw_flow_make_key(const struct rw_packet *p, struct flow_key *k);
 uint32_t rw_flow_key_hash(const struct rw_capture *c, const struct flow_key *k);
 struct flow *rw_flow_lookup(const struct rw_capture *c, const struct flow_key *k, uint32_t h);
 
+/* flow_mem.c: a zeroed flow, or with tomb a zeroed tombstone (NULL without
+ * memory); back to where it came from; the regions unmapped (the flows in
+ * them gone). */
+struct flow *rw_flow_alloc(struct rw_capture *c, bool tomb);
+void rw_flow_dealloc(struct rw_capture *c, struct flow *f);
+void rw_flow_regions_free(struct rw_capture *c);
+
 /* flow_table.c */
 struct flow *rw_flow_new(struct rw_capture *c, const struct flow_key *k, uint32_t h,
                          const struct rw_packet *p);

@@ -21,7 +21,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 void rw_capture_config_defaults(struct rw_capture_config *cfg)
 {
@@ -32,94 +31,6 @@ void rw_capture_config_defaults(struct rw_capture_config *cfg)
 	cfg->max_flows = 65536;
 	cfg->idle_timeout_us = 300 * US_PER_S;
 	cfg->max_ooo_bytes = 256 * 1024;
-}
-
-/* ---- flow memory -------------------------------------------------------- */
-
-/* cfg.flow_regions: flows, and tombstones apart, live in 2 MiB regions
- * faulted in at once, the free ones on a list (one thread: the capture's),
- * instead of calloc'd: replay's flows take MiBs of fresh heap, a page fault
- * per 4 KiB, each a trap costing about 15 us on a virtual machine. Under
- * AddressSanitizer, calloc and free all the same (its checks), tombstones
- * exactly their size. */
-#define FLOW_REGION_BYTES (2u << 20)
-#if defined(__SANITIZE_ADDRESS__)
-#define FLOW_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FLOW_ASAN 1
-#endif
-#endif
-
-#ifndef FLOW_ASAN
-/* One more region of slots of the given size on *free (linked by hnext). */
-static bool region_grow(void **regions, struct flow **free_list, size_t slot)
-{
-	uint8_t *r = rw_map_prefaulted(FLOW_REGION_BYTES);
-	if (!r)
-		return false;
-	memcpy(r, regions, sizeof(void *));
-	*regions = r;
-	size_t first = (sizeof(void *) + _Alignof(struct flow) - 1) & ~(_Alignof(struct flow) - 1);
-	size_t n = (FLOW_REGION_BYTES - first) / slot;
-	for (size_t i = n; i-- > 0;) {
-		struct flow *f = (struct flow *)(r + first + i * slot);
-		f->hnext = *free_list;
-		*free_list = f;
-	}
-	return true;
-}
-
-static void regions_unmap(void **regions)
-{
-	while (*regions) {
-		void *r = *regions;
-		memcpy(regions, r, sizeof(void *));
-		munmap(r, FLOW_REGION_BYTES);
-	}
-}
-#endif
-
-/* A tombstone's slot in a region: its head, rounded up so that the next
- * one is aligned as a flow. */
-#define TOMB_SLOT ((FLOW_TOMB_BYTES + _Alignof(struct flow) - 1) & ~(_Alignof(struct flow) - 1))
-
-/* A zeroed flow, or with tomb a zeroed head of one (FLOW_TOMB_BYTES). */
-static struct flow *flow_alloc(struct rw_capture *c, bool tomb)
-{
-	size_t size = tomb ? FLOW_TOMB_BYTES : sizeof(struct flow);
-#ifdef FLOW_ASAN
-	(void)c;
-#else
-	void **regions = tomb ? &c->tomb_regions : &c->flow_regions;
-	struct flow **free_list = tomb ? &c->tomb_free : &c->flow_free;
-	size_t slot = tomb ? TOMB_SLOT : sizeof(struct flow);
-	if (c->cfg.flow_regions && (*free_list || region_grow(regions, free_list, slot))) {
-		struct flow *f = *free_list;
-		*free_list = f->hnext;
-		memset(f, 0, size);
-		f->in_region = true;
-		f->tomb = tomb;
-		return f;
-	}
-#endif
-	/* Through memcpy: a tombstone is no whole struct flow (the sanitizer
-	 * checking object sizes would say so of a member write). */
-	struct flow *f = calloc(1, size);
-	if (f)
-		memcpy((char *)f + offsetof(struct flow, tomb), &tomb, sizeof(tomb));
-	return f;
-}
-
-static void flow_dealloc(struct rw_capture *c, struct flow *f)
-{
-	if (!f->in_region) {
-		free(f);
-		return;
-	}
-	struct flow **free_list = f->tomb ? &c->tomb_free : &c->flow_free;
-	f->hnext = *free_list;
-	*free_list = f;
 }
 
 /* ---- LRU lists and the hash table -------------------------------------- */
@@ -180,12 +91,18 @@ static void touch(struct flow *f)
 	}
 }
 
-static void unhash(struct rw_capture *c, struct flow *f)
+/* The link in f's hash chain that points at f. */
+static struct flow **chain_link(struct rw_capture *c, const struct flow *f)
 {
 	struct flow **pp = &c->buckets[f->hash & c->mask];
 	while (*pp != f)
 		pp = &(*pp)->hnext;
-	*pp = f->hnext;
+	return pp;
+}
+
+static void unhash(struct rw_capture *c, struct flow *f)
+{
+	*chain_link(c, f) = f->hnext;
 }
 
 /* ---- session plumbing -------------------------------------------------- */
@@ -489,7 +406,7 @@ static void flow_remove(struct rw_capture *c, struct flow *f)
 	unhash(c, f);
 	lru_unlink(f);
 	c->n_flows--;
-	flow_dealloc(c, f);
+	rw_flow_dealloc(c, f);
 }
 
 /* Makes room for one more flow: tombstones go first, then the connection
@@ -513,7 +430,7 @@ struct flow *rw_flow_new(struct rw_capture *c, const struct flow_key *k, uint32_
 	while (c->n_flows >= c->cfg.max_flows)
 		if (!evict_one(c))
 			break;
-	struct flow *f = flow_alloc(c, false);
+	struct flow *f = rw_flow_alloc(c, false);
 	if (!f) {
 		c->st.nomem++;
 		return NULL;
@@ -549,6 +466,27 @@ static void flow_restart(struct rw_capture *c, struct flow *f, const struct rw_p
 
 /* ---- tombstones ------------------------------------------------------------ */
 
+/* to, with from's key and hash, takes from's place in its hash chain and its
+ * list. */
+static void flow_replace(struct rw_capture *c, struct flow *from, struct flow *to)
+{
+	*chain_link(c, from) = to;
+	to->hnext = from->hnext;
+	to->prev = from->prev;
+	to->next = from->next;
+	to->list = from->list;
+	if (from->prev)
+		from->prev->next = to;
+	else
+		from->list->head = to;
+	if (from->next)
+		from->next->prev = to;
+	else
+		from->list->tail = to;
+	if (c->pack_from == from)
+		c->pack_from = to;
+}
+
 /* A flow that is over takes a tombstone's place: the tombstone takes the
  * flow's in its hash chain and list, and the flow's memory goes back. A
  * capture of short connections keeps tens of thousands of flows over (until
@@ -561,49 +499,31 @@ static void flow_bury(struct rw_capture *c, struct flow *f)
 	 * whole rather than the session be freed here. */
 	if (f->s || f->sh || f->img)
 		return;
-	struct flow *t = flow_alloc(c, true);
+	struct flow *t = rw_flow_alloc(c, true);
 	if (!t)
 		return;
 	for (int side = 0; side < 2; side++)
 		rw_reasm_free(&f->rs[side]);
 	/* The head up to its memory flags, which are t's own. */
 	memcpy(t, f, offsetof(struct flow, in_region));
-	struct flow **pp = &c->buckets[f->hash & c->mask];
-	while (*pp != f)
-		pp = &(*pp)->hnext;
-	*pp = t;
-	if (f->prev)
-		f->prev->next = t;
-	else
-		f->list->head = t;
-	if (f->next)
-		f->next->prev = t;
-	else
-		f->list->tail = t;
-	if (c->pack_from == f)
-		c->pack_from = t;
-	flow_dealloc(c, f);
+	flow_replace(c, f, t);
+	rw_flow_dealloc(c, f);
 }
 
 /* A new connection on a tombstone's 4-tuple: a whole flow in its place, set
  * up from the packet, as flow_restart does for a flow still whole. */
 static struct flow *flow_revive(struct rw_capture *c, struct flow *t, const struct rw_packet *p)
 {
-	struct flow *f = flow_alloc(c, false);
+	struct flow *f = rw_flow_alloc(c, false);
 	if (!f) {
 		c->st.nomem++;
 		return NULL;
 	}
 	f->key = t->key;
 	f->hash = t->hash;
-	f->hnext = t->hnext;
-	struct flow **pp = &c->buckets[t->hash & c->mask];
-	while (*pp != t)
-		pp = &(*pp)->hnext;
-	*pp = f;
-	lru_unlink(t);
-	flow_dealloc(c, t);
-	flow_setup(c, f, p);
+	flow_replace(c, t, f);
+	rw_flow_dealloc(c, t);
+	flow_setup(c, f, p); /* its state moves it to its list */
 	return f;
 }
 
@@ -950,9 +870,6 @@ void rw_capture_free(struct rw_capture *c)
 	}
 	rw_scan_tally_free(c->scan);
 	free(c->buckets);
-#ifndef FLOW_ASAN
-	regions_unmap(&c->flow_regions);
-	regions_unmap(&c->tomb_regions);
-#endif
+	rw_flow_regions_free(c);
 	free(c);
 }
