@@ -9,21 +9,20 @@ static _Thread_local struct {
 	unsigned used, next; /* entries filled; the next to replace */
 } cache;
 
+#define CH_OFF(f)  offsetof(struct rw_tls_client_hello, f)
+#define CH_SIZE(f) sizeof(((struct rw_tls_client_hello *)0)->f)
+
 /* Alike in every field but random, session_id_len, sni and sni_len: the
  * struct's three runs around them, compared as bytes (a difference in
  * padding only costs a miss). */
 static bool alike(const struct rw_tls_client_hello *a, const struct rw_tls_client_hello *b)
 {
 	const char *x = (const char *)a, *y = (const char *)b;
-	size_t r1 = offsetof(struct rw_tls_client_hello, random);
-	size_t r2 = offsetof(struct rw_tls_client_hello, n_ciphers);
-	size_t r2_end = offsetof(struct rw_tls_client_hello, sni);
-	size_t r3 = offsetof(struct rw_tls_client_hello, has_grease);
-	return !memcmp(x, y, r1) && !memcmp(x + r2, y + r2, r2_end - r2) &&
-	       !memcmp(x + r3, y + r3, sizeof(*a) - r3);
+	size_t mid = CH_OFF(n_ciphers), end = CH_OFF(has_grease);
+	return !memcmp(x, y, CH_OFF(random)) && !memcmp(x + mid, y + mid, CH_OFF(sni) - mid) &&
+	       !memcmp(x + end, y + end, sizeof(*a) - end);
 }
-#define CH_OFF(f)  offsetof(struct rw_tls_client_hello, f)
-#define CH_SIZE(f) sizeof(((struct rw_tls_client_hello *)0)->f)
+
 /* The skipped runs hold those four fields and padding, nothing else: a field
  * added there would not be compared. */
 _Static_assert(CH_OFF(session_id_len) == CH_OFF(random) + CH_SIZE(random) &&
