@@ -1,6 +1,7 @@
 /* The flow table's types, private to capture/: a flow, its LRU lists, the
  * table (struct rw_capture), and the functions its files share: flow_key.c
- * (the key, its hash, the lookup), flow_table.c (lists, a flow's life, per
+ * (the key, its hash, the lookup), flow_mem.c (flows' and tombstones'
+ * memory), flow_table.c (lists, a flow's life, per
  * packet), flow_infer.c (what a one-direction capture tells of the side
  * never captured), flow_clock.c (frames in along the capture clock) and flow_shard.c (a flow's
  * calls on its session, and replay -j's workers: flow_shard.h). */
@@ -61,7 +62,7 @@ struct flow {
 	enum flow_state state;
 	struct rw_capture *cap;
 	uint64_t last_ts;
-	bool in_region; /* from a 2 MiB region (flow_table.c), not calloc'd */
+	bool in_region; /* from a 2 MiB region (flow_mem.c), not calloc'd */
 	bool tomb;      /* the head alone (see above) */
 	/* ---- the head ends here (FLOW_TOMB_BYTES) ---- */
 

@@ -15,7 +15,7 @@
  * What one-direction captures tell of the side never captured is in
  * flow_infer.c; frames come in along the capture clock in flow_clock.c;
  * a flow's calls on its session, and replay -j's workers, are in
- * flow_shard.c.
+ * flow_shard.c; the memory of flows and tombstones in flow_mem.c.
  */
 #include "flow_shard.h"
 
