@@ -405,6 +405,23 @@ static size_t feed_tpkt(struct rw_session *s, enum rw_dir dir, const uint8_t *p,
 {
 	size_t used = 0;
 	while (used < n && s->mode[dir] == M_TPKT) {
+		/* A whole TPKT in these bytes (a CR or CC in one segment, as
+		 * clients and servers send them) is parsed where it is, without
+		 * the copy and the buffer a split one needs. Anything else (TLS
+		 * where X.224 was expected, a bad header, a TPKT cut across
+		 * segments) takes the way below. */
+		if (s->tpkt_have[dir] == 0 && s->tpkt_need[dir] == 0 &&
+		    n - used >= RW_TPKT_HEADER_LEN &&
+		    !rw_tls_looks_like_record(p + used, RW_TPKT_HEADER_LEN)) {
+			int len = rw_tpkt_length(p + used, n - used);
+			if (len > 0 && (size_t)len <= n - used) {
+				const uint8_t *tpkt = p + used;
+				used += (size_t)len;
+				s->tpkt_off[dir] += (size_t)len;
+				on_x224(s, dir, tpkt, (size_t)len);
+				continue;
+			}
+		}
 		size_t want = s->tpkt_need[dir] ? s->tpkt_need[dir] : RW_TPKT_HEADER_LEN;
 		if (s->tpkt_cap[dir] < want) {
 			/* Grown to the largest TPKT seen: CR/CC are tens of bytes. */
@@ -723,6 +740,8 @@ void rw_session_data(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, cons
 	if (s->mode[dir] == M_START) {
 		/* Hold the first bytes: enough to tell TPKT (and its TPDU code), TLS
 		 * and SSLv2 apart. */
+		const uint8_t *all = s->head_have[dir] == 0 ? p : NULL;
+		size_t n_all = n;
 		size_t k = sizeof(s->head[dir]) - s->head_have[dir];
 		if (k > n)
 			k = n;
@@ -733,6 +752,17 @@ void rw_session_data(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, cons
 		if (s->head_have[dir] < sizeof(s->head[dir]))
 			return;
 		classify(s, dir);
+		/* First bytes that came in one piece go on in one piece, so that
+		 * a CR, CC or ClientHello in one segment is parsed where it is,
+		 * not copied into a buffer for being split (feed_tpkt,
+		 * tls_record.c). The same as the held bytes then the rest, but
+		 * where the check below would count the rest of a TPKT stream
+		 * without parsing it: six bytes complete no CC, so that is known
+		 * now. */
+		if (all && !(s->mode[dir] == M_TPKT && (s->std_rdp || s->phase >= RW_PHASE_RDP))) {
+			dispatch(s, dir, all, n_all);
+			return;
+		}
 		dispatch(s, dir, s->head[dir], s->head_have[dir]);
 	}
 	if (s->std_rdp && s->phase < RW_PHASE_RDP)

@@ -79,6 +79,26 @@ static size_t handshake_bytes(struct rw_tls_stream *t, const uint8_t *p, size_t 
 {
 	size_t n0 = n;
 	while (n > 0) {
+		/* A whole message in these bytes (the common case: a hello, or a
+		 * certificate in one segment) goes to the callback where it is,
+		 * without the copy and the buffer a message split across records
+		 * or segments needs. */
+		size_t whole = n >= 4 && t->hs_hdr_have == 0 ? rw_be24(p + 1) : SIZE_MAX;
+		if (whole <= n - 4 && whole <= t->max_msg) {
+			const uint8_t *body = p + 4;
+			memcpy(t->hs_hdr, p, 4);
+			t->hs_need = t->hs_have = whole;
+			t->hs_oversized = false;
+			p += 4 + whole;
+			n -= 4 + whole;
+			if (t->cb->handshake)
+				t->cb->handshake(t->arg, t->hs_hdr[0], body, whole, false);
+			if (t->failed)
+				return n0 - n;
+			if (t->encrypted)
+				return n0;
+			continue;
+		}
 		if (t->hs_hdr_have < 4) {
 			if (!fill(t->hs_hdr, &t->hs_hdr_have, 4, &p, &n))
 				return n0;
