@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -262,6 +263,16 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	uint64_t n;
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		rw_logerr(o->log, LOG_ERR, "outputs: wake-up");
+	pthread_mutex_lock(&o->mu);
+	bool stop = o->stop;
+	pthread_mutex_unlock(&o->mu);
+	if (stop) {
+		/* Nothing more is coming: what is queued goes now, not after
+		 * another batch's wait (every replay's last 2 ms). */
+		event_del(o->batch_ev);
+		event_active(o->batch_ev, EV_TIMEOUT, 0);
+		return;
+	}
 	if (!evtimer_pending(o->batch_ev, NULL)) {
 		struct timeval tv = {0, BATCH_US};
 		evtimer_add(o->batch_ev, &tv);
@@ -339,6 +350,10 @@ static void on_counters(evutil_socket_t fd, short what, void *arg)
 static void *thread_main(void *arg)
 {
 	struct rw_outputs *o = arg;
+	/* OpenSSL loads its providers at the first fetch, a few ms: here while
+	 * the caller sets up and reads its first packets, not on its path at
+	 * the first record or certificate. */
+	pthread_once(&sha256_once, sha256_fetch);
 	event_base_dispatch(o->base);
 	return NULL;
 }
@@ -590,7 +605,9 @@ struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg,
 	if (gethostname(o->host, sizeof(o->host) - 1) < 0)
 		o->host[0] = 0;
 	o->pid = (long)getpid();
-	if (RAND_bytes(o->id_key, 32) != 1) {
+	/* The kernel's generator: OpenSSL's (RAND_bytes) would first set up
+	 * its own, a millisecond more before the first packet. */
+	if (getrandom(o->id_key, 32, 0) != 32 && RAND_bytes(o->id_key, 32) != 1) {
 		/* No entropy: still unique on this host (time, pid). */
 		uint64_t salt[2] = {rw_mono_us() ^ (uint64_t)time(NULL) << 20, (uint64_t)o->pid};
 		SHA256((const unsigned char *)salt, sizeof(salt), o->id_key);
