@@ -46,77 +46,16 @@ static void build(void)
 	rw_test_alert(&alert, 2, 45);
 }
 
-/* cut(i, n): the length of the next piece of a message of n bytes, i of
- * them already delivered. */
-typedef size_t (*cut_fn)(size_t i, size_t n);
-
-static size_t whole(size_t i, size_t n)
+/* The record's JSON for the connection under `split` (testutil.c: each
+ * piece an exact-size heap copy); *n_realloc: the reallocs made meanwhile. */
+static char *run(enum rw_split split, unsigned seed, size_t *n_realloc)
 {
-	return n - i;
-}
-static size_t bytes(size_t i, size_t n)
-{
-	(void)i;
-	(void)n;
-	return 1;
-}
-/* Where the analyzer decides what a direction speaks (its first six
- * bytes), then the rest. */
-static size_t at_six(size_t i, size_t n)
-{
-	return i == 0 && n > 6 ? 6 : n - i;
-}
-/* A TPKT or TLS record header alone, then the rest. */
-static size_t at_header(size_t i, size_t n)
-{
-	return i == 0 && n > 5 ? 4 + (n % 2) : n - i;
-}
-static unsigned seed;
-static size_t random_cut(size_t i, size_t n)
-{
-	seed = seed * 1103515245u + 12345u;
-	size_t left = n - i;
-	return 1 + (seed >> 16) % left;
-}
-
-/* The record's JSON for the connection delivered in pieces cut by `cut`
- * (each piece an exact-size heap copy, so that reading past it shows under
- * ASan); *n_realloc: the reallocs made meanwhile. */
-static char *run(cut_fn cut, size_t *n_realloc)
-{
-	const struct {
-		enum rw_dir d;
-		const struct rw_test_bytes *b;
-	} steps[] = {{RW_C2S, &cr},   {RW_S2C, &cc},   {RW_C2S, &ch},   {RW_S2C, &sh},
-	             {RW_S2C, &cert}, {RW_S2C, &done}, {RW_C2S, &alert}};
-	struct rw_session *s = rw_session_new(NULL);
-	assert_non_null(s);
-	struct rw_endpoint c = {.family = 2, .addr = {10, 0, 0, 1}, .port = 50000};
-	struct rw_endpoint v = {.family = 2, .addr = {10, 0, 0, 2}, .port = 3389};
-	uint64_t ts = 1700000000ull * 1000000ull;
-	rw_session_open(s, ts, &c, &v);
-	rw_session_syn(s, RW_C2S, ts);
-	rw_session_syn(s, RW_S2C, ts + 100);
+	const struct rw_step steps[] = {DATA(C, cr),    DATA(S, cc),   DATA(C, ch),
+	                                DATA(S, sh),    DATA(S, cert), DATA(S, done),
+	                                DATA(C, alert), FIN(C),        END};
 	reallocs = 0;
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		/* One timestamp per message, whatever its pieces: the times in
-		 * the record are the message's. */
-		ts += 1000;
-		const struct rw_test_bytes *b = steps[i].b;
-		for (size_t off = 0; off < b->n;) {
-			size_t k = cut(off, b->n);
-			uint8_t *piece = malloc(k);
-			assert_non_null(piece);
-			memcpy(piece, b->p + off, k);
-			rw_session_data(s, steps[i].d, ts, piece, k);
-			free(piece);
-			off += k;
-		}
-	}
+	struct rw_session *s = rw_test_run(steps, split, seed);
 	*n_realloc = reallocs;
-	ts += 1000;
-	rw_session_fin(s, RW_C2S, ts);
-	rw_session_close(s, ts + 1000);
 	/* Marks name the stream offset of the read that carried a fact (its
 	 * packet): by design the one thing that depends on the cut. */
 	struct rw_record *rec = rw_session_record(s);
@@ -136,22 +75,22 @@ static void test_same_record_however_cut(void **state)
 	(void)state;
 	build();
 	size_t n;
-	char *want = run(whole, &n);
+	char *want = run(SPLIT_WHOLE, 0, &n);
 	/* What the wire says, from the bytes built above. */
 	assert_non_null(strstr(want, "alice"));
 	assert_non_null(strstr(want, "\"cause\":\"certificate_expired\""));
 	assert_non_null(strstr(want, "\"phase\":\"tls_handshake\""));
 	static const struct {
 		const char *name;
-		cut_fn cut;
-	} cuts[] = {{"byte by byte", bytes},
-	            {"after six bytes", at_six},
-	            {"after a header", at_header},
-	            {"at random", random_cut}};
+		enum rw_split split;
+		unsigned runs;
+	} cuts[] = {{"byte by byte", SPLIT_BYTES, 1},
+	            {"after six bytes", SPLIT_SIX, 1},
+	            {"after a header", SPLIT_HEADER, 1},
+	            {"at random", SPLIT_RANDOM, 20}};
 	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
-		for (unsigned r = 0; r < (cuts[i].cut == random_cut ? 20u : 1u); r++) {
-			seed = 7 + r;
-			char *got = run(cuts[i].cut, &n);
+		for (unsigned seed = 1; seed <= cuts[i].runs; seed++) {
+			char *got = run(cuts[i].split, seed, &n);
 			if (strcmp(got, want) != 0) {
 				size_t at = 0;
 				while (got[at] == want[at])
@@ -172,8 +111,11 @@ static void test_whole_messages_are_not_copied(void **state)
 	(void)state;
 	build();
 	size_t whole_reallocs, split_reallocs;
-	free(run(whole, &whole_reallocs));
-	free(run(bytes, &split_reallocs));
+	/* The first session grows the session pool's lists (realloc): counted
+	 * from the second on. */
+	free(run(SPLIT_WHOLE, 0, &whole_reallocs));
+	free(run(SPLIT_WHOLE, 0, &whole_reallocs));
+	free(run(SPLIT_BYTES, 0, &split_reallocs));
 	/* Cut, each direction buffers its TPKT and its handshake messages
 	 * (the counter counts); whole, nothing is. */
 	if (split_reallocs < 2)

@@ -26,10 +26,10 @@ struct expect {
 
 static void check_all_splits(const struct rw_step *steps, struct expect e, const char *name)
 {
-	for (int mode = 0; mode < 3 + 20; mode++) {
-		enum rw_split split = mode == 0   ? SPLIT_WHOLE
-		                      : mode == 1 ? SPLIT_BYTES
-		                                  : SPLIT_RANDOM;
+	static const enum rw_split first[] = {SPLIT_WHOLE, SPLIT_BYTES, SPLIT_SIX, SPLIT_HEADER};
+	const int n_first = (int)(sizeof(first) / sizeof(first[0]));
+	for (int mode = 0; mode < n_first + 20; mode++) {
+		enum rw_split split = mode < n_first ? first[mode] : SPLIT_RANDOM;
 		struct rw_session *s = rw_test_run(steps, split, (unsigned)mode * 7919u);
 		struct rw_record *r = rw_session_record(s);
 		const struct rw_verdict *v = &r->verdict;

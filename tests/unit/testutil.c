@@ -18,6 +18,24 @@ static unsigned next_rand(unsigned *state)
 	return (*state >> 16) & 0x7fff;
 }
 
+/* The length of the next piece of n bytes, off of them delivered. */
+static size_t piece(enum rw_split split, unsigned *seed, size_t off, size_t n)
+{
+	size_t len = n - off;
+	switch (split) {
+	case SPLIT_BYTES:
+		return 1;
+	case SPLIT_RANDOM:
+		return 1 + next_rand(seed) % (len < 97 ? len : 97);
+	case SPLIT_SIX:
+		return off == 0 && n > 6 ? 6 : len;
+	case SPLIT_HEADER:
+		return off == 0 && n > 5 ? 4 + n % 2 : len;
+	default:
+		return len;
+	}
+}
+
 struct rw_session *rw_test_run_ex(const struct rw_step *steps, enum rw_split split, unsigned seed,
                                   bool midstream)
 {
@@ -37,12 +55,12 @@ struct rw_session *rw_test_run_ex(const struct rw_step *steps, enum rw_split spl
 		case STEP_DATA: {
 			size_t off = 0;
 			while (off < st->n) {
-				size_t len = st->n - off;
-				if (split == SPLIT_BYTES)
-					len = 1;
-				else if (split == SPLIT_RANDOM)
-					len = 1 + next_rand(&seed) % (len < 97 ? len : 97);
-				rw_session_data(s, st->dir, ts, st->p + off, len);
+				size_t len = piece(split, &seed, off, st->n);
+				uint8_t *copy = malloc(len);
+				assert_non_null(copy);
+				memcpy(copy, st->p + off, len);
+				rw_session_data(s, st->dir, ts, copy, len);
+				free(copy);
 				off += len;
 			}
 			break;
@@ -92,11 +110,7 @@ struct rw_session *rw_test_run_ex(const struct rw_step *steps, enum rw_split spl
 			rw_session_set_inspected(s, true);
 			size_t off = 0;
 			while (off < st->n) {
-				size_t len = st->n - off;
-				if (split == SPLIT_BYTES)
-					len = 1;
-				else if (split == SPLIT_RANDOM)
-					len = 1 + next_rand(&seed) % (len < 97 ? len : 97);
+				size_t len = piece(split, &seed, off, st->n);
 				rw_session_plaintext(s, st->dir, ts, st->p + off, len);
 				off += len;
 			}

@@ -97,8 +97,11 @@ struct rw_step {
 		STEP_END, C, NULL, 0, 0                                                            \
 	}
 
-/* Segmentation modes for the data steps. */
-enum rw_split { SPLIT_WHOLE, SPLIT_BYTES, SPLIT_RANDOM };
+/* Segmentation modes for the data steps: whole, byte by byte, at random;
+ * SIX: the six bytes that classify a direction (session.c), then the rest;
+ * HEADER: a TPKT or TLS record header alone (4 or 5 bytes), then the rest.
+ * Each piece is an exact-size heap copy: a read past it shows under ASan. */
+enum rw_split { SPLIT_WHOLE, SPLIT_BYTES, SPLIT_RANDOM, SPLIT_SIX, SPLIT_HEADER };
 
 /* Runs steps into a new session with the given split (seed for RANDOM) and
  * returns it closed; the caller frees it. Timestamps advance 1 ms per step. */
