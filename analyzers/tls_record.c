@@ -84,7 +84,7 @@ static size_t handshake_bytes(struct rw_tls_stream *t, const uint8_t *p, size_t 
 		 * without the copy and the buffer a message split across records
 		 * or segments needs. */
 		size_t whole = n >= 4 && t->hs_hdr_have == 0 ? rw_be24(p + 1) : SIZE_MAX;
-		if (whole <= n - 4 && whole <= t->max_msg) {
+		if (n >= 4 && whole <= n - 4 && whole <= t->max_msg) {
 			const uint8_t *body = p + 4;
 			memcpy(t->hs_hdr, p, 4);
 			t->hs_need = t->hs_have = whole;
