@@ -14,7 +14,9 @@ Contenders, each a fresh process per measurement, on 127.0.0.1:
   socat        socat TCP-LISTEN:P,fork,reuseaddr,backlog=1024
 Tests (each round runs every contender once, in turn, each round starting
 with the next one; --runs rounds; the
-tables show medians and ratios to HAProxy nbthread 1):
+tables show medians and ratios to HAProxy nbthread 1, and "same round":
+the median over rounds of the ratio to HAProxy's run in that round, which
+holds when the machine's speed changes during the run):
   iperf1 / iperf8  iperf3 -c through the contender, -P 1 / -P 8, --secs s:
                    received Gbit/s and the contender's CPU seconds
   bulk / bulk-tls  loadgen bulk c2s of --bulk-mib MiB after an X.224 CR/CC
@@ -305,6 +307,21 @@ def med(results, t, n, key):
     return statistics.median(v) if v else None
 
 
+def round_ratio(results, t, n, key, ref="haproxy-1t"):
+    """The median over rounds of n's key over ref's in the same round: on a
+    machine whose speed changes during a run, each column's median may come
+    from a slow round for one contender and a fast one for the other."""
+    v = []
+    for r in results:
+        if r["test"] != t or r["name"] != n or not r.get("ok") or r.get(key) is None:
+            continue
+        d = [x for x in results if x["test"] == t and x["name"] == ref and
+             x["round"] == r["round"] and x.get("ok") and x.get(key)]
+        if d:
+            v.append(r[key] / d[0][key])
+    return "-" if not v else "%.2fx" % statistics.median(v)
+
+
 def fmt(x, nd=2):
     return "-" if x is None else ("{:,.%df}" % nd).format(x)
 
@@ -321,17 +338,19 @@ def report(results, names, tests):
     for t in tests:
         if t in titles:
             print("#### %s\n" % titles[t])
-            print("| contender | Gbit/s | vs HAProxy 1t | CPU s | CPU vs HAProxy 1t |")
-            print("|---|---:|---:|---:|---:|")
+            print("| contender | Gbit/s | vs HAProxy 1t | same round | CPU s | CPU vs HAProxy 1t |")
+            print("|---|---:|---:|---:|---:|---:|")
             hg = med(results, "bulk" if t == "bulk-tls" else t, "haproxy-1t", "gbit_s")
             hc = med(results, "bulk" if t == "bulk-tls" else t, "haproxy-1t", "cpu_s")
             for n in names:
                 g, c = med(results, t, n, "gbit_s"), med(results, t, n, "cpu_s")
                 if g is None:
                     continue
-                print("| %s | %s | %s | %s | %s |" % (n, fmt(g), ratio(g, hg),
-                                                       fmt(c) if n != "direct" else "-",
-                                                       ratio(c, hc) if n != "direct" else "-"))
+                ref_t = "bulk" if t == "bulk-tls" else t
+                same = round_ratio(results, t, n, "gbit_s") if ref_t == t else "-"
+                print("| %s | %s | %s | %s | %s | %s |" % (n, fmt(g), ratio(g, hg), same,
+                                                            fmt(c) if n != "direct" else "-",
+                                                            ratio(c, hc) if n != "direct" else "-"))
             print()
             con, coff = med(results, t, "rdpwhy", "cpu_s"), med(results, t, "rdpwhy-noan", "cpu_s")
             if t == "bulk-tls" and con is not None and coff:
@@ -345,9 +364,9 @@ def report(results, names, tests):
                                          med(results, t, "haproxy-2t", "cpu_s"))))
         elif t == "rate":
             print("#### short connections: X.224 CR/CC, close (50 at a time)\n")
-            print("| contender | conn/s | vs HAProxy 1t | p50 ms | p99 ms | p99 added over direct "
-                  "(ms) | CPU µs per conn |")
-            print("|---|---:|---:|---:|---:|---:|---:|")
+            print("| contender | conn/s | vs HAProxy 1t | same round | p50 ms | p99 ms | p99 added "
+                  "over direct (ms) | CPU µs per conn |")
+            print("|---|---:|---:|---:|---:|---:|---:|---:|")
             hr = med(results, t, "haproxy-1t", "conn_s")
             # added p99 per round (same round's direct), then the median
             for n in names:
@@ -363,8 +382,9 @@ def report(results, names, tests):
                             added.append(r["p99_ms"] - d[0]["p99_ms"])
                 cpu = med(results, t, n, "cpu_s")
                 conns = [r["conns"] for r in results if r["test"] == t and r["name"] == n][0]
-                print("| %s | %s | %s | %s | %s | %s | %s |" % (
-                    n, fmt(cs, 0), ratio(cs, hr), fmt(med(results, t, n, "p50_ms")),
+                print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    n, fmt(cs, 0), ratio(cs, hr), round_ratio(results, t, n, "conn_s"),
+                    fmt(med(results, t, n, "p50_ms")),
                     fmt(med(results, t, n, "p99_ms")),
                     fmt(statistics.median(added)) if added and n != "direct" else "-",
                     fmt(cpu * 1e6 / conns, 0) if n != "direct" else "-"))
