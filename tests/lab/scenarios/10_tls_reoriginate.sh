@@ -72,7 +72,10 @@
 #   names the closer of the two-direction wire where it can see that close
 #   (its own side's FIN, or the other's that it acknowledged; lib.sh). A
 #   client FIN the server side never acknowledged (@unacked) is not in the
-#   server-only half, whose first close is then SSLsplit's own FIN.
+#   server-only half, whose first close is then SSLsplit's own FIN; or, when
+#   the client's RST follows its FIN at once (0.2 ms in one CI run, before
+#   SSLsplit could answer either), no close at all: from the server side's
+#   packets alone the connection is still open (still_open, none, none).
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -172,6 +175,7 @@ lab_expect 10_sslsplit_tls13 normal_close \
     !tls.server.hash.sha256 \
     'client_only:verdict=normal_close/client|server/fin/established' \
     'server_only:verdict=normal_close/client|server/fin/established' \
+    'server_only@unacked:verdict=normal_close|still_open/server|none/fin|none/established' \
     --note "SSLsplit 0.5.5 autossl on the middlebox (transparent, REDIRECT 3389): relays the X.224 exchange, then terminates the client's TLS 1.3 with a forged certificate (lab TLS inspection CA) and opens its own TLS to xrdp; xfreerdp /sec:tls /cert:ignore +auth-only completes; the forged certificate is encrypted (TLS 1.3): rdpwhy with expected_cert_sha256 set cannot see it"
 lab_daemon_stop sslsplit
 
@@ -185,6 +189,7 @@ lab_expect 10_sslsplit_tls12 tls_stream_altered/normal_close \
     "tls.server.x509.subject.common_name=$LAB_IP_HOST" \
     'client_only:verdict=normal_close/client|server/fin/established' \
     'server_only:verdict=normal_close/client|server/fin/established' \
+    'server_only@unacked:verdict=normal_close|still_open/server|none/fin|none/established' \
     "server_only:tls.server.x509.issuer.common_name=lab TLS inspection CA" \
     "tls.server.hash.sha256~^(?!$HOST_SHA256_UC\$)[0-9A-F]{64}\$" \
     "inline:rdpwhy.evidence~server certificate sha256 [0-9a-f]{16}\\.\\.\\. is not the host's expected ${HOST_SHA256:0:16}" \
