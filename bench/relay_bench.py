@@ -307,6 +307,13 @@ def med(results, t, n, key):
     return statistics.median(v) if v else None
 
 
+def same_round(results, r, ref):
+    """ref's run of r's test in r's round, None when it failed or is missing."""
+    d = [x for x in results if x["test"] == r["test"] and x["name"] == ref and
+         x["round"] == r["round"] and x.get("ok")]
+    return d[0] if d else None
+
+
 def round_ratio(results, t, n, key, ref="haproxy-1t"):
     """The median over rounds of n's key over ref's in the same round: on a
     machine whose speed changes during a run, each column's median may come
@@ -315,10 +322,9 @@ def round_ratio(results, t, n, key, ref="haproxy-1t"):
     for r in results:
         if r["test"] != t or r["name"] != n or not r.get("ok") or r.get(key) is None:
             continue
-        d = [x for x in results if x["test"] == t and x["name"] == ref and
-             x["round"] == r["round"] and x.get("ok") and x.get(key)]
-        if d:
-            v.append(r[key] / d[0][key])
+        d = same_round(results, r, ref)
+        if d and d.get(key):
+            v.append(r[key] / d[key])
     return "-" if not v else "%.2fx" % statistics.median(v)
 
 
@@ -340,13 +346,14 @@ def report(results, names, tests):
             print("#### %s\n" % titles[t])
             print("| contender | Gbit/s | vs HAProxy 1t | same round | CPU s | CPU vs HAProxy 1t |")
             print("|---|---:|---:|---:|---:|---:|")
-            hg = med(results, "bulk" if t == "bulk-tls" else t, "haproxy-1t", "gbit_s")
-            hc = med(results, "bulk" if t == "bulk-tls" else t, "haproxy-1t", "cpu_s")
+            # only rdpwhy runs bulk-tls: HAProxy's bulk is the reference
+            ref_t = "bulk" if t == "bulk-tls" else t
+            hg = med(results, ref_t, "haproxy-1t", "gbit_s")
+            hc = med(results, ref_t, "haproxy-1t", "cpu_s")
             for n in names:
                 g, c = med(results, t, n, "gbit_s"), med(results, t, n, "cpu_s")
                 if g is None:
                     continue
-                ref_t = "bulk" if t == "bulk-tls" else t
                 same = round_ratio(results, t, n, "gbit_s") if ref_t == t else "-"
                 print("| %s | %s | %s | %s | %s | %s |" % (n, fmt(g), ratio(g, hg), same,
                                                             fmt(c) if n != "direct" else "-",
@@ -376,10 +383,9 @@ def report(results, names, tests):
                 added = []
                 for r in results:
                     if r["test"] == t and r["name"] == n and r.get("ok"):
-                        d = [x for x in results if x["test"] == t and x["name"] == "direct" and
-                             x["round"] == r["round"] and x.get("ok")]
+                        d = same_round(results, r, "direct")
                         if d:
-                            added.append(r["p99_ms"] - d[0]["p99_ms"])
+                            added.append(r["p99_ms"] - d["p99_ms"])
                 cpu = med(results, t, n, "cpu_s")
                 conns = [r["conns"] for r in results if r["test"] == t and r["name"] == n][0]
                 print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
