@@ -366,9 +366,8 @@ static void count_whole(const struct rw_record *r, void *arg)
 {
 	struct grow_tally *t = arg;
 	t->records++;
-	if (r->saw_syn && r->cr_seen && r->cc_seen && r->fin_seen[RW_C2S] &&
-	    r->fin_seen[RW_S2C] && r->bytes[RW_C2S] == sizeof(cr) &&
-	    r->bytes[RW_S2C] == sizeof(cc_ssl) && !r->midstream)
+	if (r->saw_syn && r->cr_seen && r->cc_seen && r->fin_seen[RW_C2S] && r->fin_seen[RW_S2C] &&
+	    r->bytes[RW_C2S] == sizeof(cr) && r->bytes[RW_S2C] == sizeof(cc_ssl) && !r->midstream)
 		t->whole++;
 }
 
