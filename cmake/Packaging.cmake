@@ -116,6 +116,11 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # The libraries' packages come from dpkg-shlibdeps (dpkg-dev); adduser for postinst.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+# librdkafka is loaded when a kafka:// output is made (sink/kafka_lib.h), so
+# dpkg-shlibdeps cannot see it: named here (rd_kafka_purge needs 1.0).
+if(RDKAFKA_FOUND)
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", librdkafka1 (>= 1.0)")
+endif()
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "tcpdump, tshark")
 file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/deb/conffiles "${RDPWHY_CONF_DIR}/rdpwhy.conf\n")
 foreach(s postinst prerm postrm)

@@ -14,11 +14,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <librdkafka/rdkafka.h>
-
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
+#include "kafka_lib.h"
 
 #define TICK_MS        1000
 #define BACKOFF_MIN_S  1
@@ -509,6 +508,10 @@ struct rw_kafka *rw_kafka_new(struct event_base *base, const struct rw_output_sp
 		goto fail;
 	}
 	char e[RW_CONF_ERR];
+	if (rw_kafka_lib_load(e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "output %s: %s", k->name, e);
+		goto fail;
+	}
 	k->spool = rw_spool_open(spec->spool_dir, spec->spool_max,
 	                         (enum rw_spool_policy)spec->spool_policy, e, sizeof(e));
 	if (!k->spool) {

@@ -9,7 +9,9 @@
 #      after siem_flush_timeout; brokers up: the next run sends them first;
 #   3. brokers down while one replay waits; up again: it delivers them all
 #      and exits;
-#   4. options librdkafka or the spec parser refuse: a clear message;
+#   4. options librdkafka or the spec parser refuse: a clear message; a
+#      broken librdkafka: refused with the library's name (and not loaded
+#      at all without a kafka:// output);
 #   5. ssl and sasl_plaintext reach librdkafka (the mock speaks neither:
 #      the handshake fails, the warning says why, the record stays spooled);
 #   6. a batch refused for its records (MSG_SIZE_TOO_LARGE): set aside in
@@ -173,6 +175,27 @@ refused "sasl_\* options need security_protocol=sasl_ssl" \
 refused "expected kafka://HOST:PORT" "kafka://${boot[up]}"
 refused "ssl.ca.location" \
 	"kafka://${boot[up]}/rdpwhy ca_file=$tmp/missing.pem spool_dir=$tmp/spool4"
+
+# 4b. librdkafka is loaded when a kafka:// output is made, not at start
+# (sink/kafka_lib.h): with a broken copy first on the library path, a replay
+# without one runs, and one with a kafka:// output stops, saying which
+# library and how to get it, before creating its spool.
+mkdir -p "$tmp/badlib"
+: >"$tmp/badlib/librdkafka.so.1"
+if LD_LIBRARY_PATH=$tmp/badlib rw_run 0 "$tmp/c4b.out" "$tmp/c4b.err" "$bin" replay \
+	--format json "$data/tls_ok.pcap" && [[ -s $tmp/c4b.out ]]; then
+	ok "no kafka:// output: librdkafka not loaded"
+else
+	bad "no kafka:// output, broken librdkafka on the path: $(cat "$tmp/c4b.err")"
+fi
+if LD_LIBRARY_PATH=$tmp/badlib rw_run "1|2" /dev/null "$tmp/c4b.err" "$bin" replay \
+	-o "kafka://${boot[up]}/rdpwhy spool_dir=$tmp/spool4b" "$data/tls_ok.pcap" &&
+	grep -q "cannot load librdkafka.so.1, which kafka:// outputs need (Debian: apt-get install librdkafka1)" \
+		"$tmp/c4b.err" && [[ ! -e $tmp/spool4b ]]; then
+	ok "librdkafka broken: a kafka:// output is refused and says why"
+else
+	bad "librdkafka broken: expected the load error and no spool in: $(cat "$tmp/c4b.err")"
+fi
 
 # 5. TLS and SASL reach librdkafka: the mock cluster speaks neither, so the
 # handshake fails, the warning says why, and the record stays spooled.
