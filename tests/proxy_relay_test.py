@@ -9,6 +9,7 @@ Every case checks what each peer saw (bytes, FIN or RST) and the record."""
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -497,8 +498,10 @@ def main():
     ipv6_and_names()
     config_errors()
     if failures:
-        print("%d failure(s)" % len(failures))
+        # The proxies' records and stderr stay for a look.
+        print("%d failure(s); records and logs kept in %s" % (len(failures), TMP))
         sys.exit(1)
+    shutil.rmtree(TMP, ignore_errors=True)
 
 
 main()

@@ -12,6 +12,7 @@ connections made, the bytes sent, who closed and how."""
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -350,7 +351,9 @@ def main():
     if failures:
         print("FAILED: %s" % ", ".join(failures))
         print("log tail:\n" + px.log()[-3000:])
+        print("records and logs kept in %s" % TMP)
         return 1
+    shutil.rmtree(TMP, ignore_errors=True)
     print("all workers checks passed")
     return 0
 
