@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "inspect_tls.h"
+#include "kafka.h"
 #include "pcap_queue.h"
 #include "proxy.h"
 
@@ -210,6 +211,17 @@ int cmd_proxy(int argc, char **argv)
 			struct sockaddr_storage up;
 			socklen_t up_len;
 			if (rw_upstream_resolve(&px->cfg, &up, &up_len, err, sizeof(err)) < 0) {
+				fprintf(stderr, "rdpwhy proxy: %s\n", err);
+				status = 2;
+				goto out;
+			}
+		}
+		/* A kafka:// output needs librdkafka, loaded only at start. */
+		for (size_t i = 0; i < px->cfg.n_outputs; i++) {
+			struct rw_output_spec spec;
+			if (rw_output_spec_parse(px->cfg.outputs[i], &spec, NULL, 0) == 0 &&
+			    spec.kind == RW_OUT_KAFKA &&
+			    rw_kafka_available(spec.target, err, sizeof(err)) < 0) {
 				fprintf(stderr, "rdpwhy proxy: %s\n", err);
 				status = 2;
 				goto out;

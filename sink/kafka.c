@@ -488,6 +488,15 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the API ------------------------------------------------------------------- */
 
+int rw_kafka_available(const char *target, char *err, size_t errlen)
+{
+	char e[RW_CONF_ERR];
+	if (rw_kafka_lib_load(e, sizeof(e)) == 0)
+		return 0;
+	snprintf(err, errlen, "output %s: %s", target, e);
+	return -1;
+}
+
 struct rw_kafka *rw_kafka_new(struct event_base *base, const struct rw_output_spec *spec,
                               const char *user, struct rw_log *log, char *err, size_t errlen)
 {
@@ -508,10 +517,8 @@ struct rw_kafka *rw_kafka_new(struct event_base *base, const struct rw_output_sp
 		goto fail;
 	}
 	char e[RW_CONF_ERR];
-	if (rw_kafka_lib_load(e, sizeof(e)) < 0) {
-		snprintf(err, errlen, "output %s: %s", k->name, e);
+	if (rw_kafka_available(k->name, err, errlen) < 0)
 		goto fail;
-	}
 	k->spool = rw_spool_open(spec->spool_dir, spec->spool_max,
 	                         (enum rw_spool_policy)spec->spool_policy, e, sizeof(e));
 	if (!k->spool) {

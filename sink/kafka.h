@@ -32,6 +32,10 @@
 #include "sender.h"
 
 struct rw_kafka;
+/* 0 when kafka:// outputs can be made here (the library loads), else -1
+ * with the message rw_kafka_new would give for the output named target:
+ * what `proxy --check-config` asks, as start would. */
+int rw_kafka_available(const char *target, char *err, size_t errlen);
 /* spec: a resolved kafka:// output. user: as rw_sender_new. NULL with a
  * message (bad options librdkafka refuses, the spool). */
 struct rw_kafka *rw_kafka_new(struct event_base *base, const struct rw_output_spec *spec,

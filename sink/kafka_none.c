@@ -5,15 +5,20 @@
 
 #include <stdio.h>
 
+int rw_kafka_available(const char *target, char *err, size_t errlen)
+{
+	snprintf(err, errlen,
+	         "output %s: kafka:// not built in: install librdkafka-dev and rebuild", target);
+	return -1;
+}
+
 struct rw_kafka *rw_kafka_new(struct event_base *base, const struct rw_output_spec *spec,
                               const char *user, struct rw_log *log, char *err, size_t errlen)
 {
 	(void)base;
 	(void)user;
 	(void)log;
-	snprintf(err, errlen,
-	         "output %s: kafka:// not built in: install librdkafka-dev and rebuild",
-	         spec->target);
+	rw_kafka_available(spec->target, err, errlen);
 	return NULL;
 }
 

@@ -11,7 +11,7 @@
 #      and exits;
 #   4. options librdkafka or the spec parser refuse: a clear message; a
 #      broken librdkafka: refused with the library's name (and not loaded
-#      at all without a kafka:// output);
+#      at all without a kafka:// output), by proxy --check-config too;
 #   5. ssl and sasl_plaintext reach librdkafka (the mock speaks neither:
 #      the handshake fails, the warning says why, the record stays spooled);
 #   6. a batch refused for its records (MSG_SIZE_TOO_LARGE): set aside in
@@ -195,6 +195,17 @@ if LD_LIBRARY_PATH=$tmp/badlib rw_run "1|2" /dev/null "$tmp/c4b.err" "$bin" repl
 	ok "librdkafka broken: a kafka:// output is refused and says why"
 else
 	bad "librdkafka broken: expected the load error and no spool in: $(cat "$tmp/c4b.err")"
+fi
+# proxy --check-config says what start would: the library is checked too.
+px_check=(proxy --listen 127.0.0.1:1 --upstream 127.0.0.1:2
+	--output "kafka://${boot[up]}/rdpwhy spool_dir=$tmp/spool4c" --check-config)
+if rw_run 0 "$tmp/c4c.out" "$tmp/c4c.err" "$bin" "${px_check[@]}" &&
+	grep -q "configuration ok" "$tmp/c4c.out" &&
+	LD_LIBRARY_PATH=$tmp/badlib rw_run 2 /dev/null "$tmp/c4c.err" "$bin" "${px_check[@]}" &&
+	grep -q "cannot load librdkafka.so.1" "$tmp/c4c.err"; then
+	ok "proxy --check-config: a kafka:// output's library checked (ok, then refused when broken)"
+else
+	bad "proxy --check-config with a kafka:// output: $(cat "$tmp/c4c.out" "$tmp/c4c.err")"
 fi
 
 # 5. TLS and SASL reach librdkafka: the mock cluster speaks neither, so the
