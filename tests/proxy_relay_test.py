@@ -33,12 +33,7 @@ failures = []
 class Proxy:
     def __init__(self, upstream_port, *extra, listen_host="127.0.0.1", upstream_host="127.0.0.1"):
         self.port = rw.free_port()
-        # A directory of its own: free_port() can give a port an earlier proxy of
-        # this run had, and a file named by the port would then hold that
-        # proxy's records too (wait_records would take the stale one).
-        d = tempfile.mkdtemp(dir=TMP, prefix="proxy-%d-" % self.port)
-        self.out = os.path.join(d, "records.json")
-        self.errpath = os.path.join(d, "stderr.log")
+        self.out, self.errpath = rw.proxy_files(TMP, self.port)
         # ASan's quarantine keeps freed buffers; bound it so RSS shows the
         # proxy's own buffering in sanitizer builds too.
         env = dict(os.environ)

@@ -9,12 +9,14 @@ must hold no sanitizer report (the ASan build prints LeakSanitizer's at exit).
     wait_ready(stderr_path, proc)                        # rdpwhy's ready line, bounded
     stop(proc, "proxy", stderr_path)                     # SIGTERM, exit 0, no sanitizer report
     port = free_port()                                   # a free TCP port on 127.0.0.1
+    out, err = proxy_files(tmp, port)                    # a proxy's records and stderr paths
 """
 import os
 import re
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 SANITIZER = re.compile(
@@ -27,6 +29,15 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def proxy_files(parent, port):
+    """(records path, stderr path) for a proxy listening on port, in a new
+    directory under parent. Not files named by the port: free_port() can give
+    a port an earlier proxy of the same run had, whose records would then be
+    in the file (and a wait for the first record would take the stale one)."""
+    d = tempfile.mkdtemp(dir=parent, prefix="proxy-%d-" % port)
+    return os.path.join(d, "records.json"), os.path.join(d, "stderr.log")
 
 
 class RunFailed(AssertionError):

@@ -64,12 +64,7 @@ def check(name, cond, detail=""):
 class Proxy:
     def __init__(self, upstream_port, *extra):
         self.port = rw.free_port()
-        # A directory of its own: free_port() can give a port an earlier proxy of
-        # this run had, and a file named by the port would then hold that
-        # proxy's records too (wait_records would take the stale one).
-        d = tempfile.mkdtemp(dir=TMP, prefix="proxy-%d-" % self.port)
-        self.out = os.path.join(d, "records.json")
-        self.errpath = os.path.join(d, "stderr.log")
+        self.out, self.errpath = rw.proxy_files(TMP, self.port)
         env = dict(os.environ)
         env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=4").lstrip(":")
         self.proc = subprocess.Popen(
