@@ -138,7 +138,7 @@ struct rw_capture {
 	uint8_t portmap[65536 / 8];
 	struct flow **buckets;
 	size_t mask;
-	size_t max_buckets; /* the size the table grows to (grow_table) */
+	size_t max_buckets; /* the size the table grows to (flow_key.c) */
 	size_t n_flows;
 	struct lru live;    /* candidates and active flows */
 	struct lru pending; /* attempts: first to go when the table is full, after tombstones */
@@ -186,6 +186,14 @@ static inline enum rw_dir dir_of(const struct flow *f, int side)
 void rw_flow_make_key(const struct rw_packet *p, struct flow_key *k);
 uint32_t rw_flow_key_hash(const struct rw_capture *c, const struct flow_key *k);
 struct flow *rw_flow_lookup(const struct rw_capture *c, const struct flow_key *k, uint32_t h);
+/* The buckets, sized for c->cfg.max_flows (false: no memory). */
+bool rw_flow_hash_init(struct rw_capture *c);
+/* f (its key and hash set) into its chain, after c->n_flows counted it:
+ * the table doubles when the flows outnumber its buckets. */
+void rw_flow_hash_insert(struct rw_capture *c, struct flow *f);
+/* The link in f's hash chain that points at f; f out of its chain. */
+struct flow **rw_flow_chain_link(struct rw_capture *c, const struct flow *f);
+void rw_flow_unhash(struct rw_capture *c, struct flow *f);
 
 /* flow_mem.c: a zeroed flow, or with tomb a zeroed tombstone (NULL without
  * memory); back to where it came from; the regions unmapped (the flows in

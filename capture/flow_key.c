@@ -1,6 +1,8 @@
 /* A flow's key and its place in the hash table: the canonical key of a
- * packet's endpoints (rw_flow_make_key), its seeded hash and the lookup
- * (the table itself, its lists and a flow's life are flow_table.c's). */
+ * packet's endpoints (rw_flow_make_key), its seeded hash, the table's
+ * buckets (sized, grown) and the lookup (the flow table's lists and a
+ * flow's life are flow_table.c's). */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -35,6 +37,65 @@ struct flow *rw_flow_lookup(const struct rw_capture *c, const struct flow_key *k
 		if (f->hash == h && same_key(&f->key, k))
 			return f;
 	return NULL;
+}
+
+bool rw_flow_hash_init(struct rw_capture *c)
+{
+	/* One bucket per flow at most; beyond 2^22 chains just get longer. */
+	c->max_buckets = 64;
+	while (c->max_buckets < c->cfg.max_flows && c->max_buckets < (1u << 22))
+		c->max_buckets <<= 1;
+	size_t n = c->max_buckets < 1024 ? c->max_buckets : 1024;
+	c->buckets = calloc(n, sizeof(*c->buckets));
+	c->mask = n - 1;
+	return c->buckets != NULL;
+}
+
+/* Twice the buckets, each chain's flows moved to their new ones. The table
+ * starts small and grows with the flows it holds, up to one bucket per
+ * flow of the limit: a capture of a few thousand concurrent flows then
+ * looks them up in a table that stays in the cache (with the limit's 65,536
+ * buckets from the start, the bucket's load missed it and was 4 % of a
+ * replay of short connections). No memory: the chains just get longer. */
+static void grow_table(struct rw_capture *c)
+{
+	size_t n = (c->mask + 1) * 2;
+	struct flow **b = calloc(n, sizeof(*b));
+	if (!b)
+		return;
+	for (size_t i = 0; i <= c->mask; i++) {
+		struct flow *f = c->buckets[i];
+		while (f) {
+			struct flow *next = f->hnext;
+			f->hnext = b[f->hash & (n - 1)];
+			b[f->hash & (n - 1)] = f;
+			f = next;
+		}
+	}
+	free(c->buckets);
+	c->buckets = b;
+	c->mask = n - 1;
+}
+
+void rw_flow_hash_insert(struct rw_capture *c, struct flow *f)
+{
+	f->hnext = c->buckets[f->hash & c->mask];
+	c->buckets[f->hash & c->mask] = f;
+	if (c->n_flows > c->mask + 1 && c->mask + 1 < c->max_buckets)
+		grow_table(c);
+}
+
+struct flow **rw_flow_chain_link(struct rw_capture *c, const struct flow *f)
+{
+	struct flow **pp = &c->buckets[f->hash & c->mask];
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+void rw_flow_unhash(struct rw_capture *c, struct flow *f)
+{
+	*rw_flow_chain_link(c, f) = f->hnext;
 }
 
 /* An address as two words: IPv4's in the first, the second zero. */

@@ -91,20 +91,6 @@ static void touch(struct flow *f)
 	}
 }
 
-/* The link in f's hash chain that points at f. */
-static struct flow **chain_link(struct rw_capture *c, const struct flow *f)
-{
-	struct flow **pp = &c->buckets[f->hash & c->mask];
-	while (*pp != f)
-		pp = &(*pp)->hnext;
-	return pp;
-}
-
-static void unhash(struct rw_capture *c, struct flow *f)
-{
-	*chain_link(c, f) = f->hnext;
-}
-
 /* ---- session plumbing -------------------------------------------------- */
 
 static bool start_session(struct rw_capture *c, struct flow *f)
@@ -403,7 +389,7 @@ ended:
 
 static void flow_remove(struct rw_capture *c, struct flow *f)
 {
-	unhash(c, f);
+	rw_flow_unhash(c, f);
 	lru_unlink(f);
 	c->n_flows--;
 	rw_flow_dealloc(c, f);
@@ -424,32 +410,6 @@ static bool evict_one(struct rw_capture *c)
 	return true;
 }
 
-/* Twice the buckets, each chain's flows moved to their new ones. The table
- * starts small and grows with the flows it holds, up to one bucket per
- * flow of the limit: a capture of a few thousand concurrent flows then
- * looks them up in a table that stays in the cache (with the limit's 65,536
- * buckets from the start, the bucket's load missed it and was 4 % of a
- * replay of short connections). No memory: the chains just get longer. */
-static void grow_table(struct rw_capture *c)
-{
-	size_t n = (c->mask + 1) * 2;
-	struct flow **b = calloc(n, sizeof(*b));
-	if (!b)
-		return;
-	for (size_t i = 0; i <= c->mask; i++) {
-		struct flow *f = c->buckets[i];
-		while (f) {
-			struct flow *next = f->hnext;
-			f->hnext = b[f->hash & (n - 1)];
-			b[f->hash & (n - 1)] = f;
-			f = next;
-		}
-	}
-	free(c->buckets);
-	c->buckets = b;
-	c->mask = n - 1;
-}
-
 struct flow *rw_flow_new(struct rw_capture *c, const struct flow_key *k, uint32_t h,
                          const struct rw_packet *p)
 {
@@ -463,11 +423,8 @@ struct flow *rw_flow_new(struct rw_capture *c, const struct flow_key *k, uint32_
 	}
 	f->key = *k;
 	f->hash = h;
-	f->hnext = c->buckets[h & c->mask];
-	c->buckets[h & c->mask] = f;
 	c->n_flows++;
-	if (c->n_flows > c->mask + 1 && c->mask + 1 < c->max_buckets)
-		grow_table(c);
+	rw_flow_hash_insert(c, f);
 	flow_setup(c, f, p);
 	return f;
 }
@@ -498,7 +455,7 @@ static void flow_restart(struct rw_capture *c, struct flow *f, const struct rw_p
  * list. */
 static void flow_replace(struct rw_capture *c, struct flow *from, struct flow *to)
 {
-	*chain_link(c, from) = to;
+	*rw_flow_chain_link(c, from) = to;
 	to->hnext = from->hnext;
 	to->prev = from->prev;
 	to->next = from->next;
@@ -775,17 +732,10 @@ struct rw_capture *rw_capture_new(const struct rw_capture_config *cfg, rw_record
 		c->cfg.n_ports = RW_CAPTURE_MAX_PORTS;
 	for (size_t i = 0; i < c->cfg.n_ports; i++)
 		c->portmap[c->cfg.ports[i] >> 3] |= (uint8_t)(1u << (c->cfg.ports[i] & 7));
-	/* One bucket per flow at most; beyond 2^22 chains just get longer. */
-	c->max_buckets = 64;
-	while (c->max_buckets < c->cfg.max_flows && c->max_buckets < (1u << 22))
-		c->max_buckets <<= 1;
-	size_t n = c->max_buckets < 1024 ? c->max_buckets : 1024;
-	c->buckets = calloc(n, sizeof(*c->buckets));
-	if (!c->buckets) {
+	if (!rw_flow_hash_init(c)) {
 		free(c);
 		return NULL;
 	}
-	c->mask = n - 1;
 	c->seed = (uint32_t)((uintptr_t)c >> 4) * 2654435761u;
 	c->cb = cb;
 	c->arg = arg;
