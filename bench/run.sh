@@ -202,6 +202,13 @@ CMDS=(
 [ -n "$SURI_CMD" ] && CMDS+=("suricata (tls eve)|$SLOW_RUNS|$SURI_CMD")
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# The tools that take well under a second (rdpwhy, the floor, tcpdump) are
+# timed in interleaved rounds, one run of each in turn (bench/alternate.py):
+# this machine's speed drifts by half within a minute, and ratios taken from
+# blocks of runs minutes apart measured the drift (33 % then 52 % of the
+# floor, a minute apart). tshark and suricata take seconds a run; they are
+# timed after, with hyperfine when it is there.
+FAST=()
 i=0
 for entry in "${CMDS[@]}"; do
 	i=$((i + 1))
@@ -215,6 +222,10 @@ for entry in "${CMDS[@]}"; do
 	fi
 	echo "$name" >"$OUT/$i.name"
 	echo "$cmd" >"$OUT/$i.cmd"
+	if [ "$runs" = "$RUNS" ] && [ "$runs" -ge 2 ]; then
+		FAST+=("$i" "$cmd 2>>$OUT/$i.stderr")
+		continue
+	fi
 	# /usr/bin/time records each run's peak RSS (KiB); its own cost is a fork.
 	timed="/usr/bin/time -f %M -a -o $OUT/$i.rss $cmd >/dev/null 2>>$OUT/$i.stderr"
 	log "timing $name ($runs runs): $cmd"
@@ -232,6 +243,11 @@ for entry in "${CMDS[@]}"; do
 		done
 	fi
 done
+if [ ${#FAST[@]} -gt 0 ]; then
+	log "timing the fast tools in $RUNS interleaved rounds (after one untimed round)"
+	python3 "$ROOT/bench/alternate.py" --warmup 1 --export "$OUT" "$RUNS" "${FAST[@]}" |
+		tee "$OUT/interleaved.txt"
+fi
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
