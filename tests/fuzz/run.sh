@@ -16,7 +16,11 @@ if [ $# -gt 0 ]; then shift; fi
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${RDPWHY_FUZZ_BUILD:-/tmp/rdpwhy-fuzz}
-all="fuzz_x224 fuzz_tls_hello fuzz_tls_cert fuzz_tls_stream fuzz_session fuzz_decode fuzz_capture fuzz_json fuzz_config fuzz_mcs fuzz_ntlm fuzz_credssp fuzz_profile fuzz_pcapfile fuzz_paths fuzz_spool_seg"
+# Every target CMakeLists.txt builds: a list of its own here had fallen
+# behind (fuzz_auth_token, fuzz_rdp_pdu, fuzz_inspect and fuzz_pcapraw were
+# never run by default).
+all=$(sed -n '/^set(RW_FUZZ_TARGETS/,/^)/p' "$here/CMakeLists.txt" | grep -o 'fuzz_[a-z0-9_]*')
+[ -n "$all" ] || { echo "run.sh: no targets in $here/CMakeLists.txt" >&2; exit 2; }
 targets=${*:-$all}
 
 command -v clang >/dev/null || { echo "run.sh: clang not found" >&2; exit 2; }
