@@ -20,9 +20,11 @@
 #   tcpdump -nn -r FILE -w /dev/null                  (libpcap reading and writing)
 #   tshark ... -Y 'tls.handshake.type==1' ...         (the usual manual way)
 #   suricata -r FILE (tls/eve only)                   (when installable)
-# with hyperfine (else a loop with /usr/bin/time), and each command's peak RSS
-# with /usr/bin/time -f %M. Prints a markdown table; everything is kept in
-# --out (default /tmp/rdpwhy-bench-SIZEmb).
+# rdpwhy, the floor and tcpdump in --runs interleaved rounds, one run of each in
+# turn (bench/alternate.py, which also takes each run's peak RSS), tshark and
+# suricata after them with hyperfine (else a loop with /usr/bin/time; peak RSS
+# with /usr/bin/time -f %M). Prints a markdown table, ratios from medians;
+# everything is kept in --out (default /tmp/rdpwhy-bench-SIZEmb).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
