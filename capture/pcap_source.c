@@ -259,11 +259,20 @@ void rw_pcap_raw_each(const struct rw_pcap_raw *fmt, const uint8_t *p, size_t n,
 {
 	for (size_t off = 0; off + 16 <= n;) {
 		const uint8_t *h = p + off;
-		/* As libpcap reads them (signed 32-bit seconds and fraction, the
-		 * nanoseconds divided down) and tv_us takes them. */
+		/* As libpcap 1.10 reads them and tv_us takes them: in a file of
+		 * the host's byte order, signed 32-bit seconds and fraction; in a
+		 * swapped one, unsigned (its byte swap yields an unsigned int), so
+		 * that a damaged fraction of 0xffd7fe30 is 4292345392 there and
+		 * -2621904 here. Then nanoseconds divided down. */
+		uint32_t sec = raw_u32(h, fmt->swapped), frac = raw_u32(h + 4, fmt->swapped);
 		struct timeval tv;
-		tv.tv_sec = (int32_t)raw_u32(h, fmt->swapped);
-		tv.tv_usec = (int32_t)raw_u32(h + 4, fmt->swapped);
+		if (fmt->swapped) {
+			tv.tv_sec = (time_t)sec;
+			tv.tv_usec = (suseconds_t)frac;
+		} else {
+			tv.tv_sec = (int32_t)sec;
+			tv.tv_usec = (int32_t)frac;
+		}
 		if (fmt->nsec)
 			tv.tv_usec = tv.tv_usec / 1000;
 		uint32_t caplen = raw_u32(h + 8, fmt->swapped), len = raw_u32(h + 12, fmt->swapped);
