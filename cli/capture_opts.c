@@ -255,9 +255,14 @@ fail:
 
 void rw_capture_on_record(const struct rw_record *rec, void *arg)
 {
+	rw_capture_on_formatted(rec, arg, NULL);
+}
+
+void rw_capture_on_formatted(const struct rw_record *rec, void *arg, struct rw_outputs_msg *m)
+{
 	struct rw_capture_sink *k = arg;
 	if (k->out)
-		rw_outputs_write(k->out, rec);
+		rw_outputs_write_formatted(k->out, rec, m);
 	if (k->sum)
 		rw_summary_add(k->sum, rec);
 	if (k->html)

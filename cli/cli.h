@@ -65,6 +65,10 @@ struct rw_outputs *rw_capture_outputs_open(const struct rw_capture_opts *o, bool
                                            struct rw_log *log, int *status);
 /* The capture's record callback: arg is a struct rw_capture_sink. */
 void rw_capture_on_record(const struct rw_record *rec, void *arg);
+/* The same with the record's message formatted ahead for arg's outputs
+ * (rw_outputs_format; NULL: formatted here). */
+struct rw_outputs_msg;
+void rw_capture_on_formatted(const struct rw_record *rec, void *arg, struct rw_outputs_msg *m);
 
 /* Parses one shared option at argv[*i]; returns 1 if consumed, 0 if not one
  * of ours, -1 on a bad value (message printed). */

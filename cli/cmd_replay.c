@@ -188,6 +188,8 @@ struct rec_item {
 	struct rw_record *rec;
 	struct rw_session *s;
 	const char *source;
+	bool decided;               /* REC_SESSION: its verdict is in rec */
+	struct rw_outputs_msg *msg; /* REC_SESSION: formatted ahead (rw_outputs_format) */
 };
 
 /* The records put back in order: each item comes with its sequence number
@@ -408,7 +410,7 @@ static bool write_item(struct rw_capture_sink *sink, struct rec_item it)
 			rw_summary_source(sink->sum, it.source);
 		return true;
 	default:
-		rw_capture_on_record(it.rec, sink);
+		rw_capture_on_formatted(it.rec, sink, it.msg);
 		if (it.kind == REC_SESSION)
 			rw_session_free(it.s);
 		else
@@ -570,15 +572,37 @@ struct fmt {
 	size_t head, n;
 	uint64_t put, done; /* items queued, items written */
 	bool idle;          /* the writer waits for items */
-	bool waiting;       /* the producer waits for room (or for done == put) */
+	bool ahead;   /* RDPWHY_FORMAT_AHEAD (tests): every record formatted by the producer */
+	bool waiting; /* the producer waits for room (or for done == put) */
 	struct rw_capture_sink *sink;
 	pthread_t th;
 };
 
+/* The record decided and formatted by the thread that hands it over; it
+ * keeps its turn in the queue, where the writer only queues its message. */
+static void format_ahead(struct fmt *q, struct rec_item *it)
+{
+	rw_verdict_decide(it->rec);
+	it->decided = true;
+	it->msg = rw_outputs_format(q->sink->out, it->rec);
+}
+
 static void fmt_put(struct fmt *q, struct rec_item it)
 {
+	bool can = it.kind == REC_SESSION && q->sink->out;
+	if (can && q->ahead)
+		format_ahead(q, &it);
 	pthread_mutex_lock(&q->mu);
 	while (q->n == FMT_QUEUE) {
+		if (can && !it.decided) {
+			/* The writer is behind (the end of a capture reports every
+			 * connection still open at once; the output thread took the
+			 * writer's core): this thread formats rather than waits. */
+			pthread_mutex_unlock(&q->mu);
+			format_ahead(q, &it);
+			pthread_mutex_lock(&q->mu);
+			continue;
+		}
 		q->waiting = true;
 		pthread_cond_wait(&q->room, &q->mu);
 	}
@@ -608,7 +632,7 @@ static void *fmt_main(void *arg)
 		pthread_mutex_unlock(&q->mu);
 		for (size_t i = 0; i < k && more; i++) {
 			/* rw_capture_set_take hands sessions over undecided. */
-			if (got[i].kind == REC_SESSION)
+			if (got[i].kind == REC_SESSION && !got[i].decided)
 				rw_verdict_decide(got[i].rec);
 			more = write_item(q->sink, got[i]);
 		}
@@ -654,6 +678,8 @@ static struct fmt *fmt_start(struct rw_capture *c, struct rw_capture_sink *sink)
 	if (!q)
 		return NULL;
 	q->sink = sink;
+	const char *ahead = getenv("RDPWHY_FORMAT_AHEAD");
+	q->ahead = ahead && *ahead && strcmp(ahead, "0") != 0;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->more, NULL);
 	pthread_cond_init(&q->room, NULL);

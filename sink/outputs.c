@@ -46,13 +46,15 @@
 
 enum msg_kind { MSG_RECORD, MSG_SESSION, MSG_RELOAD, MSG_COUNTERS };
 
-struct msg {
-	struct msg *next;
+struct rw_outputs_msg {
+	struct rw_outputs_msg *next;
 	enum msg_kind kind;
 	size_t bytes;            /* counted against the queue bound */
 	unsigned slots;          /* MSG_RECORD: formatted for; MSG_RELOAD: to format for */
 	struct rw_formatted rec; /* MSG_RECORD; MSG_SESSION: its buffer, for the output thread */
 	struct rw_session *sess; /* MSG_SESSION (owned): formatted by the output thread */
+	char id[RW_RECORD_ID_HEX +
+	        1];                  /* rw_outputs_format's: the record's id, to format it again */
 	struct rw_proxy_config *cfg; /* MSG_RELOAD (owned) */
 };
 
@@ -64,11 +66,11 @@ struct rw_outputs {
 	/* The queue (mu). */
 	pthread_mutex_t mu;
 	pthread_cond_t room;
-	struct msg *head, **tail;
+	struct rw_outputs_msg *head, **tail;
 	size_t queued_bytes;
 	unsigned queued_sessions;
 	bool stop;
-	struct msg *spare; /* recycled record messages, n_spare of them */
+	struct rw_outputs_msg *spare; /* recycled record messages, n_spare of them */
 	size_t n_spare;
 
 	/* The producers' side (the proxy's workers: any number of threads). */
@@ -150,7 +152,7 @@ static void record_id(struct rw_outputs *o, const struct rw_record *rec,
 
 /* ---- the output thread ------------------------------------------------------ */
 
-static void msg_free(struct msg *m)
+static void msg_free(struct rw_outputs_msg *m)
 {
 	if (m->kind == MSG_RECORD || m->kind == MSG_SESSION)
 		rw_buf_free(&m->rec.buf);
@@ -159,7 +161,7 @@ static void msg_free(struct msg *m)
 	free(m);
 }
 
-static uint64_t msg_conn_id(const struct msg *m)
+static uint64_t msg_conn_id(const struct rw_outputs_msg *m)
 {
 	return m->sess ? rw_session_record(m->sess)->id : m->rec.conn_id;
 }
@@ -176,7 +178,7 @@ static void drop_unformatted(struct rw_outputs *o, const struct rw_record *rec)
 /* A session's record formatted here and the session freed (the event loop
  * that handed it over did neither): m becomes a record message. false: out
  * of memory (the record is lost, counted; m's buffer is gone). */
-static bool format_session(struct rw_outputs *o, struct msg *m)
+static bool format_session(struct rw_outputs *o, struct rw_outputs_msg *m)
 {
 	const struct rw_record *rec = rw_session_record(m->sess);
 	char id[RW_RECORD_ID_HEX + 1];
@@ -193,11 +195,11 @@ static bool format_session(struct rw_outputs *o, struct msg *m)
 
 /* The written record messages of a batch (linked by next) go back to the
  * spare list, up to SPARE_MAX; the rest are freed. */
-static void spare_put(struct rw_outputs *o, struct msg *list)
+static void spare_put(struct rw_outputs *o, struct rw_outputs_msg *list)
 {
 	pthread_mutex_lock(&o->mu);
 	while (list && o->n_spare < SPARE_MAX) {
-		struct msg *m = list;
+		struct rw_outputs_msg *m = list;
 		list = m->next;
 		m->next = o->spare;
 		o->spare = m;
@@ -205,17 +207,17 @@ static void spare_put(struct rw_outputs *o, struct msg *list)
 	}
 	pthread_mutex_unlock(&o->mu);
 	while (list) {
-		struct msg *next = list->next;
+		struct rw_outputs_msg *next = list->next;
 		msg_free(list);
 		list = next;
 	}
 }
 
 /* A record message with an empty buffer: a spare one, else a new one. */
-static struct msg *spare_get(struct rw_outputs *o)
+static struct rw_outputs_msg *spare_get(struct rw_outputs *o)
 {
 	pthread_mutex_lock(&o->mu);
-	struct msg *m = o->spare;
+	struct rw_outputs_msg *m = o->spare;
 	if (m) {
 		o->spare = m->next;
 		o->n_spare--;
@@ -285,7 +287,7 @@ static void on_batch(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	pthread_mutex_lock(&o->mu);
-	struct msg *m = o->head;
+	struct rw_outputs_msg *m = o->head;
 	o->head = NULL;
 	o->tail = &o->head;
 	o->queued_bytes = 0;
@@ -293,9 +295,9 @@ static void on_batch(evutil_socket_t fd, short what, void *arg)
 	bool stop = o->stop;
 	pthread_cond_broadcast(&o->room);
 	pthread_mutex_unlock(&o->mu);
-	struct msg *done = NULL;
+	struct rw_outputs_msg *done = NULL;
 	while (m) {
-		struct msg *next = m->next;
+		struct rw_outputs_msg *next = m->next;
 		switch (m->kind) {
 		case MSG_SESSION:
 			/* Formatted, it is written as a record. */
@@ -363,7 +365,7 @@ static void *thread_main(void *arg)
 /* false: not queued, the caller formats it (again): a record formatted for
  * outputs a reload replaced meanwhile, or a session while the output
  * thread is behind. */
-static bool enqueue(struct rw_outputs *o, struct msg *m)
+static bool enqueue(struct rw_outputs *o, struct rw_outputs_msg *m)
 {
 	pthread_mutex_lock(&o->mu);
 	if ((m->kind == MSG_RECORD && m->slots != atomic_load(&o->slots)) ||
@@ -423,7 +425,47 @@ static void count_record(struct rw_outputs *o, const struct rw_record *rec)
 	}
 }
 
-static void format_and_queue(struct rw_outputs *o, const struct rw_record *rec);
+/* A record message formatted for the outputs in use now; NULL when out of
+ * memory (its buffer gone). */
+static struct rw_outputs_msg *format_msg(struct rw_outputs *o, const struct rw_record *rec,
+                                         const char *id)
+{
+	struct rw_outputs_msg *m = spare_get(o);
+	unsigned slots = atomic_load(&o->slots);
+	if (!m ||
+	    rw_format_record(rec, slots, o->host[0] ? o->host : NULL, o->pid, id, &m->rec) < 0) {
+		free(m); /* rw_format_record freed its buffer */
+		return NULL;
+	}
+	m->kind = MSG_RECORD;
+	m->slots = slots;
+	m->bytes = m->rec.buf.cap + sizeof(*m);
+	return m;
+}
+
+/* m: the record's message formatted ahead, or NULL to format it here. */
+static void queue_record(struct rw_outputs *o, const struct rw_record *rec, const char *id,
+                         struct rw_outputs_msg *m)
+{
+	for (;;) {
+		if (!m && !(m = format_msg(o, rec, id))) {
+			drop_unformatted(o, rec);
+			return;
+		}
+		if (enqueue(o, m))
+			return;
+		/* Another thread's reload changed the outputs meanwhile. */
+		msg_free(m);
+		m = NULL;
+	}
+}
+
+static void format_and_queue(struct rw_outputs *o, const struct rw_record *rec)
+{
+	char id[RW_RECORD_ID_HEX + 1];
+	record_id(o, rec, id);
+	queue_record(o, rec, id, NULL);
+}
 
 void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec)
 {
@@ -431,27 +473,27 @@ void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec)
 	format_and_queue(o, rec);
 }
 
-static void format_and_queue(struct rw_outputs *o, const struct rw_record *rec)
+struct rw_outputs_msg *rw_outputs_format(struct rw_outputs *o, const struct rw_record *rec)
 {
 	char id[RW_RECORD_ID_HEX + 1];
 	record_id(o, rec, id);
-	for (;;) {
-		struct msg *m = spare_get(o);
-		unsigned slots = atomic_load(&o->slots);
-		if (!m || rw_format_record(rec, slots, o->host[0] ? o->host : NULL, o->pid, id,
-		                           &m->rec) < 0) {
-			free(m); /* rw_format_record freed its buffer */
-			drop_unformatted(o, rec);
-			return;
-		}
-		m->kind = MSG_RECORD;
-		m->slots = slots;
-		m->bytes = m->rec.buf.cap + sizeof(*m);
-		if (enqueue(o, m))
-			return;
-		/* Another thread's reload changed the outputs meanwhile. */
-		msg_free(m);
+	struct rw_outputs_msg *m = format_msg(o, rec, id);
+	if (m)
+		memcpy(m->id, id, sizeof(m->id));
+	return m;
+}
+
+void rw_outputs_write_formatted(struct rw_outputs *o, const struct rw_record *rec,
+                                struct rw_outputs_msg *m)
+{
+	if (!m) {
+		rw_outputs_write(o, rec);
+		return;
 	}
+	count_record(o, rec);
+	char id[RW_RECORD_ID_HEX + 1];
+	memcpy(id, m->id, sizeof(id)); /* m may be freed and the record formatted again */
+	queue_record(o, rec, id, m);
 }
 
 void rw_outputs_write_session(struct rw_outputs *o, struct rw_session *s)
@@ -460,7 +502,7 @@ void rw_outputs_write_session(struct rw_outputs *o, struct rw_session *s)
 	/* Counted before the hand-over: once queued, the session is the output
 	 * thread's. */
 	count_record(o, rec);
-	struct msg *m = spare_get(o);
+	struct rw_outputs_msg *m = spare_get(o);
 	if (m) {
 		m->kind = MSG_SESSION;
 		m->sess = s;
@@ -478,7 +520,7 @@ void rw_outputs_write_session(struct rw_outputs *o, struct rw_session *s)
 
 void rw_outputs_reload(struct rw_outputs *o, const struct rw_proxy_config *cfg)
 {
-	struct msg *m = calloc(1, sizeof(*m));
+	struct rw_outputs_msg *m = calloc(1, sizeof(*m));
 	if (m)
 		m->cfg = malloc(sizeof(*cfg));
 	if (!m || !m->cfg) {
@@ -498,7 +540,7 @@ void rw_outputs_stats(struct rw_outputs *o, struct rw_outputs_stats *st)
 	st->dropped = atomic_load(&o->queue_drops);
 	pthread_mutex_lock(&o->mu);
 	st->queued = 0;
-	for (const struct msg *m = o->head; m; m = m->next)
+	for (const struct rw_outputs_msg *m = o->head; m; m = m->next)
 		st->queued += m->kind == MSG_RECORD || m->kind == MSG_SESSION;
 	st->queued_bytes = o->queued_bytes;
 	pthread_mutex_unlock(&o->mu);
@@ -520,7 +562,7 @@ void rw_outputs_log_counters(struct rw_outputs *o)
 	/* The queue's line now, from here: if the output thread is stuck (a
 	 * blocked disk or pipe), it still shows, as a queue that grows. */
 	log_queue(o);
-	struct msg *m = calloc(1, sizeof(*m));
+	struct rw_outputs_msg *m = calloc(1, sizeof(*m));
 	if (!m) {
 		rw_logx(o->log, LOG_ERR, "counters: out of memory");
 		return;
@@ -575,7 +617,7 @@ static void teardown(struct rw_outputs *o)
 	if (o->wake_fd >= 0)
 		close(o->wake_fd);
 	while (o->spare) {
-		struct msg *next = o->spare->next;
+		struct rw_outputs_msg *next = o->spare->next;
 		msg_free(o->spare);
 		o->spare = next;
 	}

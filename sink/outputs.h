@@ -46,6 +46,18 @@ void rw_outputs_write(struct rw_outputs *o, const struct rw_record *rec);
  * holds compact records, not sessions. */
 struct rw_session;
 void rw_outputs_write_session(struct rw_outputs *o, struct rw_session *s);
+/* rw_outputs_write in two halves, for a caller whose records are written
+ * in order by one thread while another has time to spare (replay's capture
+ * thread when its formatting thread is behind): rw_outputs_format formats
+ * the record now, in any thread (NULL when out of memory: the record is
+ * then formatted at its turn); rw_outputs_write_formatted, at the record's
+ * turn in the writing thread, counts it and queues that message (formatted
+ * again if a reload changed the outputs in between). Every message
+ * rw_outputs_format gives must go to rw_outputs_write_formatted. */
+struct rw_outputs_msg;
+struct rw_outputs_msg *rw_outputs_format(struct rw_outputs *o, const struct rw_record *rec);
+void rw_outputs_write_formatted(struct rw_outputs *o, const struct rw_record *rec,
+                                struct rw_outputs_msg *m);
 /* SIGHUP: reopen files, and switch to cfg's outputs (outset.h for what
  * carries over). Applies in order: records queued before go to the old
  * outputs. */

@@ -37,7 +37,9 @@
 #   - the generated capture compressed (gzip) and from stdin;
 #   - a capture whose clock jumps (tests/captures/clock_variants.py's
 #     outliers and steps, when it can write them).
-# And -j 0 / -j x are usage errors (exit 2).
+# And with -j 1, the records the capture thread decides and formats itself
+# (RDPWHY_FORMAT_AHEAD=1: every one) against the usual run, which formats
+# them on the writer's thread. -j 0 / -j x are usage errors (exit 2).
 set -euo pipefail
 bin=$1
 data=$2
@@ -169,6 +171,37 @@ if python3 "$here/captures/clock_variants.py" "$data/tls_ok.pcap" "$tmp/clock" >
 	same "clock jumps, all variants" --format json "$tmp"/clock/*.pcap
 fi
 
+# -j 1 on two cores formats records on a thread of its own; when that thread
+# is behind, the capture thread decides and formats a record itself, which
+# keeps its place (rw_outputs_format). RDPWHY_FORMAT_AHEAD=1 has it do so
+# for every record: the output must not change.
+ahead() {
+	local name=$1
+	shift
+	if ! rw_run 0 "$tmp/a.out" "$tmp/a.err" "$bin" replay -j 1 "$@" ||
+		! RDPWHY_FORMAT_AHEAD=1 rw_run 0 "$tmp/b.out" "$tmp/b.err" "$bin" replay -j 1 "$@"; then
+		echo "FAIL: $name: a run did not end well"
+		fails=$((fails + 1))
+		return
+	fi
+	runs=$((runs + 1))
+	if ! cmp -s "$tmp/a.out" "$tmp/b.out" || ! cmp -s "$tmp/a.err" "$tmp/b.err"; then
+		echo "FAIL: $name: records formatted ahead differ:"
+		diff "$tmp/a.out" "$tmp/b.out" | head -5
+		diff "$tmp/a.err" "$tmp/b.err" | head -5
+		fails=$((fails + 1))
+	fi
+}
+if [ "$(nproc)" -ge 2 ]; then
+	ahead "formatted ahead, all files, json" --format json "${files[@]}"
+	ahead "formatted ahead, all files, text and --summary" --summary "${files[@]}"
+	ahead "formatted ahead, generated capture" --format json "$big"
+	ahead "formatted ahead, SYN flood and the generated capture, --max-flows 500" \
+		--format json --max-flows 500 "$tmp/flood.pcap" "$big"
+else
+	echo "replay_jobs: one core: no formatting thread, the formatted-ahead comparisons skipped"
+fi
+
 for bad in 0 x -3; do
 	rc=0
 	"$bin" replay -j "$bad" "${files[0]}" >/dev/null 2>"$tmp/bad.err" || rc=$?
@@ -182,4 +215,4 @@ if [ "$fails" -ne 0 ]; then
 	echo "replay_jobs: $fails failures in $runs comparisons"
 	exit 1
 fi
-echo "replay_jobs: $runs comparisons of -j 1 with -j 2, 3 and 4: identical"
+echo "replay_jobs: $runs comparisons (-j 1 with -j 2, 3 and 4; records formatted ahead): identical"
