@@ -590,19 +590,21 @@ static void format_ahead(struct fmt *q, struct rec_item *it)
 static void fmt_put(struct fmt *q, struct rec_item it)
 {
 	bool can = it.kind == REC_SESSION && q->sink->out;
-	if (can && q->ahead)
-		format_ahead(q, &it);
 	pthread_mutex_lock(&q->mu);
-	while (q->n == FMT_QUEUE) {
-		if (can && !it.decided) {
+	for (;;) {
+		if (can && !it.decided && (q->ahead || q->n >= FMT_LOW)) {
 			/* The writer is behind (the end of a capture reports every
 			 * connection still open at once; the output thread took the
-			 * writer's core): this thread formats rather than waits. */
+			 * writer's core; a second output to format for): this thread
+			 * formats rather than waits, and goes on reading while the
+			 * writer catches up. */
 			pthread_mutex_unlock(&q->mu);
 			format_ahead(q, &it);
 			pthread_mutex_lock(&q->mu);
 			continue;
 		}
+		if (q->n < FMT_QUEUE)
+			break;
 		q->waiting = true;
 		pthread_cond_wait(&q->room, &q->mu);
 	}
