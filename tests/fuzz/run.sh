@@ -38,6 +38,9 @@ for t in $targets; do
 	work="$build/corpus/$t"
 	art="$build/artifacts/$t"
 	mkdir -p "$work" "$art"
+	# An earlier run's findings were copied to crashes/ then (and may have
+	# been renamed there since): only this run's are reported as new.
+	rm -f "$art"/crash-* "$art"/leak-* "$art"/timeout-* "$art"/oom-*
 	echo "=== $t: ${secs}s"
 	log="$build/$t.log"
 	set +e
