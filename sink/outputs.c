@@ -53,8 +53,8 @@ struct rw_outputs_msg {
 	unsigned slots;          /* MSG_RECORD: formatted for; MSG_RELOAD: to format for */
 	struct rw_formatted rec; /* MSG_RECORD; MSG_SESSION: its buffer, for the output thread */
 	struct rw_session *sess; /* MSG_SESSION (owned): formatted by the output thread */
-	char id[RW_RECORD_ID_HEX +
-	        1];                  /* rw_outputs_format's: the record's id, to format it again */
+	/* rw_outputs_format's: the record's id, to format it again. */
+	char id[RW_RECORD_ID_HEX + 1];
 	struct rw_proxy_config *cfg; /* MSG_RELOAD (owned) */
 };
 
