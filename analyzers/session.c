@@ -134,6 +134,19 @@ static void infer_client_alert(struct rw_session *s)
 	sess_mark(s, RW_C2S);
 }
 
+/* The RDP phase is reached at this record's header: the session no longer
+ * inspects, and its callers count what follows (rw_session_count) from
+ * their next read or segment on. So does this feed, from the byte after
+ * the header, so that the record is the same however the bytes were cut
+ * (the rest of this record is owed to the count: dispatch). */
+static void stop_if_counting(struct rw_session *s, enum rw_dir dir)
+{
+	if (s->phase < RW_PHASE_RDP)
+		return;
+	rw_tls_stream_stop(&s->tls[dir]);
+	s->mode[dir] = M_OPAQUE;
+}
+
 static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, bool encrypted)
 {
 	struct dir_ctx *c = arg;
@@ -158,6 +171,7 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 	if (s->app_started) {
 		sess_count_flight(s, c->dir, len);
 		s->rec_counted[c->dir] = true;
+		stop_if_counting(s, c->dir);
 		return;
 	}
 	if (c->dir != RW_C2S || type != RW_TLS_APPDATA)
@@ -204,6 +218,7 @@ static void on_record(void *arg, uint8_t type, uint16_t version, size_t len, boo
 	sess_start_app(s);
 	sess_count_flight(s, c->dir, len);
 	s->rec_counted[c->dir] = true;
+	stop_if_counting(s, c->dir);
 }
 
 static void on_ccs(void *arg)

@@ -121,8 +121,12 @@ void rw_session_close(struct rw_session *s, uint64_t ts_us);
  * using it, possibly in another thread (replay -j 1's formatting thread). */
 void rw_session_close_undecided(struct rw_session *s, uint64_t ts_us);
 
-/* True once payload no longer needs inspecting (the front end may then
- * only report byte counts with rw_session_count). */
+/* False once payload no longer needs inspecting (the front end may then
+ * only report byte counts with rw_session_count). A front end checks it
+ * between its reads or segments; the bytes of one rw_session_data call
+ * after the point where inspecting ended are counted as rw_session_count
+ * would count them, so the record does not depend on where the front end
+ * checked. */
 bool rw_session_inspecting(const struct rw_session *s);
 void rw_session_count(struct rw_session *s, enum rw_dir dir, uint64_t ts_us, size_t n);
 

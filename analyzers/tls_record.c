@@ -252,11 +252,14 @@ static int feed(struct rw_tls_stream *t, const uint8_t **pp, size_t *pn)
 			t->records++;
 			t->small_have = 0;
 			bool enc = t->encrypted || t->type == RW_TLS_APPDATA;
+			/* Set first: a callback that stops the stream at this header
+			 * leaves the body to come in rec_left, as one that stops it
+			 * within a body does. */
+			t->rec_left = len;
 			if (t->cb->record)
 				t->cb->record(t->arg, t->type, version, len, enc);
 			if (t->failed)
 				OUT(RW_E_VALUE);
-			t->rec_left = len;
 			if (len == 0) {
 				t->hdr_have = 0;
 				continue;
