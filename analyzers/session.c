@@ -535,8 +535,9 @@ static void dispatch(struct rw_session *s, enum rw_dir dir, const uint8_t *p, si
 			rw_tls_stream_feed(&s->tls[dir], p, n);
 			check_tls12_done(s);
 			/* A framing error stops the stream mid-feed, at the byte that
-			 * showed it (tls_record.c): what follows is opaque, exactly as
-			 * if it had come in a later event. */
+			 * showed it (tls_record.c), and so does the header where
+			 * inspecting ends (stop_if_counting): what follows is opaque,
+			 * exactly as if it had come in a later event. */
 			if (s->mode[dir] == M_TLS) {
 				used = n;
 				break;

@@ -78,6 +78,12 @@ def usr1_text(proc, errpath):
     return ""
 
 
+def both_accepted(text):
+    """Each worker's counters line shows a connection accepted."""
+    return bool(re.search(r"worker 0: accepted [1-9]", text) and
+                re.search(r"worker 1: accepted [1-9]", text))
+
+
 def parse_counters(text):
     total, workers = None, {}
     for m in COUNTER.finditer(text):
@@ -328,14 +334,10 @@ def main():
         # Until each worker has taken one: the kernel spreads connections
         # over the two sockets by their addresses, so eight can all go to
         # worker 1 (1 run in 128 stopped there and failed below).
-        if i >= 7:
-            t = usr1_text(px3, err3)
-            if re.search(r"worker 0: accepted [1-9]", t) and re.search(r"worker 1: accepted [1-9]", t):
-                break
+        if i >= 7 and both_accepted(usr1_text(px3, err3)):
+            break
     text = usr1_text(px3, err3)
-    check("reload: both workers accept on the new port",
-          re.search(r"worker 0: accepted [1-9]", text) and re.search(r"worker 1: accepted [1-9]", text),
-          text[-600:])
+    check("reload: both workers accept on the new port", both_accepted(text), text[-600:])
     for s in held:
         s.close()
     px3.send_signal(signal.SIGTERM)
