@@ -12,7 +12,6 @@
 #define DISTINCT_BITS 256
 
 struct slot {
-	bool used;
 	bool by_target; /* key is the target (many sources), else the source */
 	uint8_t family;
 	uint8_t addr[16];
@@ -32,11 +31,21 @@ struct rw_scan_tally {
 	uint64_t counted, records;
 	uint32_t n_used; /* slots ever used since the last reset: none, nothing to flush */
 	/* No slot's window ends before this: until then a flush has nothing to
-	 * do, and the 4096 slots (740 KiB) are walked about once a window
-	 * rather than every second of capture. */
+	 * do, and the slots in use are walked about once a window rather than
+	 * every second of capture. */
 	uint64_t due;
+	/* Which slots are in use, a bit each: a probe and a flush skip the
+	 * others without touching them, so that the pages of a table that
+	 * mostly stays empty are never faulted in (each fresh page costs more
+	 * than the walk). */
+	uint64_t used[RW_SCAN_SLOTS / 64];
 	struct slot slots[RW_SCAN_SLOTS];
 };
+
+static bool slot_used(const struct rw_scan_tally *t, uint32_t i)
+{
+	return t->used[i / 64] >> (i % 64) & 1u;
+}
 
 struct rw_scan_tally *rw_scan_tally_new(void (*emit)(struct rw_record *rec, void *arg), void *arg)
 {
@@ -160,12 +169,13 @@ static struct slot *find(struct rw_scan_tally *t, bool by_target, const struct r
 {
 	uint32_t h = hash_addr(by_target, key);
 	for (uint32_t i = 0; i < RW_SCAN_SLOTS; i++) {
-		struct slot *s = &t->slots[(h + i) % RW_SCAN_SLOTS];
-		if (!s->used) {
+		uint32_t k = (h + i) % RW_SCAN_SLOTS;
+		struct slot *s = &t->slots[k];
+		if (!slot_used(t, k)) {
 			if (!insert)
 				return NULL;
 			memset(s, 0, sizeof(*s));
-			s->used = true;
+			t->used[k / 64] |= (uint64_t)1 << (k % 64);
 			t->n_used++;
 			s->by_target = by_target;
 			s->family = (uint8_t)key->family;
@@ -183,7 +193,7 @@ static struct slot *find(struct rw_scan_tally *t, bool by_target, const struct r
 	if (!insert)
 		return NULL;
 	rw_scan_tally_flush(t, UINT64_MAX);
-	memset(t->slots, 0, sizeof(t->slots));
+	memset(t->used, 0, sizeof(t->used));
 	t->n_used = 0;
 	t->due = UINT64_MAX;
 	return find(t, by_target, key, ts, true);
@@ -243,6 +253,18 @@ bool rw_scan_tally_attempt(struct rw_scan_tally *t, const struct rw_endpoint *cl
 	return false;
 }
 
+/* A slot whose window closed before now_us (every slot, UINT64_MAX) reported
+ * and reset; *due lowered to when its window ends. */
+static void flush_slot(struct rw_scan_tally *t, struct slot *s, uint64_t now_us, uint64_t *due)
+{
+	if (now_us == UINT64_MAX || now_us >= s->window_start + RW_SCAN_WINDOW_US) {
+		emit_slot(t, s);
+		reset_slot(s, now_us == UINT64_MAX ? s->window_start : now_us);
+	}
+	if (s->window_start + RW_SCAN_WINDOW_US < *due)
+		*due = s->window_start + RW_SCAN_WINDOW_US;
+}
+
 void rw_scan_tally_flush(struct rw_scan_tally *t, uint64_t now_us)
 {
 	/* Called once a second of capture time: a capture without attempts
@@ -250,17 +272,11 @@ void rw_scan_tally_flush(struct rw_scan_tally *t, uint64_t now_us)
 	if (t->n_used == 0 || (now_us != UINT64_MAX && now_us < t->due))
 		return;
 	uint64_t due = UINT64_MAX;
-	for (size_t i = 0; i < RW_SCAN_SLOTS; i++) {
-		struct slot *s = &t->slots[i];
-		if (!s->used)
-			continue;
-		if (now_us == UINT64_MAX || now_us >= s->window_start + RW_SCAN_WINDOW_US) {
-			emit_slot(t, s);
-			reset_slot(s, now_us == UINT64_MAX ? s->window_start : now_us);
+	for (size_t w = 0; w < RW_SCAN_SLOTS / 64; w++)
+		for (uint64_t bits = t->used[w]; bits; bits &= bits - 1) {
+			struct slot *s = &t->slots[w * 64 + (size_t)__builtin_ctzll(bits)];
+			flush_slot(t, s, now_us, &due);
 		}
-		if (s->window_start + RW_SCAN_WINDOW_US < due)
-			due = s->window_start + RW_SCAN_WINDOW_US;
-	}
 	t->due = due;
 }
 

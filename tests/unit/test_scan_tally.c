@@ -169,6 +169,51 @@ static void test_end_of_capture_flushes_all(void **state)
 	assert_int_equal(rw_scan_tally_counted(t), 12 + 30 - 2 * RW_SCAN_INDIVIDUAL_PER_SOURCE);
 }
 
+/* Source k's one attempt of its window, number i: reported alone (the
+ * first RW_SCAN_INDIVIDUAL_PER_SOURCE) or counted in its slot. */
+static bool source_attempt(struct rw_scan_tally *t, unsigned k, unsigned i, uint64_t ts)
+{
+	struct rw_endpoint c = ep(1, 40000), v = ep(200, 3389);
+	c.addr[1] = (uint8_t)(k >> 8);
+	c.addr[2] = (uint8_t)k;
+	return rw_scan_tally_attempt(t, &c, &v, 0, ts + i, RW_ATTEMPT_REFUSED);
+}
+
+/* A table every slot of which is taken (sources that each scanned a little,
+ * window after window, never flushed): the next source has every slot
+ * reported and the table starts over with it, whose later attempts are
+ * counted as in an empty table. */
+static void test_full_table_reports_all_and_starts_over(void **state)
+{
+	struct fixture *f = *state;
+	struct rw_scan_tally *t = f->t;
+	struct got *g = &f->g;
+	/* Sources get slots while the window's attempts reported alone are
+	 * below RW_SCAN_INDIVIDUAL_PER_WINDOW: this many per window. */
+	const unsigned per_window = RW_SCAN_INDIVIDUAL_PER_WINDOW / RW_SCAN_INDIVIDUAL_PER_SOURCE;
+	const unsigned slots = 4096; /* RW_SCAN_SLOTS */
+	unsigned k = 0;
+	for (; k < slots; k++) {
+		uint64_t ts = (k / per_window) * (RW_SCAN_WINDOW_US + S);
+		for (unsigned i = 0; i < RW_SCAN_INDIVIDUAL_PER_SOURCE; i++)
+			assert_true(source_attempt(t, k, i, ts));
+		assert_false(source_attempt(t, k, RW_SCAN_INDIVIDUAL_PER_SOURCE, ts));
+	}
+	assert_int_equal(g->n, 0);
+	/* The next source finds no free slot: all 4096 are reported. */
+	uint64_t ts = (k / per_window) * (RW_SCAN_WINDOW_US + S);
+	assert_true(source_attempt(t, k, 0, ts));
+	assert_int_equal(g->n, slots);
+	for (unsigned i = 1; i < RW_SCAN_INDIVIDUAL_PER_SOURCE; i++)
+		assert_true(source_attempt(t, k, i, ts));
+	assert_false(source_attempt(t, k, RW_SCAN_INDIVIDUAL_PER_SOURCE, ts));
+	assert_false(source_attempt(t, k, RW_SCAN_INDIVIDUAL_PER_SOURCE + 1, ts));
+	/* Nothing of the reported slots is left: only the new source's. */
+	rw_scan_tally_flush(t, UINT64_MAX);
+	assert_int_equal(g->n, slots + 1);
+	assert_int_equal(rw_scan_tally_counted(t), slots + 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +223,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_clock_back_restarts_the_window, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_end_of_capture_flushes_all, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_full_table_reports_all_and_starts_over, setup,
+	                                        teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
