@@ -451,6 +451,10 @@ int rw_capture_shard(struct rw_capture *c, int n, rw_record_seq_cb out, rw_seq_r
 			rw_capture_shard_stop(c);
 			return -1;
 		}
+		char name[32]; /* a thread's name: 15 bytes at most */
+		snprintf(name, sizeof(name), "rdpwhy-w%d", i);
+		name[15] = '\0';
+		pthread_setname_np(sh->w[i].th, name);
 		sh->w[i].started = true;
 	}
 	return 0;

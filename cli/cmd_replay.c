@@ -474,6 +474,7 @@ static int replay_pipeline(const char **files, int n_files, const char *bpf, str
 		rw_capture_shard_stop(c);
 		goto out;
 	}
+	pthread_setname_np(writer, "rdpwhy-sink");
 	if (pthread_create(&reader, NULL, reader_main, pp) != 0) {
 		rw_capture_shard_stop(c);
 		uint64_t seq = rw_capture_seq(c);
@@ -482,6 +483,7 @@ static int replay_pipeline(const char **files, int n_files, const char *bpf, str
 		pthread_join(writer, NULL);
 		goto out;
 	}
+	pthread_setname_np(reader, "rdpwhy-read");
 	for (bool last = false; !last;) {
 		struct batch *b = pq_pop(&pp->full);
 		for (size_t off = 0; off < b->used;) {
@@ -692,6 +694,7 @@ static struct fmt *fmt_start(struct rw_capture *c, struct rw_capture_sink *sink)
 		free(q);
 		return NULL;
 	}
+	pthread_setname_np(q->th, "rdpwhy-fmt");
 	rw_capture_set_take(c, fmt_take, q);
 	return q;
 }

@@ -542,6 +542,7 @@ struct rw_pcapq *rw_pcapq_new(size_t queue_max, struct rw_log *log, char *err, s
 		free(q);
 		return NULL;
 	}
+	pthread_setname_np(q->thread, "rdpwhy-pcapw");
 	return q;
 }
 

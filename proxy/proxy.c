@@ -549,6 +549,10 @@ int rw_proxy_run(struct rw_proxy *px)
 				        strerror(e));
 				break;
 			}
+			char name[32]; /* a thread's name: 15 bytes at most */
+			snprintf(name, sizeof(name), "rdpwhy-px%u", started);
+			name[15] = '\0';
+			pthread_setname_np(px->team->threads[started], name);
 		}
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (started < nw) {

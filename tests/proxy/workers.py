@@ -2,9 +2,10 @@
 """rdpwhy proxy with workers = 2 on loopback: connections land on both
 workers (SO_REUSEPORT), each connection gets exactly one record, bytes are
 relayed exactly both ways, a FIN and an RST are passed on from either side,
-SIGUSR1's totals are the sum of the workers' lines, SIGTERM drains both
-workers' connections (and closes them when the grace period is over), and a
-reload that moves the listener moves it in both workers (logged once).
+SIGUSR1's totals are the sum of the workers' lines, the threads are named
+(rdpwhy-px1, rdpwhy-out), SIGTERM drains both workers' connections (and
+closes them when the grace period is over), and a reload that moves the
+listener moves it in both workers (logged once).
 
 usage: workers.py RDPWHY_BINARY
 The expected values come from what the test's peers did: the number of
@@ -115,6 +116,14 @@ def main():
     up = EchoUpstream()
     px = Proxy(up.port, "-v")
     port = px.port
+
+    # 0. Threads named for top -H and perf: worker 1 and the output thread
+    # (worker 0 is the main thread, named after the program).
+    names = set()
+    for tid in os.listdir("/proc/%d/task" % px.proc.pid):
+        with open("/proc/%d/task/%s/comm" % (px.proc.pid, tid)) as f:
+            names.add(f.read().strip())
+    check("threads named", {"rdpwhy", "rdpwhy-px1", "rdpwhy-out"} <= names, sorted(names))
 
     # 1. Many connections, a few at a time: every byte back, each one record.
     sizes = [0, 1, 100, 5000, 70000, 1 << 20]
