@@ -199,6 +199,25 @@ static int choice_index(const struct key *k, const char *v)
 	return -1;
 }
 
+/* Whether `key = "v"` as rw_config_format writes it back (a quote or a
+ * backslash escaped) fits in a line this parser reads: what --check-config
+ * -v prints must load again. */
+static bool fits_written_back(const char *key, const char *v)
+{
+	size_t n = strlen(key) + sizeof(" = \"\"") - 1;
+	for (; *v; v++)
+		n += (*v == '"' || *v == '\\') ? 2 : 1;
+	return n <= LINE_MAX_CHARS;
+}
+
+static int too_long_written_back(const struct key *k, const char *v, char *err, size_t errlen)
+{
+	return rw_conf_fail(err, errlen,
+	                    "%s: '%s' is too long to be written back on one line (max %d "
+	                    "characters with the key, a quote or backslash counting twice)",
+	                    k->name, rw_show(v).s, LINE_MAX_CHARS);
+}
+
 static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v, char *err,
                    size_t errlen)
 {
@@ -252,6 +271,8 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 			return rw_conf_fail(err, errlen, "output: %s", e);
 		if (strlen(v) >= sizeof(c->outputs[0]))
 			return rw_conf_fail(err, errlen, "output: '%s' is too long", rw_show(v).s);
+		if (!fits_written_back(k->name, v))
+			return too_long_written_back(k, v, err, errlen);
 		if (c->n_outputs >= RW_CONF_MAX_OUTPUTS)
 			return rw_conf_fail(err, errlen, "output: too many outputs (max %d)",
 			                    RW_CONF_MAX_OUTPUTS);
@@ -277,6 +298,8 @@ static int set_key(struct rw_proxy_config *c, const struct key *k, const char *v
 			return rw_conf_fail(err, errlen,
 			                    "%s: '%s' is too long (max %zu characters)", k->name,
 			                    rw_show(v).s, k->cap - 1);
+		if (!fits_written_back(k->name, v))
+			return too_long_written_back(k, v, err, errlen);
 		memset(field, 0, k->cap);
 		memcpy(field, v, strlen(v));
 		return 0;

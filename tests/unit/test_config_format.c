@@ -87,10 +87,51 @@ static void test_format_round_trip(void **state)
 	assert_int_equal(rw_config_format(&first, NULL, 0), need);
 }
 
+/* An unquoted value keeps its quotes and backslashes as they are, one
+ * character each; written back quoted, each takes two. A value that would
+ * not fit a line then is refused, from a file and from --set, so that what
+ * --check-config -v prints always loads (found by fuzz_config). */
+static void test_format_fits_a_line(void **state)
+{
+	(void)state;
+	static struct rw_proxy_config first;
+	static char text[1 << 14], back[1 << 16];
+	const char *key = "pcap_dir = /";
+	/* pcap_dir = "/ + n backslashes doubled + ": 14 + 2n characters. */
+	for (size_t n = 2039; n <= 2042; n++) {
+		memset(text, 0, sizeof(text));
+		memcpy(text, key, strlen(key));
+		memset(text + strlen(key), '\\', n);
+		text[strlen(key) + n] = '\n';
+		if (14 + 2 * n <= 4096) {
+			expect_ok(text);
+			first = cfg;
+			rw_config_format(&first, back, sizeof(back));
+			expect_ok(back);
+			assert_memory_equal(&cfg, &first, sizeof(cfg));
+		} else {
+			assert_int_equal(parse(text), -1);
+			assert_non_null(strstr(err, "pcap_dir: "));
+			assert_non_null(strstr(err, "too long to be written back on one line"));
+			assert_int_equal(set1("pcap_dir", text + strlen("pcap_dir = ")), -1);
+			assert_non_null(strstr(err, "too long to be written back on one line"));
+		}
+	}
+	/* An output spec the same way: quotes in a file name. */
+	memset(text, 0, sizeof(text));
+	strcpy(text, "output = /tmp/");
+	memset(text + strlen(text), '"', 2100);
+	strcat(text, "\n");
+	assert_int_equal(parse(text), -1);
+	assert_non_null(strstr(err, "output: "));
+	assert_non_null(strstr(err, "too long to be written back on one line"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_format_round_trip),
+	        cmocka_unit_test(test_format_fits_a_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
