@@ -151,13 +151,14 @@ static void test_line_length(void **state)
 {
 	(void)state;
 	static char text[3 * 4200];
-	/* Exactly 4096 characters: fine, with or without CR. */
+	/* Exactly 4096 characters: fine, with or without CR. (Quoted: a value
+	 * must also fit the line as it is written back, in quotes.) */
 	memset(text, 0, sizeof(text));
-	strcpy(text, "output = ");
-	memset(text + 9, 'a', 4096 - 9);
-	strcat(text, "\r\nlisten = :1\n");
+	strcpy(text, "output = \"");
+	memset(text + 10, 'a', 4096 - 11);
+	strcat(text, "\"\r\nlisten = :1\n");
 	expect_ok(text);
-	assert_int_equal(strlen(cfg.outputs[0]), 4096 - 9);
+	assert_int_equal(strlen(cfg.outputs[0]), 4096 - 11);
 	assert_int_equal(cfg.n_listen, 1);
 	/* A comment line of 4096 characters. */
 	memset(text, 0, sizeof(text));

@@ -143,7 +143,12 @@ static void test_strings(void **state)
 	assert_int_equal(set1("pcap_dir", longv), -1);
 	assert_non_null(strstr(err, "pcap_dir: 'aaaa"));
 	assert_non_null(strstr(err, "...' is too long (max 4095 characters)"));
-	longv[PATH_MAX - 1] = 0;
+	/* Below the field's size, the line it is written back on is the
+	 * bound: pcap_dir = "..." in 4096 characters. */
+	longv[4096 - 13 + 1] = 0;
+	assert_int_equal(set1("pcap_dir", longv), -1);
+	assert_non_null(strstr(err, "is too long to be written back on one line"));
+	longv[4096 - 13] = 0;
 	set_ok("pcap_dir", longv);
 
 	set_ok("user", "rdpwhy");
