@@ -206,7 +206,7 @@ static bool fits_written_back(const char *key, const char *v)
 {
 	size_t n = strlen(key) + sizeof(" = \"\"") - 1;
 	for (; *v; v++)
-		n += (*v == '"' || *v == '\\') ? 2 : 1;
+		n += rw_conf_escaped(*v) ? 2 : 1;
 	return n <= LINE_MAX_CHARS;
 }
 

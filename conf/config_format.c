@@ -31,7 +31,7 @@ static void put_quoted(struct out *o, const char *key, const char *v)
 {
 	put(o, "%s = \"", key);
 	for (; *v; v++)
-		put(o, "%s%c", (*v == '"' || *v == '\\') ? "\\" : "", *v);
+		put(o, "%s%c", rw_conf_escaped(*v) ? "\\" : "", *v);
 	put(o, "\"\n");
 }
 

@@ -6,6 +6,7 @@
 
 #include "config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum key_kind {
@@ -30,6 +31,14 @@ struct key {
 	size_t off, cap;
 	unsigned arg;
 };
+
+/* A character a quoted value escapes with a backslash when it is written
+ * back (config_format.c); config.c refuses a value whose line would then
+ * be too long, counting the same way. */
+static inline bool rw_conf_escaped(char c)
+{
+	return c == '"' || c == '\\';
+}
 
 extern const struct key *const rw_conf_keys;
 extern const size_t rw_conf_n_keys;

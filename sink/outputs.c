@@ -685,12 +685,11 @@ struct rw_outputs *rw_outputs_open(const struct rw_proxy_config *cfg,
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int rc = pthread_create(&o->thread, NULL, thread_main, o);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc == 0)
-		pthread_setname_np(o->thread, "rdpwhy-out"); /* top -H, perf; cosmetic */
 	if (rc != 0) {
 		snprintf(err, errlen, "outputs: cannot start the output thread: %s", strerror(rc));
 		goto fail;
 	}
+	pthread_setname_np(o->thread, "rdpwhy-out"); /* top -H, perf; cosmetic */
 	o->running = true;
 	return o;
 fail:

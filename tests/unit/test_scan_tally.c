@@ -191,7 +191,7 @@ static void test_full_table_reports_all_and_starts_over(void **state)
 	/* Sources get slots while the window's attempts reported alone are
 	 * below RW_SCAN_INDIVIDUAL_PER_WINDOW: this many per window. */
 	const unsigned per_window = RW_SCAN_INDIVIDUAL_PER_WINDOW / RW_SCAN_INDIVIDUAL_PER_SOURCE;
-	const unsigned slots = 4096; /* RW_SCAN_SLOTS */
+	const unsigned slots = RW_SCAN_SLOTS;
 	unsigned k = 0;
 	for (; k < slots; k++) {
 		uint64_t ts = (k / per_window) * (RW_SCAN_WINDOW_US + S);
