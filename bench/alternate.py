@@ -5,11 +5,17 @@ virtual machine whose speed drifts within minutes, only runs taken in
 alternation rank two builds, or two tools; a block of runs of one then a
 block of the other measures the hour as much as the difference.
 
-usage: alternate.py [--warmup N] [--export DIR] ROUNDS LABEL 'COMMAND' [LABEL 'COMMAND' ...]
+usage: alternate.py [--warmup N] [--pause S] [--export DIR] ROUNDS LABEL 'COMMAND' [LABEL 'COMMAND' ...]
   e.g. bench/alternate.py 10 old 'old/rdpwhy replay -j 1 --format json c.pcap >/dev/null' \\
                              new 'build/rdpwhy replay -j 1 --format json c.pcap >/dev/null'
 
 --warmup N: N untimed rounds first (page cache, the loader's caches).
+--pause S: S seconds (a decimal) of sleep before each run. Back to back, a
+run gets the memory the one before it just freed, still backed by the
+hypervisor; a guest that reports its free pages to the host
+(virtio-balloon) has it taken back within seconds, and a run after a pause,
+as a user's is, pays for every page it touches again
+(bench/fresh_memory.c).
 --export DIR: also writes DIR/LABEL.hf.json (hyperfine's --export-json shape:
 results[0].times, user, system, exit_codes, in seconds) and DIR/LABEL.rss
 (each run's peak RSS in KiB, one a line), as bench/run.sh's report reads
@@ -38,10 +44,15 @@ def run(cmd):
 
 def main():
     args = sys.argv[1:]
-    warmup, export = 0, None
+    warmup, export, pause = 0, None, 0.0
     while args and args[0].startswith("--"):
         if args[0] == "--warmup" and len(args) > 1:
             warmup = int(args[1])
+        elif args[0] == "--pause" and len(args) > 1:
+            try:
+                pause = float(args[1])
+            except ValueError:
+                sys.exit(f"alternate.py: --pause needs seconds, not {args[1]!r}")
         elif args[0] == "--export" and len(args) > 1:
             export = args[1]
         else:
@@ -54,6 +65,8 @@ def main():
     res = collections.defaultdict(lambda: collections.defaultdict(list))
     for k in range(warmup + rounds):
         for label, cmd in pairs:
+            if pause > 0:
+                time.sleep(pause)
             wall, user, system, rss, rc = run(cmd)
             if rc != 0 and not export:
                 sys.exit(f"alternate.py: {label} exited {rc}: {cmd}")
