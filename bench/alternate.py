@@ -14,8 +14,8 @@ usage: alternate.py [--warmup N] [--pause S] [--export DIR] ROUNDS LABEL 'COMMAN
 run gets the memory the one before it just freed, still backed by the
 hypervisor; a guest that reports its free pages to the host
 (virtio-balloon) has it taken back within seconds, and a run after a pause,
-as a user's is, pays for every page it touches again
-(bench/fresh_memory.c).
+as a user's is, may pay again to have it backed (bench/fresh_memory.c
+measures by how much).
 --export DIR: also writes DIR/LABEL.hf.json (hyperfine's --export-json shape:
 results[0].times, user, system, exit_codes, in seconds) and DIR/LABEL.rss
 (each run's peak RSS in KiB, one a line), as bench/run.sh's report reads
