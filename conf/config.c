@@ -204,10 +204,7 @@ static int choice_index(const struct key *k, const char *v)
  * -v prints must load again. */
 static bool fits_written_back(const char *key, const char *v)
 {
-	size_t n = strlen(key) + sizeof(" = \"\"") - 1;
-	for (; *v; v++)
-		n += rw_conf_escaped(*v) ? 2 : 1;
-	return n <= LINE_MAX_CHARS;
+	return rw_conf_quoted_len(key, v) <= LINE_MAX_CHARS;
 }
 
 static int too_long_written_back(const struct key *k, const char *v, char *err, size_t errlen)

@@ -31,8 +31,15 @@ static void put_quoted(struct out *o, const char *key, const char *v)
 {
 	put(o, "%s = \"", key);
 	for (; *v; v++)
-		put(o, "%s%c", rw_conf_escaped(*v) ? "\\" : "", *v);
+		put(o, "%s%c", (*v == '"' || *v == '\\') ? "\\" : "", *v);
 	put(o, "\"\n");
+}
+
+size_t rw_conf_quoted_len(const char *key, const char *v)
+{
+	struct out o = {NULL, 0, 0}; /* put counts what it would write */
+	put_quoted(&o, key, v);
+	return o.len - 1; /* without the newline */
 }
 
 static void put_duration(struct out *o, const char *key, unsigned ms)

@@ -6,7 +6,6 @@
 
 #include "config.h"
 
-#include <stdbool.h>
 #include <stddef.h>
 
 enum key_kind {
@@ -32,13 +31,10 @@ struct key {
 	unsigned arg;
 };
 
-/* A character a quoted value escapes with a backslash when it is written
- * back (config_format.c); config.c refuses a value whose line would then
- * be too long, counting the same way. */
-static inline bool rw_conf_escaped(char c)
-{
-	return c == '"' || c == '\\';
-}
+/* The length of the line, without its newline, on which rw_config_format
+ * writes key = "v" back (config_format.c): config.c refuses a value whose
+ * line would be too long to load again. */
+size_t rw_conf_quoted_len(const char *key, const char *v);
 
 extern const struct key *const rw_conf_keys;
 extern const size_t rw_conf_n_keys;
